@@ -1,0 +1,189 @@
+/**
+ * The HanaSystemReplication spec: the one schema behind runtime validation, the TypeScript
+ * types and (later) the CRD's OpenAPI schema. Defaults are the safe choice for each knob.
+ */
+import { z } from 'zod';
+
+/** SAP system ID: three characters, an upper-case letter first (SAP note 1979280). */
+export const SID_PATTERN = /^[A-Z][A-Z0-9]{2}$/;
+/** Site names reach `hdbnsutil --name=` and etcd keys: keep them to a conservative alphabet. */
+export const SITE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** RFC 1123 host name or IPv4 address. */
+export const HOST_PATTERN =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const replicationModes = ['sync', 'syncmem', 'async'] as const;
+export const operationModes = ['logreplay', 'delta_datashipping', 'logreplay_readaccess'] as const;
+
+export const siteSpecSchema = z
+  .object({
+    name: z.string().regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -'),
+    host: z.string().regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address'),
+    /** Higher wins when several secondaries are eligible. */
+    priority: z.number().int().min(0).max(1000).default(100),
+    /**
+     * The site this one replicates from (multitier A->B->C). Absent: the primary tier.
+     * Only tier-2 sites (replicating from the primary) are promoted automatically.
+     */
+    source: z.string().regex(SITE_NAME_PATTERN).optional(),
+    /** false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR). */
+    autoTakeover: z.boolean().default(true),
+  })
+  .strict();
+
+export const hanaSystemReplicationSpecSchema = z
+  .object({
+    sid: z.string().regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)'),
+    instanceNumber: z.string().regex(/^[0-9]{2}$/, 'must be two digits (e.g. "00")'),
+    sites: z.array(siteSpecSchema).min(2, 'needs at least two sites').max(8),
+    replication: z
+      .object({
+        mode: z.enum(replicationModes).default('sync'),
+        operationMode: z.enum(operationModes).default('logreplay'),
+        /** HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL). */
+        logShippingTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+        /**
+         * async only: a secondary lagging at most this many seconds may be promoted automatically.
+         * Absent: an async secondary is never promoted automatically.
+         */
+        asyncTakeoverMaxLagSeconds: z.number().int().min(0).max(86400).optional(),
+      })
+      .strict()
+      .prefault({}),
+    takeover: z
+      .object({
+        automatic: z.boolean().default(true),
+        /** SAPHanaSR PREFER_SITE_TAKEOVER: true takes over to the in-sync secondary; false restarts locally first. */
+        preferSiteTakeover: z.boolean().default(true),
+        /** SAPHanaSR AUTOMATED_REGISTER: register the former primary as secondary without a human. */
+        automatedRegister: z.boolean().default(false),
+        /** SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT, on the last-primary timestamps. */
+        duplicatePrimaryTimeoutSeconds: z.number().int().min(0).max(604800).default(7200),
+        /** Consecutive failed probes before the primary counts as failed. */
+        failureThreshold: z.number().int().min(1).max(100).default(3),
+        /** Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false. */
+        localRestartAttempts: z.number().int().min(0).max(10).default(1),
+        /** Use `hdbnsutil -sr_takeover --suspendPrimary` when the old primary still answers. */
+        handshake: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    probes: z
+      .object({
+        intervalSeconds: z.number().min(0.1).max(3600).default(2),
+        timeoutSeconds: z.number().min(0.1).max(3600).default(3),
+      })
+      .strict()
+      .prefault({}),
+    lease: z
+      .object({
+        ttlSeconds: z.number().int().min(1).max(3600).default(10),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        lagWarningSeconds: z.number().min(0).default(30),
+        lagCriticalSeconds: z.number().min(0).default(300),
+        lagWarningBytes: z.number().int().min(0).optional(),
+        lagCriticalBytes: z.number().int().min(0).optional(),
+        /** A threshold must be crossed this long before the alert fires (and stay clear as long to resolve). */
+        forSeconds: z.number().min(0).default(60),
+      })
+      .strict()
+      .prefault({}),
+    /** Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance). */
+    maintenance: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const names = new Set<string>();
+    spec.sites.forEach((site, i) => {
+      if (names.has(site.name)) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
+      }
+      names.add(site.name);
+    });
+    spec.sites.forEach((site, i) => {
+      if (site.source === undefined) return;
+      if (site.source === site.name) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'source'], message: 'a site cannot replicate from itself' });
+      } else if (!names.has(site.source)) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'source'], message: `unknown site "${site.source}"` });
+      }
+    });
+    if (spec.alerts.lagCriticalSeconds < spec.alerts.lagWarningSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alerts', 'lagCriticalSeconds'],
+        message: 'must be at least alerts.lagWarningSeconds',
+      });
+    }
+    if (
+      spec.alerts.lagCriticalBytes !== undefined &&
+      spec.alerts.lagWarningBytes !== undefined &&
+      spec.alerts.lagCriticalBytes < spec.alerts.lagWarningBytes
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alerts', 'lagCriticalBytes'],
+        message: 'must be at least alerts.lagWarningBytes',
+      });
+    }
+    if (spec.probes.intervalSeconds >= spec.lease.ttlSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probes', 'intervalSeconds'],
+        message: 'must be shorter than lease.ttlSeconds, or the leader cannot renew its lease in time',
+      });
+    }
+    // The self-fencing guarantee: a cut-off primary fences itself before its lease ends (at most one
+    // TTL after its last renewal); it must do so before HANA starts committing alone after the
+    // log-shipping timeout, or those commits would be lost by a takeover.
+    if (spec.lease.ttlSeconds >= spec.replication.logShippingTimeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease', 'ttlSeconds'],
+        message:
+          'must be shorter than replication.logShippingTimeoutSeconds, so a cut-off primary fences itself before it can commit alone',
+      });
+    }
+  });
+
+export type HanaSystemReplicationSpec = z.output<typeof hanaSystemReplicationSpecSchema>;
+export type HanaSystemReplicationSpecInput = z.input<typeof hanaSystemReplicationSpecSchema>;
+export type SiteSpec = z.output<typeof siteSpecSchema>;
+export type ReplicationMode = (typeof replicationModes)[number];
+export type OperationMode = (typeof operationModes)[number];
+
+/** A spec that failed validation; `issues` name each field by its dotted path. */
+export class SpecValidationError extends Error {
+  readonly code = 'INVALID_SPEC' as const;
+  constructor(readonly issues: readonly { path: string; message: string }[]) {
+    super(issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+    this.name = 'SpecValidationError';
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+export function zodIssues(error: z.ZodError, prefix = ''): { path: string; message: string }[] {
+  return error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: issue.message };
+  });
+}
+
+/** Validates and fills defaults; throws SpecValidationError naming the field. */
+export function parseSpec(input: unknown, pathPrefix = ''): HanaSystemReplicationSpec {
+  const result = hanaSystemReplicationSpecSchema.safeParse(input);
+  if (!result.success) throw new SpecValidationError(zodIssues(result.error, pathPrefix));
+  return result.data;
+}

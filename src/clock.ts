@@ -1,0 +1,147 @@
+/**
+ * The injected clock. Nothing outside this file reads the wall clock or sets timers directly,
+ * so the same agent code runs in real time and in the simulator's virtual time.
+ */
+export interface Clock {
+  now(): number;
+  /** Resolves after ms; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls fn after ms; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'TIMEOUT' as const;
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
+    super(`${what} timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Runs fn with a deadline on the given clock. The signal passed to fn is aborted at the
+ * deadline, so adapters can kill a child process or close a socket.
+ */
+export async function withTimeout<T>(
+  clock: Clock,
+  ms: number,
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let cancel: () => void = () => {};
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = clock.setTimer(ms, () => {
+      const err = new TimeoutError(what, ms);
+      controller.abort(err);
+      reject(err);
+    });
+  });
+  try {
+    return await Promise.race([fn(controller.signal), timeout]);
+  } finally {
+    cancel();
+  }
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+  setTimer: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Virtual time: timers fire only when the owner advances the clock. */
+export class VirtualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private timers: { at: number; seq: number; fn: () => void }[] = [];
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn };
+    this.timers.push(timer);
+    return () => {
+      const i = this.timers.indexOf(timer);
+      if (i >= 0) this.timers.splice(i, 1);
+    };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const cancel = this.setTimer(ms, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      const onAbort = () => {
+        cancel();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Time of the next pending timer, or undefined. */
+  nextTimerAt(): number | undefined {
+    let next: number | undefined;
+    for (const t of this.timers) if (next === undefined || t.at < next) next = t.at;
+    return next;
+  }
+
+  /**
+   * Advances to `target`, firing timers in time order and letting promise chains settle after
+   * each one (so async code driven by the timers runs as it would in real time).
+   */
+  async advanceTo(target: number): Promise<void> {
+    for (;;) {
+      await settle();
+      let nextIndex = -1;
+      for (let i = 0; i < this.timers.length; i++) {
+        const t = this.timers[i]!;
+        if (t.at > target) continue;
+        const best = nextIndex >= 0 ? this.timers[nextIndex]! : undefined;
+        if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) nextIndex = i;
+      }
+      if (nextIndex < 0) break;
+      const [timer] = this.timers.splice(nextIndex, 1);
+      this.current = Math.max(this.current, timer!.at);
+      timer!.fn();
+    }
+    this.current = Math.max(this.current, target);
+    await settle();
+  }
+
+  advanceBy(ms: number): Promise<void> {
+    return this.advanceTo(this.current + ms);
+  }
+}
+
+/** Lets every queued promise continuation run (one macrotask turn, twice for chained awaits). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}

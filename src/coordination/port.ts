@@ -1,0 +1,102 @@
+/**
+ * The coordination port: leases, the leader key with its epoch, member reports, sync records,
+ * last-primary timestamps and intents. Adapters: in-memory (src/coordination/memory.ts, for the
+ * simulator and the embedded default) and etcd (src/coordination/etcd.ts).
+ *
+ * Semantics every adapter keeps:
+ * - The leader key is created only if absent (compare-and-set), bound to the holder's lease, and
+ *   holds a site and an epoch that grows by at least one on every new term. It disappears when the
+ *   lease expires or is revoked.
+ * - Reports are bound to the writer's lease: a dead agent's report disappears after the TTL.
+ * - Sync records, last-primary timestamps, the last epoch and intents outlive leases.
+ * - Any write that carries an epoch is refused with StaleEpochError when that epoch is not the
+ *   store's current one.
+ * - Every call settles within the adapter's deadline or rejects with CoordinationUnavailableError.
+ */
+import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+
+export interface ClusterState {
+  /** The current leader, or null when the key is absent. */
+  readonly leader: LeaderRecord | null;
+  /** Highest epoch ever granted (0 before the first term). */
+  readonly lastEpoch: number;
+  /** Site of the last term (survives the key). */
+  readonly lastLeader?: string;
+  /** A leader that stepped down for a planned takeover names its successor here. */
+  readonly handoverTo?: string;
+  readonly reports: Readonly<Record<string, SiteReport>>;
+  readonly sync: Readonly<Record<string, SyncRecord>>;
+  /** Last-primary timestamps (ms), SAPHanaSR's LPT. */
+  readonly lpt: Readonly<Record<string, number>>;
+  readonly intents: readonly Intent[];
+}
+
+/** A session of one member (an agent) with its own lease. */
+export interface CoordinationSession {
+  readonly site: string;
+  /** Grants the lease if needed and keeps it alive; resolves when the lease exists. */
+  start(): Promise<void>;
+  /** When the lease was last confirmed alive by the store (ms, injected clock), or null. */
+  lastRenewedAt(): number | null;
+  /** Renews once now (the keepalive runs on its own as well). */
+  renew(): Promise<void>;
+  /** Reads everything about this cluster in one consistent snapshot. */
+  read(): Promise<ClusterState>;
+  /** Publishes this member's report under its lease. */
+  publishReport(report: SiteReport): Promise<void>;
+  /**
+   * Creates the leader key for this site with epoch = lastEpoch + 1, bound to this lease, only if
+   * the key is absent and the store's lastEpoch equals `expectedLastEpoch`. Returns the new record,
+   * or null when another member won.
+   */
+  acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null>;
+  /** Deletes the leader key if this site holds it at `epoch`; optionally names a successor. */
+  releaseLeader(epoch: number, handoverTo?: string): Promise<void>;
+  /** Writes sync records (only the holder of the leader key at `epoch` may). */
+  writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void>;
+  /** Stamps this site's last-primary timestamp (only the leader at `epoch`). */
+  stampPrimary(epoch: number, at: number): Promise<void>;
+  /** Removes an intent once carried out or refused (any epoch may remove). */
+  completeIntent(id: string): Promise<void>;
+  /** Revokes the lease (the leader key and report go at once) and stops keepalives. */
+  close(): Promise<void>;
+}
+
+export interface Coordination {
+  /** Opens a member session for a site of a cluster. */
+  session(cluster: string, site: string, ttlSeconds: number): CoordinationSession;
+  /** Reads a cluster's state without a session (operator, CLI). */
+  read(cluster: string): Promise<ClusterState>;
+  /** Adds an intent if its epoch is the current one (else StaleEpochError). */
+  addIntent(cluster: string, intent: Intent): Promise<void>;
+  /** Removes everything stored for a cluster (finalizer). */
+  deleteCluster(cluster: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StaleEpochError extends Error {
+  readonly code = 'STALE_EPOCH' as const;
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`stale epoch: the action carries epoch ${expected}, the store is at ${actual}`);
+    this.name = 'StaleEpochError';
+  }
+}
+
+export class CoordinationUnavailableError extends Error {
+  readonly code = 'COORDINATION_UNAVAILABLE' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CoordinationUnavailableError';
+  }
+}
+
+export class NotLeaderError extends Error {
+  readonly code = 'NOT_LEADER' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotLeaderError';
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The HSR state model: what one observation of a site says. Pure data, no behaviour.
+ * Times are milliseconds since the Unix epoch, taken from the injected clock.
+ */
+import type { OperationMode, ReplicationMode } from '../api/spec.js';
+
+export type { OperationMode, ReplicationMode } from '../api/spec.js';
+
+export type Role = 'primary' | 'secondary' | 'none';
+
+/** HANA's replication status words, in the order SAP ranks them (worst first for "overall"). */
+export const replicationStatuses = ['ERROR', 'UNKNOWN', 'INITIALIZING', 'SYNCING', 'ACTIVE'] as const;
+export type ReplicationStatus = (typeof replicationStatuses)[number];
+/** What the primary reports overall: NONE when no secondary is attached. */
+export type OverallReplicationStatus = ReplicationStatus | 'NONE';
+
+/** landscapeHostConfiguration.py return codes: 0 FATAL, 1 ERROR, 2 WARNING, 3 INFO, 4 OK. */
+export type LandscapeStatus = 0 | 1 | 2 | 3 | 4;
+export const landscapeStatusNames = ['FATAL', 'ERROR', 'WARNING', 'INFO', 'OK'] as const;
+
+/** sapcontrol GetProcessList dispstatus. */
+export type ProcessColour = 'GREEN' | 'YELLOW' | 'RED' | 'GRAY';
+
+/** One replication link as the source site reports it (one row per secondary, services merged). */
+export interface ReplicationLink {
+  readonly secondary: string;
+  readonly mode: ReplicationMode;
+  readonly operationMode: OperationMode;
+  readonly status: ReplicationStatus;
+  readonly statusDetails: string;
+  /** SOK: every committed log is on the secondary ("Secondary Fully Synced" / ACTIVE). */
+  readonly inSync: boolean;
+  /** Shipping delay (LAST_LOG_POSITION_TIME - SHIPPED_LOG_POSITION_TIME); null when unknown. */
+  readonly lagSeconds: number | null;
+  /** Unshipped log (LAST_LOG_POSITION - SHIPPED_LOG_POSITION) * 64; null when unknown. */
+  readonly lagBytes: number | null;
+}
+
+/** What the agent learnt from probing its own HANA in one cycle. */
+export interface HanaHealth {
+  /** Every probe of this cycle answered in time and was understood. */
+  readonly probeOk: boolean;
+  /** Why the probe failed (timeout, parse error, nameserver not responding...). */
+  readonly probeError?: string;
+  /** The instance runs (processes GREEN/YELLOW, landscape 2-4). False when unknown. */
+  readonly running: boolean;
+  readonly landscapeStatus: LandscapeStatus | null;
+  readonly processes: Readonly<Record<string, ProcessColour>>;
+  /** SR role from `hdbnsutil -sr_state` (mode primary / sync... / none). */
+  readonly srRole: Role;
+  /** For a secondary: the site it replicates from. */
+  readonly source?: string;
+  /** The site's SR mode as configured on it (the secondary's own `mode:`). */
+  readonly srMode?: ReplicationMode;
+  /** Primary suspended by `-sr_takeover --suspendPrimary` (no writes). */
+  readonly suspended: boolean;
+  /** The site answers writes right now (primary, running, not suspended). */
+  readonly acceptsWrites: boolean;
+  /** Links where this site is the source; empty on a pure secondary. */
+  readonly replication: readonly ReplicationLink[];
+  /** Worst status over links, NONE without secondaries. Only meaningful on a source. */
+  readonly overallReplicationStatus: OverallReplicationStatus;
+}
+
+/** A health that says nothing good: what an unanswered or unreadable probe turns into. */
+export function unknownHealth(probeError: string): HanaHealth {
+  return {
+    probeOk: false,
+    probeError,
+    running: false,
+    landscapeStatus: null,
+    processes: {},
+    srRole: 'none',
+    suspended: false,
+    acceptsWrites: false,
+    replication: [],
+    overallReplicationStatus: 'UNKNOWN',
+  };
+}
+
+/** The report an agent publishes (bound to its lease) every cycle. */
+export interface SiteReport {
+  readonly site: string;
+  readonly observedAt: number;
+  readonly health: HanaHealth;
+  /** Consecutive failed probes of the local HANA (0 after a good one). */
+  readonly failedProbes: number;
+  /** Epoch the agent believes in when it wrote this. */
+  readonly epoch: number;
+  /** True while this agent holds the leader key. */
+  readonly leader: boolean;
+  /** The agent fenced its site (stopped or suspended it) and has not undone it. */
+  readonly fenced: boolean;
+  /** The agent's last decision, for humans. */
+  readonly lastDecision?: { readonly action: string; readonly reason: string; readonly message: string };
+}
+
+/** SOK/SFAIL as SAPHanaSR records it: written by the primary's agent, kept beyond its lease. */
+export type SyncState = 'SOK' | 'SFAIL' | 'PRIM';
+export interface SyncRecord {
+  readonly site: string;
+  readonly state: SyncState;
+  /** When the primary's agent confirmed this state (its observation time). */
+  readonly confirmedAt: number;
+  /** Epoch of the primary term that wrote it; a record from an older term is not trusted. */
+  readonly epoch: number;
+  readonly mode: ReplicationMode;
+  readonly lagSeconds: number | null;
+  readonly lagBytes: number | null;
+}
+
+/** The leader key: which site is primary, in which epoch (the fencing token). */
+export interface LeaderRecord {
+  readonly site: string;
+  readonly epoch: number;
+  /** When this term began. */
+  readonly since: number;
+}
+
+/** The coordination store as one agent sees it this cycle. */
+export type LeaderView =
+  | { readonly state: 'held'; readonly leader: LeaderRecord; readonly mine: boolean }
+  | { readonly state: 'free'; readonly lastEpoch: number; readonly lastLeader?: string }
+  | { readonly state: 'unknown'; readonly error: string };
+
+/** Requests from the operator or a DBA (planned takeover, register, fence), carrying an epoch. */
+export type Intent =
+  | { readonly kind: 'planned-takeover'; readonly id: string; readonly target: string; readonly epoch: number; readonly force?: boolean }
+  | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
+  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
