@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The `hanasr` command: one module per subcommand under ./commands, loaded on demand.
+ * Each module exports `run(argv: string[]): Promise<number>` (the exit code) and `help: string`.
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number>; help: string }> }> = {
+  simulate: { summary: 'play a failure scenario against HA settings in virtual time', load: () => import('./commands/simulate.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return ['Usage: hanasr <command> [options]', '', 'Commands:', ...lines, '', 'Run `hanasr <command> --help` for a command\'s options.'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`hanasr: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  const mod = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(mod.help.trimEnd() + '\n');
+    return 0;
+  }
+  return mod.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const debug = process.argv.includes('--debug');
+    const message = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`hanasr: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

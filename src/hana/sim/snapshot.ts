@@ -1,0 +1,124 @@
+/**
+ * The contract between the HANA simulator's model (model.ts) and everything that presents it:
+ * the command renderer (text byte-identical to real HANA's tools) and the SQL wire-protocol
+ * server (monitoring views). Pure data.
+ */
+import type { OperationMode, ReplicationMode, ReplicationStatus } from '../../domain/types.js';
+
+export interface SimProcess {
+  /** e.g. hdbdaemon, hdbcompileserver, hdbindexserver, hdbnameserver, hdbpreprocessor, hdbwebdispatcher, hdbxsengine */
+  readonly name: string;
+  /** e.g. "HDB Daemon", "HDB Indexserver-HA1" */
+  readonly description: string;
+  readonly dispstatus: 'GREEN' | 'YELLOW' | 'RED' | 'GRAY';
+  /** Running / Stopped / Initializing / Scheduled for start... */
+  readonly textstatus: string;
+  /** 'YYYY MM DD HH:MM:SS' or '' when stopped */
+  readonly starttime: string;
+  /** 'H:MM:SS' or '' */
+  readonly elapsedtime: string;
+  readonly pid: number;
+}
+
+/** One replication link, as the source site's monitoring views show it. */
+export interface SimLink {
+  readonly secondarySite: string;
+  readonly secondarySiteId: number;
+  readonly secondaryHost: string;
+  readonly mode: ReplicationMode;
+  readonly operationMode: OperationMode;
+  readonly status: ReplicationStatus;
+  readonly statusDetails: string;
+  /** Secondary Active Status: YES / NO */
+  readonly secondaryActive: boolean;
+  readonly fullySynced: boolean;
+  /** Log positions are in 64-byte blocks, as in M_SERVICE_REPLICATION. */
+  readonly lastLogPosition: number;
+  readonly lastLogPositionTime: number;
+  readonly shippedLogPosition: number;
+  readonly shippedLogPositionTime: number;
+  readonly replayedLogPosition: number;
+  readonly replayedLogPositionTime: number;
+  readonly backlogSize: number;
+  readonly backlogTimeMicros: number;
+  readonly shippedLogBuffersCount: number;
+  readonly shippedLogBuffersSize: number;
+  readonly shippedLogBuffersDurationMicros: number;
+}
+
+export interface SimTopologySite {
+  readonly name: string;
+  readonly siteId: number;
+  readonly host: string;
+  /** primary, or the mode this site replicates with */
+  readonly mode: ReplicationMode | 'primary' | 'none';
+  readonly operationMode: OperationMode;
+  /** the site it replicates from, if any */
+  readonly source?: string;
+}
+
+export interface SimSiteSnapshot {
+  readonly sid: string;
+  readonly instanceNumber: string;
+  readonly site: string;
+  readonly siteId: number;
+  readonly host: string;
+  /** Simulated wall-clock time of the snapshot (ms since epoch). */
+  readonly now: number;
+  /** The node (host) is up at all: false makes every command fail to connect. */
+  readonly nodeUp: boolean;
+  /** The instance's database processes run (nameserver answers). */
+  readonly running: boolean;
+  /** The site is frozen: commands and SQL hang. */
+  readonly frozen: boolean;
+  readonly processes: readonly SimProcess[];
+  /** landscapeHostConfiguration.py overall host status code. */
+  readonly landscapeStatus: 0 | 1 | 2 | 3 | 4;
+  /** SR mode of this site as `hdbnsutil -sr_state` prints it. */
+  readonly srMode: ReplicationMode | 'primary' | 'none';
+  readonly operationMode: OperationMode;
+  /** for a secondary: the site it replicates from */
+  readonly source?: { readonly site: string; readonly siteId: number; readonly host: string };
+  readonly suspended: boolean;
+  readonly takeoverActive: boolean;
+  /** links where this site is the source */
+  readonly links: readonly SimLink[];
+  /** every site of the landscape as this site's SR configuration knows it */
+  readonly topology: readonly SimTopologySite[];
+  /** log area full: writes block */
+  readonly logAreaFull: boolean;
+}
+
+/** Control surface of one simulated site: what hdbnsutil/sapcontrol actions do to the model. */
+export interface SimSiteControl {
+  snapshot(): SimSiteSnapshot;
+  /** hdbnsutil -sr_takeover [--suspendPrimary]; throws SimCommandError with HANA's text on refusal. */
+  takeover(options: { handshake: boolean }): void;
+  /** hdbnsutil -sr_register ... */
+  register(options: {
+    remoteHost: string;
+    remoteInstance: string;
+    replicationMode: ReplicationMode;
+    operationMode: OperationMode;
+    name: string;
+    online: boolean;
+  }): void;
+  /** hdbnsutil -sr_unregister */
+  unregister(): void;
+  /** sapcontrol StartSystem (asynchronous in reality: processes come up over a few seconds) */
+  start(): void;
+  /** sapcontrol StopSystem / hard kill */
+  stop(hard: boolean): void;
+  /** suspend the primary (no writes) */
+  suspend(): void;
+}
+
+export class SimCommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'SimCommandError';
+  }
+}
