@@ -17,7 +17,9 @@ export const operationModes = ['logreplay', 'delta_datashipping', 'logreplay_rea
 
 export const siteSpecSchema = z
   .object({
-    name: z.string().regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -'),
+    name: z
+      .string()
+      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -'),
     host: z.string().regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address'),
     /** Higher wins when several secondaries are eligible. */
     priority: z.number().int().min(0).max(1000).default(100),
@@ -100,16 +102,28 @@ export const hanaSystemReplicationSpecSchema = z
     const names = new Set<string>();
     spec.sites.forEach((site, i) => {
       if (names.has(site.name)) {
-        ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', i, 'name'],
+          message: `duplicate site name "${site.name}"`,
+        });
       }
       names.add(site.name);
     });
     spec.sites.forEach((site, i) => {
       if (site.source === undefined) return;
       if (site.source === site.name) {
-        ctx.addIssue({ code: 'custom', path: ['sites', i, 'source'], message: 'a site cannot replicate from itself' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', i, 'source'],
+          message: 'a site cannot replicate from itself',
+        });
       } else if (!names.has(site.source)) {
-        ctx.addIssue({ code: 'custom', path: ['sites', i, 'source'], message: `unknown site "${site.source}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', i, 'source'],
+          message: `unknown site "${site.source}"`,
+        });
       }
     });
     if (spec.alerts.lagCriticalSeconds < spec.alerts.lagWarningSeconds) {

@@ -3,14 +3,27 @@
  * The `hanasr` command: one module per subcommand under ./commands, loaded on demand.
  * Each module exports `run(argv: string[]): Promise<number>` (the exit code) and `help: string`.
  */
-const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number>; help: string }> }> = {
-  simulate: { summary: 'play a failure scenario against HA settings in virtual time', load: () => import('./commands/simulate.js') },
+const commands: Record<
+  string,
+  { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number>; help: string }> }
+> = {
+  simulate: {
+    summary: 'play a failure scenario against HA settings in virtual time',
+    load: () => import('./commands/simulate.js'),
+  },
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return ['Usage: hanasr <command> [options]', '', 'Commands:', ...lines, '', 'Run `hanasr <command> --help` for a command\'s options.'].join('\n');
+  return [
+    'Usage: hanasr <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run `hanasr <command> --help` for a command's options.",
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

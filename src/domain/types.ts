@@ -85,6 +85,8 @@ export interface SiteReport {
   readonly health: HanaHealth;
   /** Consecutive failed probes of the local HANA (0 after a good one). */
   readonly failedProbes: number;
+  /** The last time the agent saw its site accept writes (ms), or null. */
+  readonly lastWritableAt: number | null;
   /** Epoch the agent believes in when it wrote this. */
   readonly epoch: number;
   /** True while this agent holds the leader key. */
@@ -125,6 +127,12 @@ export type LeaderView =
 
 /** Requests from the operator or a DBA (planned takeover, register, fence), carrying an epoch. */
 export type Intent =
-  | { readonly kind: 'planned-takeover'; readonly id: string; readonly target: string; readonly epoch: number; readonly force?: boolean }
+  | {
+      readonly kind: 'planned-takeover';
+      readonly id: string;
+      readonly target: string;
+      readonly epoch: number;
+      readonly force?: boolean;
+    }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
   | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };

@@ -1,0 +1,511 @@
+/**
+ * The agent loop of one site: observe -> publish -> decide -> act, on an injected clock.
+ *
+ * The same code runs in real time (hanasr agent) and in the simulator's virtual time. It owns
+ * no policy: every choice comes from `decide()` in src/domain; this file only gathers the
+ * observation, carries out the decided action with timeouts, and checks the epoch before acting.
+ */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import { withTimeout, type Clock } from '../clock.js';
+import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
+import { decide, fenceDeadlineMs } from '../domain/decide.js';
+import type { Action, Decision } from '../domain/decision.js';
+import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { syncRecordsFrom } from '../domain/sync.js';
+import { unknownHealth, type HanaHealth, type LeaderView, type SiteReport } from '../domain/types.js';
+import type { HanaPort } from '../hana/port.js';
+
+/** Checks another site directly (not through the store): is its HANA up, and as what? */
+export interface PeerProbe {
+  check(site: string, signal: AbortSignal): Promise<PeerView>;
+}
+
+/** A peer probe that never sees anything: the safe default where none is configured. */
+export const blindPeerProbe: PeerProbe = {
+  check: async () => ({ reachable: false, acceptsWrites: false }),
+};
+
+export interface AgentEvent {
+  readonly t: number;
+  readonly cluster: string;
+  readonly site: string;
+  readonly epoch: number;
+  /** decision | action | action-failed | refused */
+  readonly event: string;
+  readonly action: Action['kind'];
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface AgentOptions {
+  readonly cluster: string;
+  readonly site: string;
+  /** The spec, read every cycle (the operator may change it, e.g. maintenance). */
+  readonly spec: () => HanaSystemReplicationSpec;
+  readonly hana: HanaPort;
+  readonly coordination: Coordination;
+  readonly clock: Clock;
+  readonly peers?: PeerProbe;
+  /** Called for every decision that changes something, and for every action result. */
+  readonly onEvent?: (event: AgentEvent) => void;
+  /** Deadline of one coordination call (ms). */
+  readonly storeTimeoutMs?: number;
+  /** Deadline of takeover/register/start/stop (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
+  readonly actionTimeoutMs?: number;
+}
+
+export class Agent {
+  readonly site: string;
+  private readonly session: CoordinationSession;
+  private timerCancel: (() => void) | null = null;
+  private watchdogCancel: (() => void) | null = null;
+  private running = false;
+  private busy: Promise<Decision | null> | null = null;
+  private failedProbes = 0;
+  private localRestarts = 0;
+  private fenced = false;
+  private lastWritableAt: number | null = null;
+  private lastHealth: HanaHealth = unknownHealth('not probed yet');
+  private lastPeers: Record<string, PeerView> = {};
+  private lastDecisionKey = '';
+  private believedEpoch = 0;
+  private leaderMine = false;
+  private last: Decision | null = null;
+
+  constructor(private readonly options: AgentOptions) {
+    this.site = options.site;
+    const spec = options.spec();
+    this.session = options.coordination.session(options.cluster, options.site, spec.lease.ttlSeconds);
+  }
+
+  get lastDecision(): Decision | null {
+    return this.last;
+  }
+
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  /** Opens the session (retrying while the store is unreachable) and starts the loop. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.session.start().catch(() => {});
+    this.schedule(0);
+  }
+
+  /** Stops the loop and revokes the lease (the leader key goes with it). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timerCancel?.();
+    this.watchdogCancel?.();
+    await this.busy?.catch(() => null);
+    await this.session.close().catch(() => {});
+  }
+
+  /** Stops the loop without releasing anything, as a killed process would. */
+  kill(): void {
+    this.running = false;
+    this.timerCancel?.();
+    this.watchdogCancel?.();
+    void this.session.close().catch(() => {});
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.timerCancel?.();
+    this.timerCancel = this.options.clock.setTimer(ms, () => {
+      void this.runCycle().finally(() => this.schedule(this.options.spec().probes.intervalSeconds * 1000));
+    });
+  }
+
+  private armWatchdog(): void {
+    this.watchdogCancel?.();
+    this.watchdogCancel = null;
+    if (!this.running || !this.leaderMine) return;
+    const renewed = this.session.lastRenewedAt();
+    if (renewed === null) return;
+    const spec = this.options.spec();
+    const at = renewed + fenceDeadlineMs(spec) - this.options.clock.now();
+    this.watchdogCancel = this.options.clock.setTimer(Math.max(0, at) + 1, () => void this.watchdog());
+  }
+
+  /**
+   * Runs when the lease may be going stale while a cycle is slow (a hung probe must not delay
+   * self-fencing): decides on the last known state with the store treated as unknown.
+   */
+  private async watchdog(): Promise<void> {
+    if (!this.running || !this.leaderMine) return;
+    const { clock } = this.options;
+    const spec = this.options.spec();
+    const renewed = this.session.lastRenewedAt();
+    if (renewed !== null && clock.now() - renewed < fenceDeadlineMs(spec)) {
+      this.armWatchdog();
+      return;
+    }
+    const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue' }, null);
+    const d = decide(obs, spec, clock.now());
+    if (d.action.kind === 'fence') {
+      this.emit('decision', d);
+      await this.act(d, null);
+      this.leaderMine = false;
+    }
+  }
+
+  /** One full cycle; exposed for tests. Concurrent calls share the running one. */
+  runCycle(): Promise<Decision | null> {
+    if (this.busy) return this.busy;
+    this.busy = this.cycle()
+      .catch((err: unknown) => {
+        this.emitRaw('action-failed', 'none', 'cycle_error', `cycle failed: ${errorMessage(err)}`);
+        return null;
+      })
+      .finally(() => {
+        this.busy = null;
+      });
+    return this.busy;
+  }
+
+  private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withTimeout(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, () => fn());
+  }
+
+  private async cycle(): Promise<Decision | null> {
+    if (!this.running) return null;
+    const { clock, hana } = this.options;
+    const spec = this.options.spec();
+    const timeoutMs = spec.probes.timeoutSeconds * 1000;
+
+    // 1. Observe the local site.
+    let health: HanaHealth;
+    try {
+      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
+    } catch (err) {
+      health = unknownHealth(errorMessage(err));
+    }
+    const now = clock.now();
+    const failed =
+      !health.probeOk || !health.running || (health.landscapeStatus !== null && health.landscapeStatus <= 1);
+    this.failedProbes = failed ? this.failedProbes + 1 : 0;
+    if (!failed && !this.fenced) this.localRestarts = 0;
+    if (health.acceptsWrites) this.lastWritableAt = now;
+    this.lastHealth = health;
+
+    // 2. Look at the peers directly.
+    const peers: Record<string, PeerView> = {};
+    const probe = this.options.peers ?? blindPeerProbe;
+    await Promise.all(
+      spec.sites
+        .filter((s) => s.name !== this.site)
+        .map(async (s) => {
+          try {
+            peers[s.name] = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
+              probe.check(s.name, signal),
+            );
+          } catch {
+            peers[s.name] = { reachable: false, acceptsWrites: false };
+          }
+        }),
+    );
+    this.lastPeers = peers;
+
+    // 3. Read the store and publish.
+    let state: ClusterState | null = null;
+    let leader: LeaderView;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+      leader = state.leader
+        ? { state: 'held', leader: state.leader, mine: state.leader.site === this.site }
+        : {
+            state: 'free',
+            lastEpoch: state.lastEpoch,
+            ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
+          };
+      this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
+    } catch (err) {
+      leader = { state: 'unknown', error: errorMessage(err) };
+    }
+    this.leaderMine =
+      leader.state === 'held' ? leader.mine : leader.state === 'unknown' ? this.leaderMine : false;
+
+    if (state) {
+      await this.storeCall('publish report', () => this.session.publishReport(this.report(now))).catch(
+        () => {},
+      );
+      if (leader.state === 'held' && leader.mine && health.acceptsWrites) {
+        const epoch = leader.leader.epoch;
+        await this.storeCall('write sync state', () =>
+          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now)),
+        ).catch(() => {});
+        await this.storeCall('stamp primary', () => this.session.stampPrimary(epoch, now)).catch(() => {});
+        state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
+      }
+    }
+    this.armWatchdog();
+
+    // 4. Decide.
+    const obs = this.observation(leader, state);
+    const d = decide(obs, spec, clock.now());
+    this.last = d;
+    this.emit('decision', d);
+
+    // 5. Act.
+    if (d.action.kind !== 'none') await this.act(d, state);
+    return d;
+  }
+
+  private observation(leader: LeaderView, state: ClusterState | null): Observation {
+    const local: LocalView = {
+      health: this.lastHealth,
+      failedProbes: this.failedProbes,
+      localRestarts: this.localRestarts,
+      fenced: this.fenced,
+      lastWritableAt: this.lastWritableAt,
+    };
+    const reports = { ...(state?.reports ?? {}) };
+    delete reports[this.site];
+    return {
+      self: this.site,
+      local,
+      leader,
+      leaseRenewedAt: this.session.lastRenewedAt(),
+      reports,
+      peers: this.lastPeers,
+      sync: state?.sync ?? {},
+      lpt: state?.lpt ?? {},
+      ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
+      intents: state?.intents ?? [],
+    };
+  }
+
+  private report(now: number): SiteReport {
+    return {
+      site: this.site,
+      observedAt: now,
+      health: this.lastHealth,
+      failedProbes: this.failedProbes,
+      lastWritableAt: this.lastWritableAt,
+      epoch: this.believedEpoch,
+      leader: this.leaderMine,
+      fenced: this.fenced,
+      ...(this.last
+        ? {
+            lastDecision: {
+              action: this.last.action.kind,
+              reason: this.last.reason,
+              message: this.last.message,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Re-reads the store and checks the action's epoch is still the current one. */
+  private async epochStillCurrent(epoch: number): Promise<{ ok: boolean; state: ClusterState | null }> {
+    try {
+      const state = await this.storeCall('coordination read', () => this.session.read());
+      return { ok: state.lastEpoch === epoch, state };
+    } catch {
+      return { ok: false, state: null };
+    }
+  }
+
+  private async act(d: Decision, state: ClusterState | null): Promise<void> {
+    const { clock, hana } = this.options;
+    const spec = this.options.spec();
+    const actionMs = this.options.actionTimeoutMs ?? 120_000;
+    const a = d.action;
+    const hanaCall = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>) =>
+      withTimeout(clock, actionMs, what, fn);
+    try {
+      switch (a.kind) {
+        case 'none':
+          return;
+        case 'acquire-leader': {
+          const rec = await this.storeCall('acquire leader', () =>
+            this.session.acquireLeader(a.expectedLastEpoch, clock.now()),
+          );
+          if (!rec)
+            return this.emitRaw(
+              'refused',
+              a.kind,
+              'lost_race',
+              'another member changed the leader key first',
+            );
+          this.leaderMine = true;
+          this.believedEpoch = rec.epoch;
+          this.emitRaw('action', a.kind, d.reason, `acquired the leader key at epoch ${rec.epoch}`);
+          return;
+        }
+        case 'takeover': {
+          const rec = await this.storeCall('acquire leader', () =>
+            this.session.acquireLeader(a.expectedLastEpoch, clock.now()),
+          );
+          if (!rec)
+            return this.emitRaw(
+              'refused',
+              a.kind,
+              'lost_race',
+              'another member changed the leader key first',
+            );
+          this.leaderMine = true;
+          this.believedEpoch = rec.epoch;
+          await this.promote(rec.epoch, a.handshake, a.planned, a.from);
+          if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
+          return;
+        }
+        case 'promote':
+          await this.promote(a.epoch, a.handshake, false, null);
+          return;
+        case 'step-down': {
+          if (a.fence === 'stop') {
+            await hanaCall('stop', (s) => hana.stop({ hard: true }, s)).catch((err: unknown) =>
+              this.emitRaw(
+                'action-failed',
+                a.kind,
+                'fence_failed',
+                `stopping ${this.site} failed: ${errorMessage(err)}`,
+              ),
+            );
+            this.fenced = true;
+          }
+          await this.storeCall('release leader', () => this.session.releaseLeader(a.epoch, a.handoverTo));
+          this.leaderMine = false;
+          this.emitRaw('action', a.kind, d.reason, `released the leader key at epoch ${a.epoch}`);
+          return;
+        }
+        case 'start-local': {
+          const check = await this.epochStillCurrent(a.epoch);
+          if (!check.ok) return this.refuseStale(a, check.state);
+          if (this.lastHealth.srRole === 'primary') {
+            // Starting a primary is only safe while we still hold the key in this epoch.
+            if (!check.state?.leader || check.state.leader.site !== this.site) {
+              return this.emitRaw(
+                'refused',
+                a.kind,
+                'not_leader',
+                'not starting a primary without the leader key',
+              );
+            }
+          }
+          if (a.restart) {
+            this.localRestarts++;
+            if (this.lastHealth.running)
+              await hanaCall('stop', (s) => hana.stop({ hard: true }, s)).catch(() => {});
+          }
+          await hanaCall('start', (s) => hana.start(s));
+          this.fenced = false;
+          this.emitRaw('action', a.kind, d.reason, `started ${this.site}`);
+          return;
+        }
+        case 'fence': {
+          // Fencing one's own site is always allowed: it can only remove a writer.
+          this.fenced = true;
+          await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
+          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (stopped)`);
+          return;
+        }
+        case 'register': {
+          const check = await this.epochStillCurrent(a.epoch);
+          if (!check.ok) return this.refuseStale(a, check.state);
+          const primary = spec.sites.find((s) => s.name === a.primary);
+          if (!primary) throw new Error(`unknown primary site ${a.primary}`);
+          await hanaCall('register', (s) =>
+            hana.register(
+              {
+                remoteSite: primary.name,
+                remoteHost: primary.host,
+                remoteInstance: spec.instanceNumber,
+                replicationMode: spec.replication.mode,
+                operationMode: spec.replication.operationMode,
+                siteName: this.site,
+              },
+              s,
+            ),
+          );
+          this.fenced = false;
+          if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
+          this.emitRaw('action', a.kind, d.reason, `registered ${this.site} as secondary of ${a.primary}`);
+          return;
+        }
+        case 'refuse-intent':
+          await this.storeCall('complete intent', () => this.session.completeIntent(a.intentId));
+          this.emitRaw('refused', a.kind, d.reason, d.message);
+          return;
+      }
+    } catch (err) {
+      this.emitRaw('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
+    }
+    void state;
+  }
+
+  private async promote(
+    epoch: number,
+    handshake: boolean,
+    planned: boolean,
+    from: string | null,
+  ): Promise<void> {
+    const { clock, hana } = this.options;
+    const actionMs = this.options.actionTimeoutMs ?? 120_000;
+    try {
+      await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake }, s));
+    } catch (err) {
+      if (!handshake) throw err;
+      // The handshake needs the old primary; without it, a plain takeover is safe only if the
+      // old primary does not take writes.
+      const peer =
+        from === null
+          ? undefined
+          : await withTimeout(clock, this.options.spec().probes.timeoutSeconds * 1000, 'peer check', (s) =>
+              (this.options.peers ?? blindPeerProbe).check(from, s),
+            ).catch(() => undefined);
+      if (peer?.acceptsWrites) throw err;
+      this.emitRaw(
+        'action-failed',
+        'takeover',
+        'handshake_failed',
+        `takeover with --suspendPrimary failed (${errorMessage(err)}); the old primary takes no writes: plain takeover`,
+      );
+      await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake: false }, s));
+    }
+    this.fenced = false;
+    this.emitRaw(
+      'action',
+      'takeover',
+      planned ? 'planned_takeover' : 'takeover_done',
+      `${this.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
+    );
+  }
+
+  private refuseStale(a: Action, state: ClusterState | null): void {
+    this.emitRaw(
+      'refused',
+      a.kind,
+      'stale_epoch',
+      `${a.kind} refused: it carries epoch ${'epoch' in a ? a.epoch : '?'}, the store is at ${state?.lastEpoch ?? 'unknown'}`,
+    );
+  }
+
+  private emit(event: string, d: Decision): void {
+    const key = `${d.action.kind}|${d.reason}`;
+    if (event === 'decision' && key === this.lastDecisionKey) return;
+    this.lastDecisionKey = key;
+    this.emitRaw(event, d.action.kind, d.reason, d.message);
+  }
+
+  private emitRaw(event: string, action: Action['kind'], reason: string, message: string): void {
+    this.options.onEvent?.({
+      t: this.options.clock.now(),
+      cluster: this.options.cluster,
+      site: this.site,
+      epoch: this.believedEpoch,
+      event,
+      action,
+      reason,
+      message,
+    });
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,305 @@
+/**
+ * In-memory coordination with real lease semantics, on an injected clock: TTL expiry,
+ * compare-and-set on the leader key, an epoch that grows with every term, reports bound to
+ * leases. Used by the simulator and the embedded default landscape.
+ *
+ * Fault model (for the simulator): `setAvailable(false)` is a whole-store outage (like an etcd
+ * quorum loss: every call fails and, as in etcd, no lease can expire while there is no leader;
+ * leases are extended by their TTL when the store returns). `cut(site)` isolates one member:
+ * its calls fail and its lease runs out while the others go on.
+ */
+import type { Clock } from '../clock.js';
+import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import {
+  CoordinationUnavailableError,
+  NotLeaderError,
+  StaleEpochError,
+  type ClusterState,
+  type Coordination,
+  type CoordinationSession,
+} from './port.js';
+
+interface Lease {
+  readonly id: number;
+  readonly ttlMs: number;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+interface ClusterData {
+  leader: { record: LeaderRecord; leaseId: number } | null;
+  lastEpoch: number;
+  lastLeader?: string;
+  handoverTo?: string;
+  reports: Map<string, { report: SiteReport; leaseId: number }>;
+  sync: Map<string, SyncRecord>;
+  lpt: Map<string, number>;
+  intents: Map<string, Intent>;
+}
+
+export class MemoryCoordination implements Coordination {
+  private readonly clusters = new Map<string, ClusterData>();
+  private readonly leases = new Map<number, Lease>();
+  private nextLeaseId = 1;
+  private available = true;
+  private readonly cutSites = new Set<string>();
+
+  constructor(readonly clock: Clock) {}
+
+  /** Whole-store outage on/off. */
+  setAvailable(available: boolean): void {
+    if (available && !this.available) {
+      // A new raft leader extends every lease by its TTL.
+      const now = this.clock.now();
+      for (const lease of this.leases.values())
+        lease.expiresAt = Math.max(lease.expiresAt, now + lease.ttlMs);
+    }
+    this.available = available;
+  }
+
+  isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Cut one site's agent off the store (or reconnect it). */
+  cut(site: string, isCut: boolean): void {
+    if (isCut) this.cutSites.add(site);
+    else this.cutSites.delete(site);
+  }
+
+  check(site?: string): void {
+    if (!this.available) throw new CoordinationUnavailableError('coordination store unavailable (no quorum)');
+    if (site !== undefined && this.cutSites.has(site)) {
+      throw new CoordinationUnavailableError(`coordination store unreachable from ${site}`);
+    }
+  }
+
+  /** Drops expired leases and everything bound to them. */
+  expire(): void {
+    if (!this.available) return;
+    const now = this.clock.now();
+    for (const lease of this.leases.values()) {
+      if (!lease.revoked && lease.expiresAt <= now) this.dropLease(lease.id);
+    }
+  }
+
+  dropLease(id: number): void {
+    const lease = this.leases.get(id);
+    if (!lease) return;
+    lease.revoked = true;
+    this.leases.delete(id);
+    for (const data of this.clusters.values()) {
+      if (data.leader?.leaseId === id) data.leader = null;
+      for (const [site, r] of data.reports) if (r.leaseId === id) data.reports.delete(site);
+    }
+  }
+
+  grantLease(ttlSeconds: number): Lease {
+    const lease: Lease = {
+      id: this.nextLeaseId++,
+      ttlMs: ttlSeconds * 1000,
+      expiresAt: this.clock.now() + ttlSeconds * 1000,
+      revoked: false,
+    };
+    this.leases.set(lease.id, lease);
+    return lease;
+  }
+
+  leaseAlive(id: number): boolean {
+    this.expire();
+    const lease = this.leases.get(id);
+    return lease !== undefined && !lease.revoked;
+  }
+
+  keepAlive(id: number): boolean {
+    this.expire();
+    const lease = this.leases.get(id);
+    if (!lease || lease.revoked) return false;
+    lease.expiresAt = this.clock.now() + lease.ttlMs;
+    return true;
+  }
+
+  data(cluster: string): ClusterData {
+    let d = this.clusters.get(cluster);
+    if (!d) {
+      d = {
+        leader: null,
+        lastEpoch: 0,
+        reports: new Map(),
+        sync: new Map(),
+        lpt: new Map(),
+        intents: new Map(),
+      };
+      this.clusters.set(cluster, d);
+    }
+    return d;
+  }
+
+  snapshot(cluster: string): ClusterState {
+    this.expire();
+    const d = this.data(cluster);
+    return {
+      leader: d.leader ? d.leader.record : null,
+      lastEpoch: d.lastEpoch,
+      ...(d.lastLeader !== undefined ? { lastLeader: d.lastLeader } : {}),
+      ...(d.handoverTo !== undefined ? { handoverTo: d.handoverTo } : {}),
+      reports: Object.fromEntries([...d.reports].map(([k, v]) => [k, v.report])),
+      sync: Object.fromEntries(d.sync),
+      lpt: Object.fromEntries(d.lpt),
+      intents: [...d.intents.values()],
+    };
+  }
+
+  session(cluster: string, site: string, ttlSeconds: number): CoordinationSession {
+    return new MemorySession(this, cluster, site, ttlSeconds);
+  }
+
+  async read(cluster: string): Promise<ClusterState> {
+    this.check();
+    return this.snapshot(cluster);
+  }
+
+  async addIntent(cluster: string, intent: Intent): Promise<void> {
+    this.check();
+    this.expire();
+    const d = this.data(cluster);
+    if (intent.epoch !== d.lastEpoch) throw new StaleEpochError(intent.epoch, d.lastEpoch);
+    d.intents.set(intent.id, intent);
+  }
+
+  async deleteCluster(cluster: string): Promise<void> {
+    this.check();
+    this.clusters.delete(cluster);
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.leases.keys()]) this.dropLease(id);
+  }
+}
+
+class MemorySession implements CoordinationSession {
+  private leaseId: number | null = null;
+  private renewedAt: number | null = null;
+  private cancelKeepalive: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: MemoryCoordination,
+    private readonly cluster: string,
+    readonly site: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.store.check(this.site);
+    this.ensureLease();
+    this.scheduleKeepalive();
+  }
+
+  private ensureLease(): number {
+    if (this.leaseId !== null && this.store.leaseAlive(this.leaseId)) return this.leaseId;
+    const lease = this.store.grantLease(this.ttlSeconds);
+    this.leaseId = lease.id;
+    this.renewedAt = this.store.clock.now();
+    return lease.id;
+  }
+
+  private scheduleKeepalive(): void {
+    if (this.closed) return;
+    this.cancelKeepalive?.();
+    this.cancelKeepalive = this.store.clock.setTimer((this.ttlSeconds * 1000) / 3, () => {
+      this.renew().catch(() => {});
+      this.scheduleKeepalive();
+    });
+  }
+
+  lastRenewedAt(): number | null {
+    return this.renewedAt;
+  }
+
+  async renew(): Promise<void> {
+    this.store.check(this.site);
+    if (this.leaseId !== null && this.store.keepAlive(this.leaseId)) {
+      this.renewedAt = this.store.clock.now();
+      return;
+    }
+    // The lease is gone (expired while cut off): take a new one; nothing bound to the old one survives.
+    this.leaseId = null;
+    this.ensureLease();
+  }
+
+  async read(): Promise<ClusterState> {
+    this.store.check(this.site);
+    return this.store.snapshot(this.cluster);
+  }
+
+  async publishReport(report: SiteReport): Promise<void> {
+    this.store.check(this.site);
+    const leaseId = this.ensureLease();
+    this.store.data(this.cluster).reports.set(this.site, { report, leaseId });
+  }
+
+  async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
+    this.store.check(this.site);
+    this.store.expire();
+    const d = this.store.data(this.cluster);
+    if (d.leader !== null) return null;
+    if (d.lastEpoch !== expectedLastEpoch) return null;
+    if (d.handoverTo !== undefined && d.handoverTo !== this.site) return null;
+    const leaseId = this.ensureLease();
+    const record: LeaderRecord = { site: this.site, epoch: d.lastEpoch + 1, since: now };
+    d.leader = { record, leaseId };
+    d.lastEpoch = record.epoch;
+    d.lastLeader = this.site;
+    delete d.handoverTo;
+    return record;
+  }
+
+  private requireLeader(epoch: number): ClusterData {
+    this.store.check(this.site);
+    this.store.expire();
+    const d = this.store.data(this.cluster);
+    if (d.lastEpoch !== epoch) throw new StaleEpochError(epoch, d.lastEpoch);
+    if (!d.leader || d.leader.record.site !== this.site || d.leader.leaseId !== this.leaseId) {
+      throw new NotLeaderError(`${this.site} does not hold the leader key at epoch ${epoch}`);
+    }
+    return d;
+  }
+
+  async releaseLeader(epoch: number, handoverTo?: string): Promise<void> {
+    const d = this.requireLeader(epoch);
+    d.leader = null;
+    if (handoverTo !== undefined) d.handoverTo = handoverTo;
+    else delete d.handoverTo;
+  }
+
+  async writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void> {
+    const d = this.requireLeader(epoch);
+    for (const r of records) d.sync.set(r.site, r);
+  }
+
+  async stampPrimary(epoch: number, at: number): Promise<void> {
+    const d = this.requireLeader(epoch);
+    d.lpt.set(this.site, at);
+  }
+
+  async completeIntent(id: string): Promise<void> {
+    this.store.check(this.site);
+    this.store.data(this.cluster).intents.delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelKeepalive?.();
+    this.cancelKeepalive = null;
+    if (this.leaseId !== null) {
+      try {
+        this.store.check(this.site);
+        this.store.dropLease(this.leaseId);
+      } catch {
+        // unreachable store: the lease runs out on its own
+      }
+    }
+    this.leaseId = null;
+  }
+}

@@ -1,0 +1,531 @@
+/**
+ * The decision engine: one pure function from what an agent sees to what it should do, with a
+ * machine reason and a human message. No I/O, no clock: `now` is passed in.
+ *
+ * Safety rules (each has tests that try to break it):
+ * - Only a secondary that was in sync (SOK) at the last trustworthy report is promoted
+ *   automatically; SFAIL or unknown means the primary is restarted locally instead. In async
+ *   mode only within the explicit lag bound.
+ * - A failed primary is given up only after `failureThreshold` consecutive failed probes.
+ * - `preferSiteTakeover: false` restarts the primary locally first.
+ * - Never two primaries: a site that sees the leader key held by another site, or cannot renew its
+ *   own lease, fences itself before its lease can expire; a returning former primary never
+ *   starts as primary (it waits, or registers when allowed, with the last-primary-timestamp rule).
+ * - A store outage alone does not fence a healthy primary that sees all its peers (failsafe).
+ * - Maintenance: observe and report, never act.
+ */
+import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
+import type { Action, Decision } from './decision.js';
+import { NONE } from './decision.js';
+import type { Observation } from './observation.js';
+import type { HanaHealth, Intent, SyncRecord } from './types.js';
+
+/** A leader that has not renewed its lease for this fraction of the TTL fences itself. */
+export const FENCE_AFTER_TTL_FRACTION = 0.7;
+
+export function fenceDeadlineMs(spec: HanaSystemReplicationSpec): number {
+  return spec.lease.ttlSeconds * 1000 * FENCE_AFTER_TTL_FRACTION;
+}
+
+/** Slack for "the same cycle": a sync record confirmed within this of the primary's last good probe. */
+export function cycleMs(spec: HanaSystemReplicationSpec): number {
+  return (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) * 1000;
+}
+
+const decision = (action: Action, reason: string, message: string): Decision => ({ action, reason, message });
+const none = (reason: string, message: string): Decision => decision(NONE, reason, message);
+
+export function decide(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
+  const d = decideActive(obs, spec, now);
+  if (spec.maintenance && d.action.kind !== 'none') {
+    return none('maintenance_mode', `maintenance mode: observing only (would have: ${d.message})`);
+  }
+  if (spec.maintenance) return none(d.reason, `maintenance mode: ${d.message}`);
+  return d;
+}
+
+function isWritablePrimary(h: HanaHealth): boolean {
+  return h.probeOk && h.srRole === 'primary' && h.acceptsWrites;
+}
+
+function isHealthySecondary(h: HanaHealth): boolean {
+  return h.probeOk && h.running && h.srRole === 'secondary';
+}
+
+function siteSpec(spec: HanaSystemReplicationSpec, name: string): SiteSpec | undefined {
+  return spec.sites.find((s) => s.name === name);
+}
+
+function currentEpoch(obs: Observation): number {
+  if (obs.leader.state === 'held') return obs.leader.leader.epoch;
+  if (obs.leader.state === 'free') return obs.leader.lastEpoch;
+  return 0;
+}
+
+/**
+ * Is the last sync record of `site` a trustworthy SOK? It must come from the last primary's term,
+ * and it must have been confirmed at the primary's last observation as a writable site (so the
+ * primary cannot have committed anything alone since). When the primary is silent its last
+ * writable moment is unknown; then the record must be younger than the log-shipping timeout, the
+ * earliest moment the primary could have started committing without the secondary.
+ */
+export function syncTrust(
+  record: SyncRecord | undefined,
+  spec: HanaSystemReplicationSpec,
+  lastEpoch: number,
+  primaryLastWritableAt: number | null | undefined,
+  now: number,
+): { ok: true } | { ok: false; why: string } {
+  if (!record) return { ok: false, why: 'no sync record (state unknown counts as SFAIL)' };
+  if (record.epoch !== lastEpoch) {
+    return { ok: false, why: `sync record is from epoch ${record.epoch}, not the last term ${lastEpoch}` };
+  }
+  if (record.state !== 'SOK') return { ok: false, why: `it was ${record.state} at the last report` };
+  if (spec.replication.mode === 'async') {
+    const bound = spec.replication.asyncTakeoverMaxLagSeconds;
+    if (bound === undefined)
+      return { ok: false, why: 'async replication without asyncTakeoverMaxLagSeconds' };
+    if (record.lagSeconds === null) return { ok: false, why: 'async lag unknown' };
+    if (record.lagSeconds > bound) {
+      return { ok: false, why: `async lag ${record.lagSeconds}s exceeds the bound of ${bound}s` };
+    }
+  }
+  if (primaryLastWritableAt === undefined) {
+    const age = now - record.confirmedAt;
+    if (age > spec.replication.logShippingTimeoutSeconds * 1000) {
+      return {
+        ok: false,
+        why: `the primary is silent and its last SOK is ${Math.round(age / 1000)}s old (> logShippingTimeoutSeconds)`,
+      };
+    }
+    return { ok: true };
+  }
+  if (primaryLastWritableAt !== null && primaryLastWritableAt - record.confirmedAt > cycleMs(spec)) {
+    return { ok: false, why: 'the primary took writes after the last SOK confirmation' };
+  }
+  return { ok: true };
+}
+
+/** Sites that may be promoted automatically from `primary`, best first (priority, then name). */
+export function takeoverCandidates(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  primary: string,
+  lastEpoch: number,
+  primaryLastWritableAt: number | null | undefined,
+  now: number,
+): string[] {
+  const out: SiteSpec[] = [];
+  for (const site of spec.sites) {
+    if (site.name === primary || !site.autoTakeover) continue;
+    if (site.source !== undefined && site.source !== primary) continue;
+    const health = site.name === obs.self ? obs.local.health : obs.reports[site.name]?.health;
+    if (!health || !isHealthySecondary(health)) continue;
+    if (health.source !== undefined && health.source !== primary) continue;
+    if (!syncTrust(obs.sync[site.name], spec, lastEpoch, primaryLastWritableAt, now).ok) continue;
+    out.push(site);
+  }
+  out.sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.map((s) => s.name);
+}
+
+function intentsFor(obs: Observation, kind: Intent['kind']): Intent[] {
+  return obs.intents.filter((i) => i.kind === kind);
+}
+
+function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
+  const me = siteSpec(spec, obs.self);
+  if (!me) return none('unknown_site', `site ${obs.self} is not in the spec; not acting`);
+  const epoch = currentEpoch(obs);
+
+  const fenceIntent = obs.intents.find((i) => i.kind === 'fence' && i.site === obs.self);
+  if (fenceIntent) {
+    if (obs.local.health.running || obs.local.health.acceptsWrites) {
+      return decision(
+        { kind: 'fence', epoch: fenceIntent.epoch, mode: 'stop', intentId: fenceIntent.id },
+        'fence_requested',
+        `fencing requested for ${obs.self}: stopping it`,
+      );
+    }
+    return none('fenced_by_request', `${obs.self} is fenced on request; remove the request to release it`);
+  }
+
+  switch (obs.leader.state) {
+    case 'unknown':
+      return decideWithoutStore(obs, spec, now, obs.leader.error);
+    case 'held':
+      return obs.leader.mine ? decideAsLeader(obs, spec, now) : decideUnderOtherLeader(obs, spec);
+    case 'free':
+      return decideWithoutLeader(obs, spec, now, epoch);
+  }
+}
+
+/** The store cannot be read: nobody can win the key, so only the question of self-fencing remains. */
+function decideWithoutStore(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  error: string,
+): Decision {
+  const h = obs.local.health;
+  if (!isWritablePrimary(h)) {
+    return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
+  }
+  const others = spec.sites.filter((s) => s.name !== obs.self);
+  const peersConfirm = others.every((s) => {
+    const p = obs.peers[s.name];
+    return p !== undefined && p.reachable && !p.acceptsWrites && p.role === 'secondary';
+  });
+  if (peersConfirm) {
+    return none(
+      'failsafe_peers_healthy',
+      `coordination store unreachable, but all ${others.length} peer site(s) are reachable secondaries: keeping the primary running (failsafe)`,
+    );
+  }
+  const renewed = obs.leaseRenewedAt;
+  const since = renewed === null ? Infinity : now - renewed;
+  const deadline = fenceDeadlineMs(spec);
+  if (since >= deadline) {
+    return decision(
+      { kind: 'fence', epoch: currentEpochFromReports(obs), mode: 'stop' },
+      'lease_not_renewed',
+      `cannot renew the leader lease for ${renewed === null ? 'ever' : `${Math.round(since / 100) / 10}s`} and not every peer is reachable: fencing before the lease can expire`,
+    );
+  }
+  return none(
+    'lease_renewal_failing',
+    `coordination store unreachable (${error}); fencing in ${Math.round((deadline - since) / 100) / 10}s unless the lease is renewed or every peer is seen`,
+  );
+}
+
+function currentEpochFromReports(obs: Observation): number {
+  return obs.reports[obs.self]?.epoch ?? 0;
+}
+
+/** This site holds the leader key. */
+function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
+  if (obs.leader.state !== 'held') throw new Error('unreachable');
+  const { epoch } = obs.leader.leader;
+  const h = obs.local.health;
+
+  if (obs.leaseRenewedAt !== null && now - obs.leaseRenewedAt >= fenceDeadlineMs(spec) && h.acceptsWrites) {
+    return decision(
+      { kind: 'fence', epoch, mode: 'stop' },
+      'lease_not_renewed',
+      `the leader lease was last renewed ${Math.round((now - obs.leaseRenewedAt) / 1000)}s ago: fencing before it can expire`,
+    );
+  }
+
+  if (h.probeOk && h.srRole === 'secondary') {
+    const handshake = spec.takeover.handshake && obs.handoverTo === obs.self;
+    return decision(
+      { kind: 'promote', epoch, handshake },
+      'promote_after_acquiring_leader',
+      `holding the leader key at epoch ${epoch}: promoting ${obs.self} to primary`,
+    );
+  }
+
+  if (isWritablePrimary(h)) return decideHealthyLeader(obs, spec, now, epoch);
+
+  // The local primary is down, hung or unreadable.
+  const threshold = spec.takeover.failureThreshold;
+  if (obs.local.fenced && h.probeOk && h.srRole === 'primary') {
+    return decision(
+      { kind: 'start-local', epoch, restart: false },
+      'unfence_still_leader',
+      `still the leader at epoch ${epoch} after fencing ${obs.self}: starting it again`,
+    );
+  }
+  if (obs.local.failedProbes < threshold) {
+    return none(
+      'primary_probe_failed_below_threshold',
+      `primary ${obs.self} failed ${obs.local.failedProbes} of ${threshold} probes (${h.probeError ?? 'not running'}); waiting`,
+    );
+  }
+  const candidates = takeoverCandidates(obs, spec, obs.self, epoch, obs.local.lastWritableAt, now);
+  const best = candidates[0];
+  const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
+  if (best !== undefined && spec.takeover.automatic && (spec.takeover.preferSiteTakeover || !restartsLeft)) {
+    return decision(
+      { kind: 'step-down', epoch, fence: 'stop' },
+      'primary_failed_takeover',
+      `primary ${obs.self} failed ${obs.local.failedProbes} consecutive probes: stopping it and releasing the leader key for in-sync secondary ${best}`,
+    );
+  }
+  const why =
+    best === undefined
+      ? 'no secondary is in sync (SFAIL or unknown)'
+      : !spec.takeover.automatic
+        ? 'automatic takeover is off'
+        : 'preferSiteTakeover is false';
+  return decision(
+    { kind: 'start-local', epoch, restart: true },
+    best === undefined ? 'secondary_not_in_sync_restart_locally' : 'restart_primary_locally',
+    `primary ${obs.self} failed ${obs.local.failedProbes} consecutive probes and ${why}: restarting it locally`,
+  );
+}
+
+function decideHealthyLeader(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  epoch: number,
+): Decision {
+  for (const intent of intentsFor(obs, 'planned-takeover')) {
+    if (intent.kind !== 'planned-takeover') continue;
+    if (intent.epoch !== epoch) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'stale_epoch',
+        `planned takeover to ${intent.target} carries epoch ${intent.epoch}, the current epoch is ${epoch}: refused`,
+      );
+    }
+    if (intent.target === obs.self) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'already_primary',
+        `planned takeover to ${intent.target}: it is already the primary`,
+      );
+    }
+    const target = siteSpec(spec, intent.target);
+    const report = obs.reports[intent.target];
+    if (!target || !report || !isHealthySecondary(report.health)) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'target_not_ready',
+        `planned takeover to ${intent.target} refused: it is not a running secondary with a live agent`,
+      );
+    }
+    const trust = syncTrust(obs.sync[intent.target], spec, epoch, obs.local.lastWritableAt, now);
+    if (!trust.ok && !intent.force) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'target_not_in_sync',
+        `planned takeover to ${intent.target} refused: ${trust.why}`,
+      );
+    }
+    return decision(
+      { kind: 'step-down', epoch, fence: 'none', handoverTo: intent.target, intentId: intent.id },
+      'planned_takeover_handover',
+      `planned takeover: handing the leader key to ${intent.target}, which takes over with --suspendPrimary`,
+    );
+  }
+  return none(
+    'leader_healthy',
+    `${obs.self} is the healthy primary and holds the leader key at epoch ${epoch}`,
+  );
+}
+
+/** Another site holds the leader key. */
+function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpec): Decision {
+  if (obs.leader.state !== 'held') throw new Error('unreachable');
+  const leader = obs.leader.leader;
+  const h = obs.local.health;
+
+  if (h.srRole === 'primary' && (h.running || h.acceptsWrites)) {
+    return decision(
+      { kind: 'fence', epoch: leader.epoch, mode: 'stop' },
+      'leader_key_held_by_other',
+      `${obs.self} runs as primary but ${leader.site} holds the leader key at epoch ${leader.epoch}: fencing ${obs.self}`,
+    );
+  }
+  if (!h.probeOk && h.srRole === 'none') {
+    return none(
+      'local_state_unknown',
+      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}); not acting`,
+    );
+  }
+  if (h.srRole === 'primary' || h.srRole === 'none') {
+    return decideFormerPrimary(obs, spec, leader.site, leader.epoch, leader.since);
+  }
+  // A secondary.
+  if (!h.running) {
+    return decision(
+      { kind: 'start-local', epoch: leader.epoch, restart: false },
+      'secondary_down_restart',
+      `secondary ${obs.self} is not running: starting it`,
+    );
+  }
+  return none(
+    'secondary_healthy',
+    `${obs.self} is a secondary; ${leader.site} is primary at epoch ${leader.epoch}`,
+  );
+}
+
+/** A stopped site still configured as primary, while `leaderSite` leads: register or wait. */
+function decideFormerPrimary(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  leaderSite: string,
+  epoch: number,
+  leaderSince: number,
+): Decision {
+  const leaderReport = obs.reports[leaderSite];
+  if (!leaderReport || !isWritablePrimary(leaderReport.health)) {
+    return none(
+      'waiting_for_leader_healthy',
+      `former primary ${obs.self} waits: the leader ${leaderSite} is not (yet) a running primary`,
+    );
+  }
+  const requested = obs.intents.find((i) => i.kind === 'register' && i.site === obs.self);
+  if (requested && requested.epoch !== epoch) {
+    return decision(
+      { kind: 'refuse-intent', epoch, intentId: requested.id },
+      'stale_epoch',
+      `register request for ${obs.self} carries epoch ${requested.epoch}, the current epoch is ${epoch}: refused`,
+    );
+  }
+  const register = (reason: string, message: string): Decision =>
+    decision(
+      requested
+        ? { kind: 'register', epoch, primary: leaderSite, intentId: requested.id }
+        : { kind: 'register', epoch, primary: leaderSite },
+      reason,
+      message,
+    );
+  if (requested) {
+    return register(
+      'register_requested',
+      `registering former primary ${obs.self} as secondary of ${leaderSite} on request`,
+    );
+  }
+  if (!spec.takeover.automatedRegister) {
+    return none(
+      'waiting_for_registration',
+      `former primary ${obs.self} stays down: automatedRegister is off, register it as secondary of ${leaderSite}`,
+    );
+  }
+  // SAPHanaSR's last-primary-timestamp rule.
+  const mine = obs.lpt[obs.self];
+  const theirs = obs.lpt[leaderSite] ?? leaderSince;
+  if (mine === undefined || mine <= leaderSince) {
+    return register(
+      'automated_register',
+      `former primary ${obs.self} was last primary before ${leaderSite}'s term began: registering it as secondary`,
+    );
+  }
+  const dpt = spec.takeover.duplicatePrimaryTimeoutSeconds * 1000;
+  if (theirs - mine > dpt) {
+    return register(
+      'automated_register_after_dpt',
+      `both sites were primary; ${obs.self}'s last-primary time trails ${leaderSite}'s by more than duplicatePrimaryTimeoutSeconds: registering`,
+    );
+  }
+  return none(
+    'dual_primary_wait',
+    `both ${obs.self} and ${leaderSite} were primary within duplicatePrimaryTimeoutSeconds: waiting for a DBA to choose`,
+  );
+}
+
+/** Nobody holds the leader key. */
+function decideWithoutLeader(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  lastEpoch: number,
+): Decision {
+  if (obs.leader.state !== 'free') throw new Error('unreachable');
+  const lastLeader = obs.leader.lastLeader;
+  const h = obs.local.health;
+
+  if (h.srRole === 'primary' && (h.probeOk || h.running)) {
+    if (lastLeader === undefined || lastLeader === obs.self) {
+      const anotherWritable = spec.sites.some(
+        (s) => s.name !== obs.self && obs.reports[s.name] && isWritablePrimary(obs.reports[s.name]!.health),
+      );
+      if (anotherWritable) {
+        return none(
+          'another_primary_running',
+          `another site runs as primary; ${obs.self} does not take the key`,
+        );
+      }
+      return decision(
+        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+        lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
+        `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})`,
+      );
+    }
+    if (h.acceptsWrites || h.running) {
+      return decision(
+        { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+        'stale_primary',
+        `${obs.self} runs as primary but ${lastLeader} was the last leader: fencing it`,
+      );
+    }
+  }
+
+  if (!isHealthySecondary(h)) {
+    return none('no_leader_not_eligible', `no leader, and ${obs.self} is not a running secondary; waiting`);
+  }
+  if (lastLeader === undefined) {
+    return none('waiting_for_primary', `no leader yet; ${obs.self} is a secondary and waits for the primary`);
+  }
+  const handover = obs.handoverTo;
+  if (handover !== undefined && handover !== obs.self) {
+    return none('handover_to_other', `the leader key is being handed over to ${handover}`);
+  }
+  const planned = handover === obs.self;
+  const me = siteSpec(spec, obs.self)!;
+  if (!planned) {
+    if (!spec.takeover.automatic) {
+      return none('automatic_takeover_off', `no leader; automatic takeover is off, ${obs.self} waits`);
+    }
+    if (!me.autoTakeover) {
+      return none(
+        'site_not_auto_takeover',
+        `no leader; ${obs.self} is never promoted automatically (DR site)`,
+      );
+    }
+  }
+  if (
+    (me.source !== undefined && me.source !== lastLeader) ||
+    (h.source !== undefined && h.source !== lastLeader)
+  ) {
+    return none(
+      'not_tier2',
+      `${obs.self} does not replicate from the last primary ${lastLeader}; not a candidate`,
+    );
+  }
+  const peer = obs.peers[lastLeader];
+  if (!planned && peer?.acceptsWrites) {
+    return none(
+      'former_primary_still_serving',
+      `no leader key, but ${lastLeader} still answers as a writable primary: not taking over (its agent is silent, the database is not)`,
+    );
+  }
+  const lastReport = obs.reports[lastLeader];
+  if (!planned && lastReport && isWritablePrimary(lastReport.health) && !lastReport.fenced) {
+    return none('former_primary_reports_healthy', `${lastLeader} reports a healthy primary; not taking over`);
+  }
+  const primaryLastWritable = lastReport ? lastReport.lastWritableAt : undefined;
+  const trust = syncTrust(obs.sync[obs.self], spec, lastEpoch, primaryLastWritable, now);
+  if (!trust.ok) {
+    return none('not_in_sync', `no leader, but ${obs.self} is not promoted: ${trust.why}`);
+  }
+  if (!planned) {
+    const candidates = takeoverCandidates(obs, spec, lastLeader, lastEpoch, primaryLastWritable, now);
+    const best = candidates[0];
+    if (best !== undefined && best !== obs.self) {
+      return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
+    }
+  }
+  const handshake =
+    spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';
+  const intent = planned
+    ? obs.intents.find((i) => i.kind === 'planned-takeover' && i.target === obs.self)
+    : undefined;
+  return decision(
+    {
+      kind: 'takeover',
+      expectedLastEpoch: lastEpoch,
+      handshake: planned ? true : handshake,
+      from: lastLeader,
+      planned,
+      ...(intent ? { intentId: intent.id } : {}),
+    },
+    planned ? 'planned_takeover' : 'primary_lost_takeover',
+    planned
+      ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
+      : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})`,
+  );
+}

@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './observation.js';
+export * from './decision.js';
+export * from './decide.js';
+export * from './sync.js';

@@ -1,0 +1,48 @@
+/**
+ * What one agent knows in one cycle: its own site's probe, the coordination store's view, and
+ * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
+ */
+import type { HanaHealth, Intent, LeaderView, SiteReport, SyncRecord } from './types.js';
+
+/** What this agent sees of a peer site directly (not through the store). */
+export interface PeerView {
+  /** The peer's HANA answered a direct check this cycle. */
+  readonly reachable: boolean;
+  /** It answered and it is a primary that accepts writes. Unknown counts as false only where that is the safe side. */
+  readonly acceptsWrites: boolean;
+  /** Its SR role as the direct check saw it, when reachable. */
+  readonly role?: 'primary' | 'secondary' | 'none';
+  /** For a secondary: the site it replicates from. */
+  readonly source?: string;
+}
+
+export interface LocalView {
+  readonly health: HanaHealth;
+  /** Consecutive failed probes (a probe that failed or found the instance not running). */
+  readonly failedProbes: number;
+  /** Local start attempts since the site was last healthy. */
+  readonly localRestarts: number;
+  /** The agent fenced this site and has not undone it. */
+  readonly fenced: boolean;
+  /** The last time this site was seen accepting writes (ms), or null. */
+  readonly lastWritableAt: number | null;
+}
+
+export interface Observation {
+  readonly self: string;
+  readonly local: LocalView;
+  readonly leader: LeaderView;
+  /** When this agent's lease was last confirmed by the store (ms), or null without a lease. */
+  readonly leaseRenewedAt: number | null;
+  /** Live reports of the other agents (absent: that agent is silent or its lease expired). */
+  readonly reports: Readonly<Record<string, SiteReport>>;
+  /** Direct checks of the other sites. Absent: not checked, which counts as unreachable. */
+  readonly peers: Readonly<Record<string, PeerView>>;
+  /** Last known SOK/SFAIL per secondary (outlives leases). */
+  readonly sync: Readonly<Record<string, SyncRecord>>;
+  /** Last-primary timestamps (ms) per site. */
+  readonly lpt: Readonly<Record<string, number>>;
+  /** A leader that stepped down for a planned takeover names its successor here. */
+  readonly handoverTo?: string;
+  readonly intents: readonly Intent[];
+}
