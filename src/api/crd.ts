@@ -1,0 +1,356 @@
+/**
+ * The HanaSystemReplication CRD, generated from the zod schemas (spec.ts, resource.ts).
+ *
+ * zod's JSON Schema (draft 2020-12) is turned into a Kubernetes *structural* OpenAPI v3 schema:
+ * a `type` on every node, no $ref/anyOf/oneOf/allOf/$schema/const, no `additionalProperties: false`
+ * (apiextensions v1 forbids it: unknown fields are pruned instead), patterns in RE2 syntax (no
+ * look-ahead). The cross-field rules of the spec's superRefine become CEL x-kubernetes-validations.
+ * scripts/gen-crd.ts writes the result to the chart; a test fails when the committed file drifts.
+ */
+import { z } from 'zod';
+import { stringify } from 'yaml';
+import { hanaSystemReplicationSpecSchema } from './spec.js';
+import {
+  CRD_NAME,
+  GROUP,
+  KIND,
+  LIST_KIND,
+  PLURAL,
+  SHORT_NAME,
+  SINGULAR,
+  VERSION,
+  hanaSystemReplicationStatusSchema,
+} from './resource.js';
+
+export const CRD_FILE = 'charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml';
+
+export type JsonSchema = { [key: string]: unknown };
+
+/** Field descriptions (kubectl explain), by dotted path under spec/status; `[]` marks array items. */
+export const fieldDescriptions: Readonly<Record<string, string>> = {
+  spec: 'Desired state: the HANA system, its sites and the HA policy.',
+  'spec.sid': 'SAP system ID: three characters, an upper-case letter first (e.g. HA1).',
+  'spec.instanceNumber': 'HANA instance number, two digits (e.g. "00").',
+  'spec.sites': 'The HANA sites of this system replication landscape (2 to 8, unique names).',
+  'spec.sites[].name': 'Site name as given to hdbnsutil --name.',
+  'spec.sites[].host': 'Host name or IPv4 address of the site master.',
+  'spec.sites[].priority': 'Higher wins when several secondaries are eligible for takeover.',
+  'spec.sites[].source':
+    'The site this one replicates from (multitier). Absent: the primary tier. Only tier-2 sites are promoted automatically.',
+  'spec.sites[].autoTakeover': 'false marks a disaster-recovery site that is never promoted automatically.',
+  'spec.replication': 'System replication settings.',
+  'spec.replication.mode': 'Replication mode: sync, syncmem or async.',
+  'spec.replication.operationMode': 'Operation mode: logreplay, delta_datashipping or logreplay_readaccess.',
+  'spec.replication.logShippingTimeoutSeconds':
+    "HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL).",
+  'spec.replication.asyncTakeoverMaxLagSeconds':
+    'async only: a secondary lagging at most this many seconds may be promoted automatically. Absent: never.',
+  'spec.takeover': 'Takeover policy.',
+  'spec.takeover.automatic': 'Take over automatically when the primary fails.',
+  'spec.takeover.preferSiteTakeover':
+    'true: take over to the in-sync secondary; false: restart the primary locally first (SAPHanaSR PREFER_SITE_TAKEOVER).',
+  'spec.takeover.automatedRegister':
+    'Register the former primary as secondary without a human (SAPHanaSR AUTOMATED_REGISTER).',
+  'spec.takeover.duplicatePrimaryTimeoutSeconds':
+    'SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT on the last-primary timestamps.',
+  'spec.takeover.failureThreshold': 'Consecutive failed probes before the primary counts as failed.',
+  'spec.takeover.localRestartAttempts':
+    'Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false.',
+  'spec.takeover.handshake':
+    'Use hdbnsutil -sr_takeover --suspendPrimary when the old primary still answers.',
+  'spec.probes': 'How the agents probe their HANA.',
+  'spec.probes.intervalSeconds': 'Seconds between probes; shorter than lease.ttlSeconds.',
+  'spec.probes.timeoutSeconds': 'A probe not answered within this many seconds has failed.',
+  'spec.lease': 'The etcd lease bound to the leader key.',
+  'spec.lease.ttlSeconds':
+    'Lease TTL; shorter than replication.logShippingTimeoutSeconds so a cut-off primary fences itself first.',
+  'spec.alerts': 'Replication lag thresholds for the ReplicationLagHigh condition and Events.',
+  'spec.alerts.lagWarningSeconds': 'Lag (seconds) above which the warning is raised.',
+  'spec.alerts.lagCriticalSeconds': 'Lag (seconds) above which the critical alert is raised.',
+  'spec.alerts.lagWarningBytes': 'Unshipped log (bytes) above which the warning is raised.',
+  'spec.alerts.lagCriticalBytes': 'Unshipped log (bytes) above which the critical alert is raised.',
+  'spec.alerts.forSeconds': 'A threshold must be crossed this long to fire, and be clear as long to resolve.',
+  'spec.maintenance': 'Observe and report, never act.',
+  status: 'Observed state, written by the operator.',
+  'status.observedGeneration': 'The metadata.generation this status describes.',
+  'status.currentPrimary': 'The site accepting writes, as the leader key says.',
+  'status.targetPrimary':
+    'The site the operator wants to be primary; differs from currentPrimary during a takeover.',
+  'status.epoch': 'The current primary term (the fencing token).',
+  'status.sites': 'Per-site state as the agents report it.',
+  'status.sites[].lagSeconds': 'Shipping delay in seconds, from the monitoring views.',
+  'status.sites[].lagBytes': 'Unshipped log in bytes, from the monitoring views.',
+  'status.lastTakeover': 'The most recent takeover.',
+  'status.takeoverHistory': 'Takeovers, newest first (at most 20).',
+  'status.conditions':
+    'Ready, ReplicationHealthy, TakeoverInProgress, Fenced, MaintenanceMode, ReplicationLagHigh.',
+};
+
+/** CEL rules on spec, mirroring the superRefine checks of spec.ts. */
+export const specValidations = [
+  {
+    rule: 'self.sites.all(s, self.sites.exists_one(t, t.name == s.name))',
+    message: 'site names must be unique',
+    fieldPath: '.sites',
+  },
+  {
+    rule: 'self.sites.all(s, !has(s.source) || (s.source != s.name && self.sites.exists(t, t.name == s.source)))',
+    message: 'sites[].source must name another site of this resource',
+    fieldPath: '.sites',
+  },
+  {
+    rule: '!has(self.probes) || !has(self.lease) || !has(self.probes.intervalSeconds) || !has(self.lease.ttlSeconds) || self.probes.intervalSeconds < double(self.lease.ttlSeconds)',
+    message: 'probes.intervalSeconds must be shorter than lease.ttlSeconds',
+    fieldPath: '.probes.intervalSeconds',
+  },
+  {
+    rule: '!has(self.lease) || !has(self.replication) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || self.lease.ttlSeconds < self.replication.logShippingTimeoutSeconds',
+    message:
+      'lease.ttlSeconds must be shorter than replication.logShippingTimeoutSeconds, so a cut-off primary fences itself before it can commit alone',
+    fieldPath: '.lease.ttlSeconds',
+  },
+] as const;
+
+export const alertsValidations = [
+  {
+    rule: '!has(self.lagWarningSeconds) || !has(self.lagCriticalSeconds) || self.lagCriticalSeconds >= self.lagWarningSeconds',
+    message: 'lagCriticalSeconds must be at least lagWarningSeconds',
+    fieldPath: '.lagCriticalSeconds',
+  },
+  {
+    rule: '!has(self.lagWarningBytes) || !has(self.lagCriticalBytes) || self.lagCriticalBytes >= self.lagWarningBytes',
+    message: 'lagCriticalBytes must be at least lagWarningBytes',
+    fieldPath: '.lagCriticalBytes',
+  },
+] as const;
+
+export const printerColumns = [
+  { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary' },
+  {
+    name: 'Secondary',
+    type: 'string',
+    description: 'The first secondary site',
+    jsonPath: '.status.sites[?(@.role=="secondary")].name',
+  },
+  {
+    name: 'Replication',
+    type: 'string',
+    description: 'Replication status of the first secondary',
+    jsonPath: '.status.sites[?(@.role=="secondary")].replicationStatus',
+  },
+  {
+    name: 'Lag',
+    type: 'number',
+    description: 'Replication lag of the first secondary, in seconds',
+    jsonPath: '.status.sites[?(@.role=="secondary")].lagSeconds',
+  },
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+] as const;
+
+const LOOKAHEAD_LENGTH = /^\^\(\?=\.\{(\d+),(\d+)\}\$\)/;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The longest string a simple anchored pattern (`^` atoms `$`, atoms being a character class or a
+ * plain character with an optional `{n}`, `{m,n}` or `?`) can match; undefined for anything else.
+ */
+export function patternMaxLength(pattern: string): number | undefined {
+  const m = /^\^(.*)\$$/.exec(pattern);
+  if (!m || m[1] === undefined) return undefined;
+  const atom = /(\[(?:\\.|[^\]\\])+\]|\\.|[^\\[\](){}?*+|^$.])(\{(\d+)(?:,(\d+))?\}|\?)?/y;
+  const body = m[1];
+  let total = 0;
+  atom.lastIndex = 0;
+  while (atom.lastIndex < body.length) {
+    const start = atom.lastIndex;
+    const a = atom.exec(body);
+    if (!a || a.index !== start) return undefined;
+    if (a[2] === undefined || a[2] === '?') total += 1;
+    else total += Number(a[4] ?? a[3]);
+  }
+  return total;
+}
+
+/** Why a JSON Schema node cannot become a structural schema. */
+export class StructuralSchemaError extends Error {
+  readonly code = 'NOT_STRUCTURAL' as const;
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path || '(root)'}: ${message}`);
+    this.name = 'StructuralSchemaError';
+  }
+}
+
+/** Converts one zod JSON Schema node (and its children) into a structural OpenAPI v3 schema. */
+export function toStructural(node: JsonSchema, path = ''): JsonSchema {
+  for (const forbidden of ['$ref', 'anyOf', 'oneOf', 'allOf', 'not', 'if', 'prefixItems']) {
+    if (forbidden in node)
+      throw new StructuralSchemaError(path, `${forbidden} cannot be expressed structurally`);
+  }
+  const out: JsonSchema = {};
+  let type = node.type;
+  if (Array.isArray(type)) {
+    const nonNull = type.filter((t) => t !== 'null');
+    if (nonNull.length !== 1) throw new StructuralSchemaError(path, `ambiguous type ${JSON.stringify(type)}`);
+    type = nonNull[0];
+    out.nullable = true;
+  }
+  if (typeof type !== 'string') throw new StructuralSchemaError(path, 'a type is required on every node');
+  out.type = type;
+  const description = fieldDescriptions[path];
+  if (description !== undefined) out.description = description;
+  if ('default' in node) out.default = node.default;
+
+  if ('const' in node) out.enum = [node.const];
+  if (Array.isArray(node.enum)) out.enum = node.enum;
+
+  if (type === 'string') {
+    let pattern = typeof node.pattern === 'string' ? node.pattern : undefined;
+    if (pattern !== undefined) {
+      // RE2 (the API server's regexp engine) has no look-ahead: turn the length guard into bounds.
+      const m = LOOKAHEAD_LENGTH.exec(pattern);
+      if (m) {
+        out.minLength = Number(m[1]);
+        out.maxLength = Number(m[2]);
+        pattern = `^${pattern.slice(m[0].length)}`;
+      }
+      if (/\(\?[=!<]/.test(pattern)) throw new StructuralSchemaError(path, 'look-around is not RE2');
+    }
+    if (pattern !== undefined && typeof node.maxLength !== 'number' && out.maxLength === undefined) {
+      // CEL cost estimation needs bounded strings: derive the bound of simple anchored patterns.
+      const bound = patternMaxLength(pattern);
+      if (bound !== undefined) out.maxLength = bound;
+    }
+    if (node.format === 'date-time') {
+      out.format = 'date-time'; // the format check replaces zod's long date pattern
+    } else if (pattern !== undefined) {
+      out.pattern = pattern;
+    }
+    if (typeof node.minLength === 'number') out.minLength = node.minLength;
+    if (typeof node.maxLength === 'number') out.maxLength = node.maxLength;
+  }
+  if (type === 'integer' || type === 'number') {
+    if (typeof node.minimum === 'number' && node.minimum > -MAX_SAFE) out.minimum = node.minimum;
+    if (typeof node.maximum === 'number' && node.maximum < MAX_SAFE) out.maximum = node.maximum;
+    if (typeof node.exclusiveMinimum === 'number') {
+      out.minimum = node.exclusiveMinimum;
+      out.exclusiveMinimum = true;
+    }
+    if (typeof node.exclusiveMaximum === 'number') {
+      out.maximum = node.exclusiveMaximum;
+      out.exclusiveMaximum = true;
+    }
+    if (type === 'integer') out.format = 'int64';
+  }
+  if (type === 'array') {
+    const items = node.items;
+    if (items === null || typeof items !== 'object' || Array.isArray(items)) {
+      throw new StructuralSchemaError(path, 'arrays need one items schema');
+    }
+    out.items = toStructural(items as JsonSchema, `${path}[]`);
+    if (typeof node.minItems === 'number') out.minItems = node.minItems;
+    if (typeof node.maxItems === 'number') out.maxItems = node.maxItems;
+  }
+  if (type === 'object') {
+    const props = node.properties as Record<string, JsonSchema> | undefined;
+    if (props !== undefined) {
+      const converted: Record<string, JsonSchema> = {};
+      for (const [key, value] of Object.entries(props)) {
+        converted[key] = toStructural(value, path === '' ? key : `${path}.${key}`);
+      }
+      out.properties = converted;
+      if (Array.isArray(node.required) && node.required.length > 0) out.required = node.required;
+    }
+    const extra = node.additionalProperties;
+    if (extra !== undefined && extra !== false) {
+      if (typeof extra === 'object' && extra !== null && Object.keys(extra).length > 0) {
+        if (props !== undefined)
+          throw new StructuralSchemaError(path, 'properties and additionalProperties together');
+        out.additionalProperties = toStructural(extra as JsonSchema, `${path}.*`);
+      } else {
+        out['x-kubernetes-preserve-unknown-fields'] = true;
+      }
+    }
+  }
+  return out;
+}
+
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'throw' }) as JsonSchema;
+  delete json.$schema;
+  return json;
+}
+
+/** The structural schema of spec (defaults filled by the API server, CEL rules attached). */
+export function specOpenApiSchema(): JsonSchema {
+  const spec = toStructural(jsonSchemaOf(hanaSystemReplicationSpecSchema, 'input'), 'spec');
+  spec['x-kubernetes-validations'] = specValidations.map((v) => ({ ...v }));
+  const props = spec.properties as Record<string, JsonSchema>;
+  const alerts = props.alerts;
+  if (alerts === undefined) throw new StructuralSchemaError('spec.alerts', 'missing');
+  alerts['x-kubernetes-validations'] = alertsValidations.map((v) => ({ ...v }));
+  return spec;
+}
+
+export function statusOpenApiSchema(): JsonSchema {
+  return toStructural(jsonSchemaOf(hanaSystemReplicationStatusSchema, 'output'), 'status');
+}
+
+/** The CustomResourceDefinition object (apiextensions.k8s.io/v1). */
+export function buildCrd(): object {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: CRD_NAME,
+      annotations: { 'helm.sh/resource-policy': 'keep' },
+      labels: { 'app.kubernetes.io/name': 'hanasr', 'app.kubernetes.io/part-of': 'hanasr' },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: KIND,
+        listKind: LIST_KIND,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: [SHORT_NAME],
+        categories: ['hanasr'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: printerColumns.map((c) => ({ ...c })),
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'A SAP HANA System Replication landscape managed by hanasr.',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: specOpenApiSchema(),
+                status: statusOpenApiSchema(),
+              },
+              required: ['spec'],
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The CRD as the YAML committed in the chart (deterministic). */
+export function renderCrdYaml(): string {
+  const header =
+    '# Generated by scripts/gen-crd.ts from src/api/spec.ts and src/api/resource.ts. Do not edit:\n' +
+    '# change the zod schemas and run `npx tsx scripts/gen-crd.ts`.\n';
+  return header + stringify(buildCrd(), { lineWidth: 0, indentSeq: false });
+}
