@@ -111,6 +111,8 @@ export interface SimSiteControl {
   stop(hard: boolean): void;
   /** suspend the primary (no writes) */
   suspend(): void;
+  /** hdbnsutil -sr_resumeSuspendedPrimary (undo suspend) */
+  resume?(): void;
 }
 
 export class SimCommandError extends Error {
