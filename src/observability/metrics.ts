@@ -1,0 +1,312 @@
+/**
+ * The metrics catalogue (prom-client), shared by the operator and the agents.
+ *
+ * Rules: prefix `hanasr_`, base units (`_seconds`, `_bytes`), `_total` on counters, labels
+ * `namespace`, `cluster` (the HanaSystemReplication name) and `site` only, plus the small fixed
+ * sets `status`, `role` and `outcome`. Agents on VMs, outside Kubernetes, set namespace to "".
+ *
+ * Who exports what: agents export the probe, lease and last-report metrics of their own site and
+ * the replication metrics of the links they are the source of; the active operator exports the
+ * per-cluster view (roles, primary count, epoch, takeovers) built from all agents' reports. Alert
+ * rules aggregate with max by (namespace, cluster, site), so both may export the same series.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const METRIC_PREFIX = 'hanasr_';
+
+/** Replication status values of the hanasr_replication_status state set. */
+export const replicationStatusValues = ['ACTIVE', 'SYNCING', 'INITIALIZING', 'ERROR', 'UNKNOWN'] as const;
+export type ReplicationStatusValue = (typeof replicationStatusValues)[number];
+export const roleValues = ['primary', 'secondary', 'none'] as const;
+export type RoleValue = (typeof roleValues)[number];
+export const takeoverOutcomeValues = ['succeeded', 'failed'] as const;
+export type TakeoverOutcomeValue = (typeof takeoverOutcomeValues)[number];
+
+type SiteLabels = 'namespace' | 'cluster' | 'site';
+type ClusterLabels = 'namespace' | 'cluster';
+
+export interface SiteLabelValues {
+  readonly namespace: string;
+  readonly cluster: string;
+  readonly site: string;
+}
+export interface ClusterLabelValues {
+  readonly namespace: string;
+  readonly cluster: string;
+}
+
+export interface HanasrMetrics {
+  readonly registry: Registry;
+  /** Shipping delay of a secondary (LAST_LOG_POSITION_TIME - SHIPPED_LOG_POSITION_TIME). */
+  readonly replicationLagSeconds: Gauge<SiteLabels>;
+  /** Log generated on the source and not yet shipped to this secondary. */
+  readonly replicationUnshippedBytes: Gauge<SiteLabels>;
+  /** State set: 1 for the secondary's current replication status, 0 for the others. */
+  readonly replicationStatus: Gauge<SiteLabels | 'status'>;
+  /** 1 when the secondary is in sync (SOK), 0 otherwise (SFAIL). */
+  readonly replicationInSync: Gauge<SiteLabels>;
+  /** State set: 1 for the site's current system replication role. */
+  readonly siteRole: Gauge<SiteLabels | 'role'>;
+  /** Sites accepting writes in the cluster: 1 is healthy, 0 no primary, 2+ split brain. */
+  readonly primarySites: Gauge<ClusterLabels>;
+  /** landscapeHostConfiguration.py return code: 0 FATAL, 1 ERROR, 2 WARNING, 3 INFO, 4 OK. */
+  readonly landscapeStatus: Gauge<SiteLabels>;
+  readonly probeDurationSeconds: Histogram<SiteLabels>;
+  readonly probeFailuresTotal: Counter<SiteLabels>;
+  /** Takeovers to `site`, by outcome. */
+  readonly takeoversTotal: Counter<SiteLabels | 'outcome'>;
+  /** Unix time of the last successful takeover (set from status.lastTakeover after a restart). */
+  readonly lastTakeoverTimestampSeconds: Gauge<ClusterLabels>;
+  /** Fencing actions (stop or suspend) taken against `site`. */
+  readonly fencingActionsTotal: Counter<SiteLabels>;
+  /** The current primary term (the fencing token). */
+  readonly leaderEpoch: Gauge<ClusterLabels>;
+  readonly leaseRenewalDurationSeconds: Histogram<SiteLabels>;
+  readonly leaseRenewalFailuresTotal: Counter<SiteLabels>;
+  /** Unix time of the last report published by the site's agent. */
+  readonly agentLastReportTimestampSeconds: Gauge<SiteLabels>;
+  readonly reconcileDurationSeconds: Histogram<ClusterLabels>;
+  readonly reconcileErrorsTotal: Counter<ClusterLabels>;
+  /** Always 1; the labels say which build runs. */
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
+}
+
+export interface MetricsOptions {
+  /** hanasr's version for hanasr_build_info; read from package.json when absent. */
+  readonly version?: string;
+}
+
+const SITE: SiteLabels[] = ['namespace', 'cluster', 'site'];
+const CLUSTER: ClusterLabels[] = ['namespace', 'cluster'];
+
+/** Creates every hanasr metric on `registry` (a new one when absent). */
+export function createMetrics(
+  registry: Registry = new Registry(),
+  options: MetricsOptions = {},
+): HanasrMetrics {
+  const registers = [registry];
+  const metrics: HanasrMetrics = {
+    registry,
+    replicationLagSeconds: new Gauge({
+      name: 'hanasr_replication_lag_seconds',
+      help: 'Replication shipping delay of a secondary site, from the monitoring views (not a heartbeat age).',
+      labelNames: SITE,
+      registers,
+    }),
+    replicationUnshippedBytes: new Gauge({
+      name: 'hanasr_replication_unshipped_bytes',
+      help: 'Log generated on the source site and not yet shipped to this secondary, in bytes.',
+      labelNames: SITE,
+      registers,
+    }),
+    replicationStatus: new Gauge({
+      name: 'hanasr_replication_status',
+      help: 'Replication status of a secondary site: 1 for the current status, 0 for the others.',
+      labelNames: [...SITE, 'status'],
+      registers,
+    }),
+    replicationInSync: new Gauge({
+      name: 'hanasr_replication_in_sync',
+      help: 'Whether the secondary site has every committed log (1 SOK, 0 SFAIL).',
+      labelNames: SITE,
+      registers,
+    }),
+    siteRole: new Gauge({
+      name: 'hanasr_site_role',
+      help: 'System replication role of a site: 1 for the current role, 0 for the others.',
+      labelNames: [...SITE, 'role'],
+      registers,
+    }),
+    primarySites: new Gauge({
+      name: 'hanasr_primary_sites',
+      help: 'Number of sites accepting writes in the cluster (1 healthy, 0 no primary, 2 or more split brain).',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    landscapeStatus: new Gauge({
+      name: 'hanasr_landscape_status',
+      help: 'landscapeHostConfiguration.py overall host status: 0 FATAL, 1 ERROR, 2 WARNING, 3 INFO, 4 OK.',
+      labelNames: SITE,
+      registers,
+    }),
+    probeDurationSeconds: new Histogram({
+      name: 'hanasr_probe_duration_seconds',
+      help: 'Duration of one probe cycle of the local HANA site.',
+      labelNames: SITE,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    probeFailuresTotal: new Counter({
+      name: 'hanasr_probe_failures_total',
+      help: 'Probe cycles of the local HANA site that failed or timed out.',
+      labelNames: SITE,
+      registers,
+    }),
+    takeoversTotal: new Counter({
+      name: 'hanasr_takeovers_total',
+      help: 'Takeovers to a site, by outcome.',
+      labelNames: [...SITE, 'outcome'],
+      registers,
+    }),
+    lastTakeoverTimestampSeconds: new Gauge({
+      name: 'hanasr_last_takeover_timestamp_seconds',
+      help: 'Unix time of the last successful takeover in the cluster.',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    fencingActionsTotal: new Counter({
+      name: 'hanasr_fencing_actions_total',
+      help: 'Fencing actions (stop or suspend) taken against a site.',
+      labelNames: SITE,
+      registers,
+    }),
+    leaderEpoch: new Gauge({
+      name: 'hanasr_leader_epoch',
+      help: 'Current primary term of the cluster (the fencing token).',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    leaseRenewalDurationSeconds: new Histogram({
+      name: 'hanasr_lease_renewal_duration_seconds',
+      help: 'Duration of one etcd lease renewal by the agent of a site.',
+      labelNames: SITE,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    leaseRenewalFailuresTotal: new Counter({
+      name: 'hanasr_lease_renewal_failures_total',
+      help: 'etcd lease renewals by the agent of a site that failed.',
+      labelNames: SITE,
+      registers,
+    }),
+    agentLastReportTimestampSeconds: new Gauge({
+      name: 'hanasr_agent_last_report_timestamp_seconds',
+      help: 'Unix time of the last report published by the agent of a site.',
+      labelNames: SITE,
+      registers,
+    }),
+    reconcileDurationSeconds: new Histogram({
+      name: 'hanasr_reconcile_duration_seconds',
+      help: 'Duration of one reconcile of a HanaSystemReplication by the operator.',
+      labelNames: CLUSTER,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    reconcileErrorsTotal: new Counter({
+      name: 'hanasr_reconcile_errors_total',
+      help: 'Reconciles of a HanaSystemReplication that ended in an error.',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'hanasr_build_info',
+      help: 'Build information of the running hanasr; the value is always 1.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }),
+  };
+  metrics.buildInfo.set({ version: options.version ?? packageVersion(), node_version: process.version }, 1);
+  return metrics;
+}
+
+/** Sets the state set hanasr_replication_status: 1 for `status`, 0 for the other values. */
+export function setReplicationStatus(
+  metrics: HanasrMetrics,
+  labels: SiteLabelValues,
+  status: ReplicationStatusValue,
+): void {
+  for (const value of replicationStatusValues) {
+    metrics.replicationStatus.set({ ...labels, status: value }, value === status ? 1 : 0);
+  }
+}
+
+/** Sets the state set hanasr_site_role: 1 for `role`, 0 for the other roles. */
+export function setSiteRole(metrics: HanasrMetrics, labels: SiteLabelValues, role: RoleValue): void {
+  for (const value of roleValues) metrics.siteRole.set({ ...labels, role: value }, value === role ? 1 : 0);
+}
+
+/**
+ * Starts the counters of a cluster at 0 so that the first increment is visible to increase()
+ * and rate() (a series that appears at 1 looks like no change).
+ */
+export function initClusterCounters(
+  metrics: HanasrMetrics,
+  labels: ClusterLabelValues,
+  sites: readonly string[],
+): void {
+  metrics.reconcileErrorsTotal.inc(labels, 0);
+  for (const site of sites) {
+    for (const outcome of takeoverOutcomeValues) metrics.takeoversTotal.inc({ ...labels, site, outcome }, 0);
+    metrics.fencingActionsTotal.inc({ ...labels, site }, 0);
+  }
+}
+
+/** Starts the counters an agent exports for its own site at 0. */
+export function initSiteCounters(metrics: HanasrMetrics, labels: SiteLabelValues): void {
+  metrics.probeFailuresTotal.inc(labels, 0);
+  metrics.leaseRenewalFailuresTotal.inc(labels, 0);
+}
+
+/** Removes every series of a deleted cluster (or only those of one site, with `site`). */
+export async function forgetCluster(
+  metrics: HanasrMetrics,
+  labels: ClusterLabelValues & { readonly site?: string },
+): Promise<void> {
+  const wanted = Object.entries(labels) as [string, string][];
+  for (const [key, metric] of Object.entries(metrics)) {
+    if (key === 'registry' || key === 'buildInfo') continue;
+    const m = metric as Gauge<string>;
+    const seen = new Set<string>();
+    for (const { labels: series } of (await m.get()).values) {
+      const own = Object.fromEntries(Object.entries(series).filter(([name]) => name !== 'le'));
+      const id = JSON.stringify(own);
+      if (seen.has(id) || !wanted.every(([name, value]) => own[name] === value)) continue;
+      seen.add(id);
+      m.remove(own as Record<string, string>);
+    }
+  }
+}
+
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'hanasr' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: look one folder up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** Every metric name of the catalogue (as exposed: histograms add _bucket, _sum, _count). */
+export const METRIC_NAMES = [
+  'hanasr_replication_lag_seconds',
+  'hanasr_replication_unshipped_bytes',
+  'hanasr_replication_status',
+  'hanasr_replication_in_sync',
+  'hanasr_site_role',
+  'hanasr_primary_sites',
+  'hanasr_landscape_status',
+  'hanasr_probe_duration_seconds',
+  'hanasr_probe_failures_total',
+  'hanasr_takeovers_total',
+  'hanasr_last_takeover_timestamp_seconds',
+  'hanasr_fencing_actions_total',
+  'hanasr_leader_epoch',
+  'hanasr_lease_renewal_duration_seconds',
+  'hanasr_lease_renewal_failures_total',
+  'hanasr_agent_last_report_timestamp_seconds',
+  'hanasr_reconcile_duration_seconds',
+  'hanasr_reconcile_errors_total',
+  'hanasr_build_info',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
