@@ -1,0 +1,544 @@
+/**
+ * The coordination port on etcd (v3 API through the `etcd3` package).
+ *
+ * Key layout under `<prefix>/clusters/<cluster>/`:
+ *   leader          JSON LeaderRecord, bound to the holder's lease, created only if absent
+ *   epoch           the last epoch granted (decimal), written in the same txn as the leader key
+ *   last-leader     site of the last term
+ *   handover        successor named by a leader that stepped down
+ *   reports/<site>  JSON SiteReport, bound to the member's lease
+ *   sync/<site>     JSON SyncRecord (outlives leases)
+ *   lpt/<site>      last-primary timestamp, ms (outlives leases)
+ *   intents/<id>    JSON Intent (outlives leases)
+ *
+ * Writes that carry an epoch are transactions comparing the epoch key and, for the leader's own
+ * writes, that the leader key is bound to the writer's lease. Every unary call has a deadline;
+ * streams (keepalives) have their own per-round-trip deadline.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  Etcd3,
+  type ICompare,
+  type IKeyValue,
+  type IOptions,
+  type IRequestOp,
+  type ITxnResponse,
+} from 'etcd3';
+import { realClock, type Clock } from '../clock.js';
+import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
+import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
+import { EtcdLease } from './etcd-lease.js';
+import {
+  CoordinationUnavailableError,
+  NotLeaderError,
+  StaleEpochError,
+  type ClusterState,
+  type Coordination,
+  type CoordinationSession,
+} from './port.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function checkName(kind: string, value: string): void {
+  if (!NAME.test(value)) {
+    throw new RangeError(
+      `${kind} name must be 1-63 letters, digits, '.', '_' or '-' (got ${JSON.stringify(value)})`,
+    );
+  }
+}
+
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+/** The end of a prefix range: the prefix with its last byte incremented. */
+function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix, 'utf8');
+  const end = Buffer.from(b);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+/** Keys of one cluster. */
+export class ClusterKeys {
+  readonly root: string;
+  constructor(prefix: string, cluster: string) {
+    checkName('cluster', cluster);
+    this.root = `${prefix}/clusters/${cluster}/`;
+  }
+  get leader(): string {
+    return `${this.root}leader`;
+  }
+  get epoch(): string {
+    return `${this.root}epoch`;
+  }
+  get lastLeader(): string {
+    return `${this.root}last-leader`;
+  }
+  get handover(): string {
+    return `${this.root}handover`;
+  }
+  report(site: string): string {
+    return `${this.root}reports/${site}`;
+  }
+  sync(site: string): string {
+    return `${this.root}sync/${site}`;
+  }
+  lpt(site: string): string {
+    return `${this.root}lpt/${site}`;
+  }
+  intent(id: string): string {
+    return `${this.root}intents/${id}`;
+  }
+}
+
+// --- request builders (raw etcd v3 API) -------------------------------------------------------
+
+const put = (key: string, value: string, lease?: string): IRequestOp => ({
+  request_put: { key: enc(key), value: enc(value), ...(lease !== undefined ? { lease } : {}) },
+});
+const del = (key: string): IRequestOp => ({ request_delete_range: { key: enc(key) } });
+const get = (key: string): IRequestOp => ({ request_range: { key: enc(key) } });
+const absent = (key: string): ICompare => ({
+  key: enc(key),
+  target: 'Create',
+  result: 'Equal',
+  create_revision: 0,
+});
+const valueIs = (key: string, value: string): ICompare => ({
+  key: enc(key),
+  target: 'Value',
+  result: 'Equal',
+  value: enc(value),
+});
+const leaseIs = (key: string, lease: string): ICompare => ({
+  key: enc(key),
+  target: 'Lease',
+  result: 'Equal',
+  lease,
+});
+/** The epoch key holds `epoch` (epoch 0 = the key was never written). */
+const epochIs = (keys: ClusterKeys, epoch: number): ICompare =>
+  epoch === 0 ? absent(keys.epoch) : valueIs(keys.epoch, String(epoch));
+
+function firstKv(res: ITxnResponse, index: number): IKeyValue | undefined {
+  return res.responses[index]?.response_range?.kvs[0];
+}
+
+function parseEpoch(kv: IKeyValue | undefined): number {
+  if (!kv) return 0;
+  const n = Number(kv.value.toString('utf8'));
+  if (!Number.isSafeInteger(n) || n < 0) throw new CoordinationUnavailableError('etcd epoch key is corrupt');
+  return n;
+}
+
+function parseLeader(kv: IKeyValue | undefined): LeaderRecord | null {
+  if (!kv) return null;
+  try {
+    const v = JSON.parse(kv.value.toString('utf8')) as Partial<LeaderRecord>;
+    if (typeof v.site === 'string' && typeof v.epoch === 'number' && typeof v.since === 'number') {
+      return { site: v.site, epoch: v.epoch, since: v.since };
+    }
+  } catch {
+    // fall through
+  }
+  // A leader key we cannot read is not "no leader": unknown is never healthy.
+  throw new CoordinationUnavailableError('etcd leader key is corrupt');
+}
+
+function parseJson<T>(kv: IKeyValue): T | undefined {
+  try {
+    return JSON.parse(kv.value.toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState {
+  let leader: LeaderRecord | null = null;
+  let lastEpoch = 0;
+  let lastLeader: string | undefined;
+  let handoverTo: string | undefined;
+  const reports: Record<string, SiteReport> = {};
+  const sync: Record<string, SyncRecord> = {};
+  const lpt: Record<string, number> = {};
+  const intents: Intent[] = [];
+  for (const kv of kvs) {
+    const rel = kv.key.toString('utf8').slice(keys.root.length);
+    const slash = rel.indexOf('/');
+    const head = slash < 0 ? rel : rel.slice(0, slash);
+    const name = slash < 0 ? '' : rel.slice(slash + 1);
+    switch (head) {
+      case 'leader':
+        leader = parseLeader(kv);
+        break;
+      case 'epoch':
+        lastEpoch = parseEpoch(kv);
+        break;
+      case 'last-leader':
+        lastLeader = kv.value.toString('utf8');
+        break;
+      case 'handover':
+        handoverTo = kv.value.toString('utf8');
+        break;
+      case 'reports': {
+        // An unreadable report is the same as a silent member: it counts against the site.
+        const r = parseJson<SiteReport>(kv);
+        if (r && name) reports[name] = r;
+        break;
+      }
+      case 'sync': {
+        const s = parseJson<SyncRecord>(kv);
+        if (s && name) sync[name] = s;
+        break;
+      }
+      case 'lpt': {
+        const n = Number(kv.value.toString('utf8'));
+        if (name && Number.isFinite(n)) lpt[name] = n;
+        break;
+      }
+      case 'intents': {
+        const i = parseJson<Intent>(kv);
+        if (i) intents.push(i);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return {
+    leader,
+    lastEpoch: Math.max(lastEpoch, leader?.epoch ?? 0),
+    ...(lastLeader !== undefined ? { lastLeader } : {}),
+    ...(handoverTo !== undefined ? { handoverTo } : {}),
+    reports,
+    sync,
+    lpt,
+    intents,
+  };
+}
+
+// --- the adapter ------------------------------------------------------------------------------
+
+export interface EtcdCoordinationOptions {
+  readonly clock?: Clock;
+}
+
+/** Builds etcd3 client options from a validated config (reads the TLS files). */
+export function etcdClientOptions(config: EtcdConfig): IOptions {
+  const deadlineMs = config.callTimeoutMs;
+  return {
+    hosts: [...config.endpoints],
+    dialTimeout: deadlineMs,
+    ...(config.tls
+      ? {
+          credentials: {
+            rootCertificate: readFileSync(config.tls.caFile),
+            ...(config.tls.keyFile ? { privateKey: readFileSync(config.tls.keyFile) } : {}),
+            ...(config.tls.certFile ? { certChain: readFileSync(config.tls.certFile) } : {}),
+          },
+        }
+      : {}),
+    ...(config.auth ? { auth: { username: config.auth.username, password: config.auth.password } } : {}),
+    // A deadline on every unary call, never on streams (it would kill a watch or keepalive).
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + deadlineMs }),
+    faultHandling: { host: () => passThrough(), global: tryEachHostOnce(config.endpoints.length) },
+  };
+}
+
+export class EtcdCoordination implements Coordination {
+  readonly config: EtcdConfig;
+  readonly client: Etcd3;
+  private readonly clock: Clock;
+  private readonly secrets: string[];
+  private readonly sessions = new Set<EtcdSession>();
+  private closed = false;
+
+  constructor(config: EtcdConfigInput | EtcdConfig, options: EtcdCoordinationOptions = {}) {
+    this.config = parseEtcdConfig(config);
+    this.clock = options.clock ?? realClock;
+    this.secrets = this.config.auth ? [this.config.auth.password] : [];
+    this.client = new Etcd3(etcdClientOptions(this.config));
+  }
+
+  /** Runs one etcd call with the deadline; errors become CoordinationUnavailableError. */
+  call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new CoordinationUnavailableError('etcd client is closed'));
+    return deadlineCall(this.clock, this.config.callTimeoutMs, what, this.secrets, fn);
+  }
+
+  keys(cluster: string): ClusterKeys {
+    return new ClusterKeys(this.config.keyPrefix, cluster);
+  }
+
+  /** A lease with the adapter's deadline and clock (the operator election uses it too). */
+  lease(ttlSeconds: number, hooks: { onLost?: (reason: string) => void } = {}): EtcdLease {
+    return new EtcdLease({
+      client: this.client,
+      clock: this.clock,
+      ttlSeconds,
+      callTimeoutMs: this.config.callTimeoutMs,
+      hosts: this.config.endpoints.length,
+      secrets: this.secrets,
+      ...hooks,
+    });
+  }
+
+  get clockSource(): Clock {
+    return this.clock;
+  }
+
+  txn(
+    what: string,
+    compare: ICompare[],
+    success: IRequestOp[],
+    failure: IRequestOp[] = [],
+  ): Promise<ITxnResponse> {
+    return this.call(what, () => this.client.kv.txn({ compare, success, failure }));
+  }
+
+  session(cluster: string, site: string, ttlSeconds?: number): EtcdSession {
+    checkName('site', site);
+    const session = new EtcdSession(
+      this,
+      this.keys(cluster),
+      site,
+      ttlSeconds ?? this.config.leaseTtlSeconds,
+    );
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** @internal */
+  forget(session: EtcdSession): void {
+    this.sessions.delete(session);
+  }
+
+  async read(cluster: string): Promise<ClusterState> {
+    return this.readKeys(this.keys(cluster));
+  }
+
+  async readKeys(keys: ClusterKeys): Promise<ClusterState> {
+    const res = await this.call('read', () =>
+      this.client.kv.range({ key: enc(keys.root), range_end: prefixEnd(keys.root) }),
+    );
+    return decodeState(keys, res.kvs);
+  }
+
+  async addIntent(cluster: string, intent: Intent): Promise<void> {
+    const keys = this.keys(cluster);
+    checkName('intent id', intent.id);
+    const res = await this.txn(
+      'add intent',
+      [epochIs(keys, intent.epoch)],
+      [put(keys.intent(intent.id), JSON.stringify(intent))],
+      [get(keys.epoch)],
+    );
+    if (!res.succeeded) throw new StaleEpochError(intent.epoch, parseEpoch(firstKv(res, 0)));
+  }
+
+  async deleteCluster(cluster: string): Promise<void> {
+    const keys = this.keys(cluster);
+    await this.call('delete cluster', () =>
+      this.client.kv.deleteRange({ key: enc(keys.root), range_end: prefixEnd(keys.root) }),
+    );
+  }
+
+  /** Revokes every open session's lease, then closes the client. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.allSettled([...this.sessions].map((s) => s.close()));
+    this.closed = true;
+    this.client.close();
+  }
+}
+
+export class EtcdSession implements CoordinationSession {
+  private lease: EtcdLease | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly owner: EtcdCoordination,
+    private readonly keys: ClusterKeys,
+    readonly site: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /**
+   * Grants a lease when there is none alive (first call, or after etcd said the old one expired)
+   * and starts its keepalive loop. A new lease does not bring back a lost leader key.
+   */
+  async start(): Promise<void> {
+    await this.leaseId();
+  }
+
+  private async leaseId(): Promise<string> {
+    if (this.closed) throw new CoordinationUnavailableError('session is closed');
+    if (!this.lease || this.lease.state === 'lost' || this.lease.state === 'revoked') {
+      this.lease = this.owner.lease(this.ttlSeconds);
+    }
+    return this.lease.grant();
+  }
+
+  /** Id of the current lease, if granted (for tests and diagnostics). */
+  currentLeaseId(): string | null {
+    return this.lease?.state === 'alive' ? this.lease.id : null;
+  }
+
+  /** When etcd last confirmed the current lease (the send time of that keepalive), or null. */
+  lastRenewedAt(): number | null {
+    return this.lease?.lastRenewedAt() ?? null;
+  }
+
+  async renew(): Promise<void> {
+    if (!this.lease) throw new CoordinationUnavailableError('session not started');
+    await this.lease.renew();
+  }
+
+  read(): Promise<ClusterState> {
+    return this.owner.readKeys(this.keys);
+  }
+
+  async publishReport(report: SiteReport): Promise<void> {
+    const lease = await this.leaseId();
+    try {
+      await this.owner.call('publish report', () =>
+        this.owner.client.kv.put({
+          key: enc(this.keys.report(this.site)),
+          value: enc(JSON.stringify(report)),
+          lease,
+        }),
+      );
+    } catch (err) {
+      this.noticeLeaseLoss(err);
+      throw err;
+    }
+  }
+
+  async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
+    const lease = await this.leaseId();
+    const record: LeaderRecord = { site: this.site, epoch: expectedLastEpoch + 1, since: now };
+    const k = this.keys;
+    let res: ITxnResponse;
+    try {
+      res = await this.owner.txn(
+        'acquire leader',
+        [absent(k.leader), epochIs(k, expectedLastEpoch)],
+        [
+          put(k.leader, JSON.stringify(record), lease),
+          put(k.epoch, String(record.epoch)),
+          put(k.lastLeader, this.site),
+          del(k.handover),
+        ],
+        [get(k.leader)],
+      );
+    } catch (err) {
+      this.noticeLeaseLoss(err);
+      throw err;
+    }
+    if (res.succeeded) return record;
+    // A retried txn may find its own earlier success: the key is bound to our lease.
+    const kv = firstKv(res, 0);
+    if (kv && kv.lease === lease) {
+      const mine = parseLeader(kv);
+      if (mine && mine.site === this.site && mine.epoch === record.epoch) return mine;
+    }
+    return null;
+  }
+
+  async releaseLeader(epoch: number, handoverTo?: string): Promise<void> {
+    if (handoverTo !== undefined) checkName('site', handoverTo);
+    const lease = this.requireLease();
+    const k = this.keys;
+    const res = await this.owner.txn(
+      'release leader',
+      [epochIs(k, epoch), leaseIs(k.leader, lease)],
+      [del(k.leader), ...(handoverTo !== undefined ? [put(k.handover, handoverTo)] : [])],
+      [get(k.epoch), get(k.leader)],
+    );
+    if (!res.succeeded) this.refuse(res, epoch, 'release the leader key');
+  }
+
+  async writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void> {
+    for (const r of records) checkName('site', r.site);
+    await this.leaderWrite(
+      'write sync',
+      epoch,
+      records.map((r) => put(this.keys.sync(r.site), JSON.stringify(r))),
+    );
+  }
+
+  async stampPrimary(epoch: number, at: number): Promise<void> {
+    await this.leaderWrite('stamp primary', epoch, [put(this.keys.lpt(this.site), String(at))]);
+  }
+
+  async completeIntent(id: string): Promise<void> {
+    checkName('intent id', id);
+    await this.owner.call('complete intent', () =>
+      this.owner.client.kv.deleteRange({ key: enc(this.keys.intent(id)) }),
+    );
+  }
+
+  /** Revokes the lease first (the leader key and the report go at once), then stops. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const lease = this.lease;
+    this.owner.forget(this);
+    if (!lease) return;
+    try {
+      await lease.revoke();
+    } finally {
+      lease.abandon();
+    }
+  }
+
+  private requireLease(): string {
+    const id = this.lease?.state === 'alive' ? this.lease.id : null;
+    if (id === null)
+      throw new NotLeaderError(`site ${this.site} holds no live lease, so it cannot hold the leader key`);
+    return id;
+  }
+
+  private async leaderWrite(what: string, epoch: number, ops: IRequestOp[]): Promise<void> {
+    const lease = this.requireLease();
+    const k = this.keys;
+    const res = await this.owner.txn(what, [epochIs(k, epoch), leaseIs(k.leader, lease)], ops, [
+      get(k.epoch),
+      get(k.leader),
+    ]);
+    if (!res.succeeded) this.refuse(res, epoch, what);
+  }
+
+  /** Explains a refused epoch-guarded txn whose failure branch read [epoch, leader]. */
+  private refuse(res: ITxnResponse, epoch: number, what: string): never {
+    const actual = parseEpoch(firstKv(res, 0));
+    if (actual !== epoch) throw new StaleEpochError(epoch, actual);
+    const holder = parseLeader(firstKv(res, 1));
+    throw new NotLeaderError(
+      holder
+        ? `site ${this.site} cannot ${what}: the leader key for epoch ${epoch} is not bound to its lease`
+        : `site ${this.site} cannot ${what}: no leader key for epoch ${epoch} (the lease expired or was released)`,
+    );
+  }
+
+  private noticeLeaseLoss(err: unknown): void {
+    if (err instanceof CoordinationUnavailableError && /lease not found/.test(err.message)) {
+      this.lease?.markLost('etcd refused a write naming the lease');
+    } else if (isLeaseGone(err)) {
+      this.lease?.markLost('etcd refused a write naming the lease');
+    }
+  }
+}
+
+/** Convenience: an adapter from an unvalidated config (throws EtcdConfigError). */
+export function createEtcdCoordination(
+  config: unknown,
+  options: EtcdCoordinationOptions = {},
+): EtcdCoordination {
+  return new EtcdCoordination(parseEtcdConfig(config), options);
+}

@@ -1,0 +1,130 @@
+/**
+ * A TCP proxy on 127.0.0.1 between one client and one upstream (an etcd member) that a test can
+ * cut, to partition one agent from the store while everyone else still reaches it.
+ *
+ * Modes:
+ * - `pass`: forwards bytes both ways.
+ * - `cut`: drops every open connection and refuses new ones (the listener closes).
+ * - `blackhole`: keeps connections open and accepts new ones but forwards nothing, either way
+ *   (a silent network: the client learns nothing until its own deadlines fire).
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+const HOST = '127.0.0.1';
+
+export type ProxyMode = 'pass' | 'cut' | 'blackhole';
+
+interface Pair {
+  readonly client: Socket;
+  readonly upstream: Socket;
+}
+
+export class TcpProxy {
+  private server: Server | null = null;
+  private readonly pairs = new Set<Pair>();
+  private current: ProxyMode = 'pass';
+  private boundPort = 0;
+
+  private constructor(
+    private readonly upstreamHost: string,
+    private readonly upstreamPort: number,
+  ) {}
+
+  /** Starts a proxy to `upstream` (`http://127.0.0.1:2379` or `127.0.0.1:2379`). */
+  static async start(upstream: string): Promise<TcpProxy> {
+    const url = new URL(upstream.includes('://') ? upstream : `tcp://${upstream}`);
+    const proxy = new TcpProxy(url.hostname, Number(url.port));
+    await proxy.listen(0);
+    return proxy;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The endpoint a client should use instead of the upstream's. */
+  get endpoint(): string {
+    return `http://${HOST}:${this.boundPort}`;
+  }
+
+  get mode(): ProxyMode {
+    return this.current;
+  }
+
+  get openConnections(): number {
+    return this.pairs.size;
+  }
+
+  /** Drops all connections and refuses new ones until `heal()`. */
+  async cut(): Promise<void> {
+    this.current = 'cut';
+    for (const pair of this.pairs) this.drop(pair);
+    await this.closeListener();
+  }
+
+  /** Accepts and holds connections but forwards nothing until `heal()`. */
+  blackhole(): void {
+    this.current = 'blackhole';
+  }
+
+  /** Forwards again (re-listens on the same port after a cut). */
+  async heal(): Promise<void> {
+    const wasCut = this.current === 'cut';
+    this.current = 'pass';
+    if (wasCut || !this.server) await this.listen(this.boundPort);
+  }
+
+  async close(): Promise<void> {
+    this.current = 'cut';
+    for (const pair of this.pairs) this.drop(pair);
+    await this.closeListener();
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((client) => this.accept(client));
+      server.once('error', reject);
+      server.listen(port, HOST, () => {
+        server.off('error', reject);
+        const address = server.address();
+        if (address && typeof address === 'object') this.boundPort = address.port;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private closeListener(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    if (this.current === 'cut') {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(this.upstreamPort, this.upstreamHost);
+    const pair: Pair = { client, upstream };
+    this.pairs.add(pair);
+    const forward = (to: Socket) => (chunk: Buffer) => {
+      if (this.current === 'pass' && !to.destroyed) to.write(chunk);
+      // blackhole: the bytes vanish; cut: the pair is already destroyed.
+    };
+    client.on('data', forward(upstream));
+    upstream.on('data', forward(client));
+    const end = () => this.drop(pair);
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  }
+
+  private drop(pair: Pair): void {
+    if (!this.pairs.delete(pair)) return;
+    pair.client.destroy();
+    pair.upstream.destroy();
+  }
+}
