@@ -1,0 +1,374 @@
+/**
+ * `hdbnsutil -sr_state` in its plain form and its `--sapcontrol=1` key=value form.
+ * Both end with `done.`; a text without it is truncated and rejected.
+ */
+import { operationModes, replicationModes } from '../../api/spec.js';
+import type { OperationMode, ReplicationMode } from '../../domain/types.js';
+import { HanaParseError } from './errors.js';
+import {
+  emptyCheck,
+  isBlank,
+  keyValue,
+  NAMESERVER_NOT_RESPONDING,
+  parseBoolWord,
+  parseIntStrict,
+  type Line,
+} from './text.js';
+
+export type SrMode = ReplicationMode | 'primary' | 'none';
+export type SrOperationMode = OperationMode | 'primary' | 'unknown';
+
+export interface SrStateSite {
+  readonly name: string;
+  readonly tier: number | null;
+  readonly mode: SrMode | null;
+  readonly operationMode: SrOperationMode | null;
+  /** The site it replicates from (from `Mapping: A -> B` / `siteMapping/A=B`). */
+  readonly source: string | null;
+}
+
+export interface SrState {
+  readonly form: 'plain' | 'sapcontrol';
+  /** The nameserver answered (false: HANA is down and the state comes from its configuration). */
+  readonly online: boolean;
+  readonly nameserverNotResponding: boolean;
+  readonly mode: SrMode;
+  readonly operationMode: SrOperationMode | null;
+  readonly siteId: number | null;
+  readonly siteName: string | null;
+  /** null when HANA prints `unknown` (down). */
+  readonly isSource: boolean | null;
+  readonly isSecondary: boolean | null;
+  readonly hasSecondaries: boolean | null;
+  readonly takeoverActive: boolean | null;
+  readonly primarySuspended: boolean | null;
+  /** Site id of the site this one replicates from (secondaries). */
+  readonly activePrimarySite: number | null;
+  readonly primaryMasters: readonly string[];
+  /** `local -> [Site] host` */
+  readonly hostMappings: readonly {
+    readonly localHost: string;
+    readonly site: string;
+    readonly host: string;
+  }[];
+  readonly sites: readonly SrStateSite[];
+}
+
+const WHAT = 'hdbnsutil -sr_state';
+
+function parseMode(value: string, line: Line): SrMode {
+  const v = value.trim().toLowerCase();
+  if (v === 'primary' || v === 'none') return v;
+  if ((replicationModes as readonly string[]).includes(v)) return v as ReplicationMode;
+  throw new HanaParseError(WHAT, `unknown replication mode "${value}"`, line.text, line.number);
+}
+
+function parseOperationMode(value: string, line: Line): SrOperationMode {
+  const v = value.trim().toLowerCase();
+  if (v === 'primary' || v === 'unknown') return v;
+  if ((operationModes as readonly string[]).includes(v)) return v as OperationMode;
+  throw new HanaParseError(WHAT, `unknown operation mode "${value}"`, line.text, line.number);
+}
+
+interface Draft {
+  online?: boolean;
+  mode?: SrMode;
+  modeLine?: Line;
+  operationMode?: SrOperationMode;
+  siteId?: number;
+  siteName?: string;
+  isSource?: boolean | null;
+  isSecondary?: boolean | null;
+  hasSecondaries?: boolean | null;
+  takeoverActive?: boolean | null;
+  primarySuspended?: boolean | null;
+  activePrimarySite?: number;
+  primaryMasters: string[];
+  hostMappings: { localHost: string; site: string; host: string }[];
+  sites: Map<
+    string,
+    {
+      name: string;
+      tier: number | null;
+      mode: SrMode | null;
+      operationMode: SrOperationMode | null;
+      source: string | null;
+    }
+  >;
+  nameserverNotResponding: boolean;
+}
+
+function site(d: Draft, name: string) {
+  let s = d.sites.get(name);
+  if (!s) {
+    s = { name, tier: null, mode: null, operationMode: null, source: null };
+    d.sites.set(name, s);
+  }
+  return s;
+}
+
+/** Applies one header key (both forms use the same words, the sapcontrol form camel-cases a few). */
+function applyKey(d: Draft, key: string, value: string, line: Line): void {
+  switch (key.toLowerCase()) {
+    case 'online': {
+      const online = parseBoolWord(WHAT, value, line);
+      if (online === null)
+        throw new HanaParseError(WHAT, 'online is neither true nor false', line.text, line.number);
+      d.online = online;
+      return;
+    }
+    case 'mode':
+      d.mode = parseMode(value, line);
+      d.modeLine = line;
+      return;
+    case 'operation mode':
+      d.operationMode = parseOperationMode(value, line);
+      return;
+    case 'site id':
+      d.siteId = parseIntStrict(WHAT, value, line);
+      return;
+    case 'site name':
+      d.siteName = value;
+      return;
+    case 'is source system':
+    case 'issource':
+      d.isSource = parseBoolWord(WHAT, value, line);
+      return;
+    case 'is secondary/consumer system':
+    case 'isconsumer':
+      d.isSecondary = parseBoolWord(WHAT, value, line);
+      return;
+    case 'has secondaries/consumers attached':
+    case 'hasconsumers':
+      d.hasSecondaries = parseBoolWord(WHAT, value, line);
+      return;
+    case 'is a takeover active':
+    case 'istakeoveractive':
+      d.takeoverActive = parseBoolWord(WHAT, value, line);
+      return;
+    case 'is primary suspended':
+    case 'isprimarysuspended':
+      d.primarySuspended = parseBoolWord(WHAT, value, line);
+      return;
+    case 'active primary site':
+      d.activePrimarySite = parseIntStrict(WHAT, value, line);
+      return;
+    case 'primary masters':
+      d.primaryMasters = value.split(/\s+/).filter((s) => s !== '');
+      return;
+    default:
+      // Newer releases add flags (timetravel, replay mode, hint based routing): not needed here.
+      return;
+  }
+}
+
+function finish(d: Draft, form: SrState['form'], lines: Line[]): SrState {
+  const last = lines[lines.length - 1];
+  if (d.online === undefined) throw new HanaParseError(WHAT, 'no "online" line', last?.text ?? '', 0);
+  if (d.mode === undefined) throw new HanaParseError(WHAT, 'no "mode" line', last?.text ?? '', 0);
+  if (d.mode !== 'none' && (d.siteName === undefined || d.siteId === undefined)) {
+    throw new HanaParseError(
+      WHAT,
+      `mode ${d.mode} without site id and site name`,
+      d.modeLine?.text ?? '',
+      d.modeLine?.number ?? 0,
+    );
+  }
+  return {
+    form,
+    online: d.online,
+    nameserverNotResponding: d.nameserverNotResponding,
+    mode: d.mode,
+    operationMode: d.operationMode ?? null,
+    siteId: d.siteId ?? null,
+    siteName: d.siteName ?? null,
+    isSource: d.isSource ?? null,
+    isSecondary: d.isSecondary ?? null,
+    hasSecondaries: d.hasSecondaries ?? null,
+    takeoverActive: d.takeoverActive ?? null,
+    primarySuspended: d.primarySuspended ?? null,
+    activePrimarySite: d.activePrimarySite ?? null,
+    primaryMasters: d.primaryMasters,
+    hostMappings: d.hostMappings,
+    sites: [...d.sites.values()],
+  };
+}
+
+function newDraft(): Draft {
+  return { primaryMasters: [], hostMappings: [], sites: new Map(), nameserverNotResponding: false };
+}
+
+const HOST_MAPPING = /^(\S+)\s+->\s+\[([^\]]+)\]\s+(\S+)$/;
+const TREE_LINE = /^[\s|]*(?:\|-+)?\s*([A-Za-z][\w-]*)\s+\(([\w]+)\/([\w]+)\)$/;
+const SITE_FACT = /^(Tier|Replication mode|Operation mode) of (\S+):\s*(\S*)$/;
+const MAPPING = /^Mapping:\s*(\S+)\s+->\s+(\S+)$/;
+
+function parsePlain(lines: Line[]): SrState {
+  const d = newDraft();
+  let done = false;
+  let titleSeen = false;
+  for (const line of lines) {
+    if (done) break;
+    const t = line.text.trim();
+    if (t === '' || /^~+$/.test(t)) continue;
+    if (NAMESERVER_NOT_RESPONDING.test(t)) {
+      d.nameserverNotResponding = true;
+      continue;
+    }
+    if (t === 'done.') {
+      done = true;
+      continue;
+    }
+    if (t === 'failed.' || /^error:/i.test(t))
+      throw new HanaParseError(WHAT, 'hdbnsutil reported a failure', line.text, line.number);
+    if (t === 'System Replication State') {
+      titleSeen = true;
+      continue;
+    }
+    if (!titleSeen)
+      throw new HanaParseError(
+        WHAT,
+        'unexpected text before "System Replication State"',
+        line.text,
+        line.number,
+      );
+    if (t === 'Host Mappings:' || t === 'Site Mappings:' || /^Hint based routing site:/.test(t)) continue;
+    let m = HOST_MAPPING.exec(t);
+    if (m) {
+      d.hostMappings.push({ localHost: m[1]!, site: m[2]!, host: m[3]! });
+      continue;
+    }
+    m = MAPPING.exec(t);
+    if (m) {
+      site(d, m[1]!);
+      site(d, m[2]!).source = m[1]!;
+      continue;
+    }
+    m = SITE_FACT.exec(t);
+    if (m) {
+      const s = site(d, m[2]!);
+      if (m[1] === 'Tier') s.tier = parseIntStrict(WHAT, m[3]!, line);
+      else if (m[1] === 'Replication mode') s.mode = parseMode(m[3]!, line);
+      else s.operationMode = parseOperationMode(m[3]!, line);
+      continue;
+    }
+    m = TREE_LINE.exec(t);
+    if (m) {
+      const s = site(d, m[1]!);
+      s.mode ??= parseMode(m[2]!, line);
+      s.operationMode ??= parseOperationMode(m[3]!, line);
+      continue;
+    }
+    const kv = keyValue(t, ':');
+    if (kv) {
+      applyKey(d, kv.key, kv.value, line);
+      continue;
+    }
+    throw new HanaParseError(WHAT, 'unrecognised line', line.text, line.number);
+  }
+  if (!done) {
+    const last = [...lines].reverse().find((l) => !isBlank(l));
+    throw new HanaParseError(
+      WHAT,
+      'output ends before "done." (truncated)',
+      last?.text ?? '',
+      last?.number ?? 0,
+    );
+  }
+  return finish(d, 'plain', lines);
+}
+
+function parseSapcontrol(lines: Line[]): SrState {
+  const d = newDraft();
+  let state: 'before' | 'inside' | 'after' = 'before';
+  for (const line of lines) {
+    const t = line.text.trim();
+    if (state === 'after') break;
+    if (t === '') continue;
+    if (state === 'before') {
+      if (NAMESERVER_NOT_RESPONDING.test(t)) {
+        d.nameserverNotResponding = true;
+        continue;
+      }
+      if (t === 'SAPCONTROL-OK: <begin>') {
+        state = 'inside';
+        continue;
+      }
+      throw new HanaParseError(
+        WHAT,
+        'unexpected text before "SAPCONTROL-OK: <begin>"',
+        line.text,
+        line.number,
+      );
+    }
+    if (t === 'SAPCONTROL-OK: <end>') {
+      state = 'after';
+      continue;
+    }
+    if (NAMESERVER_NOT_RESPONDING.test(t)) {
+      d.nameserverNotResponding = true;
+      continue;
+    }
+    const kv = keyValue(t, '=');
+    if (!kv) throw new HanaParseError(WHAT, 'expected key=value', line.text, line.number);
+    const slash = kv.key.indexOf('/');
+    if (slash < 0) {
+      applyKey(d, kv.key, kv.value, line);
+      continue;
+    }
+    const group = kv.key.slice(0, slash);
+    const name = kv.key.slice(slash + 1);
+    switch (group) {
+      case 'mapping': {
+        const [siteName, host] = kv.value.split('/');
+        if (!siteName || !host)
+          throw new HanaParseError(WHAT, 'expected mapping/<host>=<site>/<host>', line.text, line.number);
+        d.hostMappings.push({ localHost: name, site: siteName, host });
+        break;
+      }
+      case 'siteTier':
+        site(d, name).tier = parseIntStrict(WHAT, kv.value, line);
+        break;
+      case 'siteReplicationMode':
+        site(d, name).mode = parseMode(kv.value, line);
+        break;
+      case 'siteOperationMode':
+        site(d, name).operationMode = parseOperationMode(kv.value, line);
+        break;
+      case 'siteMapping':
+        site(d, name);
+        site(d, kv.value).source = name;
+        break;
+      default:
+        break;
+    }
+  }
+  if (state !== 'after') {
+    const last = [...lines].reverse().find((l) => !isBlank(l));
+    throw new HanaParseError(
+      WHAT,
+      'output ends before "SAPCONTROL-OK: <end>" (truncated)',
+      last?.text ?? '',
+      last?.number ?? 0,
+    );
+  }
+  return finish(d, 'sapcontrol', lines);
+}
+
+/** Parses `hdbnsutil -sr_state` (plain or `--sapcontrol=1`). Throws HanaParseError on anything it does not understand. */
+export function parseSrState(text: string): SrState {
+  const lines = emptyCheck(WHAT, text);
+  return lines.some((l) => l.text.trim() === 'SAPCONTROL-OK: <begin>')
+    ? parseSapcontrol(lines)
+    : parsePlain(lines);
+}
+
+/** The site this one replicates from: its mapping parent, else the site of its primary master host. */
+export function sourceSiteOf(state: SrState): string | null {
+  if (state.siteName === null) return null;
+  const own = state.sites.find((s) => s.name === state.siteName);
+  if (own?.source) return own.source;
+  const master = state.primaryMasters[0];
+  if (master === undefined) return null;
+  return state.hostMappings.find((m) => m.host === master && m.site !== state.siteName)?.site ?? null;
+}

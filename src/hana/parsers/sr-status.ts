@@ -1,0 +1,579 @@
+/**
+ * `HDBSettings.sh systemReplicationStatus.py` (table form and `--sapcontrol=1` key=value form),
+ * read together with its exit code: 10 NoHSR, 11 ERROR, 12 UNKNOWN, 13 INITIALIZING, 14 SYNCING,
+ * 15 ACTIVE. Where the text and the exit code disagree, the text is not trusted.
+ */
+import { replicationModes } from '../../api/spec.js';
+import { replicationStatuses, type ReplicationMode, type ReplicationStatus } from '../../domain/types.js';
+import { HanaParseError } from './errors.js';
+import {
+  emptyCheck,
+  isBlank,
+  isTableLine,
+  keyValue,
+  NAMESERVER_NOT_RESPONDING,
+  parseIntStrict,
+  readPipeTable,
+  requireColumn,
+  columnIndex,
+  type Line,
+} from './text.js';
+
+const WHAT = 'systemReplicationStatus.py';
+
+/** Exit code -> status (10 is NoHSR: no overall status). */
+export const srStatusExitCodes: Readonly<Record<number, ReplicationStatus | 'NoHSR'>> = {
+  10: 'NoHSR',
+  11: 'ERROR',
+  12: 'UNKNOWN',
+  13: 'INITIALIZING',
+  14: 'SYNCING',
+  15: 'ACTIVE',
+};
+
+/** One service row (one per service and secondary). */
+export interface SrServiceRow {
+  readonly database: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly serviceName: string | null;
+  readonly siteId: number | null;
+  readonly siteName: string;
+  readonly secondaryHost: string | null;
+  readonly secondarySiteId: number | null;
+  readonly secondarySiteName: string;
+  /** YES / NO / CONNECTION TIMEOUT / PRIMARY ...; null when the column is absent. */
+  readonly secondaryActiveStatus: string | null;
+  /** null when the row shows no mode (e.g. `IS PRIMARY (e.g. after takeover)`). */
+  readonly replicationMode: ReplicationMode | null;
+  /** null when the row shows no status (counts as not in sync). */
+  readonly replicationStatus: ReplicationStatus | null;
+  readonly replicationStatusDetails: string;
+  /** `Secondary Fully Synced`; null when the column is absent. */
+  readonly fullySynced: boolean | null;
+  /** Log positions, only in the --sapcontrol=1 form. */
+  readonly lastLogPosition: number | null;
+  readonly shippedLogPosition: number | null;
+}
+
+/** Services of one source -> secondary pair merged; status is the worst of its rows. */
+export interface SrLinkStatus {
+  readonly sourceSiteId: number | null;
+  readonly sourceSite: string;
+  readonly secondarySiteId: number | null;
+  readonly secondarySite: string;
+  readonly mode: ReplicationMode | null;
+  readonly status: ReplicationStatus;
+  readonly statusDetails: string;
+  readonly secondaryActive: boolean;
+  readonly fullySynced: boolean | null;
+}
+
+export interface SrLocalState {
+  readonly mode: string;
+  readonly siteId: number | null;
+  readonly siteName: string | null;
+  readonly activePrimarySite: number | null;
+  readonly primaryMasters: readonly string[];
+}
+
+export interface SystemReplicationStatus {
+  readonly form: 'table' | 'sapcontrol';
+  /**
+   * primary: the table and overall status of a source site; not-primary: "this system is either
+   * not running or not primary"; no-sr: "this system is not a system replication site".
+   */
+  readonly kind: 'primary' | 'not-primary' | 'no-sr';
+  readonly exitCode: number | null;
+  readonly nameserverNotResponding: boolean;
+  readonly services: readonly SrServiceRow[];
+  readonly links: readonly SrLinkStatus[];
+  /** `status system replication site "N": X` */
+  readonly siteStatus: ReadonlyMap<number, ReplicationStatus>;
+  /** NONE for a primary without any secondary; null when not a primary. */
+  readonly overall: ReplicationStatus | 'NONE' | null;
+  readonly local: SrLocalState | null;
+}
+
+function parseStatusWord(value: string, line: Line): ReplicationStatus {
+  const v = value.trim().toUpperCase();
+  if ((replicationStatuses as readonly string[]).includes(v)) return v as ReplicationStatus;
+  throw new HanaParseError(WHAT, `unknown replication status "${value}"`, line.text, line.number);
+}
+
+function worst(a: ReplicationStatus, b: ReplicationStatus): ReplicationStatus {
+  return replicationStatuses.indexOf(a) <= replicationStatuses.indexOf(b) ? a : b;
+}
+
+function rowMode(value: string, line: Line): ReplicationMode | null {
+  const v = value.trim().toLowerCase();
+  // A row whose secondary cannot be reached prints UNKNOWN as its mode (tier 3 behind a lost tier 2).
+  if (v === '' || v === 'unknown') return null;
+  if ((replicationModes as readonly string[]).includes(v)) return v as ReplicationMode;
+  throw new HanaParseError(WHAT, `unknown replication mode "${value}"`, line.text, line.number);
+}
+
+function rowStatus(value: string, line: Line): ReplicationStatus | null | 'SKIP' {
+  const v = value.trim().toUpperCase();
+  if (v === '') return null;
+  // SAP's own script leaves these out of the overall status.
+  if (v === 'STOPPED' || v === 'TENANTCOPY') return 'SKIP';
+  return parseStatusWord(v, line);
+}
+
+function fullySyncedWord(value: string, line: Line): boolean | null {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (v === '' || v === '-') return null;
+  throw new HanaParseError(
+    WHAT,
+    `expected True/False in "Secondary Fully Synced", got "${value}"`,
+    line.text,
+    line.number,
+  );
+}
+
+function optionalInt(value: string | undefined, line: Line): number | null {
+  if (value === undefined || value.trim() === '' || value.trim() === '-') return null;
+  return parseIntStrict(WHAT, value, line);
+}
+
+/** Merges service rows into links (one per source/secondary pair), in order of first appearance. */
+export function linksFromRows(
+  rows: readonly SrServiceRow[],
+  siteStatus: ReadonlyMap<number, ReplicationStatus>,
+): SrLinkStatus[] {
+  const byKey = new Map<string, SrServiceRow[]>();
+  for (const row of rows) {
+    const key = `${row.siteName}\u0000${row.secondarySiteId ?? row.secondarySiteName}`;
+    const list = byKey.get(key) ?? [];
+    list.push(row);
+    byKey.set(key, list);
+  }
+  const links: SrLinkStatus[] = [];
+  for (const list of byKey.values()) {
+    const first = list[0]!;
+    let status: ReplicationStatus = 'ACTIVE';
+    let mode: ReplicationMode | null = null;
+    let modeConflict = false;
+    let secondaryActive = true;
+    let fullySynced: boolean | null = true;
+    const details: string[] = [];
+    for (const r of list) {
+      status = worst(status, r.replicationStatus ?? 'UNKNOWN');
+      if (r.replicationMode !== null) {
+        if (mode !== null && mode !== r.replicationMode) modeConflict = true;
+        mode ??= r.replicationMode;
+      }
+      if (r.secondaryActiveStatus !== null && r.secondaryActiveStatus.toUpperCase() !== 'YES')
+        secondaryActive = false;
+      if (r.fullySynced === false) fullySynced = false;
+      else if (r.fullySynced === null && fullySynced === true) fullySynced = null;
+      if (r.replicationStatusDetails !== '' && !details.includes(r.replicationStatusDetails))
+        details.push(r.replicationStatusDetails);
+    }
+    if (modeConflict) status = worst(status, 'UNKNOWN');
+    const perSite = first.secondarySiteId !== null ? siteStatus.get(first.secondarySiteId) : undefined;
+    if (perSite !== undefined && first.siteName !== '' && list.length > 0) status = worst(status, perSite);
+    links.push({
+      sourceSiteId: first.siteId,
+      sourceSite: first.siteName,
+      secondarySiteId: first.secondarySiteId,
+      secondarySite: first.secondarySiteName,
+      mode: modeConflict ? null : mode,
+      status,
+      statusDetails: details.join('; '),
+      secondaryActive,
+      fullySynced,
+    });
+  }
+  return links;
+}
+
+function rowsFromTable(lines: Line[], start: number): { rows: SrServiceRow[]; next: number } {
+  const { table, next } = readPipeTable(WHAT, lines, start);
+  const header = lines[start]!;
+  const col = {
+    database: columnIndex(table, 'database'),
+    host: columnIndex(table, 'host'),
+    port: columnIndex(table, 'port'),
+    service: columnIndex(table, 'service name'),
+    siteId: columnIndex(table, 'site id'),
+    siteName: requireColumn(WHAT, table, header, 'site name'),
+    secHost: columnIndex(table, 'secondary host'),
+    secSiteId: columnIndex(table, 'secondary site id'),
+    secSiteName: requireColumn(WHAT, table, header, 'secondary site name'),
+    secActive: columnIndex(table, 'secondary active status'),
+    mode: requireColumn(WHAT, table, header, 'replication mode'),
+    status: requireColumn(WHAT, table, header, 'replication status'),
+    details: columnIndex(table, 'replication status details', 'replication details'),
+    synced: columnIndex(table, 'secondary fully synced'),
+  };
+  const rows: SrServiceRow[] = [];
+  for (const { cells, line } of table.rows) {
+    const get = (i: number) => (i >= 0 ? (cells[i] ?? '') : undefined);
+    const status = rowStatus(get(col.status)!, line);
+    if (status === 'SKIP') continue;
+    rows.push({
+      database: get(col.database) ?? null,
+      host: get(col.host) ?? null,
+      port: optionalInt(get(col.port), line),
+      serviceName: get(col.service) ?? null,
+      siteId: optionalInt(get(col.siteId), line),
+      siteName: get(col.siteName)!,
+      secondaryHost: get(col.secHost) ?? null,
+      secondarySiteId: optionalInt(get(col.secSiteId), line),
+      secondarySiteName: get(col.secSiteName)!,
+      secondaryActiveStatus: get(col.secActive) ?? null,
+      replicationMode: rowMode(get(col.mode)!, line),
+      replicationStatus: status,
+      replicationStatusDetails: get(col.details) ?? '',
+      fullySynced: col.synced >= 0 ? fullySyncedWord(get(col.synced)!, line) : null,
+      lastLogPosition: null,
+      shippedLogPosition: null,
+    });
+  }
+  return { rows, next };
+}
+
+const SITE_STATUS = /^status system replication site "(\d+)":\s*(\S+)$/;
+const OVERALL = /^overall system replication status:\s*(\S+)$/;
+const NOT_PRIMARY = 'this system is either not running or not primary system replication site';
+const NOT_SR_SITE = 'this system is not a system replication site';
+
+interface Collected {
+  rows: SrServiceRow[];
+  tableSeen: boolean;
+  siteStatus: Map<number, ReplicationStatus>;
+  overall: ReplicationStatus | 'NONE' | null;
+  overallLine: Line | null;
+  local: {
+    mode?: string;
+    siteId?: number;
+    siteName?: string;
+    activePrimarySite?: number;
+    primaryMasters: string[];
+  } | null;
+  notPrimary: boolean;
+  noSr: boolean;
+  nameserverNotResponding: boolean;
+}
+
+function parseTableForm(lines: Line[]): Collected {
+  const c: Collected = {
+    rows: [],
+    tableSeen: false,
+    siteStatus: new Map(),
+    overall: null,
+    overallLine: null,
+    local: null,
+    notPrimary: false,
+    noSr: false,
+    nameserverNotResponding: false,
+  };
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i]!;
+    const t = line.text.trim();
+    if (t === '' || /^~+$/.test(t)) {
+      i++;
+      continue;
+    }
+    if (c.local) {
+      const kv = keyValue(t, ':');
+      if (!kv)
+        throw new HanaParseError(WHAT, 'unrecognised line in the local state block', line.text, line.number);
+      switch (kv.key.toLowerCase()) {
+        case 'mode':
+          c.local.mode = kv.value;
+          break;
+        case 'site id':
+          c.local.siteId = parseIntStrict(WHAT, kv.value, line);
+          break;
+        case 'site name':
+          c.local.siteName = kv.value;
+          break;
+        case 'active primary site':
+          c.local.activePrimarySite = parseIntStrict(WHAT, kv.value, line);
+          break;
+        case 'primary masters':
+          c.local.primaryMasters = kv.value.split(/\s+/).filter((s) => s !== '');
+          break;
+        default:
+          break;
+      }
+      i++;
+      continue;
+    }
+    if (isTableLine(line)) {
+      if (c.tableSeen) throw new HanaParseError(WHAT, 'a second table', line.text, line.number);
+      const { rows, next } = rowsFromTable(lines, i);
+      c.rows = rows;
+      c.tableSeen = true;
+      i = next;
+      continue;
+    }
+    let m = SITE_STATUS.exec(t);
+    if (m) {
+      c.siteStatus.set(Number(m[1]), parseStatusWord(m[2]!, line));
+    } else if ((m = OVERALL.exec(t))) {
+      c.overall = m[1]!.toUpperCase() === 'NONE' ? 'NONE' : parseStatusWord(m[1]!, line);
+      c.overallLine = line;
+    } else if (t === 'Local System Replication State') {
+      c.local = { primaryMasters: [] };
+    } else if (NAMESERVER_NOT_RESPONDING.test(t)) {
+      c.nameserverNotResponding = true;
+    } else if (t === NOT_PRIMARY) {
+      c.notPrimary = true;
+    } else if (t === NOT_SR_SITE) {
+      c.noSr = true;
+    } else {
+      throw new HanaParseError(WHAT, 'unrecognised line', line.text, line.number);
+    }
+    i++;
+  }
+  return c;
+}
+
+const SERVICE_KEY = /^service\/([^/]+)\/(\d+)\/([A-Z_]+)$/;
+const SITE_KEY = /^site\/(\d+)\/([A-Z_]+)$/;
+
+function parseSapcontrolForm(lines: Line[]): Collected {
+  const c: Collected = {
+    rows: [],
+    tableSeen: false,
+    siteStatus: new Map(),
+    overall: null,
+    overallLine: null,
+    local: null,
+    notPrimary: false,
+    noSr: false,
+    nameserverNotResponding: false,
+  };
+  const services = new Map<string, { fields: Map<string, string>; line: Line }>();
+  const sites = new Map<number, Map<string, string>>();
+  let localSiteId: number | undefined;
+  let state: 'before' | 'inside' | 'after' = 'before';
+  for (const line of lines) {
+    const t = line.text.trim();
+    if (t === '' || state === 'after') continue;
+    if (state === 'before') {
+      if (NAMESERVER_NOT_RESPONDING.test(t)) c.nameserverNotResponding = true;
+      else if (t === 'SAPCONTROL-OK: <begin>') state = 'inside';
+      else if (t === NOT_PRIMARY) c.notPrimary = true;
+      else if (t === NOT_SR_SITE) c.noSr = true;
+      else
+        throw new HanaParseError(
+          WHAT,
+          'unexpected text before "SAPCONTROL-OK: <begin>"',
+          line.text,
+          line.number,
+        );
+      continue;
+    }
+    if (t === 'SAPCONTROL-OK: <end>') {
+      state = 'after';
+      continue;
+    }
+    if (t === NOT_PRIMARY) {
+      c.notPrimary = true;
+      continue;
+    }
+    if (t === NOT_SR_SITE) {
+      c.noSr = true;
+      continue;
+    }
+    const kv = keyValue(t, '=');
+    if (!kv) throw new HanaParseError(WHAT, 'expected key=value', line.text, line.number);
+    let m = SERVICE_KEY.exec(kv.key);
+    if (m) {
+      const id = `${m[1]}/${m[2]}`;
+      const s = services.get(id) ?? { fields: new Map<string, string>(), line };
+      s.fields.set(m[3]!, kv.value);
+      services.set(id, s);
+      continue;
+    }
+    if ((m = SITE_KEY.exec(kv.key))) {
+      const id = Number(m[1]);
+      const s = sites.get(id) ?? new Map<string, string>();
+      s.set(m[2]!, kv.value);
+      sites.set(id, s);
+      if (m[2] === 'REPLICATION_STATUS') c.siteStatus.set(id, parseStatusWord(kv.value, line));
+      continue;
+    }
+    if (kv.key === 'overall_replication_status') {
+      c.overall = kv.value.toUpperCase() === 'NONE' ? 'NONE' : parseStatusWord(kv.value, line);
+      c.overallLine = line;
+    } else if (kv.key === 'local_site_id') {
+      localSiteId = parseIntStrict(WHAT, kv.value, line);
+    }
+  }
+  if (state !== 'after') {
+    const last = [...lines].reverse().find((l) => !isBlank(l));
+    throw new HanaParseError(
+      WHAT,
+      'output ends before "SAPCONTROL-OK: <end>" (truncated)',
+      last?.text ?? '',
+      last?.number ?? 0,
+    );
+  }
+  for (const { fields, line } of services.values()) {
+    const need = (k: string) => {
+      const v = fields.get(k);
+      if (v === undefined)
+        throw new HanaParseError(WHAT, `service entry without ${k}`, line.text, line.number);
+      return v;
+    };
+    const status = rowStatus(need('REPLICATION_STATUS'), line);
+    if (status === 'SKIP') continue;
+    c.rows.push({
+      database: fields.get('DATABASE') ?? null,
+      host: fields.get('HOST') ?? null,
+      port: optionalInt(fields.get('PORT'), line),
+      serviceName: fields.get('SERVICE_NAME') ?? null,
+      siteId: optionalInt(fields.get('SITE_ID'), line),
+      siteName: need('SITE_NAME'),
+      secondaryHost: fields.get('SECONDARY_HOST') ?? null,
+      secondarySiteId: optionalInt(fields.get('SECONDARY_SITE_ID'), line),
+      secondarySiteName: fields.get('SECONDARY_SITE_NAME') ?? '',
+      secondaryActiveStatus: fields.get('SECONDARY_ACTIVE_STATUS') ?? null,
+      replicationMode: rowMode(need('REPLICATION_MODE'), line),
+      replicationStatus: status,
+      replicationStatusDetails: fields.get('REPLICATION_STATUS_DETAILS') ?? '',
+      fullySynced: fields.has('SECONDARY_FULLY_SYNCED')
+        ? fullySyncedWord(fields.get('SECONDARY_FULLY_SYNCED')!, line)
+        : null,
+      lastLogPosition: optionalInt(fields.get('LAST_LOG_POSITION'), line),
+      shippedLogPosition: optionalInt(fields.get('SHIPPED_LOG_POSITION'), line),
+    });
+  }
+  c.tableSeen = services.size > 0 || c.overall !== null;
+  if (localSiteId !== undefined) {
+    const s = sites.get(localSiteId);
+    c.local = { siteId: localSiteId, primaryMasters: [] };
+    const mode = s?.get('REPLICATION_MODE');
+    const name = s?.get('SITE_NAME');
+    if (mode !== undefined) c.local.mode = mode;
+    if (name !== undefined) c.local.siteName = name;
+  }
+  return c;
+}
+
+/**
+ * Parses systemReplicationStatus.py output. `exitCode` (10-15) is checked against the text: a
+ * disagreement, an exit code outside 10-15, or unknown text throws HanaParseError.
+ */
+export function parseSystemReplicationStatus(text: string, exitCode?: number): SystemReplicationStatus {
+  const lines = emptyCheck(WHAT, text);
+  if (exitCode !== undefined && srStatusExitCodes[exitCode] === undefined) {
+    const first = lines.find((l) => !isBlank(l))!;
+    throw new HanaParseError(WHAT, `exit code ${exitCode} is not one of 10-15`, first.text, first.number);
+  }
+  const sapcontrol = lines.some((l) => l.text.trim() === 'SAPCONTROL-OK: <begin>');
+  const c = sapcontrol ? parseSapcontrolForm(lines) : parseTableForm(lines);
+  const last = [...lines].reverse().find((l) => !isBlank(l))!;
+  const fromExit = exitCode !== undefined ? srStatusExitCodes[exitCode] : undefined;
+  const local: SrLocalState | null = c.local
+    ? {
+        mode: (c.local.mode ?? '').toUpperCase(),
+        siteId: c.local.siteId ?? null,
+        siteName: c.local.siteName ?? null,
+        activePrimarySite: c.local.activePrimarySite ?? null,
+        primaryMasters: c.local.primaryMasters,
+      }
+    : null;
+  const base = {
+    form: sapcontrol ? ('sapcontrol' as const) : ('table' as const),
+    exitCode: exitCode ?? null,
+    nameserverNotResponding: c.nameserverNotResponding,
+  };
+
+  if (c.noSr || c.notPrimary) {
+    if (c.tableSeen || c.overall !== null) {
+      throw new HanaParseError(WHAT, 'says "not primary" and also prints a status', last.text, last.number);
+    }
+    if (fromExit !== undefined && fromExit !== 'NoHSR' && fromExit !== 'UNKNOWN' && fromExit !== 'ERROR') {
+      throw new HanaParseError(
+        WHAT,
+        `exit code ${exitCode} contradicts "not primary"`,
+        last.text,
+        last.number,
+      );
+    }
+    return {
+      ...base,
+      kind: c.noSr ? 'no-sr' : 'not-primary',
+      services: [],
+      links: [],
+      siteStatus: c.siteStatus,
+      overall: null,
+      local,
+    };
+  }
+
+  if (!c.tableSeen && c.overall === null) {
+    throw new HanaParseError(
+      WHAT,
+      'neither a status table nor an overall status (truncated?)',
+      last.text,
+      last.number,
+    );
+  }
+  if (local === null || local.mode === '' || local.siteName === null || local.siteId === null) {
+    throw new HanaParseError(
+      WHAT,
+      'no complete "Local System Replication State" block (truncated?)',
+      last.text,
+      last.number,
+    );
+  }
+  if (local.mode !== 'PRIMARY') {
+    // Multitier: a tier-2 site prints its own table as a source; its local mode is its SR mode.
+    if (!(replicationModes as readonly string[]).includes(local.mode.toLowerCase())) {
+      throw new HanaParseError(WHAT, `unknown local mode "${local.mode}"`, last.text, last.number);
+    }
+  }
+  let overall: ReplicationStatus | 'NONE';
+  if (c.overall !== null) {
+    overall = c.overall;
+    if (fromExit !== undefined) {
+      const agrees = fromExit === 'NoHSR' ? overall === 'NONE' : fromExit === overall;
+      if (!agrees) {
+        const at = c.overallLine ?? last;
+        throw new HanaParseError(
+          WHAT,
+          `overall status ${overall} contradicts exit code ${exitCode}`,
+          at.text,
+          at.number,
+        );
+      }
+    }
+  } else if (c.rows.length === 0 && (fromExit === 'NoHSR' || fromExit === undefined)) {
+    overall = 'NONE';
+  } else {
+    throw new HanaParseError(
+      WHAT,
+      'no "overall system replication status" line (truncated?)',
+      last.text,
+      last.number,
+    );
+  }
+  if (c.rows.length === 0 && overall !== 'NONE' && c.siteStatus.size === 0) {
+    throw new HanaParseError(
+      WHAT,
+      `overall status ${overall} without any service row`,
+      last.text,
+      last.number,
+    );
+  }
+  return {
+    ...base,
+    kind: 'primary',
+    services: c.rows,
+    links: linksFromRows(c.rows, c.siteStatus),
+    siteStatus: c.siteStatus,
+    overall,
+    local,
+  };
+}
