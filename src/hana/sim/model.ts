@@ -71,7 +71,8 @@ export type SimOverallStatus = ReplicationStatus | 'NONE';
 
 /** Internal step of the model: the resolution of write arrival checks and log shipping. */
 const STEP_MS = 100;
-const HEARTBEAT_MS = 1000;
+/** Clock timer that keeps the model moving when nobody looks (each timer costs a settle in VirtualClock). */
+const HEARTBEAT_MS = 5000;
 const BLOCK_BYTES = 64;
 /** One-way latency of the replication network at slowdown 1. */
 const BASE_LATENCY_MS = 1;
@@ -775,7 +776,8 @@ export class SimLandscape {
   private generateWrites(s: Site, from: number, to: number): void {
     if (!Number.isFinite(this.writeIntervalMs)) return;
     if (s.nextWriteAt < from) s.nextWriteAt = from + this.rng.next() * this.writeIntervalMs;
-    const waitsForSync = [...s.links.values()].some((l) => l.syncRequired);
+    let waitsForSync = false;
+    for (const l of s.links.values()) if (l.syncRequired) waitsForSync = true;
     while (s.nextWriteAt < to) {
       const last = s.log[s.log.length - 1];
       const blocks = this.rng.int(32, 96);
@@ -837,9 +839,8 @@ export class SimLandscape {
 
   private acknowledge(s: Site): void {
     if (s.pending.length === 0) return;
-    const required = [...s.links.values()]
-      .filter((l) => l.syncRequired)
-      .map((l) => this.mustGet(l.secondary));
+    const required: Site[] = [];
+    for (const l of s.links.values()) if (l.syncRequired) required.push(this.mustGet(l.secondary));
     let n = 0;
     for (const e of s.pending) {
       if (!required.every((t) => t.log[e.index] === e)) break;
