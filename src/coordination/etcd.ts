@@ -379,7 +379,11 @@ export class EtcdSession implements CoordinationSession {
   private async leaseId(): Promise<string> {
     if (this.closed) throw new CoordinationUnavailableError('session is closed');
     if (!this.lease || this.lease.state === 'lost' || this.lease.state === 'revoked') {
-      this.lease = this.owner.lease(this.ttlSeconds);
+      // The keepalive loop stops when etcd says the lease is gone; take a new one right away so
+      // reports keep flowing, as the in-memory adapter does.
+      this.lease = this.owner.lease(this.ttlSeconds, {
+        onLost: () => void this.leaseId().catch(() => undefined),
+      });
     }
     return this.lease.grant();
   }
@@ -394,9 +398,25 @@ export class EtcdSession implements CoordinationSession {
     return this.lease?.lastRenewedAt() ?? null;
   }
 
+  /**
+   * Renews once now. When etcd said the lease expired, grants a new one instead (nothing that was
+   * bound to the old lease comes back: not the leader key, not the report).
+   */
   async renew(): Promise<void> {
-    if (!this.lease) throw new CoordinationUnavailableError('session not started');
-    await this.lease.renew();
+    if (!this.lease || this.lease.state !== 'alive') {
+      await this.leaseId();
+      return;
+    }
+    const lease = this.lease;
+    try {
+      await lease.renew();
+    } catch (err) {
+      if (lease.state !== 'alive') {
+        await this.leaseId();
+        return;
+      }
+      throw err;
+    }
   }
 
   read(): Promise<ClusterState> {
@@ -419,35 +439,46 @@ export class EtcdSession implements CoordinationSession {
     }
   }
 
+  /**
+   * Creates the leader key if it is absent, the epoch is the expected one and no handover names
+   * another site (a leader that stepped down for a planned takeover reserved the next term).
+   */
   async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
     const lease = await this.leaseId();
     const record: LeaderRecord = { site: this.site, epoch: expectedLastEpoch + 1, since: now };
     const k = this.keys;
-    let res: ITxnResponse;
+    const guard = [absent(k.leader), epochIs(k, expectedLastEpoch)];
+    const writes = [
+      put(k.leader, JSON.stringify(record), lease),
+      put(k.epoch, String(record.epoch)),
+      put(k.lastLeader, this.site),
+      del(k.handover),
+    ];
     try {
-      res = await this.owner.txn(
-        'acquire leader',
-        [absent(k.leader), epochIs(k, expectedLastEpoch)],
-        [
-          put(k.leader, JSON.stringify(record), lease),
-          put(k.epoch, String(record.epoch)),
-          put(k.lastLeader, this.site),
-          del(k.handover),
-        ],
-        [get(k.leader)],
-      );
+      // Common case: no handover pending.
+      let res = await this.owner.txn('acquire leader', [...guard, absent(k.handover)], writes, [
+        get(k.leader),
+        get(k.handover),
+      ]);
+      if (res.succeeded) return record;
+      if (this.isMine(firstKv(res, 0), lease, record)) return record; // a retry found its own success
+      if (firstKv(res, 0) || firstKv(res, 1)?.value.toString('utf8') !== this.site) return null;
+      // The handover names this site.
+      res = await this.owner.txn('acquire leader', [...guard, valueIs(k.handover, this.site)], writes, [
+        get(k.leader),
+      ]);
+      if (res.succeeded || this.isMine(firstKv(res, 0), lease, record)) return record;
+      return null;
     } catch (err) {
       this.noticeLeaseLoss(err);
       throw err;
     }
-    if (res.succeeded) return record;
-    // A retried txn may find its own earlier success: the key is bound to our lease.
-    const kv = firstKv(res, 0);
-    if (kv && kv.lease === lease) {
-      const mine = parseLeader(kv);
-      if (mine && mine.site === this.site && mine.epoch === record.epoch) return mine;
-    }
-    return null;
+  }
+
+  private isMine(kv: IKeyValue | undefined, lease: string, record: LeaderRecord): boolean {
+    if (!kv || kv.lease !== lease) return false;
+    const held = parseLeader(kv);
+    return held !== null && held.site === record.site && held.epoch === record.epoch;
   }
 
   async releaseLeader(epoch: number, handoverTo?: string): Promise<void> {
@@ -457,7 +488,7 @@ export class EtcdSession implements CoordinationSession {
     const res = await this.owner.txn(
       'release leader',
       [epochIs(k, epoch), leaseIs(k.leader, lease)],
-      [del(k.leader), ...(handoverTo !== undefined ? [put(k.handover, handoverTo)] : [])],
+      [del(k.leader), handoverTo !== undefined ? put(k.handover, handoverTo) : del(k.handover)],
       [get(k.epoch), get(k.leader)],
     );
     if (!res.succeeded) this.refuse(res, epoch, 'release the leader key');

@@ -30,6 +30,7 @@ export function report(site: string, epoch = 0): SiteReport {
     observedAt: Date.now(),
     health: unknownHealth('test'),
     failedProbes: 0,
+    lastWritableAt: null,
     epoch,
     leader: false,
     fenced: false,
