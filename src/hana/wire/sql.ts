@@ -322,7 +322,7 @@ class Parser {
       : { kind: 'select', items, from, joins, where, orderBy, limit };
   }
 
-  private tableRef(allowAlias: boolean): TableRef {
+  private tableRef(allowAlias: boolean, allowArgs = allowAlias): TableRef {
     const pos = this.peek().pos;
     let name = this.identifier();
     let schema: string | undefined;
@@ -331,7 +331,7 @@ class Parser {
       name = this.identifier();
     }
     let args: Expr[] | undefined;
-    if (this.acceptPunct('(')) {
+    if (allowArgs && this.acceptPunct('(')) {
       args = [];
       if (!this.isPunct(')')) {
         do args.push(this.expr());
@@ -457,7 +457,7 @@ class Parser {
   }
 
   private create(): Statement {
-    this.acceptWord('COLUMN') || this.acceptWord('ROW');
+    if (!this.acceptWord('COLUMN')) this.acceptWord('ROW');
     this.expectWord('TABLE');
     const table = this.tableRef(false);
     this.expectPunct('(');
