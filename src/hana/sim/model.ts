@@ -938,6 +938,11 @@ export class SimLandscape {
     return s.nodeUp && s.instance === 'running' && s.indexserver === 'up';
   }
 
+  /**
+   * Accepts client writes now: running, indexserver up, not frozen, log not full, not suspended,
+   * not mid-takeover, not a secondary (a primary, or a standalone system after -sr_unregister),
+   * and not blocked waiting for a disconnected sync secondary (before logshipping_timeout).
+   */
   private writable(s: Site): boolean {
     if (!this.isUp(s) || s.frozen || s.logFull || s.suspended || s.takeoverActive) return false;
     if (s.role === 'secondary') return false;
