@@ -221,6 +221,10 @@ export class Agent {
             ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
           };
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
+      if (leader.state === 'held' && leader.mine) {
+        // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
+        await this.storeCall('renew lease', () => this.session.renew()).catch(() => {});
+      }
     } catch (err) {
       leader = { state: 'unknown', error: errorMessage(err) };
     }

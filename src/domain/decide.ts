@@ -48,6 +48,12 @@ function isWritablePrimary(h: HanaHealth): boolean {
   return h.probeOk && h.srRole === 'primary' && h.acceptsWrites;
 }
 
+/** The instance is coming up (processes YELLOW, none RED): starting it again would not help. */
+export function isStarting(h: HanaHealth): boolean {
+  const colours = Object.values(h.processes);
+  return !h.running && colours.includes('YELLOW') && !colours.includes('RED');
+}
+
 function isHealthySecondary(h: HanaHealth): boolean {
   return h.probeOk && h.running && h.srRole === 'secondary';
 }
@@ -229,6 +235,9 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
 
   // The local primary is down, hung or unreadable.
   const threshold = spec.takeover.failureThreshold;
+  if (isStarting(h)) {
+    return none('primary_starting', `primary ${obs.self} is starting`);
+  }
   if (obs.local.fenced && h.probeOk && h.srRole === 'primary') {
     return decision(
       { kind: 'start-local', epoch, restart: false },
@@ -339,6 +348,9 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
     return decideFormerPrimary(obs, spec, leader.site, leader.epoch, leader.since);
   }
   // A secondary.
+  if (!h.running && isStarting(h)) {
+    return none('secondary_starting', `secondary ${obs.self} is starting`);
+  }
   if (!h.running) {
     return decision(
       { kind: 'start-local', epoch: leader.epoch, restart: false },

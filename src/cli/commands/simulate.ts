@@ -1,0 +1,86 @@
+/** `hanasr simulate SCENARIO.yaml [--json]`: rehearse a failure against HA settings in virtual time. */
+import { readFile } from 'node:fs/promises';
+import { parseScenario, ScenarioError } from '../../sim/scenario.js';
+import { runScenario, type SimulationResult } from '../../sim/runner.js';
+
+export const help = `Usage: hanasr simulate SCENARIO.yaml [--json] [--quiet]
+
+Plays a scenario (a landscape, HA settings, a workload and a fault schedule) in virtual time
+against the real agent code and the HANA simulator, then checks the scenario's expectations.
+
+Options:
+  --json     print one JSON object (name, seed, passed, final, metrics, expectations, timeline)
+  --quiet    without --json: print only the verdict and the expectations, not the timeline
+  --debug    print stack traces on errors
+
+Exit codes:
+  0  every expectation holds
+  1  an expectation does not hold
+  2  the scenario is invalid (the message names the field and line)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const quiet = argv.includes('--quiet');
+  const files = argv.filter((a) => !a.startsWith('--'));
+  const unknown = argv.filter((a) => a.startsWith('--') && !['--json', '--quiet', '--debug'].includes(a));
+  if (unknown.length > 0 || files.length !== 1) {
+    process.stderr.write(
+      `hanasr simulate: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'needs exactly one scenario file'}\n${help}`,
+    );
+    return 2;
+  }
+  const file = files[0]!;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    process.stderr.write(
+      `hanasr simulate: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
+    );
+    return 2;
+  }
+  let scenario;
+  try {
+    scenario = parseScenario(text, file);
+  } catch (err) {
+    if (err instanceof ScenarioError) {
+      process.stderr.write(`hanasr simulate: invalid scenario\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const result = await runScenario(scenario);
+  if (json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(formatResult(result, { timeline: !quiet }));
+  return result.passed ? 0 : 1;
+}
+
+export function formatResult(r: SimulationResult, options: { timeline: boolean }): string {
+  const lines: string[] = [];
+  lines.push(`scenario ${r.name} (seed ${r.seed})`);
+  if (options.timeline) {
+    lines.push('');
+    for (const e of r.timeline) {
+      const t = e.t.toFixed(1).padStart(8);
+      lines.push(`${t}s  ${e.site.padEnd(8)} ${e.event.padEnd(30)} ${e.message ?? e.reason}`);
+    }
+  }
+  lines.push('');
+  lines.push(
+    `final: primary ${r.final.primary ?? '(none)'}, replication ${r.final.replicationStatus}, epoch ${r.final.epoch}`,
+  );
+  const m = r.metrics;
+  lines.push(
+    `metrics: takeovers ${m.takeovers}, lost committed writes ${m.lostCommittedWrites} of ${m.acknowledgedWrites}, ` +
+      `max concurrent primaries ${m.maxConcurrentPrimaries}, writes unavailable ${m.writeUnavailableSeconds}s` +
+      (m.firstTakeoverSeconds !== null ? `, first takeover at ${m.firstTakeoverSeconds}s` : ''),
+  );
+  for (const e of r.expectations) {
+    lines.push(
+      `  ${e.ok ? 'ok  ' : 'FAIL'} ${e.key}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`,
+    );
+  }
+  lines.push(r.passed ? 'PASSED' : 'FAILED');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,106 @@
+/**
+ * A HanaPort straight over a simulated site's snapshot, without rendering and parsing text.
+ * The scenario runner's default goes through the command path (render -> parse) like real
+ * HANA; this one serves the property tests that replay thousands of fault schedules.
+ */
+import {
+  replicationStatuses,
+  type HanaHealth,
+  type OverallReplicationStatus,
+  type ReplicationLink,
+} from '../../domain/types.js';
+import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
+import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
+
+function hang(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
+  const running = s.running && s.landscapeStatus >= 2;
+  const srRole = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
+  const replication: ReplicationLink[] = s.links.map((l) => ({
+    secondary: l.secondarySite,
+    mode: l.mode,
+    operationMode: l.operationMode,
+    status: l.status,
+    statusDetails: l.statusDetails,
+    inSync: l.fullySynced,
+    lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+    lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+  }));
+  let overall: OverallReplicationStatus = 'NONE';
+  for (const l of replication) {
+    if (overall === 'NONE' || replicationStatuses.indexOf(l.status) < replicationStatuses.indexOf(overall)) {
+      overall = l.status;
+    }
+  }
+  return {
+    probeOk: true,
+    running,
+    landscapeStatus: s.landscapeStatus,
+    processes: Object.fromEntries(s.processes.map((p) => [p.name, p.dispstatus])),
+    srRole,
+    ...(s.source ? { source: s.source.site } : {}),
+    ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),
+    suspended: s.suspended,
+    acceptsWrites: running && srRole === 'primary' && !s.suspended,
+    replication: srRole === 'primary' || replication.length > 0 ? replication : [],
+    overallReplicationStatus: srRole === 'primary' ? overall : 'UNKNOWN',
+  };
+}
+
+export class SimDirectPort implements HanaPort {
+  constructor(private readonly control: SimSiteControl) {}
+
+  private reachable(signal?: AbortSignal): Promise<SimSiteSnapshot> | SimSiteSnapshot {
+    const s = this.control.snapshot();
+    if (!s.nodeUp) throw new HanaActionError('UNAVAILABLE', `host ${s.host} is not reachable`);
+    if (s.frozen) return hang(signal);
+    return s;
+  }
+
+  async probe(signal?: AbortSignal): Promise<HanaHealth> {
+    return healthFromSnapshot(await this.reachable(signal));
+  }
+
+  private async run(signal: AbortSignal | undefined, fn: () => void): Promise<void> {
+    await this.reachable(signal);
+    try {
+      fn();
+    } catch (err) {
+      throw new HanaActionError('COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  takeover(options: { readonly handshake: boolean }, signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.takeover({ handshake: options.handshake }));
+  }
+
+  register(o: RegisterOptions, signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () =>
+      this.control.register({
+        remoteHost: o.remoteHost,
+        remoteInstance: o.remoteInstance,
+        replicationMode: o.replicationMode,
+        operationMode: o.operationMode,
+        name: o.siteName,
+        online: o.online ?? false,
+      }),
+    );
+  }
+
+  start(signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.start());
+  }
+
+  stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.stop(options.hard));
+  }
+
+  suspend(signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.suspend());
+  }
+}

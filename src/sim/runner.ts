@@ -1,0 +1,327 @@
+/**
+ * Plays a scenario in virtual time: the HANA simulator, the in-memory coordination store and
+ * one real Agent per site (the same code as `hanasr agent`), with the scenario's faults injected
+ * on schedule. Measures what matters to a DBA: who is primary, how many takeovers, whether a
+ * committed write was lost, whether two sites ever took writes at once.
+ */
+import { VirtualClock } from '../clock.js';
+import { Agent, type AgentEvent, type PeerProbe } from '../agent/agent.js';
+import { MemoryCoordination } from '../coordination/memory.js';
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import type { HanaPort } from '../hana/port.js';
+import { SimLandscape } from '../hana/sim/model.js';
+import type { SimSiteControl } from '../hana/sim/snapshot.js';
+import type { Fault, Scenario } from './scenario.js';
+
+/** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
+export const SIM_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
+const SAMPLE_MS = 100;
+
+export interface TimelineEntry {
+  /** Seconds since the start of the scenario. */
+  readonly t: number;
+  readonly site: string;
+  readonly event: string;
+  readonly reason: string;
+  readonly message?: string;
+}
+
+export interface SimulationResult {
+  readonly name: string;
+  readonly seed: number;
+  readonly passed: boolean;
+  readonly final: {
+    readonly primary: string | null;
+    readonly replicationStatus: string;
+    readonly epoch: number;
+    readonly sites: Record<
+      string,
+      { role: string; running: boolean; acceptsWrites: boolean; fenced: boolean; agent: boolean }
+    >;
+  };
+  readonly metrics: {
+    readonly takeovers: number;
+    readonly lostCommittedWrites: number;
+    readonly maxConcurrentPrimaries: number;
+    readonly writeUnavailableSeconds: number;
+    readonly acknowledgedWrites: number;
+    readonly firstTakeoverSeconds: number | null;
+    readonly wallMilliseconds: number;
+  };
+  readonly expectations: { key: string; expected: unknown; actual: unknown; ok: boolean }[];
+  readonly timeline: TimelineEntry[];
+}
+
+export type PortFactory = (site: string, control: SimSiteControl, clock: VirtualClock) => HanaPort;
+
+export interface RunOptions {
+  /** How each agent reaches its simulated HANA (default: the command path, render -> parse). */
+  readonly portFactory?: PortFactory;
+  /** Keep agent decisions in the timeline (default true). */
+  readonly decisions?: boolean;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
+  const wallStart = performance.now();
+  const clock = new VirtualClock(SIM_EPOCH);
+  let spec: HanaSystemReplicationSpec = scenario.cluster;
+  const cluster = scenario.name;
+  const model = new SimLandscape({
+    sid: spec.sid,
+    instanceNumber: spec.instanceNumber,
+    sites: spec.sites.map((s) => ({ name: s.name, host: s.host, ...(s.source ? { source: s.source } : {}) })),
+    initialPrimary: scenario.initialPrimary,
+    mode: spec.replication.mode,
+    operationMode: spec.replication.operationMode,
+    logShippingTimeoutSeconds: spec.replication.logShippingTimeoutSeconds,
+    clock,
+    seed: scenario.seed,
+    writesPerSecond: scenario.workload.writesPerSecond,
+    startedAt: SIM_EPOCH,
+  });
+  const store = new MemoryCoordination(clock);
+  const timeline: TimelineEntry[] = [];
+  const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
+  const portFactory = options.portFactory ?? (await defaultPortFactory());
+  const keepDecisions = options.decisions ?? true;
+
+  const onEvent = (e: AgentEvent) => {
+    if (e.event === 'decision' && !keepDecisions) return;
+    timeline.push({
+      t: rel(e.t),
+      site: e.site,
+      event: `${e.event}:${e.action}`,
+      reason: e.reason,
+      message: e.message,
+    });
+  };
+
+  const peerProbe = (self: string): PeerProbe => ({
+    check: async (site, signal) => {
+      const s = model.site(site).snapshot();
+      if (!model.canReach(self, site) || !s.nodeUp || !s.running)
+        return { reachable: false, acceptsWrites: false };
+      if (s.frozen) {
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
+      }
+      const role = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
+      return {
+        reachable: true,
+        acceptsWrites: model.acceptsWrites(site),
+        role,
+        ...(s.source ? { source: s.source.site } : {}),
+      };
+    },
+  });
+
+  const agents = new Map<string, Agent>();
+  const startAgent = async (site: string) => {
+    if (agents.has(site)) return;
+    const agent = new Agent({
+      cluster,
+      site,
+      spec: () => spec,
+      hana: portFactory(site, model.site(site), clock),
+      coordination: store,
+      clock,
+      peers: peerProbe(site),
+      onEvent,
+      storeTimeoutMs: 1000,
+      actionTimeoutMs: 60_000,
+    });
+    agents.set(site, agent);
+    await agent.start();
+  };
+  const killAgent = (site: string) => {
+    agents.get(site)?.kill();
+    agents.delete(site);
+  };
+
+  const applyFault = async (f: Fault) => {
+    const site = f.site;
+    timeline.push({ t: rel(clock.now()), site: site ?? '*', event: `fault:${f.action}`, reason: 'scenario' });
+    switch (f.action) {
+      case 'crash-instance':
+        return model.crashInstance(site!);
+      case 'restart-instance':
+        return model.restartInstance(site!);
+      case 'kill-indexserver':
+        return model.killIndexserver(site!);
+      case 'crash-node':
+        killAgent(site!);
+        return model.crashNode(site!);
+      case 'restore-node':
+        model.restoreNode(site!);
+        return startAgent(site!);
+      case 'block-replication':
+        return model.blockReplication(site);
+      case 'unblock-replication':
+        return model.unblockReplication(site);
+      case 'isolate-site':
+        store.cut(site!, true);
+        return model.isolateSite(site!);
+      case 'reconnect-site':
+        store.cut(site!, false);
+        return model.reconnectSite(site!);
+      case 'freeze-site':
+        return model.freezeSite(site!);
+      case 'thaw-site':
+        return model.thawSite(site!);
+      case 'fill-log-area':
+        return model.fillLogArea(site!);
+      case 'free-log-area':
+        return model.freeLogArea(site!);
+      case 'stop-agent':
+        return killAgent(site!);
+      case 'start-agent':
+        return startAgent(site!);
+      case 'coordination-outage':
+        return store.setAvailable(false);
+      case 'coordination-restore':
+        return store.setAvailable(true);
+      case 'slow-replication':
+        return model.setLinkSlowdown(site!, f.factor ?? 1);
+      case 'maintenance-on':
+        spec = { ...spec, maintenance: true };
+        return;
+      case 'maintenance-off':
+        spec = { ...spec, maintenance: false };
+        return;
+      case 'planned-takeover': {
+        const state = store.snapshot(cluster);
+        await store
+          .addIntent(cluster, {
+            kind: 'planned-takeover',
+            id: `planned-${rel(clock.now())}-${site}`,
+            target: site!,
+            epoch: state.lastEpoch,
+          })
+          .catch((err: unknown) =>
+            timeline.push({
+              t: rel(clock.now()),
+              site: site!,
+              event: 'intent-refused',
+              reason: err instanceof Error ? err.message : String(err),
+            }),
+          );
+        return;
+      }
+    }
+  };
+
+  // Sampling: who holds the leader key (takeovers are changes of that site).
+  let takeovers = 0;
+  let firstTakeover: number | null = null;
+  let holder: string | null = null;
+  const sample = () => {
+    const leader = store.snapshot(cluster).leader;
+    if (leader && leader.site !== holder) {
+      if (holder !== null) {
+        takeovers++;
+        firstTakeover ??= rel(clock.now());
+      }
+      holder = leader.site;
+    }
+  };
+
+  for (const s of spec.sites) await startAgent(s.name);
+  const end = SIM_EPOCH + scenario.durationSeconds * 1000;
+  const pending: Promise<unknown>[] = [];
+  for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
+    clock.setTimer(f.atSeconds * 1000, () => void pending.push(applyFault(f)));
+  }
+  const sampleLoop = () => {
+    sample();
+    if (clock.now() + SAMPLE_MS <= end) clock.setTimer(SAMPLE_MS, sampleLoop, { sync: true });
+  };
+  sampleLoop();
+  await clock.advanceTo(end);
+  await Promise.all(pending);
+
+  const state = store.snapshot(cluster);
+  const keyHolder = state.leader?.site ?? null;
+  const primary = keyHolder !== null && model.acceptsWrites(keyHolder) ? keyHolder : null;
+  const stats = model.stats(primary);
+  const replicationStatus = primary ? model.overallReplicationStatus(primary) : 'UNKNOWN';
+  const sites: SimulationResult['final']['sites'] = {};
+  for (const s of spec.sites) {
+    const snap = model.site(s.name).snapshot();
+    sites[s.name] = {
+      role: snap.srMode === 'primary' ? 'primary' : snap.srMode === 'none' ? 'none' : 'secondary',
+      running: snap.running,
+      acceptsWrites: model.acceptsWrites(s.name),
+      fenced: agents.get(s.name)?.isFenced ?? false,
+      agent: agents.has(s.name),
+    };
+  }
+  for (const e of model.events())
+    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
+  timeline.sort((a, b) => a.t - b.t);
+
+  for (const a of agents.values()) a.kill();
+  model.dispose();
+
+  const metrics = {
+    takeovers,
+    lostCommittedWrites: stats.lostCommittedWrites,
+    maxConcurrentPrimaries: stats.maxConcurrentWritable,
+    writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+    acknowledgedWrites: stats.acknowledgedWrites,
+    firstTakeoverSeconds: firstTakeover,
+    wallMilliseconds: Math.round(performance.now() - wallStart),
+  };
+  const expectations: SimulationResult['expectations'] = [];
+  const ex = scenario.expect;
+  const check = (key: string, expected: unknown, actual: unknown, ok: boolean) =>
+    expectations.push({ key, expected, actual, ok });
+  if (ex.primary !== undefined) check('primary', ex.primary, primary, ex.primary === primary);
+  if (ex.takeovers !== undefined) check('takeovers', ex.takeovers, takeovers, ex.takeovers === takeovers);
+  if (ex.lostCommittedWrites !== undefined) {
+    check(
+      'lostCommittedWrites',
+      ex.lostCommittedWrites,
+      metrics.lostCommittedWrites,
+      metrics.lostCommittedWrites === ex.lostCommittedWrites,
+    );
+  }
+  if (ex.maxConcurrentPrimaries !== undefined) {
+    check(
+      'maxConcurrentPrimaries',
+      ex.maxConcurrentPrimaries,
+      metrics.maxConcurrentPrimaries,
+      metrics.maxConcurrentPrimaries === ex.maxConcurrentPrimaries,
+    );
+  }
+  if (ex.replicationStatus !== undefined) {
+    check(
+      'replicationStatus',
+      ex.replicationStatus,
+      replicationStatus,
+      ex.replicationStatus === replicationStatus,
+    );
+  }
+  if (ex.maxWriteUnavailableSeconds !== undefined) {
+    check(
+      'maxWriteUnavailableSeconds',
+      ex.maxWriteUnavailableSeconds,
+      metrics.writeUnavailableSeconds,
+      metrics.writeUnavailableSeconds <= ex.maxWriteUnavailableSeconds,
+    );
+  }
+  return {
+    name: scenario.name,
+    seed: scenario.seed,
+    passed: expectations.every((e) => e.ok),
+    final: { primary, replicationStatus, epoch: state.lastEpoch, sites },
+    metrics,
+    expectations,
+    timeline,
+  };
+}
+
+async function defaultPortFactory(): Promise<PortFactory> {
+  const { SimDirectPort } = await import('../hana/sim/direct-port.js');
+  return (_site, control) => new SimDirectPort(control);
+}

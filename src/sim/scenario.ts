@@ -1,0 +1,188 @@
+/**
+ * Scenario files for `hanasr simulate`: a landscape, HA settings, a workload, a fault schedule
+ * and what should hold at the end.
+ */
+import { z } from 'zod';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { hanaSystemReplicationSpecSchema, SITE_NAME_PATTERN, zodIssues } from '../api/spec.js';
+
+export const faultActions = [
+  'crash-instance',
+  'restart-instance',
+  'kill-indexserver',
+  'crash-node',
+  'restore-node',
+  'block-replication',
+  'unblock-replication',
+  'isolate-site',
+  'reconnect-site',
+  'freeze-site',
+  'thaw-site',
+  'fill-log-area',
+  'free-log-area',
+  'stop-agent',
+  'start-agent',
+  'coordination-outage',
+  'coordination-restore',
+  'planned-takeover',
+  'slow-replication',
+  'maintenance-on',
+  'maintenance-off',
+] as const;
+export type FaultAction = (typeof faultActions)[number];
+
+/** Actions that apply to the whole landscape and take no site. */
+const globalActions = new Set<FaultAction>([
+  'coordination-outage',
+  'coordination-restore',
+  'maintenance-on',
+  'maintenance-off',
+]);
+/** Actions where the site is optional (all links when absent). */
+const optionalSiteActions = new Set<FaultAction>(['block-replication', 'unblock-replication']);
+
+export const faultSchema = z
+  .object({
+    atSeconds: z.number().min(0),
+    action: z.enum(faultActions),
+    site: z.string().regex(SITE_NAME_PATTERN).optional(),
+    /** slow-replication: how many times slower the link into `site` becomes (1 = normal). */
+    factor: z.number().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+
+export const replicationStatusValues = [
+  'ACTIVE',
+  'SYNCING',
+  'INITIALIZING',
+  'ERROR',
+  'UNKNOWN',
+  'NONE',
+] as const;
+
+export const expectSchema = z
+  .object({
+    primary: z.string().regex(SITE_NAME_PATTERN).nullable().optional(),
+    takeovers: z.number().int().min(0).optional(),
+    lostCommittedWrites: z.number().int().min(0).optional(),
+    maxConcurrentPrimaries: z.number().int().min(0).optional(),
+    replicationStatus: z.enum(replicationStatusValues).optional(),
+    maxWriteUnavailableSeconds: z.number().min(0).optional(),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    seed: z.number().int().default(1),
+    durationSeconds: z
+      .number()
+      .positive()
+      .max(7 * 86400),
+    initialPrimary: z.string().regex(SITE_NAME_PATTERN),
+    cluster: hanaSystemReplicationSpecSchema,
+    workload: z
+      .object({ writesPerSecond: z.number().min(0).max(10_000).default(20) })
+      .strict()
+      .prefault({}),
+    faults: z.array(faultSchema).default([]),
+    expect: expectSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const sites = new Set(s.cluster.sites.map((x) => x.name));
+    if (!sites.has(s.initialPrimary)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initialPrimary'],
+        message: `unknown site "${s.initialPrimary}"`,
+      });
+    }
+    s.faults.forEach((f, i) => {
+      if (f.atSeconds > s.durationSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'atSeconds'],
+          message: 'is after durationSeconds',
+        });
+      }
+      if (globalActions.has(f.action)) {
+        if (f.site !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `${f.action} takes no site` });
+        }
+      } else if (f.site === undefined) {
+        if (!optionalSiteActions.has(f.action)) {
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `${f.action} needs a site` });
+        }
+      } else if (!sites.has(f.site)) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `unknown site "${f.site}"` });
+      }
+      if (f.action === 'slow-replication' && f.factor === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'factor'],
+          message: 'slow-replication needs a factor',
+        });
+      }
+    });
+    if (s.expect.primary !== undefined && s.expect.primary !== null && !sites.has(s.expect.primary)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expect', 'primary'],
+        message: `unknown site "${s.expect.primary}"`,
+      });
+    }
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type Fault = z.output<typeof faultSchema>;
+
+export class ScenarioError extends Error {
+  readonly code = 'INVALID_SCENARIO' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** A YAML document with a way back from a dotted field path to its line. */
+export function parseYamlWithLines(text: string): {
+  doc: Document;
+  lineOf: (path: string) => number | undefined;
+} {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const lineOf = (path: string): number | undefined => {
+    if (!path) return undefined;
+    const keys: (string | number)[] = [];
+    for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
+      keys.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+    for (let n = keys.length; n > 0; n--) {
+      const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && Array.isArray(node.range))
+        return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return { doc, lineOf };
+}
+
+/** Parses scenario YAML; errors name the field and, where known, the line. */
+export function parseScenario(text: string, source = 'scenario'): Scenario {
+  const { doc, lineOf } = parseYamlWithLines(text);
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new ScenarioError(`${source}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const result = scenarioSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    const issues = zodIssues(result.error).map((i) => {
+      const line = lineOf(i.path);
+      return `${source}${line ? `:${line}` : ''}: ${i.path || '(root)'}: ${i.message}`;
+    });
+    throw new ScenarioError(issues.join('\n'));
+  }
+  return result.data;
+}
