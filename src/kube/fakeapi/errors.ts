@@ -92,7 +92,8 @@ export function conflict(group: string, plural: string, name: string, why: strin
   );
 }
 
-export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const STALE_OBJECT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
@@ -107,7 +108,15 @@ export function unsupportedMediaType(contentType: string, supported: readonly st
     415,
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: ${supported.join(', ')}`,
-    { causes: [{ reason: 'UnexpectedHeader', message: `unsupported media type "${contentType}"`, field: 'Content-Type' }] },
+    {
+      causes: [
+        {
+          reason: 'UnexpectedHeader',
+          message: `unsupported media type "${contentType}"`,
+          field: 'Content-Type',
+        },
+      ],
+    },
   );
 }
 
@@ -140,7 +149,11 @@ export function renderValue(value: unknown): string {
 
 export const fieldErrors = {
   required(field: string, detail = ''): FieldError {
-    return { type: 'FieldValueRequired', field, message: detail === '' ? 'Required value' : `Required value: ${detail}` };
+    return {
+      type: 'FieldValueRequired',
+      field,
+      message: detail === '' ? 'Required value' : `Required value: ${detail}`,
+    };
   },
   invalid(field: string, value: unknown, detail: string): FieldError {
     return { type: 'FieldValueInvalid', field, message: `Invalid value: ${renderValue(value)}: ${detail}` };
@@ -156,7 +169,11 @@ export const fieldErrors = {
     return { type: 'FieldValueTooLong', field, message: `Too long: may not be more than ${max} bytes` };
   },
   tooMany(field: string, actual: number, max: number): FieldError {
-    return { type: 'FieldValueTooMany', field, message: `Too many: ${actual}: must have at most ${max} items` };
+    return {
+      type: 'FieldValueTooMany',
+      field,
+      message: `Too many: ${actual}: must have at most ${max} items`,
+    };
   },
   forbidden(field: string, detail: string): FieldError {
     return { type: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` };

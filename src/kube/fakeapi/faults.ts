@@ -48,7 +48,8 @@ function matches(match: FaultMatch, info: RequestInfo): boolean {
   if (match.verb !== undefined && match.verb !== info.verb) return false;
   if (match.method !== undefined && match.method.toUpperCase() !== info.method) return false;
   if (match.path !== undefined) {
-    if (typeof match.path === 'string' ? !info.path.includes(match.path) : !match.path.test(info.path)) return false;
+    if (typeof match.path === 'string' ? !info.path.includes(match.path) : !match.path.test(info.path))
+      return false;
   }
   return true;
 }
@@ -68,7 +69,8 @@ export class Faults {
       match: fault,
       remaining: count,
       code,
-      message: fault.message ?? (code === 410 ? 'injected: resource version too old' : `injected failure ${code}`),
+      message:
+        fault.message ?? (code === 410 ? 'injected: resource version too old' : `injected failure ${code}`),
     });
   }
 

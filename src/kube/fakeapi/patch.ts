@@ -55,12 +55,18 @@ function canonical(v: unknown): unknown {
 type Container = Record<string, unknown> | unknown[];
 
 /** Resolves the parent container of `tokens` and the last token. */
-function parentOf(doc: unknown, tokens: string[], op: string, pointer: string): { parent: Container; key: string } {
+function parentOf(
+  doc: unknown,
+  tokens: string[],
+  op: string,
+  pointer: string,
+): { parent: Container; key: string } {
   let node: unknown = doc;
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(node)) node = node[arrayIndex(token, node.length - 1, op, pointer)];
     else if (isPlainObject(node) && token in node) node = node[token];
-    else throw unprocessable(`${op} operation does not apply: doc is missing path: ${pointer}: missing value`);
+    else
+      throw unprocessable(`${op} operation does not apply: doc is missing path: ${pointer}: missing value`);
   }
   if (!Array.isArray(node) && !isPlainObject(node)) {
     throw unprocessable(`${op} operation does not apply: doc is missing path: ${pointer}: missing value`);
@@ -69,7 +75,8 @@ function parentOf(doc: unknown, tokens: string[], op: string, pointer: string): 
 }
 
 function arrayIndex(token: string, max: number, op: string, pointer: string): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw unprocessable(`${op} operation does not apply: invalid index ${pointer}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(token))
+    throw unprocessable(`${op} operation does not apply: invalid index ${pointer}`);
   const i = Number(token);
   if (i > max) throw unprocessable(`${op} operation does not apply: index out of bounds ${pointer}`);
   return i;
@@ -80,20 +87,23 @@ function getAt(doc: unknown, pointer: string, op: string): unknown {
   for (const token of parsePointer(pointer)) {
     if (Array.isArray(node)) node = node[arrayIndex(token, node.length - 1, op, pointer)];
     else if (isPlainObject(node) && token in node) node = node[token];
-    else throw unprocessable(`${op} operation does not apply: doc is missing path: ${pointer}: missing value`);
+    else
+      throw unprocessable(`${op} operation does not apply: doc is missing path: ${pointer}: missing value`);
   }
   return node;
 }
 
 function removeAt(doc: unknown, pointer: string, op: string): unknown {
   const tokens = parsePointer(pointer);
-  if (tokens.length === 0) throw unprocessable(`${op} operation does not apply: cannot remove the document root`);
+  if (tokens.length === 0)
+    throw unprocessable(`${op} operation does not apply: cannot remove the document root`);
   const { parent, key } = parentOf(doc, tokens, op, pointer);
   if (Array.isArray(parent)) {
     const i = arrayIndex(key, parent.length - 1, op, pointer);
     return parent.splice(i, 1)[0];
   }
-  if (!(key in parent)) throw unprocessable(`${op} operation does not apply: doc is missing key: ${pointer}: missing value`);
+  if (!(key in parent))
+    throw unprocessable(`${op} operation does not apply: doc is missing key: ${pointer}: missing value`);
   const old = parent[key];
   delete parent[key];
   return old;
@@ -114,7 +124,8 @@ function addAt(doc: unknown, pointer: string, value: unknown, op: string): unkno
 
 /** Applies an RFC 6902 patch to a copy of `doc`; 422 when an operation does not apply or a test fails. */
 export function jsonPatch(doc: unknown, operations: unknown): unknown {
-  if (!Array.isArray(operations)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(operations))
+    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let result: unknown = structuredClone(doc);
   for (const raw of operations) {
     if (!isPlainObject(raw) || typeof raw['op'] !== 'string' || typeof raw['path'] !== 'string') {

@@ -85,11 +85,49 @@ export const CRD_GROUP = 'apiextensions.k8s.io';
 
 export function builtinTypes(): ResourceType[] {
   return [
-    builtin({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true }),
-    builtin({ group: '', version: 'v1', plural: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], status: true }),
-    builtin({ group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', shortNames: ['ep'], createOnUpdate: true }),
-    builtin({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', shortNames: ['po'], categories: ['all'], status: true }),
-    builtin({ group: '', version: 'v1', plural: 'events', kind: 'Event', shortNames: ['ev'], createOnUpdate: true }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'namespaces',
+      kind: 'Namespace',
+      namespaced: false,
+      shortNames: ['ns'],
+      status: true,
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'services',
+      kind: 'Service',
+      shortNames: ['svc'],
+      categories: ['all'],
+      status: true,
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'endpoints',
+      kind: 'Endpoints',
+      shortNames: ['ep'],
+      createOnUpdate: true,
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'pods',
+      kind: 'Pod',
+      shortNames: ['po'],
+      categories: ['all'],
+      status: true,
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'events',
+      kind: 'Event',
+      shortNames: ['ev'],
+      createOnUpdate: true,
+    }),
     builtin({ group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
     builtin({ group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }),
     builtin({
@@ -101,7 +139,13 @@ export function builtinTypes(): ResourceType[] {
       createOnUpdate: true,
       storageKey: '/events',
     }),
-    builtin({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', createOnUpdate: true }),
+    builtin({
+      group: 'coordination.k8s.io',
+      version: 'v1',
+      plural: 'leases',
+      kind: 'Lease',
+      createOnUpdate: true,
+    }),
     builtin({
       group: CRD_GROUP,
       version: 'v1',
@@ -139,20 +183,35 @@ export function typesFromCrd(crd: Record<string, unknown>): ResourceType[] {
   const kind = str(names['kind']) ?? '';
   const scope = str(spec['scope']) ?? '';
   if (group === '') errors.push(fieldErrors.required('spec.group'));
-  else if (!group.includes('.')) errors.push(fieldErrors.invalid('spec.group', group, 'should be a domain with at least one dot'));
+  else if (!group.includes('.'))
+    errors.push(fieldErrors.invalid('spec.group', group, 'should be a domain with at least one dot'));
   if (plural === '') errors.push(fieldErrors.required('spec.names.plural'));
-  else if (!DNS_LABEL.test(plural)) errors.push(fieldErrors.invalid('spec.names.plural', plural, 'a lowercase RFC 1123 label'));
+  else if (!DNS_LABEL.test(plural))
+    errors.push(fieldErrors.invalid('spec.names.plural', plural, 'a lowercase RFC 1123 label'));
   if (kind === '') errors.push(fieldErrors.required('spec.names.kind'));
   if (scope !== 'Namespaced' && scope !== 'Cluster') {
     errors.push(fieldErrors.notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
   }
   if (plural !== '' && group !== '' && name !== `${plural}.${group}`) {
-    errors.push(fieldErrors.invalid('metadata.name', name, "must be spec.names.plural+\".\"+spec.group"));
+    errors.push(fieldErrors.invalid('metadata.name', name, 'must be spec.names.plural+"."+spec.group'));
   }
   const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isPlainObject) : [];
-  if (versions.length === 0) errors.push(fieldErrors.invalid('spec.versions', versions, 'must have exactly one version marked as storage version'));
+  if (versions.length === 0)
+    errors.push(
+      fieldErrors.invalid(
+        'spec.versions',
+        versions,
+        'must have exactly one version marked as storage version',
+      ),
+    );
   else if (versions.filter((v) => v['storage'] === true).length !== 1) {
-    errors.push(fieldErrors.invalid('spec.versions', versions.length, 'must have exactly one version marked as storage version'));
+    errors.push(
+      fieldErrors.invalid(
+        'spec.versions',
+        versions.length,
+        'must have exactly one version marked as storage version',
+      ),
+    );
   }
   const types: ResourceType[] = [];
   versions.forEach((v, i) => {
@@ -162,9 +221,14 @@ export function typesFromCrd(crd: Record<string, unknown>): ResourceType[] {
     const schema = isPlainObject(schemaHolder['openAPIV3Schema'])
       ? (schemaHolder['openAPIV3Schema'] as JSONSchemaProps)
       : undefined;
-    if (schema === undefined) errors.push(fieldErrors.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    if (schema === undefined)
+      errors.push(fieldErrors.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     else if (schema.type !== 'object') {
-      errors.push(fieldErrors.notSupported(`spec.versions[${i}].schema.openAPIV3Schema.type`, schema.type ?? '', ['object']));
+      errors.push(
+        fieldErrors.notSupported(`spec.versions[${i}].schema.openAPIV3Schema.type`, schema.type ?? '', [
+          'object',
+        ]),
+      );
     }
     if (v['served'] !== true) return;
     const subresources = isPlainObject(v['subresources']) ? v['subresources'] : {};

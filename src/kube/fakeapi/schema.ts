@@ -152,7 +152,12 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 /** Validates `value` at `path` (`''` for the object root); returns every field error found. */
-export function validate(value: Json, schema: JSONSchemaProps | undefined, path = '', root = false): FieldError[] {
+export function validate(
+  value: Json,
+  schema: JSONSchemaProps | undefined,
+  path = '',
+  root = false,
+): FieldError[] {
   const errors: FieldError[] = [];
   if (schema === undefined) return errors;
   const at = path === '' ? '<root>' : path;
@@ -186,7 +191,9 @@ export function validate(value: Json, schema: JSONSchemaProps | undefined, path 
       errors.push(fieldErrors.tooLong(path, schema.maxLength));
     }
     if (schema.minLength !== undefined && length < schema.minLength) {
-      errors.push(fieldErrors.invalid(path, value, `${at} in body should be at least ${schema.minLength} chars long`));
+      errors.push(
+        fieldErrors.invalid(path, value, `${at} in body should be at least ${schema.minLength} chars long`),
+      );
     }
     if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
       errors.push(fieldErrors.invalid(path, value, `${at} in body should match '${schema.pattern}'`));
@@ -196,23 +203,33 @@ export function validate(value: Json, schema: JSONSchemaProps | undefined, path 
     if (schema.minimum !== undefined) {
       const bad = schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum;
       const rel = schema.exclusiveMinimum === true ? 'greater than' : 'greater than or equal to';
-      if (bad) errors.push(fieldErrors.invalid(path, value, `${at} in body should be ${rel} ${schema.minimum}`));
+      if (bad)
+        errors.push(fieldErrors.invalid(path, value, `${at} in body should be ${rel} ${schema.minimum}`));
     }
     if (schema.maximum !== undefined) {
       const bad = schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum;
       const rel = schema.exclusiveMaximum === true ? 'less than' : 'less than or equal to';
-      if (bad) errors.push(fieldErrors.invalid(path, value, `${at} in body should be ${rel} ${schema.maximum}`));
+      if (bad)
+        errors.push(fieldErrors.invalid(path, value, `${at} in body should be ${rel} ${schema.maximum}`));
     }
     if (schema.multipleOf !== undefined && schema.multipleOf > 0) {
       const q = value / schema.multipleOf;
       if (Math.abs(q - Math.round(q)) > 1e-9) {
-        errors.push(fieldErrors.invalid(path, value, `${at} in body should be a multiple of ${schema.multipleOf}`));
+        errors.push(
+          fieldErrors.invalid(path, value, `${at} in body should be a multiple of ${schema.multipleOf}`),
+        );
       }
     }
   }
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) {
-      errors.push(fieldErrors.invalid(path, value.length, `${at} in body should have at least ${schema.minItems} items`));
+      errors.push(
+        fieldErrors.invalid(
+          path,
+          value.length,
+          `${at} in body should have at least ${schema.minItems} items`,
+        ),
+      );
     }
     if (schema.maxItems !== undefined && value.length > schema.maxItems) {
       errors.push(fieldErrors.tooMany(path, value.length, schema.maxItems));
@@ -227,7 +244,13 @@ export function validate(value: Json, schema: JSONSchemaProps | undefined, path 
     }
     const count = Object.keys(value).length;
     if (schema.minProperties !== undefined && count < schema.minProperties) {
-      errors.push(fieldErrors.invalid(path, count, `${at} in body should have at least ${schema.minProperties} properties`));
+      errors.push(
+        fieldErrors.invalid(
+          path,
+          count,
+          `${at} in body should have at least ${schema.minProperties} properties`,
+        ),
+      );
     }
     if (schema.maxProperties !== undefined && count > schema.maxProperties) {
       errors.push(fieldErrors.tooMany(path, count, schema.maxProperties));
@@ -244,8 +267,13 @@ export function validate(value: Json, schema: JSONSchemaProps | undefined, path 
   if (schema.anyOf !== undefined && !schema.anyOf.some((s) => validate(value, s, path).length === 0)) {
     errors.push(fieldErrors.invalid(path, value, `${at} in body must validate at least one schema (anyOf)`));
   }
-  if (schema.oneOf !== undefined && schema.oneOf.filter((s) => validate(value, s, path).length === 0).length !== 1) {
-    errors.push(fieldErrors.invalid(path, value, `${at} in body must validate one and only one schema (oneOf)`));
+  if (
+    schema.oneOf !== undefined &&
+    schema.oneOf.filter((s) => validate(value, s, path).length === 0).length !== 1
+  ) {
+    errors.push(
+      fieldErrors.invalid(path, value, `${at} in body must validate one and only one schema (oneOf)`),
+    );
   }
   if (schema.not !== undefined && validate(value, schema.not, path).length === 0) {
     errors.push(fieldErrors.invalid(path, value, `${at} in body must not validate the schema (not)`));
@@ -257,7 +285,10 @@ export function validate(value: Json, schema: JSONSchemaProps | undefined, path 
  * Prunes, defaults and validates a custom resource against its version's schema, in place.
  * Returns the field errors (empty when valid).
  */
-export function admitCustomResource(object: Record<string, unknown>, schema: JSONSchemaProps | undefined): FieldError[] {
+export function admitCustomResource(
+  object: Record<string, unknown>,
+  schema: JSONSchemaProps | undefined,
+): FieldError[] {
   if (schema === undefined) return [];
   prune(object, schema, true);
   applyDefaults(object, schema);

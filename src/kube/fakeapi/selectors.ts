@@ -40,7 +40,8 @@ export function parseLabelSelector(selector: string): Requirement[] {
         .map((v) => v.trim())
         .filter((v) => v !== '');
       for (const v of values) {
-        if (!new RegExp(`^${VALUE}$`).test(v)) throw badRequest(`unable to parse requirement: invalid label value: "${v}"`);
+        if (!new RegExp(`^${VALUE}$`).test(v))
+          throw badRequest(`unable to parse requirement: invalid label value: "${v}"`);
       }
       requirements.push({ key: m[1] ?? '', op: m[3] === 'in' ? 'in' : 'notin', values });
     } else if ((m = part.match(new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(.*)$`))) !== null) {
@@ -108,7 +109,11 @@ export function parseFieldSelector(selector: string | undefined): FieldRequireme
   });
 }
 
-export function fieldsMatch(requirements: readonly FieldRequirement[], name: string, namespace: string): boolean {
+export function fieldsMatch(
+  requirements: readonly FieldRequirement[],
+  name: string,
+  namespace: string,
+): boolean {
   return requirements.every((r) => {
     const actual = r.field === 'metadata.name' ? name : namespace;
     return r.negate ? actual !== r.value : actual === r.value;

@@ -33,7 +33,13 @@ import {
   type ResourceType,
 } from './resources.js';
 import { admitCustomResource, isPlainObject } from './schema.js';
-import { fieldsMatch, labelMatcher, parseFieldSelector, type Matcher, type FieldRequirement } from './selectors.js';
+import {
+  fieldsMatch,
+  labelMatcher,
+  parseFieldSelector,
+  type Matcher,
+  type FieldRequirement,
+} from './selectors.js';
 import { Store, meta, nameOf, namespaceOf, type Change, type Obj } from './store.js';
 import { toTable, wantsTable } from './table.js';
 
@@ -170,14 +176,20 @@ export class FakeApi {
       this.store.write('/namespaces', 'ADDED', {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name: ns, uid: randomUUID(), creationTimestamp: now(), labels: { 'kubernetes.io/metadata.name': ns } },
+        metadata: {
+          name: ns,
+          uid: randomUUID(),
+          creationTimestamp: now(),
+          labels: { 'kubernetes.io/metadata.name': ns },
+        },
         spec: { finalizers: ['kubernetes'] },
         status: { phase: 'Active' },
       });
     }
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        const apiErr = err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : String(err));
+        const apiErr =
+          err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : String(err));
         this.sendStatus(res, apiErr);
       });
     });
@@ -251,7 +263,10 @@ export class FakeApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fakeapi.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     const route = this.route(segments);
     const verb = this.verbOf(method, route, url);
     const info: RequestInfo = { verb, method, path: url.pathname };
@@ -264,7 +279,14 @@ export class FakeApi {
         res.end(JSON.stringify({ type: 'ERROR', object: expired(message).toStatus() }) + '\n');
         return;
       }
-      const reason = code === 410 ? 'Expired' : code === 429 ? 'TooManyRequests' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
+      const reason =
+        code === 410
+          ? 'Expired'
+          : code === 429
+            ? 'TooManyRequests'
+            : code === 503
+              ? 'ServiceUnavailable'
+              : 'InternalError';
       this.sendStatus(res, new ApiError(code, reason, message));
       return;
     }
@@ -314,7 +336,9 @@ export class FakeApi {
       version = rest[1] ?? '';
       tail = rest.slice(2);
     } else {
-      return first === undefined || ['version', 'healthz', 'readyz', 'livez'].includes(first) ? 'discovery' : undefined;
+      return first === undefined || ['version', 'healthz', 'readyz', 'livez'].includes(first)
+        ? 'discovery'
+        : undefined;
     }
     if (tail[0] === 'namespaces' && tail.length >= 3) {
       const type = this.registry.find(group, version, tail[2] ?? '');
@@ -420,7 +444,12 @@ export class FakeApi {
         });
       }
     }
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion(group, version), resources };
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: groupVersion(group, version),
+      resources,
+    };
   }
 
   // ---------------------------------------------------------------- object conversion
@@ -446,10 +475,14 @@ export class FakeApi {
     const kind = body['kind'];
     const apiVersion = body['apiVersion'];
     if (typeof kind === 'string' && kind !== '' && kind !== type.kind) {
-      throw badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`);
+      throw badRequest(
+        `the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`,
+      );
     }
     if (typeof apiVersion === 'string' && apiVersion !== '' && apiVersion !== apiVersionOf(type)) {
-      throw badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${apiVersionOf(type)})`);
+      throw badRequest(
+        `the API version in the data (${apiVersion}) does not match the expected API version (${apiVersionOf(type)})`,
+      );
     }
     if (type.custom && (typeof kind !== 'string' || kind === '')) {
       throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
@@ -474,7 +507,13 @@ export class FakeApi {
 
   // ---------------------------------------------------------------- resources
 
-  private async resource(route: Route, verb: Verb, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async resource(
+    route: Route,
+    verb: Verb,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): Promise<void> {
     const { type, namespace, name, subresource } = route;
     if (subresource !== undefined && (subresource !== 'status' || !type.statusSubresource)) {
       throw NOT_FOUND_PATH;
@@ -503,14 +542,27 @@ export class FakeApi {
       }
       case 'update': {
         const body = this.checkBody(type, await this.readJson(req));
-        const { code, object } = this.update(type, namespace ?? '', name ?? '', body, subresource === 'status');
+        const { code, object } = this.update(
+          type,
+          namespace ?? '',
+          name ?? '',
+          body,
+          subresource === 'status',
+        );
         this.respondObject(req, res, code, type, object);
         return;
       }
       case 'patch': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
         const patch = await this.readJson(req);
-        const object = this.patch(type, namespace ?? '', name ?? '', contentType, patch, subresource === 'status');
+        const object = this.patch(
+          type,
+          namespace ?? '',
+          name ?? '',
+          contentType,
+          patch,
+          subresource === 'status',
+        );
         this.respondObject(req, res, 200, type, object);
         return;
       }
@@ -536,7 +588,13 @@ export class FakeApi {
     }
   }
 
-  private respondObject(req: IncomingMessage, res: ServerResponse, code: number, type: ResourceType, stored: Obj): void {
+  private respondObject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: number,
+    type: ResourceType,
+    stored: Obj,
+  ): void {
     const obj = this.present(type, stored);
     if (wantsTable(req.headers.accept)) {
       this.send(res, code, toTable(type, [obj], String(this.store.resourceVersion)));
@@ -559,7 +617,13 @@ export class FakeApi {
       .filter((o) => labels(labelsOf(o)) && fieldsMatch(fields, nameOf(o), namespaceOf(o)));
   }
 
-  private list(type: ResourceType, namespace: string | undefined, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  private list(
+    type: ResourceType,
+    namespace: string | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): void {
     const items = this.select(type, namespace, url).map((o) => this.present(type, o));
     const rv = String(this.store.resourceVersion);
     if (wantsTable(req.headers.accept)) {
@@ -568,7 +632,12 @@ export class FakeApi {
     }
     // kube-apiserver leaves kind and apiVersion out of the items of built-in lists.
     const shown = type.custom ? items : items.map((o) => without(o, ['kind', 'apiVersion']));
-    this.send(res, 200, { apiVersion: apiVersionOf(type), kind: type.listKind, metadata: { resourceVersion: rv }, items: shown });
+    this.send(res, 200, {
+      apiVersion: apiVersionOf(type),
+      kind: type.listKind,
+      metadata: { resourceVersion: rv },
+      items: shown,
+    });
   }
 
   private requireNamespace(type: ResourceType, namespace: string | undefined, name: string): string {
@@ -591,22 +660,28 @@ export class FakeApi {
     const m = meta(obj);
     const bodyNs = m['namespace'];
     if (type.namespaced && typeof bodyNs === 'string' && bodyNs !== '' && bodyNs !== namespace) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     let name = typeof m['name'] === 'string' ? m['name'] : '';
     const generateName = typeof m['generateName'] === 'string' ? m['generateName'] : '';
     if (name === '' && generateName !== '') {
       let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+      for (let i = 0; i < 5; i++)
+        suffix += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
       name = `${generateName}${suffix}`;
     }
     if (name === '') {
-      throw invalid(type.group, type.kind, '', [fieldErrors.required('metadata.name', 'name or generateName is required')]);
+      throw invalid(type.group, type.kind, '', [
+        fieldErrors.required('metadata.name', 'name or generateName is required'),
+      ]);
     }
     const errors = nameErrors(type, name);
     if (errors.length > 0) throw invalid(type.group, type.kind, name, errors);
     const ns = this.requireNamespace(type, namespace, name);
-    if (this.store.get(type.storageKey, ns, name) !== undefined) throw alreadyExists(type.group, type.plural, name);
+    if (this.store.get(type.storageKey, ns, name) !== undefined)
+      throw alreadyExists(type.group, type.plural, name);
     m['name'] = name;
     if (type.namespaced) m['namespace'] = ns;
     else delete m['namespace'];
@@ -639,11 +714,20 @@ export class FakeApi {
   ): { code: number; object: Obj } {
     const bodyMeta = isPlainObject(body['metadata']) ? body['metadata'] : {};
     if (bodyMeta['name'] !== undefined && bodyMeta['name'] !== name) {
-      throw badRequest(`the name of the object (${String(bodyMeta['name'])}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(bodyMeta['name'])}) does not match the name on the URL (${name})`,
+      );
     }
     const ns = type.namespaced ? namespace : '';
-    if (type.namespaced && typeof bodyMeta['namespace'] === 'string' && bodyMeta['namespace'] !== '' && bodyMeta['namespace'] !== ns) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (
+      type.namespaced &&
+      typeof bodyMeta['namespace'] === 'string' &&
+      bodyMeta['namespace'] !== '' &&
+      bodyMeta['namespace'] !== ns
+    ) {
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     const existing = this.store.get(type.storageKey, ns, name);
     if (existing === undefined) {
@@ -676,7 +760,15 @@ export class FakeApi {
     } else {
       next = incoming;
       const m = meta(next);
-      for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
+      for (const k of [
+        'uid',
+        'creationTimestamp',
+        'deletionTimestamp',
+        'deletionGracePeriodSeconds',
+        'generation',
+        'namespace',
+        'name',
+      ]) {
         if (oldMeta[k] === undefined) delete m[k];
         else m[k] = oldMeta[k];
       }
@@ -689,7 +781,10 @@ export class FakeApi {
         const added = finalizersOf(next).filter((f) => !before.has(f));
         if (added.length > 0) {
           throw invalid(type.group, type.kind, nameOf(existing), [
-            fieldErrors.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`),
+            fieldErrors.forbidden(
+              'metadata.finalizers',
+              `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            ),
           ]);
         }
       }
@@ -700,7 +795,8 @@ export class FakeApi {
     }
     const ignored = type.statusSubresource ? ['metadata', 'status'] : ['metadata'];
     const specChanged = canonicalJson(without(next, ignored)) !== canonicalJson(without(existing, ignored));
-    if (specChanged && typeof oldMeta['generation'] === 'number') meta(next)['generation'] = oldMeta['generation'] + 1;
+    if (specChanged && typeof oldMeta['generation'] === 'number')
+      meta(next)['generation'] = oldMeta['generation'] + 1;
     meta(next)['resourceVersion'] = oldMeta['resourceVersion'];
     if (type.group === CRD_GROUP && type.plural === 'customresourcedefinitions' && !statusOnly) {
       next = this.establishCrd(next, existing);
@@ -712,7 +808,14 @@ export class FakeApi {
     return this.store.write(type.storageKey, 'MODIFIED', next);
   }
 
-  private patch(type: ResourceType, namespace: string, name: string, contentType: string, patch: unknown, statusOnly: boolean): Obj {
+  private patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    contentType: string,
+    patch: unknown,
+    statusOnly: boolean,
+  ): Obj {
     const ns = type.namespaced ? namespace : '';
     const existing = this.store.get(type.storageKey, ns, name);
     const supported = type.custom
@@ -738,7 +841,9 @@ export class FakeApi {
     if (!isPlainObject(patched)) throw badRequest('the patched object is not a JSON object');
     const patchedMeta = meta(patched);
     if (patchedMeta['name'] !== name) {
-      throw badRequest(`the name of the object (${String(patchedMeta['name'])}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(patchedMeta['name'])}) does not match the name on the URL (${name})`,
+      );
     }
     const rv = patchedMeta['resourceVersion'];
     if (rv !== undefined && rv !== meta(existing)['resourceVersion']) {
@@ -754,7 +859,12 @@ export class FakeApi {
     const m = meta(existing);
     const pre = isPlainObject(options['preconditions']) ? options['preconditions'] : {};
     if (pre['uid'] !== undefined && pre['uid'] !== m['uid']) {
-      throw conflict(type.group, type.plural, name, `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(m['uid'])}`);
+      throw conflict(
+        type.group,
+        type.plural,
+        name,
+        `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(m['uid'])}`,
+      );
     }
     if (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== m['resourceVersion']) {
       throw conflict(
@@ -810,7 +920,11 @@ export class FakeApi {
   private reapNamespace(name: string): Obj | undefined {
     const ns = this.store.get('/namespaces', '', name);
     if (ns === undefined || meta(ns)['deletionTimestamp'] === undefined) return undefined;
-    const keys = new Set(this.allTypes().filter((t) => t.namespaced).map((t) => t.storageKey));
+    const keys = new Set(
+      this.allTypes()
+        .filter((t) => t.namespaced)
+        .map((t) => t.storageKey),
+    );
     for (const key of keys) if (this.store.list(key, name).length > 0) return undefined;
     return this.store.remove('/namespaces', ns);
   }
@@ -842,8 +956,20 @@ export class FakeApi {
     crd['status'] = {
       acceptedNames: names,
       conditions: [
-        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: transition },
-        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: transition },
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+          lastTransitionTime: transition,
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: transition,
+        },
       ],
       storedVersions: [storage],
     };
@@ -865,11 +991,21 @@ export class FakeApi {
   // ---------------------------------------------------------------- watch
 
   private startStream(res: ServerResponse): void {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache',
+    });
     res.flushHeaders();
   }
 
-  private watch(type: ResourceType, namespace: string | undefined, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  private watch(
+    type: ResourceType,
+    namespace: string | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ): void {
     const labels = labelMatcher(url.searchParams.get('labelSelector') ?? undefined);
     const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? undefined);
     const rvParam = url.searchParams.get('resourceVersion') ?? '';
@@ -883,7 +1019,9 @@ export class FakeApi {
       backlog = this.store.changesSince(rv);
       if (backlog === undefined) {
         this.startStream(res);
-        const status = expired(`too old resource version: ${rvParam} (${this.store.oldestResourceVersion})`).toStatus();
+        const status = expired(
+          `too old resource version: ${rvParam} (${this.store.oldestResourceVersion})`,
+        ).toStatus();
         res.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
         return;
       }

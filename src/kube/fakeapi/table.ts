@@ -56,7 +56,13 @@ function age(timestamp: unknown): string {
 
 export function toTable(type: ResourceType, objects: Obj[], resourceVersion: string): unknown {
   const columns = [
-    { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
+    {
+      name: 'Name',
+      type: 'string',
+      format: 'name',
+      description: 'Name must be unique within a namespace.',
+      priority: 0,
+    },
     ...type.printerColumns.map((c) => ({
       name: c.name,
       type: c.type,
@@ -66,7 +72,8 @@ export function toTable(type: ResourceType, objects: Obj[], resourceVersion: str
     })),
   ];
   const hasAge = type.printerColumns.some((c) => c.jsonPath === '.metadata.creationTimestamp');
-  if (!hasAge) columns.push({ name: 'Age', type: 'date', format: '', description: 'CreationTimestamp', priority: 0 });
+  if (!hasAge)
+    columns.push({ name: 'Age', type: 'date', format: '', description: 'CreationTimestamp', priority: 0 });
   const rows = objects.map((obj) => {
     const metadata = isPlainObject(obj['metadata']) ? obj['metadata'] : {};
     const cells: unknown[] = [metadata['name']];
@@ -81,5 +88,11 @@ export function toTable(type: ResourceType, objects: Obj[], resourceVersion: str
       object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata },
     };
   });
-  return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion }, columnDefinitions: columns, rows };
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion },
+    columnDefinitions: columns,
+    rows,
+  };
 }

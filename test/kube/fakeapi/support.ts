@@ -1,5 +1,5 @@
 /** Shared fixtures for the fake API server tests: a small hand-written CRD and helpers. */
-import { ApiException, ObjectSerializer, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiException, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 
 export const GROUP = 'example.hanasr.io';
 export const VERSION = 'v1';
@@ -55,18 +55,27 @@ export const widgetCrd = {
   },
 };
 
-export function widget(name: string, spec: Record<string, unknown> = { size: 1 }, extra: Record<string, unknown> = {}) {
+export function widget(
+  name: string,
+  spec: Record<string, unknown> = { size: 1 },
+  extra: Record<string, unknown> = {},
+) {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Widget', metadata: { name, ...extra }, spec };
 }
 
 /** The HTTP code and Status body of a failed client-node call. */
-export async function failure(promise: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
+export async function failure(
+  promise: Promise<unknown>,
+): Promise<{ code: number; body: Record<string, unknown> }> {
   try {
     await promise;
   } catch (err) {
     if (err instanceof ApiException) {
       const raw: unknown = err.body;
-      const body = typeof raw === 'string' ? (JSON.parse(raw) as Record<string, unknown>) : (raw as Record<string, unknown>);
+      const body =
+        typeof raw === 'string'
+          ? (JSON.parse(raw) as Record<string, unknown>)
+          : (raw as Record<string, unknown>);
       return { code: err.code, body };
     }
     throw err;
@@ -86,8 +95,9 @@ export async function eventually(check: () => boolean, ms = 5000): Promise<void>
 /**
  * client-node's typed models rename wire fields (`default` is `_default`,
  * `x-kubernetes-preserve-unknown-fields` is `xKubernetesPreserveUnknownFields`): a plain wire-form
- * CRD passed to createCustomResourceDefinition silently loses them. Deserialize it first.
+ * CRD passed to createCustomResourceDefinition silently loses them. Deserialize it first
+ * (loadYaml runs the model deserializer; JSON is YAML).
  */
 export function crdModel(wire: unknown): V1CustomResourceDefinition {
-  return ObjectSerializer.deserialize(wire, 'V1CustomResourceDefinition') as V1CustomResourceDefinition;
+  return loadYaml<V1CustomResourceDefinition>(JSON.stringify(wire));
 }
