@@ -1,0 +1,151 @@
+/**
+ * Running HANA's command-line tools. The interface is what the command adapter needs; the real
+ * implementation spawns with an argument array (never a shell), optionally as `<sid>adm` through
+ * `runuser`, kills the whole process group when the deadline passes, and bounds the output.
+ */
+import { spawn } from 'node:child_process';
+import { realClock, TimeoutError, type Clock } from '../../clock.js';
+
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  readonly env?: Record<string, string>;
+}
+
+export interface CommandRunner {
+  run(argv: readonly string[], options: RunOptions): Promise<CommandResult>;
+}
+
+/** The command printed more than the runner keeps: its answer is not trusted. */
+export class CommandOutputLimitError extends Error {
+  readonly code = 'OUTPUT_LIMIT' as const;
+  constructor(
+    readonly command: string,
+    readonly limitBytes: number,
+  ) {
+    super(`${command} printed more than ${limitBytes} bytes`);
+    this.name = 'CommandOutputLimitError';
+  }
+}
+
+export interface SpawnCommandRunnerOptions {
+  /** Run as this user (e.g. `ha1adm`) through `runuser -u <user> --`. */
+  readonly runAs?: string;
+  readonly runuserPath?: string;
+  readonly clock?: Clock;
+  /** Per stream; default 4 MiB. */
+  readonly maxOutputBytes?: number;
+  /** Time between SIGTERM and SIGKILL of the process group; default 2000 ms. */
+  readonly killGraceMs?: number;
+}
+
+/** Linux user names as useradd accepts them (and nothing a command line could misread). */
+export const USER_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** The argv actually spawned: the command, or `runuser -u <user> -- <command...>`. */
+export function spawnArgv(argv: readonly string[], runAs?: string, runuserPath = 'runuser'): string[] {
+  if (argv.length === 0 || argv[0] === '') throw new Error('empty command');
+  if (runAs === undefined) return [...argv];
+  if (!USER_NAME_PATTERN.test(runAs)) throw new Error(`invalid user name "${runAs}"`);
+  return [runuserPath, '-u', runAs, '--', ...argv];
+}
+
+function commandName(argv: readonly string[]): string {
+  const first = argv[0] ?? '';
+  return first.slice(first.lastIndexOf('/') + 1);
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+export class SpawnCommandRunner implements CommandRunner {
+  private readonly clock: Clock;
+  private readonly maxOutputBytes: number;
+  private readonly killGraceMs: number;
+
+  constructor(private readonly options: SpawnCommandRunnerOptions = {}) {
+    this.clock = options.clock ?? realClock;
+    this.maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
+    this.killGraceMs = options.killGraceMs ?? 2000;
+    if (options.runAs !== undefined && !USER_NAME_PATTERN.test(options.runAs)) {
+      throw new Error(`invalid user name "${options.runAs}"`);
+    }
+  }
+
+  run(argv: readonly string[], options: RunOptions): Promise<CommandResult> {
+    const full = spawnArgv(argv, this.options.runAs, this.options.runuserPath);
+    const name = commandName(argv);
+    return new Promise<CommandResult>((resolve, reject) => {
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      const child = spawn(full[0]!, full.slice(1), {
+        shell: false,
+        detached: true, // own process group, so a timeout kills the tool and everything it started
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...options.env },
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const size = { out: 0, err: 0 };
+      let settled = false;
+      let cancelTimeout: () => void = () => {};
+      let cancelKill: () => void = () => {};
+      let closed = false;
+
+      const killGroup = (sig: NodeJS.Signals) => {
+        // The group outlives its leader while any member runs; ESRCH means nothing is left.
+        if (closed || child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // the group is already gone
+        }
+      };
+      const terminate = () => {
+        killGroup('SIGTERM');
+        cancelKill = this.clock.setTimer(this.killGraceMs, () => killGroup('SIGKILL'));
+      };
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        cancelTimeout();
+        options.signal?.removeEventListener('abort', onAbort);
+        terminate();
+        reject(error);
+      };
+      const onAbort = () => fail(options.signal?.reason ?? new Error(`${name} aborted`));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      cancelTimeout = this.clock.setTimer(options.timeoutMs, () =>
+        fail(new TimeoutError(name, options.timeoutMs)),
+      );
+
+      const collect = (chunks: Buffer[], key: 'out' | 'err') => (chunk: Buffer) => {
+        if (settled) return;
+        size[key] += chunk.length;
+        if (size[key] > this.maxOutputBytes)
+          return fail(new CommandOutputLimitError(name, this.maxOutputBytes));
+        chunks.push(chunk);
+      };
+      child.stdout.on('data', collect(out, 'out'));
+      child.stderr.on('data', collect(err, 'err'));
+      child.on('error', (e) => fail(e));
+      child.on('close', (code, signal) => {
+        closed = true;
+        cancelKill();
+        if (settled) return;
+        settled = true;
+        cancelTimeout();
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve({
+          exitCode: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+    });
+  }
+}
