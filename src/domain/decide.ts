@@ -71,9 +71,10 @@ function currentEpoch(obs: Observation): number {
 /**
  * Is the last sync record of `site` a trustworthy SOK? It must come from the last primary's term,
  * and it must have been confirmed at the primary's last observation as a writable site (so the
- * primary cannot have committed anything alone since). When the primary is silent its last
- * writable moment is unknown; then the record must be younger than the log-shipping timeout, the
- * earliest moment the primary could have started committing without the secondary.
+ * primary cannot have committed anything alone since). When the primary is silent, or its agent
+ * has not seen it writable since the agent (re)started (null), its last writable moment is
+ * unknown; then the record must be younger than the log-shipping timeout, the earliest moment the
+ * primary could have started committing without the secondary.
  */
 export function syncTrust(
   record: SyncRecord | undefined,
@@ -96,17 +97,21 @@ export function syncTrust(
       return { ok: false, why: `async lag ${record.lagSeconds}s exceeds the bound of ${bound}s` };
     }
   }
-  if (primaryLastWritableAt === undefined) {
+  if (primaryLastWritableAt === undefined || primaryLastWritableAt === null) {
     const age = now - record.confirmedAt;
     if (age > spec.replication.logShippingTimeoutSeconds * 1000) {
+      const who =
+        primaryLastWritableAt === undefined
+          ? 'the primary is silent'
+          : "the primary's last writable moment is unknown";
       return {
         ok: false,
-        why: `the primary is silent and its last SOK is ${Math.round(age / 1000)}s old (> logShippingTimeoutSeconds)`,
+        why: `${who} and its last SOK is ${Math.round(age / 1000)}s old (> logShippingTimeoutSeconds)`,
       };
     }
     return { ok: true };
   }
-  if (primaryLastWritableAt !== null && primaryLastWritableAt - record.confirmedAt > cycleMs(spec)) {
+  if (primaryLastWritableAt - record.confirmedAt > cycleMs(spec)) {
     return { ok: false, why: 'the primary took writes after the last SOK confirmation' };
   }
   return { ok: true };
