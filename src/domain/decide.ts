@@ -515,8 +515,14 @@ function decideWithoutLeader(
     return none('former_primary_reports_healthy', `${lastLeader} reports a healthy primary; not taking over`);
   }
   const primaryLastWritable = lastReport ? lastReport.lastWritableAt : undefined;
+  const intent = planned
+    ? obs.intents.find((i) => i.kind === 'planned-takeover' && i.target === obs.self)
+    : undefined;
+  // The leader handed over on a forced request: the successor honours the same force, or nobody
+  // could take the key (handoverTo reserves it for this site).
+  const forced = intent?.kind === 'planned-takeover' && intent.force === true;
   const trust = syncTrust(obs.sync[obs.self], spec, lastEpoch, primaryLastWritable, now);
-  if (!trust.ok) {
+  if (!trust.ok && !forced) {
     return none('not_in_sync', `no leader, but ${obs.self} is not promoted: ${trust.why}`);
   }
   if (!planned) {
@@ -528,9 +534,6 @@ function decideWithoutLeader(
   }
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';
-  const intent = planned
-    ? obs.intents.find((i) => i.kind === 'planned-takeover' && i.target === obs.self)
-    : undefined;
   return decision(
     {
       kind: 'takeover',
