@@ -447,6 +447,12 @@ function decideWithoutLeader(
 
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {
+      if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
+        return none(
+          'handover_to_other',
+          `the leader key is being handed over to ${obs.handoverTo}; ${obs.self} does not take it back`,
+        );
+      }
       const anotherWritable = spec.sites.some(
         (s) => s.name !== obs.self && obs.reports[s.name] && isWritablePrimary(obs.reports[s.name]!.health),
       );
