@@ -462,6 +462,19 @@ function decideWithoutLeader(
           `another site runs as primary; ${obs.self} does not take the key`,
         );
       }
+      // A stopped last leader with an in-sync successor leaves the key to it (as decideAsLeader
+      // stepped down for it): taking it back would start a new term and make the successor's SOK
+      // record untrusted for good.
+      const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
+      if (!h.running && spec.takeover.automatic && (spec.takeover.preferSiteTakeover || !restartsLeft)) {
+        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, obs.local.lastWritableAt, now)[0];
+        if (heir !== undefined) {
+          return none(
+            'waiting_for_takeover',
+            `${obs.self} is stopped and the leader key is free: leaving it to in-sync secondary ${heir} to take over`,
+          );
+        }
+      }
       return decision(
         { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
         lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
