@@ -1,0 +1,1271 @@
+/**
+ * The decision tables: one per safety rule, each row an observation that tries to break the rule
+ * and what `decide` must answer (action kind, machine reason, and the words the human message
+ * must carry to say what and why). decide.test.ts runs each table in its own describe block;
+ * maintenance.test.ts runs every row again with maintenance on.
+ */
+import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import type { Action, ActionKind } from '../../src/domain/decision.js';
+import type { Observation } from '../../src/domain/observation.js';
+import {
+  EPOCH,
+  T,
+  aLeaderFailed,
+  aLeaderHealthy,
+  bAfterPrimaryLoss,
+  downHealth,
+  free,
+  held,
+  link,
+  local,
+  observation,
+  peerSecondary,
+  peerStoppedPrimary,
+  peerWritablePrimary,
+  primaryHealth,
+  report,
+  secondaryHealth,
+  spec,
+  stoppedPrimaryHealth,
+  storeDown,
+  syncRecord,
+  threeSites,
+  unreachable,
+} from '../support/observations.js';
+
+export interface DecisionCase {
+  readonly name: string;
+  readonly spec: HanaSystemReplicationSpec;
+  readonly obs: Observation;
+  readonly now?: number;
+  readonly kind: ActionKind;
+  readonly reason: string;
+  /** Fragments the human message must contain: what is done and why. */
+  readonly says: readonly string[];
+  /** Fields the action must carry. */
+  readonly action?: Partial<Record<keyof Action | string, unknown>>;
+}
+
+const S = spec();
+const LEADER_SINCE = T - 3_600_000;
+
+// ---------------------------------------------------------------------------------------------
+// Takeover only to a secondary that was SOK at the last trustworthy report.
+// ---------------------------------------------------------------------------------------------
+const asyncSpec = (bound?: number) =>
+  spec({
+    replication:
+      bound === undefined ? { mode: 'async' } : { mode: 'async', asyncTakeoverMaxLagSeconds: bound },
+  });
+const asyncRecord = (lagSeconds: number | null) => ({
+  B: syncRecord('B', 'SOK', { mode: 'async', lagSeconds }),
+});
+const multitarget = (priorities: { B?: number; C?: number } = {}) =>
+  spec({
+    sites: threeSites.map((s) =>
+      s.name === 'B' && priorities.B !== undefined
+        ? { ...s, priority: priorities.B }
+        : s.name === 'C' && priorities.C !== undefined
+          ? { ...s, priority: priorities.C }
+          : s,
+    ),
+  });
+const multitier = spec({
+  sites: [
+    { name: 'A', host: 'hana-a' },
+    { name: 'B', host: 'hana-b', source: 'A' },
+    { name: 'C', host: 'hana-c', source: 'B' },
+  ],
+});
+
+export const takeoverCases: DecisionCase[] = [
+  {
+    name: 'SOK secondary, primary agent reports its HANA down: takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss(),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['leader key of A is gone', 'B was in sync', 'taking over', 'epoch 6'],
+    action: { expectedLastEpoch: EPOCH, from: 'A', planned: false, handshake: false },
+  },
+  {
+    name: 'old primary reachable but stopped: takes over with the handshake',
+    spec: S,
+    obs: bAfterPrimaryLoss({ peers: { A: peerStoppedPrimary } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+    action: { handshake: true, planned: false },
+  },
+  {
+    name: 'SFAIL at the last report: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ sync: { B: syncRecord('B', 'SFAIL') } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'SFAIL'],
+  },
+  {
+    name: 'no sync record at all (unknown counts as SFAIL): not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ sync: {} }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'no sync record'],
+  },
+  {
+    name: 'SOK record from an older epoch: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ sync: { B: syncRecord('B', 'SOK', { epoch: EPOCH - 1 }) } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', `epoch ${EPOCH - 1}`, `last term ${EPOCH}`],
+  },
+  {
+    name: 'SOK record from a newer epoch than the last term (forged or misread): not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ sync: { B: syncRecord('B', 'SOK', { epoch: EPOCH + 1 }) } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', `epoch ${EPOCH + 1}`],
+  },
+  {
+    name: 'PRIM record (B was the primary in that term): not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ sync: { B: syncRecord('B', 'PRIM') } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['PRIM'],
+  },
+  {
+    name: 'SOK confirmed long before the primary last took writes: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 1000 }) },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 60_000 }) },
+    }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'took writes after the last SOK'],
+  },
+  {
+    name: 'SOK confirmed one cycle (interval + timeout) before the last writable moment: still trusted',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 1000 }) },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'SOK confirmed 1 ms more than one cycle before the last writable moment: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 1000 }) },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6001 }) },
+    }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['took writes after the last SOK'],
+  },
+  {
+    name: 'silent primary (no report), SOK older than logShippingTimeoutSeconds: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 31_000 }) } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'silent', '31s old', 'logShippingTimeoutSeconds'],
+  },
+  {
+    name: 'silent primary, SOK exactly logShippingTimeoutSeconds old: still trusted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 30_000 }) } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'silent primary, fresh SOK: takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    // The primary's agent restarted and has not seen its HANA writable since: its lastWritableAt is
+    // null ("unknown"), not "never". Its HANA may have committed alone after the log-shipping
+    // timeout before it died, so the record's age must be checked as for a silent primary.
+    name: 'primary agent restarted (lastWritableAt unknown), SOK 10 minutes old: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', stoppedPrimaryHealth(), { lastWritableAt: null }) },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 600_000 }) },
+    }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'logShippingTimeoutSeconds'],
+  },
+  {
+    name: 'async without asyncTakeoverMaxLagSeconds: never promoted automatically',
+    spec: asyncSpec(),
+    obs: bAfterPrimaryLoss({ sync: asyncRecord(0) }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'async replication without asyncTakeoverMaxLagSeconds'],
+  },
+  {
+    name: 'async lag over the bound: not promoted',
+    spec: asyncSpec(10),
+    obs: bAfterPrimaryLoss({ sync: asyncRecord(11) }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['async lag 11s exceeds the bound of 10s'],
+  },
+  {
+    name: 'async lag unknown: not promoted',
+    spec: asyncSpec(10),
+    obs: bAfterPrimaryLoss({ sync: asyncRecord(null) }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['async lag unknown'],
+  },
+  {
+    name: 'async lag exactly at the bound: takes over',
+    spec: asyncSpec(10),
+    obs: bAfterPrimaryLoss({ sync: asyncRecord(10) }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'async lag within the bound: takes over',
+    spec: asyncSpec(10),
+    obs: bAfterPrimaryLoss({ sync: asyncRecord(2) }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'multitier tier 3 (spec source B) with a SOK record: never promoted when A is lost',
+    spec: multitier,
+    obs: bAfterPrimaryLoss({
+      self: 'C',
+      local: local(secondaryHealth('B')),
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        B: report('B', secondaryHealth('A')),
+      },
+      peers: { A: unreachable, B: peerSecondary('A') },
+      sync: { B: syncRecord('B'), C: syncRecord('C') },
+    }),
+    kind: 'none',
+    reason: 'not_tier2',
+    says: ['C does not replicate from the last primary A'],
+  },
+  {
+    name: 'tier 3 by its live topology (it replicates from B) even though the spec has no source: never promoted',
+    spec: multitarget(),
+    obs: bAfterPrimaryLoss({
+      self: 'C',
+      local: local(secondaryHealth('B')),
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000 }) },
+      sync: { C: syncRecord('C') },
+    }),
+    kind: 'none',
+    reason: 'not_tier2',
+    says: ['C does not replicate from the last primary A'],
+  },
+  {
+    name: 'DR site (autoTakeover false) in sync: never promoted automatically',
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b', autoTakeover: false },
+      ],
+    }),
+    obs: bAfterPrimaryLoss(),
+    kind: 'none',
+    reason: 'site_not_auto_takeover',
+    says: ['B is never promoted automatically', 'DR'],
+  },
+  {
+    name: 'takeover.automatic false: waits',
+    spec: spec({ takeover: { automatic: false } }),
+    obs: bAfterPrimaryLoss(),
+    kind: 'none',
+    reason: 'automatic_takeover_off',
+    says: ['automatic takeover is off', 'B waits'],
+  },
+  {
+    name: 'the secondary itself is stopped: not eligible',
+    spec: S,
+    obs: bAfterPrimaryLoss({ local: local(secondaryHealth('A', { running: false })) }),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['B is not a running secondary'],
+  },
+  {
+    name: 'the secondary cannot probe itself: not eligible',
+    spec: S,
+    obs: bAfterPrimaryLoss({ local: local(downHealth()) }),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['B is not a running secondary'],
+  },
+  {
+    name: 'better-priority candidate C in sync: B waits',
+    spec: multitarget({ C: 200 }),
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        C: report('C', secondaryHealth('A')),
+      },
+      sync: { B: syncRecord('B'), C: syncRecord('C') },
+    }),
+    kind: 'none',
+    reason: 'better_candidate',
+    says: ['C is the preferred in-sync candidate'],
+  },
+  {
+    name: 'better-priority candidate C itself takes over',
+    spec: multitarget({ C: 200 }),
+    obs: bAfterPrimaryLoss({
+      self: 'C',
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        B: report('B', secondaryHealth('A')),
+      },
+      sync: { B: syncRecord('B'), C: syncRecord('C') },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['C was in sync', 'taking over'],
+  },
+  {
+    name: 'equal priorities: the first name (B) wins, C waits',
+    spec: multitarget(),
+    obs: bAfterPrimaryLoss({
+      self: 'C',
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        B: report('B', secondaryHealth('A')),
+      },
+      sync: { B: syncRecord('B'), C: syncRecord('C') },
+    }),
+    kind: 'none',
+    reason: 'better_candidate',
+    says: ['B is the preferred in-sync candidate'],
+  },
+  {
+    name: 'better-priority candidate C is SFAIL: B takes over',
+    spec: multitarget({ C: 200 }),
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        C: report('C', secondaryHealth('A')),
+      },
+      sync: { B: syncRecord('B'), C: syncRecord('C', 'SFAIL') },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+  },
+  {
+    name: 'better-priority candidate C has no live agent: B takes over',
+    spec: multitarget({ C: 200 }),
+    obs: bAfterPrimaryLoss({ sync: { B: syncRecord('B'), C: syncRecord('C') } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+  },
+  {
+    name: 'better-priority candidate C is a DR site: B takes over',
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b' },
+        { name: 'C', host: 'hana-c', priority: 900, autoTakeover: false },
+      ],
+    }),
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
+        C: report('C', secondaryHealth('A')),
+      },
+      sync: { B: syncRecord('B'), C: syncRecord('C') },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+  },
+  {
+    name: 'former primary still answers as writable (its agent is silent): blocks the takeover',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerWritablePrimary } }),
+    kind: 'none',
+    reason: 'former_primary_still_serving',
+    says: ['A still answers as a writable primary', 'not taking over'],
+  },
+  {
+    name: 'former primary agent reports a healthy primary: blocks the takeover',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: { A: report('A', primaryHealth(), { lastWritableAt: T - 1000 }) } }),
+    kind: 'none',
+    reason: 'former_primary_reports_healthy',
+    says: ['A reports a healthy primary', 'not taking over'],
+  },
+  {
+    name: 'leader side: SFAIL secondary, primary failed at threshold: local restart, never a step-down',
+    spec: S,
+    obs: aLeaderFailed({ sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 8000 }) } }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['primary A failed 3 consecutive probes', 'no secondary is in sync', 'restarting it locally'],
+    action: { restart: true, epoch: EPOCH },
+  },
+  {
+    name: 'leader side: no sync record: local restart',
+    spec: S,
+    obs: aLeaderFailed({ sync: {} }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['no secondary is in sync', 'restarting it locally'],
+    action: { restart: true },
+  },
+  {
+    name: 'leader side: SOK predates the last writable moment: local restart',
+    spec: S,
+    obs: aLeaderFailed({ sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 30_000 }) } }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['no secondary is in sync'],
+    action: { restart: true },
+  },
+  {
+    name: 'leader side: SOK secondary has no live agent: local restart',
+    spec: S,
+    obs: aLeaderFailed({ reports: {} }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['restarting it locally'],
+    action: { restart: true },
+  },
+  {
+    name: 'leader side: the only SOK secondary is a DR site: local restart',
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b', autoTakeover: false },
+      ],
+    }),
+    obs: aLeaderFailed(),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['restarting it locally'],
+    action: { restart: true },
+  },
+  {
+    name: 'leader side: SOK secondary, primary failed at threshold: stops itself and releases the key',
+    spec: S,
+    obs: aLeaderFailed(),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['primary A failed 3 consecutive probes', 'stopping it', 'in-sync secondary B'],
+    action: { fence: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'leader side: automatic takeover off: local restart even with a SOK secondary',
+    spec: spec({ takeover: { automatic: false } }),
+    obs: aLeaderFailed(),
+    kind: 'start-local',
+    reason: 'restart_primary_locally',
+    says: ['automatic takeover is off', 'restarting it locally'],
+    action: { restart: true },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// failureThreshold (the agent's counting is tested through the Agent in failure-threshold.test.ts)
+// ---------------------------------------------------------------------------------------------
+const failedAt = (failedProbes: number, over: Parameters<typeof aLeaderFailed>[0] = {}) =>
+  aLeaderFailed({ local: local(downHealth(), { failedProbes, lastWritableAt: T - 8000 }), ...over });
+
+export const thresholdCases: DecisionCase[] = [
+  ...[1, 2].map((n): DecisionCase => ({
+    name: `${n} of 3 failed probes with a SOK secondary: waits`,
+    spec: S,
+    obs: failedAt(n),
+    kind: 'none',
+    reason: 'primary_probe_failed_below_threshold',
+    says: [`primary A failed ${n} of 3 probes`, 'timed out', 'waiting'],
+  })),
+  ...[1, 2].map((n): DecisionCase => ({
+    name: `${n} of 3 failed probes with an SFAIL secondary: no restart yet either`,
+    spec: S,
+    obs: failedAt(n, { sync: { B: syncRecord('B', 'SFAIL') } }),
+    kind: 'none',
+    reason: 'primary_probe_failed_below_threshold',
+    says: [`failed ${n} of 3 probes`, 'waiting'],
+  })),
+  {
+    name: 'a stopped primary below the threshold: the message says it is not running',
+    spec: S,
+    obs: aLeaderFailed({
+      local: local(stoppedPrimaryHealth(), { failedProbes: 1, lastWritableAt: T - 8000 }),
+    }),
+    kind: 'none',
+    reason: 'primary_probe_failed_below_threshold',
+    says: ['failed 1 of 3 probes', 'not running'],
+  },
+  {
+    name: 'exactly at the threshold: the decision changes to a takeover',
+    spec: S,
+    obs: failedAt(3),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['failed 3 consecutive probes'],
+  },
+  {
+    name: 'threshold 5: 4 failed probes wait',
+    spec: spec({ takeover: { failureThreshold: 5 } }),
+    obs: failedAt(4),
+    kind: 'none',
+    reason: 'primary_probe_failed_below_threshold',
+    says: ['failed 4 of 5 probes'],
+  },
+  {
+    name: 'threshold 5: the 5th failed probe acts',
+    spec: spec({ takeover: { failureThreshold: 5 } }),
+    obs: failedAt(5),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['failed 5 consecutive probes'],
+  },
+  {
+    name: 'threshold 1: the first failed probe acts',
+    spec: spec({ takeover: { failureThreshold: 1 } }),
+    obs: failedAt(1),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['failed 1 consecutive probes'],
+  },
+  {
+    name: 'a primary that answers and takes writes is healthy whatever the stale counter says',
+    spec: S,
+    obs: aLeaderHealthy({ local: local(primaryHealth(), { failedProbes: 7 }) }),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['A is the healthy primary', `epoch ${EPOCH}`],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// preferSiteTakeover false: local restarts first.
+// ---------------------------------------------------------------------------------------------
+const noPrefer = (localRestartAttempts?: number) =>
+  spec({
+    takeover:
+      localRestartAttempts === undefined
+        ? { preferSiteTakeover: false }
+        : { preferSiteTakeover: false, localRestartAttempts },
+  });
+const restarted = (localRestarts: number) =>
+  aLeaderFailed({ local: local(downHealth(), { failedProbes: 3, localRestarts, lastWritableAt: T - 8000 }) });
+
+export const preferSiteCases: DecisionCase[] = [
+  {
+    name: 'preferSiteTakeover false, no restart tried yet: restarts locally despite a SOK secondary',
+    spec: noPrefer(),
+    obs: restarted(0),
+    kind: 'start-local',
+    reason: 'restart_primary_locally',
+    says: ['preferSiteTakeover is false', 'restarting it locally'],
+    action: { restart: true, epoch: EPOCH },
+  },
+  {
+    name: 'preferSiteTakeover false, the one allowed restart was tried: takes over',
+    spec: noPrefer(),
+    obs: restarted(1),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['releasing the leader key for in-sync secondary B'],
+    action: { fence: 'stop' },
+  },
+  {
+    name: 'preferSiteTakeover false, 3 attempts, 2 tried: restarts again',
+    spec: noPrefer(3),
+    obs: restarted(2),
+    kind: 'start-local',
+    reason: 'restart_primary_locally',
+    says: ['preferSiteTakeover is false'],
+  },
+  {
+    name: 'preferSiteTakeover false, 3 attempts, 3 tried: takes over',
+    spec: noPrefer(3),
+    obs: restarted(3),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['in-sync secondary B'],
+  },
+  {
+    name: 'preferSiteTakeover false, 0 attempts allowed: takes over at once',
+    spec: noPrefer(0),
+    obs: restarted(0),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['in-sync secondary B'],
+  },
+  {
+    name: 'preferSiteTakeover false, restarts exhausted but SFAIL: keeps restarting locally',
+    spec: noPrefer(),
+    obs: aLeaderFailed({
+      local: local(downHealth(), { failedProbes: 3, localRestarts: 5, lastWritableAt: T - 8000 }),
+      sync: { B: syncRecord('B', 'SFAIL') },
+    }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+    says: ['no secondary is in sync'],
+  },
+  {
+    name: 'preferSiteTakeover true: no local restart first',
+    spec: S,
+    obs: restarted(0),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['in-sync secondary B'],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Never two primaries.
+// ---------------------------------------------------------------------------------------------
+const registerSpec = spec({ takeover: { automatedRegister: true } });
+/** A (former primary, stopped) while B leads since LEADER_SINCE and reports a writable primary. */
+const formerA = (over: Parameters<typeof observation>[0] extends infer I ? Partial<I> : never = {}) =>
+  observation({
+    self: 'A',
+    local: local(stoppedPrimaryHealth(), { failedProbes: 0 }),
+    leader: held('B', false, EPOCH, LEADER_SINCE),
+    reports: {
+      B: report('B', primaryHealth([link('A', { status: 'ERROR', inSync: false })]), { leader: true }),
+    },
+    peers: { B: peerWritablePrimary },
+    ...over,
+  });
+const DPT = 7200 * 1000;
+
+export const twoPrimaryCases: DecisionCase[] = [
+  {
+    name: 'key held by B, A runs as a writable primary: A fences itself',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: held('B', false),
+      reports: { B: report('B', primaryHealth([]), { leader: true }) },
+    }),
+    kind: 'fence',
+    reason: 'leader_key_held_by_other',
+    says: ['A runs as primary', 'B holds the leader key', `epoch ${EPOCH}`, 'fencing A'],
+    action: { mode: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'key held by B, A runs as a suspended primary (no writes): still fenced',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth([], { suspended: true, acceptsWrites: false })),
+      leader: held('B', false),
+    }),
+    kind: 'fence',
+    reason: 'leader_key_held_by_other',
+    says: ['B holds the leader key'],
+  },
+  {
+    name: 'key held by B, A still writable though its probe half-failed: fenced',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        primaryHealth([], { probeOk: false, probeError: 'status script timed out', running: false }),
+      ),
+      leader: held('B', false),
+    }),
+    kind: 'fence',
+    reason: 'leader_key_held_by_other',
+    says: ['fencing A'],
+  },
+  {
+    name: 'stopped former primary, automatedRegister off: waits for a DBA, never starts',
+    spec: S,
+    obs: formerA(),
+    kind: 'none',
+    reason: 'waiting_for_registration',
+    says: ['former primary A stays down', 'automatedRegister is off'],
+  },
+  {
+    name: 'stopped former primary while the leader B is not yet writable: waits',
+    spec: registerSpec,
+    obs: formerA({ reports: { B: report('B', secondaryHealth('A'), { leader: true }) } }),
+    kind: 'none',
+    reason: 'waiting_for_leader_healthy',
+    says: ['former primary A waits', 'B is not (yet) a running primary'],
+  },
+  {
+    name: 'stopped former primary, leader B has no live report: waits',
+    spec: registerSpec,
+    obs: formerA({ reports: {} }),
+    kind: 'none',
+    reason: 'waiting_for_leader_healthy',
+    says: ['former primary A waits'],
+  },
+  {
+    name: 'automatedRegister, A has no LPT: registers',
+    spec: registerSpec,
+    obs: formerA(),
+    kind: 'register',
+    reason: 'automated_register',
+    says: ['registering it as secondary', 'before B'],
+    action: { primary: 'B', epoch: EPOCH },
+  },
+  {
+    name: "automatedRegister, A's LPT before B's term began: registers",
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE - 1000, B: T - 1000 } }),
+    kind: 'register',
+    reason: 'automated_register',
+    says: ['registering it as secondary'],
+    action: { primary: 'B' },
+  },
+  {
+    name: "automatedRegister, A's LPT exactly at B's term start: registers",
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE, B: T - 1000 } }),
+    kind: 'register',
+    reason: 'automated_register',
+    says: ['registering it as secondary'],
+  },
+  {
+    name: 'automatedRegister, both primary within duplicatePrimaryTimeoutSeconds: waits for a DBA',
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE + 60_000, B: LEADER_SINCE + 120_000 } }),
+    kind: 'none',
+    reason: 'dual_primary_wait',
+    says: ['both A and B were primary', 'waiting for a DBA'],
+  },
+  {
+    name: 'automatedRegister, A trails by exactly duplicatePrimaryTimeoutSeconds: still waits',
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE + 1000, B: LEADER_SINCE + 1000 + DPT } }),
+    kind: 'none',
+    reason: 'dual_primary_wait',
+    says: ['waiting for a DBA'],
+  },
+  {
+    name: 'automatedRegister, A trails by more than duplicatePrimaryTimeoutSeconds: registers',
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE + 1000, B: LEADER_SINCE + 1001 + DPT } }),
+    kind: 'register',
+    reason: 'automated_register_after_dpt',
+    says: ['trails', 'more than duplicatePrimaryTimeoutSeconds', 'registering'],
+    action: { primary: 'B' },
+  },
+  {
+    name: "automatedRegister, A's LPT leads B's: waits (a former primary never starts as primary)",
+    spec: registerSpec,
+    obs: formerA({ lpt: { A: LEADER_SINCE + 2 * DPT, B: LEADER_SINCE + 1000 } }),
+    kind: 'none',
+    reason: 'dual_primary_wait',
+    says: ['waiting for a DBA'],
+  },
+  {
+    name: 'register request with a stale epoch: refused',
+    spec: S,
+    obs: formerA({ intents: [{ kind: 'register', id: 'r1', site: 'A', epoch: EPOCH - 1 }] }),
+    kind: 'refuse-intent',
+    reason: 'stale_epoch',
+    says: [`epoch ${EPOCH - 1}`, `current epoch is ${EPOCH}`, 'refused'],
+    action: { intentId: 'r1' },
+  },
+  {
+    name: 'register request at the current epoch, automatedRegister off: registers on request',
+    spec: S,
+    obs: formerA({ intents: [{ kind: 'register', id: 'r1', site: 'A', epoch: EPOCH }] }),
+    kind: 'register',
+    reason: 'register_requested',
+    says: ['registering former primary A as secondary of B on request'],
+    action: { intentId: 'r1', primary: 'B' },
+  },
+  {
+    name: 'register request for another site: ignored, A waits',
+    spec: S,
+    obs: formerA({ intents: [{ kind: 'register', id: 'r1', site: 'C', epoch: EPOCH }] }),
+    kind: 'none',
+    reason: 'waiting_for_registration',
+    says: ['automatedRegister is off'],
+  },
+  {
+    name: 'key held by B, A cannot read its own state: does not act',
+    spec: registerSpec,
+    obs: formerA({ local: local(downHealth()) }),
+    kind: 'none',
+    reason: 'local_state_unknown',
+    says: ['cannot read the state of A', 'not acting'],
+  },
+  {
+    name: 'key held by A, a stopped secondary B is started',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(secondaryHealth('A', { running: false })),
+      leader: held('A', false),
+    }),
+    kind: 'start-local',
+    reason: 'secondary_down_restart',
+    says: ['secondary B is not running', 'starting it'],
+    action: { restart: false },
+  },
+  {
+    name: 'key held by A, a running secondary B: nothing to do',
+    spec: S,
+    obs: observation({ self: 'B', local: local(secondaryHealth('A')), leader: held('A', false) }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary', 'A is primary'],
+  },
+  {
+    name: 'leader whose lease was last renewed 0.7 x TTL ago: fences before it can expire',
+    spec: S,
+    obs: aLeaderHealthy({ leaseRenewedAt: T - 7000 }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['last renewed 7s ago', 'fencing before it can expire'],
+    action: { epoch: EPOCH, mode: 'stop' },
+  },
+  {
+    name: 'leader whose lease was renewed just under 0.7 x TTL ago: stays',
+    spec: S,
+    obs: aLeaderHealthy({ leaseRenewedAt: T - 6999 }),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['healthy primary'],
+  },
+  {
+    name: 'key free, last leader B, A runs as a writable primary: fences itself',
+    spec: S,
+    obs: observation({ self: 'A', local: local(primaryHealth()), leader: free(EPOCH, 'B') }),
+    kind: 'fence',
+    reason: 'stale_primary',
+    says: ['A runs as primary', 'B was the last leader', 'fencing it'],
+    action: { epoch: EPOCH, mode: 'stop' },
+  },
+  {
+    name: 'key free, last leader B, A is a stopped primary: does not start or take the key',
+    spec: S,
+    obs: observation({ self: 'A', local: local(stoppedPrimaryHealth()), leader: free(EPOCH, 'B') }),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
+  {
+    name: 'key free, A was the last leader and runs writable: reacquires (agent restart)',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+    }),
+    kind: 'acquire-leader',
+    reason: 'reacquire_leader',
+    says: ['A is the primary', 'leader key is free', `epoch ${EPOCH + 1}`],
+    action: { expectedLastEpoch: EPOCH },
+  },
+  {
+    name: 'fresh cluster, A runs as primary: bootstraps the key',
+    spec: S,
+    obs: observation({ self: 'A', local: local(primaryHealth()), leader: free(0, null) }),
+    kind: 'acquire-leader',
+    reason: 'bootstrap_leader',
+    says: ['acquiring it (epoch 1)'],
+    action: { expectedLastEpoch: 0 },
+  },
+  {
+    name: 'fresh cluster, another site reports a writable primary: A does not take the key',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', primaryHealth([])) },
+    }),
+    kind: 'none',
+    reason: 'another_primary_running',
+    says: ['another site runs as primary', 'A does not take the key'],
+  },
+  {
+    name: 'fresh cluster, B is a secondary: waits for the primary',
+    spec: S,
+    obs: observation({ self: 'B', local: local(secondaryHealth('A')), leader: free(0, null) }),
+    kind: 'none',
+    reason: 'waiting_for_primary',
+    says: ['no leader yet', 'B is a secondary'],
+  },
+  {
+    // A stepped down (stopped itself) to let the in-sync B take over. If it took the key back it
+    // would bump the epoch, which makes B's SOK record untrusted for ever: no takeover, and the
+    // cluster stays down as long as A's local restart fails.
+    name: 'key free, A (last leader) stopped itself for a takeover and B is an in-sync candidate: A leaves the key to B',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(stoppedPrimaryHealth(), { failedProbes: 4, fenced: true, lastWritableAt: T - 8000 }),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      peers: { B: peerSecondary('A') },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 8000 }) },
+    }),
+    kind: 'none',
+    reason: 'waiting_for_takeover',
+    says: ['B', 'take over'],
+  },
+  {
+    name: 'key free, A (last leader) is stopped and no secondary is in sync: takes the key back to restart',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(stoppedPrimaryHealth(), { failedProbes: 4, lastWritableAt: T - 8000 }),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 8000 }) },
+    }),
+    kind: 'acquire-leader',
+    reason: 'reacquire_leader',
+    says: ['leader key is free'],
+  },
+  {
+    name: 'fence request for this site: stops it',
+    spec: S,
+    obs: aLeaderHealthy({ intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }] }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['fencing requested for A', 'stopping it'],
+    action: { intentId: 'f1', mode: 'stop' },
+  },
+  {
+    name: 'fence request for this site, already stopped: stays fenced',
+    spec: S,
+    obs: formerA({ intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }] }),
+    kind: 'none',
+    reason: 'fenced_by_request',
+    says: ['A is fenced on request'],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Failsafe: a store outage alone does not take a healthy primary down.
+// ---------------------------------------------------------------------------------------------
+const cutLeader = (over: Parameters<typeof aLeaderHealthy>[0] = {}) =>
+  aLeaderHealthy({ leader: storeDown(), ...over });
+
+export const failsafeCases: DecisionCase[] = [
+  {
+    name: 'store unreachable, the only peer is a reachable secondary: no fence, long after the deadline',
+    spec: S,
+    obs: cutLeader({ leaseRenewedAt: T - 60_000 }),
+    kind: 'none',
+    reason: 'failsafe_peers_healthy',
+    says: ['coordination store unreachable', '1 peer site(s) are reachable secondaries', 'failsafe'],
+  },
+  {
+    name: 'store unreachable, all three peers reachable secondaries: no fence',
+    spec: spec({ sites: [...threeSites, { name: 'D', host: 'hana-d' }] }),
+    obs: cutLeader({
+      leaseRenewedAt: T - 60_000,
+      peers: { B: peerSecondary('A'), C: peerSecondary('A'), D: peerSecondary('C') },
+    }),
+    kind: 'none',
+    reason: 'failsafe_peers_healthy',
+    says: ['all 3 peer site(s)'],
+  },
+  {
+    name: 'store unreachable, one of two peers unreachable, before the deadline: waits',
+    spec: spec({ sites: threeSites }),
+    obs: cutLeader({ leaseRenewedAt: T - 6999, peers: { B: peerSecondary('A'), C: unreachable } }),
+    kind: 'none',
+    reason: 'lease_renewal_failing',
+    says: ['coordination store unreachable', 'fencing in 0s'],
+  },
+  {
+    name: 'store unreachable, peer unreachable, well before the deadline: says when it will fence',
+    spec: S,
+    obs: cutLeader({ leaseRenewedAt: T - 2000, peers: { B: unreachable } }),
+    kind: 'none',
+    reason: 'lease_renewal_failing',
+    says: ['fencing in 5s unless the lease is renewed or every peer is seen'],
+  },
+  {
+    name: 'store unreachable, one of two peers unreachable, at the deadline (0.7 x TTL): fences',
+    spec: spec({ sites: threeSites }),
+    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerSecondary('A'), C: unreachable } }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['cannot renew the leader lease for 7s', 'not every peer is reachable', 'fencing'],
+    action: { mode: 'stop' },
+  },
+  {
+    name: 'store unreachable, the peer answers but as a primary (it took over): fences at the deadline',
+    spec: S,
+    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerWritablePrimary } }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['fencing before the lease can expire'],
+  },
+  {
+    name: 'store unreachable, the peer answers but its role is unknown: fences at the deadline',
+    spec: S,
+    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: { reachable: true, acceptsWrites: false } } }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['fencing'],
+  },
+  {
+    name: 'store unreachable, never had a lease, peer not checked: fences',
+    spec: S,
+    obs: cutLeader({ leaseRenewedAt: null, peers: {} }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['for ever', 'fencing'],
+  },
+  {
+    name: 'store unreachable, this site is a secondary: does nothing',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(secondaryHealth('A')),
+      leader: storeDown(),
+      peers: { A: unreachable },
+    }),
+    kind: 'none',
+    reason: 'coordination_unreachable',
+    says: ['coordination store unreachable', 'not acting'],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Planned takeover intents.
+// ---------------------------------------------------------------------------------------------
+const planned = (target: string, over: { epoch?: number; force?: boolean } = {}) => ({
+  kind: 'planned-takeover' as const,
+  id: 'p1',
+  target,
+  epoch: over.epoch ?? EPOCH,
+  ...(over.force !== undefined ? { force: over.force } : {}),
+});
+/** B's side after A handed the key over: A still runs writable (it is suspended by the takeover). */
+const bAfterHandover = (over: Parameters<typeof bAfterPrimaryLoss>[0] = {}) =>
+  bAfterPrimaryLoss({
+    handoverTo: 'B',
+    reports: { A: report('A', primaryHealth(), { lastWritableAt: T - 1000 }) },
+    peers: { A: peerWritablePrimary },
+    intents: [planned('B')],
+    ...over,
+  });
+
+export const plannedCases: DecisionCase[] = [
+  {
+    name: 'planned takeover with a stale epoch: refused',
+    spec: S,
+    obs: aLeaderHealthy({ intents: [planned('B', { epoch: EPOCH - 1 })] }),
+    kind: 'refuse-intent',
+    reason: 'stale_epoch',
+    says: ['planned takeover to B', `epoch ${EPOCH - 1}`, `current epoch is ${EPOCH}`, 'refused'],
+    action: { intentId: 'p1' },
+  },
+  {
+    name: 'planned takeover to an SFAIL target: refused',
+    spec: S,
+    obs: aLeaderHealthy({
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T }) },
+      intents: [planned('B')],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_not_in_sync',
+    says: ['planned takeover to B refused', 'SFAIL'],
+    action: { intentId: 'p1' },
+  },
+  {
+    name: 'planned takeover to a target without a sync record: refused',
+    spec: S,
+    obs: aLeaderHealthy({ sync: {}, intents: [planned('B')] }),
+    kind: 'refuse-intent',
+    reason: 'target_not_in_sync',
+    says: ['no sync record'],
+  },
+  {
+    name: 'planned takeover to an SFAIL target with force: handed over',
+    spec: S,
+    obs: aLeaderHealthy({
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T }) },
+      intents: [planned('B', { force: true })],
+    }),
+    kind: 'step-down',
+    reason: 'planned_takeover_handover',
+    says: ['handing the leader key to B'],
+    action: { fence: 'none', handoverTo: 'B', intentId: 'p1' },
+  },
+  {
+    name: 'planned takeover to a stopped secondary: refused even with force',
+    spec: S,
+    obs: aLeaderHealthy({
+      reports: { B: report('B', secondaryHealth('A', { running: false })) },
+      intents: [planned('B', { force: true })],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_not_ready',
+    says: ['B refused', 'not a running secondary with a live agent'],
+  },
+  {
+    name: 'planned takeover to a site without a live agent: refused',
+    spec: S,
+    obs: aLeaderHealthy({ reports: {}, intents: [planned('B')] }),
+    kind: 'refuse-intent',
+    reason: 'target_not_ready',
+    says: ['not a running secondary with a live agent'],
+  },
+  {
+    name: 'planned takeover to a site that is not in the spec: refused',
+    spec: S,
+    obs: aLeaderHealthy({ intents: [planned('Z')] }),
+    kind: 'refuse-intent',
+    reason: 'target_not_ready',
+    says: ['planned takeover to Z refused'],
+  },
+  {
+    name: 'planned takeover to a site that is itself a primary: refused',
+    spec: S,
+    obs: aLeaderHealthy({ reports: { B: report('B', primaryHealth([])) }, intents: [planned('B')] }),
+    kind: 'refuse-intent',
+    reason: 'target_not_ready',
+    says: ['not a running secondary'],
+  },
+  {
+    name: 'planned takeover to the current primary: refused',
+    spec: S,
+    obs: aLeaderHealthy({ intents: [planned('A')] }),
+    kind: 'refuse-intent',
+    reason: 'already_primary',
+    says: ['it is already the primary'],
+  },
+  {
+    name: 'planned takeover to an in-sync secondary: hands the key over naming it',
+    spec: S,
+    obs: aLeaderHealthy({ intents: [planned('B')] }),
+    kind: 'step-down',
+    reason: 'planned_takeover_handover',
+    says: ['planned takeover', 'handing the leader key to B', '--suspendPrimary'],
+    action: { fence: 'none', handoverTo: 'B', intentId: 'p1', epoch: EPOCH },
+  },
+  {
+    name: 'planned takeover to a DR site (a human asked): handed over',
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b', autoTakeover: false },
+      ],
+    }),
+    obs: aLeaderHealthy({ intents: [planned('B')] }),
+    kind: 'step-down',
+    reason: 'planned_takeover_handover',
+    says: ['handing the leader key to B'],
+  },
+  {
+    name: 'the named successor takes over with the handshake, though A still answers writable',
+    spec: S,
+    obs: bAfterHandover(),
+    kind: 'takeover',
+    reason: 'planned_takeover',
+    says: ['planned takeover', 'B takes over from A', '--suspendPrimary', `epoch ${EPOCH + 1}`],
+    action: { planned: true, handshake: true, intentId: 'p1', expectedLastEpoch: EPOCH, from: 'A' },
+  },
+  {
+    name: 'the named successor takes over even with automatic takeover off',
+    spec: spec({ takeover: { automatic: false } }),
+    obs: bAfterHandover(),
+    kind: 'takeover',
+    reason: 'planned_takeover',
+    says: ['planned takeover'],
+  },
+  {
+    name: 'the named successor, a DR site, takes over',
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b', autoTakeover: false },
+      ],
+    }),
+    obs: bAfterHandover(),
+    kind: 'takeover',
+    reason: 'planned_takeover',
+    says: ['planned takeover'],
+  },
+  {
+    name: 'the named successor whose record is not SOK (no force): does not take over',
+    spec: S,
+    obs: bAfterHandover({ sync: { B: syncRecord('B', 'SFAIL') } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'SFAIL'],
+  },
+  {
+    // The leader handed over because a DBA forced it; the successor must honour the same force, or
+    // nobody takes the key: handoverTo blocks every other site and A keeps writing without it.
+    name: 'the named successor of a forced planned takeover takes over although SFAIL',
+    spec: S,
+    obs: bAfterHandover({ sync: { B: syncRecord('B', 'SFAIL') }, intents: [planned('B', { force: true })] }),
+    kind: 'takeover',
+    reason: 'planned_takeover',
+    says: ['planned takeover'],
+    action: { planned: true, handshake: true },
+  },
+  {
+    name: 'a third site does not race while the handover names B',
+    spec: multitarget({ C: 900 }),
+    obs: bAfterHandover({ self: 'C', sync: { B: syncRecord('B'), C: syncRecord('C') } }),
+    kind: 'none',
+    reason: 'handover_to_other',
+    says: ['being handed over to B'],
+  },
+  {
+    // A stepped down with fence 'none' and still runs as primary; it must not try to take the key
+    // back while the handover names B (the store would refuse it, but the decision must not race).
+    name: 'the former leader does not race for the key while the handover names B',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(EPOCH, 'A'),
+      handoverTo: 'B',
+      reports: { B: report('B', secondaryHealth('A')) },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T }) },
+      intents: [planned('B')],
+    }),
+    kind: 'none',
+    reason: 'handover_to_other',
+    says: ['being handed over to B'],
+  },
+];
+
+export const tables = {
+  'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
+  failureThreshold: thresholdCases,
+  'preferSiteTakeover false: local restart first': preferSiteCases,
+  'never two primaries': twoPrimaryCases,
+  'failsafe: a store outage alone does not fence a healthy primary': failsafeCases,
+  'planned takeover intents': plannedCases,
+} as const;
+
+export const allCases: DecisionCase[] = Object.values(tables).flat();
