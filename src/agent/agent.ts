@@ -362,14 +362,19 @@ export class Agent {
           return;
         case 'step-down': {
           if (a.fence === 'stop') {
-            await hanaCall('stop', (s) => hana.stop({ hard: true }, s)).catch((err: unknown) =>
+            // Never hand the key on while the old primary may come back (a frozen instance that
+            // thaws would take writes again): keep the key and retry on the next cycle.
+            try {
+              await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
+            } catch (err) {
               this.emitRaw(
                 'action-failed',
                 a.kind,
                 'fence_failed',
-                `stopping ${this.site} failed: ${errorMessage(err)}`,
-              ),
-            );
+                `stopping ${this.site} failed (${errorMessage(err)}): keeping the leader key until it is stopped`,
+              );
+              return;
+            }
             this.fenced = true;
           }
           await this.storeCall('release leader', () => this.session.releaseLeader(a.epoch, a.handoverTo));
