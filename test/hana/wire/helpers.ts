@@ -5,6 +5,8 @@ import type { SimLink, SimSiteSnapshot } from '../../../src/hana/sim/snapshot.js
 const require = createRequire(import.meta.url);
 export const hana = require('@sap/hana-client') as typeof import('@sap/hana-client');
 
+type HanaStatement = import('@sap/hana-client').Statement;
+
 export const USER = 'SYSTEM';
 export const PASSWORD = 'Sim-Secret-42';
 
@@ -117,9 +119,9 @@ export async function connectHanaClient(
       new Promise((resolve, reject) => conn.exec<Row[] | number>(sql, params as never, cb(resolve, reject))),
     prepared: (sql, params) =>
       new Promise((resolve, reject) => {
-        conn.prepare(sql, (err, stmt) => {
+        conn.prepare(sql, (err: Error, stmt?: HanaStatement) => {
           if (err || !stmt) return reject(err);
-          stmt.exec<Row[] | number>(params as never, (e, result) => {
+          stmt.exec<Row[] | number>(params as never, (e: Error, result?: Row[] | number) => {
             stmt.drop(() => (e ? reject(e) : resolve(result as Row[] | number)));
           });
         });

@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock, realClock } from '../../../src/clock.js';
+import type { SimSiteSnapshot } from '../../../src/hana/sim/snapshot.js';
+import { HanaSqlProbe, foldReplicationRows, type HanaSqlProbeOptions } from '../../../src/hana/sql/probe.js';
+import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../../../src/hana/wire/server.js';
+import { PASSWORD, USER, link, primarySnapshot, secondarySnapshot } from '../wire/helpers.js';
+
+const servers: HanaWireServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function setup(snapshot: () => SimSiteSnapshot = () => primarySnapshot(), faults: WireFaults = {}) {
+  const server = await startHanaWireServer({ port: 0, user: USER, password: PASSWORD, snapshot, faults });
+  servers.push(server);
+  const probe = (options: Partial<HanaSqlProbeOptions> = {}) =>
+    new HanaSqlProbe({
+      host: '127.0.0.1',
+      port: server.port,
+      credentials: { user: USER, password: PASSWORD },
+      timeoutMs: 2000,
+      clock: realClock,
+      ...options,
+    });
+  return { server, probe };
+}
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
+
+describe('HanaSqlProbe.availability', () => {
+  it('answers SELECT * FROM DUMMY and closes its connection', async () => {
+    const { server, probe } = await setup();
+    const result = await probe().availability();
+    expect(result.available).toBe(true);
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('creates the write-probe table on first use, then upserts into it', async () => {
+    const { probe } = await setup();
+    const p = probe({ writeProbeTable: 'HANASR_PROBE', writerId: 'agent-a' });
+    expect(await p.availability()).toMatchObject({ available: true, writeOk: true });
+    expect(await p.availability()).toMatchObject({ available: true, writeOk: true });
+  });
+
+  it('fails when the write blocks (suspended primary) within the probe timeout', async () => {
+    const { probe } = await setup(() => primarySnapshot({ suspended: true }));
+    const result = await probe({ writeProbeTable: 'HANASR_PROBE', timeoutMs: 300 }).availability();
+    expect(result.available).toBe(false);
+    if (!result.available) expect(result.error.code).toBe('TIMEOUT');
+  });
+
+  it('reports a refused port as CONNECT', async () => {
+    const { probe } = await setup(() => primarySnapshot(), { refuse: true });
+    const result = await probe().availability();
+    expect(result).toMatchObject({ available: false, error: { code: 'CONNECT', sqlCode: -10709 } });
+  });
+
+  it('reports a secondary without read access as unavailable', async () => {
+    const { probe } = await setup(() => secondarySnapshot());
+    expect((await probe().availability()).available).toBe(false);
+  });
+
+  it('times out a hung query, and the next probe uses a fresh connection that works', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ timeoutMs: 300 });
+    server.setFault({ hang: 'queries' });
+    const hung = await p.availability();
+    expect(hung).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    server.setFault({});
+    expect((await p.availability()).available).toBe(true);
+  });
+
+  it('races the injected clock: a virtual deadline fails the probe even though the driver would still wait', async () => {
+    const { probe } = await setup(() => primarySnapshot(), { hang: 'connect' });
+    const clock = new VirtualClock(0);
+    const pending = probe({ clock, timeoutMs: 60_000 }).availability();
+    await clock.advanceBy(60_000);
+    const result = await pending;
+    expect(result).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+  });
+
+  it('never puts the password in an error message', async () => {
+    const { probe } = await setup();
+    const wrong = 'Not-The-Password-9';
+    const result = await probe({ credentials: { user: USER, password: wrong } }).availability();
+    expect(result.available).toBe(false);
+    if (!result.available) {
+      expect(result.error.code).toBe('AUTH');
+      expect(result.error.message).not.toContain(wrong);
+      expect(JSON.stringify(result)).not.toContain(wrong);
+    }
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const { probe } = await setup(() => primarySnapshot(), { hang: 'queries' });
+    const controller = new AbortController();
+    const pending = probe({ timeoutMs: 10_000 }).availability(controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toMatchObject({ available: false, error: { code: 'ABORTED' } });
+  });
+});
+
+describe('HanaSqlProbe.replicationLag', () => {
+  it('reads shipping delay and unshipped bytes per secondary from the live views', async () => {
+    let shipped = 1000;
+    const t0 = Date.UTC(2024, 0, 1, 12, 0, 0);
+    const { probe } = await setup(() =>
+      primarySnapshot({
+        links: [
+          link({
+            lastLogPosition: 1500,
+            shippedLogPosition: shipped,
+            lastLogPositionTime: t0 + 3500,
+            shippedLogPositionTime: t0,
+            backlogSize: 32000,
+            backlogTimeMicros: 3_500_000,
+          }),
+          link({
+            secondarySite: 'C',
+            secondarySiteId: 3,
+            secondaryHost: 'hana-c',
+            mode: 'async',
+            status: 'SYNCING',
+            statusDetails: 'catching up',
+          }),
+        ],
+      }),
+    );
+    const p = probe();
+    const lag = await p.replicationLag(new AbortController().signal);
+    expect(lag.get('B')).toEqual({
+      lagSeconds: 3.5,
+      lagBytes: 32000,
+      status: 'ACTIVE',
+      mode: 'sync',
+      details: '',
+      backlogSize: 32000,
+      backlogTimeSeconds: 3.5,
+    });
+    expect(lag.get('C')).toMatchObject({
+      lagSeconds: 0,
+      lagBytes: 0,
+      status: 'SYNCING',
+      mode: 'async',
+      details: 'catching up',
+    });
+    shipped = 1500;
+    expect((await p.replicationLag(new AbortController().signal)).get('B')?.lagBytes).toBe(0);
+  });
+
+  it('satisfies the lagSource shape the command adapter uses', async () => {
+    const { probe } = await setup();
+    const lagSource: {
+      replicationLag(signal: AbortSignal): Promise<Map<string, { lagSeconds: number; lagBytes: number }>>;
+    } = probe();
+    expect((await lagSource.replicationLag(new AbortController().signal)).get('B')).toMatchObject({
+      lagSeconds: 0,
+      lagBytes: 0,
+    });
+  });
+
+  it('throws a TIMEOUT on a hung query instead of answering "no lag"', async () => {
+    const { probe } = await setup(() => primarySnapshot(), { hang: 'queries' });
+    await expect(
+      probe({ timeoutMs: 300 }).replicationLag(new AbortController().signal),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+});
+
+describe('foldReplicationRows', () => {
+  const row = (o: Record<string, unknown>) => ({
+    SECONDARY_SITE_NAME: 'B',
+    SERVICE_NAME: 'indexserver',
+    REPLICATION_MODE: 'SYNC',
+    REPLICATION_STATUS: 'ACTIVE',
+    REPLICATION_STATUS_DETAILS: '',
+    LAST_LOG_POSITION: 100,
+    LAST_LOG_POSITION_TIME: '2024-01-01 12:00:01.000000000',
+    SHIPPED_LOG_POSITION: 100,
+    SHIPPED_LOG_POSITION_TIME: '2024-01-01 12:00:01.000000000',
+    ...o,
+  });
+
+  it('lets the worst service win per secondary', () => {
+    const lag = foldReplicationRows([
+      row({ SERVICE_NAME: 'nameserver' }),
+      row({
+        REPLICATION_STATUS: 'ERROR',
+        REPLICATION_STATUS_DETAILS: 'Communication channel closed',
+        SHIPPED_LOG_POSITION: 90,
+        SHIPPED_LOG_POSITION_TIME: '2024-01-01 12:00:00.500000000',
+      }),
+    ]);
+    expect(lag.get('B')).toEqual({
+      lagSeconds: 0.5,
+      lagBytes: 640,
+      status: 'ERROR',
+      mode: 'sync',
+      details: 'Communication channel closed',
+    });
+  });
+
+  it('skips STOPPED and TENANTCOPY rows like SAP’s script', () => {
+    const lag = foldReplicationRows([
+      row({ REPLICATION_STATUS: 'STOPPED' }),
+      row({ SECONDARY_SITE_NAME: 'C', REPLICATION_STATUS: 'TENANTCOPY' }),
+    ]);
+    expect(lag.size).toBe(0);
+  });
+
+  it('turns unreadable words and positions into UNKNOWN with infinite lag, never in sync', () => {
+    const lag = foldReplicationRows([
+      row({ REPLICATION_STATUS: 'WEIRD', REPLICATION_MODE: 'FANCY', SHIPPED_LOG_POSITION: null }),
+    ]);
+    expect(lag.get('B')).toMatchObject({
+      status: 'UNKNOWN',
+      mode: 'unknown',
+      lagBytes: Number.POSITIVE_INFINITY,
+    });
+  });
+});
