@@ -48,6 +48,9 @@ export class MemoryCoordination implements Coordination {
 
   /** Whole-store outage on/off. */
   setAvailable(available: boolean): void {
+    // Expiry here is lazy; etcd revokes a lease when it runs out. Collect those that ran out before
+    // the outage, or the extension on return would bring a dead member's key back.
+    if (!available && this.available) this.expire();
     if (available && !this.available) {
       // A new raft leader extends every lease by its TTL.
       const now = this.clock.now();
