@@ -194,9 +194,10 @@ class MemorySession implements CoordinationSession {
   ) {}
 
   async start(): Promise<void> {
+    // Keepalives first: when the store is unreachable now, they grant and keep the lease once it returns.
+    this.scheduleKeepalive();
     this.store.check(this.site);
     this.ensureLease();
-    this.scheduleKeepalive();
   }
 
   private ensureLease(): number {
