@@ -11,21 +11,43 @@ export function wantsTable(accept: string | undefined): boolean {
   return accept !== undefined && /as=Table/.test(accept);
 }
 
-/** Evaluates the simple JSONPath of printer columns: `.status.sites[0].name`. */
+/**
+ * Evaluates a printer column's JSONPath (`.status.sites[0].name`, `.a[*].b`,
+ * `.status.conditions[?(@.type=="Ready")].status`) and returns the first result, as the
+ * CRD table convertor does.
+ */
 export function evalJsonPath(obj: unknown, path: string): unknown {
   const expr = path.replace(/^\{/, '').replace(/\}$/, '').trim();
-  const tokens = expr.match(/\.([^.[\]]+)|\[(\d+)\]|\['([^']+)'\]/g) ?? [];
-  let node: unknown = obj;
+  const tokens = expr.match(/\.([^.[\]]+)|\[\?\(.*?\)\]|\[\*\]|\[(\d+)\]|\['([^']+)'\]/g) ?? [];
+  let nodes: unknown[] = [obj];
   for (const token of tokens) {
-    if (token.startsWith('[') && /^\[\d+\]$/.test(token)) {
-      node = Array.isArray(node) ? node[Number(token.slice(1, -1))] : undefined;
-    } else {
-      const key = token.startsWith("['") ? token.slice(2, -2) : token.slice(1);
-      node = isPlainObject(node) ? node[key] : undefined;
+    const next: unknown[] = [];
+    for (const node of nodes) {
+      if (token === '[*]') {
+        if (Array.isArray(node)) next.push(...node);
+        else if (isPlainObject(node)) next.push(...Object.values(node));
+      } else if (token.startsWith('[?(')) {
+        const m = token.match(
+          /^\[\?\(@((?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|([^)\s]+))\s*\)\]$/,
+        );
+        if (m === null || !Array.isArray(node)) continue;
+        const want = m[3] ?? m[4] ?? m[5] ?? '';
+        for (const item of node) {
+          const got = evalJsonPath(item, m[1] ?? '');
+          const equal = got !== undefined && String(got) === want;
+          if (m[2] === '==' ? equal : !equal) next.push(item);
+        }
+      } else if (/^\[\d+\]$/.test(token)) {
+        if (Array.isArray(node)) next.push(node[Number(token.slice(1, -1))]);
+      } else {
+        const key = token.startsWith("['") ? token.slice(2, -2) : token.slice(1);
+        if (isPlainObject(node)) next.push(node[key]);
+      }
     }
-    if (node === undefined) return undefined;
+    nodes = next.filter((n) => n !== undefined);
+    if (nodes.length === 0) return undefined;
   }
-  return node;
+  return nodes[0];
 }
 
 /** Like k8s.io/apimachinery's duration.HumanDuration. */

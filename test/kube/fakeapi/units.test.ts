@@ -3,7 +3,7 @@ import { invalid } from '../../../src/kube/fakeapi/errors.js';
 import { jsonPatch, mergePatch } from '../../../src/kube/fakeapi/patch.js';
 import { admitCustomResource, type JSONSchemaProps } from '../../../src/kube/fakeapi/schema.js';
 import { fieldsMatch, labelMatcher, parseFieldSelector } from '../../../src/kube/fakeapi/selectors.js';
-import { humanDuration } from '../../../src/kube/fakeapi/table.js';
+import { evalJsonPath, humanDuration } from '../../../src/kube/fakeapi/table.js';
 import { ApiError } from '../../../src/kube/fakeapi/errors.js';
 
 const schema: JSONSchemaProps = {
@@ -225,5 +225,31 @@ describe('ages', () => {
     expect(humanDuration(150_000)).toBe('2m30s');
     expect(humanDuration(3 * 3600_000)).toBe('3h');
     expect(humanDuration(50 * 3600_000)).toBe('2d2h');
+  });
+});
+
+describe('printer column JSONPath', () => {
+  const obj = {
+    status: {
+      currentPrimary: 'A',
+      sites: [
+        { name: 'A', role: 'primary' },
+        { name: 'B', role: 'secondary', lagSeconds: 0 },
+        { name: 'C', role: 'secondary' },
+      ],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+  it.each([
+    ['.status.currentPrimary', 'A'],
+    ['.status.sites[1].name', 'B'],
+    ['.status.sites[*].name', 'A'],
+    ['.status.sites[?(@.role=="secondary")].name', 'B'],
+    ['.status.sites[?(@.role=="secondary")].lagSeconds', 0],
+    ['{.status.conditions[?(@.type=="Ready")].status}', 'True'],
+    ['.status.missing', undefined],
+    ['.status.sites[?(@.role=="none")].name', undefined],
+  ])('%s', (path, expected) => {
+    expect(evalJsonPath(obj, path)).toBe(expected);
   });
 });
