@@ -97,22 +97,36 @@ export function syncTrust(
       return { ok: false, why: `async lag ${record.lagSeconds}s exceeds the bound of ${bound}s` };
     }
   }
+  // The last confirmed replication contact: the SOK confirmation minus the shipping delay it
+  // showed (a sync commit that waits for an acknowledgement shows up as a growing delay). From
+  // contact + logShippingTimeout on, the primary may commit alone without the secondary knowing.
+  const lagMs = Math.max(0, record.lagSeconds ?? 0) * 1000;
+  const contactAt = record.confirmedAt - lagMs;
+  const commitAloneFrom = contactAt + spec.replication.logShippingTimeoutSeconds * 1000;
   if (primaryLastWritableAt === undefined || primaryLastWritableAt === null) {
-    const age = now - record.confirmedAt;
-    if (age > spec.replication.logShippingTimeoutSeconds * 1000) {
+    // Silent primary, or one whose last writable moment is unknown: it may have taken writes
+    // until now.
+    if (now >= commitAloneFrom) {
       const who =
         primaryLastWritableAt === undefined
           ? 'the primary is silent'
           : "the primary's last writable moment is unknown";
       return {
         ok: false,
-        why: `${who} and its last SOK is ${Math.round(age / 1000)}s old (> logShippingTimeoutSeconds)`,
+        why: `${who} and its last replication contact is ${Math.round((now - contactAt) / 1000)}s old (>= logShippingTimeoutSeconds)`,
       };
     }
     return { ok: true };
   }
   if (primaryLastWritableAt - record.confirmedAt > cycleMs(spec)) {
     return { ok: false, why: 'the primary took writes after the last SOK confirmation' };
+  }
+  // It may have stayed writable for up to one cycle after its last good probe.
+  if (primaryLastWritableAt + cycleMs(spec) >= commitAloneFrom) {
+    return {
+      ok: false,
+      why: `replication was ${Math.round(lagMs / 1000)}s behind at the last SOK: the primary may have committed alone since`,
+    };
   }
   return { ok: true };
 }
@@ -336,7 +350,7 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
   const leader = obs.leader.leader;
   const h = obs.local.health;
 
-  if (h.srRole === 'primary' && (h.running || h.acceptsWrites)) {
+  if (h.srRole === 'primary' && (h.running || h.acceptsWrites || isStarting(h))) {
     return decision(
       { kind: 'fence', epoch: leader.epoch, mode: 'stop' },
       'leader_key_held_by_other',

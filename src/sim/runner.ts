@@ -230,7 +230,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
-    clock.setTimer(f.atSeconds * 1000, () => void pending.push(applyFault(f)));
+    clock.setTimer(f.atSeconds * 1000, () => {
+      const applied = Promise.resolve()
+        .then(() => applyFault(f))
+        .catch((err: unknown) => {
+          // A fault the landscape refuses (e.g. starting a frozen instance) is part of the story.
+          timeline.push({
+            t: rel(clock.now()),
+            site: f.site ?? '*',
+            event: `fault-failed:${f.action}`,
+            reason: err instanceof Error ? err.message : String(err),
+          });
+        });
+      pending.push(applied);
+    });
   }
   const sampleLoop = () => {
     sample();

@@ -179,12 +179,34 @@ export const takeoverCases: DecisionCase[] = [
     says: ['B is not promoted', 'silent', '31s old', 'logShippingTimeoutSeconds'],
   },
   {
-    name: 'silent primary, SOK exactly logShippingTimeoutSeconds old: still trusted',
+    // At contact + logShippingTimeoutSeconds the primary may already commit alone: not trusted.
+    name: 'silent primary, SOK exactly logShippingTimeoutSeconds old: not promoted',
     spec: S,
     obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 30_000 }) } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'silent', '30s old'],
+  },
+  {
+    name: 'silent primary, SOK just under logShippingTimeoutSeconds old: still trusted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 29_900 }) } }),
     kind: 'takeover',
     reason: 'primary_lost_takeover',
     says: ['taking over'],
+  },
+  {
+    // A sync commit waiting for an acknowledgement shows up as shipping delay: an SOK with 25 s of
+    // delay means the last contact was 25 s before it, so the primary may commit alone 5 s later.
+    name: 'silent primary, fresh SOK but 25 s shipping delay: not promoted',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000, lagSeconds: 25 }) },
+    }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['replication contact'],
   },
   {
     name: 'silent primary, fresh SOK: takes over',
