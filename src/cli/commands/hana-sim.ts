@@ -1,0 +1,202 @@
+/**
+ * `hanasr hana-sim`: a simulated HANA landscape in real time, one SQL wire-protocol port per
+ * site, so any HANA client or tool can be pointed at a simulated primary and secondary.
+ */
+import { readFile } from 'node:fs/promises';
+import { realClock } from '../../clock.js';
+import {
+  operationModes,
+  replicationModes,
+  type OperationMode,
+  type ReplicationMode,
+} from '../../api/spec.js';
+import { SimLandscape } from '../../hana/sim/model.js';
+import { startHanaWireServer, type HanaWireServer } from '../../hana/wire/server.js';
+
+export const help = `Usage: hanasr hana-sim --port PORT --user USER (--password-file FILE | --password PASSWORD) [options]
+
+Runs a simulated HANA system replication landscape in real time and serves the HANA SQL
+network protocol for each site on 127.0.0.1, one port per site counting up from PORT.
+When ready it prints one line per site: SITE HOST:PORT ROLE. Stop it with Ctrl-C (SIGINT) or
+SIGTERM.
+
+Connect with @sap/hana-client, hdb, hdbsql... (SCRAMSHA256 or SCRAMPBKDF2SHA256). The primary
+answers SELECT * FROM DUMMY, SYS.M_DATABASE, SYS.M_SYSTEM_REPLICATION and
+SYS.M_SERVICE_REPLICATION (live log positions and lag), and simple tables you create.
+A secondary refuses connections unless --operation-mode logreplay_readaccess.
+
+Options:
+  --port PORT               first port (required)
+  --user USER               the database user clients log in as (required)
+  --password-file FILE      read the password from FILE (first line)
+  --password PASSWORD       the password; NOTE: visible to other users in ps, prefer
+                            --password-file or the HANASR_SIM_PASSWORD environment variable
+  --sites A,B               site names (default A,B); the first starts as primary
+  --sid SID                 system id (default HA1)
+  --instance NN             instance number (default 00)
+  --mode MODE               sync | syncmem | async (default sync)
+  --operation-mode MODE     logreplay | delta_datashipping | logreplay_readaccess (default logreplay)
+  --writes-per-second N     simulated client workload on the primary (default 20)
+  --seed N                  random seed (default 1)
+
+Exit codes: 0 stopped by a signal, 2 invalid options, 1 failed to start.
+`;
+
+interface Options {
+  port: number;
+  user: string;
+  password: string;
+  sites: string[];
+  sid: string;
+  instance: string;
+  mode: ReplicationMode;
+  operationMode: OperationMode;
+  writesPerSecond: number;
+  seed: number;
+}
+
+class UsageError extends Error {}
+
+async function parse(argv: string[], env: NodeJS.ProcessEnv): Promise<Options> {
+  const values = new Map<string, string>();
+  const known = [
+    '--port',
+    '--user',
+    '--password',
+    '--password-file',
+    '--sites',
+    '--sid',
+    '--instance',
+    '--mode',
+    '--operation-mode',
+    '--writes-per-second',
+    '--seed',
+  ];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--debug') continue;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.includes(name)) throw new UsageError(`unknown option ${name}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`${name} needs a value`);
+    values.set(name, value);
+  }
+  const port = Number(values.get('--port'));
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError('--port must be a port number');
+  const user = values.get('--user');
+  if (!user) throw new UsageError('--user is required');
+  let password: string | undefined;
+  const file = values.get('--password-file');
+  if (file !== undefined) {
+    try {
+      password = (await readFile(file, 'utf8')).split(/\r?\n/)[0];
+    } catch (err) {
+      throw new UsageError(
+        `cannot read --password-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
+  password ??= values.get('--password') ?? env.HANASR_SIM_PASSWORD;
+  if (!password)
+    throw new UsageError('a password is required: --password-file, HANASR_SIM_PASSWORD or --password');
+  const sites = (values.get('--sites') ?? 'A,B')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (sites.length === 0 || new Set(sites).size !== sites.length)
+    throw new UsageError('--sites needs distinct site names');
+  if (port + sites.length - 1 > 65535) throw new UsageError('not enough ports above --port');
+  const mode = values.get('--mode') ?? 'sync';
+  if (!(replicationModes as readonly string[]).includes(mode))
+    throw new UsageError(`--mode must be one of ${replicationModes.join(', ')}`);
+  const operationMode = values.get('--operation-mode') ?? 'logreplay';
+  if (!(operationModes as readonly string[]).includes(operationMode))
+    throw new UsageError(`--operation-mode must be one of ${operationModes.join(', ')}`);
+  const writesPerSecond = Number(values.get('--writes-per-second') ?? '20');
+  const seed = Number(values.get('--seed') ?? '1');
+  if (!Number.isFinite(writesPerSecond) || writesPerSecond < 0)
+    throw new UsageError('--writes-per-second must be >= 0');
+  if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
+  const instance = values.get('--instance') ?? '00';
+  if (!/^\d{2}$/.test(instance)) throw new UsageError('--instance must be two digits');
+  return {
+    port,
+    user,
+    password,
+    sites,
+    sid: values.get('--sid') ?? 'HA1',
+    instance,
+    mode: mode as ReplicationMode,
+    operationMode: operationMode as OperationMode,
+    writesPerSecond,
+    seed,
+  };
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let options: Options;
+  try {
+    options = await parse(argv, env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`hanasr hana-sim: ${err.message}\n\n${help}`);
+      return 2;
+    }
+    throw err;
+  }
+  const landscape = new SimLandscape({
+    sid: options.sid,
+    instanceNumber: options.instance,
+    sites: options.sites.map((name) => ({ name, host: `hana-${name.toLowerCase()}` })),
+    initialPrimary: options.sites[0]!,
+    mode: options.mode,
+    operationMode: options.operationMode,
+    logShippingTimeoutSeconds: 30,
+    clock: realClock,
+    seed: options.seed,
+    writesPerSecond: options.writesPerSecond,
+  });
+  const servers: HanaWireServer[] = [];
+  try {
+    for (const [i, name] of options.sites.entries()) {
+      const site = landscape.site(name);
+      servers.push(
+        await startHanaWireServer({
+          host: '127.0.0.1',
+          port: options.port + i,
+          user: options.user,
+          password: options.password,
+          snapshot: () => site.snapshot(),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    landscape.dispose();
+    process.stderr.write(
+      `hanasr hana-sim: cannot listen: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
+    );
+    return 1;
+  }
+  const lines = options.sites.map((name, i) => {
+    const s = landscape.site(name).snapshot();
+    const role = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
+    return `${name} 127.0.0.1:${servers[i]!.port} ${role}`;
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await Promise.all(servers.map((s) => s.close()));
+  landscape.dispose();
+  return 0;
+}
