@@ -568,7 +568,12 @@ export class FakeApi {
       }
       case 'delete': {
         const text = await this.readBody(req);
-        const options = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
+        let options: unknown = {};
+        try {
+          if (text.trim() !== '') options = JSON.parse(text) as unknown;
+        } catch {
+          throw badRequest('error decoding DeleteOptions: the body is not JSON');
+        }
         const object = this.delete(type, namespace ?? '', name ?? '', isPlainObject(options) ? options : {});
         this.respondObject(req, res, 200, type, object);
         return;
