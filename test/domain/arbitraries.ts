@@ -1,0 +1,344 @@
+/**
+ * fast-check arbitraries for the decision engine: random specs over two or three sites and random
+ * observations from one site's point of view. The domains are kept small (few sites, few epochs,
+ * times near T) so that random inputs often land on the interesting branches: free keys, SOK
+ * records of the right epoch, handovers, failed probes.
+ */
+import fc from 'fast-check';
+import { parseSpec, type HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import type { Observation, PeerView } from '../../src/domain/observation.js';
+import type {
+  HanaHealth,
+  Intent,
+  LeaderView,
+  ReplicationLink,
+  SiteReport,
+  SyncRecord,
+} from '../../src/domain/types.js';
+import { T } from '../support/observations.js';
+
+export const NAMES = ['A', 'B', 'C'] as const;
+
+export const specArb: fc.Arbitrary<HanaSystemReplicationSpec> = fc
+  .record({
+    count: fc.integer({ min: 2, max: 3 }),
+    sourceOfC: fc.constantFrom(undefined, 'A', 'B'),
+    autoTakeover: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    priority: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 3 }),
+    mode: fc.constantFrom('sync' as const, 'syncmem' as const, 'async' as const),
+    asyncBound: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+    logShippingTimeoutSeconds: fc.integer({ min: 11, max: 60 }),
+    ttlSeconds: fc.integer({ min: 3, max: 10 }),
+    automatic: fc.boolean(),
+    preferSiteTakeover: fc.boolean(),
+    automatedRegister: fc.boolean(),
+    duplicatePrimaryTimeoutSeconds: fc.constantFrom(0, 60, 7200),
+    failureThreshold: fc.integer({ min: 1, max: 4 }),
+    localRestartAttempts: fc.integer({ min: 0, max: 2 }),
+    handshake: fc.boolean(),
+    maintenance: fc.boolean(),
+  })
+  .map((r) =>
+    parseSpec({
+      sid: 'HA1',
+      instanceNumber: '00',
+      sites: NAMES.slice(0, r.count).map((name, i) => ({
+        name,
+        host: `hana-${name.toLowerCase()}`,
+        priority: r.priority[i]!,
+        autoTakeover: r.autoTakeover[i]!,
+        ...(name === 'C' && r.sourceOfC !== undefined ? { source: r.sourceOfC } : {}),
+      })),
+      replication: {
+        mode: r.mode,
+        logShippingTimeoutSeconds: r.logShippingTimeoutSeconds,
+        ...(r.asyncBound !== undefined ? { asyncTakeoverMaxLagSeconds: r.asyncBound } : {}),
+      },
+      takeover: {
+        automatic: r.automatic,
+        preferSiteTakeover: r.preferSiteTakeover,
+        automatedRegister: r.automatedRegister,
+        duplicatePrimaryTimeoutSeconds: r.duplicatePrimaryTimeoutSeconds,
+        failureThreshold: r.failureThreshold,
+        localRestartAttempts: r.localRestartAttempts,
+        handshake: r.handshake,
+      },
+      probes: { intervalSeconds: 1, timeoutSeconds: 2 },
+      lease: { ttlSeconds: r.ttlSeconds },
+      maintenance: r.maintenance,
+    }),
+  );
+
+const name = fc.constantFrom(...NAMES);
+const epoch = fc.integer({ min: 0, max: 4 });
+/** A time at or before T, often very close to it. */
+const past = fc
+  .oneof(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 200_000 }))
+  .map((d) => T - d);
+
+const linkArb: fc.Arbitrary<ReplicationLink> = fc.record({
+  secondary: name,
+  mode: fc.constantFrom('sync' as const, 'syncmem' as const, 'async' as const),
+  operationMode: fc.constant('logreplay' as const),
+  status: fc.constantFrom(
+    'ACTIVE' as const,
+    'SYNCING' as const,
+    'INITIALIZING' as const,
+    'ERROR' as const,
+    'UNKNOWN' as const,
+  ),
+  statusDetails: fc.constant(''),
+  inSync: fc.boolean(),
+  lagSeconds: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+  lagBytes: fc.option(fc.integer({ min: 0, max: 1_000_000 }), { nil: null }),
+});
+
+export const healthArb: fc.Arbitrary<HanaHealth> = fc
+  .record({
+    probeOk: fc.boolean(),
+    running: fc.boolean(),
+    landscapeStatus: fc.constantFrom(null, 0 as const, 1 as const, 2 as const, 3 as const, 4 as const),
+    srRole: fc.constantFrom('primary' as const, 'secondary' as const, 'none' as const),
+    source: fc.option(name, { nil: undefined }),
+    suspended: fc.boolean(),
+    acceptsWrites: fc.boolean(),
+    replication: fc.array(linkArb, { maxLength: 2 }),
+    probeError: fc.option(fc.constantFrom('timed out', 'nameserver not responding'), { nil: undefined }),
+    yellow: fc.boolean(),
+  })
+  .map(({ source, probeError, yellow, ...h }) => ({
+    ...h,
+    processes: {
+      hdbdaemon: yellow ? ('YELLOW' as const) : h.running ? ('GREEN' as const) : ('GRAY' as const),
+    },
+    overallReplicationStatus: h.replication.length === 0 ? ('NONE' as const) : h.replication[0]!.status,
+    ...(source !== undefined ? { source } : {}),
+    ...(probeError !== undefined ? { probeError } : {}),
+  }));
+
+/** Mostly-coherent healths, so that the common roles show up often. */
+const coherentHealth: fc.Arbitrary<HanaHealth> = fc.oneof(
+  healthArb,
+  name.map((source): HanaHealth => ({
+    probeOk: true,
+    running: true,
+    landscapeStatus: 4,
+    processes: { hdbdaemon: 'GREEN' },
+    srRole: 'secondary',
+    source,
+    suspended: false,
+    acceptsWrites: false,
+    replication: [],
+    overallReplicationStatus: 'NONE',
+  })),
+  fc.boolean().map((running): HanaHealth => ({
+    probeOk: true,
+    running,
+    landscapeStatus: running ? 4 : 1,
+    processes: { hdbdaemon: running ? 'GREEN' : 'GRAY' },
+    srRole: 'primary',
+    suspended: false,
+    acceptsWrites: running,
+    replication: [],
+    overallReplicationStatus: 'NONE',
+  })),
+);
+
+const reportArb = (site: string): fc.Arbitrary<SiteReport> =>
+  fc.record({
+    site: fc.constant(site),
+    observedAt: past,
+    health: coherentHealth,
+    failedProbes: fc.integer({ min: 0, max: 5 }),
+    lastWritableAt: fc.option(past, { nil: null }),
+    epoch,
+    leader: fc.boolean(),
+    fenced: fc.boolean(),
+  });
+
+const syncArb = (site: string): fc.Arbitrary<SyncRecord> =>
+  fc.record({
+    site: fc.constant(site),
+    state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SFAIL' as const, 'PRIM' as const),
+    confirmedAt: past,
+    epoch,
+    mode: fc.constantFrom('sync' as const, 'async' as const),
+    lagSeconds: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+    lagBytes: fc.constant(null),
+  });
+
+const peerArb: fc.Arbitrary<PeerView> = fc.oneof(
+  fc.constant({ reachable: false, acceptsWrites: false }),
+  fc.record({
+    reachable: fc.constant(true),
+    acceptsWrites: fc.boolean(),
+    role: fc.constantFrom('primary' as const, 'secondary' as const, 'none' as const),
+  }),
+);
+
+const intentArb: fc.Arbitrary<Intent> = fc.oneof(
+  fc.record({
+    kind: fc.constant('planned-takeover' as const),
+    id: fc.constantFrom('p1', 'p2'),
+    target: name,
+    epoch,
+    force: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('register' as const), id: fc.constant('r1'), site: name, epoch }),
+  fc.record({ kind: fc.constant('fence' as const), id: fc.constant('f1'), site: name, epoch }),
+);
+
+/** Optional entry per site, as a record keyed by site name. */
+function perSite<V>(
+  arb: (site: string) => fc.Arbitrary<V>,
+  sites: readonly string[],
+): fc.Arbitrary<Record<string, V>> {
+  return fc.tuple(...sites.map((s) => fc.option(arb(s), { nil: undefined }))).map((values) => {
+    const out: Record<string, V> = {};
+    values.forEach((v, i) => {
+      if (v !== undefined) out[sites[i]!] = v;
+    });
+    return out;
+  });
+}
+
+export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Observation> {
+  const sites = spec.sites.map((s) => s.name);
+  return fc.constantFrom(...sites).chain((self) => {
+    const others = sites.filter((s) => s !== self);
+    const leader: fc.Arbitrary<LeaderView> = fc.oneof(
+      fc
+        .record({ site: fc.constantFrom(...sites), epoch, since: past })
+        .map((l): LeaderView => ({ state: 'held', leader: l, mine: l.site === self })),
+      fc
+        .record({ lastEpoch: epoch, lastLeader: fc.option(fc.constantFrom(...sites), { nil: undefined }) })
+        .map(({ lastEpoch, lastLeader }): LeaderView =>
+          lastLeader === undefined ? { state: 'free', lastEpoch } : { state: 'free', lastEpoch, lastLeader },
+        ),
+      fc.constant<LeaderView>({ state: 'unknown', error: 'coordination store unavailable' }),
+    );
+    return fc
+      .record({
+        health: coherentHealth,
+        failedProbes: fc.integer({ min: 0, max: 5 }),
+        localRestarts: fc.integer({ min: 0, max: 3 }),
+        fenced: fc.boolean(),
+        lastWritableAt: fc.option(past, { nil: null }),
+        leader,
+        leaseRenewedAt: fc.option(past, { nil: null }),
+        reports: perSite(reportArb, others),
+        peers: perSite(() => peerArb, others),
+        sync: perSite(syncArb, sites),
+        lpt: perSite(() => past, sites),
+        handoverTo: fc.option(fc.constantFrom(...sites), { nil: undefined }),
+        intents: fc.array(intentArb, { maxLength: 2 }),
+      })
+      .map((r): Observation => ({
+        self,
+        local: {
+          health: r.health,
+          failedProbes: r.failedProbes,
+          localRestarts: r.localRestarts,
+          fenced: r.fenced,
+          lastWritableAt: r.lastWritableAt,
+        },
+        leader: r.leader,
+        leaseRenewedAt: r.leaseRenewedAt,
+        reports: r.reports,
+        peers: r.peers,
+        sync: r.sync,
+        lpt: r.lpt,
+        ...(r.handoverTo !== undefined ? { handoverTo: r.handoverTo } : {}),
+        intents: r.intents,
+      }));
+  });
+}
+
+/**
+ * Observations biased towards the takeover branch: the key is free after A's term, this site is
+ * (mostly) a running secondary of A with a (mostly) SOK record of about the right epoch, and the
+ * rest stays random, so the trust rules are what decides.
+ */
+export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Observation> {
+  const sites = spec.sites.map((s) => s.name).filter((s) => s !== 'A');
+  return fc
+    .record({
+      base: observationArb(spec),
+      self: fc.constantFrom(...sites),
+      lastEpoch: fc.integer({ min: 1, max: 3 }),
+      recordEpochDelta: fc.constantFrom(0, 0, 0, -1, 1),
+      state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SOK' as const, 'SFAIL' as const),
+      confirmedAt: past,
+      lag: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }),
+      secondary: fc.constantFrom(true, true, true, false),
+      primaryReport: fc.option(
+        fc.record({
+          lastWritableAt: fc.option(past, { nil: null }),
+          fenced: fc.boolean(),
+          health: healthArb,
+        }),
+        { nil: undefined },
+      ),
+      handover: fc.constantFrom(undefined, undefined, undefined, 'self', 'other'),
+    })
+    .map((r): Observation => {
+      const { self } = r;
+      const reports: Record<string, SiteReport> = { ...r.base.reports };
+      delete reports[self];
+      if (r.primaryReport === undefined) delete reports.A;
+      else
+        reports.A = {
+          site: 'A',
+          observedAt: T - 1000,
+          health: { ...r.primaryReport.health, acceptsWrites: false },
+          failedProbes: 3,
+          lastWritableAt: r.primaryReport.lastWritableAt,
+          epoch: r.lastEpoch,
+          leader: false,
+          fenced: r.primaryReport.fenced,
+        };
+      const handoverTo = r.handover === 'self' ? self : r.handover === 'other' ? 'A' : undefined;
+      const { handoverTo: _drop, ...base } = r.base;
+      return {
+        ...base,
+        self,
+        leader: { state: 'free', lastEpoch: r.lastEpoch, lastLeader: 'A' },
+        local: r.secondary
+          ? {
+              ...r.base.local,
+              health: {
+                probeOk: true,
+                running: true,
+                landscapeStatus: 4,
+                processes: { hdbdaemon: 'GREEN' },
+                srRole: 'secondary',
+                source: 'A',
+                suspended: false,
+                acceptsWrites: false,
+                replication: [],
+                overallReplicationStatus: 'NONE',
+              },
+            }
+          : r.base.local,
+        reports,
+        sync: {
+          ...r.base.sync,
+          [self]: {
+            site: self,
+            state: r.state,
+            confirmedAt: r.confirmedAt,
+            epoch: r.lastEpoch + r.recordEpochDelta,
+            mode: spec.replication.mode,
+            lagSeconds: r.lag,
+            lagBytes: null,
+          },
+        },
+        ...(handoverTo !== undefined ? { handoverTo } : {}),
+      };
+    });
+}
+
+/** A spec and an observation that fits it: fully random, or biased towards a takeover. */
+export const caseArb = specArb.chain((spec) =>
+  fc.oneof(observationArb(spec), nearTakeoverArb(spec)).map((obs) => ({ spec, obs })),
+);

@@ -1,0 +1,144 @@
+/**
+ * Property tests over random specs and observations: whatever the engine is shown, it must not
+ * throw, must not promote a site that was not a trusted SOK (unless a planned handover names it),
+ * must not start a primary without the key, and must not race for a key that is held.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import { cycleMs, decide } from '../../src/domain/decide.js';
+import type { Action } from '../../src/domain/decision.js';
+import type { Observation } from '../../src/domain/observation.js';
+import { T } from '../support/observations.js';
+import { caseArb } from './arbitraries.js';
+
+const RUNS = 3000;
+
+/**
+ * An independent statement of "a trusted SOK": a record of this site from the last term, SOK,
+ * within the async bound, and confirmed no earlier than one cycle before the primary's last
+ * writable moment, or, when that moment is unknown (silent primary or null), no older than the
+ * log-shipping timeout.
+ */
+function trustedSok(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  a: Extract<Action, { kind: 'takeover' }>,
+): boolean {
+  const rec = obs.sync[obs.self];
+  if (!rec || rec.state !== 'SOK' || rec.epoch !== a.expectedLastEpoch) return false;
+  if (spec.replication.mode === 'async') {
+    const bound = spec.replication.asyncTakeoverMaxLagSeconds;
+    if (bound === undefined || rec.lagSeconds === null || rec.lagSeconds > bound) return false;
+  }
+  const lastWritable = a.from === null ? null : (obs.reports[a.from]?.lastWritableAt ?? null);
+  if (lastWritable === null) return T - rec.confirmedAt <= spec.replication.logShippingTimeoutSeconds * 1000;
+  return lastWritable - rec.confirmedAt <= cycleMs(spec);
+}
+
+function isPlannedFor(obs: Observation): boolean {
+  return obs.handoverTo === obs.self;
+}
+
+describe('decide over random observations', () => {
+  it('never throws and always explains itself', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        expect(d.reason).toMatch(/^[a-z][a-z0-9_]*$/);
+        expect(d.message.length).toBeGreaterThan(10);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never takes over to a site whose sync record is not a trusted SOK, unless a planned handover names it', () => {
+    let takeovers = 0;
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'takeover') return;
+        takeovers++;
+        expect(obs.leader.state).toBe('free');
+        if (obs.leader.state !== 'free') return;
+        expect(d.action.expectedLastEpoch).toBe(obs.leader.lastEpoch);
+        expect(d.action.from).toBe(obs.leader.lastLeader ?? null);
+        expect(d.action.planned).toBe(isPlannedFor(obs));
+        if (d.action.planned) return;
+        expect(trustedSok(obs, spec, d.action)).toBe(true);
+        const me = spec.sites.find((s) => s.name === obs.self)!;
+        expect(me.autoTakeover && spec.takeover.automatic).toBe(true);
+        expect(me.source === undefined || me.source === d.action.from).toBe(true);
+        expect(obs.local.health.srRole).toBe('secondary');
+        expect(obs.handoverTo).toBeUndefined();
+      }),
+      { numRuns: RUNS },
+    );
+    // The property is only worth something if random inputs reach the takeover branch.
+    expect(takeovers).toBeGreaterThan(5);
+  });
+
+  it('promotes only while holding the key', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'promote') return;
+        expect(obs.leader).toMatchObject({ state: 'held', mine: true });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never starts a primary-role site that does not hold the key', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'start-local' || obs.local.health.srRole !== 'primary') return;
+        expect(obs.leader).toMatchObject({ state: 'held', mine: true });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never races for a key that is held or that it cannot see, nor for one reserved for another site', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'acquire-leader' && d.action.kind !== 'takeover') return;
+        expect(obs.leader.state).toBe('free');
+        if (obs.handoverTo !== undefined) expect(obs.handoverTo).toBe(obs.self);
+        if (d.action.kind === 'acquire-leader' && obs.leader.state === 'free') {
+          expect(obs.local.health.srRole).toBe('primary');
+          expect([undefined, obs.self]).toContain(obs.leader.lastLeader);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('steps down for a takeover (unplanned) only when a secondary has a SOK record of this term', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'step-down' || d.action.fence !== 'stop') return;
+        const epoch = d.action.epoch;
+        const heirs = Object.values(obs.sync).filter(
+          (r) => r.site !== obs.self && r.state === 'SOK' && r.epoch === epoch,
+        );
+        expect(heirs.length).toBeGreaterThan(0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('in maintenance always answers none, and says so', () => {
+    fc.assert(
+      fc.property(caseArb, ({ spec, obs }) => {
+        const d = decide(obs, { ...spec, maintenance: true }, T);
+        expect(d.action).toEqual({ kind: 'none' });
+        expect(d.message.startsWith('maintenance mode')).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
