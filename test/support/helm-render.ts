@@ -383,7 +383,10 @@ export function printValue(v: Value): string {
 /** sprig's toYaml: sigs.k8s.io/yaml output (sorted keys, unindented sequences), final newline trimmed. */
 export function toYaml(v: Value): string {
   if (v === undefined) return 'null';
-  return stringify(v, { sortMapEntries: true, indentSeq: false, lineWidth: 0 }).replace(/\n$/, '');
+  return stringify(v, { version: '1.1', sortMapEntries: true, indentSeq: false, lineWidth: 0 }).replace(
+    /\n$/,
+    '',
+  );
 }
 
 function goQuote(s: string): string {
