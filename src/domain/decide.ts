@@ -324,6 +324,18 @@ function decideHealthyLeader(
         `planned takeover to ${intent.target} refused: it is not a running secondary with a live agent`,
       );
     }
+    // A tier-3 site would refuse the handover (not_tier2) and leave the key reserved for nobody.
+    const from = report.health.source ?? target.source;
+    if (
+      (target.source !== undefined && target.source !== obs.self) ||
+      (from !== undefined && from !== obs.self)
+    ) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'target_not_tier2',
+        `planned takeover to ${intent.target} refused: it replicates from ${from ?? 'another site'}, not from ${obs.self}`,
+      );
+    }
     const trust = syncTrust(obs.sync[intent.target], spec, epoch, obs.local.lastWritableAt, now);
     if (!trust.ok && !intent.force) {
       return decision(
