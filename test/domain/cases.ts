@@ -1175,6 +1175,31 @@ export const plannedCases: DecisionCase[] = [
     says: ['not a running secondary'],
   },
   {
+    // C replicates from B: handing the key to it would leave it reserved for a site that refuses
+    // it (not_tier2), with no leader and A writing without the key.
+    name: 'planned takeover to a tier-3 site: refused even with force',
+    spec: multitier,
+    obs: aLeaderHealthy({
+      reports: { B: report('B', secondaryHealth('A')), C: report('C', secondaryHealth('B')) },
+      intents: [planned('C', { force: true })],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_not_tier2',
+    says: ['planned takeover to C refused', 'replicates from B, not from A'],
+    action: { intentId: 'p1' },
+  },
+  {
+    name: 'planned takeover to a site that replicates from another by its live topology: refused',
+    spec: multitarget(),
+    obs: aLeaderHealthy({
+      reports: { B: report('B', secondaryHealth('A')), C: report('C', secondaryHealth('B')) },
+      intents: [planned('C', { force: true })],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_not_tier2',
+    says: ['replicates from B, not from A'],
+  },
+  {
     name: 'planned takeover to the current primary: refused',
     spec: S,
     obs: aLeaderHealthy({ intents: [planned('A')] }),
