@@ -390,6 +390,16 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     if (m) {
       const id = `${m[1]}/${m[2]}`;
       const s = services.get(id) ?? { fields: new Map<string, string>(), line };
+      const prev = s.fields.get(m[3]!);
+      // Several secondaries would repeat a service's keys; which value belongs to which is unknown.
+      if (prev !== undefined && prev !== kv.value) {
+        throw new HanaParseError(
+          WHAT,
+          `service key ${kv.key} given twice with different values`,
+          line.text,
+          line.number,
+        );
+      }
       s.fields.set(m[3]!, kv.value);
       services.set(id, s);
       continue;
