@@ -55,6 +55,7 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
         instanceNumber: '00',
         siteName: site,
         commandTimeoutMs: h.commandTimeoutMs,
+        actionTimeoutMs: h.commandTimeoutMs,
         pollIntervalMs: 1000,
         startWaitMs: 600_000,
         stopWaitMs: 600_000,
@@ -189,6 +190,13 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
             clock: h.clock,
           }),
       ).toThrow(HanaActionError);
+    });
+
+    it('a takeover on a frozen site ends at its deadline with TIMEOUT', async () => {
+      h.landscape.freezeSite('SiteB');
+      await expect(h.settle(adapter('SiteB').takeover({ handshake: true }))).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
     });
 
     it('a takeover the simulator refuses is a COMMAND_FAILED action error', async () => {
