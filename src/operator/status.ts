@@ -1,0 +1,427 @@
+/**
+ * The status builder: a pure function from what the coordination store says (leader key, epoch,
+ * agent reports, sync records, intents), the resource and the previous status, to the status the
+ * operator writes and the Events it records. No I/O, no clock reads: `now` is passed in.
+ *
+ * While the leader key is vacant, `currentPrimary` names the holder of the last term (the store's
+ * lastLeader) and `Ready` is False: nobody accepts writes. This keeps the from-site of a takeover
+ * in the status itself, so a restarted operator still tells the takeover's story.
+ */
+import {
+  appendTakeoverHistory,
+  findCondition,
+  type Condition,
+  type ConditionStatus,
+  type ConditionType,
+  type HanaStatus,
+  type HanaSystemReplicationStatus,
+  type SiteStatus,
+  type TakeoverRecord,
+} from '../api/resource.js';
+import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
+import type { ClusterState } from '../coordination/port.js';
+import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+/** A core v1 Event to record on the resource. */
+export interface OperatorEvent {
+  readonly type: EventType;
+  /** CamelCase (TakeoverStarted, TakeoverSucceeded...). */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface StatusInput {
+  readonly spec: HanaSystemReplicationSpec;
+  readonly generation: number;
+  /** The store's snapshot, or null when it could not be read (the error says why). */
+  readonly state: ClusterState | null;
+  readonly stateError?: string;
+  readonly previous: HanaSystemReplicationStatus | undefined;
+  /** ms since the Unix epoch. */
+  readonly now: number;
+}
+
+export interface StatusResult {
+  readonly status: HanaSystemReplicationStatus;
+  readonly events: readonly OperatorEvent[];
+}
+
+/** RFC 3339 in seconds, as Kubernetes writes metav1.Time. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function hanaStatusOf(report: SiteReport): HanaStatus {
+  const h = report.health;
+  if (h.suspended) return 'suspended';
+  if (h.running) return 'running';
+  if (h.probeOk) return 'stopped';
+  return 'unknown';
+}
+
+/** The link that replicates to `site`, from the report of its source (or of any site that has one). */
+function linkTo(
+  site: SiteSpec,
+  source: string | undefined,
+  state: ClusterState,
+): ReplicationLink | undefined {
+  const from = site.source ?? source;
+  if (from !== undefined) {
+    const link = state.reports[from]?.health.replication.find((l) => l.secondary === site.name);
+    if (link !== undefined) return link;
+  }
+  return undefined;
+}
+
+function buildSite(site: SiteSpec, state: ClusterState, primary: string | undefined): SiteStatus {
+  const report = state.reports[site.name];
+  const isLeader = state.leader?.site === site.name;
+  const role = isLeader ? 'primary' : (report?.health.srRole ?? 'none');
+  const out: {
+    -readonly [K in keyof SiteStatus]: SiteStatus[K];
+  } = { name: site.name, role, hanaStatus: report !== undefined ? hanaStatusOf(report) : 'unknown' };
+  if (report !== undefined) {
+    const ls = report.health.landscapeStatus;
+    if (ls !== null) out.landscapeStatus = landscapeStatusNames[ls];
+    out.lastReportTime = rfc3339(report.observedAt);
+    out.fenced = report.fenced;
+  }
+  if (site.name === primary) {
+    if (report !== undefined) out.replicationStatus = report.health.overallReplicationStatus;
+    return out;
+  }
+  const link = linkTo(site, primary, state);
+  if (link !== undefined) {
+    out.replicationMode = link.mode;
+    out.replicationStatus = link.status;
+    out.inSync = link.inSync;
+    if (link.lagSeconds !== null) out.lagSeconds = Math.max(0, link.lagSeconds);
+    if (link.lagBytes !== null) out.lagBytes = Math.max(0, Math.round(link.lagBytes));
+  } else {
+    // No live link (primary not reporting): fall back on the sync record of the current term.
+    const sync = state.sync[site.name];
+    if (sync !== undefined && sync.state !== 'PRIM' && sync.epoch === state.lastEpoch) {
+      out.replicationMode = sync.mode;
+      out.inSync = sync.state === 'SOK';
+      if (sync.lagSeconds !== null) out.lagSeconds = Math.max(0, sync.lagSeconds);
+      if (sync.lagBytes !== null) out.lagBytes = Math.max(0, Math.round(sync.lagBytes));
+    }
+  }
+  return out;
+}
+
+interface ConditionDraft {
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+}
+
+function condition(
+  type: ConditionType,
+  draft: ConditionDraft,
+  previous: HanaSystemReplicationStatus | undefined,
+  generation: number,
+  now: number,
+): Condition {
+  const prev = findCondition(previous, type);
+  const lastTransitionTime =
+    prev !== undefined && prev.status === draft.status ? prev.lastTransitionTime : rfc3339(now);
+  return { type, ...draft, lastTransitionTime, observedGeneration: generation };
+}
+
+const unknownStore = (error: string | undefined): ConditionDraft => ({
+  status: 'Unknown',
+  reason: 'CoordinationUnavailable',
+  message: `the coordination store could not be read${error !== undefined ? `: ${error}` : ''}`,
+});
+
+function plannedTarget(state: ClusterState): string | undefined {
+  if (state.handoverTo !== undefined) return state.handoverTo;
+  const intent = state.intents.find(
+    (i): i is Extract<Intent, { kind: 'planned-takeover' }> => i.kind === 'planned-takeover',
+  );
+  return intent?.target;
+}
+
+function readyDraft(state: ClusterState): ConditionDraft {
+  const leader = state.leader;
+  if (leader === null) {
+    return state.lastEpoch === 0
+      ? { status: 'False', reason: 'NoPrimaryYet', message: 'no site has become primary yet' }
+      : {
+          status: 'False',
+          reason: 'NoPrimary',
+          message: `no site holds the leader key since term ${state.lastEpoch}${state.lastLeader !== undefined ? ` of ${state.lastLeader}` : ''} ended`,
+        };
+  }
+  const report = state.reports[leader.site];
+  if (report === undefined) {
+    return {
+      status: 'Unknown',
+      reason: 'PrimaryNotReporting',
+      message: `${leader.site} holds the leader key in epoch ${leader.epoch} but its agent publishes no report`,
+    };
+  }
+  if (!report.health.acceptsWrites) {
+    return {
+      status: 'False',
+      reason: 'PrimaryNotWritable',
+      message: `${leader.site} holds the leader key in epoch ${leader.epoch} but does not accept writes${report.health.probeError !== undefined ? ` (${report.health.probeError})` : ''}`,
+    };
+  }
+  return {
+    status: 'True',
+    reason: 'PrimaryAvailable',
+    message: `${leader.site} is primary in epoch ${leader.epoch} and accepts writes`,
+  };
+}
+
+function replicationDraft(
+  spec: HanaSystemReplicationSpec,
+  state: ClusterState,
+  sites: readonly SiteStatus[],
+): ConditionDraft {
+  const leader = state.leader;
+  if (leader === null) {
+    return { status: 'Unknown', reason: 'NoPrimary', message: 'no primary: replication cannot be judged' };
+  }
+  if (state.reports[leader.site] === undefined) {
+    return {
+      status: 'Unknown',
+      reason: 'PrimaryNotReporting',
+      message: `the primary ${leader.site} publishes no report`,
+    };
+  }
+  const secondaries = sites.filter((s) => s.name !== leader.site);
+  const broken = secondaries.filter((s) => s.replicationStatus !== 'ACTIVE');
+  if (broken.length > 0) {
+    return {
+      status: 'False',
+      reason: 'SecondaryNotReplicating',
+      message: broken.map((s) => `${s.name} is ${s.replicationStatus ?? 'not replicating'}`).join('; '),
+    };
+  }
+  const sync = spec.replication.mode !== 'async';
+  const behind = sync ? secondaries.filter((s) => s.inSync !== true) : [];
+  if (behind.length > 0) {
+    return {
+      status: 'False',
+      reason: 'SecondaryNotInSync',
+      message: behind.map((s) => `${s.name} is ACTIVE but not in sync (SFAIL)`).join('; '),
+    };
+  }
+  return {
+    status: 'True',
+    reason: sync ? 'AllSecondariesInSync' : 'AllSecondariesActive',
+    message: secondaries
+      .map(
+        (s) =>
+          `${s.name} ${sync ? 'in sync' : 'active'}${s.lagSeconds !== undefined ? `, lag ${s.lagSeconds} s` : ''}`,
+      )
+      .join('; '),
+  };
+}
+
+function lagDraft(
+  spec: HanaSystemReplicationSpec,
+  sites: readonly SiteStatus[],
+  primary: string | undefined,
+): ConditionDraft {
+  const a = spec.alerts;
+  const over = (s: SiteStatus, seconds: number, bytes: number | undefined): boolean =>
+    (s.lagSeconds !== undefined && s.lagSeconds >= seconds) ||
+    (bytes !== undefined && s.lagBytes !== undefined && s.lagBytes >= bytes);
+  const secondaries = sites.filter((s) => s.name !== primary);
+  const critical = secondaries.filter((s) => over(s, a.lagCriticalSeconds, a.lagCriticalBytes));
+  const warning = secondaries.filter((s) => over(s, a.lagWarningSeconds, a.lagWarningBytes));
+  const describe = (list: readonly SiteStatus[]): string =>
+    list.map((s) => `${s.name} lags ${s.lagSeconds ?? '?'} s / ${s.lagBytes ?? '?'} bytes`).join('; ');
+  if (critical.length > 0) {
+    return { status: 'True', reason: 'LagAboveCritical', message: describe(critical) };
+  }
+  if (warning.length > 0) {
+    return { status: 'True', reason: 'LagAboveWarning', message: describe(warning) };
+  }
+  return {
+    status: 'False',
+    reason: 'LagBelowThresholds',
+    message: 'every secondary lags less than the warning thresholds',
+  };
+}
+
+function takeoverDraft(state: ClusterState): ConditionDraft {
+  const target = plannedTarget(state);
+  const leader = state.leader;
+  if (target !== undefined && leader?.site !== target) {
+    const from = leader?.site ?? state.lastLeader;
+    return {
+      status: 'True',
+      reason: 'PlannedTakeover',
+      message: `planned takeover${from !== undefined ? ` from ${from}` : ''} to ${target} in progress`,
+    };
+  }
+  if (leader === null) {
+    if (state.lastEpoch === 0) {
+      return { status: 'False', reason: 'NoPrimaryYet', message: 'waiting for the first primary' };
+    }
+    return {
+      status: 'True',
+      reason: 'PrimaryLost',
+      message: `the leader key of term ${state.lastEpoch}${state.lastLeader !== undefined ? ` (${state.lastLeader})` : ''} is gone: waiting for an eligible secondary to take over`,
+    };
+  }
+  return { status: 'False', reason: 'Stable', message: `${leader.site} is primary in epoch ${leader.epoch}` };
+}
+
+function fencedDraft(sites: readonly SiteStatus[]): ConditionDraft {
+  const fenced = sites.filter((s) => s.fenced === true);
+  if (fenced.length === 0) return { status: 'False', reason: 'NoSiteFenced', message: 'no site is fenced' };
+  return {
+    status: 'True',
+    reason: 'SiteFenced',
+    message: `${fenced.map((s) => s.name).join(', ')} ${fenced.length === 1 ? 'is' : 'are'} fenced (stopped or suspended, no writes)`,
+  };
+}
+
+function maintenanceDraft(spec: HanaSystemReplicationSpec): ConditionDraft {
+  return spec.maintenance
+    ? {
+        status: 'True',
+        reason: 'MaintenanceRequested',
+        message: 'spec.maintenance is true: hanasr observes and reports but takes no action',
+      }
+    : { status: 'False', reason: 'MaintenanceOff', message: 'hanasr acts on failures' };
+}
+
+/** Computes the status to write and the Events to record for one reconcile. */
+export function buildStatus(input: StatusInput): StatusResult {
+  const { spec, generation, state, previous, now } = input;
+  const events: OperatorEvent[] = [];
+  const cond = (type: ConditionType, draft: ConditionDraft): Condition =>
+    condition(type, draft, previous, generation, now);
+
+  if (state === null) {
+    // Keep what we knew; say that it is not current.
+    const unknown = unknownStore(input.stateError);
+    const conditions = [
+      cond('Ready', unknown),
+      cond('ReplicationHealthy', unknown),
+      cond('TakeoverInProgress', unknown),
+      cond('Fenced', unknown),
+      cond('MaintenanceMode', maintenanceDraft(spec)),
+      cond('ReplicationLagHigh', unknown),
+    ];
+    return { status: { ...previous, observedGeneration: generation, conditions }, events };
+  }
+
+  const leader = state.leader;
+  const currentPrimary = leader?.site ?? state.lastLeader;
+  const targetPrimary = plannedTarget(state) ?? leader?.site;
+  const sites = spec.sites.map((s) => buildSite(s, state, leader?.site));
+
+  const takeover = takeoverDraft(state);
+  const lag = lagDraft(spec, sites, leader?.site);
+  const conditions = [
+    cond('Ready', readyDraft(state)),
+    cond('ReplicationHealthy', replicationDraft(spec, state, sites)),
+    cond('TakeoverInProgress', takeover),
+    cond('Fenced', fencedDraft(sites)),
+    cond('MaintenanceMode', maintenanceDraft(spec)),
+    cond('ReplicationLagHigh', lag),
+  ];
+
+  const prevTakeover = findCondition(previous, 'TakeoverInProgress');
+  if (takeover.status === 'True' && prevTakeover?.status !== 'True') {
+    events.push({
+      type: takeover.reason === 'PlannedTakeover' ? 'Normal' : 'Warning',
+      reason: 'TakeoverStarted',
+      message: takeover.message,
+    });
+  }
+
+  let lastTakeover = previous?.lastTakeover;
+  let takeoverHistory = previous?.takeoverHistory;
+  const prevPrimary = previous?.currentPrimary;
+  if (
+    leader !== null &&
+    prevPrimary !== undefined &&
+    leader.site !== prevPrimary &&
+    leader.epoch > (previous?.epoch ?? 0)
+  ) {
+    const planned = prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover';
+    const startedAt =
+      prevTakeover?.status === 'True' ? Date.parse(prevTakeover.lastTransitionTime) : undefined;
+    const record: TakeoverRecord = {
+      time: rfc3339(leader.since),
+      from: prevPrimary,
+      to: leader.site,
+      reason: planned ? 'PlannedTakeover' : 'PrimaryFailed',
+      outcome: 'succeeded',
+      epoch: leader.epoch,
+      ...(startedAt !== undefined && leader.since >= startedAt
+        ? { durationSeconds: Math.round((leader.since - startedAt) / 1000) }
+        : {}),
+    };
+    lastTakeover = record;
+    takeoverHistory = appendTakeoverHistory(takeoverHistory, record);
+    events.push({
+      type: 'Normal',
+      reason: 'TakeoverSucceeded',
+      message: `${leader.site} took over from ${prevPrimary} in epoch ${leader.epoch} (${record.reason}${record.durationSeconds !== undefined ? `, ${record.durationSeconds} s` : ''})`,
+    });
+  }
+
+  const prevSites = new Map((previous?.sites ?? []).map((s) => [s.name, s]));
+  for (const site of sites) {
+    const before = prevSites.get(site.name);
+    if (before === undefined) continue;
+    if (site.fenced === true && before.fenced !== true && site.name !== leader?.site) {
+      events.push({
+        type: 'Normal',
+        reason: 'FencedOldPrimary',
+        message: `${site.name} is fenced (${site.hanaStatus ?? 'unknown'}): it cannot accept writes`,
+      });
+    }
+    if (before.role === 'primary' && site.role === 'secondary') {
+      events.push({
+        type: 'Normal',
+        reason: 'RegisteredSecondary',
+        message: `former primary ${site.name} is registered as a secondary${leader !== null ? ` of ${leader.site}` : ''}`,
+      });
+    }
+  }
+
+  const prevLag = findCondition(previous, 'ReplicationLagHigh');
+  if (lag.status === 'True' && prevLag?.status !== 'True') {
+    events.push({ type: 'Warning', reason: 'ReplicationLagHigh', message: lag.message });
+  } else if (lag.status === 'False' && prevLag?.status === 'True') {
+    events.push({ type: 'Normal', reason: 'ReplicationRecovered', message: lag.message });
+  }
+
+  const status: HanaSystemReplicationStatus = {
+    observedGeneration: generation,
+    ...(currentPrimary !== undefined ? { currentPrimary } : {}),
+    ...(targetPrimary !== undefined ? { targetPrimary } : {}),
+    epoch: leader?.epoch ?? state.lastEpoch,
+    sites,
+    ...(lastTakeover !== undefined ? { lastTakeover } : {}),
+    ...(takeoverHistory !== undefined ? { takeoverHistory } : {}),
+    conditions,
+  };
+  return { status, events };
+}
+
+/**
+ * The body of a JSON merge patch on the status subresource that turns `previous` into `next`:
+ * top-level fields that disappeared are sent as null (arrays are replaced whole by merge patch).
+ */
+export function statusMergePatch(
+  previous: HanaSystemReplicationStatus | undefined,
+  next: HanaSystemReplicationStatus,
+): { status: Record<string, unknown> } {
+  const patch: Record<string, unknown> = { ...next };
+  for (const key of Object.keys(previous ?? {})) if (!(key in next)) patch[key] = null;
+  return { status: patch };
+}
