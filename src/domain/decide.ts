@@ -193,7 +193,15 @@ function decideWithoutStore(
   error: string,
 ): Decision {
   const h = obs.local.health;
-  if (!isWritablePrimary(h)) {
+  // A site that may be taking writes: a writable primary, or a leader whose probe fails (a hung
+  // or unreadable primary is not known to have stopped writing: unknown is never safe).
+  const mayWrite =
+    isWritablePrimary(h) ||
+    (!h.probeOk &&
+      h.srRole !== 'secondary' &&
+      obs.leaseRenewedAt !== null &&
+      obs.local.lastWritableAt !== null);
+  if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }
   const others = spec.sites.filter((s) => s.name !== obs.self);

@@ -82,7 +82,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const store = new MemoryCoordination(clock);
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
-  const portFactory = options.portFactory ?? (await defaultPortFactory());
+  const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
 
   const onEvent = (e: AgentEvent) => {
@@ -334,7 +334,42 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 }
 
-async function defaultPortFactory(): Promise<PortFactory> {
+/**
+ * The agent reaches its simulated HANA the way it reaches real HANA: the command adapter runs
+ * hdbnsutil / sapcontrol / HDBSettings.sh, here answered in-process by the simulator with the
+ * same text, then parsed. Lag comes from the monitoring-view numbers (what the SQL probe reads).
+ */
+async function defaultPortFactory(spec: HanaSystemReplicationSpec): Promise<PortFactory> {
+  const { HanaCommandAdapter } = await import('../hana/commands/adapter.js');
+  const { SimCommandRunner } = await import('../hana/sim/commands.js');
+  return (site, control, clock) =>
+    new HanaCommandAdapter({
+      sid: spec.sid,
+      instanceNumber: spec.instanceNumber,
+      siteName: site,
+      commandTimeoutMs: spec.probes.timeoutSeconds * 1000,
+      runner: new SimCommandRunner(control, clock),
+      clock,
+      lagSource: {
+        replicationLag: async () => {
+          const snap = control.snapshot();
+          if (!snap.nodeUp || !snap.running) throw new Error('SQL connection refused');
+          return new Map(
+            snap.links.map((l) => [
+              l.secondarySite,
+              {
+                lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+                lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+              },
+            ]),
+          );
+        },
+      },
+    });
+}
+
+/** The faster path without text (for thousands of property-test runs). */
+export async function directPortFactory(): Promise<PortFactory> {
   const { SimDirectPort } = await import('../hana/sim/direct-port.js');
   return (_site, control) => new SimDirectPort(control);
 }

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/api/spec.js';
-import { runScenario } from '../../src/sim/runner.js';
+import { directPortFactory, runScenario } from '../../src/sim/runner.js';
 import type { Fault, Scenario } from '../../src/sim/scenario.js';
 
 const pairs: [Fault['action'], Fault['action'] | null][] = [
@@ -70,7 +70,10 @@ describe('random fault schedules (sync mode)', () => {
         fc.integer({ min: 1, max: 1_000_000 }),
         fc.array(faultArb, { minLength: 1, maxLength: 4 }),
         async (seed, faults) => {
-          const result = await runScenario(scenarioOf(seed, faults), { decisions: false });
+          const result = await runScenario(scenarioOf(seed, faults), {
+            decisions: false,
+            portFactory: await directPortFactory(),
+          });
           expect(result.metrics.maxConcurrentPrimaries).toBeLessThanOrEqual(1);
           expect(result.metrics.lostCommittedWrites).toBe(0);
           expect(result.metrics.acknowledgedWrites).toBeGreaterThan(0);
