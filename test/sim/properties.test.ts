@@ -34,7 +34,7 @@ const faultArb = fc.record({
 
 function scenarioOf(
   seed: number,
-  faults: fc.RecordValue<{ pair: number; site: string; at: number; lasts: number }>[],
+  faults: { pair: number; site: string; at: number; lasts: number }[],
 ): Scenario {
   const list: Fault[] = [];
   for (const f of faults) {
