@@ -1,6 +1,6 @@
 /**
  * The public `hanasr/hana` entry: output parsers, command runners and the command-based HANA
- * adapter. (The SQL probes append their exports below.)
+ * adapter, and the SQL probes.
  */
 export * from './parsers/index.js';
 export {
@@ -27,3 +27,4 @@ export {
   type ProbeSignals,
   type Signal,
 } from './commands/health.js';
+export * from './sql/index.js';

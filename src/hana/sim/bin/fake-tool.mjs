@@ -1,4 +1,3 @@
-/* global fetch, URL, AbortSignal */
 /**
  * A stand-in for hdbnsutil, sapcontrol and HDBSettings.sh: forwards its argv to a running HANA
  * simulator (HANASR_SIM_URL, site HANASR_SIM_SITE) and prints the answer with the same exit code,
