@@ -38,12 +38,12 @@ import {
   type CoordinationSession,
 } from './port.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 function checkName(kind: string, value: string): void {
   if (!NAME.test(value)) {
     throw new RangeError(
-      `${kind} name must be 1-63 letters, digits, '.', '_' or '-' (got ${JSON.stringify(value)})`,
+      `${kind} name must be 1-253 letters, digits, '.', '_' or '-' (got ${JSON.stringify(value)})`,
     );
   }
 }

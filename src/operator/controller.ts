@@ -71,8 +71,12 @@ export interface ControllerOptions {
   readonly instance?: string;
 }
 
+/**
+ * The coordination store's name for a resource: `<namespace>.<name>` (a namespace has no dots,
+ * so the pair stays unambiguous). Agents started for a resource use the same key.
+ */
 export function defaultClusterKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  return `${namespace}.${name}`;
 }
 
 export function rwServiceName(name: string): string {

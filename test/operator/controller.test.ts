@@ -111,7 +111,7 @@ async function startController(namespace: string, resyncIntervalMs: number): Pro
   return c;
 }
 
-/** Agents for A (primary, epoch 1) and B (secondary, in sync) of cluster `namespace/name`. */
+/** Agents for A (primary, epoch 1) and B (secondary, in sync) of cluster `namespace.name`. */
 async function seedCluster(cluster: string): Promise<{ a: CoordinationSession; b: CoordinationSession }> {
   const a = store.session(cluster, 'A', 30);
   const b = store.session(cluster, 'B', 30);
@@ -147,7 +147,7 @@ afterAll(async () => {
 
 describe('HsrController', () => {
   it('reconciles a cluster through a failover, an intent, an API outage, maintenance and deletion', async () => {
-    const { a, b } = await seedCluster('hana/ha1');
+    const { a, b } = await seedCluster('hana.ha1');
     await startController('hana', 50);
     await custom.createNamespacedCustomObject({ ...ref('hana'), body: manifest('hana', 'ha1') });
 
@@ -212,7 +212,7 @@ describe('HsrController', () => {
       'ha1',
       (x) => x['metadata']['annotations']?.['hanasr.io/planned-takeover'] === undefined,
     );
-    expect((await store.read('hana/ha1')).intents).toMatchObject([
+    expect((await store.read('hana.ha1')).intents).toMatchObject([
       { kind: 'planned-takeover', target: 'A', epoch: 2 },
     ]);
     o = await until('hana', 'ha1', (x) => cond(x, 'TakeoverInProgress')?.[0] === 'True');
@@ -268,12 +268,12 @@ describe('HsrController', () => {
       }
     }
     expect(exists).toBe(false);
-    const after = await store.read('hana/ha1');
+    const after = await store.read('hana.ha1');
     expect([after.lastEpoch, after.intents.length]).toEqual([0, 0]);
   });
 
   it('keeps reconciling after its watch is dropped (the informer is restarted)', async () => {
-    await seedCluster('watch/w1');
+    await seedCluster('watch.w1');
     // No periodic resync here: only the informer can bring the change in.
     const c = await startController('watch', 3_600_000);
     await custom.createNamespacedCustomObject({ ...ref('watch'), body: manifest('watch', 'w1') });
