@@ -10,6 +10,7 @@
  *   sync/<site>     JSON SyncRecord (outlives leases)
  *   lpt/<site>      last-primary timestamp, ms (outlives leases)
  *   intents/<id>    JSON Intent (outlives leases)
+ *   spec            JSON spec published by the operator (outlives leases)
  *
  * Writes that carry an epoch are transactions comparing the epoch key and, for the leader's own
  * writes, that the leader key is bound to the writer's lease. Every unary call has a deadline;
@@ -167,6 +168,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const sync: Record<string, SyncRecord> = {};
   const lpt: Record<string, number> = {};
   const intents: Intent[] = [];
+  let spec: unknown;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
     const slash = rel.indexOf('/');
@@ -206,6 +208,9 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
         if (i) intents.push(i);
         break;
       }
+      case 'spec':
+        spec = parseJson<unknown>(kv);
+        break;
       default:
         break;
     }
@@ -219,6 +224,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     sync,
     lpt,
     intents,
+    ...(spec !== undefined ? { spec } : {}),
   };
 }
 
@@ -339,6 +345,13 @@ export class EtcdCoordination implements Coordination {
       [get(keys.epoch)],
     );
     if (!res.succeeded) throw new StaleEpochError(intent.epoch, parseEpoch(firstKv(res, 0)));
+  }
+
+  async publishSpec(cluster: string, spec: unknown): Promise<void> {
+    const keys = this.keys(cluster);
+    await this.call('publish spec', () =>
+      this.client.kv.put({ key: enc(`${keys.root}spec`), value: enc(JSON.stringify(spec)) }),
+    );
   }
 
   async deleteCluster(cluster: string): Promise<void> {

@@ -35,6 +35,7 @@ interface ClusterData {
   sync: Map<string, SyncRecord>;
   lpt: Map<string, number>;
   intents: Map<string, Intent>;
+  spec?: unknown;
 }
 
 export class MemoryCoordination implements Coordination {
@@ -150,6 +151,7 @@ export class MemoryCoordination implements Coordination {
       sync: Object.fromEntries(d.sync),
       lpt: Object.fromEntries(d.lpt),
       intents: [...d.intents.values()],
+      ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
     };
   }
 
@@ -168,6 +170,11 @@ export class MemoryCoordination implements Coordination {
     const d = this.data(cluster);
     if (intent.epoch !== d.lastEpoch) throw new StaleEpochError(intent.epoch, d.lastEpoch);
     d.intents.set(intent.id, intent);
+  }
+
+  async publishSpec(cluster: string, spec: unknown): Promise<void> {
+    this.check();
+    this.data(cluster).spec = structuredClone(spec);
   }
 
   async deleteCluster(cluster: string): Promise<void> {

@@ -29,6 +29,11 @@ export interface ClusterState {
   /** Last-primary timestamps (ms), SAPHanaSR's LPT. */
   readonly lpt: Readonly<Record<string, number>>;
   readonly intents: readonly Intent[];
+  /**
+   * The HA spec as the operator last published it (unvalidated JSON: readers parse it with
+   * parseSpec). Agents follow it (maintenance, thresholds) even while no operator runs.
+   */
+  readonly spec?: unknown;
 }
 
 /** A session of one member (an agent) with its own lease. */
@@ -69,6 +74,8 @@ export interface Coordination {
   read(cluster: string): Promise<ClusterState>;
   /** Adds an intent if its epoch is the current one (else StaleEpochError). */
   addIntent(cluster: string, intent: Intent): Promise<void>;
+  /** Publishes the cluster's spec for its agents (outlives leases; last write wins). */
+  publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */
   deleteCluster(cluster: string): Promise<void>;
   close(): Promise<void>;
