@@ -496,7 +496,7 @@ export class EtcdSession implements CoordinationSession {
 
   async releaseLeader(epoch: number, handoverTo?: string): Promise<void> {
     if (handoverTo !== undefined) checkName('site', handoverTo);
-    const lease = this.requireLease();
+    const lease = await this.requireLease(epoch);
     const k = this.keys;
     const res = await this.owner.txn(
       'release leader',
@@ -541,15 +541,23 @@ export class EtcdSession implements CoordinationSession {
     }
   }
 
-  private requireLease(): string {
+  /**
+   * The live lease id. Without one this session cannot hold the key; a stale epoch is still
+   * reported as such first (the more useful answer to "why was my action refused").
+   */
+  private async requireLease(epoch: number): Promise<string> {
     const id = this.lease?.state === 'alive' ? this.lease.id : null;
-    if (id === null)
-      throw new NotLeaderError(`site ${this.site} holds no live lease, so it cannot hold the leader key`);
-    return id;
+    if (id !== null) return id;
+    const res = await this.owner.call('read epoch', () =>
+      this.owner.client.kv.range({ key: enc(this.keys.epoch) }),
+    );
+    const current = res.kvs[0] ? parseEpoch(res.kvs[0]) : 0;
+    if (current !== epoch) throw new StaleEpochError(epoch, current);
+    throw new NotLeaderError(`site ${this.site} holds no live lease, so it cannot hold the leader key`);
   }
 
   private async leaderWrite(what: string, epoch: number, ops: IRequestOp[]): Promise<void> {
-    const lease = this.requireLease();
+    const lease = await this.requireLease(epoch);
     const k = this.keys;
     const res = await this.owner.txn(what, [epochIs(k, epoch), leaseIs(k.leader, lease)], ops, [
       get(k.epoch),
