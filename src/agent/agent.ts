@@ -325,34 +325,13 @@ export class Agent {
         case 'none':
           return;
         case 'acquire-leader': {
-          const rec = await this.storeCall('acquire leader', () =>
-            this.session.acquireLeader(a.expectedLastEpoch, clock.now()),
-          );
-          if (!rec)
-            return this.emitRaw(
-              'refused',
-              a.kind,
-              'lost_race',
-              'another member changed the leader key first',
-            );
-          this.leaderMine = true;
-          this.believedEpoch = rec.epoch;
-          this.emitRaw('action', a.kind, d.reason, `acquired the leader key at epoch ${rec.epoch}`);
+          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
+          if (rec) this.emitRaw('action', a.kind, d.reason, `acquired the leader key at epoch ${rec.epoch}`);
           return;
         }
         case 'takeover': {
-          const rec = await this.storeCall('acquire leader', () =>
-            this.session.acquireLeader(a.expectedLastEpoch, clock.now()),
-          );
-          if (!rec)
-            return this.emitRaw(
-              'refused',
-              a.kind,
-              'lost_race',
-              'another member changed the leader key first',
-            );
-          this.leaderMine = true;
-          this.believedEpoch = rec.epoch;
+          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
+          if (!rec) return;
           await this.promote(rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           return;
@@ -445,6 +424,20 @@ export class Agent {
       this.emitRaw('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
     }
     void state;
+  }
+
+  /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
+  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number) {
+    const rec = await this.storeCall('acquire leader', () =>
+      this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
+    );
+    if (!rec) {
+      this.emitRaw('refused', kind, 'lost_race', 'another member changed the leader key first');
+      return null;
+    }
+    this.leaderMine = true;
+    this.believedEpoch = rec.epoch;
+    return rec;
   }
 
   private async promote(
