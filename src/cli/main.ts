@@ -11,6 +11,10 @@ const commands: Record<
     summary: 'play a failure scenario against HA settings in virtual time',
     load: () => import('./commands/simulate.js'),
   },
+  agent: {
+    summary: 'run the agent of one HANA site (sidecar or systemd service)',
+    load: () => import('./commands/agent.js'),
+  },
   'hana-sim': {
     summary: 'serve simulated HANA sites over the SQL wire protocol (127.0.0.1)',
     load: () => import('./commands/hana-sim.js'),

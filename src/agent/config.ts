@@ -1,0 +1,745 @@
+/**
+ * Configuration of `hanasr agent`: from HANASR_* environment variables and command-line flags
+ * (a flag wins over its variable), validated with zod. Every error names the field, its flag and
+ * its variable, and never echoes a value (a password typed into the wrong field is not printed).
+ *
+ * Secrets never come from the command line: the SQL password from a credentials file, a mounted
+ * Secret directory or HANASR_SQL_PASSWORD; the etcd password from HANASR_ETCD_PASSWORD_FILE.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
+import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
+import type { CredentialSource } from '../hana/sql/credentials.js';
+
+/** One configuration key: its field name, flag and environment variable, and what it means. */
+export interface ConfigKey {
+  readonly field: string;
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  /** The flag may be given several times (values are joined with commas). */
+  readonly repeatable?: boolean;
+  /** Only from the environment or a file, never a flag (secrets). */
+  readonly envOnly?: boolean;
+}
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  {
+    field: 'namespace',
+    flag: '--namespace',
+    env: 'HANASR_NAMESPACE',
+    help: 'namespace of the HanaSystemReplication (the cluster key is <namespace>.<cluster>)',
+  },
+  {
+    field: 'cluster',
+    flag: '--cluster',
+    env: 'HANASR_CLUSTER',
+    help: 'name of the HanaSystemReplication, or the whole key <namespace>.<name>',
+  },
+  {
+    field: 'site',
+    flag: '--site',
+    env: 'HANASR_SITE',
+    help: 'the site this agent runs next to (a name in spec.sites)',
+  },
+  {
+    field: 'specFile',
+    flag: '--spec-file',
+    env: 'HANASR_SPEC_FILE',
+    help: 'a HanaSystemReplication manifest or a bare spec (YAML/JSON): the fallback spec',
+  },
+  {
+    field: 'specFromStore',
+    flag: '--spec-from-store',
+    env: 'HANASR_SPEC_FROM_STORE',
+    help: 'true|false (default true): follow the spec the operator publishes in the store',
+  },
+  {
+    field: 'specRefreshSeconds',
+    flag: '--spec-refresh-seconds',
+    env: 'HANASR_SPEC_REFRESH_SECONDS',
+    help: 'how often the published spec is re-read (default 5)',
+  },
+  {
+    field: 'coordination',
+    flag: '--coordination',
+    env: 'HANASR_COORDINATION',
+    help: 'etcd (default) | memory (one process only: local tests)',
+  },
+  {
+    field: 'etcdEndpoints',
+    flag: '--etcd-endpoints',
+    env: 'HANASR_ETCD_ENDPOINTS',
+    help: 'comma-separated etcd client URLs (https://etcd-0:2379,...)',
+  },
+  {
+    field: 'etcdPrefix',
+    flag: '--etcd-prefix',
+    env: 'HANASR_ETCD_PREFIX',
+    help: 'key prefix (default /hanasr)',
+  },
+  {
+    field: 'etcdCaFile',
+    flag: '--etcd-ca-file',
+    env: 'HANASR_ETCD_CA_FILE',
+    help: 'CA bundle of the etcd servers (PEM)',
+  },
+  {
+    field: 'etcdCertFile',
+    flag: '--etcd-cert-file',
+    env: 'HANASR_ETCD_CERT_FILE',
+    help: 'client certificate for mutual TLS (PEM)',
+  },
+  {
+    field: 'etcdKeyFile',
+    flag: '--etcd-key-file',
+    env: 'HANASR_ETCD_KEY_FILE',
+    help: 'client private key for mutual TLS (PEM)',
+  },
+  {
+    field: 'etcdUsername',
+    flag: '--etcd-username',
+    env: 'HANASR_ETCD_USERNAME',
+    help: 'etcd user (with HANASR_ETCD_PASSWORD_FILE)',
+  },
+  {
+    field: 'etcdPasswordFile',
+    flag: '--etcd-password-file',
+    env: 'HANASR_ETCD_PASSWORD_FILE',
+    help: 'file holding the etcd password (first line)',
+  },
+  {
+    field: 'etcdCallTimeoutMs',
+    flag: '--etcd-call-timeout-ms',
+    env: 'HANASR_ETCD_CALL_TIMEOUT_MS',
+    help: 'deadline of one etcd call (default 1000)',
+  },
+  {
+    field: 'storeTimeoutMs',
+    flag: '--store-timeout-ms',
+    env: 'HANASR_STORE_TIMEOUT_MS',
+    help: 'deadline of one coordination step of the agent (default 2000)',
+  },
+  { field: 'sid', flag: '--sid', env: 'HANASR_SID', help: 'SAP system ID (default: spec.sid)' },
+  {
+    field: 'instanceNumber',
+    flag: '--instance-number',
+    env: 'HANASR_INSTANCE_NUMBER',
+    help: 'instance number, two digits (default: spec.instanceNumber)',
+  },
+  {
+    field: 'hdbnsutil',
+    flag: '--hdbnsutil',
+    env: 'HANASR_HDBNSUTIL',
+    help: 'path of hdbnsutil (default /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil)',
+  },
+  {
+    field: 'sapcontrol',
+    flag: '--sapcontrol',
+    env: 'HANASR_SAPCONTROL',
+    help: 'path of sapcontrol (default /usr/sap/<SID>/HDB<NN>/exe/sapcontrol)',
+  },
+  {
+    field: 'hdbSettings',
+    flag: '--hdbsettings',
+    env: 'HANASR_HDBSETTINGS',
+    help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
+  },
+  {
+    field: 'runAs',
+    flag: '--run-as',
+    env: 'HANASR_RUN_AS',
+    help: 'run the HANA tools as this user through runuser (e.g. ha1adm); unset: as the agent user',
+  },
+  {
+    field: 'commandTimeoutSeconds',
+    flag: '--command-timeout-seconds',
+    env: 'HANASR_COMMAND_TIMEOUT_SECONDS',
+    help: 'deadline of each probe command (default: spec probes.timeoutSeconds)',
+  },
+  {
+    field: 'actionTimeoutSeconds',
+    flag: '--action-timeout-seconds',
+    env: 'HANASR_ACTION_TIMEOUT_SECONDS',
+    help: 'deadline of takeover/register/start/stop (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+  },
+  {
+    field: 'sqlHost',
+    flag: '--sql-host',
+    env: 'HANASR_SQL_HOST',
+    help: 'SQL host of the local site (default localhost)',
+  },
+  {
+    field: 'sqlPort',
+    flag: '--sql-port',
+    env: 'HANASR_SQL_PORT',
+    help: 'SQL port of the local site (default 3<NN>13)',
+  },
+  {
+    field: 'sqlUser',
+    flag: '--sql-user',
+    env: 'HANASR_SQL_USER',
+    help: 'SQL user (a user with the MONITORING role), with HANASR_SQL_PASSWORD_FILE or HANASR_SQL_PASSWORD',
+  },
+  {
+    field: 'sqlPasswordFile',
+    flag: '--sql-password-file',
+    env: 'HANASR_SQL_PASSWORD_FILE',
+    help: 'file holding the SQL password (first line)',
+  },
+  {
+    field: 'sqlCredentialsFile',
+    flag: '--sql-credentials-file',
+    env: 'HANASR_SQL_CREDENTIALS_FILE',
+    help: 'file with user= and password= lines (mode 0600)',
+  },
+  {
+    field: 'sqlSecretDir',
+    flag: '--sql-secret-dir',
+    env: 'HANASR_SQL_SECRET_DIR',
+    help: 'a mounted Secret with the keys user (or username) and password',
+  },
+  {
+    field: 'sqlPassword',
+    flag: '',
+    env: 'HANASR_SQL_PASSWORD',
+    help: 'the SQL password (environment only, e.g. from a secretKeyRef)',
+    envOnly: true,
+  },
+  {
+    field: 'sqlWriteProbeTable',
+    flag: '--sql-write-probe-table',
+    env: 'HANASR_SQL_WRITE_PROBE_TABLE',
+    help: 'also prove writes by an UPSERT into this table (created when missing)',
+  },
+  {
+    field: 'peerSql',
+    flag: '--peer-sql',
+    env: 'HANASR_PEER_SQL',
+    help: "SITE=HOST:PORT of a peer site's SQL port (repeat the flag, or comma-separate)",
+    repeatable: true,
+  },
+  {
+    field: 'peerStatus',
+    flag: '--peer-status',
+    env: 'HANASR_PEER_STATUS',
+    help: "SITE=URL of a peer agent's status server, e.g. B=http://hana-b:8082 (repeatable)",
+    repeatable: true,
+  },
+  {
+    field: 'statusHost',
+    flag: '--status-host',
+    env: 'HANASR_STATUS_HOST',
+    help: 'address the status server binds (default 0.0.0.0)',
+  },
+  {
+    field: 'statusPort',
+    flag: '--status-port',
+    env: 'HANASR_STATUS_PORT',
+    help: 'port of /status, /healthz, /readyz (default 8082; 0 picks a free port)',
+  },
+  {
+    field: 'logLevel',
+    flag: '--log-level',
+    env: 'HANASR_LOG_LEVEL',
+    help: 'debug | info | warn | error (default info)',
+  },
+];
+
+const KEY_BY_FIELD = new Map(CONFIG_KEYS.map((k) => [k.field, k]));
+
+/** "site (--site / HANASR_SITE)": how an error names a field. */
+export function describeField(field: string): string {
+  const key = KEY_BY_FIELD.get(field);
+  if (!key) return field;
+  return key.flag ? `${field} (${key.flag} / ${key.env})` : `${field} (${key.env})`;
+}
+
+export interface PeerEndpoints {
+  readonly sql?: { readonly host: string; readonly port: number };
+  readonly statusUrl?: string;
+}
+
+export type CoordinationConfig =
+  { readonly kind: 'memory' } | { readonly kind: 'etcd'; readonly etcd: EtcdConfig };
+
+export interface AgentConfig {
+  /** The cluster key in the store: <namespace>.<name>. */
+  readonly cluster: string;
+  readonly site: string;
+  readonly specFile?: string;
+  /** The spec read from specFile at configuration time (the fallback). */
+  readonly fileSpec?: HanaSystemReplicationSpec;
+  readonly specFromStore: boolean;
+  readonly specRefreshMs: number;
+  readonly coordination: CoordinationConfig;
+  readonly storeTimeoutMs: number;
+  readonly hana: {
+    readonly sid?: string;
+    readonly instanceNumber?: string;
+    readonly paths: {
+      readonly hdbnsutil?: string;
+      readonly sapcontrol?: string;
+      readonly hdbSettings?: string;
+    };
+    readonly runAs?: string;
+    /** Absent: the spec's probes.timeoutSeconds (the agent gives up on a probe then anyway). */
+    readonly commandTimeoutMs?: number;
+    readonly actionTimeoutMs: number;
+  };
+  readonly sql: {
+    readonly host: string;
+    /** Absent: 3<NN>13 from the instance number. */
+    readonly port?: number;
+    /** Absent: no SQL probes (lag unknown, peers only through their agents). */
+    readonly credentials?: CredentialSourceConfig;
+    readonly writeProbeTable?: string;
+  };
+  readonly peers: Readonly<Record<string, PeerEndpoints>>;
+  readonly status: { readonly host: string; readonly port: number };
+  readonly logLevel: LogLevel;
+}
+
+/** loadCredentials' sources, plus a bare password file next to a user name. */
+export type CredentialSourceConfig =
+  CredentialSource | { readonly kind: 'password-file'; readonly user: string; readonly path: string };
+
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export class AgentConfigError extends Error {
+  readonly code = 'AGENT_CONFIG_INVALID' as const;
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid agent configuration: ${problems.join('; ')}`);
+    this.name = 'AgentConfigError';
+  }
+}
+
+// --- raw input --------------------------------------------------------------------------------
+
+/** Reads flags (`--x value`, `--x=value`) over environment variables into one record by field. */
+export function rawConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const raw: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const key of CONFIG_KEYS) {
+    const value = env[key.env];
+    if (value !== undefined && value !== '') raw[key.field] = value;
+  }
+  const fromFlags: Record<string, string[]> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--debug') continue;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (/^--(sql-|etcd-)?password$/.test(name)) {
+      problems.push(
+        `${name}: passwords are never taken from the command line (other users can read it in ps); use a file or the environment`,
+      );
+      if (eq < 0) i++;
+      continue;
+    }
+    const key = CONFIG_KEYS.find((k) => k.flag !== '' && k.flag === name);
+    if (!key) {
+      problems.push(`unknown option ${name}`);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) {
+      problems.push(`${key.flag} needs a value`);
+      continue;
+    }
+    (fromFlags[key.field] ??= []).push(value);
+  }
+  if (problems.length > 0) throw new AgentConfigError(problems);
+  for (const [field, values] of Object.entries(fromFlags)) {
+    const key = KEY_BY_FIELD.get(field)!;
+    raw[field] = key.repeatable ? values.join(',') : values[values.length - 1]!;
+  }
+  return raw;
+}
+
+// --- schema -----------------------------------------------------------------------------------
+
+const text = z.string().trim().min(1, 'must not be empty');
+const intIn = (min: number, max: number, unit: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number of ${unit}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._-]+:\d{1,5}$/, 'must be HOST:PORT')
+  .transform((v) => {
+    const i = v.lastIndexOf(':');
+    return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
+  })
+  .refine((v) => v.port >= 1 && v.port <= 65535, 'port must be 1-65535');
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without credentials, like http://hana-b:8082');
+
+const siteList = <T extends z.ZodType>(value: T) =>
+  z.string().transform((v, ctx) => {
+    const out: Record<string, z.output<T>> = {};
+    for (const entry of v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')) {
+      const eq = entry.indexOf('=');
+      const site = eq > 0 ? entry.slice(0, eq) : '';
+      if (!SITE_NAME_PATTERN.test(site)) {
+        ctx.addIssue({ code: 'custom', message: 'entries must be SITE=VALUE with a valid site name' });
+        return z.NEVER;
+      }
+      if (site in out) {
+        ctx.addIssue({ code: 'custom', message: `site ${site} is given twice` });
+        return z.NEVER;
+      }
+      const parsed = value.safeParse(entry.slice(eq + 1));
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: `${site}: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+        return z.NEVER;
+      }
+      out[site] = parsed.data;
+    }
+    return out;
+  });
+
+const rawSchema = z
+  .object({
+    namespace: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+      .optional(),
+    cluster: text
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name or <namespace>.<name>')
+      .optional(),
+    site: text
+      .regex(SITE_NAME_PATTERN, 'must be a site name (a letter, then letters, digits, _ or -)')
+      .optional(),
+    specFile: text.optional(),
+    specFromStore: bool.optional(),
+    specRefreshSeconds: intIn(1, 3600, 'seconds').optional(),
+    coordination: z.enum(['etcd', 'memory'], 'must be etcd or memory').optional(),
+    etcdEndpoints: text.optional(),
+    etcdPrefix: text.optional(),
+    etcdCaFile: text.optional(),
+    etcdCertFile: text.optional(),
+    etcdKeyFile: text.optional(),
+    etcdUsername: text.optional(),
+    etcdPasswordFile: text.optional(),
+    etcdCallTimeoutMs: intIn(50, 60_000, 'milliseconds').optional(),
+    storeTimeoutMs: intIn(100, 120_000, 'milliseconds').optional(),
+    sid: z
+      .string()
+      .trim()
+      .regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)')
+      .optional(),
+    instanceNumber: z
+      .string()
+      .trim()
+      .regex(/^\d{2}$/, 'must be two digits (e.g. 00)')
+      .optional(),
+    hdbnsutil: text.optional(),
+    sapcontrol: text.optional(),
+    hdbSettings: text.optional(),
+    runAs: z
+      .string()
+      .trim()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name like ha1adm')
+      .optional(),
+    commandTimeoutSeconds: intIn(1, 3600, 'seconds').optional(),
+    actionTimeoutSeconds: intIn(1, 7200, 'seconds').optional(),
+    sqlHost: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]+$/, 'must be a host name or address')
+      .optional(),
+    sqlPort: intIn(1, 65535, 'port').optional(),
+    sqlUser: text.optional(),
+    sqlPasswordFile: text.optional(),
+    sqlCredentialsFile: text.optional(),
+    sqlSecretDir: text.optional(),
+    sqlPassword: z.string().min(1, 'must not be empty').optional(),
+    sqlWriteProbeTable: z
+      .string()
+      .trim()
+      .regex(/^[A-Z_][A-Z0-9_]*(\.[A-Z_][A-Z0-9_]*)?$/i, 'must be a table name like HANASR.PROBE')
+      .optional(),
+    peerSql: siteList(hostPort).optional(),
+    peerStatus: siteList(httpUrl).optional(),
+    statusHost: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9.:_-]+$/, 'must be an address like 0.0.0.0 or 127.0.0.1')
+      .optional(),
+    statusPort: intIn(0, 65535, 'port').optional(),
+    logLevel: z.enum(logLevels, `must be one of ${logLevels.join(', ')}`).optional(),
+  })
+  .strict();
+
+function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : '(config)';
+    return `${describeField(field)}: ${issue.message}`;
+  });
+}
+
+/** Reads a manifest (a HanaSystemReplication resource) or a bare spec; errors name the file and field. */
+export function readSpecFile(file: string): {
+  spec: HanaSystemReplicationSpec;
+  namespace?: string;
+  name?: string;
+} {
+  let textContent: string;
+  try {
+    textContent = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AgentConfigError([
+      `${describeField('specFile')}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(textContent);
+  } catch (err) {
+    throw new AgentConfigError([
+      `${file}: not YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'error'})`,
+    ]);
+  }
+  const obj = (doc ?? {}) as Record<string, unknown>;
+  const isResource = typeof obj === 'object' && 'spec' in obj && ('kind' in obj || 'metadata' in obj);
+  try {
+    const spec = parseSpec(isResource ? obj.spec : obj, isResource ? 'spec' : '');
+    const meta = (isResource ? (obj.metadata ?? {}) : {}) as Record<string, unknown>;
+    return {
+      spec,
+      ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
+      ...(typeof meta.name === 'string' ? { name: meta.name } : {}),
+    };
+  } catch (err) {
+    throw new AgentConfigError([`${file}: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+}
+
+function readFirstLine(file: string, field: string): string {
+  try {
+    const info = statSync(file);
+    if ((info.mode & 0o022) !== 0)
+      throw new AgentConfigError([`${describeField(field)}: ${file} is writable by group or others`]);
+    const line = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+    if (line === '') throw new AgentConfigError([`${describeField(field)}: ${file} is empty`]);
+    return line;
+  } catch (err) {
+    if (err instanceof AgentConfigError) throw err;
+    throw new AgentConfigError([
+      `${describeField(field)}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
+  }
+}
+
+/**
+ * Builds the agent configuration from flags and environment. Reads the spec file (and the etcd
+ * password file) now, so a broken file fails at start with its name; SQL credentials are read
+ * before every probe (a rotated Secret is picked up).
+ */
+export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const parsed = rawSchema.safeParse(rawConfig(argv, env));
+  if (!parsed.success) throw new AgentConfigError(issuesOf(parsed.error));
+  const r = parsed.data;
+  const problems: string[] = [];
+
+  const file = r.specFile !== undefined ? readSpecFile(r.specFile) : undefined;
+  const specFromStore = r.specFromStore ?? true;
+  if (!file && !specFromStore)
+    problems.push(`${describeField('specFile')}: required when ${describeField('specFromStore')} is false`);
+
+  // The cluster key: <namespace>.<name>, from the flags/env, else from the manifest's metadata.
+  const name = r.cluster ?? file?.name;
+  const namespace = r.namespace ?? file?.namespace;
+  let cluster = '';
+  if (name === undefined) problems.push(`${describeField('cluster')}: required`);
+  else if (name.includes('.')) {
+    if (r.namespace !== undefined && !name.startsWith(`${r.namespace}.`))
+      problems.push(
+        `${describeField('cluster')}: the key ${name} does not belong to namespace ${r.namespace}`,
+      );
+    cluster = name;
+  } else if (namespace === undefined)
+    problems.push(
+      `${describeField('namespace')}: required (or give ${describeField('cluster')} as <namespace>.<name>)`,
+    );
+  else cluster = `${namespace}.${name}`;
+
+  if (r.site === undefined) problems.push(`${describeField('site')}: required`);
+  else if (file && !file.spec.sites.some((s) => s.name === r.site))
+    problems.push(`${describeField('site')}: ${r.site} is not one of the sites in ${r.specFile}`);
+
+  if (file && r.sid !== undefined && r.sid !== file.spec.sid)
+    problems.push(`${describeField('sid')}: ${r.sid} differs from spec.sid in ${r.specFile}`);
+  if (file && r.instanceNumber !== undefined && r.instanceNumber !== file.spec.instanceNumber)
+    problems.push(`${describeField('instanceNumber')}: differs from spec.instanceNumber in ${r.specFile}`);
+
+  // Coordination.
+  const kind = r.coordination ?? 'etcd';
+  let coordination: CoordinationConfig = { kind: 'memory' };
+  if (kind === 'etcd') {
+    if (r.etcdEndpoints === undefined) {
+      problems.push(`${describeField('etcdEndpoints')}: required with etcd coordination`);
+    } else {
+      const input: Record<string, unknown> = {
+        endpoints: r.etcdEndpoints
+          .split(',')
+          .map((e) => e.trim())
+          .filter((e) => e !== ''),
+        ...(r.etcdPrefix !== undefined ? { keyPrefix: r.etcdPrefix } : {}),
+        ...(r.etcdCallTimeoutMs !== undefined ? { callTimeoutMs: r.etcdCallTimeoutMs } : {}),
+      };
+      if (r.etcdCaFile !== undefined || r.etcdCertFile !== undefined || r.etcdKeyFile !== undefined) {
+        if (r.etcdCaFile === undefined)
+          problems.push(`${describeField('etcdCaFile')}: required with a client certificate`);
+        input.tls = {
+          caFile: r.etcdCaFile ?? '',
+          ...(r.etcdCertFile !== undefined ? { certFile: r.etcdCertFile } : {}),
+          ...(r.etcdKeyFile !== undefined ? { keyFile: r.etcdKeyFile } : {}),
+        };
+      }
+      if ((r.etcdUsername === undefined) !== (r.etcdPasswordFile === undefined)) {
+        problems.push(
+          `${describeField('etcdUsername')}: goes with ${describeField('etcdPasswordFile')}: give both or neither`,
+        );
+      } else if (r.etcdUsername !== undefined && r.etcdPasswordFile !== undefined) {
+        try {
+          input.auth = {
+            username: r.etcdUsername,
+            password: readFirstLine(r.etcdPasswordFile, 'etcdPasswordFile'),
+          };
+        } catch (err) {
+          problems.push(...(err as AgentConfigError).problems);
+        }
+      }
+      try {
+        coordination = { kind: 'etcd', etcd: parseEtcdConfig(input) };
+      } catch (err) {
+        if (!(err instanceof EtcdConfigError)) throw err;
+        const names: Record<string, string> = {
+          endpoints: 'etcdEndpoints',
+          keyPrefix: 'etcdPrefix',
+          callTimeoutMs: 'etcdCallTimeoutMs',
+          'tls.caFile': 'etcdCaFile',
+          'tls.certFile': 'etcdCertFile',
+          'tls.keyFile': 'etcdKeyFile',
+          tls: 'etcdCaFile',
+          'auth.username': 'etcdUsername',
+          'auth.password': 'etcdPasswordFile',
+        };
+        for (const p of err.problems) {
+          const i = p.indexOf(':');
+          const path = p.slice(0, i).replace(/\.\d+$/, '');
+          const field = names[path];
+          problems.push(field ? `${describeField(field)}:${p.slice(i + 1)}` : `etcd ${p}`);
+        }
+      }
+    }
+  }
+
+  // SQL credentials: exactly one source.
+  const sources = [
+    r.sqlCredentialsFile !== undefined ? 'sqlCredentialsFile' : null,
+    r.sqlSecretDir !== undefined ? 'sqlSecretDir' : null,
+    r.sqlPasswordFile !== undefined ? 'sqlPasswordFile' : null,
+    r.sqlPassword !== undefined ? 'sqlPassword' : null,
+  ].filter((s): s is string => s !== null);
+  let credentials: CredentialSourceConfig | undefined;
+  if (sources.length > 1) {
+    problems.push(`SQL credentials: give one of ${sources.map(describeField).join(', ')}, not several`);
+  } else if (r.sqlCredentialsFile !== undefined) {
+    credentials = { kind: 'file', path: r.sqlCredentialsFile };
+  } else if (r.sqlSecretDir !== undefined) {
+    credentials = { kind: 'secret', dir: r.sqlSecretDir };
+  } else if (r.sqlPasswordFile !== undefined || r.sqlPassword !== undefined) {
+    if (r.sqlUser === undefined) problems.push(`${describeField('sqlUser')}: required with a SQL password`);
+    else if (r.sqlPasswordFile !== undefined)
+      credentials = { kind: 'password-file', user: r.sqlUser, path: r.sqlPasswordFile };
+    else credentials = { kind: 'env', userVar: 'HANASR_SQL_USER', passwordVar: 'HANASR_SQL_PASSWORD' };
+  } else if (r.sqlUser !== undefined) {
+    problems.push(
+      `${describeField('sqlUser')}: needs a password source (${describeField('sqlPasswordFile')} or HANASR_SQL_PASSWORD)`,
+    );
+  }
+
+  // Peers: every peer named must be a site of the file's spec (the store's spec is checked later).
+  const peers: Record<string, { sql?: { host: string; port: number }; statusUrl?: string }> = {};
+  for (const [site, sql] of Object.entries(r.peerSql ?? {})) (peers[site] ??= {}).sql = sql;
+  for (const [site, url] of Object.entries(r.peerStatus ?? {})) (peers[site] ??= {}).statusUrl = url;
+  for (const site of Object.keys(peers)) {
+    if (site === r.site) problems.push(`${describeField('peerSql')}: lists this agent's own site ${site}`);
+    else if (file && !file.spec.sites.some((s) => s.name === site))
+      problems.push(`${describeField('peerSql')}: ${site} is not one of the sites in ${r.specFile}`);
+  }
+  if (Object.values(peers).some((p) => p.sql) && !credentials)
+    problems.push(`${describeField('peerSql')}: SQL checks of peers need SQL credentials`);
+
+  const actionTimeoutMs = (r.actionTimeoutSeconds ?? 120) * 1000;
+  if (problems.length > 0) throw new AgentConfigError(problems);
+
+  return {
+    cluster,
+    site: r.site!,
+    ...(r.specFile !== undefined ? { specFile: r.specFile } : {}),
+    ...(file ? { fileSpec: file.spec } : {}),
+    specFromStore,
+    specRefreshMs: (r.specRefreshSeconds ?? 5) * 1000,
+    coordination,
+    storeTimeoutMs: r.storeTimeoutMs ?? 2000,
+    hana: {
+      ...(r.sid !== undefined ? { sid: r.sid } : {}),
+      ...(r.instanceNumber !== undefined ? { instanceNumber: r.instanceNumber } : {}),
+      paths: {
+        ...(r.hdbnsutil !== undefined ? { hdbnsutil: r.hdbnsutil } : {}),
+        ...(r.sapcontrol !== undefined ? { sapcontrol: r.sapcontrol } : {}),
+        ...(r.hdbSettings !== undefined ? { hdbSettings: r.hdbSettings } : {}),
+      },
+      ...(r.runAs !== undefined ? { runAs: r.runAs } : {}),
+      ...(r.commandTimeoutSeconds !== undefined ? { commandTimeoutMs: r.commandTimeoutSeconds * 1000 } : {}),
+      actionTimeoutMs,
+    },
+    sql: {
+      host: r.sqlHost ?? 'localhost',
+      ...(r.sqlPort !== undefined ? { port: r.sqlPort } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(r.sqlWriteProbeTable !== undefined ? { writeProbeTable: r.sqlWriteProbeTable } : {}),
+    },
+    peers,
+    status: { host: r.statusHost ?? '0.0.0.0', port: r.statusPort ?? 8082 },
+    logLevel: r.logLevel ?? 'info',
+  };
+}
+
+/** The --help text's option table: every flag with its environment variable. */
+export function configHelp(): string {
+  return CONFIG_KEYS.map((k) => {
+    const left = k.flag ? `${k.flag} VALUE, ${k.env}` : `${k.env} (environment only)`;
+    return `  ${left}\n      ${k.help}${k.repeatable ? ' (repeatable)' : ''}`;
+  }).join('\n');
+}

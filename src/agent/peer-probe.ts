@@ -1,0 +1,160 @@
+/**
+ * The agent's direct look at its peer sites (not through the store), for two safety rules in
+ * decide(): the failsafe (a primary cut from the store keeps running only if every peer is a
+ * reachable secondary) and the takeover guard (no takeover while the former primary still
+ * answers as a writable primary — its agent may be dead while its database is not).
+ *
+ * Two independent checks per peer, each with its own deadline:
+ * - the peer's SQL port (HanaSqlProbe availability: a fresh connection, SELECT * FROM DUMMY);
+ * - the peer agent's GET /status (its HANA role, source and whether it runs).
+ *
+ * reachable = either answered (except an agent that answers that its own HANA is down while the
+ * SQL port is silent: that site is not reachable, and never a confirmed secondary). role and
+ * source come from the agent when it answered.
+ * acceptsWrites comes ONLY from a SQL success on a peer that is primary-like (the agent did not
+ * report it as a secondary): a secondary's SQL port is closed unless it runs with read access, so
+ * a SQL answer without a word from the agent counts as writable — the safe side for the takeover
+ * guard. A silent or refusing peer is never writable and never a confirmed secondary.
+ */
+import { withTimeout, type Clock } from '../clock.js';
+import type { PeerView } from '../domain/observation.js';
+import type { HanaCredentials } from '../hana/sql/credentials.js';
+import { HanaSqlProbe } from '../hana/sql/probe.js';
+import type { PeerProbe } from './agent.js';
+import type { PeerEndpoints } from './config.js';
+
+/** What a peer agent's /status says about its site (the fields the probe reads). */
+export interface PeerAgentStatus {
+  readonly role: 'primary' | 'secondary' | 'none';
+  readonly source?: string;
+  readonly running: boolean;
+}
+
+export interface NetworkPeerProbeOptions {
+  readonly peers: Readonly<Record<string, PeerEndpoints>>;
+  /** SQL credentials (a loader, so a rotated Secret is picked up); required for SQL checks. */
+  readonly credentials?: () => Promise<HanaCredentials>;
+  readonly clock: Clock;
+  /** Deadline of each check (read per call: the spec's probes.timeoutSeconds may change). */
+  readonly timeoutMs: () => number;
+  /** Injected for tests; default globalThis.fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+export type PeerCheckDetail = {
+  /** writable: connected and SELECT * FROM DUMMY answered; silent: refused, timed out or failed. */
+  readonly sql: 'writable' | 'silent' | 'not-configured';
+  readonly agent: PeerAgentStatus | 'silent' | 'not-configured';
+};
+
+const ROLES = new Set(['primary', 'secondary', 'none']);
+
+function parseAgentStatus(body: unknown): PeerAgentStatus | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const hana = (body as { hana?: unknown }).hana;
+  if (typeof hana !== 'object' || hana === null) return null;
+  const h = hana as Record<string, unknown>;
+  if (typeof h.role !== 'string' || !ROLES.has(h.role) || typeof h.running !== 'boolean') return null;
+  return {
+    role: h.role as PeerAgentStatus['role'],
+    running: h.running,
+    ...(typeof h.source === 'string' ? { source: h.source } : {}),
+  };
+}
+
+export class NetworkPeerProbe implements PeerProbe {
+  private readonly sqlProbes = new Map<string, HanaSqlProbe>();
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly options: NetworkPeerProbeOptions) {
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+  }
+
+  async check(site: string, signal: AbortSignal): Promise<PeerView> {
+    return viewOf(await this.detail(site, signal));
+  }
+
+  /** Both checks, for the status page and tests. */
+  async detail(site: string, signal: AbortSignal): Promise<PeerCheckDetail> {
+    const endpoints = this.options.peers[site];
+    const [sql, agent] = await Promise.all([
+      this.sqlCheck(site, endpoints, signal),
+      this.agentCheck(endpoints, signal),
+    ]);
+    return { sql, agent };
+  }
+
+  private async sqlCheck(
+    site: string,
+    endpoints: PeerEndpoints | undefined,
+    signal: AbortSignal,
+  ): Promise<PeerCheckDetail['sql']> {
+    const sql = endpoints?.sql;
+    const credentials = this.options.credentials;
+    if (!sql || !credentials) return 'not-configured';
+    const timeoutMs = this.options.timeoutMs();
+    let probe = this.sqlProbes.get(site);
+    if (!probe) {
+      probe = new HanaSqlProbe({
+        host: sql.host,
+        port: sql.port,
+        credentials,
+        timeoutMs,
+        clock: this.options.clock,
+      });
+      this.sqlProbes.set(site, probe);
+    }
+    try {
+      // HanaSqlProbe has its own deadline; this one also bounds a credentials loader that hangs.
+      const result = await withTimeout(this.options.clock, timeoutMs, `SQL check of ${site}`, (deadline) =>
+        probe.availability(AbortSignal.any([signal, deadline])),
+      );
+      return result.available ? 'writable' : 'silent';
+    } catch {
+      return 'silent';
+    }
+  }
+
+  private async agentCheck(
+    endpoints: PeerEndpoints | undefined,
+    signal: AbortSignal,
+  ): Promise<PeerCheckDetail['agent']> {
+    const url = endpoints?.statusUrl;
+    if (!url) return 'not-configured';
+    const timeoutMs = this.options.timeoutMs();
+    try {
+      return await withTimeout(this.options.clock, timeoutMs, 'peer agent status', async (deadline) => {
+        const res = await this.fetchFn(new URL('/status', url), {
+          signal: AbortSignal.any([signal, deadline]),
+          headers: { accept: 'application/json' },
+        });
+        if (!res.ok) {
+          await res.body?.cancel().catch(() => {});
+          return 'silent';
+        }
+        return parseAgentStatus(await res.json()) ?? 'silent';
+      });
+    } catch {
+      return 'silent';
+    }
+  }
+}
+
+/** The PeerView of both checks (pure; the rules of this file's header). */
+export function viewOf(detail: PeerCheckDetail): PeerView {
+  const agent = typeof detail.agent === 'object' ? detail.agent : null;
+  const sqlAnswered = detail.sql === 'writable';
+  if (!agent && !sqlAnswered) return { reachable: false, acceptsWrites: false };
+  // A SQL success is writable unless the agent positively says its site is a secondary (a
+  // read-access secondary answers SQL too).
+  const acceptsWrites = sqlAnswered && agent?.role !== 'secondary';
+  if (!agent) return { reachable: true, acceptsWrites };
+  // An agent whose HANA is down answers, but its site is no running secondary: say so.
+  if (!agent.running && !sqlAnswered) return { reachable: false, acceptsWrites: false };
+  return {
+    reachable: true,
+    acceptsWrites,
+    role: agent.role,
+    ...(agent.source !== undefined ? { source: agent.source } : {}),
+  };
+}

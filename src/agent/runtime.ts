@@ -1,0 +1,524 @@
+/**
+ * `hanasr agent` assembled: the HANA command adapter (spawned tools, SQL lag source), the peer
+ * probe, the coordination store, the spec source, the Agent loop and the status server.
+ *
+ * The runtime itself installs no signal handlers (the CLI does: SIGTERM/SIGINT -> stop()).
+ * stop() stops the loop and revokes the lease (the leader key goes with it), closes the store
+ * client and the status server.
+ */
+import { realClock, withTimeout, type Clock } from '../clock.js';
+import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
+import { EtcdCoordination } from '../coordination/etcd.js';
+import { MemoryCoordination } from '../coordination/memory.js';
+import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
+import type { PeerView } from '../domain/observation.js';
+import type { HanaHealth, SiteReport } from '../domain/types.js';
+import { HanaCommandAdapter } from '../hana/commands/adapter.js';
+import { SpawnCommandRunner } from '../hana/commands/runner.js';
+import type { HanaPort } from '../hana/port.js';
+import { loadCredentials, redact, type HanaCredentials } from '../hana/sql/credentials.js';
+import { HanaSqlProbe } from '../hana/sql/probe.js';
+import { readFile, stat } from 'node:fs/promises';
+import { Agent, type AgentEvent } from './agent.js';
+import type { AgentConfig, CredentialSourceConfig, LogLevel } from './config.js';
+import { NetworkPeerProbe } from './peer-probe.js';
+import {
+  startStatusServer,
+  type AgentStatus,
+  type Check,
+  type HanaSummary,
+  type StatusServer,
+} from './status-server.js';
+
+// --- logging ----------------------------------------------------------------------------------
+
+export type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** JSON lines: a constant message, variable data in fields, secrets replaced. */
+export function jsonLog(
+  level: LogLevel,
+  write: (line: string) => void,
+  secrets: () => readonly string[],
+  clock: Clock = realClock,
+): Log {
+  return (lvl, msg, fields = {}) => {
+    if (LEVELS[lvl] < LEVELS[level]) return;
+    const line = JSON.stringify({ time: new Date(clock.now()).toISOString(), level: lvl, msg, ...fields });
+    write(redact(line, secrets()) + '\n');
+  };
+}
+
+// --- credentials ------------------------------------------------------------------------------
+
+/** A loader for the configured SQL credential source; remembers the password for redaction. */
+export function credentialLoader(
+  source: CredentialSourceConfig,
+  secrets: Set<string>,
+  env: NodeJS.ProcessEnv = process.env,
+): () => Promise<HanaCredentials> {
+  return async () => {
+    let creds: HanaCredentials;
+    if (source.kind === 'password-file') {
+      const info = await stat(source.path).catch(() => null);
+      if (!info?.isFile()) throw new Error(`SQL password file not found: ${source.path}`);
+      if ((info.mode & 0o022) !== 0)
+        throw new Error(`SQL password file ${source.path} is writable by group or others`);
+      const password = (await readFile(source.path, 'utf8')).split(/\r?\n/)[0] ?? '';
+      if (password === '') throw new Error(`SQL password file ${source.path} is empty`);
+      creds = { user: source.user, password };
+    } else {
+      creds = await loadCredentials(source, env);
+    }
+    secrets.add(creds.password);
+    return creds;
+  };
+}
+
+// --- the spec ---------------------------------------------------------------------------------
+
+/**
+ * The spec in force: the operator's published copy when it is present and valid (and names this
+ * site), else the file's. Refreshed in the background with a deadline; read every agent cycle.
+ */
+export class SpecSource {
+  private store: HanaSystemReplicationSpec | null = null;
+  private lastStoreError: string | null = null;
+  private timer: (() => void) | null = null;
+  private stopped = false;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly options: {
+      readonly cluster: string;
+      readonly site: string;
+      readonly file: HanaSystemReplicationSpec | undefined;
+      readonly fromStore: boolean;
+      readonly coordination: Coordination;
+      readonly clock: Clock;
+      readonly timeoutMs: number;
+      readonly log: Log;
+    },
+  ) {}
+
+  /** The spec to use now, or null when there is none yet. */
+  current(): HanaSystemReplicationSpec | null {
+    return this.store ?? this.options.file ?? null;
+  }
+
+  source(): 'store' | 'file' | 'none' {
+    return this.store ? 'store' : this.options.file ? 'file' : 'none';
+  }
+
+  /** Reads the published spec once (within the deadline). Never throws. */
+  refresh(): Promise<void> {
+    if (!this.options.fromStore) return Promise.resolve();
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const { coordination, cluster, clock, timeoutMs, log } = this.options;
+    let state: ClusterState;
+    try {
+      state = await withTimeout(clock, timeoutMs, 'read published spec', () => coordination.read(cluster));
+    } catch (err) {
+      // Unreachable store: keep what we have (the loop's own store calls decide about safety).
+      log('debug', 'published spec not read', { error: errorMessage(err) });
+      return;
+    }
+    if (state.spec === undefined) {
+      if (this.store) log('warn', 'published spec removed; using the spec file', {});
+      this.store = null;
+      return;
+    }
+    try {
+      const spec = parseSpec(state.spec, 'spec');
+      if (!spec.sites.some((s) => s.name === this.options.site))
+        throw new Error(`spec.sites: does not name this site ${this.options.site}`);
+      if (
+        this.options.file &&
+        (spec.sid !== this.options.file.sid || spec.instanceNumber !== this.options.file.instanceNumber)
+      )
+        throw new Error('spec.sid/instanceNumber: differ from the spec file');
+      if (!this.store) log('info', 'following the published spec', { maintenance: spec.maintenance });
+      this.store = spec;
+      this.lastStoreError = null;
+    } catch (err) {
+      const message = errorMessage(err);
+      if (message !== this.lastStoreError) log('warn', 'published spec ignored: invalid', { error: message });
+      this.lastStoreError = message;
+      // Present but invalid: not the store's copy. Keep the last valid one only without a file.
+      if (this.options.file) this.store = null;
+    }
+  }
+
+  /** Refreshes every intervalMs until stop(). */
+  startRefreshing(intervalMs: number): void {
+    if (!this.options.fromStore || this.stopped) return;
+    const tick = () => {
+      this.timer = this.options.clock.setTimer(intervalMs, () => {
+        void this.refresh().finally(() => {
+          if (!this.stopped) tick();
+        });
+      });
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.();
+    this.timer = null;
+  }
+}
+
+// --- the runtime ------------------------------------------------------------------------------
+
+export interface AgentRuntimeOptions {
+  readonly clock?: Clock;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where log lines go (default stdout). */
+  readonly write?: (line: string) => void;
+  /** Every agent event, after logging (tests). */
+  readonly onEvent?: (event: AgentEvent) => void;
+  /** Inject a coordination (tests); default from the config. The runtime closes it on stop(). */
+  readonly coordination?: Coordination;
+  /** Inject a HANA port (tests); default the command adapter. */
+  readonly hana?: (spec: HanaSystemReplicationSpec) => HanaPort;
+}
+
+export interface AgentRuntime {
+  readonly statusUrl: string;
+  /** Resolves when the agent loop runs (after a spec was found). */
+  readonly started: Promise<void>;
+  /** The Agent, once started. */
+  agent(): Agent | null;
+  stop(): Promise<void>;
+}
+
+function summary(h: HanaHealth): HanaSummary {
+  return {
+    role: h.srRole,
+    ...(h.source !== undefined ? { source: h.source } : {}),
+    running: h.running,
+    acceptsWrites: h.acceptsWrites,
+    suspended: h.suspended,
+    probeOk: h.probeOk,
+    ...(h.probeError !== undefined ? { probeError: h.probeError } : {}),
+    landscapeStatus: h.landscapeStatus,
+    overallReplicationStatus: h.overallReplicationStatus,
+    replication: h.replication.map((l) => ({
+      secondary: l.secondary,
+      status: l.status,
+      inSync: l.inSync,
+      lagSeconds: l.lagSeconds,
+      lagBytes: l.lagBytes,
+    })),
+  };
+}
+
+export async function startAgentRuntime(
+  config: AgentConfig,
+  options: AgentRuntimeOptions = {},
+): Promise<AgentRuntime> {
+  const clock = options.clock ?? realClock;
+  const env = options.env ?? process.env;
+  const secrets = new Set<string>();
+  if (config.coordination.kind === 'etcd' && config.coordination.etcd.auth)
+    secrets.add(config.coordination.etcd.auth.password);
+  const secretList = () => [...secrets];
+  const log = jsonLog(config.logLevel, options.write ?? ((l) => process.stdout.write(l)), secretList, clock);
+  const startedAt = clock.now();
+
+  const coordination: Coordination =
+    options.coordination ??
+    (config.coordination.kind === 'etcd'
+      ? new EtcdCoordination(config.coordination.etcd, { clock })
+      : new MemoryCoordination(clock));
+
+  // What the status page shows, captured from the ports the agent uses (agent.ts stays as is).
+  let lastHealth: HanaHealth | null = null;
+  let lastCycleAt: number | null = null;
+  let lastReport: SiteReport | null = null;
+  let storeOkAt: number | null = null;
+  let storeReachable = false;
+  let peers: Record<string, PeerView> = {};
+  let agent: Agent | null = null;
+  let agentStartedAt: number | null = null;
+  let stopped = false;
+
+  const specs = new SpecSource({
+    cluster: config.cluster,
+    site: config.site,
+    file: config.fileSpec,
+    fromStore: config.specFromStore,
+    coordination,
+    clock,
+    timeoutMs: config.storeTimeoutMs,
+    log,
+  });
+
+  const interval = () => (specs.current()?.probes.intervalSeconds ?? 2) * 1000;
+  const healthz = (): Check => {
+    if (stopped) return { ok: false, message: 'stopping' };
+    if (!agent) return { ok: true, message: 'waiting for a spec' };
+    const last = lastCycleAt ?? agentStartedAt ?? startedAt;
+    let allowed = 3 * interval();
+    // A takeover, start or stop in flight holds the loop for up to the action deadline.
+    if (agent.lastDecision && agent.lastDecision.action.kind !== 'none')
+      allowed += config.hana.actionTimeoutMs;
+    const age = clock.now() - last;
+    return age <= allowed
+      ? { ok: true, message: `loop ran ${Math.round(age)} ms ago` }
+      : { ok: false, message: `loop has not run for ${Math.round(age)} ms (allowed ${allowed} ms)` };
+  };
+  const readyz = (): Check => {
+    if (stopped) return { ok: false, message: 'stopping' };
+    if (!specs.current()) return { ok: false, message: 'no spec yet (spec file or published spec)' };
+    if (!agent) return { ok: false, message: 'agent not started' };
+    if (storeOkAt === null || clock.now() - storeOkAt > 3 * interval())
+      return { ok: false, message: 'coordination store not reached recently' };
+    return { ok: true, message: 'ready' };
+  };
+  const status = (): AgentStatus => {
+    const spec = specs.current();
+    const d = agent?.lastDecision ?? null;
+    return {
+      cluster: config.cluster,
+      site: config.site,
+      startedAt: new Date(startedAt).toISOString(),
+      hana: lastHealth ? summary(lastHealth) : null,
+      failedProbes: lastReport?.failedProbes ?? null,
+      epoch: lastReport?.epoch ?? null,
+      leader: lastReport?.leader ?? false,
+      fenced: agent?.isFenced ?? false,
+      lastDecision: d ? { action: d.action.kind, reason: d.reason, message: d.message } : null,
+      lastCycleAt: lastCycleAt === null ? null : new Date(lastCycleAt).toISOString(),
+      store: {
+        reachable: storeReachable,
+        lastOkAt: storeOkAt === null ? null : new Date(storeOkAt).toISOString(),
+      },
+      spec: { source: specs.source(), maintenance: spec?.maintenance ?? null },
+      peers: Object.fromEntries(
+        Object.entries(peers).map(([site, v]) => [
+          site,
+          { reachable: v.reachable, acceptsWrites: v.acceptsWrites, ...(v.role ? { role: v.role } : {}) },
+        ]),
+      ),
+    };
+  };
+
+  let server: StatusServer;
+  try {
+    server = await startStatusServer({
+      host: config.status.host,
+      port: config.status.port,
+      status,
+      healthz,
+      readyz,
+      secrets: secretList,
+    });
+  } catch (err) {
+    await coordination.close().catch(() => {});
+    throw new Error(
+      `cannot serve the status endpoints on ${config.status.host}:${config.status.port}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+    );
+  }
+  log('info', 'agent status server listening', {
+    url: server.url,
+    cluster: config.cluster,
+    site: config.site,
+  });
+
+  const credentials = config.sql.credentials
+    ? credentialLoader(config.sql.credentials, secrets, env)
+    : undefined;
+
+  const observed = (inner: HanaPort): HanaPort => ({
+    probe: async (signal) => {
+      lastCycleAt = clock.now();
+      const h = await inner.probe(signal);
+      lastHealth = h;
+      return h;
+    },
+    takeover: (o, s) => inner.takeover(o, s),
+    register: (o, s) => inner.register(o, s),
+    start: (s) => inner.start(s),
+    stop: (o, s) => inner.stop(o, s),
+    ...(inner.suspend ? { suspend: (s?: AbortSignal) => inner.suspend!(s) } : {}),
+  });
+
+  const watchedSession = (session: CoordinationSession): CoordinationSession => {
+    const ok = () => {
+      storeOkAt = clock.now();
+      storeReachable = true;
+    };
+    const failed = (err: unknown): never => {
+      storeReachable = false;
+      throw err;
+    };
+    return {
+      site: session.site,
+      start: () => session.start(),
+      lastRenewedAt: () => session.lastRenewedAt(),
+      renew: () => session.renew(),
+      read: () => session.read().then((s) => (ok(), s), failed),
+      publishReport: (report) =>
+        session.publishReport(report).then(() => {
+          lastReport = report;
+          ok();
+        }, failed),
+      acquireLeader: (e, n) => session.acquireLeader(e, n),
+      releaseLeader: (e, h) => session.releaseLeader(e, h),
+      writeSync: (e, r) => session.writeSync(e, r),
+      stampPrimary: (e, a) => session.stampPrimary(e, a),
+      completeIntent: (id) => session.completeIntent(id),
+      close: () => session.close(),
+    };
+  };
+  const agentCoordination: Coordination = {
+    session: (cluster, site, ttl) => watchedSession(coordination.session(cluster, site, ttl)),
+    read: (c) => coordination.read(c),
+    addIntent: (c, i) => coordination.addIntent(c, i),
+    publishSpec: (c, s) => coordination.publishSpec(c, s),
+    deleteCluster: (c) => coordination.deleteCluster(c),
+    close: () => coordination.close(),
+  };
+
+  const buildHana = (spec: HanaSystemReplicationSpec): HanaPort => {
+    if (options.hana) return options.hana(spec);
+    const sid = config.hana.sid ?? spec.sid;
+    const nr = config.hana.instanceNumber ?? spec.instanceNumber;
+    const commandTimeoutMs = config.hana.commandTimeoutMs ?? spec.probes.timeoutSeconds * 1000;
+    const lagSource = credentials
+      ? new HanaSqlProbe({
+          host: config.sql.host,
+          port: config.sql.port ?? Number(`3${nr}13`),
+          credentials,
+          timeoutMs: commandTimeoutMs,
+          clock,
+          ...(config.sql.writeProbeTable !== undefined
+            ? { writeProbeTable: config.sql.writeProbeTable, writerId: config.site }
+            : {}),
+        })
+      : undefined;
+    if (!lagSource) log('warn', 'no SQL credentials: replication lag is unknown', {});
+    return new HanaCommandAdapter({
+      sid,
+      instanceNumber: nr,
+      siteName: config.site,
+      commandTimeoutMs,
+      actionTimeoutMs: config.hana.actionTimeoutMs,
+      paths: config.hana.paths,
+      runner: new SpawnCommandRunner({ clock, ...(config.hana.runAs ? { runAs: config.hana.runAs } : {}) }),
+      clock,
+      ...(lagSource ? { lagSource } : {}),
+    });
+  };
+
+  const peerProbe = new NetworkPeerProbe({
+    peers: config.peers,
+    ...(credentials ? { credentials } : {}),
+    clock,
+    timeoutMs: () => (specs.current()?.probes.timeoutSeconds ?? 3) * 1000,
+  });
+
+  const onEvent = (e: AgentEvent) => {
+    const level: LogLevel = e.event === 'action-failed' ? 'warn' : 'info';
+    log(level, `agent ${e.event}`, {
+      cluster: e.cluster,
+      site: e.site,
+      epoch: e.epoch,
+      action: e.action,
+      reason: e.reason,
+      message: e.message,
+    });
+    options.onEvent?.(e);
+  };
+
+  let wakeWait: (() => void) | null = null;
+  const started = (async () => {
+    await specs.refresh();
+    let waitedLogged = false;
+    while (!specs.current() && !stopped) {
+      if (!waitedLogged) log('info', 'waiting for the spec to be published', { cluster: config.cluster });
+      waitedLogged = true;
+      await new Promise<void>((resolve) => {
+        const cancel = clock.setTimer(1000, resolve);
+        wakeWait = () => {
+          cancel();
+          resolve();
+        };
+      });
+      wakeWait = null;
+      await specs.refresh();
+    }
+    if (stopped) return;
+    const initial = specs.current()!;
+    let current = initial;
+    const specGetter = () => {
+      const next = specs.current();
+      if (next) current = next;
+      return current;
+    };
+    specs.startRefreshing(config.specRefreshMs);
+    const a = new Agent({
+      cluster: config.cluster,
+      site: config.site,
+      spec: specGetter,
+      hana: observed(buildHana(initial)),
+      coordination: agentCoordination,
+      clock,
+      peers: {
+        check: async (site, signal) => {
+          const v = await peerProbe.check(site, signal);
+          peers = { ...peers, [site]: v };
+          return v;
+        },
+      },
+      onEvent,
+      storeTimeoutMs: config.storeTimeoutMs,
+      actionTimeoutMs: config.hana.actionTimeoutMs,
+    });
+    agent = a;
+    agentStartedAt = clock.now();
+    await a.start();
+    log('info', 'agent started', {
+      cluster: config.cluster,
+      site: config.site,
+      spec: specs.source(),
+      peers: Object.keys(config.peers),
+    });
+  })();
+  started.catch((err: unknown) => log('error', 'agent failed to start', { error: errorMessage(err) }));
+
+  let stopping: Promise<void> | null = null;
+  return {
+    statusUrl: server.url,
+    started,
+    agent: () => agent,
+    stop: () =>
+      (stopping ??= (async () => {
+        stopped = true;
+        wakeWait?.();
+        specs.stop();
+        await started.catch(() => {});
+        // Revokes the lease: the leader key (if ours) and our report go at once.
+        if (agent)
+          await agent
+            .stop()
+            .catch((err: unknown) => log('warn', 'agent stop failed', { error: errorMessage(err) }));
+        await coordination.close().catch(() => {});
+        await server.close();
+        log('info', 'agent stopped', { cluster: config.cluster, site: config.site });
+      })()),
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,128 @@
+/**
+ * The agent's HTTP endpoints:
+ * - GET /status: the agent's latest report as JSON (its site's HANA role and health summary,
+ *   epoch, leader, fenced, last decision, peers) — what peer agents read for their direct check.
+ * - GET /healthz: 200 while the loop runs (it ran within 3 probe intervals), else 503.
+ * - GET /readyz: 200 once the agent has a spec and has reached the coordination store recently.
+ *
+ * Never a credential: every body is checked against the known secrets before it is sent.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { redact } from '../hana/sql/credentials.js';
+
+export interface HanaSummary {
+  readonly role: 'primary' | 'secondary' | 'none';
+  readonly source?: string;
+  readonly running: boolean;
+  readonly acceptsWrites: boolean;
+  readonly suspended: boolean;
+  readonly probeOk: boolean;
+  readonly probeError?: string;
+  readonly landscapeStatus: number | null;
+  readonly overallReplicationStatus: string;
+  readonly replication: readonly {
+    readonly secondary: string;
+    readonly status: string;
+    readonly inSync: boolean;
+    readonly lagSeconds: number | null;
+    readonly lagBytes: number | null;
+  }[];
+}
+
+export interface AgentStatus {
+  readonly cluster: string;
+  readonly site: string;
+  readonly startedAt: string;
+  /** The local HANA as last probed; null before the first probe. */
+  readonly hana: HanaSummary | null;
+  readonly failedProbes: number | null;
+  readonly epoch: number | null;
+  readonly leader: boolean;
+  readonly fenced: boolean;
+  readonly lastDecision: {
+    readonly action: string;
+    readonly reason: string;
+    readonly message: string;
+  } | null;
+  /** ISO time the loop last started a cycle, null before the first. */
+  readonly lastCycleAt: string | null;
+  readonly store: { readonly reachable: boolean; readonly lastOkAt: string | null };
+  /** Where the spec in force comes from. */
+  readonly spec: { readonly source: 'store' | 'file' | 'none'; readonly maintenance: boolean | null };
+  readonly peers: Readonly<Record<string, { reachable: boolean; acceptsWrites: boolean; role?: string }>>;
+}
+
+export interface Check {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+export interface StatusServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly status: () => AgentStatus;
+  readonly healthz: () => Check;
+  readonly readyz: () => Check;
+  /** Values that must never leave the process (SQL and etcd passwords). */
+  readonly secrets?: () => readonly string[];
+}
+
+export interface StatusServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const send = (res: ServerResponse, status: number, body: unknown, head: boolean) => {
+    const text = redact(JSON.stringify(body), options.secrets?.() ?? []);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
+    res.end(head ? undefined : text);
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) return send(res, 405, { error: 'GET only' }, head);
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      switch (path) {
+        case '/status':
+          return send(res, 200, options.status(), head);
+        case '/healthz':
+        case '/readyz': {
+          const check = path === '/healthz' ? options.healthz() : options.readyz();
+          return send(res, check.ok ? 200 : 503, check, head);
+        }
+        default:
+          return send(res, 404, { error: 'GET /status, /healthz or /readyz' }, head);
+      }
+    } catch (err) {
+      return send(res, 500, { error: err instanceof Error ? err.message : String(err) }, head);
+    }
+  };
+  const server = createServer(handle);
+  server.headersTimeout = 5000;
+  server.requestTimeout = 5000;
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const shown = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shown}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

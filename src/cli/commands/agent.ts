@@ -1,0 +1,65 @@
+/**
+ * `hanasr agent`: the long-running agent next to one HANA site (sidecar or systemd service).
+ */
+import { AgentConfigError, configHelp, loadAgentConfig } from '../../agent/config.js';
+import { startAgentRuntime } from '../../agent/runtime.js';
+
+export const help = `Usage: hanasr agent [options]
+
+Runs the hanasr agent of one HANA site: probes the local HANA through hdbnsutil, sapcontrol,
+HDBSettings.sh and SQL, looks at the peer sites directly, publishes its report under its etcd
+lease, holds the leader key while its site is primary (fencing itself when it cannot renew it),
+and takes over, registers or restarts as the decision rules say.
+
+Every option can be given as a flag or as an environment variable (a flag wins). Passwords are
+never taken from the command line: use a file, a mounted Secret or the environment.
+
+Options (flag / environment variable):
+${configHelp()}
+
+The spec (HA settings) comes from --spec-file and, unless --spec-from-store false, from the copy
+the operator publishes in the store, which wins when present and valid (re-read every
+--spec-refresh-seconds). Without a spec file the agent waits until a spec is published.
+
+Endpoints: GET /status (role, health summary, epoch, leader, fenced, last decision; no
+credentials), /healthz (the loop ran within 3 probe intervals), /readyz (spec loaded and the
+store reached recently).
+
+SIGTERM or SIGINT stops the loop, revokes the lease (a leader key held goes with it) and exits 0.
+
+Exit codes: 0 stopped by a signal, 2 invalid configuration, 1 failed to start.
+`;
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let config;
+  try {
+    config = loadAgentConfig(argv, env);
+  } catch (err) {
+    if (err instanceof AgentConfigError) {
+      process.stderr.write(
+        `hanasr agent: ${err.problems.join('\n  ')}\n\nRun \`hanasr agent --help\` for the options.\n`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+  let runtime;
+  try {
+    runtime = await startAgentRuntime(config, { env });
+  } catch (err) {
+    process.stderr.write(`hanasr agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const rt = runtime;
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await rt.stop();
+  return 0;
+}
