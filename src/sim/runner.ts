@@ -11,6 +11,7 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
+import { applyFault, type FaultTarget } from './faults.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -139,76 +140,42 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     agents.delete(site);
   };
 
-  const applyFault = async (f: Fault) => {
-    const site = f.site;
-    timeline.push({ t: rel(clock.now()), site: site ?? '*', event: `fault:${f.action}`, reason: 'scenario' });
-    switch (f.action) {
-      case 'crash-instance':
-        return model.crashInstance(site!);
-      case 'restart-instance':
-        return model.restartInstance(site!);
-      case 'kill-indexserver':
-        return model.killIndexserver(site!);
-      case 'crash-node':
-        killAgent(site!);
-        return model.crashNode(site!);
-      case 'restore-node':
-        model.restoreNode(site!);
-        return startAgent(site!);
-      case 'block-replication':
-        return model.blockReplication(site);
-      case 'unblock-replication':
-        return model.unblockReplication(site);
-      case 'isolate-site':
-        store.cut(site!, true);
-        return model.isolateSite(site!);
-      case 'reconnect-site':
-        store.cut(site!, false);
-        return model.reconnectSite(site!);
-      case 'freeze-site':
-        return model.freezeSite(site!);
-      case 'thaw-site':
-        return model.thawSite(site!);
-      case 'fill-log-area':
-        return model.fillLogArea(site!);
-      case 'free-log-area':
-        return model.freeLogArea(site!);
-      case 'stop-agent':
-        return killAgent(site!);
-      case 'start-agent':
-        return startAgent(site!);
-      case 'coordination-outage':
-        return store.setAvailable(false);
-      case 'coordination-restore':
-        return store.setAvailable(true);
-      case 'slow-replication':
-        return model.setLinkSlowdown(site!, f.factor ?? 1);
-      case 'maintenance-on':
-        spec = { ...spec, maintenance: true };
-        return;
-      case 'maintenance-off':
-        spec = { ...spec, maintenance: false };
-        return;
-      case 'planned-takeover': {
-        const state = store.snapshot(cluster);
-        await store
-          .addIntent(cluster, {
-            kind: 'planned-takeover',
-            id: `planned-${rel(clock.now())}-${site}`,
-            target: site!,
-            epoch: state.lastEpoch,
-          })
-          .catch((err: unknown) =>
-            timeline.push({
-              t: rel(clock.now()),
-              site: site!,
-              event: 'intent-refused',
-              reason: err instanceof Error ? err.message : String(err),
-            }),
-          );
-        return;
-      }
-    }
+  const target: FaultTarget = {
+    model,
+    cutCoordination: (site, cut) => store.cut(site, cut),
+    setCoordinationAvailable: (available) => store.setAvailable(available),
+    startAgent,
+    killAgent,
+    setMaintenance: (on) => {
+      spec = { ...spec, maintenance: on };
+    },
+    plannedTakeover: async (site) => {
+      const state = store.snapshot(cluster);
+      await store
+        .addIntent(cluster, {
+          kind: 'planned-takeover',
+          id: `planned-${rel(clock.now())}-${site}`,
+          target: site,
+          epoch: state.lastEpoch,
+        })
+        .catch((err: unknown) =>
+          timeline.push({
+            t: rel(clock.now()),
+            site,
+            event: 'intent-refused',
+            reason: err instanceof Error ? err.message : String(err),
+          }),
+        );
+    },
+  };
+  const applyScenarioFault = async (f: Fault) => {
+    timeline.push({
+      t: rel(clock.now()),
+      site: f.site ?? '*',
+      event: `fault:${f.action}`,
+      reason: 'scenario',
+    });
+    await applyFault(target, f);
   };
 
   // Sampling: who holds the leader key (takeovers are changes of that site).
@@ -232,7 +199,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
     clock.setTimer(f.atSeconds * 1000, () => {
       const applied = Promise.resolve()
-        .then(() => applyFault(f))
+        .then(() => applyScenarioFault(f))
         .catch((err: unknown) => {
           // A fault the landscape refuses (e.g. starting a frozen instance) is part of the story.
           timeline.push({

@@ -1,0 +1,77 @@
+/**
+ * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
+ * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
+ */
+import type { SimLandscape } from '../hana/sim/model.js';
+import type { Fault } from './scenario.js';
+
+export interface FaultTarget {
+  readonly model: SimLandscape;
+  /** Cut one site's agent off the coordination store (or reconnect it). */
+  cutCoordination(site: string, cut: boolean): void | Promise<void>;
+  /** Whole-store outage on/off. */
+  setCoordinationAvailable(available: boolean): void | Promise<void>;
+  startAgent(site: string): Promise<void>;
+  /** Stops the agent as a crash would: nothing released. */
+  killAgent(site: string): void | Promise<void>;
+  setMaintenance(on: boolean): void | Promise<void>;
+  /** Requests a planned takeover to `site`, as `hanasr takeover` does. */
+  plannedTakeover(site: string): Promise<void>;
+}
+
+export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
+  const { model } = target;
+  const site = f.site;
+  const need = (): string => {
+    if (site === undefined) throw new Error(`${f.action} needs a site`);
+    return site;
+  };
+  switch (f.action) {
+    case 'crash-instance':
+      return model.crashInstance(need());
+    case 'restart-instance':
+      return model.restartInstance(need());
+    case 'kill-indexserver':
+      return model.killIndexserver(need());
+    case 'crash-node':
+      await target.killAgent(need());
+      return model.crashNode(need());
+    case 'restore-node':
+      model.restoreNode(need());
+      return target.startAgent(need());
+    case 'block-replication':
+      return model.blockReplication(site);
+    case 'unblock-replication':
+      return model.unblockReplication(site);
+    case 'isolate-site':
+      await target.cutCoordination(need(), true);
+      return model.isolateSite(need());
+    case 'reconnect-site':
+      await target.cutCoordination(need(), false);
+      return model.reconnectSite(need());
+    case 'freeze-site':
+      return model.freezeSite(need());
+    case 'thaw-site':
+      return model.thawSite(need());
+    case 'fill-log-area':
+      return model.fillLogArea(need());
+    case 'free-log-area':
+      return model.freeLogArea(need());
+    case 'stop-agent':
+      return target.killAgent(need());
+    case 'start-agent':
+      return target.startAgent(need());
+    case 'coordination-outage':
+      return target.setCoordinationAvailable(false);
+    case 'coordination-restore':
+      return target.setCoordinationAvailable(true);
+    case 'slow-replication':
+      return model.setLinkSlowdown(need(), f.factor ?? 1);
+    case 'maintenance-on':
+      return target.setMaintenance(true);
+    case 'maintenance-off':
+      return target.setMaintenance(false);
+    case 'planned-takeover':
+      return target.plannedTakeover(need());
+  }
+}
