@@ -14,6 +14,7 @@ import {
   type ConfigurationOptions,
   type KubeConfig,
   type ObservableMiddleware,
+  type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/resource.js';
@@ -24,6 +25,8 @@ type Obj = Record<string, unknown>;
 export const LABEL_CLUSTER = 'hanasr.io/cluster';
 /** Label on a HANA site's pods naming their site. */
 export const LABEL_SITE = 'hanasr.io/site';
+/** Label the operator puts on a site's pods: primary or secondary, from the store's leader key. */
+export const LABEL_ROLE = 'hanasr.io/role';
 /** Label on objects the operator owns (the rw Service). */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGER = 'hanasr-operator';
@@ -206,5 +209,27 @@ export class KubeClient {
   /** JSON merge patch on a Service (selector, labels). */
   async patchService(namespace: string, name: string, body: Obj): Promise<V1Service> {
     return await this.core.patchNamespacedService({ namespace, name, body }, this.opts(true));
+  }
+
+  /** Deletes a Service; true when it existed. */
+  async deleteService(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.core.deleteNamespacedService({ namespace, name }, this.opts());
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Pods of a namespace matching a label selector (`k=v,k2=v2`). */
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector }, this.opts());
+    return list.items;
+  }
+
+  /** JSON merge patch on a Pod (labels). */
+  async patchPod(namespace: string, name: string, body: Obj): Promise<V1Pod> {
+    return await this.core.patchNamespacedPod({ namespace, name, body }, this.opts(true));
   }
 }

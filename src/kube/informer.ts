@@ -41,6 +41,7 @@ export class HsrInformer {
   private cancelRestart: (() => void) | null = null;
   /** Times the informer was restarted after an error. */
   restarts = 0;
+  private isSynced = false;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -70,6 +71,7 @@ export class HsrInformer {
     try {
       await this.informer.start();
       this.failures = 0;
+      this.isSynced = !this.stopped;
       this.options.onStart?.();
     } catch (err) {
       this.restartLater(err);
@@ -77,6 +79,7 @@ export class HsrInformer {
   }
 
   private restartLater(err: unknown): void {
+    this.isSynced = false;
     if (this.stopped || this.cancelRestart !== null) return;
     this.failures++;
     const base = this.options.restartDelayMs ?? 100;
@@ -90,6 +93,11 @@ export class HsrInformer {
     });
   }
 
+  /** True once a list succeeded and the watch runs; false after an error until the restart lists again. */
+  get synced(): boolean {
+    return this.isSynced;
+  }
+
   /** The cached objects (as last listed and watched). */
   list(): readonly KubernetesObject[] {
     return this.informer.list();
@@ -97,6 +105,7 @@ export class HsrInformer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.isSynced = false;
     this.cancelRestart?.();
     this.cancelRestart = null;
     await this.informer.stop();

@@ -3,11 +3,17 @@
  * idempotent: every run re-reads the resource and the coordination store, then
  * - on deletion, deletes the cluster's coordination keys and removes the finalizer;
  * - adds the finalizer;
+ * - publishes the validated spec into the coordination store, so agents follow maintenance and
+ *   settings even while no operator runs;
  * - turns the planned-takeover / fence / register annotations into intents at the current epoch
  *   (or refuses them), acknowledges them with an Event and removes the annotation;
- * - writes the status (merge patch on /status) built by buildStatus, and records its Events;
+ * - writes the status (merge patch on /status carrying the resourceVersion it was built from,
+ *   rebuilt on a conflict) from buildStatus plus failed takeovers and refusals (outcomes.ts), and
+ *   records its Events;
  * - keeps the `<name>-rw` Service selecting the pods of the site that holds the leader key
- *   (none while the key is vacant).
+ *   (none while the key is vacant), `<name>-ro` selecting the secondaries in
+ *   logreplay_readaccess, and labels the site pods `hanasr.io/role=primary|secondary`;
+ * - exports the per-cluster metrics built from the agents' reports.
  * Triggers: the informer (restarted when it stops), a periodic resync (the store has no watch
  * here), and retries with backoff from the work queue.
  */
@@ -29,12 +35,22 @@ import {
   KubeClient,
   LABEL_CLUSTER,
   LABEL_MANAGED_BY,
+  LABEL_ROLE,
   LABEL_SITE,
   MANAGER,
   isConflict,
 } from '../kube/client.js';
 import { HsrInformer } from '../kube/informer.js';
-import type { HanasrMetrics } from '../observability/metrics.js';
+import { forgetCluster, type HanasrMetrics } from '../observability/metrics.js';
+import {
+  DEFAULT_TAKEOVER_TIMEOUT_MS,
+  desiredRole,
+  detectTakeoverFailures,
+  exportClusterMetrics,
+  withFailures,
+  withRefusal,
+  type Refusal,
+} from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
 
@@ -69,6 +85,8 @@ export interface ControllerOptions {
   readonly log?: LogFn;
   /** Reported as the Events' reportingInstance (the operator pod name). */
   readonly instance?: string;
+  /** A takeover still in progress after this long is reported as failed (default 120 s). */
+  readonly takeoverTimeoutMs?: number;
 }
 
 /**
@@ -81,6 +99,19 @@ export function defaultClusterKey(namespace: string, name: string): string {
 
 export function rwServiceName(name: string): string {
   return `${name}-rw`;
+}
+
+/** The read-only Service of a logreplay_readaccess cluster: the secondaries. */
+export function roServiceName(name: string): string {
+  return `${name}-ro`;
+}
+
+/** Rebuilds after a status conflict at most this many times per reconcile, then the queue retries. */
+const STATUS_ATTEMPTS = 5;
+
+function generationOf(obj: Obj): number {
+  const g = metaOf(obj)['generation'];
+  return typeof g === 'number' ? g : 0;
 }
 
 /** The SQL ports of a HANA instance: SYSTEMDB 3<nr>13 and the first tenant 3<nr>15. */
@@ -125,6 +156,12 @@ export class HsrController {
   reconciles = 0;
   /** When the last reconcile finished without error (ms), for /healthz. */
   lastSuccessAt: number | null = null;
+  /** When the periodic resync last ran (ms): the loop's heartbeat, for /healthz. */
+  lastResyncAt: number | null = null;
+  /** Status writes answered 409 and rebuilt. */
+  statusConflicts = 0;
+  /** Takeover failures already reported (an Event each, once). */
+  private readonly reportedFailures = new Set<string>();
 
   constructor(private readonly options: ControllerOptions) {
     this.client = new KubeClient(options.kubeConfig, {
@@ -160,6 +197,7 @@ export class HsrController {
   /** Starts the informer and the periodic resync. */
   async start(): Promise<void> {
     this.running = true;
+    this.lastResyncAt = this.options.clock.now();
     await this.informer.start();
     this.scheduleResync();
   }
@@ -175,6 +213,7 @@ export class HsrController {
   private scheduleResync(): void {
     if (!this.running) return;
     this.cancelResync = this.options.clock.setTimer(this.options.resyncIntervalMs ?? 10_000, () => {
+      this.lastResyncAt = this.options.clock.now();
       this.resyncAll();
       this.scheduleResync();
     });
@@ -242,6 +281,9 @@ export class HsrController {
           finalizers: finalizers.filter((f) => f !== FINALIZER),
         },
       });
+      if (this.options.metrics !== undefined) {
+        await forgetCluster(this.options.metrics, { namespace, cluster: name });
+      }
       this.log('info', 'coordination keys deleted, finalizer removed', { namespace, name, cluster });
       return;
     }
@@ -253,43 +295,143 @@ export class HsrController {
     }
 
     const now = this.options.clock.now();
-    const generation =
-      typeof metaOf(obj)['generation'] === 'number' ? (metaOf(obj)['generation'] as number) : 0;
-    const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
+    const generation = generationOf(obj);
 
     let spec: HanaSystemReplicationSpec;
     try {
       spec = parseSpec(obj['spec'], 'spec');
     } catch (err) {
       if (!(err instanceof SpecValidationError)) throw err;
+      const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
       await this.writeInvalidSpec(obj, namespace, name, generation, previous, err, now);
       return;
     }
 
     let { state, error } = await this.readState(cluster);
-    if (state !== null) {
-      const added = await this.handleAnnotations(obj, namespace, name, spec, state, cluster, now);
-      if (added) ({ state, error } = await this.readState(cluster));
-    }
-
-    const result = buildStatus({
-      spec,
-      generation,
-      state,
-      ...(error !== undefined ? { stateError: error } : {}),
-      previous,
-      now,
-    });
-    if (JSON.stringify(result.status) !== JSON.stringify(previous)) {
-      obj = await this.client.patchHsrStatus(namespace, name, statusMergePatch(previous, result.status));
-    }
-    for (const event of result.events) await this.record(obj, namespace, name, event, now);
-
-    if (state !== null) {
-      await this.ensureRwService(obj, namespace, name, spec, state.leader?.site);
-      if (state.leader !== null) {
-        this.options.metrics?.leaderEpoch.set({ namespace, cluster: name }, state.leader.epoch);
+    // Agents follow the published spec (maintenance, thresholds) even while no operator runs.
+    let publishError: unknown;
+    if (state === null || JSON.stringify(state.spec) !== JSON.stringify(spec)) {
+      try {
+        await this.coordinationCall('coordination publishSpec', () =>
+          this.options.coordination.publishSpec(cluster, spec),
+        );
+        this.log('info', 'spec published', { namespace, name, cluster, generation });
+      } catch (err) {
+        publishError = err;
       }
+    }
+
+    let refusals: Refusal[] = [];
+    if (state !== null) {
+      const handled = await this.handleAnnotations(obj, namespace, name, spec, state, cluster, now);
+      obj = handled.obj;
+      refusals = handled.refusals;
+      if (handled.added) ({ state, error } = await this.readState(cluster));
+    }
+
+    const written = await this.writeStatus(obj, namespace, name, spec, state, error, refusals, cluster, now);
+    if (written === null) return;
+    obj = written.obj;
+    for (const event of written.events) await this.record(obj, namespace, name, event, now);
+
+    if (state !== null) {
+      await this.ensureServices(obj, namespace, name, spec, state.leader?.site);
+      await this.labelPods(namespace, name, state);
+      if (this.options.metrics !== undefined) {
+        exportClusterMetrics(
+          this.options.metrics,
+          { namespace, cluster: name },
+          spec,
+          state,
+          written.status,
+          written.previous,
+        );
+      }
+    }
+    if (publishError !== undefined) throw publishError;
+  }
+
+  /**
+   * Builds and writes the status with a merge patch on /status that carries the resourceVersion
+   * it was built from; on a conflict (409) it re-reads the resource and builds again. Returns the
+   * written object and the Events of the build that was written, or null when the resource went.
+   */
+  private async writeStatus(
+    initial: Obj,
+    namespace: string,
+    name: string,
+    spec: HanaSystemReplicationSpec,
+    state: ClusterState | null,
+    error: string | undefined,
+    refusals: readonly Refusal[],
+    cluster: string,
+    now: number,
+  ): Promise<{
+    obj: Obj;
+    events: OperatorEvent[];
+    status: HanaSystemReplicationStatus;
+    previous: HanaSystemReplicationStatus | undefined;
+  } | null> {
+    let obj = initial;
+    const generation = generationOf(obj);
+    for (let attempt = 1; ; attempt++) {
+      const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
+      const result = buildStatus({
+        spec,
+        generation,
+        state,
+        ...(error !== undefined ? { stateError: error } : {}),
+        previous,
+        now,
+      });
+      let status = result.status;
+      const events = [...result.events];
+      if (state !== null) {
+        const failures = detectTakeoverFailures({
+          previous,
+          next: status,
+          state,
+          now,
+          timeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
+        }).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+        status = withFailures(status, failures);
+        events.push(...failures.map((f) => f.event));
+        status = withRefusal(status, refusals, previous, generation, now);
+        for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
+      }
+      if (JSON.stringify(status) === JSON.stringify(previous)) return { obj, events, status, previous };
+      try {
+        const patch = statusMergePatch(previous, status);
+        obj = await this.client.patchHsrStatus(namespace, name, {
+          metadata: { resourceVersion: metaOf(obj)['resourceVersion'] },
+          ...patch,
+        });
+        return { obj, events, status, previous };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= STATUS_ATTEMPTS) throw err;
+        this.statusConflicts++;
+        this.log('info', 'status write conflict, rebuilding', { namespace, name, attempt });
+        const fresh = await this.client.getHsr(namespace, name);
+        if (fresh === null) return null;
+        // A new generation means a new spec: let the queue run the whole reconcile again.
+        if (generationOf(fresh) !== generation) throw err;
+        obj = fresh;
+      }
+    }
+  }
+
+  /** Labels each site's pods `hanasr.io/role=primary|secondary` after the store's leader key. */
+  private async labelPods(namespace: string, name: string, state: ClusterState): Promise<void> {
+    const pods = await this.client.listPods(namespace, `${LABEL_CLUSTER}=${name}`);
+    for (const pod of pods) {
+      const labels = pod.metadata?.labels ?? {};
+      const site = labels[LABEL_SITE];
+      const podName = pod.metadata?.name;
+      if (site === undefined || podName === undefined) continue;
+      const role = desiredRole(site, state);
+      if ((labels[LABEL_ROLE] ?? null) === role) continue;
+      await this.client.patchPod(namespace, podName, { metadata: { labels: { [LABEL_ROLE]: role } } });
+      this.log('info', 'pod role labelled', { namespace, pod: podName, site, role });
     }
   }
 
@@ -325,7 +467,8 @@ export class HsrController {
 
   /**
    * Planned-takeover, fence and register annotations become intents at the current epoch; each is
-   * acknowledged (Event) and then removed. Returns true when an intent was added.
+   * acknowledged (Event) and then removed. Returns the resource after the removal, whether an
+   * intent was added and the refusals.
    */
   private async handleAnnotations(
     obj: Obj,
@@ -335,15 +478,17 @@ export class HsrController {
     state: ClusterState,
     cluster: string,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[] }> {
     const annotations = stringRecord(metaOf(obj)['annotations']);
     let added = false;
+    const refusals: Refusal[] = [];
     const remove: Record<string, null> = {};
     for (const { annotation, kind, accepted } of INTENT_ANNOTATIONS) {
       const site = annotations[annotation];
       if (site === undefined) continue;
       const refusal = this.refuseIntent(kind, site, spec, state);
       if (refusal !== null) {
+        refusals.push({ annotation, kind, site, why: refusal });
         await this.record(
           obj,
           namespace,
@@ -373,10 +518,11 @@ export class HsrController {
       }
       remove[annotation] = null;
     }
+    let updated = obj;
     if (Object.keys(remove).length > 0) {
-      await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
+      updated = await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
     }
-    return added;
+    return { obj: updated, added, refusals };
   }
 
   /** Why an annotation cannot become an intent, or null when it can. */
@@ -443,17 +589,47 @@ export class HsrController {
     await this.record(updated, namespace, name, { type: 'Warning', reason: 'InvalidSpec', message }, now);
   }
 
-  /** Creates or updates `<name>-rw` so it selects the active site's pods, or none when there is none. */
-  private async ensureRwService(
+  /**
+   * `<name>-rw` selects the pods of the site holding the leader key (none while it is vacant);
+   * `<name>-ro` selects the secondaries' pods for reads in logreplay_readaccess, and is deleted
+   * in the other operation modes.
+   */
+  private async ensureServices(
     obj: Obj,
     namespace: string,
     name: string,
     spec: HanaSystemReplicationSpec,
     activeSite: string | undefined,
   ): Promise<void> {
-    const svcName = rwServiceName(name);
     // An empty site value matches no pod: while the key is vacant, nobody gets writes.
-    const selector = { [LABEL_CLUSTER]: name, [LABEL_SITE]: activeSite ?? '' };
+    await this.ensureService(obj, namespace, name, spec, rwServiceName(name), {
+      [LABEL_CLUSTER]: name,
+      [LABEL_SITE]: activeSite ?? '',
+    });
+    const ro = roServiceName(name);
+    if (spec.replication.operationMode === 'logreplay_readaccess') {
+      await this.ensureService(obj, namespace, name, spec, ro, {
+        [LABEL_CLUSTER]: name,
+        [LABEL_ROLE]: 'secondary',
+      });
+      return;
+    }
+    const existing = await this.client.getService(namespace, ro);
+    if (existing?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGER) {
+      await this.client.deleteService(namespace, ro);
+      this.log('info', 'ro service deleted', { namespace, name: ro });
+    }
+  }
+
+  /** Creates or updates a Service of the resource so it has exactly `selector`. */
+  private async ensureService(
+    obj: Obj,
+    namespace: string,
+    name: string,
+    spec: HanaSystemReplicationSpec,
+    svcName: string,
+    selector: Record<string, string>,
+  ): Promise<void> {
     const existing = await this.client.getService(namespace, svcName);
     if (existing === null) {
       const meta = metaOf(obj);
@@ -487,7 +663,7 @@ export class HsrController {
       };
       try {
         await this.client.createService(namespace, body);
-        this.log('info', 'rw service created', { namespace, name: svcName, site: activeSite ?? null });
+        this.log('info', 'service created', { namespace, name: svcName, selector });
       } catch (err) {
         if (!isConflict(err)) throw err;
         // Created meanwhile: the next reconcile aligns it.
@@ -495,14 +671,20 @@ export class HsrController {
       return;
     }
     const current = existing.spec?.selector ?? {};
-    if (current[LABEL_SITE] === selector[LABEL_SITE] && current[LABEL_CLUSTER] === selector[LABEL_CLUSTER])
-      return;
-    await this.client.patchService(namespace, svcName, { spec: { selector } });
-    this.log('info', 'rw service moved', {
+    if (JSON.stringify(sorted(current)) === JSON.stringify(sorted(selector))) return;
+    // Merge patch: keys no longer wanted are sent as null.
+    const patch: Record<string, string | null> = { ...selector };
+    for (const key of Object.keys(current)) if (!(key in selector)) patch[key] = null;
+    await this.client.patchService(namespace, svcName, { spec: { selector: patch } });
+    this.log('info', 'service selector moved', {
       namespace,
       name: svcName,
-      from: current[LABEL_SITE] ?? null,
-      to: activeSite ?? null,
+      from: current[LABEL_SITE] ?? current[LABEL_ROLE] ?? null,
+      to: selector[LABEL_SITE] ?? selector[LABEL_ROLE] ?? null,
     });
   }
+}
+
+function sorted(record: Record<string, string>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
 }

@@ -167,6 +167,10 @@ describe('HsrController', () => {
       ['B', 'secondary', true],
     ]);
     expect(o['metadata']['finalizers']).toEqual(['hanasr.io/cleanup']);
+    // The Service follows the status write in the same reconcile.
+    const created = Date.now() + 5000;
+    while ((await serviceSite('hana', 'ha1')) !== 'A' && Date.now() < created)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await serviceSite('hana', 'ha1')).toBe('A');
     const svc = await core.readNamespacedService({ namespace: 'hana', name: 'ha1-rw' });
     expect(svc.spec?.selector).toEqual({ 'hanasr.io/cluster': 'ha1', 'hanasr.io/site': 'A' });
