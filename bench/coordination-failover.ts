@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EtcdCoordination } from '../src/coordination/etcd.js';
 import { FENCE_AFTER_TTL_FRACTION } from '../src/domain/decide.js';
 import { EtcdCluster, etcdVersion } from '../test/support/etcd.js';
-import { TcpProxy } from '../test/support/tcp-proxy.js';
+import { TcpProxy } from '../src/net/tcp-proxy.js';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const TTL = Number(process.argv[3] ?? 2);

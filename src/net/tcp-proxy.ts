@@ -1,6 +1,7 @@
 /**
- * A TCP proxy on 127.0.0.1 between one client and one upstream (an etcd member) that a test can
- * cut, to partition one agent from the store while everyone else still reaches it.
+ * A TCP proxy on 127.0.0.1 between one client and one upstream (an etcd member) that a test or
+ * the demo landscape can cut, to partition one agent from the store while the others still
+ * reach it.
  *
  * Modes:
  * - `pass`: forwards bytes both ways.
