@@ -14,6 +14,7 @@ import type { LocalView, Observation, PeerView } from '../domain/observation.js'
 import { syncRecordsFrom } from '../domain/sync.js';
 import { unknownHealth, type HanaHealth, type LeaderView, type SiteReport } from '../domain/types.js';
 import type { HanaPort } from '../hana/port.js';
+import type { AgentMetricsSink } from './metrics.js';
 
 /** Checks another site directly (not through the store): is its HANA up, and as what? */
 export interface PeerProbe {
@@ -52,6 +53,8 @@ export interface AgentOptions {
   readonly storeTimeoutMs?: number;
   /** Deadline of takeover/register/start/stop (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
   readonly actionTimeoutMs?: number;
+  /** Metrics hooks (probe, lease renewal, report, events): see src/agent/metrics.ts. */
+  readonly metrics?: AgentMetricsSink;
 }
 
 export class Agent {
@@ -177,12 +180,14 @@ export class Agent {
 
     // 1. Observe the local site.
     let health: HanaHealth;
+    const probeStarted = clock.now();
     try {
       health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
     } catch (err) {
       health = unknownHealth(errorMessage(err));
     }
     const now = clock.now();
+    this.options.metrics?.probed(health, (now - probeStarted) / 1000);
     const failed =
       !health.probeOk || !health.running || (health.landscapeStatus !== null && health.landscapeStatus <= 1);
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
@@ -223,7 +228,11 @@ export class Agent {
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
       if (leader.state === 'held' && leader.mine) {
         // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
-        await this.storeCall('renew lease', () => this.session.renew()).catch(() => {});
+        const renewStarted = clock.now();
+        await this.storeCall('renew lease', () => this.session.renew()).then(
+          () => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000),
+          (err: unknown) => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000, err),
+        );
       }
     } catch (err) {
       leader = { state: 'unknown', error: errorMessage(err) };
@@ -232,7 +241,8 @@ export class Agent {
       leader.state === 'held' ? leader.mine : leader.state === 'unknown' ? this.leaderMine : false;
 
     if (state) {
-      await this.storeCall('publish report', () => this.session.publishReport(this.report(now))).catch(
+      await this.storeCall('publish report', () => this.session.publishReport(this.report(now))).then(
+        () => this.options.metrics?.reported(now, this.believedEpoch),
         () => {},
       );
       if (leader.state === 'held' && leader.mine && health.acceptsWrites) {
@@ -495,7 +505,7 @@ export class Agent {
   }
 
   private emitRaw(event: string, action: Action['kind'], reason: string, message: string): void {
-    this.options.onEvent?.({
+    const e: AgentEvent = {
       t: this.options.clock.now(),
       cluster: this.options.cluster,
       site: this.site,
@@ -504,7 +514,9 @@ export class Agent {
       action,
       reason,
       message,
-    });
+    };
+    this.options.metrics?.event(e);
+    this.options.onEvent?.(e);
   }
 }
 

@@ -1,0 +1,136 @@
+/**
+ * The agent's metrics: what one site's agent learns each cycle, turned into the hanasr_ series of
+ * the catalogue (src/observability/metrics.ts). Probe duration and failures, lease renewal latency
+ * and failures, last report time, leader epoch, the site's role and landscape status; for every
+ * link this site is the source of, the real replication lag (shipping delay and unshipped bytes
+ * from the monitoring views, as HanaHealth carries them), status and in-sync flag of the
+ * secondary; fencing actions and takeovers from the agent's events.
+ */
+import type { AgentEvent } from './agent.js';
+import type { HanaHealth } from '../domain/types.js';
+import {
+  initSiteCounters,
+  replicationStatusValues,
+  setReplicationStatus,
+  setSiteRole,
+  type HanasrMetrics,
+  type ReplicationStatusValue,
+  type SiteLabelValues,
+} from '../observability/metrics.js';
+
+/** The hooks the Agent calls (all optional through AgentOptions.metrics). */
+export interface AgentMetricsSink {
+  /** After each probe of the local site (a timed-out probe is an unknown health). */
+  probed(health: HanaHealth, durationSeconds: number): void;
+  /** After each explicit lease renewal; `error` when it failed. */
+  leaseRenewed(durationSeconds: number, error?: unknown): void;
+  /** After the report was published, with the epoch the agent believes in. */
+  reported(at: number, epoch: number): void;
+  /** Every agent event (decisions, action results). */
+  event(event: AgentEvent): void;
+}
+
+export interface AgentMetricsOptions {
+  readonly metrics: HanasrMetrics;
+  /** Kubernetes namespace of the HanaSystemReplication ("" for agents outside Kubernetes). */
+  readonly namespace: string;
+  /** The HanaSystemReplication name. */
+  readonly cluster: string;
+  readonly site: string;
+}
+
+/**
+ * The agent's coordination key is `<namespace>.<name>` (src/operator/controller.ts): split it
+ * into the metric labels. A key without a dot is a cluster outside Kubernetes.
+ */
+export function clusterLabels(key: string): { namespace: string; cluster: string } {
+  const dot = key.indexOf('.');
+  return dot < 0
+    ? { namespace: '', cluster: key }
+    : { namespace: key.slice(0, dot), cluster: key.slice(dot + 1) };
+}
+
+export class AgentMetrics implements AgentMetricsSink {
+  private readonly own: SiteLabelValues;
+  private readonly secondaries = new Set<string>();
+
+  constructor(private readonly options: AgentMetricsOptions) {
+    this.own = { namespace: options.namespace, cluster: options.cluster, site: options.site };
+    initSiteCounters(options.metrics, this.own);
+    const { metrics } = options;
+    for (const outcome of ['succeeded', 'failed'] as const)
+      metrics.takeoversTotal.inc({ ...this.own, outcome }, 0);
+    metrics.fencingActionsTotal.inc(this.own, 0);
+  }
+
+  private secondary(site: string): SiteLabelValues {
+    return { namespace: this.options.namespace, cluster: this.options.cluster, site };
+  }
+
+  probed(health: HanaHealth, durationSeconds: number): void {
+    const m = this.options.metrics;
+    m.probeDurationSeconds.observe(this.own, durationSeconds);
+    if (!health.probeOk) {
+      m.probeFailuresTotal.inc(this.own);
+      return; // a failed probe says nothing about roles or links: keep the last known values
+    }
+    setSiteRole(m, this.own, health.srRole);
+    if (health.landscapeStatus !== null) m.landscapeStatus.set(this.own, health.landscapeStatus);
+    const seen = new Set<string>();
+    for (const link of health.replication) {
+      seen.add(link.secondary);
+      const labels = this.secondary(link.secondary);
+      if (link.lagSeconds !== null) m.replicationLagSeconds.set(labels, Math.max(0, link.lagSeconds));
+      else m.replicationLagSeconds.remove(labels);
+      if (link.lagBytes !== null) m.replicationUnshippedBytes.set(labels, Math.max(0, link.lagBytes));
+      else m.replicationUnshippedBytes.remove(labels);
+      const status: ReplicationStatusValue = (replicationStatusValues as readonly string[]).includes(
+        link.status,
+      )
+        ? link.status
+        : 'UNKNOWN';
+      setReplicationStatus(m, labels, status);
+      m.replicationInSync.set(labels, link.inSync ? 1 : 0);
+    }
+    // A link that disappeared (takeover, unregister): its series go, so no stale lag is alerted on.
+    for (const site of this.secondaries) {
+      if (seen.has(site)) continue;
+      this.forgetLink(site);
+    }
+    this.secondaries.clear();
+    for (const site of seen) this.secondaries.add(site);
+  }
+
+  private forgetLink(site: string): void {
+    const m = this.options.metrics;
+    const labels = this.secondary(site);
+    m.replicationLagSeconds.remove(labels);
+    m.replicationUnshippedBytes.remove(labels);
+    m.replicationInSync.remove(labels);
+    for (const status of replicationStatusValues) m.replicationStatus.remove({ ...labels, status });
+  }
+
+  leaseRenewed(durationSeconds: number, error?: unknown): void {
+    const m = this.options.metrics;
+    m.leaseRenewalDurationSeconds.observe(this.own, durationSeconds);
+    if (error !== undefined) m.leaseRenewalFailuresTotal.inc(this.own);
+  }
+
+  reported(at: number, epoch: number): void {
+    const m = this.options.metrics;
+    m.agentLastReportTimestampSeconds.set(this.own, at / 1000);
+    m.leaderEpoch.set({ namespace: this.options.namespace, cluster: this.options.cluster }, epoch);
+  }
+
+  event(e: AgentEvent): void {
+    const m = this.options.metrics;
+    if (e.event === 'action' && e.action === 'fence') m.fencingActionsTotal.inc(this.own);
+    if (e.action === 'takeover') {
+      if (e.event === 'action') m.takeoversTotal.inc({ ...this.own, outcome: 'succeeded' });
+      // A failed handshake falls back to a plain takeover: only the final failure counts.
+      if (e.event === 'action-failed' && e.reason !== 'handshake_failed') {
+        m.takeoversTotal.inc({ ...this.own, outcome: 'failed' });
+      }
+    }
+  }
+}

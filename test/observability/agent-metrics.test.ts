@@ -1,0 +1,126 @@
+/**
+ * The agent's metrics: AgentMetrics on its own (probe results, links, events), then wired into a
+ * real Agent (in-memory store, virtual clock, a controlled HanaPort) to show the hooks are called.
+ */
+import { describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { AgentMetrics, clusterLabels } from '../../src/agent/metrics.js';
+import { VirtualClock } from '../../src/clock.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { unknownHealth, type HanaHealth } from '../../src/domain/types.js';
+import type { HanaPort } from '../../src/hana/port.js';
+import { createMetrics, type HanasrMetrics } from '../../src/observability/metrics.js';
+import { link, primaryHealth, spec } from '../operator/fixtures.js';
+
+async function value(
+  m: HanasrMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const base = name.replace(/_count$/, '');
+  const metric = m.registry.getSingleMetric(name) ?? m.registry.getSingleMetric(base);
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  const hit = values.find(
+    (v) => (v.metricName ?? name) === name && Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+  );
+  return hit?.value;
+}
+
+const A = { namespace: 'hana', cluster: 'ha1', site: 'A' };
+const B = { namespace: 'hana', cluster: 'ha1', site: 'B' };
+
+describe('AgentMetrics', () => {
+  it('splits the coordination key into namespace and cluster', () => {
+    expect(clusterLabels('hana.ha1')).toEqual({ namespace: 'hana', cluster: 'ha1' });
+    expect(clusterLabels('ha1')).toEqual({ namespace: '', cluster: 'ha1' });
+  });
+
+  it('turns a probe into role, landscape, and the real lag, status and sync flag of each secondary', async () => {
+    const m = createMetrics(undefined, { version: 'test' });
+    const am = new AgentMetrics({ metrics: m, ...A });
+    am.probed(
+      primaryHealth([
+        link('B', { mode: 'async', lagSeconds: 12.5, lagBytes: 64_000, inSync: false, status: 'SYNCING' }),
+      ]),
+      0.25,
+    );
+    expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(12.5);
+    expect(await value(m, 'hanasr_replication_unshipped_bytes', B)).toBe(64_000);
+    expect(await value(m, 'hanasr_replication_in_sync', B)).toBe(0);
+    expect(await value(m, 'hanasr_replication_status', { ...B, status: 'SYNCING' })).toBe(1);
+    expect(await value(m, 'hanasr_replication_status', { ...B, status: 'ACTIVE' })).toBe(0);
+    expect(await value(m, 'hanasr_site_role', { ...A, role: 'primary' })).toBe(1);
+    expect(await value(m, 'hanasr_landscape_status', A)).toBe(4);
+    expect(await value(m, 'hanasr_probe_duration_seconds_count', A)).toBe(1);
+    expect(await value(m, 'hanasr_probe_failures_total', A)).toBe(0);
+
+    // Lag unknown on the next probe: the series goes rather than showing a stale value.
+    am.probed(primaryHealth([link('B', { lagSeconds: null, lagBytes: null })]), 0.1);
+    expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBeUndefined();
+    // A failed probe counts, and keeps the last known role.
+    am.probed(unknownHealth('HANA probe timed out after 3000 ms'), 3);
+    expect(await value(m, 'hanasr_probe_failures_total', A)).toBe(1);
+    expect(await value(m, 'hanasr_site_role', { ...A, role: 'primary' })).toBe(1);
+    // The link disappears (A is no longer a source): every series of B goes.
+    am.probed(primaryHealth([]), 0.1);
+    expect(await value(m, 'hanasr_replication_in_sync', B)).toBeUndefined();
+    expect(await value(m, 'hanasr_replication_status', { ...B, status: 'SYNCING' })).toBeUndefined();
+  });
+
+  it('counts lease renewals, fencing and takeovers by outcome; reports set epoch and last report time', async () => {
+    const m = createMetrics(undefined, { version: 'test' });
+    const am = new AgentMetrics({ metrics: m, ...B });
+    expect(await value(m, 'hanasr_takeovers_total', { ...B, outcome: 'succeeded' })).toBe(0);
+    am.leaseRenewed(0.01);
+    am.leaseRenewed(1, new Error('deadline exceeded'));
+    const base = { t: 0, cluster: 'hana.ha1', site: 'B', epoch: 2, reason: 'r', message: 'm' };
+    am.event({ ...base, event: 'action-failed', action: 'takeover', reason: 'handshake_failed' });
+    am.event({ ...base, event: 'action', action: 'takeover', reason: 'takeover_done' });
+    am.event({ ...base, event: 'action-failed', action: 'takeover', reason: 'primary_failed' });
+    am.event({ ...base, event: 'action', action: 'fence', reason: 'lease_lost' });
+    am.event({ ...base, event: 'decision', action: 'fence', reason: 'lease_lost' });
+    am.reported(1_700_000_000_000, 3);
+    expect(await value(m, 'hanasr_lease_renewal_duration_seconds_count', B)).toBe(2);
+    expect(await value(m, 'hanasr_lease_renewal_failures_total', B)).toBe(1);
+    expect(await value(m, 'hanasr_takeovers_total', { ...B, outcome: 'succeeded' })).toBe(1);
+    expect(await value(m, 'hanasr_takeovers_total', { ...B, outcome: 'failed' })).toBe(1);
+    expect(await value(m, 'hanasr_fencing_actions_total', B)).toBe(1);
+    expect(await value(m, 'hanasr_leader_epoch', { namespace: 'hana', cluster: 'ha1' })).toBe(3);
+    expect(await value(m, 'hanasr_agent_last_report_timestamp_seconds', B)).toBe(1_700_000_000);
+  });
+
+  it('a running Agent feeds probe, lease renewal, report and epoch metrics through its hooks', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const store = new MemoryCoordination(clock);
+    const m = createMetrics(undefined, { version: 'test' });
+    let health: HanaHealth = primaryHealth([link('B', { lagSeconds: 4, lagBytes: 6400 })]);
+    const hana: HanaPort = {
+      probe: async () => health,
+      takeover: async () => {},
+      register: async () => {},
+      start: async () => {},
+      stop: async () => {},
+    };
+    const s = spec();
+    const agent = new Agent({
+      cluster: 'hana.ha1',
+      site: 'A',
+      spec: () => s,
+      hana,
+      coordination: store,
+      clock,
+      metrics: new AgentMetrics({ metrics: m, ...A }),
+    });
+    await agent.start();
+    await clock.advanceBy(10_000);
+    expect(await value(m, 'hanasr_leader_epoch', { namespace: 'hana', cluster: 'ha1' })).toBe(1);
+    expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(4);
+    expect(await value(m, 'hanasr_lease_renewal_duration_seconds_count', A)).toBeGreaterThan(0);
+    expect(await value(m, 'hanasr_agent_last_report_timestamp_seconds', A)).toBeGreaterThan(1_700_000_000);
+    health = primaryHealth([link('B', { lagSeconds: 40, lagBytes: 64_000 })]);
+    await clock.advanceBy(5_000);
+    expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(40);
+    await agent.stop();
+  });
+});
