@@ -22,7 +22,9 @@ async function value(
   if (metric === undefined) throw new Error(`no metric ${name}`);
   const { values } = await metric.get();
   const hit = values.find(
-    (v) => (v.metricName ?? name) === name && Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+    (v) =>
+      ((v as { metricName?: string }).metricName ?? name) === name &&
+      Object.entries(labels).every(([k, x]) => v.labels[k] === x),
   );
   return hit?.value;
 }
