@@ -5,7 +5,8 @@
  * committed write was lost, whether two sites ever took writes at once.
  */
 import { VirtualClock } from '../clock.js';
-import { Agent, type AgentEvent, type PeerProbe } from '../agent/agent.js';
+import { Agent, type AgentEvent } from '../agent/agent.js';
+import { simPeerProbe } from '../hana/sim/peer-probe.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
@@ -97,26 +98,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
   };
 
-  const peerProbe = (self: string): PeerProbe => ({
-    check: async (site, signal) => {
-      const s = model.site(site).snapshot();
-      if (!model.canReach(self, site) || !s.nodeUp || !s.running)
-        return { reachable: false, acceptsWrites: false };
-      if (s.frozen) {
-        return new Promise((_, reject) =>
-          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
-        );
-      }
-      const role = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
-      return {
-        reachable: true,
-        acceptsWrites: model.acceptsWrites(site),
-        role,
-        ...(s.source ? { source: s.source.site } : {}),
-      };
-    },
-  });
-
   const agents = new Map<string, Agent>();
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
@@ -127,7 +108,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       hana: portFactory(site, model.site(site), clock),
       coordination: store,
       clock,
-      peers: peerProbe(site),
+      peers: simPeerProbe(model, site),
       onEvent,
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,

@@ -1,0 +1,29 @@
+/**
+ * What one simulated site sees of another directly (the simulator's stand-in for a SQL connect
+ * to the peer plus its agent's status): unreachable across a cut network, a down node or a
+ * stopped instance; a frozen peer never answers (the caller's timeout decides).
+ */
+import type { PeerProbe } from '../../agent/agent.js';
+import type { SimLandscape } from './model.js';
+
+export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
+  return {
+    check: async (site, signal) => {
+      const s = model.site(site).snapshot();
+      if (!model.canReach(self, site) || !s.nodeUp || !s.running)
+        return { reachable: false, acceptsWrites: false };
+      if (s.frozen) {
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
+      }
+      const role = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
+      return {
+        reachable: true,
+        acceptsWrites: model.acceptsWrites(site),
+        role,
+        ...(s.source ? { source: s.source.site } : {}),
+      };
+    },
+  };
+}
