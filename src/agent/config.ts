@@ -331,6 +331,11 @@ export function rawConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Reco
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--debug') continue;
+    if (!arg.startsWith('-')) {
+      // Never echoed: it may be a value meant for a flag (a password, say).
+      problems.push(`unexpected argument at position ${i + 1}`);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     if (/^--(sql-|etcd-)?password$/.test(name)) {

@@ -1,0 +1,218 @@
+/**
+ * The peer probe against a real SQL wire server (through @sap/hana-client) and a peer agent's
+ * status server: which PeerView each combination of answers gives, and that both checks have a
+ * deadline on the injected clock.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NetworkPeerProbe, viewOf, type PeerAgentStatus } from '../../src/agent/peer-probe.js';
+import { startStatusServer, type AgentStatus, type StatusServer } from '../../src/agent/status-server.js';
+import { realClock, VirtualClock, type Clock } from '../../src/clock.js';
+import type { SimSiteSnapshot } from '../../src/hana/sim/snapshot.js';
+import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../../src/hana/wire/server.js';
+import { freePort } from '../support/etcd.js';
+import { PASSWORD, USER, primarySnapshot, secondarySnapshot } from '../hana/wire/helpers.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+
+async function sqlPeer(snapshot: () => SimSiteSnapshot, faults: WireFaults = {}): Promise<HanaWireServer> {
+  const server = await startHanaWireServer({ port: 0, user: USER, password: PASSWORD, snapshot, faults });
+  closers.push(() => server.close());
+  return server;
+}
+
+function agentStatus(hana: PeerAgentStatus): AgentStatus {
+  return {
+    cluster: 'hana.ha1',
+    site: 'B',
+    startedAt: new Date(0).toISOString(),
+    hana: {
+      ...hana,
+      acceptsWrites: false,
+      suspended: false,
+      probeOk: true,
+      landscapeStatus: 4,
+      overallReplicationStatus: 'NONE',
+      replication: [],
+    },
+    failedProbes: 0,
+    epoch: 1,
+    leader: false,
+    fenced: false,
+    lastDecision: null,
+    lastCycleAt: null,
+    store: { reachable: true, lastOkAt: null },
+    spec: { source: 'file', maintenance: false },
+    peers: {},
+  };
+}
+
+async function agentPeer(hana: PeerAgentStatus): Promise<StatusServer> {
+  const server = await startStatusServer({
+    host: '127.0.0.1',
+    port: 0,
+    status: () => agentStatus(hana),
+    healthz: () => ({ ok: true, message: 'ok' }),
+    readyz: () => ({ ok: true, message: 'ok' }),
+  });
+  closers.push(() => server.close());
+  return server;
+}
+
+/** An HTTP server that accepts requests and never answers. */
+async function silentHttp(): Promise<string> {
+  const server: Server = createServer(() => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function probe(
+  peers: ConstructorParameters<typeof NetworkPeerProbe>[0]['peers'],
+  clock: Clock = realClock,
+  timeoutMs = 2000,
+  password = PASSWORD,
+) {
+  return new NetworkPeerProbe({
+    peers,
+    credentials: async () => ({ user: USER, password }),
+    clock,
+    timeoutMs: () => timeoutMs,
+  });
+}
+
+const signal = () => new AbortController().signal;
+
+describe('NetworkPeerProbe', () => {
+  it('a primary that answers SQL and whose agent says primary: reachable and writable', async () => {
+    const sql = await sqlPeer(() => primarySnapshot());
+    const agent = await agentPeer({ role: 'primary', running: true });
+    const view = await probe({
+      A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url },
+    }).check('A', signal());
+    expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary' });
+  });
+
+  it('a secondary (SQL port closed) seen through its agent: a reachable secondary, not writable', async () => {
+    const sql = await sqlPeer(() => secondarySnapshot());
+    const agent = await agentPeer({ role: 'secondary', source: 'A', running: true });
+    const p = probe({ B: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url } });
+    expect(await p.detail('B', signal())).toMatchObject({ sql: 'silent' });
+    expect(await p.check('B', signal())).toEqual({
+      reachable: true,
+      acceptsWrites: false,
+      role: 'secondary',
+      source: 'A',
+    });
+  });
+
+  it('agent dead, database alive: reachable and writable (a takeover must wait)', async () => {
+    const sql = await sqlPeer(() => primarySnapshot());
+    const deadAgent = `http://127.0.0.1:${await freePort()}`;
+    const view = await probe({
+      A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: deadAgent },
+    }).check('A', signal());
+    expect(view).toEqual({ reachable: true, acceptsWrites: true });
+  });
+
+  it('both silent (SQL refused, agent gone): unreachable, never writable, never a secondary', async () => {
+    const sql = await sqlPeer(() => primarySnapshot(), { refuse: true });
+    const deadAgent = `http://127.0.0.1:${await freePort()}`;
+    const view = await probe({
+      A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: deadAgent },
+    }).check('A', signal());
+    expect(view).toEqual({ reachable: false, acceptsWrites: false });
+  });
+
+  it('a wrong SQL password is a silent SQL port, and the password is nowhere in the answer', async () => {
+    const sql = await sqlPeer(() => primarySnapshot());
+    const wrong = 'Wrong-Pass-77';
+    const p = probe({ A: { sql: { host: '127.0.0.1', port: sql.port } } }, realClock, 2000, wrong);
+    const detail = await p.detail('A', signal());
+    expect(detail).toEqual({ sql: 'silent', agent: 'not-configured' });
+    expect(viewOf(detail)).toEqual({ reachable: false, acceptsWrites: false });
+    expect(JSON.stringify(detail)).not.toContain(wrong);
+  });
+
+  it('both checks hang: each is cut at its deadline on the injected clock -> unreachable', async () => {
+    const sql = await sqlPeer(() => primarySnapshot(), { hang: 'connect' });
+    const url = await silentHttp();
+    const clock = new VirtualClock(0);
+    const pending = probe(
+      { A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: url } },
+      clock,
+      60_000,
+    ).check('A', signal());
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    await clock.advanceBy(59_000);
+    expect(settled).toBe(false);
+    await clock.advanceBy(1_000);
+    expect(await pending).toEqual({ reachable: false, acceptsWrites: false });
+  });
+
+  it('the caller aborting ends both checks', async () => {
+    const sql = await sqlPeer(() => primarySnapshot(), { hang: 'queries' });
+    const url = await silentHttp();
+    const controller = new AbortController();
+    const pending = probe(
+      { A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: url } },
+      realClock,
+      60_000,
+    ).check('A', controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toEqual({ reachable: false, acceptsWrites: false });
+  });
+
+  it('a peer status that is not an agent status counts as silent', async () => {
+    const server = createServer((_req, res) => res.end(JSON.stringify({ hello: 'world' })));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await probe({ B: { statusUrl: url } }).detail('B', signal())).toEqual({
+      sql: 'not-configured',
+      agent: 'silent',
+    });
+  });
+});
+
+describe('viewOf: the rules in one table', () => {
+  const primary: PeerAgentStatus = { role: 'primary', running: true };
+  const secondary: PeerAgentStatus = { role: 'secondary', source: 'A', running: true };
+  const down: PeerAgentStatus = { role: 'primary', running: false };
+  it.each([
+    ['SQL only', { sql: 'writable', agent: 'silent' }, { reachable: true, acceptsWrites: true }],
+    [
+      'agent only, primary',
+      { sql: 'silent', agent: primary },
+      { reachable: true, acceptsWrites: false, role: 'primary' },
+    ],
+    [
+      'read-access secondary: SQL answers, agent says secondary',
+      { sql: 'writable', agent: secondary },
+      { reachable: true, acceptsWrites: false, role: 'secondary', source: 'A' },
+    ],
+    [
+      'agent says its HANA is down, SQL silent',
+      { sql: 'silent', agent: down },
+      { reachable: false, acceptsWrites: false },
+    ],
+    [
+      'nothing configured',
+      { sql: 'not-configured', agent: 'not-configured' },
+      { reachable: false, acceptsWrites: false },
+    ],
+  ] as const)('%s', (_name, detail, view) => {
+    expect(viewOf(detail)).toEqual(view);
+  });
+});
