@@ -53,6 +53,7 @@ import {
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
+import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
 
 type Obj = Record<string, unknown>;
 
@@ -87,6 +88,14 @@ export interface ControllerOptions {
   readonly instance?: string;
   /** A takeover still in progress after this long is reported as failed (default 120 s). */
   readonly takeoverTimeoutMs?: number;
+  /** Receives the lag alerts that fire or resolve (the webhook, src/notify/webhook.ts). */
+  readonly lagNotifier?: {
+    notifyLag(
+      cluster: { readonly namespace: string; readonly cluster: string },
+      transitions: readonly LagAlertTransition[],
+      thresholds?: { readonly warning?: number; readonly critical?: number },
+    ): Promise<unknown>;
+  };
 }
 
 /**
@@ -162,6 +171,8 @@ export class HsrController {
   statusConflicts = 0;
   /** Takeover failures already reported (an Event each, once). */
   private readonly reportedFailures = new Set<string>();
+  /** The lag alert evaluator's state per cluster (rebuilt from the condition after a restart). */
+  private readonly lagAlerts = new Map<string, LagAlertState>();
 
   constructor(private readonly options: ControllerOptions) {
     this.client = new KubeClient(options.kubeConfig, {
@@ -284,6 +295,7 @@ export class HsrController {
       if (this.options.metrics !== undefined) {
         await forgetCluster(this.options.metrics, { namespace, cluster: name });
       }
+      this.lagAlerts.delete(cluster);
       this.log('info', 'coordination keys deleted, finalizer removed', { namespace, name, cluster });
       return;
     }
@@ -332,6 +344,10 @@ export class HsrController {
     const written = await this.writeStatus(obj, namespace, name, spec, state, error, refusals, cluster, now);
     if (written === null) return;
     obj = written.obj;
+    if (written.lag !== undefined) {
+      this.lagAlerts.set(cluster, written.lag.state);
+      this.notifyLag(namespace, name, spec, written.lag.transitions);
+    }
     for (const event of written.events) await this.record(obj, namespace, name, event, now);
 
     if (state !== null) {
@@ -371,6 +387,7 @@ export class HsrController {
     events: OperatorEvent[];
     status: HanaSystemReplicationStatus;
     previous: HanaSystemReplicationStatus | undefined;
+    lag?: LagEvaluation;
   } | null> {
     let obj = initial;
     const generation = generationOf(obj);
@@ -383,7 +400,9 @@ export class HsrController {
         ...(error !== undefined ? { stateError: error } : {}),
         previous,
         now,
+        lagAlerts: this.lagAlerts.get(cluster) ?? null,
       });
+      const lag = result.lagAlerts !== undefined ? { lag: result.lagAlerts } : {};
       let status = result.status;
       const events = [...result.events];
       if (state !== null) {
@@ -399,14 +418,15 @@ export class HsrController {
         status = withRefusal(status, refusals, previous, generation, now);
         for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
       }
-      if (JSON.stringify(status) === JSON.stringify(previous)) return { obj, events, status, previous };
+      if (JSON.stringify(status) === JSON.stringify(previous))
+        return { obj, events, status, previous, ...lag };
       try {
         const patch = statusMergePatch(previous, status);
         obj = await this.client.patchHsrStatus(namespace, name, {
           metadata: { resourceVersion: metaOf(obj)['resourceVersion'] },
           ...patch,
         });
-        return { obj, events, status, previous };
+        return { obj, events, status, previous, ...lag };
       } catch (err) {
         if (!isConflict(err) || attempt >= STATUS_ATTEMPTS) throw err;
         this.statusConflicts++;
@@ -433,6 +453,21 @@ export class HsrController {
       await this.client.patchPod(namespace, podName, { metadata: { labels: { [LABEL_ROLE]: role } } });
       this.log('info', 'pod role labelled', { namespace, pod: podName, site, role });
     }
+  }
+
+  /** Hands fired/resolved lag alerts to the notifier without holding up the reconcile. */
+  private notifyLag(
+    namespace: string,
+    name: string,
+    spec: HanaSystemReplicationSpec,
+    transitions: readonly LagAlertTransition[],
+  ): void {
+    const notifier = this.options.lagNotifier;
+    if (notifier === undefined || transitions.length === 0) return;
+    const thresholds = { warning: spec.alerts.lagWarningSeconds, critical: spec.alerts.lagCriticalSeconds };
+    notifier.notifyLag({ namespace, cluster: name }, transitions, thresholds).catch((err: unknown) => {
+      this.log('warn', 'lag alert notification failed', { namespace, name, error: String(err) });
+    });
   }
 
   private async record(

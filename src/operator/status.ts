@@ -21,6 +21,14 @@ import {
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { ClusterState } from '../coordination/port.js';
 import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
+import {
+  evaluateLagAlerts,
+  lagCondition,
+  restoreLagAlerts,
+  thresholdsFromSpec,
+  type LagAlertState,
+  type LagEvaluation,
+} from './alerts.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -41,11 +49,19 @@ export interface StatusInput {
   readonly previous: HanaSystemReplicationStatus | undefined;
   /** ms since the Unix epoch. */
   readonly now: number;
+  /**
+   * The lag alert evaluator's state (src/operator/alerts.ts): when given, ReplicationLagHigh
+   * follows it (hysteresis, alerts.forSeconds); null rebuilds it from the previous condition
+   * (operator restart). Absent: the condition follows the thresholds at once.
+   */
+  readonly lagAlerts?: LagAlertState | null;
 }
 
 export interface StatusResult {
   readonly status: HanaSystemReplicationStatus;
   readonly events: readonly OperatorEvent[];
+  /** The evaluator's new state and transitions, when `lagAlerts` was given. */
+  readonly lagAlerts?: LagEvaluation;
 }
 
 /** RFC 3339 in seconds, as Kubernetes writes metav1.Time. */
@@ -302,18 +318,29 @@ export function buildStatus(input: StatusInput): StatusResult {
   const cond = (type: ConditionType, draft: ConditionDraft): Condition =>
     condition(type, draft, previous, generation, now);
 
+  const prevLagAlerts =
+    input.lagAlerts === undefined
+      ? undefined
+      : (input.lagAlerts ?? restoreLagAlerts(findCondition(previous, 'ReplicationLagHigh')));
+
   if (state === null) {
     // Keep what we knew; say that it is not current.
     const unknown = unknownStore(input.stateError);
+    // The lag alerts keep their episode while the store cannot be read.
+    const prevLag = findCondition(previous, 'ReplicationLagHigh');
     const conditions = [
       cond('Ready', unknown),
       cond('ReplicationHealthy', unknown),
       cond('TakeoverInProgress', unknown),
       cond('Fenced', unknown),
       cond('MaintenanceMode', maintenanceDraft(spec)),
-      cond('ReplicationLagHigh', unknown),
+      prevLagAlerts !== undefined && prevLag !== undefined ? prevLag : cond('ReplicationLagHigh', unknown),
     ];
-    return { status: { ...previous, observedGeneration: generation, conditions }, events };
+    return {
+      status: { ...previous, observedGeneration: generation, conditions },
+      events,
+      ...(prevLagAlerts !== undefined ? { lagAlerts: { state: prevLagAlerts, transitions: [] } } : {}),
+    };
   }
 
   const leader = state.leader;
@@ -322,7 +349,18 @@ export function buildStatus(input: StatusInput): StatusResult {
   const sites = spec.sites.map((s) => buildSite(s, state, leader?.site));
 
   const takeover = takeoverDraft(state);
-  const lag = lagDraft(spec, sites, leader?.site);
+  const lagAlerts =
+    prevLagAlerts === undefined
+      ? undefined
+      : evaluateLagAlerts(
+          prevLagAlerts,
+          sites
+            .filter((s) => s.name !== leader?.site)
+            .map((s) => ({ site: s.name, lagSeconds: s.lagSeconds, lagBytes: s.lagBytes })),
+          thresholdsFromSpec(spec.alerts),
+          now,
+        );
+  const lag = lagAlerts === undefined ? lagDraft(spec, sites, leader?.site) : lagCondition(lagAlerts.state);
   const conditions = [
     cond('Ready', readyDraft(state)),
     cond('ReplicationHealthy', replicationDraft(spec, state, sites)),
@@ -393,7 +431,9 @@ export function buildStatus(input: StatusInput): StatusResult {
     }
   }
 
-  const prevLag = findCondition(previous, 'ReplicationLagHigh');
+  // With the evaluator, an episode begins and ends with its state (not with an Unknown condition).
+  const prevLag =
+    prevLagAlerts !== undefined ? lagCondition(prevLagAlerts) : findCondition(previous, 'ReplicationLagHigh');
   if (lag.status === 'True' && prevLag?.status !== 'True') {
     events.push({ type: 'Warning', reason: 'ReplicationLagHigh', message: lag.message });
   } else if (lag.status === 'False' && prevLag?.status === 'True') {
@@ -410,7 +450,7 @@ export function buildStatus(input: StatusInput): StatusResult {
     ...(takeoverHistory !== undefined ? { takeoverHistory } : {}),
     conditions,
   };
-  return { status, events };
+  return { status, events, ...(lagAlerts !== undefined ? { lagAlerts } : {}) };
 }
 
 /**
