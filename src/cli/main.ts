@@ -19,6 +19,34 @@ const commands: Record<
     summary: 'serve simulated HANA sites over the SQL wire protocol (127.0.0.1)',
     load: () => import('./commands/hana-sim.js'),
   },
+  status: {
+    summary: 'show a HanaSystemReplication: sites, roles, sync, lag, conditions',
+    load: () => import('./commands/status.js'),
+  },
+  takeover: {
+    summary: 'planned takeover to a site, refused when it is not safe',
+    load: () => import('./commands/takeover.js'),
+  },
+  maintenance: {
+    summary: 'turn maintenance mode on or off (observe, never act)',
+    load: () => import('./commands/maintenance.js'),
+  },
+  fence: {
+    summary: 'ask the operator to fence (stop or suspend) a site',
+    load: () => import('./commands/fence.js'),
+  },
+  register: {
+    summary: 'ask the operator to register a former primary as secondary',
+    load: () => import('./commands/register.js'),
+  },
+  history: {
+    summary: 'list the takeovers of a HanaSystemReplication, newest first',
+    load: () => import('./commands/history.js'),
+  },
+  validate: {
+    summary: 'check HanaSystemReplication manifests offline (field and line)',
+    load: () => import('./commands/validate.js'),
+  },
 };
 
 function usage(): string {

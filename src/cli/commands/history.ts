@@ -1,0 +1,57 @@
+/** `hanasr history NAME`: the takeovers in status.takeoverHistory, newest first. */
+import type { TakeoverRecord } from '../../api/resource.js';
+import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, stringFlag } from '../args.js';
+import { orDash, OUTPUT_FORMATS, seconds, serialize, table } from '../format.js';
+import { connect, getCluster, KUBE_FLAGS, KUBE_FLAGS_HELP } from '../kube.js';
+import { statusOf } from './status.js';
+
+export const help = `Usage: hanasr history NAME [-o table|json|yaml] [options]
+
+Lists the takeovers the operator recorded in status.takeoverHistory (at most the last 20),
+newest first: time, from, to, reason (PrimaryFailed, PlannedTakeover...), duration, outcome and
+the epoch they started.
+
+Options:
+  -o, --output FORMAT      table (default), json or yaml (a list of the records)
+
+${KUBE_FLAGS_HELP}
+
+${EXIT_CODES_HELP}
+`;
+
+const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+
+export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[] {
+  return [...history].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand('history', argv, async () => {
+    const args = parseArgs(argv, FLAGS);
+    const [name] = expectPositionals(args, ['NAME']) as [string];
+    const output = stringFlag(args, 'output') ?? 'table';
+    const kube = connect(args);
+    const history = newestFirst(statusOf(await getCluster(kube, name)).takeoverHistory ?? []);
+    if (output !== 'table') {
+      process.stdout.write(serialize(history, output as 'json' | 'yaml'));
+    } else if (history.length === 0) {
+      process.stdout.write(`No takeover recorded for ${kube.namespace}/${name}.\n`);
+    } else {
+      process.stdout.write(
+        table(
+          ['time', 'from', 'to', 'reason', 'duration', 'outcome', 'epoch'],
+          history.map((t) => [
+            t.time,
+            t.from,
+            t.to,
+            t.reason,
+            seconds(t.durationSeconds),
+            orDash(t.outcome),
+            orDash(t.epoch),
+          ]),
+        ) + '\n',
+      );
+    }
+    return EXIT.ok;
+  });
+}

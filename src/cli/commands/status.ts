@@ -1,0 +1,197 @@
+/** `hanasr status [NAME]`: the state of a HanaSystemReplication, like SAPHanaSR-showAttr. */
+import {
+  findCondition,
+  hanaSystemReplicationStatusSchema,
+  KIND,
+  type HanaSystemReplicationStatus,
+  type TakeoverRecord,
+} from '../../api/resource.js';
+import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, stringFlag } from '../args.js';
+import { age, ageSince, bytes, orDash, OUTPUT_FORMATS, seconds, serialize, table, yesNo } from '../format.js';
+import {
+  apiError,
+  connect,
+  getCluster,
+  KUBE_FLAGS,
+  KUBE_FLAGS_HELP,
+  record,
+  str,
+  type Obj,
+} from '../kube.js';
+
+export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
+
+Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
+epoch, maintenance, Ready), one row per site (role, HANA status, landscape, replication mode and
+status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover and
+the conditions. Without NAME: one line per HanaSystemReplication in the namespace.
+
+Options:
+  -o, --output FORMAT      table (default), json or yaml (json/yaml print the resource as stored)
+
+${KUBE_FLAGS_HELP}
+
+${EXIT_CODES_HELP}
+`;
+
+const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+
+/** The status as the schema reads it; a status the schema rejects is shown as stored. */
+export function statusOf(obj: Obj): HanaSystemReplicationStatus {
+  const raw = obj['status'] ?? {};
+  const parsed = hanaSystemReplicationStatusSchema.safeParse(raw);
+  return parsed.success ? parsed.data : (record(raw) as HanaSystemReplicationStatus);
+}
+
+function maintenanceOf(obj: Obj): boolean {
+  return record(obj['spec'])['maintenance'] === true;
+}
+
+function nameOf(obj: Obj): string {
+  return str(record(obj['metadata'])['name']) ?? '?';
+}
+
+export function describeTakeover(t: TakeoverRecord): string {
+  const details = [
+    t.reason,
+    t.durationSeconds !== undefined ? `took ${seconds(t.durationSeconds)}` : undefined,
+    t.outcome,
+    t.epoch !== undefined ? `epoch ${t.epoch}` : undefined,
+  ].filter((d) => d !== undefined);
+  return `${t.time} ${t.from} -> ${t.to} (${details.join(', ')})`;
+}
+
+/** The full view of one cluster. */
+export function formatCluster(obj: Obj, now: number): string {
+  const status = statusOf(obj);
+  const meta = record(obj['metadata']);
+  const ready = findCondition(status, 'Ready');
+  const lines: string[] = [];
+  lines.push(
+    `${KIND} ${str(meta['namespace']) ?? ''}/${nameOf(obj)}: primary ${status.currentPrimary ?? '(none)'}, ` +
+      `epoch ${orDash(status.epoch)}, maintenance ${maintenanceOf(obj) ? 'on' : 'off'}, ` +
+      `Ready ${ready ? `${ready.status} (${ready.reason})` : 'Unknown'}`,
+  );
+  if (status.targetPrimary !== undefined && status.targetPrimary !== status.currentPrimary) {
+    lines.push(`takeover in progress: target primary ${status.targetPrimary}`);
+  }
+  const generation = meta['generation'];
+  if (
+    typeof generation === 'number' &&
+    status.observedGeneration !== undefined &&
+    status.observedGeneration < generation
+  ) {
+    lines.push(
+      `the operator has not yet seen generation ${generation} (observed ${status.observedGeneration})`,
+    );
+  }
+  lines.push('');
+  const sites = status.sites ?? [];
+  if (sites.length === 0) {
+    lines.push('Sites: no site has reported yet');
+  } else {
+    lines.push(
+      table(
+        [
+          'site',
+          'role',
+          'hana',
+          'landscape',
+          'mode',
+          'replication',
+          'in sync',
+          'lag',
+          'lag bytes',
+          'fenced',
+          'last report',
+        ],
+        sites.map((s) => [
+          s.name,
+          s.role,
+          orDash(s.hanaStatus),
+          orDash(s.landscapeStatus),
+          orDash(s.replicationMode),
+          orDash(s.replicationStatus),
+          s.role === 'primary' ? '-' : yesNo(s.inSync),
+          seconds(s.lagSeconds),
+          bytes(s.lagBytes),
+          yesNo(s.fenced),
+          s.lastReportTime === undefined ? '-' : `${ageSince(s.lastReportTime, now)} ago`,
+        ]),
+      ),
+    );
+  }
+  lines.push('');
+  lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);
+  lines.push('');
+  const conditions = status.conditions ?? [];
+  if (conditions.length === 0) {
+    lines.push('Conditions: none reported yet');
+  } else {
+    lines.push(
+      table(
+        ['condition', 'status', 'reason', 'age', 'message'],
+        conditions.map((c) => [c.type, c.status, c.reason, ageSince(c.lastTransitionTime, now), c.message]),
+      ),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One line per cluster. */
+export function formatList(items: readonly Obj[], now: number): string {
+  return (
+    table(
+      ['name', 'primary', 'epoch', 'ready', 'replication', 'maintenance', 'last takeover', 'age'],
+      items.map((obj) => {
+        const status = statusOf(obj);
+        const ready = findCondition(status, 'Ready');
+        const repl = findCondition(status, 'ReplicationHealthy');
+        const created = str(record(obj['metadata'])['creationTimestamp']);
+        return [
+          nameOf(obj),
+          orDash(status.currentPrimary),
+          orDash(status.epoch),
+          ready?.status ?? 'Unknown',
+          repl ? repl.reason : '-',
+          maintenanceOf(obj) ? 'on' : 'off',
+          status.lastTakeover
+            ? `${status.lastTakeover.from}->${status.lastTakeover.to} ${ageSince(status.lastTakeover.time, now)} ago`
+            : '-',
+          created === undefined ? '-' : age((now - Date.parse(created)) / 1000),
+        ];
+      }),
+    ) + '\n'
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand('status', argv, async () => {
+    const args = parseArgs(argv, FLAGS);
+    const positionals = args.positionals.length === 0 ? [] : expectPositionals(args, ['NAME']);
+    const output = stringFlag(args, 'output') ?? 'table';
+    const kube = connect(args);
+    const name = positionals[0];
+    if (name !== undefined) {
+      const obj = await getCluster(kube, name);
+      process.stdout.write(
+        output === 'table' ? formatCluster(obj, Date.now()) : serialize(obj, output as 'json' | 'yaml'),
+      );
+      return EXIT.ok;
+    }
+    let items: Obj[];
+    try {
+      items = (await kube.client.listHsr(kube.namespace)).items;
+    } catch (err) {
+      throw apiError(kube, err, `list ${KIND} in namespace ${kube.namespace}`);
+    }
+    if (output !== 'table') {
+      process.stdout.write(serialize(items, output as 'json' | 'yaml'));
+    } else if (items.length === 0) {
+      process.stdout.write(`No ${KIND} in namespace ${kube.namespace}.\n`);
+    } else {
+      process.stdout.write(formatList(items, Date.now()));
+    }
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,263 @@
+/** `hanasr takeover NAME --to SITE`: a planned takeover through the operator, checked first. */
+import { createInterface } from 'node:readline';
+import { ANNOTATION_PLANNED_TAKEOVER, findCondition, KIND } from '../../api/resource.js';
+import {
+  boolFlag,
+  CliError,
+  EXIT,
+  EXIT_CODES_HELP,
+  expectPositionals,
+  parseArgs,
+  parseDuration,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from '../args.js';
+import { bytes, seconds } from '../format.js';
+import {
+  annotate,
+  connect,
+  getCluster,
+  KUBE_FLAGS,
+  KUBE_FLAGS_HELP,
+  record,
+  specSites,
+  str,
+  type Kube,
+  type Obj,
+} from '../kube.js';
+import { statusOf } from './status.js';
+
+export const help = `Usage: hanasr takeover NAME --to SITE [--force] [--no-wait] [--timeout 300s] [options]
+
+Asks the operator for a planned takeover (with handshake) to SITE by setting the annotation
+${ANNOTATION_PLANNED_TAKEOVER}=SITE, then follows status until SITE is primary.
+
+Refused (exit 3, nothing changed) when SITE is not a site of NAME, is already primary, there is
+no current primary, maintenance is on, or SITE is not in sync according to status. --force
+overrides the in-sync check only, after a typed confirmation: type the site name on stdin, or
+pass --yes-i-know-data-may-be-lost in scripts. The operator applies its own safety checks and
+may still refuse (reported as IntentRefused, exit 3).
+
+Options:
+  --to SITE                        the site to promote (required)
+  --force                          allow a target that is not in sync (committed data may be lost)
+  --yes-i-know-data-may-be-lost    with --force: skip the typed confirmation
+  --wait / --no-wait               follow status until the takeover ends (default --wait)
+  --timeout DUR                    how long --wait follows, e.g. 300s, 10m (default 300s)
+
+${KUBE_FLAGS_HELP}
+
+${EXIT_CODES_HELP}
+  (with --wait: 1 when the operator reports TakeoverFailed, 3 on IntentRefused, 5 on timeout)
+`;
+
+const FLAGS = {
+  ...KUBE_FLAGS,
+  to: { type: 'string' },
+  force: { type: 'boolean' },
+  'yes-i-know-data-may-be-lost': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+const POLL_MS = 500;
+
+/** Why a takeover of `obj` to `site` is unsafe, or null; `syncReason` is the in-sync part. */
+export function refusal(obj: Obj, site: string): { reason: string; overridable: boolean } | null {
+  const sites = specSites(obj);
+  if (!sites.includes(site)) {
+    return { reason: `unknown site "${site}" (sites: ${sites.join(', ')})`, overridable: false };
+  }
+  const status = statusOf(obj);
+  if (status.currentPrimary === site) return { reason: `${site} is already primary`, overridable: false };
+  if (record(obj['spec'])['maintenance'] === true) {
+    return {
+      reason:
+        'maintenance is on (spec.maintenance): hanasr takes no action; run `hanasr maintenance NAME off` first',
+      overridable: false,
+    };
+  }
+  if (status.currentPrimary === undefined) {
+    return { reason: 'status names no current primary: nothing to hand over', overridable: false };
+  }
+  const s = status.sites?.find((x) => x.name === site);
+  if (s?.inSync !== true) {
+    const details = [
+      s?.replicationStatus !== undefined ? `replication ${s.replicationStatus}` : undefined,
+      s?.lagSeconds !== undefined ? `lag ${seconds(s.lagSeconds)}` : undefined,
+      s?.lagBytes !== undefined ? `${bytes(s.lagBytes)} unshipped` : undefined,
+    ].filter((d) => d !== undefined);
+    return {
+      reason:
+        `${site} is not in sync with ${status.currentPrimary}` +
+        (s === undefined
+          ? ' (no status reported for it)'
+          : details.length > 0
+            ? ` (${details.join(', ')})`
+            : '') +
+        ': a takeover could lose committed data',
+      overridable: true,
+    };
+  }
+  return null;
+}
+
+/** The first line on stdin ('' at end of input). */
+function readLine(): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    let done = false;
+    const finish = (line: string) => {
+      if (done) return;
+      done = true;
+      rl.close();
+      process.stdin.pause();
+      resolve(line);
+    };
+    rl.once('line', (line) => finish(line));
+    rl.once('close', () => finish(''));
+  });
+}
+
+async function confirm(site: string, reason: string): Promise<void> {
+  process.stderr.write(`WARNING: ${reason}.\nType the site name (${site}) to take over anyway: `);
+  const answer = (await readLine()).trim();
+  if (answer !== site) {
+    throw new CliError(
+      EXIT.refused,
+      `confirmation "${answer}" does not match "${site}": refused, nothing changed`,
+    );
+  }
+}
+
+interface EventView {
+  readonly key: string;
+  readonly type: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+async function events(kube: Kube, name: string): Promise<EventView[] | null> {
+  try {
+    // Filtered here rather than with fieldSelector=involvedObject.name, which not every API
+    // server (the project's fake one included) supports.
+    const list = await kube.client.listEvents(kube.namespace);
+    return list
+      .filter((e) => record(e['involvedObject'])['name'] === name)
+      .map((e) => {
+        const meta = record(e['metadata']);
+        return {
+          key: str(meta['uid']) ?? str(meta['name']) ?? JSON.stringify(e),
+          type: str(e['type']) ?? '',
+          reason: str(e['reason']) ?? '',
+          message: str(e['message']) ?? '',
+        };
+      });
+  } catch {
+    // Events are a bonus (a DBA's role may not list them): status alone still tells the outcome.
+    return null;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Follows status and Events until `site` is primary, the operator reports failure, or the deadline. */
+async function follow(
+  kube: Kube,
+  name: string,
+  site: string,
+  seen: Set<string>,
+  startedAt: number,
+  timeoutMs: number,
+): Promise<number> {
+  const out = (line: string) => process.stdout.write(line + '\n');
+  const deadline = Date.now() + timeoutMs;
+  let lastTarget: string | undefined;
+  let lastProgress = '';
+  for (;;) {
+    const obj = await getCluster(kube, name);
+    const status = statusOf(obj);
+    for (const e of (await events(kube, name)) ?? []) {
+      if (seen.has(e.key)) continue;
+      seen.add(e.key);
+      out(`  ${e.type} ${e.reason}: ${e.message}`);
+      if (e.reason === 'IntentRefused' && e.message.includes(ANNOTATION_PLANNED_TAKEOVER)) {
+        throw new CliError(EXIT.refused, `the operator refused the takeover: ${e.message}`);
+      }
+      if (e.reason === 'TakeoverFailed') {
+        throw new CliError(EXIT.failed, `takeover to ${site} failed: ${e.message}`);
+      }
+    }
+    for (const c of status.conditions ?? []) {
+      if (c.reason !== 'TakeoverFailed' && c.reason !== 'IntentRefused') continue;
+      if (Date.parse(c.lastTransitionTime) < startedAt - 1000) continue;
+      throw new CliError(
+        c.reason === 'TakeoverFailed' ? EXIT.failed : EXIT.refused,
+        `${c.type} ${c.reason}: ${c.message}`,
+      );
+    }
+    if (status.targetPrimary !== undefined && status.targetPrimary !== lastTarget) {
+      lastTarget = status.targetPrimary;
+      out(`  target primary: ${status.targetPrimary}`);
+    }
+    const inProgress = findCondition(status, 'TakeoverInProgress');
+    const progress = inProgress ? `${inProgress.status} (${inProgress.reason}): ${inProgress.message}` : '';
+    if (progress !== '' && progress !== lastProgress) {
+      lastProgress = progress;
+      out(`  TakeoverInProgress ${progress}`);
+    }
+    if (status.currentPrimary === site) {
+      out(`${site} is primary${status.epoch !== undefined ? ` (epoch ${status.epoch})` : ''}.`);
+      return EXIT.ok;
+    }
+    if (Date.now() >= deadline) {
+      throw new CliError(
+        EXIT.unavailable,
+        `timed out after ${timeoutMs / 1000}s waiting for ${site} to become primary ` +
+          `(current primary ${status.currentPrimary ?? '(none)'}); the request stays with the operator: ` +
+          `see \`hanasr status ${name}\``,
+      );
+    }
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand('takeover', argv, async () => {
+    const args = parseArgs(argv, FLAGS);
+    const [name] = expectPositionals(args, ['NAME']) as [string];
+    const site = stringFlag(args, 'to');
+    if (site === undefined) throw new UsageError('missing --to SITE');
+    const force = boolFlag(args, 'force');
+    const iKnow = boolFlag(args, 'yes-i-know-data-may-be-lost');
+    if (iKnow && !force) throw new UsageError('--yes-i-know-data-may-be-lost only makes sense with --force');
+    const wait = boolFlag(args, 'wait', true);
+    const timeoutText = stringFlag(args, 'timeout');
+    const timeoutMs = timeoutText === undefined ? 300_000 : parseDuration(timeoutText, '--timeout');
+    const kube = connect(args);
+
+    const obj = await getCluster(kube, name);
+    const refused = refusal(obj, site);
+    if (refused !== null) {
+      if (!refused.overridable) throw new CliError(EXIT.refused, `refused: ${refused.reason}`);
+      if (!force) {
+        throw new CliError(
+          EXIT.refused,
+          `refused: ${refused.reason} (--force overrides, after a typed confirmation)`,
+        );
+      }
+      if (!iKnow) await confirm(site, refused.reason);
+      process.stderr.write(`hanasr: takeover: forced: ${refused.reason}\n`);
+    }
+
+    const seen = new Set(((await events(kube, name)) ?? []).map((e) => e.key));
+    const startedAt = Date.now();
+    await annotate(kube, name, ANNOTATION_PLANNED_TAKEOVER, site);
+    process.stdout.write(
+      `${ANNOTATION_PLANNED_TAKEOVER}=${site} set on ${KIND} ${kube.namespace}/${name}: the operator runs the takeover\n`,
+    );
+    if (!wait) return EXIT.ok;
+    return follow(kube, name, site, seen, startedAt, timeoutMs);
+  });
+}

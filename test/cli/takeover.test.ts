@@ -1,0 +1,310 @@
+/**
+ * `hanasr takeover`, `maintenance`, `fence` and `register` through the built CLI against the
+ * fake API server: refusals (exit 3, nothing written), the annotation or spec patch written,
+ * --force with a typed confirmation on stdin, and --wait following status and Events.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createCluster,
+  ensureBuilt,
+  getCluster,
+  healthyStatus,
+  NS,
+  patchStatus,
+  runCli,
+  startLandscape,
+  until,
+  type Landscape,
+} from './support.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const TAKEOVER = 'hanasr.io/planned-takeover';
+let l: Landscape;
+let n = 0;
+
+/** A fresh cluster per test, so annotations from one test never leak into another. */
+async function cluster(status: Obj | null = healthyStatus(), spec: Obj = {}): Promise<string> {
+  const name = `ha-${++n}`;
+  await createCluster(l, name, status, spec);
+  return name;
+}
+
+function lagging(): Obj {
+  const s = healthyStatus();
+  s['sites'][1] = {
+    ...s['sites'][1],
+    inSync: false,
+    replicationStatus: 'ERROR',
+    lagSeconds: 42,
+    lagBytes: 2 * 1024 * 1024,
+  };
+  return s;
+}
+
+const annotations = async (name: string): Promise<Obj> =>
+  (await getCluster(l, name))['metadata']['annotations'] ?? {};
+
+beforeAll(async () => {
+  ensureBuilt();
+  l = await startLandscape();
+});
+
+afterAll(async () => {
+  await l.close();
+});
+
+describe('hanasr takeover: refusals (exit 3, nothing written)', () => {
+  it('refuses an unknown site', async () => {
+    const name = await cluster();
+    const r = await runCli(['takeover', name, '--to', 'C', '--no-wait', ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('hanasr: takeover: refused: unknown site "C" (sites: A, B)\n');
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('refuses the current primary', async () => {
+    const name = await cluster();
+    const r = await runCli([
+      'takeover',
+      name,
+      '--to',
+      'A',
+      '--force',
+      '--yes-i-know-data-may-be-lost',
+      ...l.kubeArgs,
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('hanasr: takeover: refused: A is already primary\n');
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('refuses a target that is not in sync, naming why', async () => {
+    const name = await cluster(lagging());
+    const r = await runCli(['takeover', name, '--to', 'B', ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      'hanasr: takeover: refused: B is not in sync with A (replication ERROR, lag 42s, 2MiB unshipped): ' +
+        'a takeover could lose committed data (--force overrides, after a typed confirmation)\n',
+    );
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('refuses while maintenance is on', async () => {
+    const name = await cluster(healthyStatus(), { maintenance: true });
+    const r = await runCli(['takeover', name, '--to', 'B', ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('refused: maintenance is on');
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('--force with a wrong confirmation on stdin is refused', async () => {
+    const name = await cluster(lagging());
+    const r = await runCli(['takeover', name, '--to', 'B', '--force', '--no-wait', ...l.kubeArgs], {
+      input: 'A\n',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('Type the site name (B) to take over anyway: ');
+    expect(r.stderr).toContain(
+      'hanasr: takeover: confirmation "A" does not match "B": refused, nothing changed',
+    );
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('--force with stdin closed (no answer) is refused', async () => {
+    const name = await cluster(lagging());
+    const r = await runCli(['takeover', name, '--to', 'B', '--force', '--no-wait', ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('exits 4 for an unknown cluster and 2 without --to', async () => {
+    expect((await runCli(['takeover', 'nope', '--to', 'B', ...l.kubeArgs])).code).toBe(4);
+    const usage = await runCli(['takeover', 'nope', ...l.kubeArgs]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.split('\n')[0]).toBe('hanasr: takeover: missing --to SITE');
+  });
+});
+
+describe('hanasr takeover: the request', () => {
+  it('sets the planned-takeover annotation (merge patch) when the target is in sync', async () => {
+    const name = await cluster();
+    const r = await runCli(['takeover', name, '--to', 'B', '--no-wait', ...l.kubeArgs]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `${TAKEOVER}=B set on HanaSystemReplication hana/${name}: the operator runs the takeover\n`,
+    );
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
+  });
+
+  it('--force goes ahead when the site name is typed on stdin', async () => {
+    const name = await cluster(lagging());
+    const r = await runCli(['takeover', name, '--to', 'B', '--force', '--no-wait', ...l.kubeArgs], {
+      input: 'B\n',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Type the site name (B) to take over anyway: ');
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
+  });
+
+  it('--force --yes-i-know-data-may-be-lost goes ahead without stdin', async () => {
+    const name = await cluster(lagging());
+    const r = await runCli([
+      'takeover',
+      name,
+      '--to',
+      'B',
+      '--force',
+      '--yes-i-know-data-may-be-lost',
+      '--no-wait',
+      ...l.kubeArgs,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('Type the site name');
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
+  });
+
+  it('--wait follows status until the target is primary', async () => {
+    const name = await cluster();
+    const running = runCli(['takeover', name, '--to', 'B', '--timeout', '30s', ...l.kubeArgs]);
+    // Play the operator: acknowledge, then switch.
+    await until(l, name, (o) => o['metadata']['annotations']?.[TAKEOVER] === 'B');
+    await patchStatus(l, name, {
+      targetPrimary: 'B',
+      conditions: [
+        ...healthyStatus()['conditions'],
+        {
+          type: 'TakeoverInProgress',
+          status: 'True',
+          reason: 'PlannedTakeover',
+          message: 'planned takeover A -> B',
+          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      ],
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    await patchStatus(l, name, { currentPrimary: 'B', epoch: 4 });
+    const r = await running;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toContain(`${TAKEOVER}=B set`);
+    expect(lines).toContain('  target primary: B');
+    expect(lines.at(-1)).toBe('B is primary (epoch 4).');
+  });
+
+  it('--wait exits 3 when the operator refuses the intent (IntentRefused Event)', async () => {
+    const name = await cluster();
+    const running = runCli(['takeover', name, '--to', 'B', '--timeout', '30s', ...l.kubeArgs]);
+    await until(l, name, (o) => o['metadata']['annotations']?.[TAKEOVER] === 'B');
+    await l.core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: `${name}.` },
+        involvedObject: {
+          apiVersion: 'hanasr.io/v1alpha1',
+          kind: 'HanaSystemReplication',
+          name,
+          namespace: NS,
+        },
+        type: 'Warning',
+        reason: 'IntentRefused',
+        message: `${TAKEOVER}=B refused: B is not in sync with A (SFAIL in this term)`,
+        source: { component: 'hanasr-operator' },
+      },
+    });
+    const r = await running;
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`  Warning IntentRefused: ${TAKEOVER}=B refused`);
+    expect(r.stderr).toBe(
+      `hanasr: takeover: the operator refused the takeover: ${TAKEOVER}=B refused: B is not in sync with A (SFAIL in this term)\n`,
+    );
+  });
+
+  it('--wait exits 1 when the operator reports TakeoverFailed', async () => {
+    const name = await cluster();
+    const running = runCli(['takeover', name, '--to', 'B', '--timeout', '30s', ...l.kubeArgs]);
+    await until(l, name, (o) => o['metadata']['annotations']?.[TAKEOVER] === 'B');
+    await l.core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: `${name}.` },
+        involvedObject: {
+          apiVersion: 'hanasr.io/v1alpha1',
+          kind: 'HanaSystemReplication',
+          name,
+          namespace: NS,
+        },
+        type: 'Warning',
+        reason: 'TakeoverFailed',
+        message: 'sr_takeover on B failed: TIMEOUT',
+        source: { component: 'hanasr-operator' },
+      },
+    });
+    const r = await running;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('hanasr: takeover: takeover to B failed: sr_takeover on B failed: TIMEOUT\n');
+  });
+
+  it('--wait exits 5 when the target does not become primary within --timeout', async () => {
+    const name = await cluster();
+    const r = await runCli(['takeover', name, '--to', 'B', '--timeout', '1s', ...l.kubeArgs]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(
+      /^hanasr: takeover: timed out after 1s waiting for B to become primary \(current primary A\)/,
+    );
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
+  });
+});
+
+describe('hanasr maintenance, fence, register', () => {
+  it('maintenance on|off merge-patches spec.maintenance', async () => {
+    const name = await cluster();
+    const on = await runCli(['maintenance', name, 'on', ...l.kubeArgs]);
+    expect(on.code).toBe(0);
+    expect(on.stdout).toContain(`hana/${name}: maintenance on (spec.maintenance=true)`);
+    const after = await getCluster(l, name);
+    expect(after['spec']['maintenance']).toBe(true);
+    expect(after['spec']['sites']).toHaveLength(2); // a merge patch, not a replace
+    expect(after['metadata']['generation']).toBe(2);
+    const off = await runCli(['maintenance', name, 'off', ...l.kubeArgs]);
+    expect(off.code).toBe(0);
+    expect((await getCluster(l, name))['spec']['maintenance']).toBe(false);
+  });
+
+  it('maintenance rejects other words (2) and unknown clusters (4)', async () => {
+    const bad = await runCli(['maintenance', 'x', 'maybe', ...l.kubeArgs]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toBe('hanasr: maintenance: expected on or off, got "maybe"');
+    const missing = await runCli(['maintenance', 'nope', 'on', ...l.kubeArgs]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toBe(
+      'hanasr: maintenance: HanaSystemReplication "nope" not found in namespace "hana"\n',
+    );
+  });
+
+  it('fence sets hanasr.io/fence on a secondary and refuses the primary', async () => {
+    const name = await cluster();
+    const primary = await runCli(['fence', name, 'A', ...l.kubeArgs]);
+    expect(primary.code).toBe(3);
+    expect(primary.stderr).toContain('refused: A is the current primary; run a planned takeover first');
+    expect(await annotations(name)).toEqual({});
+    const r = await runCli(['fence', name, 'B', ...l.kubeArgs]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^hanasr\.io\/fence=B set on HanaSystemReplication hana\/ha-\d+: the operator will fence B/,
+    );
+    expect(await annotations(name)).toEqual({ 'hanasr.io/fence': 'B' });
+  });
+
+  it('register sets hanasr.io/register and refuses an unknown site', async () => {
+    const name = await cluster();
+    const unknown = await runCli(['register', name, 'Z', ...l.kubeArgs]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toBe('hanasr: register: refused: unknown site "Z" (sites: A, B)\n');
+    const r = await runCli(['register', name, 'B', ...l.kubeArgs]);
+    expect(r.code).toBe(0);
+    expect(await annotations(name)).toEqual({ 'hanasr.io/register': 'B' });
+  });
+});
