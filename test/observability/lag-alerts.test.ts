@@ -13,7 +13,10 @@ import {
   type LagAlertTransition,
   type LagThresholds,
 } from '../../src/operator/alerts.js';
-import { spec } from '../operator/fixtures.js';
+import { findCondition, type HanaSystemReplicationStatus } from '../../src/api/resource.js';
+import type { ClusterState } from '../../src/coordination/port.js';
+import { buildStatus } from '../../src/operator/status.js';
+import { healthy, link, primaryHealth, report, spec } from '../operator/fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 /** warning 10 s (clear 8), critical 30 s (clear 24), for 3 s. */
@@ -193,5 +196,63 @@ describe('lag alert evaluator', () => {
     expect(again.log).toEqual(['5:warning:resolved', '5:critical:resolved']);
     expect(again.conditions.slice(0, 5).every((c) => c === 'LagAboveCritical')).toBe(true);
     expect(restoreLagAlerts(undefined)).toEqual(emptyLagAlertState);
+  });
+});
+
+describe('buildStatus with the evaluator', () => {
+  const s = spec({ alerts: { lagWarningSeconds: 10, lagCriticalSeconds: 30, forSeconds: 3 } });
+  const lagging = (lag: number): ClusterState => ({
+    ...healthy(),
+    reports: { ...healthy().reports, A: report('A', primaryHealth([link('B', { lagSeconds: lag })])) },
+  });
+
+  it('one ReplicationLagHigh and one ReplicationRecovered Event per episode, hovering included', () => {
+    let previous: HanaSystemReplicationStatus | undefined;
+    let alerts: LagAlertState | null = null;
+    const events: string[] = [];
+    [0, 12, 12, 12, 12, 9.5, 10.5, 9, 12, 2, 2, 2, 2, 2].forEach((lag, i) => {
+      const r = buildStatus({
+        spec: s,
+        generation: 1,
+        state: lagging(lag),
+        previous,
+        now: T0 + i * 1000,
+        lagAlerts: alerts,
+      });
+      previous = r.status;
+      alerts = r.lagAlerts?.state ?? null;
+      events.push(...r.events.map((e) => `${i}:${e.reason}`));
+    });
+    expect(events).toEqual(['4:ReplicationLagHigh', '12:ReplicationRecovered']);
+  });
+
+  it('a restarted operator (state null) rebuilds from the condition: no repeated Event', () => {
+    let previous: HanaSystemReplicationStatus | undefined;
+    let alerts: LagAlertState | null = null;
+    for (let i = 0; i < 5; i++) {
+      const r = buildStatus({
+        spec: s,
+        generation: 1,
+        state: lagging(12),
+        previous,
+        now: T0 + i * 1000,
+        lagAlerts: alerts,
+      });
+      previous = r.status;
+      alerts = r.lagAlerts?.state ?? null;
+    }
+    const after = buildStatus({
+      spec: s,
+      generation: 1,
+      state: lagging(12),
+      previous,
+      now: T0 + 6000,
+      lagAlerts: null,
+    });
+    expect(after.events).toEqual([]);
+    expect(findCondition(after.status, 'ReplicationLagHigh')).toMatchObject({
+      status: 'True',
+      reason: 'LagAboveWarning',
+    });
   });
 });
