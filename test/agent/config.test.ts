@@ -210,3 +210,26 @@ describe('the agent examples stay true', () => {
     expect(volume.secret.items).toEqual([{ key: 'password', path: 'password' }]);
   });
 });
+
+describe('hanasr agent on the command line', () => {
+  it('exits 2 with one line per problem on an invalid configuration, naming the fields', async () => {
+    const { run } = await import('../../src/cli/commands/agent.js');
+    const chunks: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((c: string | Uint8Array) => (
+      chunks.push(String(c)),
+      true
+    )) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await run(['--site', 'A', '--sql-password', 'Hidden-Pass-1'], {});
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(2);
+    const out = chunks.join('');
+    expect(out).toContain('--sql-password: passwords are never taken from the command line');
+    expect(out).not.toContain('Hidden-Pass-1');
+    expect(out).toContain('hanasr agent --help');
+  });
+});
