@@ -49,6 +49,7 @@ import {
   exportClusterMetrics,
   withFailures,
   withRefusal,
+  withTakeoverStory,
   type Refusal,
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
@@ -416,6 +417,7 @@ export class HsrController {
         status = withFailures(status, failures);
         events.push(...failures.map((f) => f.event));
         status = withRefusal(status, refusals, previous, generation, now);
+        events.splice(0, events.length, ...withTakeoverStory(events, previous, status));
         for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
       }
       if (JSON.stringify(status) === JSON.stringify(previous))

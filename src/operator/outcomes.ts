@@ -258,3 +258,25 @@ export function exportClusterMetrics(
     metrics.takeoversTotal.inc({ ...labels, site: t.to, outcome: t.outcome ?? 'succeeded' });
   }
 }
+
+/**
+ * A takeover can start and finish between two reconciles (the key is vacant for less than a
+ * resync): the Events still tell the whole story, TakeoverStarted before TakeoverSucceeded.
+ */
+export function withTakeoverStory(
+  events: readonly OperatorEvent[],
+  previous: HanaSystemReplicationStatus | undefined,
+  status: HanaSystemReplicationStatus,
+): OperatorEvent[] {
+  const i = events.findIndex((e) => e.reason === 'TakeoverSucceeded');
+  if (i < 0 || events.some((e) => e.reason === 'TakeoverStarted')) return [...events];
+  if (findCondition(previous, 'TakeoverInProgress')?.status === 'True') return [...events];
+  const t = status.lastTakeover;
+  const planned = t?.reason === 'PlannedTakeover';
+  const started: OperatorEvent = {
+    type: planned ? 'Normal' : 'Warning',
+    reason: 'TakeoverStarted',
+    message: `${planned ? 'planned takeover' : 'takeover'}${t !== undefined ? ` from ${t.from} to ${t.to}` : ''} started and completed between two reconciles`,
+  };
+  return [...events.slice(0, i), started, ...events.slice(i)];
+}
