@@ -15,6 +15,10 @@ const commands: Record<
     summary: 'run the agent of one HANA site (sidecar or systemd service)',
     load: () => import('./commands/agent.js'),
   },
+  operator: {
+    summary: 'run the Kubernetes operator (one active replica, elected through etcd)',
+    load: () => import('./commands/operator.js'),
+  },
   'hana-sim': {
     summary: 'serve simulated HANA sites over the SQL wire protocol (127.0.0.1)',
     load: () => import('./commands/hana-sim.js'),
