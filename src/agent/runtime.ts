@@ -250,6 +250,7 @@ export async function startAgentRuntime(
   let agent: Agent | null = null;
   let agentStartedAt: number | null = null;
   let stopped = false;
+  let startError: string | null = null;
 
   const specs = new SpecSource({
     cluster: config.cluster,
@@ -265,6 +266,7 @@ export async function startAgentRuntime(
   const interval = () => (specs.current()?.probes.intervalSeconds ?? 2) * 1000;
   const healthz = (): Check => {
     if (stopped) return { ok: false, message: 'stopping' };
+    if (startError !== null) return { ok: false, message: `agent failed to start: ${startError}` };
     if (!agent) return { ok: true, message: 'waiting for a spec' };
     const last = lastCycleAt ?? agentStartedAt ?? startedAt;
     let allowed = 3 * interval();
@@ -459,6 +461,13 @@ export async function startAgentRuntime(
     }
     if (stopped) return;
     const initial = specs.current()!;
+    for (const s of initial.sites) {
+      if (s.name === config.site || config.peers[s.name]) continue;
+      log('warn', 'no direct check configured for a peer site: it counts as unreachable', {
+        peer: s.name,
+        hint: 'set HANASR_PEER_SQL / HANASR_PEER_STATUS; without them a store outage fences the primary',
+      });
+    }
     let current = initial;
     const specGetter = () => {
       const next = specs.current();
@@ -494,7 +503,10 @@ export async function startAgentRuntime(
       peers: Object.keys(config.peers),
     });
   })();
-  started.catch((err: unknown) => log('error', 'agent failed to start', { error: errorMessage(err) }));
+  started.catch((err: unknown) => {
+    startError = errorMessage(err);
+    log('error', 'agent failed to start', { error: startError });
+  });
 
   let stopping: Promise<void> | null = null;
   return {

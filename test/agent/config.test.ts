@@ -233,3 +233,41 @@ describe('hanasr agent on the command line', () => {
     expect(out).toContain('hanasr agent --help');
   });
 });
+
+describe('hanasr agent failing to start', () => {
+  it('exits 1 naming the missing etcd CA file', async () => {
+    const { run } = await import('../../src/cli/commands/agent.js');
+    const chunks: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((c: string | Uint8Array) => (
+      chunks.push(String(c)),
+      true
+    )) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await run(
+        [
+          '--cluster',
+          'hana.ha1',
+          '--site',
+          'A',
+          '--spec-file',
+          manifest,
+          '--etcd-endpoints',
+          'https://127.0.0.1:2379',
+          '--etcd-ca-file',
+          '/nonexistent/hanasr/ca.crt',
+          '--status-host',
+          '127.0.0.1',
+          '--status-port',
+          '0',
+        ],
+        {},
+      );
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(1);
+    expect(chunks.join('')).toContain('/nonexistent/hanasr/ca.crt');
+  });
+});

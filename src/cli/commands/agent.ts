@@ -51,15 +51,24 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return 1;
   }
   const rt = runtime;
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  let onSignal: () => void = () => {};
+  const signalled = new Promise<'signal'>((resolve) => {
+    onSignal = () => resolve('signal');
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
+  // A failure to start (after the spec arrived) ends the process with 1; a signal with 0.
+  const failed = rt.started.then(
+    () => new Promise<never>(() => {}),
+    (err: unknown) => err,
+  );
+  const outcome = await Promise.race([signalled, failed]);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   await rt.stop();
-  return 0;
+  if (outcome === 'signal') return 0;
+  process.stderr.write(
+    `hanasr agent: failed to start: ${outcome instanceof Error ? outcome.message : String(outcome)}\n`,
+  );
+  return 1;
 }
