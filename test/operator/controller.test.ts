@@ -131,7 +131,8 @@ beforeAll(async () => {
   const kc = server.kubeConfig();
   custom = kc.makeApiClient(CustomObjectsApi);
   core = kc.makeApiClient(CoreV1Api);
-  for (const ns of ['hana', 'watch']) await core.createNamespace({ body: { metadata: { name: ns } } });
+  for (const ns of ['hana', 'watch', 'conflict'])
+    await core.createNamespace({ body: { metadata: { name: ns } } });
   await kc
     .makeApiClient(ApiextensionsV1Api)
     .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(CRD_PATH, 'utf8'))) });
@@ -293,5 +294,40 @@ describe('HsrController', () => {
     );
     const o = await until('watch', 'w1', (x) => cond(x, 'MaintenanceMode')?.[0] === 'True');
     expect(o['status']['observedGeneration']).toBe(2);
+  });
+
+  it("rebuilds the status on a 409 from a concurrent writer and keeps that writer's change", async () => {
+    await seedCluster('conflict.c1');
+    const c = await startController('conflict', 50);
+    // Status writes take a while: a writer that patches the object meanwhile makes them stale.
+    const clearLatency = server.faults.addLatency(150, { verb: 'patch', path: '/status' });
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      while (writing) {
+        try {
+          await custom.patchNamespacedCustomObject(
+            {
+              ...ref('conflict'),
+              name: 'c1',
+              body: { metadata: { labels: { writer: String(++writes) } } },
+            },
+            merge,
+          );
+        } catch {
+          // not created yet
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await custom.createNamespacedCustomObject({ ...ref('conflict'), body: manifest('conflict', 'c1') });
+    await eventually(() => c.statusConflicts >= 1, 8000);
+    writing = false;
+    await writer;
+    clearLatency();
+    const o = await until('conflict', 'c1', (x) => cond(x, 'Ready')?.[0] === 'True');
+    expect(o['metadata']['labels']['writer']).toBe(String(writes));
+    expect(o['status']).toMatchObject({ currentPrimary: 'A', epoch: 1 });
+    expect(o['metadata']['finalizers']).toEqual(['hanasr.io/cleanup']);
   });
 });

@@ -1,0 +1,112 @@
+/** `hanasr operator` configuration (flags, environment, zod errors naming the field) and the process's HTTP endpoints. */
+import { describe, expect, it } from 'vitest';
+import { configFromArgs, help } from '../../src/cli/commands/operator.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { realClock } from '../../src/clock.js';
+import { startFakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { OperatorConfigError, parseOperatorConfig, startOperator } from '../../src/operator/run.js';
+
+describe('operator configuration', () => {
+  it('reads the chart environment, flags winning over variables', () => {
+    const input = configFromArgs(['--metrics-port', '9191', '--log-level=debug'], {
+      HANASR_ETCD_ENDPOINTS: 'https://etcd-0:2379, https://etcd-1:2379',
+      HANASR_ETCD_PREFIX: '/x',
+      HANASR_ETCD_CA_FILE: '/tls/ca.crt',
+      HANASR_WATCH_NAMESPACE: 'hana',
+      HANASR_LOG_LEVEL: 'warn',
+      HANASR_METRICS_PORT: '9090',
+      HANASR_HEALTH_PORT: '8081',
+      POD_NAME: 'hanasr-operator-0',
+      POD_NAMESPACE: 'hanasr-system',
+    });
+    const config = parseOperatorConfig(input);
+    expect(config).toMatchObject({
+      coordination: 'etcd',
+      etcd: {
+        endpoints: ['https://etcd-0:2379', 'https://etcd-1:2379'],
+        prefix: '/x',
+        caFile: '/tls/ca.crt',
+      },
+      watchNamespace: 'hana',
+      logLevel: 'debug',
+      metricsPort: 9191,
+      healthPort: 8081,
+      podName: 'hanasr-operator-0',
+      podNamespace: 'hanasr-system',
+      bindAddress: '0.0.0.0',
+    });
+  });
+
+  it('names the field, its flag and its variable in errors, never the value', () => {
+    const bad = () =>
+      parseOperatorConfig(
+        configFromArgs([], { HANASR_METRICS_PORT: 's3cret-99999', HANASR_LOG_LEVEL: 'loud' }),
+      );
+    expect(bad).toThrow(OperatorConfigError);
+    try {
+      bad();
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toContain('metricsPort (--metrics-port / HANASR_METRICS_PORT)');
+      expect(message).toContain('logLevel (--log-level / HANASR_LOG_LEVEL)');
+      expect(message).not.toContain('s3cret');
+    }
+    expect(() => parseOperatorConfig({ coordination: 'etcd' })).toThrow(
+      'etcd.endpoints (--etcd-endpoints / HANASR_ETCD_ENDPOINTS): needs at least one etcd endpoint',
+    );
+    expect(() => configFromArgs(['--bogus', '1'], {})).toThrow('unknown option --bogus');
+  });
+
+  it('lists every flag and environment variable in the help', () => {
+    for (const word of [
+      'HANASR_ETCD_ENDPOINTS',
+      'HANASR_ETCD_PREFIX',
+      'HANASR_ETCD_CA_FILE',
+      'HANASR_ETCD_CERT_FILE',
+      'HANASR_ETCD_KEY_FILE',
+      'HANASR_WATCH_NAMESPACE',
+      'HANASR_LOG_LEVEL',
+      'HANASR_METRICS_PORT',
+      'HANASR_HEALTH_PORT',
+      'POD_NAME',
+      'POD_NAMESPACE',
+      '--coordination',
+      '--kubeconfig',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      'SIGTERM',
+    ]) {
+      expect(help).toContain(word);
+    }
+  });
+});
+
+describe('startOperator', () => {
+  it('serves /healthz, /readyz and /metrics on loopback and stops cleanly', async () => {
+    const server = await startFakeApiServer();
+    const store = new MemoryCoordination(realClock);
+    const op = await startOperator(
+      { coordination: 'memory', bindAddress: '127.0.0.1', healthPort: 0, metricsPort: 0, podName: 'op-test' },
+      { kubeConfig: server.kubeConfig(), coordination: store, log: () => undefined },
+    );
+    try {
+      expect(op.healthUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) });
+      expect((await get(`${op.healthUrl}/healthz`)).status).toBe(200);
+      const metrics = await (await get(op.metricsUrl)).text();
+      expect(metrics).toContain('hanasr_build_info');
+      expect(op.isLeader()).toBe(true);
+      store.setAvailable(false);
+      const unready = await get(`${op.healthUrl}/readyz`);
+      expect(unready.status).toBe(503);
+      expect(await unready.text()).toMatch(/informer not synced|coordination store unreachable/);
+    } finally {
+      await op.stop();
+      await store.close();
+      await server.close();
+    }
+    await expect(fetch(op.metricsUrl, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(op.isLeader()).toBe(false);
+  });
+});
