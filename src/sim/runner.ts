@@ -282,38 +282,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 }
 
-/**
- * The agent reaches its simulated HANA the way it reaches real HANA: the command adapter runs
- * hdbnsutil / sapcontrol / HDBSettings.sh, here answered in-process by the simulator with the
- * same text, then parsed. Lag comes from the monitoring-view numbers (what the SQL probe reads).
- */
+/** The agent reaches its simulated HANA the way it reaches real HANA: commands, then parsing. */
 async function defaultPortFactory(spec: HanaSystemReplicationSpec): Promise<PortFactory> {
-  const { HanaCommandAdapter } = await import('../hana/commands/adapter.js');
-  const { SimCommandRunner } = await import('../hana/sim/commands.js');
-  return (site, control, clock) =>
-    new HanaCommandAdapter({
-      sid: spec.sid,
-      instanceNumber: spec.instanceNumber,
-      siteName: site,
-      commandTimeoutMs: spec.probes.timeoutSeconds * 1000,
-      runner: new SimCommandRunner(control, clock),
-      clock,
-      lagSource: {
-        replicationLag: async () => {
-          const snap = control.snapshot();
-          if (!snap.nodeUp || !snap.running) throw new Error('SQL connection refused');
-          return new Map(
-            snap.links.map((l) => [
-              l.secondarySite,
-              {
-                lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
-                lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
-              },
-            ]),
-          );
-        },
-      },
-    });
+  const { simCommandPort } = await import('../hana/sim/command-port.js');
+  return (site, control, clock) => simCommandPort(spec, site, control, clock);
 }
 
 /** The faster path without text (for thousands of property-test runs). */
