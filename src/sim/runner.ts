@@ -12,6 +12,7 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
+import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { applyFault, type FaultTarget } from './faults.js';
 import type { Fault, Scenario } from './scenario.js';
 
@@ -50,7 +51,7 @@ export interface SimulationResult {
     readonly firstTakeoverSeconds: number | null;
     readonly wallMilliseconds: number;
   };
-  readonly expectations: { key: string; expected: unknown; actual: unknown; ok: boolean }[];
+  readonly expectations: ExpectationResult[];
   readonly timeline: TimelineEntry[];
 }
 
@@ -233,44 +234,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
   };
-  const expectations: SimulationResult['expectations'] = [];
-  const ex = scenario.expect;
-  const check = (key: string, expected: unknown, actual: unknown, ok: boolean) =>
-    expectations.push({ key, expected, actual, ok });
-  if (ex.primary !== undefined) check('primary', ex.primary, primary, ex.primary === primary);
-  if (ex.takeovers !== undefined) check('takeovers', ex.takeovers, takeovers, ex.takeovers === takeovers);
-  if (ex.lostCommittedWrites !== undefined) {
-    check(
-      'lostCommittedWrites',
-      ex.lostCommittedWrites,
-      metrics.lostCommittedWrites,
-      metrics.lostCommittedWrites === ex.lostCommittedWrites,
-    );
-  }
-  if (ex.maxConcurrentPrimaries !== undefined) {
-    check(
-      'maxConcurrentPrimaries',
-      ex.maxConcurrentPrimaries,
-      metrics.maxConcurrentPrimaries,
-      metrics.maxConcurrentPrimaries === ex.maxConcurrentPrimaries,
-    );
-  }
-  if (ex.replicationStatus !== undefined) {
-    check(
-      'replicationStatus',
-      ex.replicationStatus,
-      replicationStatus,
-      ex.replicationStatus === replicationStatus,
-    );
-  }
-  if (ex.maxWriteUnavailableSeconds !== undefined) {
-    check(
-      'maxWriteUnavailableSeconds',
-      ex.maxWriteUnavailableSeconds,
-      metrics.writeUnavailableSeconds,
-      metrics.writeUnavailableSeconds <= ex.maxWriteUnavailableSeconds,
-    );
-  }
+  const expectations = checkExpectations(scenario.expect, {
+    primary,
+    takeovers,
+    lostCommittedWrites: metrics.lostCommittedWrites,
+    maxConcurrentPrimaries: metrics.maxConcurrentPrimaries,
+    replicationStatus,
+    writeUnavailableSeconds: metrics.writeUnavailableSeconds,
+  });
   return {
     name: scenario.name,
     seed: scenario.seed,

@@ -1,0 +1,41 @@
+/** A scenario's `expect` block against what happened: shared by simulate and the demo. */
+import type { Scenario } from './scenario.js';
+
+export interface Outcome {
+  readonly primary: string | null;
+  readonly takeovers: number;
+  readonly lostCommittedWrites: number;
+  readonly maxConcurrentPrimaries: number;
+  readonly replicationStatus: string;
+  readonly writeUnavailableSeconds: number;
+}
+
+export interface ExpectationResult {
+  readonly key: string;
+  readonly expected: unknown;
+  readonly actual: unknown;
+  readonly ok: boolean;
+}
+
+/** Every key is compared exactly, except maxWriteUnavailableSeconds, which is a maximum. */
+export function checkExpectations(expect: Scenario['expect'], outcome: Outcome): ExpectationResult[] {
+  const out: ExpectationResult[] = [];
+  const exact = (key: keyof Outcome, expected: unknown) => {
+    if (expected !== undefined)
+      out.push({ key, expected, actual: outcome[key], ok: expected === outcome[key] });
+  };
+  exact('primary', expect.primary);
+  exact('takeovers', expect.takeovers);
+  exact('lostCommittedWrites', expect.lostCommittedWrites);
+  exact('maxConcurrentPrimaries', expect.maxConcurrentPrimaries);
+  exact('replicationStatus', expect.replicationStatus);
+  if (expect.maxWriteUnavailableSeconds !== undefined) {
+    out.push({
+      key: 'maxWriteUnavailableSeconds',
+      expected: expect.maxWriteUnavailableSeconds,
+      actual: outcome.writeUnavailableSeconds,
+      ok: outcome.writeUnavailableSeconds <= expect.maxWriteUnavailableSeconds,
+    });
+  }
+  return out;
+}
