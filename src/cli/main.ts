@@ -7,6 +7,10 @@ const commands: Record<
   string,
   { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number>; help: string }> }
 > = {
+  demo: {
+    summary: 'start a whole landscape on this machine and show it live (npm start)',
+    load: () => import('./commands/demo.js'),
+  },
   simulate: {
     summary: 'play a failure scenario against HA settings in virtual time',
     load: () => import('./commands/simulate.js'),

@@ -47,6 +47,9 @@ function healthy(endpoint: string, timeoutMs: number): Promise<boolean> {
 
 export interface LocalEtcd {
   readonly endpoint: string;
+  /** Freezes the member (SIGSTOP): a store outage in which, as with a lost quorum, no lease expires. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -80,8 +83,14 @@ export async function startLocalEtcd(
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
   });
+  const signal = (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  const pause = () => signal('SIGSTOP');
+  const resume = () => signal('SIGCONT');
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    resume();
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
       child.once('exit', () => {
@@ -96,7 +105,7 @@ export async function startLocalEtcd(
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`etcd exited at start: ${stderr.trim().split('\n').pop() ?? ''}`);
-    if (await healthy(endpoint, 500)) return { endpoint, stop };
+    if (await healthy(endpoint, 500)) return { endpoint, pause, resume, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

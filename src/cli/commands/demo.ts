@@ -1,0 +1,264 @@
+/** `hanasr demo`: a whole landscape on this machine, live; optionally a scenario played in real time. */
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startDemo, type Demo } from '../../demo/landscape.js';
+import { startView } from '../../demo/view.js';
+import { SpecValidationError } from '../../api/spec.js';
+import { checkExpectations } from '../../sim/expectations.js';
+import { applyFault } from '../../sim/faults.js';
+import { parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
+
+export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--exit]] [options]
+
+Starts a whole hanasr landscape on this machine and shows it live until Ctrl-C:
+the embedded Kubernetes API (a kubeconfig is written and printed), the coordination store (a
+local etcd when the etcd binary is on PATH, else in memory), one simulated HANA site per site
+of the manifest, each with its agent, and the operator. The manifest is applied as with
+kubectl apply. While it runs, use the real tools against it:
+  kubectl --kubeconfig <printed path> get hsr -n <namespace>
+  hanasr status <name> -n <namespace> --kubeconfig <printed path>
+  hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
+
+Options:
+  --manifest FILE        HanaSystemReplication manifest (default examples/hsr.yaml)
+  --scenario FILE        play this scenario's faults in real time against the landscape, and
+                         check its expectations after durationSeconds (the scenario's cluster
+                         settings become the manifest)
+  --exit                 with --scenario: stop after the verdict (exit 0 passed, 1 failed)
+  --coordination MODE    auto (default: etcd when on PATH), etcd, or memory
+  --state-dir DIR        kubeconfig, etcd data and the operator log (default $TMPDIR/hanasr-demo)
+  --api-port PORT        port of the embedded Kubernetes API (default: any free port)
+  --plain                plain lines even on a terminal (no redrawing)
+
+Environment:
+  TMPDIR                 where the default state directory goes
+
+Exit codes: 0 stopped cleanly (or the scenario passed), 1 the scenario failed or the demo could
+not start, 2 invalid options, manifest or scenario.
+`;
+
+interface Args {
+  manifest: string;
+  scenario?: string;
+  exit: boolean;
+  coordination: 'auto' | 'etcd' | 'memory';
+  stateDir: string;
+  apiPort?: number;
+  plain: boolean;
+}
+
+function parseArgs(argv: string[]): Args | string {
+  const a: Args = {
+    manifest: 'examples/hsr.yaml',
+    exit: false,
+    coordination: 'auto',
+    stateDir: join(tmpdir(), 'hanasr-demo'),
+    plain: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    try {
+      switch (flag) {
+        case '--manifest':
+          a.manifest = value();
+          break;
+        case '--scenario':
+          a.scenario = value();
+          break;
+        case '--exit':
+          a.exit = true;
+          break;
+        case '--plain':
+          a.plain = true;
+          break;
+        case '--debug':
+          break;
+        case '--coordination': {
+          const v = value();
+          if (v !== 'auto' && v !== 'etcd' && v !== 'memory')
+            return `--coordination must be auto, etcd or memory`;
+          a.coordination = v;
+          break;
+        }
+        case '--state-dir':
+          a.stateDir = value();
+          break;
+        case '--api-port': {
+          const v = Number(value());
+          if (!Number.isInteger(v) || v < 0 || v > 65535) return '--api-port must be a port number';
+          a.apiPort = v;
+          break;
+        }
+        default:
+          return `unknown option ${arg}`;
+      }
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  if (a.exit && a.scenario === undefined) return '--exit goes with --scenario';
+  return a;
+}
+
+/** The manifest a scenario stands for: its cluster settings as a HanaSystemReplication. */
+function manifestOf(scenario: Scenario): Record<string, unknown> {
+  const name =
+    scenario.name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'demo';
+  return {
+    apiVersion: 'hanasr.io/v1alpha1',
+    kind: 'HanaSystemReplication',
+    metadata: { name, namespace: 'default' },
+    spec: scenario.cluster,
+  };
+}
+
+async function playScenario(demo: Demo, scenario: Scenario): Promise<boolean> {
+  const startedAt = Date.now();
+  demo.note(
+    `scenario ${scenario.name}: ${scenario.faults.length} fault(s) over ${scenario.durationSeconds}s`,
+  );
+  let takeovers = 0;
+  let holder: string | null = null;
+  const sampler = setInterval(() => {
+    void demo.state().then((s) => {
+      const leader = s?.leader?.site ?? null;
+      if (leader !== null && leader !== holder) {
+        if (holder !== null) takeovers++;
+        holder = leader;
+      }
+    });
+  }, 200);
+  const timers = scenario.faults.map((f) =>
+    setTimeout(() => {
+      demo.note(`fault ${f.action}${f.site ? ` on ${f.site}` : ''}`, f.site ?? '*');
+      applyFault(demo.target, f).catch((err: unknown) =>
+        demo.note(
+          `fault ${f.action} refused: ${err instanceof Error ? err.message : String(err)}`,
+          f.site ?? '*',
+        ),
+      );
+    }, f.atSeconds * 1000),
+  );
+  await new Promise((r) =>
+    setTimeout(r, Math.max(0, startedAt + scenario.durationSeconds * 1000 - Date.now())),
+  );
+  timers.forEach(clearTimeout);
+  clearInterval(sampler);
+  const state = await demo.state();
+  const leader = state?.leader?.site ?? null;
+  const primary = leader !== null && demo.model.acceptsWrites(leader) ? leader : null;
+  const stats = demo.model.stats(primary);
+  const results = checkExpectations(scenario.expect, {
+    primary,
+    takeovers,
+    lostCommittedWrites: stats.lostCommittedWrites,
+    maxConcurrentPrimaries: stats.maxConcurrentWritable,
+    replicationStatus: primary ? demo.model.overallReplicationStatus(primary) : 'UNKNOWN',
+    writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+  });
+  const passed = results.every((r) => r.ok);
+  for (const r of results) {
+    demo.note(
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: expected ${JSON.stringify(r.expected)}, got ${JSON.stringify(r.actual)}`,
+    );
+  }
+  demo.note(`scenario ${scenario.name} ${passed ? 'PASSED' : 'FAILED'}`);
+  return passed;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`hanasr demo: ${args}\n`);
+    return 2;
+  }
+  let manifest: Record<string, unknown>;
+  let scenario: Scenario | undefined;
+  try {
+    if (args.scenario !== undefined) {
+      scenario = parseScenario(await readFile(args.scenario, 'utf8'), args.scenario);
+      manifest = manifestOf(scenario);
+    } else {
+      manifest = parse(await readFile(args.manifest, 'utf8')) as Record<string, unknown>;
+      if (typeof manifest !== 'object' || manifest === null)
+        throw new ScenarioError(`${args.manifest}: not a manifest`);
+    }
+  } catch (err) {
+    if (err instanceof ScenarioError || (err as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`hanasr demo: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let demo: Demo;
+  try {
+    demo = await startDemo({
+      manifest,
+      stateDir: args.stateDir,
+      coordination: args.coordination,
+      ...(args.apiPort !== undefined ? { apiPort: args.apiPort } : {}),
+      ...(scenario
+        ? {
+            initialPrimary: scenario.initialPrimary,
+            seed: scenario.seed,
+            writesPerSecond: scenario.workload.writesPerSecond,
+          }
+        : {}),
+    });
+  } catch (err) {
+    if (err instanceof SpecValidationError) {
+      process.stderr.write(`hanasr demo: invalid manifest ${args.manifest}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`hanasr demo: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
+  const out = process.stdout;
+  const tty = out.isTTY === true && !args.plain;
+  if (!tty) {
+    out.write(
+      `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n`,
+    );
+  }
+  const view = startView(demo, out, tty);
+  let stopping = false;
+  const stop = async (code: number): Promise<number> => {
+    if (stopping) return code;
+    stopping = true;
+    view.stop();
+    await demo.stop();
+    out.write('hanasr demo: stopped; nothing left running\n');
+    return code;
+  };
+
+  return new Promise<number>((resolve) => {
+    const onSignal = () => void stop(0).then(resolve);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    if (scenario) {
+      void playScenario(demo, scenario).then((passed) => {
+        if (args.exit) {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          void stop(passed ? 0 : 1).then(resolve);
+        }
+      });
+    }
+  });
+}

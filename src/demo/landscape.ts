@@ -1,0 +1,431 @@
+/**
+ * A whole hanasr landscape on one machine, for `npm start` / `hanasr demo`:
+ * the embedded Kubernetes API (the project's fake API server, with a kubeconfig on disk), the
+ * coordination store (a local etcd when the binary is on PATH, else in memory), simulated HANA
+ * sites each with its real Agent (the command path: simulated hdbnsutil/sapcontrol text, parsed),
+ * and the operator. The manifest is applied like `kubectl apply`; DBAs can use kubectl and the
+ * hanasr CLI against it while it runs.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  loadYaml,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { Agent, type AgentEvent } from '../agent/agent.js';
+import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
+import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
+import { realClock } from '../clock.js';
+import { EtcdCoordination } from '../coordination/etcd.js';
+import { MemoryCoordination } from '../coordination/memory.js';
+import type { ClusterState, Coordination } from '../coordination/port.js';
+import { simCommandPort } from '../hana/sim/command-port.js';
+import { SimLandscape } from '../hana/sim/model.js';
+import { simPeerProbe } from '../hana/sim/peer-probe.js';
+import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
+import { TcpProxy } from '../net/tcp-proxy.js';
+import { defaultClusterKey } from '../operator/controller.js';
+import { startOperator, type OperatorHandle } from '../operator/run.js';
+import type { FaultTarget } from '../sim/faults.js';
+import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const CRD_FILE = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
+
+export interface DemoOptions {
+  /** The HanaSystemReplication manifest to apply (YAML object). */
+  readonly manifest: Record<string, unknown>;
+  /** Where the kubeconfig, the etcd data and the logs go. */
+  readonly stateDir: string;
+  readonly coordination: 'auto' | 'etcd' | 'memory';
+  /** Port of the embedded Kubernetes API (0: any free port). */
+  readonly apiPort?: number;
+  /** Which site starts as primary (default: the first). */
+  readonly initialPrimary?: string;
+  readonly seed?: number;
+  readonly writesPerSecond?: number;
+  /** Seconds an instance takes to start (HANA takes minutes; the demo is impatient). */
+  readonly startSeconds?: number;
+}
+
+export interface TimelineItem {
+  /** Grows by one per item, for readers that follow the (bounded) timeline. */
+  readonly seq: number;
+  readonly at: number;
+  readonly source: 'agent' | 'event' | 'fault' | 'demo';
+  readonly site: string;
+  readonly text: string;
+}
+
+export interface SiteRow {
+  readonly site: string;
+  readonly role: string;
+  readonly hana: string;
+  readonly replication: string;
+  readonly inSync: string;
+  readonly lagSeconds: number | null;
+  readonly leader: boolean;
+  readonly agent: boolean;
+}
+
+export interface Demo {
+  readonly apiUrl: string;
+  readonly kubeconfigPath: string;
+  /** "etcd 127.0.0.1:PORT (local)" or "in-memory (no etcd on PATH)". */
+  readonly coordinationDescription: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterKey: string;
+  readonly model: SimLandscape;
+  readonly target: FaultTarget;
+  readonly timeline: readonly TimelineItem[];
+  /** Current leader and epoch, as the store says. */
+  state(): Promise<ClusterState | null>;
+  rows(state: ClusterState | null): SiteRow[];
+  note(text: string, site?: string): void;
+  stop(): Promise<void>;
+}
+
+/** A clean, stable name for the manifest's site pods. */
+function podName(name: string, site: string): string {
+  return `${name}-${site.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  mkdirSync(options.stateDir, { recursive: true });
+  const manifest = options.manifest as {
+    metadata?: { name?: string; namespace?: string };
+    spec?: unknown;
+  };
+  const name = manifest.metadata?.name ?? 'hsr';
+  const namespace = manifest.metadata?.namespace ?? 'default';
+  const spec0: HanaSystemReplicationSpec = parseSpec(manifest.spec, 'spec');
+  const clusterKey = defaultClusterKey(namespace, name);
+  const timeline: TimelineItem[] = [];
+  let seq = 0;
+  const note = (text: string, site = '*', source: TimelineItem['source'] = 'demo') => {
+    timeline.push({ seq: ++seq, at: Date.now(), source, site, text });
+    if (timeline.length > 500) timeline.splice(0, timeline.length - 500);
+  };
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    cleanups.length = 0;
+  };
+
+  try {
+    // 1. The Kubernetes API, the CRD, the namespace, the site pods, the manifest.
+    const api: FakeApiServer = await startFakeApiServer({
+      host: '127.0.0.1',
+      ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
+    });
+    cleanups.push(() => api.close());
+    const kubeconfigPath = join(options.stateDir, 'kubeconfig');
+    api.writeKubeconfig(kubeconfigPath);
+    const kc = api.kubeConfig();
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({
+      body: loadYaml<V1CustomResourceDefinition>(JSON.stringify(parse(readFileSync(CRD_FILE, 'utf8')))),
+    });
+    if (namespace !== 'default') await core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (const site of spec0.sites) {
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: {
+            name: podName(name, site.name),
+            labels: { 'hanasr.io/cluster': name, 'hanasr.io/site': site.name },
+          },
+          spec: { containers: [{ name: 'hana', image: 'hanasr/hana-simulator' }] },
+        },
+      });
+    }
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body: { ...manifest, metadata: { ...manifest.metadata, name, namespace } },
+    });
+
+    // 2. Coordination.
+    let coordinationDescription: string;
+    let operatorStore: Coordination;
+    let agentStore: (site: string) => Promise<Coordination>;
+    let cut: (site: string, isCut: boolean) => Promise<void>;
+    let setAvailable: (available: boolean) => Promise<void>;
+    let etcdEndpoint: string | null = null;
+    const etcdBinary = options.coordination === 'memory' ? null : findEtcd();
+    if (options.coordination === 'etcd' && etcdBinary === null) {
+      throw new Error(
+        'no etcd binary on PATH (Debian: apt-get install etcd-server), or use --coordination memory',
+      );
+    }
+    if (etcdBinary !== null) {
+      const etcd: LocalEtcd = await startLocalEtcd(etcdBinary, join(options.stateDir, 'etcd'));
+      cleanups.push(() => etcd.stop());
+      etcdEndpoint = etcd.endpoint;
+      coordinationDescription = `etcd ${etcd.endpoint.replace('http://', '')} (local, ${etcdBinary})`;
+      const config = {
+        endpoints: [etcd.endpoint],
+        leaseTtlSeconds: spec0.lease.ttlSeconds,
+        callTimeoutMs: 1000,
+      };
+      const operatorEtcd = new EtcdCoordination(config);
+      cleanups.push(() => operatorEtcd.close());
+      operatorStore = operatorEtcd;
+      const proxies = new Map<string, TcpProxy>();
+      agentStore = async (site) => {
+        // Each agent reaches etcd through its own proxy, so one site can be cut off.
+        let proxy = proxies.get(site);
+        if (!proxy) {
+          proxy = await TcpProxy.start(etcd.endpoint);
+          proxies.set(site, proxy);
+          const p = proxy;
+          cleanups.push(() => p.close());
+        }
+        const store = new EtcdCoordination({ ...config, endpoints: [proxy.endpoint] });
+        cleanups.push(() => store.close());
+        return store;
+      };
+      cut = async (site, isCut) => {
+        const proxy = proxies.get(site);
+        if (!proxy) return;
+        if (isCut) await proxy.blackhole();
+        else await proxy.heal();
+      };
+      setAvailable = async (available) => (available ? etcd.resume() : etcd.pause());
+    } else {
+      const memory = new MemoryCoordination(realClock);
+      coordinationDescription = 'in-memory (no etcd on PATH; install etcd-server for a real one)';
+      operatorStore = memory;
+      agentStore = async () => memory;
+      cut = async (site, isCut) => memory.cut(site, isCut);
+      setAvailable = async (available) => memory.setAvailable(available);
+    }
+
+    // 3. The simulated HANA landscape.
+    const model = new SimLandscape({
+      sid: spec0.sid,
+      instanceNumber: spec0.instanceNumber,
+      sites: spec0.sites.map((s) => ({
+        name: s.name,
+        host: s.host,
+        ...(s.source ? { source: s.source } : {}),
+      })),
+      initialPrimary: options.initialPrimary ?? spec0.sites[0]!.name,
+      mode: spec0.replication.mode,
+      operationMode: spec0.replication.operationMode,
+      logShippingTimeoutSeconds: spec0.replication.logShippingTimeoutSeconds,
+      clock: realClock,
+      seed: options.seed ?? 1,
+      writesPerSecond: options.writesPerSecond ?? 20,
+      startSeconds: options.startSeconds ?? 8,
+    });
+    cleanups.push(() => model.dispose());
+
+    // 4. The operator (it publishes the spec the agents follow).
+    const operatorLog = join(options.stateDir, 'operator.log');
+    writeFileSync(operatorLog, '');
+    const operator: OperatorHandle = await startOperator(
+      {
+        coordination: etcdEndpoint !== null ? 'etcd' : 'memory',
+        bindAddress: '127.0.0.1',
+        healthPort: 0,
+        metricsPort: 0,
+        resyncIntervalSeconds: 1,
+        kubeTimeoutSeconds: 5,
+        podName: 'hanasr-operator-demo',
+        ...(etcdEndpoint !== null ? { etcd: { endpoints: [etcdEndpoint] } } : {}),
+      },
+      {
+        kubeConfig: kc,
+        coordination: operatorStore,
+        log: (level, message, fields) => {
+          writeFileSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n', { flag: 'a' });
+        },
+      },
+    );
+    cleanups.push(() => operator.stop());
+
+    // 5. One agent per site, following the published spec (the manifest's until then).
+    let spec = spec0;
+    let following = true;
+    const follow = (async () => {
+      while (following) {
+        try {
+          const state = await operatorStore.read(clusterKey);
+          if (state.spec !== undefined) spec = parseSpec(state.spec);
+        } catch {
+          // store unreachable: keep the last spec, as a real agent does
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    cleanups.push(async () => {
+      following = false;
+      await follow;
+    });
+    const agents = new Map<string, Agent>();
+    const onEvent = (e: AgentEvent) => {
+      if (e.event === 'decision' && e.action === 'none' && !/maintenance|failed|waiting|wait/.test(e.reason))
+        return;
+      note(`${e.event === 'decision' ? 'decides' : e.event}: ${e.message}`, e.site, 'agent');
+    };
+    const startAgent = async (site: string) => {
+      if (agents.has(site)) return;
+      const agent = new Agent({
+        cluster: clusterKey,
+        site,
+        spec: () => spec,
+        hana: simCommandPort(spec0, site, model.site(site), realClock),
+        coordination: await agentStore(site),
+        clock: realClock,
+        peers: simPeerProbe(model, site),
+        onEvent,
+        storeTimeoutMs: 1000,
+        actionTimeoutMs: 30_000,
+      });
+      agents.set(site, agent);
+      await agent.start();
+    };
+    const killAgent = (site: string) => {
+      agents.get(site)?.kill();
+      agents.delete(site);
+    };
+    cleanups.push(async () => {
+      for (const a of agents.values()) await a.stop();
+      agents.clear();
+    });
+    for (const s of spec0.sites) await startAgent(s.name);
+
+    // 6. Kubernetes Events into the timeline.
+    let polling = true;
+    const seenEvents = new Set<string>();
+    const events = (async () => {
+      while (polling) {
+        try {
+          const list = await core.listNamespacedEvent({ namespace });
+          for (const ev of list.items) {
+            const uid = ev.metadata?.uid ?? `${ev.metadata?.name}`;
+            if (seenEvents.has(uid)) continue;
+            seenEvents.add(uid);
+            note(
+              `Event ${ev.type ?? ''} ${ev.reason ?? ''}: ${ev.message ?? ''}`.replace(/\s+/g, ' '),
+              '*',
+              'event',
+            );
+          }
+        } catch {
+          // the API is part of the demo: an error here only delays the timeline
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    cleanups.push(async () => {
+      polling = false;
+      await events;
+    });
+
+    const target: FaultTarget = {
+      model,
+      cutCoordination: cut,
+      setCoordinationAvailable: setAvailable,
+      startAgent,
+      killAgent,
+      setMaintenance: async (on) => {
+        await custom.patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            name,
+            body: { spec: { maintenance: on } },
+          },
+          merge,
+        );
+      },
+      plannedTakeover: async (site) => {
+        await custom.patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            name,
+            body: { metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: site } } },
+          },
+          merge,
+        );
+      },
+    };
+
+    note(`landscape up: Kubernetes API ${api.url}, coordination ${coordinationDescription}`);
+    return {
+      apiUrl: api.url,
+      kubeconfigPath,
+      coordinationDescription,
+      namespace,
+      name,
+      clusterKey,
+      model,
+      target,
+      timeline,
+      note: (text, site) => note(text, site),
+      state: () => operatorStore.read(clusterKey).catch(() => null),
+      rows: (state) =>
+        spec0.sites.map((s) => {
+          const snap = model.site(s.name).snapshot();
+          const report = state?.reports[s.name];
+          const leaderSite = state?.leader?.site;
+          let replication = '-';
+          let inSync = '-';
+          let lagSeconds: number | null = null;
+          for (const src of spec0.sites) {
+            const link = model
+              .site(src.name)
+              .snapshot()
+              .links.find((l) => l.secondarySite === s.name);
+            if (link) {
+              replication = `${link.mode}/${link.status}`;
+              inSync = link.fullySynced ? 'SOK' : 'SFAIL';
+              lagSeconds = Math.max(0, (link.lastLogPositionTime - link.shippedLogPositionTime) / 1000);
+            }
+          }
+          const hana = !snap.nodeUp
+            ? 'node down'
+            : snap.frozen
+              ? 'frozen'
+              : snap.running
+                ? snap.suspended
+                  ? 'suspended'
+                  : 'running'
+                : snap.processes.some((p) => p.dispstatus === 'YELLOW')
+                  ? 'starting'
+                  : 'stopped';
+          return {
+            site: s.name,
+            role: snap.srMode === 'primary' ? 'primary' : snap.srMode === 'none' ? 'none' : 'secondary',
+            hana: model.acceptsWrites(s.name) ? `${hana}, writable` : hana,
+            replication,
+            inSync,
+            lagSeconds,
+            leader: leaderSite === s.name,
+            agent: report !== undefined,
+          };
+        }),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
