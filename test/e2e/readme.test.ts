@@ -1,0 +1,142 @@
+/**
+ * The README's promise, kept the way a newcomer would check it: a fresh clone, the README's own
+ * first command (`npm ci && npm start`), real processes; the landscape comes up, kubectl sees the
+ * cluster, Ctrl-C leaves nothing running; then the tour's takeover scenario passes.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** The commands of the first ```sh block after a heading. */
+function commandsUnder(heading: string): string[] {
+  const at = readme.indexOf(heading);
+  expect(at, `README has "${heading}"`).toBeGreaterThanOrEqual(0);
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
+  expect(block, `a sh block under "${heading}"`).not.toBeNull();
+  return block![1]!
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l.length > 0);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'hanasr-readme-'));
+const clone = join(work, 'hanasr');
+const tmp = join(work, 'tmp');
+// The child runs on the same Node.js as this test (Node 20 or 24 in CI).
+const env = {
+  ...process.env,
+  PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+  TMPDIR: tmp,
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  CI: 'true',
+};
+let running: ChildProcess | null = null;
+
+afterAll(() => {
+  if (running?.pid && running.exitCode === null) process.kill(-running.pid, 'SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+function waitFor(
+  child: ChildProcess,
+  pattern: RegExp,
+  ms: number,
+  output: { text: string },
+): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no ${pattern} within ${ms} ms; output:\n${output.text.slice(-3000)}`)),
+      ms,
+    );
+    const check = () => {
+      const m = pattern.exec(output.text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.on('exit', () => {
+      const m = pattern.exec(output.text);
+      if (m) return resolve(m);
+      clearTimeout(timer);
+      reject(new Error(`exited (${child.exitCode}) before ${pattern}; output:\n${output.text.slice(-3000)}`));
+    });
+    check();
+  });
+}
+
+describe('README', () => {
+  const [startCommand, testCommand] = commandsUnder('## Two commands');
+
+  it('gives two commands: start the landscape, run the tests; CI runs the test command', () => {
+    expect(startCommand).toBe('npm ci && npm start');
+    expect(testCommand).toBe('npm test');
+    expect(readFileSync(join(root, '.ci/run'), 'utf8')).toContain(`\n${testCommand}\n`);
+  });
+
+  it('npm ci && npm start on a fresh clone brings the landscape up; Ctrl-C stops everything', async () => {
+    const cloned = spawnSync('git', ['clone', '--quiet', root, clone], { encoding: 'utf8' });
+    expect(cloned.status, cloned.stderr).toBe(0);
+    spawnSync('mkdir', ['-p', tmp]);
+    const output = { text: '' };
+    const child = spawn('bash', ['-c', startCommand!], { cwd: clone, env, detached: true });
+    running = child;
+    child.stdout.on('data', (d: Buffer) => (output.text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output.text += d.toString()));
+
+    const [, kubeconfig] = await waitFor(child, /^kubeconfig (\S+)$/m, 240_000, output);
+    expect(output.text).toMatch(/^coordination (etcd|in-memory)/m);
+    await waitFor(child, /acquired the leader key at epoch 1/, 60_000, output);
+
+    // The real kubectl against the embedded API.
+    let primary = '';
+    for (let i = 0; i < 60 && primary !== 'A'; i++) {
+      const got = spawnSync(
+        'kubectl',
+        ['--kubeconfig', kubeconfig!, 'get', 'hsr', 'ha1', '-n', 'hana', '-o', 'json'],
+        {
+          encoding: 'utf8',
+          env: { ...env, HOME: work },
+          timeout: 20_000,
+        },
+      );
+      expect(got.status, got.stderr).toBe(0);
+      primary =
+        (JSON.parse(got.stdout) as { status?: { currentPrimary?: string } }).status?.currentPrimary ?? '';
+      if (primary !== 'A') await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(primary).toBe('A');
+
+    // Ctrl-C: everything it started stops.
+    process.kill(-child.pid!, 'SIGINT');
+    await waitFor(child, /stopped; nothing left running/, 30_000, output);
+    await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+    running = null;
+    const left = spawnSync('pgrep', ['-f', join(tmp, 'hanasr-demo')], { encoding: 'utf8' });
+    expect(left.stdout.trim(), 'processes left behind').toBe('');
+  }, 420_000);
+
+  it("the tour's takeover scenario passes against a live landscape", () => {
+    const tour = readme.slice(readme.indexOf('## A five-minute tour'));
+    const command = /npx hanasr demo --scenario (\S+) --exit/.exec(tour);
+    expect(command, 'the tour names a scenario to play').not.toBeNull();
+    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', command![1]!, '--exit'], {
+      cwd: clone,
+      env,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
+    expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
+    expect(played.stdout).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
+    expect(played.stdout).toMatch(/stopped; nothing left running/);
+  }, 300_000);
+});
