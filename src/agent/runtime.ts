@@ -16,9 +16,11 @@ import type { HanaHealth, SiteReport } from '../domain/types.js';
 import { HanaCommandAdapter } from '../hana/commands/adapter.js';
 import { SpawnCommandRunner } from '../hana/commands/runner.js';
 import type { HanaPort } from '../hana/port.js';
-import { loadCredentials, redact, type HanaCredentials } from '../hana/sql/credentials.js';
+import { loadCredentials, type HanaCredentials } from '../hana/sql/credentials.js';
+import { agentEventLogger, createLogger } from '../observability/log.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
 import { readFile, stat } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { Agent, type AgentEvent } from './agent.js';
 import type { AgentConfig, CredentialSourceConfig, LogLevel } from './config.js';
 import { NetworkPeerProbe } from './peer-probe.js';
@@ -32,30 +34,28 @@ import {
 
 // --- logging ----------------------------------------------------------------------------------
 
+/** The runtime's log call: a constant message, variable data in fields. */
 export type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-/** JSON lines: a constant message, variable data in fields, secrets replaced. */
-export function jsonLog(
-  level: LogLevel,
-  write: (line: string) => void,
-  secrets: () => readonly string[],
-  clock: Clock = realClock,
-): Log {
-  return (lvl, msg, fields = {}) => {
-    if (LEVELS[lvl] < LEVELS[level]) return;
-    const line = JSON.stringify({ time: new Date(clock.now()).toISOString(), level: lvl, msg, ...fields });
-    write(redact(line, secrets()) + '\n');
-  };
+/** A stream that hands every chunk to `write` (the runtime's test hook). */
+function writeStream(write: (line: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      write(chunk.toString());
+      callback();
+    },
+  });
 }
 
 // --- credentials ------------------------------------------------------------------------------
 
-/** A loader for the configured SQL credential source; remembers the password for redaction. */
+/**
+ * A loader for the configured SQL credential source; hands every password it reads to
+ * `remember` (redaction of the status pages and the logs).
+ */
 export function credentialLoader(
   source: CredentialSourceConfig,
-  secrets: Set<string>,
+  remember: (secret: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): () => Promise<HanaCredentials> {
   return async () => {
@@ -71,7 +71,7 @@ export function credentialLoader(
     } else {
       creds = await loadCredentials(source, env);
     }
-    secrets.add(creds.password);
+    remember(creds.password);
     return creds;
   };
 }
@@ -227,11 +227,23 @@ export async function startAgentRuntime(
 ): Promise<AgentRuntime> {
   const clock = options.clock ?? realClock;
   const env = options.env ?? process.env;
+  // JSON lines through winston; every password the runtime learns is cut out of every line and
+  // of every status page.
+  const logger = createLogger({
+    level: config.logLevel,
+    stream: options.write ? writeStream(options.write) : process.stdout,
+    fields: { component: 'agent' },
+  });
   const secrets = new Set<string>();
+  const remember = (secret: string): void => {
+    if (secrets.has(secret)) return;
+    secrets.add(secret);
+    logger.addSecret(secret);
+  };
   if (config.coordination.kind === 'etcd' && config.coordination.etcd.auth)
-    secrets.add(config.coordination.etcd.auth.password);
+    remember(config.coordination.etcd.auth.password);
   const secretList = () => [...secrets];
-  const log = jsonLog(config.logLevel, options.write ?? ((l) => process.stdout.write(l)), secretList, clock);
+  const log: Log = (level, msg, fields = {}) => logger.log(level, msg, fields);
   const startedAt = clock.now();
 
   const coordination: Coordination =
@@ -337,7 +349,7 @@ export async function startAgentRuntime(
   });
 
   const credentials = config.sql.credentials
-    ? credentialLoader(config.sql.credentials, secrets, env)
+    ? credentialLoader(config.sql.credentials, remember, env)
     : undefined;
 
   const observed = (inner: HanaPort): HanaPort => ({
@@ -429,18 +441,8 @@ export async function startAgentRuntime(
     timeoutMs: () => (specs.current()?.probes.timeoutSeconds ?? 3) * 1000,
   });
 
-  const onEvent = (e: AgentEvent) => {
-    const level: LogLevel = e.event === 'action-failed' ? 'warn' : 'info';
-    log(level, `agent ${e.event}`, {
-      cluster: e.cluster,
-      site: e.site,
-      epoch: e.epoch,
-      action: e.action,
-      reason: e.reason,
-      message: e.message,
-    });
-    options.onEvent?.(e);
-  };
+  // One line per decision and per action result, with its reason (src/observability/log.ts).
+  const onEvent = agentEventLogger(logger, options.onEvent);
 
   let wakeWait: (() => void) | null = null;
   const started = (async () => {
@@ -527,6 +529,8 @@ export async function startAgentRuntime(
         await coordination.close().catch(() => {});
         await server.close();
         log('info', 'agent stopped', { cluster: config.cluster, site: config.site });
+        // winston writes on a later tick: let the last lines out before the caller goes on.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       })()),
   };
 }

@@ -15,6 +15,7 @@ import { OperatorElection } from '../coordination/election.js';
 import { EtcdCoordination, createEtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/port.js';
+import { createLogger, logFn } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
 import { HsrController, type LogFn } from './controller.js';
 
@@ -134,7 +135,10 @@ export interface OperatorDeps {
   /** Overrides the store (tests and the demo share one with their agents); not closed by stop(). */
   readonly coordination?: Coordination;
   readonly clock?: Clock;
+  /** Replaces the JSON log lines with a function (tests); secrets are not redacted then. */
   readonly log?: LogFn;
+  /** Where the JSON log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
   readonly metrics?: HanasrMetrics;
 }
 
@@ -150,23 +154,6 @@ export interface OperatorHandle {
   controller(): HsrController | null;
   /** Stops reconciling (in-flight work finishes), resigns, closes the store and the servers. */
   stop(): Promise<void>;
-}
-
-/** A JSON line per entry on stdout; constant messages, variable data in fields. */
-export function jsonLog(level: (typeof logLevels)[number]): LogFn {
-  const rank = (l: string) => logLevels.indexOf(l as (typeof logLevels)[number]);
-  return (l, message, fields) => {
-    if (rank(l) > rank(level)) return;
-    process.stdout.write(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        level: l,
-        message,
-        component: 'operator',
-        ...fields,
-      }) + '\n',
-    );
-  };
 }
 
 function loadKubeConfig(config: OperatorConfig): KubeConfig {
@@ -207,7 +194,13 @@ export async function startOperator(
 ): Promise<OperatorHandle> {
   const config = parseOperatorConfig(input);
   const clock = deps.clock ?? realClock;
-  const log = deps.log ?? jsonLog(config.logLevel);
+  // JSON lines through winston (constant messages, data in fields, registered secrets redacted).
+  const logger = createLogger({
+    level: config.logLevel,
+    ...(deps.logStream !== undefined ? { stream: deps.logStream } : {}),
+    fields: { component: 'operator', pod: config.podName },
+  });
+  const log = deps.log ?? logFn(logger);
   const metrics = deps.metrics ?? createMetrics();
   const kubeConfig = deps.kubeConfig ?? loadKubeConfig(config);
 
@@ -387,6 +380,8 @@ export async function startOperator(
       if (owned) await coordination.close().catch(() => undefined);
       await Promise.all([close(health), close(metricsServer)]);
       log('info', 'operator stopped', { pod: config.podName });
+      // winston writes on a later tick: let the last lines out before the caller goes on.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
 }

@@ -50,8 +50,8 @@ const SPEC = {
 
 interface LogLine {
   readonly at: number;
-  readonly msg?: string;
-  readonly action?: string;
+  readonly message?: string;
+  readonly decision?: string;
   readonly reason?: string;
   readonly [k: string]: unknown;
 }
@@ -75,7 +75,8 @@ class AgentProcess {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         try {
-          this.lines.push({ at: Date.now(), ...(JSON.parse(line) as object) });
+          // `at`: when the test saw the line (the line's own `at` is an ISO string).
+          this.lines.push({ ...(JSON.parse(line) as object), at: Date.now() });
         } catch {
           // not a log line
         }
@@ -85,7 +86,7 @@ class AgentProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
   action(kind: string): LogLine | undefined {
-    return this.lines.find((l) => l.msg === 'agent action' && l.action === kind);
+    return this.lines.find((l) => l.message === 'agent action done' && l.decision === kind);
   }
   async status(): Promise<AgentStatus | undefined> {
     try {
@@ -327,14 +328,16 @@ describe('hanasr agent: two processes, real etcd, simulated HANA through real co
     expect(rig.landscape.writableSites()).toEqual(['B']);
     expect((await observer.read(rig.cluster)).leader).toMatchObject({ site: 'B', epoch: 2 });
     // B decided to take over only after the crash.
-    const firstTakeoverDecision = b.lines.find((l) => l.msg === 'agent decision' && l.action === 'takeover');
+    const firstTakeoverDecision = b.lines.find(
+      (l) => l.message === 'agent decision' && l.decision === 'takeover',
+    );
     expect(firstTakeoverDecision!.at).toBeGreaterThan(crashedAt);
 
     // SIGTERM: B stops, revokes its lease (the key goes with it) and exits 0.
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
     expect((await observer.read(rig.cluster)).leader).toBeNull();
-    expect(b.raw).toContain('"msg":"agent stopped"');
+    expect(b.raw).toContain('"message":"agent stopped"');
 
     // The SQL password never reached a log line, an error or /status.
     expect(a.raw).not.toContain(PASSWORD);
@@ -360,12 +363,13 @@ describe('hanasr agent: two processes, real etcd, simulated HANA through real co
     // B sees the key free, but A's SQL port still answers as a writable primary: no takeover.
     const held = await until(
       'B to refuse the takeover',
-      () => b.lines.find((l) => l.msg === 'agent decision' && l.reason === 'former_primary_still_serving'),
+      () =>
+        b.lines.find((l) => l.message === 'agent decision' && l.reason === 'former_primary_still_serving'),
       30_000,
     ).catch((err: Error) => {
       throw new Error(err.message + explain(rig)());
     });
-    expect(String(held.message)).toContain('still answers as a writable primary');
+    expect(String(held['detail'])).toContain('still answers as a writable primary');
     // A few more cycles (interval 1 s) change nothing.
     await until(
       'more B cycles',

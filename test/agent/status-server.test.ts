@@ -194,8 +194,8 @@ describe('agent runtime in one process', () => {
       fetch(`${runtime.statusUrl}/status`, { signal: AbortSignal.timeout(2000) }),
     ).rejects.toThrow();
     const log = lines.join('');
-    expect(log).toContain('"msg":"agent stopped"');
-    expect(log).toContain('"action":"acquire-leader"');
+    expect(log).toContain('"message":"agent stopped"');
+    expect(log).toContain('"decision":"acquire-leader"');
     expect(log).not.toContain(PASSWORD);
     expect(JSON.stringify(status)).not.toContain(PASSWORD);
   });
@@ -216,7 +216,7 @@ describe('agent runtime in one process', () => {
       const s = (await get(`${runtime.statusUrl}/status`)).body as AgentStatus;
       return s.spec.source === 'file' && s.spec.maintenance === false ? s : undefined;
     });
-    expect(lines.join('')).toContain('"msg":"published spec ignored: invalid"');
+    expect(lines.join('')).toContain('"message":"published spec ignored: invalid"');
     expect(lines.join('')).toContain('spec.lease.ttlSeconds');
   });
 });

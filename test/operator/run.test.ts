@@ -4,6 +4,7 @@ import { configFromArgs, help } from '../../src/cli/commands/operator.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { realClock } from '../../src/clock.js';
 import { startFakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { LineCollector } from '../../src/observability/log.js';
 import { OperatorConfigError, parseOperatorConfig, startOperator } from '../../src/operator/run.js';
 
 describe('operator configuration', () => {
@@ -108,5 +109,26 @@ describe('startOperator', () => {
     }
     await expect(fetch(op.metricsUrl, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(op.isLeader()).toBe(false);
+  });
+
+  it('logs winston JSON lines with constant messages to its log stream', async () => {
+    const server = await startFakeApiServer();
+    const store = new MemoryCoordination(realClock);
+    const out = new LineCollector();
+    const op = await startOperator(
+      { coordination: 'memory', bindAddress: '127.0.0.1', healthPort: 0, metricsPort: 0, podName: 'op-log' },
+      { kubeConfig: server.kubeConfig(), coordination: store, logStream: out },
+    );
+    await op.stop();
+    await store.close();
+    await server.close();
+    const lines = out.objects();
+    expect(lines.map((l) => l['message'])).toEqual(
+      expect.arrayContaining(['leading: reconciling starts', 'operator started', 'operator stopped']),
+    );
+    for (const l of lines) {
+      expect(l).toMatchObject({ component: 'operator', pod: 'op-log' });
+      expect(typeof l['timestamp']).toBe('string');
+    }
   });
 });
