@@ -18,11 +18,13 @@ import { SpawnCommandRunner } from '../hana/commands/runner.js';
 import type { HanaPort } from '../hana/port.js';
 import { loadCredentials, type HanaCredentials } from '../hana/sql/credentials.js';
 import { agentEventLogger, createLogger } from '../observability/log.js';
+import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
 import { readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Agent, type AgentEvent } from './agent.js';
 import type { AgentConfig, CredentialSourceConfig, LogLevel } from './config.js';
+import { AgentMetrics, clusterLabels } from './metrics.js';
 import { NetworkPeerProbe } from './peer-probe.js';
 import {
   startStatusServer,
@@ -192,7 +194,10 @@ export interface AgentRuntimeOptions {
 }
 
 export interface AgentRuntime {
+  /** http://HOST:PORT of /status, /healthz, /readyz and /metrics. */
   readonly statusUrl: string;
+  /** The agent's metrics (served on /metrics). */
+  readonly metrics: HanasrMetrics;
   /** Resolves when the agent loop runs (after a spec was found). */
   readonly started: Promise<void>;
   /** The Agent, once started. */
@@ -245,6 +250,10 @@ export async function startAgentRuntime(
   const secretList = () => [...secrets];
   const log: Log = (level, msg, fields = {}) => logger.log(level, msg, fields);
   const startedAt = clock.now();
+  // The hanasr_ series of this site (probe, lease, report, real lag of the links it is the source
+  // of, role, landscape, fencing, takeovers), labelled namespace/cluster/site.
+  const metrics = createMetrics();
+  const agentMetrics = new AgentMetrics({ metrics, ...clusterLabels(config.cluster), site: config.site });
 
   const coordination: Coordination =
     options.coordination ??
@@ -335,6 +344,7 @@ export async function startAgentRuntime(
       healthz,
       readyz,
       secrets: secretList,
+      metrics: metrics.registry,
     });
   } catch (err) {
     await coordination.close().catch(() => {});
@@ -492,6 +502,7 @@ export async function startAgentRuntime(
         },
       },
       onEvent,
+      metrics: agentMetrics,
       storeTimeoutMs: config.storeTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
     });
@@ -513,6 +524,7 @@ export async function startAgentRuntime(
   let stopping: Promise<void> | null = null;
   return {
     statusUrl: server.url,
+    metrics,
     started,
     agent: () => agent,
     stop: () =>

@@ -4,11 +4,13 @@
  *   epoch, leader, fenced, last decision, peers) — what peer agents read for their direct check.
  * - GET /healthz: 200 while the loop runs (it ran within 3 probe intervals), else 503.
  * - GET /readyz: 200 once the agent has a spec and has reached the coordination store recently.
+ * - GET /metrics: the agent's hanasr_ metrics in Prometheus' text format (when a registry is given).
  *
  * Never a credential: every body is checked against the known secrets before it is sent.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { redact } from '../hana/sql/credentials.js';
 
 export interface HanaSummary {
@@ -66,6 +68,8 @@ export interface StatusServerOptions {
   readonly readyz: () => Check;
   /** Values that must never leave the process (SQL and etcd passwords). */
   readonly secrets?: () => readonly string[];
+  /** Served on GET /metrics (Prometheus text format). */
+  readonly metrics?: Registry;
 }
 
 export interface StatusServer {
@@ -83,6 +87,29 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     });
     res.end(head ? undefined : text);
   };
+  const sendText = (res: ServerResponse, status: number, text: string, type: string, head: boolean) => {
+    const body = redact(text, options.secrets?.() ?? []);
+    res.writeHead(status, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(head ? undefined : body);
+  };
+  // The registry answers from memory; the deadline only guards against a collector that hangs.
+  const metricsText = async (registry: Registry): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        registry.metrics(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('metrics timed out')), 4000);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) return send(res, 405, { error: 'GET only' }, head);
@@ -91,14 +118,19 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       switch (path) {
         case '/status':
           return send(res, 200, options.status(), head);
+        case '/metrics':
+          if (options.metrics === undefined) break;
+          return void metricsText(options.metrics).then(
+            (text) => sendText(res, 200, text, options.metrics!.contentType, head),
+            () => send(res, 500, { error: 'metrics unavailable' }, head),
+          );
         case '/healthz':
         case '/readyz': {
           const check = path === '/healthz' ? options.healthz() : options.readyz();
           return send(res, check.ok ? 200 : 503, check, head);
         }
-        default:
-          return send(res, 404, { error: 'GET /status, /healthz or /readyz' }, head);
       }
+      return send(res, 404, { error: 'GET /status, /healthz, /readyz or /metrics' }, head);
     } catch (err) {
       return send(res, 500, { error: err instanceof Error ? err.message : String(err) }, head);
     }

@@ -1,6 +1,7 @@
 /**
  * The in-process agent runtime's outputs: winston JSON log lines (one per decision and action,
- * with its reason) in which no password ever appears, even when an error message carries one.
+ * with its reason) in which no password ever appears, even when an error message carries one;
+ * /metrics on the status port with the hanasr_ series of the site and of the links it feeds.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,5 +191,32 @@ describe('agent runtime logs', () => {
       expect(out).not.toContain(secret);
       expect(status).not.toContain(secret);
     }
+  });
+});
+
+describe('agent runtime metrics', () => {
+  it('serves /metrics on the status port: probe duration and the real lag of the secondary', async () => {
+    const { runtime } = await rig();
+    await runtime.started;
+    const scrape = async () => {
+      const res = await fetch(`${runtime.statusUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+    };
+    const lag = /^hanasr_replication_lag_seconds\{namespace="ns",cluster="rt",site="B"\} (\S+)$/m;
+    const epoch = /^hanasr_leader_epoch\{namespace="ns",cluster="rt"\} 1$/m;
+    const { status, type, text } = await until('the lag of B on /metrics', async () => {
+      const r = await scrape();
+      // The report after the one that took the key carries epoch 1.
+      return lag.test(r.text) && epoch.test(r.text) ? r : undefined;
+    });
+    expect(status).toBe(200);
+    expect(type).toContain('text/plain');
+    expect(Number(lag.exec(text)?.[1])).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(
+      /^hanasr_probe_duration_seconds_count\{namespace="ns",cluster="rt",site="A"\} [1-9]\d*$/m,
+    );
+    expect(text).toContain('hanasr_site_role{namespace="ns",cluster="rt",site="A",role="primary"} 1');
+    expect(text).toContain('hanasr_build_info{');
+    for (const secret of [PASSWORD, ETCD_PASSWORD]) expect(text).not.toContain(secret);
   });
 });
