@@ -416,6 +416,7 @@ export class Agent {
                 replicationMode: spec.replication.mode,
                 operationMode: spec.replication.operationMode,
                 siteName: this.site,
+                ...(a.online ? { online: true } : {}),
               },
               s,
             ),

@@ -397,6 +397,33 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
       `secondary ${obs.self} is not running: starting it`,
     );
   }
+  // Multitarget: after a takeover, a secondary still attached to the old primary must follow the
+  // new one (its configured source, or the primary when it has none).
+  const me = siteSpec(spec, obs.self);
+  const intended = me?.source ?? leader.site;
+  if (h.source !== undefined && h.source !== intended) {
+    const sourceReport = obs.reports[intended];
+    const sourceReady =
+      sourceReport !== undefined &&
+      (intended === leader.site
+        ? isWritablePrimary(sourceReport.health)
+        : isHealthySecondary(sourceReport.health));
+    if (spec.takeover.automatedRegister && sourceReady) {
+      return decision(
+        { kind: 'register', epoch: leader.epoch, primary: intended, online: true },
+        'reregister_to_new_source',
+        `secondary ${obs.self} still replicates from ${h.source}: registering it with ${intended} (online)`,
+      );
+    }
+    return none(
+      'secondary_of_old_source',
+      `secondary ${obs.self} replicates from ${h.source}, not ${intended}: ${
+        spec.takeover.automatedRegister
+          ? `waiting for ${intended} to be ready`
+          : 'register it (automatedRegister is off)'
+      }`,
+    );
+  }
   return none(
     'secondary_healthy',
     `${obs.self} is a secondary; ${leader.site} is primary at epoch ${leader.epoch}`,

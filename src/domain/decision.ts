@@ -28,11 +28,15 @@ export type Action =
   | { readonly kind: 'start-local'; readonly epoch: number; readonly restart: boolean }
   /** Stop the local site so it cannot take writes. Fencing one's own site never needs permission. */
   | { readonly kind: 'fence'; readonly epoch: number; readonly mode: 'stop'; readonly intentId?: string }
-  /** Register the local (stopped, former primary) site as a secondary of `primary`. */
+  /**
+   * Register the local site as a secondary of `primary` (the site it should replicate from): a
+   * stopped former primary, or with `online` a running secondary still attached to an old source.
+   */
   | {
       readonly kind: 'register';
       readonly epoch: number;
       readonly primary: string;
+      readonly online?: boolean;
       readonly intentId?: string;
     }
   /** Refuse (and remove) a request that cannot be carried out safely. */
