@@ -41,6 +41,7 @@ import {
   isConflict,
 } from '../kube/client.js';
 import { HsrInformer } from '../kube/informer.js';
+import type { Redactor } from '../observability/log.js';
 import { forgetCluster, type HanasrMetrics } from '../observability/metrics.js';
 import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
@@ -89,6 +90,8 @@ export interface ControllerOptions {
   readonly instance?: string;
   /** A takeover still in progress after this long is reported as failed (default 120 s). */
   readonly takeoverTimeoutMs?: number;
+  /** Cuts registered secrets (the webhook token) out of the status and the Events it writes. */
+  readonly redactor?: Redactor;
   /** Receives the lag alerts that fire or resolve (the webhook, src/notify/webhook.ts). */
   readonly lagNotifier?: {
     notifyLag(
@@ -420,6 +423,9 @@ export class HsrController {
         events.splice(0, events.length, ...withTakeoverStory(events, previous, status));
         for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
       }
+      // Messages quote annotation values and agent texts: no registered secret goes out in them.
+      const redactor = this.options.redactor;
+      if (redactor !== undefined) status = mapStrings(status, (t) => redactor.text(t));
       if (JSON.stringify(status) === JSON.stringify(previous))
         return { obj, events, status, previous, ...lag };
       try {
@@ -480,6 +486,8 @@ export class HsrController {
     now: number,
   ): Promise<void> {
     const meta = metaOf(obj);
+    const redactor = this.options.redactor;
+    if (redactor !== undefined) event = { ...event, message: redactor.text(event.message) };
     try {
       await this.client.recordEvent({
         namespace,
@@ -720,6 +728,18 @@ export class HsrController {
       to: selector[LABEL_SITE] ?? selector[LABEL_ROLE] ?? null,
     });
   }
+}
+
+/**
+ * A copy of plain JSON data with `f` applied to every string. (Redactor.value is for log fields:
+ * it treats an object met twice as a cycle, and status shares records between lastTakeover and
+ * the history.)
+ */
+function mapStrings<T>(value: T, f: (text: string) => string): T {
+  if (typeof value === 'string') return f(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => mapStrings(v, f)) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)])) as T;
 }
 
 function sorted(record: Record<string, string>): [string, string][] {

@@ -15,7 +15,8 @@ import { OperatorElection } from '../coordination/election.js';
 import { EtcdCoordination, createEtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/port.js';
-import { createLogger, logFn } from '../observability/log.js';
+import { WebhookNotifier, webhookConfigFromEnv } from '../notify/webhook.js';
+import { Redactor, createLogger, logFn } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
 import { HsrController, type LogFn } from './controller.js';
 
@@ -139,6 +140,8 @@ export interface OperatorDeps {
   readonly log?: LogFn;
   /** Where the JSON log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** The environment of the alert webhook (HANASR_ALERT_WEBHOOK_*; default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: HanasrMetrics;
 }
 
@@ -201,6 +204,15 @@ export async function startOperator(
     fields: { component: 'operator', pod: config.podName },
   });
   const log = deps.log ?? logFn(logger);
+  // The alert webhook (docs/alerts.md): its token is a secret of the logs, the status and Events.
+  // An invalid configuration throws here, before anything starts (WebhookConfigError).
+  const webhook = webhookConfigFromEnv(deps.env ?? process.env);
+  const redactor = new Redactor();
+  if (webhook?.token !== undefined) {
+    logger.addSecret(webhook.token);
+    redactor.add(webhook.token);
+  }
+  const lagNotifier = webhook !== null ? new WebhookNotifier(webhook, { logger }) : undefined;
   const metrics = deps.metrics ?? createMetrics();
   const kubeConfig = deps.kubeConfig ?? loadKubeConfig(config);
 
@@ -250,6 +262,8 @@ export async function startOperator(
           metrics,
           log,
           instance: config.podName,
+          redactor,
+          ...(lagNotifier !== undefined ? { lagNotifier } : {}),
         });
         controller = c;
         await c.start();
@@ -362,6 +376,7 @@ export async function startOperator(
     healthUrl,
     metricsUrl: `${metricsBase}/metrics`,
     watchNamespace: config.watchNamespace ?? '(all)',
+    alertWebhook: webhook !== null ? new URL(webhook.url).origin : '(none)',
   });
 
   return {

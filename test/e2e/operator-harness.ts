@@ -23,7 +23,12 @@ import type { Coordination } from '../../src/coordination/port.js';
 import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
 import { SimLandscape } from '../../src/hana/sim/model.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
-import { startOperator, type OperatorConfigInput, type OperatorHandle } from '../../src/operator/run.js';
+import {
+  startOperator,
+  type OperatorConfigInput,
+  type OperatorDeps,
+  type OperatorHandle,
+} from '../../src/operator/run.js';
 import { crdModel } from '../kube/fakeapi/support.js';
 import { simPeerView } from '../support/sim-bridge.js';
 
@@ -101,8 +106,12 @@ export interface Landscape {
 }
 
 /** A simulated landscape with A primary, one real Agent per site on the real clock. */
-export async function startLandscape(coordination: Coordination, cluster = CLUSTER): Promise<Landscape> {
-  let spec = parseSpec(specInput());
+export async function startLandscape(
+  coordination: Coordination,
+  cluster = CLUSTER,
+  extra: Obj = {},
+): Promise<Landscape> {
+  let spec = parseSpec(specInput(extra));
   const model = new SimLandscape({
     sid: spec.sid,
     instanceNumber: spec.instanceNumber,
@@ -185,7 +194,14 @@ export const ref = { group: 'hanasr.io', version: 'v1alpha1', plural: 'hanasyste
 
 /** Starts the fake API server (CRD, namespace, site pods), a landscape and the operator. */
 export async function startRig(
-  options: { config?: Partial<OperatorConfigInput>; apply?: Obj | null } = {},
+  options: {
+    config?: Partial<OperatorConfigInput>;
+    apply?: Obj | null;
+    /** Spec fields over specInput() for the simulated landscape (apply a manifest with the same). */
+    spec?: Obj;
+    /** The operator's environment and log stream (then `logs` stays empty: the lines go there). */
+    deps?: Pick<OperatorDeps, 'env' | 'logStream'>;
+  } = {},
 ): Promise<Rig> {
   const server = await startFakeApiServer();
   const kc = server.kubeConfig();
@@ -208,7 +224,7 @@ export async function startRig(
     });
   }
   const store = new MemoryCoordination(realClock);
-  const landscape = await startLandscape(store);
+  const landscape = await startLandscape(store, CLUSTER, options.spec);
   const logs: Rig['logs'] = [];
   const operator = await startOperator(
     {
@@ -225,7 +241,10 @@ export async function startRig(
     {
       kubeConfig: kc,
       coordination: store,
-      log: (level, message, fields) => logs.push({ level, message, fields }),
+      ...options.deps,
+      ...(options.deps?.logStream === undefined
+        ? { log: (level, message, fields) => logs.push({ level, message, fields }) }
+        : {}),
     },
   );
   if (options.apply !== null) {

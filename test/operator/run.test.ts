@@ -4,6 +4,7 @@ import { configFromArgs, help } from '../../src/cli/commands/operator.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { realClock } from '../../src/clock.js';
 import { startFakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { WebhookConfigError } from '../../src/notify/webhook.js';
 import { LineCollector } from '../../src/observability/log.js';
 import { OperatorConfigError, parseOperatorConfig, startOperator } from '../../src/operator/run.js';
 
@@ -109,6 +110,23 @@ describe('startOperator', () => {
     }
     await expect(fetch(op.metricsUrl, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(op.isLeader()).toBe(false);
+  });
+
+  it('refuses to start with an invalid alert webhook configuration, naming the variable', async () => {
+    const start = (env: NodeJS.ProcessEnv) =>
+      startOperator(
+        { coordination: 'memory', bindAddress: '127.0.0.1', healthPort: 0, metricsPort: 0 },
+        { coordination: new MemoryCoordination(realClock), env, log: () => undefined },
+      );
+    await expect(start({ HANASR_ALERT_WEBHOOK_URL: 'ftp://alerts.example' })).rejects.toThrow(
+      new WebhookConfigError('HANASR_ALERT_WEBHOOK_URL: must be an http or https URL'),
+    );
+    await expect(
+      start({
+        HANASR_ALERT_WEBHOOK_URL: 'https://alerts.example/hook',
+        HANASR_ALERT_WEBHOOK_TIMEOUT_MS: 'soon',
+      }),
+    ).rejects.toThrow('HANASR_ALERT_WEBHOOK_TIMEOUT_MS: must be a positive integer');
   });
 
   it('logs winston JSON lines with constant messages to its log stream', async () => {

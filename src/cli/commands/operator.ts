@@ -5,6 +5,7 @@ import {
   startOperator,
   type OperatorConfigInput,
 } from '../../operator/run.js';
+import { WebhookConfigError } from '../../notify/webhook.js';
 
 export const help = `Usage: hanasr operator [options]
 
@@ -34,6 +35,11 @@ Options (a flag wins over its environment variable):
   --takeover-timeout-seconds S      a takeover still running after S is reported failed (default 120)
   --kube-timeout-seconds S          deadline of one Kubernetes call (default 5)
   --heartbeat-timeout-seconds S     /healthz fails when the loop is silent this long (default 60)
+
+Lag alert webhook (docs/alerts.md), environment only:
+  HANASR_ALERT_WEBHOOK_URL          http(s) URL receiving Alertmanager-format notifications
+  HANASR_ALERT_WEBHOOK_TOKEN        sent as a bearer token; never logged, never in status or Events
+  HANASR_ALERT_WEBHOOK_TIMEOUT_MS   deadline of one POST (default 5000)
 
 Endpoints: /healthz (loop heartbeat fresh), /readyz (informer synced, store reachable),
 /metrics (Prometheus). SIGTERM or SIGINT: stop reconciling, finish in-flight work, resign the
@@ -108,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     handle = await startOperator(configFromArgs(argv, process.env));
   } catch (err) {
-    if (err instanceof OperatorConfigError) {
+    if (err instanceof OperatorConfigError || err instanceof WebhookConfigError) {
       process.stderr.write(`hanasr operator: ${err.message}\n`);
       return 2;
     }
