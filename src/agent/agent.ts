@@ -12,7 +12,13 @@ import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import type { Action, Decision } from '../domain/decision.js';
 import type { LocalView, Observation, PeerView } from '../domain/observation.js';
 import { syncRecordsFrom } from '../domain/sync.js';
-import { unknownHealth, type HanaHealth, type LeaderView, type SiteReport } from '../domain/types.js';
+import {
+  unknownHealth,
+  type ActionOutcome,
+  type HanaHealth,
+  type LeaderView,
+  type SiteReport,
+} from '../domain/types.js';
 import type { HanaPort } from '../hana/port.js';
 import type { AgentMetricsSink } from './metrics.js';
 
@@ -74,6 +80,7 @@ export class Agent {
   private believedEpoch = 0;
   private leaderMine = false;
   private last: Decision | null = null;
+  private lastActionOutcome: ActionOutcome | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
@@ -83,6 +90,11 @@ export class Agent {
 
   get lastDecision(): Decision | null {
     return this.last;
+  }
+
+  /** The outcome of the last action taken (done, failed or refused), as the report carries it. */
+  get lastAction(): ActionOutcome | null {
+    return this.lastActionOutcome;
   }
 
   get isFenced(): boolean {
@@ -310,6 +322,7 @@ export class Agent {
             },
           }
         : {}),
+      ...(this.lastActionOutcome ? { lastAction: this.lastActionOutcome } : {}),
     };
   }
 
@@ -516,6 +529,9 @@ export class Agent {
       reason,
       message,
     };
+    // Every action result (not a decision, not a failed cycle) is the report's lastAction.
+    if (event !== 'decision' && action !== 'none')
+      this.lastActionOutcome = { action, reason, ok: event === 'action', message, at: e.t };
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }

@@ -95,6 +95,22 @@ export interface SiteReport {
   readonly fenced: boolean;
   /** The agent's last decision, for humans. */
   readonly lastDecision?: { readonly action: string; readonly reason: string; readonly message: string };
+  /**
+   * The outcome of the agent's last action (not of a decision to wait): done (`ok`), failed or
+   * refused (`ok: false`, e.g. a lost compare-and-set or a stale epoch), with when it ended (ms).
+   */
+  readonly lastAction?: ActionOutcome;
+}
+
+/** What became of an action the agent took (SiteReport.lastAction). */
+export interface ActionOutcome {
+  /** The action's kind (takeover, promote, step-down, fence, register, start-local...). */
+  readonly action: string;
+  /** Why it was taken, or why it failed or was refused (lost_race, stale_epoch, fence_failed...). */
+  readonly reason: string;
+  readonly ok: boolean;
+  readonly message: string;
+  readonly at: number;
 }
 
 /** SOK/SFAIL as SAPHanaSR records it: written by the primary's agent, kept beyond its lease. */

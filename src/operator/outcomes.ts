@@ -29,11 +29,14 @@ export const DEFAULT_TAKEOVER_TIMEOUT_MS = 120_000;
 /** Condition reason of TakeoverInProgress after a refused planned takeover. */
 export const REASON_TAKEOVER_REFUSED = 'TakeoverRefused';
 
-/** The agent's last decision says its takeover (or the promotion after it) failed. */
+/**
+ * The agent's last action says its takeover (or the promotion after it) failed. A lost
+ * compare-and-set on the leader key is not a failure: another member moved first.
+ */
 export function reportSaysTakeoverFailed(report: SiteReport): boolean {
-  const d = report.lastDecision;
-  if (d === undefined) return false;
-  return (d.action === 'takeover' || d.action === 'promote') && /fail/i.test(d.reason);
+  const a = report.lastAction;
+  if (a === undefined || a.ok) return false;
+  return (a.action === 'takeover' || a.action === 'promote') && a.reason !== 'lost_race';
 }
 
 export interface TakeoverFailure {
@@ -57,7 +60,7 @@ export interface FailureInput {
  * - a planned takeover whose intent ended (carried out or refused by the agents) without its
  *   target holding the leader key;
  * - a takeover in progress for longer than `timeoutMs`;
- * - an agent report whose last decision says its takeover failed.
+ * - an agent report whose last action says its takeover failed (once per action).
  */
 export function detectTakeoverFailures(input: FailureInput): TakeoverFailure[] {
   const { previous, next, state, now, timeoutMs } = input;
@@ -123,12 +126,21 @@ export function detectTakeoverFailures(input: FailureInput): TakeoverFailure[] {
 
   for (const report of Object.values(state.reports)) {
     if (!reportSaysTakeoverFailed(report)) continue;
-    const d = report.lastDecision!;
+    const a = report.lastAction!;
+    // Already in the history (this failure was reported before an operator restart): not again.
+    const recorded = (previous?.takeoverHistory ?? []).some(
+      (t) =>
+        t.outcome === 'failed' &&
+        t.reason === 'TakeoverActionFailed' &&
+        t.to === report.site &&
+        Date.parse(t.time) >= Math.floor(a.at / 1000) * 1000,
+    );
+    if (recorded) continue;
     failure(
-      `report|${report.site}|${report.epoch}|${d.reason}`,
+      `report|${report.site}|${a.at}`,
       report.site,
       'TakeoverActionFailed',
-      `${report.site}: ${d.message}`,
+      `${report.site}: ${a.message}`,
     );
   }
   return out.filter((f) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(f.record.to));

@@ -78,26 +78,22 @@ describe('detectTakeoverFailures', () => {
     expect(late[0]?.event.message).toContain('no secondary took over within 30 s');
   });
 
-  it('reports an agent whose last decision says its takeover failed', () => {
+  it('reports an agent whose last action says its takeover failed, once', () => {
     const state = healthy('A', 1);
-    const failedReport = report('B', secondaryHealth('A'), {
-      lastDecision: { action: 'takeover', reason: 'takeover_failed', message: 'sr_takeover exited 1' },
-    });
+    const failed = {
+      action: 'takeover',
+      reason: 'primary_failed',
+      ok: false,
+      message: 'takeover failed: sr_takeover exited 1',
+      at: T0 - 500,
+    };
+    const failedReport = report('B', secondaryHealth('A'), { lastAction: failed });
     expect(reportSaysTakeoverFailed(failedReport)).toBe(true);
     expect(
       reportSaysTakeoverFailed(
-        report('B', secondaryHealth('A'), {
-          lastDecision: { action: 'takeover', reason: 'primary_failed_takeover', message: 'taking over' },
-        }),
+        report('B', secondaryHealth('A'), { lastAction: { ...failed, action: 'promote' } }),
       ),
     ).toBe(true);
-    expect(
-      reportSaysTakeoverFailed(
-        report('B', secondaryHealth('A'), {
-          lastDecision: { action: 'none', reason: 'secondary_healthy', message: '' },
-        }),
-      ),
-    ).toBe(false);
     const withFailed = { ...state, reports: { ...state.reports, B: failedReport } };
     const next = statusOf(withFailed).status;
     const failures = detectTakeoverFailures({
@@ -107,10 +103,56 @@ describe('detectTakeoverFailures', () => {
       now: T0,
       timeoutMs: 60_000,
     });
-    expect(failures.map((f) => [f.record.to, f.event.message])).toEqual([['B', 'B: sr_takeover exited 1']]);
+    expect(failures.map((f) => [f.record.to, f.event.reason, f.event.message])).toEqual([
+      ['B', 'TakeoverFailed', 'B: takeover failed: sr_takeover exited 1'],
+    ]);
     const status = withFailures(next, failures);
     expect(status.lastTakeover).toMatchObject({ to: 'B', outcome: 'failed', reason: 'TakeoverActionFailed' });
     expect(status.takeoverHistory).toHaveLength(1);
+    // A restarted operator (no memory of what it reported) finds it in the history: not again.
+    expect(
+      detectTakeoverFailures({
+        previous: status,
+        next: statusOf(withFailed, status, T0 + 1000).status,
+        state: withFailed,
+        now: T0 + 1000,
+        timeoutMs: 60_000,
+      }),
+    ).toEqual([]);
+  });
+
+  it('does not guess from reason texts: only a failed takeover or promote action counts', () => {
+    const lastAction = {
+      action: 'takeover',
+      reason: 'primary_failed',
+      ok: true,
+      message: 'B is primary',
+      at: T0,
+    };
+    const cases: [string, Partial<Parameters<typeof report>[2]>, boolean][] = [
+      // A decision to take over whose reason has "fail" in it is not a failed takeover.
+      [
+        'decision only',
+        { lastDecision: { action: 'takeover', reason: 'primary_failed_takeover', message: 'taking over' } },
+        false,
+      ],
+      ['takeover done', { lastAction }, false],
+      ['lost the compare-and-set', { lastAction: { ...lastAction, ok: false, reason: 'lost_race' } }, false],
+      [
+        'a failed fence',
+        { lastAction: { ...lastAction, action: 'fence', ok: false, reason: 'fence_failed' } },
+        false,
+      ],
+      ['takeover failed', { lastAction: { ...lastAction, ok: false } }, true],
+      [
+        'failed, with a harmless reason text',
+        { lastAction: { ...lastAction, ok: false, reason: 'planned_takeover' } },
+        true,
+      ],
+    ];
+    for (const [, over, expected] of cases) {
+      expect(reportSaysTakeoverFailed(report('B', secondaryHealth('A'), over))).toBe(expected);
+    }
   });
 });
 
