@@ -282,7 +282,10 @@ export function withTakeoverStory(
 ): OperatorEvent[] {
   const i = events.findIndex((e) => e.reason === 'TakeoverSucceeded');
   if (i < 0 || events.some((e) => e.reason === 'TakeoverStarted')) return [...events];
-  if (findCondition(previous, 'TakeoverInProgress')?.status === 'True') return [...events];
+  // True: TakeoverStarted was told. Unknown (the store could not be read): it may have been, and
+  // a second one would be worse than none — TakeoverSucceeded tells the story on its own.
+  const prev = findCondition(previous, 'TakeoverInProgress')?.status;
+  if (prev === 'True' || prev === 'Unknown') return [...events];
   const t = status.lastTakeover;
   const planned = t?.reason === 'PlannedTakeover';
   const started: OperatorEvent = {

@@ -371,7 +371,9 @@ export function buildStatus(input: StatusInput): StatusResult {
   ];
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');
-  if (takeover.status === 'True' && prevTakeover?.status !== 'True') {
+  // Only a start seen from False (or a first status) is new: after a store outage (Unknown) the
+  // takeover that was already running has had its TakeoverStarted Event.
+  if (takeover.status === 'True' && (prevTakeover === undefined || prevTakeover.status === 'False')) {
     events.push({
       type: takeover.reason === 'PlannedTakeover' ? 'Normal' : 'Warning',
       reason: 'TakeoverStarted',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findCondition, parseStatus, type ConditionType } from '../../src/api/resource.js';
 import type { ClusterState } from '../../src/coordination/port.js';
 import { buildStatus, rfc3339, statusMergePatch, type StatusInput } from '../../src/operator/status.js';
+import { withTakeoverStory } from '../../src/operator/outcomes.js';
 import { healthy, link, primaryHealth, report, secondaryHealth, spec } from './fixtures.js';
 
 const T0 = 1_700_000_100_000;
@@ -253,6 +254,34 @@ describe('buildStatus events and takeover history', () => {
     const again = build(healthy('B', 2, since), { previous: won.status, now: T0 + 20_000 });
     expect(again.events).toEqual([]);
     expect(again.status.takeoverHistory).toEqual([record]);
+  });
+
+  it('a store outage during a takeover does not tell TakeoverStarted twice', () => {
+    const s0 = build(healthy('A', 1)).status;
+    const lost = build(vacant, { previous: s0, now: T0 + 10_000 });
+    expect(lost.events.map((e) => e.reason)).toEqual(['TakeoverStarted']);
+    // The store cannot be read: TakeoverInProgress goes Unknown, no Event.
+    const outage = build(null, { previous: lost.status, stateError: 'no quorum', now: T0 + 11_000 });
+    expect(findCondition(outage.status, 'TakeoverInProgress')?.status).toBe('Unknown');
+    expect(outage.events).toEqual([]);
+    // Back, still in progress: True again, and still no second TakeoverStarted.
+    const back = build(vacant, { previous: outage.status, now: T0 + 12_000 });
+    expect(findCondition(back.status, 'TakeoverInProgress')?.status).toBe('True');
+    expect(back.events).toEqual([]);
+    // It completes: TakeoverSucceeded only, and the operator adds no made-up TakeoverStarted.
+    const won = build(healthy('B', 2, T0 + 13_000), { previous: back.status, now: T0 + 14_000 });
+    expect(won.events.map((e) => e.reason)).toEqual(['TakeoverSucceeded']);
+    expect(withTakeoverStory(won.events, back.status, won.status).map((e) => e.reason)).toEqual([
+      'TakeoverSucceeded',
+    ]);
+    // A takeover that starts and ends while the store is unreadable is told by TakeoverSucceeded.
+    const done = build(healthy('B', 2, T0 + 13_000), { previous: outage.status, now: T0 + 14_000 });
+    expect(withTakeoverStory(done.events, outage.status, done.status).map((e) => e.reason)).toEqual([
+      'TakeoverSucceeded',
+    ]);
+    // From False, a new takeover is told again.
+    const later = build(vacant, { previous: won.status, now: T0 + 60_000 });
+    expect(later.events.filter((e) => e.reason === 'TakeoverStarted')).toHaveLength(1);
   });
 
   it('tells a planned takeover as such (Normal TakeoverStarted, reason PlannedTakeover)', () => {
