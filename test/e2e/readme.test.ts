@@ -4,7 +4,7 @@
  * cluster, Ctrl-C leaves nothing running; then the tour's takeover scenario passes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,22 @@ describe('README', () => {
     }
     expect(primary).toBe('A');
 
+    // The tour's scenario, played against this running landscape from a second terminal.
+    const tour = readme.slice(readme.indexOf('## A five-minute tour'));
+    const scenario = /npx hanasr demo --scenario (\S+)\n/.exec(tour);
+    expect(scenario, 'the tour plays a scenario against the running demo').not.toBeNull();
+    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', scenario![1]!], {
+      cwd: clone,
+      env,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
+    expect(played.stdout).toMatch(/against the running demo/);
+    expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
+    expect(played.stdout).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
+    expect(output.text).toMatch(/fault crash-instance on A \(from hanasr demo --scenario\)/);
+
     // Ctrl-C: everything it started stops.
     process.kill(-child.pid!, 'SIGINT');
     await waitFor(child, /stopped; nothing left running/, 30_000, output);
@@ -124,19 +140,22 @@ describe('README', () => {
     expect(left.stdout.trim(), 'processes left behind').toBe('');
   }, 420_000);
 
-  it("the tour's takeover scenario passes against a live landscape", () => {
-    const tour = readme.slice(readme.indexOf('## A five-minute tour'));
-    const command = /npx hanasr demo --scenario (\S+) --exit/.exec(tour);
-    expect(command, 'the tour names a scenario to play').not.toBeNull();
-    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', command![1]!, '--exit'], {
+  it('hanasr demo --scenario --standalone --exit runs a landscape of its own and stops it', () => {
+    const file = join(work, 'quiet.yaml');
+    const text = readFileSync(join(root, 'examples/scenarios/demo-takeover.yaml'), 'utf8')
+      .replace(/durationSeconds: \d+/, 'durationSeconds: 20')
+      .replace(/faults:[\s\S]*?expect:/, 'faults: []\nexpect:')
+      .replace(/primary: B/, 'primary: A')
+      .replace(/takeovers: 1/, 'takeovers: 0');
+    writeFileSync(file, text);
+    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', file, '--standalone', '--exit'], {
       cwd: clone,
       env,
       encoding: 'utf8',
-      timeout: 240_000,
+      timeout: 120_000,
     });
     expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
     expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
-    expect(played.stdout).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
     expect(played.stdout).toMatch(/stopped; nothing left running/);
-  }, 300_000);
+  }, 180_000);
 });

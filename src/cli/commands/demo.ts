@@ -8,6 +8,14 @@ import { startView } from '../../demo/view.js';
 import { SpecValidationError } from '../../api/spec.js';
 import { checkExpectations } from '../../sim/expectations.js';
 import { applyFault } from '../../sim/faults.js';
+import {
+  controlCall,
+  demoState,
+  findRunningDemo,
+  startControl,
+  type DemoFile,
+  type DemoState,
+} from '../../demo/control.js';
 import { parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
 
 export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--exit]] [options]
@@ -23,10 +31,13 @@ kubectl apply. While it runs, use the real tools against it:
 
 Options:
   --manifest FILE        HanaSystemReplication manifest (default examples/hsr.yaml)
-  --scenario FILE        play this scenario's faults in real time against the landscape, and
-                         check its expectations after durationSeconds (the scenario's cluster
-                         settings become the manifest)
-  --exit                 with --scenario: stop after the verdict (exit 0 passed, 1 failed)
+  --scenario FILE        play this scenario's faults in real time and check its expectations
+                         after durationSeconds. When a demo is already running (npm start, same
+                         --state-dir) the faults go to that landscape and its HA settings apply;
+                         otherwise a landscape is started with the scenario's cluster settings
+  --standalone           with --scenario: always start a landscape of its own
+  --exit                 with a landscape of its own: stop after the verdict (exit 0 passed,
+                         1 failed); attached to a running demo, the command always ends there
   --coordination MODE    auto (default: etcd when on PATH), etcd, or memory
   --state-dir DIR        kubeconfig, etcd data and the operator log (default $TMPDIR/hanasr-demo)
   --api-port PORT        port of the embedded Kubernetes API (default: any free port)
@@ -47,6 +58,7 @@ interface Args {
   stateDir: string;
   apiPort?: number;
   plain: boolean;
+  standalone: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
@@ -56,6 +68,7 @@ function parseArgs(argv: string[]): Args | string {
     coordination: 'auto',
     stateDir: join(tmpdir(), 'hanasr-demo'),
     plain: false,
+    standalone: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -80,6 +93,9 @@ function parseArgs(argv: string[]): Args | string {
           break;
         case '--plain':
           a.plain = true;
+          break;
+        case '--standalone':
+          a.standalone = true;
           break;
         case '--debug':
           break;
@@ -107,6 +123,7 @@ function parseArgs(argv: string[]): Args | string {
     }
   }
   if (a.exit && a.scenario === undefined) return '--exit goes with --scenario';
+  if (a.standalone && a.scenario === undefined) return '--standalone goes with --scenario';
   return a;
 }
 
@@ -126,31 +143,41 @@ function manifestOf(scenario: Scenario): Record<string, unknown> {
   };
 }
 
-async function playScenario(demo: Demo, scenario: Scenario): Promise<boolean> {
+/** What the scenario player needs: a landscape in this process, or one `npm start` runs. */
+interface Driver {
+  fault(f: Scenario['faults'][number]): Promise<void>;
+  state(): Promise<DemoState>;
+  note(text: string, site?: string): void;
+}
+
+async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean> {
   const startedAt = Date.now();
-  demo.note(
+  driver.note(
     `scenario ${scenario.name}: ${scenario.faults.length} fault(s) over ${scenario.durationSeconds}s`,
   );
   let takeovers = 0;
   let holder: string | null = null;
-  const sampler = setInterval(() => {
-    void demo.state().then((s) => {
-      const leader = s?.leader?.site ?? null;
-      if (leader !== null && leader !== holder) {
-        if (holder !== null) takeovers++;
-        holder = leader;
-      }
-    });
-  }, 200);
+  const sample = async () => {
+    const s = await driver.state().catch(() => null);
+    const leader = s?.leader ?? null;
+    if (leader !== null && leader !== holder) {
+      if (holder !== null) takeovers++;
+      holder = leader;
+    }
+  };
+  await sample();
+  const sampler = setInterval(() => void sample(), 200);
   const timers = scenario.faults.map((f) =>
     setTimeout(() => {
-      demo.note(`fault ${f.action}${f.site ? ` on ${f.site}` : ''}`, f.site ?? '*');
-      applyFault(demo.target, f).catch((err: unknown) =>
-        demo.note(
-          `fault ${f.action} refused: ${err instanceof Error ? err.message : String(err)}`,
-          f.site ?? '*',
-        ),
-      );
+      driver.note(`fault ${f.action}${f.site ? ` on ${f.site}` : ''}`, f.site ?? '*');
+      driver
+        .fault(f)
+        .catch((err: unknown) =>
+          driver.note(
+            `fault ${f.action} refused: ${err instanceof Error ? err.message : String(err)}`,
+            f.site ?? '*',
+          ),
+        );
     }, f.atSeconds * 1000),
   );
   await new Promise((r) =>
@@ -158,26 +185,57 @@ async function playScenario(demo: Demo, scenario: Scenario): Promise<boolean> {
   );
   timers.forEach(clearTimeout);
   clearInterval(sampler);
-  const state = await demo.state();
-  const leader = state?.leader?.site ?? null;
-  const primary = leader !== null && demo.model.acceptsWrites(leader) ? leader : null;
-  const stats = demo.model.stats(primary);
+  await sample();
+  const end = await driver.state();
+  const primary = end.leader !== null && end.writable.includes(end.leader) ? end.leader : null;
   const results = checkExpectations(scenario.expect, {
     primary,
     takeovers,
-    lostCommittedWrites: stats.lostCommittedWrites,
-    maxConcurrentPrimaries: stats.maxConcurrentWritable,
-    replicationStatus: primary ? demo.model.overallReplicationStatus(primary) : 'UNKNOWN',
-    writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+    lostCommittedWrites: end.lostCommittedWrites,
+    maxConcurrentPrimaries: end.maxConcurrentWritable,
+    replicationStatus: primary ? end.replicationStatus : 'UNKNOWN',
+    writeUnavailableSeconds: end.writeUnavailableSeconds,
   });
   const passed = results.every((r) => r.ok);
   for (const r of results) {
-    demo.note(
+    driver.note(
       `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: expected ${JSON.stringify(r.expected)}, got ${JSON.stringify(r.actual)}`,
     );
   }
-  demo.note(`scenario ${scenario.name} ${passed ? 'PASSED' : 'FAILED'}`);
+  driver.note(`scenario ${scenario.name} ${passed ? 'PASSED' : 'FAILED'}`);
   return passed;
+}
+
+/** Plays a scenario against the demo that `npm start` runs (another process). */
+async function playAttached(running: DemoFile, scenario: Scenario): Promise<number> {
+  const out = process.stdout;
+  const state = await controlCall<DemoState>(`${running.controlUrl}/state`, 'GET');
+  const missing = [...new Set(scenario.faults.flatMap((f) => (f.site ? [f.site] : [])))].filter(
+    (s) => !state.sites.includes(s),
+  );
+  if (missing.length > 0) {
+    process.stderr.write(
+      `hanasr demo: the running landscape has no site ${missing.join(', ')} (it has ${state.sites.join(', ')})\n`,
+    );
+    return 2;
+  }
+  out.write(
+    `playing ${scenario.name} against the running demo (${running.namespace}/${running.name}, pid ${running.pid}); ` +
+      `its own HA settings apply, not the scenario's cluster block\n`,
+  );
+  const note = (text: string, site = '*') =>
+    out.write(`${new Date().toISOString().slice(11, 19)}  ${site.padEnd(4)} ${text}\n`);
+  const passed = await playScenario(
+    {
+      fault: async (f) => {
+        await controlCall(`${running.controlUrl}/fault`, 'POST', f);
+      },
+      state: () => controlCall<DemoState>(`${running.controlUrl}/state`, 'GET'),
+      note,
+    },
+    scenario,
+  );
+  return passed ? 0 : 1;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -203,6 +261,11 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+
+  if (scenario && !args.standalone) {
+    const running = await findRunningDemo(args.stateDir);
+    if (running) return playAttached(running, scenario);
   }
 
   let demo: Demo;
@@ -236,12 +299,14 @@ export async function run(argv: string[]): Promise<number> {
       `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n`,
     );
   }
+  const stopControl = await startControl(demo, args.stateDir);
   const view = startView(demo, out, tty);
   let stopping = false;
   const stop = async (code: number): Promise<number> => {
     if (stopping) return code;
     stopping = true;
     view.stop();
+    await stopControl();
     await demo.stop();
     out.write('hanasr demo: stopped; nothing left running\n');
     return code;
@@ -252,7 +317,12 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     if (scenario) {
-      void playScenario(demo, scenario).then((passed) => {
+      const driver: Driver = {
+        fault: (f) => applyFault(demo.target, f),
+        state: () => demoState(demo),
+        note: (text, site) => demo.note(text, site),
+      };
+      void playScenario(driver, scenario).then((passed) => {
         if (args.exit) {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);

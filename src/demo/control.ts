@@ -1,0 +1,169 @@
+/**
+ * The running demo's control endpoint (127.0.0.1 only), so `hanasr demo --scenario` in another
+ * terminal plays its faults against the landscape that `npm start` runs. Its address is written
+ * to `<stateDir>/demo.json` while the demo runs.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { applyFault } from '../sim/faults.js';
+import { faultSchema, type Fault } from '../sim/scenario.js';
+import type { Demo } from './landscape.js';
+
+export interface DemoState {
+  readonly leader: string | null;
+  readonly epoch: number;
+  readonly writable: string[];
+  readonly sites: string[];
+  /** The overall replication status of the leader (UNKNOWN without one). */
+  readonly replicationStatus: string;
+  readonly lostCommittedWrites: number;
+  readonly maxConcurrentWritable: number;
+  readonly writeUnavailableSeconds: number;
+}
+
+export interface DemoFile {
+  readonly controlUrl: string;
+  readonly kubeconfig: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly pid: number;
+}
+
+const STATE_FILE = 'demo.json';
+
+export async function demoState(demo: Demo): Promise<DemoState> {
+  const state = await demo.state();
+  const leader = state?.leader?.site ?? null;
+  const stats = demo.model.stats(leader !== null && demo.model.acceptsWrites(leader) ? leader : null);
+  return {
+    leader,
+    epoch: state?.lastEpoch ?? 0,
+    writable: demo.model.writableSites(),
+    sites: demo.model.siteNames(),
+    replicationStatus: leader !== null ? demo.model.overallReplicationStatus(leader) : 'UNKNOWN',
+    lostCommittedWrites: stats.lostCommittedWrites,
+    maxConcurrentWritable: stats.maxConcurrentWritable,
+    writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+  };
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit = 16_384): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+      if (body.length > limit) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+/** Serves GET /state and POST /fault; writes demo.json; returns a stop function. */
+export async function startControl(demo: Demo, stateDir: string): Promise<() => Promise<void>> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    void (async () => {
+      try {
+        if (path === '/state' && req.method === 'GET') return reply(res, 200, await demoState(demo));
+        if (path === '/fault' && req.method === 'POST') {
+          const parsed = faultSchema.safeParse(JSON.parse(await readBody(req)));
+          if (!parsed.success)
+            return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
+          const fault: Fault = parsed.data;
+          if (fault.site !== undefined && !demo.model.siteNames().includes(fault.site)) {
+            return reply(res, 400, { error: `unknown site "${fault.site}"` });
+          }
+          demo.note(
+            `fault ${fault.action}${fault.site ? ` on ${fault.site}` : ''} (from hanasr demo --scenario)`,
+            fault.site ?? '*',
+          );
+          await applyFault(demo.target, fault);
+          return reply(res, 200, { applied: fault.action });
+        }
+        return reply(res, 404, { error: 'GET /state or POST /fault' });
+      } catch (err) {
+        return reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+  });
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const file: DemoFile = {
+    controlUrl: `http://127.0.0.1:${port}`,
+    kubeconfig: demo.kubeconfigPath,
+    namespace: demo.namespace,
+    name: demo.name,
+    pid: process.pid,
+  };
+  const path = join(stateDir, STATE_FILE);
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n');
+  return async () => {
+    rmSync(path, { force: true });
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
+
+/** One JSON request to the control endpoint, with a deadline. */
+export function controlCall<T>(
+  url: string,
+  method: 'GET' | 'POST',
+  body?: unknown,
+  timeoutMs = 5000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method,
+        timeout: timeoutMs,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            const parsed = JSON.parse(text) as T & { error?: string };
+            if ((res.statusCode ?? 500) >= 400) reject(new Error(parsed.error ?? `HTTP ${res.statusCode}`));
+            else resolve(parsed);
+          } catch {
+            reject(new Error(`unreadable answer from ${url}`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The running demo of this state directory, when there is one that answers. */
+export async function findRunningDemo(stateDir: string): Promise<DemoFile | null> {
+  const path = join(stateDir, STATE_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as DemoFile;
+    await controlCall<DemoState>(`${file.controlUrl}/state`, 'GET', undefined, 1500);
+    return file;
+  } catch {
+    return null;
+  }
+}
