@@ -44,6 +44,26 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** Runs a command without blocking this process (the landscape's pipes keep draining). */
+function run(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: clone, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 function waitFor(
   child: ChildProcess,
   pattern: RegExp,
@@ -119,12 +139,8 @@ describe('README', () => {
     const tour = readme.slice(readme.indexOf('## A five-minute tour'));
     const scenario = /npx hanasr demo --scenario (\S+)\n/.exec(tour);
     expect(scenario, 'the tour plays a scenario against the running demo').not.toBeNull();
-    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', scenario![1]!], {
-      cwd: clone,
-      env,
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
+    // Asynchronously: the landscape's own output must keep flowing meanwhile.
+    const played = await run('npx', ['hanasr', 'demo', '--scenario', scenario![1]!], 240_000);
     expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
     expect(played.stdout).toMatch(/against the running demo/);
     expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
