@@ -23,7 +23,17 @@ export const ANNOTATION_PLANNED_TAKEOVER = 'hanasr.io/planned-takeover';
 export const ANNOTATION_FENCE = 'hanasr.io/fence';
 /** Set to a site name: register that (former primary) site as a secondary of the current primary. */
 export const ANNOTATION_REGISTER = 'hanasr.io/register';
-export const ANNOTATIONS = [ANNOTATION_PLANNED_TAKEOVER, ANNOTATION_FENCE, ANNOTATION_REGISTER] as const;
+/**
+ * Set to "true" together with the planned-takeover annotation: the target need not be in sync
+ * (committed data may be lost). `hanasr takeover --force` sets it after a typed confirmation.
+ */
+export const ANNOTATION_FORCE_TAKEOVER = 'hanasr.io/force-takeover';
+export const ANNOTATIONS = [
+  ANNOTATION_PLANNED_TAKEOVER,
+  ANNOTATION_FORCE_TAKEOVER,
+  ANNOTATION_FENCE,
+  ANNOTATION_REGISTER,
+] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
 export const FINALIZER = 'hanasr.io/cleanup';
 

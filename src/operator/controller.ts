@@ -6,7 +6,8 @@
  * - publishes the validated spec into the coordination store, so agents follow maintenance and
  *   settings even while no operator runs;
  * - turns the planned-takeover / fence / register annotations into intents at the current epoch
- *   (or refuses them), acknowledges them with an Event and removes the annotation;
+ *   (or refuses them), acknowledges them with an Event and removes the annotation; a planned
+ *   takeover with `hanasr.io/force-takeover: "true"` skips the in-sync check (intent force);
  * - writes the status (merge patch on /status carrying the resourceVersion it was built from,
  *   rebuilt on a conflict) from buildStatus plus failed takeovers and refusals (outcomes.ts), and
  *   records its Events;
@@ -21,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
 import {
   ANNOTATION_FENCE,
+  ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
   FINALIZER,
@@ -528,10 +530,14 @@ export class HsrController {
     let added = false;
     const refusals: Refusal[] = [];
     const remove: Record<string, null> = {};
+    // The force goes with the planned takeover it came with, and with no other: always removed.
+    const forced = annotations[ANNOTATION_FORCE_TAKEOVER] === 'true';
+    if (annotations[ANNOTATION_FORCE_TAKEOVER] !== undefined) remove[ANNOTATION_FORCE_TAKEOVER] = null;
     for (const { annotation, kind, accepted } of INTENT_ANNOTATIONS) {
       const site = annotations[annotation];
       if (site === undefined) continue;
-      const refusal = this.refuseIntent(kind, site, spec, state);
+      const force = kind === 'planned-takeover' && forced;
+      const refusal = this.refuseIntent(kind, site, spec, state, force);
       if (refusal !== null) {
         refusals.push({ annotation, kind, site, why: refusal });
         await this.record(
@@ -542,12 +548,19 @@ export class HsrController {
           now,
         );
       } else {
-        const pending = state.intents.find((i) => i.kind === kind && intentSite(i) === site);
+        const pending = state.intents.find(
+          (i) =>
+            i.kind === kind &&
+            intentSite(i) === site &&
+            (i.kind !== 'planned-takeover' || (i.force === true) === force),
+        );
         const epoch = state.lastEpoch;
         if (pending === undefined) {
           const id = `${kind}-${site}-${epoch}-${randomUUID().slice(0, 8)}`;
           const intent: Intent =
-            kind === 'planned-takeover' ? { kind, id, target: site, epoch } : { kind, id, site, epoch };
+            kind === 'planned-takeover'
+              ? { kind, id, target: site, epoch, ...(force ? { force: true } : {}) }
+              : { kind, id, site, epoch };
           await this.coordinationCall('coordination addIntent', () =>
             this.options.coordination.addIntent(cluster, intent),
           );
@@ -557,7 +570,11 @@ export class HsrController {
           obj,
           namespace,
           name,
-          { type: 'Normal', reason: accepted, message: `${annotation}=${site} accepted at epoch ${epoch}` },
+          {
+            type: force ? 'Warning' : 'Normal',
+            reason: accepted,
+            message: `${annotation}=${site} accepted at epoch ${epoch}${force ? ` with ${ANNOTATION_FORCE_TAKEOVER}: the target need not be in sync, committed data may be lost` : ''}`,
+          },
           now,
         );
       }
@@ -576,6 +593,7 @@ export class HsrController {
     site: string,
     spec: HanaSystemReplicationSpec,
     state: ClusterState,
+    force = false,
   ): string | null {
     if (!spec.sites.some((s) => s.name === site)) {
       return `unknown site "${site}" (sites: ${spec.sites.map((s) => s.name).join(', ')})`;
@@ -586,7 +604,12 @@ export class HsrController {
       if (leader === null) return 'no site holds the leader key: nothing to hand over';
       if (leader.site === site) return `${site} is already primary`;
       const sync = state.sync[site];
-      if (spec.replication.mode !== 'async' && (sync?.state !== 'SOK' || sync.epoch !== state.lastEpoch)) {
+      // Only the in-sync check yields to the force; the others stand.
+      if (
+        !force &&
+        spec.replication.mode !== 'async' &&
+        (sync?.state !== 'SOK' || sync.epoch !== state.lastEpoch)
+      ) {
         return `${site} is not in sync with ${leader.site} (${sync?.state ?? 'no sync record'} in this term): a takeover could lose committed data`;
       }
     }

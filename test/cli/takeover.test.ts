@@ -20,6 +20,7 @@ import {
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const TAKEOVER = 'hanasr.io/planned-takeover';
+const FORCE = 'hanasr.io/force-takeover';
 let l: Landscape;
 let n = 0;
 
@@ -145,7 +146,11 @@ describe('hanasr takeover: the request', () => {
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('Type the site name (B) to take over anyway: ');
-    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
+    expect(r.stdout).toBe(
+      `${TAKEOVER}=B and ${FORCE}=true set on HanaSystemReplication hana/${name}: the operator runs the takeover\n`,
+    );
+    // Both in one patch, so the operator never sees the request without its force.
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B', [FORCE]: 'true' });
   });
 
   it('--force --yes-i-know-data-may-be-lost goes ahead without stdin', async () => {
@@ -162,6 +167,14 @@ describe('hanasr takeover: the request', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('Type the site name');
+    expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B', [FORCE]: 'true' });
+  });
+
+  it('--force on a target that is in sync needs no confirmation and sets no force', async () => {
+    const name = await cluster();
+    const r = await runCli(['takeover', name, '--to', 'B', '--force', '--no-wait', ...l.kubeArgs]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
     expect(await annotations(name)).toEqual({ [TAKEOVER]: 'B' });
   });
 

@@ -131,7 +131,7 @@ beforeAll(async () => {
   const kc = server.kubeConfig();
   custom = kc.makeApiClient(CustomObjectsApi);
   core = kc.makeApiClient(CoreV1Api);
-  for (const ns of ['hana', 'watch', 'conflict'])
+  for (const ns of ['hana', 'watch', 'conflict', 'force'])
     await core.createNamespace({ body: { metadata: { name: ns } } });
   await kc
     .makeApiClient(ApiextensionsV1Api)
@@ -275,6 +275,49 @@ describe('HsrController', () => {
     expect(exists).toBe(false);
     const after = await store.read('hana.ha1');
     expect([after.lastEpoch, after.intents.length]).toEqual([0, 0]);
+  });
+
+  it('a planned takeover to an SFAIL site is refused, unless hanasr.io/force-takeover is "true"', async () => {
+    await startController('force', 100);
+    const { a } = await seedCluster('force.ha1');
+    await a.writeSync(1, [syncRecord('B', 1, { state: 'SFAIL' })]);
+    await custom.createNamespacedCustomObject({ ...ref('force'), body: manifest('force', 'ha1') });
+    await until('force', 'ha1', (x) => x['status']?.['currentPrimary'] === 'A');
+    const annotate = (annotations: Record<string, string>) =>
+      custom.patchNamespacedCustomObject(
+        { ...ref('force'), name: 'ha1', body: { metadata: { annotations } } },
+        merge,
+      );
+    const noAnnotations = (x: Obj) =>
+      Object.keys(x['metadata']['annotations'] ?? {}).every((k) => !k.startsWith('hanasr.io/'));
+
+    // Without the force: refused, no intent.
+    await annotate({ 'hanasr.io/planned-takeover': 'B' });
+    await until('force', 'ha1', (x) => cond(x, 'TakeoverInProgress')?.[1] === 'TakeoverRefused');
+    await until('force', 'ha1', noAnnotations);
+    expect((await store.read('force.ha1')).intents).toEqual([]);
+
+    // A force that is not "true" forces nothing, and is removed with the request.
+    await annotate({ 'hanasr.io/planned-takeover': 'B', 'hanasr.io/force-takeover': 'yes' });
+    for (const end = Date.now() + 8000; ;) {
+      const refused = (await eventReasons('force', 'ha1')).filter((r) => r === 'IntentRefused');
+      if (refused.length === 2) break;
+      if (Date.now() > end) throw new Error('the second request was not refused in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until('force', 'ha1', noAnnotations);
+    expect((await store.read('force.ha1')).intents).toEqual([]);
+
+    // With it: the intent carries force, both annotations go, the acceptance is a Warning.
+    await annotate({ 'hanasr.io/planned-takeover': 'B', 'hanasr.io/force-takeover': 'true' });
+    await until('force', 'ha1', noAnnotations);
+    const intents = (await store.read('force.ha1')).intents;
+    expect(intents).toMatchObject([{ kind: 'planned-takeover', target: 'B', epoch: 1, force: true }]);
+    const accepted = (await core.listNamespacedEvent({ namespace: 'force' })).items.find(
+      (e) => e.reason === 'TakeoverRequested',
+    );
+    expect(accepted?.type).toBe('Warning');
+    expect(accepted?.message).toContain('hanasr.io/force-takeover');
   });
 
   it('keeps reconciling after its watch is dropped (the informer is restarted)', async () => {

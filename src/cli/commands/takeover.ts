@@ -1,6 +1,11 @@
 /** `hanasr takeover NAME --to SITE`: a planned takeover through the operator, checked first. */
 import { createInterface } from 'node:readline';
-import { ANNOTATION_PLANNED_TAKEOVER, findCondition, KIND } from '../../api/resource.js';
+import {
+  ANNOTATION_FORCE_TAKEOVER,
+  ANNOTATION_PLANNED_TAKEOVER,
+  findCondition,
+  KIND,
+} from '../../api/resource.js';
 import {
   boolFlag,
   CliError,
@@ -15,11 +20,11 @@ import {
 } from '../args.js';
 import { bytes, seconds } from '../format.js';
 import {
-  annotate,
   connect,
   getCluster,
   KUBE_FLAGS,
   KUBE_FLAGS_HELP,
+  patchCluster,
   record,
   specSites,
   str,
@@ -36,8 +41,9 @@ ${ANNOTATION_PLANNED_TAKEOVER}=SITE, then follows status until SITE is primary.
 Refused (exit 3, nothing changed) when SITE is not a site of NAME, is already primary, there is
 no current primary, maintenance is on, or SITE is not in sync according to status. --force
 overrides the in-sync check only, after a typed confirmation: type the site name on stdin, or
-pass --yes-i-know-data-may-be-lost in scripts. The operator applies its own safety checks and
-may still refuse (reported as IntentRefused, exit 3).
+pass --yes-i-know-data-may-be-lost in scripts; it then also sets ${ANNOTATION_FORCE_TAKEOVER}=true
+(in the same patch), which tells the operator to skip its in-sync check too. The operator applies
+its other safety checks and may still refuse (reported as IntentRefused, exit 3).
 
 Options:
   --to SITE                        the site to promote (required)
@@ -239,6 +245,7 @@ export async function run(argv: string[]): Promise<number> {
 
     const obj = await getCluster(kube, name);
     const refused = refusal(obj, site);
+    let forced = false;
     if (refused !== null) {
       if (!refused.overridable) throw new CliError(EXIT.refused, `refused: ${refused.reason}`);
       if (!force) {
@@ -249,13 +256,22 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (!iKnow) await confirm(site, refused.reason);
       process.stderr.write(`hanasr: takeover: forced: ${refused.reason}\n`);
+      forced = true;
     }
 
     const seen = new Set(((await events(kube, name)) ?? []).map((e) => e.key));
     const startedAt = Date.now();
-    await annotate(kube, name, ANNOTATION_PLANNED_TAKEOVER, site);
+    // One merge patch: the operator never sees the request without its force.
+    await patchCluster(kube, name, {
+      metadata: {
+        annotations: {
+          [ANNOTATION_PLANNED_TAKEOVER]: site,
+          ...(forced ? { [ANNOTATION_FORCE_TAKEOVER]: 'true' } : {}),
+        },
+      },
+    });
     process.stdout.write(
-      `${ANNOTATION_PLANNED_TAKEOVER}=${site} set on ${KIND} ${kube.namespace}/${name}: the operator runs the takeover\n`,
+      `${ANNOTATION_PLANNED_TAKEOVER}=${site}${forced ? ` and ${ANNOTATION_FORCE_TAKEOVER}=true` : ''} set on ${KIND} ${kube.namespace}/${name}: the operator runs the takeover\n`,
     );
     if (!wait) return EXIT.ok;
     return follow(kube, name, site, seen, startedAt, timeoutMs);
