@@ -67,13 +67,25 @@ export class Redactor {
     return out;
   }
 
-  /** A deep copy of `value` that holds no credential; errors become plain objects. */
-  value(value: unknown, seen: WeakSet<object> = new WeakSet()): unknown {
+  /**
+   * A deep copy of `value` that holds no credential; errors become plain objects. Only a real
+   * cycle (an object inside itself) becomes "[Circular]"; an object shared by two fields is
+   * copied twice.
+   */
+  value(value: unknown, ancestors: WeakSet<object> = new WeakSet()): unknown {
     if (typeof value === 'string') return this.text(value);
     if (typeof value === 'bigint') return value.toString();
     if (typeof value !== 'object' || value === null) return value;
-    if (seen.has(value)) return '[Circular]';
-    seen.add(value);
+    if (ancestors.has(value)) return '[Circular]';
+    ancestors.add(value);
+    try {
+      return this.copy(value, ancestors);
+    } finally {
+      ancestors.delete(value);
+    }
+  }
+
+  private copy(value: object, seen: WeakSet<object>): unknown {
     if (value instanceof Error) return this.error(value, seen);
     if (value instanceof Date) return value.toISOString();
     if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;

@@ -132,7 +132,11 @@ describe('generated CRD', () => {
     const spec = parseSpec(example.spec);
     expect(spec.sites.map((s) => s.name)).toEqual(['A', 'B']);
     expect(spec.replication).toMatchObject({ mode: 'sync', operationMode: 'logreplay' });
-    expect(parseSpec({ sid: 'HA1', instanceNumber: '00', sites: example.spec.sites })).toEqual(spec);
+    // The example spells out every default, except automatedRegister, which it turns on on purpose.
+    expect(spec.takeover.automatedRegister).toBe(true);
+    const defaults = parseSpec({ sid: 'HA1', instanceNumber: '00', sites: example.spec.sites });
+    expect(defaults.takeover.automatedRegister).toBe(false);
+    expect({ ...spec, takeover: { ...spec.takeover, automatedRegister: false } }).toEqual(defaults);
   });
 
   it('rejects, like zod, the values the schema bounds', () => {

@@ -133,6 +133,17 @@ describe('redaction: no credential ever reaches the output', () => {
     expect(out.lines[0]).not.toContain('late-secret-value');
     expect(out.objects()[0]).toMatchObject({ loop: { self: '[Circular]' } });
   });
+
+  it('an object shared by two fields is logged twice, not mistaken for a cycle', async () => {
+    const { out, logger } = setup('info', []);
+    const takeover = { from: 'A', to: 'B', password: 'hunter22' };
+    logger.info('status', { lastTakeover: takeover, history: [takeover] });
+    await flush();
+    expect(out.objects()[0]).toMatchObject({
+      lastTakeover: { from: 'A', to: 'B', password: REDACTED },
+      history: [{ from: 'A', to: 'B', password: REDACTED }],
+    });
+  });
 });
 
 describe('agent events as log lines', () => {

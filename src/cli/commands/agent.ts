@@ -23,7 +23,8 @@ the operator publishes in the store, which wins when present and valid (re-read 
 
 Endpoints: GET /status (role, health summary, epoch, leader, fenced, last decision; no
 credentials), /healthz (the loop ran within 3 probe intervals), /readyz (spec loaded and the
-store reached recently).
+store reached recently), /metrics (Prometheus text: probe duration and failures, real lag per
+secondary, role, landscape, lease renewals, fencing, takeovers, epoch), all on the status port.
 
 SIGTERM or SIGINT stops the loop, revokes the lease (a leader key held goes with it) and exits 0.
 
