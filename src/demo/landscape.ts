@@ -334,38 +334,22 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await events;
     });
 
+    // What a DBA does with kubectl: a merge patch on the resource.
+    const patchResource = async (body: object): Promise<void> => {
+      await custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
+        merge,
+      );
+    };
     const target: FaultTarget = {
       model,
       cutCoordination: cut,
       setCoordinationAvailable: setAvailable,
       startAgent,
       killAgent,
-      setMaintenance: async (on) => {
-        await custom.patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: PLURAL,
-            name,
-            body: { spec: { maintenance: on } },
-          },
-          merge,
-        );
-      },
-      plannedTakeover: async (site) => {
-        await custom.patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: PLURAL,
-            name,
-            body: { metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: site } } },
-          },
-          merge,
-        );
-      },
+      setMaintenance: (on) => patchResource({ spec: { maintenance: on } }),
+      plannedTakeover: (site) =>
+        patchResource({ metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: site } } }),
     };
 
     note(`landscape up: Kubernetes API ${api.url}, coordination ${coordinationDescription}`);
