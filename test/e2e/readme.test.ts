@@ -156,7 +156,7 @@ describe('README', () => {
     expect(left.stdout.trim(), 'processes left behind').toBe('');
   }, 420_000);
 
-  it('hanasr demo --scenario --standalone --exit runs a landscape of its own and stops it', () => {
+  it('hanasr demo --scenario --standalone --exit runs a landscape of its own (in-memory store) and stops it', () => {
     const file = join(work, 'quiet.yaml');
     const text = readFileSync(join(root, 'examples/scenarios/demo-takeover.yaml'), 'utf8')
       .replace(/durationSeconds: \d+/, 'durationSeconds: 20')
@@ -164,13 +164,19 @@ describe('README', () => {
       .replace(/primary: B/, 'primary: A')
       .replace(/takeovers: 1/, 'takeovers: 0');
     writeFileSync(file, text);
-    const played = spawnSync('npx', ['hanasr', 'demo', '--scenario', file, '--standalone', '--exit'], {
-      cwd: clone,
-      env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    // In memory: the path a machine without etcd takes.
+    const played = spawnSync(
+      'npx',
+      ['hanasr', 'demo', '--scenario', file, '--standalone', '--exit', '--coordination', 'memory'],
+      {
+        cwd: clone,
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
+    expect(played.stdout).toMatch(/^coordination in-memory/m);
     expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
     expect(played.stdout).toMatch(/stopped; nothing left running/);
   }, 180_000);
