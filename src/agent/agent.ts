@@ -478,13 +478,22 @@ export class Agent {
       if (!handshake) throw err;
       // The handshake needs the old primary; without it, a plain takeover is safe only if the
       // old primary does not take writes.
-      const peer =
-        from === null
-          ? undefined
-          : await withTimeout(clock, this.options.spec().probes.timeoutSeconds * 1000, 'peer check', (s) =>
-              (this.options.peers ?? blindPeerProbe).check(from, s),
-            ).catch(() => undefined);
-      if (peer?.acceptsWrites) throw err;
+      // Which old primary: the one we took over from, or (a retried promotion) any other site.
+      const suspects =
+        from !== null
+          ? [from]
+          : this.options
+              .spec()
+              .sites.map((s) => s.name)
+              .filter((n) => n !== this.site);
+      const views = await Promise.all(
+        suspects.map((site) =>
+          withTimeout(clock, this.options.spec().probes.timeoutSeconds * 1000, 'peer check', (s) =>
+            (this.options.peers ?? blindPeerProbe).check(site, s),
+          ).catch(() => undefined),
+        ),
+      );
+      if (views.some((v) => v?.acceptsWrites)) throw err;
       this.emitRaw(
         'action-failed',
         'takeover',

@@ -250,7 +250,18 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   }
 
   if (h.probeOk && h.srRole === 'secondary') {
-    const handshake = spec.takeover.handshake && obs.handoverTo === obs.self;
+    // A promotion while another site still takes writes must suspend it first (handshake);
+    // without the handshake, wait: that site sees our key and fences itself within a cycle.
+    const writablePeer = Object.entries(obs.peers).find(
+      ([site, p]) => site !== obs.self && p.acceptsWrites,
+    )?.[0];
+    if (writablePeer !== undefined && !spec.takeover.handshake) {
+      return none(
+        'waiting_for_old_primary_to_stop',
+        `holding the leader key at epoch ${epoch}, but ${writablePeer} still takes writes: waiting for it to fence itself before promoting ${obs.self}`,
+      );
+    }
+    const handshake = spec.takeover.handshake && (obs.handoverTo === obs.self || writablePeer !== undefined);
     return decision(
       { kind: 'promote', epoch, handshake },
       'promote_after_acquiring_leader',
