@@ -109,11 +109,21 @@ export class Agent {
   }
 
   /** Stops the loop and revokes the lease (the leader key goes with it). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop, lets the in-flight cycle finish (a takeover is not cut in half), then revokes
+   * the lease. `graceMs` bounds the wait for the in-flight cycle (default: as long as it takes,
+   * itself bounded by the action timeout).
+   */
+  async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.running = false;
     this.timerCancel?.();
     this.watchdogCancel?.();
-    await this.busy?.catch(() => null);
+    const inFlight = this.busy?.catch(() => null);
+    if (inFlight && options.graceMs !== undefined) {
+      await Promise.race([inFlight, this.options.clock.sleep(options.graceMs)]);
+    } else {
+      await inFlight;
+    }
     await this.session.close().catch(() => {});
   }
 

@@ -301,7 +301,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       agents.delete(site);
     };
     cleanups.push(async () => {
-      for (const a of agents.values()) await a.stop();
+      // Ctrl-C should be quick: an in-flight start of a simulated site is not worth waiting for.
+      await Promise.all([...agents.values()].map((a) => a.stop({ graceMs: 2000 })));
       agents.clear();
     });
     for (const s of spec0.sites) await startAgent(s.name);
