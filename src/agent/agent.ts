@@ -9,6 +9,7 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
+import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import type { LocalView, Observation, PeerView } from '../domain/observation.js';
 import { syncRecordsFrom } from '../domain/sync.js';
@@ -210,8 +211,7 @@ export class Agent {
     }
     const now = clock.now();
     this.options.metrics?.probed(health, (now - probeStarted) / 1000);
-    const failed =
-      !health.probeOk || !health.running || (health.landscapeStatus !== null && health.landscapeStatus <= 1);
+    const failed = probeFailed(health);
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
     if (!failed && !this.fenced) this.localRestarts = 0;
     if (health.acceptsWrites) this.lastWritableAt = now;

@@ -48,10 +48,16 @@ function isWritablePrimary(h: HanaHealth): boolean {
   return h.probeOk && h.srRole === 'primary' && h.acceptsWrites;
 }
 
-/** The instance is coming up (processes YELLOW, none RED): starting it again would not help. */
+/**
+ * The instance is coming up (its daemon or nameserver YELLOW, nothing RED): starting it again
+ * would not help. An indexserver restarting alone after a crash is not this: that is a failure.
+ */
 export function isStarting(h: HanaHealth): boolean {
-  const colours = Object.values(h.processes);
-  return !h.running && colours.includes('YELLOW') && !colours.includes('RED');
+  const p = h.processes;
+  const colours = Object.values(p);
+  return (
+    !h.running && !colours.includes('RED') && (p['hdbnameserver'] === 'YELLOW' || p['hdbdaemon'] === 'YELLOW')
+  );
 }
 
 function isHealthySecondary(h: HanaHealth): boolean {

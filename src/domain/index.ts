@@ -3,3 +3,4 @@ export * from './observation.js';
 export * from './decision.js';
 export * from './decide.js';
 export * from './sync.js';
+export * from './health.js';

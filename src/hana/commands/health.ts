@@ -145,7 +145,9 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
     ...(source ? { source } : {}),
     ...(sr && srRole === 'secondary' ? { srMode: sr.mode as ReplicationMode } : {}),
     suspended,
-    acceptsWrites: running && srRole === 'primary' && !suspended,
+    // Writes need the indexserver (a lost one is restarted by hdbdaemon, writes wait meanwhile).
+    acceptsWrites:
+      running && srRole === 'primary' && !suspended && (processes['hdbindexserver'] ?? 'GREEN') === 'GREEN',
     replication: probeOk ? replication : [],
     overallReplicationStatus: probeOk ? overall : 'UNKNOWN',
   };

@@ -46,7 +46,11 @@ export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
     ...(s.source ? { source: s.source.site } : {}),
     ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),
     suspended: s.suspended,
-    acceptsWrites: running && srRole === 'primary' && !s.suspended,
+    acceptsWrites:
+      running &&
+      srRole === 'primary' &&
+      !s.suspended &&
+      (s.processes.find((p) => p.name === 'hdbindexserver')?.dispstatus ?? 'GREEN') === 'GREEN',
     replication: srRole === 'primary' || replication.length > 0 ? replication : [],
     overallReplicationStatus: srRole === 'primary' ? overall : 'UNKNOWN',
   };
