@@ -86,7 +86,9 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
   if (!p.landscape.ok) errors.push(`landscapeHostConfiguration.py: ${p.landscape.error}`);
 
   const srRole: Role = sr ? roleOf(sr.mode) : 'none';
-  const online = sr?.online === true;
+  // online null: the release prints no `online:` line (HANA 1.0); "running" then rests on the
+  // processes and the landscape below, which must both say up. false (or no state) is never up.
+  const online = sr !== null && sr.online !== false;
   let replication: ReplicationLink[] = [];
   let overall: OverallReplicationStatus = srRole === 'primary' || sr === null ? 'UNKNOWN' : 'NONE';
 

@@ -36,7 +36,13 @@ export interface SapInstance {
 }
 
 const COLOURS: readonly string[] = ['GREEN', 'YELLOW', 'RED', 'GRAY'];
-const TIMESTAMP = /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$/;
+/**
+ * sapcontrol's header timestamp follows the host's locale: `23.03.2015 13:59:27` (default),
+ * `2015-03-23 13:59:27`, `03/23/2015 01:59:27 PM`, ... Any date and time of day is accepted there;
+ * it is not used.
+ */
+const TIMESTAMP =
+  /^\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?)?$/;
 
 function colour(what: string, value: string, line: Line): ProcessColour {
   const v = value
@@ -48,7 +54,14 @@ function colour(what: string, value: string, line: Line): ProcessColour {
 }
 
 /** Reads the common envelope; returns the header columns and the data lines. */
-function readList(what: string, fn: string, text: string, requiredColumns: readonly string[]) {
+function readList(
+  what: string,
+  fn: string,
+  text: string,
+  requiredColumns: readonly string[],
+  /** A free-text column whose value may itself contain ", " (GetProcessList's textstatus). */
+  freeText?: string,
+) {
   const lines = emptyCheck(what, text);
   let ok = false;
   let columns: string[] | null = null;
@@ -57,7 +70,17 @@ function readList(what: string, fn: string, text: string, requiredColumns: reado
     const t = line.text.trim();
     if (t === '') continue;
     if (columns) {
-      const cells = t.split(',').map((c) => c.trim());
+      let cells = t.split(',').map((c) => c.trim());
+      const free = freeText !== undefined ? columns.indexOf(freeText) : -1;
+      if (free >= 0 && cells.length > columns.length) {
+        // The fields left and right of the free text are fixed; what is left over is the text.
+        const extra = cells.length - columns.length;
+        cells = [
+          ...cells.slice(0, free),
+          cells.slice(free, free + extra + 1).join(', '),
+          ...cells.slice(free + extra + 1),
+        ];
+      }
       if (cells.length !== columns.length) {
         throw new HanaParseError(
           what,
@@ -93,7 +116,13 @@ function readList(what: string, fn: string, text: string, requiredColumns: reado
 
 export function parseProcessList(text: string, exitCode?: number): ProcessList {
   const what = 'sapcontrol GetProcessList';
-  const { columns, rows, last } = readList(what, 'GetProcessList', text, ['name', 'dispstatus']);
+  const { columns, rows, last } = readList(
+    what,
+    'GetProcessList',
+    text,
+    ['name', 'dispstatus'],
+    'textstatus',
+  );
   const at = (name: string) => columns.indexOf(name);
   const processes = rows.map(({ cells, line }) => {
     const get = (name: string) => (at(name) >= 0 ? (cells[at(name)] ?? '') : '');

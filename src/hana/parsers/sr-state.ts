@@ -29,8 +29,12 @@ export interface SrStateSite {
 
 export interface SrState {
   readonly form: 'plain' | 'sapcontrol';
-  /** The nameserver answered (false: HANA is down and the state comes from its configuration). */
-  readonly online: boolean;
+  /**
+   * The nameserver answered (false: HANA is down and the state comes from its configuration).
+   * null: the release does not print the line (HANA 1.0 up to SPS11 prints no `online:`); the
+   * caller must then judge "running" from the other signals, never from this field.
+   */
+  readonly online: boolean | null;
   readonly nameserverNotResponding: boolean;
   readonly mode: SrMode;
   readonly operationMode: SrOperationMode | null;
@@ -66,6 +70,8 @@ function parseMode(value: string, line: Line): SrMode {
 function parseOperationMode(value: string, line: Line): SrOperationMode {
   const v = value.trim().toLowerCase();
   if (v === 'primary' || v === 'unknown') return v;
+  // A primary without secondaries prints `NUREMBERG (primary/)` and an empty "Operation mode of".
+  if (v === '') return 'unknown';
   if ((operationModes as readonly string[]).includes(v)) return v as OperationMode;
   throw new HanaParseError(WHAT, `unknown operation mode "${value}"`, line.text, line.number);
 }
@@ -164,7 +170,6 @@ function applyKey(d: Draft, key: string, value: string, line: Line): void {
 
 function finish(d: Draft, form: SrState['form'], lines: Line[]): SrState {
   const last = lines[lines.length - 1];
-  if (d.online === undefined) throw new HanaParseError(WHAT, 'no "online" line', last?.text ?? '', 0);
   if (d.mode === undefined) throw new HanaParseError(WHAT, 'no "mode" line', last?.text ?? '', 0);
   if (d.mode !== 'none' && (d.siteName === undefined || d.siteId === undefined)) {
     throw new HanaParseError(
@@ -176,7 +181,8 @@ function finish(d: Draft, form: SrState['form'], lines: Line[]): SrState {
   }
   return {
     form,
-    online: d.online,
+    // Without an `online:` line, a "nameserver ... not responding." still says it is down.
+    online: d.online ?? (d.nameserverNotResponding ? false : null),
     nameserverNotResponding: d.nameserverNotResponding,
     mode: d.mode,
     operationMode: d.operationMode ?? null,
@@ -199,8 +205,10 @@ function newDraft(): Draft {
 }
 
 const HOST_MAPPING = /^(\S+)\s+->\s+\[([^\]]+)\]\s+(\S+)$/;
-const TREE_LINE = /^[\s|]*(?:\|-+)?\s*([A-Za-z][\w-]*)\s+\(([\w]+)\/([\w]+)\)$/;
-const SITE_FACT = /^(Tier|Replication mode|Operation mode) of (\S+):\s*(\S*)$/;
+const TREE_LINE = /^[\s|]*(?:\|-+)?\s*(\w[\w.-]*)\s+\((\w+)\/(\w*)\)$/;
+const SITE_FACT = /^(Tier|Replication mode|Operation mode) of (\S+):\s*(\S*)$/i;
+/** HANA 1.0 (and some 2.0 revisions) print a progress line before the state. */
+const PREAMBLE = /^checking (?:for (?:active or inactive |inactive |active )?|local )nameserver\b.*$/i;
 const MAPPING = /^Mapping:\s*(\S+)\s+->\s+(\S+)$/;
 
 function parsePlain(lines: Line[]): SrState {
@@ -221,10 +229,11 @@ function parsePlain(lines: Line[]): SrState {
     }
     if (t === 'failed.' || /^error:/i.test(t))
       throw new HanaParseError(WHAT, 'hdbnsutil reported a failure', line.text, line.number);
-    if (t === 'System Replication State') {
+    if (/^system replication state$/i.test(t)) {
       titleSeen = true;
       continue;
     }
+    if (!titleSeen && PREAMBLE.test(t)) continue;
     if (!titleSeen)
       throw new HanaParseError(
         WHAT,
@@ -232,7 +241,7 @@ function parsePlain(lines: Line[]): SrState {
         line.text,
         line.number,
       );
-    if (t === 'Host Mappings:' || t === 'Site Mappings:' || /^Hint based routing site:/.test(t)) continue;
+    if (/^(?:host mappings|site mappings):$/i.test(t) || /^Hint based routing site:/i.test(t)) continue;
     let m = HOST_MAPPING.exec(t);
     if (m) {
       d.hostMappings.push({ localHost: m[1]!, site: m[2]!, host: m[3]! });
@@ -247,8 +256,9 @@ function parsePlain(lines: Line[]): SrState {
     m = SITE_FACT.exec(t);
     if (m) {
       const s = site(d, m[2]!);
-      if (m[1] === 'Tier') s.tier = parseIntStrict(WHAT, m[3]!, line);
-      else if (m[1] === 'Replication mode') s.mode = parseMode(m[3]!, line);
+      const fact = m[1]!.toLowerCase();
+      if (fact === 'tier') s.tier = parseIntStrict(WHAT, m[3]!, line);
+      else if (fact === 'replication mode') s.mode = parseMode(m[3]!, line);
       else s.operationMode = parseOperationMode(m[3]!, line);
       continue;
     }

@@ -105,17 +105,21 @@ function worst(a: ReplicationStatus, b: ReplicationStatus): ReplicationStatus {
   return replicationStatuses.indexOf(a) <= replicationStatuses.indexOf(b) ? a : b;
 }
 
+/** SAP's script prints `?` in a cell whose value the nameserver did not return. */
+const isMissing = (v: string) => v === '' || v === '?' || v === '-';
+
 function rowMode(value: string, line: Line): ReplicationMode | null {
   const v = value.trim().toLowerCase();
   // A row whose secondary cannot be reached prints UNKNOWN as its mode (tier 3 behind a lost tier 2).
-  if (v === '' || v === 'unknown') return null;
+  if (isMissing(v) || v === 'unknown') return null;
   if ((replicationModes as readonly string[]).includes(v)) return v as ReplicationMode;
   throw new HanaParseError(WHAT, `unknown replication mode "${value}"`, line.text, line.number);
 }
 
 function rowStatus(value: string, line: Line): ReplicationStatus | null | 'SKIP' {
   const v = value.trim().toUpperCase();
-  if (v === '') return null;
+  // No status (or `?`) counts as not in sync, never as ACTIVE.
+  if (v === '' || v === '?') return null;
   // SAP's own script leaves these out of the overall status.
   if (v === 'STOPPED' || v === 'TENANTCOPY') return 'SKIP';
   return parseStatusWord(v, line);
@@ -125,7 +129,7 @@ function fullySyncedWord(value: string, line: Line): boolean | null {
   const v = value.trim().toLowerCase();
   if (v === 'true') return true;
   if (v === 'false') return false;
-  if (v === '' || v === '-') return null;
+  if (isMissing(v)) return null;
   throw new HanaParseError(
     WHAT,
     `expected True/False in "Secondary Fully Synced", got "${value}"`,
@@ -135,7 +139,7 @@ function fullySyncedWord(value: string, line: Line): boolean | null {
 }
 
 function optionalInt(value: string | undefined, line: Line): number | null {
-  if (value === undefined || value.trim() === '' || value.trim() === '-') return null;
+  if (value === undefined || isMissing(value.trim())) return null;
   return parseIntStrict(WHAT, value, line);
 }
 
@@ -237,10 +241,21 @@ function rowsFromTable(lines: Line[], start: number): { rows: SrServiceRow[]; ne
   return { rows, next };
 }
 
-const SITE_STATUS = /^status system replication site "(\d+)":\s*(\S+)$/;
-const OVERALL = /^overall system replication status:\s*(\S+)$/;
-const NOT_PRIMARY = 'this system is either not running or not primary system replication site';
-const NOT_SR_SITE = 'this system is not a system replication site';
+const SITE_STATUS = /^status system replication site "(\d+)":\s*(\S+)$/i;
+const OVERALL = /^overall system replication status:\s*(.*\S)$/i;
+const NOT_PRIMARY = /^this system is either not running or not primary system replication site\.?$/i;
+const NOT_SR_SITE = /^this system is not a system replication site\.?$/i;
+/** A primary whose secondaries are all unregistered (exit code 10, NoHSR). */
+const NO_SECONDARIES = /^there are no secondary sites attached\.?$/i;
+/** SAP's script prints its NoHSR code as this text (`ServiceStatus.toStr(NoHSR)`). */
+const NOT_ACTIVE_TEXT = /^system replication not active$/i;
+
+/** The overall word: a status, NONE, or SAP's NoHSR text (also NONE). */
+function overallWord(value: string, line: Line): ReplicationStatus | 'NONE' {
+  const v = value.trim();
+  if (v.toUpperCase() === 'NONE' || NOT_ACTIVE_TEXT.test(v)) return 'NONE';
+  return parseStatusWord(v, line);
+}
 
 interface Collected {
   rows: SrServiceRow[];
@@ -257,6 +272,7 @@ interface Collected {
   } | null;
   notPrimary: boolean;
   noSr: boolean;
+  noSecondaries: boolean;
   nameserverNotResponding: boolean;
 }
 
@@ -270,6 +286,7 @@ function parseTableForm(lines: Line[]): Collected {
     local: null,
     notPrimary: false,
     noSr: false,
+    noSecondaries: false,
     nameserverNotResponding: false,
   };
   let i = 0;
@@ -318,16 +335,18 @@ function parseTableForm(lines: Line[]): Collected {
     if (m) {
       c.siteStatus.set(Number(m[1]), parseStatusWord(m[2]!, line));
     } else if ((m = OVERALL.exec(t))) {
-      c.overall = m[1]!.toUpperCase() === 'NONE' ? 'NONE' : parseStatusWord(m[1]!, line);
+      c.overall = overallWord(m[1]!, line);
       c.overallLine = line;
-    } else if (t === 'Local System Replication State') {
+    } else if (/^local system replication state$/i.test(t)) {
       c.local = { primaryMasters: [] };
     } else if (NAMESERVER_NOT_RESPONDING.test(t)) {
       c.nameserverNotResponding = true;
-    } else if (t === NOT_PRIMARY) {
+    } else if (NOT_PRIMARY.test(t)) {
       c.notPrimary = true;
-    } else if (t === NOT_SR_SITE) {
+    } else if (NOT_SR_SITE.test(t)) {
       c.noSr = true;
+    } else if (NO_SECONDARIES.test(t)) {
+      c.noSecondaries = true;
     } else {
       throw new HanaParseError(WHAT, 'unrecognised line', line.text, line.number);
     }
@@ -336,9 +355,16 @@ function parseTableForm(lines: Line[]): Collected {
   return c;
 }
 
-const SERVICE_KEY = /^service\/([^/]+)\/(\d+)\/([A-Z_]+)$/;
-const SITE_KEY = /^site\/(\d+)\/([A-Z_]+)$/;
+const SERVICE_KEY = /^service\/([^/]+)\/(\d+)\/([A-Za-z_]+)$/;
+const SITE_KEY = /^site\/(\d+)\/([A-Za-z_]+)$/;
 
+/**
+ * The --sapcontrol=1 form. SAP's script prints every key of one service row together
+ * (`service/<host>/<port>/<KEY>=<value>`), row after row; with several secondaries (multitarget,
+ * multitier) a host/port repeats: see the note below.
+ * It prints `site/<id>/...` per secondary and for the local site, `overall_replication_status=` (or
+ * `status=` when the status could not be read) and `local_site_id=` (0 when not an SR site).
+ */
 function parseSapcontrolForm(lines: Line[]): Collected {
   const c: Collected = {
     rows: [],
@@ -349,11 +375,13 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     local: null,
     notPrimary: false,
     noSr: false,
+    noSecondaries: false,
     nameserverNotResponding: false,
   };
-  const services = new Map<string, { fields: Map<string, string>; line: Line }>();
+  const services: { id: string; fields: Map<string, string>; line: Line }[] = [];
   const sites = new Map<number, Map<string, string>>();
   let localSiteId: number | undefined;
+  let localLine: Line | undefined;
   let state: 'before' | 'inside' | 'after' = 'before';
   for (const line of lines) {
     const t = line.text.trim();
@@ -361,8 +389,9 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     if (state === 'before') {
       if (NAMESERVER_NOT_RESPONDING.test(t)) c.nameserverNotResponding = true;
       else if (t === 'SAPCONTROL-OK: <begin>') state = 'inside';
-      else if (t === NOT_PRIMARY) c.notPrimary = true;
-      else if (t === NOT_SR_SITE) c.noSr = true;
+      else if (NOT_PRIMARY.test(t)) c.notPrimary = true;
+      else if (NOT_SR_SITE.test(t)) c.noSr = true;
+      else if (NO_SECONDARIES.test(t)) c.noSecondaries = true;
       else
         throw new HanaParseError(
           WHAT,
@@ -376,11 +405,11 @@ function parseSapcontrolForm(lines: Line[]): Collected {
       state = 'after';
       continue;
     }
-    if (t === NOT_PRIMARY) {
+    if (NOT_PRIMARY.test(t)) {
       c.notPrimary = true;
       continue;
     }
-    if (t === NOT_SR_SITE) {
+    if (NOT_SR_SITE.test(t)) {
       c.noSr = true;
       continue;
     }
@@ -389,9 +418,16 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     let m = SERVICE_KEY.exec(kv.key);
     if (m) {
       const id = `${m[1]}/${m[2]}`;
-      const s = services.get(id) ?? { fields: new Map<string, string>(), line };
-      const prev = s.fields.get(m[3]!);
-      // Several secondaries would repeat a service's keys; which value belongs to which is unknown.
+      const key = m[3]!.toUpperCase();
+      let s = services.find((x) => x.id === id);
+      if (!s) {
+        s = { id, fields: new Map<string, string>(), line };
+        services.push(s);
+      }
+      const prev = s.fields.get(key);
+      // Several secondaries repeat a host/port's keys (SAP's script prints one row's keys
+      // together, so the rows could be told apart by order); until the simulator's round-trip
+      // test agrees, a conflicting repeat is refused rather than guessed.
       if (prev !== undefined && prev !== kv.value) {
         throw new HanaParseError(
           WHAT,
@@ -400,23 +436,24 @@ function parseSapcontrolForm(lines: Line[]): Collected {
           line.number,
         );
       }
-      s.fields.set(m[3]!, kv.value);
-      services.set(id, s);
+      s.fields.set(key, kv.value);
       continue;
     }
     if ((m = SITE_KEY.exec(kv.key))) {
       const id = Number(m[1]);
+      const key = m[2]!.toUpperCase();
       const s = sites.get(id) ?? new Map<string, string>();
-      s.set(m[2]!, kv.value);
+      s.set(key, kv.value);
       sites.set(id, s);
-      if (m[2] === 'REPLICATION_STATUS') c.siteStatus.set(id, parseStatusWord(kv.value, line));
       continue;
     }
-    if (kv.key === 'overall_replication_status') {
-      c.overall = kv.value.toUpperCase() === 'NONE' ? 'NONE' : parseStatusWord(kv.value, line);
+    const key = kv.key.toLowerCase();
+    if (key === 'overall_replication_status' || key === 'status') {
+      c.overall = overallWord(kv.value, line);
       c.overallLine = line;
-    } else if (kv.key === 'local_site_id') {
+    } else if (key === 'local_site_id') {
       localSiteId = parseIntStrict(WHAT, kv.value, line);
+      localLine = line;
     }
   }
   if (state !== 'after') {
@@ -428,7 +465,7 @@ function parseSapcontrolForm(lines: Line[]): Collected {
       last?.number ?? 0,
     );
   }
-  for (const { fields, line } of services.values()) {
+  for (const { fields, line } of services) {
     const need = (k: string) => {
       const v = fields.get(k);
       if (v === undefined)
@@ -458,14 +495,34 @@ function parseSapcontrolForm(lines: Line[]): Collected {
       shippedLogPosition: optionalInt(fields.get('SHIPPED_LOG_POSITION'), line),
     });
   }
-  c.tableSeen = services.size > 0 || c.overall !== null;
-  if (localSiteId !== undefined) {
+  for (const [id, fields] of sites) {
+    if (id === localSiteId) continue;
+    const st = fields.get('REPLICATION_STATUS');
+    const at = c.overallLine ?? lines[lines.length - 1]!;
+    if (st !== undefined) c.siteStatus.set(id, parseStatusWord(st, at));
+  }
+  c.tableSeen = services.length > 0 || c.overall !== null;
+  if (localSiteId === 0) {
+    // SAP's script: `local_site_id=0` and nothing else when the system is not an SR site.
+    c.noSr = true;
+  } else if (localSiteId !== undefined) {
     const s = sites.get(localSiteId);
     c.local = { siteId: localSiteId, primaryMasters: [] };
     const mode = s?.get('REPLICATION_MODE');
     const name = s?.get('SITE_NAME');
+    const source = s?.get('SOURCE_SITE_ID');
+    const masters = s?.get('PRIMARY_MASTERS');
     if (mode !== undefined) c.local.mode = mode;
     if (name !== undefined) c.local.siteName = name;
+    if (source !== undefined && localLine)
+      c.local.activePrimarySite = parseIntStrict(WHAT, source, localLine);
+    if (masters !== undefined) c.local.primaryMasters = masters.split(/\s+/).filter((x) => x !== '');
+    // No table, no status: the script's "not running or not primary" and "no secondaries" cases,
+    // told apart by the local mode.
+    if (!c.tableSeen && !c.notPrimary && mode !== undefined) {
+      if (mode.toUpperCase() === 'PRIMARY') c.noSecondaries = true;
+      else c.notPrimary = true;
+    }
   }
   return c;
 }
@@ -500,7 +557,7 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
   };
 
   if (c.noSr || c.notPrimary) {
-    if (c.tableSeen || c.overall !== null) {
+    if (c.tableSeen || c.overall !== null || c.noSecondaries || (c.noSr && c.notPrimary)) {
       throw new HanaParseError(WHAT, 'says "not primary" and also prints a status', last.text, last.number);
     }
     if (fromExit !== undefined && fromExit !== 'NoHSR' && fromExit !== 'UNKNOWN' && fromExit !== 'ERROR') {
@@ -518,6 +575,43 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
       links: [],
       siteStatus: c.siteStatus,
       overall: null,
+      local,
+    };
+  }
+
+  if (c.noSecondaries) {
+    // "there are no secondary sites attached": a primary alone, exit code 10 (NoHSR).
+    if (c.tableSeen || c.overall !== null) {
+      throw new HanaParseError(
+        WHAT,
+        'says "no secondary sites" and also prints a status',
+        last.text,
+        last.number,
+      );
+    }
+    if (fromExit !== undefined && fromExit !== 'NoHSR') {
+      throw new HanaParseError(
+        WHAT,
+        `exit code ${exitCode} contradicts "no secondary sites attached"`,
+        last.text,
+        last.number,
+      );
+    }
+    if (local === null || local.mode !== 'PRIMARY' || local.siteName === null || local.siteId === null) {
+      throw new HanaParseError(
+        WHAT,
+        '"no secondary sites attached" without a complete PRIMARY local block (truncated?)',
+        last.text,
+        last.number,
+      );
+    }
+    return {
+      ...base,
+      kind: 'primary',
+      services: [],
+      links: [],
+      siteStatus: c.siteStatus,
+      overall: 'NONE',
       local,
     };
   }
@@ -569,7 +663,15 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
       last.number,
     );
   }
-  if (c.rows.length === 0 && overall !== 'NONE' && c.siteStatus.size === 0) {
+  // SAP's script prints a bare ERROR when the nameserver cannot give the status; that is never
+  // healthy. A bare ACTIVE (e.g. --localhost on a standby host) cannot be checked and is rejected.
+  if (
+    c.rows.length === 0 &&
+    c.siteStatus.size === 0 &&
+    overall !== 'NONE' &&
+    overall !== 'ERROR' &&
+    overall !== 'UNKNOWN'
+  ) {
     throw new HanaParseError(
       WHAT,
       `overall status ${overall} without any service row`,

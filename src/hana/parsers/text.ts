@@ -23,7 +23,11 @@ export function isBlank(line: Line): boolean {
 export const NAMESERVER_NOT_RESPONDING = /^nameserver\s+\S+\s+not responding\.?$/;
 
 export function normalizeHeader(name: string): string {
-  return name.trim().replace(/\s+/g, ' ').toLowerCase();
+  // `systemReplicationStatus.py --all` prints raw names (SECONDARY_SITE_NAME): same column.
+  return name
+    .trim()
+    .replace(/[\s_]+/g, ' ')
+    .toLowerCase();
 }
 
 function cells(text: string): string[] | undefined {

@@ -214,8 +214,34 @@ export function renderSystemReplicationStatus(
         '\n',
       10,
     );
-  if (s.srMode === 'none') return ok('this system is not a system replication site\n', 10);
+  // --sapcontrol=1 as SAP's script prints it: no text, only key=value lines between the markers.
+  const kvLocal = (): string[] =>
+    s.srMode === 'primary'
+      ? [
+          `site/${s.siteId}/REPLICATION_MODE=PRIMARY`,
+          `site/${s.siteId}/SITE_NAME=${s.site}`,
+          `local_site_id=${s.siteId}`,
+        ]
+      : [
+          `site/${s.siteId}/REPLICATION_MODE=${s.srMode.toUpperCase()}`,
+          `site/${s.siteId}/SITE_NAME=${s.site}`,
+          ...(s.source
+            ? [
+                `site/${s.siteId}/SOURCE_SITE_ID=${s.source.siteId}`,
+                `site/${s.siteId}/PRIMARY_MASTERS=${s.source.host}`,
+              ]
+            : []),
+          `local_site_id=${s.siteId}`,
+        ];
+  const kvBlock = (body: string[]) =>
+    ['SAPCONTROL-OK: <begin>', ...body, 'SAPCONTROL-OK: <end>'].join('\n') + '\n';
+  if (s.srMode === 'none')
+    return ok(
+      form === 'sapcontrol' ? kvBlock(['local_site_id=0']) : 'this system is not a system replication site\n',
+      10,
+    );
   if (s.srMode !== 'primary') {
+    if (form === 'sapcontrol') return ok(kvBlock(kvLocal()), 12);
     return ok(
       ['this system is either not running or not primary system replication site', '', ...localBlock(s)].join(
         '\n',
@@ -224,6 +250,11 @@ export function renderSystemReplicationStatus(
     );
   }
   const links = s.links;
+  if (links.length === 0) {
+    // A primary whose secondaries are gone: SAP's script says so and exits 10 (NoHSR).
+    if (form === 'sapcontrol') return ok(kvBlock(kvLocal()), 10);
+    return ok(['there are no secondary sites attached', '', ...localBlock(s)].join('\n') + '\n', 10);
+  }
   const overall = links.length === 0 ? null : worstStatus(links);
   const exitCode = overall === null ? 10 : STATUS_EXIT[overall];
   const siteLines = links.map((l) => `status system replication site "${l.secondarySiteId}": ${l.status}`);
