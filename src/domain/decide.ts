@@ -60,6 +60,11 @@ export function isStarting(h: HanaHealth): boolean {
   );
 }
 
+/** Some HANA process of the instance runs or is coming up (not every one stopped). */
+function hasLiveProcess(h: HanaHealth): boolean {
+  return h.running || Object.values(h.processes).some((c) => c !== 'GRAY');
+}
+
 function isHealthySecondary(h: HanaHealth): boolean {
   return h.probeOk && h.running && h.srRole === 'secondary';
 }
@@ -200,9 +205,13 @@ function decideWithoutStore(
 ): Decision {
   const h = obs.local.health;
   // A site that may be taking writes: a writable primary, or a leader whose probe fails (a hung
-  // or unreadable primary is not known to have stopped writing: unknown is never safe).
+  // or unreadable primary is not known to have stopped writing: unknown is never safe). A primary
+  // whose processes run but cannot take writes right now (starting, started by hand while cut
+  // off, or hdbdaemon restarting its indexserver) takes writes the moment it is up, possibly next
+  // to a successor: it counts as writing. Only a fully stopped instance (all GRAY) does not.
   const mayWrite =
     isWritablePrimary(h) ||
+    (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
     (!h.probeOk &&
       h.srRole !== 'secondary' &&
       obs.leaseRenewedAt !== null &&

@@ -1063,6 +1063,70 @@ export const failsafeCases: DecisionCase[] = [
     says: ['for ever', 'fencing'],
   },
   {
+    // Found by a scenario: crash A, isolate A, an administrator starts A again while B took over.
+    // A came up as a second writable primary for one cycle before its agent fenced it.
+    name: 'store unreachable, a primary is starting again (started by hand), peer unreachable, past the deadline: fences it before it takes writes',
+    spec: S,
+    obs: cutLeader({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+        { lastWritableAt: T - 60_000 },
+      ),
+      leaseRenewedAt: T - 60_000,
+      peers: { B: unreachable },
+    }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['cannot renew the leader lease', 'fencing'],
+    action: { mode: 'stop' },
+  },
+  {
+    name: 'store unreachable, the primary restarts its indexserver (hdbdaemon brings it back), peer unreachable, past the deadline: fences',
+    spec: S,
+    obs: cutLeader({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'GREEN', hdbindexserver: 'RED' },
+        }),
+        { lastWritableAt: T - 60_000 },
+      ),
+      leaseRenewedAt: T - 60_000,
+      peers: { B: unreachable },
+    }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['fencing'],
+  },
+  {
+    name: 'store unreachable, a primary is starting again, every peer a reachable secondary: failsafe keeps it',
+    spec: S,
+    obs: cutLeader({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      leaseRenewedAt: T - 60_000,
+    }),
+    kind: 'none',
+    reason: 'failsafe_peers_healthy',
+    says: ['failsafe'],
+  },
+  {
+    name: 'store unreachable, the primary instance is stopped (nothing can write): not acting',
+    spec: S,
+    obs: cutLeader({
+      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
+      leaseRenewedAt: T - 60_000,
+      peers: { B: unreachable },
+    }),
+    kind: 'none',
+    reason: 'coordination_unreachable',
+    says: ['not acting'],
+  },
+  {
     name: 'store unreachable, this site is a secondary: does nothing',
     spec: S,
     obs: observation({
