@@ -168,6 +168,11 @@ export class Agent {
       this.armWatchdog();
       return;
     }
+    // The failsafe ("every peer is a reachable secondary") must rest on what the peers look like
+    // now: the last cycle's view may predate the cut that stopped the renewals (a cycle stuck in
+    // a hung action would otherwise keep a cut-off primary running past its lease).
+    this.lastPeers = await this.checkPeers(spec);
+    if (!this.running || !this.leaderMine) return;
     const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue' }, null);
     const d = decide(obs, spec, clock.now());
     if (d.action.kind === 'fence') {
@@ -175,6 +180,28 @@ export class Agent {
       await this.act(d, null);
       this.leaderMine = false;
     }
+  }
+
+  /** Checks every other site directly (each within the probe timeout; no answer = unreachable). */
+  private async checkPeers(spec: HanaSystemReplicationSpec): Promise<Record<string, PeerView>> {
+    const { clock } = this.options;
+    const timeoutMs = spec.probes.timeoutSeconds * 1000;
+    const peers: Record<string, PeerView> = {};
+    const probe = this.options.peers ?? blindPeerProbe;
+    await Promise.all(
+      spec.sites
+        .filter((s) => s.name !== this.site)
+        .map(async (s) => {
+          try {
+            peers[s.name] = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
+              probe.check(s.name, signal),
+            );
+          } catch {
+            peers[s.name] = { reachable: false, acceptsWrites: false };
+          }
+        }),
+    );
+    return peers;
   }
 
   /** One full cycle; exposed for tests. Concurrent calls share the running one. */
@@ -218,22 +245,7 @@ export class Agent {
     this.lastHealth = health;
 
     // 2. Look at the peers directly.
-    const peers: Record<string, PeerView> = {};
-    const probe = this.options.peers ?? blindPeerProbe;
-    await Promise.all(
-      spec.sites
-        .filter((s) => s.name !== this.site)
-        .map(async (s) => {
-          try {
-            peers[s.name] = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
-              probe.check(s.name, signal),
-            );
-          } catch {
-            peers[s.name] = { reachable: false, acceptsWrites: false };
-          }
-        }),
-    );
-    this.lastPeers = peers;
+    this.lastPeers = await this.checkPeers(spec);
 
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
