@@ -133,7 +133,7 @@ export class Agent {
     this.running = false;
     this.timerCancel?.();
     this.watchdogCancel?.();
-    void this.session.close().catch(() => {});
+    this.session.abandon();
   }
 
   private schedule(ms: number): void {

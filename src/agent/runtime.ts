@@ -402,6 +402,7 @@ export async function startAgentRuntime(
       stampPrimary: (e, a) => session.stampPrimary(e, a),
       completeIntent: (id) => session.completeIntent(id),
       close: () => session.close(),
+      abandon: () => session.abandon(),
     };
   };
   const agentCoordination: Coordination = {

@@ -109,6 +109,12 @@ export const specValidations = [
       'lease.ttlSeconds must be shorter than replication.logShippingTimeoutSeconds, so a cut-off primary fences itself before it can commit alone',
     fieldPath: '.lease.ttlSeconds',
   },
+  {
+    rule: '!has(self.lease) || !has(self.replication) || !has(self.probes) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || double(self.lease.ttlSeconds) + 2.0 * (self.probes.intervalSeconds + self.probes.timeoutSeconds) < double(self.replication.logShippingTimeoutSeconds)',
+    message:
+      'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+    fieldPath: '.lease.ttlSeconds',
+  },
 ] as const;
 
 export const alertsValidations = [

@@ -161,6 +161,19 @@ export const hanaSystemReplicationSpecSchema = z
         message:
           'must be shorter than replication.logShippingTimeoutSeconds, so a cut-off primary fences itself before it can commit alone',
       });
+    } else if (
+      spec.lease.ttlSeconds + 2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) >=
+      spec.replication.logShippingTimeoutSeconds
+    ) {
+      // When the primary vanishes, its last SOK is up to one probe cycle old, the lease runs a TTL,
+      // and the secondary needs a cycle to act: past the log-shipping timeout that SOK can no longer
+      // be trusted, so no takeover could ever happen after a node loss.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease', 'ttlSeconds'],
+        message:
+          'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+      });
     }
   });
 

@@ -527,6 +527,14 @@ export class EtcdSession implements CoordinationSession {
     );
   }
 
+  /** Stops the keepalive loop without revoking: the lease runs out after its TTL. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.forget(this);
+    this.lease?.abandon();
+  }
+
   /** Revokes the lease first (the leader key and the report go at once), then stops. */
   async close(): Promise<void> {
     if (this.closed) return;

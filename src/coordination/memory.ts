@@ -299,6 +299,12 @@ class MemorySession implements CoordinationSession {
     this.store.data(this.cluster).intents.delete(id);
   }
 
+  abandon(): void {
+    this.closed = true;
+    this.cancelKeepalive?.();
+    this.cancelKeepalive = null;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.cancelKeepalive?.();

@@ -65,6 +65,11 @@ export interface CoordinationSession {
   completeIntent(id: string): Promise<void>;
   /** Revokes the lease (the leader key and report go at once) and stops keepalives. */
   close(): Promise<void>;
+  /**
+   * Stops keepalives without revoking: the lease, and everything bound to it, runs out after its
+   * TTL. What a killed process leaves behind.
+   */
+  abandon(): void;
 }
 
 export interface Coordination {

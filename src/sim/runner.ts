@@ -262,5 +262,5 @@ async function defaultPortFactory(spec: HanaSystemReplicationSpec): Promise<Port
 /** The faster path without text (for thousands of property-test runs). */
 export async function directPortFactory(): Promise<PortFactory> {
   const { SimDirectPort } = await import('../hana/sim/direct-port.js');
-  return (_site, control) => new SimDirectPort(control);
+  return (_site, control, clock) => new SimDirectPort(control, clock);
 }

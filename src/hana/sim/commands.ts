@@ -1,8 +1,8 @@
 /**
  * The simulator's command faces: an argv as hdbnsutil, sapcontrol or HDBSettings.sh would get it,
  * answered from a SimSiteControl with the text and exit code real HANA prints (render.ts).
- * A frozen site never answers (the caller's deadline ends the call); a node that is down answers
- * like an unreachable host.
+ * A frozen site answers once it thaws (the caller's deadline may end the call first); a node that
+ * is down answers like an unreachable host.
  */
 import { operationModes, replicationModes } from '../../api/spec.js';
 import { TimeoutError, type Clock } from '../../clock.js';
@@ -20,6 +20,9 @@ import {
   type RenderedCommand,
 } from './render.js';
 import { SimCommandError, type SimSiteControl } from './snapshot.js';
+
+/** How often a command waiting on a frozen site looks whether it thawed. */
+const THAW_POLL_MS = 250;
 
 /** What executing an argv against a site gives: an answer, or no answer at all (frozen). */
 export type SimExecution =
@@ -188,16 +191,39 @@ export class SimCommandRunner implements CommandRunner {
       return Promise.reject(err);
     }
     if (execution.kind === 'answer') return Promise.resolve(execution.result);
+    // A frozen site answers nothing until it thaws; then the command that waited runs (a queued
+    // hard kill takes effect at the thaw, as on a real host). The caller's deadline still applies.
     const name = basename(argv[0] ?? '');
-    return new Promise<CommandResult>((_, reject) => {
-      const cancel = this.clock.setTimer(options.timeoutMs, () => {
+    return new Promise<CommandResult>((resolve, reject) => {
+      let cancelPoll: () => void = () => {};
+      const finish = () => {
+        cancelDeadline();
+        cancelPoll();
         options.signal?.removeEventListener('abort', onAbort);
+      };
+      const cancelDeadline = this.clock.setTimer(options.timeoutMs, () => {
+        finish();
         reject(new TimeoutError(name, options.timeoutMs));
       });
       const onAbort = () => {
-        cancel();
+        finish();
         reject(options.signal?.reason);
       };
+      const poll = () => {
+        let next: SimExecution;
+        try {
+          next = executeSimCommand(this.control, argv);
+        } catch (err) {
+          finish();
+          return reject(err);
+        }
+        if (next.kind === 'answer') {
+          finish();
+          return resolve(next.result);
+        }
+        cancelPoll = this.clock.setTimer(THAW_POLL_MS, poll);
+      };
+      cancelPoll = this.clock.setTimer(THAW_POLL_MS, poll);
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -9,12 +9,27 @@ import {
   type OverallReplicationStatus,
   type ReplicationLink,
 } from '../../domain/types.js';
+import { realClock, type Clock } from '../../clock.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
 import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
 
-function hang(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise((_, reject) => {
-    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+/** Resolves when the site is no longer frozen (a real hung call returns at the thaw); rejects on abort. */
+function untilThawed(control: SimSiteControl, clock: Clock, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let cancel: () => void = () => {};
+    const onAbort = () => {
+      cancel();
+      reject(signal?.reason as Error);
+    };
+    const poll = () => {
+      if (!control.snapshot().frozen) {
+        signal?.removeEventListener('abort', onAbort);
+        return resolve();
+      }
+      cancel = clock.setTimer(250, poll);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    poll();
   });
 }
 
@@ -57,12 +72,18 @@ export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
 }
 
 export class SimDirectPort implements HanaPort {
-  constructor(private readonly control: SimSiteControl) {}
+  constructor(
+    private readonly control: SimSiteControl,
+    private readonly clock: Clock = realClock,
+  ) {}
 
-  private reachable(signal?: AbortSignal): Promise<SimSiteSnapshot> | SimSiteSnapshot {
-    const s = this.control.snapshot();
+  private async reachable(signal?: AbortSignal): Promise<SimSiteSnapshot> {
+    let s = this.control.snapshot();
+    if (s.frozen) {
+      await untilThawed(this.control, this.clock, signal);
+      s = this.control.snapshot();
+    }
     if (!s.nodeUp) throw new HanaActionError('UNAVAILABLE', `host ${s.host} is not reachable`);
-    if (s.frozen) return hang(signal);
     return s;
   }
 
