@@ -42,7 +42,11 @@ describe('a primary cut off while its agent is stuck in a hung stop', () => {
     // A is stopped before B takes over: by the hard stop that waited on the frozen site (it takes
     // effect at the thaw, as a queued kill does on a real host) or by the lease watchdog.
     const fence = r.timeline.find(
-      (e) => e.site === 'A' && (e.event === 'action:fence' || e.event === 'hana:stop'),
+      (e) =>
+        e.site === 'A' &&
+        (e.event === 'action:fence' ||
+          e.event === 'hana:stop' ||
+          (e.event === 'hana:thaw-site' && /die/.test(e.reason))),
     );
     const takeover = r.timeline.find((e) => e.site === 'B' && e.event === 'action:takeover');
     expect(fence).toBeDefined();

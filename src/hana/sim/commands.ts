@@ -191,6 +191,8 @@ export class SimCommandRunner implements CommandRunner {
       return Promise.reject(err);
     }
     if (execution.kind === 'answer') return Promise.resolve(execution.result);
+    // A hard stop cannot kill frozen processes, but it is delivered: they die at the thaw.
+    if (basename(argv[0] ?? '') === 'sapcontrol' && argv.includes('StopSystem')) this.control.killAtThaw?.();
     // A frozen site answers nothing until it thaws; then the command that waited runs (a queued
     // hard kill takes effect at the thaw, as on a real host). The caller's deadline still applies.
     const name = basename(argv[0] ?? '');

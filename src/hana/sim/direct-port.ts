@@ -122,6 +122,7 @@ export class SimDirectPort implements HanaPort {
   }
 
   stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
+    if (options.hard && this.control.snapshot().frozen) this.control.killAtThaw?.();
     return this.run(signal, () => this.control.stop(options.hard));
   }
 

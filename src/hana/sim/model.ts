@@ -135,6 +135,8 @@ interface Site {
   suspended: boolean;
   takeoverActive: boolean;
   frozen: boolean;
+  /** A hard stop arrived while frozen: it takes effect at the thaw. */
+  stopAtThaw?: boolean;
   logFull: boolean;
   isolated: boolean;
   replBlocked: boolean;
@@ -275,6 +277,10 @@ export class SimLandscape {
       unregister: () => this.unregister(name),
       start: () => this.start(name),
       stop: (hard) => this.stop(name, hard),
+      killAtThaw: () => {
+        const s = this.mustGet(name);
+        if (s.frozen) s.stopAtThaw = true;
+      },
       suspend: () => this.suspend(name),
       resume: () => this.resume(name),
     };
@@ -404,6 +410,11 @@ export class SimLandscape {
     this.mutate(name, 'thaw-site', (s) => {
       if (!s.frozen) return 'was not frozen';
       s.frozen = false;
+      if (s.stopAtThaw) {
+        s.stopAtThaw = false;
+        if (s.instance !== 'stopped') this.stopInstance(s);
+        return 'processes resume only to die: the hard stop sent while frozen takes effect';
+      }
       return 'processes resume';
     });
   }

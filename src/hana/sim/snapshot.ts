@@ -111,6 +111,11 @@ export interface SimSiteControl {
   stop(hard: boolean): void;
   /** suspend the primary (no writes) */
   suspend(): void;
+  /**
+   * A hard stop sent while the site is frozen: the processes cannot die before the thaw, and die
+   * at the thaw, before they take any write (a queued SIGKILL on a real host).
+   */
+  killAtThaw?(): void;
   /** hdbnsutil -sr_resumeSuspendedPrimary (undo suspend) */
   resume?(): void;
 }

@@ -65,3 +65,19 @@ describe('commands on a frozen site', () => {
     sim.dispose();
   });
 });
+
+describe('a hard stop sent while frozen', () => {
+  it('kills the processes at the thaw, before they take a single write', async () => {
+    const { clock, sim } = landscape();
+    await clock.advanceBy(5_000);
+    sim.freezeSite('A');
+    sim.site('A').killAtThaw?.();
+    await clock.advanceBy(10_000);
+    sim.thawSite('A');
+    expect(sim.acceptsWrites('A')).toBe(false);
+    expect(sim.site('A').snapshot().running).toBe(false);
+    expect(sim.writableSites()).toEqual([]);
+    expect(sim.stats('A').maxConcurrentWritable).toBeLessThanOrEqual(1);
+    sim.dispose();
+  });
+});
