@@ -878,6 +878,7 @@ export class SimLandscape {
   private nextSyncTimeout(): number {
     let next = Infinity;
     for (const s of this.order) {
+      if (s.frozen) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since !== undefined) next = Math.min(next, since + this.timeoutMs);
@@ -889,6 +890,8 @@ export class SimLandscape {
   private checkSyncTimeouts(): boolean {
     let changed = false;
     for (const s of this.order) {
+      // A frozen primary runs no commit path: its waiting commits can only go ahead after the thaw.
+      if (s.frozen) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since === undefined || this.cur < since + this.timeoutMs) continue;

@@ -81,3 +81,18 @@ describe('a hard stop sent while frozen', () => {
     sim.dispose();
   });
 });
+
+describe('a frozen sync primary', () => {
+  it('commits nothing alone while frozen, even past the log-shipping timeout', async () => {
+    const { clock, sim } = landscape();
+    await clock.advanceBy(5_000);
+    sim.fillLogArea('B'); // the secondary stops acknowledging: commits wait
+    await clock.advanceBy(1_000);
+    sim.freezeSite('A');
+    const acknowledged = sim.stats('A').acknowledgedWrites;
+    await clock.advanceBy(60_000); // well past logshipping_timeout (30 s)
+    expect(sim.stats('A').acknowledgedWrites).toBe(acknowledged);
+    expect(sim.events().some((e) => e.event === 'commit-alone' && e.t > 6)).toBe(false);
+    sim.dispose();
+  });
+});
