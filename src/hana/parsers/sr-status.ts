@@ -276,8 +276,8 @@ interface Collected {
   nameserverNotResponding: boolean;
 }
 
-function parseTableForm(lines: Line[]): Collected {
-  const c: Collected = {
+function emptyCollected(): Collected {
+  return {
     rows: [],
     tableSeen: false,
     siteStatus: new Map(),
@@ -289,6 +289,10 @@ function parseTableForm(lines: Line[]): Collected {
     noSecondaries: false,
     nameserverNotResponding: false,
   };
+}
+
+function parseTableForm(lines: Line[]): Collected {
+  const c = emptyCollected();
   let i = 0;
   while (i < lines.length) {
     const line = lines[i]!;
@@ -366,18 +370,7 @@ const SITE_KEY = /^site\/(\d+)\/([A-Za-z_]+)$/;
  * `status=` when the status could not be read) and `local_site_id=` (0 when not an SR site).
  */
 function parseSapcontrolForm(lines: Line[]): Collected {
-  const c: Collected = {
-    rows: [],
-    tableSeen: false,
-    siteStatus: new Map(),
-    overall: null,
-    overallLine: null,
-    local: null,
-    notPrimary: false,
-    noSr: false,
-    noSecondaries: false,
-    nameserverNotResponding: false,
-  };
+  const c = emptyCollected();
   const services: { id: string; fields: Map<string, string>; line: Line }[] = [];
   const sites = new Map<number, Map<string, string>>();
   let localSiteId: number | undefined;
