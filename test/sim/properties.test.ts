@@ -25,16 +25,21 @@ const pairs: [Fault['action'], Fault['action'] | null][] = [
   ['planned-takeover', null],
 ];
 
-const faultArb = fc.record({
-  pair: fc.integer({ min: 0, max: pairs.length - 1 }),
-  site: fc.constantFrom('A', 'B'),
-  at: fc.integer({ min: 10, max: 200 }),
-  lasts: fc.integer({ min: 5, max: 120 }),
-});
+const faultArb = (sites: string[]) =>
+  fc.record({
+    pair: fc.integer({ min: 0, max: pairs.length - 1 }),
+    site: fc.constantFrom(...sites),
+    at: fc.integer({ min: 10, max: 200 }),
+    lasts: fc.integer({ min: 5, max: 120 }),
+  });
+
+const runs = Number(process.env.HANASR_PROPERTY_RUNS ?? 25);
+const seed0 = Number(process.env.HANASR_PROPERTY_SEED ?? 42);
 
 function scenarioOf(
   seed: number,
   faults: { pair: number; site: string; at: number; lasts: number }[],
+  options: { sites?: string[]; mode?: 'sync' | 'syncmem' } = {},
 ): Scenario {
   const list: Fault[] = [];
   for (const f of faults) {
@@ -51,10 +56,8 @@ function scenarioOf(
     cluster: parseSpec({
       sid: 'HA1',
       instanceNumber: '00',
-      sites: [
-        { name: 'A', host: 'hana-a' },
-        { name: 'B', host: 'hana-b' },
-      ],
+      sites: (options.sites ?? ['A', 'B']).map((name) => ({ name, host: `hana-${name.toLowerCase()}` })),
+      replication: { mode: options.mode ?? 'sync' },
       takeover: { automatedRegister: true },
     }),
     workload: { writesPerSecond: 10 },
@@ -68,7 +71,7 @@ describe('random fault schedules (sync mode)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 1_000_000 }),
-        fc.array(faultArb, { minLength: 1, maxLength: 4 }),
+        fc.array(faultArb(['A', 'B']), { minLength: 1, maxLength: 4 }),
         async (seed, faults) => {
           const result = await runScenario(scenarioOf(seed, faults), {
             decisions: false,
@@ -79,10 +82,28 @@ describe('random fault schedules (sync mode)', () => {
           expect(result.metrics.acknowledgedWrites).toBeGreaterThan(0);
         },
       ),
-      {
-        numRuns: Number(process.env.HANASR_PROPERTY_RUNS ?? 25),
-        seed: Number(process.env.HANASR_PROPERTY_SEED ?? 42),
-      },
+      { numRuns: runs, seed: seed0 },
+    );
+  }, 600_000);
+});
+
+describe('random fault schedules on three sites (multitarget, sync or syncmem)', () => {
+  it('never has two writable primaries and never loses an acknowledged commit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(faultArb(['A', 'B', 'C']), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('sync' as const, 'syncmem' as const),
+        async (seed, faults, mode) => {
+          const result = await runScenario(scenarioOf(seed, faults, { sites: ['A', 'B', 'C'], mode }), {
+            decisions: false,
+            portFactory: await directPortFactory(),
+          });
+          expect(result.metrics.maxConcurrentPrimaries).toBeLessThanOrEqual(1);
+          expect(result.metrics.lostCommittedWrites).toBe(0);
+        },
+      ),
+      { numRuns: Math.max(1, Math.round(runs / 2)), seed: seed0 },
     );
   }, 600_000);
 });
