@@ -2,6 +2,7 @@
 import { parseSpec, type HanaSystemReplicationSpec } from '../../src/api/spec.js';
 import type { ClusterState } from '../../src/coordination/port.js';
 import type { HanaHealth, ReplicationLink, SiteReport, SyncRecord } from '../../src/domain/types.js';
+import { link } from '../support/observations.js';
 
 export function spec(overrides: Record<string, unknown> = {}): HanaSystemReplicationSpec {
   return parseSpec({
@@ -15,19 +16,8 @@ export function spec(overrides: Record<string, unknown> = {}): HanaSystemReplica
   });
 }
 
-export function link(secondary: string, over: Partial<ReplicationLink> = {}): ReplicationLink {
-  return {
-    secondary,
-    mode: 'sync',
-    operationMode: 'logreplay',
-    status: 'ACTIVE',
-    statusDetails: '',
-    inSync: true,
-    lagSeconds: 0,
-    lagBytes: 0,
-    ...over,
-  };
-}
+/** The same link builder as the decision tests use. */
+export { link };
 
 export function primaryHealth(links: ReplicationLink[], over: Partial<HanaHealth> = {}): HanaHealth {
   return {
