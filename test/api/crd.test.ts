@@ -11,7 +11,7 @@ import {
   toStructural,
   StructuralSchemaError,
 } from '../../src/api/crd.js';
-import { parseSpec } from '../../src/api/spec.js';
+import { hanaSystemReplicationSpecSchema, parseSpec } from '../../src/api/spec.js';
 import { Ajv } from 'ajv';
 
 const committed = readFileSync(new URL(`../../${CRD_FILE}`, import.meta.url), 'utf8');
@@ -120,6 +120,20 @@ describe('generated CRD', () => {
     expect(lease.ttlSeconds).toMatchObject({ type: 'integer', minimum: 1, maximum: 3600, default: 10 });
     expect(props.replication!.default).toEqual({});
     expect(typeof props.sid!.description).toBe('string');
+  });
+
+  it('describes every field from the zod schemas (what kubectl explain prints)', () => {
+    const undocumented: string[] = [];
+    walk(root, '', (node, path) => {
+      if (typeof node.description !== 'string' || node.description.length < 10)
+        undocumented.push(path || '(root)');
+    });
+    expect(undocumented).toEqual([]);
+    const spec = (root.properties as Record<string, Node>).spec!;
+    const takeover = (spec.properties as Record<string, Node>).takeover!;
+    expect((takeover.properties as Record<string, Node>).automatedRegister!.description).toBe(
+      hanaSystemReplicationSpecSchema.shape.takeover.unwrap().shape.automatedRegister.description,
+    );
   });
 
   it('turns the cross-field rules into CEL validations', () => {
