@@ -48,6 +48,16 @@ function kubectl(...args: string[]): Promise<Run> {
   });
 }
 
+/** The hanasr CLI (from source) against the demo. */
+function hanasr(...args: string[]): Promise<Run> {
+  const all = ['--import', 'tsx', 'src/cli/main.ts', ...args, '-n', 'hana', '--kubeconfig', kubeconfig];
+  return new Promise((resolve) => {
+    execFile(process.execPath, all, { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
 /** A manifest next to the example, with one edit. */
 function variant(name: string, from: string | RegExp, to: string): string {
   const edited = example.replace(from, to);
@@ -143,9 +153,8 @@ describe('kubectl 1.35 against hanasr demo', () => {
     expect(ssa.code, ssa.stderr).toBe(0);
     expect(ssa.stdout).toBe('hanasystemreplication.hanasr.io/ha1 serverside-applied\n');
     const changed = variant('gitops.yaml', /forSeconds: 60/, 'forSeconds: 120');
-    // The demo created ha1 with client-node (manager node-fetch, from its User-Agent), which still
-    // co-owns every spec field it set: like any change of another manager's field, a server-side
-    // diff needs --force-conflicts.
+    // The demo created ha1 (field manager hanasr-demo), which still co-owns every spec field it
+    // set: like any change of another manager's field, a server-side diff needs --force-conflicts.
     const diff = await kubectl('diff', '-f', changed, '--server-side', '--force-conflicts');
     expect(diff.code, diff.stderr).toBe(1); // 1: there are differences
     expect(diff.stdout).toMatch(/^-\s+forSeconds: 60$/m);
@@ -153,8 +162,8 @@ describe('kubectl 1.35 against hanasr demo', () => {
     const conflict = await kubectl('apply', '--server-side', '--field-manager=gitops', '-f', changed);
     expect(conflict.code).toBe(1);
     expect(conflict.stderr).toContain(
-      'Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.alerts.forSeconds\n' +
-        'conflicts with "node-fetch" using hanasr.io/v1alpha1:\n- .spec.alerts.forSeconds\n',
+      'Apply failed with 2 conflicts: conflicts with "hanasr-demo" using hanasr.io/v1alpha1:\n' +
+        '- .spec.alerts.forSeconds\nconflicts with "kubectl":\n- .spec.alerts.forSeconds\n',
     );
     expect(conflict.stderr).toContain('--force-conflicts');
     const forced = await kubectl(
@@ -169,13 +178,31 @@ describe('kubectl 1.35 against hanasr demo', () => {
     const got = await kubectl('get', 'hsr', 'ha1', '-n', 'hana', '-o', 'json', '--show-managed-fields');
     const obj = JSON.parse(got.stdout) as {
       spec: { alerts: { forSeconds: number } };
-      metadata: { managedFields: { manager: string; operation: string; fieldsV1: unknown }[] };
+      metadata: {
+        managedFields: { manager: string; operation: string; subresource?: string; fieldsV1: unknown }[];
+      };
     };
     expect(obj.spec.alerts.forSeconds).toBe(120);
+    // The operator's status writes are its own (named after its User-Agent).
+    expect(obj.metadata.managedFields).toContainEqual(
+      expect.objectContaining({ manager: 'hanasr-operator', operation: 'Update', subresource: 'status' }),
+    );
     const owners = obj.metadata.managedFields.filter((m) =>
       JSON.stringify(m.fieldsV1).includes('"f:forSeconds"'),
     );
     expect(owners.map((m) => `${m.manager}/${m.operation}`)).toEqual(['gitops/Apply']);
+
+    // A DBA puts the cluster in maintenance with hanasr: the GitOps apply of a manifest that says
+    // maintenance: false does not silently undo it, it names the DBA's tool.
+    const on = await hanasr('maintenance', 'ha1', 'on');
+    expect(on.code, on.stderr).toBe(0);
+    const undo = await kubectl('apply', '--server-side', '--field-manager=gitops', '-f', changed);
+    expect(undo.code).toBe(1);
+    expect(undo.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "hanasr-cli" using hanasr.io/v1alpha1: .spec.maintenance',
+    );
+    const off = await hanasr('maintenance', 'ha1', 'off');
+    expect(off.code, off.stderr).toBe(0);
   });
 
   it('kubectl get -w shows a planned takeover; get events and describe show its Events', async () => {
