@@ -282,7 +282,7 @@ export class Agent {
       if (leader.state === 'held' && leader.mine && health.acceptsWrites) {
         const epoch = leader.leader.epoch;
         await this.storeCall('write sync state', () =>
-          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now)),
+          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now, state?.sync)),
         ).catch(() => {});
         await this.storeCall('stamp primary', () => this.session.stampPrimary(epoch, now)).catch(() => {});
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
