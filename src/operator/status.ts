@@ -20,6 +20,7 @@ import {
 } from '../api/resource.js';
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { ClusterState } from '../coordination/port.js';
+import { inSyncFromStore } from '../domain/sync-trust.js';
 import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
 import {
   evaluateLagAlerts,
@@ -91,7 +92,13 @@ function linkTo(
   return undefined;
 }
 
-function buildSite(site: SiteSpec, state: ClusterState, primary: string | undefined): SiteStatus {
+function buildSite(
+  spec: HanaSystemReplicationSpec,
+  site: SiteSpec,
+  state: ClusterState,
+  primary: string | undefined,
+  now: number,
+): SiteStatus {
   const report = state.reports[site.name];
   const isLeader = state.leader?.site === site.name;
   const role = isLeader ? 'primary' : (report?.health.srRole ?? 'none');
@@ -124,6 +131,19 @@ function buildSite(site: SiteSpec, state: ClusterState, primary: string | undefi
       if (sync.lagSeconds !== null) out.lagSeconds = Math.max(0, sync.lagSeconds);
       if (sync.lagBytes !== null) out.lagBytes = Math.max(0, Math.round(sync.lagBytes));
     }
+  }
+  // A site that replicates from the primary is in sync only when the promotion rule says so (the
+  // agents' rule, src/domain/sync-trust.ts): the status never promises a takeover it would refuse.
+  // A tier-3 site shows its link to its own source.
+  const from = site.source ?? state.reports[site.name]?.health.source;
+  if (primary !== undefined && (from === undefined || from === primary)) {
+    const verdict = inSyncFromStore(spec, state, site.name, primary, now);
+    // The primary's live view goes first: its next record will say SFAIL too.
+    const linkBehind = link !== undefined && !link.inSync && spec.replication.mode !== 'async';
+    out.inSync = verdict.ok && !linkBehind;
+    if (linkBehind)
+      out.notInSyncReason = `the primary reports its link ${link.status}, not fully synced (SFAIL)`;
+    else if (!verdict.ok) out.notInSyncReason = verdict.why;
   }
   return out;
 }
@@ -220,12 +240,14 @@ function replicationDraft(
     };
   }
   const sync = spec.replication.mode !== 'async';
-  const behind = sync ? secondaries.filter((s) => s.inSync !== true) : [];
+  const behind = secondaries.filter((s) => s.inSync !== true);
   if (behind.length > 0) {
     return {
       status: 'False',
       reason: 'SecondaryNotInSync',
-      message: behind.map((s) => `${s.name} is ACTIVE but not in sync (SFAIL)`).join('; '),
+      message: behind
+        .map((s) => `${s.name} is ACTIVE but not in sync (${s.notInSyncReason ?? 'SFAIL'})`)
+        .join('; '),
     };
   }
   return {
@@ -346,7 +368,7 @@ export function buildStatus(input: StatusInput): StatusResult {
   const leader = state.leader;
   const currentPrimary = leader?.site ?? state.lastLeader;
   const targetPrimary = plannedTarget(state) ?? leader?.site;
-  const sites = spec.sites.map((s) => buildSite(s, state, leader?.site));
+  const sites = spec.sites.map((s) => buildSite(spec, s, state, leader?.site, now));
 
   const takeover = takeoverDraft(state);
   const lagAlerts =
