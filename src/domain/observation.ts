@@ -15,6 +15,8 @@ export interface PeerView {
   readonly role?: 'primary' | 'secondary' | 'none';
   /** For a secondary: the site it replicates from. */
   readonly source?: string;
+  /** The peer's clock reading in its answer (ms), when it sent one: for the skew estimate. */
+  readonly clock?: number;
 }
 
 export interface LocalView {
