@@ -20,6 +20,7 @@ import {
 } from '../api/resource.js';
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { ClusterState } from '../coordination/port.js';
+import { describeSkew, skewBeyondBound } from '../domain/clock-skew.js';
 import { inSyncFromStore } from '../domain/sync-trust.js';
 import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
 import {
@@ -313,6 +314,52 @@ function takeoverDraft(state: ClusterState): ConditionDraft {
   return { status: 'False', reason: 'Stable', message: `${leader.site} is primary in epoch ${leader.epoch}` };
 }
 
+function lagUnknownDraft(sites: readonly SiteStatus[], primary: string | undefined): ConditionDraft {
+  const unknown = sites.filter(
+    (s) => s.name !== primary && s.replicationStatus !== undefined && s.lagSeconds === undefined,
+  );
+  if (unknown.length === 0)
+    return {
+      status: 'False',
+      reason: 'LagKnown',
+      message: 'the lag of every replicating secondary is known',
+    };
+  return {
+    status: 'True',
+    reason: 'NoLagSource',
+    message: `the lag of ${unknown.map((s) => s.name).join(', ')} is unknown (the SQL lag source of the primary fails or has no credentials): no automatic takeover rests on it`,
+  };
+}
+
+function clockSkewDraft(spec: HanaSystemReplicationSpec, state: ClusterState): ConditionDraft {
+  const beyond: string[] = [];
+  let measured = 0;
+  for (const [site, report] of Object.entries(state.reports)) {
+    for (const [peer, e] of Object.entries(report.clockSkew ?? {})) {
+      measured++;
+      if (skewBeyondBound(e, spec)) beyond.push(`${site} measures ${describeSkew(e, peer, site)}`);
+    }
+  }
+  if (beyond.length > 0) {
+    return {
+      status: 'True',
+      reason: 'SkewAboveBound',
+      message: `${beyond.join('; ')}: more than clock.maxSkewSeconds (${spec.clock.maxSkewSeconds} s), automatic takeover is refused (check NTP/chrony)`,
+    };
+  }
+  if (measured === 0)
+    return {
+      status: 'Unknown',
+      reason: 'SkewNotMeasured',
+      message: 'no agent has measured a peer clock yet',
+    };
+  return {
+    status: 'False',
+    reason: 'SkewWithinBound',
+    message: `every measured clock offset is within clock.maxSkewSeconds (${spec.clock.maxSkewSeconds} s)`,
+  };
+}
+
 function fencedDraft(sites: readonly SiteStatus[]): ConditionDraft {
   const fenced = sites.filter((s) => s.fenced === true);
   if (fenced.length === 0) return { status: 'False', reason: 'NoSiteFenced', message: 'no site is fenced' };
@@ -357,6 +404,8 @@ export function buildStatus(input: StatusInput): StatusResult {
       cond('Fenced', unknown),
       cond('MaintenanceMode', maintenanceDraft(spec)),
       prevLagAlerts !== undefined && prevLag !== undefined ? prevLag : cond('ReplicationLagHigh', unknown),
+      cond('LagUnknown', unknown),
+      cond('ClockSkew', unknown),
     ];
     return {
       status: { ...previous, observedGeneration: generation, conditions },
@@ -390,6 +439,8 @@ export function buildStatus(input: StatusInput): StatusResult {
     cond('Fenced', fencedDraft(sites)),
     cond('MaintenanceMode', maintenanceDraft(spec)),
     cond('ReplicationLagHigh', lag),
+    cond('LagUnknown', lagUnknownDraft(sites, leader?.site)),
+    cond('ClockSkew', clockSkewDraft(spec, state)),
   ];
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');

@@ -45,3 +45,42 @@ describe('status in sync = the promotion rule', () => {
     expect(r.sites.find((x) => x.name === 'B')?.inSync).toBe(true);
   });
 });
+
+describe('LagUnknown and ClockSkew conditions', () => {
+  const build = (state: ClusterState) =>
+    buildStatus({ spec: spec(), generation: 1, state, previous: undefined, now: NOW }).status;
+  it("LagUnknown is True while the primary cannot read a secondary's lag", () => {
+    const base = healthy();
+    const state: ClusterState = {
+      ...base,
+      reports: {
+        ...base.reports,
+        A: report('A', primaryHealth([link('B', { lagSeconds: null, lagBytes: null })])),
+      },
+    };
+    expect(findCondition(build(state), 'LagUnknown')).toMatchObject({
+      status: 'True',
+      reason: 'NoLagSource',
+    });
+    expect(findCondition(build(healthy()), 'LagUnknown')).toMatchObject({ status: 'False' });
+  });
+
+  it('ClockSkew is True when an agent measured a peer beyond clock.maxSkewSeconds, and B is not in sync', () => {
+    const base = healthy();
+    const skewed: ClusterState = {
+      ...base,
+      reports: {
+        ...base.reports,
+        B: { ...base.reports['B']!, clockSkew: { A: { offsetMs: 4000, uncertaintyMs: 2, measuredAt: NOW } } },
+      },
+    };
+    const status = build(skewed);
+    expect(findCondition(status, 'ClockSkew')).toMatchObject({ status: 'True', reason: 'SkewAboveBound' });
+    expect(findCondition(status, 'ClockSkew')?.message).toContain("A's clock is 4.0 s ahead of B's");
+    expect(status.sites?.find((s) => s.name === 'B')?.inSync).toBe(false);
+    expect(findCondition(build(base), 'ClockSkew')).toMatchObject({
+      status: 'Unknown',
+      reason: 'SkewNotMeasured',
+    });
+  });
+});
