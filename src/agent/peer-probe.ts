@@ -28,6 +28,8 @@ export interface PeerAgentStatus {
   readonly role: 'primary' | 'secondary' | 'none';
   readonly source?: string;
   readonly running: boolean;
+  /** The peer agent's clock when it answered (ms), for the skew estimate. */
+  readonly clock?: number;
 }
 
 export interface NetworkPeerProbeOptions {
@@ -55,10 +57,12 @@ function parseAgentStatus(body: unknown): PeerAgentStatus | null {
   if (typeof hana !== 'object' || hana === null) return null;
   const h = hana as Record<string, unknown>;
   if (typeof h.role !== 'string' || !ROLES.has(h.role) || typeof h.running !== 'boolean') return null;
+  const clock = (body as { clock?: unknown }).clock;
   return {
     role: h.role as PeerAgentStatus['role'],
     running: h.running,
     ...(typeof h.source === 'string' ? { source: h.source } : {}),
+    ...(typeof clock === 'number' && Number.isFinite(clock) ? { clock } : {}),
   };
 }
 
@@ -156,5 +160,6 @@ export function viewOf(detail: PeerCheckDetail): PeerView {
     acceptsWrites,
     role: agent.role,
     ...(agent.source !== undefined ? { source: agent.source } : {}),
+    ...(agent.clock !== undefined ? { clock: agent.clock } : {}),
   };
 }

@@ -314,6 +314,8 @@ export async function startAgentRuntime(
       cluster: config.cluster,
       site: config.site,
       startedAt: new Date(startedAt).toISOString(),
+      clock: clock.now(),
+      ...(lastReport?.clockSkew ? { clockSkew: lastReport.clockSkew } : {}),
       hana: lastHealth ? summary(lastHealth) : null,
       failedProbes: lastReport?.failedProbes ?? null,
       epoch: lastReport?.epoch ?? null,

@@ -36,6 +36,15 @@ export interface AgentStatus {
   readonly cluster: string;
   readonly site: string;
   readonly startedAt: string;
+  /**
+   * This host's clock when the page was built (ms since the Unix epoch): peers estimate their
+   * skew from it (absent from older agents: no estimate).
+   */
+  readonly clock?: number;
+  /** The last clock skew measured to each peer (offset and uncertainty in ms). */
+  readonly clockSkew?: Readonly<
+    Record<string, { offsetMs: number; uncertaintyMs: number; measuredAt: number }>
+  >;
   /** The local HANA as last probed; null before the first probe. */
   readonly hana: HanaSummary | null;
   readonly failedProbes: number | null;

@@ -6,6 +6,7 @@
  * and the operator. The manifest is applied like `kubectl apply`; DBAs can use kubectl and the
  * hanasr CLI against it while it runs.
  */
+import { coordinationOnSiteClock, siteClock } from '../sim/site-clock.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -281,13 +282,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
     const startAgent = async (site: string) => {
       if (agents.has(site)) return;
+      // Each site on its own host clock (skew-clock moves it); timers stay on the real clock.
+      const offset = () => model.clockOffsetMs(site);
       const agent = new Agent({
         cluster: clusterKey,
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
-        coordination: await agentStore(site),
-        clock: realClock,
+        coordination: coordinationOnSiteClock(await agentStore(site), offset),
+        clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,
         storeTimeoutMs: 1000,

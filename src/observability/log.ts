@@ -172,6 +172,8 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
   action: 'agent action done',
   'action-failed': 'agent action failed',
   refused: 'agent action refused',
+  'store-write-failed': 'coordination store write failed',
+  'store-write-recovered': 'coordination store write recovered',
 };
 
 /**
@@ -180,7 +182,11 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
  */
 export function logAgentEvent(logger: Logger, event: AgentEvent): void {
   const level: LogLevel =
-    event.event === 'action-failed' ? 'error' : event.event === 'refused' ? 'warn' : 'info';
+    event.event === 'action-failed'
+      ? 'error'
+      : event.event === 'refused' || event.event === 'store-write-failed'
+        ? 'warn'
+        : 'info';
   logger.log(level, AGENT_EVENT_MESSAGES[event.event] ?? 'agent event', {
     cluster: event.cluster,
     site: event.site,

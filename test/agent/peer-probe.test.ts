@@ -51,11 +51,11 @@ function agentStatus(hana: PeerAgentStatus): AgentStatus {
   };
 }
 
-async function agentPeer(hana: PeerAgentStatus): Promise<StatusServer> {
+async function agentPeer(hana: PeerAgentStatus, clock?: number): Promise<StatusServer> {
   const server = await startStatusServer({
     host: '127.0.0.1',
     port: 0,
-    status: () => agentStatus(hana),
+    status: () => ({ ...agentStatus(hana), ...(clock !== undefined ? { clock } : {}) }),
     healthz: () => ({ ok: true, message: 'ok' }),
     readyz: () => ({ ok: true, message: 'ok' }),
   });
@@ -101,6 +101,12 @@ describe('NetworkPeerProbe', () => {
       A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url },
     }).check('A', signal());
     expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary' });
+  });
+
+  it("carries the peer agent's clock reading for the skew estimate", async () => {
+    const agent = await agentPeer({ role: 'secondary', source: 'A', running: true }, 1_700_000_123_456);
+    const view = await probe({ B: { statusUrl: agent.url } }).check('B', signal());
+    expect(view).toMatchObject({ reachable: true, role: 'secondary', clock: 1_700_000_123_456 });
   });
 
   it('a secondary (SQL port closed) seen through its agent: a reachable secondary, not writable', async () => {
