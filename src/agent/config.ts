@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
 import type { CredentialSource } from '../hana/sql/credentials.js';
+import { MIN_SECRET_LENGTH } from '../observability/log.js';
 
 /** One configuration key: its field name, flag and environment variable, and what it means. */
 export interface ConfigKey {
@@ -485,7 +486,13 @@ const rawSchema = z
     sqlPasswordFile: text.optional(),
     sqlCredentialsFile: text.optional(),
     sqlSecretDir: text.optional(),
-    sqlPassword: z.string().min(1, 'must not be empty').optional(),
+    sqlPassword: z
+      .string()
+      .min(
+        MIN_SECRET_LENGTH,
+        `must be at least ${MIN_SECRET_LENGTH} characters (shorter secrets are refused)`,
+      )
+      .optional(),
     sqlWriteProbeTable: z
       .string()
       .trim()
@@ -554,6 +561,10 @@ function readFirstLine(file: string, field: string): string {
       throw new AgentConfigError([`${describeField(field)}: ${file} is writable by group or others`]);
     const line = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
     if (line === '') throw new AgentConfigError([`${describeField(field)}: ${file} is empty`]);
+    if (line.length < MIN_SECRET_LENGTH)
+      throw new AgentConfigError([
+        `${describeField(field)}: the secret in ${file} is shorter than ${MIN_SECRET_LENGTH} characters: refused`,
+      ]);
     return line;
   } catch (err) {
     if (err instanceof AgentConfigError) throw err;

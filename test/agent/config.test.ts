@@ -152,8 +152,22 @@ describe('agent configuration', () => {
     expect(problems(['--sql-port', secret], BASE).join()).not.toContain(secret);
   });
 
+  it('refuses passwords shorter than 8 characters (they are redacted at any length), without echoing them', () => {
+    const [p] = problems([], { ...BASE, HANASR_SQL_USER: 'MON', HANASR_SQL_PASSWORD: 'abc12' });
+    expect(p).toBe(
+      'sqlPassword (HANASR_SQL_PASSWORD): must be at least 8 characters (shorter secrets are refused)',
+    );
+    const etcdPassword = path.join(dir, 'etcd-short');
+    writeFileSync(etcdPassword, 'xy7\n', { mode: 0o600 });
+    const [q] = problems([], { ...BASE, HANASR_ETCD_USERNAME: 'u', HANASR_ETCD_PASSWORD_FILE: etcdPassword });
+    expect(q).toMatch(/^etcdPasswordFile .*shorter than 8 characters: refused$/);
+    expect(`${p}${q}`).not.toMatch(/abc12|xy7/);
+  });
+
   it('wants exactly one SQL credential source, and a user with a password', () => {
-    expect(problems([], { ...BASE, HANASR_SQL_PASSWORD: 'x', HANASR_SQL_SECRET_DIR: '/s' })[0]).toMatch(
+    expect(
+      problems([], { ...BASE, HANASR_SQL_PASSWORD: 'Long-enough-1', HANASR_SQL_SECRET_DIR: '/s' })[0],
+    ).toMatch(
       /^SQL credentials: give one of sqlSecretDir .*, sqlPassword \(HANASR_SQL_PASSWORD\), not several$/,
     );
     expect(problems([], { ...BASE, HANASR_SQL_PASSWORD_FILE: '/p' })).toEqual([
