@@ -250,6 +250,7 @@ export async function startAgentRuntime(
   };
   if (config.coordination.kind === 'etcd' && config.coordination.etcd.auth)
     remember(config.coordination.etcd.auth.password);
+  if (config.peerToken !== undefined) remember(config.peerToken);
   const secretList = () => [...secrets];
   // Every credential is read and registered now, before anything can print it: a tool output or
   // a driver message echoing the SQL password is redacted from the first status page and log line
@@ -361,6 +362,7 @@ export async function startAgentRuntime(
       readyz,
       secrets: secretList,
       metrics: metrics.registry,
+      ...(config.peerToken !== undefined ? { peerToken: config.peerToken } : {}),
     });
   } catch (err) {
     await coordination.close().catch(() => {});
@@ -368,11 +370,17 @@ export async function startAgentRuntime(
       `cannot serve the status endpoints on ${config.status.host}:${config.status.port}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
     );
   }
+  // The address really bound (0.0.0.0 is every interface), not a guess at how to reach it.
   log('info', 'agent status server listening', {
-    url: server.url,
+    address: server.address,
     cluster: config.cluster,
     site: config.site,
+    statusAuth: config.peerToken !== undefined ? 'peer token' : 'closed (no peer token)',
   });
+  if (config.peerToken === undefined)
+    log('warn', 'no peer token: /status answers 401, so peer agents see this site as unknown', {
+      hint: 'set HANASR_PEER_TOKEN_FILE to the token shared by the agents of this cluster',
+    });
 
   const observed = (inner: HanaPort): HanaPort => ({
     probe: async (signal) => {
@@ -464,6 +472,7 @@ export async function startAgentRuntime(
 
   const peerProbe = new NetworkPeerProbe({
     peers: config.peers,
+    ...(config.peerToken !== undefined ? { peerToken: config.peerToken } : {}),
     ...(credentials ? { credentials } : {}),
     clock,
     timeoutMs: () => (specs.current()?.probes.timeoutSeconds ?? 3) * 1000,

@@ -20,6 +20,14 @@ import { REDACTED } from '../../src/observability/log.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 
 const ETCD_PASSWORD = 'Etcd-Pa55word-77';
+const PEER_TOKEN = 'Peer-Token-7d6c5b4a3f2e1d0c';
+const statusOf = async (url: string): Promise<string> =>
+  (
+    await fetch(`${url}/status`, {
+      signal: AbortSignal.timeout(5000),
+      headers: { authorization: `Bearer ${PEER_TOKEN}` },
+    })
+  ).text();
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -60,6 +68,8 @@ async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean
   writeFileSync(specFile, JSON.stringify(SPEC));
   const etcdPasswordFile = path.join(dir, 'etcd-password');
   writeFileSync(etcdPasswordFile, `${ETCD_PASSWORD}\n`, { mode: 0o600 });
+  const peerTokenFile = path.join(dir, 'peer-token');
+  writeFileSync(peerTokenFile, `${PEER_TOKEN}\n`, { mode: 0o600 });
   const landscape = new SimLandscape({
     sid: 'HA1',
     instanceNumber: '00',
@@ -98,6 +108,8 @@ async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean
       '--status-port',
       '0',
       ...(options.peerSql === false ? [] : ['--peer-sql', `B=127.0.0.1:${sqlB.port}`]),
+      '--peer-token-file',
+      peerTokenFile,
       '--log-level',
       'debug',
     ],
@@ -187,9 +199,7 @@ describe('agent runtime logs', () => {
     );
 
     expect(String(leaked['detail'])).toContain(REDACTED);
-    const status = await (
-      await fetch(`${runtime.statusUrl}/status`, { signal: AbortSignal.timeout(5000) })
-    ).text();
+    const status = await statusOf(runtime.statusUrl);
     expect(status).toContain(`connect as ${USER}/`);
     await runtime.stop();
     const out = lines.join('');
@@ -208,9 +218,7 @@ describe('agent runtime secrets', () => {
     const { runtime, lines } = await rig({ peerSql: false, echo: true });
     await runtime.started;
     const status = await until('/status quoting the tool output', async () => {
-      const text = await (
-        await fetch(`${runtime.statusUrl}/status`, { signal: AbortSignal.timeout(5000) })
-      ).text();
+      const text = await statusOf(runtime.statusUrl);
       return text.includes(`connect as ${USER}/`) ? text : undefined;
     });
     const metrics = await (
@@ -218,7 +226,7 @@ describe('agent runtime secrets', () => {
     ).text();
     await runtime.stop();
     const out = lines.join('');
-    for (const secret of [PASSWORD, ETCD_PASSWORD]) {
+    for (const secret of [PASSWORD, ETCD_PASSWORD, PEER_TOKEN]) {
       expect(out).not.toContain(secret);
       expect(status).not.toContain(secret);
       expect(metrics).not.toContain(secret);
