@@ -18,6 +18,8 @@ import {
   newNonce,
 } from '../../src/agent/peer-auth.js';
 import { Registry } from 'prom-client';
+import fc from 'fast-check';
+import { request as httpRequest } from 'node:http';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
@@ -167,6 +169,51 @@ describe('status server authentication', () => {
     expect((await get(`${s.url}/status`, TOKEN)).status).toBe(401);
     expect((await get(`${s.url}/healthz`, null)).status).toBe(200);
   });
+
+  it('fuzz: hostile requests never get /status without the token, and the server stays up (bounded)', async () => {
+    const s = await server(TOKEN);
+    const url = new URL(s.url);
+    const raw = (method: string, p: string, headers: Record<string, string>, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: p, method, headers, timeout: 3000, agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(method === 'GET' || method === 'HEAD' ? undefined : body);
+      });
+    const hex = (min: number, max: number) =>
+      fc
+        .array(fc.constantFrom(...'0123456789abcdef'), { minLength: min, maxLength: max })
+        .map((cs) => cs.join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'),
+        fc.constantFrom('/status', '/status?x=1', '/healthz', '/metrics', '/', '/%2e%2e/status', '//status'),
+        fc.oneof(
+          fc.constant({}),
+          fc
+            .string({ maxLength: 80 })
+            .map((v) => ({ authorization: `Bearer ${v.replace(/[^\x20-\x7e]/g, '')}` })),
+          fc
+            .tuple(hex(32, 40), hex(64, 64))
+            .map(([n, m]) => ({ authorization: `HanasrHmac nonce="${n}", mac="${m}"` })),
+        ),
+        fc.string({ maxLength: 2000 }),
+        async (method, p, headers, body) => {
+          const status = await raw(method, p, headers, body);
+          if (p.startsWith('/status')) expect([401, 405]).toContain(status);
+          else expect([200, 404, 405]).toContain(status);
+        },
+      ),
+      { numRuns: 80, interruptAfterTimeLimit: 15_000, seed: 15 },
+    );
+    expect((await get(`${s.url}/status`, TOKEN)).status).toBe(200);
+  }, 30_000);
 
   it('reports the address it really bound', async () => {
     const s = await startStatusServer({
