@@ -10,6 +10,12 @@ import winston from 'winston';
 import type { AgentEvent } from '../agent/agent.js';
 
 export const REDACTED = '[REDACTED]';
+/**
+ * The shortest password or token hanasr accepts (HANA's own minimal_password_length default is
+ * 8): every secret is redacted at any length, and one this short would make redaction cut
+ * ordinary words out of the logs.
+ */
+export const MIN_SECRET_LENGTH = 8;
 export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof logLevels)[number];
 export type LogFields = Record<string, unknown>;
@@ -55,15 +61,20 @@ export class Redactor {
     for (const s of secrets) this.add(s);
   }
 
+  /**
+   * Registers a secret of any length: it is cut out wherever it appears. (Short secrets would
+   * blank out ordinary words, so the places that read credentials refuse ones shorter than
+   * MIN_SECRET_LENGTH instead of weakening this.)
+   */
   add(value: string): void {
-    // Very short values would blank out ordinary words; a credential is never that short.
-    if (value.length >= 4) this.secrets.add(value);
+    if (value.length > 0) this.secrets.add(value);
   }
 
-  /** A string with every registered secret replaced. */
+  /** A string with every registered secret replaced (the longest first, so no part of one survives). */
   text(value: string): string {
     let out = value;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    const longestFirst = [...this.secrets].sort((a, b) => b.length - a.length);
+    for (const s of longestFirst) if (out.includes(s)) out = out.split(s).join(REDACTED);
     return out;
   }
 

@@ -14,6 +14,7 @@ import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../..
 import { freePort } from '../support/etcd.js';
 import { PASSWORD, USER, primarySnapshot, secondarySnapshot } from '../hana/wire/helpers.js';
 
+const TOKEN = 'peer-probe-test-token-11223344';
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
@@ -58,6 +59,7 @@ async function agentPeer(hana: PeerAgentStatus, clock?: number): Promise<StatusS
     status: () => ({ ...agentStatus(hana), ...(clock !== undefined ? { clock } : {}) }),
     healthz: () => ({ ok: true, message: 'ok' }),
     readyz: () => ({ ok: true, message: 'ok' }),
+    peerToken: TOKEN,
   });
   closers.push(() => server.close());
   return server;
@@ -88,6 +90,7 @@ function probe(
     credentials: async () => ({ user: USER, password }),
     clock,
     timeoutMs: () => timeoutMs,
+    peerToken: TOKEN,
   });
 }
 
@@ -180,12 +183,17 @@ describe('NetworkPeerProbe', () => {
     expect(await pending).toEqual({ reachable: false, acceptsWrites: false });
   });
 
-  it('a peer status that is not an agent status counts as silent', async () => {
-    const server = createServer((_req, res) => res.end(JSON.stringify({ hello: 'world' })));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    expect(await probe({ B: { statusUrl: url } }).detail('B', signal())).toEqual({
+  it('an authenticated peer status that is not an agent status counts as silent', async () => {
+    const server = await startStatusServer({
+      host: '127.0.0.1',
+      port: 0,
+      status: () => ({ hello: 'world' }) as unknown as AgentStatus,
+      healthz: () => ({ ok: true, message: 'ok' }),
+      readyz: () => ({ ok: true, message: 'ok' }),
+      peerToken: TOKEN,
+    });
+    closers.push(() => server.close());
+    expect(await probe({ B: { statusUrl: server.url } }).detail('B', signal())).toEqual({
       sql: 'not-configured',
       agent: 'silent',
     });
