@@ -47,6 +47,8 @@ export const conditionTypes = [
   'Fenced',
   'MaintenanceMode',
   'ReplicationLagHigh',
+  'LagUnknown',
+  'ClockSkew',
 ] as const;
 export type ConditionType = (typeof conditionTypes)[number];
 export const conditionStatuses = ['True', 'False', 'Unknown'] as const;
@@ -109,7 +111,17 @@ export const siteStatusSchema = z
       .enum(siteReplicationStatuses)
       .optional()
       .describe('Status of the replication into this site; NONE on a primary without secondaries.'),
-    inSync: z.boolean().optional().describe('SOK: the secondary has every committed log.'),
+    inSync: z
+      .boolean()
+      .optional()
+      .describe(
+        'The promotion rule says this secondary may be promoted from the primary now: SOK in this term, confirmed recently enough, lag and clock skew within bounds.',
+      ),
+    notInSyncReason: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe('Why the promotion rule would refuse to promote it (absent when in sync).'),
     lagSeconds: z
       .number()
       .min(0)
