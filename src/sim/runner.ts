@@ -58,11 +58,44 @@ export interface SimulationResult {
 
 export type PortFactory = (site: string, control: SimSiteControl, clock: VirtualClock) => HanaPort;
 
+/** What an observer of a run may look at (read only: an observer must not change the run). */
+export interface ObservedRun {
+  readonly model: SimLandscape;
+  readonly store: MemoryCoordination;
+  readonly clock: VirtualClock;
+  readonly cluster: string;
+  /** The spec as the agents read it now (maintenance moves it). */
+  spec(): HanaSystemReplicationSpec;
+  /** Seconds since the start of the scenario. */
+  rel(t: number): number;
+}
+
+/**
+ * Hooks into a run, for checks that need more than the end result (the fuzz runner's
+ * invariants). Every hook is called synchronously at the virtual instant it describes.
+ */
+export interface RunObserver {
+  /** Once, before the first agent starts. */
+  attach?(run: ObservedRun): void;
+  /** Every agent event, decisions included (whatever `decisions` says for the timeline). */
+  agentEvent?(e: AgentEvent): void;
+  /** An agent's cycle begins (its HANA probe starts) and decides on `spec`. */
+  cycleStart?(site: string, t: number, spec: HanaSystemReplicationSpec): void;
+  /** A scenario fault was applied (error: the landscape refused it). */
+  fault?(f: Fault, t: number, error?: string): void;
+  /** Every SAMPLE_MS of virtual time, with the site holding the leader key. */
+  sample?(t: number, leader: string | null): void;
+  /** Once, at the end of the scenario, before anything is torn down. */
+  finish?(t: number): void;
+}
+
 export interface RunOptions {
   /** How each agent reaches its simulated HANA (default: the command path, render -> parse). */
   readonly portFactory?: PortFactory;
   /** Keep agent decisions in the timeline (default true). */
   readonly decisions?: boolean;
+  /** Hooks for checks during the run (see RunObserver). */
+  readonly observer?: RunObserver;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
@@ -88,8 +121,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
+  const observer = options.observer;
+  observer?.attach?.({ model, store, clock, cluster, spec: () => spec, rel });
 
   const onEvent = (e: AgentEvent) => {
+    observer?.agentEvent?.(e);
     if (e.event === 'decision' && !keepDecisions) return;
     timeline.push({
       t: rel(e.t),
@@ -104,11 +140,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
     const offset = () => model.clockOffsetMs(site);
+    const port = portFactory(site, model.site(site), clock);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
-      hana: portFactory(site, model.site(site), clock),
+      hana: observer?.cycleStart ? observedPort(port, site, clock, () => spec, observer) : port,
       coordination: coordinationOnSiteClock(store, offset),
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
@@ -153,13 +190,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   };
   const applyScenarioFault = async (f: Fault) => {
+    const t = clock.now();
     timeline.push({
-      t: rel(clock.now()),
+      t: rel(t),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
       reason: 'scenario',
     });
     await applyFault(target, f);
+    observer?.fault?.(f, t);
   };
 
   // Sampling: who holds the leader key (takeovers are changes of that site).
@@ -167,14 +206,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let firstTakeover: number | null = null;
   let holder: string | null = null;
   const sample = () => {
-    const leader = store.snapshot(cluster).leader;
-    if (leader && leader.site !== holder) {
+    const leader = store.leaderOf(cluster);
+    if (leader !== null && leader !== holder) {
       if (holder !== null) {
         takeovers++;
         firstTakeover ??= rel(clock.now());
       }
-      holder = leader.site;
+      holder = leader;
     }
+    observer?.sample?.(clock.now(), leader);
   };
 
   for (const s of spec.sites) await startAgent(s.name);
@@ -186,6 +226,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         .then(() => applyScenarioFault(f))
         .catch((err: unknown) => {
           // A fault the landscape refuses (e.g. starting a frozen instance) is part of the story.
+          observer?.fault?.(f, clock.now(), err instanceof Error ? err.message : String(err));
           timeline.push({
             t: rel(clock.now()),
             site: f.site ?? '*',
@@ -203,6 +244,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   sampleLoop();
   await clock.advanceTo(end);
   await Promise.all(pending);
+  observer?.finish?.(clock.now());
 
   const state = store.snapshot(cluster);
   const keyHolder = state.leader?.site ?? null;
@@ -252,6 +294,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     metrics,
     expectations,
     timeline,
+  };
+}
+
+/** The port as the agent uses it, telling the observer when each cycle (its probe) starts. */
+function observedPort(
+  port: HanaPort,
+  site: string,
+  clock: VirtualClock,
+  spec: () => HanaSystemReplicationSpec,
+  observer: RunObserver,
+): HanaPort {
+  return {
+    probe: (signal) => {
+      observer.cycleStart?.(site, clock.now(), spec());
+      return port.probe(signal);
+    },
+    takeover: (o, signal) => port.takeover(o, signal),
+    register: (o, signal) => port.register(o, signal),
+    start: (signal) => port.start(signal),
+    stop: (o, signal) => port.stop(o, signal),
+    ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
   };
 }
 

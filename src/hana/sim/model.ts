@@ -519,6 +519,39 @@ export class SimLandscape {
     };
   }
 
+  /** Acknowledged writes that `name` does not hold now (a promotion of it would lose them). */
+  missingAcknowledged(name: string): number {
+    this.advance();
+    const s = this.mustGet(name);
+    let n = 0;
+    for (const e of this.acked) if (s.log[e.index] !== e) n++;
+    return n;
+  }
+
+  /** The most sites that accepted writes at one instant so far. */
+  maxConcurrentWritable(): number {
+    this.advance();
+    return this.maxWritable;
+  }
+
+  /**
+   * `name` accepts writes and one of its secondaries is in sync now: ACTIVE and fully synced (in
+   * async mode: ACTIVE and holding every write).
+   */
+  servesWithInSyncSecondary(name: string): boolean {
+    this.advance();
+    const s = this.mustGet(name);
+    if (!this.writable(s)) return false;
+    for (const link of s.links.values()) {
+      if (!link.connected || link.phase !== 'active') continue;
+      if (
+        link.mode === 'async' ? this.mustGet(link.secondary).log.length === s.log.length : link.syncRequired
+      )
+        return true;
+    }
+    return false;
+  }
+
   /** What systemReplicationStatus.py on `site` would report overall; UNKNOWN when it cannot run. */
   overallReplicationStatus(name: string): SimOverallStatus {
     this.advance();

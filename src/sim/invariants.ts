@@ -1,0 +1,246 @@
+/**
+ * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
+ * - single-writer: at most one site accepts writes at any instant;
+ * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
+ *   takeover (a DBA's takeover or registration by hand);
+ * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
+ *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem;
+ * - no-blip-takeover: no automatic takeover from a primary whose only trouble was a blip shorter
+ *   than the failure threshold, or no trouble at all;
+ * - nothing-in-maintenance: no agent action decided while maintenance is on.
+ * And one availability measure (a finding, not a failure): after the last fault clears, a
+ * writable primary with an in-sync secondary comes back within a bound the settings imply.
+ */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import type { AgentEvent } from '../agent/agent.js';
+import { kindOf } from './fault-kinds.js';
+import type { ObservedRun, RunObserver } from './runner.js';
+import type { Fault, Scenario } from './scenario.js';
+
+export const invariantNames = [
+  'single-writer',
+  'no-lost-commit',
+  'in-sync-promotion',
+  'no-blip-takeover',
+  'nothing-in-maintenance',
+] as const;
+export type InvariantName = (typeof invariantNames)[number];
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  /** Seconds since the start of the scenario. */
+  readonly t: number;
+  readonly site?: string;
+  readonly message: string;
+}
+
+export interface Liveness {
+  /** Seconds: when the last fault cleared (the measurement starts there). */
+  readonly from: number;
+  /** Seconds the settings allow until a writable primary with an in-sync secondary is back. */
+  readonly boundSeconds: number;
+  /** Seconds: when it was back first (null: never within the scenario). */
+  readonly recoveredAt: number | null;
+  readonly ok: boolean;
+  /** The agents' last decision reasons at the end (why nobody acted, when it missed). */
+  readonly lastReasons: Readonly<Record<string, string>>;
+}
+
+/**
+ * The time after the last fault cleared within which a writable primary with an in-sync
+ * secondary must be back: detection (failure threshold, lease), local restarts, two instance
+ * starts (the new secondary, a restarted one), a full data shipping of the simulator's data
+ * volume (5 GB at 100 MB/s), and a few agent cycles for each step.
+ */
+export function livenessBoundSeconds(spec: HanaSystemReplicationSpec): number {
+  // An agent cycle: the interval, a probe and a peer check that may each run into their timeout,
+  // and the store calls (answered at once once the store is back).
+  const cycle = spec.probes.intervalSeconds + 2 * spec.probes.timeoutSeconds + 1;
+  const detect =
+    spec.takeover.failureThreshold * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+    spec.lease.ttlSeconds +
+    cycle;
+  const start = 36;
+  const restarts = spec.takeover.preferSiteTakeover
+    ? 0
+    : spec.takeover.localRestartAttempts * (start + detect);
+  const fullResync = 60;
+  return Math.ceil(detect + restarts + 2 * start + fullResync + 6 * cycle + 30);
+}
+
+interface Window {
+  readonly action: Fault['action'];
+  readonly site: string | undefined;
+  readonly start: number;
+  end: number | null;
+}
+
+export class InvariantChecker implements RunObserver {
+  readonly violations: Violation[] = [];
+  private run!: ObservedRun;
+  private readonly spec0: HanaSystemReplicationSpec;
+  private forced = false;
+  private readonly windows: Window[] = [];
+  private holder: string | null = null;
+  private previousHolder: string | null = null;
+  private readonly cycleInMaintenance = new Map<string, boolean>();
+  private readonly lastReason = new Map<string, string>();
+  private writerSeen = false;
+  private recoveredAt: number | null = null;
+  private livenessResult: Liveness | undefined;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly options: { readonly livenessFrom?: number } = {},
+  ) {
+    this.spec0 = scenario.cluster;
+  }
+
+  get liveness(): Liveness | undefined {
+    return this.livenessResult;
+  }
+
+  attach(run: ObservedRun): void {
+    this.run = run;
+  }
+
+  private violate(invariant: InvariantName, tAbs: number, message: string, site?: string): void {
+    if (this.violations.some((v) => v.invariant === invariant)) return; // the first one tells
+    this.violations.push({ invariant, t: this.run.rel(tAbs), message, ...(site ? { site } : {}) });
+  }
+
+  fault(f: Fault, t: number, error?: string): void {
+    if (error !== undefined) return;
+    const kind = kindOf(f.action);
+    if (kind?.effect === 'forced') this.forced = true;
+    if (kind) {
+      // A fault already open on that target is extended, not restarted.
+      const open = this.windows.find((w) => w.action === f.action && w.site === f.site && w.end === null);
+      if (!open) this.windows.push({ action: f.action, site: f.site, start: t, end: kind.clear ? null : t });
+      return;
+    }
+    for (const w of this.windows) {
+      if (w.end !== null || kindOf(w.action)?.clear !== f.action) continue;
+      // An all-sites clear (unblock-replication without a site) ends every window of its kind.
+      if (f.site === undefined || w.site === f.site) w.end = t;
+    }
+  }
+
+  cycleStart(site: string, _t: number, spec: HanaSystemReplicationSpec): void {
+    this.cycleInMaintenance.set(site, spec.maintenance);
+  }
+
+  agentEvent(e: AgentEvent): void {
+    if (e.event === 'decision') {
+      this.lastReason.set(e.site, e.reason);
+      return;
+    }
+    if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
+      if (this.cycleInMaintenance.get(e.site) === true) {
+        this.violate(
+          'nothing-in-maintenance',
+          e.t,
+          `${e.site} ${e.event === 'action' ? 'did' : 'tried'} ${e.action} (${e.reason}) in a cycle that began in maintenance`,
+          e.site,
+        );
+      }
+    }
+    if (e.event === 'action' && e.action === 'takeover') this.promoted(e);
+  }
+
+  private promoted(e: AgentEvent): void {
+    const { model } = this.run;
+    const spec = this.run.spec();
+    const planned = e.reason === 'planned_takeover';
+    if (spec.replication.mode !== 'async' && !this.forced) {
+      const missing = model.missingAcknowledged(e.site);
+      if (missing > 0) {
+        this.violate(
+          'in-sync-promotion',
+          e.t,
+          `${planned ? 'planned' : 'automatic'} promotion of ${e.site}, which lacks ${missing} acknowledged commit(s) (${spec.replication.mode})`,
+          e.site,
+        );
+      }
+    }
+    if (planned) return;
+    const from = this.holder !== null && this.holder !== e.site ? this.holder : this.previousHolder;
+    if (from === null || from === e.site) return;
+    this.checkCause(from, e);
+  }
+
+  /** The old primary must have failed for real, or for at least the failure threshold. */
+  private checkCause(from: string, e: AgentEvent): void {
+    const spec = this.run.spec();
+    const threshold = (spec.takeover.failureThreshold - 1) * spec.probes.intervalSeconds * 1000;
+    const now = this.run.clock.now();
+    const blips: string[] = [];
+    for (const w of this.windows) {
+      if (w.start > now || (w.site !== undefined && w.site !== from)) continue;
+      const effect = kindOf(w.action)?.effect;
+      if (effect === 'failure' || effect === 'forced') return;
+      if (effect !== 'probe-blip') continue;
+      const lasted = (w.end ?? now) - w.start;
+      if (lasted >= threshold) return;
+      blips.push(`${w.action} for ${Math.round(lasted) / 1000}s`);
+    }
+    this.violate(
+      'no-blip-takeover',
+      e.t,
+      blips.length > 0
+        ? `${e.site} took over from ${from} after only ${blips.join(', ')} (failure threshold ${threshold / 1000}s)`
+        : `${e.site} took over from ${from}, which had no failure`,
+      e.site,
+    );
+  }
+
+  sample(t: number, leader: string | null): void {
+    if (leader !== null && leader !== this.holder) {
+      this.previousHolder = this.holder;
+      this.holder = leader;
+    }
+    const { model } = this.run;
+    if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
+      this.writerSeen = true;
+      this.violate('single-writer', t, `sites accepting writes at once: ${model.writableSites().join(', ')}`);
+    }
+    const from = this.options.livenessFrom;
+    if (from !== undefined && this.recoveredAt === null && this.run.rel(t) >= from) {
+      if (leader !== null && model.servesWithInSyncSecondary(leader)) this.recoveredAt = this.run.rel(t);
+    }
+  }
+
+  finish(t: number): void {
+    const { model, store, cluster } = this.run;
+    if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
+      this.violate('single-writer', t, 'two sites accepted writes at one instant');
+    }
+    const leader = store.leaderOf(cluster);
+    const primary = leader !== null && model.acceptsWrites(leader) ? leader : null;
+    const lost = model.stats(primary).lostCommittedWrites;
+    if (lost > 0 && this.spec0.replication.mode !== 'async' && !this.forced) {
+      this.violate(
+        'no-lost-commit',
+        t,
+        `${lost} acknowledged commit(s) missing on ${primary ?? 'every site'} (${this.spec0.replication.mode})`,
+      );
+    }
+    const from = this.options.livenessFrom;
+    if (from !== undefined) {
+      const boundSeconds = livenessBoundSeconds(this.spec0);
+      const ok = this.recoveredAt !== null && this.recoveredAt - from <= boundSeconds;
+      this.livenessResult = {
+        from,
+        boundSeconds,
+        recoveredAt: this.recoveredAt,
+        ok,
+        lastReasons: Object.fromEntries(this.lastReason),
+      };
+    }
+  }
+}
+
+/** Whether `scenario` lasts long enough after `from` for its liveness bound to be measured. */
+export function livenessMeasurable(scenario: Scenario, from: number): boolean {
+  return from + livenessBoundSeconds(scenario.cluster) <= scenario.durationSeconds;
+}
