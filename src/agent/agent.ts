@@ -6,7 +6,7 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withTimeout, type Clock } from '../clock.js';
+import { withDeadline, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
@@ -234,7 +234,7 @@ export class Agent {
   }
 
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, () => fn());
+    return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
 
   private async cycle(): Promise<Decision | null> {

@@ -202,7 +202,7 @@ export class InvariantChecker implements RunObserver {
     const { model } = this.run;
     if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
       this.writerSeen = true;
-      this.violate('single-writer', t, `sites accepting writes at once: ${model.writableSites().join(', ')}`);
+      this.violate('single-writer', t, 'two or more sites accepted writes at one instant');
     }
     const from = this.options.livenessFrom;
     if (from !== undefined && this.recoveredAt === null && this.run.rel(t) >= from) {

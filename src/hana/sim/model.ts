@@ -191,6 +191,8 @@ export class SimLandscape {
   private disposed = false;
   /** Host clock offsets from true time (ms), per site: skew-clock. */
   private readonly clockOffsets = new Map<string, number>();
+  private descriptions: Record<(typeof PROCESS_NAMES)[number], string> | undefined;
+  private readonly startTimes = new Map<number, string>();
   /** Sites whose SQL lag source fails: break-sql-probe. */
   private readonly sqlBroken = new Set<string>();
 
@@ -519,9 +521,11 @@ export class SimLandscape {
     };
   }
 
-  /** Acknowledged writes that `name` does not hold now (a promotion of it would lose them). */
+  // Observers' reads (the fuzz runner's invariants): as of the model's last advance, without
+  // advancing it, so watching a run never changes its steps.
+
+  /** Acknowledged writes that `name` does not hold (a promotion of it would lose them). */
   missingAcknowledged(name: string): number {
-    this.advance();
     const s = this.mustGet(name);
     let n = 0;
     for (const e of this.acked) if (s.log[e.index] !== e) n++;
@@ -530,16 +534,14 @@ export class SimLandscape {
 
   /** The most sites that accepted writes at one instant so far. */
   maxConcurrentWritable(): number {
-    this.advance();
     return this.maxWritable;
   }
 
   /**
-   * `name` accepts writes and one of its secondaries is in sync now: ACTIVE and fully synced (in
+   * `name` accepts writes and one of its secondaries is in sync: ACTIVE and fully synced (in
    * async mode: ACTIVE and holding every write).
    */
   servesWithInSyncSecondary(name: string): boolean {
-    this.advance();
     const s = this.mustGet(name);
     if (!this.writable(s)) return false;
     for (const link of s.links.values()) {
@@ -1182,26 +1184,36 @@ export class SimLandscape {
   }
 
   private topology(s: Site): SimTopologySite[] {
-    return this.order.map((x) => {
-      const base = { name: x.name, siteId: x.siteId, host: x.host };
+    // Plain literals (no spreads): every probe of every site builds this.
+    const out: SimTopologySite[] = [];
+    for (const x of this.order) {
+      let mode: SimTopologySite['mode'];
+      let operationMode: OperationMode;
+      let source: string | undefined;
+      const link = x === s ? undefined : s.links.get(x.name);
       if (x === s) {
-        return {
-          ...base,
-          mode: this.srMode(s),
-          operationMode: s.operationMode,
-          ...(s.source ? { source: s.source } : {}),
-        };
+        mode = this.srMode(s);
+        operationMode = s.operationMode;
+        source = s.source;
+      } else if (link) {
+        mode = link.mode;
+        operationMode = link.operationMode;
+        source = s.name;
+      } else if (s.source === x.name) {
+        mode = 'primary';
+        operationMode = x.operationMode;
+      } else {
+        mode = this.srMode(x);
+        operationMode = x.operationMode;
+        source = x.role === 'secondary' ? x.source : undefined;
       }
-      const link = s.links.get(x.name);
-      if (link) return { ...base, mode: link.mode, operationMode: link.operationMode, source: s.name };
-      if (s.source === x.name) return { ...base, mode: 'primary' as const, operationMode: x.operationMode };
-      return {
-        ...base,
-        mode: this.srMode(x),
-        operationMode: x.operationMode,
-        ...(x.role === 'secondary' && x.source ? { source: x.source } : {}),
-      };
-    });
+      out.push(
+        source
+          ? { name: x.name, siteId: x.siteId, host: x.host, mode, operationMode, source }
+          : { name: x.name, siteId: x.siteId, host: x.host, mode, operationMode },
+      );
+    }
+    return out;
   }
 
   private landscape(s: Site): 0 | 1 | 2 | 3 | 4 {
@@ -1210,7 +1222,7 @@ export class SimLandscape {
 
   private processes(s: Site): SimProcess[] {
     if (!s.nodeUp) return [];
-    const descriptions: Record<(typeof PROCESS_NAMES)[number], string> = {
+    const descriptions = (this.descriptions ??= {
       hdbdaemon: 'HDB Daemon',
       hdbcompileserver: 'HDB Compileserver',
       hdbindexserver: `HDB Indexserver-${this.sid}`,
@@ -1218,7 +1230,7 @@ export class SimLandscape {
       hdbpreprocessor: 'HDB Preprocessor',
       hdbwebdispatcher: 'HDB Web Dispatcher',
       hdbxsengine: `HDB XSEngine-${this.sid}`,
-    };
+    });
     if (s.instance === 'stopped') {
       return [
         {
@@ -1254,11 +1266,22 @@ export class SimLandscape {
         description: descriptions[name],
         dispstatus,
         textstatus,
-        starttime: running ? formatStartTime(this.wall(since)) : '',
+        starttime: running ? this.startTimeText(this.wall(since)) : '',
         elapsedtime: running ? formatElapsed(this.cur - since) : '',
         pid,
       };
     });
+  }
+
+  /** formatStartTime, remembered: start times change rarely and every probe prints them. */
+  private startTimeText(ms: number): string {
+    let text = this.startTimes.get(ms);
+    if (text === undefined) {
+      if (this.startTimes.size > 64) this.startTimes.clear();
+      text = formatStartTime(ms);
+      this.startTimes.set(ms, text);
+    }
+    return text;
   }
 
   private newPids(): number[] {
