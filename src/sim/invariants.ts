@@ -17,14 +17,8 @@ import { kindOf } from './fault-kinds.js';
 import type { ObservedRun, RunObserver } from './runner.js';
 import type { Fault, Scenario } from './scenario.js';
 
-export const invariantNames = [
-  'single-writer',
-  'no-lost-commit',
-  'in-sync-promotion',
-  'no-blip-takeover',
-  'nothing-in-maintenance',
-] as const;
-export type InvariantName = (typeof invariantNames)[number];
+import type { InvariantName } from './invariant-names.js';
+export { invariantNames, type InvariantName } from './invariant-names.js';
 
 export interface Violation {
   readonly invariant: InvariantName;

@@ -13,6 +13,7 @@ import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
+import { InvariantChecker } from './invariants.js';
 import { applyFault, type FaultTarget } from './faults.js';
 import { coordinationOnSiteClock, siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
@@ -122,7 +123,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
-  const observer = options.observer;
+  // A scenario that expects invariants is watched by the checker (with any observer given).
+  const checker = scenario.expect.invariants ? new InvariantChecker(scenario) : undefined;
+  const observer =
+    checker && options.observer ? fanOut(checker, options.observer) : (checker ?? options.observer);
   observer?.attach?.({ model, store, clock, cluster, spec: () => spec, rel });
 
   const onEvent = (e: AgentEvent) => {
@@ -265,6 +269,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   }
   for (const e of model.events())
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
+  for (const v of checker?.violations ?? [])
+    timeline.push({ t: v.t, site: v.site ?? '*', event: `violation:${v.invariant}`, reason: v.message });
   timeline.sort((a, b) => a.t - b.t);
 
   for (const a of agents.values()) a.kill();
@@ -286,7 +292,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     maxConcurrentPrimaries: metrics.maxConcurrentPrimaries,
     replicationStatus,
     writeUnavailableSeconds: metrics.writeUnavailableSeconds,
+    ...(checker ? { violated: checker.violations.map((v) => v.invariant) } : {}),
   });
+
   return {
     name: scenario.name,
     seed: scenario.seed,
@@ -295,6 +303,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     metrics,
     expectations,
     timeline,
+  };
+}
+
+/** Two observers as one (the scenario's invariant checker and the caller's). */
+function fanOut(a: RunObserver, b: RunObserver): RunObserver {
+  return {
+    attach: (run) => (a.attach?.(run), b.attach?.(run)),
+    agentEvent: (e) => (a.agentEvent?.(e), b.agentEvent?.(e)),
+    cycleStart: (site, t, spec) => (a.cycleStart?.(site, t, spec), b.cycleStart?.(site, t, spec)),
+    fault: (f, t, error) => (a.fault?.(f, t, error), b.fault?.(f, t, error)),
+    sample: (t, leader) => (a.sample?.(t, leader), b.sample?.(t, leader)),
+    finish: (t) => (a.finish?.(t), b.finish?.(t)),
   };
 }
 
