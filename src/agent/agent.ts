@@ -13,7 +13,7 @@ import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import type { LocalView, Observation, PeerView } from '../domain/observation.js';
-import { syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
   type ActionOutcome,
@@ -467,6 +467,11 @@ export class Agent {
                 'not starting a primary without the leader key',
               );
             }
+            // A starting primary commits alone at once: its secondaries' SOK records must not
+            // vouch for the time after the start. Not recorded, not started.
+            await this.storeCall('write sync', () =>
+              this.session.writeSync(a.epoch, sfailBeforeStart(spec, this.site, a.epoch, clock.now())),
+            );
           }
           if (a.restart) {
             this.localRestarts++;
