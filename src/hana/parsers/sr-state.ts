@@ -4,15 +4,20 @@
  */
 import { operationModes, replicationModes } from '../../api/spec.js';
 import type { OperationMode, ReplicationMode } from '../../domain/types.js';
+import { quote } from '../../quote.js';
 import { HanaParseError } from './errors.js';
 import {
+  checkRows,
   emptyCheck,
-  isBlank,
+  hasLine,
   keyValue,
+  MAX_SITES,
   NAMESERVER_NOT_RESPONDING,
   parseBoolWord,
   parseIntStrict,
+  words,
   type Line,
+  type Lines,
 } from './text.js';
 
 export type SrMode = ReplicationMode | 'primary' | 'none';
@@ -64,7 +69,7 @@ function parseMode(value: string, line: Line): SrMode {
   const v = value.trim().toLowerCase();
   if (v === 'primary' || v === 'none') return v;
   if ((replicationModes as readonly string[]).includes(v)) return v as ReplicationMode;
-  throw new HanaParseError(WHAT, `unknown replication mode "${value}"`, line.text, line.number);
+  throw new HanaParseError(WHAT, `unknown replication mode ${quote(value)}`, line.text, line.number);
 }
 
 function parseOperationMode(value: string, line: Line): SrOperationMode {
@@ -73,7 +78,7 @@ function parseOperationMode(value: string, line: Line): SrOperationMode {
   // A primary without secondaries prints `NUREMBERG (primary/)` and an empty "Operation mode of".
   if (v === '') return 'unknown';
   if ((operationModes as readonly string[]).includes(v)) return v as OperationMode;
-  throw new HanaParseError(WHAT, `unknown operation mode "${value}"`, line.text, line.number);
+  throw new HanaParseError(WHAT, `unknown operation mode ${quote(value)}`, line.text, line.number);
 }
 
 interface Draft {
@@ -91,22 +96,23 @@ interface Draft {
   activePrimarySite?: number;
   primaryMasters: string[];
   hostMappings: { localHost: string; site: string; host: string }[];
-  sites: Map<
-    string,
-    {
-      name: string;
-      tier: number | null;
-      mode: SrMode | null;
-      operationMode: SrOperationMode | null;
-      source: string | null;
-    }
-  >;
+  sites: Map<string, SiteDraft>;
   nameserverNotResponding: boolean;
 }
 
-function site(d: Draft, name: string) {
+interface SiteDraft {
+  name: string;
+  tier: number | null;
+  mode: SrMode | null;
+  operationMode: SrOperationMode | null;
+  source: string | null;
+}
+
+function site(d: Draft, name: string, line: Line): SiteDraft {
   let s = d.sites.get(name);
   if (!s) {
+    if (d.sites.size === MAX_SITES)
+      throw new HanaParseError(WHAT, `more than ${MAX_SITES} sites`, line.text, line.number);
     s = { name, tier: null, mode: null, operationMode: null, source: null };
     d.sites.set(name, s);
   }
@@ -160,7 +166,7 @@ function applyKey(d: Draft, key: string, value: string, line: Line): void {
       d.activePrimarySite = parseIntStrict(WHAT, value, line);
       return;
     case 'primary masters':
-      d.primaryMasters = value.split(/\s+/).filter((s) => s !== '');
+      d.primaryMasters = words(WHAT, value, line);
       return;
     default:
       // Newer releases add flags (timetravel, replay mode, hint based routing): not needed here.
@@ -168,8 +174,8 @@ function applyKey(d: Draft, key: string, value: string, line: Line): void {
   }
 }
 
-function finish(d: Draft, form: SrState['form'], lines: Line[]): SrState {
-  const last = lines[lines.length - 1];
+function finish(d: Draft, form: SrState['form'], lines: Lines): SrState {
+  const last = lines.at(lines.length - 1);
   if (d.mode === undefined) throw new HanaParseError(WHAT, 'no "mode" line', last?.text ?? '', 0);
   if (d.mode !== 'none' && (d.siteName === undefined || d.siteId === undefined)) {
     throw new HanaParseError(
@@ -201,17 +207,29 @@ function finish(d: Draft, form: SrState['form'], lines: Line[]): SrState {
 }
 
 function newDraft(): Draft {
-  return { primaryMasters: [], hostMappings: [], sites: new Map(), nameserverNotResponding: false };
+  return {
+    primaryMasters: [],
+    hostMappings: [],
+    sites: new Map(),
+    nameserverNotResponding: false,
+  };
 }
 
 const HOST_MAPPING = /^(\S+)\s+->\s+\[([^\]]+)\]\s+(\S+)$/;
-const TREE_LINE = /^[\s|]*(?:\|-+)?\s*(\w[\w.-]*)\s+\((\w+)\/(\w*)\)$/;
-const SITE_FACT = /^(Tier|Replication mode|Operation mode) of (\S+):\s*(\S*)$/i;
+/*
+ * Every pattern here matches in linear time: no two neighbouring quantifiers can take the same
+ * character (so a long run of spaces or colons cannot be split in many ways before the match
+ * fails), and no group repeats (V8 keeps a backtracking entry per repetition of a group, which
+ * overflows its stack on a line of millions).
+ * `    |    |---SiteC (async/logreplay)` (trimmed): pipes and spaces, dashes, the site.
+ */
+const TREE_LINE = /^[\s|]*(?:-+\s*)?(\w[\w.-]*)\s+\((\w+)\/(\w*)\)$/;
+const SITE_FACT = /^(Tier|Replication mode|Operation mode) of ([^\s:]+):\s*(\S*)$/i;
 /** HANA 1.0 (and some 2.0 revisions) print a progress line before the state. */
 const PREAMBLE = /^checking (?:for (?:active or inactive |inactive |active )?|local )nameserver\b.*$/i;
 const MAPPING = /^Mapping:\s*(\S+)\s+->\s+(\S+)$/;
 
-function parsePlain(lines: Line[]): SrState {
+function parsePlain(lines: Lines): SrState {
   const d = newDraft();
   let done = false;
   let titleSeen = false;
@@ -244,18 +262,19 @@ function parsePlain(lines: Line[]): SrState {
     if (/^(?:host mappings|site mappings):$/i.test(t) || /^Hint based routing site:/i.test(t)) continue;
     let m = HOST_MAPPING.exec(t);
     if (m) {
+      checkRows(WHAT, d.hostMappings.length + 1, line);
       d.hostMappings.push({ localHost: m[1]!, site: m[2]!, host: m[3]! });
       continue;
     }
     m = MAPPING.exec(t);
     if (m) {
-      site(d, m[1]!);
-      site(d, m[2]!).source = m[1]!;
+      site(d, m[1]!, line);
+      site(d, m[2]!, line).source = m[1]!;
       continue;
     }
     m = SITE_FACT.exec(t);
     if (m) {
-      const s = site(d, m[2]!);
+      const s = site(d, m[2]!, line);
       const fact = m[1]!.toLowerCase();
       if (fact === 'tier') s.tier = parseIntStrict(WHAT, m[3]!, line);
       else if (fact === 'replication mode') s.mode = parseMode(m[3]!, line);
@@ -264,7 +283,7 @@ function parsePlain(lines: Line[]): SrState {
     }
     m = TREE_LINE.exec(t);
     if (m) {
-      const s = site(d, m[1]!);
+      const s = site(d, m[1]!, line);
       s.mode ??= parseMode(m[2]!, line);
       s.operationMode ??= parseOperationMode(m[3]!, line);
       continue;
@@ -277,7 +296,7 @@ function parsePlain(lines: Line[]): SrState {
     throw new HanaParseError(WHAT, 'unrecognised line', line.text, line.number);
   }
   if (!done) {
-    const last = [...lines].reverse().find((l) => !isBlank(l));
+    const last = lines.lastNonBlank();
     throw new HanaParseError(
       WHAT,
       'output ends before "done." (truncated)',
@@ -288,7 +307,7 @@ function parsePlain(lines: Line[]): SrState {
   return finish(d, 'plain', lines);
 }
 
-function parseSapcontrol(lines: Line[]): SrState {
+function parseSapcontrol(lines: Lines): SrState {
   const d = newDraft();
   let state: 'before' | 'inside' | 'after' = 'before';
   for (const line of lines) {
@@ -330,31 +349,33 @@ function parseSapcontrol(lines: Line[]): SrState {
     const name = kv.key.slice(slash + 1);
     switch (group) {
       case 'mapping': {
-        const [siteName, host] = kv.value.split('/');
+        // At most three parts: a value of millions of slashes is not split into millions.
+        const [siteName, host] = kv.value.split('/', 3);
         if (!siteName || !host)
           throw new HanaParseError(WHAT, 'expected mapping/<host>=<site>/<host>', line.text, line.number);
+        checkRows(WHAT, d.hostMappings.length + 1, line);
         d.hostMappings.push({ localHost: name, site: siteName, host });
         break;
       }
       case 'siteTier':
-        site(d, name).tier = parseIntStrict(WHAT, kv.value, line);
+        site(d, name, line).tier = parseIntStrict(WHAT, kv.value, line);
         break;
       case 'siteReplicationMode':
-        site(d, name).mode = parseMode(kv.value, line);
+        site(d, name, line).mode = parseMode(kv.value, line);
         break;
       case 'siteOperationMode':
-        site(d, name).operationMode = parseOperationMode(kv.value, line);
+        site(d, name, line).operationMode = parseOperationMode(kv.value, line);
         break;
       case 'siteMapping':
-        site(d, name);
-        site(d, kv.value).source = name;
+        site(d, name, line);
+        site(d, kv.value, line).source = name;
         break;
       default:
         break;
     }
   }
   if (state !== 'after') {
-    const last = [...lines].reverse().find((l) => !isBlank(l));
+    const last = lines.lastNonBlank();
     throw new HanaParseError(
       WHAT,
       'output ends before "SAPCONTROL-OK: <end>" (truncated)',
@@ -368,9 +389,7 @@ function parseSapcontrol(lines: Line[]): SrState {
 /** Parses `hdbnsutil -sr_state` (plain or `--sapcontrol=1`). Throws HanaParseError on anything it does not understand. */
 export function parseSrState(text: string): SrState {
   const lines = emptyCheck(WHAT, text);
-  return lines.some((l) => l.text.trim() === 'SAPCONTROL-OK: <begin>')
-    ? parseSapcontrol(lines)
-    : parsePlain(lines);
+  return hasLine(text, 'SAPCONTROL-OK: <begin>') ? parseSapcontrol(lines) : parsePlain(lines);
 }
 
 /** The site this one replicates from: its mapping parent, else the site of its primary master host. */
