@@ -20,9 +20,12 @@ export interface SapProcess {
 
 export interface ProcessList {
   readonly processes: readonly SapProcess[];
-  /** sapcontrol exit code 3 */
+  /**
+   * Every process GREEN and sapcontrol's exit code 3, the only code that means "all running";
+   * false without an exit code.
+   */
   readonly allRunning: boolean;
-  /** sapcontrol exit code 4 */
+  /** Every process GRAY and exit code 4 ("all stopped"); false without an exit code. */
   readonly allStopped: boolean;
 }
 
@@ -156,17 +159,21 @@ export function parseProcessList(text: string, exitCode?: number): ProcessList {
   });
   if (processes.length === 0)
     throw new HanaParseError(what, 'no process rows (truncated?)', last.text, last.number);
-  const allRunning = processes.every((p) => p.dispstatus === 'GREEN');
-  const allStopped = processes.every((p) => p.dispstatus === 'GRAY');
+  const green = processes.every((p) => p.dispstatus === 'GREEN');
+  const gray = processes.every((p) => p.dispstatus === 'GRAY');
+  // sapcontrol documents 3 (all running) and 4 (all stopped) for GetProcessList; 0 is anything in
+  // between. Rows that all say GREEN under exit code 0 do not make "all running": worse wins.
+  const allRunning = exitCode === 3 && green;
+  const allStopped = exitCode === 4 && gray;
   if (exitCode !== undefined) {
-    if (exitCode === 3 && !allRunning)
+    if (exitCode === 3 && !green)
       throw new HanaParseError(
         what,
         'exit code 3 (all running) but a process is not GREEN',
         last.text,
         last.number,
       );
-    if (exitCode === 4 && !allStopped)
+    if (exitCode === 4 && !gray)
       throw new HanaParseError(
         what,
         'exit code 4 (all stopped) but a process is not GRAY',

@@ -98,6 +98,25 @@ interface Draft {
   hostMappings: { localHost: string; site: string; host: string }[];
   sites: Map<string, SiteDraft>;
   nameserverNotResponding: boolean;
+  /** Keys HANA prints once, with the line that gave each. */
+  seen: Map<string, Line>;
+}
+
+/**
+ * A key HANA prints once given twice (e.g. `online: false`, later `online: true`) is refused:
+ * neither the first nor the last can be trusted.
+ */
+function once(d: Draft, key: string, line: Line): void {
+  const first = d.seen.get(key);
+  if (first !== undefined) {
+    throw new HanaParseError(
+      WHAT,
+      `${quote(key)} given twice (also on line ${first.number})`,
+      line.text,
+      line.number,
+    );
+  }
+  d.seen.set(key, line);
 }
 
 interface SiteDraft {
@@ -106,6 +125,36 @@ interface SiteDraft {
   mode: SrMode | null;
   operationMode: SrOperationMode | null;
   source: string | null;
+  /** The per-site lines HANA prints once that were read (a bit per kind, see SITE_LINE). */
+  given: number;
+}
+
+/** Per-site lines HANA prints once. */
+const SITE_LINE = { tree: 1, tier: 2, 'replication mode': 4, 'operation mode': 8 } as const;
+
+function siteLineOnce(s: SiteDraft, kind: keyof typeof SITE_LINE, line: Line): void {
+  if (s.given & SITE_LINE[kind])
+    throw new HanaParseError(WHAT, `${kind} of site ${quote(s.name)} given twice`, line.text, line.number);
+  s.given |= SITE_LINE[kind];
+}
+
+/** Sets one fact of a site; a second value that differs (tree vs "... of SITE:" lines) is refused. */
+function siteFact<K extends 'tier' | 'mode' | 'operationMode' | 'source'>(
+  s: SiteDraft,
+  fact: K,
+  value: NonNullable<SiteDraft[K]>,
+  line: Line,
+): void {
+  const prev = s[fact];
+  if (prev !== null && prev !== value) {
+    throw new HanaParseError(
+      WHAT,
+      `${fact} of site ${quote(s.name)} is both ${quote(String(prev))} and ${quote(String(value))}`,
+      line.text,
+      line.number,
+    );
+  }
+  s[fact] = value;
 }
 
 function site(d: Draft, name: string, line: Line): SiteDraft {
@@ -113,15 +162,39 @@ function site(d: Draft, name: string, line: Line): SiteDraft {
   if (!s) {
     if (d.sites.size === MAX_SITES)
       throw new HanaParseError(WHAT, `more than ${MAX_SITES} sites`, line.text, line.number);
-    s = { name, tier: null, mode: null, operationMode: null, source: null };
+    s = { name, tier: null, mode: null, operationMode: null, source: null, given: 0 };
     d.sites.set(name, s);
   }
   return s;
 }
 
+/** The header keys read (both forms), each by the name the plain form prints. */
+const KEY_NAMES: Readonly<Record<string, string>> = {
+  online: 'online',
+  mode: 'mode',
+  'operation mode': 'operation mode',
+  'site id': 'site id',
+  'site name': 'site name',
+  'is source system': 'is source system',
+  issource: 'is source system',
+  'is secondary/consumer system': 'is secondary/consumer system',
+  isconsumer: 'is secondary/consumer system',
+  'has secondaries/consumers attached': 'has secondaries/consumers attached',
+  hasconsumers: 'has secondaries/consumers attached',
+  'is a takeover active': 'is a takeover active',
+  istakeoveractive: 'is a takeover active',
+  'is primary suspended': 'is primary suspended',
+  isprimarysuspended: 'is primary suspended',
+  'active primary site': 'active primary site',
+  'primary masters': 'primary masters',
+};
+
 /** Applies one header key (both forms use the same words, the sapcontrol form camel-cases a few). */
 function applyKey(d: Draft, key: string, value: string, line: Line): void {
-  switch (key.toLowerCase()) {
+  const k = key.toLowerCase();
+  const canonical = KEY_NAMES[k];
+  if (canonical !== undefined) once(d, canonical, line);
+  switch (k) {
     case 'online': {
       const online = parseBoolWord(WHAT, value, line);
       if (online === null)
@@ -202,7 +275,13 @@ function finish(d: Draft, form: SrState['form'], lines: Lines): SrState {
     activePrimarySite: d.activePrimarySite ?? null,
     primaryMasters: d.primaryMasters,
     hostMappings: d.hostMappings,
-    sites: [...d.sites.values()],
+    sites: [...d.sites.values()].map(({ name, tier, mode, operationMode, source }) => ({
+      name,
+      tier,
+      mode,
+      operationMode,
+      source,
+    })),
   };
 }
 
@@ -212,6 +291,7 @@ function newDraft(): Draft {
     hostMappings: [],
     sites: new Map(),
     nameserverNotResponding: false,
+    seen: new Map(),
   };
 }
 
@@ -269,23 +349,29 @@ function parsePlain(lines: Lines): SrState {
     m = MAPPING.exec(t);
     if (m) {
       site(d, m[1]!, line);
-      site(d, m[2]!, line).source = m[1]!;
+      siteFact(site(d, m[2]!, line), 'source', m[1]!, line);
       continue;
     }
     m = SITE_FACT.exec(t);
     if (m) {
       const s = site(d, m[2]!, line);
       const fact = m[1]!.toLowerCase();
-      if (fact === 'tier') s.tier = parseIntStrict(WHAT, m[3]!, line);
-      else if (fact === 'replication mode') s.mode = parseMode(m[3]!, line);
-      else s.operationMode = parseOperationMode(m[3]!, line);
+      siteLineOnce(
+        s,
+        fact === 'tier' ? 'tier' : fact === 'replication mode' ? 'replication mode' : 'operation mode',
+        line,
+      );
+      if (fact === 'tier') siteFact(s, 'tier', parseIntStrict(WHAT, m[3]!, line), line);
+      else if (fact === 'replication mode') siteFact(s, 'mode', parseMode(m[3]!, line), line);
+      else siteFact(s, 'operationMode', parseOperationMode(m[3]!, line), line);
       continue;
     }
     m = TREE_LINE.exec(t);
     if (m) {
       const s = site(d, m[1]!, line);
-      s.mode ??= parseMode(m[2]!, line);
-      s.operationMode ??= parseOperationMode(m[3]!, line);
+      siteLineOnce(s, 'tree', line);
+      siteFact(s, 'mode', parseMode(m[2]!, line), line);
+      siteFact(s, 'operationMode', parseOperationMode(m[3]!, line), line);
       continue;
     }
     const kv = keyValue(t, ':');
@@ -357,18 +443,28 @@ function parseSapcontrol(lines: Lines): SrState {
         d.hostMappings.push({ localHost: name, site: siteName, host });
         break;
       }
-      case 'siteTier':
-        site(d, name, line).tier = parseIntStrict(WHAT, kv.value, line);
+      case 'siteTier': {
+        const s = site(d, name, line);
+        siteLineOnce(s, 'tier', line);
+        siteFact(s, 'tier', parseIntStrict(WHAT, kv.value, line), line);
         break;
-      case 'siteReplicationMode':
-        site(d, name, line).mode = parseMode(kv.value, line);
+      }
+      case 'siteReplicationMode': {
+        const s = site(d, name, line);
+        siteLineOnce(s, 'replication mode', line);
+        siteFact(s, 'mode', parseMode(kv.value, line), line);
         break;
-      case 'siteOperationMode':
-        site(d, name, line).operationMode = parseOperationMode(kv.value, line);
+      }
+      case 'siteOperationMode': {
+        const s = site(d, name, line);
+        siteLineOnce(s, 'operation mode', line);
+        siteFact(s, 'operationMode', parseOperationMode(kv.value, line), line);
         break;
+      }
       case 'siteMapping':
+        // One line per target (`siteMapping/DC04=DC02`, `siteMapping/DC04=DC01`): a target has one source.
         site(d, name, line);
-        site(d, kv.value, line).source = name;
+        siteFact(site(d, kv.value, line), 'source', name, line);
         break;
       default:
         break;

@@ -2,6 +2,12 @@
  * `HDBSettings.sh systemReplicationStatus.py` (table form and `--sapcontrol=1` key=value form),
  * read together with its exit code: 10 NoHSR, 11 ERROR, 12 UNKNOWN, 13 INITIALIZING, 14 SYNCING,
  * 15 ACTIVE. Where the text and the exit code disagree, the text is not trusted.
+ *
+ * SAP's script computes each secondary site's status as the worst of its service rows, the overall
+ * status as the worst of the sites, and exits with the overall status. The parser checks the text
+ * against that: an exit code that contradicts the overall line is refused; a row, site line or
+ * overall line that disagrees with the others makes the affected links as bad as the worst of them
+ * (worse wins), and a worse status the text does not tie to one link applies to every link.
  */
 import { replicationModes } from '../../api/spec.js';
 import { replicationStatuses, type ReplicationMode, type ReplicationStatus } from '../../domain/types.js';
@@ -55,7 +61,10 @@ export interface SrServiceRow {
   /** null when the row shows no status (counts as not in sync). */
   readonly replicationStatus: ReplicationStatus | null;
   readonly replicationStatusDetails: string;
-  /** `Secondary Fully Synced`; null when the column is absent. */
+  /**
+   * `Secondary Fully Synced`; null when the column is absent. A cell without a value (`?`, empty)
+   * is false: not known to be in sync.
+   */
   readonly fullySynced: boolean | null;
   /** Log positions, only in the --sapcontrol=1 form. */
   readonly lastLogPosition: number | null;
@@ -131,11 +140,11 @@ function rowStatus(value: string, line: Line): ReplicationStatus | null | 'SKIP'
   return parseStatusWord(v, line);
 }
 
-function fullySyncedWord(value: string, line: Line): boolean | null {
+function fullySyncedWord(value: string, line: Line): boolean {
   const v = value.trim().toLowerCase();
   if (v === 'true') return true;
-  if (v === 'false') return false;
-  if (isMissing(v)) return null;
+  // `?` (the nameserver gave no value) or an empty cell: not known to be in sync.
+  if (v === 'false' || isMissing(v)) return false;
   throw new HanaParseError(
     WHAT,
     `expected True/False in "Secondary Fully Synced", got ${quote(value)}`,
@@ -265,7 +274,8 @@ function rowFromCells(
   };
 }
 
-const SITE_STATUS = /^status system replication site "(\d+)":\s*(\S+)$/i;
+/** `"2"`, or `"NOT MAPPED"` for rows whose secondary host is not mapped (always ERROR). */
+const SITE_STATUS = /^status system replication site "(\d+|NOT MAPPED)":\s*(\S+)$/i;
 // `\s*(\S.*)` rather than `\s*(.*\S)`: the latter backtracks quadratically on a run of spaces.
 const OVERALL = /^overall system replication status:\s*(\S.*)$/i;
 const NOT_PRIMARY = /^this system is either not running or not primary system replication site\.?$/i;
@@ -286,6 +296,10 @@ interface Collected {
   rows: SrServiceRow[];
   tableSeen: boolean;
   siteStatus: Map<number, ReplicationStatus>;
+  /** `status system replication site "NOT MAPPED": ...`: rows whose secondary host is not mapped. */
+  notMapped: ReplicationStatus | null;
+  /** `site/<id>/SECONDARY_FULLY_SYNCED` (--sapcontrol=1 on newer releases). */
+  siteFullySynced: Map<number, boolean>;
   overall: ReplicationStatus | 'NONE' | null;
   overallLine: Line | null;
   local: {
@@ -306,6 +320,8 @@ function emptyCollected(): Collected {
     rows: [],
     tableSeen: false,
     siteStatus: new Map(),
+    notMapped: null,
+    siteFullySynced: new Map(),
     overall: null,
     overallLine: null,
     local: null,
@@ -362,10 +378,16 @@ function parseTableForm(lines: Lines): Collected {
     }
     let m = SITE_STATUS.exec(t);
     if (m) {
-      if (c.siteStatus.size === MAX_SITES && !c.siteStatus.has(Number(m[1])))
+      const status = parseStatusWord(m[2]!, line);
+      if (m[1]!.toUpperCase() === 'NOT MAPPED') c.notMapped = worst(c.notMapped ?? status, status);
+      else if (c.siteStatus.has(Number(m[1])))
+        throw new HanaParseError(WHAT, `site ${quote(m[1])} has two status lines`, line.text, line.number);
+      else if (c.siteStatus.size === MAX_SITES)
         throw new HanaParseError(WHAT, `more than ${MAX_SITES} site status lines`, line.text, line.number);
-      c.siteStatus.set(Number(m[1]), parseStatusWord(m[2]!, line));
+      else c.siteStatus.set(Number(m[1]), status);
     } else if ((m = OVERALL.exec(t))) {
+      if (c.overallLine)
+        throw new HanaParseError(WHAT, 'a second overall status line', line.text, line.number);
       c.overall = overallWord(m[1]!, line);
       c.overallLine = line;
     } else if (/^local system replication state$/i.test(t)) {
@@ -467,12 +489,20 @@ function parseSapcontrolForm(lines: Lines): Collected {
       if (!sites.has(id) && sites.size === MAX_SITES)
         throw new HanaParseError(WHAT, `more than ${MAX_SITES} sites`, line.text, line.number);
       const s = sites.get(id) ?? new Map<string, { value: string; line: Line }>();
+      if (s.has(key) && s.get(key)!.value !== kv.value)
+        throw new HanaParseError(
+          WHAT,
+          `site key ${quote(kv.key)} given twice with different values`,
+          line.text,
+          line.number,
+        );
       s.set(key, { value: kv.value, line });
       sites.set(id, s);
       continue;
     }
     const key = kv.key.toLowerCase();
     if (key === 'overall_replication_status' || key === 'status') {
+      if (c.overallLine) throw new HanaParseError(WHAT, 'a second overall status', line.text, line.number);
       c.overall = overallWord(kv.value, line);
       c.overallLine = line;
     } else if (key === 'local_site_id') {
@@ -523,6 +553,8 @@ function parseSapcontrolForm(lines: Lines): Collected {
     if (id === localSiteId) continue;
     const st = fields.get('REPLICATION_STATUS');
     if (st !== undefined) c.siteStatus.set(id, parseStatusWord(st.value, st.line));
+    const synced = fields.get('SECONDARY_FULLY_SYNCED');
+    if (synced !== undefined) c.siteFullySynced.set(id, fullySyncedWord(synced.value, synced.line));
   }
   c.tableSeen = services.size > 0 || c.overall !== null;
   if (localSiteId === 0) {
@@ -707,13 +739,69 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
   );
   if (secondaries.size > MAX_SITES || c.siteStatus.size > MAX_SITES)
     throw new HanaParseError(WHAT, `more than ${MAX_SITES} replication links`, last.text, last.number);
+  const checked = crossChecked(c, overall);
   return {
     ...base,
     kind: 'primary',
     services: c.rows,
-    links: linksFromRows(c.rows, c.siteStatus),
+    links: checked.links,
     siteStatus: c.siteStatus,
-    overall,
+    overall: checked.overall,
     local,
   };
+}
+
+const rank = (s: ReplicationStatus) => replicationStatuses.indexOf(s);
+
+/**
+ * Rows, site lines and the overall line read together (the exit code was checked against the
+ * overall line already). Worse wins: a site line worse than its rows lowers that link
+ * (linksFromRows); a status the text gives without tying it to a listed link (a site line for a
+ * site without rows, "NOT MAPPED", an overall line worse than every site and row, an overall
+ * "not active" with rows) lowers every link; an overall line better than the rows is lowered.
+ */
+function crossChecked(
+  c: Collected,
+  overallLine: ReplicationStatus | 'NONE',
+): { links: SrLinkStatus[]; overall: ReplicationStatus | 'NONE' } {
+  let links = linksFromRows(c.rows, c.siteStatus).map((l) =>
+    l.secondarySiteId !== null && c.siteFullySynced.get(l.secondarySiteId) === false
+      ? { ...l, fullySynced: false }
+      : l,
+  );
+  if (links.length === 0) return { links, overall: overallLine };
+  const listed = new Set(links.map((l) => l.secondarySiteId));
+  let cap: ReplicationStatus = 'ACTIVE';
+  const why: string[] = [];
+  for (const [id, status] of c.siteStatus) {
+    if (!listed.has(id) && rank(status) < rank('ACTIVE')) {
+      cap = worst(cap, status);
+      why.push(`site ${quote(id)} is ${status} without rows`);
+    }
+  }
+  if (c.notMapped !== null && rank(c.notMapped) < rank('ACTIVE')) {
+    cap = worst(cap, c.notMapped);
+    why.push(`site "NOT MAPPED" is ${c.notMapped}`);
+  }
+  const fromLinks = links.reduce<ReplicationStatus>((w, l) => worst(w, l.status), 'ACTIVE');
+  if (overallLine === 'NONE') {
+    cap = worst(cap, 'ERROR');
+    why.push('overall status says replication is not active, but rows are listed');
+  } else if (rank(overallLine) < rank(worst(fromLinks, cap))) {
+    cap = worst(cap, overallLine);
+    why.push(`overall status is ${overallLine}, worse than every site`);
+  }
+  if (cap !== 'ACTIVE') {
+    const note = `the status text disagrees: ${why.join(', ')}`;
+    links = links.map((l) =>
+      rank(cap) < rank(l.status)
+        ? { ...l, status: cap, statusDetails: l.statusDetails === '' ? note : `${l.statusDetails}; ${note}` }
+        : l,
+    );
+  }
+  const overall = links.reduce<ReplicationStatus>(
+    (w, l) => worst(w, l.status),
+    overallLine === 'NONE' ? 'ERROR' : overallLine,
+  );
+  return { links, overall };
 }
