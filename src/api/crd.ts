@@ -73,6 +73,32 @@ export const fieldDescriptions: Readonly<Record<string, string>> = {
   'spec.alerts.lagWarningBytes': 'Unshipped log (bytes) above which the warning is raised.',
   'spec.alerts.lagCriticalBytes': 'Unshipped log (bytes) above which the critical alert is raised.',
   'spec.alerts.forSeconds': 'A threshold must be crossed this long to fire, and be clear as long to resolve.',
+  'spec.fencing':
+    'Fencing that does not depend on the failed node: a watchdog each leading agent feeds, and a fence agent another site runs.',
+  'spec.fencing.watchdog':
+    'The Linux watchdog armed while a site leads: a node whose agent stops feeding it resets before the lease can expire.',
+  'spec.fencing.watchdog.mode':
+    'disabled; automatic (use it where the device is usable, report where not); required (a site without a usable watchdog never leads).',
+  'spec.fencing.watchdog.device':
+    'The watchdog device (softdog or a hardware driver), default /dev/watchdog.',
+  'spec.fencing.watchdog.safetyMarginSeconds':
+    "The device's timeout must be at most lease.ttlSeconds minus this (covers the renewal round trip and the reset itself).",
+  'spec.fencing.watchdog.resetHungSecondaryAfterSeconds':
+    'Absent: never. A secondary whose HANA stays hung this long stops feeding its watchdog, so its node resets.',
+  'spec.fencing.agent':
+    'A fence agent of the fence-agents protocol that another site runs to power off a lost node. Absent: none.',
+  'spec.fencing.agent.command':
+    'The fence agent name (fence_ipmilan, fence_redfish, fence_aws, ...), resolved in the fence agent directory of the agent host.',
+  'spec.fencing.agent.parameters':
+    'Fence agent options for every site (name: "value"); credentials never: they come from the credentials file or Secret of the agent host.',
+  'spec.fencing.agent.sites':
+    'Fence agent options per site name (ip, plug, port...); they win over parameters.',
+  'spec.fencing.agent.timeoutSeconds':
+    'The whole fence (off, then status until off) must be confirmed within this.',
+  'spec.fencing.agent.callTimeoutSeconds':
+    'One call of the fence agent is killed after this and counts as failed.',
+  'spec.fencing.agent.statusIntervalSeconds':
+    'Time between status polls while waiting for the node to report off.',
   'spec.maintenance': 'Observe and report, never act.',
   status: 'Observed state, written by the operator.',
   'status.observedGeneration': 'The metadata.generation this status describes.',
@@ -117,6 +143,17 @@ export const specValidations = [
     message:
       'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
     fieldPath: '.lease.ttlSeconds',
+  },
+  {
+    rule: '!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0',
+    message:
+      'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds: the watchdog timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+    fieldPath: '.fencing.watchdog.safetyMarginSeconds',
+  },
+  {
+    rule: '!has(self.fencing) || !has(self.fencing.agent) || !has(self.fencing.agent.callTimeoutSeconds) || !has(self.fencing.agent.timeoutSeconds) || self.fencing.agent.callTimeoutSeconds <= self.fencing.agent.timeoutSeconds',
+    message: 'fencing.agent.callTimeoutSeconds must be at most fencing.agent.timeoutSeconds',
+    fieldPath: '.fencing.agent.callTimeoutSeconds',
   },
 ] as const;
 

@@ -33,6 +33,120 @@ export const siteSpecSchema = z
   })
   .strict();
 
+/**
+ * `disabled` rather than `off`: YAML 1.1 parsers (kubectl's, helm's) read a bare `off` as the
+ * boolean false, which a string field then refuses.
+ */
+export const watchdogModes = ['disabled', 'automatic', 'required'] as const;
+
+/**
+ * A fence agent from the standard fence-agents collection, by name (`fence_ipmilan`, `fence_aws`,
+ * ...). Only a name: the agent resolves it in the directory its host configuration names
+ * (HANASR_FENCE_AGENT_DIR, default /usr/sbin), so a manifest cannot make an agent run any other
+ * program.
+ */
+export const FENCE_AGENT_PATTERN = /^fence_[a-z0-9_]{1,60}$/;
+/** Option names of the fence-agents stdin protocol (`name=value` lines). */
+export const FENCE_PARAMETER_KEY_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+/** A value goes onto one stdin line: no line breaks, no other control characters. */
+// eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+export const FENCE_PARAMETER_VALUE_PATTERN = /^[^\x00-\x1f\x7f]{0,1024}$/;
+
+/**
+ * Why a fence-agent option may not come from a manifest (undefined: it may). `action` is the
+ * runner's; `*_script` options are run by the agent through a shell (fencing.py's
+ * `password_script`), `*_path` options name the programs it runs (`ipmitool_path`...),
+ * `ssh_options` can carry a ProxyCommand, `debug_file` writes where it is told; and credentials
+ * (passwords, keys, tokens) come only from the credentials file or Secret the agent host holds.
+ */
+export function fenceParameterKeyProblem(key: string): string | undefined {
+  if (!FENCE_PARAMETER_KEY_PATTERN.test(key))
+    return 'option names are lower-case letters, digits, _ and - (a letter first, at most 64)';
+  const k = key.replace(/-/g, '_');
+  if (k === 'action') return 'is set by hanasr (off, on, status, monitor)';
+  if (k.endsWith('_script') || k === 'script')
+    return 'runs a command through a shell: not accepted from a manifest';
+  if (k.endsWith('_path')) return 'names a program the fence agent runs: not accepted from a manifest';
+  if (k === 'ssh_options') return 'can make ssh run a command: not accepted from a manifest';
+  if (k === 'debug' || k === 'debug_file')
+    return 'writes a file where it is told: not accepted from a manifest';
+  if (/pass|secret|token|credential|private|access_key|api_?key/.test(k))
+    return 'is a credential: put it in the fence credentials file or Secret, never in the manifest';
+  return undefined;
+}
+
+/** Option names are checked by fenceParameterKeyProblem (zod's record keys lose their message). */
+const fenceParameters = z.record(
+  z.string(),
+  z
+    .string('must be a string (quote numbers and booleans: "623", "1")')
+    .regex(FENCE_PARAMETER_VALUE_PATTERN, 'must be one line without control characters (at most 1024)'),
+);
+
+export const fencingSpecSchema = z
+  .object({
+    /**
+     * The Linux watchdog each agent arms while its site leads (and feeds from its lease renewals),
+     * so a node whose agent dies or hangs resets before the lease can expire (Patroni's watchdog,
+     * SBD's self-fencing).
+     */
+    watchdog: z
+      .object({
+        /**
+         * disabled: never use it; automatic: use it where the device is usable, report where it is not;
+         * required: a site without a usable watchdog never leads (Patroni's `required`).
+         */
+        mode: z.enum(watchdogModes).default('automatic'),
+        /** The watchdog device (softdog or a hardware driver). */
+        device: z
+          .string()
+          .regex(/^\/dev\/[A-Za-z0-9._-]{1,64}$/, 'must be a device under /dev, like /dev/watchdog')
+          .default('/dev/watchdog'),
+        /**
+         * The device's timeout must be at most lease.ttlSeconds minus this margin. The watchdog must
+         * reset the node before the leader lease can expire (then a secondary may take over). The
+         * last feed follows the last renewal by up to the renewal's round trip (the agent's store
+         * timeout, 2 s by default), and the reset itself takes up to about a second: 3 s covers both.
+         */
+        safetyMarginSeconds: z.number().min(1).max(3600).default(3),
+        /**
+         * Absent: never. A secondary whose HANA stays hung this long (its stop does not complete)
+         * stops feeding its watchdog, so its node resets (needs a usable watchdog).
+         */
+        resetHungSecondaryAfterSeconds: z.number().int().min(1).max(86400).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * STONITH by another site: a fence agent of the standard fence-agents protocol (options as
+     * `name=value` lines on stdin, action=off|on|status|monitor, exit 0 = success; status: 0 = on,
+     * 2 = off). Absent: no site is fenced by another.
+     */
+    agent: z
+      .object({
+        /** The fence agent's name, e.g. fence_ipmilan, fence_redfish, fence_aws, fence_kubevirt. */
+        command: z
+          .string()
+          .regex(
+            FENCE_AGENT_PATTERN,
+            'must be a fence agent name like fence_ipmilan (no path, no arguments)',
+          ),
+        /** Options for every site (e.g. lanplus: "1"); a site's own options win. */
+        parameters: fenceParameters.default({}),
+        /** Options per site name (e.g. ip, plug, port): how the agent reaches that site's node. */
+        sites: z.record(z.string().regex(SITE_NAME_PATTERN), fenceParameters).default({}),
+        /** The whole fence (off, then status until it reports off) must be confirmed within this. */
+        timeoutSeconds: z.number().int().min(1).max(3600).default(60),
+        /** One call of the fence agent is killed after this (it counts as failed). */
+        callTimeoutSeconds: z.number().int().min(1).max(600).default(20),
+        /** Time between status polls while waiting for the node to report off. */
+        statusIntervalSeconds: z.number().min(0.1).max(60).default(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const hanaSystemReplicationSpecSchema = z
   .object({
     sid: z.string().regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)'),
@@ -105,6 +219,8 @@ export const hanaSystemReplicationSpecSchema = z
       })
       .strict()
       .prefault({}),
+    /** Fencing that does not depend on the failed node: the watchdog and a fence agent. */
+    fencing: fencingSpecSchema.prefault({}),
     /** Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance). */
     maintenance: z.boolean().default(false),
   })
@@ -155,6 +271,46 @@ export const hanaSystemReplicationSpecSchema = z
         message: 'must be at least alerts.lagWarningBytes',
       });
     }
+    const { watchdog, agent } = spec.fencing;
+    if (spec.lease.ttlSeconds - watchdog.safetyMarginSeconds < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fencing', 'watchdog', 'safetyMarginSeconds'],
+        message:
+          'must leave at least 1 s of lease.ttlSeconds: the watchdog timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+      });
+    }
+    if (agent !== undefined) {
+      const params: [readonly PropertyKey[], Record<string, string>][] = [
+        [['fencing', 'agent', 'parameters'], agent.parameters],
+        ...Object.entries(agent.sites).map(
+          ([site, p]) =>
+            [['fencing', 'agent', 'sites', site], p] as [readonly PropertyKey[], Record<string, string>],
+        ),
+      ];
+      for (const [path, p] of params) {
+        for (const key of Object.keys(p)) {
+          const problem = fenceParameterKeyProblem(key);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [...path, key], message: problem });
+        }
+      }
+      for (const site of Object.keys(agent.sites)) {
+        if (!names.has(site)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fencing', 'agent', 'sites', site],
+            message: `unknown site "${site}"`,
+          });
+        }
+      }
+      if (agent.callTimeoutSeconds > agent.timeoutSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fencing', 'agent', 'callTimeoutSeconds'],
+          message: 'must be at most fencing.agent.timeoutSeconds',
+        });
+      }
+    }
     if (spec.probes.intervalSeconds >= spec.lease.ttlSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -194,6 +350,8 @@ export const hanaSystemReplicationSpecSchema = z
 export type HanaSystemReplicationSpec = z.output<typeof hanaSystemReplicationSpecSchema>;
 export type HanaSystemReplicationSpecInput = z.input<typeof hanaSystemReplicationSpecSchema>;
 export type SiteSpec = z.output<typeof siteSpecSchema>;
+export type FencingSpec = z.output<typeof fencingSpecSchema>;
+export type WatchdogMode = (typeof watchdogModes)[number];
 export type ReplicationMode = (typeof replicationModes)[number];
 export type OperationMode = (typeof operationModes)[number];
 
