@@ -284,6 +284,7 @@ export async function run(argv: string[]): Promise<number> {
             initialPrimary: scenario.initialPrimary,
             seed: scenario.seed,
             writesPerSecond: scenario.workload.writesPerSecond,
+            ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
           }
         : {}),
     });
