@@ -145,9 +145,9 @@ export const specValidations = [
     fieldPath: '.lease.ttlSeconds',
   },
   {
-    rule: '!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0',
+    rule: "!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.mode) || self.fencing.watchdog.mode != 'required' || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0",
     message:
-      'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds: the watchdog timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+      'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
     fieldPath: '.fencing.watchdog.safetyMarginSeconds',
   },
   {

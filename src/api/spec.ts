@@ -272,12 +272,14 @@ export const hanaSystemReplicationSpecSchema = z
       });
     }
     const { watchdog, agent } = spec.fencing;
-    if (spec.lease.ttlSeconds - watchdog.safetyMarginSeconds < 1) {
+    // In automatic mode a lease too short for the margin only makes the watchdog unusable (the
+    // agent reports it); a required watchdog must be possible at all.
+    if (watchdog.mode === 'required' && spec.lease.ttlSeconds - watchdog.safetyMarginSeconds < 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['fencing', 'watchdog', 'safetyMarginSeconds'],
         message:
-          'must leave at least 1 s of lease.ttlSeconds: the watchdog timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+          'must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
       });
     }
     if (agent !== undefined) {

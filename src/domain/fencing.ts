@@ -86,6 +86,12 @@ export function watchdogVerdict(
   ) {
     return unusable('watchdog_timeout_unknown', 'its timeout cannot be read');
   }
+  if (max < 1) {
+    return unusable(
+      'watchdog_timeout_too_long',
+      `lease.ttlSeconds - safetyMarginSeconds = ${max} s leaves no room for a watchdog timeout`,
+    );
+  }
   if (facts.timeoutSeconds > max) {
     return unusable(
       'watchdog_timeout_too_long',

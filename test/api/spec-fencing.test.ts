@@ -63,11 +63,18 @@ describe('spec.fencing', () => {
     );
   });
 
-  it('keeps the watchdog timeout bound positive: safetyMarginSeconds < lease.ttlSeconds - 1', () => {
-    expect(problems({ ...base, fencing: { watchdog: { safetyMarginSeconds: 10 } } })).toEqual([
-      'fencing.watchdog.safetyMarginSeconds: must leave at least 1 s of lease.ttlSeconds: the watchdog timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+  it('keeps a required watchdog possible: safetyMarginSeconds <= lease.ttlSeconds - 1', () => {
+    expect(
+      problems({ ...base, fencing: { watchdog: { mode: 'required', safetyMarginSeconds: 10 } } }),
+    ).toEqual([
+      'fencing.watchdog.safetyMarginSeconds: must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
     ]);
-    expect(problems({ ...base, fencing: { watchdog: { safetyMarginSeconds: 9 } } })).toEqual([]);
+    expect(
+      problems({ ...base, fencing: { watchdog: { mode: 'required', safetyMarginSeconds: 9 } } }),
+    ).toEqual([]);
+    // Automatic: a lease too short for the margin is valid; the watchdog is then reported unusable.
+    expect(problems({ ...base, lease: { ttlSeconds: 3 } })).toEqual([]);
+    expect(problems({ ...base, fencing: { watchdog: { safetyMarginSeconds: 10 } } })).toEqual([]);
   });
 
   it('names a fence agent only, never a path, arguments or a shell', () => {

@@ -47,6 +47,12 @@ describe('watchdogVerdict', () => {
     expect(v.message).toContain('soft_margin=12');
     expect(v.message).toContain('does not lead');
   });
+
+  it('a lease too short for the margin leaves no usable watchdog (automatic mode)', () => {
+    const v = watchdogVerdict(spec({ mode: 'automatic' }, 3), { present: true, timeoutSeconds: 1 });
+    expect(v).toMatchObject({ use: false, mayLead: true, reason: 'watchdog_timeout_too_long' });
+    expect(v.message).toContain('= 0 s leaves no room');
+  });
 });
 
 describe('watchdogFeedAllowed', () => {
