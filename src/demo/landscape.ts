@@ -235,6 +235,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       namespace,
       plural: PLURAL,
       body: { ...manifest, metadata: { ...manifest.metadata, name, namespace } },
+      fieldManager: 'hanasr-demo',
     });
 
     // 2. Coordination.
