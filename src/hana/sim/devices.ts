@@ -313,7 +313,13 @@ export class SimNodeDevices {
           ? 'node up; HANA stays stopped (Autostart=0); the agent stays stopped (the scenario stopped it)'
           : 'node up; HANA stays stopped (Autostart=0); the agent service starts',
       );
-      if (!n.agentStopped) void this.o.onNodeUp?.(n.site);
+      if (!n.agentStopped) {
+        Promise.resolve()
+          .then(() => this.o.onNodeUp?.(n.site))
+          .catch((err: unknown) =>
+            this.note(n.site, 'agent-start-failed', err instanceof Error ? err.message : String(err)),
+          );
+      }
     });
   }
 

@@ -129,6 +129,24 @@ describe('simulated watchdog', () => {
     expect(devices.events()[2]!.reason).toMatch(/agent stays stopped/);
   });
 
+  it('an agent that fails to start at boot is on the timeline, not an unhandled rejection', async () => {
+    const { clock, sim } = landscape();
+    const devices = new SimNodeDevices({
+      model: sim,
+      clock,
+      watchdogTimeoutSeconds: 7,
+      bootSeconds: 5,
+      onNodeUp: async () => {
+        throw new Error('store unreachable');
+      },
+    });
+    await devices.watchdog('A').arm(deadline(clock, 1000));
+    await clock.advanceBy(20_000);
+    expect(devices.events().map((e) => `${e.event}: ${e.reason}`)).toContain(
+      'agent-start-failed: store unreachable',
+    );
+  });
+
   it('remove-watchdog: an armed watchdog never fires any more, feeds and arms fail', async () => {
     const { clock, devices, down } = rig();
     const wd = devices.watchdog('A');
