@@ -9,6 +9,17 @@
  *
  * Every call takes an AbortSignal and must give up when it aborts; callers bound every call with
  * a deadline (`withTimeout`). Nothing unknown is ever reported as success.
+ *
+ * How the agent uses them (issue 11 part B):
+ * - at start and every cycle: `watchdogVerdict(spec, await watchdog.probe(signal))`; `mayLead`
+ *   false (required mode, no usable watchdog) keeps the site from acquiring the leader key.
+ * - on acquiring the key (and while running a primary): `arm`; after every confirmed renewal,
+ *   `feed` only if `watchdogFeedAllowed(spec, timeout, session.lastRenewedAt(), now)`;
+ *   to fence itself when a stop does not complete: stop feeding (never `disarm`);
+ *   on a graceful step-down or stop: `disarm` (magic close) once the site is not writable.
+ * - a surviving in-sync secondary, before promoting over a lost primary whose agent cannot
+ *   confirm it stopped: `fenceOff(fenceAgent, oldPrimarySite, { clock, ...fenceTiming(spec
+ *   .fencing.agent) })`; only `result === 'confirmed'` lets it go before the old lease expires.
  */
 
 // --- watchdog ---------------------------------------------------------------------------------
