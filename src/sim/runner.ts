@@ -133,6 +133,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     watchdogTimeoutSeconds:
       scenario.nodes?.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec))),
     ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
+    ...(scenario.nodes?.sites !== undefined ? { sites: scenario.nodes.sites } : {}),
     onNodeDown: (site) => killAgent(site),
     onNodeUp: (site) => startAgent(site),
   });

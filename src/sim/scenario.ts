@@ -105,6 +105,18 @@ export const scenarioSchema = z
         watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
         /** Time a node takes to boot after a watchdog reset or a fence "on" (default 60). */
         bootSeconds: z.number().min(0).max(3600).optional(),
+        /** Per site: its own watchdog timeout, or `watchdog: false` (no device from the start). */
+        sites: z
+          .record(
+            z.string().regex(SITE_NAME_PATTERN),
+            z
+              .object({
+                watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+                watchdog: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
       })
       .strict()
       .optional(),
@@ -157,6 +169,11 @@ export const scenarioSchema = z
         });
       }
     });
+    for (const site of Object.keys(s.nodes?.sites ?? {})) {
+      if (!sites.has(site)) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', 'sites', site], message: `unknown site "${site}"` });
+      }
+    }
     if (s.expect.primary !== undefined && s.expect.primary !== null && !sites.has(s.expect.primary)) {
       ctx.addIssue({
         code: 'custom',

@@ -34,6 +34,24 @@ describe('fencing faults in scenarios', () => {
     expect(s.nodes).toEqual({ watchdogTimeoutSeconds: 5, bootSeconds: 30 });
   });
 
+  it('takes per-site watchdogs: another timeout, or none', async () => {
+    const s = parseScenario(
+      scenario(
+        '  []',
+        'nodes: { sites: { A: { watchdogTimeoutSeconds: 60 }, B: { watchdog: false } } }',
+      ).replace('faults:\n  []', 'faults: []'),
+    );
+    expect(s.nodes?.sites).toEqual({ A: { watchdogTimeoutSeconds: 60 }, B: { watchdog: false } });
+    expect(() =>
+      parseScenario(
+        scenario('  []', 'nodes: { sites: { C: { watchdog: false } } }').replace(
+          'faults:\n  []',
+          'faults: []',
+        ),
+      ),
+    ).toThrow(/nodes\.sites\.C: unknown site "C"/);
+  });
+
   it('refuses hang on other faults and the fencing faults without a site', () => {
     expect(() =>
       parseScenario(scenario('  - { atSeconds: 10, action: crash-node, site: A, hang: true }')),

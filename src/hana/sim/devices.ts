@@ -37,6 +37,13 @@ export interface SimNodeDevicesOptions {
   readonly clock: Clock;
   /** Every node's watchdog timeout (seconds). */
   readonly watchdogTimeoutSeconds: number;
+  /** Per node: another timeout (a softdog loaded with another soft_margin), or no watchdog at all. */
+  readonly sites?: Readonly<
+    Record<
+      string,
+      { readonly watchdogTimeoutSeconds?: number | undefined; readonly watchdog?: boolean | undefined }
+    >
+  >;
   /** Time from a reset or a power-on until the node is up and its agent starts (default 60). */
   readonly bootSeconds?: number;
   /** Time a fence device takes for off/on (default 2) and for status/monitor (default 0.5). */
@@ -96,14 +103,17 @@ export class SimNodeDevices {
     this.powerMs = (o.powerSeconds ?? 2) * 1000;
     this.statusMs = (o.statusSeconds ?? 0.5) * 1000;
     for (const site of o.model.siteNames()) {
+      const own = o.sites?.[site];
+      const timeoutSeconds = own?.watchdogTimeoutSeconds ?? o.watchdogTimeoutSeconds;
+      if (!(timeoutSeconds > 0)) throw new RangeError(`${site}: watchdogTimeoutSeconds must be > 0`);
       this.nodes.set(site, {
         site,
         power: 'on',
         booting: false,
         cancelBoot: null,
-        watchdogPresent: true,
+        watchdogPresent: own?.watchdog ?? true,
         armed: false,
-        timeoutSeconds: o.watchdogTimeoutSeconds,
+        timeoutSeconds,
         cancelExpiry: null,
         fencing: 'works',
         agentStopped: false,

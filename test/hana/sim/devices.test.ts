@@ -91,6 +91,22 @@ describe('simulated watchdog', () => {
     expect(devices.state('A').watchdog).toEqual({ present: true, armed: false, timeoutSeconds: 7 });
   });
 
+  it('per node: another timeout (what probe reports), or no device at all', async () => {
+    const { clock, sim } = landscape();
+    const devices = new SimNodeDevices({
+      model: sim,
+      clock,
+      watchdogTimeoutSeconds: 7,
+      sites: { A: { watchdogTimeoutSeconds: 60 }, B: { watchdog: false } },
+    });
+    expect(await devices.watchdog('A').probe(deadline(clock, 1000))).toMatchObject({
+      present: true,
+      timeoutSeconds: 60,
+    });
+    expect(await devices.watchdog('B').probe(deadline(clock, 1000))).toMatchObject({ present: false });
+    expect(await code(devices.watchdog('B').arm(deadline(clock, 1000)))).toBe('ABSENT');
+  });
+
   it('a magic close disarms it: no reset however long nobody feeds', async () => {
     const { clock, devices, down } = rig();
     const wd = devices.watchdog('A');
