@@ -44,7 +44,7 @@ import { TcpProxy } from '../net/tcp-proxy.js';
 import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
-import { SimNodeDevices } from '../hana/sim/devices.js';
+import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 
@@ -67,6 +67,10 @@ export interface DemoOptions {
   readonly startSeconds?: number;
   /** Seconds a node takes to boot after a watchdog reset or a fence "on" (default 15). */
   readonly bootSeconds?: number;
+  /** Every node's watchdog timeout (default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds). */
+  readonly watchdogTimeoutSeconds?: number;
+  /** Per node: another watchdog timeout, or none (a scenario's nodes.sites). */
+  readonly nodeSites?: SimNodeDevicesOptions['sites'];
 }
 
 export interface TimelineItem {
@@ -389,8 +393,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const devices = new SimNodeDevices({
       model,
       clock: realClock,
-      watchdogTimeoutSeconds: Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec0))),
+      watchdogTimeoutSeconds:
+        options.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec0))),
       bootSeconds: options.bootSeconds ?? 15,
+      ...(options.nodeSites !== undefined ? { sites: options.nodeSites } : {}),
       onNodeDown: (site, cause) => {
         note(
           cause === 'fenced-off' ? 'node powered off by a fence agent' : 'node reset by its watchdog',

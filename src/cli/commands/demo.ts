@@ -285,6 +285,10 @@ export async function run(argv: string[]): Promise<number> {
             seed: scenario.seed,
             writesPerSecond: scenario.workload.writesPerSecond,
             ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
+            ...(scenario.nodes?.watchdogTimeoutSeconds !== undefined
+              ? { watchdogTimeoutSeconds: scenario.nodes.watchdogTimeoutSeconds }
+              : {}),
+            ...(scenario.nodes?.sites !== undefined ? { nodeSites: scenario.nodes.sites } : {}),
           }
         : {}),
     });
