@@ -1,6 +1,7 @@
 /**
  * The HanaSystemReplication spec: the one schema behind runtime validation, the TypeScript
- * types and (later) the CRD's OpenAPI schema. Defaults are the safe choice for each knob.
+ * types and the CRD's OpenAPI schema. Defaults are the safe choice for each knob. Each field's
+ * `.describe()` text is its documentation: the CRD carries it, so `kubectl explain` prints it.
  */
 import { z } from 'zod';
 import { escapeControl, quote } from '../quote.js';
@@ -20,94 +21,363 @@ export const siteSpecSchema = z
   .object({
     name: z
       .string()
-      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -'),
-    host: z.string().regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address'),
-    /** Higher wins when several secondaries are eligible. */
-    priority: z.number().int().min(0).max(1000).default(100),
-    /**
-     * The site this one replicates from (multitier A->B->C). Absent: the primary tier.
-     * Only tier-2 sites (replicating from the primary) are promoted automatically.
-     */
-    source: z.string().regex(SITE_NAME_PATTERN).optional(),
-    /** false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR). */
-    autoTakeover: z.boolean().default(true),
+      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -')
+      .describe(
+        'Site name as given to hdbnsutil --name: a letter, then letters, digits, _ or - (at most 64).',
+      ),
+    host: z
+      .string()
+      .regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address')
+      .describe('Host name or IPv4 address of the site master.'),
+    priority: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(100)
+      .describe('Higher wins when several secondaries are eligible for takeover.'),
+    source: z
+      .string()
+      .regex(SITE_NAME_PATTERN)
+      .optional()
+      .describe(
+        'The site this one replicates from (multitier A->B->C). Absent: the primary tier. Only tier-2 sites (replicating from the primary) are promoted automatically.',
+      ),
+    autoTakeover: z
+      .boolean()
+      .default(true)
+      .describe(
+        "false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR).",
+      ),
+  })
+  .strict()
+  .describe('One HANA site of the landscape.');
+
+/**
+ * `disabled` rather than `off`: YAML 1.1 parsers (kubectl's, helm's) read a bare `off` as the
+ * boolean false, which a string field then refuses.
+ */
+export const watchdogModes = ['disabled', 'automatic', 'required'] as const;
+
+/**
+ * A fence agent from the standard fence-agents collection, by name (`fence_ipmilan`, `fence_aws`,
+ * ...). Only a name: the agent resolves it in the directory its host configuration names
+ * (HANASR_FENCE_AGENT_DIR, default /usr/sbin), so a manifest cannot make an agent run any other
+ * program.
+ */
+export const FENCE_AGENT_PATTERN = /^fence_[a-z0-9_]{1,60}$/;
+/** Option names of the fence-agents stdin protocol (`name=value` lines). */
+export const FENCE_PARAMETER_KEY_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+/** A value goes onto one stdin line: no line breaks, no other control characters. */
+// eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+export const FENCE_PARAMETER_VALUE_PATTERN = /^[^\x00-\x1f\x7f]{0,1024}$/;
+
+/**
+ * Why a fence-agent option may not come from a manifest (undefined: it may). `action` is the
+ * runner's; `*_script` options are run by the agent through a shell (fencing.py's
+ * `password_script`), `*_path` options name the programs it runs (`ipmitool_path`...),
+ * `ssh_options` can carry a ProxyCommand, `debug_file` writes where it is told; and credentials
+ * (passwords, keys, tokens) come only from the credentials file or Secret the agent host holds.
+ */
+export function fenceParameterKeyProblem(key: string): string | undefined {
+  if (!FENCE_PARAMETER_KEY_PATTERN.test(key))
+    return 'option names are lower-case letters, digits, _ and - (a letter first, at most 64)';
+  const k = key.replace(/-/g, '_');
+  if (k === 'action') return 'is set by hanasr (off, on, status, monitor)';
+  if (k.endsWith('_script') || k === 'script')
+    return 'runs a command through a shell: not accepted from a manifest';
+  if (k.endsWith('_path')) return 'names a program the fence agent runs: not accepted from a manifest';
+  if (k === 'ssh_options') return 'can make ssh run a command: not accepted from a manifest';
+  if (k === 'debug' || k === 'debug_file')
+    return 'writes a file where it is told: not accepted from a manifest';
+  if (/pass|secret|token|credential|private|access_key|api_?key/.test(k))
+    return 'is a credential: put it in the fence credentials file or Secret, never in the manifest';
+  return undefined;
+}
+
+/** Option names are checked by fenceParameterKeyProblem (zod's record keys lose their message). */
+const fenceParameters = () =>
+  z.record(
+    z.string(),
+    z
+      .string('must be a string (quote numbers and booleans: "623", "1")')
+      .regex(FENCE_PARAMETER_VALUE_PATTERN, 'must be one line without control characters (at most 1024)')
+      .describe('The value of one fence agent option (a string on one line: quote numbers and booleans).'),
+  );
+
+export const fencingSpecSchema = z
+  .object({
+    watchdog: z
+      .object({
+        mode: z
+          .enum(watchdogModes)
+          .default('automatic')
+          .describe(
+            "disabled: never use it; automatic: use it where the device is usable, report where it is not; required: a site without a usable watchdog never leads (Patroni's required). disabled, not off: YAML 1.1 tools read a bare off as false.",
+          ),
+        device: z
+          .string()
+          .regex(/^\/dev\/[A-Za-z0-9._-]{1,64}$/, 'must be a device under /dev, like /dev/watchdog')
+          .default('/dev/watchdog')
+          .describe('The watchdog device (softdog or a hardware driver).'),
+        safetyMarginSeconds: z
+          .number()
+          .min(1)
+          .max(3600)
+          .default(3)
+          .describe(
+            "The device's timeout must be at most lease.ttlSeconds minus this, so the node resets before its lease can expire: a feed follows the last confirmed renewal by up to the renewal's round trip (2 s with the agent's default store timeout) and the reset itself takes up to about a second.",
+          ),
+        resetHungSecondaryAfterSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86400)
+          .optional()
+          .describe(
+            'Absent: never. A secondary whose HANA stays hung this long (its stop does not complete) stops feeding its watchdog, so its node resets.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "The Linux watchdog each agent arms while its site leads and feeds from its lease renewals, so a node whose agent dies or hangs resets before the lease can expire (Patroni's watchdog, SBD's self-fencing).",
+      ),
+    agent: z
+      .object({
+        command: z
+          .string()
+          .regex(FENCE_AGENT_PATTERN, 'must be a fence agent name like fence_ipmilan (no path, no arguments)')
+          .describe(
+            'The fence agent name (fence_ipmilan, fence_redfish, fence_aws, fence_kubevirt...), found in the fence agent directory of the agent host (default /usr/sbin).',
+          ),
+        parameters: fenceParameters()
+          .default({})
+          .describe(
+            'Fence agent options for every site (name: "value", strings); no credentials, no *_script or *_path options. A site\'s own options win.',
+          ),
+        sites: z
+          .record(
+            z.string().regex(SITE_NAME_PATTERN),
+            fenceParameters().describe('Fence agent options for the node of this site (ip, plug, port...).'),
+          )
+          .default({})
+          .describe("Fence agent options per site name (ip, plug, port...): how to reach that site's node."),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe('The whole fence (off, then status until it reports off) must be confirmed within this.'),
+        callTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(600)
+          .default(20)
+          .describe('One call of the fence agent is killed after this and counts as failed.'),
+        statusIntervalSeconds: z
+          .number()
+          .min(0.1)
+          .max(60)
+          .default(1)
+          .describe('Time between status polls while waiting for the node to report off.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'STONITH by another site: a fence agent of the fence-agents protocol (name=value options on stdin, action=off|on|status|monitor; exit 0 = success; status: 0 = on, 2 = off). Credentials come from the agent host, never the manifest. Absent: no site is fenced by another.',
+      ),
   })
   .strict();
 
 export const hanaSystemReplicationSpecSchema = z
   .object({
-    sid: z.string().regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)'),
-    instanceNumber: z.string().regex(/^[0-9]{2}$/, 'must be two digits (e.g. "00")'),
-    sites: z.array(siteSpecSchema).min(2, 'needs at least two sites').max(8),
+    sid: z
+      .string()
+      .regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)')
+      .describe('SAP system ID: three characters, an upper-case letter first (e.g. HA1).'),
+    instanceNumber: z
+      .string()
+      .regex(/^[0-9]{2}$/, 'must be two digits (e.g. "00")')
+      .describe('HANA instance number, two digits (e.g. "00").'),
+    sites: z
+      .array(siteSpecSchema)
+      .min(2, 'needs at least two sites')
+      .max(8)
+      .describe('The HANA sites of this system replication landscape (2 to 8, unique names).'),
     replication: z
       .object({
-        mode: z.enum(replicationModes).default('sync'),
-        operationMode: z.enum(operationModes).default('logreplay'),
-        /** HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL). */
-        logShippingTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
-        /**
-         * async only: a secondary lagging at most this many seconds may be promoted automatically.
-         * Absent: an async secondary is never promoted automatically.
-         */
-        asyncTakeoverMaxLagSeconds: z.number().int().min(0).max(86400).optional(),
+        mode: z
+          .enum(replicationModes)
+          .default('sync')
+          .describe('Replication mode, as hdbnsutil -sr_register --replicationMode takes it.'),
+        operationMode: z
+          .enum(operationModes)
+          .default('logreplay')
+          .describe('Operation mode, as hdbnsutil -sr_register --operationMode takes it.'),
+        logShippingTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(30)
+          .describe(
+            "HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL).",
+          ),
+        asyncTakeoverMaxLagSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(86400)
+          .optional()
+          .describe(
+            'async only: a secondary lagging at most this many seconds may be promoted automatically. Absent: an async secondary is never promoted automatically.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('System replication settings.'),
     takeover: z
       .object({
-        automatic: z.boolean().default(true),
-        /** SAPHanaSR PREFER_SITE_TAKEOVER: true takes over to the in-sync secondary; false restarts locally first. */
-        preferSiteTakeover: z.boolean().default(true),
-        /** SAPHanaSR AUTOMATED_REGISTER: register the former primary as secondary without a human. */
-        automatedRegister: z.boolean().default(false),
-        /** SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT, on the last-primary timestamps. */
-        duplicatePrimaryTimeoutSeconds: z.number().int().min(0).max(604800).default(7200),
-        /** Consecutive failed probes before the primary counts as failed. */
-        failureThreshold: z.number().int().min(1).max(100).default(3),
-        /** Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false. */
-        localRestartAttempts: z.number().int().min(0).max(10).default(1),
-        /** Use `hdbnsutil -sr_takeover --suspendPrimary` when the old primary still answers. */
-        handshake: z.boolean().default(true),
+        automatic: z.boolean().default(true).describe('Take over automatically when the primary fails.'),
+        preferSiteTakeover: z
+          .boolean()
+          .default(true)
+          .describe(
+            'SAPHanaSR PREFER_SITE_TAKEOVER: true takes over to the in-sync secondary; false restarts the primary locally first.',
+          ),
+        automatedRegister: z
+          .boolean()
+          .default(false)
+          .describe(
+            'SAPHanaSR AUTOMATED_REGISTER: register the former primary as secondary without a human.',
+          ),
+        duplicatePrimaryTimeoutSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(604800)
+          .default(7200)
+          .describe('SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT, on the last-primary timestamps.'),
+        failureThreshold: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(3)
+          .describe('Consecutive failed probes before the primary counts as failed.'),
+        localRestartAttempts: z
+          .number()
+          .int()
+          .min(0)
+          .max(10)
+          .default(1)
+          .describe(
+            'Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false.',
+          ),
+        handshake: z
+          .boolean()
+          .default(true)
+          .describe('Use hdbnsutil -sr_takeover --suspendPrimary when the old primary still answers.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Takeover policy.'),
     probes: z
       .object({
-        intervalSeconds: z.number().min(0.1).max(3600).default(2),
-        timeoutSeconds: z.number().min(0.1).max(3600).default(3),
+        intervalSeconds: z
+          .number()
+          .min(0.1)
+          .max(3600)
+          .default(2)
+          .describe('Seconds between probes; shorter than lease.ttlSeconds.'),
+        timeoutSeconds: z
+          .number()
+          .min(0.1)
+          .max(3600)
+          .default(3)
+          .describe('A probe not answered within this many seconds has failed.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('How the agents probe their HANA.'),
     lease: z
       .object({
-        ttlSeconds: z.number().int().min(1).max(3600).default(10),
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(10)
+          .describe(
+            'TTL of the etcd lease bound to the leader key; shorter than replication.logShippingTimeoutSeconds so a cut-off primary fences itself first.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('The etcd lease bound to the leader key.'),
     clock: z
       .object({
-        /**
-         * The largest offset between the clocks of any two hosts (agents, HANA, operator) that the
-         * rules allow for; NTP/chrony must keep them within it. Every comparison of times from two
-         * hosts counts it against trust, and a measured offset beyond it refuses automatic takeover.
-         */
-        maxSkewSeconds: z.number().min(0).max(60).default(1),
+        maxSkewSeconds: z
+          .number()
+          .min(0)
+          .max(60)
+          .default(1)
+          .describe(
+            'The largest offset between the clocks of any two hosts (agents, HANA, operator) that the rules allow for; NTP/chrony must keep them within it. Every comparison of times from two hosts counts it against trust, and a measured offset beyond it refuses automatic takeover.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Clocks of the hosts (NTP or chrony must keep them within the bound).'),
     alerts: z
       .object({
-        lagWarningSeconds: z.number().min(0).default(30),
-        lagCriticalSeconds: z.number().min(0).default(300),
-        lagWarningBytes: z.number().int().min(0).optional(),
-        lagCriticalBytes: z.number().int().min(0).optional(),
-        /** A threshold must be crossed this long before the alert fires (and stay clear as long to resolve). */
-        forSeconds: z.number().min(0).default(60),
+        lagWarningSeconds: z
+          .number()
+          .min(0)
+          .default(30)
+          .describe('Lag (seconds) above which the warning is raised.'),
+        lagCriticalSeconds: z
+          .number()
+          .min(0)
+          .default(300)
+          .describe('Lag (seconds) above which the critical alert is raised; at least lagWarningSeconds.'),
+        lagWarningBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Unshipped log (bytes) above which the warning is raised.'),
+        lagCriticalBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe(
+            'Unshipped log (bytes) above which the critical alert is raised; at least lagWarningBytes.',
+          ),
+        forSeconds: z
+          .number()
+          .min(0)
+          .default(60)
+          .describe(
+            'A threshold must be crossed this long before the alert fires (and stay clear as long to resolve).',
+          ),
       })
       .strict()
-      .prefault({}),
-    /** Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance). */
-    maintenance: z.boolean().default(false),
+      .prefault({})
+      .describe('Replication lag thresholds for the ReplicationLagHigh condition and its Events.'),
+    fencing: fencingSpecSchema
+      .prefault({})
+      .describe(
+        'Fencing that does not depend on the failed node: a watchdog the leading agent feeds, and a fence agent another site runs.',
+      ),
+    maintenance: z
+      .boolean()
+      .default(false)
+      .describe("Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance)."),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -175,6 +445,48 @@ export const hanaSystemReplicationSpecSchema = z
         message: 'must be at least alerts.lagWarningBytes',
       });
     }
+    const { watchdog, agent } = spec.fencing;
+    // In automatic mode a lease too short for the margin only makes the watchdog unusable (the
+    // agent reports it); a required watchdog must be possible at all.
+    if (watchdog.mode === 'required' && spec.lease.ttlSeconds - watchdog.safetyMarginSeconds < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fencing', 'watchdog', 'safetyMarginSeconds'],
+        message:
+          'must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+      });
+    }
+    if (agent !== undefined) {
+      const params: [readonly PropertyKey[], Record<string, string>][] = [
+        [['fencing', 'agent', 'parameters'], agent.parameters],
+        ...Object.entries(agent.sites).map(
+          ([site, p]) =>
+            [['fencing', 'agent', 'sites', site], p] as [readonly PropertyKey[], Record<string, string>],
+        ),
+      ];
+      for (const [path, p] of params) {
+        for (const key of Object.keys(p)) {
+          const problem = fenceParameterKeyProblem(key);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [...path, key], message: problem });
+        }
+      }
+      for (const site of Object.keys(agent.sites)) {
+        if (!names.has(site)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fencing', 'agent', 'sites', site],
+            message: `unknown site "${site}"`,
+          });
+        }
+      }
+      if (agent.callTimeoutSeconds > agent.timeoutSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fencing', 'agent', 'callTimeoutSeconds'],
+          message: 'must be at most fencing.agent.timeoutSeconds',
+        });
+      }
+    }
     if (spec.probes.intervalSeconds >= spec.lease.ttlSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -209,11 +521,14 @@ export const hanaSystemReplicationSpecSchema = z
           'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
       });
     }
-  });
+  })
+  .describe('Desired state: the HANA system, its sites and the HA policy.');
 
 export type HanaSystemReplicationSpec = z.output<typeof hanaSystemReplicationSpecSchema>;
 export type HanaSystemReplicationSpecInput = z.input<typeof hanaSystemReplicationSpecSchema>;
 export type SiteSpec = z.output<typeof siteSpecSchema>;
+export type FencingSpec = z.output<typeof fencingSpecSchema>;
+export type WatchdogMode = (typeof watchdogModes)[number];
 export type ReplicationMode = (typeof replicationModes)[number];
 export type OperationMode = (typeof operationModes)[number];
 
