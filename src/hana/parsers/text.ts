@@ -115,11 +115,11 @@ export function normalizeHeader(name: string): string {
 
 /**
  * Most rows of one table or list (service rows, hosts, processes, instances, host mappings). The
- * largest real list has a service row per host, service, tenant and secondary: 8192 is 16 hosts x
- * 8 services x 16 tenants x 4 secondaries. Building rows is the costly part of parsing; the bound
+ * largest real list has a service row per host, service, tenant and secondary: 4096 is 16 hosts x
+ * 8 services x 8 tenants x 4 secondaries. Building rows is the costly part of parsing; the bound
  * keeps it to a few tens of milliseconds.
  */
-export const MAX_ROWS = 8192;
+export const MAX_ROWS = 4096;
 
 /** Refuses the row that would make a list longer than MAX_ROWS. */
 export function checkRows(what: string, count: number, line: Line): void {
