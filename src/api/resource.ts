@@ -178,9 +178,37 @@ export const hanaSystemReplicationStatusSchema = z
   })
   .describe('Observed state, written by the operator.');
 
+/**
+ * metadata.name: a DNS label (RFC 1035, as Kubernetes requires of Service names) of at most 60
+ * characters, because the operator names the Services `<name>-rw` and `<name>-ro` after it.
+ */
+export const RESOURCE_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export const RESOURCE_NAME_MAX = 60;
+/** metadata.namespace: a DNS label (RFC 1123), as Kubernetes requires of namespaces. */
+export const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const NAMESPACE_MAX = 63;
+/** The top-level fields of a manifest; any other is a mistake (a typo of spec, a stray key). */
+export const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
+
 export const objectMetaSchema = z.looseObject({
-  name: z.string().min(1).max(253),
-  namespace: z.string().optional(),
+  name: z
+    .string()
+    .max(
+      RESOURCE_NAME_MAX,
+      `must be at most ${RESOURCE_NAME_MAX} characters (it names the Service <name>-rw)`,
+    )
+    .regex(
+      RESOURCE_NAME_PATTERN,
+      "must be a DNS label: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit",
+    ),
+  namespace: z
+    .string()
+    .max(NAMESPACE_MAX, `must be at most ${NAMESPACE_MAX} characters`)
+    .regex(
+      NAMESPACE_PATTERN,
+      "must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit",
+    )
+    .optional(),
   uid: z.string().optional(),
   generation: z.number().int().optional(),
   resourceVersion: z.string().optional(),
@@ -191,13 +219,15 @@ export const objectMetaSchema = z.looseObject({
   finalizers: z.array(z.string()).optional(),
 });
 
-export const hanaSystemReplicationSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: objectMetaSchema,
-  spec: hanaSystemReplicationSpecSchema,
-  status: hanaSystemReplicationStatusSchema.optional(),
-});
+export const hanaSystemReplicationSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: objectMetaSchema,
+    spec: hanaSystemReplicationSpecSchema,
+    status: hanaSystemReplicationStatusSchema.optional(),
+  })
+  .strict();
 
 export type Condition = z.output<typeof conditionSchema>;
 export type SiteStatus = z.output<typeof siteStatusSchema>;
