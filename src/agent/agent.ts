@@ -75,6 +75,7 @@ export class Agent {
   private localRestarts = 0;
   private fenced = false;
   private lastWritableAt: number | null = null;
+  private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};
   private lastDecisionKey = '';
@@ -242,6 +243,7 @@ export class Agent {
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
     if (!failed && !this.fenced) this.localRestarts = 0;
     if (health.acceptsWrites) this.lastWritableAt = now;
+    if (health.probeOk) this.lastKnownRole = health.srRole;
     this.lastHealth = health;
 
     // 2. Look at the peers directly.
@@ -308,6 +310,7 @@ export class Agent {
       localRestarts: this.localRestarts,
       fenced: this.fenced,
       lastWritableAt: this.lastWritableAt,
+      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
     };
     const reports = { ...(state?.reports ?? {}) };
     delete reports[this.site];

@@ -17,6 +17,7 @@
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
+import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import type { Observation } from './observation.js';
 import type { HanaHealth, Intent, SyncRecord } from './types.js';
 
@@ -403,12 +404,7 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
       `${obs.self} runs as primary but ${leader.site} holds the leader key at epoch ${leader.epoch}: fencing ${obs.self}`,
     );
   }
-  if (!h.probeOk && h.srRole === 'none') {
-    return none(
-      'local_state_unknown',
-      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}); not acting`,
-    );
-  }
+  if (localStateUnknown(obs)) return decideUnknownLocalState(obs, spec, leader.site, leader.epoch);
   if (h.srRole === 'primary' || h.srRole === 'none') {
     return decideFormerPrimary(obs, spec, leader.site, leader.epoch, leader.since);
   }

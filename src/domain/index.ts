@@ -4,3 +4,4 @@ export * from './decision.js';
 export * from './decide.js';
 export * from './sync.js';
 export * from './health.js';
+export * from './local-state.js';

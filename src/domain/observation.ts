@@ -2,7 +2,7 @@
  * What one agent knows in one cycle: its own site's probe, the coordination store's view, and
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
-import type { HanaHealth, Intent, LeaderView, SiteReport, SyncRecord } from './types.js';
+import type { HanaHealth, Intent, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
 export interface PeerView {
@@ -26,6 +26,8 @@ export interface LocalView {
   readonly fenced: boolean;
   /** The last time this site was seen accepting writes (ms), or null. */
   readonly lastWritableAt: number | null;
+  /** The role this site had at the agent's last readable probe; absent: none since the agent started. */
+  readonly lastKnownRole?: Role;
 }
 
 export interface Observation {

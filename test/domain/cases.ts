@@ -6,7 +6,8 @@
  */
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
 import type { Action, ActionKind } from '../../src/domain/decision.js';
-import type { Observation } from '../../src/domain/observation.js';
+import type { LocalView, Observation } from '../../src/domain/observation.js';
+import type { LeaderView } from '../../src/domain/types.js';
 import {
   EPOCH,
   T,
@@ -830,14 +831,6 @@ export const twoPrimaryCases: DecisionCase[] = [
     says: ['automatedRegister is off'],
   },
   {
-    name: 'key held by B, A cannot read its own state: does not act',
-    spec: registerSpec,
-    obs: formerA({ local: local(downHealth()) }),
-    kind: 'none',
-    reason: 'local_state_unknown',
-    says: ['cannot read the state of A', 'not acting'],
-  },
-  {
     name: 'key held by A, a stopped secondary B is started',
     spec: S,
     obs: observation({
@@ -1370,6 +1363,84 @@ export const plannedCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A site that does not lead and cannot read its own state stops it (unknown may write).
+// ---------------------------------------------------------------------------------------------
+const unknownUnderB = (over: Partial<LocalView> = {}, leader: LeaderView = held('B', false)) =>
+  observation({
+    self: 'A',
+    local: local(downHealth(), over),
+    leader,
+    reports: { B: report('B', primaryHealth([]), { leader: true }) },
+  });
+
+export const unknownLocalStateCases: DecisionCase[] = [
+  {
+    name: 'key held by B, A cannot read its own state (agent just started): hard stop',
+    spec: registerSpec,
+    obs: unknownUnderB({ failedProbes: 1 }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['cannot read the state of A', 'B leads', 'stopping it'],
+    action: { mode: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'key held by B, A last seen as a primary, probe times out: hard stop at once',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'primary' }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['may be a primary that writes'],
+  },
+  {
+    name: 'key held by B, A last seen as a secondary, one probe timed out: a blip, waits',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }),
+    kind: 'none',
+    reason: 'secondary_probe_failed_below_threshold',
+    says: ['cannot read the state of A', '1 of 3 failed probes'],
+  },
+  {
+    name: 'key held by B, A last seen as a secondary, failureThreshold probes failed: hard stop',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 3, lastKnownRole: 'secondary' }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['stopping it'],
+  },
+  {
+    name: 'key held by B, a half-failed probe still reads A as a stopped primary: hard stop',
+    spec: S,
+    obs: unknownUnderB({
+      health: stoppedPrimaryHealth({ probeOk: false, probeError: 'landscapeHostConfiguration.py timed out' }),
+      failedProbes: 1,
+      lastKnownRole: 'secondary',
+    }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['landscapeHostConfiguration.py timed out'],
+  },
+  {
+    name: 'key held by B, a half-failed probe reads A as a secondary: not unknown, no stop',
+    spec: S,
+    obs: unknownUnderB({
+      health: secondaryHealth('B', { probeOk: false, probeError: 'status script timed out', running: false }),
+      failedProbes: 1,
+    }),
+    kind: 'start-local',
+    reason: 'secondary_down_restart',
+    says: ['secondary A is not running'],
+  },
+  {
+    name: 'key free (last leader B): no stop from this rule, a stopped candidate could not come back',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 3 }, free(EPOCH, 'B')),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
+];
+
 export const tables = {
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,
@@ -1377,6 +1448,7 @@ export const tables = {
   'never two primaries': twoPrimaryCases,
   'failsafe: a store outage alone does not fence a healthy primary': failsafeCases,
   'planned takeover intents': plannedCases,
+  'a site that does not lead and cannot read its own state stops it': unknownLocalStateCases,
 } as const;
 
 export const allCases: DecisionCase[] = Object.values(tables).flat();

@@ -135,6 +135,10 @@ interface Site {
   suspended: boolean;
   takeoverActive: boolean;
   frozen: boolean;
+  /** Clock time the current freeze began (meaningful while frozen). */
+  frozenSince: number;
+  /** Time spent frozen in earlier freezes (ms): work in progress (a start) does not advance then. */
+  frozenMs: number;
   /** A hard stop arrived while frozen: it takes effect at the thaw. */
   stopAtThaw?: boolean;
   logFull: boolean;
@@ -236,6 +240,8 @@ export class SimLandscape {
         suspended: false,
         takeoverActive: false,
         frozen: false,
+        frozenSince: 0,
+        frozenMs: 0,
         logFull: false,
         isolated: false,
         replBlocked: false,
@@ -336,7 +342,7 @@ export class SimLandscape {
       if (!s.nodeUp) return 'node already down';
       this.stopInstance(s);
       s.nodeUp = false;
-      s.frozen = false;
+      this.setFrozen(s, false);
       return 'node down: HANA down and the host unreachable';
     });
   }
@@ -401,7 +407,7 @@ export class SimLandscape {
   freezeSite(name: string): void {
     this.mutate(name, 'freeze-site', (s) => {
       if (s.frozen) return 'already frozen';
-      s.frozen = true;
+      this.setFrozen(s, true);
       return 'processes hang: commands and SQL never answer, no commits';
     });
   }
@@ -409,7 +415,7 @@ export class SimLandscape {
   thawSite(name: string): void {
     this.mutate(name, 'thaw-site', (s) => {
       if (!s.frozen) return 'was not frozen';
-      s.frozen = false;
+      this.setFrozen(s, false);
       if (s.stopAtThaw) {
         s.stopAtThaw = false;
         if (s.instance !== 'stopped') this.stopInstance(s);
@@ -667,8 +673,15 @@ export class SimLandscape {
     const incarnation = s.incarnation;
     const duration = this.startMs * this.rng.between(0.8, 1.2);
     this.record(s.name, 'start', `StartSystem: processes starting (about ${Math.round(duration / 1000)} s)`);
-    this.schedule(duration, () => {
+    // A start makes no progress while the site is frozen: the time spent frozen is added to it,
+    // so a start can never complete on a frozen site.
+    const finish = (frozenCredited: number): void => {
       if (s.incarnation !== incarnation || s.instance !== 'starting') return;
+      const debt = this.frozenTotal(s) - frozenCredited;
+      if (s.frozen || debt > 0) {
+        this.schedule(Math.max(debt, STEP_MS), () => finish(frozenCredited + debt));
+        return;
+      }
       s.instance = 'running';
       s.instanceStartedAt = this.cur;
       s.indexserverStartedAt = this.cur;
@@ -684,7 +697,9 @@ export class SimLandscape {
         reason += `; ${others.map((x) => x.name).join(', ')} is primary too (dual primary)`;
       }
       this.record(s.name, 'started', reason);
-    });
+    };
+    const frozenAtStart = this.frozenTotal(s);
+    this.schedule(duration, () => finish(frozenAtStart));
     this.afterChange();
   }
 
@@ -946,6 +961,18 @@ export class SimLandscape {
     s.suspended = false;
     s.takeoverActive = false;
     for (const link of s.links.values()) link.syncRequired = false;
+  }
+
+  private setFrozen(s: Site, frozen: boolean): void {
+    if (frozen === s.frozen) return;
+    if (frozen) s.frozenSince = this.cur;
+    else s.frozenMs += this.cur - s.frozenSince;
+    s.frozen = frozen;
+  }
+
+  /** All the time this site has spent frozen, up to now (ms). */
+  private frozenTotal(s: Site): number {
+    return s.frozenMs + (s.frozen ? this.cur - s.frozenSince : 0);
   }
 
   private isUp(s: Site): boolean {
