@@ -564,7 +564,9 @@ function decideWithoutLeader(
         `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})`,
       );
     }
-    if (h.acceptsWrites || h.running) {
+    // Coming up (started by hand) or restarting its indexserver counts: it takes writes the
+    // moment it is up, before the next cycle could stop it.
+    if (h.acceptsWrites || h.running || hasLiveProcess(h)) {
       return decision(
         { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
         'stale_primary',

@@ -878,6 +878,42 @@ export const twoPrimaryCases: DecisionCase[] = [
     action: { epoch: EPOCH, mode: 'stop' },
   },
   {
+    name: 'key free, last leader B, A is a primary starting (started by hand): fenced before it takes writes',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        stoppedPrimaryHealth({
+          landscapeStatus: 1,
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      leader: free(EPOCH, 'B'),
+    }),
+    kind: 'fence',
+    reason: 'stale_primary',
+    says: ['A runs as primary', 'B was the last leader'],
+  },
+  {
+    name: 'key free, last leader B, A is a primary restarting its indexserver: fenced',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        primaryHealth([], {
+          running: true,
+          acceptsWrites: false,
+          landscapeStatus: 1,
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'GREEN', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      leader: free(EPOCH, 'B'),
+    }),
+    kind: 'fence',
+    reason: 'stale_primary',
+    says: ['fencing it'],
+  },
+  {
     name: 'key free, last leader B, A is a stopped primary: does not start or take the key',
     spec: S,
     obs: observation({ self: 'A', local: local(stoppedPrimaryHealth()), leader: free(EPOCH, 'B') }),
