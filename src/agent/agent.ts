@@ -58,8 +58,13 @@ export interface AgentOptions {
   readonly onEvent?: (event: AgentEvent) => void;
   /** Deadline of one coordination call (ms). */
   readonly storeTimeoutMs?: number;
-  /** Deadline of takeover/register/start/stop (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
+  /** Deadline of takeover/register/start (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
   readonly actionTimeoutMs?: number;
+  /**
+   * Deadline of a hard stop of the local site (ms, default 30 s): when it does not complete (a
+   * hung instance), the processes are killed (`HDB kill-9`) with the same deadline.
+   */
+  readonly stopTimeoutMs?: number;
   /** Metrics hooks (probe, lease renewal, report, events): see src/agent/metrics.ts. */
   readonly metrics?: AgentMetricsSink;
 }
@@ -388,25 +393,17 @@ export class Agent {
           await this.promote(a.epoch, a.handshake, false, null);
           return;
         case 'step-down': {
+          let how = '';
           if (a.fence === 'stop') {
             // Never hand the key on while the old primary may come back (a frozen instance that
             // thaws would take writes again): keep the key and retry on the next cycle.
-            try {
-              await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
-            } catch (err) {
-              this.emitRaw(
-                'action-failed',
-                a.kind,
-                'fence_failed',
-                `stopping ${this.site} failed (${errorMessage(err)}): keeping the leader key until it is stopped`,
-              );
-              return;
-            }
-            this.fenced = true;
+            const stopped = await this.stopSite(a.kind, 'keeping the leader key until it is stopped');
+            if (!stopped.ok) return;
+            how = `${stopped.how} ${this.site}, `;
           }
           await this.storeCall('release leader', () => this.session.releaseLeader(a.epoch, a.handoverTo));
           this.leaderMine = false;
-          this.emitRaw('action', a.kind, d.reason, `released the leader key at epoch ${a.epoch}`);
+          this.emitRaw('action', a.kind, d.reason, `${how}released the leader key at epoch ${a.epoch}`);
           return;
         }
         case 'start-local': {
@@ -423,21 +420,26 @@ export class Agent {
               );
             }
           }
+          let how = '';
           if (a.restart) {
             this.localRestarts++;
-            if (this.lastHealth.running)
-              await hanaCall('stop', (s) => hana.stop({ hard: true }, s)).catch(() => {});
+            // A failed probe says nothing about the processes: the instance may run and hang. A
+            // restart always stops it first (hard stop, then a kill), and never starts on top of it.
+            const stopped = await this.stopSite(a.kind, 'not starting it on top of a running instance');
+            if (!stopped.ok) return;
+            how = `${stopped.how}, then `;
           }
           await hanaCall('start', (s) => hana.start(s));
           this.fenced = false;
-          this.emitRaw('action', a.kind, d.reason, `started ${this.site}`);
+          this.emitRaw('action', a.kind, d.reason, `${how}started ${this.site}`);
           return;
         }
         case 'fence': {
-          // Fencing one's own site is always allowed: it can only remove a writer.
-          this.fenced = true;
-          await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
-          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (stopped)`);
+          // Fencing one's own site is always allowed: it can only remove a writer. It is reported
+          // (fenced) only once the stop is confirmed; a failed one is retried on the next cycle.
+          const stopped = await this.stopSite(a.kind, 'retrying on the next cycle');
+          if (!stopped.ok) return;
+          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (${stopped.how})`);
           return;
         }
         case 'register': {
@@ -473,6 +475,46 @@ export class Agent {
       this.emitRaw('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
     }
     void state;
+  }
+
+  /**
+   * Stops the local site for certain: a hard stop within the stop deadline; when it does not
+   * complete (a hung instance), `HDB kill-9` within the same deadline. `fenced` is set only once
+   * one of them is confirmed (every process stopped). A failure is an `action-failed` event with
+   * reason `fence_failed` (counted in hanasr_fencing_failures_total, an Event from the operator);
+   * the caller retries on its next cycle.
+   */
+  private async stopSite(
+    kind: Action['kind'],
+    onFailure: string,
+  ): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
+    const { clock, hana } = this.options;
+    const stopMs = this.options.stopTimeoutMs ?? 30_000;
+    try {
+      await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
+      this.fenced = true;
+      return { ok: true, how: 'stopped' };
+    } catch (stopErr) {
+      this.emitRaw(
+        'action-failed',
+        kind,
+        'stop_failed',
+        `hard stop of ${this.site} did not complete (${errorMessage(stopErr)}): killing its processes (HDB kill-9)`,
+      );
+      try {
+        await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s));
+      } catch (killErr) {
+        this.emitRaw(
+          'action-failed',
+          kind,
+          'fence_failed',
+          `${this.site} is not stopped: the hard stop (${errorMessage(stopErr)}) and the kill (${errorMessage(killErr)}) failed; ${onFailure}`,
+        );
+        return { ok: false };
+      }
+      this.fenced = true;
+      return { ok: true, how: 'killed (HDB kill-9, the hard stop did not complete)' };
+    }
   }
 
   /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */

@@ -291,9 +291,10 @@ export async function startAgentRuntime(
     if (!agent) return { ok: true, message: 'waiting for a spec' };
     const last = lastCycleAt ?? agentStartedAt ?? startedAt;
     let allowed = 3 * interval();
-    // A takeover, start or stop in flight holds the loop for up to the action deadline.
+    // A takeover, start or stop in flight holds the loop for up to the action deadline (a restart:
+    // a hard stop and a kill first, each with the stop deadline).
     if (agent.lastDecision && agent.lastDecision.action.kind !== 'none')
-      allowed += config.hana.actionTimeoutMs;
+      allowed += config.hana.actionTimeoutMs + 2 * config.hana.stopTimeoutMs;
     const age = clock.now() - last;
     return age <= allowed
       ? { ok: true, message: `loop ran ${Math.round(age)} ms ago` }
@@ -373,6 +374,7 @@ export async function startAgentRuntime(
     register: (o, s) => inner.register(o, s),
     start: (s) => inner.start(s),
     stop: (o, s) => inner.stop(o, s),
+    kill: (s) => inner.kill(s),
     ...(inner.suspend ? { suspend: (s?: AbortSignal) => inner.suspend!(s) } : {}),
   });
 
@@ -505,6 +507,7 @@ export async function startAgentRuntime(
       onEvent,
       metrics: agentMetrics,
       storeTimeoutMs: config.storeTimeoutMs,
+      stopTimeoutMs: config.hana.stopTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
     });
     agent = a;

@@ -177,7 +177,10 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
 
   const fenceIntent = obs.intents.find((i) => i.kind === 'fence' && i.site === obs.self);
   if (fenceIntent) {
-    if (obs.local.health.running || obs.local.health.acceptsWrites) {
+    // Only a readable probe with every process stopped says the site is fenced: a failed probe (a
+    // hung instance) or a start in progress is stopped (again).
+    const h = obs.local.health;
+    if (!h.probeOk || h.running || h.acceptsWrites || hasLiveProcess(h)) {
       return decision(
         { kind: 'fence', epoch: fenceIntent.epoch, mode: 'stop', intentId: fenceIntent.id },
         'fence_requested',

@@ -48,6 +48,7 @@ import { forgetCluster, type HanasrMetrics } from '../observability/metrics.js';
 import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
   desiredRole,
+  detectFenceFailures,
   detectTakeoverFailures,
   exportClusterMetrics,
   withFailures,
@@ -397,6 +398,13 @@ export class HsrController {
   } | null> {
     let obj = initial;
     const generation = generationOf(obj);
+    // Failed stops: an Event each, once (kept across status conflicts: they do not change the story).
+    const fenceFailures =
+      state === null
+        ? []
+        : detectFenceFailures(state).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+    for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
+    const fenceEvents = fenceFailures.map((f) => f.event);
     for (let attempt = 1; ; attempt++) {
       const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
       const result = buildStatus({
@@ -424,6 +432,7 @@ export class HsrController {
         status = withRefusal(status, refusals, previous, generation, now);
         events.splice(0, events.length, ...withTakeoverStory(events, previous, status));
         for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
+        events.push(...fenceEvents);
       }
       // Messages quote annotation values and agent texts: no registered secret goes out in them.
       const redactor = this.options.redactor;

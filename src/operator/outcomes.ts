@@ -146,6 +146,31 @@ export function detectTakeoverFailures(input: FailureInput): TakeoverFailure[] {
   return out.filter((f) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(f.record.to));
 }
 
+/** A stop an agent could not complete, even with a kill (its report's last action). */
+export interface FenceFailure {
+  /** Identifies the failure so it is reported once. */
+  readonly key: string;
+  readonly event: OperatorEvent;
+}
+
+/**
+ * Agents whose last action is a failed stop of their own site (`fence_failed`: the hard stop and
+ * the kill both failed or timed out): a Warning Event each, once per failed attempt. The agent
+ * retries on its next cycle; the site is not reported as fenced meanwhile.
+ */
+export function detectFenceFailures(state: ClusterState): FenceFailure[] {
+  const out: FenceFailure[] = [];
+  for (const report of Object.values(state.reports)) {
+    const a = report.lastAction;
+    if (a === undefined || a.ok || a.reason !== 'fence_failed') continue;
+    out.push({
+      key: `fence|${report.site}|${a.at}`,
+      event: { type: 'Warning', reason: 'FenceFailed', message: `${report.site}: ${a.message}` },
+    });
+  }
+  return out;
+}
+
 /** Puts failed takeovers into lastTakeover and the history (newest last in `failures`). */
 export function withFailures(
   status: HanaSystemReplicationStatus,

@@ -53,6 +53,10 @@ export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
       return model.freezeSite(need());
     case 'thaw-site':
       return model.thawSite(need());
+    case 'hang-instance':
+      return model.hangInstance(need());
+    case 'unhang-instance':
+      return model.unhangInstance(need());
     case 'fill-log-area':
       return model.fillLogArea(need());
     case 'free-log-area':

@@ -18,6 +18,8 @@ export const faultActions = [
   'reconnect-site',
   'freeze-site',
   'thaw-site',
+  'hang-instance',
+  'unhang-instance',
   'fill-log-area',
   'free-log-area',
   'stop-agent',

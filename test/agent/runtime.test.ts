@@ -122,6 +122,7 @@ async function rig() {
         register: (o, s) => inner.register(o, s),
         start: (s) => inner.start(s),
         stop: (o, s) => inner.stop(o, s),
+        kill: (s) => inner.kill(s),
       };
       return port;
     },

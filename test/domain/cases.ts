@@ -1007,6 +1007,32 @@ export const twoPrimaryCases: DecisionCase[] = [
     action: { intentId: 'f1', mode: 'stop' },
   },
   {
+    name: 'fence request for this site whose probe times out (a hung instance): stops it (again)',
+    spec: S,
+    obs: formerA({
+      local: local(downHealth()),
+      intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }],
+    }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['stopping it'],
+  },
+  {
+    name: 'fence request for this site while it is starting: stops it',
+    spec: S,
+    obs: formerA({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }],
+    }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['stopping it'],
+  },
+  {
     name: 'fence request for this site, already stopped: stays fenced',
     spec: S,
     obs: formerA({ intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }] }),

@@ -27,6 +27,8 @@ export function simCommandPort(
       replicationLag: async () => {
         const snap = control.snapshot();
         if (!snap.nodeUp || !snap.running) throw new Error('SQL connection refused');
+        // A hung instance accepts the connection and answers nothing: the caller's deadline ends it.
+        if (snap.hung === true) return new Promise<never>(() => {});
         return new Map(
           snap.links.map((l) => [
             l.secondarySite,

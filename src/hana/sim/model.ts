@@ -141,6 +141,14 @@ interface Site {
   frozenMs: number;
   /** A hard stop arrived while frozen: it takes effect at the thaw. */
   stopAtThaw?: boolean;
+  /**
+   * The instance hangs (hang-instance): its processes stay but answer nothing (no SQL, no commits,
+   * hdbnsutil and the python scripts hang); sapstartsrv still answers. A stop does not complete,
+   * a kill works.
+   */
+  hung: boolean;
+  /** A stop was requested while hung: the processes finish it if they ever answer again. */
+  stopAtUnhang?: boolean;
   logFull: boolean;
   isolated: boolean;
   replBlocked: boolean;
@@ -242,6 +250,7 @@ export class SimLandscape {
         frozen: false,
         frozenSince: 0,
         frozenMs: 0,
+        hung: false,
         logFull: false,
         isolated: false,
         replBlocked: false,
@@ -283,6 +292,7 @@ export class SimLandscape {
       unregister: () => this.unregister(name),
       start: () => this.start(name),
       stop: (hard) => this.stop(name, hard),
+      kill: () => this.kill(name),
       killAtThaw: () => {
         const s = this.mustGet(name);
         if (s.frozen) s.stopAtThaw = true;
@@ -425,6 +435,28 @@ export class SimLandscape {
     });
   }
 
+  hangInstance(name: string): void {
+    this.mutate(name, 'hang-instance', (s) => {
+      if (!s.nodeUp || s.instance === 'stopped') return 'instance not running';
+      if (s.hung) return 'already hung';
+      s.hung = true;
+      return 'processes stay but answer nothing: no SQL, no commits, hdbnsutil hangs; a stop will not complete, a kill works';
+    });
+  }
+
+  unhangInstance(name: string): void {
+    this.mutate(name, 'unhang-instance', (s) => {
+      if (!s.hung) return 'was not hung';
+      s.hung = false;
+      if (s.stopAtUnhang) {
+        s.stopAtUnhang = false;
+        this.stopInstance(s);
+        return 'processes answer again only to finish the stop requested while they hung';
+      }
+      return 'processes answer again';
+    });
+  }
+
   fillLogArea(name: string): void {
     this.mutate(name, 'fill-log-area', (s) => {
       if (s.logFull) return 'log area already full';
@@ -492,7 +524,7 @@ export class SimLandscape {
   overallReplicationStatus(name: string): SimOverallStatus {
     this.advance();
     const s = this.mustGet(name);
-    if (!s.nodeUp || s.instance !== 'running' || s.frozen) return 'UNKNOWN';
+    if (!s.nodeUp || s.instance !== 'running' || s.frozen || s.hung) return 'UNKNOWN';
     if (s.links.size === 0) return 'NONE';
     let worst = replicationStatuses.length - 1;
     for (const link of s.links.values()) {
@@ -528,6 +560,7 @@ export class SimLandscape {
       nodeUp: s.nodeUp,
       running: s.nodeUp && s.instance === 'running',
       frozen: s.frozen,
+      hung: s.hung,
       processes: this.processes(s),
       landscapeStatus: this.landscape(s),
       srMode: this.srMode(s),
@@ -708,8 +741,33 @@ export class SimLandscape {
     const s = this.mustGet(name);
     this.assertReachableNode(s);
     if (s.instance === 'stopped') return;
+    if (s.hung) {
+      // sapstartsrv takes the request; the hung processes never act on it.
+      if (!s.stopAtUnhang) {
+        s.stopAtUnhang = true;
+        this.record(
+          s.name,
+          'stop-hangs',
+          `${hard ? 'hard stop' : 'StopSystem'} requested: the hung processes do not stop`,
+        );
+      }
+      return;
+    }
     this.stopInstance(s);
     this.record(s.name, 'stop', hard ? 'hard stop (processes killed)' : 'StopSystem');
+    this.afterChange();
+  }
+
+  /** `HDB kill-9`: every process of the instance killed at once, hung or not. */
+  private kill(name: string): void {
+    this.advance();
+    const s = this.mustGet(name);
+    this.assertReachableNode(s);
+    if (s.frozen) throw new SimCommandError('HDB kill-9: no answer (the site is frozen)', 1);
+    if (s.instance === 'stopped') return;
+    const wasHung = s.hung;
+    this.stopInstance(s);
+    this.record(s.name, 'kill', `HDB kill-9: every process killed${wasHung ? ' (they hung)' : ''}`);
     this.afterChange();
   }
 
@@ -893,7 +951,7 @@ export class SimLandscape {
   private nextSyncTimeout(): number {
     let next = Infinity;
     for (const s of this.order) {
-      if (s.frozen) continue;
+      if (s.frozen || s.hung) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since !== undefined) next = Math.min(next, since + this.timeoutMs);
@@ -905,8 +963,8 @@ export class SimLandscape {
   private checkSyncTimeouts(): boolean {
     let changed = false;
     for (const s of this.order) {
-      // A frozen primary runs no commit path: its waiting commits can only go ahead after the thaw.
-      if (s.frozen) continue;
+      // A frozen or hung primary runs no commit path: its waiting commits go ahead only after.
+      if (s.frozen || s.hung) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since === undefined || this.cur < since + this.timeoutMs) continue;
@@ -955,6 +1013,8 @@ export class SimLandscape {
 
   private stopInstance(s: Site): void {
     s.instance = 'stopped';
+    s.hung = false;
+    s.stopAtUnhang = false;
     s.incarnation++;
     s.indexserver = 'up';
     s.pending = [];
@@ -985,7 +1045,7 @@ export class SimLandscape {
    * and not blocked waiting for a disconnected sync secondary (before logshipping_timeout).
    */
   private writable(s: Site): boolean {
-    if (!this.isUp(s) || s.frozen || s.logFull || s.suspended || s.takeoverActive) return false;
+    if (!this.isUp(s) || s.frozen || s.hung || s.logFull || s.suspended || s.takeoverActive) return false;
     if (s.role === 'secondary') return false;
     for (const link of s.links.values()) if (link.syncRequired && !link.connected) return false;
     return true;
@@ -1006,7 +1066,7 @@ export class SimLandscape {
       return { ok: false, details: 'Communication channel closed' };
     if (!this.isUp(s) || !this.isUp(t)) return { ok: false, details: 'Communication channel closed' };
     if (!this.replicationPath(s, t)) return { ok: false, details: 'Communication channel closed' };
-    if (s.frozen || t.frozen)
+    if (s.frozen || t.frozen || s.hung || t.hung)
       return { ok: false, details: 'Log shipping timed out: no answer from the peer' };
     return { ok: true, details: '' };
   }
@@ -1194,6 +1254,9 @@ export class SimLandscape {
       if (s.instance === 'starting' && name !== 'hdbdaemon') {
         dispstatus = 'YELLOW';
         textstatus = 'Initializing';
+      } else if (s.stopAtUnhang) {
+        dispstatus = 'YELLOW';
+        textstatus = 'Stopping';
       } else if (name === 'hdbindexserver' && s.indexserver === 'dead') {
         dispstatus = 'RED';
         textstatus = 'Stopped';
