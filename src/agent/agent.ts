@@ -6,12 +6,13 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withTimeout, type Clock } from '../clock.js';
+import { TimeoutError, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
@@ -259,13 +260,7 @@ export class Agent {
     let leader: LeaderView;
     try {
       state = await this.storeCall('coordination read', () => this.session.read());
-      leader = state.leader
-        ? { state: 'held', leader: state.leader, mine: state.leader.site === this.site }
-        : {
-            state: 'free',
-            lastEpoch: state.lastEpoch,
-            ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
-          };
+      leader = leaderViewOf(state, this.site);
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
       if (leader.state === 'held' && leader.mine) {
         // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
@@ -543,30 +538,38 @@ export class Agent {
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake }, s));
     } catch (err) {
       if (!handshake) throw err;
-      // The handshake needs the old primary; without it, a plain takeover is safe only if the
-      // old primary does not take writes.
-      // Which old primary: the one we took over from, or (a retried promotion) any other site.
+      // The handshake needs the old primary; without it, a plain takeover is safe only if no
+      // site may still write (src/domain/promotion.ts), judged on fresh facts: the store as it is
+      // now and a direct check of each suspect. Otherwise keep the key and try again next cycle.
+      const state = await this.storeCall('coordination read', () => this.session.read()).catch(() => null);
+      if (state === null) {
+        this.emitRaw(
+          'refused',
+          'takeover',
+          'old_primary_may_write',
+          `takeover with --suspendPrimary failed (${errorMessage(err)}) and the store cannot be read: not promoting blind`,
+        );
+        return;
+      }
+      const obs = this.observation(leaderViewOf(state, this.site), state);
       const suspects =
         from !== null
           ? [from]
-          : this.options
-              .spec()
-              .sites.map((s) => s.name)
-              .filter((n) => n !== this.site);
-      const views = await Promise.all(
-        suspects.map((site) =>
-          withTimeout(clock, this.options.spec().probes.timeoutSeconds * 1000, 'peer check', (s) =>
-            (this.options.peers ?? blindPeerProbe).check(site, s),
-          ).catch(() => undefined),
-        ),
+          : promotionSuspects(
+              obs,
+              this.options.spec().sites.map((s) => s.name),
+            );
+      const fallback = handshakeFallback(
+        obs,
+        suspects,
+        await this.checkSuspects(suspects),
+        errorMessage(err),
       );
-      if (views.some((v) => v?.acceptsWrites)) throw err;
-      this.emitRaw(
-        'action-failed',
-        'takeover',
-        'handshake_failed',
-        `takeover with --suspendPrimary failed (${errorMessage(err)}); the old primary takes no writes: plain takeover`,
-      );
+      if (!fallback.plain) {
+        this.emitRaw('refused', 'takeover', fallback.reason, fallback.message);
+        return;
+      }
+      this.emitRaw('action-failed', 'takeover', fallback.reason, fallback.message);
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake: false }, s));
     }
     this.fenced = false;
@@ -576,6 +579,31 @@ export class Agent {
       planned ? 'planned_takeover' : 'takeover_done',
       `${this.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
     );
+  }
+
+  /** A direct check of each site, with the probe deadline; says why when there is no answer. */
+  private async checkSuspects(sites: readonly string[]): Promise<Record<string, SuspectCheck>> {
+    const { clock } = this.options;
+    const probe = this.options.peers;
+    const timeoutMs = this.options.spec().probes.timeoutSeconds * 1000;
+    const checks: Record<string, SuspectCheck> = {};
+    await Promise.all(
+      sites.map(async (site) => {
+        if (probe === undefined) {
+          checks[site] = { kind: 'no-answer', why: 'blind' };
+          return;
+        }
+        try {
+          const view = await withTimeout(clock, timeoutMs, `peer check ${site}`, (s) => probe.check(site, s));
+          checks[site] = checkOf(view);
+        } catch (e) {
+          const why =
+            e instanceof TimeoutError ? 'timeout' : isAuthError(e) ? 'unauthenticated' : 'unreachable';
+          checks[site] = { kind: 'no-answer', why, detail: errorMessage(e) };
+        }
+      }),
+    );
+    return checks;
   }
 
   private refuseStale(a: Action, state: ClusterState | null): void {
@@ -611,6 +639,22 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
+}
+
+/** The leader view an agent derives from a store read. */
+function leaderViewOf(state: ClusterState, site: string): LeaderView {
+  return state.leader
+    ? { state: 'held', leader: state.leader, mine: state.leader.site === site }
+    : {
+        state: 'free',
+        lastEpoch: state.lastEpoch,
+        ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
+      };
+}
+
+/** A failed login (an error with code AUTH, as the SQL probe raises it). */
+function isAuthError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'AUTH';
 }
 
 function errorMessage(err: unknown): string {

@@ -17,7 +17,9 @@
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
+import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
+import { checkOf, promotionSuspects, writerState } from './promotion.js';
 import type { Observation } from './observation.js';
 import type { HanaHealth, Intent, SyncRecord } from './types.js';
 
@@ -59,11 +61,6 @@ export function isStarting(h: HanaHealth): boolean {
   return (
     !h.running && !colours.includes('RED') && (p['hdbnameserver'] === 'YELLOW' || p['hdbdaemon'] === 'YELLOW')
   );
-}
-
-/** Some HANA process of the instance runs or is coming up (not every one stopped). */
-function hasLiveProcess(h: HanaHealth): boolean {
-  return h.running || Object.values(h.processes).some((c) => c !== 'GRAY');
 }
 
 function isHealthySecondary(h: HanaHealth): boolean {
@@ -269,18 +266,27 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   }
 
   if (h.probeOk && h.srRole === 'secondary') {
-    // A promotion while another site still takes writes must suspend it first (handshake);
-    // without the handshake, wait: that site sees our key and fences itself within a cycle.
-    const writablePeer = Object.entries(obs.peers).find(
-      ([site, p]) => site !== obs.self && p.acceptsWrites,
-    )?.[0];
-    if (writablePeer !== undefined && !spec.takeover.handshake) {
+    // A promotion while another site may still take writes (it answers writable, or nothing
+    // confirms it stopped: src/domain/promotion.ts) must suspend it first (handshake); without
+    // the handshake, wait: that site sees our key and fences itself within a cycle.
+    const suspects = new Set(
+      promotionSuspects(
+        obs,
+        spec.sites.map((s) => s.name),
+      ),
+    );
+    for (const [site, p] of Object.entries(obs.peers))
+      if (site !== obs.self && p.acceptsWrites) suspects.add(site);
+    const mayWrite = [...suspects]
+      .map((site) => writerState(obs, site, checkOf(obs.peers[site])))
+      .filter((v) => v.state !== 'not-writing');
+    if (mayWrite.length > 0 && !spec.takeover.handshake) {
       return none(
         'waiting_for_old_primary_to_stop',
-        `holding the leader key at epoch ${epoch}, but ${writablePeer} still takes writes: waiting for it to fence itself before promoting ${obs.self}`,
+        `holding the leader key at epoch ${epoch}, but ${mayWrite.map((v) => v.why).join('; ')}: waiting for it to fence itself before promoting ${obs.self}`,
       );
     }
-    const handshake = spec.takeover.handshake && (obs.handoverTo === obs.self || writablePeer !== undefined);
+    const handshake = spec.takeover.handshake && (obs.handoverTo === obs.self || mayWrite.length > 0);
     return decision(
       { kind: 'promote', epoch, handshake },
       'promote_after_acquiring_leader',

@@ -5,3 +5,4 @@ export * from './decide.js';
 export * from './sync.js';
 export * from './health.js';
 export * from './local-state.js';
+export * from './promotion.js';

@@ -14,6 +14,8 @@ export interface PeerView {
   readonly role?: 'primary' | 'secondary' | 'none';
   /** For a secondary: the site it replicates from. */
   readonly source?: string;
+  /** Its HANA runs, as the check saw it (absent: not known). */
+  readonly running?: boolean;
 }
 
 export interface LocalView {

@@ -29,14 +29,24 @@ export const DEFAULT_TAKEOVER_TIMEOUT_MS = 120_000;
 /** Condition reason of TakeoverInProgress after a refused planned takeover. */
 export const REASON_TAKEOVER_REFUSED = 'TakeoverRefused';
 
+/** Reasons of a takeover action that did not fail: another member moved first, or a deliberate wait. */
+const NOT_A_FAILURE = new Set([
+  'lost_race',
+  // The handshake failed and the old primary may still write: the agent keeps the key and tries
+  // again next cycle (src/domain/promotion.ts); a takeover that never completes times out.
+  'old_primary_may_write',
+  'old_primary_writable',
+]);
+
 /**
  * The agent's last action says its takeover (or the promotion after it) failed. A lost
- * compare-and-set on the leader key is not a failure: another member moved first.
+ * compare-and-set on the leader key is not a failure (another member moved first), nor is a
+ * promotion that waits for the old primary to stop.
  */
 export function reportSaysTakeoverFailed(report: SiteReport): boolean {
   const a = report.lastAction;
   if (a === undefined || a.ok) return false;
-  return (a.action === 'takeover' || a.action === 'promote') && a.reason !== 'lost_race';
+  return (a.action === 'takeover' || a.action === 'promote') && !NOT_A_FAILURE.has(a.reason);
 }
 
 export interface TakeoverFailure {

@@ -100,7 +100,7 @@ describe('NetworkPeerProbe', () => {
     const view = await probe({
       A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url },
     }).check('A', signal());
-    expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary' });
+    expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary', running: true });
   });
 
   it('a secondary (SQL port closed) seen through its agent: a reachable secondary, not writable', async () => {
@@ -112,6 +112,7 @@ describe('NetworkPeerProbe', () => {
       reachable: true,
       acceptsWrites: false,
       role: 'secondary',
+      running: true,
       source: 'A',
     });
   });
@@ -195,12 +196,12 @@ describe('viewOf: the rules in one table', () => {
     [
       'agent only, primary',
       { sql: 'silent', agent: primary },
-      { reachable: true, acceptsWrites: false, role: 'primary' },
+      { reachable: true, acceptsWrites: false, role: 'primary', running: true },
     ],
     [
       'read-access secondary: SQL answers, agent says secondary',
       { sql: 'writable', agent: secondary },
-      { reachable: true, acceptsWrites: false, role: 'secondary', source: 'A' },
+      { reachable: true, acceptsWrites: false, role: 'secondary', running: true, source: 'A' },
     ],
     [
       'agent says its HANA is down, SQL silent',

@@ -78,6 +78,7 @@ export async function simPeerView(
     reachable: true,
     acceptsWrites: landscape.acceptsWrites(site),
     role,
+    running: s.running,
     ...(s.source ? { source: s.source.site } : {}),
   };
 }

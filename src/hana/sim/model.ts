@@ -597,7 +597,7 @@ export class SimLandscape {
       );
     }
     if (handshake) {
-      if (!this.replicationPath(s, t) || !this.isUp(s) || s.frozen || s.role !== 'primary') {
+      if (!this.replicationPath(s, t) || !this.isUp(s) || s.frozen || s.hung || s.role !== 'primary') {
         throw new SimCommandError(
           `takeover with --suspendPrimary failed: cannot suspend primary site ${s.name} on ${s.host}: ` +
             `unable to contact primary site host ${s.host}:3${this.instanceNumber}01 (connection refused); ` +

@@ -22,6 +22,7 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         reachable: true,
         acceptsWrites: model.acceptsWrites(site),
         role,
+        running: s.running,
         ...(s.source ? { source: s.source.site } : {}),
       };
     },
