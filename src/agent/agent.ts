@@ -380,12 +380,12 @@ export class Agent {
         case 'takeover': {
           const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
           if (!rec) return;
-          await this.promote(rec.epoch, a.handshake, a.planned, a.from);
+          await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           return;
         }
         case 'promote':
-          await this.promote(a.epoch, a.handshake, false, null);
+          await this.promote(a.kind, a.epoch, a.handshake, false, null);
           return;
         case 'step-down': {
           let how = '';
@@ -526,7 +526,43 @@ export class Agent {
     return rec;
   }
 
+  /**
+   * Re-reads the leader key right before `hdbnsutil -sr_takeover`: a promotion runs only while
+   * the key is this site's at `epoch`. A refusal is a 'refused' event (stale_epoch when the term
+   * moved on, not_leader when the key is gone or another's in the same term).
+   */
+  private async leaderStillMine(kind: Action['kind'], epoch: number): Promise<boolean> {
+    let state: ClusterState;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+    } catch (err) {
+      this.emitRaw(
+        'refused',
+        kind,
+        'not_leader',
+        `${kind} refused: the leader key cannot be read right before -sr_takeover (${errorMessage(err)})`,
+      );
+      return false;
+    }
+    const leader = state.leader;
+    if (leader?.site === this.site && leader.epoch === epoch) return true;
+    const now =
+      leader === null
+        ? `nobody holds the leader key (last epoch ${state.lastEpoch})`
+        : `${leader.site} holds the leader key at epoch ${leader.epoch}`;
+    const stale = (leader?.epoch ?? state.lastEpoch) !== epoch;
+    this.emitRaw(
+      'refused',
+      kind,
+      stale ? 'stale_epoch' : 'not_leader',
+      `${kind} refused: it carries epoch ${epoch}, but ${now}`,
+    );
+    if (leader?.site !== this.site) this.leaderMine = false;
+    return false;
+  }
+
   private async promote(
+    kind: 'takeover' | 'promote',
     epoch: number,
     handshake: boolean,
     planned: boolean,
@@ -534,6 +570,7 @@ export class Agent {
   ): Promise<void> {
     const { clock, hana } = this.options;
     const actionMs = this.options.actionTimeoutMs ?? 120_000;
+    if (!(await this.leaderStillMine(kind, epoch))) return;
     try {
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake }, s));
     } catch (err) {
@@ -570,6 +607,8 @@ export class Agent {
         return;
       }
       this.emitRaw('action-failed', 'takeover', fallback.reason, fallback.message);
+      // The checks took time: the key must still be ours right before the command.
+      if (!(await this.leaderStillMine(kind, epoch))) return;
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake: false }, s));
     }
     this.fenced = false;
