@@ -17,6 +17,7 @@
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
+import { decideAdoption, decideAdoptionPending, decideTurnedLeader } from './adoption.js';
 import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import { checkOf, promotionSuspects, writerState } from './promotion.js';
@@ -265,6 +266,10 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
     );
   }
 
+  // Turned by hand into a secondary of another site (maintenance): hand the key over, never promote back.
+  const turned = decideTurnedLeader(obs);
+  if (turned !== null) return turned;
+
   if (h.probeOk && h.srRole === 'secondary') {
     // A promotion while another site may still take writes (it answers writable, or nothing
     // confirms it stopped: src/domain/promotion.ts) must suspend it first (handshake); without
@@ -407,6 +412,9 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
   const h = obs.local.health;
 
   if (h.srRole === 'primary' && (h.running || h.acceptsWrites || isStarting(h))) {
+    // The primary a DBA turned to, while the holder of the key became its secondary: kept.
+    const pending = decideAdoptionPending(obs);
+    if (pending !== null) return pending;
     return decision(
       { kind: 'fence', epoch: leader.epoch, mode: 'stop' },
       'leader_key_held_by_other',
@@ -536,6 +544,9 @@ function decideWithoutLeader(
   if (obs.leader.state !== 'free') throw new Error('unreachable');
   const lastLeader = obs.leader.lastLeader;
   const h = obs.local.health;
+
+  const adoption = decideAdoption(obs);
+  if (adoption !== null) return adoption;
 
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {

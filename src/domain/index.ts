@@ -6,3 +6,4 @@ export * from './sync.js';
 export * from './health.js';
 export * from './local-state.js';
 export * from './promotion.js';
+export * from './adoption.js';

@@ -77,5 +77,9 @@ export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
       return target.setMaintenance(false);
     case 'planned-takeover':
       return target.plannedTakeover(need());
+    case 'manual-takeover':
+      return model.manualTakeover(need());
+    case 'manual-register':
+      return model.manualRegister(need(), f.source);
   }
 }

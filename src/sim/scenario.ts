@@ -30,6 +30,8 @@ export const faultActions = [
   'slow-replication',
   'maintenance-on',
   'maintenance-off',
+  'manual-takeover',
+  'manual-register',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -50,6 +52,8 @@ export const faultSchema = z
     site: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** slow-replication: how many times slower the link into `site` becomes (1 = normal). */
     factor: z.number().min(1).max(1_000_000).optional(),
+    /** manual-register: the primary to register `site` with (default: the current primary). */
+    source: z.string().regex(SITE_NAME_PATTERN).optional(),
   })
   .strict();
 
@@ -119,6 +123,21 @@ export const scenarioSchema = z
         }
       } else if (!sites.has(f.site)) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `unknown site "${f.site}"` });
+      }
+      if (f.source !== undefined) {
+        if (f.action !== 'manual-register') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: `${f.action} takes no source`,
+          });
+        } else if (!sites.has(f.source) || f.source === f.site) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: f.source === f.site ? 'must be another site' : `unknown site "${f.source}"`,
+          });
+        }
       }
       if (f.action === 'slow-replication' && f.factor === undefined) {
         ctx.addIssue({

@@ -322,6 +322,42 @@ export class SimLandscape {
     this.start(name);
   }
 
+  /**
+   * A DBA runs `hdbnsutil -sr_takeover` on `name`, outside hanasr (plain, as SAPHanaSR's
+   * maintenance procedure does after stopping the primary). Throws with HANA's text on refusal.
+   */
+  manualTakeover(name: string): void {
+    this.advance();
+    this.record(name, 'manual-takeover', 'a DBA runs hdbnsutil -sr_takeover on this site');
+    this.takeover(name, false);
+  }
+
+  /**
+   * A DBA registers `name` (stopped, as hdbnsutil requires) as secondary of `source`, or of the
+   * current primary: the running primary that is not `name`. Throws with HANA's text on refusal.
+   */
+  manualRegister(name: string, source?: string): void {
+    this.advance();
+    const t = this.mustGet(name);
+    const primary =
+      source !== undefined
+        ? this.mustGet(source)
+        : (this.order.find((s) => s !== t && s.role === 'primary' && this.writable(s)) ??
+          this.order.find((s) => s !== t && s.role === 'primary' && s.instance === 'running'));
+    if (primary === undefined) {
+      throw new SimCommandError('manual register: no running primary to register with', 1);
+    }
+    this.record(name, 'manual-register', `a DBA registers this site as secondary of ${primary.name}`);
+    this.register(name, {
+      remoteHost: primary.host,
+      remoteInstance: this.instanceNumber,
+      replicationMode: t.mode,
+      operationMode: t.operationMode,
+      name: t.name,
+      online: false,
+    });
+  }
+
   killIndexserver(name: string): void {
     this.mutate(name, 'kill-indexserver', (s) => {
       if (s.instance !== 'running' || !s.nodeUp) return 'instance not running';
