@@ -458,7 +458,13 @@ export class Agent {
           );
           this.fenced = false;
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
-          this.emitRaw('action', a.kind, d.reason, `registered ${this.site} as secondary of ${a.primary}`);
+          for (const id of a.releases ?? []) await this.session.completeIntent(id).catch(() => {});
+          this.emitRaw(
+            'action',
+            a.kind,
+            d.reason,
+            `registered ${this.site} as secondary of ${a.primary}${a.releases ? ' (its fence request released)' : ''}`,
+          );
           return;
         }
         case 'refuse-intent':

@@ -411,6 +411,7 @@ export async function startAgentRuntime(
     session: (cluster, site, ttl) => watchedSession(coordination.session(cluster, site, ttl)),
     read: (c) => coordination.read(c),
     addIntent: (c, i) => coordination.addIntent(c, i),
+    removeIntent: (c, id) => coordination.removeIntent(c, id),
     publishSpec: (c, s) => coordination.publishSpec(c, s),
     deleteCluster: (c) => coordination.deleteCluster(c),
     close: () => coordination.close(),

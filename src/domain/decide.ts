@@ -174,18 +174,24 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
   const epoch = currentEpoch(obs);
 
   const fenceIntent = obs.intents.find((i) => i.kind === 'fence' && i.site === obs.self);
-  if (fenceIntent) {
-    // Only a readable probe with every process stopped says the site is fenced: a failed probe (a
-    // hung instance) or a start in progress is stopped (again).
+  // A register request releases a fence request (the runbook's "fence, then register").
+  const registerRequested = obs.intents.some((i) => i.kind === 'register' && i.site === obs.self);
+  if (fenceIntent && !registerRequested) {
+    // Fenced means a stop this agent confirmed, and a readable probe with every process stopped
+    // since: a failed probe (a hung instance), a start in progress, or a site that stopped by
+    // itself (not yet confirmed by a stop) is stopped (again).
     const h = obs.local.health;
-    if (!h.probeOk || h.running || h.acceptsWrites || hasLiveProcess(h)) {
+    if (!obs.local.fenced || !h.probeOk || h.running || h.acceptsWrites || hasLiveProcess(h)) {
       return decision(
         { kind: 'fence', epoch: fenceIntent.epoch, mode: 'stop', intentId: fenceIntent.id },
         'fence_requested',
         `fencing requested for ${obs.self}: stopping it`,
       );
     }
-    return none('fenced_by_request', `${obs.self} is fenced on request; remove the request to release it`);
+    return none(
+      'fenced_by_request',
+      `${obs.self} is fenced on request; release it (hanasr fence --release) or register it (hanasr register)`,
+    );
   }
 
   switch (obs.leader.state) {
@@ -425,6 +431,30 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
   if (h.srRole === 'primary' || h.srRole === 'none') {
     return decideFormerPrimary(obs, spec, leader.site, leader.epoch, leader.since);
   }
+  // A secondary, registered again on request (e.g. after it was fenced).
+  const requested = obs.intents.find((i) => i.kind === 'register' && i.site === obs.self);
+  if (requested !== undefined) {
+    if (requested.epoch !== leader.epoch) {
+      return decision(
+        { kind: 'refuse-intent', epoch: leader.epoch, intentId: requested.id },
+        'stale_epoch',
+        `register request for ${obs.self} carries epoch ${requested.epoch}, the current epoch is ${leader.epoch}: refused`,
+      );
+    }
+    const source = siteSpec(spec, obs.self)?.source ?? leader.site;
+    return decision(
+      {
+        kind: 'register',
+        epoch: leader.epoch,
+        primary: source,
+        intentId: requested.id,
+        ...(h.running ? { online: true } : {}),
+        ...releasedFences(obs),
+      },
+      'register_requested',
+      `registering secondary ${obs.self} with ${source} on request${h.running ? ' (online)' : ''}`,
+    );
+  }
   // A secondary.
   if (!h.running && isStarting(h)) {
     return none('secondary_starting', `secondary ${obs.self} is starting`);
@@ -469,6 +499,12 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
   );
 }
 
+/** The fence requests of this site, which a requested registration releases. */
+function releasedFences(obs: Observation): { releases?: readonly string[] } {
+  const ids = obs.intents.filter((i) => i.kind === 'fence' && i.site === obs.self).map((i) => i.id);
+  return ids.length > 0 ? { releases: ids } : {};
+}
+
 /** A stopped site still configured as primary, while `leaderSite` leads: register or wait. */
 function decideFormerPrimary(
   obs: Observation,
@@ -495,7 +531,7 @@ function decideFormerPrimary(
   const register = (reason: string, message: string): Decision =>
     decision(
       requested
-        ? { kind: 'register', epoch, primary: leaderSite, intentId: requested.id }
+        ? { kind: 'register', epoch, primary: leaderSite, intentId: requested.id, ...releasedFences(obs) }
         : { kind: 'register', epoch, primary: leaderSite },
       reason,
       message,

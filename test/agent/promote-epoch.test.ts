@@ -58,6 +58,7 @@ function withStaleRead(store: MemoryCoordination, stale: { state: ClusterState |
     },
     read: (c) => store.read(c),
     addIntent: (c, i) => store.addIntent(c, i),
+    removeIntent: (c, id) => store.removeIntent(c, id),
     publishSpec: (c, s) => store.publishSpec(c, s),
     deleteCluster: (c) => store.deleteCluster(c),
     close: () => store.close(),
