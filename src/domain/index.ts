@@ -4,6 +4,8 @@ export * from './decision.js';
 export * from './decide.js';
 export * from './sync.js';
 export * from './health.js';
+export * from './sync-trust.js';
+export * from './clock-skew.js';
 export * from './local-state.js';
 export * from './promotion.js';
 export * from './adoption.js';

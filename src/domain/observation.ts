@@ -2,6 +2,7 @@
  * What one agent knows in one cycle: its own site's probe, the coordination store's view, and
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
+import type { SkewEstimate } from './clock-skew.js';
 import type { HanaHealth, Intent, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
@@ -16,6 +17,8 @@ export interface PeerView {
   readonly source?: string;
   /** Its HANA runs, as the check saw it (absent: not known). */
   readonly running?: boolean;
+  /** The peer's clock reading in its answer (ms), when it sent one: for the skew estimate. */
+  readonly clock?: number;
 }
 
 export interface LocalView {
@@ -46,6 +49,8 @@ export interface Observation {
   readonly sync: Readonly<Record<string, SyncRecord>>;
   /** Last-primary timestamps (ms) per site. */
   readonly lpt: Readonly<Record<string, number>>;
+  /** This agent's last measurement of each peer's clock (absent: never measured). */
+  readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
   /** A leader that stepped down for a planned takeover names its successor here. */
   readonly handoverTo?: string;
   readonly intents: readonly Intent[];

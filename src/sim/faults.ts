@@ -77,6 +77,12 @@ export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
       return target.setMaintenance(false);
     case 'planned-takeover':
       return target.plannedTakeover(need());
+    case 'skew-clock':
+      return model.skewClock(need(), f.seconds ?? 0);
+    case 'break-sql-probe':
+      return model.breakSqlProbe(need());
+    case 'fix-sql-probe':
+      return model.fixSqlProbe(need());
     case 'manual-takeover':
       return model.manualTakeover(need());
     case 'manual-register':

@@ -30,6 +30,9 @@ export const faultActions = [
   'slow-replication',
   'maintenance-on',
   'maintenance-off',
+  'skew-clock',
+  'break-sql-probe',
+  'fix-sql-probe',
   'manual-takeover',
   'manual-register',
 ] as const;
@@ -52,6 +55,8 @@ export const faultSchema = z
     site: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** slow-replication: how many times slower the link into `site` becomes (1 = normal). */
     factor: z.number().min(1).max(1_000_000).optional(),
+    /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
+    seconds: z.number().min(-86400).max(86400).optional(),
     /** manual-register: the primary to register `site` with (default: the current primary). */
     source: z.string().regex(SITE_NAME_PATTERN).optional(),
   })
@@ -123,6 +128,9 @@ export const scenarioSchema = z
         }
       } else if (!sites.has(f.site)) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `unknown site "${f.site}"` });
+      }
+      if (f.action === 'skew-clock' && f.seconds === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
       }
       if (f.source !== undefined) {
         if (f.action !== 'manual-register') {

@@ -39,7 +39,11 @@ Options:
   --exit                 with a landscape of its own: stop after the verdict (exit 0 passed,
                          1 failed); attached to a running demo, the command always ends there
   --coordination MODE    auto (default: etcd when on PATH), etcd, or memory
-  --state-dir DIR        kubeconfig, etcd data and the operator log (default $TMPDIR/hanasr-demo)
+  --state-dir DIR        kubeconfig, etcd data, the operator log and demo.json (default
+                         $TMPDIR/hanasr-demo); made fresh with mode 0700 on every start (an
+                         earlier demo's directory is emptied; a symlink, another user's or a
+                         directory hanasr did not make is refused). demo.json (mode 0600)
+                         holds the control endpoint's address and token
   --api-port PORT        port of the embedded Kubernetes API (default: any free port)
   --plain                plain lines even on a terminal (no redrawing)
 
@@ -209,7 +213,7 @@ async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean
 /** Plays a scenario against the demo that `npm start` runs (another process). */
 async function playAttached(running: DemoFile, scenario: Scenario): Promise<number> {
   const out = process.stdout;
-  const state = await controlCall<DemoState>(`${running.controlUrl}/state`, 'GET');
+  const state = await controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET');
   const missing = [...new Set(scenario.faults.flatMap((f) => (f.site ? [f.site] : [])))].filter(
     (s) => !state.sites.includes(s),
   );
@@ -228,9 +232,9 @@ async function playAttached(running: DemoFile, scenario: Scenario): Promise<numb
   const passed = await playScenario(
     {
       fault: async (f) => {
-        await controlCall(`${running.controlUrl}/fault`, 'POST', f);
+        await controlCall(`${running.controlUrl}/fault`, running.token, 'POST', f);
       },
-      state: () => controlCall<DemoState>(`${running.controlUrl}/state`, 'GET'),
+      state: () => controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET'),
       note,
     },
     scenario,

@@ -25,6 +25,10 @@ answers SELECT * FROM DUMMY, SYS.M_DATABASE, SYS.M_SYSTEM_REPLICATION and
 SYS.M_SERVICE_REPLICATION (live log positions and lag), and simple tables you create.
 A secondary refuses connections unless --operation-mode logreplay_readaccess.
 
+Against hostile clients: a connection that has not logged in within 10 s is closed, a message
+over 4 MiB closes its connection, at most 256 connections are open per port, and a login as an
+unknown user takes as long to refuse as a wrong password (no user names leak by timing).
+
 Options:
   --port PORT               first port (required)
   --user USER               the database user clients log in as (required)

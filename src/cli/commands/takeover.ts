@@ -90,6 +90,8 @@ export function refusal(obj: Obj, site: string): { reason: string; overridable: 
   const s = status.sites?.find((x) => x.name === site);
   if (s?.inSync !== true) {
     const details = [
+      // The rule's own words, as the operator computed them (src/domain/sync-trust.ts).
+      s?.notInSyncReason,
       s?.replicationStatus !== undefined ? `replication ${s.replicationStatus}` : undefined,
       s?.lagSeconds !== undefined ? `lag ${seconds(s.lagSeconds)}` : undefined,
       s?.lagBytes !== undefined ? `${bytes(s.lagBytes)} unshipped` : undefined,
@@ -146,8 +148,8 @@ interface EventView {
 
 async function events(kube: Kube, name: string): Promise<EventView[] | null> {
   try {
-    // Filtered here rather than with fieldSelector=involvedObject.name, which not every API
-    // server (the project's fake one included) supports.
+    // Filtered here rather than with fieldSelector=involvedObject.name, which not every
+    // Kubernetes-compatible API server supports.
     const list = await kube.client.listEvents(kube.namespace);
     return list
       .filter((e) => record(e['involvedObject'])['name'] === name)

@@ -24,6 +24,8 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         role,
         running: s.running,
         ...(s.source ? { source: s.source.site } : {}),
+        // The peer host's clock, as its agent's /status would carry it.
+        clock: s.now,
       };
     },
   };
