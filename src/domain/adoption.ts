@@ -11,7 +11,10 @@
  * - the leader L was the primary in its own term (its last-primary timestamp is at or after the
  *   term began): a secondary that has just won the key in a takeover has not been primary in its
  *   term yet, so a takeover in progress is never mistaken for a turn by hand;
- * - L now runs as a secondary replicating from X (L's own probe, or L's live report);
+ * - L now runs as a secondary replicating from X (L's own probe, or L's live report), or (the DBA
+ *   did not register it yet) L is stopped and X's last sync record passes the in-sync rule at L's
+ *   last writable moment: X holds every commit of L's term, where a stale former primary started
+ *   by hand would not;
  * - X runs as a writable primary, by its own agent's live report, and a direct check of X that
  *   answered does not say otherwise;
  * - no other site is a writable primary (by its report or a direct check).
@@ -20,9 +23,12 @@
  * acquires it. Meanwhile X, a writable primary under L's key, is not fenced while the evidence
  * holds.
  */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { Decision } from './decision.js';
 import { NONE } from './decision.js';
+import { hasLiveProcess } from './health.js';
 import type { Observation } from './observation.js';
+import { inSyncVerdict, primaryViewOf, type PrimaryView } from './sync-trust.js';
 import type { HanaHealth } from './types.js';
 
 function writablePrimary(h: HanaHealth): boolean {
@@ -71,6 +77,44 @@ function primaryConfirmed(obs: Observation, x: string): { ok: true } | { ok: fal
   return { ok: true };
 }
 
+/**
+ * `l` is stopped as a primary (a readable probe, no live process) and `x`'s last sync record of
+ * the term passes the in-sync rule at `l`'s last writable moment: `x` has every commit of it.
+ */
+function stoppedWithTrustedHeir(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  l: string,
+  x: string,
+  epoch: number,
+  now: number,
+): boolean {
+  const h = l === obs.self ? obs.local.health : obs.reports[l]?.health;
+  if (h === undefined || !h.probeOk || h.srRole !== 'primary' || hasLiveProcess(h)) return false;
+  const view: PrimaryView =
+    l === obs.self
+      ? { kind: 'self', lastWritableAt: obs.local.lastWritableAt }
+      : primaryViewOf(obs.reports[l]);
+  const skew = x === obs.self ? obs.clockSkew?.[l] : obs.reports[x]?.clockSkew?.[l];
+  return inSyncVerdict(spec, {
+    candidate: x,
+    primary: l,
+    lastEpoch: epoch,
+    record: obs.sync[x],
+    primaryView: view,
+    skew,
+    now,
+  }).ok;
+}
+
+/** The one writable primary other than this site, by its agent's report. */
+function writableOther(obs: Observation): string | undefined {
+  const writers = Object.entries(obs.reports).filter(
+    ([site, r]) => site !== obs.self && writablePrimary(r.health),
+  );
+  return writers.length === 1 ? writers[0]![0] : undefined;
+}
+
 /** The leader `leader` was the primary in its term that began at `since`. */
 function wasPrimaryInTerm(obs: Observation, leader: string, since: number): boolean {
   const lpt = obs.lpt[leader];
@@ -82,10 +126,32 @@ function wasPrimaryInTerm(obs: Observation, leader: string, since: number): bool
  * a turn made by hand. Hands the key over when the new primary is confirmed; otherwise waits
  * (never promotes itself back: it may miss the new primary's commits). Null: not a turn by hand.
  */
-export function decideTurnedLeader(obs: Observation): Decision | null {
+export function decideTurnedLeader(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+): Decision | null {
   if (obs.leader.state !== 'held' || !obs.leader.mine) return null;
   const { epoch, since } = obs.leader.leader;
   const h = obs.local.health;
+  // Stopped, not registered yet, while its in-sync secondary runs as primary: a takeover by hand.
+  const heir = writableOther(obs);
+  if (
+    h.probeOk &&
+    h.srRole === 'primary' &&
+    !hasLiveProcess(h) &&
+    heir !== undefined &&
+    wasPrimaryInTerm(obs, obs.self, since) &&
+    primaryConfirmed(obs, heir).ok &&
+    otherWriter(obs, heir) === undefined &&
+    stoppedWithTrustedHeir(obs, spec, obs.self, heir, epoch, now)
+  ) {
+    return {
+      action: { kind: 'step-down', epoch, fence: 'none', handoverTo: heir },
+      reason: 'adopt_manual_takeover',
+      message: `${obs.self} was primary in epoch ${epoch} and is stopped, and ${heir}, in sync at its last write, runs as the writable primary (a takeover by hand): handing the leader key to ${heir}`,
+    };
+  }
   // Only a DBA turns a leader that was primary in its term into a secondary (the agent registers
   // a site only under another site's key): from here on it never promotes itself back.
   if (!h.probeOk || h.srRole !== 'secondary' || !wasPrimaryInTerm(obs, obs.self, since)) return null;
@@ -118,16 +184,26 @@ export function decideTurnedLeader(obs: Observation): Decision | null {
  * This site is a writable primary while another site holds the key: not to be fenced when the
  * holder is a former primary turned by hand into this site's secondary. Null: fence as usual.
  */
-export function decideAdoptionPending(obs: Observation): Decision | null {
+export function decideAdoptionPending(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+): Decision | null {
   if (obs.leader.state !== 'held' || obs.leader.mine) return null;
   const { site: leader, epoch, since } = obs.leader.leader;
   if (!writablePrimary(obs.local.health)) return null;
-  if (!wasPrimaryInTerm(obs, leader, since) || !replicatesFrom(obs, leader, obs.self)) return null;
+  if (!wasPrimaryInTerm(obs, leader, since)) return null;
+  if (
+    !replicatesFrom(obs, leader, obs.self) &&
+    !stoppedWithTrustedHeir(obs, spec, leader, obs.self, epoch, now)
+  ) {
+    return null;
+  }
   if (otherWriter(obs, obs.self) !== undefined) return null;
   return {
     action: NONE,
     reason: 'manual_takeover_adoption_pending',
-    message: `${obs.self} is the writable primary and ${leader}, leader in epoch ${epoch}, was turned by hand into its secondary: waiting for ${leader} to hand over the leader key (not fencing ${obs.self})`,
+    message: `${obs.self} is the writable primary and ${leader}, leader in epoch ${epoch}, was turned by hand (stopped or registered as its secondary): waiting for ${leader} to hand over the leader key (not fencing ${obs.self})`,
   };
 }
 

@@ -159,7 +159,7 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
     case 'unknown':
       return decideWithoutStore(obs, spec, now, obs.leader.error);
     case 'held':
-      return obs.leader.mine ? decideAsLeader(obs, spec, now) : decideUnderOtherLeader(obs, spec);
+      return obs.leader.mine ? decideAsLeader(obs, spec, now) : decideUnderOtherLeader(obs, spec, now);
     case 'free':
       return decideWithoutLeader(obs, spec, now, epoch);
   }
@@ -234,7 +234,7 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   }
 
   // Turned by hand into a secondary of another site (maintenance): hand the key over, never promote back.
-  const turned = decideTurnedLeader(obs);
+  const turned = decideTurnedLeader(obs, spec, now);
   if (turned !== null) return turned;
 
   if (h.probeOk && h.srRole === 'secondary') {
@@ -375,14 +375,14 @@ function decideHealthyLeader(
 }
 
 /** Another site holds the leader key. */
-function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpec): Decision {
+function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
   if (obs.leader.state !== 'held') throw new Error('unreachable');
   const leader = obs.leader.leader;
   const h = obs.local.health;
 
   if (h.srRole === 'primary' && (h.running || h.acceptsWrites || isStarting(h))) {
     // The primary a DBA turned to, while the holder of the key became its secondary: kept.
-    const pending = decideAdoptionPending(obs);
+    const pending = decideAdoptionPending(obs, spec, now);
     if (pending !== null) return pending;
     return decision(
       { kind: 'fence', epoch: leader.epoch, mode: 'stop' },

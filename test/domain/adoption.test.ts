@@ -25,6 +25,7 @@ import {
   report,
   secondaryHealth,
   spec,
+  stoppedPrimaryHealth,
   syncRecord,
   threeSites,
 } from '../support/observations.js';
@@ -143,6 +144,34 @@ const rows: Row[] = [
     kind: 'none',
     reason: 'leader_healthy',
   },
+  {
+    name: "A stopped, not registered yet; B writable and SOK at A's last write: hands the key to B",
+    obs: fromA({
+      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 60_000 }) },
+    }),
+    kind: 'step-down',
+    reason: 'adopt_manual_takeover',
+    action: { fence: 'none', handoverTo: 'B' },
+  },
+  {
+    name: 'A stopped, B writable but SFAIL in this term (a stale primary started by hand): not adopted',
+    obs: fromA({
+      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 60_000 }) },
+    }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+  },
+  {
+    name: 'A stopped, B SOK only before A took writes again: not adopted',
+    obs: fromA({
+      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 600_000 }) },
+    }),
+    kind: 'start-local',
+    reason: 'secondary_not_in_sync_restart_locally',
+  },
   // The new primary while A holds the key.
   {
     name: 'B, writable, A (leader of its term) is its secondary: waits for the key, not fenced',
@@ -155,6 +184,38 @@ const rows: Row[] = [
     obs: fromB({ reports: {} }),
     kind: 'none',
     reason: 'manual_takeover_adoption_pending',
+  },
+  {
+    name: 'B, writable, A (leader of its term) stopped and B SOK at its last write: waits for the key, not fenced',
+    obs: fromB({
+      reports: {
+        A: report('A', stoppedPrimaryHealth(), {
+          leader: true,
+          lastWritableAt: T - 60_000,
+          observedAt: T - 1000,
+        }),
+      },
+      peers: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 60_000 }) },
+    }),
+    kind: 'none',
+    reason: 'manual_takeover_adoption_pending',
+  },
+  {
+    name: 'B, writable, A stopped but B SFAIL in its term: fenced',
+    obs: fromB({
+      reports: {
+        A: report('A', stoppedPrimaryHealth(), {
+          leader: true,
+          lastWritableAt: T - 60_000,
+          observedAt: T - 1000,
+        }),
+      },
+      peers: {},
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 60_000 }) },
+    }),
+    kind: 'fence',
+    reason: 'leader_key_held_by_other',
   },
   {
     name: 'B, the old primary, while A just won the key to take over from it (A never primary in its term): fenced',

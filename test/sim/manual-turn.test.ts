@@ -64,6 +64,42 @@ describe('a turn by hand in maintenance', () => {
     expect(after(r, 120).some((e) => e.site === 'B' && e.event === 'action:fence')).toBe(false);
   });
 
+  it("the DBA took over on B but did not register A yet: B (in sync at A's last write) is adopted", async () => {
+    const r = await runScenario(
+      scenario('dba-turn-not-registered', [
+        { atSeconds: 60, action: 'maintenance-on' },
+        { atSeconds: 70, action: 'crash-instance', site: 'A' },
+        { atSeconds: 75, action: 'manual-takeover', site: 'B' },
+        { atSeconds: 150, action: 'maintenance-off' },
+      ]),
+    );
+    expect(r.metrics.lostCommittedWrites).toBe(0);
+    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+    expect(r.final).toMatchObject({ primary: 'B', epoch: 2, replicationStatus: 'ACTIVE' });
+    expect(after(r, 150).some((e) => e.site === 'B' && e.event === 'action:fence')).toBe(false);
+  });
+
+  it('a stale former primary started by hand in maintenance is not adopted: the leader keeps its term', async () => {
+    // B was primary in term 1 and crashed; A took over (term 2, B SFAIL). In maintenance the DBA
+    // stops A and starts B, still configured as primary: B runs writable without A's term-2
+    // commits. Adopting B would lose them: A is restarted and B fenced instead.
+    const base = scenario('stale-primary-in-maintenance', [
+      { atSeconds: 20, action: 'crash-instance', site: 'B' },
+      { atSeconds: 100, action: 'maintenance-on' },
+      { atSeconds: 110, action: 'crash-instance', site: 'A' },
+      { atSeconds: 115, action: 'restart-instance', site: 'B' },
+      { atSeconds: 200, action: 'maintenance-off' },
+    ]);
+    const r = await runScenario({
+      ...base,
+      initialPrimary: 'B',
+      cluster: { ...base.cluster, takeover: { ...base.cluster.takeover, automatedRegister: false } },
+    });
+    expect(r.timeline.some((e) => e.reason === 'adopt_manual_takeover')).toBe(false);
+    expect(after(r, 200).some((e) => e.site === 'B' && e.event === 'action:fence')).toBe(true);
+    expect(r.final).toMatchObject({ primary: 'A', epoch: 2 });
+  });
+
   it('three sites: B adopted, C still attached to A follows B', async () => {
     const r = await runScenario(
       scenario(
