@@ -9,3 +9,4 @@ export * from './clock-skew.js';
 export * from './local-state.js';
 export * from './promotion.js';
 export * from './adoption.js';
+export * from './fencing.js';
