@@ -21,7 +21,15 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 export const ANNOTATION_PLANNED_TAKEOVER = 'hanasr.io/planned-takeover';
 /** Set to a site name: fence (stop or suspend) that site. */
 export const ANNOTATION_FENCE = 'hanasr.io/fence';
-/** Set to a site name: register that (former primary) site as a secondary of the current primary. */
+/**
+ * Set to a site name: release the fence request of that site (its agent then acts on it again: a
+ * secondary is started, a former primary registered or waiting for hanasr.io/register).
+ */
+export const ANNOTATION_FENCE_RELEASE = 'hanasr.io/fence-release';
+/**
+ * Set to a site name: register that (former primary) site as a secondary of the current primary.
+ * Releases a fence request of that site (the runbook's "fence, then register").
+ */
 export const ANNOTATION_REGISTER = 'hanasr.io/register';
 /**
  * Set to "true" together with the planned-takeover annotation: the target need not be in sync
@@ -32,6 +40,7 @@ export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_FENCE,
+  ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */

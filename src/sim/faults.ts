@@ -64,6 +64,10 @@ export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
       return model.freezeSite(need());
     case 'thaw-site':
       return model.thawSite(need());
+    case 'hang-instance':
+      return model.hangInstance(need());
+    case 'unhang-instance':
+      return model.unhangInstance(need());
     case 'fill-log-area':
       return model.fillLogArea(need());
     case 'free-log-area':
@@ -92,6 +96,10 @@ export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
       return model.breakSqlProbe(need());
     case 'fix-sql-probe':
       return model.fixSqlProbe(need());
+    case 'manual-takeover':
+      return model.manualTakeover(need());
+    case 'manual-register':
+      return model.manualRegister(need(), f.source);
     case 'fail-fencing':
       return devices().failFencing(need(), f.hang === true);
     case 'restore-fencing':

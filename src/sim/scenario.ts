@@ -26,6 +26,8 @@ export const faultActions = [
   'reconnect-site',
   'freeze-site',
   'thaw-site',
+  'hang-instance',
+  'unhang-instance',
   'fill-log-area',
   'free-log-area',
   'stop-agent',
@@ -39,6 +41,8 @@ export const faultActions = [
   'skew-clock',
   'break-sql-probe',
   'fix-sql-probe',
+  'manual-takeover',
+  'manual-register',
   'fail-fencing',
   'restore-fencing',
   'remove-watchdog',
@@ -65,6 +69,8 @@ export const faultSchema = z
     factor: z.number().min(1).max(1_000_000).optional(),
     /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
     seconds: z.number().min(-86400).max(86400).optional(),
+    /** manual-register: the primary to register `site` with (default: the current primary). */
+    source: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** fail-fencing: the site's fence device never answers (calls time out) instead of failing. */
     hang: z.boolean().optional(),
   })
@@ -188,6 +194,21 @@ export const scenarioSchema = z
       }
       if (f.action === 'skew-clock' && f.seconds === undefined) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
+      }
+      if (f.source !== undefined) {
+        if (f.action !== 'manual-register') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: `${f.action} takes no source`,
+          });
+        } else if (!sites.has(f.source) || f.source === f.site) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: f.source === f.site ? 'must be another site' : `unknown site "${f.source}"`,
+          });
+        }
       }
       if (f.action === 'slow-replication' && f.factor === undefined) {
         ctx.addIssue({
