@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
 import type { CredentialSource } from '../hana/sql/credentials.js';
+import type { FenceCredentialSource } from '../fencing/credentials.js';
 import { MIN_SECRET_LENGTH } from '../observability/log.js';
 import { MIN_PEER_TOKEN_LENGTH } from './peer-auth.js';
 
@@ -151,6 +152,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
   },
   {
+    field: 'hdb',
+    flag: '--hdb',
+    env: 'HANASR_HDB',
+    help: 'path of the HDB script, for HDB kill-9 (default /usr/sap/<SID>/HDB<NN>/HDB)',
+  },
+  {
     field: 'runAs',
     flag: '--run-as',
     env: 'HANASR_RUN_AS',
@@ -166,7 +173,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     field: 'actionTimeoutSeconds',
     flag: '--action-timeout-seconds',
     env: 'HANASR_ACTION_TIMEOUT_SECONDS',
-    help: 'deadline of takeover/register/start/stop (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+    help: 'deadline of takeover/register/start (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+  },
+  {
+    field: 'stopTimeoutSeconds',
+    flag: '--stop-timeout-seconds',
+    env: 'HANASR_STOP_TIMEOUT_SECONDS',
+    help: 'deadline of a hard stop of this site; then HDB kill-9 with the same deadline (default 30)',
   },
   {
     field: 'sqlHost',
@@ -238,6 +251,24 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
   },
   {
+    field: 'fenceAgentDir',
+    flag: '--fence-agent-dir',
+    env: 'HANASR_FENCE_AGENT_DIR',
+    help: 'directory of the fence agents spec.fencing.agent.command names (default /usr/sbin)',
+  },
+  {
+    field: 'fenceCredentialsFile',
+    flag: '--fence-credentials-file',
+    env: 'HANASR_FENCE_CREDENTIALS_FILE',
+    help: 'fence agent credentials: name=value lines (login=, password=; SITE.password= for one site), mode 0600',
+  },
+  {
+    field: 'fenceCredentialsDir',
+    flag: '--fence-credentials-dir',
+    env: 'HANASR_FENCE_CREDENTIALS_DIR',
+    help: 'fence agent credentials from a mounted Secret: one file per key (login, password, A.password...)',
+  },
+  {
     field: 'statusHost',
     flag: '--status-host',
     env: 'HANASR_STATUS_HOST',
@@ -292,11 +323,14 @@ export interface AgentConfig {
       readonly hdbnsutil?: string;
       readonly sapcontrol?: string;
       readonly hdbSettings?: string;
+      readonly hdb?: string;
     };
     readonly runAs?: string;
     /** Absent: the spec's probes.timeoutSeconds (the agent gives up on a probe then anyway). */
     readonly commandTimeoutMs?: number;
     readonly actionTimeoutMs: number;
+    /** A hard stop of the own site, then the same again for `HDB kill-9`. */
+    readonly stopTimeoutMs: number;
   };
   readonly sql: {
     readonly host: string;
@@ -309,6 +343,8 @@ export interface AgentConfig {
   readonly peers: Readonly<Record<string, PeerEndpoints>>;
   /** The shared peer token (read from peerTokenFile at start). */
   readonly peerToken?: string;
+  /** Where this host keeps its fence agents and their credentials (spec.fencing.agent names the agent). */
+  readonly fencing: { readonly agentDir: string; readonly credentials?: FenceCredentialSource };
   readonly status: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
 }
@@ -479,6 +515,7 @@ const rawSchema = z
     hdbnsutil: text.optional(),
     sapcontrol: text.optional(),
     hdbSettings: text.optional(),
+    hdb: text.optional(),
     runAs: z
       .string()
       .trim()
@@ -486,6 +523,7 @@ const rawSchema = z
       .optional(),
     commandTimeoutSeconds: intIn(1, 3600, 'seconds').optional(),
     actionTimeoutSeconds: intIn(1, 7200, 'seconds').optional(),
+    stopTimeoutSeconds: intIn(1, 3600, 'seconds').optional(),
     sqlHost: z
       .string()
       .trim()
@@ -511,6 +549,9 @@ const rawSchema = z
     peerSql: siteList(hostPort).optional(),
     peerStatus: siteList(httpUrl).optional(),
     peerTokenFile: text.optional(),
+    fenceAgentDir: text.regex(/^\/[^\0]*$/, 'must be an absolute path').optional(),
+    fenceCredentialsFile: text.optional(),
+    fenceCredentialsDir: text.optional(),
     statusHost: z
       .string()
       .trim()
@@ -740,6 +781,18 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     );
   }
 
+  // Fence agent credentials: at most one source; read at every fence call (rotation is picked up).
+  if (r.fenceCredentialsFile !== undefined && r.fenceCredentialsDir !== undefined)
+    problems.push(
+      `fence credentials: give one of ${describeField('fenceCredentialsFile')}, ${describeField('fenceCredentialsDir')}, not both`,
+    );
+  const fenceCredentials: FenceCredentialSource | undefined =
+    r.fenceCredentialsFile !== undefined
+      ? { kind: 'file', path: r.fenceCredentialsFile }
+      : r.fenceCredentialsDir !== undefined
+        ? { kind: 'secret', dir: r.fenceCredentialsDir }
+        : undefined;
+
   const actionTimeoutMs = (r.actionTimeoutSeconds ?? 120) * 1000;
   if (problems.length > 0) throw new AgentConfigError(problems);
 
@@ -759,10 +812,12 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
         ...(r.hdbnsutil !== undefined ? { hdbnsutil: r.hdbnsutil } : {}),
         ...(r.sapcontrol !== undefined ? { sapcontrol: r.sapcontrol } : {}),
         ...(r.hdbSettings !== undefined ? { hdbSettings: r.hdbSettings } : {}),
+        ...(r.hdb !== undefined ? { hdb: r.hdb } : {}),
       },
       ...(r.runAs !== undefined ? { runAs: r.runAs } : {}),
       ...(r.commandTimeoutSeconds !== undefined ? { commandTimeoutMs: r.commandTimeoutSeconds * 1000 } : {}),
       actionTimeoutMs,
+      stopTimeoutMs: (r.stopTimeoutSeconds ?? 30) * 1000,
     },
     sql: {
       host: r.sqlHost ?? 'localhost',
@@ -772,6 +827,10 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     },
     peers,
     ...(peerToken !== undefined ? { peerToken } : {}),
+    fencing: {
+      agentDir: r.fenceAgentDir ?? '/usr/sbin',
+      ...(fenceCredentials !== undefined ? { credentials: fenceCredentials } : {}),
+    },
     status: { host: r.statusHost ?? '0.0.0.0', port: r.statusPort ?? 8082 },
     logLevel: r.logLevel ?? 'info',
   };

@@ -25,6 +25,7 @@ import { Writable } from 'node:stream';
 import { Agent, type AgentEvent } from './agent.js';
 import type { AgentConfig, CredentialSourceConfig, LogLevel } from './config.js';
 import { AgentMetrics, clusterLabels } from './metrics.js';
+import { createFencingAdapters, type FencingAdapters } from '../fencing/index.js';
 import { NetworkPeerProbe } from './peer-probe.js';
 import {
   startStatusServer,
@@ -205,6 +206,11 @@ export interface AgentRuntime {
   readonly started: Promise<void>;
   /** The Agent, once started. */
   agent(): Agent | null;
+  /**
+   * This host's watchdog and fence agent, from the spec and the host configuration. Built but not
+   * used by the agent loop yet (issue 11 part B arms the watchdog and fences through them).
+   */
+  readonly fencing: FencingAdapters;
   stop(): Promise<void>;
 }
 
@@ -301,6 +307,13 @@ export async function startAgentRuntime(
     log,
   });
 
+  const fencing = createFencingAdapters({
+    spec: () => specs.current() ?? undefined,
+    agentDir: config.fencing.agentDir,
+    ...(config.fencing.credentials !== undefined ? { credentials: config.fencing.credentials } : {}),
+    addSecret: remember,
+  });
+
   const interval = () => (specs.current()?.probes.intervalSeconds ?? 2) * 1000;
   const healthz = (): Check => {
     if (stopped) return { ok: false, message: 'stopping' };
@@ -308,9 +321,10 @@ export async function startAgentRuntime(
     if (!agent) return { ok: true, message: 'waiting for a spec' };
     const last = lastCycleAt ?? agentStartedAt ?? startedAt;
     let allowed = 3 * interval();
-    // A takeover, start or stop in flight holds the loop for up to the action deadline.
+    // A takeover, start or stop in flight holds the loop for up to the action deadline (a restart:
+    // a hard stop and a kill first, each with the stop deadline).
     if (agent.lastDecision && agent.lastDecision.action.kind !== 'none')
-      allowed += config.hana.actionTimeoutMs;
+      allowed += config.hana.actionTimeoutMs + 2 * config.hana.stopTimeoutMs;
     const age = clock.now() - last;
     return age <= allowed
       ? { ok: true, message: `loop ran ${Math.round(age)} ms ago` }
@@ -395,6 +409,7 @@ export async function startAgentRuntime(
     register: (o, s) => inner.register(o, s),
     start: (s) => inner.start(s),
     stop: (o, s) => inner.stop(o, s),
+    kill: (s) => inner.kill(s),
     ...(inner.suspend ? { suspend: (s?: AbortSignal) => inner.suspend!(s) } : {}),
   });
 
@@ -431,6 +446,7 @@ export async function startAgentRuntime(
     session: (cluster, site, ttl) => watchedSession(coordination.session(cluster, site, ttl)),
     read: (c) => coordination.read(c),
     addIntent: (c, i) => coordination.addIntent(c, i),
+    removeIntent: (c, id) => coordination.removeIntent(c, id),
     publishSpec: (c, s) => coordination.publishSpec(c, s),
     deleteCluster: (c) => coordination.deleteCluster(c),
     close: () => coordination.close(),
@@ -533,6 +549,7 @@ export async function startAgentRuntime(
       onEvent,
       metrics: agentMetrics,
       storeTimeoutMs: config.storeTimeoutMs,
+      stopTimeoutMs: config.hana.stopTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
     });
     agent = a;
@@ -552,6 +569,7 @@ export async function startAgentRuntime(
 
   let stopping: Promise<void> | null = null;
   return {
+    fencing,
     statusUrl: server.url,
     metrics,
     started,

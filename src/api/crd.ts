@@ -21,6 +21,8 @@ import {
   SINGULAR,
   VERSION,
   hanaSystemReplicationStatusSchema,
+  RESOURCE_NAME_MAX,
+  RESOURCE_NAME_PATTERN,
 } from './resource.js';
 
 export const CRD_FILE = 'charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml';
@@ -40,6 +42,14 @@ export const specValidations = [
     fieldPath: '.sites',
   },
   {
+    // The schema rejects a cycle of any length; CEL has no loop, and following sources eight
+    // levels deep (8^8 steps) is over the API server's cost limit, so only the cycles of two and
+    // three sites (A->B->A, A->B->C->A) are caught here. hanasr validate and the operator catch all.
+    rule: 'self.sites.all(a, !has(a.source) || !self.sites.exists(b, b.name == a.source && has(b.source) && (b.source == a.name || self.sites.exists(c, c.name == b.source && has(c.source) && c.source == a.name))))',
+    message: 'sites[].source must not form a cycle (a cycle has no primary tier)',
+    fieldPath: '.sites',
+  },
+  {
     rule: '!has(self.probes) || !has(self.lease) || !has(self.probes.intervalSeconds) || !has(self.lease.ttlSeconds) || self.probes.intervalSeconds < double(self.lease.ttlSeconds)',
     message: 'probes.intervalSeconds must be shorter than lease.ttlSeconds',
     fieldPath: '.probes.intervalSeconds',
@@ -55,6 +65,25 @@ export const specValidations = [
     message:
       'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
     fieldPath: '.lease.ttlSeconds',
+  },
+  {
+    rule: "!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.mode) || self.fencing.watchdog.mode != 'required' || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0",
+    message:
+      'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+    fieldPath: '.fencing.watchdog.safetyMarginSeconds',
+  },
+  {
+    rule: '!has(self.fencing) || !has(self.fencing.agent) || !has(self.fencing.agent.callTimeoutSeconds) || !has(self.fencing.agent.timeoutSeconds) || self.fencing.agent.callTimeoutSeconds <= self.fencing.agent.timeoutSeconds',
+    message: 'fencing.agent.callTimeoutSeconds must be at most fencing.agent.timeoutSeconds',
+    fieldPath: '.fencing.agent.callTimeoutSeconds',
+  },
+] as const;
+
+/** CEL rules on the whole object: metadata.name is the one metadata field a rule may read. */
+export const rootValidations = [
+  {
+    rule: `self.metadata.name.size() <= ${RESOURCE_NAME_MAX} && self.metadata.name.matches('${RESOURCE_NAME_PATTERN.source}')`,
+    message: `metadata.name must be a DNS label of at most ${RESOURCE_NAME_MAX} characters (lower-case letters, digits and '-', a letter first): it names the Services <name>-rw and <name>-ro`,
   },
 ] as const;
 
@@ -292,6 +321,7 @@ export function buildCrd(): object {
                 status: statusOpenApiSchema(),
               },
               required: ['spec'],
+              'x-kubernetes-validations': rootValidations.map((v) => ({ ...v })),
             },
           },
         },

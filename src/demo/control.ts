@@ -154,8 +154,10 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     if (!parsed.success)
       return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
     const fault: Fault = parsed.data;
-    if (fault.site !== undefined && !demo.model.siteNames().includes(fault.site)) {
-      return reply(res, 400, { error: `unknown site "${fault.site}"` });
+    for (const site of [fault.site, fault.source]) {
+      if (site !== undefined && !demo.model.siteNames().includes(site)) {
+        return reply(res, 400, { error: `unknown site "${site}"` });
+      }
     }
     demo.note(
       `fault ${fault.action}${fault.site ? ` on ${fault.site}` : ''} (from hanasr demo --scenario)`,

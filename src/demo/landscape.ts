@@ -44,6 +44,8 @@ import { TcpProxy } from '../net/tcp-proxy.js';
 import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
+import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
+import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -63,6 +65,12 @@ export interface DemoOptions {
   readonly writesPerSecond?: number;
   /** Seconds an instance takes to start (HANA takes minutes; the demo is impatient). */
   readonly startSeconds?: number;
+  /** Seconds a node takes to boot after a watchdog reset or a fence "on" (default 15). */
+  readonly bootSeconds?: number;
+  /** Every node's watchdog timeout (default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds). */
+  readonly watchdogTimeoutSeconds?: number;
+  /** Per node: another watchdog timeout, or none (a scenario's nodes.sites). */
+  readonly nodeSites?: SimNodeDevicesOptions['sites'];
 }
 
 export interface TimelineItem {
@@ -381,6 +389,27 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       agents.get(site)?.kill();
       agents.delete(site);
     };
+    // Every node's watchdog and fence device (fail-fencing, remove-watchdog...), as in simulate.
+    const devices = new SimNodeDevices({
+      model,
+      clock: realClock,
+      watchdogTimeoutSeconds:
+        options.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec0))),
+      bootSeconds: options.bootSeconds ?? 15,
+      ...(options.nodeSites !== undefined ? { sites: options.nodeSites } : {}),
+      onNodeDown: (site, cause) => {
+        note(
+          cause === 'fenced-off' ? 'node powered off by a fence agent' : 'node reset by its watchdog',
+          site,
+        );
+        killAgent(site);
+      },
+      onNodeUp: async (site) => {
+        note('node booted; its agent starts', site);
+        await startAgent(site);
+      },
+    });
+    cleanups.push(() => devices.dispose());
     cleanups.push(async () => {
       // Ctrl-C should be quick: an in-flight start of a simulated site is not worth waiting for.
       await Promise.all([...agents.values()].map((a) => a.stop({ graceMs: 2000 })));
@@ -425,6 +454,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
     const target: FaultTarget = {
       model,
+      devices,
       cutCoordination: cut,
       setCoordinationAvailable: setAvailable,
       startAgent,
@@ -470,13 +500,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
             ? 'node down'
             : snap.frozen
               ? 'frozen'
-              : snap.running
-                ? snap.suspended
-                  ? 'suspended'
-                  : 'running'
-                : snap.processes.some((p) => p.dispstatus === 'YELLOW')
-                  ? 'starting'
-                  : 'stopped';
+              : snap.hung === true
+                ? 'hung'
+                : snap.running
+                  ? snap.suspended
+                    ? 'suspended'
+                    : 'running'
+                  : snap.processes.some((p) => p.dispstatus === 'YELLOW')
+                    ? 'starting'
+                    : 'stopped';
           return {
             site: s.name,
             role: snap.srMode === 'primary' ? 'primary' : snap.srMode === 'none' ? 'none' : 'secondary',

@@ -92,6 +92,18 @@ export const faultKinds: readonly FaultKind[] = [
     clearParams: (f) => ({ seconds: -(f.seconds ?? 0) }),
   },
   { action: 'break-sql-probe', clear: 'fix-sql-probe', target: 'site', weight: 1, effect: 'none' },
+  { action: 'hang-instance', clear: 'unhang-instance', target: 'site', weight: 2, effect: 'probe-blip' },
+  { action: 'manual-takeover', target: 'site', weight: 1, effect: 'forced' },
+  { action: 'manual-register', target: 'site', weight: 1, effect: 'forced' },
+  {
+    action: 'fail-fencing',
+    clear: 'restore-fencing',
+    target: 'site',
+    weight: 1,
+    effect: 'none',
+    params: (rng) => (rng.next() < 0.5 ? { hang: true } : {}),
+  },
+  { action: 'remove-watchdog', clear: 'restore-watchdog', target: 'site', weight: 1, effect: 'none' },
 ];
 
 /** The kind whose fault starts with `action` (clears are not kinds of their own). */

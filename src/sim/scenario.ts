@@ -3,9 +3,17 @@
  * and what should hold at the end.
  */
 import { z } from 'zod';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { hanaSystemReplicationSpecSchema, SITE_NAME_PATTERN, zodIssues } from '../api/spec.js';
 import { invariantNames } from './invariant-names.js';
+import { escapeControl, quote } from '../quote.js';
+import {
+  documentToJs,
+  errorLine,
+  isEmptyDocument,
+  parseYamlDocument,
+  YamlInputError,
+} from '../yaml-input.js';
 
 export const faultActions = [
   'crash-instance',
@@ -19,6 +27,8 @@ export const faultActions = [
   'reconnect-site',
   'freeze-site',
   'thaw-site',
+  'hang-instance',
+  'unhang-instance',
   'fill-log-area',
   'free-log-area',
   'stop-agent',
@@ -32,6 +42,12 @@ export const faultActions = [
   'skew-clock',
   'break-sql-probe',
   'fix-sql-probe',
+  'manual-takeover',
+  'manual-register',
+  'fail-fencing',
+  'restore-fencing',
+  'remove-watchdog',
+  'restore-watchdog',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -54,6 +70,10 @@ export const faultSchema = z
     factor: z.number().min(1).max(1_000_000).optional(),
     /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
     seconds: z.number().min(-86400).max(86400).optional(),
+    /** manual-register: the primary to register `site` with (default: the current primary). */
+    source: z.string().regex(SITE_NAME_PATTERN).optional(),
+    /** fail-fencing: the site's fence device never answers (calls time out) instead of failing. */
+    hang: z.boolean().optional(),
   })
   .strict();
 
@@ -79,6 +99,14 @@ export const expectSchema = z
   })
   .strict();
 
+/**
+ * Most writes one scenario may make (durationSeconds x workload.writesPerSecond). The simulator
+ * keeps every write until the end to count lost commits exactly: about 200 bytes each with two
+ * sites, so the bound keeps a run under about half a gigabyte. The schema's separate maxima (7
+ * days, 10,000 writes a second) would allow six billion.
+ */
+export const MAX_SIMULATED_WRITES = 2_000_000;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -95,16 +123,46 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
+    /** The simulated hosts' watchdogs and fence devices (src/hana/sim/devices.ts). */
+    nodes: z
+      .object({
+        /** Every node's watchdog timeout; default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds. */
+        watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+        /** Time a node takes to boot after a watchdog reset or a fence "on" (default 60). */
+        bootSeconds: z.number().min(0).max(3600).optional(),
+        /** Per site: its own watchdog timeout, or `watchdog: false` (no device from the start). */
+        sites: z
+          .record(
+            z.string().regex(SITE_NAME_PATTERN),
+            z
+              .object({
+                watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+                watchdog: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     expect: expectSchema.prefault({}),
   })
   .strict()
   .superRefine((s, ctx) => {
     const sites = new Set(s.cluster.sites.map((x) => x.name));
+    const writes = s.durationSeconds * s.workload.writesPerSecond;
+    if (writes > MAX_SIMULATED_WRITES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workload', 'writesPerSecond'],
+        message: `durationSeconds x writesPerSecond is ${Math.round(writes)} writes, more than the ${MAX_SIMULATED_WRITES} the simulator keeps in memory (about 200 bytes each): shorten the scenario or lower the rate`,
+      });
+    }
     if (!sites.has(s.initialPrimary)) {
       ctx.addIssue({
         code: 'custom',
         path: ['initialPrimary'],
-        message: `unknown site "${s.initialPrimary}"`,
+        message: `unknown site ${quote(s.initialPrimary)}`,
       });
     }
     s.faults.forEach((f, i) => {
@@ -124,10 +182,36 @@ export const scenarioSchema = z
           ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `${f.action} needs a site` });
         }
       } else if (!sites.has(f.site)) {
-        ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `unknown site "${f.site}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'site'],
+          message: `unknown site ${quote(f.site)}`,
+        });
+      }
+      if (f.hang !== undefined && f.action !== 'fail-fencing') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'hang'],
+          message: 'only fail-fencing takes hang',
+        });
       }
       if (f.action === 'skew-clock' && f.seconds === undefined) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
+      }
+      if (f.source !== undefined) {
+        if (f.action !== 'manual-register') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: `${f.action} takes no source`,
+          });
+        } else if (!sites.has(f.source) || f.source === f.site) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: f.source === f.site ? 'must be another site' : `unknown site "${f.source}"`,
+          });
+        }
       }
       if (f.action === 'slow-replication' && f.factor === undefined) {
         ctx.addIssue({
@@ -137,11 +221,16 @@ export const scenarioSchema = z
         });
       }
     });
+    for (const site of Object.keys(s.nodes?.sites ?? {})) {
+      if (!sites.has(site)) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', 'sites', site], message: `unknown site "${site}"` });
+      }
+    }
     if (s.expect.primary !== undefined && s.expect.primary !== null && !sites.has(s.expect.primary)) {
       ctx.addIssue({
         code: 'custom',
         path: ['expect', 'primary'],
-        message: `unknown site "${s.expect.primary}"`,
+        message: `unknown site ${quote(s.expect.primary)}`,
       });
     }
   });
@@ -157,14 +246,9 @@ export class ScenarioError extends Error {
   }
 }
 
-/** A YAML document with a way back from a dotted field path to its line. */
-export function parseYamlWithLines(text: string): {
-  doc: Document;
-  lineOf: (path: string) => number | undefined;
-} {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (path: string): number | undefined => {
+/** For a dotted field path (`faults[2].site`), the line of the nearest node of the document. */
+function lineOfPath(doc: Document, lineCounter: LineCounter): (path: string) => number | undefined {
+  return (path) => {
     if (!path) return undefined;
     const keys: (string | number)[] = [];
     for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
@@ -176,23 +260,57 @@ export function parseYamlWithLines(text: string): {
     }
     return undefined;
   };
-  return { doc, lineOf };
 }
 
-/** Parses scenario YAML; errors name the field and, where known, the line. */
+/**
+ * A YAML document with a way back from a dotted field path to its line. Throws YamlInputError on a
+ * text too large or nested too deep (yaml-input.ts).
+ */
+export function parseYamlWithLines(text: string): {
+  doc: Document;
+  lineOf: (path: string) => number | undefined;
+} {
+  const { doc, lines } = parseYamlDocument(text);
+  return { doc, lineOf: lineOfPath(doc, lines) };
+}
+
+/**
+ * Parses scenario YAML; errors name the source, the field and, where known, the line (YAML syntax
+ * errors too), with the input's control characters escaped.
+ */
 export function parseScenario(text: string, source = 'scenario'): Scenario {
-  const { doc, lineOf } = parseYamlWithLines(text);
+  const at = (line: number | undefined) => `${escapeControl(source)}${line ? `:${line}` : ''}`;
+  let parsed: ReturnType<typeof parseYamlDocument>;
+  try {
+    parsed = parseYamlDocument(text);
+  } catch (err) {
+    if (err instanceof YamlInputError) throw new ScenarioError(`${at(err.line)}: ${err.message}`);
+    throw err;
+  }
+  const { doc, lines } = parsed;
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new ScenarioError(`${source}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+    throw new ScenarioError(
+      `${at(errorLine(e, lines))}: invalid YAML: ${escapeControl(e.message.split('\n')[0] ?? '')}`,
+    );
   }
-  const result = scenarioSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = documentToJs(doc);
+  } catch (err) {
+    if (err instanceof YamlInputError) throw new ScenarioError(`${at(undefined)}: ${err.message}`);
+    throw err;
+  }
+  if (isEmptyDocument(value))
+    throw new ScenarioError(
+      `${at(undefined)}: no scenario: the file holds no YAML document (it is empty, or only comments, --- or null)`,
+    );
+  const result = scenarioSchema.safeParse(value);
   if (!result.success) {
-    const issues = zodIssues(result.error).map((i) => {
-      const line = lineOf(i.path);
-      return `${source}${line ? `:${line}` : ''}: ${i.path || '(root)'}: ${i.message}`;
-    });
+    const lineOf = lineOfPath(doc, lines);
+    const issues = zodIssues(result.error).map(
+      (i) => `${at(lineOf(i.path))}: ${i.path || '(root)'}: ${i.message}`,
+    );
     throw new ScenarioError(issues.join('\n'));
   }
   return result.data;

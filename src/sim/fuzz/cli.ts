@@ -181,7 +181,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     signal: stop.signal,
     onCase: (c) => {
       done++;
-      if (c.violations.length > 0) violationsSoFar++;
+      if (c.violations.length > 0) {
+        violationsSoFar++;
+        // Told at once: a long run may be stopped before it ends.
+        for (const v of c.violations)
+          process.stderr.write(`  VIOLATION ${v.invariant} in schedule ${c.seed} at ${v.t}s: ${v.message}\n`);
+      }
       if (c.liveness?.category === 'finding') findingsSoFar++;
       simulated += c.simulatedSeconds;
       // Only what is reported is kept (a long run holds no more than its findings).

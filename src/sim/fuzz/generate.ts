@@ -119,6 +119,28 @@ export function randomSpec(rng: Prng, sites: 2 | 3): HanaSystemReplicationSpecIn
         forSeconds: rng.int(0, 300),
       },
     };
+    if (chance(rng, 0.5)) {
+      // Watchdog and fence agent settings (the simulated nodes carry the devices).
+      const margin = rng.int(1, 10);
+      const mode = pick(rng, ['disabled', 'automatic', 'required'] as const);
+      const timeout = rng.int(5, 120);
+      spec.fencing = {
+        watchdog: {
+          mode: mode === 'required' && ttl - margin < 1 ? 'automatic' : mode,
+          safetyMarginSeconds: margin,
+        },
+        ...(chance(rng, 0.5)
+          ? {
+              agent: {
+                command: 'fence_dummy',
+                timeoutSeconds: timeout,
+                callTimeoutSeconds: rng.int(1, Math.min(timeout, 600)),
+                statusIntervalSeconds: tenth(log(rng, 0.1, 10)),
+              },
+            }
+          : {}),
+      };
+    }
     if (hanaSystemReplicationSpecSchema.safeParse(spec).success) return spec;
   }
 }
