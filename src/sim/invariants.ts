@@ -1,8 +1,10 @@
 /**
  * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
- * - single-writer: at most one site accepts writes at any instant;
+ * - single-writer: at most one site accepts writes at any instant (unless a human started or
+ *   turned a site by hand while hanasr could not act: in maintenance or with its agent down, until
+ *   hanasr is back in charge and has had a cycle to fence);
  * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
- *   takeover (a DBA's takeover or registration by hand);
+ *   takeover (a DBA's takeover or registration by hand, or a start by hand as above);
  * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
  *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem;
  * - no-blip-takeover: no automatic takeover from a primary whose only trouble was a blip shorter
@@ -69,8 +71,22 @@ interface Window {
   end: number | null;
 }
 
+/**
+ * Schedules outside what an agent-based design can handle without hardware fencing, as
+ * examples/scenarios/limit-agent-stopped-and-isolated.yaml shows: a primary whose agent is dead
+ * while the site is cut off, frozen or hung has nobody left to stop it. The watchdog and fence
+ * agents of spec.fencing close this once the agent loop uses them (issue 11, part B): then this
+ * goes, and such schedules must hold every invariant.
+ */
+export const KNOWN_LIMITS = ['agent-down-while-cut-off'] as const;
+const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
+
 export class InvariantChecker implements RunObserver {
   readonly violations: Violation[] = [];
+  /** Violations in a schedule that hit a known limit (reported apart, not failures). */
+  readonly limitViolations: Violation[] = [];
+  /** The known limit this schedule hit, if any. */
+  limit: (typeof KNOWN_LIMITS)[number] | undefined;
   private run!: ObservedRun;
   private readonly spec0: HanaSystemReplicationSpec;
   private forced = false;
@@ -80,6 +96,14 @@ export class InvariantChecker implements RunObserver {
   private readonly cycleInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
   private writerSeen = false;
+  /** Agents not running now (stop-agent, crash-node). */
+  private readonly agentDown = new Set<string>();
+  /**
+   * A human started or turned a site by hand while hanasr could not act on it (maintenance, or
+   * its agent not running): two writers or lost commits from then on are the human's doing,
+   * until hanasr is back in charge (maintenance off, every agent running) and had a cycle to fence.
+   */
+  private byHand: { until: number | null } | undefined;
   private recoveredAt: number | null = null;
   private livenessResult: Liveness | undefined;
 
@@ -99,12 +123,37 @@ export class InvariantChecker implements RunObserver {
   }
 
   private violate(invariant: InvariantName, tAbs: number, message: string, site?: string): void {
-    if (this.violations.some((v) => v.invariant === invariant)) return; // the first one tells
-    this.violations.push({ invariant, t: this.run.rel(tAbs), message, ...(site ? { site } : {}) });
+    const list = this.limit !== undefined ? this.limitViolations : this.violations;
+    if (list.some((v) => v.invariant === invariant)) return; // the first one tells
+    list.push({ invariant, t: this.run.rel(tAbs), message, ...(site ? { site } : {}) });
+  }
+
+  /** Whether some site's agent is down while the site is cut off (the windows open now). */
+  private checkLimit(): void {
+    if (this.limit !== undefined) return;
+    for (const site of this.agentDown) {
+      if (this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action)))
+        this.limit = 'agent-down-while-cut-off';
+    }
   }
 
   fault(f: Fault, t: number, error?: string): void {
+    this.applyFault(f, t, error);
+    this.afterFault();
+  }
+
+  private applyFault(f: Fault, t: number, error?: string): void {
     if (error !== undefined) return;
+    if (f.site !== undefined) {
+      if (f.action === 'stop-agent' || f.action === 'crash-node') this.agentDown.add(f.site);
+      if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
+    }
+    const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
+    if (hand && (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))) {
+      this.byHand = { until: null };
+      this.forced = true;
+    }
+    this.handBackCheck(t);
     const kind = kindOf(f.action);
     if (kind?.effect === 'forced') this.forced = true;
     if (kind) {
@@ -118,6 +167,23 @@ export class InvariantChecker implements RunObserver {
       // An all-sites clear (unblock-replication without a site) ends every window of its kind.
       if (f.site === undefined || w.site === f.site) w.end = t;
     }
+  }
+
+  /** After each fault: a known limit reached? */
+  private afterFault(): void {
+    this.checkLimit();
+  }
+
+  /** hanasr is in charge again: the override ends one agent cycle (and a fence) later. */
+  private handBackCheck(t: number): void {
+    if (!this.byHand || this.byHand.until !== null) return;
+    if (this.run.spec().maintenance || this.agentDown.size > 0) return;
+    const p = this.run.spec().probes;
+    this.byHand.until = t + (p.intervalSeconds + 2 * p.timeoutSeconds + 7) * 1000;
+  }
+
+  private underHand(t: number): boolean {
+    return this.byHand !== undefined && (this.byHand.until === null || t <= this.byHand.until);
   }
 
   cycleStart(site: string, _t: number, spec: HanaSystemReplicationSpec): void {
@@ -194,9 +260,19 @@ export class InvariantChecker implements RunObserver {
       this.holder = leader;
     }
     const { model } = this.run;
+    this.handBackCheck(t);
     if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
-      this.writerSeen = true;
-      this.violate('single-writer', t, 'two or more sites accepted writes at one instant');
+      if (this.byHand === undefined) {
+        this.writerSeen = true;
+        this.violate('single-writer', t, 'two or more sites accepted writes at one instant');
+      } else if (model.writableCount() > 1 && !this.underHand(t)) {
+        this.writerSeen = true;
+        this.violate(
+          'single-writer',
+          t,
+          'two or more sites accept writes, after hanasr was back in charge of a start by hand',
+        );
+      }
     }
     const from = this.options.livenessFrom;
     if (from !== undefined && this.recoveredAt === null && this.run.rel(t) >= from) {
@@ -206,7 +282,7 @@ export class InvariantChecker implements RunObserver {
 
   finish(t: number): void {
     const { model, store, cluster } = this.run;
-    if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
+    if (!this.writerSeen && this.byHand === undefined && model.maxConcurrentWritable() > 1) {
       this.violate('single-writer', t, 'two sites accepted writes at one instant');
     }
     const leader = store.leaderOf(cluster);

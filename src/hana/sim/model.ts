@@ -606,6 +606,13 @@ export class SimLandscape {
     return n;
   }
 
+  /** Sites accepting writes (as of the last advance). */
+  writableCount(): number {
+    let n = 0;
+    for (const s of this.order) if (this.writable(s)) n++;
+    return n;
+  }
+
   /** The most sites that accepted writes at one instant so far. */
   maxConcurrentWritable(): number {
     return this.maxWritable;

@@ -6,6 +6,8 @@ import type { Scenario } from '../scenario.js';
 export interface CaseOutcome {
   readonly seed: number;
   readonly violations: readonly Violation[];
+  /** Violations in a schedule at a known limit (KNOWN_LIMITS): reported, not failures. */
+  readonly limitViolations: readonly Violation[];
   readonly liveness?: Liveness;
   readonly takeovers: number;
   readonly simulatedSeconds: number;
@@ -21,6 +23,7 @@ export async function checkScenario(scenario: Scenario, livenessFrom?: number): 
   return {
     seed: scenario.seed,
     violations: checker.violations,
+    limitViolations: checker.limitViolations,
     ...(checker.liveness ? { liveness: checker.liveness } : {}),
     takeovers: result.metrics.takeovers,
     simulatedSeconds: scenario.durationSeconds,

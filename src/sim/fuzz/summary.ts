@@ -10,6 +10,8 @@ export interface CaseSummary {
   readonly seed: number;
   readonly simulatedSeconds: number;
   readonly violations: readonly Violation[];
+  /** Violations at a known limit (reported apart, not failures). */
+  readonly limitViolations: readonly Violation[];
   /** Liveness, when measurable: missed (with why) or met. */
   readonly liveness?: {
     readonly ok: boolean;
@@ -41,6 +43,7 @@ export async function runSeed(seed: number, options: GenerateOptions = {}): Prom
     seed,
     simulatedSeconds: out.simulatedSeconds,
     violations: out.violations,
+    limitViolations: out.limitViolations,
     ...(l
       ? {
           liveness: {
