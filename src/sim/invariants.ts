@@ -1,8 +1,8 @@
 /**
  * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
- * - single-writer: at most one site accepts writes at any instant (unless a human started or
- *   turned a site by hand while hanasr could not act: in maintenance or with its agent down, until
- *   hanasr is back in charge and has had a cycle to fence);
+ * - single-writer: at most one site accepts writes at any instant (after a start, takeover or
+ *   registration by hand: once hanasr is in charge, maintenance off and every agent running, and
+ *   has had a cycle to fence);
  * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
  *   takeover (a DBA's takeover or registration by hand, or a start by hand as above);
  * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
@@ -99,9 +99,9 @@ export class InvariantChecker implements RunObserver {
   /** Agents not running now (stop-agent, crash-node). */
   private readonly agentDown = new Set<string>();
   /**
-   * A human started or turned a site by hand while hanasr could not act on it (maintenance, or
-   * its agent not running): two writers or lost commits from then on are the human's doing,
-   * until hanasr is back in charge (maintenance off, every agent running) and had a cycle to fence.
+   * A human started or turned a site by hand: two writers from then on are the human's doing
+   * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
+   * lost commits too when hanasr could not act then (maintenance, the site's agent down).
    */
   private byHand: { until: number | null } | undefined;
   private recoveredAt: number | null = null;
@@ -148,10 +148,13 @@ export class InvariantChecker implements RunObserver {
       if (f.action === 'stop-agent' || f.action === 'crash-node') this.agentDown.add(f.site);
       if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
     }
+    // A DBA's start, takeover or registration by hand: hanasr cannot prevent what it did, only
+    // undo it (fence) once it can act.
     const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
-    if (hand && (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))) {
+    if (hand) {
       this.byHand = { until: null };
-      this.forced = true;
+      if (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))
+        this.forced = true;
     }
     this.handBackCheck(t);
     const kind = kindOf(f.action);
