@@ -99,6 +99,15 @@ describe('invariant checker', () => {
     expect(l.names()).toEqual(['nothing-in-maintenance']);
   });
 
+  it('nothing-in-maintenance: the lease watchdog deciding after maintenance ended is no violation', () => {
+    const l = landscape();
+    l.setSpec({ maintenance: true });
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.setSpec({ maintenance: false });
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'lease_not_renewed' }));
+    expect(l.names()).toEqual([]);
+  });
+
   it('no-blip-takeover: a takeover after a freeze shorter than the failure threshold, or after nothing', async () => {
     const blip = landscape();
     blip.checker.sample(blip.clock.now(), 'A');
