@@ -93,6 +93,8 @@ export class Agent {
   private leaderMine = false;
   private last: Decision | null = null;
   private lastActionOutcome: ActionOutcome | null = null;
+  /** The takeover this agent won the key for, until it is carried out (see act 'promote'). */
+  private pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null = null;
   /** The last clock skew measured to each peer (kept while the peer is silent: its age tells). */
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
@@ -428,13 +430,18 @@ export class Agent {
         case 'takeover': {
           const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
           if (!rec) return;
+          // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
+          // cycle: it is still the same takeover, planned or not, from the same old primary.
+          this.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
           await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           return;
         }
-        case 'promote':
-          await this.promote(a.kind, a.epoch, a.handshake, false, null);
+        case 'promote': {
+          const same = this.pendingTakeover?.epoch === a.epoch ? this.pendingTakeover : null;
+          await this.promote(a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
           return;
+        }
         case 'step-down': {
           let how = '';
           if (a.fence === 'stop') {
