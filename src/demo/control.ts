@@ -7,8 +7,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { applyFault } from '../sim/faults.js';
-import { faultSchema, type Fault } from '../sim/scenario.js';
+import { applyFault, resolveFault, rolesOf, type Roles } from '../sim/faults.js';
+import { faultSchema, isSiteRole, type Fault } from '../sim/scenario.js';
 import type { Demo } from './landscape.js';
 
 export interface DemoState {
@@ -21,6 +21,13 @@ export interface DemoState {
   readonly lostCommittedWrites: number;
   readonly maxConcurrentWritable: number;
   readonly writeUnavailableSeconds: number;
+  /** Who is primary and which site is its (in-sync) secondary, by the scenario rule. */
+  readonly roles: Roles;
+  /**
+   * A leader that takes writes, and every other site an ACTIVE secondary: the state a scenario
+   * starts from.
+   */
+  readonly settled: boolean;
 }
 
 export interface DemoFile {
@@ -36,7 +43,15 @@ const STATE_FILE = 'demo.json';
 export async function demoState(demo: Demo): Promise<DemoState> {
   const state = await demo.state();
   const leader = state?.leader?.site ?? null;
-  const stats = demo.model.stats(leader !== null && demo.model.acceptsWrites(leader) ? leader : null);
+  const { model } = demo;
+  const stats = model.stats(leader !== null && model.acceptsWrites(leader) ? leader : null);
+  const incoming = new Map<string, string>();
+  for (const site of model.siteNames())
+    for (const link of model.site(site).snapshot().links) incoming.set(link.secondarySite, link.status);
+  const settled =
+    leader !== null &&
+    model.acceptsWrites(leader) &&
+    model.siteNames().every((s) => s === leader || incoming.get(s) === 'ACTIVE');
   return {
     leader,
     epoch: state?.lastEpoch ?? 0,
@@ -46,6 +61,8 @@ export async function demoState(demo: Demo): Promise<DemoState> {
     lostCommittedWrites: stats.lostCommittedWrites,
     maxConcurrentWritable: stats.maxConcurrentWritable,
     writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+    roles: rolesOf(model, leader),
+    settled,
   };
 }
 
@@ -78,16 +95,27 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
           const parsed = faultSchema.safeParse(JSON.parse(await readBody(req)));
           if (!parsed.success)
             return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
-          const fault: Fault = parsed.data;
-          if (fault.site !== undefined && !demo.model.siteNames().includes(fault.site)) {
-            return reply(res, 400, { error: `unknown site "${fault.site}"` });
+          const asked: Fault = parsed.data;
+          if (
+            asked.site !== undefined &&
+            !isSiteRole(asked.site) &&
+            !demo.model.siteNames().includes(asked.site)
+          ) {
+            return reply(res, 400, { error: `unknown site "${asked.site}"` });
           }
+          let fault: Fault;
+          try {
+            fault = await resolveFault(demo.target, asked);
+          } catch (err) {
+            return reply(res, 409, { error: err instanceof Error ? err.message : String(err) });
+          }
+          const role = fault.site !== asked.site ? ` (the ${asked.site})` : '';
           demo.note(
-            `fault ${fault.action}${fault.site ? ` on ${fault.site}` : ''} (from hanasr demo --scenario)`,
+            `fault ${fault.action}${fault.site ? ` on ${fault.site}${role}` : ''} (from hanasr demo --scenario)`,
             fault.site ?? '*',
           );
           await applyFault(demo.target, fault);
-          return reply(res, 200, { applied: fault.action });
+          return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
         }
         return reply(res, 404, { error: 'GET /state or POST /fault' });
       } catch (err) {

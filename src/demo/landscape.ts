@@ -344,6 +344,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
     const target: FaultTarget = {
       model,
+      leader: () =>
+        operatorStore
+          .read(clusterKey)
+          .then((s) => s.leader?.site ?? null)
+          .catch(() => null),
       cutCoordination: cut,
       setCoordinationAvailable: setAvailable,
       startAgent,

@@ -13,7 +13,8 @@ import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
-import { applyFault, type FaultTarget } from './faults.js';
+import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
+import { resolveExpect } from './expectations.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -124,6 +125,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const target: FaultTarget = {
     model,
+    leader: () => store.snapshot(cluster).leader?.site ?? null,
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
@@ -150,12 +152,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         );
     },
   };
-  const applyScenarioFault = async (f: Fault) => {
+  const applyScenarioFault = async (fault: Fault) => {
+    const f = await resolveFault(target, fault);
     timeline.push({
       t: rel(clock.now()),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
-      reason: 'scenario',
+      reason: f.site === fault.site ? 'scenario' : `scenario (${fault.site} when it fired)`,
     });
     await applyFault(target, f);
   };
@@ -176,6 +179,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 
   for (const s of spec.sites) await startAgent(s.name);
+  // Role words in `expect` name the sites that had those roles at the start.
+  const expect = resolveExpect(scenario.expect, rolesOf(model, store.snapshot(cluster).leader?.site ?? null));
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
@@ -234,7 +239,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
   };
-  const expectations = checkExpectations(scenario.expect, {
+  const expectations = checkExpectations(expect, {
     primary,
     takeovers,
     lostCommittedWrites: metrics.lostCommittedWrites,
