@@ -11,7 +11,7 @@ import type { ClusterState, Coordination, CoordinationSession } from '../coordin
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
-import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
@@ -252,13 +252,7 @@ export class Agent {
     let leader: LeaderView;
     try {
       state = await this.storeCall('coordination read', () => this.session.read());
-      leader = state.leader
-        ? { state: 'held', leader: state.leader, mine: state.leader.site === this.site }
-        : {
-            state: 'free',
-            lastEpoch: state.lastEpoch,
-            ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
-          };
+      leader = leaderViewOf(state, this.site);
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
       if (leader.state === 'held' && leader.mine) {
         // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
@@ -302,27 +296,20 @@ export class Agent {
   }
 
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
-    const local: LocalView = {
-      health: this.lastHealth,
-      failedProbes: this.failedProbes,
-      localRestarts: this.localRestarts,
-      fenced: this.fenced,
-      lastWritableAt: this.lastWritableAt,
-    };
-    const reports = { ...(state?.reports ?? {}) };
-    delete reports[this.site];
-    return {
+    return buildObservation({
       self: this.site,
-      local,
+      local: {
+        health: this.lastHealth,
+        failedProbes: this.failedProbes,
+        localRestarts: this.localRestarts,
+        fenced: this.fenced,
+        lastWritableAt: this.lastWritableAt,
+      },
       leader,
       leaseRenewedAt: this.session.lastRenewedAt(),
-      reports,
+      state,
       peers: this.lastPeers,
-      sync: state?.sync ?? {},
-      lpt: state?.lpt ?? {},
-      ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
-      intents: state?.intents ?? [],
-    };
+    });
   }
 
   private report(now: number): SiteReport {
@@ -335,6 +322,9 @@ export class Agent {
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
+      localRestarts: this.localRestarts,
+      leaseRenewedAt: this.session.lastRenewedAt(),
+      peers: this.lastPeers,
       ...(this.last
         ? {
             lastDecision: {

@@ -36,6 +36,8 @@ export interface DemoFile {
   readonly namespace: string;
   readonly name: string;
   readonly pid: number;
+  /** The local etcd's client URL, when the demo runs one (`hanasr explain` reads it). */
+  readonly etcd?: string;
 }
 
 const STATE_FILE = 'demo.json';
@@ -91,6 +93,17 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     void (async () => {
       try {
         if (path === '/state' && req.method === 'GET') return reply(res, 200, await demoState(demo));
+        if (path === '/store' && req.method === 'GET') {
+          // What the agents published (the demo's own cluster only), for `hanasr explain`.
+          const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('cluster');
+          if (asked !== null && asked !== demo.clusterKey)
+            return reply(res, 404, {
+              error: `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})`,
+            });
+          const state = await demo.state();
+          if (state === null) return reply(res, 503, { error: 'the coordination store does not answer' });
+          return reply(res, 200, state);
+        }
         if (path === '/fault' && req.method === 'POST') {
           const parsed = faultSchema.safeParse(JSON.parse(await readBody(req)));
           if (!parsed.success)
@@ -117,7 +130,7 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
           await applyFault(demo.target, fault);
           return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
         }
-        return reply(res, 404, { error: 'GET /state or POST /fault' });
+        return reply(res, 404, { error: 'GET /state, GET /store or POST /fault' });
       } catch (err) {
         return reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
       }
@@ -135,6 +148,7 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     namespace: demo.namespace,
     name: demo.name,
     pid: process.pid,
+    ...(demo.etcdEndpoint !== null ? { etcd: demo.etcdEndpoint } : {}),
   };
   const path = join(stateDir, STATE_FILE);
   writeFileSync(path, JSON.stringify(file, null, 2) + '\n');

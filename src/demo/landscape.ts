@@ -79,6 +79,8 @@ export interface Demo {
   readonly kubeconfigPath: string;
   /** "etcd 127.0.0.1:PORT (local)" or "in-memory (no etcd on PATH)". */
   readonly coordinationDescription: string;
+  /** The local etcd's client URL, or null on the in-memory store. */
+  readonly etcdEndpoint: string | null;
   readonly namespace: string;
   readonly name: string;
   readonly clusterKey: string;
@@ -363,6 +365,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       apiUrl: api.url,
       kubeconfigPath,
       coordinationDescription,
+      etcdEndpoint,
       namespace,
       name,
       clusterKey,

@@ -63,6 +63,8 @@ export interface RunOptions {
   readonly portFactory?: PortFactory;
   /** Keep agent decisions in the timeline (default true). */
   readonly decisions?: boolean;
+  /** The store's last epoch at the start (default 0): the first term gets the next one. */
+  readonly initialEpoch?: number;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
@@ -84,6 +86,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     startedAt: SIM_EPOCH,
   });
   const store = new MemoryCoordination(clock);
+  if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));

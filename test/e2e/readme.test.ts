@@ -169,6 +169,9 @@ describe('README', () => {
     }
     const out = (pattern: RegExp) => played.find((p) => pattern.test(p.command))?.stdout ?? '';
     expect(out(/^kubectl get hsr/)).toMatch(/ha1\s+A\b/);
+    expect(out(/^npx hanasr explain ha1 -n hana$/)).toMatch(/^A — as of its last cycle/m);
+    expect(out(/^npx hanasr explain ha1 -n hana$/)).toMatch(/decides {3}none {2}\[leader_healthy\]/);
+    expect(out(/--what-if crash-instance:primary/)).toMatch(/^Predicted: primary B at epoch 2, 1 takeover/m);
     // Step 3, the planned takeover, then step 4, the unplanned one, starting from B.
     expect(played.findIndex((p) => /takeover ha1 --to B/.test(p.command))).toBeLessThan(
       played.findIndex((p) => /demo --scenario/.test(p.command)),
