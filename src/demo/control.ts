@@ -24,8 +24,9 @@ export interface DemoState {
   /** Who is primary and which site is its (in-sync) secondary, by the scenario rule. */
   readonly roles: Roles;
   /**
-   * A leader that takes writes, and every other site an ACTIVE secondary: the state a scenario
-   * starts from.
+   * A leader that takes writes, every other site an ACTIVE secondary, and the agents agree (each
+   * reports its site running; the leader's agent records its secondaries in sync): the state a
+   * scenario starts from.
    */
   readonly settled: boolean;
 }
@@ -38,6 +39,13 @@ export interface DemoFile {
   readonly pid: number;
   /** The local etcd's client URL, when the demo runs one (`hanasr explain` reads it). */
   readonly etcd?: string;
+  /** SQL endpoints (host:port) for applications: read-write and per site; the password in a file. */
+  readonly sql?: {
+    readonly rw: string;
+    readonly sites: Readonly<Record<string, string>>;
+    readonly user: string;
+    readonly passwordFile: string;
+  };
 }
 
 const STATE_FILE = 'demo.json';
@@ -50,10 +58,20 @@ export async function demoState(demo: Demo): Promise<DemoState> {
   const incoming = new Map<string, string>();
   for (const site of model.siteNames())
     for (const link of model.site(site).snapshot().links) incoming.set(link.secondarySite, link.status);
+  // Settled as the agents see it too: each reports a running site, and the leader's agent has
+  // recorded every secondary of its own as in sync (what a takeover to it needs).
   const settled =
     leader !== null &&
     model.acceptsWrites(leader) &&
-    model.siteNames().every((s) => s === leader || incoming.get(s) === 'ACTIVE');
+    model.siteNames().every((s) => {
+      const report = state?.reports[s];
+      if (!report?.health.probeOk || !report.health.running) return false;
+      if (s === leader) return true;
+      const fromLeader = model.site(s).snapshot().source?.site === leader;
+      const record = state?.sync[s];
+      const inSync = record?.state === 'SOK' && record.epoch === state?.leader?.epoch;
+      return incoming.get(s) === 'ACTIVE' && (!fromLeader || inSync);
+    });
   return {
     leader,
     epoch: state?.lastEpoch ?? 0,
@@ -149,6 +167,12 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     name: demo.name,
     pid: process.pid,
     ...(demo.etcdEndpoint !== null ? { etcd: demo.etcdEndpoint } : {}),
+    sql: {
+      rw: demo.sql.rw,
+      sites: demo.sql.sites,
+      user: demo.sql.user,
+      passwordFile: demo.sql.passwordFile,
+    },
   };
   const path = join(stateDir, STATE_FILE);
   writeFileSync(path, JSON.stringify(file, null, 2) + '\n');

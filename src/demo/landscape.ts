@@ -30,10 +30,11 @@ import { SimLandscape } from '../hana/sim/model.js';
 import { simPeerProbe } from '../hana/sim/peer-probe.js';
 import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
-import { defaultClusterKey } from '../operator/controller.js';
+import { defaultClusterKey, rwServiceName } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
+import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const CRD_FILE = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
@@ -85,6 +86,8 @@ export interface Demo {
   readonly name: string;
   readonly clusterKey: string;
   readonly model: SimLandscape;
+  /** SQL over HANA's wire protocol: per site, and read-write through the -rw Service. */
+  readonly sql: SqlEndpoints;
   readonly target: FaultTarget;
   readonly timeline: readonly TimelineItem[];
   /** Current leader and epoch, as the store says. */
@@ -337,6 +340,40 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await events;
     });
 
+    // 7. SQL: one wire-protocol server per site and the read-write endpoint, which follows the
+    // -rw Service the operator keeps on the active site (as kube-proxy would).
+    let rwSite: string | null = null;
+    let routing = true;
+    const rwName = rwServiceName(name);
+    const route = (async () => {
+      while (routing) {
+        try {
+          const svc = await core.readNamespacedService({ namespace, name: rwName });
+          const selector = svc.spec?.selector ?? {};
+          const labelSelector = Object.entries(selector)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          const pods = labelSelector
+            ? (await core.listNamespacedPod({ namespace, labelSelector })).items
+            : [];
+          rwSite = pods[0]?.metadata?.labels?.['hanasr.io/site'] ?? null;
+        } catch {
+          rwSite = null; // no Service yet (or the API failed): no endpoint
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    cleanups.push(async () => {
+      routing = false;
+      await route;
+    });
+    const sql = await startSqlEndpoints({
+      model,
+      rwSite: () => rwSite,
+      passwordFile: join(options.stateDir, 'sql-password'),
+    });
+    cleanups.push(() => sql.close());
+
     // What a DBA does with kubectl: a merge patch on the resource.
     const patchResource = async (body: object): Promise<void> => {
       await custom.patchNamespacedCustomObject(
@@ -370,6 +407,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       name,
       clusterKey,
       model,
+      sql,
       target,
       timeline,
       note: (text, site) => note(text, site),

@@ -24,7 +24,10 @@ Starts a whole hanasr landscape on this machine and shows it live until Ctrl-C:
 the embedded Kubernetes API (a kubeconfig is written and printed), the coordination store (a
 local etcd when the etcd binary is on PATH, else in memory), one simulated HANA site per site
 of the manifest, each with its agent, and the operator. The manifest is applied as with
-kubectl apply. While it runs, use the real tools against it:
+kubectl apply. Applications reach the simulated sites over HANA's SQL protocol: a read-write
+endpoint that follows the <name>-rw Service, and one endpoint per site (the "sql" line; user
+APPUSER, the password in <state-dir>/sql-password; docs/apps.md). While it runs, use the real
+tools against it:
   kubectl --kubeconfig <printed path> get hsr -n <namespace>
   hanasr status <name> -n <namespace> --kubeconfig <printed path>
   hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
@@ -344,7 +347,11 @@ export async function run(argv: string[]): Promise<number> {
   const tty = out.isTTY === true && !args.plain;
   if (!tty) {
     out.write(
-      `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n`,
+      `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n` +
+        `sql ${demo.sql.rw} (read-write, follows the ${demo.name}-rw Service; per site ` +
+        `${Object.entries(demo.sql.sites)
+          .map(([site, at]) => `${site} ${at}`)
+          .join(', ')}; user ${demo.sql.user}, password in ${demo.sql.passwordFile})\n`,
     );
   }
   const stopControl = await startControl(demo, args.stateDir);
