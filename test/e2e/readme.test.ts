@@ -184,6 +184,10 @@ describe('README', () => {
     expect(scenario).toMatch(/ok {3}primary: expected "A" \(the secondary at the start\), got "A"/);
     expect(scenario).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
     expect(output.text).toMatch(/fault crash-instance on B \(the primary\) \(from hanasr demo --scenario\)/);
+    // Step 5: the example application through one more unplanned takeover (A, primary again).
+    const app = out(/examples\/app\/measure\.mjs/);
+    expect(app).toMatch(/primary {15}A -> B/);
+    expect(app).toMatch(/missing {15}0 of the orders the app was told are committed/);
 
     // Ctrl-C: everything it started stops.
     process.kill(-child.pid!, 'SIGINT');
