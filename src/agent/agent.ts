@@ -8,6 +8,7 @@
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
+import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
@@ -33,12 +34,15 @@ export const blindPeerProbe: PeerProbe = {
   check: async () => ({ reachable: false, acceptsWrites: false }),
 };
 
+/** The store writes the rules rely on. */
+export type StoreWrite = 'report' | 'sync' | 'last-primary';
+
 export interface AgentEvent {
   readonly t: number;
   readonly cluster: string;
   readonly site: string;
   readonly epoch: number;
-  /** decision | action | action-failed | refused */
+  /** decision | action | action-failed | refused | store-write-failed | store-write-recovered */
   readonly event: string;
   readonly action: Action['kind'];
   readonly reason: string;
@@ -82,6 +86,10 @@ export class Agent {
   private leaderMine = false;
   private last: Decision | null = null;
   private lastActionOutcome: ActionOutcome | null = null;
+  /** The last clock skew measured to each peer (kept while the peer is silent: its age tells). */
+  private skew: Record<string, SkewEstimate> = {};
+  /** Store writes failing now, by kind: logged once per episode. */
+  private readonly failingWrites = new Set<StoreWrite>();
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
@@ -193,9 +201,16 @@ export class Agent {
         .filter((s) => s.name !== this.site)
         .map(async (s) => {
           try {
-            peers[s.name] = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
+            const sentAt = clock.now();
+            const view = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
               probe.check(s.name, signal),
             );
+            peers[s.name] = view;
+            if (view.clock !== undefined) {
+              const estimate = estimateSkew(sentAt, clock.now(), view.clock);
+              this.skew = { ...this.skew, [s.name]: estimate };
+              this.options.metrics?.clockSkew?.(s.name, estimate);
+            }
           } catch {
             peers[s.name] = { reachable: false, acceptsWrites: false };
           }
@@ -238,6 +253,7 @@ export class Agent {
     }
     const now = clock.now();
     this.options.metrics?.probed(health, (now - probeStarted) / 1000);
+    this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
     const failed = probeFailed(health);
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
     if (!failed && !this.fenced) this.localRestarts = 0;
@@ -269,16 +285,15 @@ export class Agent {
       leader.state === 'held' ? leader.mine : leader.state === 'unknown' ? this.leaderMine : false;
 
     if (state) {
-      await this.storeCall('publish report', () => this.session.publishReport(this.report(now))).then(
-        () => this.options.metrics?.reported(now, this.believedEpoch),
-        () => {},
-      );
+      await this.storeWrite('report', () => this.session.publishReport(this.report(now))).then((ok) => {
+        if (ok) this.options.metrics?.reported(now, this.believedEpoch);
+      });
       if (leader.state === 'held' && leader.mine && health.acceptsWrites) {
         const epoch = leader.leader.epoch;
-        await this.storeCall('write sync state', () =>
-          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now)),
-        ).catch(() => {});
-        await this.storeCall('stamp primary', () => this.session.stampPrimary(epoch, now)).catch(() => {});
+        await this.storeWrite('sync', () =>
+          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now, state?.sync)),
+        );
+        await this.storeWrite('last-primary', () => this.session.stampPrimary(epoch, now));
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       }
     }
@@ -295,6 +310,37 @@ export class Agent {
     return d;
   }
 
+  /**
+   * A write the rules rely on (report, SOK/SFAIL records, last-primary timestamp): a failure is
+   * counted every time and told once per episode (and its end), never swallowed. The rules stay
+   * safe while it fails: readers treat an old report or record as what it is.
+   */
+  private async storeWrite(what: StoreWrite, fn: () => Promise<void>): Promise<boolean> {
+    try {
+      await this.storeCall(`write ${what}`, fn);
+      if (this.failingWrites.delete(what))
+        this.emitRaw(
+          'store-write-recovered',
+          'none',
+          `${what}_write_recovered`,
+          `writing the ${what} works again`,
+        );
+      return true;
+    } catch (err) {
+      this.options.metrics?.storeWriteFailed?.(what);
+      if (!this.failingWrites.has(what)) {
+        this.failingWrites.add(what);
+        this.emitRaw(
+          'store-write-failed',
+          'none',
+          `${what}_write_failed`,
+          `writing the ${what} to the coordination store failed (${errorMessage(err)}); readers will see it age`,
+        );
+      }
+      return false;
+    }
+  }
+
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
     return buildObservation({
       self: this.site,
@@ -309,6 +355,7 @@ export class Agent {
       leaseRenewedAt: this.session.lastRenewedAt(),
       state,
       peers: this.lastPeers,
+      clockSkew: this.skew,
     });
   }
 
@@ -335,6 +382,7 @@ export class Agent {
           }
         : {}),
       ...(this.lastActionOutcome ? { lastAction: this.lastActionOutcome } : {}),
+      ...(Object.keys(this.skew).length > 0 ? { clockSkew: this.skew } : {}),
     };
   }
 

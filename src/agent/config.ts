@@ -4,7 +4,8 @@
  * its variable, and never echoes a value (a password typed into the wrong field is not printed).
  *
  * Secrets never come from the command line: the SQL password from a credentials file, a mounted
- * Secret directory or HANASR_SQL_PASSWORD; the etcd password from HANASR_ETCD_PASSWORD_FILE.
+ * Secret directory or HANASR_SQL_PASSWORD; the etcd password from HANASR_ETCD_PASSWORD_FILE; the
+ * peer token from HANASR_PEER_TOKEN_FILE.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +13,8 @@ import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
 import type { CredentialSource } from '../hana/sql/credentials.js';
+import { MIN_SECRET_LENGTH } from '../observability/log.js';
+import { MIN_PEER_TOKEN_LENGTH } from './peer-auth.js';
 
 /** One configuration key: its field name, flag and environment variable, and what it means. */
 export interface ConfigKey {
@@ -229,10 +232,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     repeatable: true,
   },
   {
+    field: 'peerTokenFile',
+    flag: '--peer-token-file',
+    env: 'HANASR_PEER_TOKEN_FILE',
+    help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
+  },
+  {
     field: 'statusHost',
     flag: '--status-host',
     env: 'HANASR_STATUS_HOST',
-    help: 'address the status server binds (default 0.0.0.0)',
+    help: 'address the status server binds (default 0.0.0.0: every interface, so peers and the kubelet reach it; 127.0.0.1 keeps it local)',
   },
   {
     field: 'statusPort',
@@ -298,6 +307,8 @@ export interface AgentConfig {
     readonly writeProbeTable?: string;
   };
   readonly peers: Readonly<Record<string, PeerEndpoints>>;
+  /** The shared peer token (read from peerTokenFile at start). */
+  readonly peerToken?: string;
   readonly status: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
 }
@@ -485,7 +496,13 @@ const rawSchema = z
     sqlPasswordFile: text.optional(),
     sqlCredentialsFile: text.optional(),
     sqlSecretDir: text.optional(),
-    sqlPassword: z.string().min(1, 'must not be empty').optional(),
+    sqlPassword: z
+      .string()
+      .min(
+        MIN_SECRET_LENGTH,
+        `must be at least ${MIN_SECRET_LENGTH} characters (shorter secrets are refused)`,
+      )
+      .optional(),
     sqlWriteProbeTable: z
       .string()
       .trim()
@@ -493,6 +510,7 @@ const rawSchema = z
       .optional(),
     peerSql: siteList(hostPort).optional(),
     peerStatus: siteList(httpUrl).optional(),
+    peerTokenFile: text.optional(),
     statusHost: z
       .string()
       .trim()
@@ -547,13 +565,17 @@ export function readSpecFile(file: string): {
   }
 }
 
-function readFirstLine(file: string, field: string): string {
+function readFirstLine(file: string, field: string, minLength = MIN_SECRET_LENGTH): string {
   try {
     const info = statSync(file);
     if ((info.mode & 0o022) !== 0)
       throw new AgentConfigError([`${describeField(field)}: ${file} is writable by group or others`]);
     const line = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
     if (line === '') throw new AgentConfigError([`${describeField(field)}: ${file} is empty`]);
+    if (line.length < minLength)
+      throw new AgentConfigError([
+        `${describeField(field)}: the secret in ${file} is shorter than ${minLength} characters: refused`,
+      ]);
     return line;
   } catch (err) {
     if (err instanceof AgentConfigError) throw err;
@@ -704,6 +726,19 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
   }
   if (Object.values(peers).some((p) => p.sql) && !credentials)
     problems.push(`${describeField('peerSql')}: SQL checks of peers need SQL credentials`);
+  // Peer checks are authenticated: an agent that reads its peers' /status needs the shared token.
+  let peerToken: string | undefined;
+  if (r.peerTokenFile !== undefined) {
+    try {
+      peerToken = readFirstLine(r.peerTokenFile, 'peerTokenFile', MIN_PEER_TOKEN_LENGTH);
+    } catch (err) {
+      problems.push(...(err as AgentConfigError).problems);
+    }
+  } else if (Object.values(peers).some((p) => p.statusUrl !== undefined)) {
+    problems.push(
+      `${describeField('peerTokenFile')}: required with ${describeField('peerStatus')} (peer checks are authenticated)`,
+    );
+  }
 
   const actionTimeoutMs = (r.actionTimeoutSeconds ?? 120) * 1000;
   if (problems.length > 0) throw new AgentConfigError(problems);
@@ -736,6 +771,7 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
       ...(r.sqlWriteProbeTable !== undefined ? { writeProbeTable: r.sqlWriteProbeTable } : {}),
     },
     peers,
+    ...(peerToken !== undefined ? { peerToken } : {}),
     status: { host: r.statusHost ?? '0.0.0.0', port: r.statusPort ?? 8082 },
     logLevel: r.logLevel ?? 'info',
   };

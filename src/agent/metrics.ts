@@ -6,7 +6,8 @@
  * from the monitoring views, as HanaHealth carries them), status and in-sync flag of the
  * secondary; fencing actions and takeovers from the agent's events.
  */
-import type { AgentEvent } from './agent.js';
+import type { AgentEvent, StoreWrite } from './agent.js';
+import type { SkewEstimate } from '../domain/clock-skew.js';
 import type { HanaHealth } from '../domain/types.js';
 import {
   initSiteCounters,
@@ -28,6 +29,12 @@ export interface AgentMetricsSink {
   reported(at: number, epoch: number): void;
   /** Every agent event (decisions, action results). */
   event(event: AgentEvent): void;
+  /** A new clock skew measurement to a peer. */
+  clockSkew?(peer: string, estimate: SkewEstimate): void;
+  /** A write of a report, SOK/SFAIL records or the last-primary timestamp failed. */
+  storeWriteFailed?(what: StoreWrite): void;
+  /** The spec's clock skew bound in force (each cycle). */
+  clockSkewBound?(maxSkewSeconds: number): void;
 }
 
 export interface AgentMetricsOptions {
@@ -61,6 +68,8 @@ export class AgentMetrics implements AgentMetricsSink {
     for (const outcome of ['succeeded', 'failed'] as const)
       metrics.takeoversTotal.inc({ ...this.own, outcome }, 0);
     metrics.fencingActionsTotal.inc(this.own, 0);
+    for (const write of ['report', 'sync', 'last-primary'] as const)
+      metrics.storeWriteFailuresTotal.inc({ ...this.own, write }, 0);
   }
 
   private secondary(site: string): SiteLabelValues {
@@ -82,6 +91,7 @@ export class AgentMetrics implements AgentMetricsSink {
       const labels = this.secondary(link.secondary);
       if (link.lagSeconds !== null) m.replicationLagSeconds.set(labels, Math.max(0, link.lagSeconds));
       else m.replicationLagSeconds.remove(labels);
+      m.replicationLagKnown.set(labels, link.lagSeconds !== null ? 1 : 0);
       if (link.lagBytes !== null) m.replicationUnshippedBytes.set(labels, Math.max(0, link.lagBytes));
       else m.replicationUnshippedBytes.remove(labels);
       const status: ReplicationStatusValue = (replicationStatusValues as readonly string[]).includes(
@@ -107,7 +117,23 @@ export class AgentMetrics implements AgentMetricsSink {
     m.replicationLagSeconds.remove(labels);
     m.replicationUnshippedBytes.remove(labels);
     m.replicationInSync.remove(labels);
+    m.replicationLagKnown.remove(labels);
     for (const status of replicationStatusValues) m.replicationStatus.remove({ ...labels, status });
+  }
+
+  clockSkew(peer: string, estimate: SkewEstimate): void {
+    const m = this.options.metrics;
+    m.clockSkewSeconds.set({ ...this.own, peer }, estimate.offsetMs / 1000);
+    m.clockSkewUncertaintySeconds.set({ ...this.own, peer }, estimate.uncertaintyMs / 1000);
+  }
+
+  storeWriteFailed(what: StoreWrite): void {
+    this.options.metrics.storeWriteFailuresTotal.inc({ ...this.own, write: what });
+  }
+
+  /** The spec's bound, for the ClockSkew alert rule. */
+  clockSkewBound(maxSkewSeconds: number): void {
+    this.options.metrics.clockSkewMaxSeconds.set(this.own, maxSkewSeconds);
   }
 
   leaseRenewed(durationSeconds: number, error?: unknown): void {

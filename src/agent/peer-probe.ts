@@ -6,7 +6,10 @@
  *
  * Two independent checks per peer, each with its own deadline:
  * - the peer's SQL port (HanaSqlProbe availability: a fresh connection, SELECT * FROM DUMMY);
- * - the peer agent's GET /status (its HANA role, source and whether it runs).
+ * - the peer agent's GET /status (its HANA role, source and whether it runs), authenticated
+ *   both ways with the shared peer token (peer-auth.ts): an answer without a valid proof — a
+ *   401, a forged or replayed proof, a server that is not the peer's agent — is 'unauthenticated'
+ *   and counts as no answer at all (never a confirmed secondary).
  *
  * reachable = either answered (except an agent that answers that its own HANA is down while the
  * SQL port is silent: that site is not reachable, and never a confirmed secondary). role and
@@ -22,12 +25,15 @@ import type { HanaCredentials } from '../hana/sql/credentials.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
 import type { PeerProbe } from './agent.js';
 import type { PeerEndpoints } from './config.js';
+import { RESPONSE_MAC_HEADER, authorizationHeader, checkResponse, newNonce } from './peer-auth.js';
 
 /** What a peer agent's /status says about its site (the fields the probe reads). */
 export interface PeerAgentStatus {
   readonly role: 'primary' | 'secondary' | 'none';
   readonly source?: string;
   readonly running: boolean;
+  /** The peer agent's clock when it answered (ms), for the skew estimate. */
+  readonly clock?: number;
 }
 
 export interface NetworkPeerProbeOptions {
@@ -39,12 +45,18 @@ export interface NetworkPeerProbeOptions {
   readonly timeoutMs: () => number;
   /** Injected for tests; default globalThis.fetch. */
   readonly fetch?: typeof fetch;
+  /** The shared peer token; required when a peer has a status URL. */
+  readonly peerToken?: string;
 }
+
+/** Largest peer /status body read (a status is a few KiB). */
+const MAX_STATUS_BYTES = 256 * 1024;
 
 export type PeerCheckDetail = {
   /** writable: connected and SELECT * FROM DUMMY answered; silent: refused, timed out or failed. */
   readonly sql: 'writable' | 'silent' | 'not-configured';
-  readonly agent: PeerAgentStatus | 'silent' | 'not-configured';
+  /** unauthenticated: it answered, but without proof that it is the peer's agent (unknown). */
+  readonly agent: PeerAgentStatus | 'silent' | 'unauthenticated' | 'not-configured';
 };
 
 const ROLES = new Set(['primary', 'secondary', 'none']);
@@ -55,10 +67,12 @@ function parseAgentStatus(body: unknown): PeerAgentStatus | null {
   if (typeof hana !== 'object' || hana === null) return null;
   const h = hana as Record<string, unknown>;
   if (typeof h.role !== 'string' || !ROLES.has(h.role) || typeof h.running !== 'boolean') return null;
+  const clock = (body as { clock?: unknown }).clock;
   return {
     role: h.role as PeerAgentStatus['role'],
     running: h.running,
     ...(typeof h.source === 'string' ? { source: h.source } : {}),
+    ...(typeof clock === 'number' && Number.isFinite(clock) ? { clock } : {}),
   };
 }
 
@@ -68,6 +82,11 @@ export class NetworkPeerProbe implements PeerProbe {
 
   constructor(private readonly options: NetworkPeerProbeOptions) {
     this.fetchFn = options.fetch ?? globalThis.fetch;
+    const unauthenticated = Object.entries(options.peers).filter(([, p]) => p.statusUrl !== undefined);
+    if (unauthenticated.length > 0 && (options.peerToken ?? '') === '')
+      throw new Error(
+        `peer status checks of ${unauthenticated.map(([s]) => s).join(', ')} need the shared peer token`,
+      );
   }
 
   async check(site: string, signal: AbortSignal): Promise<PeerView> {
@@ -123,21 +142,54 @@ export class NetworkPeerProbe implements PeerProbe {
     if (!url) return 'not-configured';
     const timeoutMs = this.options.timeoutMs();
     try {
+      const token = this.options.peerToken!;
       return await withTimeout(this.options.clock, timeoutMs, 'peer agent status', async (deadline) => {
+        const nonce = newNonce();
         const res = await this.fetchFn(new URL('/status', url), {
           signal: AbortSignal.any([signal, deadline]),
-          headers: { accept: 'application/json' },
+          headers: {
+            accept: 'application/json',
+            authorization: authorizationHeader(token, 'GET', '/status', nonce),
+          },
+          redirect: 'error',
         });
+        if (res.status === 401 || res.status === 403) {
+          await res.body?.cancel().catch(() => {});
+          return 'unauthenticated';
+        }
         if (!res.ok) {
           await res.body?.cancel().catch(() => {});
           return 'silent';
         }
-        return parseAgentStatus(await res.json()) ?? 'silent';
+        const text = await boundedText(res, MAX_STATUS_BYTES);
+        if (text === null) return 'silent';
+        if (!checkResponse(token, nonce, res.status, text, res.headers.get(RESPONSE_MAC_HEADER)))
+          return 'unauthenticated';
+        return parseAgentStatus(JSON.parse(text)) ?? 'silent';
       });
     } catch {
       return 'silent';
     }
   }
+}
+
+/** The body as text, or null when it is longer than `limit` bytes (the rest is not read). */
+async function boundedText(res: Response, limit: number): Promise<string | null> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The PeerView of both checks (pure; the rules of this file's header). */
@@ -156,5 +208,6 @@ export function viewOf(detail: PeerCheckDetail): PeerView {
     acceptsWrites,
     role: agent.role,
     ...(agent.source !== undefined ? { source: agent.source } : {}),
+    ...(agent.clock !== undefined ? { clock: agent.clock } : {}),
   };
 }

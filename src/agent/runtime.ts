@@ -17,7 +17,7 @@ import { HanaCommandAdapter } from '../hana/commands/adapter.js';
 import { SpawnCommandRunner } from '../hana/commands/runner.js';
 import type { HanaPort } from '../hana/port.js';
 import { loadCredentials, type HanaCredentials } from '../hana/sql/credentials.js';
-import { agentEventLogger, createLogger } from '../observability/log.js';
+import { MIN_SECRET_LENGTH, agentEventLogger, createLogger } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
 import { readFile, stat } from 'node:fs/promises';
@@ -73,7 +73,10 @@ export function credentialLoader(
     } else {
       creds = await loadCredentials(source, env);
     }
+    // Registered before anyone can use it (or echo it), at any length; a short one is refused.
     remember(creds.password);
+    if (creds.password.length < MIN_SECRET_LENGTH)
+      throw new Error(`the SQL password is shorter than ${MIN_SECRET_LENGTH} characters: refused`);
     return creds;
   };
 }
@@ -247,7 +250,21 @@ export async function startAgentRuntime(
   };
   if (config.coordination.kind === 'etcd' && config.coordination.etcd.auth)
     remember(config.coordination.etcd.auth.password);
+  if (config.peerToken !== undefined) remember(config.peerToken);
   const secretList = () => [...secrets];
+  // Every credential is read and registered now, before anything can print it: a tool output or
+  // a driver message echoing the SQL password is redacted from the first status page and log line
+  // on, even on a site that never runs a SQL probe. The loader registers rotated passwords too.
+  const credentials = config.sql.credentials
+    ? credentialLoader(config.sql.credentials, remember, env)
+    : undefined;
+  if (credentials) {
+    try {
+      await withTimeout(clock, config.storeTimeoutMs, 'read SQL credentials', () => credentials());
+    } catch (err) {
+      throw new Error(`cannot read the SQL credentials: ${errorMessage(err)}`);
+    }
+  }
   const log: Log = (level, msg, fields = {}) => logger.log(level, msg, fields);
   const startedAt = clock.now();
   // The hanasr_ series of this site (probe, lease, report, real lag of the links it is the source
@@ -314,6 +331,8 @@ export async function startAgentRuntime(
       cluster: config.cluster,
       site: config.site,
       startedAt: new Date(startedAt).toISOString(),
+      clock: clock.now(),
+      ...(lastReport?.clockSkew ? { clockSkew: lastReport.clockSkew } : {}),
       hana: lastHealth ? summary(lastHealth) : null,
       failedProbes: lastReport?.failedProbes ?? null,
       epoch: lastReport?.epoch ?? null,
@@ -345,6 +364,7 @@ export async function startAgentRuntime(
       readyz,
       secrets: secretList,
       metrics: metrics.registry,
+      ...(config.peerToken !== undefined ? { peerToken: config.peerToken } : {}),
     });
   } catch (err) {
     await coordination.close().catch(() => {});
@@ -352,15 +372,17 @@ export async function startAgentRuntime(
       `cannot serve the status endpoints on ${config.status.host}:${config.status.port}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
     );
   }
+  // The address really bound (0.0.0.0 is every interface), not a guess at how to reach it.
   log('info', 'agent status server listening', {
-    url: server.url,
+    address: server.address,
     cluster: config.cluster,
     site: config.site,
+    statusAuth: config.peerToken !== undefined ? 'peer token' : 'closed (no peer token)',
   });
-
-  const credentials = config.sql.credentials
-    ? credentialLoader(config.sql.credentials, remember, env)
-    : undefined;
+  if (config.peerToken === undefined)
+    log('warn', 'no peer token: /status answers 401, so peer agents see this site as unknown', {
+      hint: 'set HANASR_PEER_TOKEN_FILE to the token shared by the agents of this cluster',
+    });
 
   const observed = (inner: HanaPort): HanaPort => ({
     probe: async (signal) => {
@@ -439,7 +461,12 @@ export async function startAgentRuntime(
       commandTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
       paths: config.hana.paths,
-      runner: new SpawnCommandRunner({ clock, ...(config.hana.runAs ? { runAs: config.hana.runAs } : {}) }),
+      // The tools see a minimal environment picked from ours (never HANASR_SQL_PASSWORD).
+      runner: new SpawnCommandRunner({
+        clock,
+        environment: env,
+        ...(config.hana.runAs ? { runAs: config.hana.runAs } : {}),
+      }),
       clock,
       ...(lagSource ? { lagSource } : {}),
     });
@@ -447,6 +474,7 @@ export async function startAgentRuntime(
 
   const peerProbe = new NetworkPeerProbe({
     peers: config.peers,
+    ...(config.peerToken !== undefined ? { peerToken: config.peerToken } : {}),
     ...(credentials ? { credentials } : {}),
     clock,
     timeoutMs: () => (specs.current()?.probes.timeoutSeconds ?? 3) * 1000,

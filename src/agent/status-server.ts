@@ -2,9 +2,14 @@
  * The agent's HTTP endpoints:
  * - GET /status: the agent's latest report as JSON (its site's HANA role and health summary,
  *   epoch, leader, fenced, last decision, peers) — what peer agents read for their direct check.
+ *   Authenticated with the shared peer token (peer-auth.ts): 401 without a valid Authorization
+ *   header, and always 401 when the agent has no token. The answer to a HanasrHmac request
+ *   carries the proof (X-Hanasr-Mac) the peer checks before it believes a word.
  * - GET /healthz: 200 while the loop runs (it ran within 3 probe intervals), else 503.
  * - GET /readyz: 200 once the agent has a spec and has reached the coordination store recently.
  * - GET /metrics: the agent's hanasr_ metrics in Prometheus' text format (when a registry is given).
+ * /healthz, /readyz and /metrics are open: kubelet probes and Prometheus scrapes carry no token,
+ * and none of them decides anything for a peer.
  *
  * Never a credential: every body is checked against the known secrets before it is sent.
  */
@@ -12,6 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { redact } from '../hana/sql/credentials.js';
+import { RESPONSE_MAC_HEADER, checkRequest, responseMac } from './peer-auth.js';
 
 export interface HanaSummary {
   readonly role: 'primary' | 'secondary' | 'none';
@@ -36,6 +42,15 @@ export interface AgentStatus {
   readonly cluster: string;
   readonly site: string;
   readonly startedAt: string;
+  /**
+   * This host's clock when the page was built (ms since the Unix epoch): peers estimate their
+   * skew from it (absent from older agents: no estimate).
+   */
+  readonly clock?: number;
+  /** The last clock skew measured to each peer (offset and uncertainty in ms). */
+  readonly clockSkew?: Readonly<
+    Record<string, { offsetMs: number; uncertaintyMs: number; measuredAt: number }>
+  >;
   /** The local HANA as last probed; null before the first probe. */
   readonly hana: HanaSummary | null;
   readonly failedProbes: number | null;
@@ -70,20 +85,51 @@ export interface StatusServerOptions {
   readonly secrets?: () => readonly string[];
   /** Served on GET /metrics (Prometheus text format). */
   readonly metrics?: Registry;
+  /** The shared peer token; without it /status answers 401 to everyone. */
+  readonly peerToken?: string;
 }
 
 export interface StatusServer {
+  /** A URL to reach the server from this host (127.0.0.1 when bound to every interface). */
   readonly url: string;
+  /** The address and port really bound, e.g. `0.0.0.0:8082` or `[::]:8082`. */
+  readonly address: string;
   close(): Promise<void>;
 }
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
-  const send = (res: ServerResponse, status: number, body: unknown, head: boolean) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    head: boolean,
+    extra: Record<string, string> = {},
+  ) => {
     const text = redact(JSON.stringify(body), options.secrets?.() ?? []);
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',
+      ...extra,
+    });
+    res.end(head ? undefined : text);
+  };
+  const sendStatus = (req: IncomingMessage, res: ServerResponse, head: boolean) => {
+    const token = options.peerToken;
+    const unauthorized = { 'www-authenticate': 'Bearer realm="hanasr-agent"' };
+    if (token === undefined)
+      return send(res, 401, { error: 'no peer token configured: /status is closed' }, head, unauthorized);
+    const auth = checkRequest(token, req.headers.authorization, req.method ?? 'GET', '/status');
+    if (!auth.ok)
+      return send(res, 401, { error: 'a valid peer token is required for /status' }, head, unauthorized);
+    const text = redact(JSON.stringify(options.status()), options.secrets?.() ?? []);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      ...(auth.nonce !== undefined
+        ? { [RESPONSE_MAC_HEADER]: responseMac(token, auth.nonce, 200, text) }
+        : {}),
     });
     res.end(head ? undefined : text);
   };
@@ -117,7 +163,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     try {
       switch (path) {
         case '/status':
-          return send(res, 200, options.status(), head);
+          return sendStatus(req, res, head);
         case '/metrics':
           if (options.metrics === undefined) break;
           return void metricsText(options.metrics).then(
@@ -148,9 +194,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const shown = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
   return {
     url: `http://${shown}:${address.port}`,
+    address: `${host}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -64,6 +64,9 @@ export const fieldDescriptions: Readonly<Record<string, string>> = {
   'spec.lease': 'The etcd lease bound to the leader key.',
   'spec.lease.ttlSeconds':
     'Lease TTL; shorter than replication.logShippingTimeoutSeconds so a cut-off primary fences itself first.',
+  'spec.clock': 'Clocks of the hosts (NTP or chrony must keep them within the bound).',
+  'spec.clock.maxSkewSeconds':
+    'Largest clock offset between any two hosts the rules allow for; a measured offset beyond it refuses automatic takeover.',
   'spec.alerts': 'Replication lag thresholds for the ReplicationLagHigh condition and Events.',
   'spec.alerts.lagWarningSeconds': 'Lag (seconds) above which the warning is raised.',
   'spec.alerts.lagCriticalSeconds': 'Lag (seconds) above which the critical alert is raised.',
@@ -83,7 +86,7 @@ export const fieldDescriptions: Readonly<Record<string, string>> = {
   'status.lastTakeover': 'The most recent takeover.',
   'status.takeoverHistory': 'Takeovers, newest first (at most 20).',
   'status.conditions':
-    'Ready, ReplicationHealthy, TakeoverInProgress, Fenced, MaintenanceMode, ReplicationLagHigh.',
+    'Ready, ReplicationHealthy, TakeoverInProgress, Fenced, MaintenanceMode, ReplicationLagHigh, LagUnknown, ClockSkew.',
 };
 
 /** CEL rules on spec, mirroring the superRefine checks of spec.ts. */
@@ -110,9 +113,9 @@ export const specValidations = [
     fieldPath: '.lease.ttlSeconds',
   },
   {
-    rule: '!has(self.lease) || !has(self.replication) || !has(self.probes) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || double(self.lease.ttlSeconds) + 2.0 * (self.probes.intervalSeconds + self.probes.timeoutSeconds) < double(self.replication.logShippingTimeoutSeconds)',
+    rule: '!has(self.lease) || !has(self.replication) || !has(self.probes) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || double(self.lease.ttlSeconds) + 2.0 * (self.probes.intervalSeconds + self.probes.timeoutSeconds) + (has(self.clock) && has(self.clock.maxSkewSeconds) ? double(self.clock.maxSkewSeconds) : 1.0) < double(self.replication.logShippingTimeoutSeconds)',
     message:
-      'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+      'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
     fieldPath: '.lease.ttlSeconds',
   },
 ] as const;

@@ -47,6 +47,8 @@ export const conditionTypes = [
   'Fenced',
   'MaintenanceMode',
   'ReplicationLagHigh',
+  'LagUnknown',
+  'ClockSkew',
 ] as const;
 export type ConditionType = (typeof conditionTypes)[number];
 export const conditionStatuses = ['True', 'False', 'Unknown'] as const;
@@ -86,8 +88,13 @@ export const siteStatusSchema = z.object({
   /** For a secondary: the mode it replicates in. */
   replicationMode: z.enum(replicationModes).optional(),
   replicationStatus: z.enum(siteReplicationStatuses).optional(),
-  /** SOK: the secondary has every committed log. */
+  /**
+   * The promotion rule (src/domain/sync-trust.ts) says this secondary may be promoted from the
+   * primary now: SOK in this term, confirmed recently enough, lag and clock skew within bounds.
+   */
   inSync: z.boolean().optional(),
+  /** Why the rule would refuse to promote it (absent when in sync). */
+  notInSyncReason: z.string().max(1024).optional(),
   /** Shipping delay as the source reports it (not a heartbeat age). */
   lagSeconds: z.number().min(0).optional(),
   /** Unshipped log in bytes. */

@@ -83,6 +83,17 @@ export const hanaSystemReplicationSpecSchema = z
       })
       .strict()
       .prefault({}),
+    clock: z
+      .object({
+        /**
+         * The largest offset between the clocks of any two hosts (agents, HANA, operator) that the
+         * rules allow for; NTP/chrony must keep them within it. Every comparison of times from two
+         * hosts counts it against trust, and a measured offset beyond it refuses automatic takeover.
+         */
+        maxSkewSeconds: z.number().min(0).max(60).default(1),
+      })
+      .strict()
+      .prefault({}),
     alerts: z
       .object({
         lagWarningSeconds: z.number().min(0).default(30),
@@ -162,17 +173,20 @@ export const hanaSystemReplicationSpecSchema = z
           'must be shorter than replication.logShippingTimeoutSeconds, so a cut-off primary fences itself before it can commit alone',
       });
     } else if (
-      spec.lease.ttlSeconds + 2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) >=
+      spec.lease.ttlSeconds +
+        2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+        spec.clock.maxSkewSeconds >=
       spec.replication.logShippingTimeoutSeconds
     ) {
       // When the primary vanishes, its last SOK is up to one probe cycle old, the lease runs a TTL,
-      // and the secondary needs a cycle to act: past the log-shipping timeout that SOK can no longer
-      // be trusted, so no takeover could ever happen after a node loss.
+      // and the secondary needs a cycle to act; it reads the SOK's time (the primary's clock) on
+      // its own clock, so the skew bound is counted against the window once. Past the log-shipping
+      // timeout that SOK can no longer be trusted, so no takeover could ever happen after a node loss.
       ctx.addIssue({
         code: 'custom',
         path: ['lease', 'ttlSeconds'],
         message:
-          'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+          'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
       });
     }
   });

@@ -97,6 +97,7 @@ export async function openStateReader(args: ParsedArgs, timeoutMs: number): Prom
     read: (key) =>
       controlCall<ClusterState>(
         `${demo.controlUrl}/store?cluster=${encodeURIComponent(key)}`,
+        demo.token,
         'GET',
         undefined,
         timeoutMs,

@@ -65,6 +65,22 @@ export class MemoryCoordination implements Coordination {
     return this.available;
   }
 
+  private readonly failingWrites = new Map<string, Set<'report' | 'sync' | 'last-primary'>>();
+
+  /**
+   * Makes one site's writes of a kind fail while its reads, lease and leader key keep working (a
+   * store that rejects some writes: quota, a too-large value, a permission). Empty: all succeed.
+   */
+  failWrites(site: string, kinds: readonly ('report' | 'sync' | 'last-primary')[]): void {
+    if (kinds.length === 0) this.failingWrites.delete(site);
+    else this.failingWrites.set(site, new Set(kinds));
+  }
+
+  checkWrite(site: string, kind: 'report' | 'sync' | 'last-primary'): void {
+    if (this.failingWrites.get(site)?.has(kind))
+      throw new CoordinationUnavailableError(`coordination store rejected the ${kind} write of ${site}`);
+  }
+
   /** Cut one site's agent off the store (or reconnect it). */
   cut(site: string, isCut: boolean): void {
     if (isCut) this.cutSites.add(site);
@@ -246,6 +262,7 @@ class MemorySession implements CoordinationSession {
 
   async publishReport(report: SiteReport): Promise<void> {
     this.store.check(this.site);
+    this.store.checkWrite(this.site, 'report');
     const leaseId = this.ensureLease();
     this.store.data(this.cluster).reports.set(this.site, { report, leaseId });
   }
@@ -286,11 +303,13 @@ class MemorySession implements CoordinationSession {
 
   async writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void> {
     const d = this.requireLeader(epoch);
+    this.store.checkWrite(this.site, 'sync');
     for (const r of records) d.sync.set(r.site, r);
   }
 
   async stampPrimary(epoch: number, at: number): Promise<void> {
     const d = this.requireLeader(epoch);
+    this.store.checkWrite(this.site, 'last-primary');
     d.lpt.set(this.site, at);
   }
 

@@ -1,15 +1,23 @@
 /**
  * The running demo's control endpoint (127.0.0.1 only), so `hanasr demo --scenario` in another
- * terminal plays its faults against the landscape that `npm start` runs. Its address is written
- * to `<stateDir>/demo.json` while the demo runs.
+ * terminal plays its faults against the landscape that `npm start` runs. Its address and a fresh
+ * random token are written to `<stateDir>/demo.json` (mode 0600, never through a symlink) while
+ * the demo runs.
+ *
+ * Every request needs `Authorization: Bearer <token>`; a request with an Origin header (only
+ * browsers send one) or a Host other than the loopback address is refused, and POST /fault takes
+ * only `application/json` bodies of at most 16 KiB: a web page can neither read the state nor
+ * crash the demo's primary with a cross-origin text/plain or form POST.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { safeEqual } from '../agent/peer-auth.js';
 import { applyFault, resolveFault, rolesOf, type Roles } from '../sim/faults.js';
 import { faultSchema, isSiteRole, type Fault } from '../sim/scenario.js';
-import type { Demo } from './landscape.js';
+import { checkPrivateDir, type Demo } from './landscape.js';
 
 export interface DemoState {
   readonly leader: string | null;
@@ -33,6 +41,8 @@ export interface DemoState {
 
 export interface DemoFile {
   readonly controlUrl: string;
+  /** Sent as `Authorization: Bearer <token>` on every control request. */
+  readonly token: string;
   readonly kubeconfig: string;
   readonly namespace: string;
   readonly name: string;
@@ -49,6 +59,21 @@ export interface DemoFile {
 }
 
 const STATE_FILE = 'demo.json';
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** Creates `path` with `text` and mode 0600; fails if anything (a symlink too) is there already. */
+export function writeNewPrivateFile(path: string, text: string): void {
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export async function demoState(demo: Demo): Promise<DemoState> {
   const state = await demo.state();
@@ -86,82 +111,132 @@ export async function demoState(demo: Demo): Promise<DemoState> {
   };
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-function readBody(req: IncomingMessage, limit = 16_384): Promise<string> {
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new HttpError(413, 'request body too large'));
   return new Promise((resolve, reject) => {
-    let body = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     req.on('data', (chunk: Buffer) => {
-      body += chunk.toString();
-      if (body.length > limit) reject(new Error('request body too large'));
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'request body too large'));
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
     });
-    req.on('end', () => resolve(body));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
 
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 /** Serves GET /state and POST /fault; writes demo.json; returns a stop function. */
 export async function startControl(demo: Demo, stateDir: string): Promise<() => Promise<void>> {
-  const server = createServer((req, res) => {
+  const token = randomBytes(32).toString('hex');
+  let port = 0;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // A refused request's body is read and dropped, so the client gets its answer, not a reset.
+    const reply = (r: ServerResponse, status: number, body: unknown) => {
+      if (!req.complete && status !== 200 && req.readableFlowing === null) req.resume();
+      sendJson(r, status, body);
+    };
+    // Only a local client that knows the token: never a browser (Origin), never a rebound name.
+    if (req.headers.origin !== undefined)
+      return reply(res, 403, { error: 'cross-origin requests are refused' });
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`)
+      return reply(res, 403, { error: 'unexpected Host' });
+    const authorization = req.headers.authorization ?? '';
+    if (!authorization.startsWith('Bearer ') || !safeEqual(authorization.slice(7), token))
+      return reply(res, 401, { error: 'the token from demo.json is required' });
     const path = (req.url ?? '/').split('?')[0];
-    void (async () => {
-      try {
-        if (path === '/state' && req.method === 'GET') return reply(res, 200, await demoState(demo));
-        if (path === '/store' && req.method === 'GET') {
-          // What the agents published (the demo's own cluster only), for `hanasr explain`.
-          const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('cluster');
-          if (asked !== null && asked !== demo.clusterKey)
-            return reply(res, 404, {
-              error: `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})`,
-            });
-          const state = await demo.state();
-          if (state === null) return reply(res, 503, { error: 'the coordination store does not answer' });
-          return reply(res, 200, state);
-        }
-        if (path === '/fault' && req.method === 'POST') {
-          const parsed = faultSchema.safeParse(JSON.parse(await readBody(req)));
-          if (!parsed.success)
-            return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
-          const asked: Fault = parsed.data;
-          if (
-            asked.site !== undefined &&
-            !isSiteRole(asked.site) &&
-            !demo.model.siteNames().includes(asked.site)
-          ) {
-            return reply(res, 400, { error: `unknown site "${asked.site}"` });
-          }
-          let fault: Fault;
-          try {
-            fault = await resolveFault(demo.target, asked);
-          } catch (err) {
-            return reply(res, 409, { error: err instanceof Error ? err.message : String(err) });
-          }
-          const role = fault.site !== asked.site ? ` (the ${asked.site})` : '';
-          demo.note(
-            `fault ${fault.action}${fault.site ? ` on ${fault.site}${role}` : ''} (from hanasr demo --scenario)`,
-            fault.site ?? '*',
-          );
-          await applyFault(demo.target, fault);
-          return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
-        }
-        return reply(res, 404, { error: 'GET /state, GET /store or POST /fault' });
-      } catch (err) {
-        return reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    if (path === '/state') {
+      if (req.method !== 'GET') return reply(res, 405, { error: 'GET /state' });
+      return reply(res, 200, await demoState(demo));
+    }
+    if (path === '/store') {
+      // What the agents published (the demo's own cluster only), for `hanasr explain`.
+      if (req.method !== 'GET') return reply(res, 405, { error: 'GET /store' });
+      const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('cluster');
+      if (asked !== null && asked !== demo.clusterKey)
+        return reply(res, 404, { error: `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})` });
+      const state = await demo.state();
+      if (state === null) return reply(res, 503, { error: 'the coordination store does not answer' });
+      return reply(res, 200, state);
+    }
+    if (path !== '/fault') return reply(res, 404, { error: 'GET /state, GET /store or POST /fault' });
+    if (req.method !== 'POST') return reply(res, 405, { error: 'POST /fault' });
+    if (mediaType(req.headers['content-type']) !== 'application/json')
+      return reply(res, 415, { error: 'POST /fault takes application/json only' });
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      return reply(res, 400, { error: 'the body is not JSON' });
+    }
+    const parsed = faultSchema.safeParse(body);
+    if (!parsed.success)
+      return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
+    const asked: Fault = parsed.data;
+    if (asked.site !== undefined && !isSiteRole(asked.site) && !demo.model.siteNames().includes(asked.site)) {
+      return reply(res, 400, { error: `unknown site "${asked.site}"` });
+    }
+    let fault: Fault;
+    try {
+      fault = await resolveFault(demo.target, asked);
+    } catch (err) {
+      return reply(res, 409, { error: err instanceof Error ? err.message : String(err) });
+    }
+    const role = fault.site !== asked.site ? ` (the ${asked.site})` : '';
+    demo.note(
+      `fault ${fault.action}${fault.site ? ` on ${fault.site}${role}` : ''} (from hanasr demo --scenario)`,
+      fault.site ?? '*',
+    );
+    await applyFault(demo.target, fault);
+    return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, err.status, { error: err.message });
       }
-    })();
+      return sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    });
   });
   server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   const file: DemoFile = {
     controlUrl: `http://127.0.0.1:${port}`,
+    token,
     kubeconfig: demo.kubeconfigPath,
     namespace: demo.namespace,
     name: demo.name,
@@ -175,7 +250,7 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     },
   };
   const path = join(stateDir, STATE_FILE);
-  writeFileSync(path, JSON.stringify(file, null, 2) + '\n');
+  writeNewPrivateFile(path, JSON.stringify(file, null, 2) + '\n');
   return async () => {
     rmSync(path, { force: true });
     server.closeAllConnections();
@@ -186,6 +261,7 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
 /** One JSON request to the control endpoint, with a deadline. */
 export function controlCall<T>(
   url: string,
+  token: string,
   method: 'GET' | 'POST',
   body?: unknown,
   timeoutMs = 5000,
@@ -197,9 +273,12 @@ export function controlCall<T>(
       {
         method,
         timeout: timeoutMs,
-        headers: payload
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-          : {},
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
       },
       (res) => {
         let text = '';
@@ -221,13 +300,25 @@ export function controlCall<T>(
   });
 }
 
-/** The running demo of this state directory, when there is one that answers. */
+/**
+ * The running demo of this state directory, when there is one that answers. Trusted only from a
+ * private directory of ours and a regular demo.json of ours with mode 0600 (never a symlink).
+ */
 export async function findRunningDemo(stateDir: string): Promise<DemoFile | null> {
-  const path = join(stateDir, STATE_FILE);
-  if (!existsSync(path)) return null;
   try {
-    const file = JSON.parse(readFileSync(path, 'utf8')) as DemoFile;
-    await controlCall<DemoState>(`${file.controlUrl}/state`, 'GET', undefined, 1500);
+    checkPrivateDir(stateDir);
+    const fd = openSync(join(stateDir, STATE_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
+    let text: string;
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile() || info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return null;
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+    const file = JSON.parse(text) as DemoFile;
+    if (typeof file.token !== 'string' || typeof file.controlUrl !== 'string') return null;
+    await controlCall<DemoState>(`${file.controlUrl}/state`, file.token, 'GET', undefined, 1500);
     return file;
   } catch {
     return null;

@@ -6,8 +6,19 @@
  * and the operator. The manifest is applied like `kubectl apply`; DBAs can use kubectl and the
  * hanasr CLI against it while it runs.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { coordinationOnSiteClock, siteClock } from '../sim/site-clock.js';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   ApiextensionsV1Api,
   CoreV1Api,
@@ -97,13 +108,78 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
+/** The file that marks a directory as a demo state directory (made by prepareStateDir). */
+const MARKER = '.hanasr-demo';
+
+/**
+ * Throws unless `dir` is a real directory (not a symlink) owned by this user with no access for
+ * group or others: what a state directory must be before anything in it is trusted or written.
+ */
+export function checkPrivateDir(dir: string): void {
+  const info = lstatSync(dir);
+  if (info.isSymbolicLink()) throw new Error(`state directory ${dir} is a symbolic link: refused`);
+  if (!info.isDirectory()) throw new Error(`state directory ${dir} is not a directory`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid)
+    throw new Error(`state directory ${dir} belongs to another user: refused`);
+  if ((info.mode & 0o077) !== 0)
+    throw new Error(
+      `state directory ${dir} is open to group or others (mode ${(info.mode & 0o777).toString(8)})`,
+    );
+}
+
+/**
+ * Makes `dir` a fresh, private state directory (mode 0700): created when missing; an earlier
+ * demo's directory (private, ours, with the marker) is removed with everything in it (symlinks
+ * are unlinked, never followed) and made again. Anything else — a symlink, another user's or an
+ * open directory, a directory hanasr did not make — is refused, untouched.
+ */
+export function prepareStateDir(dir: string): void {
+  let exists = true;
+  try {
+    lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    exists = false;
+  }
+  if (exists) {
+    checkPrivateDir(dir);
+    let ours = false;
+    try {
+      ours = lstatSync(join(dir, MARKER)).isFile();
+    } catch {
+      ours = readdirSync(dir).length === 0;
+    }
+    if (!ours)
+      throw new Error(
+        `state directory ${dir} was not made by hanasr demo: remove it or choose another --state-dir`,
+      );
+    rmSync(dir, { recursive: true });
+  } else {
+    mkdirSync(dirname(dir), { recursive: true });
+  }
+  // Not recursive: fails if anyone created the name meanwhile.
+  mkdirSync(dir, { mode: 0o700 });
+  checkPrivateDir(dir);
+  closeSync(openPrivate(join(dir, MARKER)));
+}
+
+/** Opens a new file of mode 0600 for writing; fails on anything already there, symlinks included. */
+function openPrivate(path: string): number {
+  return openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+}
+
 /** A clean, stable name for the manifest's site pods. */
 function podName(name: string, site: string): string {
   return `${name}-${site.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
 }
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
-  mkdirSync(options.stateDir, { recursive: true });
+  prepareStateDir(options.stateDir);
   const manifest = options.manifest as {
     metadata?: { name?: string; namespace?: string };
     spec?: unknown;
@@ -132,6 +208,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     });
     cleanups.push(() => api.close());
     const kubeconfigPath = join(options.stateDir, 'kubeconfig');
+    // Created here, exclusively and without following a link, before the API server fills it.
+    closeSync(openPrivate(kubeconfigPath));
     api.writeKubeconfig(kubeconfigPath);
     const kc = api.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
@@ -237,8 +315,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     cleanups.push(() => model.dispose());
 
     // 4. The operator (it publishes the spec the agents follow).
-    const operatorLog = join(options.stateDir, 'operator.log');
-    writeFileSync(operatorLog, '');
+    const operatorLog = openPrivate(join(options.stateDir, 'operator.log'));
+    cleanups.push(() => closeSync(operatorLog));
     const operator: OperatorHandle = await startOperator(
       {
         coordination: etcdEndpoint !== null ? 'etcd' : 'memory',
@@ -254,7 +332,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         kubeConfig: kc,
         coordination: operatorStore,
         log: (level, message, fields) => {
-          writeFileSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n', { flag: 'a' });
+          writeSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n');
         },
       },
     );
@@ -286,13 +364,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
     const startAgent = async (site: string) => {
       if (agents.has(site)) return;
+      // Each site on its own host clock (skew-clock moves it); timers stay on the real clock.
+      const offset = () => model.clockOffsetMs(site);
       const agent = new Agent({
         cluster: clusterKey,
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
-        coordination: await agentStore(site),
-        clock: realClock,
+        coordination: coordinationOnSiteClock(await agentStore(site), offset),
+        clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,
         storeTimeoutMs: 1000,

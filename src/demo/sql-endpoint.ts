@@ -7,7 +7,7 @@
  * with kube-proxy: the old primary's server closes them when that site stops or turns secondary.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { SimLandscape } from '../hana/sim/model.js';
 import { simSiteDatabase } from '../hana/wire/database.js';
@@ -120,7 +120,17 @@ export async function startSqlEndpoints(options: {
   const { model } = options;
   const user = options.user ?? 'APPUSER';
   const password = randomBytes(18).toString('base64url');
-  writeFileSync(options.passwordFile, password + '\n', { mode: 0o600 });
+  // A new file of mode 0600 in the private state directory; never through a symlink.
+  const fd = openSync(
+    options.passwordFile,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, password + '\n');
+  } finally {
+    closeSync(fd);
+  }
   const servers = new Map<string, HanaWireServer>();
   const cleanup = async () => {
     await Promise.all([...servers.values()].map((s) => s.close()));

@@ -18,7 +18,8 @@ import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
 import type { Observation } from './observation.js';
-import type { HanaHealth, Intent, SyncRecord } from './types.js';
+import { inSyncVerdict, primaryViewOf, type InSyncVerdict, type PrimaryView } from './sync-trust.js';
+import type { HanaHealth, Intent } from './types.js';
 
 /** A leader that has not renewed its lease for this fraction of the TTL fences itself. */
 export const FENCE_AFTER_TTL_FRACTION = 0.7;
@@ -27,10 +28,7 @@ export function fenceDeadlineMs(spec: HanaSystemReplicationSpec): number {
   return spec.lease.ttlSeconds * 1000 * FENCE_AFTER_TTL_FRACTION;
 }
 
-/** Slack for "the same cycle": a sync record confirmed within this of the primary's last good probe. */
-export function cycleMs(spec: HanaSystemReplicationSpec): number {
-  return (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) * 1000;
-}
+export { cycleMs } from './sync-trust.js';
 
 const decision = (action: Action, reason: string, message: string): Decision => ({ action, reason, message });
 const none = (reason: string, message: string): Decision => decision(NONE, reason, message);
@@ -80,66 +78,29 @@ function currentEpoch(obs: Observation): number {
 }
 
 /**
- * Is the last sync record of `site` a trustworthy SOK? It must come from the last primary's term,
- * and it must have been confirmed at the primary's last observation as a writable site (so the
- * primary cannot have committed anything alone since). When the primary is silent, or its agent
- * has not seen it writable since the agent (re)started (null), its last writable moment is
- * unknown; then the record must be younger than the log-shipping timeout, the earliest moment the
- * primary could have started committing without the secondary.
+ * The in-sync rule (src/domain/sync-trust.ts) for `candidate` as this agent sees it: its own
+ * skew measurement when it is the candidate, else the candidate's published one.
  */
-export function syncTrust(
-  record: SyncRecord | undefined,
+export function promotable(
+  obs: Observation,
   spec: HanaSystemReplicationSpec,
+  candidate: string,
+  primary: string,
   lastEpoch: number,
-  primaryLastWritableAt: number | null | undefined,
+  primaryView: PrimaryView,
   now: number,
-): { ok: true } | { ok: false; why: string } {
-  if (!record) return { ok: false, why: 'no sync record (state unknown counts as SFAIL)' };
-  if (record.epoch !== lastEpoch) {
-    return { ok: false, why: `sync record is from epoch ${record.epoch}, not the last term ${lastEpoch}` };
-  }
-  if (record.state !== 'SOK') return { ok: false, why: `it was ${record.state} at the last report` };
-  if (spec.replication.mode === 'async') {
-    const bound = spec.replication.asyncTakeoverMaxLagSeconds;
-    if (bound === undefined)
-      return { ok: false, why: 'async replication without asyncTakeoverMaxLagSeconds' };
-    if (record.lagSeconds === null) return { ok: false, why: 'async lag unknown' };
-    if (record.lagSeconds > bound) {
-      return { ok: false, why: `async lag ${record.lagSeconds}s exceeds the bound of ${bound}s` };
-    }
-  }
-  // The last confirmed replication contact: the SOK confirmation minus the shipping delay it
-  // showed (a sync commit that waits for an acknowledgement shows up as a growing delay). From
-  // contact + logShippingTimeout on, the primary may commit alone without the secondary knowing.
-  const lagMs = Math.max(0, record.lagSeconds ?? 0) * 1000;
-  const contactAt = record.confirmedAt - lagMs;
-  const commitAloneFrom = contactAt + spec.replication.logShippingTimeoutSeconds * 1000;
-  if (primaryLastWritableAt === undefined || primaryLastWritableAt === null) {
-    // Silent primary, or one whose last writable moment is unknown: it may have taken writes
-    // until now.
-    if (now >= commitAloneFrom) {
-      const who =
-        primaryLastWritableAt === undefined
-          ? 'the primary is silent'
-          : "the primary's last writable moment is unknown";
-      return {
-        ok: false,
-        why: `${who} and its last replication contact is ${Math.round((now - contactAt) / 1000)}s old (>= logShippingTimeoutSeconds)`,
-      };
-    }
-    return { ok: true };
-  }
-  if (primaryLastWritableAt - record.confirmedAt > cycleMs(spec)) {
-    return { ok: false, why: 'the primary took writes after the last SOK confirmation' };
-  }
-  // It may have stayed writable for up to one cycle after its last good probe.
-  if (primaryLastWritableAt + cycleMs(spec) >= commitAloneFrom) {
-    return {
-      ok: false,
-      why: `replication was ${Math.round(lagMs / 1000)}s behind at the last SOK: the primary may have committed alone since`,
-    };
-  }
-  return { ok: true };
+): InSyncVerdict {
+  const skew =
+    candidate === obs.self ? obs.clockSkew?.[primary] : obs.reports[candidate]?.clockSkew?.[primary];
+  return inSyncVerdict(spec, {
+    candidate,
+    primary,
+    lastEpoch,
+    record: obs.sync[candidate],
+    primaryView,
+    skew,
+    now,
+  });
 }
 
 /** Sites that may be promoted automatically from `primary`, best first (priority, then name). */
@@ -148,7 +109,7 @@ export function takeoverCandidates(
   spec: HanaSystemReplicationSpec,
   primary: string,
   lastEpoch: number,
-  primaryLastWritableAt: number | null | undefined,
+  primaryView: PrimaryView,
   now: number,
 ): string[] {
   const out: SiteSpec[] = [];
@@ -158,7 +119,7 @@ export function takeoverCandidates(
     const health = site.name === obs.self ? obs.local.health : obs.reports[site.name]?.health;
     if (!health || !isHealthySecondary(health)) continue;
     if (health.source !== undefined && health.source !== primary) continue;
-    if (!syncTrust(obs.sync[site.name], spec, lastEpoch, primaryLastWritableAt, now).ok) continue;
+    if (!promotable(obs, spec, site.name, primary, lastEpoch, primaryView, now).ok) continue;
     out.push(site);
   }
   out.sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -304,7 +265,8 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
       `primary ${obs.self} failed ${obs.local.failedProbes} of ${threshold} probes (${h.probeError ?? 'not running'}); waiting`,
     );
   }
-  const candidates = takeoverCandidates(obs, spec, obs.self, epoch, obs.local.lastWritableAt, now);
+  const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+  const candidates = takeoverCandidates(obs, spec, obs.self, epoch, self, now);
   const best = candidates[0];
   const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
   if (best !== undefined && spec.takeover.automatic && (spec.takeover.preferSiteTakeover || !restartsLeft)) {
@@ -370,7 +332,8 @@ function decideHealthyLeader(
         `planned takeover to ${intent.target} refused: it replicates from ${from ?? 'another site'}, not from ${obs.self}`,
       );
     }
-    const trust = syncTrust(obs.sync[intent.target], spec, epoch, obs.local.lastWritableAt, now);
+    const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+    const trust = promotable(obs, spec, intent.target, obs.self, epoch, self, now);
     if (!trust.ok && !intent.force) {
       return decision(
         { kind: 'refuse-intent', epoch, intentId: intent.id },
@@ -554,7 +517,8 @@ function decideWithoutLeader(
       // record untrusted for good.
       const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
       if (!h.running && spec.takeover.automatic && (spec.takeover.preferSiteTakeover || !restartsLeft)) {
-        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, obs.local.lastWritableAt, now)[0];
+        const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now)[0];
         if (heir !== undefined) {
           return none(
             'waiting_for_takeover',
@@ -620,19 +584,19 @@ function decideWithoutLeader(
   if (!planned && lastReport && isWritablePrimary(lastReport.health) && !lastReport.fenced) {
     return none('former_primary_reports_healthy', `${lastLeader} reports a healthy primary; not taking over`);
   }
-  const primaryLastWritable = lastReport ? lastReport.lastWritableAt : undefined;
+  const primaryView = primaryViewOf(lastReport);
   const intent = planned
     ? obs.intents.find((i) => i.kind === 'planned-takeover' && i.target === obs.self)
     : undefined;
   // The leader handed over on a forced request: the successor honours the same force, or nobody
   // could take the key (handoverTo reserves it for this site).
   const forced = intent?.kind === 'planned-takeover' && intent.force === true;
-  const trust = syncTrust(obs.sync[obs.self], spec, lastEpoch, primaryLastWritable, now);
+  const trust = promotable(obs, spec, obs.self, lastLeader, lastEpoch, primaryView, now);
   if (!trust.ok && !forced) {
     return none('not_in_sync', `no leader, but ${obs.self} is not promoted: ${trust.why}`);
   }
   if (!planned) {
-    const candidates = takeoverCandidates(obs, spec, lastLeader, lastEpoch, primaryLastWritable, now);
+    const candidates = takeoverCandidates(obs, spec, lastLeader, lastEpoch, primaryView, now);
     const best = candidates[0];
     if (best !== undefined && best !== obs.self) {
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);

@@ -2,6 +2,7 @@
  * What one agent knows in one cycle: its own site's probe, the coordination store's view, and
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
+import type { SkewEstimate } from './clock-skew.js';
 import type { HanaHealth, Intent, LeaderRecord, LeaderView, SiteReport, SyncRecord } from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
@@ -14,6 +15,8 @@ export interface PeerView {
   readonly role?: 'primary' | 'secondary' | 'none';
   /** For a secondary: the site it replicates from. */
   readonly source?: string;
+  /** The peer's clock reading in its answer (ms), when it sent one: for the skew estimate. */
+  readonly clock?: number;
 }
 
 export interface LocalView {
@@ -42,6 +45,8 @@ export interface Observation {
   readonly sync: Readonly<Record<string, SyncRecord>>;
   /** Last-primary timestamps (ms) per site. */
   readonly lpt: Readonly<Record<string, number>>;
+  /** This agent's last measurement of each peer's clock (absent: never measured). */
+  readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
   /** A leader that stepped down for a planned takeover names its successor here. */
   readonly handoverTo?: string;
   readonly intents: readonly Intent[];
@@ -82,6 +87,8 @@ export function buildObservation(input: {
   /** The store read of this cycle; null when the store could not be read. */
   readonly state: PublishedState | null;
   readonly peers: Readonly<Record<string, PeerView>>;
+  /** The agent's last measurement of each peer's clock. */
+  readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
 }): Observation {
   const { state } = input;
   const reports = { ...(state?.reports ?? {}) };
@@ -95,6 +102,7 @@ export function buildObservation(input: {
     peers: input.peers,
     sync: state?.sync ?? {},
     lpt: state?.lpt ?? {},
+    ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     intents: state?.intents ?? [],
   };

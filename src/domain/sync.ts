@@ -1,5 +1,6 @@
 /** SOK/SFAIL records as the primary's agent writes them each healthy cycle. */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import { contactOf } from './sync-trust.js';
 import type { HanaHealth, SyncRecord } from './types.js';
 
 /**
@@ -13,6 +14,7 @@ export function syncRecordsFrom(
   self: string,
   epoch: number,
   now: number,
+  previous: Readonly<Record<string, SyncRecord>> = {},
 ): SyncRecord[] {
   const records: SyncRecord[] = [];
   for (const site of spec.sites) {
@@ -23,15 +25,27 @@ export function syncRecordsFrom(
       link !== undefined &&
       link.status === 'ACTIVE' &&
       (spec.replication.mode === 'async' ? true : link.inSync);
-    records.push({
+    const lagSeconds = link?.lagSeconds ?? null;
+    const record: SyncRecord = {
       site: site.name,
       state: ok ? 'SOK' : 'SFAIL',
       confirmedAt: now,
       epoch,
       mode: link?.mode ?? spec.replication.mode,
-      lagSeconds: link?.lagSeconds ?? null,
+      lagSeconds,
       lagBytes: link?.lagBytes ?? null,
-    });
+    };
+    if (!ok) {
+      records.push(record);
+      continue;
+    }
+    // The replication contact this SOK vouches for: known from the lag, else carried from the
+    // previous SOK of this term (unknown lag is not zero lag: trust goes no further than known).
+    const before = previous[site.name];
+    const carried =
+      before !== undefined && before.state === 'SOK' && before.epoch === epoch ? contactOf(before) : null;
+    const contactAt = lagSeconds !== null ? now - Math.max(0, lagSeconds) * 1000 : carried;
+    records.push({ ...record, contactAt });
   }
   return records;
 }

@@ -3,6 +3,7 @@
  * Times are milliseconds since the Unix epoch, taken from the injected clock.
  */
 import type { OperationMode, ReplicationMode } from '../api/spec.js';
+import type { SkewEstimate } from './clock-skew.js';
 import type { PeerView } from './observation.js';
 
 export type { OperationMode, ReplicationMode } from '../api/spec.js';
@@ -110,6 +111,8 @@ export interface SiteReport {
    * refused (`ok: false`, e.g. a lost compare-and-set or a stale epoch), with when it ended (ms).
    */
   readonly lastAction?: ActionOutcome;
+  /** The agent's last measurement of each peer's clock against its own (absent: never measured). */
+  readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
 }
 
 /** What became of an action the agent took (SiteReport.lastAction). */
@@ -135,6 +138,12 @@ export interface SyncRecord {
   readonly mode: ReplicationMode;
   readonly lagSeconds: number | null;
   readonly lagBytes: number | null;
+  /**
+   * The last replication contact this SOK vouches for (the primary's clock): confirmedAt minus
+   * the shipping delay when the lag was known, else the contact of the last record whose lag was
+   * known (null: none in this run of SOK). Absent in records of older agents: derived from the lag.
+   */
+  readonly contactAt?: number | null;
 }
 
 /** The leader key: which site is primary, in which epoch (the fencing token). */

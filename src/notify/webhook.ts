@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { LagAlertTransition, LagSeverity } from '../operator/alerts.js';
 import { LAG_ALERT_NAMES } from '../operator/alerts.js';
-import { silentLogger, type Logger } from '../observability/log.js';
+import { MIN_SECRET_LENGTH, silentLogger, type Logger } from '../observability/log.js';
 
 /** Alertmanager's zero time, the endsAt of an alert that still fires. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -59,6 +59,11 @@ export function webhookConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Webh
     throw new WebhookConfigError('HANASR_ALERT_WEBHOOK_URL: must be an http or https URL');
   }
   const token = env['HANASR_ALERT_WEBHOOK_TOKEN']?.trim();
+  if (token !== undefined && token !== '' && token.length < MIN_SECRET_LENGTH) {
+    throw new WebhookConfigError(
+      `HANASR_ALERT_WEBHOOK_TOKEN: shorter than ${MIN_SECRET_LENGTH} characters: refused`,
+    );
+  }
   const timeout = env['HANASR_ALERT_WEBHOOK_TIMEOUT_MS'];
   const timeoutMs = timeout !== undefined && timeout !== '' ? Number(timeout) : undefined;
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {

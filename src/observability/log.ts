@@ -10,6 +10,12 @@ import winston from 'winston';
 import type { AgentEvent } from '../agent/agent.js';
 
 export const REDACTED = '[REDACTED]';
+/**
+ * The shortest password or token hanasr accepts (HANA's own minimal_password_length default is
+ * 8): every secret is redacted at any length, and one this short would make redaction cut
+ * ordinary words out of the logs.
+ */
+export const MIN_SECRET_LENGTH = 8;
 export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof logLevels)[number];
 export type LogFields = Record<string, unknown>;
@@ -55,15 +61,20 @@ export class Redactor {
     for (const s of secrets) this.add(s);
   }
 
+  /**
+   * Registers a secret of any length: it is cut out wherever it appears. (Short secrets would
+   * blank out ordinary words, so the places that read credentials refuse ones shorter than
+   * MIN_SECRET_LENGTH instead of weakening this.)
+   */
   add(value: string): void {
-    // Very short values would blank out ordinary words; a credential is never that short.
-    if (value.length >= 4) this.secrets.add(value);
+    if (value.length > 0) this.secrets.add(value);
   }
 
-  /** A string with every registered secret replaced. */
+  /** A string with every registered secret replaced (the longest first, so no part of one survives). */
   text(value: string): string {
     let out = value;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    const longestFirst = [...this.secrets].sort((a, b) => b.length - a.length);
+    for (const s of longestFirst) if (out.includes(s)) out = out.split(s).join(REDACTED);
     return out;
   }
 
@@ -172,6 +183,8 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
   action: 'agent action done',
   'action-failed': 'agent action failed',
   refused: 'agent action refused',
+  'store-write-failed': 'coordination store write failed',
+  'store-write-recovered': 'coordination store write recovered',
 };
 
 /**
@@ -180,7 +193,11 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
  */
 export function logAgentEvent(logger: Logger, event: AgentEvent): void {
   const level: LogLevel =
-    event.event === 'action-failed' ? 'error' : event.event === 'refused' ? 'warn' : 'info';
+    event.event === 'action-failed'
+      ? 'error'
+      : event.event === 'refused' || event.event === 'store-write-failed'
+        ? 'warn'
+        : 'info';
   logger.log(level, AGENT_EVENT_MESSAGES[event.event] ?? 'agent event', {
     cluster: event.cluster,
     site: event.site,

@@ -68,6 +68,16 @@ export interface HanasrMetrics {
   readonly leaseRenewalFailuresTotal: Counter<SiteLabels>;
   /** Unix time of the last report published by the site's agent. */
   readonly agentLastReportTimestampSeconds: Gauge<SiteLabels>;
+  /** 1 when the source knows the secondary's lag (SQL lag source answered), 0 when unknown. */
+  readonly replicationLagKnown: Gauge<SiteLabels>;
+  /** The peer's clock minus this site's clock, as this site's agent last measured it. */
+  readonly clockSkewSeconds: Gauge<SiteLabels | 'peer'>;
+  /** Half the round trip of that measurement: the true offset lies within ± this. */
+  readonly clockSkewUncertaintySeconds: Gauge<SiteLabels | 'peer'>;
+  /** spec.clock.maxSkewSeconds as the site's agent applies it. */
+  readonly clockSkewMaxSeconds: Gauge<SiteLabels>;
+  /** Failed writes of the report, the SOK/SFAIL records or the last-primary timestamp. */
+  readonly storeWriteFailuresTotal: Counter<SiteLabels | 'write'>;
   readonly reconcileDurationSeconds: Histogram<ClusterLabels>;
   readonly reconcileErrorsTotal: Counter<ClusterLabels>;
   /** Always 1; the labels say which build runs. */
@@ -188,6 +198,36 @@ export function createMetrics(
       labelNames: SITE,
       registers,
     }),
+    replicationLagKnown: new Gauge({
+      name: 'hanasr_replication_lag_known',
+      help: 'Whether the source site knows the replication lag of this secondary (1) or not (0: no SQL lag source; no automatic takeover rests on it).',
+      labelNames: SITE,
+      registers,
+    }),
+    clockSkewSeconds: new Gauge({
+      name: 'hanasr_clock_skew_seconds',
+      help: "The peer site's clock minus this site's clock, as this site's agent last measured it.",
+      labelNames: [...SITE, 'peer'],
+      registers,
+    }),
+    clockSkewUncertaintySeconds: new Gauge({
+      name: 'hanasr_clock_skew_uncertainty_seconds',
+      help: 'Half the round trip of the last clock skew measurement: the true offset lies within plus or minus this.',
+      labelNames: [...SITE, 'peer'],
+      registers,
+    }),
+    clockSkewMaxSeconds: new Gauge({
+      name: 'hanasr_clock_skew_max_seconds',
+      help: 'spec.clock.maxSkewSeconds: beyond it automatic takeover is refused.',
+      labelNames: SITE,
+      registers,
+    }),
+    storeWriteFailuresTotal: new Counter({
+      name: 'hanasr_store_write_failures_total',
+      help: 'Failed writes of the agent report, the SOK/SFAIL records or the last-primary timestamp to the coordination store.',
+      labelNames: [...SITE, 'write'],
+      registers,
+    }),
     reconcileDurationSeconds: new Histogram({
       name: 'hanasr_reconcile_duration_seconds',
       help: 'Duration of one reconcile of a HanaSystemReplication by the operator.',
@@ -305,6 +345,11 @@ export const METRIC_NAMES = [
   'hanasr_lease_renewal_duration_seconds',
   'hanasr_lease_renewal_failures_total',
   'hanasr_agent_last_report_timestamp_seconds',
+  'hanasr_replication_lag_known',
+  'hanasr_clock_skew_seconds',
+  'hanasr_clock_skew_uncertainty_seconds',
+  'hanasr_clock_skew_max_seconds',
+  'hanasr_store_write_failures_total',
   'hanasr_reconcile_duration_seconds',
   'hanasr_reconcile_errors_total',
   'hanasr_build_info',

@@ -18,6 +18,7 @@
  * Triggers: the informer (restarted when it stops), a periodic resync (the store has no watch
  * here), and retries with backoff from the work queue.
  */
+import { inSyncFromStore } from '../domain/sync-trust.js';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
 import {
@@ -533,7 +534,7 @@ export class HsrController {
       const site = annotations[annotation];
       if (site === undefined) continue;
       const force = kind === 'planned-takeover' && forced;
-      const refusal = this.refuseIntent(kind, site, spec, state, force);
+      const refusal = this.refuseIntent(kind, site, spec, state, now, force);
       if (refusal !== null) {
         refusals.push({ annotation, kind, site, why: refusal });
         await this.record(
@@ -589,6 +590,7 @@ export class HsrController {
     site: string,
     spec: HanaSystemReplicationSpec,
     state: ClusterState,
+    now: number,
     force = false,
   ): string | null {
     if (!spec.sites.some((s) => s.name === site)) {
@@ -599,14 +601,10 @@ export class HsrController {
     if (kind === 'planned-takeover') {
       if (leader === null) return 'no site holds the leader key: nothing to hand over';
       if (leader.site === site) return `${site} is already primary`;
-      const sync = state.sync[site];
-      // Only the in-sync check yields to the force; the others stand.
-      if (
-        !force &&
-        spec.replication.mode !== 'async' &&
-        (sync?.state !== 'SOK' || sync.epoch !== state.lastEpoch)
-      ) {
-        return `${site} is not in sync with ${leader.site} (${sync?.state ?? 'no sync record'} in this term): a takeover could lose committed data`;
+      // The agents' rule (src/domain/sync-trust.ts), in every mode. Only it yields to the force.
+      const verdict = inSyncFromStore(spec, state, site, leader.site, now);
+      if (!force && !verdict.ok) {
+        return `${site} is not in sync with ${leader.site} (${verdict.why}): a takeover could lose committed data`;
       }
     }
     if (kind === 'fence' && leader?.site === site) {

@@ -167,13 +167,15 @@ function loadKubeConfig(config: OperatorConfig): KubeConfig {
   return kc;
 }
 
-function listen(server: Server, host: string, portNumber: number): Promise<string> {
+/** Listens; resolves the address really bound (`0.0.0.0:8081`) and a URL to reach it from here. */
+function listen(server: Server, host: string, portNumber: number): Promise<{ address: string; url: string }> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(portNumber, host, () => {
       const a = server.address() as AddressInfo;
       const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      resolve(`http://${h === '0.0.0.0' ? '127.0.0.1' : h}:${a.port}`);
+      const local = h === '0.0.0.0' ? '127.0.0.1' : h === '[::]' ? '[::1]' : h;
+      resolve({ address: `${h}:${a.port}`, url: `http://${local}:${a.port}` });
     });
   });
 }
@@ -334,9 +336,19 @@ export async function startOperator(
 
   let healthUrl: string;
   let metricsBase: string;
+  let healthAddress: string;
+  let metricsAddress: string;
   try {
-    healthUrl = await listen(health, config.bindAddress, config.healthPort);
-    metricsBase = await listen(metricsServer, config.bindAddress, config.metricsPort);
+    ({ url: healthUrl, address: healthAddress } = await listen(
+      health,
+      config.bindAddress,
+      config.healthPort,
+    ));
+    ({ url: metricsBase, address: metricsAddress } = await listen(
+      metricsServer,
+      config.bindAddress,
+      config.metricsPort,
+    ));
   } catch (err) {
     stopped = true;
     cancelBeat();
@@ -373,8 +385,9 @@ export async function startOperator(
   log('info', 'operator started', {
     pod: config.podName,
     coordination: config.coordination,
-    healthUrl,
-    metricsUrl: `${metricsBase}/metrics`,
+    // The addresses really bound (0.0.0.0: every interface), as the kubelet and Prometheus see them.
+    healthAddress,
+    metricsAddress,
     watchNamespace: config.watchNamespace ?? '(all)',
     alertWebhook: webhook !== null ? new URL(webhook.url).origin : '(none)',
   });

@@ -20,6 +20,8 @@ import {
 } from '../api/resource.js';
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { ClusterState } from '../coordination/port.js';
+import { describeSkew, skewBeyondBound } from '../domain/clock-skew.js';
+import { inSyncFromStore } from '../domain/sync-trust.js';
 import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
 import {
   evaluateLagAlerts,
@@ -91,7 +93,13 @@ function linkTo(
   return undefined;
 }
 
-function buildSite(site: SiteSpec, state: ClusterState, primary: string | undefined): SiteStatus {
+function buildSite(
+  spec: HanaSystemReplicationSpec,
+  site: SiteSpec,
+  state: ClusterState,
+  primary: string | undefined,
+  now: number,
+): SiteStatus {
   const report = state.reports[site.name];
   const isLeader = state.leader?.site === site.name;
   const role = isLeader ? 'primary' : (report?.health.srRole ?? 'none');
@@ -124,6 +132,19 @@ function buildSite(site: SiteSpec, state: ClusterState, primary: string | undefi
       if (sync.lagSeconds !== null) out.lagSeconds = Math.max(0, sync.lagSeconds);
       if (sync.lagBytes !== null) out.lagBytes = Math.max(0, Math.round(sync.lagBytes));
     }
+  }
+  // A site that replicates from the primary is in sync only when the promotion rule says so (the
+  // agents' rule, src/domain/sync-trust.ts): the status never promises a takeover it would refuse.
+  // A tier-3 site shows its link to its own source.
+  const from = site.source ?? state.reports[site.name]?.health.source;
+  if (primary !== undefined && (from === undefined || from === primary)) {
+    const verdict = inSyncFromStore(spec, state, site.name, primary, now);
+    // The primary's live view goes first: its next record will say SFAIL too.
+    const linkBehind = link !== undefined && !link.inSync && spec.replication.mode !== 'async';
+    out.inSync = verdict.ok && !linkBehind;
+    if (linkBehind)
+      out.notInSyncReason = `the primary reports its link ${link.status}, not fully synced (SFAIL)`;
+    else if (!verdict.ok) out.notInSyncReason = verdict.why;
   }
   return out;
 }
@@ -220,12 +241,14 @@ function replicationDraft(
     };
   }
   const sync = spec.replication.mode !== 'async';
-  const behind = sync ? secondaries.filter((s) => s.inSync !== true) : [];
+  const behind = secondaries.filter((s) => s.inSync !== true);
   if (behind.length > 0) {
     return {
       status: 'False',
       reason: 'SecondaryNotInSync',
-      message: behind.map((s) => `${s.name} is ACTIVE but not in sync (SFAIL)`).join('; '),
+      message: behind
+        .map((s) => `${s.name} is ACTIVE but not in sync (${s.notInSyncReason ?? 'SFAIL'})`)
+        .join('; '),
     };
   }
   return {
@@ -291,6 +314,52 @@ function takeoverDraft(state: ClusterState): ConditionDraft {
   return { status: 'False', reason: 'Stable', message: `${leader.site} is primary in epoch ${leader.epoch}` };
 }
 
+function lagUnknownDraft(sites: readonly SiteStatus[], primary: string | undefined): ConditionDraft {
+  const unknown = sites.filter(
+    (s) => s.name !== primary && s.replicationStatus !== undefined && s.lagSeconds === undefined,
+  );
+  if (unknown.length === 0)
+    return {
+      status: 'False',
+      reason: 'LagKnown',
+      message: 'the lag of every replicating secondary is known',
+    };
+  return {
+    status: 'True',
+    reason: 'NoLagSource',
+    message: `the lag of ${unknown.map((s) => s.name).join(', ')} is unknown (the SQL lag source of the primary fails or has no credentials): no automatic takeover rests on it`,
+  };
+}
+
+function clockSkewDraft(spec: HanaSystemReplicationSpec, state: ClusterState): ConditionDraft {
+  const beyond: string[] = [];
+  let measured = 0;
+  for (const [site, report] of Object.entries(state.reports)) {
+    for (const [peer, e] of Object.entries(report.clockSkew ?? {})) {
+      measured++;
+      if (skewBeyondBound(e, spec)) beyond.push(`${site} measures ${describeSkew(e, peer, site)}`);
+    }
+  }
+  if (beyond.length > 0) {
+    return {
+      status: 'True',
+      reason: 'SkewAboveBound',
+      message: `${beyond.join('; ')}: more than clock.maxSkewSeconds (${spec.clock.maxSkewSeconds} s), automatic takeover is refused (check NTP/chrony)`,
+    };
+  }
+  if (measured === 0)
+    return {
+      status: 'Unknown',
+      reason: 'SkewNotMeasured',
+      message: 'no agent has measured a peer clock yet',
+    };
+  return {
+    status: 'False',
+    reason: 'SkewWithinBound',
+    message: `every measured clock offset is within clock.maxSkewSeconds (${spec.clock.maxSkewSeconds} s)`,
+  };
+}
+
 function fencedDraft(sites: readonly SiteStatus[]): ConditionDraft {
   const fenced = sites.filter((s) => s.fenced === true);
   if (fenced.length === 0) return { status: 'False', reason: 'NoSiteFenced', message: 'no site is fenced' };
@@ -335,6 +404,8 @@ export function buildStatus(input: StatusInput): StatusResult {
       cond('Fenced', unknown),
       cond('MaintenanceMode', maintenanceDraft(spec)),
       prevLagAlerts !== undefined && prevLag !== undefined ? prevLag : cond('ReplicationLagHigh', unknown),
+      cond('LagUnknown', unknown),
+      cond('ClockSkew', unknown),
     ];
     return {
       status: { ...previous, observedGeneration: generation, conditions },
@@ -346,7 +417,7 @@ export function buildStatus(input: StatusInput): StatusResult {
   const leader = state.leader;
   const currentPrimary = leader?.site ?? state.lastLeader;
   const targetPrimary = plannedTarget(state) ?? leader?.site;
-  const sites = spec.sites.map((s) => buildSite(s, state, leader?.site));
+  const sites = spec.sites.map((s) => buildSite(spec, s, state, leader?.site, now));
 
   const takeover = takeoverDraft(state);
   const lagAlerts =
@@ -368,6 +439,8 @@ export function buildStatus(input: StatusInput): StatusResult {
     cond('Fenced', fencedDraft(sites)),
     cond('MaintenanceMode', maintenanceDraft(spec)),
     cond('ReplicationLagHigh', lag),
+    cond('LagUnknown', lagUnknownDraft(sites, leader?.site)),
+    cond('ClockSkew', clockSkewDraft(spec, state)),
   ];
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');

@@ -142,5 +142,11 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return target.setMaintenance(false);
     case 'planned-takeover':
       return target.plannedTakeover(need());
+    case 'skew-clock':
+      return model.skewClock(need(), f.seconds ?? 0);
+    case 'break-sql-probe':
+      return model.breakSqlProbe(need());
+    case 'fix-sql-probe':
+      return model.fixSqlProbe(need());
   }
 }

@@ -15,6 +15,7 @@ import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
+import { coordinationOnSiteClock, siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -106,13 +107,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const agents = new Map<string, Agent>();
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
+    const offset = () => model.clockOffsetMs(site);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
       hana: portFactory(site, model.site(site), clock),
-      coordination: store,
-      clock,
+      coordination: coordinationOnSiteClock(store, offset),
+      clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
       storeTimeoutMs: 1000,

@@ -28,6 +28,9 @@ export const faultActions = [
   'slow-replication',
   'maintenance-on',
   'maintenance-off',
+  'skew-clock',
+  'break-sql-probe',
+  'fix-sql-probe',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -59,6 +62,8 @@ export const faultSchema = z
     site: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** slow-replication: how many times slower the link into `site` becomes (1 = normal). */
     factor: z.number().min(1).max(1_000_000).optional(),
+    /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
+    seconds: z.number().min(-86400).max(86400).optional(),
   })
   .strict();
 
@@ -142,6 +147,9 @@ export const scenarioSchema = z
           path: ['faults', i, 'site'],
           message: `unknown site "${f.site}" (a site name, primary or secondary)`,
         });
+      }
+      if (f.action === 'skew-clock' && f.seconds === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
       }
       if (f.action === 'slow-replication' && f.factor === undefined) {
         ctx.addIssue({

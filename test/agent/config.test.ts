@@ -1,5 +1,5 @@
 /** `hanasr agent` configuration: flags over HANASR_* variables; every error names its field. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,9 @@ writeFileSync(
   manifest,
   `apiVersion: hanasr.io/v1alpha1\nkind: HanaSystemReplication\nmetadata: { name: ha1, namespace: hana }\nspec: ${JSON.stringify(SPEC)}\n`,
 );
+
+const tokenFile = path.join(dir, 'peer-token');
+writeFileSync(tokenFile, 'peer-token-of-the-test-cluster-0001\n', { mode: 0o600 });
 
 const BASE = {
   HANASR_NAMESPACE: 'hana',
@@ -47,8 +50,10 @@ describe('agent configuration', () => {
       HANASR_SQL_PASSWORD: 'Secret-1',
       HANASR_PEER_SQL: 'B=hana-b:30013',
       HANASR_PEER_STATUS: 'B=http://hana-b:8082',
+      HANASR_PEER_TOKEN_FILE: tokenFile,
     });
     expect(c.cluster).toBe('hana.ha1');
+    expect(c.peerToken).toBe('peer-token-of-the-test-cluster-0001');
     expect(c.site).toBe('A');
     expect(c.specFromStore).toBe(true);
     expect(c.coordination).toMatchObject({
@@ -70,7 +75,7 @@ describe('agent configuration', () => {
   it('lets a flag win over its variable; repeated peer flags add up', () => {
     const c = loadAgentConfig(
       ['--site', 'B', '--peer-status', 'A=http://a:1', '--peer-status=C=http://c:2', '--status-port', '0'],
-      { ...BASE, HANASR_SITE: 'A', HANASR_STATUS_PORT: '9000' },
+      { ...BASE, HANASR_SITE: 'A', HANASR_STATUS_PORT: '9000', HANASR_PEER_TOKEN_FILE: tokenFile },
     );
     expect(c.site).toBe('B');
     expect(c.peers).toEqual({ A: { statusUrl: 'http://a:1' }, C: { statusUrl: 'http://c:2' } });
@@ -152,8 +157,37 @@ describe('agent configuration', () => {
     expect(problems(['--sql-port', secret], BASE).join()).not.toContain(secret);
   });
 
+  it('refuses passwords shorter than 8 characters (they are redacted at any length), without echoing them', () => {
+    const [p] = problems([], { ...BASE, HANASR_SQL_USER: 'MON', HANASR_SQL_PASSWORD: 'abc12' });
+    expect(p).toBe(
+      'sqlPassword (HANASR_SQL_PASSWORD): must be at least 8 characters (shorter secrets are refused)',
+    );
+    const etcdPassword = path.join(dir, 'etcd-short');
+    writeFileSync(etcdPassword, 'xy7\n', { mode: 0o600 });
+    const [q] = problems([], { ...BASE, HANASR_ETCD_USERNAME: 'u', HANASR_ETCD_PASSWORD_FILE: etcdPassword });
+    expect(q).toMatch(/^etcdPasswordFile .*shorter than 8 characters: refused$/);
+    expect(`${p}${q}`).not.toMatch(/abc12|xy7/);
+  });
+
+  it('wants the shared peer token with peer status checks, 16 characters or more, never echoed', () => {
+    expect(problems([], { ...BASE, HANASR_PEER_STATUS: 'B=http://hana-b:8082' })).toEqual([
+      'peerTokenFile (--peer-token-file / HANASR_PEER_TOKEN_FILE): required with peerStatus (--peer-status / HANASR_PEER_STATUS) (peer checks are authenticated)',
+    ]);
+    const short = path.join(dir, 'short-token');
+    writeFileSync(short, 'tok-1234567\n', { mode: 0o600 });
+    const [p] = problems([], { ...BASE, HANASR_PEER_TOKEN_FILE: short });
+    expect(p).toMatch(/^peerTokenFile .*shorter than 16 characters: refused$/);
+    expect(p).not.toContain('tok-1234567');
+    const open = path.join(dir, 'world-writable-token');
+    writeFileSync(open, 'peer-token-of-the-test-cluster-0001\n', { mode: 0o666 });
+    chmodSync(open, 0o666);
+    expect(problems([], { ...BASE, HANASR_PEER_TOKEN_FILE: open })[0]).toMatch(/writable by group or others/);
+  });
+
   it('wants exactly one SQL credential source, and a user with a password', () => {
-    expect(problems([], { ...BASE, HANASR_SQL_PASSWORD: 'x', HANASR_SQL_SECRET_DIR: '/s' })[0]).toMatch(
+    expect(
+      problems([], { ...BASE, HANASR_SQL_PASSWORD: 'Long-enough-1', HANASR_SQL_SECRET_DIR: '/s' })[0],
+    ).toMatch(
       /^SQL credentials: give one of sqlSecretDir .*, sqlPassword \(HANASR_SQL_PASSWORD\), not several$/,
     );
     expect(problems([], { ...BASE, HANASR_SQL_PASSWORD_FILE: '/p' })).toEqual([
@@ -187,7 +221,12 @@ describe('the agent examples stay true', () => {
     }
     const known = new Set(CONFIG_KEYS.map((k) => k.env));
     expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
-    const c = loadAgentConfig([], env);
+    expect(env).toMatchObject({
+      HANASR_PEER_TOKEN_FILE: '/etc/hanasr/peer-token/token',
+      HANASR_STATUS_HOST: '0.0.0.0',
+    });
+    // The token file is the sidecar's Secret mount; here a local file stands in for it.
+    const c = loadAgentConfig([], { ...env, HANASR_PEER_TOKEN_FILE: tokenFile });
     expect(c).toMatchObject({
       cluster: 'hana.ha1',
       site: 'A',
@@ -208,6 +247,12 @@ describe('the agent examples stay true', () => {
     const mount = agent.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/etc/hanasr/sql');
     const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
     expect(volume.secret.items).toEqual([{ key: 'password', path: 'password' }]);
+    const tokenMount = agent.volumeMounts.find(
+      (m: { mountPath: string }) => m.mountPath === '/etc/hanasr/peer-token',
+    );
+    const tokenVolume = pod.volumes.find((v: { name: string }) => v.name === tokenMount.name);
+    expect(tokenMount.readOnly).toBe(true);
+    expect(tokenVolume.secret.items).toEqual([{ key: 'token', path: 'token' }]);
   });
 });
 

@@ -32,6 +32,7 @@ const bin = path.join(root, 'src/hana/sim/bin');
 const USER = 'HANASR_MONITOR';
 const PASSWORD = 'Agent-Sql-Secret-9';
 const PREFIX = '/hanasr-agent-e2e';
+const PEER_TOKEN = 'Agent-E2e-Peer-Token-4f3e2d1c';
 const SITES = ['A', 'B'] as const;
 type Site = (typeof SITES)[number];
 
@@ -90,7 +91,10 @@ class AgentProcess {
   }
   async status(): Promise<AgentStatus | undefined> {
     try {
-      const res = await fetch(`${this.statusUrl}/status`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${this.statusUrl}/status`, {
+        signal: AbortSignal.timeout(2000),
+        headers: { authorization: `Bearer ${PEER_TOKEN}` },
+      });
       return (await res.json()) as AgentStatus;
     } catch {
       return undefined;
@@ -131,6 +135,7 @@ beforeAll(async () => {
   observer = new EtcdCoordination({ endpoints: etcd.endpoints, keyPrefix: PREFIX, callTimeoutMs: 1000 });
   dir = mkdtempSync(path.join(tmpdir(), 'hanasr-agent-e2e-'));
   writeFileSync(path.join(dir, 'hsr.json'), JSON.stringify(SPEC));
+  writeFileSync(path.join(dir, 'peer-token'), `${PEER_TOKEN}\n`, { mode: 0o600 });
 }, 60_000);
 
 afterEach(async () => {
@@ -215,6 +220,8 @@ async function startRig(): Promise<Rig> {
       `${peer}=127.0.0.1:${sql.get(peer)!.port}`,
       '--peer-status',
       `${peer}=http://127.0.0.1:${ports.get(peer)!}`,
+      '--peer-token-file',
+      path.join(dir, 'peer-token'),
       '--status-host',
       '127.0.0.1',
       '--status-port',

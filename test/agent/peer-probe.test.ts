@@ -14,6 +14,7 @@ import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../..
 import { freePort } from '../support/etcd.js';
 import { PASSWORD, USER, primarySnapshot, secondarySnapshot } from '../hana/wire/helpers.js';
 
+const TOKEN = 'peer-probe-test-token-11223344';
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
@@ -51,13 +52,14 @@ function agentStatus(hana: PeerAgentStatus): AgentStatus {
   };
 }
 
-async function agentPeer(hana: PeerAgentStatus): Promise<StatusServer> {
+async function agentPeer(hana: PeerAgentStatus, clock?: number): Promise<StatusServer> {
   const server = await startStatusServer({
     host: '127.0.0.1',
     port: 0,
-    status: () => agentStatus(hana),
+    status: () => ({ ...agentStatus(hana), ...(clock !== undefined ? { clock } : {}) }),
     healthz: () => ({ ok: true, message: 'ok' }),
     readyz: () => ({ ok: true, message: 'ok' }),
+    peerToken: TOKEN,
   });
   closers.push(() => server.close());
   return server;
@@ -88,6 +90,7 @@ function probe(
     credentials: async () => ({ user: USER, password }),
     clock,
     timeoutMs: () => timeoutMs,
+    peerToken: TOKEN,
   });
 }
 
@@ -101,6 +104,12 @@ describe('NetworkPeerProbe', () => {
       A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url },
     }).check('A', signal());
     expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary' });
+  });
+
+  it("carries the peer agent's clock reading for the skew estimate", async () => {
+    const agent = await agentPeer({ role: 'secondary', source: 'A', running: true }, 1_700_000_123_456);
+    const view = await probe({ B: { statusUrl: agent.url } }).check('B', signal());
+    expect(view).toMatchObject({ reachable: true, role: 'secondary', clock: 1_700_000_123_456 });
   });
 
   it('a secondary (SQL port closed) seen through its agent: a reachable secondary, not writable', async () => {
@@ -174,12 +183,17 @@ describe('NetworkPeerProbe', () => {
     expect(await pending).toEqual({ reachable: false, acceptsWrites: false });
   });
 
-  it('a peer status that is not an agent status counts as silent', async () => {
-    const server = createServer((_req, res) => res.end(JSON.stringify({ hello: 'world' })));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    expect(await probe({ B: { statusUrl: url } }).detail('B', signal())).toEqual({
+  it('an authenticated peer status that is not an agent status counts as silent', async () => {
+    const server = await startStatusServer({
+      host: '127.0.0.1',
+      port: 0,
+      status: () => ({ hello: 'world' }) as unknown as AgentStatus,
+      healthz: () => ({ ok: true, message: 'ok' }),
+      readyz: () => ({ ok: true, message: 'ok' }),
+      peerToken: TOKEN,
+    });
+    closers.push(() => server.close());
+    expect(await probe({ B: { statusUrl: server.url } }).detail('B', signal())).toEqual({
       sql: 'not-configured',
       agent: 'silent',
     });

@@ -11,6 +11,7 @@ import { loadAgentConfig } from '../../src/agent/config.js';
 import { startAgentRuntime, type AgentRuntime } from '../../src/agent/runtime.js';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { unknownHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
 import { SimLandscape } from '../../src/hana/sim/model.js';
@@ -19,6 +20,14 @@ import { REDACTED } from '../../src/observability/log.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 
 const ETCD_PASSWORD = 'Etcd-Pa55word-77';
+const PEER_TOKEN = 'Peer-Token-7d6c5b4a3f2e1d0c';
+const statusOf = async (url: string): Promise<string> =>
+  (
+    await fetch(`${url}/status`, {
+      signal: AbortSignal.timeout(5000),
+      headers: { authorization: `Bearer ${PEER_TOKEN}` },
+    })
+  ).text();
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -53,12 +62,14 @@ const SPEC = {
  * and SQL credentials in the environment; `leaky` makes A's probe fail with an error message that
  * echoes both passwords (as a careless driver might).
  */
-async function rig() {
+async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'hanasr-agent-runtime-'));
   const specFile = path.join(dir, 'spec.json');
   writeFileSync(specFile, JSON.stringify(SPEC));
   const etcdPasswordFile = path.join(dir, 'etcd-password');
   writeFileSync(etcdPasswordFile, `${ETCD_PASSWORD}\n`, { mode: 0o600 });
+  const peerTokenFile = path.join(dir, 'peer-token');
+  writeFileSync(peerTokenFile, `${PEER_TOKEN}\n`, { mode: 0o600 });
   const landscape = new SimLandscape({
     sid: 'HA1',
     instanceNumber: '00',
@@ -96,14 +107,15 @@ async function rig() {
       '127.0.0.1',
       '--status-port',
       '0',
-      '--peer-sql',
-      `B=127.0.0.1:${sqlB.port}`,
+      ...(options.peerSql === false ? [] : ['--peer-sql', `B=127.0.0.1:${sqlB.port}`]),
+      '--peer-token-file',
+      peerTokenFile,
       '--log-level',
       'debug',
     ],
     { ...env, HANASR_ETCD_USERNAME: 'hanasr', HANASR_ETCD_PASSWORD_FILE: etcdPasswordFile },
   );
-  const control = { leaky: false };
+  const control = { leaky: options.leaky ?? false };
   const lines: string[] = [];
   const runtime: AgentRuntime = await startAgentRuntime(config, {
     // The store is injected; the etcd settings (and their password) are still the runtime's.
@@ -113,11 +125,18 @@ async function rig() {
       const inner = new SimDirectPort(landscape.site('A'));
       const port: HanaPort = {
         probe: (signal) =>
-          control.leaky
-            ? Promise.reject(
-                new Error(`connect as ${USER}/${PASSWORD} failed (etcd auth hanasr:${ETCD_PASSWORD})`),
+          options.echo
+            ? // A tool whose output echoes the credentials: the probe reads it as unknown, quoting it.
+              Promise.resolve(
+                unknownHealth(
+                  `hdbnsutil printed: connect as ${USER}/${PASSWORD} (etcd hanasr:${ETCD_PASSWORD})`,
+                ),
               )
-            : inner.probe(signal),
+            : control.leaky
+              ? Promise.reject(
+                  new Error(`connect as ${USER}/${PASSWORD} failed (etcd auth hanasr:${ETCD_PASSWORD})`),
+                )
+              : inner.probe(signal),
         takeover: (o, s) => inner.takeover(o, s),
         register: (o, s) => inner.register(o, s),
         start: (s) => inner.start(s),
@@ -180,9 +199,7 @@ describe('agent runtime logs', () => {
     );
 
     expect(String(leaked['detail'])).toContain(REDACTED);
-    const status = await (
-      await fetch(`${runtime.statusUrl}/status`, { signal: AbortSignal.timeout(5000) })
-    ).text();
+    const status = await statusOf(runtime.statusUrl);
     expect(status).toContain(`connect as ${USER}/`);
     await runtime.stop();
     const out = lines.join('');
@@ -190,6 +207,29 @@ describe('agent runtime logs', () => {
     for (const secret of [PASSWORD, ETCD_PASSWORD]) {
       expect(out).not.toContain(secret);
       expect(status).not.toContain(secret);
+    }
+  });
+});
+
+describe('agent runtime secrets', () => {
+  it('registers the SQL password at start-up: a tool output echoing it before any SQL call is redacted everywhere', async () => {
+    // No peer SQL check and a probe failing from the first cycle: the SQL credentials are never
+    // used, so only a registration at start-up can keep the password out of /status and the logs.
+    const { runtime, lines } = await rig({ peerSql: false, echo: true });
+    await runtime.started;
+    const status = await until('/status quoting the tool output', async () => {
+      const text = await statusOf(runtime.statusUrl);
+      return text.includes(`connect as ${USER}/`) ? text : undefined;
+    });
+    const metrics = await (
+      await fetch(`${runtime.statusUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+    ).text();
+    await runtime.stop();
+    const out = lines.join('');
+    for (const secret of [PASSWORD, ETCD_PASSWORD, PEER_TOKEN]) {
+      expect(out).not.toContain(secret);
+      expect(status).not.toContain(secret);
+      expect(metrics).not.toContain(secret);
     }
   });
 });

@@ -11,6 +11,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadAgentConfig } from '../../src/agent/config.js';
 import { startAgentRuntime, type AgentRuntime } from '../../src/agent/runtime.js';
 import { startStatusServer, type AgentStatus } from '../../src/agent/status-server.js';
+import {
+  RESPONSE_MAC_HEADER,
+  authorizationHeader,
+  checkResponse,
+  newNonce,
+} from '../../src/agent/peer-auth.js';
+import { Registry } from 'prom-client';
+import fc from 'fast-check';
+import { request as httpRequest } from 'node:http';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
@@ -23,8 +32,16 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-async function get(url: string): Promise<{ status: number; body: unknown; text: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+const TOKEN = 'status-test-token-0f3e2d1c';
+
+async function get(
+  url: string,
+  token: string | null = TOKEN,
+): Promise<{ status: number; body: unknown; text: string }> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(5000),
+    ...(token !== null ? { headers: { authorization: `Bearer ${token}` } } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, text };
 }
@@ -52,6 +69,7 @@ describe('status server', () => {
       status: () => ({ site: 'A' }) as unknown as AgentStatus,
       healthz: () => ({ ok: healthy, message: healthy ? 'fine' : 'stale' }),
       readyz: () => ({ ok: false, message: 'no spec yet' }),
+      peerToken: TOKEN,
     });
     closers.push(() => server.close());
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -81,6 +99,7 @@ describe('status server', () => {
       healthz: () => ({ ok: true, message: secret }),
       readyz: () => ({ ok: true, message: 'ok' }),
       secrets: () => [secret],
+      peerToken: TOKEN,
     });
     closers.push(() => server.close());
     for (const p of ['/status', '/healthz']) {
@@ -88,6 +107,125 @@ describe('status server', () => {
       expect(text).toContain('***');
       expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe('status server authentication', () => {
+  async function server(peerToken?: string) {
+    const s = await startStatusServer({
+      host: '127.0.0.1',
+      port: 0,
+      status: () => ({ site: 'A', hana: { role: 'secondary', running: true } }) as unknown as AgentStatus,
+      healthz: () => ({ ok: true, message: 'fine' }),
+      readyz: () => ({ ok: true, message: 'ready' }),
+      metrics: new Registry(),
+      ...(peerToken !== undefined ? { peerToken } : {}),
+    });
+    closers.push(() => s.close());
+    return s;
+  }
+
+  it('/status needs the peer token; /healthz, /readyz and /metrics stay open', async () => {
+    const s = await server(TOKEN);
+    for (const token of [null, 'wrong-token-of-the-same-length', `${TOKEN}x`, TOKEN.slice(0, -1)]) {
+      const r = await get(`${s.url}/status`, token);
+      expect(r.status).toBe(401);
+      expect(r.text).not.toContain('secondary');
+    }
+    expect(await get(`${s.url}/status`, TOKEN)).toMatchObject({ status: 200, body: { site: 'A' } });
+    for (const p of ['/healthz', '/readyz']) expect((await get(`${s.url}${p}`, null)).status).toBe(200);
+    const metrics = await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    expect(metrics.status).toBe(200);
+  });
+
+  it('answers a HanasrHmac request with the proof of the body, and never sends the token', async () => {
+    const s = await server(TOKEN);
+    const nonce = newNonce();
+    const res = await fetch(`${s.url}/status`, {
+      signal: AbortSignal.timeout(5000),
+      headers: { authorization: authorizationHeader(TOKEN, 'GET', '/status', nonce) },
+    });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(checkResponse(TOKEN, nonce, 200, text, res.headers.get(RESPONSE_MAC_HEADER))).toBe(true);
+    expect(checkResponse(TOKEN, newNonce(), 200, text, res.headers.get(RESPONSE_MAC_HEADER))).toBe(false);
+    expect(JSON.stringify([...res.headers]) + text).not.toContain(TOKEN);
+    // A proof made with another token, or for another path, is refused.
+    for (const header of [
+      authorizationHeader('another-token-0123456789', 'GET', '/status', nonce),
+      authorizationHeader(TOKEN, 'GET', '/metrics', nonce),
+    ]) {
+      const r = await fetch(`${s.url}/status`, {
+        signal: AbortSignal.timeout(5000),
+        headers: { authorization: header },
+      });
+      expect(r.status).toBe(401);
+      await r.text();
+    }
+  });
+
+  it('without a peer token /status is closed to everyone', async () => {
+    const s = await server();
+    expect((await get(`${s.url}/status`, TOKEN)).status).toBe(401);
+    expect((await get(`${s.url}/healthz`, null)).status).toBe(200);
+  });
+
+  it('fuzz: hostile requests never get /status without the token, and the server stays up (bounded)', async () => {
+    const s = await server(TOKEN);
+    const url = new URL(s.url);
+    const raw = (method: string, p: string, headers: Record<string, string>, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: p, method, headers, timeout: 3000, agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(method === 'GET' || method === 'HEAD' ? undefined : body);
+      });
+    const hex = (min: number, max: number) =>
+      fc
+        .array(fc.constantFrom(...'0123456789abcdef'), { minLength: min, maxLength: max })
+        .map((cs) => cs.join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'),
+        fc.constantFrom('/status', '/status?x=1', '/healthz', '/metrics', '/', '/%2e%2e/status', '//status'),
+        fc.oneof(
+          fc.constant({}),
+          fc
+            .string({ maxLength: 80 })
+            .map((v) => ({ authorization: `Bearer ${v.replace(/[^\x20-\x7e]/g, '')}` })),
+          fc
+            .tuple(hex(32, 40), hex(64, 64))
+            .map(([n, m]) => ({ authorization: `HanasrHmac nonce="${n}", mac="${m}"` })),
+        ),
+        fc.string({ maxLength: 2000 }),
+        async (method, p, headers, body) => {
+          const status = await raw(method, p, headers, body);
+          if (p.startsWith('/status')) expect([401, 405]).toContain(status);
+          else expect([200, 404, 405]).toContain(status);
+        },
+      ),
+      { numRuns: 80, interruptAfterTimeLimit: 15_000, seed: 15 },
+    );
+    expect((await get(`${s.url}/status`, TOKEN)).status).toBe(200);
+  }, 30_000);
+
+  it('reports the address it really bound', async () => {
+    const s = await startStatusServer({
+      host: '0.0.0.0',
+      port: 0,
+      status: () => ({}) as AgentStatus,
+      healthz: () => ({ ok: true, message: 'fine' }),
+      readyz: () => ({ ok: true, message: 'ready' }),
+    });
+    closers.push(() => s.close());
+    expect(s.address).toMatch(/^0\.0\.0\.0:\d+$/);
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });
 
@@ -107,6 +245,8 @@ describe('agent runtime in one process', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'hanasr-agent-rt-'));
     const specFile = path.join(dir, 'spec.json');
     writeFileSync(specFile, JSON.stringify(SPEC));
+    const tokenFile = path.join(dir, 'peer-token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
     const landscape = new SimLandscape({
       sid: 'HA1',
       instanceNumber: '00',
@@ -148,6 +288,8 @@ describe('agent runtime in one process', () => {
         '0',
         '--peer-sql',
         `B=127.0.0.1:${sqlB.port}`,
+        '--peer-token-file',
+        tokenFile,
         '--log-level',
         'debug',
       ],
@@ -197,6 +339,8 @@ describe('agent runtime in one process', () => {
     expect(log).toContain('"message":"agent stopped"');
     expect(log).toContain('"decision":"acquire-leader"');
     expect(log).not.toContain(PASSWORD);
+    expect(log).not.toContain(TOKEN);
+    expect(log).toMatch(/"address":"127\.0\.0\.1:\d+"/);
     expect(JSON.stringify(status)).not.toContain(PASSWORD);
   });
 

@@ -77,6 +77,8 @@ describe('HanaSystemReplication resource', () => {
       'Fenced',
       'MaintenanceMode',
       'ReplicationLagHigh',
+      'LagUnknown',
+      'ClockSkew',
     ]);
   });
 

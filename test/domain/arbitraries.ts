@@ -27,7 +27,7 @@ export const specArb: fc.Arbitrary<HanaSystemReplicationSpec> = fc
     priority: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 3 }),
     mode: fc.constantFrom('sync' as const, 'syncmem' as const, 'async' as const),
     asyncBound: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
-    logShippingTimeoutSeconds: fc.integer({ min: 17, max: 60 }), // > ttl + 2 x (interval + timeout)
+    logShippingTimeoutSeconds: fc.integer({ min: 18, max: 60 }), // > ttl + 2 x (interval + timeout) + maxSkew
     ttlSeconds: fc.integer({ min: 3, max: 10 }),
     automatic: fc.boolean(),
     preferSiteTakeover: fc.boolean(),
@@ -154,18 +154,33 @@ const reportArb = (site: string): fc.Arbitrary<SiteReport> =>
     epoch,
     leader: fc.boolean(),
     fenced: fc.boolean(),
+    clockSkew: perSite(() => skewArb, NAMES),
   });
 
 const syncArb = (site: string): fc.Arbitrary<SyncRecord> =>
-  fc.record({
-    site: fc.constant(site),
-    state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SFAIL' as const, 'PRIM' as const),
-    confirmedAt: past,
-    epoch,
-    mode: fc.constantFrom('sync' as const, 'async' as const),
-    lagSeconds: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
-    lagBytes: fc.constant(null),
-  });
+  fc
+    .record({
+      site: fc.constant(site),
+      state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SFAIL' as const, 'PRIM' as const),
+      confirmedAt: past,
+      epoch,
+      mode: fc.constantFrom('sync' as const, 'async' as const),
+      lagSeconds: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+      lagBytes: fc.constant(null),
+      // Absent (an older agent's record), unknown, or a contact up to a minute before T.
+      contactAt: fc.option(fc.option(past, { nil: null }), { nil: undefined }),
+    })
+    .map((r) => {
+      const { contactAt, ...rest } = r;
+      return contactAt === undefined ? rest : { ...rest, contactAt };
+    });
+
+/** A skew measurement: mostly within the default bound of 1 s, sometimes beyond it. */
+const skewArb = fc.record({
+  offsetMs: fc.integer({ min: -3000, max: 3000 }),
+  uncertaintyMs: fc.integer({ min: 0, max: 500 }),
+  measuredAt: past,
+});
 
 const peerArb: fc.Arbitrary<PeerView> = fc.oneof(
   fc.constant({ reachable: false, acceptsWrites: false }),
@@ -232,6 +247,7 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         lpt: perSite(() => past, sites),
         handoverTo: fc.option(fc.constantFrom(...sites), { nil: undefined }),
         intents: fc.array(intentArb, { maxLength: 2 }),
+        clockSkew: perSite(() => skewArb, others),
       })
       .map((r): Observation => ({
         self,
@@ -250,6 +266,7 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         lpt: r.lpt,
         ...(r.handoverTo !== undefined ? { handoverTo: r.handoverTo } : {}),
         intents: r.intents,
+        clockSkew: r.clockSkew,
       }));
   });
 }

@@ -188,9 +188,9 @@ export const takeoverCases: DecisionCase[] = [
     says: ['B is not promoted', 'silent', '30s old'],
   },
   {
-    name: 'silent primary, SOK just under logShippingTimeoutSeconds old: still trusted',
+    name: 'silent primary, SOK just under logShippingTimeoutSeconds less the skew bound old: still trusted',
     spec: S,
-    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 29_900 }) } }),
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 28_900 }) } }),
     kind: 'takeover',
     reason: 'primary_lost_takeover',
     says: ['taking over'],

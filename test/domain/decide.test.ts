@@ -4,7 +4,9 @@
  * say what and why. Plus the small named predicates (syncTrust, takeoverCandidates).
  */
 import { describe, expect, it } from 'vitest';
-import { cycleMs, decide, fenceDeadlineMs, syncTrust, takeoverCandidates } from '../../src/domain/decide.js';
+import { cycleMs, decide, fenceDeadlineMs, takeoverCandidates } from '../../src/domain/decide.js';
+import { inSyncVerdict, type PrimaryView } from '../../src/domain/sync-trust.js';
+import type { SyncRecord } from '../../src/domain/types.js';
 import {
   T,
   EPOCH,
@@ -58,33 +60,44 @@ describe('timing constants derived from the spec', () => {
   });
 });
 
-describe('syncTrust', () => {
+describe('inSyncVerdict (the in-sync rule)', () => {
   const s = spec();
+  const self = (lastWritableAt: number | null): PrimaryView => ({ kind: 'self', lastWritableAt });
+  const trust = (record: SyncRecord | undefined, primaryView: PrimaryView) =>
+    inSyncVerdict(s, {
+      candidate: 'B',
+      primary: 'A',
+      lastEpoch: EPOCH,
+      record,
+      primaryView,
+      skew: undefined,
+      now: T,
+    });
   it.each([
     ['no record', undefined, 'no sync record'],
     ['SFAIL', syncRecord('B', 'SFAIL'), 'SFAIL'],
     ['older epoch', syncRecord('B', 'SOK', { epoch: EPOCH - 1 }), `epoch ${EPOCH - 1}`],
   ] as const)('distrusts %s', (_name, record, why) => {
-    const trust = syncTrust(record, s, EPOCH, T - 4000, T);
-    expect(trust.ok).toBe(false);
-    if (!trust.ok) expect(trust.why).toContain(why);
+    const verdict = trust(record, self(T - 4000));
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) expect(verdict.why).toContain(why);
   });
 
   it('trusts a SOK confirmed at the last writable moment, whatever its age', () => {
-    expect(
-      syncTrust(syncRecord('B', 'SOK', { confirmedAt: T - 3_600_000 }), s, EPOCH, T - 3_600_000, T),
-    ).toEqual({
+    expect(trust(syncRecord('B', 'SOK', { confirmedAt: T - 3_600_000 }), self(T - 3_600_000))).toEqual({
       ok: true,
     });
   });
 
-  it('checks the age against logShippingTimeoutSeconds when the last writable moment is unknown', () => {
-    const old = syncRecord('B', 'SOK', { confirmedAt: T - 31_000 });
-    expect(syncTrust(old, s, EPOCH, undefined, T).ok).toBe(false);
-    expect(syncTrust(old, s, EPOCH, null, T).ok).toBe(false);
-    const fresh = syncRecord('B', 'SOK', { confirmedAt: T - 29_000 });
-    expect(syncTrust(fresh, s, EPOCH, undefined, T).ok).toBe(true);
-    expect(syncTrust(fresh, s, EPOCH, null, T).ok).toBe(true);
+  it('checks the age against logShippingTimeoutSeconds (less the skew bound) when the last writable moment is unknown', () => {
+    const silent: PrimaryView = { kind: 'silent' };
+    const old = syncRecord('B', 'SOK', { confirmedAt: T - 29_500 });
+    expect(trust(old, silent).ok).toBe(false);
+    expect(trust(old, self(null)).ok).toBe(true); // its own clock: no skew
+    expect(trust(syncRecord('B', 'SOK', { confirmedAt: T - 31_000 }), self(null)).ok).toBe(false);
+    const fresh = syncRecord('B', 'SOK', { confirmedAt: T - 28_000 });
+    expect(trust(fresh, silent).ok).toBe(true);
+    expect(trust(fresh, self(null)).ok).toBe(true);
   });
 });
 
@@ -110,16 +123,25 @@ describe('takeoverCandidates', () => {
   });
 
   it('orders eligible sites by priority and leaves out DR and tier-3 sites', () => {
-    expect(takeoverCandidates(obs, s, 'A', EPOCH, T - 4000, T)).toEqual(['C', 'D', 'B']);
+    expect(takeoverCandidates(obs, s, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T)).toEqual([
+      'C',
+      'D',
+      'B',
+    ]);
   });
 
   it('leaves out a site whose record is not trusted', () => {
     const o = { ...obs, sync: { ...obs.sync, C: syncRecord('C', 'SFAIL') } };
-    expect(takeoverCandidates(o, s, 'A', EPOCH, T - 4000, T)).toEqual(['D', 'B']);
+    expect(takeoverCandidates(o, s, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T)).toEqual([
+      'D',
+      'B',
+    ]);
   });
 
   it('never lists the failed primary itself', () => {
     const two = spec({ sites: threeSites });
-    expect(takeoverCandidates(bAfterPrimaryLoss(), two, 'A', EPOCH, T - 4000, T)).not.toContain('A');
+    expect(
+      takeoverCandidates(bAfterPrimaryLoss(), two, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T),
+    ).not.toContain('A');
   });
 });

@@ -16,9 +16,11 @@ const RUNS = 3000;
 
 /**
  * An independent statement of "a trusted SOK": a record of this site from the last term, SOK,
- * within the async bound, and confirmed no earlier than one cycle before the primary's last
- * writable moment, or, when that moment is unknown (silent primary or null), no older than the
- * log-shipping timeout.
+ * within the async bound, no measured clock skew to the primary beyond the bound, a known
+ * replication contact (the lag, or a carried contact), and either confirmed no earlier than one
+ * cycle before the primary's last writable moment as a fresh report tells it (with that moment a
+ * cycle short of the log-shipping window), or, when that moment is unknown (silent primary, null,
+ * a report older than a cycle), a contact younger than the log-shipping timeout less the skew bound.
  */
 function trustedSok(
   obs: Observation,
@@ -31,9 +33,22 @@ function trustedSok(
     const bound = spec.replication.asyncTakeoverMaxLagSeconds;
     if (bound === undefined || rec.lagSeconds === null || rec.lagSeconds > bound) return false;
   }
-  const lastWritable = a.from === null ? null : (obs.reports[a.from]?.lastWritableAt ?? null);
-  if (lastWritable === null) return T - rec.confirmedAt <= spec.replication.logShippingTimeoutSeconds * 1000;
-  return lastWritable - rec.confirmedAt <= cycleMs(spec);
+  const skewBound = spec.clock.maxSkewSeconds * 1000;
+  const skew = a.from === null ? undefined : obs.clockSkew?.[a.from];
+  if (skew !== undefined && Math.abs(skew.offsetMs) + skew.uncertaintyMs > skewBound) return false;
+  const contact =
+    rec.contactAt !== undefined
+      ? rec.contactAt
+      : rec.lagSeconds === null
+        ? null
+        : rec.confirmedAt - rec.lagSeconds * 1000;
+  if (contact === null) return false;
+  const window = spec.replication.logShippingTimeoutSeconds * 1000;
+  const report = a.from === null ? undefined : obs.reports[a.from];
+  const fresh = report !== undefined && T + skewBound - report.observedAt <= cycleMs(spec);
+  const lastWritable = fresh ? report.lastWritableAt : null;
+  if (lastWritable === null) return T + skewBound < contact + window;
+  return lastWritable - rec.confirmedAt <= cycleMs(spec) && lastWritable + cycleMs(spec) < contact + window;
 }
 
 function isPlannedFor(obs: Observation): boolean {

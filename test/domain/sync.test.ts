@@ -72,3 +72,33 @@ describe('syncRecordsFrom', () => {
     expect(recs.map((r) => r.site)).toEqual(['B']);
   });
 });
+
+describe('syncRecordsFrom: the replication contact a SOK vouches for (unknown lag is not zero lag)', () => {
+  const lag = (lagSeconds: number | null) => primaryHealth([link('B', { lagSeconds })]);
+  it('a known lag puts the contact that far before the confirmation', () => {
+    const [rec] = syncRecordsFrom(lag(3), spec(), 'A', EPOCH, T);
+    expect(rec).toMatchObject({ state: 'SOK', contactAt: T - 3000 });
+  });
+
+  it('an unknown lag carries the contact of the previous SOK of this term, never the confirmation time', () => {
+    const [first] = syncRecordsFrom(lag(2), spec(), 'A', EPOCH, T - 10_000);
+    const [second] = syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T, { B: first! });
+    expect(second).toMatchObject({ state: 'SOK', lagSeconds: null, contactAt: T - 12_000 });
+    const [third] = syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T + 2000, { B: second! });
+    expect(third?.contactAt).toBe(T - 12_000);
+  });
+
+  it('an unknown lag with no known contact before (or only from another term, or after SFAIL) is unknown', () => {
+    expect(syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T)[0]?.contactAt).toBeNull();
+    const older = syncRecordsFrom(lag(0), spec(), 'A', EPOCH - 1, T - 5000)[0]!;
+    expect(syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T, { B: older })[0]?.contactAt).toBeNull();
+    const sfail = syncRecordsFrom(
+      primaryHealth([link('B', { inSync: false })]),
+      spec(),
+      'A',
+      EPOCH,
+      T - 2000,
+    )[0]!;
+    expect(syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T, { B: sfail })[0]?.contactAt).toBeNull();
+  });
+});

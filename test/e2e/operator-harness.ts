@@ -10,6 +10,7 @@ import {
   ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
@@ -201,10 +202,23 @@ export async function startRig(
     spec?: Obj;
     /** The operator's environment and log stream (then `logs` stays empty: the lines go there). */
     deps?: Pick<OperatorDeps, 'env' | 'logStream'>;
+    /** The API URL the operator uses instead of the server's (e.g. a proxy in front of it). */
+    operatorApi?: (serverUrl: string) => Promise<string>;
   } = {},
 ): Promise<Rig> {
   const server = await startFakeApiServer();
   const kc = server.kubeConfig();
+  let operatorKc = kc;
+  if (options.operatorApi !== undefined) {
+    const url = await options.operatorApi(server.url);
+    operatorKc = new KubeConfig();
+    operatorKc.loadFromOptions({
+      clusters: [{ name: 'operator', server: url, skipTLSVerify: true }],
+      users: [{ name: 'operator', token: 'operator-token' }],
+      contexts: [{ name: 'operator', cluster: 'operator', user: 'operator', namespace: 'default' }],
+      currentContext: 'operator',
+    });
+  }
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
@@ -239,7 +253,7 @@ export async function startRig(
       ...options.config,
     },
     {
-      kubeConfig: kc,
+      kubeConfig: operatorKc,
       coordination: store,
       ...options.deps,
       ...(options.deps?.logStream === undefined

@@ -203,7 +203,7 @@ describe('README', () => {
     const text = readFileSync(join(root, 'examples/scenarios/demo-takeover.yaml'), 'utf8')
       .replace(/durationSeconds: \d+/, 'durationSeconds: 20')
       .replace(/faults:[\s\S]*?expect:/, 'faults: []\nexpect:')
-      .replace(/primary: secondary/, 'primary: primary')
+      .replace(/^  primary: secondary$/m, '  primary: primary')
       .replace(/takeovers: 1/, 'takeovers: 0');
     writeFileSync(file, text);
     // In memory: the path a machine without etcd takes.

@@ -189,12 +189,16 @@ describe('webhook notifier', () => {
     expect(
       webhookConfigFromEnv({
         HANASR_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x',
-        HANASR_ALERT_WEBHOOK_TOKEN: 't0ken',
+        HANASR_ALERT_WEBHOOK_TOKEN: 't0ken-long-enough',
       }),
     ).toEqual({
       url: 'http://127.0.0.1:9/x',
-      token: 't0ken',
+      token: 't0ken-long-enough',
     });
+    // Shorter than 8 characters: refused (every secret is redacted at any length), never echoed.
+    expect(() =>
+      webhookConfigFromEnv({ HANASR_ALERT_WEBHOOK_URL: 'http://x', HANASR_ALERT_WEBHOOK_TOKEN: 't0k' }),
+    ).toThrow(/^HANASR_ALERT_WEBHOOK_TOKEN: shorter than 8 characters: refused$/);
     expect(() => webhookConfigFromEnv({ HANASR_ALERT_WEBHOOK_URL: 'ftp://x' })).toThrow(WebhookConfigError);
     expect(() =>
       webhookConfigFromEnv({ HANASR_ALERT_WEBHOOK_URL: 'http://x', HANASR_ALERT_WEBHOOK_TIMEOUT_MS: '-1' }),

@@ -193,3 +193,20 @@ describe('agent events as log lines', () => {
     });
   });
 });
+
+describe('Redactor at any length', () => {
+  it('cuts out a registered secret of one, two or three characters too', async () => {
+    const { Redactor } = await import('../../src/observability/log.js');
+    const r = new Redactor(['x', 'q7', 'k9z']);
+    expect(r.text('axb q7 k9z!')).toBe(`a${REDACTED}b ${REDACTED} ${REDACTED}!`);
+    expect(r.value({ detail: 'pw=q7' })).toEqual({ detail: `pw=${REDACTED}` });
+  });
+
+  it('a logger redacts a short secret added at any time', async () => {
+    const { out, logger } = setup('info', []);
+    logger.addSecret('Zq');
+    logger.info('probe failed', { error: 'login Zq refused' });
+    await flush();
+    expect(out.lines.join('')).not.toContain('Zq');
+  });
+});

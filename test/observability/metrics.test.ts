@@ -19,6 +19,8 @@ const ALLOWED_LABELS = new Set([
   'status',
   'role',
   'outcome',
+  'peer',
+  'write',
   'version',
   'node_version',
 ]);
@@ -83,6 +85,11 @@ function populated(): ReturnType<typeof createMetrics> {
   m.leaseRenewalDurationSeconds.observe(A, 0.02);
   m.leaseRenewalFailuresTotal.inc(A);
   m.agentLastReportTimestampSeconds.set(A, 1714557600);
+  m.replicationLagKnown.set(B, 1);
+  m.clockSkewSeconds.set({ ...A, peer: 'B' }, -0.004);
+  m.clockSkewUncertaintySeconds.set({ ...A, peer: 'B' }, 0.001);
+  m.clockSkewMaxSeconds.set(A, 1);
+  m.storeWriteFailuresTotal.inc({ ...A, write: 'sync' });
   m.reconcileDurationSeconds.observe({ namespace: 'hana', cluster: 'ha1' }, 0.01);
   m.reconcileErrorsTotal.inc({ namespace: 'hana', cluster: 'ha1' });
   return m;

@@ -131,7 +131,7 @@ beforeAll(async () => {
   const kc = server.kubeConfig();
   custom = kc.makeApiClient(CustomObjectsApi);
   core = kc.makeApiClient(CoreV1Api);
-  for (const ns of ['hana', 'watch', 'conflict', 'force'])
+  for (const ns of ['hana', 'watch', 'conflict', 'force', 'async'])
     await core.createNamespace({ body: { metadata: { name: ns } } });
   await kc
     .makeApiClient(ApiextensionsV1Api)
@@ -318,6 +318,31 @@ describe('HsrController', () => {
     );
     expect(accepted?.type).toBe('Warning');
     expect(accepted?.message).toContain('hanasr.io/force-takeover');
+  });
+
+  it('refuses a planned takeover in async mode without asyncTakeoverMaxLagSeconds (the agents would)', async () => {
+    await startController('async', 100);
+    const { a } = await seedCluster('async.ha1');
+    await a.writeSync(1, [syncRecord('B', 1, { mode: 'async' })]);
+    await custom.createNamespacedCustomObject({
+      ...ref('async'),
+      body: manifest('async', 'ha1', { replication: { mode: 'async' } }),
+    });
+    await until('async', 'ha1', (x) => x['status']?.['currentPrimary'] === 'A');
+    await custom.patchNamespacedCustomObject(
+      {
+        ...ref('async'),
+        name: 'ha1',
+        body: { metadata: { annotations: { 'hanasr.io/planned-takeover': 'B' } } },
+      },
+      merge,
+    );
+    await until('async', 'ha1', (x) => cond(x, 'TakeoverInProgress')?.[1] === 'TakeoverRefused');
+    const refused = (await core.listNamespacedEvent({ namespace: 'async' })).items.find(
+      (e) => e.reason === 'IntentRefused',
+    );
+    expect(refused?.message).toContain('asyncTakeoverMaxLagSeconds');
+    expect((await store.read('async.ha1')).intents).toEqual([]);
   });
 
   it('keeps reconciling after its watch is dropped (the informer is restarted)', async () => {

@@ -149,4 +149,21 @@ describe('startOperator', () => {
       expect(typeof l['timestamp']).toBe('string');
     }
   });
+
+  it('logs the addresses it really bound: 0.0.0.0 stays 0.0.0.0', async () => {
+    const server = await startFakeApiServer();
+    const store = new MemoryCoordination(realClock);
+    const out = new LineCollector();
+    const op = await startOperator(
+      { coordination: 'memory', bindAddress: '0.0.0.0', healthPort: 0, metricsPort: 0, podName: 'op-bind' },
+      { kubeConfig: server.kubeConfig(), coordination: store, logStream: out },
+    );
+    await op.stop();
+    await store.close();
+    await server.close();
+    const started = out.objects().find((l) => l['message'] === 'operator started');
+    expect(started?.['healthAddress']).toMatch(/^0\.0\.0\.0:\d+$/);
+    expect(started?.['metricsAddress']).toMatch(/^0\.0\.0\.0:\d+$/);
+    expect(op.healthUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
 });

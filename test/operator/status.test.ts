@@ -5,7 +5,7 @@ import { buildStatus, rfc3339, statusMergePatch, type StatusInput } from '../../
 import { withTakeoverStory } from '../../src/operator/outcomes.js';
 import { healthy, link, primaryHealth, report, secondaryHealth, spec } from './fixtures.js';
 
-const T0 = 1_700_000_100_000;
+const T0 = 1_700_000_001_000; // a second after the fixtures' reports: they are fresh
 
 function build(state: ClusterState | null, over: Partial<StatusInput> = {}) {
   const result = buildStatus({ spec: spec(), generation: 1, state, previous: undefined, now: T0, ...over });

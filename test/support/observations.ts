@@ -198,6 +198,7 @@ export interface ObservationInput {
   readonly lpt?: Record<string, number>;
   readonly handoverTo?: string;
   readonly intents?: readonly Intent[];
+  readonly clockSkew?: Observation['clockSkew'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -211,6 +212,7 @@ export function observation(input: ObservationInput): Observation {
     sync: input.sync ?? {},
     lpt: input.lpt ?? {},
     ...(input.handoverTo !== undefined ? { handoverTo: input.handoverTo } : {}),
+    ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     intents: input.intents ?? [],
   };
 }

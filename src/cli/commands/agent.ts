@@ -22,9 +22,12 @@ the operator publishes in the store, which wins when present and valid (re-read 
 --spec-refresh-seconds). Without a spec file the agent waits until a spec is published.
 
 Endpoints: GET /status (role, health summary, epoch, leader, fenced, last decision; no
-credentials), /healthz (the loop ran within 3 probe intervals), /readyz (spec loaded and the
-store reached recently), /metrics (Prometheus text: probe duration and failures, real lag per
-secondary, role, landscape, lease renewals, fencing, takeovers, epoch), all on the status port.
+credentials; needs the peer token: HMAC-signed for peer agents, or Authorization: Bearer),
+/healthz (the loop ran within 3 probe intervals), /readyz (spec loaded and the store reached
+recently), /metrics (Prometheus text: probe duration and failures, real lag per secondary, role,
+landscape, lease renewals, fencing, takeovers, epoch), all on the status port; only /status is
+authenticated. A peer whose /status answer is not signed with the shared token counts as unknown.
+The status server binds 0.0.0.0 unless --status-host says otherwise, and logs the address bound.
 
 SIGTERM or SIGINT stops the loop, revokes the lease (a leader key held goes with it) and exits 0.
 

@@ -36,7 +36,8 @@ Options:
   --manifest FILE        HanaSystemReplication manifest (default examples/hsr.yaml)
   --scenario FILE        play this scenario's faults in real time and check its expectations
                          after durationSeconds; its clock starts once the landscape has settled
-                         (a writable leader, every other site an ACTIVE secondary; at most 180s),
+                         (a writable leader, every other site an ACTIVE secondary, the agents
+                         agreeing; at most 180s),
                          and roles in it (site: primary) are resolved then. When a demo is
                          already running (npm start, same
                          --state-dir) the faults go to that landscape and its HA settings apply;
@@ -45,7 +46,11 @@ Options:
   --exit                 with a landscape of its own: stop after the verdict (exit 0 passed,
                          1 failed); attached to a running demo, the command always ends there
   --coordination MODE    auto (default: etcd when on PATH), etcd, or memory
-  --state-dir DIR        kubeconfig, etcd data and the operator log (default $TMPDIR/hanasr-demo)
+  --state-dir DIR        kubeconfig, etcd data, the operator log and demo.json (default
+                         $TMPDIR/hanasr-demo); made fresh with mode 0700 on every start (an
+                         earlier demo's directory is emptied; a symlink, another user's or a
+                         directory hanasr did not make is refused). demo.json (mode 0600)
+                         holds the control endpoint's address and token
   --api-port PORT        port of the embedded Kubernetes API (default: any free port)
   --plain                plain lines even on a terminal (no redrawing)
 
@@ -255,7 +260,7 @@ async function playScenario(
 /** Plays a scenario against the demo that `npm start` runs (another process). */
 async function playAttached(running: DemoFile, scenario: Scenario): Promise<number> {
   const out = process.stdout;
-  const state = await controlCall<DemoState>(`${running.controlUrl}/state`, 'GET');
+  const state = await controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET');
   const named = [
     ...scenario.faults.map((f) => f.site),
     ...(scenario.expect.primary !== undefined && scenario.expect.primary !== null
@@ -280,8 +285,8 @@ async function playAttached(running: DemoFile, scenario: Scenario): Promise<numb
   const passed = await playScenario(
     {
       fault: async (f) =>
-        (await controlCall<{ site?: string }>(`${running.controlUrl}/fault`, 'POST', f)).site,
-      state: () => controlCall<DemoState>(`${running.controlUrl}/state`, 'GET'),
+        (await controlCall<{ site?: string }>(`${running.controlUrl}/fault`, running.token, 'POST', f)).site,
+      state: () => controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET'),
       note,
     },
     scenario,

@@ -6,7 +6,8 @@
 import { clusterKey as clusterKeyOf } from '../../api/resource.js';
 import { parseSpec, SpecValidationError, type HanaSystemReplicationSpec } from '../../api/spec.js';
 import type { ClusterState } from '../../coordination/port.js';
-import { decide, fenceDeadlineMs, syncTrust } from '../../domain/decide.js';
+import { decide, fenceDeadlineMs, promotable } from '../../domain/decide.js';
+import { primaryViewOf, type PrimaryView } from '../../domain/sync-trust.js';
 import type { Action, Decision } from '../../domain/decision.js';
 import { buildObservation, leaderViewOf, localViewOf } from '../../domain/observation.js';
 import type { HanaHealth, SiteReport } from '../../domain/types.js';
@@ -198,16 +199,23 @@ export function explainSite(
     leaseRenewedAt: report.leaseRenewedAt !== undefined ? report.leaseRenewedAt : report.leader ? now : null,
     state,
     peers: report.peers ?? {},
+    ...(report.clockSkew !== undefined ? { clockSkew: report.clockSkew } : {}),
   });
   const d: Decision = decide(obs, spec, now);
   const lastEpoch = state.leader?.epoch ?? state.lastEpoch;
   const primary = state.leader?.site ?? state.lastLeader;
-  const primaryLastWritable =
-    primary === site ? report.lastWritableAt : state.reports[primary ?? '']?.lastWritableAt;
+  // What this site's agent knows of the primary's writes, as its decision takes it.
+  const primaryView: PrimaryView =
+    primary === site
+      ? { kind: 'self', lastWritableAt: report.lastWritableAt }
+      : primaryViewOf(primary === undefined ? undefined : state.reports[primary]);
   const sync: SyncInput[] = Object.values(state.sync)
     .sort((a, b) => (a.site < b.site ? -1 : 1))
     .map((r) => {
-      const trust = syncTrust(r, spec, lastEpoch, primaryLastWritable, now);
+      const trust =
+        primary === undefined || r.site === primary
+          ? ({ ok: false, why: 'no primary to be promoted from' } as const)
+          : promotable(obs, spec, r.site, primary, lastEpoch, primaryView, now);
       return {
         site: r.site,
         state: r.state,

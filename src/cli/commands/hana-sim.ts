@@ -28,6 +28,10 @@ live in the simulated sites' logs: a commit on a sync primary returns once the s
 it, and what the primary committed is there after a takeover. A secondary refuses connections
 unless --operation-mode logreplay_readaccess.
 
+Against hostile clients: a connection that has not logged in within 10 s is closed, a message
+over 4 MiB closes its connection, at most 256 connections are open per port, and a login as an
+unknown user takes as long to refuse as a wrong password (no user names leak by timing).
+
 Options:
   --port PORT               first port (required)
   --user USER               the database user clients log in as (required)

@@ -30,7 +30,8 @@ Options (a flag wins over its environment variable):
   --log-level error|warn|info|debug HANASR_LOG_LEVEL        (default info)
   --metrics-port PORT               HANASR_METRICS_PORT     /metrics (default 9090)
   --health-port PORT                HANASR_HEALTH_PORT      /healthz and /readyz (default 8081)
-  --bind-address ADDR               address of both servers (default 0.0.0.0)
+  --bind-address ADDR               address of both servers (default 0.0.0.0: every interface,
+                                    as the kubelet's probes and Prometheus need in a pod)
   --resync-interval-seconds S       every resource reconciled at least this often (default 10)
   --takeover-timeout-seconds S      a takeover still running after S is reported failed (default 120)
   --kube-timeout-seconds S          deadline of one Kubernetes call (default 5)

@@ -113,13 +113,20 @@ export function formatCluster(obj: Obj, now: number): string {
           orDash(s.replicationMode),
           orDash(s.replicationStatus),
           s.role === 'primary' ? '-' : yesNo(s.inSync),
-          seconds(s.lagSeconds),
+          // A secondary that replicates but whose lag nobody could read says so.
+          s.role !== 'primary' && s.replicationStatus !== undefined && s.lagSeconds === undefined
+            ? 'unknown'
+            : seconds(s.lagSeconds),
           bytes(s.lagBytes),
           yesNo(s.fenced),
           s.lastReportTime === undefined ? '-' : `${ageSince(s.lastReportTime, now)} ago`,
         ]),
       ),
     );
+  }
+  for (const s of sites) {
+    if (s.role !== 'primary' && s.notInSyncReason !== undefined)
+      lines.push(`${s.name} is not in sync: ${s.notInSyncReason}`);
   }
   lines.push('');
   lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);

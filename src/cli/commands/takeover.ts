@@ -90,6 +90,8 @@ export function refusal(obj: Obj, site: string): { reason: string; overridable: 
   const s = status.sites?.find((x) => x.name === site);
   if (s?.inSync !== true) {
     const details = [
+      // The rule's own words, as the operator computed them (src/domain/sync-trust.ts).
+      s?.notInSyncReason,
       s?.replicationStatus !== undefined ? `replication ${s.replicationStatus}` : undefined,
       s?.lagSeconds !== undefined ? `lag ${seconds(s.lagSeconds)}` : undefined,
       s?.lagBytes !== undefined ? `${bytes(s.lagBytes)} unshipped` : undefined,

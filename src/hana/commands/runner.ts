@@ -2,6 +2,10 @@
  * Running HANA's command-line tools. The interface is what the command adapter needs; the real
  * implementation spawns with an argument array (never a shell), optionally as `<sid>adm` through
  * `runuser`, kills the whole process group when the deadline passes, and bounds the output.
+ *
+ * Tools get a minimal environment (toolEnvironment): the search path, home, user, locale, time
+ * zone and the SAP variables of a `<sid>adm` session, never the rest of the agent's environment
+ * (HANASR_SQL_PASSWORD, cloud keys, Kubernetes service variables...).
  */
 import { spawn } from 'node:child_process';
 import { realClock, TimeoutError, type Clock } from '../../clock.js';
@@ -34,6 +38,47 @@ export class CommandOutputLimitError extends Error {
   }
 }
 
+/**
+ * The variables a HANA tool may see: what a `<sid>adm` login sets up for hdbnsutil, sapcontrol
+ * and HDBSettings.sh (search and library paths, the SAP directories, Python for the scripts,
+ * the SSL directory of sapcontrol), locale and time zone, and the two variables the simulator's
+ * stand-in tools read (HANASR_SIM_URL, HANASR_SIM_SITE). Nothing else passes.
+ */
+export const TOOL_ENV_NAMES: readonly string[] = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'LD_LIBRARY_PATH',
+  'SAPSYSTEMNAME',
+  'SAP_RETRIEVAL_PATH',
+  'DIR_INSTANCE',
+  'DIR_EXECUTABLE',
+  'DIR_LIBRARY',
+  'DIR_HOME',
+  'PYTHONHOME',
+  'PYTHONPATH',
+  'SECUDIR',
+  'HANASR_SIM_URL',
+  'HANASR_SIM_SITE',
+  'HANASR_SIM_TIMEOUT_MS',
+];
+
+/** The allowed subset of `environment` (TOOL_ENV_NAMES and the LC_* locale variables). */
+export function toolEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment)) {
+    if (value === undefined) continue;
+    if (TOOL_ENV_NAMES.includes(name) || /^LC_[A-Z]+$/.test(name)) out[name] = value;
+  }
+  return out;
+}
+
 export interface SpawnCommandRunnerOptions {
   /** Run as this user (e.g. `ha1adm`) through `runuser -u <user> --`. */
   readonly runAs?: string;
@@ -43,6 +88,8 @@ export interface SpawnCommandRunnerOptions {
   readonly maxOutputBytes?: number;
   /** Time between SIGTERM and SIGKILL of the process group; default 2000 ms. */
   readonly killGraceMs?: number;
+  /** Where the tools' variables are picked from (toolEnvironment); default process.env. */
+  readonly environment?: NodeJS.ProcessEnv;
 }
 
 /** Linux user names as useradd accepts them (and nothing a command line could misread). */
@@ -86,7 +133,7 @@ export class SpawnCommandRunner implements CommandRunner {
         shell: false,
         detached: true, // own process group, so a timeout kills the tool and everything it started
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...options.env },
+        env: { ...toolEnvironment(this.options.environment ?? process.env), ...options.env },
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];

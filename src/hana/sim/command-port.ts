@@ -27,6 +27,7 @@ export function simCommandPort(
       replicationLag: async () => {
         const snap = control.snapshot();
         if (!snap.nodeUp || !snap.running) throw new Error('SQL connection refused');
+        if (snap.sqlProbeBroken) throw new Error('SQL lag query failed (monitoring views unavailable)');
         return new Map(
           snap.links.map((l) => [
             l.secondarySite,

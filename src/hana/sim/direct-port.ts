@@ -43,8 +43,11 @@ export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
     status: l.status,
     statusDetails: l.statusDetails,
     inSync: l.fullySynced,
-    lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
-    lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+    // The SQL lag source: without it the lag is unknown (null), never zero.
+    lagSeconds: s.sqlProbeBroken
+      ? null
+      : Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+    lagBytes: s.sqlProbeBroken ? null : Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
   }));
   let overall: OverallReplicationStatus = 'NONE';
   for (const l of replication) {

@@ -214,6 +214,10 @@ export class SimLandscape {
   >();
   private cancelHeartbeat: (() => void) | undefined;
   private disposed = false;
+  /** Host clock offsets from true time (ms), per site: skew-clock. */
+  private readonly clockOffsets = new Map<string, number>();
+  /** Sites whose SQL lag source fails: break-sql-probe. */
+  private readonly sqlBroken = new Set<string>();
 
   constructor(options: SimLandscapeOptions) {
     this.clock = options.clock;
@@ -461,6 +465,39 @@ export class SimLandscape {
   }
 
   /** Slows the replication link into `site`: bandwidth divided by factor, latency multiplied. */
+  /**
+   * The host clock of `name` jumps by `seconds` (either sign): the times its HANA shows (and its
+   * agent reads, through a clock of this offset) move with it. The model keeps true time.
+   */
+  skewClock(name: string, seconds: number): void {
+    if (!Number.isFinite(seconds)) throw new RangeError(`clock skew must be finite, got ${seconds}`);
+    this.mutate(name, 'clock-skew', () => {
+      const offset = (this.clockOffsets.get(name) ?? 0) + seconds * 1000;
+      this.clockOffsets.set(name, offset);
+      return `host clock jumps ${seconds >= 0 ? '+' : ''}${seconds} s (now ${offset / 1000} s off true time)`;
+    });
+  }
+
+  /** How far the host clock of `name` is off true time (ms). */
+  clockOffsetMs(name: string): number {
+    return this.clockOffsets.get(name) ?? 0;
+  }
+
+  /** The SQL lag source of `name` fails (monitoring views unreadable: no lag) until fixSqlProbe. */
+  breakSqlProbe(name: string): void {
+    this.mutate(name, 'sql-probe-broken', () => {
+      this.sqlBroken.add(name);
+      return 'SQL lag source fails (replication lag unknown)';
+    });
+  }
+
+  fixSqlProbe(name: string): void {
+    this.mutate(name, 'sql-probe-fixed', () => {
+      this.sqlBroken.delete(name);
+      return 'SQL lag source answers again';
+    });
+  }
+
   setLinkSlowdown(name: string, factor: number): void {
     if (!(factor > 0) || !Number.isFinite(factor))
       throw new RangeError(`slowdown factor must be > 0, got ${factor}`);
@@ -609,7 +646,7 @@ export class SimLandscape {
       site: s.name,
       siteId: s.siteId,
       host: s.host,
-      now: this.wall(this.cur),
+      now: this.wall(this.cur) + this.clockOffsetMs(s.name),
       nodeUp: s.nodeUp,
       running: s.nodeUp && s.instance === 'running',
       frozen: s.frozen,
@@ -623,6 +660,7 @@ export class SimLandscape {
       links: [...s.links.values()].map((l) => this.linkSnapshot(s, l)),
       topology: this.topology(s),
       logAreaFull: s.logFull,
+      ...(this.sqlBroken.has(s.name) ? { sqlProbeBroken: true } : {}),
     };
     return snap;
   }
@@ -1162,8 +1200,10 @@ export class SimLandscape {
     const status = this.linkStatus(link);
     const lastPos = last?.pos ?? this.basePos;
     const shippedPos = shipped?.pos ?? this.basePos;
-    const lastTime = this.wall(last?.time ?? this.t0);
-    const shippedTime = this.wall(shipped?.time ?? this.t0);
+    // Times of the source host's clock (both: their difference, the lag, knows no skew).
+    const offset = this.clockOffsetMs(s.name);
+    const lastTime = this.wall(last?.time ?? this.t0) + offset;
+    const shippedTime = this.wall(shipped?.time ?? this.t0) + offset;
     let details = link.connected ? '' : link.details;
     if (status === 'INITIALIZING') {
       const mb = (b: number) => Math.floor(b / 1048576);

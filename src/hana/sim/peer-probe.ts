@@ -23,6 +23,8 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         acceptsWrites: model.acceptsWrites(site),
         role,
         ...(s.source ? { source: s.source.site } : {}),
+        // The peer host's clock, as its agent's /status would carry it.
+        clock: s.now,
       };
     },
   };

@@ -87,6 +87,8 @@ export interface SimSiteSnapshot {
   readonly topology: readonly SimTopologySite[];
   /** log area full: writes block */
   readonly logAreaFull: boolean;
+  /** The SQL lag source (monitoring views) fails: the lag cannot be read. */
+  readonly sqlProbeBroken?: boolean;
 }
 
 /** Control surface of one simulated site: what hdbnsutil/sapcontrol actions do to the model. */

@@ -196,6 +196,7 @@ export function readRequestSegments(varPart: Buffer, segmentCount: number): Requ
   for (let s = 0; s < segmentCount; s++) {
     if (offset + SEGMENT_HEADER_LENGTH > varPart.length) throw new ProtocolError('truncated segment header');
     const segmentLength = varPart.readInt32LE(offset);
+    if (segmentLength < SEGMENT_HEADER_LENGTH) throw new ProtocolError('bad segment length');
     const partCount = varPart.readInt16LE(offset + 8);
     const kind = varPart.readInt8(offset + 12);
     if (kind !== SegmentKind.REQUEST) throw new ProtocolError(`unexpected segment kind ${kind}`);
@@ -212,6 +213,7 @@ export function readRequestSegments(varPart: Buffer, segmentCount: number): Requ
       let argumentCount = varPart.readInt16LE(p + 2);
       if (argumentCount === -1) argumentCount = varPart.readInt32LE(p + 4);
       const length = varPart.readInt32LE(p + 8);
+      if (length < 0 || argumentCount < 0) throw new ProtocolError('bad part length');
       const start = p + PART_HEADER_LENGTH;
       if (start + length > varPart.length) throw new ProtocolError('truncated part');
       parts.push({

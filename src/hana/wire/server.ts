@@ -8,8 +8,14 @@
  * Site state drives the listener the way real HANA behaves: a stopped site (or a secondary
  * without read access, whose SQL ports are closed) refuses connections; a frozen site or a
  * down node accepts and stays silent.
+ *
+ * Hostile clients: a message announcing more than MAX_MESSAGE_BYTES closes its connection, a
+ * connection that has not logged in within loginTimeoutMs is closed (unless the site is silent,
+ * as a frozen HANA would not close it either), at most MAX_CONNECTIONS are open, and a login as
+ * an unknown user computes the same SCRAM proof (against a dummy password) as a wrong password,
+ * so the answer time does not tell which user names exist.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { SimSiteSnapshot } from '../sim/snapshot.js';
 import {
@@ -102,6 +108,8 @@ export interface HanaWireServerOptions {
   readonly authMethods?: readonly ScramMethod[];
   /** PBKDF2 iterations (HANA's default 15000). */
   readonly pbkdf2Iterations?: number;
+  /** A connection not logged in after this long is closed (default 10 000 ms). */
+  readonly loginTimeoutMs?: number;
 }
 
 export interface HanaWireServer {
@@ -118,6 +126,20 @@ const STATE_POLL_MS = 25;
 /** Largest reply we build for one result-set chunk (bytes of row data). */
 const MAX_CHUNK_BYTES = 256 * 1024;
 const DEFAULT_FETCH_SIZE = 1000;
+/** Largest request message accepted (var part); HANA clients send packets of 1 MiB at most by default. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Open connections at most; more are closed at once. */
+export const MAX_CONNECTIONS = 256;
+const DEFAULT_LOGIN_TIMEOUT_MS = 10_000;
+/** What an unknown user's proof is checked against (never accepted: the user check fails first). */
+const DUMMY_PASSWORD = randomBytes(24).toString('base64');
+
+/** Equality of two user names in time independent of where they differ. */
+function sameUser(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}
 
 interface Cursor {
   readonly columns: readonly Column[];
@@ -153,6 +175,10 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
 
   const server = net.createServer((socket) => {
     if (closed) {
+      socket.destroy();
+      return;
+    }
+    if (sockets.size >= MAX_CONNECTIONS) {
       socket.destroy();
       return;
     }
@@ -259,10 +285,33 @@ class Session {
   ) {}
 
   start(): void {
+    let loginTimer: NodeJS.Timeout | undefined;
+    const armLoginDeadline = () => {
+      loginTimer = setTimeout(() => {
+        if (this.authenticated || !this.alive) return;
+        // A frozen site or a hung handshake stays silent, as real HANA would: not closed.
+        if (this.silentNow()) return armLoginDeadline();
+        this.socket.destroy();
+      }, this.options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS);
+      loginTimer.unref();
+    };
+    armLoginDeadline();
     this.socket.on('close', () => {
       this.alive = false;
+      clearTimeout(loginTimer);
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  private silentNow(): boolean {
+    const f = this.faults();
+    if (f.hang === 'connect') return true;
+    try {
+      const s = this.options.snapshot();
+      return !s.nodeUp || s.frozen;
+    } catch {
+      return true;
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -280,6 +329,8 @@ class Session {
         }
         if (this.buffer.length < MESSAGE_HEADER_LENGTH) return;
         const header = readMessageHeader(this.buffer);
+        if (header.varPartLength > MAX_MESSAGE_BYTES)
+          throw new ProtocolError(`message of ${header.varPartLength} bytes is over the limit`);
         const total = MESSAGE_HEADER_LENGTH + header.varPartLength;
         if (this.buffer.length < total) return;
         const varPart = this.buffer.subarray(MESSAGE_HEADER_LENGTH, total);
@@ -486,17 +537,20 @@ class Session {
     const fields = readFields(auth.data);
     const method = fields[1]?.toString('ascii');
     const proofFields = fields[2];
-    let ok = false;
-    if (
-      method === challenge.method &&
-      proofFields &&
-      this.user === this.options.user &&
-      proofFields.length >= 3
-    ) {
-      // client proof: sub-field count (2 bytes), length byte, proof
-      const length = proofFields.readUInt8(2);
-      ok = verifyClientProof(challenge, this.options.password, proofFields.subarray(3, 3 + length));
-    }
+    // The same work whatever is wrong (user, method or proof): the proof is always checked, for
+    // an unknown user against a dummy password, so the answer time reveals no user name.
+    const knownUser = sameUser(this.user, this.options.user);
+    // client proof: sub-field count (2 bytes), length byte, proof
+    const clientProof =
+      proofFields && proofFields.length >= 3
+        ? proofFields.subarray(3, 3 + proofFields.readUInt8(2))
+        : Buffer.alloc(0);
+    const proofOk = verifyClientProof(
+      challenge,
+      knownUser ? this.options.password : DUMMY_PASSWORD,
+      clientProof,
+    );
+    const ok = knownUser && method === challenge.method && proofOk;
     if (!ok) throw new HanaSqlError(SqlErrorCode.AUTHENTICATION_FAILED, 'authentication failed', '28000');
 
     const requested = this.part(segment, PartKind.CONNECTOPTIONS);

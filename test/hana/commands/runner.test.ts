@@ -56,6 +56,59 @@ describe('SpawnCommandRunner', () => {
     expect(r.stdout).toBe('yes');
   });
 
+  it("spawns tools with a minimal environment: never the agent's secrets, only PATH, HOME, locale and SAP variables", async () => {
+    const environment = {
+      PATH: '/usr/sap/HA1/HDB00/exe:/usr/bin:/bin',
+      HOME: '/home/ha1adm',
+      LANG: 'en_US.UTF-8',
+      LC_TIME: 'C',
+      SAPSYSTEMNAME: 'HA1',
+      DIR_INSTANCE: '/usr/sap/HA1/HDB00',
+      LD_LIBRARY_PATH: '/usr/sap/HA1/HDB00/exe',
+      HANASR_SQL_PASSWORD: 'Planted-Sql-Secret-1',
+      HANASR_ETCD_PASSWORD: 'Planted-Etcd-Secret-2',
+      HANASR_ALERT_WEBHOOK_TOKEN: 'Planted-Token-3',
+      AWS_SECRET_ACCESS_KEY: 'Planted-Cloud-Key-4',
+      KUBERNETES_SERVICE_HOST: '10.0.0.1',
+    };
+    const r = await new SpawnCommandRunner({ environment }).run(
+      [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
+      { timeoutMs: 10_000 },
+    );
+    const seen = JSON.parse(r.stdout) as Record<string, string>;
+    for (const planted of [
+      'Planted-Sql-Secret-1',
+      'Planted-Etcd-Secret-2',
+      'Planted-Token-3',
+      'Planted-Cloud-Key-4',
+    ])
+      expect(r.stdout).not.toContain(planted);
+    expect(seen).toMatchObject({
+      PATH: environment.PATH,
+      HOME: environment.HOME,
+      LANG: 'en_US.UTF-8',
+      LC_TIME: 'C',
+      SAPSYSTEMNAME: 'HA1',
+      DIR_INSTANCE: '/usr/sap/HA1/HDB00',
+      LD_LIBRARY_PATH: '/usr/sap/HA1/HDB00/exe',
+    });
+    expect(seen.KUBERNETES_SERVICE_HOST).toBeUndefined();
+  });
+
+  it('by default passes the process environment through the same filter', async () => {
+    process.env.HANASR_TEST_PLANTED_PASSWORD = 'Planted-Default-Secret';
+    try {
+      const r = await new SpawnCommandRunner().run(
+        [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
+        { timeoutMs: 10_000 },
+      );
+      expect(r.stdout).not.toContain('Planted-Default-Secret');
+      expect((JSON.parse(r.stdout) as Record<string, string>).PATH).toBe(process.env.PATH);
+    } finally {
+      delete process.env.HANASR_TEST_PLANTED_PASSWORD;
+    }
+  });
+
   it('rejects with TimeoutError and kills the whole process group of a hanging child (SIGTERM ignored -> SIGKILL)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hanasr-runner-'));
     dirs.push(dir);

@@ -1,0 +1,193 @@
+/**
+ * The in-sync rule, once: may `candidate` be promoted from `primary` now, and if not, why?
+ * decide() asks it for automatic and planned takeovers, the operator for its refusal of a planned
+ * takeover and for the status's in-sync field and ReplicationHealthy condition, and the CLI reads
+ * that status. Pure: every time comes in as an argument.
+ *
+ * A secondary is promoted only if its last sync record is SOK, from the last primary's term, and
+ * the primary cannot have committed anything alone since: a sync primary commits without its
+ * secondary from `logShippingTimeoutSeconds` after their last replication contact on. So:
+ * - the record's replication contact must be known (a SOK whose lag was never known says nothing
+ *   about when the secondary last answered: it is trusted only as far as the last known contact);
+ * - what is known of the primary's writes comes from its own clock (the leader deciding for
+ *   itself), from its agent's report (another host's clock, and only as far as the report is
+ *   fresh), or from nothing (silent primary);
+ * - a comparison of the primary's times with the reader's clock counts `clock.maxSkewSeconds`
+ *   against trust, and a measured skew between candidate and primary beyond the bound refuses.
+ * In async mode the lag at the last report must also be within asyncTakeoverMaxLagSeconds.
+ */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import { describeSkew, maxSkewMs, skewBeyondBound, type SkewEstimate } from './clock-skew.js';
+import type { SiteReport, SyncRecord } from './types.js';
+
+/** Slack for "the same cycle": a sync record confirmed within this of the primary's last good probe. */
+export function cycleMs(spec: HanaSystemReplicationSpec): number {
+  return (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) * 1000;
+}
+
+/** What the reader knows of the primary's writes. */
+export type PrimaryView =
+  /** The reader is the primary's own agent: its clock, its memory (null: not seen writable since start). */
+  | { readonly kind: 'self'; readonly lastWritableAt: number | null }
+  /** The primary's agent report (its clock), as the store holds it. */
+  | { readonly kind: 'report'; readonly lastWritableAt: number | null; readonly observedAt: number }
+  /** No report: the primary's agent is gone (its lease ran out) or never reported. */
+  | { readonly kind: 'silent' };
+
+export function primaryViewOf(report: SiteReport | undefined): PrimaryView {
+  return report === undefined
+    ? { kind: 'silent' }
+    : { kind: 'report', lastWritableAt: report.lastWritableAt, observedAt: report.observedAt };
+}
+
+export interface InSyncQuery {
+  readonly candidate: string;
+  readonly primary: string;
+  /** The epoch of the primary's term. */
+  readonly lastEpoch: number;
+  /** The candidate's last sync record. */
+  readonly record: SyncRecord | undefined;
+  readonly primaryView: PrimaryView;
+  /** The candidate's last measurement of the primary's clock (undefined: never measured). */
+  readonly skew: SkewEstimate | undefined;
+  /** The reader's clock (ms). */
+  readonly now: number;
+}
+
+export type InSyncVerdict =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** Machine reason, snake_case. */
+      readonly reason:
+        | 'no_sync_record'
+        | 'sync_record_old_term'
+        | 'not_sok'
+        | 'async_no_bound'
+        | 'async_lag_unknown'
+        | 'async_lag_above_bound'
+        | 'clock_skew'
+        | 'lag_unknown'
+        | 'primary_wrote_after_sok'
+        | 'sok_too_old';
+      /** Human words: why the candidate may not be promoted. */
+      readonly why: string;
+    };
+
+const refuse = (reason: Extract<InSyncVerdict, { ok: false }>['reason'], why: string): InSyncVerdict => ({
+  ok: false,
+  reason,
+  why,
+});
+
+const secs = (ms: number): number => Math.round(ms / 1000);
+
+/**
+ * The last replication contact the record vouches for, on the primary's clock: the SOK
+ * confirmation minus the shipping delay it showed (a sync commit waiting for an acknowledgement
+ * shows up as a growing delay), or the last contact known when the lag was not. null: unknown.
+ */
+export function contactOf(record: SyncRecord): number | null {
+  if (record.contactAt !== undefined) return record.contactAt;
+  if (record.lagSeconds === null) return null;
+  return record.confirmedAt - Math.max(0, record.lagSeconds) * 1000;
+}
+
+export function inSyncVerdict(spec: HanaSystemReplicationSpec, q: InSyncQuery): InSyncVerdict {
+  const { record, now } = q;
+  if (!record) return refuse('no_sync_record', 'no sync record (state unknown counts as SFAIL)');
+  if (record.epoch !== q.lastEpoch) {
+    return refuse(
+      'sync_record_old_term',
+      `sync record is from epoch ${record.epoch}, not the last term ${q.lastEpoch}`,
+    );
+  }
+  if (record.state !== 'SOK') return refuse('not_sok', `it was ${record.state} at the last report`);
+  if (spec.replication.mode === 'async') {
+    const bound = spec.replication.asyncTakeoverMaxLagSeconds;
+    if (bound === undefined)
+      return refuse('async_no_bound', 'async replication without asyncTakeoverMaxLagSeconds');
+    if (record.lagSeconds === null) return refuse('async_lag_unknown', 'async lag unknown');
+    if (record.lagSeconds > bound) {
+      return refuse(
+        'async_lag_above_bound',
+        `async lag ${record.lagSeconds}s exceeds the bound of ${bound}s`,
+      );
+    }
+  }
+  if (q.skew !== undefined && skewBeyondBound(q.skew, spec)) {
+    return refuse(
+      'clock_skew',
+      `${describeSkew(q.skew, q.primary, q.candidate)}, more than clock.maxSkewSeconds (${spec.clock.maxSkewSeconds} s): times of the two hosts cannot be compared safely (NTP/chrony)`,
+    );
+  }
+  const contactAt = contactOf(record);
+  if (contactAt === null) {
+    return refuse(
+      'lag_unknown',
+      'the replication lag was unknown at every SOK of this run (no SQL lag source): the last replication contact is unknown',
+    );
+  }
+  // From here on the primary may commit without the secondary knowing (its clock).
+  const commitAloneFrom = contactAt + spec.replication.logShippingTimeoutSeconds * 1000;
+  const cycle = cycleMs(spec);
+  const view = q.primaryView;
+  // The reader's clock against the primary's: the bound counts against trust.
+  const allowance = view.kind === 'self' ? 0 : maxSkewMs(spec);
+  // The primary may have taken writes until now: only the window since the contact protects.
+  const unknown = (who: string): InSyncVerdict =>
+    now + allowance >= commitAloneFrom
+      ? refuse(
+          'sok_too_old',
+          `${who} and its last replication contact is ${secs(now - contactAt)}s old (>= logShippingTimeoutSeconds${allowance > 0 ? ' less the clock skew bound' : ''})`,
+        )
+      : { ok: true };
+  if (view.kind === 'silent') return unknown('the primary is silent');
+  if (view.lastWritableAt === null) return unknown("the primary's last writable moment is unknown");
+  if (view.kind === 'report' && now + allowance - view.observedAt > cycle) {
+    // The agent publishes every cycle: an older report says nothing of the time since.
+    return unknown(`the primary's last report is ${secs(now - view.observedAt)}s old`);
+  }
+  const lastWritableAt = view.lastWritableAt;
+  // Both times below are the primary's own: no skew between them.
+  if (lastWritableAt - record.confirmedAt > cycle) {
+    return refuse('primary_wrote_after_sok', 'the primary took writes after the last SOK confirmation');
+  }
+  // It may have stayed writable for up to one cycle after its last good probe.
+  if (lastWritableAt + cycle >= commitAloneFrom) {
+    return refuse(
+      'sok_too_old',
+      `replication was ${secs(record.confirmedAt - contactAt)}s behind at the last SOK${record.contactAt !== undefined && record.lagSeconds === null ? ' (lag unknown since)' : ''}: the primary may have committed alone since`,
+    );
+  }
+  return { ok: true };
+}
+
+/** The rule over what the coordination store holds (the operator's and any reader's view). */
+export interface StoreView {
+  readonly lastEpoch: number;
+  readonly reports: Readonly<Record<string, SiteReport>>;
+  readonly sync: Readonly<Record<string, SyncRecord>>;
+}
+
+/**
+ * May `candidate` be promoted from `primary` now, as anyone reading the store can tell: the
+ * primary's report, the candidate's sync record and the candidate's published skew measurement.
+ */
+export function inSyncFromStore(
+  spec: HanaSystemReplicationSpec,
+  store: StoreView,
+  candidate: string,
+  primary: string,
+  now: number,
+): InSyncVerdict {
+  return inSyncVerdict(spec, {
+    candidate,
+    primary,
+    lastEpoch: store.lastEpoch,
+    record: store.sync[candidate],
+    primaryView: primaryViewOf(store.reports[primary]),
+    skew: store.reports[candidate]?.clockSkew?.[primary],
+    now,
+  });
+}
