@@ -37,9 +37,8 @@ Options:
   --scenario FILE        play this scenario's faults in real time and check its expectations
                          after durationSeconds; its clock starts once the landscape has settled
                          (a writable leader, every other site an ACTIVE secondary, the agents
-                         agreeing; at most 180s),
-                         and roles in it (site: primary) are resolved then. When a demo is
-                         already running (npm start, same
+                         agreeing; at most 180s), and role words in it (site: primary) are
+                         resolved then. When a demo is already running (npm start, same
                          --state-dir) the faults go to that landscape and its HA settings apply;
                          otherwise a landscape is started with the scenario's cluster settings
   --standalone           with --scenario: always start a landscape of its own
