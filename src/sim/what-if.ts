@@ -17,16 +17,29 @@ export class WhatIfError extends Error {
   }
 }
 
-/** `ACTION[:SITE]`, e.g. `crash-instance:A`, `crash-node:primary`, `coordination-outage`. */
+/**
+ * `ACTION[:SITE[:VALUE]]`, e.g. `crash-instance:A`, `crash-node:primary`, `coordination-outage`,
+ * `slow-replication:B:50` (the factor), `skew-clock:B:-5` (seconds).
+ */
 export function parseWhatIfFault(text: string): Omit<Fault, 'atSeconds'> {
-  const [action, site, extra] = text.trim().split(':');
+  const [action, site, value, extra] = text.trim().split(':');
   if (extra !== undefined || action === undefined || action === '') {
-    throw new WhatIfError(`--what-if takes ACTION[:SITE], e.g. crash-instance:A (got "${text}")`);
+    throw new WhatIfError(`--what-if takes ACTION[:SITE[:VALUE]], e.g. crash-instance:A (got "${text}")`);
   }
   if (!(faultActions as readonly string[]).includes(action)) {
     throw new WhatIfError(`--what-if: unknown fault "${action}" (one of ${faultActions.join(', ')})`);
   }
-  return { action: action as Fault['action'], ...(site !== undefined && site !== '' ? { site } : {}) };
+  const fault: Omit<Fault, 'atSeconds'> = {
+    action: action as Fault['action'],
+    ...(site !== undefined && site !== '' ? { site } : {}),
+  };
+  if (value === undefined) return fault;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new WhatIfError(`--what-if: "${value}" is not a number`);
+  if (action === 'slow-replication') return { ...fault, factor: n };
+  if (action === 'skew-clock') return { ...fault, seconds: n };
+  throw new WhatIfError(`--what-if: ${action} takes no value`);
 }
 
 /** Where the prediction starts, as read from the live state. */
@@ -39,6 +52,8 @@ export interface WhatIfStart {
   readonly down: readonly string[];
   /** Sites whose agent publishes no report (silent or its lease expired). */
   readonly agentsSilent: readonly string[];
+  /** Clock offsets to the primary's, as its agent measured them (e.g. "B +5s"). */
+  readonly clockSkew: readonly string[];
   /** What the simulator cannot take over from the live state. */
   readonly caveats: readonly string[];
 }
@@ -110,6 +125,7 @@ export function whatIfScenario(
   const cycle = spec.probes.intervalSeconds + spec.probes.timeoutSeconds;
   const warmupSeconds = notInSync.length > 0 ? Math.ceil(timeout + 2 * cycle + 5) : 10;
   const faults: Fault[] = [];
+  const skewed: string[] = [];
   for (const site of agentsSilent) faults.push({ atSeconds: 0, action: 'stop-agent', site });
   for (const site of down) {
     if (site === primary) caveats.push(`the primary ${site} is down now: it starts down here as well`);
@@ -119,6 +135,14 @@ export function whatIfScenario(
     faults.push({ atSeconds: 0, action: 'block-replication', site });
     if (!disconnected.includes(site))
       faults.push({ atSeconds: warmupSeconds - 1, action: 'unblock-replication', site });
+  }
+  // Clocks as the primary's agent measured them: each other site's offset to the primary's.
+  const skew = reports[primary]?.clockSkew ?? {};
+  for (const [site, e] of Object.entries(skew)) {
+    if (!names.includes(site) || site === primary) continue;
+    if (Math.abs(e.offsetMs) <= Math.max(e.uncertaintyMs, 100)) continue;
+    faults.push({ atSeconds: 0, action: 'skew-clock', site, seconds: Math.round(e.offsetMs / 100) / 10 });
+    skewed.push(`${site} ${e.offsetMs >= 0 ? '+' : ''}${Math.round(e.offsetMs / 100) / 10}s`);
   }
   faults.push({ ...fault, atSeconds: warmupSeconds });
   const parsed = scenarioSchema.safeParse({
@@ -135,7 +159,7 @@ export function whatIfScenario(
   }
   return {
     scenario: parsed.data,
-    start: { primary, epoch, notInSync, down, agentsSilent, caveats },
+    start: { primary, epoch, notInSync, down, agentsSilent, clockSkew: skewed, caveats },
     warmupSeconds,
   };
 }

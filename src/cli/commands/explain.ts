@@ -41,11 +41,13 @@ cycle (the agent's own clock). A site without a report has a silent agent: nothi
 there.
 
 --what-if FAULT seeds the simulator with the live spec and state (who is primary, the epoch,
-which secondaries are in sync, sites down, silent agents), plays the fault and prints the
-predicted timeline from the fault on (seconds after it) and the outcome. FAULT is ACTION[:SITE]
-with a scenario fault action (README: hanasr simulate); SITE may be a site name or a role,
-primary or secondary, e.g. crash-instance:A, crash-node:primary, block-replication:secondary,
-coordination-outage.
+which secondaries are in sync, sites down, silent agents, the clock offsets the primary's agent
+measured), plays the fault and prints the
+predicted timeline from the fault on (seconds after it) and the outcome. FAULT is
+ACTION[:SITE[:VALUE]] with a scenario fault action (README: hanasr simulate); SITE may be a site
+name or a role, primary or secondary; VALUE is the factor of slow-replication or the seconds of
+skew-clock. E.g. crash-instance:A, crash-node:primary, block-replication:secondary,
+coordination-outage, skew-clock:B:-8.
 
 Options:
   -n, --namespace NS       namespace of the HanaSystemReplication (default "default")
@@ -347,6 +349,7 @@ function formatWhatIf(w: NonNullable<ClusterExplanation['whatIf']>, horizon: num
     start.notInSync.length > 0 ? `not in sync: ${start.notInSync.join(', ')}` : 'every secondary in sync',
     ...(start.down.length > 0 ? [`down: ${start.down.join(', ')}`] : []),
     ...(start.agentsSilent.length > 0 ? [`silent agents: ${start.agentsSilent.join(', ')}`] : []),
+    ...(start.clockSkew.length > 0 ? [`clocks: ${start.clockSkew.join(', ')}`] : []),
   ].join('; ');
   const lines = [
     `What if ${w.fault} struck now? Simulated from the live state (${from}), ${horizon}s after the fault:`,
