@@ -1,10 +1,10 @@
 /**
  * The resilient example app measured in `hanasr demo`, as docs/apps.md shows it: the built demo
  * in its own process (real etcd, the operator, the agents, the wire-protocol simulator), the app
- * with the real @sap/hana-client, examples/app/measure.mjs driving an unplanned takeover (through
- * the -rw Service) and a planned one (through a host list). Correctness is asserted: no order the
- * app was told is committed is missing on the final primary, and the app writes again; times only
- * against generous bounds (figures go in docs/apps.md).
+ * with the real @sap/hana-client, examples/app/measure.mjs driving a planned takeover through a
+ * host list (the README test plays the unplanned one through the -rw Service against npm start).
+ * Correctness is asserted: no order the app was told is committed is missing on the final
+ * primary, and the app writes again; times only against generous bounds (figures: docs/apps.md).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -77,27 +77,13 @@ afterAll(async () => {
 });
 
 describe('the example app through takeovers in hanasr demo', () => {
-  it('unplanned (the primary instance crashes), through the -rw Service: nothing acknowledged is lost', async () => {
-    const r = await measure('--fault', 'unplanned', '--via', 'rw', '--json');
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    const m = JSON.parse(r.stdout) as Measurement;
-    expect(m.primaryBefore).toBe('A');
-    expect(m.primaryAfter).toBe('B');
-    expect(m.missingOnFinalPrimary).toBe(0);
-    expect(m.lostCommittedWritesOfTheWorkload).toBe(0);
-    expect(m.acknowledged + m.confirmedAfterLostAnswer).toBeGreaterThan(20);
-    // The crash is seen (a lost connection), and the app writes again on B without a human.
-    expect(Object.keys(m.errorsAfterFault).length).toBeGreaterThan(0);
-    expect(m.noticedAfterMs).not.toBeNull();
-    expect(m.firstWriteAfterFaultMs).toBeLessThan(90_000);
-  }, 420_000);
-
   it('planned (hanasr takeover to the secondary), through a host list: nothing acknowledged is lost', async () => {
     const r = await measure('--fault', 'planned', '--via', 'hosts', '--json');
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const m = JSON.parse(r.stdout) as Measurement;
-    expect(m.primaryBefore).toBe('B');
-    expect(m.primaryAfter).toBe('A');
+    expect(m.primaryBefore).toBe('A');
+    expect(m.primaryAfter).toBe('B');
+    expect(m.acknowledged + m.confirmedAfterLostAnswer).toBeGreaterThan(20);
     expect(m.missingOnFinalPrimary).toBe(0);
     expect(m.lostCommittedWritesOfTheWorkload).toBe(0);
     expect(m.firstWriteAfterFaultMs).toBeLessThan(90_000);
