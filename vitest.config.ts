@@ -14,6 +14,7 @@ const realTime = [
 export default defineConfig({
   test: {
     testTimeout: 30_000,
+    globalSetup: ['test/support/global-setup.ts'],
     hookTimeout: 60_000,
     maxWorkers: 2,
     projects: [

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { stringify } from 'yaml';
 import { hanaSystemReplicationSpecSchema } from './spec.js';
 import {
+  API_VERSION,
   CRD_NAME,
   GROUP,
   KIND,
@@ -25,69 +26,6 @@ import {
 export const CRD_FILE = 'charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml';
 
 export type JsonSchema = { [key: string]: unknown };
-
-/** Field descriptions (kubectl explain), by dotted path under spec/status; `[]` marks array items. */
-export const fieldDescriptions: Readonly<Record<string, string>> = {
-  spec: 'Desired state: the HANA system, its sites and the HA policy.',
-  'spec.sid': 'SAP system ID: three characters, an upper-case letter first (e.g. HA1).',
-  'spec.instanceNumber': 'HANA instance number, two digits (e.g. "00").',
-  'spec.sites': 'The HANA sites of this system replication landscape (2 to 8, unique names).',
-  'spec.sites[].name': 'Site name as given to hdbnsutil --name.',
-  'spec.sites[].host': 'Host name or IPv4 address of the site master.',
-  'spec.sites[].priority': 'Higher wins when several secondaries are eligible for takeover.',
-  'spec.sites[].source':
-    'The site this one replicates from (multitier). Absent: the primary tier. Only tier-2 sites are promoted automatically.',
-  'spec.sites[].autoTakeover': 'false marks a disaster-recovery site that is never promoted automatically.',
-  'spec.replication': 'System replication settings.',
-  'spec.replication.mode': 'Replication mode: sync, syncmem or async.',
-  'spec.replication.operationMode': 'Operation mode: logreplay, delta_datashipping or logreplay_readaccess.',
-  'spec.replication.logShippingTimeoutSeconds':
-    "HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL).",
-  'spec.replication.asyncTakeoverMaxLagSeconds':
-    'async only: a secondary lagging at most this many seconds may be promoted automatically. Absent: never.',
-  'spec.takeover': 'Takeover policy.',
-  'spec.takeover.automatic': 'Take over automatically when the primary fails.',
-  'spec.takeover.preferSiteTakeover':
-    'true: take over to the in-sync secondary; false: restart the primary locally first (SAPHanaSR PREFER_SITE_TAKEOVER).',
-  'spec.takeover.automatedRegister':
-    'Register the former primary as secondary without a human (SAPHanaSR AUTOMATED_REGISTER).',
-  'spec.takeover.duplicatePrimaryTimeoutSeconds':
-    'SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT on the last-primary timestamps.',
-  'spec.takeover.failureThreshold': 'Consecutive failed probes before the primary counts as failed.',
-  'spec.takeover.localRestartAttempts':
-    'Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false.',
-  'spec.takeover.handshake':
-    'Use hdbnsutil -sr_takeover --suspendPrimary when the old primary still answers.',
-  'spec.probes': 'How the agents probe their HANA.',
-  'spec.probes.intervalSeconds': 'Seconds between probes; shorter than lease.ttlSeconds.',
-  'spec.probes.timeoutSeconds': 'A probe not answered within this many seconds has failed.',
-  'spec.lease': 'The etcd lease bound to the leader key.',
-  'spec.lease.ttlSeconds':
-    'Lease TTL; shorter than replication.logShippingTimeoutSeconds so a cut-off primary fences itself first.',
-  'spec.clock': 'Clocks of the hosts (NTP or chrony must keep them within the bound).',
-  'spec.clock.maxSkewSeconds':
-    'Largest clock offset between any two hosts the rules allow for; a measured offset beyond it refuses automatic takeover.',
-  'spec.alerts': 'Replication lag thresholds for the ReplicationLagHigh condition and Events.',
-  'spec.alerts.lagWarningSeconds': 'Lag (seconds) above which the warning is raised.',
-  'spec.alerts.lagCriticalSeconds': 'Lag (seconds) above which the critical alert is raised.',
-  'spec.alerts.lagWarningBytes': 'Unshipped log (bytes) above which the warning is raised.',
-  'spec.alerts.lagCriticalBytes': 'Unshipped log (bytes) above which the critical alert is raised.',
-  'spec.alerts.forSeconds': 'A threshold must be crossed this long to fire, and be clear as long to resolve.',
-  'spec.maintenance': 'Observe and report, never act.',
-  status: 'Observed state, written by the operator.',
-  'status.observedGeneration': 'The metadata.generation this status describes.',
-  'status.currentPrimary': 'The site accepting writes, as the leader key says.',
-  'status.targetPrimary':
-    'The site the operator wants to be primary; differs from currentPrimary during a takeover.',
-  'status.epoch': 'The current primary term (the fencing token).',
-  'status.sites': 'Per-site state as the agents report it.',
-  'status.sites[].lagSeconds': 'Shipping delay in seconds, from the monitoring views.',
-  'status.sites[].lagBytes': 'Unshipped log in bytes, from the monitoring views.',
-  'status.lastTakeover': 'The most recent takeover.',
-  'status.takeoverHistory': 'Takeovers, newest first (at most 20).',
-  'status.conditions':
-    'Ready, ReplicationHealthy, TakeoverInProgress, Fenced, MaintenanceMode, ReplicationLagHigh, LagUnknown, ClockSkew.',
-};
 
 /** CEL rules on spec, mirroring the superRefine checks of spec.ts. */
 export const specValidations = [
@@ -209,8 +147,8 @@ export function toStructural(node: JsonSchema, path = ''): JsonSchema {
   }
   if (typeof type !== 'string') throw new StructuralSchemaError(path, 'a type is required on every node');
   out.type = type;
-  const description = fieldDescriptions[path];
-  if (description !== undefined) out.description = description;
+  // The zod schemas' .describe() texts: kubectl explain prints them.
+  if (typeof node.description === 'string') out.description = node.description;
   if ('default' in node) out.default = node.default;
 
   if ('const' in node) out.enum = [node.const];
@@ -341,9 +279,15 @@ export function buildCrd(): object {
               type: 'object',
               description: 'A SAP HANA System Replication landscape managed by hanasr.',
               properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
-                metadata: { type: 'object' },
+                apiVersion: {
+                  type: 'string',
+                  description: `The schema version of this object: ${API_VERSION}.`,
+                },
+                kind: { type: 'string', description: `The kind of this object: ${KIND}.` },
+                metadata: {
+                  type: 'object',
+                  description: 'Name, namespace, labels and annotations of the object.',
+                },
                 spec: specOpenApiSchema(),
                 status: statusOpenApiSchema(),
               },

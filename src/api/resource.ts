@@ -70,64 +70,113 @@ export const CONDITION_REASON_PATTERN = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?
 const time = z.iso.datetime({ offset: true });
 const siteName = z.string().regex(SITE_NAME_PATTERN);
 
-export const conditionSchema = z.object({
-  type: z.enum(conditionTypes),
-  status: z.enum(conditionStatuses),
-  reason: z.string().min(1).max(1024).regex(CONDITION_REASON_PATTERN),
-  message: z.string().max(32768),
-  lastTransitionTime: time,
-  observedGeneration: z.number().int().min(0).optional(),
-});
+export const conditionSchema = z
+  .object({
+    type: z.enum(conditionTypes).describe('Type of the condition.'),
+    status: z.enum(conditionStatuses).describe('True, False or Unknown.'),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(CONDITION_REASON_PATTERN)
+      .describe('Why the condition last changed, in CamelCase (machine-readable).'),
+    message: z.string().max(32768).describe('Why the condition last changed, for humans.'),
+    lastTransitionTime: time.describe('When the status last changed.'),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The metadata.generation the condition was set for.'),
+  })
+  .describe('One condition of the resource, as metav1.Condition.');
 
-export const siteStatusSchema = z.object({
-  name: siteName,
-  role: z.enum(siteRoles),
-  hanaStatus: z.enum(hanaStatuses).optional(),
-  /** landscapeHostConfiguration.py's overall host status. */
-  landscapeStatus: z.enum(landscapeStatusNames).optional(),
-  /** For a secondary: the mode it replicates in. */
-  replicationMode: z.enum(replicationModes).optional(),
-  replicationStatus: z.enum(siteReplicationStatuses).optional(),
-  /**
-   * The promotion rule (src/domain/sync-trust.ts) says this secondary may be promoted from the
-   * primary now: SOK in this term, confirmed recently enough, lag and clock skew within bounds.
-   */
-  inSync: z.boolean().optional(),
-  /** Why the rule would refuse to promote it (absent when in sync). */
-  notInSyncReason: z.string().max(1024).optional(),
-  /** Shipping delay as the source reports it (not a heartbeat age). */
-  lagSeconds: z.number().min(0).optional(),
-  /** Unshipped log in bytes. */
-  lagBytes: z.number().int().min(0).optional(),
-  lastReportTime: time.optional(),
-  fenced: z.boolean().optional(),
-});
+export const siteStatusSchema = z
+  .object({
+    name: siteName.describe('Site name, as in spec.sites.'),
+    role: z.enum(siteRoles).describe('System replication role of the site: primary, secondary or none.'),
+    hanaStatus: z
+      .enum(hanaStatuses)
+      .optional()
+      .describe('What the agent sees of the instance: running, stopped, suspended (no writes) or unknown.'),
+    landscapeStatus: z
+      .enum(landscapeStatusNames)
+      .optional()
+      .describe("landscapeHostConfiguration.py's overall host status."),
+    replicationMode: z
+      .enum(replicationModes)
+      .optional()
+      .describe('For a secondary: the mode it replicates in.'),
+    replicationStatus: z
+      .enum(siteReplicationStatuses)
+      .optional()
+      .describe('Status of the replication into this site; NONE on a primary without secondaries.'),
+    inSync: z
+      .boolean()
+      .optional()
+      .describe(
+        'The promotion rule says this secondary may be promoted from the primary now: SOK in this term, confirmed recently enough, lag and clock skew within bounds.',
+      ),
+    notInSyncReason: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe('Why the promotion rule would refuse to promote it (absent when in sync).'),
+    lagSeconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('Shipping delay in seconds, as the source reports it in its monitoring views.'),
+    lagBytes: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Unshipped log in bytes, from the monitoring views.'),
+    lastReportTime: time.optional().describe("When the site's agent last reported."),
+    fenced: z.boolean().optional().describe('The site has been fenced (stopped or suspended).'),
+  })
+  .describe('The state of one site as its agent reports it.');
 
-export const takeoverRecordSchema = z.object({
-  time,
-  from: siteName,
-  to: siteName,
-  /** CamelCase reason (PrimaryFailed, PlannedTakeover...). */
-  reason: z.string().min(1).max(1024),
-  durationSeconds: z.number().min(0).optional(),
-  outcome: z.enum(takeoverOutcomes).optional(),
-  epoch: z.number().int().min(0).optional(),
-});
+export const takeoverRecordSchema = z
+  .object({
+    time: time.describe('When the takeover started.'),
+    from: siteName.describe('The former primary site.'),
+    to: siteName.describe('The new primary site.'),
+    reason: z.string().min(1).max(1024).describe('CamelCase reason (PrimaryFailed, PlannedTakeover...).'),
+    durationSeconds: z.number().min(0).optional().describe('How long the takeover took.'),
+    outcome: z.enum(takeoverOutcomes).optional().describe('succeeded or failed.'),
+    epoch: z.number().int().min(0).optional().describe('The primary term the takeover started.'),
+  })
+  .describe('One takeover.');
 
-export const hanaSystemReplicationStatusSchema = z.object({
-  observedGeneration: z.number().int().min(0).optional(),
-  /** The site accepting writes, as the leader key says. */
-  currentPrimary: siteName.optional(),
-  /** The site the operator wants to be primary: differs from currentPrimary during a takeover. */
-  targetPrimary: siteName.optional(),
-  /** The current primary term (the fencing token). */
-  epoch: z.number().int().min(0).optional(),
-  sites: z.array(siteStatusSchema).max(8).optional(),
-  lastTakeover: takeoverRecordSchema.optional(),
-  /** Newest first, at most TAKEOVER_HISTORY_LIMIT entries. */
-  takeoverHistory: z.array(takeoverRecordSchema).max(TAKEOVER_HISTORY_LIMIT).optional(),
-  conditions: z.array(conditionSchema).max(16).optional(),
-});
+export const hanaSystemReplicationStatusSchema = z
+  .object({
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The metadata.generation this status describes.'),
+    currentPrimary: siteName.optional().describe('The site accepting writes, as the leader key says.'),
+    targetPrimary: siteName
+      .optional()
+      .describe('The site the operator wants to be primary: differs from currentPrimary during a takeover.'),
+    epoch: z.number().int().min(0).optional().describe('The current primary term (the fencing token).'),
+    sites: z.array(siteStatusSchema).max(8).optional().describe('Per-site state as the agents report it.'),
+    lastTakeover: takeoverRecordSchema.optional().describe('The most recent takeover.'),
+    takeoverHistory: z
+      .array(takeoverRecordSchema)
+      .max(TAKEOVER_HISTORY_LIMIT)
+      .optional()
+      .describe(`Takeovers, newest first (at most ${TAKEOVER_HISTORY_LIMIT}).`),
+    conditions: z
+      .array(conditionSchema)
+      .max(16)
+      .optional()
+      .describe(`The conditions ${conditionTypes.join(', ')}.`),
+  })
+  .describe('Observed state, written by the operator.');
 
 export const objectMetaSchema = z.looseObject({
   name: z.string().min(1).max(253),

@@ -1,6 +1,7 @@
 /**
  * The HanaSystemReplication spec: the one schema behind runtime validation, the TypeScript
- * types and (later) the CRD's OpenAPI schema. Defaults are the safe choice for each knob.
+ * types and the CRD's OpenAPI schema. Defaults are the safe choice for each knob. Each field's
+ * `.describe()` text is its documentation: the CRD carries it, so `kubectl explain` prints it.
  */
 import { z } from 'zod';
 
@@ -19,94 +20,219 @@ export const siteSpecSchema = z
   .object({
     name: z
       .string()
-      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -'),
-    host: z.string().regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address'),
-    /** Higher wins when several secondaries are eligible. */
-    priority: z.number().int().min(0).max(1000).default(100),
-    /**
-     * The site this one replicates from (multitier A->B->C). Absent: the primary tier.
-     * Only tier-2 sites (replicating from the primary) are promoted automatically.
-     */
-    source: z.string().regex(SITE_NAME_PATTERN).optional(),
-    /** false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR). */
-    autoTakeover: z.boolean().default(true),
+      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -')
+      .describe(
+        'Site name as given to hdbnsutil --name: a letter, then letters, digits, _ or - (at most 64).',
+      ),
+    host: z
+      .string()
+      .regex(HOST_PATTERN, 'must be a DNS host name or an IPv4 address')
+      .describe('Host name or IPv4 address of the site master.'),
+    priority: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(100)
+      .describe('Higher wins when several secondaries are eligible for takeover.'),
+    source: z
+      .string()
+      .regex(SITE_NAME_PATTERN)
+      .optional()
+      .describe(
+        'The site this one replicates from (multitier A->B->C). Absent: the primary tier. Only tier-2 sites (replicating from the primary) are promoted automatically.',
+      ),
+    autoTakeover: z
+      .boolean()
+      .default(true)
+      .describe(
+        "false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR).",
+      ),
   })
-  .strict();
+  .strict()
+  .describe('One HANA site of the landscape.');
 
 export const hanaSystemReplicationSpecSchema = z
   .object({
-    sid: z.string().regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)'),
-    instanceNumber: z.string().regex(/^[0-9]{2}$/, 'must be two digits (e.g. "00")'),
-    sites: z.array(siteSpecSchema).min(2, 'needs at least two sites').max(8),
+    sid: z
+      .string()
+      .regex(SID_PATTERN, 'must be three characters, an upper-case letter first (e.g. HA1)')
+      .describe('SAP system ID: three characters, an upper-case letter first (e.g. HA1).'),
+    instanceNumber: z
+      .string()
+      .regex(/^[0-9]{2}$/, 'must be two digits (e.g. "00")')
+      .describe('HANA instance number, two digits (e.g. "00").'),
+    sites: z
+      .array(siteSpecSchema)
+      .min(2, 'needs at least two sites')
+      .max(8)
+      .describe('The HANA sites of this system replication landscape (2 to 8, unique names).'),
     replication: z
       .object({
-        mode: z.enum(replicationModes).default('sync'),
-        operationMode: z.enum(operationModes).default('logreplay'),
-        /** HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL). */
-        logShippingTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
-        /**
-         * async only: a secondary lagging at most this many seconds may be promoted automatically.
-         * Absent: an async secondary is never promoted automatically.
-         */
-        asyncTakeoverMaxLagSeconds: z.number().int().min(0).max(86400).optional(),
+        mode: z
+          .enum(replicationModes)
+          .default('sync')
+          .describe('Replication mode, as hdbnsutil -sr_register --replicationMode takes it.'),
+        operationMode: z
+          .enum(operationModes)
+          .default('logreplay')
+          .describe('Operation mode, as hdbnsutil -sr_register --operationMode takes it.'),
+        logShippingTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(30)
+          .describe(
+            "HANA's logshipping_timeout: after it a sync primary commits alone (the secondary is SFAIL).",
+          ),
+        asyncTakeoverMaxLagSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(86400)
+          .optional()
+          .describe(
+            'async only: a secondary lagging at most this many seconds may be promoted automatically. Absent: an async secondary is never promoted automatically.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('System replication settings.'),
     takeover: z
       .object({
-        automatic: z.boolean().default(true),
-        /** SAPHanaSR PREFER_SITE_TAKEOVER: true takes over to the in-sync secondary; false restarts locally first. */
-        preferSiteTakeover: z.boolean().default(true),
-        /** SAPHanaSR AUTOMATED_REGISTER: register the former primary as secondary without a human. */
-        automatedRegister: z.boolean().default(false),
-        /** SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT, on the last-primary timestamps. */
-        duplicatePrimaryTimeoutSeconds: z.number().int().min(0).max(604800).default(7200),
-        /** Consecutive failed probes before the primary counts as failed. */
-        failureThreshold: z.number().int().min(1).max(100).default(3),
-        /** Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false. */
-        localRestartAttempts: z.number().int().min(0).max(10).default(1),
-        /** Use `hdbnsutil -sr_takeover --suspendPrimary` when the old primary still answers. */
-        handshake: z.boolean().default(true),
+        automatic: z.boolean().default(true).describe('Take over automatically when the primary fails.'),
+        preferSiteTakeover: z
+          .boolean()
+          .default(true)
+          .describe(
+            'SAPHanaSR PREFER_SITE_TAKEOVER: true takes over to the in-sync secondary; false restarts the primary locally first.',
+          ),
+        automatedRegister: z
+          .boolean()
+          .default(false)
+          .describe(
+            'SAPHanaSR AUTOMATED_REGISTER: register the former primary as secondary without a human.',
+          ),
+        duplicatePrimaryTimeoutSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(604800)
+          .default(7200)
+          .describe('SAPHanaSR DUPLICATE_PRIMARY_TIMEOUT, on the last-primary timestamps.'),
+        failureThreshold: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(3)
+          .describe('Consecutive failed probes before the primary counts as failed.'),
+        localRestartAttempts: z
+          .number()
+          .int()
+          .min(0)
+          .max(10)
+          .default(1)
+          .describe(
+            'Local restarts of a failed primary tried before a takeover when preferSiteTakeover is false.',
+          ),
+        handshake: z
+          .boolean()
+          .default(true)
+          .describe('Use hdbnsutil -sr_takeover --suspendPrimary when the old primary still answers.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Takeover policy.'),
     probes: z
       .object({
-        intervalSeconds: z.number().min(0.1).max(3600).default(2),
-        timeoutSeconds: z.number().min(0.1).max(3600).default(3),
+        intervalSeconds: z
+          .number()
+          .min(0.1)
+          .max(3600)
+          .default(2)
+          .describe('Seconds between probes; shorter than lease.ttlSeconds.'),
+        timeoutSeconds: z
+          .number()
+          .min(0.1)
+          .max(3600)
+          .default(3)
+          .describe('A probe not answered within this many seconds has failed.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('How the agents probe their HANA.'),
     lease: z
       .object({
-        ttlSeconds: z.number().int().min(1).max(3600).default(10),
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(10)
+          .describe(
+            'TTL of the etcd lease bound to the leader key; shorter than replication.logShippingTimeoutSeconds so a cut-off primary fences itself first.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('The etcd lease bound to the leader key.'),
     clock: z
       .object({
-        /**
-         * The largest offset between the clocks of any two hosts (agents, HANA, operator) that the
-         * rules allow for; NTP/chrony must keep them within it. Every comparison of times from two
-         * hosts counts it against trust, and a measured offset beyond it refuses automatic takeover.
-         */
-        maxSkewSeconds: z.number().min(0).max(60).default(1),
+        maxSkewSeconds: z
+          .number()
+          .min(0)
+          .max(60)
+          .default(1)
+          .describe(
+            'The largest offset between the clocks of any two hosts (agents, HANA, operator) that the rules allow for; NTP/chrony must keep them within it. Every comparison of times from two hosts counts it against trust, and a measured offset beyond it refuses automatic takeover.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Clocks of the hosts (NTP or chrony must keep them within the bound).'),
     alerts: z
       .object({
-        lagWarningSeconds: z.number().min(0).default(30),
-        lagCriticalSeconds: z.number().min(0).default(300),
-        lagWarningBytes: z.number().int().min(0).optional(),
-        lagCriticalBytes: z.number().int().min(0).optional(),
-        /** A threshold must be crossed this long before the alert fires (and stay clear as long to resolve). */
-        forSeconds: z.number().min(0).default(60),
+        lagWarningSeconds: z
+          .number()
+          .min(0)
+          .default(30)
+          .describe('Lag (seconds) above which the warning is raised.'),
+        lagCriticalSeconds: z
+          .number()
+          .min(0)
+          .default(300)
+          .describe('Lag (seconds) above which the critical alert is raised; at least lagWarningSeconds.'),
+        lagWarningBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Unshipped log (bytes) above which the warning is raised.'),
+        lagCriticalBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe(
+            'Unshipped log (bytes) above which the critical alert is raised; at least lagWarningBytes.',
+          ),
+        forSeconds: z
+          .number()
+          .min(0)
+          .default(60)
+          .describe(
+            'A threshold must be crossed this long before the alert fires (and stay clear as long to resolve).',
+          ),
       })
       .strict()
-      .prefault({}),
-    /** Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance). */
-    maintenance: z.boolean().default(false),
+      .prefault({})
+      .describe('Replication lag thresholds for the ReplicationLagHigh condition and its Events.'),
+    maintenance: z
+      .boolean()
+      .default(false)
+      .describe("Observe and report, never act (Patroni's pause, SAPHanaSR's maintenance)."),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -189,7 +315,8 @@ export const hanaSystemReplicationSpecSchema = z
           'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
       });
     }
-  });
+  })
+  .describe('Desired state: the HANA system, its sites and the HA policy.');
 
 export type HanaSystemReplicationSpec = z.output<typeof hanaSystemReplicationSpecSchema>;
 export type HanaSystemReplicationSpecInput = z.input<typeof hanaSystemReplicationSpecSchema>;

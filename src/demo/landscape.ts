@@ -236,6 +236,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       namespace,
       plural: PLURAL,
       body: { ...manifest, metadata: { ...manifest.metadata, name, namespace } },
+      fieldManager: 'hanasr-demo',
     });
 
     // 2. Coordination.

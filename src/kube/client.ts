@@ -53,10 +53,16 @@ export function isConflict(err: unknown): boolean {
   return httpCode(err) === 409;
 }
 
-function deadline(ms: number): ObservableMiddleware {
+/**
+ * Sets each call's deadline, and its User-Agent to `<component>/hanasr`: the API server names the
+ * field manager of a write after the User-Agent's product, so managedFields and server-side
+ * apply conflicts say hanasr-operator or hanasr-cli (not client-node's node-fetch).
+ */
+function deadline(ms: number, component: string): ObservableMiddleware {
   return {
     pre: (ctx) => {
       ctx.setSignal(AbortSignal.timeout(ms));
+      ctx.setHeaderParam('User-Agent', `${component}/hanasr (node ${process.version})`);
       return new Observable(Promise.resolve(ctx));
     },
     post: (res) => new Observable(Promise.resolve(res)),
@@ -98,7 +104,7 @@ export class KubeClient {
 
   private opts(merge = false): ConfigurationOptions<ObservableMiddleware> {
     const base: ConfigurationOptions<ObservableMiddleware> = {
-      middleware: [deadline(this.timeoutMs)],
+      middleware: [deadline(this.timeoutMs, this.component)],
       middlewareMergeStrategy: 'append',
     };
     return merge ? setHeaderOptions('Content-Type', PatchStrategy.MergePatch, base) : base;

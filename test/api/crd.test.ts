@@ -11,8 +11,8 @@ import {
   toStructural,
   StructuralSchemaError,
 } from '../../src/api/crd.js';
-import { parseSpec } from '../../src/api/spec.js';
-import { validate, type Schema } from '../charts/json-schema-check.js';
+import { hanaSystemReplicationSpecSchema, parseSpec } from '../../src/api/spec.js';
+import { Ajv } from 'ajv';
 
 const committed = readFileSync(new URL(`../../${CRD_FILE}`, import.meta.url), 'utf8');
 
@@ -33,6 +33,28 @@ const crd = buildCrd() as {
 };
 const version = crd.spec.versions[0]!;
 const root = version.schema.openAPIV3Schema;
+
+/**
+ * The CRD's schema checked by ajv (strict: a keyword it does not know fails the compile), with
+ * the OpenAPI/Kubernetes extras declared: nullable is ajv's own; x-kubernetes-* are annotations
+ * here (CEL rules are checked by the API server, and by parseSpec's superRefine); int64 and
+ * date-time as the API server reads them.
+ */
+function crdValidator() {
+  const ajv = new Ajv({ strict: true, allErrors: true });
+  ajv.addKeyword('x-kubernetes-validations');
+  ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+  return ajv.compile(root);
+}
+
+/** The instance paths ajv reports (`/spec/sid`), sorted. */
+function invalidPaths(value: unknown): string[] {
+  const check = crdValidator();
+  if (check(value)) return [];
+  return [...new Set((check.errors ?? []).map((e) => e.instancePath))].sort();
+}
 
 /** Walks every schema node with its path. */
 function walk(node: Node, path: string, visit: (node: Node, path: string) => void): void {
@@ -100,6 +122,20 @@ describe('generated CRD', () => {
     expect(typeof props.sid!.description).toBe('string');
   });
 
+  it('describes every field from the zod schemas (what kubectl explain prints)', () => {
+    const undocumented: string[] = [];
+    walk(root, '', (node, path) => {
+      if (typeof node.description !== 'string' || node.description.length < 10)
+        undocumented.push(path || '(root)');
+    });
+    expect(undocumented).toEqual([]);
+    const spec = (root.properties as Record<string, Node>).spec!;
+    const takeover = (spec.properties as Record<string, Node>).takeover!;
+    expect((takeover.properties as Record<string, Node>).automatedRegister!.description).toBe(
+      hanaSystemReplicationSpecSchema.shape.takeover.unwrap().shape.automatedRegister.description,
+    );
+  });
+
   it('turns the cross-field rules into CEL validations', () => {
     const spec = (root.properties as Record<string, Node>).spec!;
     const rules = (spec['x-kubernetes-validations'] as { rule: string }[]).map((r) => r.rule);
@@ -128,7 +164,7 @@ describe('generated CRD', () => {
 
   it('accepts examples/hsr.yaml, which parseSpec accepts too', () => {
     const example = parse(readFileSync(new URL('../../examples/hsr.yaml', import.meta.url), 'utf8'));
-    expect(validate(root as Schema, example)).toEqual([]);
+    expect(invalidPaths(example)).toEqual([]);
     const spec = parseSpec(example.spec);
     expect(spec.sites.map((s) => s.name)).toEqual(['A', 'B']);
     expect(spec.replication).toMatchObject({ mode: 'sync', operationMode: 'logreplay' });
@@ -145,10 +181,7 @@ describe('generated CRD', () => {
     bad.spec.sid = 'ha1';
     bad.spec.replication.mode = 'semisync';
     bad.spec.sites[1].host = 'x'.repeat(254);
-    const errors = validate(root as Schema, bad);
-    expect(errors.some((e) => e.startsWith('$.spec.sid'))).toBe(true);
-    expect(errors.some((e) => e.startsWith('$.spec.replication.mode'))).toBe(true);
-    expect(errors.some((e) => e.startsWith('$.spec.sites[1].host'))).toBe(true);
+    expect(invalidPaths(bad)).toEqual(['/spec/replication/mode', '/spec/sid', '/spec/sites/1/host']);
     expect(() => parseSpec(bad.spec)).toThrow(/sid/);
   });
 });

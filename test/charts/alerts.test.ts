@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { METRIC_NAMES } from '../../src/observability/metrics.js';
-import { renderChart } from '../support/helm-render.js';
+import { renderChart } from '../support/helm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chartDir = join(root, 'charts/hanasr');

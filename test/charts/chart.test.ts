@@ -1,13 +1,17 @@
+/**
+ * The chart as the real helm (v4.1) renders it: `helm lint --strict` and `helm template` with
+ * several values, invalid values refused by values.schema.json, and checks on the parsed output.
+ */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readChartValues, renderChart, type RenderedChart } from '../support/helm-render.js';
-import { parse as parseYaml } from 'yaml';
-import { validate, type Schema } from './json-schema-check.js';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { chartNotes, helm, lintChart, renderChart, type RenderedChart } from '../support/helm.js';
 
 const chartDir = fileURLToPath(new URL('../../charts/hanasr', import.meta.url));
-const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Schema;
+const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as object;
 
 type Obj = Record<string, unknown>;
 const get = (o: unknown, path: string): unknown =>
@@ -37,8 +41,14 @@ describe.each(variants)('chart rendered with %s', (_name, values) => {
   const docs = rendered.documents.map((d) => d.object);
   const deployment = docs.find((d) => d.kind === 'Deployment')!;
 
-  it('validates its values against values.schema.json', () => {
-    expect(validate(schema, rendered.values)).toEqual([]);
+  it('passes helm lint --strict (values.schema.json included) with these values', () => {
+    const lint = lintChart(chartDir, values);
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+
+  it('renders each document from a template of the chart', () => {
+    for (const d of rendered.documents) expect(d.source).toMatch(/^hanasr\/templates\/[a-z-]+\.yaml$/);
   });
 
   it('renders only Kubernetes objects with apiVersion, kind, metadata.name and labels', () => {
@@ -107,7 +117,7 @@ describe.each(variants)('chart rendered with %s', (_name, values) => {
   it('grants exactly the rules of files/operator-rbac.yaml (checked against the calls by test/e2e/operator-rbac.test.ts)', () => {
     const roles = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
     expect(roles).toHaveLength(1);
-    const fileRules = parseYaml(readFileSync(join(chartDir, 'files/operator-rbac.yaml'), 'utf8')) as unknown;
+    const fileRules = parse(readFileSync(join(chartDir, 'files/operator-rbac.yaml'), 'utf8')) as unknown;
     expect(roles[0]!.rules).toEqual(fileRules);
     for (const binding of docs.filter((d) => d.kind === 'ClusterRoleBinding' || d.kind === 'RoleBinding')) {
       const ref = binding.roleRef as { kind: string; name: string };
@@ -122,7 +132,7 @@ describe.each(variants)('chart rendered with %s', (_name, values) => {
   });
 
   it('prints NOTES', () => {
-    expect(rendered.notes).toContain('kubectl get hsr');
+    expect(chartNotes(chartDir, values)).toContain('kubectl get hsr');
   });
 });
 
@@ -189,12 +199,29 @@ describe('chart toggles', () => {
     });
   });
 
-  it('fails like helm when a required value is missing', () => {
+  it('fails when a required value is missing', () => {
     expect(() => renderChart(chartDir, { values: { etcd: { endpoints: [] } } })).toThrow(
-      /etcd.endpoints must list/,
+      "at '/etcd/endpoints': minItems: got 0, want 1",
     );
     expect(() => renderChart(chartDir, { values: { serviceAccount: { create: false } } })).toThrow(
-      /serviceAccount.name is required/,
+      /execution error at \(hanasr\/templates\/rbac\.yaml:\d+:\d+\): serviceAccount.name is required/,
+    );
+  });
+
+  it('installs the CRD from crds/ (helm install, helm template --include-crds), identical to the committed file', () => {
+    const committed = parse(
+      readFileSync(join(chartDir, 'crds/hanasr.io_hanasystemreplications.yaml'), 'utf8'),
+    );
+    const withCrds = renderChart(chartDir, { args: ['--include-crds'] }).documents;
+    const crds = withCrds.filter((d) => d.object.kind === 'CustomResourceDefinition');
+    expect(crds.map((d) => d.source)).toEqual(['hanasr/crds/hanasr.io_hanasystemreplications.yaml']);
+    expect(crds[0]!.object).toEqual(committed);
+    const shown = helm(['show', 'crds', chartDir]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(parse(shown.stdout.replace(/^---\n/, ''))).toEqual(committed);
+    // Without --include-crds helm template leaves them out: helm install applies crds/ itself.
+    expect(renderChart(chartDir).documents.some((d) => d.object.kind === 'CustomResourceDefinition')).toBe(
+      false,
     );
   });
 
@@ -217,20 +244,49 @@ describe('chart toggles', () => {
   });
 });
 
-describe('values.yaml', () => {
-  const values = readChartValues(chartDir);
-  it('validates against values.schema.json', () => {
-    expect(validate(schema, values)).toEqual([]);
+describe('values.yaml and values.schema.json', () => {
+  it('values.schema.json is a valid draft-07 schema (ajv, strict: no unknown keywords) that values.yaml passes', () => {
+    const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
+    const check = ajv.compile(schema);
+    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as unknown;
+    expect(check(values), JSON.stringify(check.errors)).toBe(true);
+    expect(check({ ...(values as Obj), replicas: 3 })).toBe(false);
   });
 
-  it('is rejected by the schema when a key is misspelt or mistyped', () => {
-    expect(validate(schema, { ...values, replicas: 3 })).toEqual(['$.replicas: unknown key']);
-    expect(validate(schema, { ...values, replicaCount: '2' })).toEqual([
-      '$.replicaCount: expected integer, got string',
-    ]);
-    expect(validate(schema, { ...values, prometheusRule: { alerts: { lagFor: 'one minute' } } })[0]).toMatch(
-      /lagFor/,
-    );
+  it.each<[string, Obj, string]>([
+    ['a misspelt key', { replicas: 3 }, "at '': additional properties 'replicas' not allowed"],
+    ['a string for an integer', { replicaCount: '2' }, "at '/replicaCount': got string, want integer"],
+    ['too many replicas', { replicaCount: 9 }, "at '/replicaCount': maximum: got 9, want 5"],
+    [
+      'a duration that is not one',
+      { prometheusRule: { alerts: { lagFor: 'one minute' } } },
+      "at '/prometheusRule/alerts/lagFor': 'one minute' does not match pattern",
+    ],
+    [
+      'an unknown pull policy',
+      { image: { pullPolicy: 'Sometimes' } },
+      "at '/image/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'",
+    ],
+    [
+      'an etcd endpoint without a scheme',
+      { etcd: { endpoints: ['etcd-0:2379'] } },
+      "at '/etcd/endpoints/0': 'etcd-0:2379' does not match pattern",
+    ],
+    [
+      'a port out of range',
+      { metrics: { port: 70000 } },
+      "at '/metrics/port': maximum: got 70,000, want 65,535",
+    ],
+    [
+      'a watched namespace that is no DNS label',
+      { operator: { watchNamespace: 'Hana_Prod' } },
+      "at '/operator/watchNamespace': 'Hana_Prod' does not match pattern",
+    ],
+  ])('helm template and helm lint refuse %s', (_name, values, message) => {
+    expect(() => renderChart(chartDir, { values })).toThrow(message);
+    const lint = lintChart(chartDir, values);
+    expect(lint.status).not.toBe(0);
+    expect(lint.stdout + lint.stderr).toContain(message);
   });
 
   it('documents every key with a comment (itself or a documented parent)', () => {

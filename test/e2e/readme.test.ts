@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { toolPath } from '../../scripts/tools.js';
 
 const root = join(import.meta.dirname, '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -132,11 +133,11 @@ describe('README', () => {
     expect(output.text).toMatch(/^coordination (etcd|in-memory)/m);
     await waitFor(child, /acquired the leader key at epoch 1/, 60_000, output);
 
-    // The real kubectl against the embedded API.
+    // The real kubectl (1.35, from the npm package the tests extract) against the embedded API.
     let primary = '';
     for (let i = 0; i < 60 && primary !== 'A'; i++) {
       const got = spawnSync(
-        'kubectl',
+        toolPath('kubectl'),
         ['--kubeconfig', kubeconfig!, 'get', 'hsr', 'ha1', '-n', 'hana', '-o', 'json'],
         {
           encoding: 'utf8',

@@ -148,8 +148,8 @@ interface EventView {
 
 async function events(kube: Kube, name: string): Promise<EventView[] | null> {
   try {
-    // Filtered here rather than with fieldSelector=involvedObject.name, which not every API
-    // server (the project's fake one included) supports.
+    // Filtered here rather than with fieldSelector=involvedObject.name, which not every
+    // Kubernetes-compatible API server supports.
     const list = await kube.client.listEvents(kube.namespace);
     return list
       .filter((e) => record(e['involvedObject'])['name'] === name)

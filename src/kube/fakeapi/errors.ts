@@ -191,3 +191,8 @@ export function invalid(group: string, kind: string, name: string, errors: reado
     causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
   });
 }
+
+/** 422 for bad request options: `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: ...`. */
+export function invalidOptions(kind: string, errors: readonly FieldError[]): ApiError {
+  return invalid('meta.k8s.io', kind, '', errors);
+}

@@ -1,7 +1,8 @@
 /**
  * A fake Kubernetes API server in memory, over plain HTTP on loopback, that the real
- * @kubernetes/client-node and kubectl talk to. Used by the tests and embedded by `npm start`
- * as the local Kubernetes API of the demo landscape.
+ * @kubernetes/client-node and kubectl (1.35: apply with validation, apply --server-side, explain,
+ * describe, get -w, wait, events) talk to. Used by the tests and embedded by `npm start` as the
+ * local Kubernetes API of the demo landscape.
  */
 import { writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';

@@ -57,11 +57,20 @@ const ROOT_KEPT = new Set(['apiVersion', 'kind', 'metadata']);
 /**
  * Removes nulls of non-nullable fields and fields the schema does not know, in place.
  * `root` keeps apiVersion, kind and metadata as the API server does for a custom resource.
+ * The paths of the unknown fields removed (`spec.sites[0].colour`) go to `unknown`.
  */
-export function prune(value: Json, schema: JSONSchemaProps | undefined, root = false): Json {
+export function prune(
+  value: Json,
+  schema: JSONSchemaProps | undefined,
+  root = false,
+  unknown: string[] = [],
+  path = '',
+): Json {
   if (schema === undefined) return value;
   if (Array.isArray(value)) {
-    if (schema.items !== undefined) for (const item of value) prune(item, schema.items);
+    if (schema.items !== undefined) {
+      value.forEach((item, i) => prune(item, schema.items, false, unknown, `${path}[${i}]`));
+    }
     return value;
   }
   if (!isPlainObject(value)) return value;
@@ -74,6 +83,7 @@ export function prune(value: Json, schema: JSONSchemaProps | undefined, root = f
     const additional = schema.additionalProperties;
     const childSchema = propSchema ?? (isPlainObject(additional) ? additional : undefined);
     if (childSchema === undefined && !preserve && additional !== true) {
+      unknown.push(join(path, key));
       delete value[key];
       continue;
     }
@@ -81,7 +91,7 @@ export function prune(value: Json, schema: JSONSchemaProps | undefined, root = f
       delete value[key];
       continue;
     }
-    prune(child, childSchema);
+    prune(child, childSchema, false, unknown, join(path, key));
   }
   return value;
 }

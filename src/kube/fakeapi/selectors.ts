@@ -90,32 +90,65 @@ export function labelMatcher(selector: string | undefined): Matcher {
 }
 
 export interface FieldRequirement {
-  field: 'metadata.name' | 'metadata.namespace';
+  field: string;
   negate: boolean;
   value: string;
 }
 
-/** `metadata.name=x,metadata.namespace!=y`; other fields answer 400 like the real server. */
-export function parseFieldSelector(selector: string | undefined): FieldRequirement[] {
+/** The field labels every kind supports. */
+export const METADATA_FIELDS: ReadonlySet<string> = new Set(['metadata.name', 'metadata.namespace']);
+
+/** Those of core/v1 Events, as kube-apiserver registers them (what `kubectl describe` selects with). */
+export const EVENT_FIELDS: ReadonlySet<string> = new Set([
+  ...METADATA_FIELDS,
+  'involvedObject.kind',
+  'involvedObject.namespace',
+  'involvedObject.name',
+  'involvedObject.uid',
+  'involvedObject.apiVersion',
+  'involvedObject.resourceVersion',
+  'involvedObject.fieldPath',
+  'reason',
+  'reportingComponent',
+  'source',
+  'type',
+]);
+
+/**
+ * `metadata.name=x,involvedObject.kind!=Pod`; a field the kind does not support answers 400 like
+ * the real server.
+ */
+export function parseFieldSelector(
+  selector: string | undefined,
+  supported: ReadonlySet<string> = METADATA_FIELDS,
+): FieldRequirement[] {
   if (selector === undefined || selector.trim() === '') return [];
   return splitTopLevel(selector).map((part) => {
     const m = part.match(/^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$/);
     if (m === null) throw badRequest(`invalid selector: '${selector}'; can't understand '${part}'`);
     const field = m[1] ?? '';
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') {
-      throw badRequest(`field label not supported: ${field}`);
-    }
+    if (!supported.has(field)) throw badRequest(`field label not supported: ${field}`);
     return { field, negate: m[2] === '!=', value: (m[3] ?? '').trim() };
   });
 }
 
+/** The value a field label selects on (`source` is source.component); absent fields are "". */
+export function fieldValue(obj: Readonly<Record<string, unknown>>, field: string): string {
+  const path = field === 'source' ? ['source', 'component'] : field.split('.');
+  let node: unknown = obj;
+  for (const k of path) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return '';
+    node = (node as Record<string, unknown>)[k];
+  }
+  return typeof node === 'string' ? node : typeof node === 'number' ? String(node) : '';
+}
+
 export function fieldsMatch(
   requirements: readonly FieldRequirement[],
-  name: string,
-  namespace: string,
+  obj: Readonly<Record<string, unknown>>,
 ): boolean {
   return requirements.every((r) => {
-    const actual = r.field === 'metadata.name' ? name : namespace;
+    const actual = fieldValue(obj, r.field);
     return r.negate ? actual !== r.value : actual === r.value;
   });
 }

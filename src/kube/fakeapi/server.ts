@@ -1,6 +1,8 @@
 /**
- * The HTTP front of the fake Kubernetes API: routing, discovery, CRUD with the API server's
- * rules (resourceVersion, generation, status subresource, finalizers), patch, list and watch.
+ * The HTTP front of the fake Kubernetes API: routing, discovery, OpenAPI v3, CRUD with the API
+ * server's rules (resourceVersion, generation, status subresource, finalizers), patch and
+ * server-side apply with field ownership (managedFields), fieldValidation and dryRun, list and
+ * watch (as Tables too, for kubectl get and get -w).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,6 +11,7 @@ import {
   ApiError,
   STALE_OBJECT,
   alreadyExists,
+  invalidOptions,
   badRequest,
   conflict,
   expired,
@@ -22,6 +25,7 @@ import {
 } from './errors.js';
 import { coreToEventsV1, eventsV1ToCore } from './events.js';
 import { Faults, type RequestInfo, type Verb } from './faults.js';
+import { documentHash, documentKey, groupVersionDocument, kindSchema, patchMediaTypes } from './openapi.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import {
   CRD_GROUP,
@@ -32,8 +36,21 @@ import {
   typesFromCrd,
   type ResourceType,
 } from './resources.js';
-import { admitCustomResource, isPlainObject } from './schema.js';
 import {
+  ApplyConflicts,
+  afterUpdate,
+  apply as applyConfig,
+  conflictCauses,
+  conflictMessage,
+  entriesOf,
+  managerOf,
+  type ManagedFieldsEntry,
+  type Writer,
+} from './managed.js';
+import { admitCustomResource, isPlainObject, prune } from './schema.js';
+import {
+  EVENT_FIELDS,
+  METADATA_FIELDS,
   fieldsMatch,
   labelMatcher,
   parseFieldSelector,
@@ -41,7 +58,8 @@ import {
   type FieldRequirement,
 } from './selectors.js';
 import { Store, meta, nameOf, namespaceOf, type Change, type Obj } from './store.js';
-import { toTable, wantsTable } from './table.js';
+import { includeObjectOf, toTable, wantsTable, type IncludeObject } from './table.js';
+import { parse as parseYaml } from 'yaml';
 
 export interface FakeApiOptions {
   port?: number;
@@ -54,6 +72,17 @@ export interface FakeApiOptions {
   maxBodyBytes?: number;
 }
 
+const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-hanasr-fakeapi',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2025-01-01T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
 const NOT_FOUND_PATH = new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -103,6 +132,13 @@ function nameErrors(type: ResourceType, name: string, field = 'metadata.name'): 
   return [];
 }
 
+/** The field labels a kind can be selected by (Events: involvedObject.*, reason, type...). */
+function fieldLabels(type: ResourceType): ReadonlySet<string> {
+  return type.kind === 'Event' && (type.group === '' || type.group === 'events.k8s.io')
+    ? EVENT_FIELDS
+    : METADATA_FIELDS;
+}
+
 function canonicalJson(v: unknown): string {
   const sort = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(sort);
@@ -137,6 +173,36 @@ function labelsOf(obj: Obj): Record<string, string> {
   return out;
 }
 
+/** How one write request is to be carried out. */
+interface WriteContext {
+  /** The request named its fieldManager (server-side apply requires it). */
+  explicitManager: boolean;
+  validation: 'Ignore' | 'Warn' | 'Strict';
+  dryRun: boolean;
+  force: boolean;
+  subresource: '' | 'status';
+  /** Warning headers for the response (unknown fields under fieldValidation=Warn). */
+  warnings: string[];
+  writer(type?: ResourceType): Writer;
+}
+
+/** Reads, and the writes the server makes itself (namespace deletion deleting what is in it). */
+const NO_OPTIONS: WriteContext = {
+  explicitManager: false,
+  validation: 'Ignore',
+  dryRun: false,
+  force: false,
+  subresource: '',
+  warnings: [],
+  writer: (type) => ({
+    manager: '',
+    subresource: '',
+    statusSubresource: type?.statusSubresource ?? false,
+    apiVersion: type === undefined ? '' : apiVersionOf(type),
+    time: now(),
+  }),
+};
+
 interface Route {
   type: ResourceType;
   namespace: string | undefined;
@@ -149,6 +215,8 @@ interface Watcher {
   namespace: string | undefined;
   labels: Matcher;
   fields: FieldRequirement[];
+  /** Events carry one-row Tables (kubectl get -w); columns only in the first. */
+  table: { includeObject: IncludeObject; columnsSent: boolean } | undefined;
   res: ServerResponse;
   timers: NodeJS.Timeout[];
   close(graceful: boolean): void;
@@ -298,10 +366,14 @@ export class FakeApi {
       this.discovery(segments, res);
       return;
     }
+    if (route === 'openapi') {
+      this.openapi(segments, url, res);
+      return;
+    }
     await this.resource(route, verb, req, res, url);
   }
 
-  private verbOf(method: string, route: Route | 'discovery' | undefined, url: URL): Verb {
+  private verbOf(method: string, route: Route | 'discovery' | 'openapi' | undefined, url: URL): Verb {
     const named = typeof route === 'object' && route.name !== undefined;
     switch (method) {
       case 'POST':
@@ -320,7 +392,7 @@ export class FakeApi {
     }
   }
 
-  private route(segments: string[]): Route | 'discovery' | undefined {
+  private route(segments: string[]): Route | 'discovery' | 'openapi' | undefined {
     const [first, ...rest] = segments;
     let group: string;
     let version: string;
@@ -335,6 +407,8 @@ export class FakeApi {
       group = rest[0] ?? '';
       version = rest[1] ?? '';
       tail = rest.slice(2);
+    } else if (first === 'openapi') {
+      return 'openapi';
     } else {
       return first === undefined || ['version', 'healthz', 'readyz', 'livez'].includes(first)
         ? 'discovery'
@@ -350,6 +424,57 @@ export class FakeApi {
     if (type === undefined || tail.length > 3) return undefined;
     if (type.namespaced && tail.length > 1) return undefined;
     return { type, namespace: undefined, name: tail[1], subresource: tail[2] };
+  }
+
+  // ---------------------------------------------------------------- OpenAPI v3
+
+  /** Every served group/version with its document's text. */
+  private openapiDocuments(): Map<string, string> {
+    const docs = new Map<string, string>();
+    const add = (group: string, version: string) => {
+      const types = this.registry.typesIn(group, version);
+      if (types.length > 0) {
+        docs.set(
+          documentKey(group, version),
+          JSON.stringify(groupVersionDocument(types, SERVER_VERSION.gitVersion)),
+        );
+      }
+    };
+    add('', 'v1');
+    for (const [group, versions] of this.registry.groups()) for (const v of versions) add(group, v);
+    return docs;
+  }
+
+  private openapi(segments: string[], url: URL, res: ServerResponse): void {
+    if (segments[1] !== 'v3') return this.sendStatus(res, NOT_FOUND_PATH);
+    const docs = this.openapiDocuments();
+    if (segments.length === 2) {
+      const paths: Record<string, { serverRelativeURL: string }> = {};
+      for (const [key, text] of docs) {
+        paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${documentHash(text)}` };
+      }
+      this.send(res, 200, { paths });
+      return;
+    }
+    const key = segments.slice(2).join('/');
+    const text = docs.get(key);
+    if (text === undefined) return this.sendStatus(res, NOT_FOUND_PATH);
+    const hash = documentHash(text);
+    const asked = url.searchParams.get('hash');
+    if (asked !== null && asked !== hash) {
+      // A client holding an older hash is sent to the current document, as kube-openapi does.
+      res.writeHead(301, { Location: `/openapi/v3/${key}?hash=${hash}` });
+      res.end();
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      Etag: `"${hash}"`,
+    };
+    if (asked !== null) headers['Cache-Control'] = 'public, immutable';
+    res.writeHead(200, headers);
+    res.end(text);
   }
 
   // ---------------------------------------------------------------- discovery
@@ -371,17 +496,7 @@ export class FakeApi {
       return;
     }
     if (first === 'version') {
-      this.send(res, 200, {
-        major: '1',
-        minor: '32',
-        gitVersion: 'v1.32.0-hanasr-fakeapi',
-        gitCommit: '0000000000000000000000000000000000000000',
-        gitTreeState: 'clean',
-        buildDate: '2025-01-01T00:00:00Z',
-        goVersion: 'go1.23.0',
-        compiler: 'gc',
-        platform: 'linux/amd64',
-      });
+      this.send(res, 200, SERVER_VERSION);
       return;
     }
     if (first === 'api') {
@@ -493,6 +608,84 @@ export class FakeApi {
     return body;
   }
 
+  /** The options of a write (fieldManager, fieldValidation, dryRun, force), checked as the server does. */
+  private writeContext(
+    verb: Verb,
+    req: IncomingMessage,
+    url: URL,
+    subresource: '' | 'status',
+    type: ResourceType,
+  ): WriteContext {
+    const p = url.searchParams;
+    const validation = p.get('fieldValidation') ?? 'Warn';
+    const options = verb === 'patch' ? 'PatchOptions' : verb === 'create' ? 'CreateOptions' : 'UpdateOptions';
+    if (!['Ignore', 'Warn', 'Strict'].includes(validation)) {
+      throw invalidOptions(options, [
+        fieldErrors.notSupported('fieldValidation', validation, ['Ignore', 'Warn', 'Strict']),
+      ]);
+    }
+    const dryRun = p.getAll('dryRun');
+    if (dryRun.some((d) => d !== 'All')) {
+      throw invalidOptions(options, [fieldErrors.notSupported('dryRun', dryRun.join(','), ['All'])]);
+    }
+    const fieldManager = p.get('fieldManager');
+    if (fieldManager !== null && fieldManager.length > 128) {
+      throw invalidOptions(options, [fieldErrors.tooLong('fieldManager', 128)]);
+    }
+    const force = p.get('force');
+    return {
+      explicitManager: fieldManager !== null && fieldManager !== '',
+      validation: validation as WriteContext['validation'],
+      dryRun: dryRun.length > 0,
+      force: force === 'true' || force === '1',
+      subresource,
+      warnings: [],
+      writer: (t = type) => ({
+        manager: managerOf(fieldManager, req.headers['user-agent']),
+        subresource,
+        statusSubresource: t.statusSubresource,
+        apiVersion: apiVersionOf(t),
+        time: now(),
+      }),
+    };
+  }
+
+  /**
+   * Drops the fields the kind does not know (its schema; for built-in kinds, their top-level
+   * fields and metadata): 400 with fieldValidation=Strict, a warning with Warn (the default).
+   */
+  private checkFields(type: ResourceType, body: Obj, ctx: WriteContext): Obj {
+    const unknown: string[] = [];
+    prune(body, kindSchema(type), false, unknown);
+    if (unknown.length === 0 || ctx.validation === 'Ignore') return body;
+    const texts = unknown.map((f) => `unknown field "${f}"`);
+    if (ctx.validation === 'Strict') {
+      throw badRequest(
+        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${texts.join(', ')}`,
+      );
+    }
+    ctx.warnings.push(...texts);
+    return body;
+  }
+
+  private async readYaml(req: IncomingMessage): Promise<unknown> {
+    const text = await this.readBody(req);
+    if (text.trim() === '') throw badRequest('the request body is empty');
+    try {
+      return parseYaml(text) as unknown;
+    } catch (err) {
+      throw badRequest(`error decoding YAML: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Stores an object, or with dryRun only says what would be stored. */
+  private persist(type: ResourceType, change: 'ADDED' | 'MODIFIED', obj: Obj, ctx: WriteContext): Obj {
+    if (!ctx.dryRun) return this.store.write(type.storageKey, change, obj);
+    const copy = structuredClone(obj);
+    if (change === 'ADDED') delete meta(copy)['resourceVersion'];
+    return copy;
+  }
+
   /** Prunes, defaults and validates a custom resource (or a CRD); throws 422 naming the fields. */
   private admit(type: ResourceType, obj: Obj, name: string): void {
     const errors: FieldError[] = [];
@@ -521,6 +714,20 @@ export class FakeApi {
     if (subresource !== undefined && !['get', 'update', 'patch'].includes(verb)) {
       throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
+    const writes = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb);
+    const ctx = writes
+      ? this.writeContext(verb, req, url, subresource === 'status' ? 'status' : '', type)
+      : NO_OPTIONS;
+    // Warnings are collected while the request runs; the header goes out with the response.
+    const respond = (code: number, object: Obj): void => {
+      if (ctx.warnings.length > 0) {
+        res.setHeader(
+          'Warning',
+          ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
+      }
+      this.respondObject(req, res, code, type, object);
+    };
     switch (verb) {
       case 'get': {
         const stored = this.mustGet(type, namespace ?? '', name ?? '');
@@ -535,35 +742,33 @@ export class FakeApi {
         return;
       case 'create': {
         if (name !== undefined) throw methodNotAllowed('POST is not allowed on a named resource');
-        const body = this.checkBody(type, await this.readJson(req));
-        const created = this.create(type, namespace, body);
-        this.respondObject(req, res, 201, type, created);
+        const body = this.checkFields(type, this.checkBody(type, await this.readJson(req)), ctx);
+        const created = this.create(type, namespace, body, ctx);
+        respond(201, created);
         return;
       }
       case 'update': {
-        const body = this.checkBody(type, await this.readJson(req));
-        const { code, object } = this.update(
-          type,
-          namespace ?? '',
-          name ?? '',
-          body,
-          subresource === 'status',
-        );
-        this.respondObject(req, res, code, type, object);
+        const body = this.checkFields(type, this.checkBody(type, await this.readJson(req)), ctx);
+        const { code, object } = this.update(type, namespace ?? '', name ?? '', body, ctx);
+        respond(code, object);
         return;
       }
       case 'patch': {
         const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+        if (contentType === 'application/apply-patch+yaml' && patchMediaTypes(type).includes(contentType)) {
+          const config = await this.readYaml(req);
+          const { code, object } = this.apply(type, namespace ?? '', name ?? '', config, ctx);
+          respond(code, object);
+          return;
+        }
+        if (ctx.force) {
+          throw invalidOptions('PatchOptions', [
+            fieldErrors.forbidden('force', 'may not be specified for non-apply patch'),
+          ]);
+        }
         const patch = await this.readJson(req);
-        const object = this.patch(
-          type,
-          namespace ?? '',
-          name ?? '',
-          contentType,
-          patch,
-          subresource === 'status',
-        );
-        this.respondObject(req, res, 200, type, object);
+        const object = this.patch(type, namespace ?? '', name ?? '', contentType, patch, ctx);
+        respond(200, object);
         return;
       }
       case 'delete': {
@@ -574,13 +779,19 @@ export class FakeApi {
         } catch {
           throw badRequest('error decoding DeleteOptions: the body is not JSON');
         }
-        const object = this.delete(type, namespace ?? '', name ?? '', isPlainObject(options) ? options : {});
+        const object = this.delete(
+          type,
+          namespace ?? '',
+          name ?? '',
+          isPlainObject(options) ? options : {},
+          ctx,
+        );
         this.respondObject(req, res, 200, type, object);
         return;
       }
       case 'deletecollection': {
         const items = this.select(type, namespace, url).map((o) =>
-          this.present(type, this.delete(type, namespaceOf(o), nameOf(o), {})),
+          this.present(type, this.delete(type, namespaceOf(o), nameOf(o), {}, ctx)),
         );
         this.send(res, 200, {
           apiVersion: apiVersionOf(type),
@@ -602,7 +813,9 @@ export class FakeApi {
   ): void {
     const obj = this.present(type, stored);
     if (wantsTable(req.headers.accept)) {
-      this.send(res, code, toTable(type, [obj], String(this.store.resourceVersion)));
+      const url = new URL(req.url ?? '/', 'http://fakeapi.invalid');
+      const options = { includeObject: includeObjectOf(url) };
+      this.send(res, code, toTable(type, [obj], String(this.store.resourceVersion), options));
       return;
     }
     this.send(res, code, obj);
@@ -616,10 +829,10 @@ export class FakeApi {
 
   private select(type: ResourceType, namespace: string | undefined, url: URL): Obj[] {
     const labels = labelMatcher(url.searchParams.get('labelSelector') ?? undefined);
-    const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? undefined);
+    const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? undefined, fieldLabels(type));
     return this.store
       .list(type.storageKey, type.namespaced ? namespace : undefined)
-      .filter((o) => labels(labelsOf(o)) && fieldsMatch(fields, nameOf(o), namespaceOf(o)));
+      .filter((o) => labels(labelsOf(o)) && fieldsMatch(fields, o));
   }
 
   private list(
@@ -632,7 +845,7 @@ export class FakeApi {
     const items = this.select(type, namespace, url).map((o) => this.present(type, o));
     const rv = String(this.store.resourceVersion);
     if (wantsTable(req.headers.accept)) {
-      this.send(res, 200, toTable(type, items, rv));
+      this.send(res, 200, toTable(type, items, rv, { includeObject: includeObjectOf(url) }));
       return;
     }
     // kube-apiserver leaves kind and apiVersion out of the items of built-in lists.
@@ -660,7 +873,13 @@ export class FakeApi {
     return namespace;
   }
 
-  private create(type: ResourceType, namespace: string | undefined, body: Obj): Obj {
+  private create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: Obj,
+    ctx: WriteContext,
+    applied?: ManagedFieldsEntry[],
+  ): Obj {
     const obj = this.intake(type, body);
     const m = meta(obj);
     const bodyNs = m['namespace'];
@@ -703,10 +922,13 @@ export class FakeApi {
       m['labels'] = { ...labelsOf(obj), 'kubernetes.io/metadata.name': name };
     }
     this.admit(type, obj, name);
+    const entries = applied ?? afterUpdate(undefined, obj, ctx.writer(type));
+    if (entries.length > 0) m['managedFields'] = entries;
+    else delete m['managedFields'];
     if (type.group === CRD_GROUP && type.plural === 'customresourcedefinitions') {
-      return this.store.write(type.storageKey, 'ADDED', this.establishCrd(obj));
+      return this.persist(type, 'ADDED', this.establishCrd(obj, undefined, ctx.dryRun), ctx);
     }
-    return this.store.write(type.storageKey, 'ADDED', obj);
+    return this.persist(type, 'ADDED', obj, ctx);
   }
 
   /** Computes the object an update would store, applying the API server's field rules. */
@@ -715,8 +937,9 @@ export class FakeApi {
     namespace: string,
     name: string,
     body: Obj,
-    statusOnly: boolean,
+    ctx: WriteContext,
   ): { code: number; object: Obj } {
+    const statusOnly = ctx.subresource === 'status';
     const bodyMeta = isPlainObject(body['metadata']) ? body['metadata'] : {};
     if (bodyMeta['name'] !== undefined && bodyMeta['name'] !== name) {
       throw badRequest(
@@ -737,7 +960,7 @@ export class FakeApi {
     const existing = this.store.get(type.storageKey, ns, name);
     if (existing === undefined) {
       if (type.allowCreateOnUpdate && !statusOnly) {
-        const created = this.create(type, namespace, { ...body, metadata: { ...bodyMeta, name } });
+        const created = this.create(type, namespace, { ...body, metadata: { ...bodyMeta, name } }, ctx);
         return { code: 201, object: created };
       }
       throw notFound(type.group, type.plural, name);
@@ -752,10 +975,17 @@ export class FakeApi {
     } else if (rv !== meta(existing)['resourceVersion']) {
       throw conflict(type.group, type.plural, name, STALE_OBJECT);
     }
-    return { code: 200, object: this.commitUpdate(type, existing, this.intake(type, body), statusOnly) };
+    return { code: 200, object: this.commitUpdate(type, existing, this.intake(type, body), ctx) };
   }
 
-  private commitUpdate(type: ResourceType, existing: Obj, incoming: Obj, statusOnly: boolean): Obj {
+  private commitUpdate(
+    type: ResourceType,
+    existing: Obj,
+    incoming: Obj,
+    ctx: WriteContext,
+    applied?: ManagedFieldsEntry[],
+  ): Obj {
+    const statusOnly = ctx.subresource === 'status';
     const oldMeta = meta(existing);
     let next: Obj;
     if (statusOnly) {
@@ -803,14 +1033,48 @@ export class FakeApi {
     if (specChanged && typeof oldMeta['generation'] === 'number')
       meta(next)['generation'] = oldMeta['generation'] + 1;
     meta(next)['resourceVersion'] = oldMeta['resourceVersion'];
-    if (type.group === CRD_GROUP && type.plural === 'customresourcedefinitions' && !statusOnly) {
-      next = this.establishCrd(next, existing);
-    }
+    this.manageFields(type, existing, next, incoming, ctx, applied);
     if (canonicalJson(next) === canonicalJson(existing)) return existing;
-    if (oldMeta['deletionTimestamp'] !== undefined && finalizersOf(next).length === 0) {
-      return this.finalize(type, next);
+    if (type.group === CRD_GROUP && type.plural === 'customresourcedefinitions' && !statusOnly) {
+      next = this.establishCrd(next, existing, ctx.dryRun);
     }
-    return this.store.write(type.storageKey, 'MODIFIED', next);
+    if (oldMeta['deletionTimestamp'] !== undefined && finalizersOf(next).length === 0) {
+      return ctx.dryRun ? next : this.finalize(type, next);
+    }
+    return this.persist(type, 'MODIFIED', next, ctx);
+  }
+
+  /**
+   * Sets next's managedFields: those the request brought when it changed them (kubectl does so to
+   * hand client-side-apply fields over to server-side apply; `[]` clears them), those of an Apply,
+   * or the existing ones with this Update recorded.
+   */
+  private manageFields(
+    type: ResourceType,
+    existing: Obj,
+    next: Obj,
+    incoming: Obj,
+    ctx: WriteContext,
+    applied: ManagedFieldsEntry[] | undefined,
+  ): void {
+    const m = meta(next);
+    const sent = meta(incoming)['managedFields'];
+    const had = meta(existing)['managedFields'];
+    let entries: unknown;
+    if (applied !== undefined) entries = applied;
+    else if (
+      ctx.subresource === '' &&
+      sent !== undefined &&
+      canonicalJson(sent) !== canonicalJson(had ?? [])
+    ) {
+      entries = Array.isArray(sent) ? entriesOf({ metadata: { managedFields: sent } }) : [];
+    } else {
+      m['managedFields'] = had;
+      if (had === undefined) delete m['managedFields'];
+      entries = afterUpdate(existing, next, ctx.writer(type));
+    }
+    if (Array.isArray(entries) && entries.length > 0) m['managedFields'] = entries;
+    else delete m['managedFields'];
   }
 
   private patch(
@@ -819,21 +1083,12 @@ export class FakeApi {
     name: string,
     contentType: string,
     patch: unknown,
-    statusOnly: boolean,
+    ctx: WriteContext,
   ): Obj {
     const ns = type.namespaced ? namespace : '';
     const existing = this.store.get(type.storageKey, ns, name);
-    const supported = type.custom
-      ? ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']
-      : [
-          'application/json-patch+json',
-          'application/merge-patch+json',
-          'application/strategic-merge-patch+json',
-          'application/apply-patch+yaml',
-        ];
-    if (!supported.includes(contentType) || contentType === 'application/apply-patch+yaml') {
-      throw unsupportedMediaType(contentType, supported);
-    }
+    const supported = patchMediaTypes(type);
+    if (!supported.includes(contentType)) throw unsupportedMediaType(contentType, supported);
     if (existing === undefined) throw notFound(type.group, type.plural, name);
     const current = this.present(type, existing);
     let patched: unknown;
@@ -855,10 +1110,77 @@ export class FakeApi {
       throw conflict(type.group, type.plural, name, STALE_OBJECT);
     }
     patchedMeta['resourceVersion'] = meta(existing)['resourceVersion'];
-    return this.commitUpdate(type, existing, this.intake(type, this.checkBody(type, patched)), statusOnly);
+    const checked = this.checkFields(type, this.checkBody(type, patched), ctx);
+    return this.commitUpdate(type, existing, this.intake(type, checked), ctx);
   }
 
-  private delete(type: ResourceType, namespace: string, name: string, options: Record<string, unknown>): Obj {
+  /**
+   * Server-side apply (`application/apply-patch+yaml`): the configuration of one manager, merged
+   * with the fields others own; creates the object when it does not exist. 409 on conflicts
+   * unless force.
+   */
+  private apply(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    config: unknown,
+    ctx: WriteContext,
+  ): { code: number; object: Obj } {
+    if (!ctx.explicitManager) {
+      throw invalidOptions('PatchOptions', [
+        fieldErrors.required('fieldManager', 'is required for apply patch'),
+      ]);
+    }
+    const body = this.checkFields(type, this.checkBody(type, config), ctx);
+    if (type.custom || typeof body['apiVersion'] === 'string') {
+      if (typeof body['apiVersion'] !== 'string' || body['apiVersion'] === '') {
+        throw badRequest(`apiVersion must be set to ${apiVersionOf(type)} in an apply patch`);
+      }
+    }
+    const bodyMeta = meta(body);
+    if (bodyMeta['name'] !== undefined && bodyMeta['name'] !== name) {
+      throw badRequest(
+        `the name of the object (${String(bodyMeta['name'])}) does not match the name on the URL (${name})`,
+      );
+    }
+    const ns = type.namespaced ? namespace : '';
+    const stored = this.store.get(type.storageKey, ns, name);
+    const live = stored === undefined ? undefined : this.present(type, stored);
+    let merged: Obj;
+    try {
+      merged = applyConfig(live, body, ctx.writer(type), ctx.force);
+    } catch (err) {
+      if (err instanceof ApplyConflicts) {
+        throw new ApiError(409, 'Conflict', conflictMessage(err.conflicts), {
+          name,
+          group: type.group,
+          kind: type.plural,
+          causes: conflictCauses(err.conflicts),
+        });
+      }
+      throw err;
+    }
+    const entries = entriesOf(merged);
+    if (stored === undefined) {
+      if (ctx.subresource === 'status') throw notFound(type.group, type.plural, name);
+      meta(merged)['name'] = name;
+      return { code: 201, object: this.create(type, namespace, merged, ctx, entries) };
+    }
+    const rv = bodyMeta['resourceVersion'];
+    if (rv !== undefined && rv !== meta(stored)['resourceVersion']) {
+      throw conflict(type.group, type.plural, name, STALE_OBJECT);
+    }
+    meta(merged)['resourceVersion'] = meta(stored)['resourceVersion'];
+    return { code: 200, object: this.commitUpdate(type, stored, this.intake(type, merged), ctx, entries) };
+  }
+
+  private delete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    options: Record<string, unknown>,
+    ctx: WriteContext,
+  ): Obj {
     const ns = type.namespaced ? namespace : '';
     const existing = this.mustGet(type, ns, name);
     const m = meta(existing);
@@ -879,15 +1201,21 @@ export class FakeApi {
         `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(m['resourceVersion'])}`,
       );
     }
-    if (type.plural === 'namespaces' && type.group === '') return this.deleteNamespace(existing);
+    const dryRun = ctx.dryRun || (Array.isArray(options['dryRun']) && options['dryRun'].includes('All'));
+    if (type.plural === 'namespaces' && type.group === '') {
+      if (!dryRun) return this.deleteNamespace(existing);
+      m['deletionTimestamp'] ??= now();
+      existing['status'] = { phase: 'Terminating' };
+      return existing;
+    }
     if (finalizersOf(existing).length > 0) {
       if (m['deletionTimestamp'] !== undefined) return existing;
       m['deletionTimestamp'] = now();
       m['deletionGracePeriodSeconds'] = 0;
       if (typeof m['generation'] === 'number') m['generation'] = m['generation'] + 1;
-      return this.store.write(type.storageKey, 'MODIFIED', existing);
+      return dryRun ? existing : this.store.write(type.storageKey, 'MODIFIED', existing);
     }
-    return this.finalize(type, existing);
+    return dryRun ? existing : this.finalize(type, existing);
   }
 
   /** Removes the object for good (DELETED event) and its dependants. */
@@ -912,7 +1240,7 @@ export class FakeApi {
     for (const [key, type] of byKey) {
       for (const obj of this.store.list(key, name)) {
         try {
-          this.delete(type, name, nameOf(obj), {});
+          this.delete(type, name, nameOf(obj), {}, NO_OPTIONS);
         } catch (err) {
           if (!(err instanceof ApiError && err.code === 404)) throw err;
         }
@@ -944,7 +1272,7 @@ export class FakeApi {
 
   // ---------------------------------------------------------------- CRDs
 
-  private establishCrd(crd: Obj, previous?: Obj): Obj {
+  private establishCrd(crd: Obj, previous?: Obj, dryRun = false): Obj {
     const types = typesFromCrd(crd);
     const spec = crd['spec'] as Record<string, unknown>;
     const names = { ...(spec['names'] as Record<string, unknown>) };
@@ -953,8 +1281,10 @@ export class FakeApi {
       names['singular'] = first.singular;
       names['listKind'] = first.listKind;
     }
-    if (previous !== undefined) this.retireCrd(previous, false);
-    for (const t of types) this.registry.add(t);
+    if (!dryRun) {
+      if (previous !== undefined) this.retireCrd(previous, false);
+      for (const t of types) this.registry.add(t);
+    }
     const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isPlainObject) : [];
     const storage = versions.find((v) => v['storage'] === true)?.['name'];
     const transition = now();
@@ -1012,7 +1342,7 @@ export class FakeApi {
     url: URL,
   ): void {
     const labels = labelMatcher(url.searchParams.get('labelSelector') ?? undefined);
-    const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? undefined);
+    const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? undefined, fieldLabels(type));
     const rvParam = url.searchParams.get('resourceVersion') ?? '';
     const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
     const sendInitial = url.searchParams.get('sendInitialEvents') === 'true';
@@ -1037,6 +1367,9 @@ export class FakeApi {
       namespace: type.namespaced ? namespace : undefined,
       labels,
       fields,
+      table: wantsTable(req.headers.accept)
+        ? { includeObject: includeObjectOf(url), columnsSent: false }
+        : undefined,
       res,
       timers: [],
       close: (graceful) => {
@@ -1073,12 +1406,21 @@ export class FakeApi {
 
   private visible(watcher: Watcher, obj: Obj): boolean {
     if (watcher.namespace !== undefined && namespaceOf(obj) !== watcher.namespace) return false;
-    return watcher.labels(labelsOf(obj)) && fieldsMatch(watcher.fields, nameOf(obj), namespaceOf(obj));
+    return watcher.labels(labelsOf(obj)) && fieldsMatch(watcher.fields, obj);
   }
 
   private emit(watcher: Watcher, type: string, stored: Obj): void {
     if (watcher.res.destroyed || watcher.res.writableEnded) return;
-    watcher.res.write(JSON.stringify({ type, object: this.present(watcher.type, stored) }) + '\n');
+    let object: unknown = this.present(watcher.type, stored);
+    if (watcher.table !== undefined) {
+      const rv = String(meta(stored)['resourceVersion'] ?? this.store.resourceVersion);
+      object = toTable(watcher.type, [object as Obj], rv, {
+        includeObject: watcher.table.includeObject,
+        columns: !watcher.table.columnsSent,
+      });
+      watcher.table.columnsSent = true;
+    }
+    watcher.res.write(JSON.stringify({ type, object }) + '\n');
   }
 
   private emitBookmark(watcher: Watcher, annotations?: Record<string, string>): void {

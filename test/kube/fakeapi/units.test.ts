@@ -2,7 +2,12 @@ import { describe, it, expect } from 'vitest';
 import { invalid } from '../../../src/kube/fakeapi/errors.js';
 import { jsonPatch, mergePatch } from '../../../src/kube/fakeapi/patch.js';
 import { admitCustomResource, type JSONSchemaProps } from '../../../src/kube/fakeapi/schema.js';
-import { fieldsMatch, labelMatcher, parseFieldSelector } from '../../../src/kube/fakeapi/selectors.js';
+import {
+  EVENT_FIELDS,
+  fieldsMatch,
+  labelMatcher,
+  parseFieldSelector,
+} from '../../../src/kube/fakeapi/selectors.js';
 import { evalJsonPath, humanDuration } from '../../../src/kube/fakeapi/table.js';
 import { ApiError } from '../../../src/kube/fakeapi/errors.js';
 
@@ -212,10 +217,29 @@ describe('selectors', () => {
 
   it('field selectors support metadata.name and metadata.namespace only', () => {
     const reqs = parseFieldSelector('metadata.name=a,metadata.namespace!=kube-system');
-    expect(fieldsMatch(reqs, 'a', 'default')).toBe(true);
-    expect(fieldsMatch(reqs, 'a', 'kube-system')).toBe(false);
-    expect(fieldsMatch(reqs, 'b', 'default')).toBe(false);
+    const obj = (name: string, namespace: string) => ({ metadata: { name, namespace } });
+    expect(fieldsMatch(reqs, obj('a', 'default'))).toBe(true);
+    expect(fieldsMatch(reqs, obj('a', 'kube-system'))).toBe(false);
+    expect(fieldsMatch(reqs, obj('b', 'default'))).toBe(false);
     expect(() => parseFieldSelector('spec.nodeName=x')).toThrow('field label not supported: spec.nodeName');
+  });
+
+  it('selects Events by the object they are about, reason, type and source', () => {
+    const event = {
+      metadata: { name: 'ha1.1', namespace: 'hana' },
+      involvedObject: { kind: 'HanaSystemReplication', name: 'ha1', namespace: 'hana', uid: 'u1' },
+      reason: 'TakeoverStarted',
+      type: 'Normal',
+      source: { component: 'hanasr-operator' },
+    };
+    const select = (s: string) => fieldsMatch(parseFieldSelector(s, EVENT_FIELDS), event);
+    expect(
+      select('involvedObject.name=ha1,involvedObject.kind=HanaSystemReplication,involvedObject.uid=u1'),
+    ).toBe(true);
+    expect(select('involvedObject.name=ha2')).toBe(false);
+    expect(select('type!=Warning,reason=TakeoverStarted,source=hanasr-operator')).toBe(true);
+    expect(select('involvedObject.fieldPath=')).toBe(true);
+    expect(() => parseFieldSelector('involvedObject.name=ha1')).toThrow('field label not supported');
   });
 });
 
