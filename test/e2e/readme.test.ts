@@ -163,8 +163,9 @@ describe('README', () => {
         continue;
       }
       const [command, ...args] = line.split(/\s+/);
-      // Asynchronously: the landscape's own output must keep flowing meanwhile.
-      const r = await run(command!, args, 300_000, tourEnv);
+      // Asynchronously: the landscape's own output must keep flowing meanwhile. kubectl is the
+      // real one the tests extract (1.35), as above.
+      const r = await run(command === 'kubectl' ? toolPath('kubectl') : command!, args, 300_000, tourEnv);
       expect(r.status, `${line}\n${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
       played.push({ command: line, stdout: r.stdout });
     }
@@ -204,7 +205,7 @@ describe('README', () => {
     const text = readFileSync(join(root, 'examples/scenarios/demo-takeover.yaml'), 'utf8')
       .replace(/durationSeconds: \d+/, 'durationSeconds: 20')
       .replace(/faults:[\s\S]*?expect:/, 'faults: []\nexpect:')
-      .replace(/^  primary: secondary$/m, '  primary: primary')
+      .replace(/^ {2}primary: secondary$/m, '  primary: primary')
       .replace(/takeovers: 1/, 'takeovers: 0');
     writeFileSync(file, text);
     // In memory: the path a machine without etcd takes.
