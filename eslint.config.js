@@ -33,6 +33,7 @@ export default tseslint.config(
                 '../cli/*',
                 '../observability/*',
                 '../sim/*',
+                '../fencing/*',
               ],
               message: 'src/domain is pure: it may not import adapters.',
             },

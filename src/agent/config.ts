@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
 import type { CredentialSource } from '../hana/sql/credentials.js';
+import type { FenceCredentialSource } from '../fencing/credentials.js';
 import { MIN_SECRET_LENGTH } from '../observability/log.js';
 import { MIN_PEER_TOKEN_LENGTH } from './peer-auth.js';
 
@@ -238,6 +239,24 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
   },
   {
+    field: 'fenceAgentDir',
+    flag: '--fence-agent-dir',
+    env: 'HANASR_FENCE_AGENT_DIR',
+    help: 'directory of the fence agents spec.fencing.agent.command names (default /usr/sbin)',
+  },
+  {
+    field: 'fenceCredentialsFile',
+    flag: '--fence-credentials-file',
+    env: 'HANASR_FENCE_CREDENTIALS_FILE',
+    help: 'fence agent credentials: name=value lines (login=, password=; SITE.password= for one site), mode 0600',
+  },
+  {
+    field: 'fenceCredentialsDir',
+    flag: '--fence-credentials-dir',
+    env: 'HANASR_FENCE_CREDENTIALS_DIR',
+    help: 'fence agent credentials from a mounted Secret: one file per key (login, password, A.password...)',
+  },
+  {
     field: 'statusHost',
     flag: '--status-host',
     env: 'HANASR_STATUS_HOST',
@@ -309,6 +328,8 @@ export interface AgentConfig {
   readonly peers: Readonly<Record<string, PeerEndpoints>>;
   /** The shared peer token (read from peerTokenFile at start). */
   readonly peerToken?: string;
+  /** Where this host keeps its fence agents and their credentials (spec.fencing.agent names the agent). */
+  readonly fencing: { readonly agentDir: string; readonly credentials?: FenceCredentialSource };
   readonly status: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
 }
@@ -511,6 +532,9 @@ const rawSchema = z
     peerSql: siteList(hostPort).optional(),
     peerStatus: siteList(httpUrl).optional(),
     peerTokenFile: text.optional(),
+    fenceAgentDir: text.regex(/^\/[^\0]*$/, 'must be an absolute path').optional(),
+    fenceCredentialsFile: text.optional(),
+    fenceCredentialsDir: text.optional(),
     statusHost: z
       .string()
       .trim()
@@ -740,6 +764,18 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     );
   }
 
+  // Fence agent credentials: at most one source; read at every fence call (rotation is picked up).
+  if (r.fenceCredentialsFile !== undefined && r.fenceCredentialsDir !== undefined)
+    problems.push(
+      `fence credentials: give one of ${describeField('fenceCredentialsFile')}, ${describeField('fenceCredentialsDir')}, not both`,
+    );
+  const fenceCredentials: FenceCredentialSource | undefined =
+    r.fenceCredentialsFile !== undefined
+      ? { kind: 'file', path: r.fenceCredentialsFile }
+      : r.fenceCredentialsDir !== undefined
+        ? { kind: 'secret', dir: r.fenceCredentialsDir }
+        : undefined;
+
   const actionTimeoutMs = (r.actionTimeoutSeconds ?? 120) * 1000;
   if (problems.length > 0) throw new AgentConfigError(problems);
 
@@ -772,6 +808,10 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     },
     peers,
     ...(peerToken !== undefined ? { peerToken } : {}),
+    fencing: {
+      agentDir: r.fenceAgentDir ?? '/usr/sbin',
+      ...(fenceCredentials !== undefined ? { credentials: fenceCredentials } : {}),
+    },
     status: { host: r.statusHost ?? '0.0.0.0', port: r.statusPort ?? 8082 },
     logLevel: r.logLevel ?? 'info',
   };

@@ -25,6 +25,7 @@ import { Writable } from 'node:stream';
 import { Agent, type AgentEvent } from './agent.js';
 import type { AgentConfig, CredentialSourceConfig, LogLevel } from './config.js';
 import { AgentMetrics, clusterLabels } from './metrics.js';
+import { createFencingAdapters, type FencingAdapters } from '../fencing/index.js';
 import { NetworkPeerProbe } from './peer-probe.js';
 import {
   startStatusServer,
@@ -205,6 +206,11 @@ export interface AgentRuntime {
   readonly started: Promise<void>;
   /** The Agent, once started. */
   agent(): Agent | null;
+  /**
+   * This host's watchdog and fence agent, from the spec and the host configuration. Built but not
+   * used by the agent loop yet (issue 11 part B arms the watchdog and fences through them).
+   */
+  readonly fencing: FencingAdapters;
   stop(): Promise<void>;
 }
 
@@ -299,6 +305,13 @@ export async function startAgentRuntime(
     clock,
     timeoutMs: config.storeTimeoutMs,
     log,
+  });
+
+  const fencing = createFencingAdapters({
+    spec: () => specs.current() ?? undefined,
+    agentDir: config.fencing.agentDir,
+    ...(config.fencing.credentials !== undefined ? { credentials: config.fencing.credentials } : {}),
+    addSecret: remember,
   });
 
   const interval = () => (specs.current()?.probes.intervalSeconds ?? 2) * 1000;
@@ -552,6 +565,7 @@ export async function startAgentRuntime(
 
   let stopping: Promise<void> | null = null;
   return {
+    fencing,
     statusUrl: server.url,
     metrics,
     started,

@@ -56,6 +56,17 @@ export const specValidations = [
       'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
     fieldPath: '.lease.ttlSeconds',
   },
+  {
+    rule: "!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.mode) || self.fencing.watchdog.mode != 'required' || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0",
+    message:
+      'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+    fieldPath: '.fencing.watchdog.safetyMarginSeconds',
+  },
+  {
+    rule: '!has(self.fencing) || !has(self.fencing.agent) || !has(self.fencing.agent.callTimeoutSeconds) || !has(self.fencing.agent.timeoutSeconds) || self.fencing.agent.callTimeoutSeconds <= self.fencing.agent.timeoutSeconds',
+    message: 'fencing.agent.callTimeoutSeconds must be at most fencing.agent.timeoutSeconds',
+    fieldPath: '.fencing.agent.callTimeoutSeconds',
+  },
 ] as const;
 
 export const alertsValidations = [

@@ -52,6 +52,145 @@ export const siteSpecSchema = z
   .strict()
   .describe('One HANA site of the landscape.');
 
+/**
+ * `disabled` rather than `off`: YAML 1.1 parsers (kubectl's, helm's) read a bare `off` as the
+ * boolean false, which a string field then refuses.
+ */
+export const watchdogModes = ['disabled', 'automatic', 'required'] as const;
+
+/**
+ * A fence agent from the standard fence-agents collection, by name (`fence_ipmilan`, `fence_aws`,
+ * ...). Only a name: the agent resolves it in the directory its host configuration names
+ * (HANASR_FENCE_AGENT_DIR, default /usr/sbin), so a manifest cannot make an agent run any other
+ * program.
+ */
+export const FENCE_AGENT_PATTERN = /^fence_[a-z0-9_]{1,60}$/;
+/** Option names of the fence-agents stdin protocol (`name=value` lines). */
+export const FENCE_PARAMETER_KEY_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+/** A value goes onto one stdin line: no line breaks, no other control characters. */
+// eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+export const FENCE_PARAMETER_VALUE_PATTERN = /^[^\x00-\x1f\x7f]{0,1024}$/;
+
+/**
+ * Why a fence-agent option may not come from a manifest (undefined: it may). `action` is the
+ * runner's; `*_script` options are run by the agent through a shell (fencing.py's
+ * `password_script`), `*_path` options name the programs it runs (`ipmitool_path`...),
+ * `ssh_options` can carry a ProxyCommand, `debug_file` writes where it is told; and credentials
+ * (passwords, keys, tokens) come only from the credentials file or Secret the agent host holds.
+ */
+export function fenceParameterKeyProblem(key: string): string | undefined {
+  if (!FENCE_PARAMETER_KEY_PATTERN.test(key))
+    return 'option names are lower-case letters, digits, _ and - (a letter first, at most 64)';
+  const k = key.replace(/-/g, '_');
+  if (k === 'action') return 'is set by hanasr (off, on, status, monitor)';
+  if (k.endsWith('_script') || k === 'script')
+    return 'runs a command through a shell: not accepted from a manifest';
+  if (k.endsWith('_path')) return 'names a program the fence agent runs: not accepted from a manifest';
+  if (k === 'ssh_options') return 'can make ssh run a command: not accepted from a manifest';
+  if (k === 'debug' || k === 'debug_file')
+    return 'writes a file where it is told: not accepted from a manifest';
+  if (/pass|secret|token|credential|private|access_key|api_?key/.test(k))
+    return 'is a credential: put it in the fence credentials file or Secret, never in the manifest';
+  return undefined;
+}
+
+/** Option names are checked by fenceParameterKeyProblem (zod's record keys lose their message). */
+const fenceParameters = () =>
+  z.record(
+    z.string(),
+    z
+      .string('must be a string (quote numbers and booleans: "623", "1")')
+      .regex(FENCE_PARAMETER_VALUE_PATTERN, 'must be one line without control characters (at most 1024)')
+      .describe('The value of one fence agent option (a string on one line: quote numbers and booleans).'),
+  );
+
+export const fencingSpecSchema = z
+  .object({
+    watchdog: z
+      .object({
+        mode: z
+          .enum(watchdogModes)
+          .default('automatic')
+          .describe(
+            "disabled: never use it; automatic: use it where the device is usable, report where it is not; required: a site without a usable watchdog never leads (Patroni's required). disabled, not off: YAML 1.1 tools read a bare off as false.",
+          ),
+        device: z
+          .string()
+          .regex(/^\/dev\/[A-Za-z0-9._-]{1,64}$/, 'must be a device under /dev, like /dev/watchdog')
+          .default('/dev/watchdog')
+          .describe('The watchdog device (softdog or a hardware driver).'),
+        safetyMarginSeconds: z
+          .number()
+          .min(1)
+          .max(3600)
+          .default(3)
+          .describe(
+            "The device's timeout must be at most lease.ttlSeconds minus this, so the node resets before its lease can expire: a feed follows the last confirmed renewal by up to the renewal's round trip (2 s with the agent's default store timeout) and the reset itself takes up to about a second.",
+          ),
+        resetHungSecondaryAfterSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86400)
+          .optional()
+          .describe(
+            'Absent: never. A secondary whose HANA stays hung this long (its stop does not complete) stops feeding its watchdog, so its node resets.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "The Linux watchdog each agent arms while its site leads and feeds from its lease renewals, so a node whose agent dies or hangs resets before the lease can expire (Patroni's watchdog, SBD's self-fencing).",
+      ),
+    agent: z
+      .object({
+        command: z
+          .string()
+          .regex(FENCE_AGENT_PATTERN, 'must be a fence agent name like fence_ipmilan (no path, no arguments)')
+          .describe(
+            'The fence agent name (fence_ipmilan, fence_redfish, fence_aws, fence_kubevirt...), found in the fence agent directory of the agent host (default /usr/sbin).',
+          ),
+        parameters: fenceParameters()
+          .default({})
+          .describe(
+            'Fence agent options for every site (name: "value", strings); no credentials, no *_script or *_path options. A site\'s own options win.',
+          ),
+        sites: z
+          .record(
+            z.string().regex(SITE_NAME_PATTERN),
+            fenceParameters().describe('Fence agent options for the node of this site (ip, plug, port...).'),
+          )
+          .default({})
+          .describe("Fence agent options per site name (ip, plug, port...): how to reach that site's node."),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe('The whole fence (off, then status until it reports off) must be confirmed within this.'),
+        callTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(600)
+          .default(20)
+          .describe('One call of the fence agent is killed after this and counts as failed.'),
+        statusIntervalSeconds: z
+          .number()
+          .min(0.1)
+          .max(60)
+          .default(1)
+          .describe('Time between status polls while waiting for the node to report off.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'STONITH by another site: a fence agent of the fence-agents protocol (name=value options on stdin, action=off|on|status|monitor; exit 0 = success; status: 0 = on, 2 = off). Credentials come from the agent host, never the manifest. Absent: no site is fenced by another.',
+      ),
+  })
+  .strict();
+
 export const hanaSystemReplicationSpecSchema = z
   .object({
     sid: z
@@ -229,6 +368,11 @@ export const hanaSystemReplicationSpecSchema = z
       .strict()
       .prefault({})
       .describe('Replication lag thresholds for the ReplicationLagHigh condition and its Events.'),
+    fencing: fencingSpecSchema
+      .prefault({})
+      .describe(
+        'Fencing that does not depend on the failed node: a watchdog the leading agent feeds, and a fence agent another site runs.',
+      ),
     maintenance: z
       .boolean()
       .default(false)
@@ -281,6 +425,48 @@ export const hanaSystemReplicationSpecSchema = z
         message: 'must be at least alerts.lagWarningBytes',
       });
     }
+    const { watchdog, agent } = spec.fencing;
+    // In automatic mode a lease too short for the margin only makes the watchdog unusable (the
+    // agent reports it); a required watchdog must be possible at all.
+    if (watchdog.mode === 'required' && spec.lease.ttlSeconds - watchdog.safetyMarginSeconds < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fencing', 'watchdog', 'safetyMarginSeconds'],
+        message:
+          'must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',
+      });
+    }
+    if (agent !== undefined) {
+      const params: [readonly PropertyKey[], Record<string, string>][] = [
+        [['fencing', 'agent', 'parameters'], agent.parameters],
+        ...Object.entries(agent.sites).map(
+          ([site, p]) =>
+            [['fencing', 'agent', 'sites', site], p] as [readonly PropertyKey[], Record<string, string>],
+        ),
+      ];
+      for (const [path, p] of params) {
+        for (const key of Object.keys(p)) {
+          const problem = fenceParameterKeyProblem(key);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [...path, key], message: problem });
+        }
+      }
+      for (const site of Object.keys(agent.sites)) {
+        if (!names.has(site)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fencing', 'agent', 'sites', site],
+            message: `unknown site "${site}"`,
+          });
+        }
+      }
+      if (agent.callTimeoutSeconds > agent.timeoutSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fencing', 'agent', 'callTimeoutSeconds'],
+          message: 'must be at most fencing.agent.timeoutSeconds',
+        });
+      }
+    }
     if (spec.probes.intervalSeconds >= spec.lease.ttlSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -321,6 +507,8 @@ export const hanaSystemReplicationSpecSchema = z
 export type HanaSystemReplicationSpec = z.output<typeof hanaSystemReplicationSpecSchema>;
 export type HanaSystemReplicationSpecInput = z.input<typeof hanaSystemReplicationSpecSchema>;
 export type SiteSpec = z.output<typeof siteSpecSchema>;
+export type FencingSpec = z.output<typeof fencingSpecSchema>;
+export type WatchdogMode = (typeof watchdogModes)[number];
 export type ReplicationMode = (typeof replicationModes)[number];
 export type OperationMode = (typeof operationModes)[number];
 

@@ -44,6 +44,8 @@ import { TcpProxy } from '../net/tcp-proxy.js';
 import { defaultClusterKey, rwServiceName } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
+import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
+import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
 
@@ -64,6 +66,12 @@ export interface DemoOptions {
   readonly writesPerSecond?: number;
   /** Seconds an instance takes to start (HANA takes minutes; the demo is impatient). */
   readonly startSeconds?: number;
+  /** Seconds a node takes to boot after a watchdog reset or a fence "on" (default 15). */
+  readonly bootSeconds?: number;
+  /** Every node's watchdog timeout (default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds). */
+  readonly watchdogTimeoutSeconds?: number;
+  /** Per node: another watchdog timeout, or none (a scenario's nodes.sites). */
+  readonly nodeSites?: SimNodeDevicesOptions['sites'];
 }
 
 export interface TimelineItem {
@@ -386,6 +394,27 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       agents.get(site)?.kill();
       agents.delete(site);
     };
+    // Every node's watchdog and fence device (fail-fencing, remove-watchdog...), as in simulate.
+    const devices = new SimNodeDevices({
+      model,
+      clock: realClock,
+      watchdogTimeoutSeconds:
+        options.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec0))),
+      bootSeconds: options.bootSeconds ?? 15,
+      ...(options.nodeSites !== undefined ? { sites: options.nodeSites } : {}),
+      onNodeDown: (site, cause) => {
+        note(
+          cause === 'fenced-off' ? 'node powered off by a fence agent' : 'node reset by its watchdog',
+          site,
+        );
+        killAgent(site);
+      },
+      onNodeUp: async (site) => {
+        note('node booted; its agent starts', site);
+        await startAgent(site);
+      },
+    });
+    cleanups.push(() => devices.dispose());
     cleanups.push(async () => {
       // Ctrl-C should be quick: an in-flight start of a simulated site is not worth waiting for.
       await Promise.all([...agents.values()].map((a) => a.stop({ graceMs: 2000 })));
@@ -469,6 +498,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           .read(clusterKey)
           .then((s) => s.leader?.site ?? null)
           .catch(() => null),
+      devices,
       cutCoordination: cut,
       setCoordinationAvailable: setAvailable,
       startAgent,

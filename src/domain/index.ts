@@ -6,3 +6,4 @@ export * from './sync.js';
 export * from './health.js';
 export * from './sync-trust.js';
 export * from './clock-skew.js';
+export * from './fencing.js';

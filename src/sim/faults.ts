@@ -2,13 +2,19 @@
  * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
  * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
  */
+import type { SimNodeDevices } from '../hana/sim/devices.js';
 import type { SimLandscape } from '../hana/sim/model.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
 
 export interface FaultTarget {
   readonly model: SimLandscape;
-  /** The site holding the leader key now; null when the key is free or the store cannot say. */
-  leader(): string | null | Promise<string | null>;
+  /**
+   * The site holding the leader key now; null when the key is free or the store cannot say.
+   * Absent (a target without a store): roles come from the simulated sites alone.
+   */
+  leader?(): string | null | Promise<string | null>;
+  /** The nodes' watchdogs and fence devices (fail-fencing, remove-watchdog...); absent: none. */
+  readonly devices?: SimNodeDevices;
   /** Cut one site's agent off the coordination store (or reconnect it). */
   cutCoordination(site: string, cut: boolean): void | Promise<void>;
   /** Whole-store outage on/off. */
@@ -64,7 +70,7 @@ export function rolesOf(model: SimLandscape, leader: string | null): Roles {
 }
 
 export async function currentRoles(target: FaultTarget): Promise<Roles> {
-  return rolesOf(target.model, await target.leader());
+  return rolesOf(target.model, target.leader ? await target.leader() : null);
 }
 
 /** The fault with a role word replaced by the site that has the role now. */
@@ -95,6 +101,11 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     if (site === undefined) throw new Error(`${f.action} needs a site`);
     return site;
   };
+  const devices = (): SimNodeDevices => {
+    if (target.devices === undefined)
+      throw new Error(`${f.action}: this landscape simulates no fencing devices`);
+    return target.devices;
+  };
   switch (f.action) {
     case 'crash-instance':
       return model.crashInstance(need());
@@ -104,8 +115,11 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return model.killIndexserver(need());
     case 'crash-node':
       await target.killAgent(need());
+      target.devices?.nodeCrashed(need());
       return model.crashNode(need());
     case 'restore-node':
+      if (target.devices?.poweredOff(need()))
+        throw new Error(`restore-node: ${need()} is powered off by its fence device (it needs a fence "on")`);
       model.restoreNode(need());
       return target.startAgent(need());
     case 'block-replication':
@@ -127,8 +141,10 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     case 'free-log-area':
       return model.freeLogArea(need());
     case 'stop-agent':
+      target.devices?.agentStopped(need(), true);
       return target.killAgent(need());
     case 'start-agent':
+      target.devices?.agentStopped(need(), false);
       return target.startAgent(need());
     case 'coordination-outage':
       return target.setCoordinationAvailable(false);
@@ -148,5 +164,13 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return model.breakSqlProbe(need());
     case 'fix-sql-probe':
       return model.fixSqlProbe(need());
+    case 'fail-fencing':
+      return devices().failFencing(need(), f.hang === true);
+    case 'restore-fencing':
+      return devices().restoreFencing(need());
+    case 'remove-watchdog':
+      return devices().removeWatchdog(need());
+    case 'restore-watchdog':
+      return devices().restoreWatchdog(need());
   }
 }

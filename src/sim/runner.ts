@@ -11,6 +11,8 @@ import { MemoryCoordination } from '../coordination/memory.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
+import { SimNodeDevices } from '../hana/sim/devices.js';
+import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
@@ -127,10 +129,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     agents.get(site)?.kill();
     agents.delete(site);
   };
+  // Every node's watchdog and fence device. The agents do not use them yet: part B of issue 11
+  // passes devices.watchdog(site) and devices.fenceAgent(site) to each Agent.
+  const devices = new SimNodeDevices({
+    model,
+    clock,
+    watchdogTimeoutSeconds:
+      scenario.nodes?.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec))),
+    ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
+    ...(scenario.nodes?.sites !== undefined ? { sites: scenario.nodes.sites } : {}),
+    onNodeDown: (site) => killAgent(site),
+    onNodeUp: (site) => startAgent(site),
+  });
 
   const target: FaultTarget = {
     model,
     leader: () => store.snapshot(cluster).leader?.site ?? null,
+    devices,
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
@@ -230,9 +245,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   }
   for (const e of model.events())
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
+  for (const e of devices.events())
+    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `node:${e.event}`, reason: e.reason });
   timeline.sort((a, b) => a.t - b.t);
 
   for (const a of agents.values()) a.kill();
+  devices.dispose();
   model.dispose();
 
   const metrics = {

@@ -31,6 +31,10 @@ export const faultActions = [
   'skew-clock',
   'break-sql-probe',
   'fix-sql-probe',
+  'fail-fencing',
+  'restore-fencing',
+  'remove-watchdog',
+  'restore-watchdog',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -64,6 +68,8 @@ export const faultSchema = z
     factor: z.number().min(1).max(1_000_000).optional(),
     /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
     seconds: z.number().min(-86400).max(86400).optional(),
+    /** fail-fencing: the site's fence device never answers (calls time out) instead of failing. */
+    hang: z.boolean().optional(),
   })
   .strict();
 
@@ -104,6 +110,28 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
+    /** The simulated hosts' watchdogs and fence devices (src/hana/sim/devices.ts). */
+    nodes: z
+      .object({
+        /** Every node's watchdog timeout; default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds. */
+        watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+        /** Time a node takes to boot after a watchdog reset or a fence "on" (default 60). */
+        bootSeconds: z.number().min(0).max(3600).optional(),
+        /** Per site: its own watchdog timeout, or `watchdog: false` (no device from the start). */
+        sites: z
+          .record(
+            z.string().regex(SITE_NAME_PATTERN),
+            z
+              .object({
+                watchdogTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+                watchdog: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     expect: expectSchema.prefault({}),
   })
   .strict()
@@ -148,6 +176,13 @@ export const scenarioSchema = z
           message: `unknown site "${f.site}" (a site name, primary or secondary)`,
         });
       }
+      if (f.hang !== undefined && f.action !== 'fail-fencing') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'hang'],
+          message: 'only fail-fencing takes hang',
+        });
+      }
       if (f.action === 'skew-clock' && f.seconds === undefined) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
       }
@@ -159,6 +194,11 @@ export const scenarioSchema = z
         });
       }
     });
+    for (const site of Object.keys(s.nodes?.sites ?? {})) {
+      if (!sites.has(site)) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', 'sites', site], message: `unknown site "${site}"` });
+      }
+    }
     const expected = s.expect.primary;
     if (expected !== undefined && expected !== null && !sites.has(expected) && !isSiteRole(expected)) {
       ctx.addIssue({

@@ -335,6 +335,11 @@ export async function run(argv: string[]): Promise<number> {
             initialPrimary: scenario.initialPrimary,
             seed: scenario.seed,
             writesPerSecond: scenario.workload.writesPerSecond,
+            ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
+            ...(scenario.nodes?.watchdogTimeoutSeconds !== undefined
+              ? { watchdogTimeoutSeconds: scenario.nodes.watchdogTimeoutSeconds }
+              : {}),
+            ...(scenario.nodes?.sites !== undefined ? { nodeSites: scenario.nodes.sites } : {}),
           }
         : {}),
     });

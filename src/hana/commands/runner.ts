@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly env?: Record<string, string>;
+  /** Written to the command's stdin, which is then closed (absent: stdin is /dev/null). */
+  readonly input?: string;
 }
 
 export interface CommandRunner {
@@ -132,7 +134,7 @@ export class SpawnCommandRunner implements CommandRunner {
       const child = spawn(full[0]!, full.slice(1), {
         shell: false,
         detached: true, // own process group, so a timeout kills the tool and everything it started
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         env: { ...toolEnvironment(this.options.environment ?? process.env), ...options.env },
       });
       const out: Buffer[] = [];
@@ -177,8 +179,13 @@ export class SpawnCommandRunner implements CommandRunner {
           return fail(new CommandOutputLimitError(name, this.maxOutputBytes));
         chunks.push(chunk);
       };
-      child.stdout.on('data', collect(out, 'out'));
-      child.stderr.on('data', collect(err, 'err'));
+      if (options.input !== undefined && child.stdin) {
+        // A command that exits without reading its input must not fail the run (EPIPE).
+        child.stdin.on('error', () => {});
+        child.stdin.end(options.input);
+      }
+      child.stdout!.on('data', collect(out, 'out'));
+      child.stderr!.on('data', collect(err, 'err'));
       child.on('error', (e) => fail(e));
       child.on('close', (code, signal) => {
         closed = true;

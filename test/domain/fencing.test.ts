@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../src/api/spec.js';
+import {
+  WATCHDOG_RESET_ALLOWANCE_MS,
+  maxWatchdogTimeoutSeconds,
+  watchdogFeedAllowed,
+  watchdogVerdict,
+} from '../../src/domain/fencing.js';
+
+const spec = (watchdog: Record<string, unknown> = {}, ttlSeconds = 10) =>
+  parseSpec({
+    sid: 'HA1',
+    instanceNumber: '00',
+    sites: [
+      { name: 'A', host: 'a' },
+      { name: 'B', host: 'b' },
+    ],
+    lease: { ttlSeconds },
+    fencing: { watchdog },
+  });
+
+describe('watchdogVerdict', () => {
+  const ok = { present: true, timeoutSeconds: 7, device: '/dev/watchdog' };
+  it.each([
+    ['automatic', ok, true, true, 'watchdog_usable'],
+    ['required', ok, true, true, 'watchdog_usable'],
+    ['disabled', ok, false, true, 'watchdog_disabled'],
+    ['automatic', { present: false, problem: 'no /dev/watchdog' }, false, true, 'watchdog_absent'],
+    ['required', { present: false, problem: 'no /dev/watchdog' }, false, false, 'watchdog_absent'],
+    ['automatic', null, false, true, 'watchdog_absent'],
+    ['required', null, false, false, 'watchdog_absent'],
+    ['automatic', { present: true, timeoutSeconds: 8 }, false, true, 'watchdog_timeout_too_long'],
+    ['required', { present: true, timeoutSeconds: 60 }, false, false, 'watchdog_timeout_too_long'],
+    ['required', { present: true }, false, false, 'watchdog_timeout_unknown'],
+    ['automatic', { present: true, timeoutSeconds: 0 }, false, true, 'watchdog_timeout_unknown'],
+    ['required', { present: true, timeoutSeconds: 5, nowayout: true }, false, false, 'watchdog_nowayout'],
+  ] as const)('%s with %j: use %s, may lead %s (%s)', (mode, facts, use, mayLead, reason) => {
+    const v = watchdogVerdict(spec({ mode }), facts);
+    expect(v).toMatchObject({ use, mayLead, reason });
+    expect(v.message.length).toBeGreaterThan(10);
+  });
+
+  it('tells how to set softdog when the timeout is too long', () => {
+    const v = watchdogVerdict(spec({ mode: 'required' }, 15), { present: true, timeoutSeconds: 60 });
+    expect(maxWatchdogTimeoutSeconds(spec({}, 15))).toBe(12);
+    expect(v.message).toContain('60 s exceeds lease.ttlSeconds - safetyMarginSeconds = 12 s');
+    expect(v.message).toContain('soft_margin=12');
+    expect(v.message).toContain('does not lead');
+  });
+
+  it('a lease too short for the margin leaves no usable watchdog (automatic mode)', () => {
+    const v = watchdogVerdict(spec({ mode: 'automatic' }, 3), { present: true, timeoutSeconds: 1 });
+    expect(v).toMatchObject({ use: false, mayLead: true, reason: 'watchdog_timeout_too_long' });
+    expect(v.message).toContain('= 0 s leaves no room');
+  });
+});
+
+describe('watchdogFeedAllowed', () => {
+  const s = spec();
+  it('feeds only while the reset would come before the lease can expire', () => {
+    // ttl 10 s, timeout 7 s, allowance 1 s: a renewal sent at 0 allows feeds until 2 s.
+    expect(WATCHDOG_RESET_ALLOWANCE_MS).toBe(1000);
+    expect(watchdogFeedAllowed(s, 7, 0, 0)).toBe(true);
+    expect(watchdogFeedAllowed(s, 7, 0, 2000)).toBe(true);
+    expect(watchdogFeedAllowed(s, 7, 0, 2001)).toBe(false);
+    expect(watchdogFeedAllowed(s, 9, 0, 0)).toBe(true);
+    expect(watchdogFeedAllowed(s, 9.5, 0, 0)).toBe(false);
+  });
+  it('never feeds without a confirmed renewal or a known timeout', () => {
+    expect(watchdogFeedAllowed(s, 7, null, 0)).toBe(false);
+    expect(watchdogFeedAllowed(s, 0, 0, 0)).toBe(false);
+    expect(watchdogFeedAllowed(s, Number.NaN, 0, 0)).toBe(false);
+  });
+  it('holds the invariant on a grid: a feed allowed at t resets the node before the lease ends', () => {
+    for (let renewed = 0; renewed <= 5000; renewed += 250)
+      for (let now = renewed; now <= renewed + 12000; now += 125)
+        for (const timeout of [1, 3, 7, 9, 12])
+          if (watchdogFeedAllowed(s, timeout, renewed, now))
+            expect(now + timeout * 1000 + WATCHDOG_RESET_ALLOWANCE_MS).toBeLessThanOrEqual(renewed + 10_000);
+  });
+});
