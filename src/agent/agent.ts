@@ -6,13 +6,14 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withTimeout, type Clock } from '../clock.js';
+import { TimeoutError, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
+import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
@@ -62,8 +63,13 @@ export interface AgentOptions {
   readonly onEvent?: (event: AgentEvent) => void;
   /** Deadline of one coordination call (ms). */
   readonly storeTimeoutMs?: number;
-  /** Deadline of takeover/register/start/stop (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
+  /** Deadline of takeover/register/start (ms); HANA_CALL_TIMEOUT in SAPHanaSR is 120 s. */
   readonly actionTimeoutMs?: number;
+  /**
+   * Deadline of a hard stop of the local site (ms, default 30 s): when it does not complete (a
+   * hung instance), the processes are killed (`HDB kill-9`) with the same deadline.
+   */
+  readonly stopTimeoutMs?: number;
   /** Metrics hooks (probe, lease renewal, report, events): see src/agent/metrics.ts. */
   readonly metrics?: AgentMetricsSink;
 }
@@ -79,6 +85,7 @@ export class Agent {
   private localRestarts = 0;
   private fenced = false;
   private lastWritableAt: number | null = null;
+  private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};
   private lastDecisionKey = '';
@@ -258,6 +265,7 @@ export class Agent {
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
     if (!failed && !this.fenced) this.localRestarts = 0;
     if (health.acceptsWrites) this.lastWritableAt = now;
+    if (health.probeOk) this.lastKnownRole = health.srRole;
     this.lastHealth = health;
 
     // 2. Look at the peers directly.
@@ -350,6 +358,7 @@ export class Agent {
         localRestarts: this.localRestarts,
         fenced: this.fenced,
         lastWritableAt: this.lastWritableAt,
+        ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       },
       leader,
       leaseRenewedAt: this.session.lastRenewedAt(),
@@ -370,6 +379,7 @@ export class Agent {
       leader: this.leaderMine,
       fenced: this.fenced,
       localRestarts: this.localRestarts,
+      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       leaseRenewedAt: this.session.lastRenewedAt(),
       peers: this.lastPeers,
       ...(this.last
@@ -415,33 +425,25 @@ export class Agent {
         case 'takeover': {
           const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
           if (!rec) return;
-          await this.promote(rec.epoch, a.handshake, a.planned, a.from);
+          await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           return;
         }
         case 'promote':
-          await this.promote(a.epoch, a.handshake, false, null);
+          await this.promote(a.kind, a.epoch, a.handshake, false, null);
           return;
         case 'step-down': {
+          let how = '';
           if (a.fence === 'stop') {
             // Never hand the key on while the old primary may come back (a frozen instance that
             // thaws would take writes again): keep the key and retry on the next cycle.
-            try {
-              await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
-            } catch (err) {
-              this.emitRaw(
-                'action-failed',
-                a.kind,
-                'fence_failed',
-                `stopping ${this.site} failed (${errorMessage(err)}): keeping the leader key until it is stopped`,
-              );
-              return;
-            }
-            this.fenced = true;
+            const stopped = await this.stopSite(a.kind, 'keeping the leader key until it is stopped');
+            if (!stopped.ok) return;
+            how = `${stopped.how} ${this.site}, `;
           }
           await this.storeCall('release leader', () => this.session.releaseLeader(a.epoch, a.handoverTo));
           this.leaderMine = false;
-          this.emitRaw('action', a.kind, d.reason, `released the leader key at epoch ${a.epoch}`);
+          this.emitRaw('action', a.kind, d.reason, `${how}released the leader key at epoch ${a.epoch}`);
           return;
         }
         case 'start-local': {
@@ -458,21 +460,26 @@ export class Agent {
               );
             }
           }
+          let how = '';
           if (a.restart) {
             this.localRestarts++;
-            if (this.lastHealth.running)
-              await hanaCall('stop', (s) => hana.stop({ hard: true }, s)).catch(() => {});
+            // A failed probe says nothing about the processes: the instance may run and hang. A
+            // restart always stops it first (hard stop, then a kill), and never starts on top of it.
+            const stopped = await this.stopSite(a.kind, 'not starting it on top of a running instance');
+            if (!stopped.ok) return;
+            how = `${stopped.how}, then `;
           }
           await hanaCall('start', (s) => hana.start(s));
           this.fenced = false;
-          this.emitRaw('action', a.kind, d.reason, `started ${this.site}`);
+          this.emitRaw('action', a.kind, d.reason, `${how}started ${this.site}`);
           return;
         }
         case 'fence': {
-          // Fencing one's own site is always allowed: it can only remove a writer.
-          this.fenced = true;
-          await hanaCall('stop', (s) => hana.stop({ hard: true }, s));
-          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (stopped)`);
+          // Fencing one's own site is always allowed: it can only remove a writer. It is reported
+          // (fenced) only once the stop is confirmed; a failed one is retried on the next cycle.
+          const stopped = await this.stopSite(a.kind, 'retrying on the next cycle');
+          if (!stopped.ok) return;
+          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (${stopped.how})`);
           return;
         }
         case 'register': {
@@ -496,7 +503,13 @@ export class Agent {
           );
           this.fenced = false;
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
-          this.emitRaw('action', a.kind, d.reason, `registered ${this.site} as secondary of ${a.primary}`);
+          for (const id of a.releases ?? []) await this.session.completeIntent(id).catch(() => {});
+          this.emitRaw(
+            'action',
+            a.kind,
+            d.reason,
+            `registered ${this.site} as secondary of ${a.primary}${a.releases ? ' (its fence request released)' : ''}`,
+          );
           return;
         }
         case 'refuse-intent':
@@ -508,6 +521,46 @@ export class Agent {
       this.emitRaw('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
     }
     void state;
+  }
+
+  /**
+   * Stops the local site for certain: a hard stop within the stop deadline; when it does not
+   * complete (a hung instance), `HDB kill-9` within the same deadline. `fenced` is set only once
+   * one of them is confirmed (every process stopped). A failure is an `action-failed` event with
+   * reason `fence_failed` (counted in hanasr_fencing_failures_total, an Event from the operator);
+   * the caller retries on its next cycle.
+   */
+  private async stopSite(
+    kind: Action['kind'],
+    onFailure: string,
+  ): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
+    const { clock, hana } = this.options;
+    const stopMs = this.options.stopTimeoutMs ?? 30_000;
+    try {
+      await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
+      this.fenced = true;
+      return { ok: true, how: 'stopped' };
+    } catch (stopErr) {
+      this.emitRaw(
+        'action-failed',
+        kind,
+        'stop_failed',
+        `hard stop of ${this.site} did not complete (${errorMessage(stopErr)}): killing its processes (HDB kill-9)`,
+      );
+      try {
+        await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s));
+      } catch (killErr) {
+        this.emitRaw(
+          'action-failed',
+          kind,
+          'fence_failed',
+          `${this.site} is not stopped: the hard stop (${errorMessage(stopErr)}) and the kill (${errorMessage(killErr)}) failed; ${onFailure}`,
+        );
+        return { ok: false };
+      }
+      this.fenced = true;
+      return { ok: true, how: 'killed (HDB kill-9, the hard stop did not complete)' };
+    }
   }
 
   /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
@@ -524,7 +577,43 @@ export class Agent {
     return rec;
   }
 
+  /**
+   * Re-reads the leader key right before `hdbnsutil -sr_takeover`: a promotion runs only while
+   * the key is this site's at `epoch`. A refusal is a 'refused' event (stale_epoch when the term
+   * moved on, not_leader when the key is gone or another's in the same term).
+   */
+  private async leaderStillMine(kind: Action['kind'], epoch: number): Promise<boolean> {
+    let state: ClusterState;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+    } catch (err) {
+      this.emitRaw(
+        'refused',
+        kind,
+        'not_leader',
+        `${kind} refused: the leader key cannot be read right before -sr_takeover (${errorMessage(err)})`,
+      );
+      return false;
+    }
+    const leader = state.leader;
+    if (leader?.site === this.site && leader.epoch === epoch) return true;
+    const now =
+      leader === null
+        ? `nobody holds the leader key (last epoch ${state.lastEpoch})`
+        : `${leader.site} holds the leader key at epoch ${leader.epoch}`;
+    const stale = (leader?.epoch ?? state.lastEpoch) !== epoch;
+    this.emitRaw(
+      'refused',
+      kind,
+      stale ? 'stale_epoch' : 'not_leader',
+      `${kind} refused: it carries epoch ${epoch}, but ${now}`,
+    );
+    if (leader?.site !== this.site) this.leaderMine = false;
+    return false;
+  }
+
   private async promote(
+    kind: 'takeover' | 'promote',
     epoch: number,
     handshake: boolean,
     planned: boolean,
@@ -532,34 +621,45 @@ export class Agent {
   ): Promise<void> {
     const { clock, hana } = this.options;
     const actionMs = this.options.actionTimeoutMs ?? 120_000;
+    if (!(await this.leaderStillMine(kind, epoch))) return;
     try {
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake }, s));
     } catch (err) {
       if (!handshake) throw err;
-      // The handshake needs the old primary; without it, a plain takeover is safe only if the
-      // old primary does not take writes.
-      // Which old primary: the one we took over from, or (a retried promotion) any other site.
+      // The handshake needs the old primary; without it, a plain takeover is safe only if no
+      // site may still write (src/domain/promotion.ts), judged on fresh facts: the store as it is
+      // now and a direct check of each suspect. Otherwise keep the key and try again next cycle.
+      const state = await this.storeCall('coordination read', () => this.session.read()).catch(() => null);
+      if (state === null) {
+        this.emitRaw(
+          'refused',
+          'takeover',
+          'old_primary_may_write',
+          `takeover with --suspendPrimary failed (${errorMessage(err)}) and the store cannot be read: not promoting blind`,
+        );
+        return;
+      }
+      const obs = this.observation(leaderViewOf(state, this.site), state);
       const suspects =
         from !== null
           ? [from]
-          : this.options
-              .spec()
-              .sites.map((s) => s.name)
-              .filter((n) => n !== this.site);
-      const views = await Promise.all(
-        suspects.map((site) =>
-          withTimeout(clock, this.options.spec().probes.timeoutSeconds * 1000, 'peer check', (s) =>
-            (this.options.peers ?? blindPeerProbe).check(site, s),
-          ).catch(() => undefined),
-        ),
+          : promotionSuspects(
+              obs,
+              this.options.spec().sites.map((s) => s.name),
+            );
+      const fallback = handshakeFallback(
+        obs,
+        suspects,
+        await this.checkSuspects(suspects),
+        errorMessage(err),
       );
-      if (views.some((v) => v?.acceptsWrites)) throw err;
-      this.emitRaw(
-        'action-failed',
-        'takeover',
-        'handshake_failed',
-        `takeover with --suspendPrimary failed (${errorMessage(err)}); the old primary takes no writes: plain takeover`,
-      );
+      if (!fallback.plain) {
+        this.emitRaw('refused', 'takeover', fallback.reason, fallback.message);
+        return;
+      }
+      this.emitRaw('action-failed', 'takeover', fallback.reason, fallback.message);
+      // The checks took time: the key must still be ours right before the command.
+      if (!(await this.leaderStillMine(kind, epoch))) return;
       await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake: false }, s));
     }
     this.fenced = false;
@@ -569,6 +669,31 @@ export class Agent {
       planned ? 'planned_takeover' : 'takeover_done',
       `${this.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
     );
+  }
+
+  /** A direct check of each site, with the probe deadline; says why when there is no answer. */
+  private async checkSuspects(sites: readonly string[]): Promise<Record<string, SuspectCheck>> {
+    const { clock } = this.options;
+    const probe = this.options.peers;
+    const timeoutMs = this.options.spec().probes.timeoutSeconds * 1000;
+    const checks: Record<string, SuspectCheck> = {};
+    await Promise.all(
+      sites.map(async (site) => {
+        if (probe === undefined) {
+          checks[site] = { kind: 'no-answer', why: 'blind' };
+          return;
+        }
+        try {
+          const view = await withTimeout(clock, timeoutMs, `peer check ${site}`, (s) => probe.check(site, s));
+          checks[site] = checkOf(view);
+        } catch (e) {
+          const why =
+            e instanceof TimeoutError ? 'timeout' : isAuthError(e) ? 'unauthenticated' : 'unreachable';
+          checks[site] = { kind: 'no-answer', why, detail: errorMessage(e) };
+        }
+      }),
+    );
+    return checks;
   }
 
   private refuseStale(a: Action, state: ClusterState | null): void {
@@ -604,6 +729,11 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
+}
+
+/** A failed login (an error with code AUTH, as the SQL probe raises it). */
+function isAuthError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'AUTH';
 }
 
 function errorMessage(err: unknown): string {

@@ -152,6 +152,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
   },
   {
+    field: 'hdb',
+    flag: '--hdb',
+    env: 'HANASR_HDB',
+    help: 'path of the HDB script, for HDB kill-9 (default /usr/sap/<SID>/HDB<NN>/HDB)',
+  },
+  {
     field: 'runAs',
     flag: '--run-as',
     env: 'HANASR_RUN_AS',
@@ -167,7 +173,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     field: 'actionTimeoutSeconds',
     flag: '--action-timeout-seconds',
     env: 'HANASR_ACTION_TIMEOUT_SECONDS',
-    help: 'deadline of takeover/register/start/stop (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+    help: 'deadline of takeover/register/start (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+  },
+  {
+    field: 'stopTimeoutSeconds',
+    flag: '--stop-timeout-seconds',
+    env: 'HANASR_STOP_TIMEOUT_SECONDS',
+    help: 'deadline of a hard stop of this site; then HDB kill-9 with the same deadline (default 30)',
   },
   {
     field: 'sqlHost',
@@ -311,11 +323,14 @@ export interface AgentConfig {
       readonly hdbnsutil?: string;
       readonly sapcontrol?: string;
       readonly hdbSettings?: string;
+      readonly hdb?: string;
     };
     readonly runAs?: string;
     /** Absent: the spec's probes.timeoutSeconds (the agent gives up on a probe then anyway). */
     readonly commandTimeoutMs?: number;
     readonly actionTimeoutMs: number;
+    /** A hard stop of the own site, then the same again for `HDB kill-9`. */
+    readonly stopTimeoutMs: number;
   };
   readonly sql: {
     readonly host: string;
@@ -500,6 +515,7 @@ const rawSchema = z
     hdbnsutil: text.optional(),
     sapcontrol: text.optional(),
     hdbSettings: text.optional(),
+    hdb: text.optional(),
     runAs: z
       .string()
       .trim()
@@ -507,6 +523,7 @@ const rawSchema = z
       .optional(),
     commandTimeoutSeconds: intIn(1, 3600, 'seconds').optional(),
     actionTimeoutSeconds: intIn(1, 7200, 'seconds').optional(),
+    stopTimeoutSeconds: intIn(1, 3600, 'seconds').optional(),
     sqlHost: z
       .string()
       .trim()
@@ -795,10 +812,12 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
         ...(r.hdbnsutil !== undefined ? { hdbnsutil: r.hdbnsutil } : {}),
         ...(r.sapcontrol !== undefined ? { sapcontrol: r.sapcontrol } : {}),
         ...(r.hdbSettings !== undefined ? { hdbSettings: r.hdbSettings } : {}),
+        ...(r.hdb !== undefined ? { hdb: r.hdb } : {}),
       },
       ...(r.runAs !== undefined ? { runAs: r.runAs } : {}),
       ...(r.commandTimeoutSeconds !== undefined ? { commandTimeoutMs: r.commandTimeoutSeconds * 1000 } : {}),
       actionTimeoutMs,
+      stopTimeoutMs: (r.stopTimeoutSeconds ?? 30) * 1000,
     },
     sql: {
       host: r.sqlHost ?? 'localhost',

@@ -151,6 +151,8 @@ export class AgentMetrics implements AgentMetricsSink {
   event(e: AgentEvent): void {
     const m = this.options.metrics;
     if (e.event === 'action' && e.action === 'fence') m.fencingActionsTotal.inc(this.own);
+    // A stop that failed even with the kill (the agent retries it on its next cycle).
+    if (e.event === 'action-failed' && e.reason === 'fence_failed') m.fencingFailuresTotal.inc(this.own);
     if (e.action === 'takeover') {
       if (e.event === 'action') m.takeoversTotal.inc({ ...this.own, outcome: 'succeeded' });
       // A failed handshake falls back to a plain takeover: only the final failure counts.

@@ -207,6 +207,7 @@ export function viewOf(detail: PeerCheckDetail): PeerView {
     reachable: true,
     acceptsWrites,
     role: agent.role,
+    running: agent.running,
     ...(agent.source !== undefined ? { source: agent.source } : {}),
     ...(agent.clock !== undefined ? { clock: agent.clock } : {}),
   };

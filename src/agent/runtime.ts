@@ -321,9 +321,10 @@ export async function startAgentRuntime(
     if (!agent) return { ok: true, message: 'waiting for a spec' };
     const last = lastCycleAt ?? agentStartedAt ?? startedAt;
     let allowed = 3 * interval();
-    // A takeover, start or stop in flight holds the loop for up to the action deadline.
+    // A takeover, start or stop in flight holds the loop for up to the action deadline (a restart:
+    // a hard stop and a kill first, each with the stop deadline).
     if (agent.lastDecision && agent.lastDecision.action.kind !== 'none')
-      allowed += config.hana.actionTimeoutMs;
+      allowed += config.hana.actionTimeoutMs + 2 * config.hana.stopTimeoutMs;
     const age = clock.now() - last;
     return age <= allowed
       ? { ok: true, message: `loop ran ${Math.round(age)} ms ago` }
@@ -408,6 +409,7 @@ export async function startAgentRuntime(
     register: (o, s) => inner.register(o, s),
     start: (s) => inner.start(s),
     stop: (o, s) => inner.stop(o, s),
+    kill: (s) => inner.kill(s),
     ...(inner.suspend ? { suspend: (s?: AbortSignal) => inner.suspend!(s) } : {}),
   });
 
@@ -444,6 +446,7 @@ export async function startAgentRuntime(
     session: (cluster, site, ttl) => watchedSession(coordination.session(cluster, site, ttl)),
     read: (c) => coordination.read(c),
     addIntent: (c, i) => coordination.addIntent(c, i),
+    removeIntent: (c, id) => coordination.removeIntent(c, id),
     publishSpec: (c, s) => coordination.publishSpec(c, s),
     deleteCluster: (c) => coordination.deleteCluster(c),
     close: () => coordination.close(),
@@ -546,6 +549,7 @@ export async function startAgentRuntime(
       onEvent,
       metrics: agentMetrics,
       storeTimeoutMs: config.storeTimeoutMs,
+      stopTimeoutMs: config.hana.stopTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
     });
     agent = a;

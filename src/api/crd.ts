@@ -21,6 +21,8 @@ import {
   SINGULAR,
   VERSION,
   hanaSystemReplicationStatusSchema,
+  RESOURCE_NAME_MAX,
+  RESOURCE_NAME_PATTERN,
 } from './resource.js';
 
 export const CRD_FILE = 'charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml';
@@ -37,6 +39,14 @@ export const specValidations = [
   {
     rule: 'self.sites.all(s, !has(s.source) || (s.source != s.name && self.sites.exists(t, t.name == s.source)))',
     message: 'sites[].source must name another site of this resource',
+    fieldPath: '.sites',
+  },
+  {
+    // The schema rejects a cycle of any length; CEL has no loop, and following sources eight
+    // levels deep (8^8 steps) is over the API server's cost limit, so only the cycles of two and
+    // three sites (A->B->A, A->B->C->A) are caught here. hanasr validate and the operator catch all.
+    rule: 'self.sites.all(a, !has(a.source) || !self.sites.exists(b, b.name == a.source && has(b.source) && (b.source == a.name || self.sites.exists(c, c.name == b.source && has(c.source) && c.source == a.name))))',
+    message: 'sites[].source must not form a cycle (a cycle has no primary tier)',
     fieldPath: '.sites',
   },
   {
@@ -66,6 +76,14 @@ export const specValidations = [
     rule: '!has(self.fencing) || !has(self.fencing.agent) || !has(self.fencing.agent.callTimeoutSeconds) || !has(self.fencing.agent.timeoutSeconds) || self.fencing.agent.callTimeoutSeconds <= self.fencing.agent.timeoutSeconds',
     message: 'fencing.agent.callTimeoutSeconds must be at most fencing.agent.timeoutSeconds',
     fieldPath: '.fencing.agent.callTimeoutSeconds',
+  },
+] as const;
+
+/** CEL rules on the whole object: metadata.name is the one metadata field a rule may read. */
+export const rootValidations = [
+  {
+    rule: `self.metadata.name.size() <= ${RESOURCE_NAME_MAX} && self.metadata.name.matches('${RESOURCE_NAME_PATTERN.source}')`,
+    message: `metadata.name must be a DNS label of at most ${RESOURCE_NAME_MAX} characters (lower-case letters, digits and '-', a letter first): it names the Services <name>-rw and <name>-ro`,
   },
 ] as const;
 
@@ -303,6 +321,7 @@ export function buildCrd(): object {
                 status: statusOpenApiSchema(),
               },
               required: ['spec'],
+              'x-kubernetes-validations': rootValidations.map((v) => ({ ...v })),
             },
           },
         },

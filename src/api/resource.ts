@@ -21,7 +21,15 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 export const ANNOTATION_PLANNED_TAKEOVER = 'hanasr.io/planned-takeover';
 /** Set to a site name: fence (stop or suspend) that site. */
 export const ANNOTATION_FENCE = 'hanasr.io/fence';
-/** Set to a site name: register that (former primary) site as a secondary of the current primary. */
+/**
+ * Set to a site name: release the fence request of that site (its agent then acts on it again: a
+ * secondary is started, a former primary registered or waiting for hanasr.io/register).
+ */
+export const ANNOTATION_FENCE_RELEASE = 'hanasr.io/fence-release';
+/**
+ * Set to a site name: register that (former primary) site as a secondary of the current primary.
+ * Releases a fence request of that site (the runbook's "fence, then register").
+ */
 export const ANNOTATION_REGISTER = 'hanasr.io/register';
 /**
  * Set to "true" together with the planned-takeover annotation: the target need not be in sync
@@ -32,6 +40,7 @@ export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_FENCE,
+  ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
@@ -178,9 +187,37 @@ export const hanaSystemReplicationStatusSchema = z
   })
   .describe('Observed state, written by the operator.');
 
+/**
+ * metadata.name: a DNS label (RFC 1035, as Kubernetes requires of Service names) of at most 60
+ * characters, because the operator names the Services `<name>-rw` and `<name>-ro` after it.
+ */
+export const RESOURCE_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export const RESOURCE_NAME_MAX = 60;
+/** metadata.namespace: a DNS label (RFC 1123), as Kubernetes requires of namespaces. */
+export const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const NAMESPACE_MAX = 63;
+/** The top-level fields of a manifest; any other is a mistake (a typo of spec, a stray key). */
+export const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
+
 export const objectMetaSchema = z.looseObject({
-  name: z.string().min(1).max(253),
-  namespace: z.string().optional(),
+  name: z
+    .string()
+    .max(
+      RESOURCE_NAME_MAX,
+      `must be at most ${RESOURCE_NAME_MAX} characters (it names the Service <name>-rw)`,
+    )
+    .regex(
+      RESOURCE_NAME_PATTERN,
+      "must be a DNS label: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit",
+    ),
+  namespace: z
+    .string()
+    .max(NAMESPACE_MAX, `must be at most ${NAMESPACE_MAX} characters`)
+    .regex(
+      NAMESPACE_PATTERN,
+      "must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit",
+    )
+    .optional(),
   uid: z.string().optional(),
   generation: z.number().int().optional(),
   resourceVersion: z.string().optional(),
@@ -191,13 +228,15 @@ export const objectMetaSchema = z.looseObject({
   finalizers: z.array(z.string()).optional(),
 });
 
-export const hanaSystemReplicationSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: objectMetaSchema,
-  spec: hanaSystemReplicationSpecSchema,
-  status: hanaSystemReplicationStatusSchema.optional(),
-});
+export const hanaSystemReplicationSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: objectMetaSchema,
+    spec: hanaSystemReplicationSpecSchema,
+    status: hanaSystemReplicationStatusSchema.optional(),
+  })
+  .strict();
 
 export type Condition = z.output<typeof conditionSchema>;
 export type SiteStatus = z.output<typeof siteStatusSchema>;

@@ -4,6 +4,7 @@
  * `.describe()` text is its documentation: the CRD carries it, so `kubectl explain` prints it.
  */
 import { z } from 'zod';
+import { escapeControl, quote } from '../quote.js';
 
 /** SAP system ID: three characters, an upper-case letter first (SAP note 1979280). */
 export const SID_PATTERN = /^[A-Z][A-Z0-9]{2}$/;
@@ -386,7 +387,7 @@ export const hanaSystemReplicationSpecSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sites', i, 'name'],
-          message: `duplicate site name "${site.name}"`,
+          message: `duplicate site name ${quote(site.name)}`,
         });
       }
       names.add(site.name);
@@ -403,8 +404,27 @@ export const hanaSystemReplicationSpecSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sites', i, 'source'],
-          message: `unknown site "${site.source}"`,
+          message: `unknown site ${quote(site.source)}`,
         });
+      }
+    });
+    // Sources must lead back to a site without one (the primary tier): A -> B -> A has none.
+    const sourceOf = new Map(spec.sites.map((site) => [site.name, site.source] as const));
+    const reported = new Set<string>();
+    spec.sites.forEach((site, i) => {
+      const chain = [site.name];
+      for (let next = site.source; next !== undefined && sourceOf.has(next); next = sourceOf.get(next)) {
+        if (next === site.name && chain.length > 1 && !chain.some((n) => reported.has(n))) {
+          chain.forEach((n) => reported.add(n));
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sites', i, 'source'],
+            message: `replication sources form a cycle: ${[site.name, ...chain.slice(1).reverse(), site.name].map((n) => quote(n)).join(' -> ')} (each site replicates from the one before it), so no site is the primary tier`,
+          });
+          break;
+        }
+        if (chain.includes(next)) break; // a cycle further down, reported from its own sites
+        chain.push(next);
       }
     });
     if (spec.alerts.lagCriticalSeconds < spec.alerts.lagWarningSeconds) {
@@ -530,10 +550,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/**
+ * The issues of a failed parse, each with its dotted path. Paths and messages can carry values from
+ * the input (keys of records, zod's "Unrecognized key" names them): their control characters are
+ * escaped.
+ */
 export function zodIssues(error: z.ZodError, prefix = ''): { path: string; message: string }[] {
   return error.issues.map((issue) => {
-    const path = formatPath(issue.path);
-    return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: issue.message };
+    const path = escapeControl(formatPath(issue.path));
+    return {
+      path: prefix && path ? `${prefix}.${path}` : prefix || path,
+      message: escapeControl(issue.message),
+    };
   });
 }
 

@@ -198,7 +198,8 @@ export function specSites(obj: Obj): string[] {
 
 /**
  * fence / register: checks SITE is a site of NAME and not the current primary (the operator
- * refuses both for the primary), then sets `annotation`=SITE for the operator to act on.
+ * refuses both for the primary; `primaryAllowed` for a fence release), then sets
+ * `annotation`=SITE for the operator to act on.
  */
 export async function requestSiteAction(
   kube: Kube,
@@ -206,6 +207,7 @@ export async function requestSiteAction(
   site: string,
   annotation: string,
   action: string,
+  options: { readonly primaryAllowed?: boolean } = {},
 ): Promise<void> {
   const obj = await getCluster(kube, name);
   const sites = specSites(obj);
@@ -213,7 +215,7 @@ export async function requestSiteAction(
     throw new CliError(EXIT.refused, `refused: unknown site "${site}" (sites: ${sites.join(', ')})`);
   }
   const primary = str(record(obj['status'])['currentPrimary']);
-  if (primary === site) {
+  if (primary === site && options.primaryAllowed !== true) {
     throw new CliError(
       EXIT.refused,
       `refused: ${site} is the current primary; ${action === 'fence' ? 'run a planned takeover first (`hanasr takeover`)' : 'only a former primary or a secondary can be registered'}`,

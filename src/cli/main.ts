@@ -40,7 +40,7 @@ const commands: Record<
     load: () => import('./commands/maintenance.js'),
   },
   fence: {
-    summary: 'ask the operator to fence (stop or suspend) a site',
+    summary: 'ask the operator to fence (stop) a site, or --release its fence',
     load: () => import('./commands/fence.js'),
   },
   register: {

@@ -347,6 +347,12 @@ export class EtcdCoordination implements Coordination {
     if (!res.succeeded) throw new StaleEpochError(intent.epoch, parseEpoch(firstKv(res, 0)));
   }
 
+  async removeIntent(cluster: string, id: string): Promise<void> {
+    const keys = this.keys(cluster);
+    checkName('intent id', id);
+    await this.call('remove intent', () => this.client.kv.deleteRange({ key: enc(keys.intent(id)) }));
+  }
+
   async publishSpec(cluster: string, spec: unknown): Promise<void> {
     const keys = this.keys(cluster);
     await this.call('publish spec', () =>

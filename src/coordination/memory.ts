@@ -188,6 +188,11 @@ export class MemoryCoordination implements Coordination {
     d.intents.set(intent.id, intent);
   }
 
+  async removeIntent(cluster: string, id: string): Promise<void> {
+    this.check();
+    this.data(cluster).intents.delete(id);
+  }
+
   async publishSpec(cluster: string, spec: unknown): Promise<void> {
     this.check();
     this.data(cluster).spec = structuredClone(spec);

@@ -79,6 +79,8 @@ export interface Coordination {
   read(cluster: string): Promise<ClusterState>;
   /** Adds an intent if its epoch is the current one (else StaleEpochError). */
   addIntent(cluster: string, intent: Intent): Promise<void>;
+  /** Removes an intent (an absent one is fine): the operator releasing a fence request. */
+  removeIntent(cluster: string, id: string): Promise<void>;
   /** Publishes the cluster's spec for its agents (outlives leases; last write wins). */
   publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */

@@ -204,6 +204,9 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     if (asked.site !== undefined && !isSiteRole(asked.site) && !demo.model.siteNames().includes(asked.site)) {
       return reply(res, 400, { error: `unknown site "${asked.site}"` });
     }
+    if (asked.source !== undefined && !demo.model.siteNames().includes(asked.source)) {
+      return reply(res, 400, { error: `unknown site "${asked.source}"` });
+    }
     let fault: Fault;
     try {
       fault = await resolveFault(demo.target, asked);

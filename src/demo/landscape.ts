@@ -546,13 +546,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
             ? 'node down'
             : snap.frozen
               ? 'frozen'
-              : snap.running
-                ? snap.suspended
-                  ? 'suspended'
-                  : 'running'
-                : snap.processes.some((p) => p.dispstatus === 'YELLOW')
-                  ? 'starting'
-                  : 'stopped';
+              : snap.hung === true
+                ? 'hung'
+                : snap.running
+                  ? snap.suspended
+                    ? 'suspended'
+                    : 'running'
+                  : snap.processes.some((p) => p.dispstatus === 'YELLOW')
+                    ? 'starting'
+                    : 'stopped';
           return {
             site: s.name,
             role: snap.srMode === 'primary' ? 'primary' : snap.srMode === 'none' ? 'none' : 'secondary',

@@ -17,6 +17,10 @@
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
+import { decideAdoption, decideAdoptionPending, decideTurnedLeader } from './adoption.js';
+import { hasLiveProcess } from './health.js';
+import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
+import { checkOf, promotionSuspects, writerState } from './promotion.js';
 import type { Observation } from './observation.js';
 import { inSyncVerdict, primaryViewOf, type InSyncVerdict, type PrimaryView } from './sync-trust.js';
 import type { HanaHealth, Intent } from './types.js';
@@ -56,11 +60,6 @@ export function isStarting(h: HanaHealth): boolean {
   return (
     !h.running && !colours.includes('RED') && (p['hdbnameserver'] === 'YELLOW' || p['hdbdaemon'] === 'YELLOW')
   );
-}
-
-/** Some HANA process of the instance runs or is coming up (not every one stopped). */
-function hasLiveProcess(h: HanaHealth): boolean {
-  return h.running || Object.values(h.processes).some((c) => c !== 'GRAY');
 }
 
 function isHealthySecondary(h: HanaHealth): boolean {
@@ -136,22 +135,31 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
   const epoch = currentEpoch(obs);
 
   const fenceIntent = obs.intents.find((i) => i.kind === 'fence' && i.site === obs.self);
-  if (fenceIntent) {
-    if (obs.local.health.running || obs.local.health.acceptsWrites) {
+  // A register request releases a fence request (the runbook's "fence, then register").
+  const registerRequested = obs.intents.some((i) => i.kind === 'register' && i.site === obs.self);
+  if (fenceIntent && !registerRequested) {
+    // Fenced means a stop this agent confirmed, and a readable probe with every process stopped
+    // since: a failed probe (a hung instance), a start in progress, or a site that stopped by
+    // itself (not yet confirmed by a stop) is stopped (again).
+    const h = obs.local.health;
+    if (!obs.local.fenced || !h.probeOk || h.running || h.acceptsWrites || hasLiveProcess(h)) {
       return decision(
         { kind: 'fence', epoch: fenceIntent.epoch, mode: 'stop', intentId: fenceIntent.id },
         'fence_requested',
         `fencing requested for ${obs.self}: stopping it`,
       );
     }
-    return none('fenced_by_request', `${obs.self} is fenced on request; remove the request to release it`);
+    return none(
+      'fenced_by_request',
+      `${obs.self} is fenced on request; release it (hanasr fence --release) or register it (hanasr register)`,
+    );
   }
 
   switch (obs.leader.state) {
     case 'unknown':
       return decideWithoutStore(obs, spec, now, obs.leader.error);
     case 'held':
-      return obs.leader.mine ? decideAsLeader(obs, spec, now) : decideUnderOtherLeader(obs, spec);
+      return obs.leader.mine ? decideAsLeader(obs, spec, now) : decideUnderOtherLeader(obs, spec, now);
     case 'free':
       return decideWithoutLeader(obs, spec, now, epoch);
   }
@@ -225,19 +233,32 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
     );
   }
 
+  // Turned by hand into a secondary of another site (maintenance): hand the key over, never promote back.
+  const turned = decideTurnedLeader(obs, spec, now);
+  if (turned !== null) return turned;
+
   if (h.probeOk && h.srRole === 'secondary') {
-    // A promotion while another site still takes writes must suspend it first (handshake);
-    // without the handshake, wait: that site sees our key and fences itself within a cycle.
-    const writablePeer = Object.entries(obs.peers).find(
-      ([site, p]) => site !== obs.self && p.acceptsWrites,
-    )?.[0];
-    if (writablePeer !== undefined && !spec.takeover.handshake) {
+    // A promotion while another site may still take writes (it answers writable, or nothing
+    // confirms it stopped: src/domain/promotion.ts) must suspend it first (handshake); without
+    // the handshake, wait: that site sees our key and fences itself within a cycle.
+    const suspects = new Set(
+      promotionSuspects(
+        obs,
+        spec.sites.map((s) => s.name),
+      ),
+    );
+    for (const [site, p] of Object.entries(obs.peers))
+      if (site !== obs.self && p.acceptsWrites) suspects.add(site);
+    const mayWrite = [...suspects]
+      .map((site) => writerState(obs, site, checkOf(obs.peers[site])))
+      .filter((v) => v.state !== 'not-writing');
+    if (mayWrite.length > 0 && !spec.takeover.handshake) {
       return none(
         'waiting_for_old_primary_to_stop',
-        `holding the leader key at epoch ${epoch}, but ${writablePeer} still takes writes: waiting for it to fence itself before promoting ${obs.self}`,
+        `holding the leader key at epoch ${epoch}, but ${mayWrite.map((v) => v.why).join('; ')}: waiting for it to fence itself before promoting ${obs.self}`,
       );
     }
-    const handshake = spec.takeover.handshake && (obs.handoverTo === obs.self || writablePeer !== undefined);
+    const handshake = spec.takeover.handshake && (obs.handoverTo === obs.self || mayWrite.length > 0);
     return decision(
       { kind: 'promote', epoch, handshake },
       'promote_after_acquiring_leader',
@@ -354,26 +375,48 @@ function decideHealthyLeader(
 }
 
 /** Another site holds the leader key. */
-function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpec): Decision {
+function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
   if (obs.leader.state !== 'held') throw new Error('unreachable');
   const leader = obs.leader.leader;
   const h = obs.local.health;
 
   if (h.srRole === 'primary' && (h.running || h.acceptsWrites || isStarting(h))) {
+    // The primary a DBA turned to, while the holder of the key became its secondary: kept.
+    const pending = decideAdoptionPending(obs, spec, now);
+    if (pending !== null) return pending;
     return decision(
       { kind: 'fence', epoch: leader.epoch, mode: 'stop' },
       'leader_key_held_by_other',
       `${obs.self} runs as primary but ${leader.site} holds the leader key at epoch ${leader.epoch}: fencing ${obs.self}`,
     );
   }
-  if (!h.probeOk && h.srRole === 'none') {
-    return none(
-      'local_state_unknown',
-      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}); not acting`,
-    );
-  }
+  if (localStateUnknown(obs)) return decideUnknownLocalState(obs, spec, leader.site, leader.epoch);
   if (h.srRole === 'primary' || h.srRole === 'none') {
     return decideFormerPrimary(obs, spec, leader.site, leader.epoch, leader.since);
+  }
+  // A secondary, registered again on request (e.g. after it was fenced).
+  const requested = obs.intents.find((i) => i.kind === 'register' && i.site === obs.self);
+  if (requested !== undefined) {
+    if (requested.epoch !== leader.epoch) {
+      return decision(
+        { kind: 'refuse-intent', epoch: leader.epoch, intentId: requested.id },
+        'stale_epoch',
+        `register request for ${obs.self} carries epoch ${requested.epoch}, the current epoch is ${leader.epoch}: refused`,
+      );
+    }
+    const source = siteSpec(spec, obs.self)?.source ?? leader.site;
+    return decision(
+      {
+        kind: 'register',
+        epoch: leader.epoch,
+        primary: source,
+        intentId: requested.id,
+        ...(h.running ? { online: true } : {}),
+        ...releasedFences(obs),
+      },
+      'register_requested',
+      `registering secondary ${obs.self} with ${source} on request${h.running ? ' (online)' : ''}`,
+    );
   }
   // A secondary.
   if (!h.running && isStarting(h)) {
@@ -419,6 +462,12 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
   );
 }
 
+/** The fence requests of this site, which a requested registration releases. */
+function releasedFences(obs: Observation): { releases?: readonly string[] } {
+  const ids = obs.intents.filter((i) => i.kind === 'fence' && i.site === obs.self).map((i) => i.id);
+  return ids.length > 0 ? { releases: ids } : {};
+}
+
 /** A stopped site still configured as primary, while `leaderSite` leads: register or wait. */
 function decideFormerPrimary(
   obs: Observation,
@@ -445,7 +494,7 @@ function decideFormerPrimary(
   const register = (reason: string, message: string): Decision =>
     decision(
       requested
-        ? { kind: 'register', epoch, primary: leaderSite, intentId: requested.id }
+        ? { kind: 'register', epoch, primary: leaderSite, intentId: requested.id, ...releasedFences(obs) }
         : { kind: 'register', epoch, primary: leaderSite },
       reason,
       message,
@@ -495,6 +544,9 @@ function decideWithoutLeader(
   const lastLeader = obs.leader.lastLeader;
   const h = obs.local.health;
 
+  const adoption = decideAdoption(obs);
+  if (adoption !== null) return adoption;
+
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {
       if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
@@ -532,7 +584,9 @@ function decideWithoutLeader(
         `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})`,
       );
     }
-    if (h.acceptsWrites || h.running) {
+    // Coming up (started by hand) or restarting its indexserver counts: it takes writes the
+    // moment it is up, before the next cycle could stop it.
+    if (h.acceptsWrites || h.running || hasLiveProcess(h)) {
       return decision(
         { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
         'stale_primary',

@@ -38,6 +38,8 @@ export type Action =
       readonly primary: string;
       readonly online?: boolean;
       readonly intentId?: string;
+      /** Fence requests of this site that a requested registration releases (removed once done). */
+      readonly releases?: readonly string[];
     }
   /** Refuse (and remove) a request that cannot be carried out safely. */
   | { readonly kind: 'refuse-intent'; readonly epoch: number; readonly intentId: string };

@@ -11,6 +11,11 @@ export function primaryIndexserverDown(h: HanaHealth): boolean {
   return h.srRole === 'primary' && indexserver !== undefined && indexserver !== 'GREEN';
 }
 
+/** Some HANA process of the instance runs or is coming up (not every one stopped). */
+export function hasLiveProcess(h: HanaHealth): boolean {
+  return h.running || Object.values(h.processes).some((c) => c !== 'GRAY');
+}
+
 /** A probe that failed, timed out, found the instance down, landscape 0-1, or the indexserver lost. */
 export function probeFailed(h: HanaHealth): boolean {
   return (

@@ -6,4 +6,7 @@ export * from './sync.js';
 export * from './health.js';
 export * from './sync-trust.js';
 export * from './clock-skew.js';
+export * from './local-state.js';
+export * from './promotion.js';
+export * from './adoption.js';
 export * from './fencing.js';

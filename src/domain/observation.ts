@@ -3,7 +3,7 @@
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
 import type { SkewEstimate } from './clock-skew.js';
-import type { HanaHealth, Intent, LeaderRecord, LeaderView, SiteReport, SyncRecord } from './types.js';
+import type { HanaHealth, Intent, LeaderRecord, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
 export interface PeerView {
@@ -15,6 +15,8 @@ export interface PeerView {
   readonly role?: 'primary' | 'secondary' | 'none';
   /** For a secondary: the site it replicates from. */
   readonly source?: string;
+  /** Its HANA runs, as the check saw it (absent: not known). */
+  readonly running?: boolean;
   /** The peer's clock reading in its answer (ms), when it sent one: for the skew estimate. */
   readonly clock?: number;
 }
@@ -29,6 +31,8 @@ export interface LocalView {
   readonly fenced: boolean;
   /** The last time this site was seen accepting writes (ms), or null. */
   readonly lastWritableAt: number | null;
+  /** The role this site had at the agent's last readable probe; absent: none since the agent started. */
+  readonly lastKnownRole?: Role;
 }
 
 export interface Observation {
@@ -119,5 +123,6 @@ export function localViewOf(report: SiteReport): LocalView {
     localRestarts: report.localRestarts ?? 0,
     fenced: report.fenced,
     lastWritableAt: report.lastWritableAt,
+    ...(report.lastKnownRole !== undefined ? { lastKnownRole: report.lastKnownRole } : {}),
   };
 }

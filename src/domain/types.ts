@@ -97,6 +97,8 @@ export interface SiteReport {
   readonly fenced: boolean;
   /** Local start attempts since the site was last healthy (the decision's local view). */
   readonly localRestarts?: number;
+  /** The role of the site at the agent's last readable probe (the decision's local view). */
+  readonly lastKnownRole?: Role;
   /** When the agent's lease was last confirmed by the store (ms), or null without a lease. */
   readonly leaseRenewedAt?: number | null;
   /**

@@ -27,8 +27,13 @@ export interface HanaPort {
   register(options: RegisterOptions, signal?: AbortSignal): Promise<void>;
   /** `sapcontrol -nr NN -function StartSystem` (waits until started or fails). */
   start(signal?: AbortSignal): Promise<void>;
-  /** `sapcontrol -nr NN -function StopSystem` (hard stop when `hard`). */
+  /** `sapcontrol -nr NN -function StopSystem` (hard stop when `hard`); resolves once every process is stopped. */
   stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void>;
+  /**
+   * `HDB kill-9` as <sid>adm: kills every process of the instance at once, for an instance that
+   * does not stop (hung); resolves once every process is gone.
+   */
+  kill(signal?: AbortSignal): Promise<void>;
   /** Suspend a primary so it takes no writes (fencing without a stop). */
   suspend?(signal?: AbortSignal): Promise<void>;
 }

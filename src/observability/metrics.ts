@@ -62,6 +62,8 @@ export interface HanasrMetrics {
   readonly lastTakeoverTimestampSeconds: Gauge<ClusterLabels>;
   /** Fencing actions (stop or suspend) taken against `site`. */
   readonly fencingActionsTotal: Counter<SiteLabels>;
+  /** Stops of `site` (fence, step-down, restart) that did not complete, even with a kill. */
+  readonly fencingFailuresTotal: Counter<SiteLabels>;
   /** The current primary term (the fencing token). */
   readonly leaderEpoch: Gauge<ClusterLabels>;
   readonly leaseRenewalDurationSeconds: Histogram<SiteLabels>;
@@ -170,6 +172,12 @@ export function createMetrics(
     fencingActionsTotal: new Counter({
       name: 'hanasr_fencing_actions_total',
       help: 'Fencing actions (stop or suspend) taken against a site.',
+      labelNames: SITE,
+      registers,
+    }),
+    fencingFailuresTotal: new Counter({
+      name: 'hanasr_fencing_failures_total',
+      help: 'Stops of a site (fence, step-down, local restart) that failed or timed out, even after a kill.',
       labelNames: SITE,
       registers,
     }),
@@ -287,6 +295,7 @@ export function initClusterCounters(
 /** Starts the counters an agent exports for its own site at 0. */
 export function initSiteCounters(metrics: HanasrMetrics, labels: SiteLabelValues): void {
   metrics.probeFailuresTotal.inc(labels, 0);
+  metrics.fencingFailuresTotal.inc(labels, 0);
   metrics.leaseRenewalFailuresTotal.inc(labels, 0);
 }
 
@@ -341,6 +350,7 @@ export const METRIC_NAMES = [
   'hanasr_takeovers_total',
   'hanasr_last_takeover_timestamp_seconds',
   'hanasr_fencing_actions_total',
+  'hanasr_fencing_failures_total',
   'hanasr_leader_epoch',
   'hanasr_lease_renewal_duration_seconds',
   'hanasr_lease_renewal_failures_total',

@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
 import {
   ANNOTATION_FENCE,
+  ANNOTATION_FENCE_RELEASE,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
@@ -50,6 +51,7 @@ import { forgetCluster, type HanasrMetrics } from '../observability/metrics.js';
 import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
   desiredRole,
+  detectFenceFailures,
   detectTakeoverFailures,
   exportClusterMetrics,
   withFailures,
@@ -394,6 +396,13 @@ export class HsrController {
   } | null> {
     let obj = initial;
     const generation = generationOf(obj);
+    // Failed stops: an Event each, once (kept across status conflicts: they do not change the story).
+    const fenceFailures =
+      state === null
+        ? []
+        : detectFenceFailures(state).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+    for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
+    const fenceEvents = fenceFailures.map((f) => f.event);
     for (let attempt = 1; ; attempt++) {
       const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
       const result = buildStatus({
@@ -421,6 +430,7 @@ export class HsrController {
         status = withRefusal(status, refusals, previous, generation, now);
         events.splice(0, events.length, ...withTakeoverStory(events, previous, status));
         for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
+        events.push(...fenceEvents);
       }
       // Messages quote annotation values and agent texts: no registered secret goes out in them.
       const redactor = this.options.redactor;
@@ -563,6 +573,21 @@ export class HsrController {
           );
           added = true;
         }
+        // The runbook's "fence, then register": registering a site releases its fence request.
+        if (kind === 'register' && (await this.releaseFence(cluster, site, state))) {
+          added = true;
+          await this.record(
+            obj,
+            namespace,
+            name,
+            {
+              type: 'Normal',
+              reason: 'FenceReleased',
+              message: `${annotation}=${site}: the fence request of ${site} is released, ${site} is registered as a secondary`,
+            },
+            now,
+          );
+        }
         await this.record(
           obj,
           namespace,
@@ -577,11 +602,64 @@ export class HsrController {
       }
       remove[annotation] = null;
     }
+    const release = annotations[ANNOTATION_FENCE_RELEASE];
+    if (release !== undefined) {
+      const refusal = !spec.sites.some((s) => s.name === release)
+        ? `unknown site "${release}" (sites: ${spec.sites.map((s) => s.name).join(', ')})`
+        : !state.intents.some((i) => i.kind === 'fence' && i.site === release)
+          ? `${release} has no fence request to release`
+          : null;
+      if (refusal !== null) {
+        refusals.push({
+          annotation: ANNOTATION_FENCE_RELEASE,
+          kind: 'fence-release',
+          site: release,
+          why: refusal,
+        });
+        await this.record(
+          obj,
+          namespace,
+          name,
+          {
+            type: 'Warning',
+            reason: 'IntentRefused',
+            message: `${ANNOTATION_FENCE_RELEASE}=${release} refused: ${refusal}`,
+          },
+          now,
+        );
+      } else {
+        await this.releaseFence(cluster, release, state);
+        added = true;
+        await this.record(
+          obj,
+          namespace,
+          name,
+          {
+            type: 'Normal',
+            reason: 'FenceReleased',
+            message: `${ANNOTATION_FENCE_RELEASE}=${release}: the fence request of ${release} is released; its agent starts it again as a secondary, or registers a former primary (automatedRegister) or waits for ${ANNOTATION_REGISTER}`,
+          },
+          now,
+        );
+      }
+      remove[ANNOTATION_FENCE_RELEASE] = null;
+    }
     let updated = obj;
     if (Object.keys(remove).length > 0) {
       updated = await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
     }
     return { obj: updated, added, refusals };
+  }
+
+  /** Removes every fence request of `site`; true when there was one. */
+  private async releaseFence(cluster: string, site: string, state: ClusterState): Promise<boolean> {
+    const fences = state.intents.filter((i) => i.kind === 'fence' && i.site === site);
+    for (const f of fences) {
+      await this.coordinationCall('coordination removeIntent', () =>
+        this.options.coordination.removeIntent(cluster, f.id),
+      );
+    }
+    return fences.length > 0;
   }
 
   /** Why an annotation cannot become an intent, or null when it can. */

@@ -29,14 +29,24 @@ export const DEFAULT_TAKEOVER_TIMEOUT_MS = 120_000;
 /** Condition reason of TakeoverInProgress after a refused planned takeover. */
 export const REASON_TAKEOVER_REFUSED = 'TakeoverRefused';
 
+/** Reasons of a takeover action that did not fail: another member moved first, or a deliberate wait. */
+const NOT_A_FAILURE = new Set([
+  'lost_race',
+  // The handshake failed and the old primary may still write: the agent keeps the key and tries
+  // again next cycle (src/domain/promotion.ts); a takeover that never completes times out.
+  'old_primary_may_write',
+  'old_primary_writable',
+]);
+
 /**
  * The agent's last action says its takeover (or the promotion after it) failed. A lost
- * compare-and-set on the leader key is not a failure: another member moved first.
+ * compare-and-set on the leader key is not a failure (another member moved first), nor is a
+ * promotion that waits for the old primary to stop.
  */
 export function reportSaysTakeoverFailed(report: SiteReport): boolean {
   const a = report.lastAction;
   if (a === undefined || a.ok) return false;
-  return (a.action === 'takeover' || a.action === 'promote') && a.reason !== 'lost_race';
+  return (a.action === 'takeover' || a.action === 'promote') && !NOT_A_FAILURE.has(a.reason);
 }
 
 export interface TakeoverFailure {
@@ -146,6 +156,31 @@ export function detectTakeoverFailures(input: FailureInput): TakeoverFailure[] {
   return out.filter((f) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(f.record.to));
 }
 
+/** A stop an agent could not complete, even with a kill (its report's last action). */
+export interface FenceFailure {
+  /** Identifies the failure so it is reported once. */
+  readonly key: string;
+  readonly event: OperatorEvent;
+}
+
+/**
+ * Agents whose last action is a failed stop of their own site (`fence_failed`: the hard stop and
+ * the kill both failed or timed out): a Warning Event each, once per failed attempt. The agent
+ * retries on its next cycle; the site is not reported as fenced meanwhile.
+ */
+export function detectFenceFailures(state: ClusterState): FenceFailure[] {
+  const out: FenceFailure[] = [];
+  for (const report of Object.values(state.reports)) {
+    const a = report.lastAction;
+    if (a === undefined || a.ok || a.reason !== 'fence_failed') continue;
+    out.push({
+      key: `fence|${report.site}|${a.at}`,
+      event: { type: 'Warning', reason: 'FenceFailed', message: `${report.site}: ${a.message}` },
+    });
+  }
+  return out;
+}
+
 /** Puts failed takeovers into lastTakeover and the history (newest last in `failures`). */
 export function withFailures(
   status: HanaSystemReplicationStatus,
@@ -168,7 +203,7 @@ export function withFailures(
 export interface Refusal {
   /** The annotation, e.g. hanasr.io/planned-takeover. */
   readonly annotation: string;
-  readonly kind: 'planned-takeover' | 'fence' | 'register';
+  readonly kind: 'planned-takeover' | 'fence' | 'fence-release' | 'register';
   readonly site: string;
   readonly why: string;
 }

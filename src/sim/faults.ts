@@ -136,6 +136,10 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return model.freezeSite(need());
     case 'thaw-site':
       return model.thawSite(need());
+    case 'hang-instance':
+      return model.hangInstance(need());
+    case 'unhang-instance':
+      return model.unhangInstance(need());
     case 'fill-log-area':
       return model.fillLogArea(need());
     case 'free-log-area':
@@ -164,6 +168,10 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return model.breakSqlProbe(need());
     case 'fix-sql-probe':
       return model.fixSqlProbe(need());
+    case 'manual-takeover':
+      return model.manualTakeover(need());
+    case 'manual-register':
+      return model.manualRegister(need(), f.source);
     case 'fail-fencing':
       return devices().failFencing(need(), f.hang === true);
     case 'restore-fencing':

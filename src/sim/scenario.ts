@@ -3,8 +3,16 @@
  * and what should hold at the end.
  */
 import { z } from 'zod';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { hanaSystemReplicationSpecSchema, SITE_NAME_PATTERN, zodIssues } from '../api/spec.js';
+import { escapeControl, quote } from '../quote.js';
+import {
+  documentToJs,
+  errorLine,
+  isEmptyDocument,
+  parseYamlDocument,
+  YamlInputError,
+} from '../yaml-input.js';
 
 export const faultActions = [
   'crash-instance',
@@ -18,6 +26,8 @@ export const faultActions = [
   'reconnect-site',
   'freeze-site',
   'thaw-site',
+  'hang-instance',
+  'unhang-instance',
   'fill-log-area',
   'free-log-area',
   'stop-agent',
@@ -31,6 +41,8 @@ export const faultActions = [
   'skew-clock',
   'break-sql-probe',
   'fix-sql-probe',
+  'manual-takeover',
+  'manual-register',
   'fail-fencing',
   'restore-fencing',
   'remove-watchdog',
@@ -68,6 +80,8 @@ export const faultSchema = z
     factor: z.number().min(1).max(1_000_000).optional(),
     /** skew-clock: how far the site's host clock jumps, in seconds (either sign). */
     seconds: z.number().min(-86400).max(86400).optional(),
+    /** manual-register: the primary to register `site` with (default: the current primary). */
+    source: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** fail-fencing: the site's fence device never answers (calls time out) instead of failing. */
     hang: z.boolean().optional(),
   })
@@ -93,6 +107,14 @@ export const expectSchema = z
     maxWriteUnavailableSeconds: z.number().min(0).optional(),
   })
   .strict();
+
+/**
+ * Most writes one scenario may make (durationSeconds x workload.writesPerSecond). The simulator
+ * keeps every write until the end to count lost commits exactly: about 200 bytes each with two
+ * sites, so the bound keeps a run under about half a gigabyte. The schema's separate maxima (7
+ * days, 10,000 writes a second) would allow six billion.
+ */
+export const MAX_SIMULATED_WRITES = 2_000_000;
 
 export const scenarioSchema = z
   .object({
@@ -137,6 +159,14 @@ export const scenarioSchema = z
   .strict()
   .superRefine((s, ctx) => {
     const sites = new Set(s.cluster.sites.map((x) => x.name));
+    const writes = s.durationSeconds * s.workload.writesPerSecond;
+    if (writes > MAX_SIMULATED_WRITES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workload', 'writesPerSecond'],
+        message: `durationSeconds x writesPerSecond is ${Math.round(writes)} writes, more than the ${MAX_SIMULATED_WRITES} the simulator keeps in memory (about 200 bytes each): shorten the scenario or lower the rate`,
+      });
+    }
     s.cluster.sites.forEach((site, i) => {
       if (isSiteRole(site.name)) {
         ctx.addIssue({
@@ -150,7 +180,7 @@ export const scenarioSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['initialPrimary'],
-        message: `unknown site "${s.initialPrimary}"`,
+        message: `unknown site ${quote(s.initialPrimary)}`,
       });
     }
     s.faults.forEach((f, i) => {
@@ -173,7 +203,7 @@ export const scenarioSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['faults', i, 'site'],
-          message: `unknown site "${f.site}" (a site name, primary or secondary)`,
+          message: `unknown site ${quote(f.site)} (a site name, primary or secondary)`,
         });
       }
       if (f.hang !== undefined && f.action !== 'fail-fencing') {
@@ -185,6 +215,21 @@ export const scenarioSchema = z
       }
       if (f.action === 'skew-clock' && f.seconds === undefined) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'seconds'], message: 'skew-clock needs seconds' });
+      }
+      if (f.source !== undefined) {
+        if (f.action !== 'manual-register') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: `${f.action} takes no source`,
+          });
+        } else if (!sites.has(f.source) || f.source === f.site) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'source'],
+            message: f.source === f.site ? 'must be another site' : `unknown site "${f.source}"`,
+          });
+        }
       }
       if (f.action === 'slow-replication' && f.factor === undefined) {
         ctx.addIssue({
@@ -204,7 +249,7 @@ export const scenarioSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['expect', 'primary'],
-        message: `unknown site "${expected}" (a site name, null, primary or secondary)`,
+        message: `unknown site ${quote(expected)} (a site name, null, primary or secondary)`,
       });
     }
   });
@@ -220,14 +265,9 @@ export class ScenarioError extends Error {
   }
 }
 
-/** A YAML document with a way back from a dotted field path to its line. */
-export function parseYamlWithLines(text: string): {
-  doc: Document;
-  lineOf: (path: string) => number | undefined;
-} {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (path: string): number | undefined => {
+/** For a dotted field path (`faults[2].site`), the line of the nearest node of the document. */
+function lineOfPath(doc: Document, lineCounter: LineCounter): (path: string) => number | undefined {
+  return (path) => {
     if (!path) return undefined;
     const keys: (string | number)[] = [];
     for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
@@ -239,23 +279,57 @@ export function parseYamlWithLines(text: string): {
     }
     return undefined;
   };
-  return { doc, lineOf };
 }
 
-/** Parses scenario YAML; errors name the field and, where known, the line. */
+/**
+ * A YAML document with a way back from a dotted field path to its line. Throws YamlInputError on a
+ * text too large or nested too deep (yaml-input.ts).
+ */
+export function parseYamlWithLines(text: string): {
+  doc: Document;
+  lineOf: (path: string) => number | undefined;
+} {
+  const { doc, lines } = parseYamlDocument(text);
+  return { doc, lineOf: lineOfPath(doc, lines) };
+}
+
+/**
+ * Parses scenario YAML; errors name the source, the field and, where known, the line (YAML syntax
+ * errors too), with the input's control characters escaped.
+ */
 export function parseScenario(text: string, source = 'scenario'): Scenario {
-  const { doc, lineOf } = parseYamlWithLines(text);
+  const at = (line: number | undefined) => `${escapeControl(source)}${line ? `:${line}` : ''}`;
+  let parsed: ReturnType<typeof parseYamlDocument>;
+  try {
+    parsed = parseYamlDocument(text);
+  } catch (err) {
+    if (err instanceof YamlInputError) throw new ScenarioError(`${at(err.line)}: ${err.message}`);
+    throw err;
+  }
+  const { doc, lines } = parsed;
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new ScenarioError(`${source}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+    throw new ScenarioError(
+      `${at(errorLine(e, lines))}: invalid YAML: ${escapeControl(e.message.split('\n')[0] ?? '')}`,
+    );
   }
-  const result = scenarioSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = documentToJs(doc);
+  } catch (err) {
+    if (err instanceof YamlInputError) throw new ScenarioError(`${at(undefined)}: ${err.message}`);
+    throw err;
+  }
+  if (isEmptyDocument(value))
+    throw new ScenarioError(
+      `${at(undefined)}: no scenario: the file holds no YAML document (it is empty, or only comments, --- or null)`,
+    );
+  const result = scenarioSchema.safeParse(value);
   if (!result.success) {
-    const issues = zodIssues(result.error).map((i) => {
-      const line = lineOf(i.path);
-      return `${source}${line ? `:${line}` : ''}: ${i.path || '(root)'}: ${i.message}`;
-    });
+    const lineOf = lineOfPath(doc, lines);
+    const issues = zodIssues(result.error).map(
+      (i) => `${at(lineOf(i.path))}: ${i.path || '(root)'}: ${i.message}`,
+    );
     throw new ScenarioError(issues.join('\n'));
   }
   return result.data;

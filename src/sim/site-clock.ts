@@ -39,6 +39,7 @@ export function coordinationOnSiteClock(inner: Coordination, offsetMs: () => num
     session: (cluster, site, ttl) => session(inner.session(cluster, site, ttl)),
     read: (c) => inner.read(c),
     addIntent: (c, i) => inner.addIntent(c, i),
+    removeIntent: (c, id) => inner.removeIntent(c, id),
     publishSpec: (c, s) => inner.publishSpec(c, s),
     deleteCluster: (c) => inner.deleteCluster(c),
     close: () => inner.close(),

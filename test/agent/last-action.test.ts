@@ -31,6 +31,9 @@ class Site implements HanaPort {
     this.health =
       this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
   }
+  async kill(): Promise<void> {
+    await this.stop();
+  }
 }
 
 const INTERVAL_MS = 2000;

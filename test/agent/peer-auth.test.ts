@@ -112,6 +112,7 @@ describe('the peer probe believes only authenticated answers', () => {
       reachable: true,
       acceptsWrites: false,
       role: 'secondary',
+      running: true,
       source: 'A',
     });
   });

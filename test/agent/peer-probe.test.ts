@@ -103,7 +103,7 @@ describe('NetworkPeerProbe', () => {
     const view = await probe({
       A: { sql: { host: '127.0.0.1', port: sql.port }, statusUrl: agent.url },
     }).check('A', signal());
-    expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary' });
+    expect(view).toEqual({ reachable: true, acceptsWrites: true, role: 'primary', running: true });
   });
 
   it("carries the peer agent's clock reading for the skew estimate", async () => {
@@ -121,6 +121,7 @@ describe('NetworkPeerProbe', () => {
       reachable: true,
       acceptsWrites: false,
       role: 'secondary',
+      running: true,
       source: 'A',
     });
   });
@@ -209,12 +210,12 @@ describe('viewOf: the rules in one table', () => {
     [
       'agent only, primary',
       { sql: 'silent', agent: primary },
-      { reachable: true, acceptsWrites: false, role: 'primary' },
+      { reachable: true, acceptsWrites: false, role: 'primary', running: true },
     ],
     [
       'read-access secondary: SQL answers, agent says secondary',
       { sql: 'writable', agent: secondary },
-      { reachable: true, acceptsWrites: false, role: 'secondary', source: 'A' },
+      { reachable: true, acceptsWrites: false, role: 'secondary', running: true, source: 'A' },
     ],
     [
       'agent says its HANA is down, SQL silent',

@@ -141,6 +141,7 @@ async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean
         register: (o, s) => inner.register(o, s),
         start: (s) => inner.start(s),
         stop: (o, s) => inner.stop(o, s),
+        kill: (s) => inner.kill(s),
       };
       return port;
     },

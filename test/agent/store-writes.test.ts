@@ -25,6 +25,7 @@ class Site implements HanaPort {
   async register(): Promise<void> {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
+  async kill(): Promise<void> {}
 }
 
 describe('failed store writes', () => {

@@ -311,6 +311,18 @@ describe('hanasr maintenance, fence, register', () => {
     expect(await annotations(name)).toEqual({ 'hanasr.io/fence': 'B' });
   });
 
+  it('fence --release sets hanasr.io/fence-release (any site of the cluster)', async () => {
+    const name = await cluster();
+    const unknown = await runCli(['fence', name, 'Z', '--release', ...l.kubeArgs]);
+    expect(unknown.code).toBe(3);
+    const r = await runCli(['fence', name, 'B', '--release', ...l.kubeArgs]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^hanasr\.io\/fence-release=B set on HanaSystemReplication hana\/ha-\d+: the operator will release the fence of B/,
+    );
+    expect(await annotations(name)).toEqual({ 'hanasr.io/fence-release': 'B' });
+  });
+
   it('register sets hanasr.io/register and refuses an unknown site', async () => {
     const name = await cluster();
     const unknown = await runCli(['register', name, 'Z', ...l.kubeArgs]);

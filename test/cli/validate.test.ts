@@ -139,6 +139,18 @@ describe('hanasr validate', () => {
     expect(r.stdout).toBe('(stdin): HanaSystemReplication ha1 is valid\n');
   });
 
+  it('an endless or huge file is refused after 1 MiB, an empty one has no manifest: both name the file (exit 1)', async () => {
+    const endless = await runCli(['validate', '/dev/zero']);
+    expect(endless.code).toBe(1);
+    expect(endless.stderr).toBe('/dev/zero: larger than 1 MiB: not read\n');
+    const empty = file('empty.yaml', '# to do\n---\n');
+    const r = await runCli(['validate', empty]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `${empty}: no manifest: the file holds no YAML document (it is empty, or only comments, --- or null)\n`,
+    );
+  });
+
   it('usage errors exit 2: no file, an unreadable file, an unknown flag', async () => {
     const none = await runCli(['validate']);
     expect(none.code).toBe(2);

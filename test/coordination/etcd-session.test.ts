@@ -149,6 +149,10 @@ describe('leader key on etcd', () => {
     expect(state.lpt).toEqual({ siteB: 1234 });
     expect(state.intents).toEqual([{ kind: 'register', id: 'r1', site: 'siteA', epoch: 2 }]);
     expect(state.leader).toEqual(t2);
+    // The operator removes an intent (a released fence) without a session; an absent one is fine.
+    await c.removeIntent(cluster, 'r1');
+    await c.removeIntent(cluster, 'r1');
+    expect((await a.read()).intents).toEqual([]);
   });
 
   it('sync records, last-primary stamps, the epoch and intents survive the lease; the key and report do not', async () => {

@@ -89,6 +89,9 @@ describe('lease expiry on the virtual clock', () => {
     await a.writeSync(rec!.epoch, [syncRecord('B', 'SOK', { epoch: rec!.epoch })]);
     await a.stampPrimary(rec!.epoch, clock.now());
     await store.addIntent(CLUSTER, { kind: 'register', id: 'r1', site: 'B', epoch: 1 });
+    await store.addIntent(CLUSTER, { kind: 'fence', id: 'f1', site: 'B', epoch: 1 });
+    await store.removeIntent(CLUSTER, 'f1');
+    await store.removeIntent(CLUSTER, 'f1'); // absent: fine
 
     const stampedAt = clock.now();
     store.cut('A', true); // A's keepalives fail from now on: its lease runs out

@@ -6,7 +6,8 @@
  */
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
 import type { Action, ActionKind } from '../../src/domain/decision.js';
-import type { Observation } from '../../src/domain/observation.js';
+import type { LocalView, Observation } from '../../src/domain/observation.js';
+import type { LeaderView } from '../../src/domain/types.js';
 import {
   EPOCH,
   T,
@@ -830,14 +831,6 @@ export const twoPrimaryCases: DecisionCase[] = [
     says: ['automatedRegister is off'],
   },
   {
-    name: 'key held by B, A cannot read its own state: does not act',
-    spec: registerSpec,
-    obs: formerA({ local: local(downHealth()) }),
-    kind: 'none',
-    reason: 'local_state_unknown',
-    says: ['cannot read the state of A', 'not acting'],
-  },
-  {
     name: 'key held by A, a stopped secondary B is started',
     spec: S,
     obs: observation({
@@ -883,6 +876,42 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'stale_primary',
     says: ['A runs as primary', 'B was the last leader', 'fencing it'],
     action: { epoch: EPOCH, mode: 'stop' },
+  },
+  {
+    name: 'key free, last leader B, A is a primary starting (started by hand): fenced before it takes writes',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        stoppedPrimaryHealth({
+          landscapeStatus: 1,
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      leader: free(EPOCH, 'B'),
+    }),
+    kind: 'fence',
+    reason: 'stale_primary',
+    says: ['A runs as primary', 'B was the last leader'],
+  },
+  {
+    name: 'key free, last leader B, A is a primary restarting its indexserver: fenced',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        primaryHealth([], {
+          running: true,
+          acceptsWrites: false,
+          landscapeStatus: 1,
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'GREEN', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      leader: free(EPOCH, 'B'),
+    }),
+    kind: 'fence',
+    reason: 'stale_primary',
+    says: ['fencing it'],
   },
   {
     name: 'key free, last leader B, A is a stopped primary: does not start or take the key',
@@ -978,12 +1007,109 @@ export const twoPrimaryCases: DecisionCase[] = [
     action: { intentId: 'f1', mode: 'stop' },
   },
   {
-    name: 'fence request for this site, already stopped: stays fenced',
+    name: 'fence request for this site whose probe times out (a hung instance): stops it (again)',
+    spec: S,
+    obs: formerA({
+      local: local(downHealth()),
+      intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }],
+    }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['stopping it'],
+  },
+  {
+    name: 'fence request for this site while it is starting: stops it',
+    spec: S,
+    obs: formerA({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+      intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }],
+    }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['stopping it'],
+  },
+  {
+    name: 'fence then register request for a stopped former primary: registers and releases the fence',
+    spec: S,
+    obs: formerA({
+      intents: [
+        { kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH },
+        { kind: 'register', id: 'r1', site: 'A', epoch: EPOCH },
+      ],
+    }),
+    kind: 'register',
+    reason: 'register_requested',
+    says: ['registering former primary A as secondary of B on request'],
+    action: { intentId: 'r1', primary: 'B', releases: ['f1'] },
+  },
+  {
+    name: 'fence then register request for a stopped secondary: registers it (offline) and releases the fence',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(secondaryHealth('A', { running: false })),
+      leader: held('A', false),
+      intents: [
+        { kind: 'fence', id: 'f1', site: 'B', epoch: EPOCH },
+        { kind: 'register', id: 'r1', site: 'B', epoch: EPOCH },
+      ],
+    }),
+    kind: 'register',
+    reason: 'register_requested',
+    says: ['registering secondary B with A on request'],
+    action: { intentId: 'r1', primary: 'A', releases: ['f1'] },
+  },
+  {
+    name: 'register request for a running secondary: registers it online',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(secondaryHealth('A')),
+      leader: held('A', false),
+      intents: [{ kind: 'register', id: 'r1', site: 'B', epoch: EPOCH }],
+    }),
+    kind: 'register',
+    reason: 'register_requested',
+    says: ['(online)'],
+    action: { intentId: 'r1', primary: 'A', online: true },
+  },
+  {
+    name: 'register request for a secondary with a stale epoch: refused',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(secondaryHealth('A')),
+      leader: held('A', false),
+      intents: [{ kind: 'register', id: 'r1', site: 'B', epoch: EPOCH - 1 }],
+    }),
+    kind: 'refuse-intent',
+    reason: 'stale_epoch',
+    says: ['refused'],
+    action: { intentId: 'r1' },
+  },
+  {
+    name: 'fence request for a site that stopped by itself: stopped once more, so the fence is confirmed',
     spec: S,
     obs: formerA({ intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }] }),
+    kind: 'fence',
+    reason: 'fence_requested',
+    says: ['stopping it'],
+    action: { intentId: 'f1' },
+  },
+  {
+    name: 'fence request for this site, fenced (stop confirmed) and still stopped: stays fenced',
+    spec: S,
+    obs: formerA({
+      local: local(stoppedPrimaryHealth(), { fenced: true }),
+      intents: [{ kind: 'fence', id: 'f1', site: 'A', epoch: EPOCH }],
+    }),
     kind: 'none',
     reason: 'fenced_by_request',
-    says: ['A is fenced on request'],
+    says: ['A is fenced on request', 'hanasr fence --release'],
   },
 ];
 
@@ -1370,6 +1496,84 @@ export const plannedCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A site that does not lead and cannot read its own state stops it (unknown may write).
+// ---------------------------------------------------------------------------------------------
+const unknownUnderB = (over: Partial<LocalView> = {}, leader: LeaderView = held('B', false)) =>
+  observation({
+    self: 'A',
+    local: local(downHealth(), over),
+    leader,
+    reports: { B: report('B', primaryHealth([]), { leader: true }) },
+  });
+
+export const unknownLocalStateCases: DecisionCase[] = [
+  {
+    name: 'key held by B, A cannot read its own state (agent just started): hard stop',
+    spec: registerSpec,
+    obs: unknownUnderB({ failedProbes: 1 }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['cannot read the state of A', 'B leads', 'stopping it'],
+    action: { mode: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'key held by B, A last seen as a primary, probe times out: hard stop at once',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'primary' }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['may be a primary that writes'],
+  },
+  {
+    name: 'key held by B, A last seen as a secondary, one probe timed out: a blip, waits',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }),
+    kind: 'none',
+    reason: 'secondary_probe_failed_below_threshold',
+    says: ['cannot read the state of A', '1 of 3 failed probes'],
+  },
+  {
+    name: 'key held by B, A last seen as a secondary, failureThreshold probes failed: hard stop',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 3, lastKnownRole: 'secondary' }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['stopping it'],
+  },
+  {
+    name: 'key held by B, a half-failed probe still reads A as a stopped primary: hard stop',
+    spec: S,
+    obs: unknownUnderB({
+      health: stoppedPrimaryHealth({ probeOk: false, probeError: 'landscapeHostConfiguration.py timed out' }),
+      failedProbes: 1,
+      lastKnownRole: 'secondary',
+    }),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['landscapeHostConfiguration.py timed out'],
+  },
+  {
+    name: 'key held by B, a half-failed probe reads A as a secondary: not unknown, no stop',
+    spec: S,
+    obs: unknownUnderB({
+      health: secondaryHealth('B', { probeOk: false, probeError: 'status script timed out', running: false }),
+      failedProbes: 1,
+    }),
+    kind: 'start-local',
+    reason: 'secondary_down_restart',
+    says: ['secondary A is not running'],
+  },
+  {
+    name: 'key free (last leader B): no stop from this rule, a stopped candidate could not come back',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 3 }, free(EPOCH, 'B')),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
+];
+
 export const tables = {
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,
@@ -1377,6 +1581,7 @@ export const tables = {
   'never two primaries': twoPrimaryCases,
   'failsafe: a store outage alone does not fence a healthy primary': failsafeCases,
   'planned takeover intents': plannedCases,
+  'a site that does not lead and cannot read its own state stops it': unknownLocalStateCases,
 } as const;
 
 export const allCases: DecisionCase[] = Object.values(tables).flat();

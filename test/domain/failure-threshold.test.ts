@@ -49,6 +49,12 @@ class ControlledHana implements HanaPort {
     this.health =
       this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
   }
+
+  async kill(): Promise<void> {
+    this.calls.push('kill');
+    this.health =
+      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
+  }
 }
 
 const INTERVAL_MS = 2000;
@@ -164,7 +170,8 @@ describe('failureThreshold through the agent', () => {
       action: { kind: 'start-local', restart: true },
       reason: 'secondary_not_in_sync_restart_locally',
     });
-    expect(hanaA.calls).toEqual(['start']);
+    // A restart always stops the instance first (hard stop; a kill if that does not complete).
+    expect(hanaA.calls).toEqual(['stop', 'start']);
     expect(hanaB.calls).toEqual([]);
     expect(b.lastDecision?.reason).toBe('secondary_healthy');
     expect((await coordination.read('ha1')).leader).toMatchObject({ site: 'A', epoch: 1 });

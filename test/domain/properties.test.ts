@@ -124,7 +124,17 @@ describe('decide over random observations', () => {
         if (obs.handoverTo !== undefined) expect(obs.handoverTo).toBe(obs.self);
         if (d.action.kind === 'acquire-leader' && obs.leader.state === 'free') {
           expect(obs.local.health.srRole).toBe('primary');
-          expect([undefined, obs.self]).toContain(obs.leader.lastLeader);
+          if (obs.handoverTo === obs.self && ![undefined, obs.self].includes(obs.leader.lastLeader)) {
+            // Adopting a turn by hand: the former leader named this site, a writable primary, and
+            // no other site takes writes.
+            expect(obs.local.health.acceptsWrites).toBe(true);
+            for (const [site, r] of Object.entries(obs.reports))
+              if (site !== obs.self) expect(r.health.acceptsWrites).toBe(false);
+            for (const [site, p] of Object.entries(obs.peers))
+              if (site !== obs.self) expect(p.acceptsWrites).toBe(false);
+          } else {
+            expect([undefined, obs.self]).toContain(obs.leader.lastLeader);
+          }
         }
       }),
       { numRuns: RUNS },

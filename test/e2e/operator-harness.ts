@@ -111,6 +111,8 @@ export async function startLandscape(
   coordination: Coordination,
   cluster = CLUSTER,
   extra: Obj = {},
+  /** Seconds a simulated StartSystem takes (the simulator's default: 30, on the real clock here). */
+  startSeconds?: number,
 ): Promise<Landscape> {
   let spec = parseSpec(specInput(extra));
   const model = new SimLandscape({
@@ -124,6 +126,7 @@ export async function startLandscape(
     clock: realClock,
     seed: 7,
     writesPerSecond: 20,
+    ...(startSeconds !== undefined ? { startSeconds } : {}),
   });
   // The agents follow the spec the operator publishes.
   let polling = true;
@@ -202,6 +205,8 @@ export async function startRig(
     spec?: Obj;
     /** The operator's environment and log stream (then `logs` stays empty: the lines go there). */
     deps?: Pick<OperatorDeps, 'env' | 'logStream'>;
+    /** Seconds a simulated StartSystem takes (default 30). */
+    startSeconds?: number;
     /** The API URL the operator uses instead of the server's (e.g. a proxy in front of it). */
     operatorApi?: (serverUrl: string) => Promise<string>;
   } = {},
@@ -238,7 +243,7 @@ export async function startRig(
     });
   }
   const store = new MemoryCoordination(realClock);
-  const landscape = await startLandscape(store, CLUSTER, options.spec);
+  const landscape = await startLandscape(store, CLUSTER, options.spec, options.startSeconds);
   const logs: Rig['logs'] = [];
   const operator = await startOperator(
     {

@@ -82,12 +82,16 @@ describe('AgentMetrics', () => {
     am.event({ ...base, event: 'action-failed', action: 'takeover', reason: 'primary_failed' });
     am.event({ ...base, event: 'action', action: 'fence', reason: 'lease_lost' });
     am.event({ ...base, event: 'decision', action: 'fence', reason: 'lease_lost' });
+    expect(await value(m, 'hanasr_fencing_failures_total', B)).toBe(0);
+    am.event({ ...base, event: 'action-failed', action: 'fence', reason: 'stop_failed' });
+    am.event({ ...base, event: 'action-failed', action: 'step-down', reason: 'fence_failed' });
     am.reported(1_700_000_000_000, 3);
     expect(await value(m, 'hanasr_lease_renewal_duration_seconds_count', B)).toBe(2);
     expect(await value(m, 'hanasr_lease_renewal_failures_total', B)).toBe(1);
     expect(await value(m, 'hanasr_takeovers_total', { ...B, outcome: 'succeeded' })).toBe(1);
     expect(await value(m, 'hanasr_takeovers_total', { ...B, outcome: 'failed' })).toBe(1);
     expect(await value(m, 'hanasr_fencing_actions_total', B)).toBe(1);
+    expect(await value(m, 'hanasr_fencing_failures_total', B)).toBe(1);
     expect(await value(m, 'hanasr_leader_epoch', { namespace: 'hana', cluster: 'ha1' })).toBe(3);
     expect(await value(m, 'hanasr_agent_last_report_timestamp_seconds', B)).toBe(1_700_000_000);
   });
@@ -103,6 +107,7 @@ describe('AgentMetrics', () => {
       register: async () => {},
       start: async () => {},
       stop: async () => {},
+      kill: async () => {},
     };
     const s = spec();
     const agent = new Agent({

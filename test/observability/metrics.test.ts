@@ -81,6 +81,7 @@ function populated(): ReturnType<typeof createMetrics> {
   m.takeoversTotal.inc({ ...B, outcome: 'succeeded' });
   m.lastTakeoverTimestampSeconds.set({ namespace: 'hana', cluster: 'ha1' }, 1714557600);
   m.fencingActionsTotal.inc(A);
+  m.fencingFailuresTotal.inc(A);
   m.leaderEpoch.set({ namespace: 'hana', cluster: 'ha1' }, 7);
   m.leaseRenewalDurationSeconds.observe(A, 0.02);
   m.leaseRenewalFailuresTotal.inc(A);

@@ -94,6 +94,11 @@ describe('detectTakeoverFailures', () => {
         report('B', secondaryHealth('A'), { lastAction: { ...failed, action: 'promote' } }),
       ),
     ).toBe(true);
+    // A promotion that waits for the old primary to stop is not a failure (it is retried).
+    for (const reason of ['old_primary_may_write', 'old_primary_writable', 'lost_race'])
+      expect(
+        reportSaysTakeoverFailed(report('B', secondaryHealth('A'), { lastAction: { ...failed, reason } })),
+      ).toBe(false);
     const withFailed = { ...state, reports: { ...state.reports, B: failedReport } };
     const next = statusOf(withFailed).status;
     const failures = detectTakeoverFailures({

@@ -36,6 +36,12 @@ describe('hanasr simulate', () => {
     expect(out.expectations.every((e: { ok: boolean }) => e.ok)).toBe(true);
   });
 
+  it('refuses a scenario file over 1 MiB after reading 1 MiB, naming the file (exit 2)', () => {
+    const r = hanasr('simulate', '/dev/zero');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('hanasr simulate: invalid scenario\n/dev/zero: larger than 1 MiB: not read\n');
+  });
+
   it('exits 1 and says FAILED when an expectation does not hold', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hanasr-sim-'));
     const text = readFileSync(join(root, 'examples/scenarios/kill-primary-instance.yaml'), 'utf8').replace(

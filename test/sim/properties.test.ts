@@ -20,6 +20,7 @@ const pairs: [Fault['action'], Fault['action'] | null][] = [
   ['block-replication', 'unblock-replication'],
   ['isolate-site', 'reconnect-site'],
   ['freeze-site', 'thaw-site'],
+  ['hang-instance', 'unhang-instance'],
   ['fill-log-area', 'free-log-area'],
   ['coordination-outage', 'coordination-restore'],
   ['planned-takeover', null],

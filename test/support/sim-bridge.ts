@@ -19,7 +19,7 @@ import { HanaActionError, type HanaPort, type RegisterOptions } from '../../src/
 import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
 import type { SimLandscape } from '../../src/hana/sim/model.js';
 
-export type HanaOp = 'probe' | 'takeover' | 'register' | 'start' | 'stop' | 'suspend';
+export type HanaOp = 'probe' | 'takeover' | 'register' | 'start' | 'stop' | 'kill' | 'suspend';
 
 export interface BridgeCall {
   readonly t: number;
@@ -78,6 +78,7 @@ export async function simPeerView(
     reachable: true,
     acceptsWrites: landscape.acceptsWrites(site),
     role,
+    running: s.running,
     ...(s.source ? { source: s.source.site } : {}),
   };
 }
@@ -111,6 +112,8 @@ export async function startSimBridge(landscape: SimLandscape): Promise<SimBridge
         return p.start(signal);
       case 'stop':
         return p.stop({ hard: args.hard === true }, signal);
+      case 'kill':
+        return p.kill(signal);
       case 'suspend':
         return p.suspend(signal);
       default:
@@ -207,6 +210,9 @@ export class HttpHanaPort implements HanaPort {
   }
   async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
     await this.call('stop', options, signal);
+  }
+  async kill(signal?: AbortSignal): Promise<void> {
+    await this.call('kill', {}, signal);
   }
   async suspend(signal?: AbortSignal): Promise<void> {
     await this.call('suspend', {}, signal);

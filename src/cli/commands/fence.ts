@@ -1,14 +1,23 @@
-/** `hanasr fence NAME SITE`: asks the operator to fence (stop or suspend) a site. */
-import { ANNOTATION_FENCE } from '../../api/resource.js';
-import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand } from '../args.js';
+/** `hanasr fence NAME SITE [--release]`: asks the operator to fence a site, or to release its fence. */
+import { ANNOTATION_FENCE, ANNOTATION_FENCE_RELEASE, ANNOTATION_REGISTER } from '../../api/resource.js';
+import { boolFlag, EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand } from '../args.js';
 import { connect, KUBE_FLAGS, KUBE_FLAGS_HELP, requestSiteAction } from '../kube.js';
 
-export const help = `Usage: hanasr fence NAME SITE [options]
+export const help = `Usage: hanasr fence NAME SITE [--release] [options]
 
-Asks the operator to fence SITE (stop or suspend its HANA instance) by setting the annotation
-${ANNOTATION_FENCE}=SITE. Refused (exit 3) when SITE is not a site of NAME or is the current
-primary (run a planned takeover first). The operator acknowledges with an Event (FenceRequested,
-or IntentRefused with the reason) and reports the Fenced condition.
+Asks the operator to fence SITE (stop its HANA instance; it stays stopped) by setting the
+annotation ${ANNOTATION_FENCE}=SITE. Refused (exit 3) when SITE is not a site of NAME or is the
+current primary (run a planned takeover first). The operator acknowledges with an Event
+(FenceRequested, or IntentRefused with the reason); the Fenced condition says when the stop is
+confirmed.
+
+With --release, sets ${ANNOTATION_FENCE_RELEASE}=SITE instead: the operator removes the fence
+request (Event FenceReleased, or IntentRefused when SITE has none) and the site's agent acts on it
+again: a secondary is started, a former primary is registered (automatedRegister) or waits for
+hanasr register. hanasr register NAME SITE (${ANNOTATION_REGISTER}) releases the fence too.
+
+Options:
+  --release   release the fence request of SITE instead of fencing it
 
 ${KUBE_FLAGS_HELP}
 
@@ -17,9 +26,15 @@ ${EXIT_CODES_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('fence', argv, async () => {
-    const args = parseArgs(argv, KUBE_FLAGS);
+    const args = parseArgs(argv, { ...KUBE_FLAGS, release: { type: 'boolean' } });
     const [name, site] = expectPositionals(args, ['NAME', 'SITE']) as [string, string];
-    await requestSiteAction(connect(args), name, site, ANNOTATION_FENCE, 'fence');
+    if (boolFlag(args, 'release')) {
+      await requestSiteAction(connect(args), name, site, ANNOTATION_FENCE_RELEASE, 'release the fence of', {
+        primaryAllowed: true,
+      });
+    } else {
+      await requestSiteAction(connect(args), name, site, ANNOTATION_FENCE, 'fence');
+    }
     return EXIT.ok;
   });
 }

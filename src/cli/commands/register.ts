@@ -9,7 +9,8 @@ Asks the operator to register SITE (typically the former primary after a takeove
 secondary of the current primary (hdbnsutil -sr_register) by setting the annotation
 ${ANNOTATION_REGISTER}=SITE. Refused (exit 3) when SITE is not a site of NAME or is the current
 primary. The operator acknowledges with an Event (RegisterRequested, or IntentRefused with the
-reason), then RegisteredSecondary once done.
+reason), then RegisteredSecondary once done. A fence request of SITE is released with it
+(FenceReleased): the runbook's "fence, then register".
 
 ${KUBE_FLAGS_HELP}
 

@@ -1,6 +1,8 @@
 /** `hanasr simulate SCENARIO.yaml [--json]`: rehearse a failure against HA settings in virtual time. */
-import { readFile } from 'node:fs/promises';
-import { parseScenario, ScenarioError } from '../../sim/scenario.js';
+import { escapeControl } from '../../quote.js';
+import { MAX_SIMULATED_WRITES, parseScenario, ScenarioError } from '../../sim/scenario.js';
+import { MAX_YAML_CHARS } from '../../yaml-input.js';
+import { readBounded } from '../read.js';
 import { runScenario, type SimulationResult } from '../../sim/runner.js';
 
 export const help = `Usage: hanasr simulate SCENARIO.yaml [--json] [--quiet]
@@ -13,10 +15,14 @@ Options:
   --quiet    without --json: print only the verdict and the expectations, not the timeline
   --debug    print stack traces on errors
 
+The scenario file is at most ${MAX_YAML_CHARS / 1024 / 1024} MiB of YAML, and durationSeconds x
+workload.writesPerSecond at most ${MAX_SIMULATED_WRITES} writes (the simulator keeps every write
+in memory to count lost commits).
+
 Exit codes:
   0  every expectation holds
   1  an expectation does not hold
-  2  the scenario is invalid (the message names the field and line)
+  2  the scenario is invalid (the message names the file, the line and the field)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -31,12 +37,18 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const file = files[0]!;
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, MAX_YAML_CHARS);
   } catch (err) {
     process.stderr.write(
-      `hanasr simulate: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
+      `hanasr simulate: cannot read ${escapeControl(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
+    );
+    return 2;
+  }
+  if (text === undefined) {
+    process.stderr.write(
+      `hanasr simulate: invalid scenario\n${escapeControl(file)}: larger than ${MAX_YAML_CHARS / 1024 / 1024} MiB: not read\n`,
     );
     return 2;
   }

@@ -1,18 +1,31 @@
 /** `hanasr validate FILE...`: checks manifests offline with the operator's own schema. */
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { API_VERSION, GROUP, KIND, objectMetaSchema } from '../../api/resource.js';
+import { isMap, type LineCounter, type Document } from 'yaml';
+import { API_VERSION, GROUP, KIND, objectMetaSchema, TOP_LEVEL_FIELDS } from '../../api/resource.js';
 import { parseSpec, SpecValidationError, zodIssues } from '../../api/spec.js';
+import { escapeControl, quote } from '../../quote.js';
+import {
+  documentToJs,
+  errorLine,
+  isEmptyDocument,
+  MAX_YAML_CHARS,
+  parseYamlDocuments,
+  YamlInputError,
+} from '../../yaml-input.js';
 import { EXIT, parseArgs, runCommand, UsageError } from '../args.js';
+import { readBounded } from '../read.js';
 
 export const help = `Usage: hanasr validate FILE... [options]
 
 Checks HanaSystemReplication manifests offline, with the same schema the operator uses: the
-YAML, apiVersion (${API_VERSION}) and kind (${KIND}), metadata.name, and the spec with
-every cross-field rule (for example lease.ttlSeconds shorter than
-replication.logShippingTimeoutSeconds). Files may hold several YAML documents (---); documents
-of other API groups (a Namespace, a Secret) are skipped. Each problem is one line naming the
-file, the line and the field:
+YAML, apiVersion (${API_VERSION}) and kind (${KIND}), no other top-level field than
+${TOP_LEVEL_FIELDS.join(', ')}, metadata.name and metadata.namespace (DNS labels), and the spec
+with every cross-field rule (for example lease.ttlSeconds shorter than
+replication.logShippingTimeoutSeconds, no replication source cycle). Files may hold several YAML
+documents (---); documents of other API groups (a Namespace, a Secret) are skipped; a file
+without any document (empty, only comments, only ---, only null) is an error, and so is one
+larger than ${MAX_YAML_CHARS / 1024 / 1024} MiB, nested too deep or with aliases that expand too
+much. Each problem is one line naming the file, the line and the field (values from the file
+quoted, control characters escaped):
 
   hsr.yaml:14: spec.lease.ttlSeconds: must be shorter than replication.logShippingTimeoutSeconds, ...
 
@@ -54,35 +67,68 @@ function lineOfPath(doc: Document, lines: LineCounter, path: string): number | u
   return undefined;
 }
 
-/** Validates every document of a YAML text; no I/O. */
+const NO_DOCUMENT =
+  'no manifest: the file holds no YAML document (it is empty, or only comments, --- or null)';
+
+/** A value from the file for a message: a string quoted, anything else as JSON, quoted. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? quote(value) : quote(JSON.stringify(value ?? null));
+}
+
+/** The line of a top-level key (the key itself, not its value, which may start a line later). */
+function keyLine(doc: Document, lines: LineCounter, key: string): number | undefined {
+  if (!isMap(doc.contents)) return undefined;
+  for (const pair of doc.contents.items) {
+    const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
+    if (k && k.value === key && Array.isArray(k.range)) return lines.linePos(k.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Validates every document of a YAML text; no I/O. Messages have their control characters escaped. */
 export function validateText(text: string): DocumentResult[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to an EmptyStream.
-    return [
-      { index: 1, name: undefined, findings: [{ line: undefined, path: '', message: 'no YAML document' }] },
-    ];
+  let docs: Document[];
+  let lines: LineCounter;
+  try {
+    ({ docs, lines } = parseYamlDocuments(text));
+  } catch (err) {
+    if (!(err instanceof YamlInputError)) throw err;
+    return [{ index: 1, name: undefined, findings: [{ line: err.line, path: '', message: err.message }] }];
   }
   const results: DocumentResult[] = [];
+  let documents = 0;
   docs.forEach((doc, i) => {
     const index = i + 1;
     const at = (path: string, message: string): Finding => ({
       line: lineOfPath(doc, lines, path),
-      path,
-      message,
+      path: escapeControl(path),
+      message: escapeControl(message),
     });
     if (doc.errors.length > 0) {
+      documents++;
       const findings = doc.errors.map((e) => ({
-        line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
+        line: errorLine(e, lines),
         path: '',
-        message: `invalid YAML: ${e.message.split('\n')[0] ?? ''}`,
+        message: escapeControl(`invalid YAML: ${e.message.split('\n')[0] ?? ''}`),
       }));
       results.push({ index, name: undefined, findings });
       return;
     }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return; // an empty document (a trailing ---)
+    let value: unknown;
+    try {
+      value = documentToJs(doc);
+    } catch (err) {
+      if (!(err instanceof YamlInputError)) throw err;
+      documents++;
+      results.push({
+        index,
+        name: undefined,
+        findings: [{ line: undefined, path: '', message: err.message }],
+      });
+      return;
+    }
+    if (isEmptyDocument(value)) return; // an empty document (a trailing ---); the file needs another
+    documents++;
     if (typeof value !== 'object' || Array.isArray(value)) {
       results.push({ index, name: undefined, findings: [at('', 'a manifest must be a mapping')] });
       return;
@@ -95,16 +141,27 @@ export function validateText(text: string): DocumentResult[] {
       results.push({
         index,
         name: undefined,
-        skipped: `${typeof kind === 'string' ? kind : 'a document'} (${typeof apiVersion === 'string' ? apiVersion : 'no apiVersion'}) is not a ${KIND}`,
+        skipped: escapeControl(
+          `${typeof kind === 'string' ? kind : 'a document'} (${typeof apiVersion === 'string' ? apiVersion : 'no apiVersion'}) is not a ${KIND}`,
+        ),
         findings: [],
       });
       return;
     }
     const findings: Finding[] = [];
     if (apiVersion !== API_VERSION) {
-      findings.push(at('apiVersion', `must be ${API_VERSION} (got ${JSON.stringify(apiVersion ?? null)})`));
+      findings.push(at('apiVersion', `must be ${API_VERSION} (got ${shown(apiVersion)})`));
     }
-    if (kind !== KIND) findings.push(at('kind', `must be ${KIND} (got ${JSON.stringify(kind ?? null)})`));
+    if (kind !== KIND) findings.push(at('kind', `must be ${KIND} (got ${shown(kind)})`));
+    for (const key of Object.keys(obj)) {
+      if (!(TOP_LEVEL_FIELDS as readonly string[]).includes(key)) {
+        findings.push({
+          line: keyLine(doc, lines, key),
+          path: escapeControl(key),
+          message: `unknown field (a manifest has only ${TOP_LEVEL_FIELDS.join(', ')})`,
+        });
+      }
+    }
     const meta = objectMetaSchema.safeParse(obj['metadata']);
     if (!meta.success) {
       for (const issue of zodIssues(meta.error, 'metadata')) findings.push(at(issue.path, issue.message));
@@ -118,14 +175,9 @@ export function validateText(text: string): DocumentResult[] {
     const name = meta.success ? meta.data.name : undefined;
     results.push({ index, name, findings });
   });
+  if (documents === 0)
+    return [{ index: 1, name: undefined, findings: [{ line: undefined, path: '', message: NO_DOCUMENT }] }];
   return results;
-}
-
-async function readSource(file: string): Promise<string> {
-  if (file !== '-') return readFile(file, 'utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -134,17 +186,23 @@ export async function run(argv: string[]): Promise<number> {
     if (args.positionals.length === 0) throw new UsageError('missing FILE');
     let exit: number = EXIT.ok;
     for (const file of args.positionals) {
-      let text: string;
+      const label = file === '-' ? '(stdin)' : escapeControl(file);
+      let text: string | undefined;
       try {
-        text = await readSource(file);
+        // At most one byte over the bound is read: a larger file is refused without reading it all.
+        text = await readBounded(file === '-' ? process.stdin : file, MAX_YAML_CHARS);
       } catch (err) {
         process.stderr.write(
-          `hanasr: validate: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
+          `hanasr: validate: cannot read ${label}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
         );
         exit = EXIT.usage;
         continue;
       }
-      const label = file === '-' ? '(stdin)' : file;
+      if (text === undefined) {
+        process.stderr.write(`${label}: larger than ${MAX_YAML_CHARS / 1024 / 1024} MiB: not read\n`);
+        if (exit === EXIT.ok) exit = EXIT.failed;
+        continue;
+      }
       const results = validateText(text);
       const multi = results.length > 1;
       for (const r of results) {
@@ -152,7 +210,7 @@ export async function run(argv: string[]): Promise<number> {
         if (r.skipped !== undefined) {
           process.stdout.write(`${label}${which}: skipped: ${r.skipped}\n`);
         } else if (r.findings.length === 0) {
-          process.stdout.write(`${label}${which}: ${KIND} ${r.name ?? ''} is valid\n`);
+          process.stdout.write(`${label}${which}: ${KIND} ${escapeControl(r.name ?? '')} is valid\n`);
         } else {
           for (const f of r.findings) {
             process.stderr.write(

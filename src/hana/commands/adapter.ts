@@ -25,6 +25,8 @@ export interface HanaCommandPaths {
   readonly hdbnsutil: string;
   readonly sapcontrol: string;
   readonly hdbSettings: string;
+  /** The HDB script (`HDB kill-9`). */
+  readonly hdb: string;
 }
 
 export interface HanaCommandAdapterConfig {
@@ -40,7 +42,7 @@ export interface HanaCommandAdapterConfig {
   readonly stopWaitMs?: number;
   /** GetProcessList polling interval while waiting (default 2 s). */
   readonly pollIntervalMs?: number;
-  /** Default: /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil, .../exe/sapcontrol, /usr/sap/<SID>/HDB<NN>/HDBSettings.sh */
+  /** Default: /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil, .../exe/sapcontrol, /usr/sap/<SID>/HDB<NN>/HDBSettings.sh and .../HDB */
   readonly paths?: Partial<HanaCommandPaths>;
   readonly runner: CommandRunner;
   readonly clock: Clock;
@@ -56,6 +58,7 @@ export function defaultPaths(sid: string, instanceNumber: string): HanaCommandPa
     hdbnsutil: `${base}/exe/hdbnsutil`,
     sapcontrol: `${base}/exe/sapcontrol`,
     hdbSettings: `${base}/HDBSettings.sh`,
+    hdb: `${base}/HDB`,
   };
 }
 
@@ -271,6 +274,21 @@ export class HanaCommandAdapter implements HanaPort {
       'all processes GREEN',
       this.config.startWaitMs ?? 600_000,
       (p) => p.allRunning,
+      signal,
+    );
+  }
+
+  /**
+   * `HDB kill-9`: the HDB script kills every process of the instance with SIGKILL (what SUSE's
+   * susChkSrv hook runs for action_on_lost=kill); then waits until GetProcessList shows them all
+   * stopped.
+   */
+  async kill(signal?: AbortSignal): Promise<void> {
+    await this.action([this.paths.hdb, 'kill-9'], signal, (r) => r.exitCode === 0);
+    await this.waitFor(
+      'all processes stopped after the kill',
+      this.config.stopWaitMs ?? 300_000,
+      (p) => p.allStopped,
       signal,
     );
   }

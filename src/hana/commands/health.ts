@@ -100,9 +100,11 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
       const status = p.srStatus.value;
       const lag = p.lag?.ok ? p.lag.value : undefined;
       const direct = status.links.filter((l) => l.sourceSite === p.siteName);
+      // By name: a lookup per link in the list would be quadratic on a long hostile output.
+      const sites = new Map((sr?.sites ?? []).map((t) => [t.name, t] as const));
       replication = direct.map((l) => {
         const name = l.secondarySite !== '' ? l.secondarySite : `site-id-${l.secondarySiteId ?? '?'}`;
-        const topo = sr?.sites.find((t) => t.name === name);
+        const topo = sites.get(name);
         const mode: ReplicationMode =
           l.mode ??
           (topo && (replicationModes as readonly string[]).includes(topo.mode ?? '')

@@ -4,11 +4,10 @@
  * the text must agree with it.
  */
 import { landscapeStatusNames, type LandscapeStatus } from '../../domain/types.js';
+import { quote } from '../../quote.js';
 import { HanaParseError } from './errors.js';
 import {
-  columnIndex,
   emptyCheck,
-  isBlank,
   isTableLine,
   NAMESERVER_NOT_RESPONDING,
   readPipeTable,
@@ -37,15 +36,22 @@ export interface LandscapeHostConfiguration {
 
 function statusFromWord(word: string, line: Line): LandscapeStatus {
   const i = (landscapeStatusNames as readonly string[]).indexOf(word.trim().toUpperCase());
-  if (i < 0) throw new HanaParseError(WHAT, `unknown overall host status "${word}"`, line.text, line.number);
+  if (i < 0)
+    throw new HanaParseError(WHAT, `unknown overall host status ${quote(word)}`, line.text, line.number);
   return i as LandscapeStatus;
 }
 
 const OVERALL = /^overall host status:\s*(\S+)$/i;
 
+function byName(columns: readonly string[], cells: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let k = 0; k < columns.length; k++) out[columns[k]!] = cells[k] ?? '';
+  return out;
+}
+
 export function parseLandscapeHostConfiguration(text: string, exitCode?: number): LandscapeHostConfiguration {
   const lines = emptyCheck(WHAT, text);
-  const last = [...lines].reverse().find((l) => !isBlank(l))!;
+  const last = lines.lastNonBlank()!;
   if (exitCode !== undefined && !(exitCode >= 0 && exitCode <= 4 && Number.isInteger(exitCode))) {
     throw new HanaParseError(WHAT, `exit code ${exitCode} is not one of 0-4`, last.text, last.number);
   }
@@ -56,7 +62,7 @@ export function parseLandscapeHostConfiguration(text: string, exitCode?: number)
   let nameserverNotResponding = false;
   let i = 0;
   while (i < lines.length) {
-    const line = lines[i]!;
+    const line = lines.at(i)!;
     const t = line.text.trim();
     if (t === '') {
       i++;
@@ -64,19 +70,20 @@ export function parseLandscapeHostConfiguration(text: string, exitCode?: number)
     }
     if (isTableLine(line)) {
       if (hosts) throw new HanaParseError(WHAT, 'a second table', line.text, line.number);
-      const { table, next } = readPipeTable(WHAT, lines, i);
-      const hostCol = requireColumn(WHAT, table, line, 'host');
-      const activeCol = requireColumn(WHAT, table, line, 'host active');
-      const statusCol = requireColumn(WHAT, table, line, 'host status');
-      hosts = table.rows.map(({ cells }) => ({
-        host: cells[hostCol]!,
-        active: cells[activeCol]!,
-        status: cells[statusCol]!,
-        columns: Object.fromEntries(table.columns.map((c, k) => [c, cells[k] ?? ''])),
-      }));
-      if (columnIndex(table, 'host') < 0)
-        throw new HanaParseError(WHAT, 'no host column', line.text, line.number);
-      i = next;
+      const list: LandscapeHost[] = [];
+      i = readPipeTable(WHAT, lines, i, (table) => {
+        const hostCol = requireColumn(WHAT, table, line, 'host');
+        const activeCol = requireColumn(WHAT, table, line, 'host active');
+        const statusCol = requireColumn(WHAT, table, line, 'host status');
+        return (cells) =>
+          list.push({
+            host: cells[hostCol]!,
+            active: cells[activeCol]!,
+            status: cells[statusCol]!,
+            columns: byName(table.columns, cells),
+          });
+      });
+      hosts = list;
       continue;
     }
     const m = OVERALL.exec(t);
@@ -100,7 +107,7 @@ export function parseLandscapeHostConfiguration(text: string, exitCode?: number)
   if (exitCode !== undefined && exitCode !== overall) {
     throw new HanaParseError(
       WHAT,
-      `overall host status "${overallText}" contradicts exit code ${exitCode}`,
+      `overall host status ${quote(overallText)} contradicts exit code ${exitCode}`,
       overallLine.text,
       overallLine.number,
     );

@@ -2,21 +2,33 @@
  * `HDBSettings.sh systemReplicationStatus.py` (table form and `--sapcontrol=1` key=value form),
  * read together with its exit code: 10 NoHSR, 11 ERROR, 12 UNKNOWN, 13 INITIALIZING, 14 SYNCING,
  * 15 ACTIVE. Where the text and the exit code disagree, the text is not trusted.
+ *
+ * SAP's script computes each secondary site's status as the worst of its service rows, the overall
+ * status as the worst of the sites, and exits with the overall status. The parser checks the text
+ * against that: an exit code that contradicts the overall line is refused; a row, site line or
+ * overall line that disagrees with the others makes the affected links as bad as the worst of them
+ * (worse wins), and a worse status the text does not tie to one link applies to every link.
  */
 import { replicationModes } from '../../api/spec.js';
 import { replicationStatuses, type ReplicationMode, type ReplicationStatus } from '../../domain/types.js';
+import { quote } from '../../quote.js';
 import { HanaParseError } from './errors.js';
 import {
+  checkRows,
   emptyCheck,
-  isBlank,
+  hasLine,
   isTableLine,
   keyValue,
+  MAX_SITES,
   NAMESERVER_NOT_RESPONDING,
   parseIntStrict,
   readPipeTable,
   requireColumn,
   columnIndex,
+  words,
   type Line,
+  type Lines,
+  type PipeTable,
 } from './text.js';
 
 const WHAT = 'systemReplicationStatus.py';
@@ -49,7 +61,10 @@ export interface SrServiceRow {
   /** null when the row shows no status (counts as not in sync). */
   readonly replicationStatus: ReplicationStatus | null;
   readonly replicationStatusDetails: string;
-  /** `Secondary Fully Synced`; null when the column is absent. */
+  /**
+   * `Secondary Fully Synced`; null when the column is absent. A cell without a value (`?`, empty)
+   * is false: not known to be in sync.
+   */
   readonly fullySynced: boolean | null;
   /** Log positions, only in the --sapcontrol=1 form. */
   readonly lastLogPosition: number | null;
@@ -98,7 +113,7 @@ export interface SystemReplicationStatus {
 function parseStatusWord(value: string, line: Line): ReplicationStatus {
   const v = value.trim().toUpperCase();
   if ((replicationStatuses as readonly string[]).includes(v)) return v as ReplicationStatus;
-  throw new HanaParseError(WHAT, `unknown replication status "${value}"`, line.text, line.number);
+  throw new HanaParseError(WHAT, `unknown replication status ${quote(value)}`, line.text, line.number);
 }
 
 function worst(a: ReplicationStatus, b: ReplicationStatus): ReplicationStatus {
@@ -113,7 +128,7 @@ function rowMode(value: string, line: Line): ReplicationMode | null {
   // A row whose secondary cannot be reached prints UNKNOWN as its mode (tier 3 behind a lost tier 2).
   if (isMissing(v) || v === 'unknown') return null;
   if ((replicationModes as readonly string[]).includes(v)) return v as ReplicationMode;
-  throw new HanaParseError(WHAT, `unknown replication mode "${value}"`, line.text, line.number);
+  throw new HanaParseError(WHAT, `unknown replication mode ${quote(value)}`, line.text, line.number);
 }
 
 function rowStatus(value: string, line: Line): ReplicationStatus | null | 'SKIP' {
@@ -125,14 +140,14 @@ function rowStatus(value: string, line: Line): ReplicationStatus | null | 'SKIP'
   return parseStatusWord(v, line);
 }
 
-function fullySyncedWord(value: string, line: Line): boolean | null {
+function fullySyncedWord(value: string, line: Line): boolean {
   const v = value.trim().toLowerCase();
   if (v === 'true') return true;
-  if (v === 'false') return false;
-  if (isMissing(v)) return null;
+  // `?` (the nameserver gave no value) or an empty cell: not known to be in sync.
+  if (v === 'false' || isMissing(v)) return false;
   throw new HanaParseError(
     WHAT,
-    `expected True/False in "Secondary Fully Synced", got "${value}"`,
+    `expected True/False in "Secondary Fully Synced", got ${quote(value)}`,
     line.text,
     line.number,
   );
@@ -163,7 +178,7 @@ export function linksFromRows(
     let modeConflict = false;
     let secondaryActive = true;
     let fullySynced: boolean | null = true;
-    const details: string[] = [];
+    const details = new Set<string>();
     for (const r of list) {
       status = worst(status, r.replicationStatus ?? 'UNKNOWN');
       if (r.replicationMode !== null) {
@@ -174,8 +189,7 @@ export function linksFromRows(
         secondaryActive = false;
       if (r.fullySynced === false) fullySynced = false;
       else if (r.fullySynced === null && fullySynced === true) fullySynced = null;
-      if (r.replicationStatusDetails !== '' && !details.includes(r.replicationStatusDetails))
-        details.push(r.replicationStatusDetails);
+      if (r.replicationStatusDetails !== '') details.add(r.replicationStatusDetails);
     }
     if (modeConflict) status = worst(status, 'UNKNOWN');
     const perSite = first.secondarySiteId !== null ? siteStatus.get(first.secondarySiteId) : undefined;
@@ -187,7 +201,7 @@ export function linksFromRows(
       secondarySite: first.secondarySiteName,
       mode: modeConflict ? null : mode,
       status,
-      statusDetails: details.join('; '),
+      statusDetails: [...details].join('; '),
       secondaryActive,
       fullySynced,
     });
@@ -195,10 +209,26 @@ export function linksFromRows(
   return links;
 }
 
-function rowsFromTable(lines: Line[], start: number): { rows: SrServiceRow[]; next: number } {
-  const { table, next } = readPipeTable(WHAT, lines, start);
-  const header = lines[start]!;
-  const col = {
+/** Cell `i` of a row; undefined when the column is absent (-1). */
+function cellOf(cells: readonly string[], i: number): string | undefined {
+  return i >= 0 ? (cells[i] ?? '') : undefined;
+}
+
+function rowsFromTable(lines: Lines, start: number): { rows: SrServiceRow[]; next: number } {
+  const header = lines.at(start)!;
+  const rows: SrServiceRow[] = [];
+  const next = readPipeTable(WHAT, lines, start, (table) => {
+    const col = columnsOf(table, header);
+    return (cells, line) => {
+      const row = rowFromCells(col, cells, line);
+      if (row) rows.push(row);
+    };
+  });
+  return { rows, next };
+}
+
+function columnsOf(table: PipeTable, header: Line) {
+  return {
     database: columnIndex(table, 'database'),
     host: columnIndex(table, 'host'),
     port: columnIndex(table, 'port'),
@@ -214,35 +244,40 @@ function rowsFromTable(lines: Line[], start: number): { rows: SrServiceRow[]; ne
     details: columnIndex(table, 'replication status details', 'replication details'),
     synced: columnIndex(table, 'secondary fully synced'),
   };
-  const rows: SrServiceRow[] = [];
-  for (const { cells, line } of table.rows) {
-    const get = (i: number) => (i >= 0 ? (cells[i] ?? '') : undefined);
-    const status = rowStatus(get(col.status)!, line);
-    if (status === 'SKIP') continue;
-    rows.push({
-      database: get(col.database) ?? null,
-      host: get(col.host) ?? null,
-      port: optionalInt(get(col.port), line),
-      serviceName: get(col.service) ?? null,
-      siteId: optionalInt(get(col.siteId), line),
-      siteName: get(col.siteName)!,
-      secondaryHost: get(col.secHost) ?? null,
-      secondarySiteId: optionalInt(get(col.secSiteId), line),
-      secondarySiteName: get(col.secSiteName)!,
-      secondaryActiveStatus: get(col.secActive) ?? null,
-      replicationMode: rowMode(get(col.mode)!, line),
-      replicationStatus: status,
-      replicationStatusDetails: get(col.details) ?? '',
-      fullySynced: col.synced >= 0 ? fullySyncedWord(get(col.synced)!, line) : null,
-      lastLogPosition: null,
-      shippedLogPosition: null,
-    });
-  }
-  return { rows, next };
 }
 
-const SITE_STATUS = /^status system replication site "(\d+)":\s*(\S+)$/i;
-const OVERALL = /^overall system replication status:\s*(.*\S)$/i;
+/** One service row; undefined for rows SAP's script leaves out (STOPPED, TENANTCOPY). */
+function rowFromCells(
+  col: ReturnType<typeof columnsOf>,
+  cells: string[],
+  line: Line,
+): SrServiceRow | undefined {
+  const status = rowStatus(cellOf(cells, col.status)!, line);
+  if (status === 'SKIP') return undefined;
+  return {
+    database: cellOf(cells, col.database) ?? null,
+    host: cellOf(cells, col.host) ?? null,
+    port: optionalInt(cellOf(cells, col.port), line),
+    serviceName: cellOf(cells, col.service) ?? null,
+    siteId: optionalInt(cellOf(cells, col.siteId), line),
+    siteName: cellOf(cells, col.siteName)!,
+    secondaryHost: cellOf(cells, col.secHost) ?? null,
+    secondarySiteId: optionalInt(cellOf(cells, col.secSiteId), line),
+    secondarySiteName: cellOf(cells, col.secSiteName)!,
+    secondaryActiveStatus: cellOf(cells, col.secActive) ?? null,
+    replicationMode: rowMode(cellOf(cells, col.mode)!, line),
+    replicationStatus: status,
+    replicationStatusDetails: cellOf(cells, col.details) ?? '',
+    fullySynced: col.synced >= 0 ? fullySyncedWord(cellOf(cells, col.synced)!, line) : null,
+    lastLogPosition: null,
+    shippedLogPosition: null,
+  };
+}
+
+/** `"2"`, or `"NOT MAPPED"` for rows whose secondary host is not mapped (always ERROR). */
+const SITE_STATUS = /^status system replication site "(\d+|NOT MAPPED)":\s*(\S+)$/i;
+// `\s*(\S.*)` rather than `\s*(.*\S)`: the latter backtracks quadratically on a run of spaces.
+const OVERALL = /^overall system replication status:\s*(\S.*)$/i;
 const NOT_PRIMARY = /^this system is either not running or not primary system replication site\.?$/i;
 const NOT_SR_SITE = /^this system is not a system replication site\.?$/i;
 /** A primary whose secondaries are all unregistered (exit code 10, NoHSR). */
@@ -261,6 +296,10 @@ interface Collected {
   rows: SrServiceRow[];
   tableSeen: boolean;
   siteStatus: Map<number, ReplicationStatus>;
+  /** `status system replication site "NOT MAPPED": ...`: rows whose secondary host is not mapped. */
+  notMapped: ReplicationStatus | null;
+  /** `site/<id>/SECONDARY_FULLY_SYNCED` (--sapcontrol=1 on newer releases). */
+  siteFullySynced: Map<number, boolean>;
   overall: ReplicationStatus | 'NONE' | null;
   overallLine: Line | null;
   local: {
@@ -281,6 +320,8 @@ function emptyCollected(): Collected {
     rows: [],
     tableSeen: false,
     siteStatus: new Map(),
+    notMapped: null,
+    siteFullySynced: new Map(),
     overall: null,
     overallLine: null,
     local: null,
@@ -291,11 +332,11 @@ function emptyCollected(): Collected {
   };
 }
 
-function parseTableForm(lines: Line[]): Collected {
+function parseTableForm(lines: Lines): Collected {
   const c = emptyCollected();
   let i = 0;
   while (i < lines.length) {
-    const line = lines[i]!;
+    const line = lines.at(i)!;
     const t = line.text.trim();
     if (t === '' || /^~+$/.test(t)) {
       i++;
@@ -319,7 +360,7 @@ function parseTableForm(lines: Line[]): Collected {
           c.local.activePrimarySite = parseIntStrict(WHAT, kv.value, line);
           break;
         case 'primary masters':
-          c.local.primaryMasters = kv.value.split(/\s+/).filter((s) => s !== '');
+          c.local.primaryMasters = words(WHAT, kv.value, line);
           break;
         default:
           break;
@@ -337,8 +378,16 @@ function parseTableForm(lines: Line[]): Collected {
     }
     let m = SITE_STATUS.exec(t);
     if (m) {
-      c.siteStatus.set(Number(m[1]), parseStatusWord(m[2]!, line));
+      const status = parseStatusWord(m[2]!, line);
+      if (m[1]!.toUpperCase() === 'NOT MAPPED') c.notMapped = worst(c.notMapped ?? status, status);
+      else if (c.siteStatus.has(Number(m[1])))
+        throw new HanaParseError(WHAT, `site ${quote(m[1])} has two status lines`, line.text, line.number);
+      else if (c.siteStatus.size === MAX_SITES)
+        throw new HanaParseError(WHAT, `more than ${MAX_SITES} site status lines`, line.text, line.number);
+      else c.siteStatus.set(Number(m[1]), status);
     } else if ((m = OVERALL.exec(t))) {
+      if (c.overallLine)
+        throw new HanaParseError(WHAT, 'a second overall status line', line.text, line.number);
       c.overall = overallWord(m[1]!, line);
       c.overallLine = line;
     } else if (/^local system replication state$/i.test(t)) {
@@ -369,10 +418,11 @@ const SITE_KEY = /^site\/(\d+)\/([A-Za-z_]+)$/;
  * It prints `site/<id>/...` per secondary and for the local site, `overall_replication_status=` (or
  * `status=` when the status could not be read) and `local_site_id=` (0 when not an SR site).
  */
-function parseSapcontrolForm(lines: Line[]): Collected {
+function parseSapcontrolForm(lines: Lines): Collected {
   const c = emptyCollected();
-  const services: { id: string; fields: Map<string, string>; line: Line }[] = [];
-  const sites = new Map<number, Map<string, string>>();
+  // By host/port, in order of first appearance (a Map: a linear search per key was quadratic).
+  const services = new Map<string, { fields: Map<string, string>; line: Line }>();
+  const sites = new Map<number, Map<string, { value: string; line: Line }>>();
   let localSiteId: number | undefined;
   let localLine: Line | undefined;
   let state: 'before' | 'inside' | 'after' = 'before';
@@ -412,10 +462,11 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     if (m) {
       const id = `${m[1]}/${m[2]}`;
       const key = m[3]!.toUpperCase();
-      let s = services.find((x) => x.id === id);
+      let s = services.get(id);
       if (!s) {
-        s = { id, fields: new Map<string, string>(), line };
-        services.push(s);
+        checkRows(WHAT, services.size + 1, line);
+        s = { fields: new Map<string, string>(), line };
+        services.set(id, s);
       }
       const prev = s.fields.get(key);
       // Several secondaries repeat a host/port's keys (SAP's script prints one row's keys
@@ -424,7 +475,7 @@ function parseSapcontrolForm(lines: Line[]): Collected {
       if (prev !== undefined && prev !== kv.value) {
         throw new HanaParseError(
           WHAT,
-          `service key ${kv.key} given twice with different values`,
+          `service key ${quote(kv.key)} given twice with different values`,
           line.text,
           line.number,
         );
@@ -435,13 +486,23 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     if ((m = SITE_KEY.exec(kv.key))) {
       const id = Number(m[1]);
       const key = m[2]!.toUpperCase();
-      const s = sites.get(id) ?? new Map<string, string>();
-      s.set(key, kv.value);
+      if (!sites.has(id) && sites.size === MAX_SITES)
+        throw new HanaParseError(WHAT, `more than ${MAX_SITES} sites`, line.text, line.number);
+      const s = sites.get(id) ?? new Map<string, { value: string; line: Line }>();
+      if (s.has(key) && s.get(key)!.value !== kv.value)
+        throw new HanaParseError(
+          WHAT,
+          `site key ${quote(kv.key)} given twice with different values`,
+          line.text,
+          line.number,
+        );
+      s.set(key, { value: kv.value, line });
       sites.set(id, s);
       continue;
     }
     const key = kv.key.toLowerCase();
     if (key === 'overall_replication_status' || key === 'status') {
+      if (c.overallLine) throw new HanaParseError(WHAT, 'a second overall status', line.text, line.number);
       c.overall = overallWord(kv.value, line);
       c.overallLine = line;
     } else if (key === 'local_site_id') {
@@ -450,7 +511,7 @@ function parseSapcontrolForm(lines: Line[]): Collected {
     }
   }
   if (state !== 'after') {
-    const last = [...lines].reverse().find((l) => !isBlank(l));
+    const last = lines.lastNonBlank();
     throw new HanaParseError(
       WHAT,
       'output ends before "SAPCONTROL-OK: <end>" (truncated)',
@@ -458,7 +519,7 @@ function parseSapcontrolForm(lines: Line[]): Collected {
       last?.number ?? 0,
     );
   }
-  for (const { fields, line } of services) {
+  for (const { fields, line } of services.values()) {
     const need = (k: string) => {
       const v = fields.get(k);
       if (v === undefined)
@@ -491,25 +552,26 @@ function parseSapcontrolForm(lines: Line[]): Collected {
   for (const [id, fields] of sites) {
     if (id === localSiteId) continue;
     const st = fields.get('REPLICATION_STATUS');
-    const at = c.overallLine ?? lines[lines.length - 1]!;
-    if (st !== undefined) c.siteStatus.set(id, parseStatusWord(st, at));
+    if (st !== undefined) c.siteStatus.set(id, parseStatusWord(st.value, st.line));
+    const synced = fields.get('SECONDARY_FULLY_SYNCED');
+    if (synced !== undefined) c.siteFullySynced.set(id, fullySyncedWord(synced.value, synced.line));
   }
-  c.tableSeen = services.length > 0 || c.overall !== null;
+  c.tableSeen = services.size > 0 || c.overall !== null;
   if (localSiteId === 0) {
     // SAP's script: `local_site_id=0` and nothing else when the system is not an SR site.
     c.noSr = true;
   } else if (localSiteId !== undefined) {
     const s = sites.get(localSiteId);
     c.local = { siteId: localSiteId, primaryMasters: [] };
-    const mode = s?.get('REPLICATION_MODE');
-    const name = s?.get('SITE_NAME');
-    const source = s?.get('SOURCE_SITE_ID');
+    const mode = s?.get('REPLICATION_MODE')?.value;
+    const name = s?.get('SITE_NAME')?.value;
+    const source = s?.get('SOURCE_SITE_ID')?.value;
     const masters = s?.get('PRIMARY_MASTERS');
     if (mode !== undefined) c.local.mode = mode;
     if (name !== undefined) c.local.siteName = name;
     if (source !== undefined && localLine)
       c.local.activePrimarySite = parseIntStrict(WHAT, source, localLine);
-    if (masters !== undefined) c.local.primaryMasters = masters.split(/\s+/).filter((x) => x !== '');
+    if (masters !== undefined) c.local.primaryMasters = words(WHAT, masters.value, masters.line);
     // No table, no status: the script's "not running or not primary" and "no secondaries" cases,
     // told apart by the local mode.
     if (!c.tableSeen && !c.notPrimary && mode !== undefined) {
@@ -527,12 +589,12 @@ function parseSapcontrolForm(lines: Line[]): Collected {
 export function parseSystemReplicationStatus(text: string, exitCode?: number): SystemReplicationStatus {
   const lines = emptyCheck(WHAT, text);
   if (exitCode !== undefined && srStatusExitCodes[exitCode] === undefined) {
-    const first = lines.find((l) => !isBlank(l))!;
+    const first = lines.firstNonBlank()!;
     throw new HanaParseError(WHAT, `exit code ${exitCode} is not one of 10-15`, first.text, first.number);
   }
-  const sapcontrol = lines.some((l) => l.text.trim() === 'SAPCONTROL-OK: <begin>');
+  const sapcontrol = hasLine(text, 'SAPCONTROL-OK: <begin>');
   const c = sapcontrol ? parseSapcontrolForm(lines) : parseTableForm(lines);
-  const last = [...lines].reverse().find((l) => !isBlank(l))!;
+  const last = lines.lastNonBlank()!;
   const fromExit = exitCode !== undefined ? srStatusExitCodes[exitCode] : undefined;
   const local: SrLocalState | null = c.local
     ? {
@@ -628,7 +690,7 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
   if (local.mode !== 'PRIMARY') {
     // Multitier: a tier-2 site prints its own table as a source; its local mode is its SR mode.
     if (!(replicationModes as readonly string[]).includes(local.mode.toLowerCase())) {
-      throw new HanaParseError(WHAT, `unknown local mode "${local.mode}"`, last.text, last.number);
+      throw new HanaParseError(WHAT, `unknown local mode ${quote(local.mode)}`, last.text, last.number);
     }
   }
   let overall: ReplicationStatus | 'NONE';
@@ -672,13 +734,74 @@ export function parseSystemReplicationStatus(text: string, exitCode?: number): S
       last.number,
     );
   }
+  const secondaries = new Set(
+    c.rows.map((r) => `${r.siteName}\u0000${r.secondarySiteId ?? r.secondarySiteName}`),
+  );
+  if (secondaries.size > MAX_SITES || c.siteStatus.size > MAX_SITES)
+    throw new HanaParseError(WHAT, `more than ${MAX_SITES} replication links`, last.text, last.number);
+  const checked = crossChecked(c, overall);
   return {
     ...base,
     kind: 'primary',
     services: c.rows,
-    links: linksFromRows(c.rows, c.siteStatus),
+    links: checked.links,
     siteStatus: c.siteStatus,
-    overall,
+    overall: checked.overall,
     local,
   };
+}
+
+const rank = (s: ReplicationStatus) => replicationStatuses.indexOf(s);
+
+/**
+ * Rows, site lines and the overall line read together (the exit code was checked against the
+ * overall line already). Worse wins: a site line worse than its rows lowers that link
+ * (linksFromRows); a status the text gives without tying it to a listed link (a site line for a
+ * site without rows, "NOT MAPPED", an overall line worse than every site and row, an overall
+ * "not active" with rows) lowers every link; an overall line better than the rows is lowered.
+ */
+function crossChecked(
+  c: Collected,
+  overallLine: ReplicationStatus | 'NONE',
+): { links: SrLinkStatus[]; overall: ReplicationStatus | 'NONE' } {
+  let links = linksFromRows(c.rows, c.siteStatus).map((l) =>
+    l.secondarySiteId !== null && c.siteFullySynced.get(l.secondarySiteId) === false
+      ? { ...l, fullySynced: false }
+      : l,
+  );
+  if (links.length === 0) return { links, overall: overallLine };
+  const listed = new Set(links.map((l) => l.secondarySiteId));
+  let cap: ReplicationStatus = 'ACTIVE';
+  const why: string[] = [];
+  for (const [id, status] of c.siteStatus) {
+    if (!listed.has(id) && rank(status) < rank('ACTIVE')) {
+      cap = worst(cap, status);
+      why.push(`site ${quote(id)} is ${status} without rows`);
+    }
+  }
+  if (c.notMapped !== null && rank(c.notMapped) < rank('ACTIVE')) {
+    cap = worst(cap, c.notMapped);
+    why.push(`site "NOT MAPPED" is ${c.notMapped}`);
+  }
+  const fromLinks = links.reduce<ReplicationStatus>((w, l) => worst(w, l.status), 'ACTIVE');
+  if (overallLine === 'NONE') {
+    cap = worst(cap, 'ERROR');
+    why.push('overall status says replication is not active, but rows are listed');
+  } else if (rank(overallLine) < rank(worst(fromLinks, cap))) {
+    cap = worst(cap, overallLine);
+    why.push(`overall status is ${overallLine}, worse than every site`);
+  }
+  if (cap !== 'ACTIVE') {
+    const note = `the status text disagrees: ${why.join(', ')}`;
+    links = links.map((l) =>
+      rank(cap) < rank(l.status)
+        ? { ...l, status: cap, statusDetails: l.statusDetails === '' ? note : `${l.statusDetails}; ${note}` }
+        : l,
+    );
+  }
+  const overall = links.reduce<ReplicationStatus>(
+    (w, l) => worst(w, l.status),
+    overallLine === 'NONE' ? 'ERROR' : overallLine,
+  );
+  return { links, overall };
 }

@@ -28,6 +28,8 @@ export function simCommandPort(
         const snap = control.snapshot();
         if (!snap.nodeUp || !snap.running) throw new Error('SQL connection refused');
         if (snap.sqlProbeBroken) throw new Error('SQL lag query failed (monitoring views unavailable)');
+        // A hung instance accepts the connection and answers nothing: the caller's deadline ends it.
+        if (snap.hung === true) return new Promise<never>(() => {});
         return new Map(
           snap.links.map((l) => [
             l.secondarySite,

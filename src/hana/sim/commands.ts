@@ -152,18 +152,51 @@ function hdbSettings(control: SimSiteControl, args: readonly string[]): SimExecu
   }
 }
 
+/**
+ * `HDB kill-9` (the HDB script in /usr/sap/<SID>/HDB<NN>, run as <sid>adm): kills every process
+ * of the instance with the signal. Only the exit code is relied upon.
+ */
+function hdb(control: SimSiteControl, args: readonly string[]): SimExecution {
+  const [verb] = args;
+  if (verb === undefined || !/^kill(-[0-9]+)?$/.test(verb)) {
+    return fail(`usage: HDB {start|stop|info|kill|kill-<signal>|...}\n`);
+  }
+  const signal = verb === 'kill' ? '15' : verb.slice(5);
+  const pids = control.snapshot().processes.filter((p) => p.dispstatus !== 'GRAY');
+  try {
+    control.kill();
+  } catch (err) {
+    if (err instanceof SimCommandError) return fail(`${err.message}\n`, err.exitCode);
+    throw err;
+  }
+  const lines = ['killing HDB processes:', ...pids.map((p) => `kill -${signal} ${p.pid} ${p.name}`)];
+  return answer({ exitCode: 0, stdout: lines.join('\n') + '\n', stderr: '' });
+}
+
 /** Executes one argv against a site. Pure apart from the actions it calls on the control. */
 export function executeSimCommand(control: SimSiteControl, argv: readonly string[]): SimExecution {
   const tool = basename(argv[0] ?? '');
   const args = argv.slice(1);
   const snap = control.snapshot();
-  if (snap.frozen) return { kind: 'hang' };
+  if (snap.frozen) {
+    // A hard stop or a kill cannot end frozen processes, but it is delivered: they die at the thaw.
+    if (
+      (tool === 'sapcontrol' && args.includes('StopSystem')) ||
+      (tool === 'HDB' && /^kill/.test(args[0] ?? ''))
+    )
+      control.killAtThaw?.();
+    return { kind: 'hang' };
+  }
   if (!snap.nodeUp) {
     if (tool === 'sapcontrol')
       return answer(renderSapcontrolRefused(snap, args[args.indexOf('-function') + 1] ?? ''));
     return fail(`${tool}: connect to ${snap.host} failed: Connection refused\n`);
   }
+  // A hung instance: its processes answer nothing; sapstartsrv and the HDB script still run.
+  if (snap.hung === true && tool !== 'sapcontrol' && tool !== 'HDB') return { kind: 'hang' };
   switch (tool) {
+    case 'HDB':
+      return hdb(control, args);
     case 'hdbnsutil':
       return hdbnsutil(control, args);
     case 'sapcontrol':
@@ -191,8 +224,6 @@ export class SimCommandRunner implements CommandRunner {
       return Promise.reject(err);
     }
     if (execution.kind === 'answer') return Promise.resolve(execution.result);
-    // A hard stop cannot kill frozen processes, but it is delivered: they die at the thaw.
-    if (basename(argv[0] ?? '') === 'sapcontrol' && argv.includes('StopSystem')) this.control.killAtThaw?.();
     // A frozen site answers nothing until it thaws; then the command that waited runs (a queued
     // hard kill takes effect at the thaw, as on a real host). The caller's deadline still applies.
     const name = basename(argv[0] ?? '');

@@ -13,8 +13,16 @@ import { realClock, type Clock } from '../../clock.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
 import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
 
-/** Resolves when the site is no longer frozen (a real hung call returns at the thaw); rejects on abort. */
-function untilThawed(control: SimSiteControl, clock: Clock, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Resolves when `done` holds (a call waiting on a frozen site returns at the thaw, one waiting on
+ * a hung instance when it answers again); rejects on abort.
+ */
+function until(
+  control: SimSiteControl,
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  done: (s: SimSiteSnapshot) => boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let cancel: () => void = () => {};
     const onAbort = () => {
@@ -22,7 +30,7 @@ function untilThawed(control: SimSiteControl, clock: Clock, signal: AbortSignal 
       reject(signal?.reason as Error);
     };
     const poll = () => {
-      if (!control.snapshot().frozen) {
+      if (done(control.snapshot())) {
         signal?.removeEventListener('abort', onAbort);
         return resolve();
       }
@@ -80,10 +88,12 @@ export class SimDirectPort implements HanaPort {
     private readonly clock: Clock = realClock,
   ) {}
 
-  private async reachable(signal?: AbortSignal): Promise<SimSiteSnapshot> {
+  /** Waits out a freeze, and a hang unless `sapstartsrv` (which answers for a hung instance). */
+  private async reachable(signal?: AbortSignal, sapstartsrv = false): Promise<SimSiteSnapshot> {
     let s = this.control.snapshot();
-    if (s.frozen) {
-      await untilThawed(this.control, this.clock, signal);
+    const answers = (x: SimSiteSnapshot) => !x.frozen && (sapstartsrv || x.hung !== true);
+    if (!answers(s)) {
+      await until(this.control, this.clock, signal, answers);
       s = this.control.snapshot();
     }
     if (!s.nodeUp) throw new HanaActionError('UNAVAILABLE', `host ${s.host} is not reachable`);
@@ -94,8 +104,8 @@ export class SimDirectPort implements HanaPort {
     return healthFromSnapshot(await this.reachable(signal));
   }
 
-  private async run(signal: AbortSignal | undefined, fn: () => void): Promise<void> {
-    await this.reachable(signal);
+  private async run(signal: AbortSignal | undefined, fn: () => void, sapstartsrv = false): Promise<void> {
+    await this.reachable(signal, sapstartsrv);
     try {
       fn();
     } catch (err) {
@@ -121,12 +131,20 @@ export class SimDirectPort implements HanaPort {
   }
 
   start(signal?: AbortSignal): Promise<void> {
-    return this.run(signal, () => this.control.start());
+    return this.run(signal, () => this.control.start(), true);
   }
 
-  stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
+  /** As sapcontrol StopSystem and the adapter's wait: done once every process is stopped. */
+  async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
     if (options.hard && this.control.snapshot().frozen) this.control.killAtThaw?.();
-    return this.run(signal, () => this.control.stop(options.hard));
+    await this.run(signal, () => this.control.stop(options.hard), true);
+    await until(this.control, this.clock, signal, (s) => !s.running);
+  }
+
+  /** As `HDB kill-9`: works on a hung instance; a frozen one dies at the thaw. */
+  async kill(signal?: AbortSignal): Promise<void> {
+    if (this.control.snapshot().frozen) this.control.killAtThaw?.();
+    await this.run(signal, () => this.control.kill(), true);
   }
 
   suspend(signal?: AbortSignal): Promise<void> {

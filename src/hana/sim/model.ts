@@ -153,8 +153,20 @@ interface Site {
   suspended: boolean;
   takeoverActive: boolean;
   frozen: boolean;
+  /** Clock time the current freeze began (meaningful while frozen). */
+  frozenSince: number;
+  /** Time spent frozen in earlier freezes (ms): work in progress (a start) does not advance then. */
+  frozenMs: number;
   /** A hard stop arrived while frozen: it takes effect at the thaw. */
   stopAtThaw?: boolean;
+  /**
+   * The instance hangs (hang-instance): its processes stay but answer nothing (no SQL, no commits,
+   * hdbnsutil and the python scripts hang); sapstartsrv still answers. A stop does not complete,
+   * a kill works.
+   */
+  hung: boolean;
+  /** A stop was requested while hung: the processes finish it if they ever answer again. */
+  stopAtUnhang?: boolean;
   logFull: boolean;
   isolated: boolean;
   replBlocked: boolean;
@@ -265,6 +277,9 @@ export class SimLandscape {
         suspended: false,
         takeoverActive: false,
         frozen: false,
+        frozenSince: 0,
+        frozenMs: 0,
+        hung: false,
         logFull: false,
         isolated: false,
         replBlocked: false,
@@ -306,6 +321,7 @@ export class SimLandscape {
       unregister: () => this.unregister(name),
       start: () => this.start(name),
       stop: (hard) => this.stop(name, hard),
+      kill: () => this.kill(name),
       killAtThaw: () => {
         const s = this.mustGet(name);
         if (s.frozen) s.stopAtThaw = true;
@@ -333,6 +349,42 @@ export class SimLandscape {
     this.advance();
     this.record(name, 'restart-instance', 'an administrator starts the instance');
     this.start(name);
+  }
+
+  /**
+   * A DBA runs `hdbnsutil -sr_takeover` on `name`, outside hanasr (plain, as SAPHanaSR's
+   * maintenance procedure does after stopping the primary). Throws with HANA's text on refusal.
+   */
+  manualTakeover(name: string): void {
+    this.advance();
+    this.record(name, 'manual-takeover', 'a DBA runs hdbnsutil -sr_takeover on this site');
+    this.takeover(name, false);
+  }
+
+  /**
+   * A DBA registers `name` (stopped, as hdbnsutil requires) as secondary of `source`, or of the
+   * current primary: the running primary that is not `name`. Throws with HANA's text on refusal.
+   */
+  manualRegister(name: string, source?: string): void {
+    this.advance();
+    const t = this.mustGet(name);
+    const primary =
+      source !== undefined
+        ? this.mustGet(source)
+        : (this.order.find((s) => s !== t && s.role === 'primary' && this.writable(s)) ??
+          this.order.find((s) => s !== t && s.role === 'primary' && s.instance === 'running'));
+    if (primary === undefined) {
+      throw new SimCommandError('manual register: no running primary to register with', 1);
+    }
+    this.record(name, 'manual-register', `a DBA registers this site as secondary of ${primary.name}`);
+    this.register(name, {
+      remoteHost: primary.host,
+      remoteInstance: this.instanceNumber,
+      replicationMode: t.mode,
+      operationMode: t.operationMode,
+      name: t.name,
+      online: false,
+    });
   }
 
   killIndexserver(name: string): void {
@@ -365,7 +417,7 @@ export class SimLandscape {
       if (!s.nodeUp) return 'node already down';
       this.stopInstance(s);
       s.nodeUp = false;
-      s.frozen = false;
+      this.setFrozen(s, false);
       return 'node down: HANA down and the host unreachable';
     });
   }
@@ -430,7 +482,7 @@ export class SimLandscape {
   freezeSite(name: string): void {
     this.mutate(name, 'freeze-site', (s) => {
       if (s.frozen) return 'already frozen';
-      s.frozen = true;
+      this.setFrozen(s, true);
       return 'processes hang: commands and SQL never answer, no commits';
     });
   }
@@ -438,13 +490,35 @@ export class SimLandscape {
   thawSite(name: string): void {
     this.mutate(name, 'thaw-site', (s) => {
       if (!s.frozen) return 'was not frozen';
-      s.frozen = false;
+      this.setFrozen(s, false);
       if (s.stopAtThaw) {
         s.stopAtThaw = false;
         if (s.instance !== 'stopped') this.stopInstance(s);
         return 'processes resume only to die: the hard stop sent while frozen takes effect';
       }
       return 'processes resume';
+    });
+  }
+
+  hangInstance(name: string): void {
+    this.mutate(name, 'hang-instance', (s) => {
+      if (!s.nodeUp || s.instance === 'stopped') return 'instance not running';
+      if (s.hung) return 'already hung';
+      s.hung = true;
+      return 'processes stay but answer nothing: no SQL, no commits, hdbnsutil hangs; a stop will not complete, a kill works';
+    });
+  }
+
+  unhangInstance(name: string): void {
+    this.mutate(name, 'unhang-instance', (s) => {
+      if (!s.hung) return 'was not hung';
+      s.hung = false;
+      if (s.stopAtUnhang) {
+        s.stopAtUnhang = false;
+        this.stopInstance(s);
+        return 'processes answer again only to finish the stop requested while they hung';
+      }
+      return 'processes answer again';
     });
   }
 
@@ -614,7 +688,7 @@ export class SimLandscape {
   overallReplicationStatus(name: string): SimOverallStatus {
     this.advance();
     const s = this.mustGet(name);
-    if (!s.nodeUp || s.instance !== 'running' || s.frozen) return 'UNKNOWN';
+    if (!s.nodeUp || s.instance !== 'running' || s.frozen || s.hung) return 'UNKNOWN';
     if (s.links.size === 0) return 'NONE';
     let worst = replicationStatuses.length - 1;
     for (const link of s.links.values()) {
@@ -650,6 +724,7 @@ export class SimLandscape {
       nodeUp: s.nodeUp,
       running: s.nodeUp && s.instance === 'running',
       frozen: s.frozen,
+      hung: s.hung,
       processes: this.processes(s),
       landscapeStatus: this.landscape(s),
       srMode: this.srMode(s),
@@ -687,7 +762,7 @@ export class SimLandscape {
       );
     }
     if (handshake) {
-      if (!this.replicationPath(s, t) || !this.isUp(s) || s.frozen || s.role !== 'primary') {
+      if (!this.replicationPath(s, t) || !this.isUp(s) || s.frozen || s.hung || s.role !== 'primary') {
         throw new SimCommandError(
           `takeover with --suspendPrimary failed: cannot suspend primary site ${s.name} on ${s.host}: ` +
             `unable to contact primary site host ${s.host}:3${this.instanceNumber}01 (connection refused); ` +
@@ -796,8 +871,15 @@ export class SimLandscape {
     const incarnation = s.incarnation;
     const duration = this.startMs * this.rng.between(0.8, 1.2);
     this.record(s.name, 'start', `StartSystem: processes starting (about ${Math.round(duration / 1000)} s)`);
-    this.schedule(duration, () => {
+    // A start makes no progress while the site is frozen: the time spent frozen is added to it,
+    // so a start can never complete on a frozen site.
+    const finish = (frozenCredited: number): void => {
       if (s.incarnation !== incarnation || s.instance !== 'starting') return;
+      const debt = this.frozenTotal(s) - frozenCredited;
+      if (s.frozen || debt > 0) {
+        this.schedule(Math.max(debt, STEP_MS), () => finish(frozenCredited + debt));
+        return;
+      }
       s.instance = 'running';
       s.instanceStartedAt = this.cur;
       s.indexserverStartedAt = this.cur;
@@ -813,7 +895,9 @@ export class SimLandscape {
         reason += `; ${others.map((x) => x.name).join(', ')} is primary too (dual primary)`;
       }
       this.record(s.name, 'started', reason);
-    });
+    };
+    const frozenAtStart = this.frozenTotal(s);
+    this.schedule(duration, () => finish(frozenAtStart));
     this.afterChange();
   }
 
@@ -822,8 +906,33 @@ export class SimLandscape {
     const s = this.mustGet(name);
     this.assertReachableNode(s);
     if (s.instance === 'stopped') return;
+    if (s.hung) {
+      // sapstartsrv takes the request; the hung processes never act on it.
+      if (!s.stopAtUnhang) {
+        s.stopAtUnhang = true;
+        this.record(
+          s.name,
+          'stop-hangs',
+          `${hard ? 'hard stop' : 'StopSystem'} requested: the hung processes do not stop`,
+        );
+      }
+      return;
+    }
     this.stopInstance(s);
     this.record(s.name, 'stop', hard ? 'hard stop (processes killed)' : 'StopSystem');
+    this.afterChange();
+  }
+
+  /** `HDB kill-9`: every process of the instance killed at once, hung or not. */
+  private kill(name: string): void {
+    this.advance();
+    const s = this.mustGet(name);
+    this.assertReachableNode(s);
+    if (s.frozen) throw new SimCommandError('HDB kill-9: no answer (the site is frozen)', 1);
+    if (s.instance === 'stopped') return;
+    const wasHung = s.hung;
+    this.stopInstance(s);
+    this.record(s.name, 'kill', `HDB kill-9: every process killed${wasHung ? ' (they hung)' : ''}`);
     this.afterChange();
   }
 
@@ -1007,7 +1116,7 @@ export class SimLandscape {
   private nextSyncTimeout(): number {
     let next = Infinity;
     for (const s of this.order) {
-      if (s.frozen) continue;
+      if (s.frozen || s.hung) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since !== undefined) next = Math.min(next, since + this.timeoutMs);
@@ -1019,8 +1128,8 @@ export class SimLandscape {
   private checkSyncTimeouts(): boolean {
     let changed = false;
     for (const s of this.order) {
-      // A frozen primary runs no commit path: its waiting commits can only go ahead after the thaw.
-      if (s.frozen) continue;
+      // A frozen or hung primary runs no commit path: its waiting commits go ahead only after.
+      if (s.frozen || s.hung) continue;
       for (const link of s.links.values()) {
         const since = this.syncWaitStart(s, link);
         if (since === undefined || this.cur < since + this.timeoutMs) continue;
@@ -1069,12 +1178,26 @@ export class SimLandscape {
 
   private stopInstance(s: Site): void {
     s.instance = 'stopped';
+    s.hung = false;
+    s.stopAtUnhang = false;
     s.incarnation++;
     s.indexserver = 'up';
     s.pending = [];
     s.suspended = false;
     s.takeoverActive = false;
     for (const link of s.links.values()) link.syncRequired = false;
+  }
+
+  private setFrozen(s: Site, frozen: boolean): void {
+    if (frozen === s.frozen) return;
+    if (frozen) s.frozenSince = this.cur;
+    else s.frozenMs += this.cur - s.frozenSince;
+    s.frozen = frozen;
+  }
+
+  /** All the time this site has spent frozen, up to now (ms). */
+  private frozenTotal(s: Site): number {
+    return s.frozenMs + (s.frozen ? this.cur - s.frozenSince : 0);
   }
 
   private isUp(s: Site): boolean {
@@ -1087,7 +1210,7 @@ export class SimLandscape {
    * and not blocked waiting for a disconnected sync secondary (before logshipping_timeout).
    */
   private writable(s: Site): boolean {
-    if (!this.isUp(s) || s.frozen || s.logFull || s.suspended || s.takeoverActive) return false;
+    if (!this.isUp(s) || s.frozen || s.hung || s.logFull || s.suspended || s.takeoverActive) return false;
     if (s.role === 'secondary') return false;
     for (const link of s.links.values()) if (link.syncRequired && !link.connected) return false;
     return true;
@@ -1108,7 +1231,7 @@ export class SimLandscape {
       return { ok: false, details: 'Communication channel closed' };
     if (!this.isUp(s) || !this.isUp(t)) return { ok: false, details: 'Communication channel closed' };
     if (!this.replicationPath(s, t)) return { ok: false, details: 'Communication channel closed' };
-    if (s.frozen || t.frozen)
+    if (s.frozen || t.frozen || s.hung || t.hung)
       return { ok: false, details: 'Log shipping timed out: no answer from the peer' };
     return { ok: true, details: '' };
   }
@@ -1298,6 +1421,9 @@ export class SimLandscape {
       if (s.instance === 'starting' && name !== 'hdbdaemon') {
         dispstatus = 'YELLOW';
         textstatus = 'Initializing';
+      } else if (s.stopAtUnhang) {
+        dispstatus = 'YELLOW';
+        textstatus = 'Stopping';
       } else if (name === 'hdbindexserver' && s.indexserver === 'dead') {
         dispstatus = 'RED';
         textstatus = 'Stopped';

@@ -1,7 +1,7 @@
 /**
  * What one simulated site sees of another directly (the simulator's stand-in for a SQL connect
  * to the peer plus its agent's status): unreachable across a cut network, a down node or a
- * stopped instance; a frozen peer never answers (the caller's timeout decides).
+ * stopped instance; a frozen peer or a hung instance never answers (the caller's timeout decides).
  */
 import type { PeerProbe } from '../../agent/agent.js';
 import type { SimLandscape } from './model.js';
@@ -12,7 +12,7 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
       const s = model.site(site).snapshot();
       if (!model.canReach(self, site) || !s.nodeUp || !s.running)
         return { reachable: false, acceptsWrites: false };
-      if (s.frozen) {
+      if (s.frozen || s.hung === true) {
         return new Promise((_, reject) =>
           signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
         );
@@ -22,6 +22,7 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         reachable: true,
         acceptsWrites: model.acceptsWrites(site),
         role,
+        running: s.running,
         ...(s.source ? { source: s.source.site } : {}),
         // The peer host's clock, as its agent's /status would carry it.
         clock: s.now,

@@ -71,6 +71,11 @@ export interface SimSiteSnapshot {
   readonly running: boolean;
   /** The site is frozen: commands and SQL hang. */
   readonly frozen: boolean;
+  /**
+   * The instance hangs: its processes stay but answer nothing (SQL, hdbnsutil and the python
+   * scripts hang); sapstartsrv (sapcontrol) still answers and `HDB kill-9` works. Absent: false.
+   */
+  readonly hung?: boolean;
   readonly processes: readonly SimProcess[];
   /** landscapeHostConfiguration.py overall host status code. */
   readonly landscapeStatus: 0 | 1 | 2 | 3 | 4;
@@ -109,8 +114,10 @@ export interface SimSiteControl {
   unregister(): void;
   /** sapcontrol StartSystem (asynchronous in reality: processes come up over a few seconds) */
   start(): void;
-  /** sapcontrol StopSystem / hard kill */
+  /** sapcontrol StopSystem (soft, or hard); on a hung instance it is accepted but never completes */
   stop(hard: boolean): void;
+  /** `HDB kill-9` as <sid>adm: kills every process of the instance, even hung ones */
+  kill(): void;
   /** suspend the primary (no writes) */
   suspend(): void;
   /**

@@ -156,7 +156,7 @@ interface Prepared {
 class SessionClosed extends Error {}
 
 function siteAcceptsSql(s: SimSiteSnapshot): 'listen' | 'refuse' | 'silent' {
-  if (!s.nodeUp || s.frozen) return 'silent';
+  if (!s.nodeUp || s.frozen || s.hung === true) return 'silent';
   if (!s.running) return 'refuse';
   const secondary = s.source !== undefined || (s.srMode !== 'primary' && s.srMode !== 'none');
   if (secondary && s.operationMode !== 'logreplay_readaccess') return 'refuse';
@@ -378,7 +378,7 @@ class Session {
       if (f.hang === 'queries' && kind === 'statement') silent = true;
       try {
         const s = this.options.snapshot();
-        if (!s.nodeUp || s.frozen) silent = true;
+        if (!s.nodeUp || s.frozen || s.hung === true) silent = true;
       } catch {
         silent = true;
       }

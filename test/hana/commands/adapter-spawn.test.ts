@@ -49,6 +49,7 @@ adapterSuite('fake executables through SpawnCommandRunner, real processes', asyn
       hdbnsutil: bin + 'hdbnsutil',
       sapcontrol: bin + 'sapcontrol',
       hdbSettings: bin + 'HDBSettings.sh',
+      hdb: bin + 'HDB',
     }),
     advanceModel: (ms) => advance(ms),
     settle: (p) => p,

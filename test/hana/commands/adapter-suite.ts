@@ -58,7 +58,7 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
         actionTimeoutMs: h.commandTimeoutMs,
         pollIntervalMs: 1000,
         startWaitMs: 600_000,
-        stopWaitMs: 600_000,
+        stopWaitMs: 20_000,
         paths: h.paths(),
         runner: runner ?? h.runner(site),
         clock: h.clock,
@@ -148,6 +148,16 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
       expect(await h.settle(b.probe())).toMatchObject({ running: false, srRole: 'secondary' });
       await h.settle(b.start());
       expect(await h.settle(b.probe())).toMatchObject({ running: true, srRole: 'secondary' });
+    });
+
+    it('a hung site: the hard stop does not complete, HDB kill-9 stops it', async () => {
+      const b = adapter('SiteB');
+      h.landscape.hangInstance('SiteB');
+      await expect(h.settle(b.stop({ hard: true }))).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(h.landscape.site('SiteB').snapshot().running).toBe(true);
+      await h.settle(b.kill());
+      expect(h.landscape.site('SiteB').snapshot()).toMatchObject({ running: false, hung: false });
+      expect(await h.settle(b.probe())).toMatchObject({ running: false, srRole: 'secondary' });
     });
 
     it('refuses invalid values before any command runs', async () => {

@@ -192,7 +192,7 @@ describe('systemReplicationStatus.py variants', () => {
       '|?             |?           |?           |               |        ?    |\n|H02      |h02hana0 |39003',
     );
     const s = parseSystemReplicationStatus(text, 15);
-    expect(s.links[0]).toMatchObject({ status: 'UNKNOWN', secondaryActive: false, fullySynced: null });
+    expect(s.links[0]).toMatchObject({ status: 'UNKNOWN', secondaryActive: false, fullySynced: false });
   });
 
   it('the NoHSR text of SAP\'s script ("System Replication not active") reads as NONE', () => {

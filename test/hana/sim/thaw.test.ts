@@ -96,3 +96,36 @@ describe('a frozen sync primary', () => {
     sim.dispose();
   });
 });
+
+describe('a start on a frozen site', () => {
+  it('makes no progress while frozen: the instance comes up only the start time after the thaw', async () => {
+    const { clock, sim } = landscape({ startSeconds: 30 });
+    sim.crashInstance('A');
+    sim.freezeSite('A');
+    sim.restartInstance('A'); // an administrator starts it while it hangs
+    await clock.advanceBy(120_000); // four times the start time
+    expect(sim.site('A').snapshot().running).toBe(false);
+    expect(sim.acceptsWrites('A')).toBe(false);
+    sim.thawSite('A');
+    await clock.advanceBy(20_000); // less than the shortest start (0.8 x 30 s)
+    expect(sim.site('A').snapshot().running).toBe(false);
+    await clock.advanceBy(20_000);
+    expect(sim.site('A').snapshot().running).toBe(true);
+    sim.dispose();
+  });
+
+  it('frozen in the middle of a start: the frozen time is added', async () => {
+    const { clock, sim } = landscape({ startSeconds: 30 });
+    sim.crashInstance('A');
+    sim.restartInstance('A');
+    await clock.advanceBy(10_000);
+    sim.freezeSite('A');
+    await clock.advanceBy(100_000);
+    sim.thawSite('A');
+    await clock.advanceBy(10_000); // 20 s of start time so far: less than 0.8 x 30 s
+    expect(sim.site('A').snapshot().running).toBe(false);
+    await clock.advanceBy(20_000);
+    expect(sim.site('A').snapshot().running).toBe(true);
+    sim.dispose();
+  });
+});

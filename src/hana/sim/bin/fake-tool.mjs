@@ -1,5 +1,5 @@
 /**
- * A stand-in for hdbnsutil, sapcontrol and HDBSettings.sh: forwards its argv to a running HANA
+ * A stand-in for hdbnsutil, sapcontrol, HDBSettings.sh and HDB: forwards its argv to a running HANA
  * simulator (HANASR_SIM_URL, site HANASR_SIM_SITE) and prints the answer with the same exit code,
  * so the real spawn-and-parse path runs against the simulator.
  */
