@@ -12,7 +12,7 @@ import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
-import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { syncRecordsFrom } from '../domain/sync.js';
 import {
@@ -352,29 +352,22 @@ export class Agent {
   }
 
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
-    const local: LocalView = {
-      health: this.lastHealth,
-      failedProbes: this.failedProbes,
-      localRestarts: this.localRestarts,
-      fenced: this.fenced,
-      lastWritableAt: this.lastWritableAt,
-      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
-    };
-    const reports = { ...(state?.reports ?? {}) };
-    delete reports[this.site];
-    return {
+    return buildObservation({
       self: this.site,
-      local,
+      local: {
+        health: this.lastHealth,
+        failedProbes: this.failedProbes,
+        localRestarts: this.localRestarts,
+        fenced: this.fenced,
+        lastWritableAt: this.lastWritableAt,
+        ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      },
       leader,
       leaseRenewedAt: this.session.lastRenewedAt(),
-      reports,
+      state,
       peers: this.lastPeers,
-      sync: state?.sync ?? {},
-      lpt: state?.lpt ?? {},
-      ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
-      intents: state?.intents ?? [],
       clockSkew: this.skew,
-    };
+    });
   }
 
   private report(now: number): SiteReport {
@@ -387,6 +380,10 @@ export class Agent {
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
+      localRestarts: this.localRestarts,
+      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      leaseRenewedAt: this.session.lastRenewedAt(),
+      peers: this.lastPeers,
       ...(this.last
         ? {
             lastDecision: {
@@ -739,17 +736,6 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
-}
-
-/** The leader view an agent derives from a store read. */
-function leaderViewOf(state: ClusterState, site: string): LeaderView {
-  return state.leader
-    ? { state: 'held', leader: state.leader, mine: state.leader.site === site }
-    : {
-        state: 'free',
-        lastEpoch: state.lastEpoch,
-        ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
-      };
 }
 
 /** A failed login (an error with code AUTH, as the SQL probe raises it). */
