@@ -12,7 +12,7 @@ import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { decide, fenceDeadlineMs } from '../domain/decide.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
-import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import {
@@ -93,6 +93,8 @@ export class Agent {
   private leaderMine = false;
   private last: Decision | null = null;
   private lastActionOutcome: ActionOutcome | null = null;
+  /** The takeover this agent won the key for, until it is carried out (see act 'promote'). */
+  private pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null = null;
   /** The last clock skew measured to each peer (kept while the peer is silent: its age tells). */
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
@@ -350,29 +352,22 @@ export class Agent {
   }
 
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
-    const local: LocalView = {
-      health: this.lastHealth,
-      failedProbes: this.failedProbes,
-      localRestarts: this.localRestarts,
-      fenced: this.fenced,
-      lastWritableAt: this.lastWritableAt,
-      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
-    };
-    const reports = { ...(state?.reports ?? {}) };
-    delete reports[this.site];
-    return {
+    return buildObservation({
       self: this.site,
-      local,
+      local: {
+        health: this.lastHealth,
+        failedProbes: this.failedProbes,
+        localRestarts: this.localRestarts,
+        fenced: this.fenced,
+        lastWritableAt: this.lastWritableAt,
+        ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      },
       leader,
       leaseRenewedAt: this.session.lastRenewedAt(),
-      reports,
+      state,
       peers: this.lastPeers,
-      sync: state?.sync ?? {},
-      lpt: state?.lpt ?? {},
-      ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
-      intents: state?.intents ?? [],
       clockSkew: this.skew,
-    };
+    });
   }
 
   private report(now: number): SiteReport {
@@ -385,6 +380,10 @@ export class Agent {
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
+      localRestarts: this.localRestarts,
+      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      leaseRenewedAt: this.session.lastRenewedAt(),
+      peers: this.lastPeers,
       ...(this.last
         ? {
             lastDecision: {
@@ -428,13 +427,18 @@ export class Agent {
         case 'takeover': {
           const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
           if (!rec) return;
+          // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
+          // cycle: it is still the same takeover, planned or not, from the same old primary.
+          this.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
           await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           return;
         }
-        case 'promote':
-          await this.promote(a.kind, a.epoch, a.handshake, false, null);
+        case 'promote': {
+          const same = this.pendingTakeover?.epoch === a.epoch ? this.pendingTakeover : null;
+          await this.promote(a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
           return;
+        }
         case 'step-down': {
           let how = '';
           if (a.fence === 'stop') {
@@ -737,17 +741,6 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
-}
-
-/** The leader view an agent derives from a store read. */
-function leaderViewOf(state: ClusterState, site: string): LeaderView {
-  return state.leader
-    ? { state: 'held', leader: state.leader, mine: state.leader.site === site }
-    : {
-        state: 'free',
-        lastEpoch: state.lastEpoch,
-        ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
-      };
 }
 
 /** A failed login (an error with code AUTH, as the SQL probe raises it). */

@@ -16,7 +16,8 @@ import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { InvariantChecker } from './invariants.js';
-import { applyFault, type FaultTarget } from './faults.js';
+import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
+import { resolveExpect } from './expectations.js';
 import { coordinationOnSiteClock, siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
@@ -99,6 +100,8 @@ export interface RunOptions {
   readonly decisions?: boolean;
   /** Hooks for checks during the run (see RunObserver). */
   readonly observer?: RunObserver;
+  /** The store's last epoch at the start (default 0): the first term gets the next one. */
+  readonly initialEpoch?: number;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
@@ -121,6 +124,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     startedAt: SIM_EPOCH,
   });
   const store = new MemoryCoordination(clock);
+  if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
@@ -182,6 +186,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const target: FaultTarget = {
     model,
+    leader: () => store.snapshot(cluster).leader?.site ?? null,
     devices,
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
@@ -209,13 +214,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         );
     },
   };
-  const applyScenarioFault = async (f: Fault) => {
+  const applyScenarioFault = async (fault: Fault) => {
     const t = clock.now();
+    const f = await resolveFault(target, fault);
     timeline.push({
       t: rel(t),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
-      reason: 'scenario',
+      reason: f.site === fault.site ? 'scenario' : `scenario (${fault.site} when it fired)`,
     });
     await applyFault(target, f);
     observer?.fault?.(f, t);
@@ -238,6 +244,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 
   for (const s of spec.sites) await startAgent(s.name);
+  // Role words in `expect` name the sites that had those roles at the start.
+  const expect = resolveExpect(scenario.expect, rolesOf(model, store.snapshot(cluster).leader?.site ?? null));
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
@@ -303,7 +311,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
   };
-  const expectations = checkExpectations(scenario.expect, {
+  const expectations = checkExpectations(expect, {
     primary,
     takeovers,
     lostCommittedWrites: metrics.lostCommittedWrites,

@@ -155,13 +155,18 @@ function drawFault(
   until: number,
 ): Fault[] {
   const at = tenth(rng.between(from, until));
+  const clears = kind.clear !== undefined && chance(rng, kind.clearChance ?? 1);
   const site =
     kind.target === 'global' || (kind.target === 'site-or-all' && chance(rng, 0.3))
       ? undefined
-      : // Half of the faults hit the initial primary: that is where the interesting things happen.
-        chance(rng, 0.5)
-        ? names[0]!
-        : pick(rng, names);
+      : // A fault that is not cleared may name a role (resolved when it fires: the primary then);
+        // a cleared one names a site, so its clear hits the same site whatever happened between.
+        !clears && chance(rng, 0.4)
+        ? pick(rng, ['primary', 'secondary'] as const)
+        : // Half of the faults hit the initial primary: that is where the interesting things happen.
+          chance(rng, 0.5)
+          ? names[0]!
+          : pick(rng, names);
   const fault: Fault = {
     atSeconds: at,
     action: kind.action,
@@ -169,7 +174,7 @@ function drawFault(
     ...(kind.params?.(rng, parsed) ?? {}),
   };
   const out = [fault];
-  if (kind.clear && chance(rng, kind.clearChance ?? 1)) {
+  if (kind.clear !== undefined && clears) {
     // Blips (under a few probe intervals) and long outages, about half each.
     const lasts = chance(rng, 0.45) ? log(rng, 0.2, 12) : log(rng, 5, 240);
     out.push({
