@@ -166,7 +166,7 @@ export class Agent {
     const renewed = this.session.lastRenewedAt();
     if (renewed === null) return;
     const spec = this.options.spec();
-    const at = renewed + fenceDeadlineMs(spec) - this.options.clock.now();
+    const at = renewed + fenceDeadlineMs(spec) - this.options.clock.monotonic();
     this.watchdogCancel = this.options.clock.setTimer(Math.max(0, at) + 1, () => void this.watchdog());
   }
 
@@ -179,7 +179,7 @@ export class Agent {
     const { clock } = this.options;
     const spec = this.options.spec();
     const renewed = this.session.lastRenewedAt();
-    if (renewed !== null && clock.now() - renewed < fenceDeadlineMs(spec)) {
+    if (renewed !== null && clock.monotonic() - renewed < fenceDeadlineMs(spec)) {
       this.armWatchdog();
       return;
     }
@@ -252,14 +252,14 @@ export class Agent {
 
     // 1. Observe the local site.
     let health: HanaHealth;
-    const probeStarted = clock.now();
+    const probeStarted = clock.monotonic();
     try {
       health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
     } catch (err) {
       health = unknownHealth(errorMessage(err));
     }
     const now = clock.now();
-    this.options.metrics?.probed(health, (now - probeStarted) / 1000);
+    this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
     const failed = probeFailed(health);
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
@@ -280,10 +280,11 @@ export class Agent {
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
       if (leader.state === 'held' && leader.mine) {
         // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
-        const renewStarted = clock.now();
+        const renewStarted = clock.monotonic();
         await this.storeCall('renew lease', () => this.session.renew()).then(
-          () => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000),
-          (err: unknown) => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000, err),
+          () => this.options.metrics?.leaseRenewed((clock.monotonic() - renewStarted) / 1000),
+          (err: unknown) =>
+            this.options.metrics?.leaseRenewed((clock.monotonic() - renewStarted) / 1000, err),
         );
       }
     } catch (err) {
@@ -364,7 +365,7 @@ export class Agent {
       self: this.site,
       local,
       leader,
-      leaseRenewedAt: this.session.lastRenewedAt(),
+      leaseAgeMs: this.leaseAgeMs(),
       reports,
       peers: this.lastPeers,
       sync: state?.sync ?? {},
@@ -373,6 +374,12 @@ export class Agent {
       intents: state?.intents ?? [],
       clockSkew: this.skew,
     };
+  }
+
+  /** The age of the last confirmed lease renewal on the monotonic clock, or null. */
+  private leaseAgeMs(): number | null {
+    const renewed = this.session.lastRenewedAt();
+    return renewed === null ? null : this.options.clock.monotonic() - renewed;
   }
 
   private report(now: number): SiteReport {

@@ -54,7 +54,7 @@ export class MemoryCoordination implements Coordination {
     if (!available && this.available) this.expire();
     if (available && !this.available) {
       // A new raft leader extends every lease by its TTL.
-      const now = this.clock.now();
+      const now = this.clock.monotonic();
       for (const lease of this.leases.values())
         lease.expiresAt = Math.max(lease.expiresAt, now + lease.ttlMs);
     }
@@ -97,7 +97,7 @@ export class MemoryCoordination implements Coordination {
   /** Drops expired leases and everything bound to them. */
   expire(): void {
     if (!this.available) return;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     for (const lease of this.leases.values()) {
       if (!lease.revoked && lease.expiresAt <= now) this.dropLease(lease.id);
     }
@@ -118,7 +118,7 @@ export class MemoryCoordination implements Coordination {
     const lease: Lease = {
       id: this.nextLeaseId++,
       ttlMs: ttlSeconds * 1000,
-      expiresAt: this.clock.now() + ttlSeconds * 1000,
+      expiresAt: this.clock.monotonic() + ttlSeconds * 1000,
       revoked: false,
     };
     this.leases.set(lease.id, lease);
@@ -135,7 +135,7 @@ export class MemoryCoordination implements Coordination {
     this.expire();
     const lease = this.leases.get(id);
     if (!lease || lease.revoked) return false;
-    lease.expiresAt = this.clock.now() + lease.ttlMs;
+    lease.expiresAt = this.clock.monotonic() + lease.ttlMs;
     return true;
   }
 
@@ -232,7 +232,7 @@ class MemorySession implements CoordinationSession {
     if (this.leaseId !== null && this.store.leaseAlive(this.leaseId)) return this.leaseId;
     const lease = this.store.grantLease(this.ttlSeconds);
     this.leaseId = lease.id;
-    this.renewedAt = this.store.clock.now();
+    this.renewedAt = this.store.clock.monotonic();
     return lease.id;
   }
 
@@ -252,7 +252,7 @@ class MemorySession implements CoordinationSession {
   async renew(): Promise<void> {
     this.store.check(this.site);
     if (this.leaseId !== null && this.store.keepAlive(this.leaseId)) {
-      this.renewedAt = this.store.clock.now();
+      this.renewedAt = this.store.clock.monotonic();
       return;
     }
     // The lease is gone (expired while cut off): take a new one; nothing bound to the old one survives.

@@ -41,7 +41,10 @@ export interface CoordinationSession {
   readonly site: string;
   /** Grants the lease if needed and keeps it alive; resolves when the lease exists. */
   start(): Promise<void>;
-  /** When the lease was last confirmed alive by the store (ms, injected clock), or null. */
+  /**
+   * When the lease was last confirmed alive by the store: the monotonic clock reading (ms,
+   * `Clock.monotonic()`) at which the confirmed renewal was sent, or null.
+   */
   lastRenewedAt(): number | null;
   /** Renews once now (the keepalive runs on its own as well). */
   renew(): Promise<void>;

@@ -6,7 +6,7 @@
  * and the operator. The manifest is applied like `kubectl apply`; DBAs can use kubectl and the
  * hanasr CLI against it while it runs.
  */
-import { coordinationOnSiteClock, siteClock } from '../sim/site-clock.js';
+import { siteClock } from '../sim/site-clock.js';
 import {
   closeSync,
   constants,
@@ -375,7 +375,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
-        coordination: coordinationOnSiteClock(await agentStore(site), offset),
+        coordination: await agentStore(site),
         clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,

@@ -181,10 +181,7 @@ function decideWithoutStore(
   const mayWrite =
     isWritablePrimary(h) ||
     (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
-    (!h.probeOk &&
-      h.srRole !== 'secondary' &&
-      obs.leaseRenewedAt !== null &&
-      obs.local.lastWritableAt !== null);
+    (!h.probeOk && h.srRole !== 'secondary' && obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null);
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }
@@ -199,14 +196,14 @@ function decideWithoutStore(
       `coordination store unreachable, but all ${others.length} peer site(s) are reachable secondaries: keeping the primary running (failsafe)`,
     );
   }
-  const renewed = obs.leaseRenewedAt;
-  const since = renewed === null ? Infinity : now - renewed;
+  const age = obs.leaseAgeMs;
+  const since = age === null ? Infinity : age;
   const deadline = fenceDeadlineMs(spec);
   if (since >= deadline) {
     return decision(
       { kind: 'fence', epoch: currentEpochFromReports(obs), mode: 'stop' },
       'lease_not_renewed',
-      `cannot renew the leader lease for ${renewed === null ? 'ever' : `${Math.round(since / 100) / 10}s`} and not every peer is reachable: fencing before the lease can expire`,
+      `cannot renew the leader lease for ${age === null ? 'ever' : `${Math.round(since / 100) / 10}s`} and not every peer is reachable: fencing before the lease can expire`,
     );
   }
   return none(
@@ -225,11 +222,11 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   const { epoch } = obs.leader.leader;
   const h = obs.local.health;
 
-  if (obs.leaseRenewedAt !== null && now - obs.leaseRenewedAt >= fenceDeadlineMs(spec) && h.acceptsWrites) {
+  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && h.acceptsWrites) {
     return decision(
       { kind: 'fence', epoch, mode: 'stop' },
       'lease_not_renewed',
-      `the leader lease was last renewed ${Math.round((now - obs.leaseRenewedAt) / 1000)}s ago: fencing before it can expire`,
+      `the leader lease was last renewed ${Math.round(obs.leaseAgeMs / 1000)}s ago: fencing before it can expire`,
     );
   }
 

@@ -39,8 +39,11 @@ export interface Observation {
   readonly self: string;
   readonly local: LocalView;
   readonly leader: LeaderView;
-  /** When this agent's lease was last confirmed by the store (ms), or null without a lease. */
-  readonly leaseRenewedAt: number | null;
+  /**
+   * How long ago this agent's lease was last confirmed by the store (ms, on the agent's monotonic
+   * clock: a wall-clock jump does not move it), or null without a lease.
+   */
+  readonly leaseAgeMs: number | null;
   /** Live reports of the other agents (absent: that agent is silent or its lease expired). */
   readonly reports: Readonly<Record<string, SiteReport>>;
   /** Direct checks of the other sites. Absent: not checked, which counts as unreachable. */

@@ -16,7 +16,7 @@ import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { applyFault, type FaultTarget } from './faults.js';
-import { coordinationOnSiteClock, siteClock } from './site-clock.js';
+import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -111,7 +111,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       site,
       spec: () => spec,
       hana: portFactory(site, model.site(site), clock),
-      coordination: coordinationOnSiteClock(store, offset),
+      coordination: store,
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,

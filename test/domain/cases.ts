@@ -854,7 +854,7 @@ export const twoPrimaryCases: DecisionCase[] = [
   {
     name: 'leader whose lease was last renewed 0.7 x TTL ago: fences before it can expire',
     spec: S,
-    obs: aLeaderHealthy({ leaseRenewedAt: T - 7000 }),
+    obs: aLeaderHealthy({ leaseAgeMs: 7000 }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['last renewed 7s ago', 'fencing before it can expire'],
@@ -863,7 +863,7 @@ export const twoPrimaryCases: DecisionCase[] = [
   {
     name: 'leader whose lease was renewed just under 0.7 x TTL ago: stays',
     spec: S,
-    obs: aLeaderHealthy({ leaseRenewedAt: T - 6999 }),
+    obs: aLeaderHealthy({ leaseAgeMs: 6999 }),
     kind: 'none',
     reason: 'leader_healthy',
     says: ['healthy primary'],
@@ -1123,7 +1123,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the only peer is a reachable secondary: no fence, long after the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 60_000 }),
+    obs: cutLeader({ leaseAgeMs: 60_000 }),
     kind: 'none',
     reason: 'failsafe_peers_healthy',
     says: ['coordination store unreachable', '1 peer site(s) are reachable secondaries', 'failsafe'],
@@ -1132,7 +1132,7 @@ export const failsafeCases: DecisionCase[] = [
     name: 'store unreachable, all three peers reachable secondaries: no fence',
     spec: spec({ sites: [...threeSites, { name: 'D', host: 'hana-d' }] }),
     obs: cutLeader({
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: peerSecondary('A'), C: peerSecondary('A'), D: peerSecondary('C') },
     }),
     kind: 'none',
@@ -1142,7 +1142,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, one of two peers unreachable, before the deadline: waits',
     spec: spec({ sites: threeSites }),
-    obs: cutLeader({ leaseRenewedAt: T - 6999, peers: { B: peerSecondary('A'), C: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 6999, peers: { B: peerSecondary('A'), C: unreachable } }),
     kind: 'none',
     reason: 'lease_renewal_failing',
     says: ['coordination store unreachable', 'fencing in 0s'],
@@ -1150,7 +1150,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, peer unreachable, well before the deadline: says when it will fence',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 2000, peers: { B: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 2000, peers: { B: unreachable } }),
     kind: 'none',
     reason: 'lease_renewal_failing',
     says: ['fencing in 5s unless the lease is renewed or every peer is seen'],
@@ -1158,7 +1158,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, one of two peers unreachable, at the deadline (0.7 x TTL): fences',
     spec: spec({ sites: threeSites }),
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerSecondary('A'), C: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: peerSecondary('A'), C: unreachable } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['cannot renew the leader lease for 7s', 'not every peer is reachable', 'fencing'],
@@ -1167,7 +1167,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the peer answers but as a primary (it took over): fences at the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerWritablePrimary } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: peerWritablePrimary } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['fencing before the lease can expire'],
@@ -1175,7 +1175,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the peer answers but its role is unknown: fences at the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: { reachable: true, acceptsWrites: false } } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: { reachable: true, acceptsWrites: false } } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['fencing'],
@@ -1183,7 +1183,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, never had a lease, peer not checked: fences',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: null, peers: {} }),
+    obs: cutLeader({ leaseAgeMs: null, peers: {} }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['for ever', 'fencing'],
@@ -1200,7 +1200,7 @@ export const failsafeCases: DecisionCase[] = [
         }),
         { lastWritableAt: T - 60_000 },
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'fence',
@@ -1218,7 +1218,7 @@ export const failsafeCases: DecisionCase[] = [
         }),
         { lastWritableAt: T - 60_000 },
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'fence',
@@ -1234,7 +1234,7 @@ export const failsafeCases: DecisionCase[] = [
           processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
         }),
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
     }),
     kind: 'none',
     reason: 'failsafe_peers_healthy',
@@ -1245,7 +1245,7 @@ export const failsafeCases: DecisionCase[] = [
     spec: S,
     obs: cutLeader({
       local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'none',

@@ -191,7 +191,8 @@ export interface ObservationInput {
   readonly self: string;
   readonly local: LocalView;
   readonly leader: LeaderView;
-  readonly leaseRenewedAt?: number | null;
+  /** Age of the last lease renewal (ms, monotonic); default 1000. */
+  readonly leaseAgeMs?: number | null;
   readonly reports?: Record<string, SiteReport>;
   readonly peers?: Record<string, PeerView>;
   readonly sync?: Record<string, SyncRecord>;
@@ -206,7 +207,7 @@ export function observation(input: ObservationInput): Observation {
     self: input.self,
     local: input.local,
     leader: input.leader,
-    leaseRenewedAt: input.leaseRenewedAt === undefined ? T - 1000 : input.leaseRenewedAt,
+    leaseAgeMs: input.leaseAgeMs === undefined ? 1000 : input.leaseAgeMs,
     reports: input.reports ?? {},
     peers: input.peers ?? {},
     sync: input.sync ?? {},
