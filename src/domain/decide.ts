@@ -165,6 +165,22 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
   }
 }
 
+/**
+ * The local site may be taking writes: a writable primary, or a primary whose probe fails (a hung
+ * or unreadable primary is not known to have stopped writing: unknown is never safe), or a primary
+ * whose processes run but cannot take writes right now (starting, started by hand while cut off,
+ * or hdbdaemon restarting its indexserver): it takes writes the moment it is up, possibly next to
+ * a successor. Only a fully stopped instance (all GRAY) or a secondary does not.
+ */
+export function mayBeWriting(obs: Observation): boolean {
+  const h = obs.local.health;
+  return (
+    isWritablePrimary(h) ||
+    (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
+    (!h.probeOk && h.srRole !== 'secondary')
+  );
+}
+
 /** The store cannot be read: nobody can win the key, so only the question of self-fencing remains. */
 function decideWithoutStore(
   obs: Observation,
@@ -179,9 +195,7 @@ function decideWithoutStore(
   // off, or hdbdaemon restarting its indexserver) takes writes the moment it is up, possibly next
   // to a successor: it counts as writing. Only a fully stopped instance (all GRAY) does not.
   const mayWrite =
-    isWritablePrimary(h) ||
-    (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
-    (!h.probeOk && h.srRole !== 'secondary' && obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null);
+    mayBeWriting(obs) && (h.probeOk || (obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null));
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }
@@ -222,11 +236,17 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   const { epoch } = obs.leader.leader;
   const h = obs.local.health;
 
-  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && h.acceptsWrites) {
+  // Not only a writable primary: a hung one whose probe times out may still write, and one that is
+  // starting writes the moment it is up. Its stop may not complete: the watchdog, unfed from now
+  // on, resets the node before the lease can expire.
+  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && mayBeWriting(obs)) {
+    const what = isWritablePrimary(h)
+      ? ''
+      : `; ${obs.self} is not readable as stopped (${h.probeError ?? 'not writable yet'}), so it may still write`;
     return decision(
       { kind: 'fence', epoch, mode: 'stop' },
       'lease_not_renewed',
-      `the leader lease was last renewed ${Math.round(obs.leaseAgeMs / 1000)}s ago: fencing before it can expire`,
+      `the leader lease was last renewed ${Math.round(obs.leaseAgeMs / 1000)}s ago${what}: fencing before it can expire`,
     );
   }
 
