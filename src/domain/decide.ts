@@ -226,6 +226,14 @@ function decideWithoutStore(
   );
 }
 
+/** A required watchdog that is not usable here: this site never leads (Patroni's `required`). */
+function watchdogForbids(obs: Observation, what: string): Decision {
+  return none(
+    'watchdog_required_unusable',
+    `${obs.self} does not ${what}: ${obs.watchdog?.message ?? 'its watchdog is required but unusable'}`,
+  );
+}
+
 function currentEpochFromReports(obs: Observation): number {
   return obs.reports[obs.self]?.epoch ?? 0;
 }
@@ -368,6 +376,13 @@ function decideHealthyLeader(
         { kind: 'refuse-intent', epoch, intentId: intent.id },
         'target_not_tier2',
         `planned takeover to ${intent.target} refused: it replicates from ${from ?? 'another site'}, not from ${obs.self}`,
+      );
+    }
+    if (report.watchdog?.mayLead === false) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'target_watchdog_unusable',
+        `planned takeover to ${intent.target} refused: ${report.watchdog.message}`,
       );
     }
     const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
@@ -595,6 +610,7 @@ function decideWithoutLeader(
           );
         }
       }
+      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
       return decision(
         { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
         lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
@@ -673,6 +689,7 @@ function decideWithoutLeader(
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
   }
+  if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';
   return decision(

@@ -123,3 +123,92 @@ export function watchdogFeedAllowed(
     now + timeoutSeconds * 1000 + WATCHDOG_RESET_ALLOWANCE_MS <= lastRenewedAt + spec.lease.ttlSeconds * 1000
   );
 }
+
+// --- arming and feeding -----------------------------------------------------------------------
+
+/** What the agent knows this instant, for the arm and feed rules. Times on the monotonic clock. */
+export interface WatchdogDutyQuery {
+  /** The site holds the leader key, or is about to race for it (acquire or takeover). */
+  readonly leading: boolean;
+  /** The local HANA may be taking writes (src/domain/decide.ts mayBeWriting). */
+  readonly mayBeWriting: boolean;
+  /** When the last confirmed lease renewal was sent (monotonic ms), or null. */
+  readonly lastRenewedAt: number | null;
+  readonly now: number;
+  /** The device's timeout (seconds). */
+  readonly timeoutSeconds: number;
+  /**
+   * The agent decided to stop its own primary (fence, step-down, local restart) and the stop is
+   * not confirmed yet: it self-fences, so the watchdog goes unfed from now on.
+   */
+  readonly stopping: boolean;
+  /** How long the local HANA has been unreadable while the site does not lead (ms), or null. */
+  readonly hungForMs: number | null;
+}
+
+/**
+ * Whether the watchdog should be armed: while the site leads or its HANA may write, and on
+ * every site when `resetHungSecondaryAfterSeconds` is set (a frozen node can no longer arm it).
+ * Otherwise it is disarmed (magic close): a graceful step-down, a stopped former primary.
+ */
+export function watchdogWanted(
+  spec: HanaSystemReplicationSpec,
+  verdict: WatchdogVerdict,
+  q: Pick<WatchdogDutyQuery, 'leading' | 'mayBeWriting'>,
+): boolean {
+  if (!verdict.use) return false;
+  return q.leading || q.mayBeWriting || spec.fencing.watchdog.resetHungSecondaryAfterSeconds !== undefined;
+}
+
+export type WatchdogFeedReason =
+  | 'watchdog_fed'
+  | 'watchdog_self_fencing'
+  | 'watchdog_renewal_unconfirmed'
+  | 'watchdog_renewal_too_old'
+  | 'watchdog_hung_site_reset';
+
+export interface WatchdogFeedVerdict {
+  readonly feed: boolean;
+  readonly reason: WatchdogFeedReason;
+  readonly message: string;
+}
+
+/**
+ * Whether to feed an armed watchdog now. Not while the agent fences its own primary (the stop
+ * may never complete: the reset does it); while leading only within the lease bound of
+ * `watchdogFeedAllowed` (a node that stops renewing resets before its lease can expire); while
+ * not leading, not once the local HANA has stayed unreadable for
+ * `resetHungSecondaryAfterSeconds` (the hung site resets and comes back stopped).
+ */
+export function watchdogFeed(spec: HanaSystemReplicationSpec, q: WatchdogDutyQuery): WatchdogFeedVerdict {
+  const no = (reason: WatchdogFeedReason, message: string): WatchdogFeedVerdict => ({
+    feed: false,
+    reason,
+    message,
+  });
+  if (q.stopping && (q.leading || q.mayBeWriting)) {
+    return no(
+      'watchdog_self_fencing',
+      'stopping the local primary: the watchdog is no longer fed, so the node resets unless the stop completes',
+    );
+  }
+  if (q.leading) {
+    if (q.lastRenewedAt === null)
+      return no('watchdog_renewal_unconfirmed', 'no confirmed lease renewal: not feeding the watchdog');
+    if (!watchdogFeedAllowed(spec, q.timeoutSeconds, q.lastRenewedAt, q.now)) {
+      return no(
+        'watchdog_renewal_too_old',
+        `the last confirmed lease renewal is ${Math.round((q.now - q.lastRenewedAt) / 100) / 10}s old: a feed now could keep the node up past its lease`,
+      );
+    }
+    return { feed: true, reason: 'watchdog_fed', message: 'fed after a confirmed lease renewal' };
+  }
+  const bound = spec.fencing.watchdog.resetHungSecondaryAfterSeconds;
+  if (bound !== undefined && q.hungForMs !== null && q.hungForMs >= bound * 1000) {
+    return no(
+      'watchdog_hung_site_reset',
+      `HANA has been unreadable for ${Math.round(q.hungForMs / 1000)}s (resetHungSecondaryAfterSeconds ${bound}): the watchdog is no longer fed, so the node resets`,
+    );
+  }
+  return { feed: true, reason: 'watchdog_fed', message: 'fed while not leading' };
+}

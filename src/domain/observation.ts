@@ -57,4 +57,9 @@ export interface Observation {
   /** A leader that stepped down for a planned takeover names its successor here. */
   readonly handoverTo?: string;
   readonly intents: readonly Intent[];
+  /**
+   * This site's watchdog under the spec (src/domain/fencing.ts watchdogVerdict); absent: not
+   * probed (no watchdog port), which decides nothing.
+   */
+  readonly watchdog?: { readonly mayLead: boolean; readonly message: string };
 }

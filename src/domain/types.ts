@@ -103,6 +103,25 @@ export interface SiteReport {
   readonly lastAction?: ActionOutcome;
   /** The agent's last measurement of each peer's clock against its own (absent: never measured). */
   readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
+  /** The site's watchdog (absent: an agent without a watchdog port, or an older agent). */
+  readonly watchdog?: WatchdogReport;
+}
+
+/** What a site's agent says of its watchdog (status, metrics, `hanasr status`). */
+export interface WatchdogReport {
+  /** spec.fencing.watchdog.mode. */
+  readonly mode: 'disabled' | 'automatic' | 'required';
+  /** The device's state: armed (counting down), disarmed, failed (a call failed while armed: it may fire). */
+  readonly state: 'armed' | 'disarmed' | 'failed';
+  /** Usable under the spec (watchdogVerdict). */
+  readonly usable: boolean;
+  /** The site may lead (false only when required and unusable). */
+  readonly mayLead: boolean;
+  readonly device?: string;
+  readonly timeoutSeconds?: number;
+  /** watchdogVerdict's reason (watchdog_usable, watchdog_absent, watchdog_timeout_too_long...). */
+  readonly reason: string;
+  readonly message: string;
 }
 
 /** What became of an action the agent took (SiteReport.lastAction). */

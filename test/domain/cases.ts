@@ -1613,7 +1613,71 @@ export const unknownLocalStateCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A required watchdog that is not usable: the site never leads (Patroni's required).
+// ---------------------------------------------------------------------------------------------
+const noWatchdog = {
+  mayLead: false,
+  message: 'watchdog required but unusable: its timeout 60 s exceeds 7 s; this site does not lead',
+};
+const usableWatchdog = { mayLead: true, message: 'watchdog usable: timeout 7 s within 7 s' };
+export const watchdogCases: DecisionCase[] = [
+  {
+    name: 'B in sync after the primary loss, its required watchdog unusable: does not take over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ watchdog: noWatchdog }),
+    kind: 'none',
+    reason: 'watchdog_required_unusable',
+    says: ['B does not take over from A', 'timeout 60 s exceeds 7 s'],
+  },
+  {
+    name: 'B in sync after the primary loss, its watchdog usable: takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ watchdog: usableWatchdog }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'the running primary A at bootstrap, its required watchdog unusable: does not take the key',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: { state: 'free', lastEpoch: 0 },
+      watchdog: noWatchdog,
+    }),
+    kind: 'none',
+    reason: 'watchdog_required_unusable',
+    says: ['A does not acquire the leader key', 'does not lead'],
+  },
+  {
+    name: 'planned takeover to B whose required watchdog is unusable: refused (nobody could take the key)',
+    spec: S,
+    obs: aLeaderHealthy({
+      reports: {
+        B: report('B', secondaryHealth('A'), {
+          watchdog: {
+            mode: 'required',
+            state: 'disarmed',
+            usable: false,
+            mayLead: false,
+            reason: 'watchdog_timeout_too_long',
+            message: noWatchdog.message,
+          },
+        }),
+      },
+      intents: [planned('B')],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_watchdog_unusable',
+    says: ['planned takeover to B refused', 'does not lead'],
+    action: { intentId: 'p1' },
+  },
+];
+
 export const tables = {
+  'a required watchdog that is not usable: the site never leads': watchdogCases,
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,
   'preferSiteTakeover false: local restart first': preferSiteCases,

@@ -200,6 +200,7 @@ export interface ObservationInput {
   readonly handoverTo?: string;
   readonly intents?: readonly Intent[];
   readonly clockSkew?: Observation['clockSkew'];
+  readonly watchdog?: Observation['watchdog'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -214,6 +215,7 @@ export function observation(input: ObservationInput): Observation {
     lpt: input.lpt ?? {},
     ...(input.handoverTo !== undefined ? { handoverTo: input.handoverTo } : {}),
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
+    ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
     intents: input.intents ?? [],
   };
 }
