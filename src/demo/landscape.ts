@@ -381,6 +381,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         onEvent,
         storeTimeoutMs: 1000,
         actionTimeoutMs: 30_000,
+        // The node's devices, opened by this agent process (a new process opens them anew).
+        ...nodeDevicesOf(site),
       });
       agents.set(site, agent);
       await agent.start();
@@ -388,6 +390,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const killAgent = (site: string) => {
       agents.get(site)?.kill();
       agents.delete(site);
+    };
+    const nodeDevicesOf = (site: string) => {
+      const watchdog = devices.watchdog(site);
+      return { watchdog: () => watchdog, fenceAgent: devices.fenceAgent(site) };
     };
     // Every node's watchdog and fence device (fail-fencing, remove-watchdog...), as in simulate.
     const devices = new SimNodeDevices({

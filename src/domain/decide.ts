@@ -172,8 +172,7 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
  * or hdbdaemon restarting its indexserver): it takes writes the moment it is up, possibly next to
  * a successor. Only a fully stopped instance (all GRAY) or a secondary does not.
  */
-export function mayBeWriting(obs: Observation): boolean {
-  const h = obs.local.health;
+export function mayBeWriting(h: HanaHealth): boolean {
   return (
     isWritablePrimary(h) ||
     (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
@@ -195,7 +194,8 @@ function decideWithoutStore(
   // off, or hdbdaemon restarting its indexserver) takes writes the moment it is up, possibly next
   // to a successor: it counts as writing. Only a fully stopped instance (all GRAY) does not.
   const mayWrite =
-    mayBeWriting(obs) && (h.probeOk || (obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null));
+    mayBeWriting(obs.local.health) &&
+    (h.probeOk || (obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null));
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }
@@ -247,7 +247,7 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   // Not only a writable primary: a hung one whose probe times out may still write, and one that is
   // starting writes the moment it is up. Its stop may not complete: the watchdog, unfed from now
   // on, resets the node before the lease can expire.
-  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && mayBeWriting(obs)) {
+  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && mayBeWriting(obs.local.health)) {
     const what = isWritablePrimary(h)
       ? ''
       : `; ${obs.self} is not readable as stopped (${h.probeError ?? 'not writable yet'}), so it may still write`;

@@ -138,10 +138,15 @@ export interface WatchdogDutyQuery {
   /** The device's timeout (seconds). */
   readonly timeoutSeconds: number;
   /**
-   * The agent decided to stop its own primary (fence, step-down, local restart) and the stop is
-   * not confirmed yet: it self-fences, so the watchdog goes unfed from now on.
+   * A stop of the own site the agent decided (fence, step-down, local restart): none, in
+   * progress, or failed (the hard stop and the kill both did not complete), until one is confirmed.
    */
-  readonly stopping: boolean;
+  readonly stopping: 'none' | 'in-progress' | 'failed';
+  /**
+   * The agent's last decision (at most a cycle ago) kept its primary running through a store
+   * outage because every peer is a reachable secondary (Patroni's failsafe).
+   */
+  readonly failsafe: boolean;
   /** How long the local HANA has been unreadable while the site does not lead (ms), or null. */
   readonly hungForMs: number | null;
 }
@@ -174,9 +179,11 @@ export interface WatchdogFeedVerdict {
 }
 
 /**
- * Whether to feed an armed watchdog now. Not while the agent fences its own primary (the stop
- * may never complete: the reset does it); while leading only within the lease bound of
- * `watchdogFeedAllowed` (a node that stops renewing resets before its lease can expire); while
+ * Whether to feed an armed watchdog now. Not while the agent fences its own primary without the
+ * key, nor once a stop of it failed (the reset does it); while leading only within the lease
+ * bound of `watchdogFeedAllowed` (a node that stops renewing resets before its lease can expire),
+ * or in failsafe (no one can take the key without the store; a successor that can reach it
+ * promotes with --suspendPrimary, as without a watchdog); while
  * not leading, not once the local HANA has stayed unreadable for
  * `resetHungSecondaryAfterSeconds` (the hung site resets and comes back stopped).
  */
@@ -186,13 +193,29 @@ export function watchdogFeed(spec: HanaSystemReplicationSpec, q: WatchdogDutyQue
     reason,
     message,
   });
-  if (q.stopping && (q.leading || q.mayBeWriting)) {
+  // Without the key, a primary that may write runs next to another leader: while its stop runs
+  // it is not fed, so it resets unless the stop completes first. The leader keeps the key (and
+  // feeds from its renewals) while its stop runs; once the stop and the kill have failed, it is
+  // not fed either: the reset stops it, and its lease runs out for a successor.
+  if (
+    (q.stopping === 'in-progress' && !q.leading && q.mayBeWriting) ||
+    (q.stopping === 'failed' && (q.leading || q.mayBeWriting))
+  ) {
     return no(
       'watchdog_self_fencing',
-      'stopping the local primary: the watchdog is no longer fed, so the node resets unless the stop completes',
+      q.stopping === 'failed'
+        ? 'the local primary could not be stopped (hard stop and kill failed): the watchdog is no longer fed, so the node resets'
+        : 'stopping the local primary while another site leads: the watchdog is no longer fed, so the node resets unless the stop completes',
     );
   }
   if (q.leading) {
+    if (q.failsafe) {
+      return {
+        feed: true,
+        reason: 'watchdog_fed',
+        message: 'fed in failsafe: the store is unreachable and every peer is a reachable secondary',
+      };
+    }
     if (q.lastRenewedAt === null)
       return no('watchdog_renewal_unconfirmed', 'no confirmed lease renewal: not feeding the watchdog');
     if (!watchdogFeedAllowed(spec, q.timeoutSeconds, q.lastRenewedAt, q.now)) {

@@ -106,6 +106,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
     const offset = () => model.clockOffsetMs(site);
+    const watchdog = devices.watchdog(site);
     const agent = new Agent({
       cluster,
       site,
@@ -117,6 +118,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       onEvent,
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,
+      // The node's watchdog and fence agent, opened by this agent process.
+      watchdog: () => watchdog,
+      fenceAgent: devices.fenceAgent(site),
     });
     agents.set(site, agent);
     await agent.start();
@@ -125,8 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     agents.get(site)?.kill();
     agents.delete(site);
   };
-  // Every node's watchdog and fence device. The agents do not use them yet: part B of issue 11
-  // passes devices.watchdog(site) and devices.fenceAgent(site) to each Agent.
+  // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
     model,
     clock,

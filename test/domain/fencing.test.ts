@@ -104,7 +104,8 @@ describe('watchdogFeed', () => {
     lastRenewedAt: 100_000,
     now: 100_500,
     timeoutSeconds: 7,
-    stopping: false,
+    stopping: 'none' as 'none' | 'in-progress' | 'failed',
+    failsafe: false,
     hungForMs: null,
   };
   it.each([
@@ -112,18 +113,43 @@ describe('watchdogFeed', () => {
     ['a leader 2 s after the renewal (the bound: 2 + 7 + 1 = 10)', { now: 102_000 }, true, 'watchdog_fed'],
     ['a leader 2.001 s after the renewal', { now: 102_001 }, false, 'watchdog_renewal_too_old'],
     ['a leader without a confirmed renewal', { lastRenewedAt: null }, false, 'watchdog_renewal_unconfirmed'],
-    ['a leader stopping its primary', { stopping: true }, false, 'watchdog_self_fencing'],
     [
-      'a former primary still stopping (no key)',
-      { leading: false, stopping: true },
+      'a leader stopping its primary (it keeps the key meanwhile)',
+      { stopping: 'in-progress' },
+      true,
+      'watchdog_fed',
+    ],
+    ['a leader whose stop and kill failed', { stopping: 'failed' }, false, 'watchdog_self_fencing'],
+    [
+      'a leader whose stop failed, lease too old anyway',
+      { stopping: 'failed', now: 190_000 },
+      false,
+      'watchdog_self_fencing',
+    ],
+    [
+      'a former primary stopping without the key',
+      { leading: false, stopping: 'in-progress' },
       false,
       'watchdog_self_fencing',
     ],
     [
       'a secondary whose stop failed',
-      { leading: false, mayBeWriting: false, stopping: true },
+      { leading: false, mayBeWriting: false, stopping: 'failed' },
       true,
       'watchdog_fed',
+    ],
+    ['a leader in failsafe, its renewal 60 s old', { failsafe: true, now: 160_000 }, true, 'watchdog_fed'],
+    [
+      'a leader in failsafe stopping after a failure',
+      { failsafe: true, stopping: 'failed' },
+      false,
+      'watchdog_self_fencing',
+    ],
+    [
+      'a non-leader: failsafe means nothing',
+      { leading: false, mayBeWriting: false, failsafe: true, hungForMs: 60_000 },
+      false,
+      'watchdog_hung_site_reset',
     ],
     [
       'a secondary, its renewal long ago',
