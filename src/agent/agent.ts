@@ -11,7 +11,8 @@ import type { ClusterState, Coordination, CoordinationSession } from '../coordin
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
 import { watchdogFeed, watchdogVerdict, watchdogWanted, type WatchdogVerdict } from '../domain/fencing.js';
-import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
+import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
+import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import type { LocalView, Observation, PeerView } from '../domain/observation.js';
@@ -22,6 +23,7 @@ import {
   type ActionOutcome,
   type HanaHealth,
   type LeaderView,
+  type FenceRecord,
   type SiteReport,
   type WatchdogReport,
 } from '../domain/types.js';
@@ -126,6 +128,13 @@ export class Agent {
   private failsafeAt: number | null = null;
   /** About to race for the leader key: feeds obey the lease bound from the renewal before it. */
   private contending = false;
+  /** How long another leader has looked lost: its report unchanged, its node not answering. */
+  private silence: { site: string; seen: number | null; cycles: number } | null = null;
+  /** A fence of another node in flight (in the background), and how to abort it. */
+  private nodeFencing: Promise<void> | null = null;
+  private nodeFencingAbort: AbortController | null = null;
+  /** The last fence of another node this agent carried out (status page). */
+  private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
   private hungSince: number | null = null;
 
@@ -167,6 +176,7 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
+    this.nodeFencingAbort?.abort();
     const inFlight = this.busy?.catch(() => null);
     if (inFlight && options.graceMs !== undefined) {
       await Promise.race([inFlight, this.options.clock.sleep(options.graceMs)]);
@@ -188,6 +198,7 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
+    this.nodeFencingAbort?.abort();
     this.session.abandon();
   }
 
@@ -292,6 +303,24 @@ export class Agent {
         this.wdVerdict.use ? 'not leading, HANA not writable' : this.wdVerdict.message,
       );
     }
+  }
+
+  /** Counts the cycles in which another leader's report did not change and its node did not answer. */
+  private noteLeaderSilence(state: ClusterState | null): void {
+    const leader = state?.leader;
+    if (!state || !leader || leader.site === this.site) {
+      this.silence = null;
+      return;
+    }
+    const seen = state.reports[leader.site]?.observedAt ?? null;
+    const answers = this.lastPeers[leader.site]?.reachable === true;
+    const prev = this.silence?.site === leader.site ? this.silence : null;
+    const unchanged = prev !== null && prev.seen === seen;
+    this.silence = {
+      site: leader.site,
+      seen,
+      cycles: answers ? 0 : unchanged || seen === null ? (prev?.cycles ?? 0) + 1 : 0,
+    };
   }
 
   private noteFailsafe(d: Decision): void {
@@ -531,6 +560,7 @@ export class Agent {
     }
     this.armLeaseCheck();
     await this.tendWatchdog(spec);
+    this.noteLeaderSilence(state);
 
     // 4. Decide.
     const obs = this.observation(leader, state);
@@ -601,6 +631,10 @@ export class Agent {
       ...(this.wdVerdict !== null
         ? { watchdog: { mayLead: this.wdVerdict.mayLead, message: this.wdVerdict.message } }
         : {}),
+      ...(state?.fences !== undefined ? { fences: state.fences } : {}),
+      ...(this.silence !== null && this.silence.cycles > 0
+        ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
+        : {}),
     };
   }
 
@@ -663,10 +697,44 @@ export class Agent {
           return;
         }
         case 'takeover': {
-          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
+          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
           if (!rec) return;
           await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
+          // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
+          // stopped (Autostart=0) and its agent follows the new leader (register or wait).
+          if (a.powerOn !== undefined && this.leaderMine) void this.powerOn(a.powerOn, rec.epoch);
+          return;
+        }
+        case 'fence-node': {
+          const check = await this.epochStillCurrent(a.epoch);
+          if (!check.ok) return this.refuseStale(a, check.state);
+          if (check.state?.leader != null && check.state.leader.site !== a.site) {
+            return this.emitRaw(
+              'refused',
+              a.kind,
+              'not_leader',
+              `not fencing ${a.site}: ${check.state.leader.site} holds the leader key now`,
+            );
+          }
+          // In the background: a fence that fails or hangs (up to fencing.agent.timeoutSeconds)
+          // must not hold up the cycle, so the lease rule stays in force meanwhile.
+          if (this.nodeFencing !== null) return;
+          const abort = new AbortController();
+          this.nodeFencingAbort = abort;
+          this.nodeFencing = this.fenceNode(a.site, a.epoch, d.reason, abort.signal)
+            .catch((err: unknown) =>
+              this.emitRaw(
+                'action-failed',
+                'fence-node',
+                'node_fence_failed',
+                `fencing ${a.site} failed: ${errorMessage(err)}`,
+              ),
+            )
+            .finally(() => {
+              this.nodeFencing = null;
+              this.nodeFencingAbort = null;
+            });
           return;
         }
         case 'promote':
@@ -811,8 +879,99 @@ export class Agent {
     }
   }
 
+  /**
+   * Powers `site`'s node off through the fence agent (off, then status until off, within the
+   * spec's timeout) and records the outcome in the store with the epoch it believed in.
+   */
+  private async fenceNode(site: string, epoch: number, reason: string, signal: AbortSignal): Promise<void> {
+    const spec = this.options.spec();
+    const agent = this.options.fenceAgent;
+    if (agent === undefined || spec.fencing.agent === undefined) {
+      return this.emitRaw(
+        'action-failed',
+        'fence-node',
+        'node_fence_failed',
+        `no fence agent to fence ${site} with`,
+      );
+    }
+    this.emitRaw(
+      'fencing',
+      'fence-node',
+      reason,
+      `powering off the node of ${site} (epoch ${epoch}) through ${spec.fencing.agent.command}`,
+    );
+    const outcome = await fenceOff(agent, site, {
+      clock: this.options.clock,
+      ...fenceTiming(spec.fencing.agent),
+    });
+    await this.recordFence(outcome, epoch);
+    if (outcome.result === 'confirmed') {
+      this.emitRaw(
+        'action',
+        'fence-node',
+        'node_fenced',
+        `fenced the node of ${site} at epoch ${epoch}: ${outcome.message} (${outcome.calls} calls)`,
+      );
+    } else {
+      this.emitRaw(
+        'action-failed',
+        'fence-node',
+        'node_fence_failed',
+        `fencing the node of ${site} ${outcome.result === 'failed' ? 'failed' : 'timed out'}: ${outcome.message}; the lease rule stays in force`,
+      );
+    }
+  }
+
+  private async recordFence(outcome: FenceOutcome, epoch: number): Promise<void> {
+    const record: FenceRecord = {
+      site: outcome.site,
+      by: this.site,
+      epoch,
+      action: outcome.action,
+      result: outcome.result,
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      calls: outcome.calls,
+      ...(outcome.code !== undefined ? { code: outcome.code } : {}),
+      message: outcome.message,
+    };
+    if (outcome.action === 'off') this.lastFence = record;
+    this.options.metrics?.nodeFenced?.(record);
+    await this.storeCall('record fence', () => this.session.recordFence(record)).catch((err: unknown) =>
+      this.emitRaw(
+        'store-write-failed',
+        'none',
+        'fence_record_failed',
+        `recording the fence of ${outcome.site} failed: ${errorMessage(err)}`,
+      ),
+    );
+  }
+
+  /** Powers a node we fenced on again, after our takeover (best effort, recorded). */
+  private async powerOn(site: string, epoch: number): Promise<void> {
+    const spec = this.options.spec();
+    const agent = this.options.fenceAgent;
+    if (agent === undefined || spec.fencing.agent === undefined || !this.running) return;
+    const outcome = await fenceOn(agent, site, {
+      clock: this.options.clock,
+      ...fenceTiming(spec.fencing.agent),
+    });
+    await this.recordFence(outcome, epoch);
+    this.emitRaw(
+      outcome.result === 'confirmed' ? 'action' : 'action-failed',
+      'fence-node',
+      outcome.result === 'confirmed' ? 'node_powered_on' : 'node_power_on_failed',
+      `${outcome.result === 'confirmed' ? 'powered the node of ' + site + ' on again' : 'powering the node of ' + site + ' on failed'}: ${outcome.message}`,
+    );
+  }
+
+  /** The last fence of another node this agent carried out, or null. */
+  get lastNodeFence(): FenceRecord | null {
+    return this.lastFence;
+  }
+
   /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
-  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number) {
+  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number, seize?: string) {
     const spec = this.options.spec();
     // From here on feeds obey the lease bound; a renewal sent after the last free feed (a
     // secondary's) keeps the node's reset before the lease's end, so it precedes the race.
@@ -823,8 +982,10 @@ export class Agent {
         await this.feeding?.catch(() => {});
         await this.storeCall('renew lease', () => this.session.renew()).catch(() => {});
       }
-      rec = await this.storeCall('acquire leader', () =>
-        this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
+      rec = await this.storeCall(seize !== undefined ? 'seize leader' : 'acquire leader', () =>
+        seize !== undefined
+          ? this.session.seizeLeader(seize, expectedLastEpoch, this.options.clock.now())
+          : this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
       );
       if (!rec) {
         this.emitRaw('refused', kind, 'lost_race', 'another member changed the leader key first');

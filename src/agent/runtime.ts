@@ -440,6 +440,8 @@ export async function startAgentRuntime(
           ok();
         }, failed),
       acquireLeader: (e, n) => session.acquireLeader(e, n),
+      seizeLeader: (f, e, n) => session.seizeLeader(f, e, n),
+      recordFence: (r) => session.recordFence(r),
       releaseLeader: (e, h) => session.releaseLeader(e, h),
       writeSync: (e, r) => session.writeSync(e, r),
       stampPrimary: (e, a) => session.stampPrimary(e, a),

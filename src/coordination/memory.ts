@@ -9,7 +9,7 @@
  * its calls fail and its lease runs out while the others go on.
  */
 import type { Clock } from '../clock.js';
-import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
   NotLeaderError,
@@ -35,6 +35,7 @@ interface ClusterData {
   sync: Map<string, SyncRecord>;
   lpt: Map<string, number>;
   intents: Map<string, Intent>;
+  fences: Map<string, FenceRecord>;
   spec?: unknown;
 }
 
@@ -149,6 +150,7 @@ export class MemoryCoordination implements Coordination {
         sync: new Map(),
         lpt: new Map(),
         intents: new Map(),
+        fences: new Map(),
       };
       this.clusters.set(cluster, d);
     }
@@ -167,6 +169,7 @@ export class MemoryCoordination implements Coordination {
       sync: Object.fromEntries(d.sync),
       lpt: Object.fromEntries(d.lpt),
       intents: [...d.intents.values()],
+      ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
     };
   }
@@ -286,6 +289,29 @@ class MemorySession implements CoordinationSession {
     d.lastLeader = this.site;
     delete d.handoverTo;
     return record;
+  }
+
+  async seizeLeader(fromSite: string, expectedEpoch: number, now: number): Promise<LeaderRecord | null> {
+    this.store.check(this.site);
+    this.store.expire();
+    const d = this.store.data(this.cluster);
+    if (d.leader === null || d.leader.record.site !== fromSite || d.leader.record.epoch !== expectedEpoch)
+      return null;
+    if (d.lastEpoch !== expectedEpoch) return null;
+    const leaseId = this.ensureLease();
+    const record: LeaderRecord = { site: this.site, epoch: expectedEpoch + 1, since: now };
+    d.leader = { record, leaseId };
+    d.lastEpoch = record.epoch;
+    d.lastLeader = this.site;
+    delete d.handoverTo;
+    return record;
+  }
+
+  async recordFence(record: FenceRecord): Promise<void> {
+    this.store.check(this.site);
+    const d = this.store.data(this.cluster);
+    if (d.lastEpoch !== record.epoch) throw new StaleEpochError(record.epoch, d.lastEpoch);
+    d.fences.set(record.site, record);
   }
 
   private requireLeader(epoch: number): ClusterData {

@@ -461,6 +461,8 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
       `secondary ${obs.self} is not running: starting it`,
     );
   }
+  const lost = decideFenceLostLeader(obs, spec, now, leader.site, leader.epoch, true);
+  if (lost !== null) return lost;
   // Multitarget: after a takeover, a secondary still attached to the old primary must follow the
   // new one (its configured source, or the primary when it has none).
   const me = siteSpec(spec, obs.self);
@@ -661,6 +663,12 @@ function decideWithoutLeader(
     );
   }
   const peer = obs.peers[lastLeader];
+  if (!planned && peer?.acceptsWrites && spec.fencing.agent !== undefined) {
+    // Its agent is gone (the key ran out), its database is not: STONITH, when this site would be
+    // the one to take over.
+    const lost = decideFenceLostLeader(obs, spec, now, lastLeader, lastEpoch, false);
+    if (lost !== null) return lost;
+  }
   if (!planned && peer?.acceptsWrites) {
     return none(
       'former_primary_still_serving',
@@ -692,6 +700,7 @@ function decideWithoutLeader(
   if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';
+  const ours = confirmedFenceOf(obs, lastLeader, lastEpoch);
   return decision(
     {
       kind: 'takeover',
@@ -700,10 +709,103 @@ function decideWithoutLeader(
       from: lastLeader,
       planned,
       ...(intent ? { intentId: intent.id } : {}),
+      ...(ours?.by === obs.self ? { powerOn: lastLeader } : {}),
     },
     planned ? 'planned_takeover' : 'primary_lost_takeover',
     planned
       ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
       : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})`,
+  );
+}
+
+/** A confirmed power-off of `site`'s node in term `epoch` (the store's fence record), if any. */
+function confirmedFenceOf(obs: Observation, site: string, epoch: number) {
+  const f = obs.fences?.[site];
+  return f !== undefined && f.epoch === epoch && f.action === 'off' && f.result === 'confirmed'
+    ? f
+    : undefined;
+}
+
+/**
+ * Fence before promote (STONITH): a lost leader (another site) whose agent cannot confirm it
+ * stopped is powered off through the fence agent by the in-sync secondary that would take over,
+ * before it promotes. `keyHeld`: the leader still holds the key (its lease runs) and has been
+ * silent (report unchanged, node not answering) for failureThreshold cycles; otherwise the key ran
+ * out while its database still answers as a writable primary. A confirmed off lets the takeover
+ * go before the old lease runs out (the key is seized at that term); a failed or timed-out fence
+ * leaves the lease rule in force and is tried again after fencing.agent.timeoutSeconds. Null:
+ * the rule does not apply (no fence agent, not silent, automatic takeover off...).
+ */
+function decideFenceLostLeader(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  leader: string,
+  epoch: number,
+  keyHeld: boolean,
+): Decision | null {
+  const fencing = spec.fencing.agent;
+  if (fencing === undefined) return null;
+  const me = siteSpec(spec, obs.self);
+  const h = obs.local.health;
+  if (!me || !me.autoTakeover || !spec.takeover.automatic) return null;
+  // A leader restarting its primary locally (preferSiteTakeover false) is busy, not lost.
+  if (keyHeld && !spec.takeover.preferSiteTakeover) return null;
+  if (!isHealthySecondary(h)) return null;
+  if ((me.source !== undefined && me.source !== leader) || (h.source !== undefined && h.source !== leader))
+    return null;
+  const silence = obs.leaderSilence;
+  const threshold = spec.takeover.failureThreshold;
+  if (keyHeld && (silence === undefined || silence.site !== leader || silence.cycles < threshold))
+    return null;
+  if (obs.handoverTo !== undefined) return null;
+  const primaryView = primaryViewOf(obs.reports[leader]);
+  const trust = promotable(obs, spec, obs.self, leader, epoch, primaryView, now);
+  const lostWhy = keyHeld
+    ? `${leader} holds the leader key but its agent has been silent and its node has not answered for ${silence?.cycles ?? 0} cycles`
+    : `the leader key of ${leader} ran out but its database still answers as a writable primary`;
+  if (!trust.ok) {
+    return none(
+      'lost_leader_not_in_sync',
+      `${lostWhy}; ${obs.self} would not be promoted (${trust.why}): not fencing it, waiting`,
+    );
+  }
+  const best = takeoverCandidates(obs, spec, leader, epoch, primaryView, now)[0];
+  if (best !== obs.self) {
+    return none(
+      'better_candidate',
+      `${lostWhy}; ${best ?? 'another site'} is the preferred in-sync candidate`,
+    );
+  }
+  if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${leader}`);
+  const fence = obs.fences?.[leader];
+  if (fence !== undefined && fence.epoch === epoch && fence.action === 'off') {
+    if (fence.result === 'confirmed') {
+      if (!keyHeld) return null; // the node is off: the takeover rules go on (it no longer answers)
+      return decision(
+        {
+          kind: 'takeover',
+          expectedLastEpoch: epoch,
+          handshake: false,
+          from: leader,
+          planned: false,
+          seize: leader,
+          ...(fence.by === obs.self ? { powerOn: leader } : {}),
+        },
+        'fenced_leader_takeover',
+        `${leader}'s node is confirmed off by ${fence.by}'s fence agent at epoch ${epoch}: ${obs.self} was in sync and takes the key over before the old lease runs out (epoch ${epoch + 1})`,
+      );
+    }
+    if (now - fence.endedAt < fencing.timeoutSeconds * 1000) {
+      return none(
+        'fence_failed_lease_rule',
+        `fencing ${leader}'s node ${fence.result === 'failed' ? 'failed' : 'timed out'} (${fence.message}): the lease rule stays in force, ${obs.self} waits for ${leader}'s lease to run out`,
+      );
+    }
+  }
+  return decision(
+    { kind: 'fence-node', epoch, site: leader },
+    'fence_lost_leader',
+    `${lostWhy}: powering its node off through the fence agent (${fencing.command}) before ${obs.self} takes over`,
   );
 }

@@ -3,7 +3,7 @@
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
 import type { SkewEstimate } from './clock-skew.js';
-import type { HanaHealth, Intent, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
+import type { FenceRecord, HanaHealth, Intent, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
 export interface PeerView {
@@ -62,4 +62,11 @@ export interface Observation {
    * probed (no watchdog port), which decides nothing.
    */
   readonly watchdog?: { readonly mayLead: boolean; readonly message: string };
+  /** The last fence of each site's node by another site's agent (outlives leases). */
+  readonly fences?: Readonly<Record<string, FenceRecord>>;
+  /**
+   * The leader (another site) looks lost: for `cycles` consecutive cycles of this agent its
+   * report did not change and the direct check of its site got no answer.
+   */
+  readonly leaderSilence?: { readonly site: string; readonly cycles: number };
 }

@@ -180,3 +180,27 @@ export type Intent =
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
   | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
+
+/**
+ * A fence of another site's node through the fence agent (STONITH), as the fencing site's agent
+ * recorded it in the store (outlives leases, like sync records): who fenced whom, when, in which
+ * term, and the result. Only `confirmed` (the agent's status reported the node off) means the
+ * node cannot write.
+ */
+export interface FenceRecord {
+  /** The fenced site (its node). */
+  readonly site: string;
+  /** The site whose agent fenced it. */
+  readonly by: string;
+  /** The epoch the fencing agent believed in (the fenced leader's term). */
+  readonly epoch: number;
+  readonly action: 'off' | 'on';
+  readonly result: 'confirmed' | 'failed' | 'timed-out';
+  /** Wall times of the fencing host (ms). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** Fence agent calls made (off/on and status polls). */
+  readonly calls: number;
+  readonly code?: string;
+  readonly message: string;
+}

@@ -1676,7 +1676,128 @@ export const watchdogCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// Fence before promote (STONITH): a lost leader is powered off before an early takeover.
+// ---------------------------------------------------------------------------------------------
+const fencingSpec = spec({ fencing: { agent: { command: 'fence_ipmilan' } } });
+const lostA = (over: Partial<Parameters<typeof observation>[0]> = {}) =>
+  observation({
+    self: 'B',
+    local: local(secondaryHealth('A')),
+    leader: held('A', false),
+    reports: {
+      A: report('A', primaryHealth([link('B')]), { observedAt: T - 6000, lastWritableAt: T - 6000 }),
+    },
+    peers: { A: unreachable },
+    sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6000 }) },
+    leaderSilence: { site: 'A', cycles: 3 },
+    ...over,
+  });
+const fenceRecord = (result: 'confirmed' | 'failed', over: Record<string, unknown> = {}) => ({
+  A: {
+    site: 'A',
+    by: 'B',
+    epoch: EPOCH,
+    action: 'off' as const,
+    result,
+    startedAt: T - 3000,
+    endedAt: T - 500,
+    calls: 2,
+    message: 'x',
+    ...over,
+  },
+});
+export const fenceBeforePromoteCases: DecisionCase[] = [
+  {
+    name: 'leader A silent for 3 cycles, its node not answering, B in sync: fences A before taking over',
+    spec: fencingSpec,
+    obs: lostA(),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['A holds the leader key', 'silent', 'powering its node off', 'fence_ipmilan'],
+    action: { site: 'A', epoch: EPOCH },
+  },
+  {
+    name: 'silent for 2 cycles of 3: waits',
+    spec: fencingSpec,
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 2 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'no fence agent in the spec: the lease rule only',
+    spec: S,
+    obs: lostA(),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'B not in sync (SFAIL): A is not fenced',
+    spec: fencingSpec,
+    obs: lostA({ sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 6000 }) } }),
+    kind: 'none',
+    reason: 'lost_leader_not_in_sync',
+    says: ['not fencing it'],
+  },
+  {
+    name: "A's node confirmed off at this epoch: B seizes the key before the lease runs out",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed') }),
+    kind: 'takeover',
+    reason: 'fenced_leader_takeover',
+    says: ['confirmed off', 'before the old lease runs out', `epoch ${EPOCH + 1}`],
+    action: { seize: 'A', expectedLastEpoch: EPOCH, handshake: false, powerOn: 'A' },
+  },
+  {
+    name: "A's node confirmed off in an older term: fenced again, no seize",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed', { epoch: EPOCH - 1 }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'the fence failed just now: the lease rule stays in force',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('failed') }),
+    kind: 'none',
+    reason: 'fence_failed_lease_rule',
+    says: ['failed', 'lease rule stays in force'],
+  },
+  {
+    name: 'the fence failed longer ago than fencing.agent.timeoutSeconds: tried again',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('failed', { endedAt: T - 61_000 }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'key ran out, A still answers as a writable primary (its agent died): fenced first',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      peers: { A: peerWritablePrimary },
+      reports: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['ran out', 'still answers as a writable primary', 'powering its node off'],
+  },
+  {
+    name: 'key ran out, A writable, no fence agent: still not taking over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ peers: { A: peerWritablePrimary }, reports: {} }),
+    kind: 'none',
+    reason: 'former_primary_still_serving',
+    says: ['not taking over'],
+  },
+];
+
 export const tables = {
+  'fence before promote: a lost leader is powered off first': fenceBeforePromoteCases,
   'a required watchdog that is not usable: the site never leads': watchdogCases,
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,

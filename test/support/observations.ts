@@ -201,6 +201,8 @@ export interface ObservationInput {
   readonly intents?: readonly Intent[];
   readonly clockSkew?: Observation['clockSkew'];
   readonly watchdog?: Observation['watchdog'];
+  readonly fences?: Observation['fences'];
+  readonly leaderSilence?: Observation['leaderSilence'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -216,6 +218,8 @@ export function observation(input: ObservationInput): Observation {
     ...(input.handoverTo !== undefined ? { handoverTo: input.handoverTo } : {}),
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
+    ...(input.fences !== undefined ? { fences: input.fences } : {}),
+    ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     intents: input.intents ?? [],
   };
 }
