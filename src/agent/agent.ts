@@ -903,6 +903,7 @@ export class Agent {
     const outcome = await fenceOff(agent, site, {
       clock: this.options.clock,
       ...fenceTiming(spec.fencing.agent),
+      signal,
     });
     await this.recordFence(outcome, epoch);
     if (outcome.result === 'confirmed') {
