@@ -207,8 +207,8 @@ export interface AgentRuntime {
   /** The Agent, once started. */
   agent(): Agent | null;
   /**
-   * This host's watchdog and fence agent, from the spec and the host configuration. Built but not
-   * used by the agent loop yet (issue 11 part B arms the watchdog and fences through them).
+   * This host's watchdog and fence agent, from the spec and the host configuration; the agent
+   * loop arms and feeds the watchdog and fences lost nodes through them.
    */
   readonly fencing: FencingAdapters;
   stop(): Promise<void>;
@@ -559,6 +559,10 @@ export async function startAgentRuntime(
       storeTimeoutMs: config.storeTimeoutMs,
       stopTimeoutMs: config.hana.stopTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
+      // spec.fencing: the watchdog of the spec's device, and the fence agent (NOT_CONFIGURED
+      // while the spec names none).
+      watchdog: () => fencing.watchdog(),
+      fenceAgent: fencing.fenceAgent,
     });
     agent = a;
     agentStartedMono = clock.monotonic();
