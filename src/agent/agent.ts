@@ -15,7 +15,7 @@ import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencin
 import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
-import type { LocalView, Observation, PeerView } from '../domain/observation.js';
+import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { syncRecordsFrom } from '../domain/sync.js';
 import {
@@ -111,6 +111,8 @@ export class Agent {
   private leaderMine = false;
   private last: Decision | null = null;
   private lastActionOutcome: ActionOutcome | null = null;
+  /** The takeover this agent won the key for, until it is carried out (see act 'promote'). */
+  private pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null = null;
   /** The last clock skew measured to each peer (kept while the peer is silent: its age tells). */
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
@@ -606,36 +608,28 @@ export class Agent {
   }
 
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
-    const local: LocalView = {
-      health: this.lastHealth,
-      failedProbes: this.failedProbes,
-      localRestarts: this.localRestarts,
-      fenced: this.fenced,
-      lastWritableAt: this.lastWritableAt,
-      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
-    };
-    const reports = { ...(state?.reports ?? {}) };
-    delete reports[this.site];
-    return {
+    return buildObservation({
       self: this.site,
-      local,
+      local: {
+        health: this.lastHealth,
+        failedProbes: this.failedProbes,
+        localRestarts: this.localRestarts,
+        fenced: this.fenced,
+        lastWritableAt: this.lastWritableAt,
+        ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      },
       leader,
       leaseAgeMs: this.leaseAgeMs(),
-      reports,
+      state,
       peers: this.lastPeers,
-      sync: state?.sync ?? {},
-      lpt: state?.lpt ?? {},
-      ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
-      intents: state?.intents ?? [],
       clockSkew: this.skew,
       ...(this.wdVerdict !== null
         ? { watchdog: { mayLead: this.wdVerdict.mayLead, message: this.wdVerdict.message } }
         : {}),
-      ...(state?.fences !== undefined ? { fences: state.fences } : {}),
       ...(this.silence !== null && this.silence.cycles > 0
         ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
         : {}),
-    };
+    });
   }
 
   /** The age of the last confirmed lease renewal on the monotonic clock, or null. */
@@ -655,6 +649,11 @@ export class Agent {
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
+      localRestarts: this.localRestarts,
+      ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+      // On the wall clock of this host (the report is read elsewhere): now less the lease's age.
+      leaseRenewedAt: ((age) => (age === null ? null : now - age))(this.leaseAgeMs()),
+      peers: this.lastPeers,
       ...(this.last
         ? {
             lastDecision: {
@@ -699,6 +698,9 @@ export class Agent {
         case 'takeover': {
           const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
           if (!rec) return;
+          // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
+          // cycle: it is still the same takeover, planned or not, from the same old primary.
+          this.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
           await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
           // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
@@ -737,9 +739,11 @@ export class Agent {
             });
           return;
         }
-        case 'promote':
-          await this.promote(a.kind, a.epoch, a.handshake, false, null);
+        case 'promote': {
+          const same = this.pendingTakeover?.epoch === a.epoch ? this.pendingTakeover : null;
+          await this.promote(a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
           return;
+        }
         case 'step-down': {
           let how = '';
           if (a.fence === 'stop') {
@@ -1167,17 +1171,6 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
-}
-
-/** The leader view an agent derives from a store read. */
-function leaderViewOf(state: ClusterState, site: string): LeaderView {
-  return state.leader
-    ? { state: 'held', leader: state.leader, mine: state.leader.site === site }
-    : {
-        state: 'free',
-        lastEpoch: state.lastEpoch,
-        ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
-      };
 }
 
 /** A failed login (an error with code AUTH, as the SQL probe raises it). */

@@ -292,3 +292,11 @@ export function findCondition(
 ): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
+
+/**
+ * The coordination store's name for a resource: `<namespace>.<name>` (a namespace has no dots,
+ * so the pair stays unambiguous). Agents started for a resource use the same key.
+ */
+export function clusterKey(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}

@@ -47,6 +47,10 @@ const commands: Record<
     summary: 'ask the operator to register a former primary as secondary',
     load: () => import('./commands/register.js'),
   },
+  explain: {
+    summary: 'what each agent decides right now and why; --what-if FAULT predicts a failure',
+    load: () => import('./commands/explain.js'),
+  },
   history: {
     summary: 'list the takeovers of a HanaSystemReplication, newest first',
     load: () => import('./commands/history.js'),

@@ -15,8 +15,8 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { safeEqual } from '../agent/peer-auth.js';
-import { applyFault } from '../sim/faults.js';
-import { faultSchema, type Fault } from '../sim/scenario.js';
+import { applyFault, resolveFault, rolesOf, type Roles } from '../sim/faults.js';
+import { faultSchema, isSiteRole, type Fault } from '../sim/scenario.js';
 import { checkPrivateDir, type Demo } from './landscape.js';
 
 export interface DemoState {
@@ -29,6 +29,14 @@ export interface DemoState {
   readonly lostCommittedWrites: number;
   readonly maxConcurrentWritable: number;
   readonly writeUnavailableSeconds: number;
+  /** Who is primary and which site is its (in-sync) secondary, by the scenario rule. */
+  readonly roles: Roles;
+  /**
+   * A leader that takes writes, every other site an ACTIVE secondary, and the agents agree (each
+   * reports its site running; the leader's agent records its secondaries in sync): the state a
+   * scenario starts from.
+   */
+  readonly settled: boolean;
 }
 
 export interface DemoFile {
@@ -39,6 +47,15 @@ export interface DemoFile {
   readonly namespace: string;
   readonly name: string;
   readonly pid: number;
+  /** The local etcd's client URL, when the demo runs one (`hanasr explain` reads it). */
+  readonly etcd?: string;
+  /** SQL endpoints (host:port) for applications: read-write and per site; the password in a file. */
+  readonly sql?: {
+    readonly rw: string;
+    readonly sites: Readonly<Record<string, string>>;
+    readonly user: string;
+    readonly passwordFile: string;
+  };
 }
 
 const STATE_FILE = 'demo.json';
@@ -61,7 +78,25 @@ export function writeNewPrivateFile(path: string, text: string): void {
 export async function demoState(demo: Demo): Promise<DemoState> {
   const state = await demo.state();
   const leader = state?.leader?.site ?? null;
-  const stats = demo.model.stats(leader !== null && demo.model.acceptsWrites(leader) ? leader : null);
+  const { model } = demo;
+  const stats = model.stats(leader !== null && model.acceptsWrites(leader) ? leader : null);
+  const incoming = new Map<string, string>();
+  for (const site of model.siteNames())
+    for (const link of model.site(site).snapshot().links) incoming.set(link.secondarySite, link.status);
+  // Settled as the agents see it too: each reports a running site, and the leader's agent has
+  // recorded every secondary of its own as in sync (what a takeover to it needs).
+  const settled =
+    leader !== null &&
+    model.acceptsWrites(leader) &&
+    model.siteNames().every((s) => {
+      const report = state?.reports[s];
+      if (!report?.health.probeOk || !report.health.running) return false;
+      if (s === leader) return true;
+      const fromLeader = model.site(s).snapshot().source?.site === leader;
+      const record = state?.sync[s];
+      const inSync = record?.state === 'SOK' && record.epoch === state?.leader?.epoch;
+      return incoming.get(s) === 'ACTIVE' && (!fromLeader || inSync);
+    });
   return {
     leader,
     epoch: state?.lastEpoch ?? 0,
@@ -71,6 +106,8 @@ export async function demoState(demo: Demo): Promise<DemoState> {
     lostCommittedWrites: stats.lostCommittedWrites,
     maxConcurrentWritable: stats.maxConcurrentWritable,
     writeUnavailableSeconds: Math.round(stats.writeUnavailableSeconds * 10) / 10,
+    roles: rolesOf(model, leader),
+    settled,
   };
 }
 
@@ -139,7 +176,17 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
       if (req.method !== 'GET') return reply(res, 405, { error: 'GET /state' });
       return reply(res, 200, await demoState(demo));
     }
-    if (path !== '/fault') return reply(res, 404, { error: 'GET /state or POST /fault' });
+    if (path === '/store') {
+      // What the agents published (the demo's own cluster only), for `hanasr explain`.
+      if (req.method !== 'GET') return reply(res, 405, { error: 'GET /store' });
+      const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('cluster');
+      if (asked !== null && asked !== demo.clusterKey)
+        return reply(res, 404, { error: `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})` });
+      const state = await demo.state();
+      if (state === null) return reply(res, 503, { error: 'the coordination store does not answer' });
+      return reply(res, 200, state);
+    }
+    if (path !== '/fault') return reply(res, 404, { error: 'GET /state, GET /store or POST /fault' });
     if (req.method !== 'POST') return reply(res, 405, { error: 'POST /fault' });
     if (mediaType(req.headers['content-type']) !== 'application/json')
       return reply(res, 415, { error: 'POST /fault takes application/json only' });
@@ -153,18 +200,26 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     const parsed = faultSchema.safeParse(body);
     if (!parsed.success)
       return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
-    const fault: Fault = parsed.data;
-    for (const site of [fault.site, fault.source]) {
-      if (site !== undefined && !demo.model.siteNames().includes(site)) {
-        return reply(res, 400, { error: `unknown site "${site}"` });
-      }
+    const asked: Fault = parsed.data;
+    if (asked.site !== undefined && !isSiteRole(asked.site) && !demo.model.siteNames().includes(asked.site)) {
+      return reply(res, 400, { error: `unknown site "${asked.site}"` });
     }
+    if (asked.source !== undefined && !demo.model.siteNames().includes(asked.source)) {
+      return reply(res, 400, { error: `unknown site "${asked.source}"` });
+    }
+    let fault: Fault;
+    try {
+      fault = await resolveFault(demo.target, asked);
+    } catch (err) {
+      return reply(res, 409, { error: err instanceof Error ? err.message : String(err) });
+    }
+    const role = fault.site !== asked.site ? ` (the ${asked.site})` : '';
     demo.note(
-      `fault ${fault.action}${fault.site ? ` on ${fault.site}` : ''} (from hanasr demo --scenario)`,
+      `fault ${fault.action}${fault.site ? ` on ${fault.site}${role}` : ''} (from hanasr demo --scenario)`,
       fault.site ?? '*',
     );
     await applyFault(demo.target, fault);
-    return reply(res, 200, { applied: fault.action });
+    return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -189,6 +244,13 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
     namespace: demo.namespace,
     name: demo.name,
     pid: process.pid,
+    ...(demo.etcdEndpoint !== null ? { etcd: demo.etcdEndpoint } : {}),
+    sql: {
+      rw: demo.sql.rw,
+      sites: demo.sql.sites,
+      user: demo.sql.user,
+      passwordFile: demo.sql.passwordFile,
+    },
   };
   const path = join(stateDir, STATE_FILE);
   writeNewPrivateFile(path, JSON.stringify(file, null, 2) + '\n');

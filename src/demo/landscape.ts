@@ -41,12 +41,13 @@ import { SimLandscape } from '../hana/sim/model.js';
 import { simPeerProbe } from '../hana/sim/peer-probe.js';
 import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
-import { defaultClusterKey } from '../operator/controller.js';
+import { defaultClusterKey, rwServiceName } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
 import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
+import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const CRD_FILE = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
@@ -98,10 +99,14 @@ export interface Demo {
   readonly kubeconfigPath: string;
   /** "etcd 127.0.0.1:PORT (local)" or "in-memory (no etcd on PATH)". */
   readonly coordinationDescription: string;
+  /** The local etcd's client URL, or null on the in-memory store. */
+  readonly etcdEndpoint: string | null;
   readonly namespace: string;
   readonly name: string;
   readonly clusterKey: string;
   readonly model: SimLandscape;
+  /** SQL over HANA's wire protocol: per site, and read-write through the -rw Service. */
+  readonly sql: SqlEndpoints;
   readonly target: FaultTarget;
   readonly timeline: readonly TimelineItem[];
   /** Current leader and epoch, as the store says. */
@@ -451,6 +456,40 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await events;
     });
 
+    // 7. SQL: one wire-protocol server per site and the read-write endpoint, which follows the
+    // -rw Service the operator keeps on the active site (as kube-proxy would).
+    let rwSite: string | null = null;
+    let routing = true;
+    const rwName = rwServiceName(name);
+    const route = (async () => {
+      while (routing) {
+        try {
+          const svc = await core.readNamespacedService({ namespace, name: rwName });
+          const selector = svc.spec?.selector ?? {};
+          const labelSelector = Object.entries(selector)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          const pods = labelSelector
+            ? (await core.listNamespacedPod({ namespace, labelSelector })).items
+            : [];
+          rwSite = pods[0]?.metadata?.labels?.['hanasr.io/site'] ?? null;
+        } catch {
+          rwSite = null; // no Service yet (or the API failed): no endpoint
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    cleanups.push(async () => {
+      routing = false;
+      await route;
+    });
+    const sql = await startSqlEndpoints({
+      model,
+      rwSite: () => rwSite,
+      passwordFile: join(options.stateDir, 'sql-password'),
+    });
+    cleanups.push(() => sql.close());
+
     // What a DBA does with kubectl: a merge patch on the resource.
     const patchResource = async (body: object): Promise<void> => {
       await custom.patchNamespacedCustomObject(
@@ -460,6 +499,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
     const target: FaultTarget = {
       model,
+      leader: () =>
+        operatorStore
+          .read(clusterKey)
+          .then((s) => s.leader?.site ?? null)
+          .catch(() => null),
       devices,
       cutCoordination: cut,
       setCoordinationAvailable: setAvailable,
@@ -475,10 +519,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       apiUrl: api.url,
       kubeconfigPath,
       coordinationDescription,
+      etcdEndpoint,
       namespace,
       name,
       clusterKey,
       model,
+      sql,
       target,
       timeline,
       note: (text, site) => note(text, site),

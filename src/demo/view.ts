@@ -37,6 +37,7 @@ export function screen(demo: Demo, state: ClusterState | null, width = 120): str
     `hanasr demo: HanaSystemReplication ${demo.namespace}/${demo.name}, leader ${state ? leader : 'unknown (store unreachable)'}`,
     `Kubernetes API ${demo.apiUrl}   kubeconfig ${demo.kubeconfigPath}`,
     `coordination ${demo.coordinationDescription}`,
+    `sql ${demo.sql.rw} (read-write, follows ${demo.name}-rw; user ${demo.sql.user}, password in ${demo.sql.passwordFile})`,
     `try: kubectl --kubeconfig ${demo.kubeconfigPath} get hsr -n ${demo.namespace}`,
     `     hanasr status ${demo.name} -n ${demo.namespace} --kubeconfig ${demo.kubeconfigPath}`,
     '',

@@ -3,7 +3,16 @@
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
 import type { SkewEstimate } from './clock-skew.js';
-import type { FenceRecord, HanaHealth, Intent, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
+import type {
+  FenceRecord,
+  HanaHealth,
+  Intent,
+  LeaderRecord,
+  LeaderView,
+  Role,
+  SiteReport,
+  SyncRecord,
+} from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
 export interface PeerView {
@@ -69,4 +78,82 @@ export interface Observation {
    * report did not change and the direct check of its site got no answer.
    */
   readonly leaderSilence?: { readonly site: string; readonly cycles: number };
+}
+
+/** What the coordination store holds about a cluster, as far as an observation needs it. */
+export interface PublishedState {
+  readonly leader: LeaderRecord | null;
+  readonly lastEpoch: number;
+  readonly lastLeader?: string;
+  readonly handoverTo?: string;
+  readonly reports: Readonly<Record<string, SiteReport>>;
+  readonly sync: Readonly<Record<string, SyncRecord>>;
+  readonly lpt: Readonly<Record<string, number>>;
+  readonly intents: readonly Intent[];
+  readonly fences?: Readonly<Record<string, FenceRecord>>;
+}
+
+/** The leader key as `self` sees it in a store read. */
+export function leaderViewOf(state: PublishedState, self: string): LeaderView {
+  return state.leader
+    ? { state: 'held', leader: state.leader, mine: state.leader.site === self }
+    : {
+        state: 'free',
+        lastEpoch: state.lastEpoch,
+        ...(state.lastLeader !== undefined ? { lastLeader: state.lastLeader } : {}),
+      };
+}
+
+/**
+ * The observation of one cycle, built from what the agent knows: one rule for the agent itself
+ * and for `hanasr explain`, which rebuilds it from the agent's published report.
+ */
+export function buildObservation(input: {
+  readonly self: string;
+  readonly local: LocalView;
+  readonly leader: LeaderView;
+  /** Age of the last confirmed lease renewal (ms, the agent's monotonic clock), or null. */
+  readonly leaseAgeMs: number | null;
+  /** The store read of this cycle; null when the store could not be read. */
+  readonly state: PublishedState | null;
+  readonly peers: Readonly<Record<string, PeerView>>;
+  /** The agent's last measurement of each peer's clock. */
+  readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
+  readonly watchdog?: Observation['watchdog'];
+  readonly leaderSilence?: Observation['leaderSilence'];
+}): Observation {
+  const { state } = input;
+  const reports = { ...(state?.reports ?? {}) };
+  delete reports[input.self];
+  return {
+    self: input.self,
+    local: input.local,
+    leader: input.leader,
+    leaseAgeMs: input.leaseAgeMs,
+    reports,
+    peers: input.peers,
+    sync: state?.sync ?? {},
+    lpt: state?.lpt ?? {},
+    ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
+    ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
+    intents: state?.intents ?? [],
+    ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
+    ...(state?.fences !== undefined ? { fences: state.fences } : {}),
+    ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
+  };
+}
+
+/**
+ * The agent's local view as its report publishes it (for `hanasr explain`). Fields an older agent
+ * did not publish are taken on the cautious side: no local restarts counted.
+ */
+export function localViewOf(report: SiteReport): LocalView {
+  return {
+    health: report.health,
+    failedProbes: report.failedProbes,
+    localRestarts: report.localRestarts ?? 0,
+    fenced: report.fenced,
+    lastWritableAt: report.lastWritableAt,
+    ...(report.lastKnownRole !== undefined ? { lastKnownRole: report.lastKnownRole } : {}),
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type { OperationMode, ReplicationMode } from '../api/spec.js';
 import type { SkewEstimate } from './clock-skew.js';
+import type { PeerView } from './observation.js';
 
 export type { OperationMode, ReplicationMode } from '../api/spec.js';
 
@@ -94,6 +95,17 @@ export interface SiteReport {
   readonly leader: boolean;
   /** The agent fenced its site (stopped or suspended it) and has not undone it. */
   readonly fenced: boolean;
+  /** Local start attempts since the site was last healthy (the decision's local view). */
+  readonly localRestarts?: number;
+  /** The role of the site at the agent's last readable probe (the decision's local view). */
+  readonly lastKnownRole?: Role;
+  /** When the agent's lease was last confirmed by the store (ms), or null without a lease. */
+  readonly leaseRenewedAt?: number | null;
+  /**
+   * What the agent saw of its peers directly this cycle (reachable, writable, role), so that
+   * `hanasr explain` can rebuild the whole observation its decision rests on.
+   */
+  readonly peers?: Readonly<Record<string, PeerView>>;
   /** The agent's last decision, for humans. */
   readonly lastDecision?: { readonly action: string; readonly reason: string; readonly message: string };
   /**

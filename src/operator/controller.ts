@@ -27,6 +27,7 @@ import {
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
+  clusterKey,
   FINALIZER,
   KIND,
   type HanaSystemReplicationStatus,
@@ -107,13 +108,8 @@ export interface ControllerOptions {
   };
 }
 
-/**
- * The coordination store's name for a resource: `<namespace>.<name>` (a namespace has no dots,
- * so the pair stays unambiguous). Agents started for a resource use the same key.
- */
-export function defaultClusterKey(namespace: string, name: string): string {
-  return `${namespace}.${name}`;
-}
+/** The coordination store's name for a resource (see src/api/resource.ts). */
+export const defaultClusterKey = clusterKey;
 
 export function rwServiceName(name: string): string {
   return `${name}-rw`;

@@ -1,5 +1,5 @@
 /** A scenario's `expect` block against what happened: shared by simulate and the demo. */
-import type { Scenario } from './scenario.js';
+import { isSiteRole, type Scenario } from './scenario.js';
 
 export interface Outcome {
   readonly primary: string | null;
@@ -15,16 +15,39 @@ export interface ExpectationResult {
   readonly expected: unknown;
   readonly actual: unknown;
   readonly ok: boolean;
+  /** How a role word in the scenario was resolved, e.g. "the secondary at the start". */
+  readonly note?: string;
+}
+
+/** `expect` with a role word in `primary` replaced by the site that had that role at the start. */
+export function resolveExpect(
+  expect: Scenario['expect'],
+  rolesAtStart: { readonly primary: string | null; readonly secondary: string | null },
+): Scenario['expect'] & { readonly primaryNote?: string } {
+  const role = expect.primary;
+  if (!isSiteRole(role)) return expect;
+  const site = rolesAtStart[role];
+  // No site had the role: the expectation cannot hold, and says why.
+  return { ...expect, primary: site ?? `(no ${role} at the start)`, primaryNote: `the ${role} at the start` };
 }
 
 /** Every key is compared exactly, except maxWriteUnavailableSeconds, which is a maximum. */
-export function checkExpectations(expect: Scenario['expect'], outcome: Outcome): ExpectationResult[] {
+export function checkExpectations(
+  expect: Scenario['expect'] & { readonly primaryNote?: string },
+  outcome: Outcome,
+): ExpectationResult[] {
   const out: ExpectationResult[] = [];
-  const exact = (key: keyof Outcome, expected: unknown) => {
+  const exact = (key: keyof Outcome, expected: unknown, note?: string) => {
     if (expected !== undefined)
-      out.push({ key, expected, actual: outcome[key], ok: expected === outcome[key] });
+      out.push({
+        key,
+        expected,
+        actual: outcome[key],
+        ok: expected === outcome[key],
+        ...(note !== undefined ? { note } : {}),
+      });
   };
-  exact('primary', expect.primary);
+  exact('primary', expect.primary, expect.primaryNote);
   exact('takeovers', expect.takeovers);
   exact('lostCommittedWrites', expect.lostCommittedWrites);
   exact('maxConcurrentPrimaries', expect.maxConcurrentPrimaries);

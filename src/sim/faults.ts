@@ -4,10 +4,15 @@
  */
 import type { SimNodeDevices } from '../hana/sim/devices.js';
 import type { SimLandscape } from '../hana/sim/model.js';
-import type { Fault } from './scenario.js';
+import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
 
 export interface FaultTarget {
   readonly model: SimLandscape;
+  /**
+   * The site holding the leader key now; null when the key is free or the store cannot say.
+   * Absent (a target without a store): roles come from the simulated sites alone.
+   */
+  leader?(): string | null | Promise<string | null>;
   /** The nodes' watchdogs and fence devices (fail-fencing, remove-watchdog...); absent: none. */
   readonly devices?: SimNodeDevices;
   /** Cut one site's agent off the coordination store (or reconnect it). */
@@ -22,7 +27,74 @@ export interface FaultTarget {
   plannedTakeover(site: string): Promise<void>;
 }
 
-export async function applyFault(target: FaultTarget, f: Fault): Promise<void> {
+/** Who has which role right now; null where no site has it. */
+export interface Roles {
+  readonly primary: string | null;
+  readonly secondary: string | null;
+}
+
+/** A role word that names no site when it is resolved: the fault fails, as a refused one does. */
+export class NoSiteForRoleError extends Error {
+  readonly code = 'NO_SITE_FOR_ROLE' as const;
+  constructor(
+    readonly role: SiteRole,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NoSiteForRoleError';
+  }
+}
+
+/**
+ * The roles as they stand, in one deterministic rule shared by `hanasr simulate` and the demo:
+ * - primary: the site holding the leader key, when the simulator runs it as an SR primary (even
+ *   while it is failing: it is the primary until someone takes over); else the one site that
+ *   accepts writes; else none.
+ * - secondary: among the sites replicating directly from that primary, the first in site order
+ *   that is in sync (SOK), else the first at all; none without a primary or a secondary.
+ */
+export function rolesOf(model: SimLandscape, leader: string | null): Roles {
+  const names = model.siteNames();
+  let primary: string | null = null;
+  if (leader !== null && names.includes(leader) && model.site(leader).snapshot().srMode === 'primary') {
+    primary = leader;
+  } else {
+    const writable = model.writableSites();
+    if (writable.length === 1) primary = writable[0]!;
+  }
+  if (primary === null) return { primary, secondary: null };
+  const links = model.site(primary).snapshot().links;
+  const ordered = names.flatMap((n) => links.filter((l) => l.secondarySite === n));
+  const secondary = (ordered.find((l) => l.fullySynced) ?? ordered[0])?.secondarySite ?? null;
+  return { primary, secondary };
+}
+
+export async function currentRoles(target: FaultTarget): Promise<Roles> {
+  return rolesOf(target.model, target.leader ? await target.leader() : null);
+}
+
+/** The fault with a role word replaced by the site that has the role now. */
+export async function resolveFault(target: FaultTarget, f: Fault): Promise<Fault> {
+  if (!isSiteRole(f.site)) return f;
+  const role = f.site;
+  const roles = await currentRoles(target);
+  const site = roles[role];
+  if (site === null) {
+    throw new NoSiteForRoleError(
+      role,
+      role === 'primary'
+        ? 'no primary when the fault fired (the leader key is free and no single site takes writes)'
+        : roles.primary === null
+          ? 'no secondary when the fault fired: there is no primary to replicate from'
+          : `no secondary when the fault fired: no site replicates from ${roles.primary}`,
+    );
+  }
+  return { ...f, site };
+}
+
+/** Applies a fault; a role word in `site` is resolved first (see `resolveFault`). */
+export async function applyFault(target: FaultTarget, fault: Fault): Promise<void> {
+  const f = await resolveFault(target, fault);
   const { model } = target;
   const site = f.site;
   const need = (): string => {

@@ -15,7 +15,8 @@ import { SimNodeDevices } from '../hana/sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
-import { applyFault, type FaultTarget } from './faults.js';
+import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
+import { resolveExpect } from './expectations.js';
 import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
@@ -65,6 +66,8 @@ export interface RunOptions {
   readonly portFactory?: PortFactory;
   /** Keep agent decisions in the timeline (default true). */
   readonly decisions?: boolean;
+  /** The store's last epoch at the start (default 0): the first term gets the next one. */
+  readonly initialEpoch?: number;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
@@ -86,6 +89,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     startedAt: SIM_EPOCH,
   });
   const store = new MemoryCoordination(clock);
+  if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
@@ -143,6 +147,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const target: FaultTarget = {
     model,
+    leader: () => store.snapshot(cluster).leader?.site ?? null,
     devices,
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
@@ -170,12 +175,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         );
     },
   };
-  const applyScenarioFault = async (f: Fault) => {
+  const applyScenarioFault = async (fault: Fault) => {
+    const f = await resolveFault(target, fault);
     timeline.push({
       t: rel(clock.now()),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
-      reason: 'scenario',
+      reason: f.site === fault.site ? 'scenario' : `scenario (${fault.site} when it fired)`,
     });
     await applyFault(target, f);
   };
@@ -196,6 +202,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 
   for (const s of spec.sites) await startAgent(s.name);
+  // Role words in `expect` name the sites that had those roles at the start.
+  const expect = resolveExpect(scenario.expect, rolesOf(model, store.snapshot(cluster).leader?.site ?? null));
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
@@ -257,7 +265,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
   };
-  const expectations = checkExpectations(scenario.expect, {
+  const expectations = checkExpectations(expect, {
     primary,
     takeovers,
     lostCommittedWrites: metrics.lostCommittedWrites,

@@ -60,10 +60,21 @@ const globalActions = new Set<FaultAction>([
 /** Actions where the site is optional (all links when absent). */
 const optionalSiteActions = new Set<FaultAction>(['block-replication', 'unblock-replication']);
 
+/**
+ * Role words a scenario may write instead of a site name: in a fault they are resolved when the
+ * fault fires (src/sim/faults.ts, `resolveFault`), in `expect.primary` at the scenario's start.
+ */
+export const siteRoles = ['primary', 'secondary'] as const;
+export type SiteRole = (typeof siteRoles)[number];
+export function isSiteRole(name: string | null | undefined): name is SiteRole {
+  return name === 'primary' || name === 'secondary';
+}
+
 export const faultSchema = z
   .object({
     atSeconds: z.number().min(0),
     action: z.enum(faultActions),
+    /** A site name, or a role word (`primary`, `secondary`) resolved when the fault fires. */
     site: z.string().regex(SITE_NAME_PATTERN).optional(),
     /** slow-replication: how many times slower the link into `site` becomes (1 = normal). */
     factor: z.number().min(1).max(1_000_000).optional(),
@@ -87,6 +98,7 @@ export const replicationStatusValues = [
 
 export const expectSchema = z
   .object({
+    /** A site name, null (no primary), or a role word: the site that had that role at the start. */
     primary: z.string().regex(SITE_NAME_PATTERN).nullable().optional(),
     takeovers: z.number().int().min(0).optional(),
     lostCommittedWrites: z.number().int().min(0).optional(),
@@ -155,6 +167,15 @@ export const scenarioSchema = z
         message: `durationSeconds x writesPerSecond is ${Math.round(writes)} writes, more than the ${MAX_SIMULATED_WRITES} the simulator keeps in memory (about 200 bytes each): shorten the scenario or lower the rate`,
       });
     }
+    s.cluster.sites.forEach((site, i) => {
+      if (isSiteRole(site.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster', 'sites', i, 'name'],
+          message: `"${site.name}" is a role word in scenarios (faults and expect may name a role); rename the site`,
+        });
+      }
+    });
     if (!sites.has(s.initialPrimary)) {
       ctx.addIssue({
         code: 'custom',
@@ -178,11 +199,11 @@ export const scenarioSchema = z
         if (!optionalSiteActions.has(f.action)) {
           ctx.addIssue({ code: 'custom', path: ['faults', i, 'site'], message: `${f.action} needs a site` });
         }
-      } else if (!sites.has(f.site)) {
+      } else if (!sites.has(f.site) && !isSiteRole(f.site)) {
         ctx.addIssue({
           code: 'custom',
           path: ['faults', i, 'site'],
-          message: `unknown site ${quote(f.site)}`,
+          message: `unknown site ${quote(f.site)} (a site name, primary or secondary)`,
         });
       }
       if (f.hang !== undefined && f.action !== 'fail-fencing') {
@@ -223,11 +244,12 @@ export const scenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['nodes', 'sites', site], message: `unknown site "${site}"` });
       }
     }
-    if (s.expect.primary !== undefined && s.expect.primary !== null && !sites.has(s.expect.primary)) {
+    const expected = s.expect.primary;
+    if (expected !== undefined && expected !== null && !sites.has(expected) && !isSiteRole(expected)) {
       ctx.addIssue({
         code: 'custom',
         path: ['expect', 'primary'],
-        message: `unknown site ${quote(s.expect.primary)}`,
+        message: `unknown site ${quote(expected)} (a site name, null, primary or secondary)`,
       });
     }
   });

@@ -1,7 +1,8 @@
 /**
  * The README's promise, kept the way a newcomer would check it: a fresh clone, the README's own
  * first command (`npm ci && npm start`), real processes; the landscape comes up, kubectl sees the
- * cluster, Ctrl-C leaves nothing running; then the tour's takeover scenario passes.
+ * cluster, the tour's commands run in the README's order (a planned takeover, then the
+ * unplanned-failure scenario, which passes), and Ctrl-C leaves nothing running.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,20 @@ function commandsUnder(heading: string): string[] {
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
     .filter((l) => l.length > 0);
+}
+
+/** Every command of the sh blocks of the five-minute tour, in order. */
+function tourCommands(): string[] {
+  const at = readme.indexOf('## A five-minute tour');
+  expect(at, 'README has the tour').toBeGreaterThanOrEqual(0);
+  const end = readme.indexOf('\n## ', at + 1);
+  const tour = readme.slice(at, end < 0 ? undefined : end);
+  return [...tour.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+    m[1]!
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter((l) => l.length > 0),
+  );
 }
 
 const work = mkdtempSync(join(tmpdir(), 'hanasr-readme-'));
@@ -50,9 +65,10 @@ function run(
   command: string,
   args: string[],
   timeoutMs: number,
+  runEnv: NodeJS.ProcessEnv = env,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: clone, env });
+    const child = spawn(command, args, { cwd: clone, env: runEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -136,17 +152,44 @@ describe('README', () => {
     }
     expect(primary).toBe('A');
 
-    // The tour's scenario, played against this running landscape from a second terminal.
-    const tour = readme.slice(readme.indexOf('## A five-minute tour'));
-    const scenario = /npx hanasr demo --scenario (\S+)\n/.exec(tour);
-    expect(scenario, 'the tour plays a scenario against the running demo').not.toBeNull();
-    // Asynchronously: the landscape's own output must keep flowing meanwhile.
-    const played = await run('npx', ['hanasr', 'demo', '--scenario', scenario![1]!], 240_000);
-    expect(played.status, played.stdout.slice(-3000) + played.stderr).toBe(0);
-    expect(played.stdout).toMatch(/against the running demo/);
-    expect(played.stdout).toMatch(/scenario demo-takeover PASSED/);
-    expect(played.stdout).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
-    expect(output.text).toMatch(/fault crash-instance on A \(from hanasr demo --scenario\)/);
+    // The tour, played in order from a second terminal: every command of its sh blocks, as
+    // written (the kubeconfig path is the one the landscape printed).
+    const tourEnv: NodeJS.ProcessEnv = { ...env, HOME: work };
+    const played: { command: string; stdout: string }[] = [];
+    for (const line of tourCommands()) {
+      const exported = /^export (\w+)=(\S+)$/.exec(line);
+      if (exported) {
+        tourEnv[exported[1]!] = exported[1] === 'KUBECONFIG' ? kubeconfig! : exported[2]!;
+        continue;
+      }
+      const [command, ...args] = line.split(/\s+/);
+      // Asynchronously: the landscape's own output must keep flowing meanwhile. kubectl is the
+      // real one the tests extract (1.35), as above.
+      const r = await run(command === 'kubectl' ? toolPath('kubectl') : command!, args, 300_000, tourEnv);
+      expect(r.status, `${line}\n${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+      played.push({ command: line, stdout: r.stdout });
+    }
+    const out = (pattern: RegExp) => played.find((p) => pattern.test(p.command))?.stdout ?? '';
+    expect(out(/^kubectl get hsr/)).toMatch(/ha1\s+A\b/);
+    expect(out(/^npx hanasr explain ha1 -n hana$/)).toMatch(/^A — as of its last cycle/m);
+    expect(out(/^npx hanasr explain ha1 -n hana$/)).toMatch(/decides {3}none {2}\[leader_healthy\]/);
+    expect(out(/--what-if crash-instance:primary/)).toMatch(/^Predicted: primary B at epoch 2, 1 takeover/m);
+    // Step 3, the planned takeover, then step 4, the unplanned one, starting from B.
+    expect(played.findIndex((p) => /takeover ha1 --to B/.test(p.command))).toBeLessThan(
+      played.findIndex((p) => /demo --scenario/.test(p.command)),
+    );
+    expect(out(/^npx hanasr history/)).toMatch(/\sA\s+B\s/);
+    const scenario = out(/demo --scenario/);
+    expect(scenario).toMatch(/against the running demo/);
+    expect(scenario).toMatch(/starting with primary B, secondary A/);
+    expect(scenario).toMatch(/scenario demo-takeover PASSED/);
+    expect(scenario).toMatch(/ok {3}primary: expected "A" \(the secondary at the start\), got "A"/);
+    expect(scenario).toMatch(/ok {3}lostCommittedWrites: expected 0, got 0/);
+    expect(output.text).toMatch(/fault crash-instance on B \(the primary\) \(from hanasr demo --scenario\)/);
+    // Step 5: the example application through one more unplanned takeover (A, primary again).
+    const app = out(/examples\/app\/measure\.mjs/);
+    expect(app).toMatch(/primary {15}A -> B/);
+    expect(app).toMatch(/missing {15}0 of the orders the app was told are committed/);
 
     // Ctrl-C: everything it started stops.
     process.kill(-child.pid!, 'SIGINT');
@@ -155,14 +198,14 @@ describe('README', () => {
     running = null;
     const left = spawnSync('pgrep', ['-f', join(tmp, 'hanasr-demo')], { encoding: 'utf8' });
     expect(left.stdout.trim(), 'processes left behind').toBe('');
-  }, 420_000);
+  }, 900_000);
 
   it('hanasr demo --scenario --standalone --exit runs a landscape of its own (in-memory store) and stops it', () => {
     const file = join(work, 'quiet.yaml');
     const text = readFileSync(join(root, 'examples/scenarios/demo-takeover.yaml'), 'utf8')
       .replace(/durationSeconds: \d+/, 'durationSeconds: 20')
       .replace(/faults:[\s\S]*?expect:/, 'faults: []\nexpect:')
-      .replace(/primary: B/, 'primary: A')
+      .replace(/^ {2}primary: secondary$/m, '  primary: primary')
       .replace(/takeovers: 1/, 'takeovers: 0');
     writeFileSync(file, text);
     // In memory: the path a machine without etcd takes.

@@ -6,8 +6,8 @@ import { parse } from 'yaml';
 import { startDemo, type Demo } from '../../demo/landscape.js';
 import { startView } from '../../demo/view.js';
 import { SpecValidationError } from '../../api/spec.js';
-import { checkExpectations } from '../../sim/expectations.js';
-import { applyFault } from '../../sim/faults.js';
+import { checkExpectations, resolveExpect } from '../../sim/expectations.js';
+import { applyFault, resolveFault } from '../../sim/faults.js';
 import {
   controlCall,
   demoState,
@@ -16,7 +16,7 @@ import {
   type DemoFile,
   type DemoState,
 } from '../../demo/control.js';
-import { parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
+import { isSiteRole, parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
 
 export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--exit]] [options]
 
@@ -24,7 +24,10 @@ Starts a whole hanasr landscape on this machine and shows it live until Ctrl-C:
 the embedded Kubernetes API (a kubeconfig is written and printed), the coordination store (a
 local etcd when the etcd binary is on PATH, else in memory), one simulated HANA site per site
 of the manifest, each with its agent, and the operator. The manifest is applied as with
-kubectl apply. While it runs, use the real tools against it:
+kubectl apply. Applications reach the simulated sites over HANA's SQL protocol: a read-write
+endpoint that follows the <name>-rw Service, and one endpoint per site (the "sql" line; user
+APPUSER, the password in <state-dir>/sql-password; docs/apps.md). While it runs, use the real
+tools against it:
   kubectl --kubeconfig <printed path> get hsr -n <namespace>
   hanasr status <name> -n <namespace> --kubeconfig <printed path>
   hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
@@ -32,7 +35,10 @@ kubectl apply. While it runs, use the real tools against it:
 Options:
   --manifest FILE        HanaSystemReplication manifest (default examples/hsr.yaml)
   --scenario FILE        play this scenario's faults in real time and check its expectations
-                         after durationSeconds. When a demo is already running (npm start, same
+                         after durationSeconds; its clock starts once the landscape has settled
+                         (a writable leader, every other site an ACTIVE secondary, the agents
+                         agreeing; at most 180s), and role words in it (site: primary) are
+                         resolved then. When a demo is already running (npm start, same
                          --state-dir) the faults go to that landscape and its HA settings apply;
                          otherwise a landscape is started with the scenario's cluster settings
   --standalone           with --scenario: always start a landscape of its own
@@ -149,15 +155,51 @@ function manifestOf(scenario: Scenario): Record<string, unknown> {
 
 /** What the scenario player needs: a landscape in this process, or one `npm start` runs. */
 interface Driver {
-  fault(f: Scenario['faults'][number]): Promise<void>;
+  /** Applies the fault; resolves to the site it hit (a role word resolved), if any. */
+  fault(f: Scenario['faults'][number]): Promise<string | undefined>;
   state(): Promise<DemoState>;
   note(text: string, site?: string): void;
 }
 
-async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean> {
+/** How long a scenario waits for the landscape to settle before its clock starts. */
+const SETTLE_TIMEOUT_MS = 180_000;
+
+/**
+ * Waits until the landscape is settled (a leader that takes writes, every other site an ACTIVE
+ * secondary), as `hanasr simulate` starts from one: right after a planned takeover the former
+ * primary is still being registered and catching up. Gives up after a bound and says so.
+ */
+async function waitSettled(driver: Driver, timeoutMs: number): Promise<DemoState> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    const s = await driver.state().catch(() => null);
+    if (s?.settled) return s;
+    if (!said) {
+      driver.note('waiting for the landscape to settle (a writable leader, every secondary ACTIVE)');
+      said = true;
+    }
+    if (Date.now() >= deadline) {
+      driver.note(`not settled after ${Math.round(timeoutMs / 1000)}s: starting anyway`);
+      return s ?? (await driver.state());
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function playScenario(
+  driver: Driver,
+  scenario: Scenario,
+  settleMs = SETTLE_TIMEOUT_MS,
+): Promise<boolean> {
+  const start = await waitSettled(driver, settleMs);
+  // Role words in `expect` name the sites that had the role now, at the start.
+  const expect = resolveExpect(scenario.expect, start.roles);
   const startedAt = Date.now();
   driver.note(
-    `scenario ${scenario.name}: ${scenario.faults.length} fault(s) over ${scenario.durationSeconds}s`,
+    `scenario ${scenario.name}: ${scenario.faults.length} fault(s) over ${scenario.durationSeconds}s, ` +
+      `starting with primary ${start.roles.primary ?? '(none)'}` +
+      (start.roles.secondary !== null ? `, secondary ${start.roles.secondary}` : ''),
   );
   let takeovers = 0;
   let holder: string | null = null;
@@ -173,9 +215,12 @@ async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean
   const sampler = setInterval(() => void sample(), 200);
   const timers = scenario.faults.map((f) =>
     setTimeout(() => {
-      driver.note(`fault ${f.action}${f.site ? ` on ${f.site}` : ''}`, f.site ?? '*');
       driver
         .fault(f)
+        .then((site) => {
+          const role = site !== undefined && site !== f.site ? ` (the ${f.site})` : '';
+          driver.note(`fault ${f.action}${site ? ` on ${site}${role}` : ''}`, site ?? '*');
+        })
         .catch((err: unknown) =>
           driver.note(
             `fault ${f.action} refused: ${err instanceof Error ? err.message : String(err)}`,
@@ -192,7 +237,7 @@ async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean
   await sample();
   const end = await driver.state();
   const primary = end.leader !== null && end.writable.includes(end.leader) ? end.leader : null;
-  const results = checkExpectations(scenario.expect, {
+  const results = checkExpectations(expect, {
     primary,
     takeovers,
     lostCommittedWrites: end.lostCommittedWrites,
@@ -203,7 +248,8 @@ async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean
   const passed = results.every((r) => r.ok);
   for (const r of results) {
     driver.note(
-      `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: expected ${JSON.stringify(r.expected)}, got ${JSON.stringify(r.actual)}`,
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: expected ${JSON.stringify(r.expected)}` +
+        `${r.note !== undefined ? ` (${r.note})` : ''}, got ${JSON.stringify(r.actual)}`,
     );
   }
   driver.note(`scenario ${scenario.name} ${passed ? 'PASSED' : 'FAILED'}`);
@@ -214,8 +260,14 @@ async function playScenario(driver: Driver, scenario: Scenario): Promise<boolean
 async function playAttached(running: DemoFile, scenario: Scenario): Promise<number> {
   const out = process.stdout;
   const state = await controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET');
-  const missing = [...new Set(scenario.faults.flatMap((f) => (f.site ? [f.site] : [])))].filter(
-    (s) => !state.sites.includes(s),
+  const named = [
+    ...scenario.faults.map((f) => f.site),
+    ...(scenario.expect.primary !== undefined && scenario.expect.primary !== null
+      ? [scenario.expect.primary]
+      : []),
+  ];
+  const missing = [...new Set(named)].filter(
+    (s): s is string => s !== undefined && !isSiteRole(s) && !state.sites.includes(s),
   );
   if (missing.length > 0) {
     process.stderr.write(
@@ -231,9 +283,8 @@ async function playAttached(running: DemoFile, scenario: Scenario): Promise<numb
     out.write(`${new Date().toISOString().slice(11, 19)}  ${site.padEnd(4)} ${text}\n`);
   const passed = await playScenario(
     {
-      fault: async (f) => {
-        await controlCall(`${running.controlUrl}/fault`, running.token, 'POST', f);
-      },
+      fault: async (f) =>
+        (await controlCall<{ site?: string }>(`${running.controlUrl}/fault`, running.token, 'POST', f)).site,
       state: () => controlCall<DemoState>(`${running.controlUrl}/state`, running.token, 'GET'),
       note,
     },
@@ -305,7 +356,11 @@ export async function run(argv: string[]): Promise<number> {
   const tty = out.isTTY === true && !args.plain;
   if (!tty) {
     out.write(
-      `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n`,
+      `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n` +
+        `sql ${demo.sql.rw} (read-write, follows the ${demo.name}-rw Service; per site ` +
+        `${Object.entries(demo.sql.sites)
+          .map(([site, at]) => `${site} ${at}`)
+          .join(', ')}; user ${demo.sql.user}, password in ${demo.sql.passwordFile})\n`,
     );
   }
   const stopControl = await startControl(demo, args.stateDir);
@@ -327,7 +382,11 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
     if (scenario) {
       const driver: Driver = {
-        fault: (f) => applyFault(demo.target, f),
+        fault: async (f) => {
+          const resolved = await resolveFault(demo.target, f);
+          await applyFault(demo.target, resolved);
+          return resolved.site;
+        },
         state: () => demoState(demo),
         note: (text, site) => demo.note(text, site),
       };

@@ -11,6 +11,7 @@ import {
   type ReplicationMode,
 } from '../../api/spec.js';
 import { SimLandscape } from '../../hana/sim/model.js';
+import { simSiteDatabase } from '../../hana/wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../../hana/wire/server.js';
 
 export const help = `Usage: hanasr hana-sim --port PORT --user USER (--password-file FILE | --password PASSWORD) [options]
@@ -22,8 +23,10 @@ SIGTERM.
 
 Connect with @sap/hana-client, hdb, hdbsql... (SCRAMSHA256 or SCRAMPBKDF2SHA256). The primary
 answers SELECT * FROM DUMMY, SYS.M_DATABASE, SYS.M_SYSTEM_REPLICATION and
-SYS.M_SERVICE_REPLICATION (live log positions and lag), and simple tables you create.
-A secondary refuses connections unless --operation-mode logreplay_readaccess.
+SYS.M_SERVICE_REPLICATION (live log positions and lag), and simple tables you create. Tables
+live in the simulated sites' logs: a commit on a sync primary returns once the secondary has
+it, and what the primary committed is there after a takeover. A secondary refuses connections
+unless --operation-mode logreplay_readaccess.
 
 Against hostile clients: a connection that has not logged in within 10 s is closed, a message
 over 4 MiB closes its connection, at most 256 connections are open per port, and a login as an
@@ -173,6 +176,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           user: options.user,
           password: options.password,
           snapshot: () => site.snapshot(),
+          database: simSiteDatabase(landscape, name),
         }),
       );
     }

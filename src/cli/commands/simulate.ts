@@ -90,7 +90,7 @@ export function formatResult(r: SimulationResult, options: { timeline: boolean }
   );
   for (const e of r.expectations) {
     lines.push(
-      `  ${e.ok ? 'ok  ' : 'FAIL'} ${e.key}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`,
+      `  ${e.ok ? 'ok  ' : 'FAIL'} ${e.key}: expected ${JSON.stringify(e.expected)}${e.note !== undefined ? ` (${e.note})` : ''}, got ${JSON.stringify(e.actual)}`,
     );
   }
   lines.push(r.passed ? 'PASSED' : 'FAILED');

@@ -87,6 +87,24 @@ interface Entry {
   /** Clock time of the commit. */
   readonly time: number;
   acked: boolean;
+  /** A client's transaction (SQL over the wire): what it changed, opaque to the model. */
+  readonly data?: unknown;
+}
+
+/** Where a client commit stands: acknowledged, still waiting for it, or never to be. */
+export type ClientCommitState = 'acknowledged' | 'pending' | 'unacknowledged';
+
+/** A client commit the site cannot take now, and why. */
+export class ClientCommitRefused extends Error {
+  readonly code = 'CLIENT_COMMIT_REFUSED' as const;
+  constructor(
+    message: string,
+    /** blocked: suspended, log full or mid-takeover (commits wait until that passes). */
+    readonly why: 'down' | 'secondary' | 'blocked',
+  ) {
+    super(message);
+    this.name = 'ClientCommitRefused';
+  }
 }
 
 type Phase = 'init' | 'catchup' | 'active';
@@ -199,6 +217,13 @@ export class SimLandscape {
   private unavailableMs = 0;
   private maxWritable = 0;
   private advancing = false;
+  /** Client commits by id, with the site that took them. */
+  private readonly clientCommits = new Map<number, { entry: Entry; site: Site }>();
+  /** Per site: the client data of its log up to `length` entries (the last one `last`). */
+  private readonly clientCache = new Map<
+    string,
+    { length: number; last: Entry | undefined; data: unknown[] }
+  >();
   private cancelHeartbeat: (() => void) | undefined;
   private disposed = false;
   /** Host clock offsets from true time (ms), per site: skew-clock. */
@@ -591,6 +616,72 @@ export class SimLandscape {
       writeUnavailableSeconds: this.unavailableMs / 1000,
       maxConcurrentWritable: this.maxWritable,
     };
+  }
+
+  /**
+   * A client transaction committed on `site` (SQL over the wire): appended to its log like the
+   * workload's writes, so it is shipped, acknowledged, kept or lost by the same rules. Throws
+   * ClientCommitRefused when the site cannot take a commit now. Returns the commit's id for
+   * `clientCommitState`.
+   */
+  appendClientCommit(name: string, data: unknown, bytes: number): number {
+    this.advance();
+    const s = this.mustGet(name);
+    if (!this.isUp(s) || s.frozen) throw new ClientCommitRefused(`${name} is not running`, 'down');
+    if (s.role === 'secondary') throw new ClientCommitRefused(`${name} is a secondary`, 'secondary');
+    if (s.suspended || s.logFull || s.takeoverActive) {
+      const why = s.suspended ? 'suspended' : s.logFull ? 'log area full' : 'takeover in progress';
+      throw new ClientCommitRefused(`${name}: ${why}`, 'blocked');
+    }
+    const last = s.log[s.log.length - 1];
+    const blocks = Math.max(1, Math.ceil(bytes / BLOCK_BYTES));
+    const entry: Entry = {
+      id: this.nextWriteId++,
+      index: s.log.length,
+      pos: (last?.pos ?? this.basePos) + blocks,
+      blocks,
+      time: this.cur,
+      acked: false,
+      data,
+    };
+    s.log.push(entry);
+    let waitsForSync = false;
+    for (const l of s.links.values()) if (l.syncRequired) waitsForSync = true;
+    if (waitsForSync) s.pending.push(entry);
+    else this.ack(entry);
+    this.clientCommits.set(entry.id, { entry, site: s });
+    return entry.id;
+  }
+
+  /** A client commit is acknowledged, still waits (sync), or never will be (its site stopped). */
+  clientCommitState(id: number): ClientCommitState {
+    this.advance();
+    const c = this.clientCommits.get(id);
+    if (c === undefined) return 'unacknowledged';
+    if (c.entry.acked) return 'acknowledged';
+    return c.site.pending.includes(c.entry) ? 'pending' : 'unacknowledged';
+  }
+
+  /**
+   * The client transactions `site` holds, in commit order (what its database contains). The
+   * array grows in place while the log only grows; a new array when the log was cut or replaced.
+   */
+  clientData(name: string): readonly unknown[] {
+    this.advance();
+    const s = this.mustGet(name);
+    let c = this.clientCache.get(name);
+    const n = c?.length ?? 0;
+    if (c === undefined || n > s.log.length || (n > 0 && s.log[n - 1] !== c.last)) {
+      c = { length: 0, last: undefined, data: [] };
+      this.clientCache.set(name, c);
+    }
+    for (let i = c.length; i < s.log.length; i++) {
+      const d = s.log[i]!.data;
+      if (d !== undefined) c.data.push(d);
+    }
+    c.length = s.log.length;
+    c.last = s.log[s.log.length - 1];
+    return c.data;
   }
 
   /** What systemReplicationStatus.py on `site` would report overall; UNKNOWN when it cannot run. */

@@ -51,6 +51,13 @@ import {
   type ScramMethod,
 } from './scram.js';
 import {
+  CommitOutcomeUnknown,
+  diffRows,
+  memoryDatabase,
+  type TableChange,
+  type WireDatabase,
+} from './database.js';
+import {
   HanaSqlError,
   SqlErrorCode,
   describe,
@@ -91,6 +98,11 @@ export interface HanaWireServerOptions {
   readonly user: string;
   readonly password: string;
   readonly snapshot: () => SimSiteSnapshot;
+  /**
+   * Where committed tables live (default: in this server's memory). `simSiteDatabase` keeps them
+   * in the simulated site's log, so they replicate and take part in takeovers.
+   */
+  readonly database?: WireDatabase;
   readonly faults?: WireFaults;
   /** Methods offered, in order of preference (default both, PBKDF2 first). */
   readonly authMethods?: readonly ScramMethod[];
@@ -157,7 +169,7 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
   let port = options.port;
   let closed = false;
   const sockets = new Set<net.Socket>();
-  const store = new Map<string, StoredTable>();
+  const database = options.database ?? memoryDatabase();
   let listening = false;
   let transition: Promise<void> = Promise.resolve();
 
@@ -174,7 +186,7 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    new Session(socket, options, () => faults, store).start();
+    new Session(socket, options, () => faults, database).start();
   });
 
   function safeState(): 'listen' | 'refuse' | 'silent' {
@@ -257,13 +269,19 @@ class Session {
   private readonly cursors = new Map<string, Cursor>();
   private readonly statements = new Map<string, Prepared>();
   /** The transaction's private copies of tables (null: dropped). */
-  private pending = new Map<string, StoredTable>();
+  private pending = new Map<string, StoredTable | null>();
+  /** The committed version each pending table started from (undefined: it did not exist). */
+  private base = new Map<string, StoredTable | undefined>();
+  /** Tables dropped in this transaction (a create after it makes a new table). */
+  private dropped = new Set<string>();
+  /** The statement just run was DDL, which commits at once. */
+  private ddl = false;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly options: HanaWireServerOptions,
     private readonly faults: () => WireFaults,
-    private readonly store: Map<string, StoredTable>,
+    private readonly db: WireDatabase,
   ) {}
 
   start(): void {
@@ -429,17 +447,17 @@ class Session {
           return this.send(packetCount, SegmentKind.REPLY, FunctionCode.NIL, []);
         }
         case MessageType.COMMIT:
-          this.commit();
+          await this.commit();
           return this.send(packetCount, SegmentKind.REPLY, FunctionCode.COMMIT, [
             this.transactionFlags(true),
           ]);
         case MessageType.ROLLBACK:
-          this.pending.clear();
+          this.rollback();
           return this.send(packetCount, SegmentKind.REPLY, FunctionCode.ROLLBACK, [
             this.transactionFlags(false),
           ]);
         case MessageType.DISCONNECT:
-          this.pending.clear();
+          this.rollback();
           this.send(packetCount, SegmentKind.REPLY, FunctionCode.DISCONNECT, []);
           this.socket.end();
           return;
@@ -453,6 +471,12 @@ class Session {
       }
     } catch (err) {
       if (err instanceof SessionClosed) throw err;
+      if (err instanceof CommitOutcomeUnknown) {
+        // The site went away before it acknowledged: so does the connection (the client cannot
+        // tell whether the commit happened, as with real HANA).
+        this.socket.destroy();
+        throw new SessionClosed();
+      }
       if (err instanceof HanaSqlError) {
         this.sendError(packetCount, err);
         if (err.code === SqlErrorCode.AUTHENTICATION_FAILED) this.socket.end();
@@ -570,35 +594,76 @@ class Session {
     const snapshot = this.options.snapshot();
     const key = (schema: string, name: string) => `${schema}.${name}`;
     const schema = this.user.toUpperCase();
+    const committed = this.db.tables();
+    const lookup = (k: string): StoredTable | undefined =>
+      this.pending.has(k) ? (this.pending.get(k) ?? undefined) : committed.get(k);
+    const touch = (k: string) => {
+      if (!this.base.has(k)) this.base.set(k, committed.get(k));
+    };
     return {
       defaultSchema: schema,
       now: () => new Date(snapshot.now),
       view: (ref, args) => systemView(ref, args, snapshot),
-      table: (s, n) => this.pending.get(key(s, n)) ?? this.store.get(key(s, n)),
+      table: (s, n) => lookup(key(s, n)),
       writable: (s, n) => {
         const k = key(s, n);
-        const mine = this.pending.get(k);
-        if (mine) return mine;
-        const committed = this.store.get(k);
-        if (!committed) return undefined;
-        const copy: StoredTable = { ...committed, rows: committed.rows.map((r) => [...r]) };
+        if (this.pending.has(k)) return this.pending.get(k) ?? undefined;
+        const current = committed.get(k);
+        if (!current) return undefined;
+        touch(k);
+        const copy: StoredTable = { ...current, rows: current.rows.map((r) => [...r]) };
         this.pending.set(k, copy);
         return copy;
       },
-      // DDL commits at once (HANA's default DDL auto-commit).
+      // DDL commits at once (HANA's default DDL auto-commit), with the open transaction.
       create: (t) => {
-        this.store.set(key(t.schema, t.name), t);
+        const k = key(t.schema, t.name);
+        touch(k);
+        this.pending.set(k, t);
+        this.ddl = true;
       },
       drop: (s, n) => {
-        this.pending.delete(key(s, n));
-        return this.store.delete(key(s, n));
+        const k = key(s, n);
+        if (lookup(k) === undefined) return false;
+        touch(k);
+        this.pending.set(k, null);
+        this.dropped.add(k);
+        this.ddl = true;
+        return true;
       },
     };
   }
 
-  private commit(): void {
-    for (const [k, t] of this.pending) if (this.store.has(k)) this.store.set(k, t);
+  /** The open transaction as changes against the versions it started from. */
+  private changes(): TableChange[] {
+    const out: TableChange[] = [];
+    for (const [key, table] of this.pending) {
+      const base = this.base.get(key);
+      if (base !== undefined && (table === null || this.dropped.has(key))) {
+        out.push({ kind: 'drop', key });
+        if (table !== null) out.push({ kind: 'create', key, table });
+      } else if (table !== null && base === undefined) {
+        out.push({ kind: 'create', key, table });
+      } else if (table !== null && base !== undefined) {
+        const { added, removed } = diffRows(base.rows, table.rows);
+        if (added.length > 0 || removed.length > 0) out.push({ kind: 'rows', key, added, removed });
+      }
+    }
+    return out;
+  }
+
+  private rollback(): void {
     this.pending.clear();
+    this.base.clear();
+    this.dropped.clear();
+    this.ddl = false;
+  }
+
+  /** Commits the open transaction (a conflict rolls it back and reaches the client as an error). */
+  private async commit(): Promise<void> {
+    const changes = this.changes();
+    this.rollback();
+    if (changes.length > 0) await this.db.commit(changes);
   }
 
   private transactionFlags(committed: boolean): ReplyPart {
@@ -636,7 +701,7 @@ class Session {
       );
     await this.checkWrite(parsed);
     const fetchSize = this.fetchSize(segment);
-    this.run(packetCount, parsed, [[]], segment.commit, fetchSize);
+    await this.run(packetCount, parsed, [[]], segment.commit, fetchSize);
   }
 
   private fetchSize(segment: RequestSegment): number {
@@ -645,16 +710,17 @@ class Session {
     return n > 0 ? n : DEFAULT_FETCH_SIZE;
   }
 
-  private run(
+  private async run(
     packetCount: number,
     parsed: Parsed,
     paramRows: readonly (readonly SqlValue[])[],
     autoCommit: boolean,
     fetchSize: number,
-  ): void {
+  ): Promise<void> {
     const catalog = this.catalog();
     let rowsAffected: number[] = [];
     let functionCode: number = FunctionCode.NIL;
+    this.ddl = false;
     for (const params of paramRows) {
       const result = execute(parsed, catalog, params);
       switch (result.kind) {
@@ -669,18 +735,18 @@ class Session {
           rowsAffected = [0];
           break;
         case 'commit':
-          this.commit();
+          await this.commit();
           return this.send(packetCount, SegmentKind.REPLY, FunctionCode.COMMIT, [
             this.transactionFlags(true),
           ]);
         case 'rollback':
-          this.pending.clear();
+          this.rollback();
           return this.send(packetCount, SegmentKind.REPLY, FunctionCode.ROLLBACK, [
             this.transactionFlags(false),
           ]);
       }
     }
-    if (autoCommit) this.commit();
+    if (autoCommit || this.ddl) await this.commit();
     const data = Buffer.alloc(4 * rowsAffected.length);
     rowsAffected.forEach((n, i) => data.writeInt32LE(n, i * 4));
     this.send(packetCount, SegmentKind.REPLY, functionCode, [
@@ -849,6 +915,6 @@ class Session {
       }
     } else rows.push([]);
     await this.checkWrite(prepared.parsed);
-    this.run(packetCount, prepared.parsed, rows, segment.commit, this.fetchSize(segment));
+    await this.run(packetCount, prepared.parsed, rows, segment.commit, this.fetchSize(segment));
   }
 }
