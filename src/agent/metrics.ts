@@ -8,7 +8,7 @@
  */
 import type { AgentEvent, StoreWrite } from './agent.js';
 import type { SkewEstimate } from '../domain/clock-skew.js';
-import type { HanaHealth } from '../domain/types.js';
+import type { FenceRecord, HanaHealth, WatchdogReport } from '../domain/types.js';
 import {
   initSiteCounters,
   replicationStatusValues,
@@ -35,6 +35,10 @@ export interface AgentMetricsSink {
   storeWriteFailed?(what: StoreWrite): void;
   /** The spec's clock skew bound in force (each cycle). */
   clockSkewBound?(maxSkewSeconds: number): void;
+  /** A fence of another site's node (off or on) ended. */
+  nodeFenced?(record: FenceRecord): void;
+  /** The watchdog as the report carries it (each cycle). */
+  watchdog?(report: WatchdogReport): void;
 }
 
 export interface AgentMetricsOptions {
