@@ -10,7 +10,13 @@ import { TimeoutError, withDeadline, withTimeout, type Clock } from '../clock.js
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
-import { watchdogFeed, watchdogVerdict, watchdogWanted, type WatchdogVerdict } from '../domain/fencing.js';
+import {
+  WATCHDOG_FEED_TICK_MS,
+  watchdogFeed,
+  watchdogVerdict,
+  watchdogWanted,
+  type WatchdogVerdict,
+} from '../domain/fencing.js';
 import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
@@ -89,8 +95,8 @@ export interface AgentOptions {
   readonly fenceAgent?: FenceAgent;
 }
 
-/** How often the agent checks whether to feed its armed watchdog (ms). */
-export const WATCHDOG_FEED_TICK_MS = 500;
+/** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
+export { WATCHDOG_FEED_TICK_MS };
 
 export class Agent {
   readonly site: string;
