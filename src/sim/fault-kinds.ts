@@ -58,7 +58,14 @@ export const faultKinds: readonly FaultKind[] = [
   { action: 'isolate-site', clear: 'reconnect-site', target: 'site', weight: 3, effect: 'failure' },
   { action: 'freeze-site', clear: 'thaw-site', target: 'site', weight: 3, effect: 'probe-blip' },
   { action: 'fill-log-area', clear: 'free-log-area', target: 'site', weight: 1, effect: 'none' },
-  { action: 'stop-agent', clear: 'start-agent', target: 'site', weight: 2, effect: 'failure' },
+  // Agent death: with a watchdog or a fence agent the node is reset or powered off and taken over.
+  {
+    action: 'stop-agent',
+    clear: 'start-agent',
+    target: 'site',
+    weight: 3,
+    effect: 'failure',
+  },
   {
     action: 'coordination-outage',
     clear: 'coordination-restore',
@@ -99,11 +106,11 @@ export const faultKinds: readonly FaultKind[] = [
     action: 'fail-fencing',
     clear: 'restore-fencing',
     target: 'site',
-    weight: 1,
+    weight: 2,
     effect: 'none',
     params: (rng) => (rng.next() < 0.5 ? { hang: true } : {}),
   },
-  { action: 'remove-watchdog', clear: 'restore-watchdog', target: 'site', weight: 1, effect: 'none' },
+  { action: 'remove-watchdog', clear: 'restore-watchdog', target: 'site', weight: 2, effect: 'none' },
 ];
 
 /** The kind whose fault starts with `action` (clears are not kinds of their own). */

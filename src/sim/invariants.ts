@@ -15,6 +15,7 @@
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { AgentEvent } from '../agent/agent.js';
+import { maxWatchdogTimeoutSeconds, watchdogVerdict } from '../domain/fencing.js';
 import { kindOf } from './fault-kinds.js';
 import type { ObservedRun, RunObserver } from './runner.js';
 import type { Fault, Scenario } from './scenario.js';
@@ -40,15 +41,19 @@ export interface Liveness {
   readonly ok: boolean;
   /** The agents' last decision reasons at the end (why nobody acted, when it missed). */
   readonly lastReasons: Readonly<Record<string, string>>;
+  /** Nodes a fence left powered off at the end (a DBA powers them on: README, Limits). */
+  readonly poweredOff: readonly string[];
 }
 
 /**
  * The time after the last fault cleared within which a writable primary with an in-sync
  * secondary must be back: detection (failure threshold, lease), local restarts, two instance
  * starts (the new secondary, a restarted one), a full data shipping of the simulator's data
- * volume (5 GB at 100 MB/s), and a few agent cycles for each step.
+ * volume (5 GB at 100 MB/s), a few agent cycles for each step, and fencing: a fence agent's
+ * off (up to its timeout) or a watchdog's expiry, then the fenced node's boot (`nodes.bootSeconds`,
+ * default 60) before its agent can register it again.
  */
-export function livenessBoundSeconds(spec: HanaSystemReplicationSpec): number {
+export function livenessBoundSeconds(spec: HanaSystemReplicationSpec, nodes?: Scenario['nodes']): number {
   // An agent cycle: the interval, a probe and a peer check that may each run into their timeout,
   // and the store calls (answered at once once the store is back).
   const cycle = spec.probes.intervalSeconds + 2 * spec.probes.timeoutSeconds + 1;
@@ -61,7 +66,35 @@ export function livenessBoundSeconds(spec: HanaSystemReplicationSpec): number {
     ? 0
     : spec.takeover.localRestartAttempts * (start + detect);
   const fullResync = 60;
-  return Math.ceil(detect + restarts + 2 * start + fullResync + 6 * cycle + 30);
+  return Math.ceil(detect + restarts + 2 * start + fullResync + 6 * cycle + 30 + fencingSeconds(spec, nodes));
+}
+
+/** The longest a fence takes until the fenced node is back up (0: no fencing can happen). */
+function fencingSeconds(spec: HanaSystemReplicationSpec, nodes: Scenario['nodes']): number {
+  const watchdog =
+    spec.fencing.watchdog.mode === 'disabled'
+      ? 0
+      : Math.max(
+          watchdogTimeoutOf(spec, nodes, undefined),
+          ...Object.values(nodes?.sites ?? {}).map((n) => n.watchdogTimeoutSeconds ?? 0),
+        );
+  // Off, then status until off (the fence's timeout at most), and the power on after the takeover.
+  const fence = spec.fencing.agent !== undefined ? spec.fencing.agent.timeoutSeconds + 4 : 0;
+  if (watchdog === 0 && fence === 0) return 0;
+  return Math.max(watchdog, fence) + (nodes?.bootSeconds ?? 60);
+}
+
+/** A node's watchdog timeout in a simulated run (as the runner sets the devices up). */
+function watchdogTimeoutOf(
+  spec: HanaSystemReplicationSpec,
+  nodes: Scenario['nodes'],
+  site: string | undefined,
+): number {
+  return (
+    (site !== undefined ? nodes?.sites?.[site]?.watchdogTimeoutSeconds : undefined) ??
+    nodes?.watchdogTimeoutSeconds ??
+    Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec)))
+  );
 }
 
 interface Window {
@@ -72,13 +105,15 @@ interface Window {
 }
 
 /**
- * Schedules outside what an agent-based design can handle without hardware fencing, as
- * examples/scenarios/limit-agent-stopped-and-isolated.yaml shows: a primary whose agent is dead
- * while the site is cut off, frozen or hung has nobody left to stop it. The watchdog and fence
- * agents of spec.fencing close this once the agent loop uses them (issue 11, part B): then this
- * goes, and such schedules must hold every invariant.
+ * Schedules outside what hanasr can handle, as README's Limits say: a primary whose agent is
+ * dead while its site is cut off, frozen or hung (or its indexserver restarts by itself) has
+ * nobody left to stop it when its node has neither a usable watchdog (mode disabled, no device,
+ * a timeout that does not fit the lease, or removed since) nor a fence device that works (none
+ * configured, or failing or hanging since the agent died):
+ * examples/scenarios/limit-no-fencing-agent-stopped-and-isolated.yaml. With either, such
+ * schedules must hold every invariant (the node resets or is powered off, then a takeover).
  */
-export const KNOWN_LIMITS = ['agent-down-while-cut-off'] as const;
+export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as const;
 const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
 
 export class InvariantChecker implements RunObserver {
@@ -96,8 +131,12 @@ export class InvariantChecker implements RunObserver {
   private readonly cycleInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
   private writerSeen = false;
-  /** Agents not running now (stop-agent, crash-node). */
-  private readonly agentDown = new Set<string>();
+  /** Agents not running now (stop-agent, crash-node), and since when. */
+  private readonly agentDown = new Map<string, number>();
+  /** Sites whose indexserver was killed while their agent was down (HANA restarts it by itself). */
+  private readonly killedWhileAgentDown = new Set<string>();
+  /** Nodes that went down through their fencing hardware (a watchdog reset, a fence), and when. */
+  private readonly nodeDowns: { site: string; t: number }[] = [];
   /**
    * A human started or turned a site by hand: two writers from then on are the human's doing
    * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
@@ -128,13 +167,49 @@ export class InvariantChecker implements RunObserver {
     list.push({ invariant, t: this.run.rel(tAbs), message, ...(site ? { site } : {}) });
   }
 
-  /** Whether some site's agent is down while the site is cut off (the windows open now). */
+  /**
+   * Whether some site's agent is down while the site is cut off (the windows open now) and
+   * nothing can fence its node: no usable watchdog, no working fence device.
+   */
   private checkLimit(): void {
     if (this.limit !== undefined) return;
-    for (const site of this.agentDown) {
-      if (this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action)))
-        this.limit = 'agent-down-while-cut-off';
+    for (const [site, since] of this.agentDown) {
+      const cutOff =
+        this.killedWhileAgentDown.has(site) ||
+        this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action));
+      if (cutOff && !this.watchdogFences(site, since) && !this.fenceAgentFences(site, since))
+        this.limit = 'agent-down-while-cut-off-without-fencing';
     }
+  }
+
+  /** A fault window of `action` on `site` open at some time since `since`. */
+  private openSince(action: Fault['action'], site: string, since: number): boolean {
+    return this.windows.some(
+      (w) => w.action === action && w.site === site && (w.end === null || w.end >= since),
+    );
+  }
+
+  /**
+   * Whether `site`'s watchdog resets its node, the agent dead since `since`: the spec uses it
+   * (not disabled), the node has one whose timeout fits the lease (watchdogVerdict), and it was
+   * not taken away since (a watchdog brought back is disarmed, and no agent re-arms it).
+   */
+  private watchdogFences(site: string, since: number): boolean {
+    const spec = this.spec0;
+    if (spec.fencing.watchdog.mode === 'disabled') return false;
+    if (this.scenario.nodes?.sites?.[site]?.watchdog === false) return false;
+    const timeoutSeconds = watchdogTimeoutOf(spec, this.scenario.nodes, site);
+    if (!watchdogVerdict(spec, { present: true, timeoutSeconds, nowayout: false }).use) return false;
+    return !this.openSince('remove-watchdog', site, since);
+  }
+
+  /** Whether a peer can power `site`'s node off: a fence agent configured, its device working since `since`. */
+  private fenceAgentFences(site: string, since: number): boolean {
+    return this.spec0.fencing.agent !== undefined && !this.openSince('fail-fencing', site, since);
+  }
+
+  nodeDown(site: string, t: number): void {
+    this.nodeDowns.push({ site, t });
   }
 
   fault(f: Fault, t: number, error?: string): void {
@@ -145,8 +220,14 @@ export class InvariantChecker implements RunObserver {
   private applyFault(f: Fault, t: number, error?: string): void {
     if (error !== undefined) return;
     if (f.site !== undefined) {
-      if (f.action === 'stop-agent' || f.action === 'crash-node') this.agentDown.add(f.site);
-      if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
+      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site))
+        this.agentDown.set(f.site, t);
+      if (f.action === 'start-agent' || f.action === 'restore-node') {
+        this.agentDown.delete(f.site);
+        this.killedWhileAgentDown.delete(f.site);
+      }
+      if (f.action === 'kill-indexserver' && this.agentDown.has(f.site))
+        this.killedWhileAgentDown.add(f.site);
     }
     // A DBA's start, takeover or registration by hand: hanasr cannot prevent what it did, only
     // undo it (fence) once it can act.
@@ -239,6 +320,9 @@ export class InvariantChecker implements RunObserver {
     const spec = this.run.spec();
     const threshold = (spec.takeover.failureThreshold - 1) * spec.probes.intervalSeconds * 1000;
     const now = this.run.clock.now();
+    // Its node reset by its watchdog or powered off by a fence: a failure for real (a frozen
+    // primary resets within the watchdog's timeout, however short the freeze).
+    if (this.nodeDowns.some((d) => d.site === from && d.t <= now)) return;
     const blips: string[] = [];
     for (const w of this.windows) {
       if (w.start > now || (w.site !== undefined && w.site !== from)) continue;
@@ -302,7 +386,7 @@ export class InvariantChecker implements RunObserver {
     }
     const from = this.options.livenessFrom;
     if (from !== undefined) {
-      const boundSeconds = livenessBoundSeconds(this.spec0);
+      const boundSeconds = livenessBoundSeconds(this.spec0, this.scenario.nodes);
       const ok = this.recoveredAt !== null && this.recoveredAt - from <= boundSeconds;
       this.livenessResult = {
         from,
@@ -310,6 +394,7 @@ export class InvariantChecker implements RunObserver {
         recoveredAt: this.recoveredAt,
         ok,
         lastReasons: Object.fromEntries(this.lastReason),
+        poweredOff: this.scenario.cluster.sites.map((s) => s.name).filter((s) => this.run.poweredOff(s)),
       };
     }
   }
@@ -317,5 +402,5 @@ export class InvariantChecker implements RunObserver {
 
 /** Whether `scenario` lasts long enough after `from` for its liveness bound to be measured. */
 export function livenessMeasurable(scenario: Scenario, from: number): boolean {
-  return from + livenessBoundSeconds(scenario.cluster) <= scenario.durationSeconds;
+  return from + livenessBoundSeconds(scenario.cluster, scenario.nodes) <= scenario.durationSeconds;
 }

@@ -72,6 +72,8 @@ export interface ObservedRun {
   spec(): HanaSystemReplicationSpec;
   /** Seconds since the start of the scenario. */
   rel(t: number): number;
+  /** Whether a fence left `site`'s node powered off (nothing but a fence "on" brings it back). */
+  poweredOff(site: string): boolean;
 }
 
 /**
@@ -87,6 +89,8 @@ export interface RunObserver {
   cycleStart?(site: string, t: number, spec: HanaSystemReplicationSpec): void;
   /** A scenario fault was applied (error: the landscape refused it). */
   fault?(f: Fault, t: number, error?: string): void;
+  /** A node went down through its fencing hardware (a watchdog reset, a fence agent's off). */
+  nodeDown?(site: string, t: number, cause: 'watchdog-reset' | 'fenced-off'): void;
   /** Every SAMPLE_MS of virtual time, with the site holding the leader key. */
   sample?(t: number, leader: string | null): void;
   /** Once, at the end of the scenario, before anything is torn down. */
@@ -133,7 +137,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const checker = scenario.expect.invariants ? new InvariantChecker(scenario) : undefined;
   const observer =
     checker && options.observer ? fanOut(checker, options.observer) : (checker ?? options.observer);
-  observer?.attach?.({ model, store, clock, cluster, spec: () => spec, rel });
+  observer?.attach?.({
+    model,
+    store,
+    clock,
+    cluster,
+    spec: () => spec,
+    rel,
+    poweredOff: (site) => devices.poweredOff(site),
+  });
 
   const onEvent = (e: AgentEvent) => {
     observer?.agentEvent?.(e);
@@ -183,7 +195,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       scenario.nodes?.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec))),
     ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
     ...(scenario.nodes?.sites !== undefined ? { sites: scenario.nodes.sites } : {}),
-    onNodeDown: (site) => killAgent(site),
+    onNodeDown: (site, cause) => {
+      killAgent(site);
+      observer?.nodeDown?.(site, clock.now(), cause);
+    },
     onNodeUp: (site) => startAgent(site),
   });
 
@@ -342,6 +357,7 @@ function fanOut(a: RunObserver, b: RunObserver): RunObserver {
     agentEvent: (e) => (a.agentEvent?.(e), b.agentEvent?.(e)),
     cycleStart: (site, t, spec) => (a.cycleStart?.(site, t, spec), b.cycleStart?.(site, t, spec)),
     fault: (f, t, error) => (a.fault?.(f, t, error), b.fault?.(f, t, error)),
+    nodeDown: (site, t, cause) => (a.nodeDown?.(site, t, cause), b.nodeDown?.(site, t, cause)),
     sample: (t, leader) => (a.sample?.(t, leader), b.sample?.(t, leader)),
     finish: (t) => (a.finish?.(t), b.finish?.(t)),
   };

@@ -11,7 +11,9 @@ import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { SimLandscape } from '../../src/hana/sim/model.js';
 import { InvariantChecker, livenessBoundSeconds } from '../../src/sim/invariants.js';
 import { SIM_EPOCH } from '../../src/sim/runner.js';
-import { scenarioSchema, type Fault } from '../../src/sim/scenario.js';
+import { readFileSync } from 'node:fs';
+import { checkScenario } from '../../src/sim/fuzz/run-case.js';
+import { parseScenario, scenarioSchema, type Fault } from '../../src/sim/scenario.js';
 
 function landscape(mode: 'sync' | 'async' = 'sync', maintenance = false) {
   const clock = new VirtualClock(SIM_EPOCH, { settleTurns: 1 });
@@ -57,6 +59,7 @@ function landscape(mode: 'sync' | 'async' = 'sync', maintenance = false) {
     cluster: 'c',
     spec: () => spec,
     rel: (t) => (t - SIM_EPOCH) / 1000,
+    poweredOff: () => false,
   });
   const event = (site: string, e: Partial<AgentEvent>): AgentEvent => ({
     t: clock.now(),
@@ -187,5 +190,64 @@ describe('invariant checker', () => {
     expect(
       livenessBoundSeconds({ ...l.spec(), takeover: { ...l.spec().takeover, failureThreshold: 10 } }),
     ).toBeGreaterThan(base);
+  });
+
+  it('liveness: the bound counts a fence and the boot of the fenced node', async () => {
+    const spec = landscape().spec();
+    const base = livenessBoundSeconds({
+      ...spec,
+      fencing: { ...spec.fencing, watchdog: { ...spec.fencing.watchdog, mode: 'disabled' } },
+    });
+    const watchdog = livenessBoundSeconds(spec);
+    expect(watchdog).toBe(base + 7 + 60); // ttl 10 - margin 3, and a 60 s boot
+    expect(livenessBoundSeconds(spec, { bootSeconds: 200 })).toBe(base + 7 + 200);
+    const fenced = livenessBoundSeconds({
+      ...spec,
+      fencing: {
+        ...spec.fencing,
+        agent: {
+          command: 'fence_dummy',
+          parameters: {},
+          sites: {},
+          timeoutSeconds: 90,
+          callTimeoutSeconds: 5,
+          statusIntervalSeconds: 1,
+        },
+      },
+    });
+    expect(fenced).toBe(base + 94 + 60);
+  });
+});
+
+/**
+ * The known limit, on the shipped scenarios: a dead agent on a cut-off primary is exempt only
+ * when nothing can fence its node; with the watchdog it must be reset and taken over cleanly.
+ */
+describe('the known limit needs a node that nothing can fence', () => {
+  const run = (file: string, edit: (y: Record<string, unknown>) => void = () => {}) => {
+    const scenario = parseScenario(readFileSync(`examples/scenarios/${file}`, 'utf8'));
+    const input = structuredClone(scenario) as unknown as Record<string, unknown>;
+    edit(input);
+    return checkScenario(scenarioSchema.parse({ ...input, expect: {} }));
+  };
+
+  it('without a watchdog and a fence agent: two writers, reported at the limit, not as a violation', async () => {
+    const out = await run('limit-no-fencing-agent-stopped-and-isolated.yaml');
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+  });
+
+  it('with the watchdog: the node resets, B takes over, no violation and no limit', async () => {
+    const out = await run('agent-stopped-and-isolated.yaml');
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations).toEqual([]);
+  });
+
+  it('with the watchdog removed after the agent died: at the limit again', async () => {
+    const out = await run('agent-stopped-and-isolated.yaml', (y) => {
+      (y.faults as Fault[]).push({ atSeconds: 35, action: 'remove-watchdog', site: 'A' });
+    });
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
   });
 });

@@ -62,6 +62,39 @@ describe('random schedules', () => {
     for (const k of faultKinds) expect(actions).toContain(k.action);
   });
 
+  it('draw node devices too: no watchdog, timeouts within and beyond the lease bound, boot times', () => {
+    const seen = {
+      noWatchdog: false,
+      within: false,
+      tooLong: false,
+      boot: false,
+      fenceAgent: false,
+      disabled: false,
+    };
+    for (let seed = 1; seed <= 300; seed++) {
+      const { scenario } = randomCase(seed);
+      const { nodes, cluster } = scenario;
+      const max = cluster.lease.ttlSeconds - cluster.fencing.watchdog.safetyMarginSeconds;
+      const timeouts = [
+        nodes?.watchdogTimeoutSeconds,
+        ...Object.values(nodes?.sites ?? {}).map((n) => n.watchdogTimeoutSeconds),
+      ];
+      for (const t of timeouts) if (t !== undefined) seen[t <= max ? 'within' : 'tooLong'] = true;
+      if (Object.values(nodes?.sites ?? {}).some((n) => n.watchdog === false)) seen.noWatchdog = true;
+      if (nodes?.bootSeconds !== undefined) seen.boot = true;
+      if (cluster.fencing.agent !== undefined) seen.fenceAgent = true;
+      if (cluster.fencing.watchdog.mode === 'disabled') seen.disabled = true;
+    }
+    expect(seen).toEqual({
+      noWatchdog: true,
+      within: true,
+      tooLong: true,
+      boot: true,
+      fenceAgent: true,
+      disabled: true,
+    });
+  });
+
   it('the same seed gives the same schedule', () => {
     expect(randomCase(1234).input).toEqual(randomCase(1234).input);
     expect(randomCase(1234).input).not.toEqual(randomCase(1235).input);

@@ -301,8 +301,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (violations.length === 0) log('violations: none');
     if (atLimits.length > 0)
       log(
-        `at a known limit (${KNOWN_LIMITS.join(', ')}: a dead agent on a cut-off primary, until the agent ` +
-          `uses spec.fencing): ${new Set(atLimits.map((v) => v.seed)).size} schedules, e.g. ${atLimits
+        `at a known limit (${KNOWN_LIMITS.join(', ')}: a dead agent on a cut-off primary whose node ` +
+          `has neither a usable watchdog nor a working fence device): ${new Set(atLimits.map((v) => v.seed)).size} schedules, e.g. ${atLimits
             .slice(0, 5)
             .map((v) => `${v.seed} ${v.invariant}`)
             .join(', ')}`,

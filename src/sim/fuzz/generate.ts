@@ -35,6 +35,7 @@ export type ScenarioInput = {
   initialPrimary: string;
   cluster: HanaSystemReplicationSpecInput;
   workload: { writesPerSecond: number };
+  nodes?: NonNullable<Scenario['nodes']>;
   faults: Fault[];
   expect: Record<string, unknown>;
 };
@@ -119,22 +120,24 @@ export function randomSpec(rng: Prng, sites: 2 | 3): HanaSystemReplicationSpecIn
         forSeconds: rng.int(0, 300),
       },
     };
-    if (chance(rng, 0.5)) {
-      // Watchdog and fence agent settings (the simulated nodes carry the devices).
-      const margin = rng.int(1, 10);
-      const mode = pick(rng, ['disabled', 'automatic', 'required'] as const);
-      const timeout = rng.int(5, 120);
+    if (chance(rng, 0.6)) {
+      // Watchdog and fence agent settings (the simulated nodes carry the devices); absent: the
+      // watchdog in automatic mode, no fence agent.
+      const margin = chance(rng, 0.7) ? rng.int(1, 10) : rng.int(11, 60);
+      const mode = pick(rng, ['disabled', 'automatic', 'automatic', 'required'] as const);
+      const timeout = chance(rng, 0.8) ? rng.int(5, 120) : rng.int(1, 600);
       spec.fencing = {
         watchdog: {
           mode: mode === 'required' && ttl - margin < 1 ? 'automatic' : mode,
           safetyMarginSeconds: margin,
+          ...(chance(rng, 0.3) ? { resetHungSecondaryAfterSeconds: Math.round(log(rng, 5, 900)) } : {}),
         },
         ...(chance(rng, 0.5)
           ? {
               agent: {
                 command: 'fence_dummy',
                 timeoutSeconds: timeout,
-                callTimeoutSeconds: rng.int(1, Math.min(timeout, 600)),
+                callTimeoutSeconds: rng.int(1, Math.min(timeout, 60)),
                 statusIntervalSeconds: tenth(log(rng, 0.1, 10)),
               },
             }
@@ -143,6 +146,28 @@ export function randomSpec(rng: Prng, sites: 2 | 3): HanaSystemReplicationSpecIn
     }
     if (hanaSystemReplicationSpecSchema.safeParse(spec).success) return spec;
   }
+}
+
+/**
+ * The simulated nodes' devices: most runs keep the defaults (every node has a watchdog whose
+ * timeout is lease.ttlSeconds - safetyMarginSeconds, boots in 60 s); the rest move the timeout
+ * (within the lease bound, or too long for it), the boot time, and take a node's watchdog away.
+ */
+function randomNodes(rng: Prng, spec: Scenario['cluster']): ScenarioInput['nodes'] {
+  if (chance(rng, 0.5)) return undefined;
+  const max = Math.floor(spec.lease.ttlSeconds - spec.fencing.watchdog.safetyMarginSeconds);
+  const timeout = (): number =>
+    max >= 1 && chance(rng, 0.7)
+      ? rng.int(1, max)
+      : Math.min(3600, Math.max(1, max) + Math.ceil(log(rng, 1, 300)));
+  const nodes: NonNullable<ScenarioInput['nodes']> = {};
+  if (chance(rng, 0.5)) nodes.watchdogTimeoutSeconds = timeout();
+  if (chance(rng, 0.5)) nodes.bootSeconds = Math.round(log(rng, 5, 600));
+  if (chance(rng, 0.4)) {
+    const site = pick(rng, spec.sites).name;
+    nodes.sites = { [site]: chance(rng, 0.5) ? { watchdog: false } : { watchdogTimeoutSeconds: timeout() } };
+  }
+  return nodes;
 }
 
 /** One random fault of `kind` (and its clear, when drawn), between `from` and `until` seconds. */
@@ -193,7 +218,8 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
   const cluster = randomSpec(rng, sites);
   const parsed = hanaSystemReplicationSpecSchema.parse(cluster);
   const names = parsed.sites.map((s) => s.name);
-  const bound = livenessBoundSeconds(parsed);
+  const nodes = randomNodes(rng, parsed);
+  const bound = livenessBoundSeconds(parsed, nodes);
   let duration = options.durationSeconds ?? 600;
   // Faults end early enough that the recovery after them can be measured within the run.
   let faultsUntil = duration - bound;
@@ -218,6 +244,7 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
     initialPrimary: 'A',
     cluster,
     workload: { writesPerSecond: chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5) },
+    ...(nodes ? { nodes } : {}),
     faults,
     expect: {},
   };

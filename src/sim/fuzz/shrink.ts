@@ -99,12 +99,24 @@ export async function shrink(
     }
   }
 
+  // The node devices back to their defaults.
+  if (best.nodes !== undefined) {
+    if (!(await attempt((c) => delete c.nodes))) {
+      for (const key of ['watchdogTimeoutSeconds', 'bootSeconds', 'sites'] as const)
+        await attempt((c) => delete c.nodes?.[key]);
+    }
+  }
+
   // 3. Fewer sites: drop the last one when nothing names it.
   while (best.cluster.sites.length > 2) {
     const last = best.cluster.sites[best.cluster.sites.length - 1]!.name;
     const dropped = await attempt((c) => {
       c.cluster.sites = c.cluster.sites.filter((s) => s.name !== last);
       c.faults = c.faults.filter((f) => f.site !== last);
+      if (c.nodes?.sites?.[last] !== undefined) {
+        const { [last]: _gone, ...rest } = c.nodes.sites;
+        c.nodes.sites = rest;
+      }
     });
     if (!dropped) break;
   }

@@ -4,7 +4,13 @@ import { randomCase, type GenerateOptions } from './generate.js';
 import { checkScenario } from './run-case.js';
 
 /** Why a liveness miss happened, when the settings explain it (else: a finding). */
-export type MissCategory = 'finding' | 'registration-off' | 'dual-primary-wait' | 'automatic-off';
+export type MissCategory =
+  | 'finding'
+  | 'registration-off'
+  | 'dual-primary-wait'
+  | 'automatic-off'
+  | 'node-left-off'
+  | 'watchdog-required';
 
 export interface CaseSummary {
   readonly seed: number;
@@ -28,6 +34,8 @@ const BY_DESIGN: Record<string, MissCategory> = {
   waiting_for_registration: 'registration-off',
   dual_primary_wait: 'dual-primary-wait',
   automatic_takeover_off: 'automatic-off',
+  // mode: required on a node whose watchdog is unusable: that site never leads, as asked.
+  watchdog_required_unusable: 'watchdog-required',
 };
 
 export async function runSeed(seed: number, options: GenerateOptions = {}): Promise<CaseSummary> {
@@ -38,6 +46,9 @@ export async function runSeed(seed: number, options: GenerateOptions = {}): Prom
   if (l && !l.ok) {
     category = 'finding';
     for (const reason of Object.values(l.lastReasons)) category = BY_DESIGN[reason] ?? category;
+    // A node a fence powered off while the lease rule decided the takeover stays off until a DBA
+    // powers it on (README, Limits): no in-sync secondary without it.
+    if (category === 'finding' && l.poweredOff.length > 0) category = 'node-left-off';
   }
   return {
     seed,
