@@ -1230,6 +1230,14 @@ export class SimLandscape {
     for (const link of s.links.values()) link.syncRequired = false;
   }
 
+  /**
+   * Whether `name` is frozen, without advancing the model (only faults freeze and thaw a site):
+   * for the node devices, which ask on every watchdog feed.
+   */
+  isFrozen(name: string): boolean {
+    return this.mustGet(name).frozen;
+  }
+
   private setFrozen(s: Site, frozen: boolean): void {
     if (frozen === s.frozen) return;
     if (frozen) s.frozenSince = this.cur;
