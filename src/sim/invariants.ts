@@ -115,6 +115,8 @@ interface Window {
  */
 export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as const;
 const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
+/** hdbdaemon has a killed indexserver back within this (the simulator: 7 to 15 s). */
+const INDEXSERVER_BACK_WITHIN_MS = 15_000;
 
 export class InvariantChecker implements RunObserver {
   readonly violations: Violation[] = [];
@@ -133,6 +135,8 @@ export class InvariantChecker implements RunObserver {
   private writerSeen = false;
   /** Agents not running now (stop-agent, crash-node), and since when. */
   private readonly agentDown = new Map<string, number>();
+  /** When each site's indexserver was last killed. */
+  private readonly lastKill = new Map<string, number>();
   /** Sites whose indexserver was killed while their agent was down (HANA restarts it by itself). */
   private readonly killedWhileAgentDown = new Set<string>();
   /** Nodes that went down through their fencing hardware (a watchdog reset, a fence), and when. */
@@ -220,8 +224,14 @@ export class InvariantChecker implements RunObserver {
   private applyFault(f: Fault, t: number, error?: string): void {
     if (error !== undefined) return;
     if (f.site !== undefined) {
-      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site))
+      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
         this.agentDown.set(f.site, t);
+        // An indexserver killed just before is brought back by hdbdaemon after the agent died.
+        const killed = this.lastKill.get(f.site);
+        if (killed !== undefined && t - killed <= INDEXSERVER_BACK_WITHIN_MS)
+          this.killedWhileAgentDown.add(f.site);
+      }
+      if (f.action === 'kill-indexserver') this.lastKill.set(f.site, t);
       if (f.action === 'start-agent' || f.action === 'restore-node') {
         this.agentDown.delete(f.site);
         this.killedWhileAgentDown.delete(f.site);

@@ -250,4 +250,38 @@ describe('the known limit needs a node that nothing can fence', () => {
     expect(out.violations).toEqual([]);
     expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
   });
+
+  it('an indexserver killed just before the agent died and brought back by hdbdaemon: the limit too', async () => {
+    // sim:fuzz schedule 72000054, shrunk: no usable watchdog (ttl 3 s - margin 3 s), no fence agent.
+    const out = await checkScenario(
+      scenarioSchema.parse({
+        name: 'kill-then-stop-agent',
+        seed: 72000054,
+        durationSeconds: 167,
+        initialPrimary: 'A',
+        cluster: {
+          sid: 'HA1',
+          instanceNumber: '00',
+          sites: [
+            { name: 'A', host: 'hana-a' },
+            { name: 'B', host: 'hana-b' },
+          ],
+          replication: { mode: 'async', asyncTakeoverMaxLagSeconds: 49 },
+          probes: { intervalSeconds: 2.2 },
+          lease: { ttlSeconds: 3 },
+        },
+        workload: { writesPerSecond: 10 },
+        faults: [
+          { atSeconds: 95, action: 'kill-indexserver', site: 'A' },
+          { atSeconds: 101, action: 'stop-agent', site: 'A' },
+          { atSeconds: 107, action: 'start-agent', site: 'A' },
+        ],
+      }),
+    );
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+    const fenced = await run('agent-stopped-indexserver-restart.yaml');
+    expect(fenced.violations).toEqual([]);
+    expect(fenced.limitViolations).toEqual([]);
+  });
 });
