@@ -52,6 +52,7 @@ import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
   desiredRole,
   detectFenceFailures,
+  detectFencingEvents,
   detectTakeoverFailures,
   exportClusterMetrics,
   withFailures,
@@ -400,7 +401,9 @@ export class HsrController {
     const fenceFailures =
       state === null
         ? []
-        : detectFenceFailures(state).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+        : [...detectFenceFailures(state), ...detectFencingEvents(state)].filter(
+            (f) => !this.reportedFailures.has(`${cluster}|${f.key}`),
+          );
     for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
     const fenceEvents = fenceFailures.map((f) => f.event);
     for (let attempt = 1; ; attempt++) {

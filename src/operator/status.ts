@@ -111,6 +111,28 @@ function buildSite(
     if (ls !== null) out.landscapeStatus = landscapeStatusNames[ls];
     out.lastReportTime = rfc3339(report.observedAt);
     out.fenced = report.fenced;
+    const wd = report.watchdog;
+    if (wd !== undefined) {
+      out.watchdog = {
+        mode: wd.mode,
+        state: wd.state,
+        usable: wd.usable,
+        ...(wd.timeoutSeconds !== undefined ? { timeoutSeconds: wd.timeoutSeconds } : {}),
+        reason: wd.reason.slice(0, 64),
+        message: wd.message.slice(0, 1024),
+      };
+    }
+  }
+  const fence = state.fences?.[site.name];
+  if (fence !== undefined) {
+    out.nodeFence = {
+      action: fence.action,
+      result: fence.result,
+      by: fence.by,
+      epoch: fence.epoch,
+      time: rfc3339(fence.endedAt),
+      message: fence.message.slice(0, 1024),
+    };
   }
   if (site.name === primary) {
     if (report !== undefined) out.replicationStatus = report.health.overallReplicationStatus;

@@ -194,6 +194,56 @@ describe('buildStatus fields', () => {
     ]);
   });
 
+  it("carries each site's watchdog from its report and the last fence of its node from the store", () => {
+    const base = healthy('B', 4);
+    const wd = {
+      mode: 'automatic' as const,
+      state: 'armed' as const,
+      usable: true,
+      mayLead: true,
+      device: '/dev/watchdog',
+      timeoutSeconds: 5,
+      reason: 'watchdog_usable',
+      message: 'usable',
+    };
+    const state = {
+      ...base,
+      reports: { ...base.reports, B: { ...base.reports['B']!, watchdog: wd } },
+      fences: {
+        A: {
+          site: 'A',
+          by: 'B',
+          epoch: 3,
+          action: 'off' as const,
+          result: 'confirmed' as const,
+          startedAt: 1_700_000_000_000,
+          endedAt: 1_700_000_002_000,
+          calls: 3,
+          message: 'Success: Powered OFF',
+        },
+      },
+    };
+    const { status } = build(state);
+    const site = (n: string) => status.sites?.find((x) => x.name === n);
+    expect(site('B')?.watchdog).toEqual({
+      mode: 'automatic',
+      state: 'armed',
+      usable: true,
+      timeoutSeconds: 5,
+      reason: 'watchdog_usable',
+      message: 'usable',
+    });
+    expect(site('A')?.watchdog).toBeUndefined();
+    expect(site('A')?.nodeFence).toEqual({
+      action: 'off',
+      result: 'confirmed',
+      by: 'B',
+      epoch: 3,
+      time: rfc3339(1_700_000_002_000),
+      message: 'Success: Powered OFF',
+    });
+  });
+
   it('names the planned target while the takeover runs, the last holder while the key is vacant', () => {
     const planned = build({ ...healthy(), handoverTo: 'B', leader: null }).status;
     expect([planned.currentPrimary, planned.targetPrimary]).toEqual(['A', 'B']);
