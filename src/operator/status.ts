@@ -485,7 +485,21 @@ export function buildStatus(input: StatusInput): StatusResult {
     leader.site !== prevPrimary &&
     leader.epoch > (previous?.epoch ?? 0)
   ) {
-    const planned = prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover';
+    // Planned when the operator saw the planned takeover running, or (when the whole handover fell
+    // between two reconciles) when the new primary's agent says it took over as planned in this
+    // term (its own clock on both times: no skew between them).
+    const own = state?.reports[leader.site];
+    const done = own?.lastAction;
+    const plannedByAgent =
+      own !== undefined &&
+      done !== undefined &&
+      done.ok &&
+      done.action === 'takeover' &&
+      done.reason === 'planned_takeover' &&
+      own.epoch === leader.epoch &&
+      done.at >= leader.since;
+    const planned =
+      (prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover') || plannedByAgent;
     const startedAt =
       prevTakeover?.status === 'True' ? Date.parse(prevTakeover.lastTransitionTime) : undefined;
     const record: TakeoverRecord = {

@@ -345,6 +345,33 @@ describe('buildStatus events and takeover history', () => {
     expect(done.status.lastTakeover?.reason).toBe('PlannedTakeover');
   });
 
+  it('tells a planned takeover the operator did not see running by what the new primary did', () => {
+    // The whole handover fell between two reconciles (a busy operator): the previous status
+    // never had TakeoverInProgress; B's report says it took over as planned in term 2.
+    const s0 = build(healthy('A', 1)).status;
+    const since = T0 + 3000;
+    const after = healthy('B', 2, since);
+    const took = (reason: string, epoch = 2, at = since + 800) => ({
+      ...after,
+      reports: {
+        ...after.reports,
+        B: {
+          ...after.reports['B']!,
+          epoch,
+          lastAction: { action: 'takeover', reason, ok: true, message: 'B is primary', at },
+        },
+      },
+    });
+    const opts = { previous: s0, now: T0 + 5000 };
+    expect(build(took('planned_takeover'), opts).status.lastTakeover?.reason).toBe('PlannedTakeover');
+    // A failover stays a failover, and an older term's planned takeover does not count.
+    expect(build(took('takeover_done'), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
+    expect(build(took('planned_takeover', 1), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
+    expect(build(took('planned_takeover', 2, since - 60_000), opts).status.lastTakeover?.reason).toBe(
+      'PrimaryFailed',
+    );
+  });
+
   it('reports the old primary fenced and then registered as a secondary', () => {
     const s1 = build(healthy('B', 2)).status;
     const withA = (health: ReturnType<typeof primaryHealth>, fenced: boolean): ClusterState => ({
