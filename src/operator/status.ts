@@ -57,6 +57,12 @@ export interface StatusInput {
    * (operator restart). Absent: the condition follows the thresholds at once.
    */
   readonly lagAlerts?: LagAlertState | null;
+  /**
+   * The target of a planned takeover the operator requested in this reconcile: a change of
+   * primary to it seen now is that takeover, even when the agents finished the whole handover
+   * before the status could show it running.
+   */
+  readonly plannedTarget?: string;
 }
 
 export interface StatusResult {
@@ -499,7 +505,9 @@ export function buildStatus(input: StatusInput): StatusResult {
       own.epoch === leader.epoch &&
       done.at >= leader.since;
     const planned =
-      (prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover') || plannedByAgent;
+      (prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover') ||
+      plannedByAgent ||
+      input.plannedTarget === leader.site;
     const startedAt =
       prevTakeover?.status === 'True' ? Date.parse(prevTakeover.lastTransitionTime) : undefined;
     const record: TakeoverRecord = {

@@ -364,6 +364,10 @@ describe('buildStatus events and takeover history', () => {
     });
     const opts = { previous: s0, now: T0 + 5000 };
     expect(build(took('planned_takeover'), opts).status.lastTakeover?.reason).toBe('PlannedTakeover');
+    // B's report may still be from before: the operator that asked for it in this very reconcile knows.
+    const early = build(after, { ...opts, plannedTarget: 'B' }).status.lastTakeover;
+    expect(early?.reason).toBe('PlannedTakeover');
+    expect(build(after, { ...opts, plannedTarget: 'C' }).status.lastTakeover?.reason).toBe('PrimaryFailed');
     // A failover stays a failover, and an older term's planned takeover does not count.
     expect(build(took('takeover_done'), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
     expect(build(took('planned_takeover', 1), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
