@@ -9,6 +9,7 @@
  * its calls fail and its lease runs out while the others go on.
  */
 import type { Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
@@ -36,6 +37,7 @@ interface ClusterData {
   lpt: Map<string, number>;
   intents: Map<string, Intent>;
   spec?: unknown;
+  backup?: BackupState;
 }
 
 export class MemoryCoordination implements Coordination {
@@ -168,6 +170,7 @@ export class MemoryCoordination implements Coordination {
       lpt: Object.fromEntries(d.lpt),
       intents: [...d.intents.values()],
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
+      ...(d.backup !== undefined ? { backup: structuredClone(d.backup) } : {}),
     };
   }
 
@@ -201,6 +204,16 @@ export class MemoryCoordination implements Coordination {
   async deleteCluster(cluster: string): Promise<void> {
     this.check();
     this.clusters.delete(cluster);
+  }
+
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    this.check(site);
+    this.expire();
+    const d = this.data(cluster);
+    if (d.lastEpoch !== epoch) throw new StaleEpochError(epoch, d.lastEpoch);
+    if (d.leader?.record.site !== site)
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    d.backup = structuredClone(state);
   }
 
   async close(): Promise<void> {

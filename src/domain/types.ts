@@ -172,4 +172,6 @@ export type Intent =
       readonly force?: boolean;
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
-  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
+  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number }
+  /** hanasr backup NAME --now: the primary's agent runs a data backup (src/domain/backup.ts). */
+  | { readonly kind: 'backup'; readonly id: string; readonly epoch: number };

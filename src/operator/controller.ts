@@ -155,8 +155,8 @@ function stringRecord(v: unknown): Record<string, string> {
   return out;
 }
 
-function intentSite(intent: Intent): string {
-  return intent.kind === 'planned-takeover' ? intent.target : intent.site;
+function intentSite(intent: Intent): string | null {
+  return intent.kind === 'planned-takeover' ? intent.target : intent.kind === 'backup' ? null : intent.site;
 }
 
 export class HsrController {

@@ -42,6 +42,7 @@ export function coordinationOnSiteClock(inner: Coordination, offsetMs: () => num
     removeIntent: (c, id) => inner.removeIntent(c, id),
     publishSpec: (c, s) => inner.publishSpec(c, s),
     deleteCluster: (c) => inner.deleteCluster(c),
+    ...(inner.writeBackup ? { writeBackup: inner.writeBackup.bind(inner) } : {}),
     close: () => inner.close(),
   };
 }
