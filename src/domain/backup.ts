@@ -219,10 +219,19 @@ export function backupDue(input: BackupDueInput): BackupDecision {
   const schedule = scheduleOf(backup);
   const slot = previousRun(schedule, now);
 
-  // Retry a failed or interrupted run (of the current slot, for scheduled ones).
+  // A backup already taken since `from` (e.g. right after a takeover) covers a slot.
+  const coveredSince = (from: number) =>
+    input.newestSuccessful !== undefined &&
+    input.databases.length > 0 &&
+    input.databases.every((db) => {
+      const t = input.newestSuccessful?.[db];
+      return t !== undefined && t !== null && t >= from + input.maxSkewMs;
+    });
+
+  // Retry a failed or interrupted run (of the current slot, for scheduled ones, unless covered).
   for (const r of [...latest.values()].sort((a, b) => a.startedAt - b.startedAt)) {
     if (r.state !== 'failed' && r.state !== 'interrupted') continue;
-    if (r.kind === 'scheduled' && r.slot !== slot) continue;
+    if (r.kind === 'scheduled' && (r.slot !== slot || (r.slot !== null && coveredSince(r.slot)))) continue;
     if (r.kind === 'after-takeover' && r.epoch !== epoch && r.id !== `t-${epoch}`) continue;
     if (r.attempt >= backup.maxAttempts) continue;
     const ready =
@@ -266,15 +275,7 @@ export function backupDue(input: BackupDueInput): BackupDecision {
       interrupt,
       refuse,
     );
-  // A backup already taken since the slot (e.g. right after a takeover) covers it.
-  const covered =
-    input.newestSuccessful !== undefined &&
-    input.databases.length > 0 &&
-    input.databases.every((db) => {
-      const t = input.newestSuccessful?.[db];
-      return t !== undefined && t !== null && t >= slot + input.maxSkewMs;
-    });
-  if (covered)
+  if (coveredSince(slot))
     return none(
       'slot_covered',
       `every database has a successful data backup started after ${iso(slot)}`,
@@ -303,6 +304,22 @@ export function newestSuccessfulData(
     if (best === undefined || e.startedAt > best.startedAt) best = e;
   }
   return best;
+}
+
+/**
+ * What the store keeps of a catalog reading: per database its newest `dataEntries` data backup
+ * entries (any state) and its newest log backup. A catalog grows by a log backup every 15
+ * minutes; the record in the store must not.
+ */
+export function trimCatalog(catalog: readonly BackupCatalogEntry[], dataEntries = 10): BackupCatalogEntry[] {
+  const keep = new Set<BackupCatalogEntry>();
+  for (const db of new Set(catalog.map((e) => e.database))) {
+    const mine = catalog.filter((e) => e.database === db).sort((a, b) => b.startedAt - a.startedAt);
+    for (const e of mine.filter((x) => x.entryType !== 'log backup').slice(0, dataEntries)) keep.add(e);
+    const log = mine.find((x) => x.entryType === 'log backup' && x.state === 'successful');
+    if (log !== undefined) keep.add(log);
+  }
+  return catalog.filter((e) => keep.has(e));
 }
 
 export interface RetentionStep {

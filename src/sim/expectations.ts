@@ -8,6 +8,15 @@ export interface Outcome {
   readonly maxConcurrentPrimaries: number;
   readonly replicationStatus: string;
   readonly writeUnavailableSeconds: number;
+  /** Backup runs at the end (scenarios with cluster.backup). */
+  readonly backups?: {
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly interrupted: number;
+    readonly maxSucceededPerRun: number;
+    readonly onSecondary: number;
+    readonly health: string;
+  };
 }
 
 export interface ExpectationResult {
@@ -52,6 +61,11 @@ export function checkExpectations(
   exact('lostCommittedWrites', expect.lostCommittedWrites);
   exact('maxConcurrentPrimaries', expect.maxConcurrentPrimaries);
   exact('replicationStatus', expect.replicationStatus);
+  for (const [key, expected] of Object.entries(expect.backups ?? {})) {
+    if (expected === undefined) continue;
+    const actual = outcome.backups?.[key as keyof NonNullable<Outcome['backups']>] ?? null;
+    out.push({ key: `backups.${key}`, expected, actual, ok: expected === actual });
+  }
   if (expect.maxWriteUnavailableSeconds !== undefined) {
     out.push({
       key: 'maxWriteUnavailableSeconds',

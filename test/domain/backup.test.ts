@@ -108,6 +108,25 @@ describe('backupDue', () => {
       'none:slot_done',
     ],
     [
+      'a failed run is not retried when a backup taken since covers its slot (e.g. after a takeover)',
+      {
+        now: T0 + 8000 + 300_000,
+        newestSuccessful: { SYSTEMDB: T0 + 200_000, HA1: T0 + 210_000 },
+        state: { runs: [run({ state: 'failed', endedAt: T0 + 8000 })] },
+      },
+      'none:slot_done',
+    ],
+    [
+      'an interrupted run is not retried when a backup taken since covers its slot',
+      {
+        self: 'B',
+        epoch: 2,
+        newestSuccessful: { SYSTEMDB: T0 + 7000, HA1: T0 + 8000 },
+        state: { runs: [running()] },
+      },
+      'none:slot_done',
+    ],
+    [
       'a failed run of an older slot is not retried once the next slot came',
       {
         now: T0 + 24 * H + 10_000,
