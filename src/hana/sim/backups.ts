@@ -112,6 +112,10 @@ export class SimBackups {
     this.scheduleLogBackups();
   }
 
+  get throughputBytesPerSecond(): number {
+    return this.throughput;
+  }
+
   /** SYSTEMDB and the tenant (one tenant named after the SID, as a default installation has). */
   databases(): string[] {
     return Object.keys(this.sizes).sort((a, b) =>
