@@ -208,6 +208,7 @@ export class BackupRunner {
       self: site,
       leader: mine,
       writable,
+      maintenance: spec.maintenance,
       epoch,
       state: state.backup,
       requests: state.intents.filter((i) => i.kind === 'backup'),

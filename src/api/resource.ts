@@ -36,12 +36,18 @@ export const ANNOTATION_REGISTER = 'hanasr.io/register';
  * (committed data may be lost). `hanasr takeover --force` sets it after a typed confirmation.
  */
 export const ANNOTATION_FORCE_TAKEOVER = 'hanasr.io/force-takeover';
+/**
+ * Set to any token (hanasr backup NAME --now sets the time): the primary's agent runs a data backup
+ * now, in the current epoch. Refused without spec.backup, in maintenance or with no primary.
+ */
+export const ANNOTATION_BACKUP_NOW = 'hanasr.io/backup-now';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_FENCE,
   ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
 export const FINALIZER = 'hanasr.io/cleanup';

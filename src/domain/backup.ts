@@ -117,6 +117,8 @@ export interface BackupDueInput {
   /** This site holds the leader key at `epoch`, and its HANA accepts writes. */
   readonly leader: boolean;
   readonly writable: boolean;
+  /** spec.maintenance: hanasr takes no action, backups included (BackupTooOld tells). */
+  readonly maintenance?: boolean;
   readonly epoch: number;
   readonly state: BackupState | undefined;
   /** Manual backup requests (hanasr backup --now), with the epoch they were made in. */
@@ -171,6 +173,11 @@ export function backupDue(input: BackupDueInput): BackupDecision {
   const none = (reason: string, message: string, interrupt: BackupRun[] = [], refuse: string[] = []) =>
     ({ kind: 'none', reason, message, interrupt, refuse }) as const;
   if (!input.leader) return none('not_leader', 'backups run only on the site holding the leader key');
+  if (input.maintenance === true)
+    return none(
+      'maintenance',
+      'spec.maintenance is true: no backup is started (BackupTooOld tells when one is due)',
+    );
   if (!input.writable)
     return none('primary_not_writable', 'the primary does not take writes now: no backup is started');
 

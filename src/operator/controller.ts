@@ -27,6 +27,7 @@ import {
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
   clusterKey,
   FINALIZER,
   KIND,
@@ -61,6 +62,7 @@ import {
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
+import { requestBackup } from './backup-request.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
 
 type Obj = Record<string, unknown>;
@@ -643,6 +645,13 @@ export class HsrController {
         );
       }
       remove[ANNOTATION_FENCE_RELEASE] = null;
+    }
+    const backupNow = annotations[ANNOTATION_BACKUP_NOW];
+    if (backupNow !== undefined) {
+      const r = await requestBackup(spec, state, cluster, this.options.coordination);
+      if (r.refused === undefined) added = true;
+      await this.record(obj, namespace, name, r.event, now);
+      remove[ANNOTATION_BACKUP_NOW] = null;
     }
     let updated = obj;
     if (Object.keys(remove).length > 0) {

@@ -59,6 +59,7 @@ describe('backupDue', () => {
       'none:primary_not_writable',
     ],
     ['the slot is due on the primary', {}, 'start:scheduled', `s-${T0}`],
+    ['nothing is started in maintenance mode', { maintenance: true }, 'none:maintenance'],
     ['the slot already ran', { state: { runs: [run({})] } }, 'none:slot_done'],
     ['a slot missed beyond the starting deadline is skipped', { now: T0 + 2 * H }, 'none:slot_missed'],
     [
