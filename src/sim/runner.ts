@@ -21,7 +21,7 @@ import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult, type Outcome } from './expectations.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
-import { coordinationOnSiteClock, siteClock } from './site-clock.js';
+import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -141,7 +141,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         cluster,
         site,
         spec: () => spec,
-        coordination: coordinationOnSiteClock(store, offset),
+        coordination: store,
         port: simBackupPort(model, backups, site),
         clock: siteClock(clock, offset),
         intervalMs: 5000,
@@ -152,17 +152,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       runner.start();
     }
     const offset = () => model.clockOffsetMs(site);
+    const watchdog = devices.watchdog(site);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
       hana: portFactory(site, model.site(site), clock),
-      coordination: coordinationOnSiteClock(store, offset),
+      coordination: store,
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,
+      // The node's watchdog and fence agent, opened by this agent process.
+      watchdog: () => watchdog,
+      fenceAgent: devices.fenceAgent(site),
     });
     agents.set(site, agent);
     await agent.start();
@@ -173,8 +177,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     runners.get(site)?.kill();
     runners.delete(site);
   };
-  // Every node's watchdog and fence device. The agents do not use them yet: part B of issue 11
-  // passes devices.watchdog(site) and devices.fenceAgent(site) to each Agent.
+  // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
     model,
     clock,
