@@ -154,6 +154,25 @@ describe('backups over the wire with the real driver', () => {
     expect(await running).toBeInstanceOf(BackupInterruptedError);
   }, 30_000);
 
+  it('a refused login fails the read without the password in the error', async () => {
+    const { server } = await landscape();
+    const secret = 'Wrong-Secret-99';
+    const wrong = new HanaSqlBackupPort({
+      host: '127.0.0.1',
+      port: server.port,
+      credentials: { user: USER, password: secret },
+      clock: realClock,
+      timeoutMs: 5000,
+      backupTimeoutMs: 5000,
+    });
+    const err = (await wrong.read().then(
+      () => null,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err).toBeInstanceOf(SqlProbeError);
+    expect(`${err.message} ${err.stack ?? ''}`).not.toContain(secret);
+  }, 30_000);
+
   it('names are checked before they reach SQL text', async () => {
     const { port } = await landscape();
     await expect(port.backupData('HA1" ; DROP TABLE X --', 'file', '/b/x')).rejects.toThrow(
