@@ -340,6 +340,7 @@ export async function run(argv: string[]): Promise<number> {
               ? { watchdogTimeoutSeconds: scenario.nodes.watchdogTimeoutSeconds }
               : {}),
             ...(scenario.nodes?.sites !== undefined ? { nodeSites: scenario.nodes.sites } : {}),
+            ...(scenario.backups !== undefined ? { backups: scenario.backups } : {}),
           }
         : {}),
     });
