@@ -199,7 +199,10 @@ export interface ChaosRig {
   /** The wall clock of `site`'s host (its agent and its HANA) runs `ms` off true time from now. */
   setClockOffset(site: Site, ms: number): void;
   clockOffset(site: Site): number;
-  /** Until a writable primary leads with its secondary in sync, the -rw Service on it and every process up. */
+  /**
+   * Until a writable primary leads with its secondary in sync (in HANA and in the store's sync
+   * record), the -rw Service on it and every process up.
+   */
   steady(timeoutMs: number): Promise<string>;
   /** The simulator's truth for the checker (call once the run is over). */
   truth(): Truth;
@@ -480,7 +483,10 @@ export async function startChaosRig(options: ChaosRigOptions): Promise<ChaosRig>
             if (!link?.fullySynced || rwSite !== primary) return undefined;
             if (!processes.every((p) => p.running && !p.paused)) return undefined;
             const state = await observer.read(CLUSTER).catch(() => null);
-            return state?.leader?.site === primary ? primary : undefined;
+            const secondary = SITES.find((s) => s !== primary)!;
+            return state?.leader?.site === primary && state.sync[secondary]?.state === 'SOK'
+              ? primary
+              : undefined;
           },
           timeoutMs,
           200,
