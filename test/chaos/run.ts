@@ -41,7 +41,12 @@ export interface TakeoverFigure {
 
 export interface ChaosRunResult {
   readonly seed: number;
-  readonly faults: readonly { readonly name: string; readonly start: number; readonly end: number }[];
+  readonly faults: readonly {
+    readonly kind: FaultKind;
+    readonly name: string;
+    readonly start: number;
+    readonly end: number;
+  }[];
   readonly check: CheckResult;
   readonly truth: Truth;
   readonly takeovers: readonly TakeoverFigure[];
@@ -79,14 +84,14 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
 
     const [fMin, fMax] = options.faultMs ?? [3000, 8000];
     const [gMin, gMax] = options.gapMs ?? [1000, 4000];
-    const faults: { name: string; start: number; end: number }[] = [];
+    const faults: { kind: FaultKind; name: string; start: number; end: number }[] = [];
     const active = new Set<{ fault: Fault; until: number; start: number }>();
     const busy = () => new Set([...active].flatMap((a) => a.fault.targets));
     const cure = async (a: { fault: Fault; until: number; start: number }) => {
       active.delete(a);
       await a.fault.heal();
       history.nemesis('stop', a.fault.name);
-      faults.push({ name: a.fault.name, start: a.start, end: Date.now() });
+      faults.push({ kind: a.fault.kind, name: a.fault.name, start: a.start, end: Date.now() });
       log(`  cured: ${a.fault.name}`);
     };
     // The plan: a primary's node crash first (every short run promotes), the rest shuffled.
