@@ -20,7 +20,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
@@ -31,12 +30,12 @@ import { SimLandscape } from '../../src/hana/sim/model.js';
 import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
 import { TcpProxy } from '../../src/net/tcp-proxy.js';
+import { agentArgv, CLI_SOURCE, REPO_ROOT, SIM_BIN } from '../support/agent-argv.js';
 import { EtcdCluster, freePort } from '../support/etcd.js';
 import type { Promotion, Truth } from './checker.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'src/hana/sim/bin');
-const cli = path.join(root, 'src/cli/main.ts');
+const root = REPO_ROOT;
+const cli = CLI_SOURCE;
 
 export const NAMESPACE = 'chaos';
 export const NAME = 'ha1';
@@ -320,12 +319,13 @@ export async function startChaosRig(options: ChaosRigOptions): Promise<ChaosRig>
     cleanups.push(async () => {
       await Promise.allSettled([...proxies.values()].flat().map((p) => p.close()));
     });
-    const endpointsOf = async (name: string): Promise<string> => {
+    const endpointsOf = async (name: string): Promise<string[]> => {
       const list: TcpProxy[] = [];
       for (const e of etcd.endpoints) list.push(await TcpProxy.start(e));
       proxies.set(name, list);
-      return list.map((p) => p.endpoint).join(',');
+      return list.map((p) => p.endpoint);
     };
+    const portOf = (hostPort: string) => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
 
     writeFileSync(path.join(dir, 'hsr.json'), JSON.stringify(SPEC));
     writeFileSync(path.join(dir, 'peer-token'), `${PEER_TOKEN}\n`, { mode: 0o600 });
@@ -344,55 +344,29 @@ export async function startChaosRig(options: ChaosRigOptions): Promise<ChaosRig>
       offsets.set(site, 0);
       const agent = new ChaosProcess(
         `agent-${site}`,
-        [
-          'agent',
-          '--namespace',
-          NAMESPACE,
-          '--cluster',
-          NAME,
-          '--site',
+        agentArgv({
+          cluster: NAME,
           site,
-          '--spec-file',
-          path.join(dir, 'hsr.json'),
-          '--etcd-endpoints',
-          await endpointsOf(`agent-${site}`),
-          '--etcd-prefix',
-          PREFIX,
-          '--etcd-call-timeout-ms',
-          '800',
-          '--store-timeout-ms',
-          '1500',
-          '--hdbnsutil',
-          path.join(bin, 'hdbnsutil'),
-          '--sapcontrol',
-          path.join(bin, 'sapcontrol'),
-          '--hdbsettings',
-          path.join(bin, 'HDBSettings.sh'),
-          '--hdb',
-          path.join(bin, 'HDB'),
-          '--action-timeout-seconds',
-          '20',
-          '--stop-timeout-seconds',
-          '10',
-          '--sql-host',
-          '127.0.0.1',
-          '--sql-port',
-          sql.sites[site]!.split(':')[1]!,
-          '--sql-user',
-          sql.user,
-          '--sql-password-file',
-          passwordFile,
-          '--peer-sql',
-          `${peer}=${sql.sites[peer]!}`,
-          '--peer-status',
-          `${peer}=http://127.0.0.1:${statusPorts.get(peer)!}`,
-          '--peer-token-file',
-          path.join(dir, 'peer-token'),
-          '--status-host',
-          '127.0.0.1',
-          '--status-port',
-          String(statusPorts.get(site)!),
-        ],
+          specFile: path.join(dir, 'hsr.json'),
+          etcdEndpoints: await endpointsOf(`agent-${site}`),
+          etcdPrefix: PREFIX,
+          sqlPort: portOf(sql.sites[site]!),
+          peer: { site: peer, sqlPort: portOf(sql.sites[peer]!), statusPort: statusPorts.get(peer)! },
+          peerTokenFile: path.join(dir, 'peer-token'),
+          statusPort: statusPorts.get(site)!,
+          extra: [
+            '--namespace',
+            NAMESPACE,
+            '--hdb',
+            path.join(SIM_BIN, 'HDB'),
+            '--stop-timeout-seconds',
+            '10',
+            '--sql-user',
+            sql.user,
+            '--sql-password-file',
+            passwordFile,
+          ],
+        }),
         {
           HANASR_SIM_URL: control.url,
           HANASR_SIM_SITE: site,
@@ -411,7 +385,7 @@ export async function startChaosRig(options: ChaosRigOptions): Promise<ChaosRig>
           '--coordination',
           'etcd',
           '--etcd-endpoints',
-          await endpointsOf(`operator-${n}`),
+          (await endpointsOf(`operator-${n}`)).join(','),
           '--etcd-prefix',
           PREFIX,
           '--etcd-call-timeout-ms',
