@@ -60,6 +60,17 @@ export interface ChaosRunResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * What the random schedule draws from: every kind, the primary's crashes more often (they are
+ * what makes the agents promote, and promotions are what the invariants are most about).
+ */
+const RANDOM_KINDS: readonly FaultKind[] = [
+  ...FAULT_KINDS,
+  'crash-primary-node',
+  'crash-primary-node',
+  'crash-primary-instance',
+];
+
 export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult> {
   const log = options.log ?? (() => {});
   const rng = new Prng(options.seed);
@@ -113,7 +124,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
           : rng.next() < 0.3);
       if (Date.now() >= next && (active.size === 0 || overlap)) {
         const kind =
-          options.schedule === 'plan' ? plan.shift() : FAULT_KINDS[rng.int(0, FAULT_KINDS.length - 1)]!;
+          options.schedule === 'plan' ? plan.shift() : RANDOM_KINDS[rng.int(0, RANDOM_KINDS.length - 1)]!;
         if (kind === undefined) break; // the plan is done
         const fault = await injectFault(rig, kind, rng, busy());
         if (fault) {
