@@ -5,7 +5,7 @@
  * seconds each, default 120) until N minutes have passed; run i uses seed S+i, so a run can be
  * replayed with --seed S+i --minutes 0 (one run). Prints each run's verdict and, at the end, the
  * figures: runs, faults injected by kind, commits acknowledged, indeterminate and failed
- * writes, violations (each with its run's seed), takeovers with the time from the fault before
+ * writes, violations (each with its run's seed), takeovers with the time from the primary's crash before
  * each and the write outage around it, and recoveries (a run that did not recover within 3
  * minutes of the last cure is an availability finding, not a violation).
  * Exit code: 0 no violation, 1 violations, 2 invalid options.
@@ -143,14 +143,14 @@ async function main(): Promise<number> {
       `runs:                 ${summary.runs}${errors.length ? ` (+${errors.length} not carried out)` : ''}`,
     );
     say(`faults injected:      ${summary.faults}`);
-    for (const [k, n] of Object.entries(summary.faultsByKind)) say(`  ${k.padEnd(20)}${n}`);
+    for (const [k, n] of Object.entries(summary.faultsByKind)) say(`  ${k.padEnd(24)}${n}`);
     say(`commits acknowledged: ${summary.acknowledged}`);
     say(`indeterminate writes: ${summary.indeterminate} (${summary.indeterminateCommitted} found committed)`);
     say(`failed writes:        ${summary.failed}`);
     say(`violations:           ${violations.length}`);
     for (const v of violations) say(`  seed ${v.seed} ${v.invariant}: ${v.message}`);
     say(`takeovers:            ${summary.takeovers}`);
-    say(`  after the fault:    ${summary.takeoverAfterFault}`);
+    say(`  after the crash:    ${summary.takeoverAfterFault}`);
     say(`  write outage:       ${summary.writeOutage}`);
     say(`recovery after cure:  ${summary.recovery}`);
     if (summary.notRecovered.length)

@@ -32,7 +32,7 @@ export interface ChaosRunOptions {
 export interface TakeoverFigure {
   readonly site: string;
   readonly at: number;
-  /** From the start of the last fault before it to the takeover (ms). */
+  /** From the start of the last primary crash before it (else the last fault) to the takeover (ms). */
   readonly afterFaultMs: number | null;
   readonly fault: string | null;
   /** No acknowledged write from the last one before the takeover to the first after (ms). */
@@ -160,7 +160,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     const takeovers = truth.promotions.map((p): TakeoverFigure => {
       const before = oks.filter((o) => o.completedAt < p.time).pop();
       const after = oks.find((o) => o.completedAt > p.time);
-      const cause = faults.filter((f) => f.start <= p.time).sort((a, b) => b.start - a.start)[0];
+      // The cause: the last crash of a primary before it (else the last fault of any kind).
+      const earlier = faults.filter((f) => f.start <= p.time).sort((a, b) => b.start - a.start);
+      const cause = earlier.find((f) => f.kind.startsWith('crash-primary')) ?? earlier[0];
       return {
         site: p.site,
         at: p.time,
