@@ -1,7 +1,8 @@
 /**
  * The chaos suite's checker: after a run, on the recorded history (test/chaos/history.ts) and
  * the simulator's truth, are the safety invariants kept? The names are those of the random
- * schedules' invariants (`npm run sim:fuzz`), checked here on real processes:
+ * schedules' invariants (`npm run sim:fuzz`, src/sim/invariant-names.ts), checked here on real
+ * processes:
  * - single-writer: at most one site accepts writes at any instant (the simulator counts the
  *   writable sites at every change and step; the rig also samples which ones, for the report);
  * - no-lost-commit: every commit acknowledged to a client (`ok`) is on the final primary, in
@@ -13,9 +14,11 @@
  * Indeterminate operations (`info`) may be there or not; `fail`ed ones are not checked.
  */
 import type { ReplicationMode } from '../../src/api/spec.js';
+import type { InvariantName } from '../../src/sim/invariant-names.js';
 import { completedOps, type HistoryOp } from './history.js';
 
-export type ChaosInvariant = 'single-writer' | 'no-lost-commit' | 'in-sync-promotion';
+/** The random schedules' invariants (src/sim/invariants.ts) that a chaos run can check. */
+export type ChaosInvariant = Extract<InvariantName, 'single-writer' | 'no-lost-commit' | 'in-sync-promotion'>;
 
 export interface Violation {
   readonly invariant: ChaosInvariant;

@@ -289,7 +289,8 @@ export async function startChaosRig(options: ChaosRigOptions): Promise<ChaosRig>
                 time: Date.now(),
                 site,
                 handshake: o.handshake,
-                missingAcknowledged: model.stats(site).lostCommittedWrites,
+                // The measure of the random schedules' in-sync-promotion invariant.
+                missingAcknowledged: model.missingAcknowledged(site),
                 heldKeys: keysOn(model, site),
               });
             };
