@@ -70,6 +70,9 @@ export interface RunOptions {
   readonly initialEpoch?: number;
 }
 
+/** Seconds kept to the millisecond (timeline times). */
+const toMs = (t: number) => Math.round(t * 1000) / 1000;
+
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
   const clock = new VirtualClock(SIM_EPOCH);
@@ -91,7 +94,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const store = new MemoryCoordination(clock);
   if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
-  const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
+  const rel = (t: number) => Math.round(t - SIM_EPOCH) / 1000;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
 
@@ -247,9 +250,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     };
   }
   for (const e of model.events())
-    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
+    timeline.push({ t: toMs(e.t), site: e.site, event: `hana:${e.event}`, reason: e.reason });
   for (const e of devices.events())
-    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `node:${e.event}`, reason: e.reason });
+    timeline.push({ t: toMs(e.t), site: e.site, event: `node:${e.event}`, reason: e.reason });
   timeline.sort((a, b) => a.t - b.t);
 
   for (const a of agents.values()) a.kill();
