@@ -14,10 +14,11 @@
  * throughput (schedules per second).
  *
  * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S]
- *        [--only crash,node,planned,blips,footprint,sim]
+ *        [--only crash,node,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ANNOTATION_PLANNED_TAKEOVER } from '../src/api/resource.js';
 import { runScenario } from '../src/sim/runner.js';
 import { parseScenario } from '../src/sim/scenario.js';
@@ -38,6 +39,8 @@ const BLIPS = Number(flag('--blips', '3'));
 const PROBE_TIMEOUT = flag('--probe-timeout', '');
 const ONLY = new Set(flag('--only', 'crash,node,planned,blips,footprint,sim,patroni').split(','));
 const PATRONI_RUNS = Number(flag('--patroni-runs', '3'));
+/** Results go to bench/results/NAME.json and .txt. */
+const OUT = flag('--out', 'takeover');
 const withTimeout = (t: Timing): Timing =>
   PROBE_TIMEOUT === '' ? t : { ...t, timeoutSeconds: Number(PROBE_TIMEOUT) };
 const settings: [string, Timing][] = [
@@ -71,7 +74,11 @@ async function unplanned(bench: Bench, timing: Timing, fault: 'crash' | 'node'):
       (timing.ttlSeconds + timing.failureThreshold * (timing.intervalSeconds + timing.timeoutSeconds)) *
         1000 +
       30_000;
-    const write = await until('a write on B', () => writer.firstAckOn('B', t0), limit);
+    const write = await until('a write on B', () => writer.firstAckOn('B', t0), limit).catch(
+      async (err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}: ${await rig.describe()}`);
+      },
+    );
     const service = await until(
       'the Service on B',
       async () => ((await bench.serviceSite(rig.name)) === 'B' ? Date.now() : undefined),
@@ -103,7 +110,7 @@ async function planned(bench: Bench, timing: Timing): Promise<number> {
         name: rig.name,
         body: { metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: 'B' } } },
       },
-      { headers: { 'Content-Type': 'application/merge-patch+json' } } as never,
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const first = await until('a write on B', () => writer.firstAckOn('B', t0), 60_000);
     await sleep(500);
@@ -421,5 +428,5 @@ try {
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/takeover.json', import.meta.url), JSON.stringify(json, null, 2) + '\n');
-writeFileSync(new URL('./results/takeover.txt', import.meta.url), out.join('\n') + '\n');
+writeFileSync(new URL(`./results/${OUT}.json`, import.meta.url), JSON.stringify(json, null, 2) + '\n');
+writeFileSync(new URL(`./results/${OUT}.txt`, import.meta.url), out.join('\n') + '\n');

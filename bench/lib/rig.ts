@@ -447,6 +447,16 @@ export class Rig {
     });
   }
 
+  /** The store's view, for a failed run's message: the leader and each site's last decision. */
+  async describe(): Promise<string> {
+    const s = await this.bench.observer.read(this.cluster).catch(() => null);
+    if (s === null) return 'store unreadable';
+    const sites = Object.values(s.reports)
+      .map((r) => `${r.site}: ${r.lastDecision?.reason ?? '-'} (${r.lastDecision?.message ?? ''})`)
+      .join('; ');
+    return `leader ${s.leader?.site ?? 'none'} at epoch ${s.leader?.epoch ?? s.lastEpoch}; ${sites}`;
+  }
+
   /** When the leader key first named `site` after `t`. */
   leaderOnAt(site: Site, after: number): number | undefined {
     return this.leaderAt.find((l) => l.site === site && l.at >= after)?.at;
