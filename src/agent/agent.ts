@@ -534,7 +534,9 @@ export class Agent {
     const spec = this.options.spec();
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
 
-    // 1. Observe the local site.
+    // 1. Observe the local site, and (2.) at the same time the peers directly: a lost peer's silent
+    // port costs its whole timeout, which need not come on top of the local probe's time.
+    const peersChecked = this.checkPeers(spec);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
     try {
@@ -564,8 +566,8 @@ export class Agent {
     if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
     await this.probeWatchdog(spec);
 
-    // 2. Look at the peers directly.
-    this.lastPeers = await this.checkPeers(spec);
+    // 2. The peers, as checked directly.
+    this.lastPeers = await peersChecked;
 
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
