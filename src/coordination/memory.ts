@@ -289,6 +289,12 @@ export class MemoryCoordination implements Coordination {
     };
   }
 
+  /** The site holding the leader key now (what snapshot().leader?.site says, without the copy). */
+  leaderOf(cluster: string): string | null {
+    this.expire();
+    return this.clusters.get(cluster)?.leader?.record.site ?? null;
+  }
+
   session(cluster: string, site: string, ttlSeconds: number): CoordinationSession {
     return new MemorySession(this, cluster, site, ttlSeconds);
   }
