@@ -3,7 +3,18 @@
  * so the same agent code runs in real time and in the simulator's virtual time.
  */
 export interface Clock {
+  /**
+   * Wall time (ms since the Unix epoch): for values published to other hosts (reports, sync
+   * records, last-primary times), which are compared with another host's clock only with the
+   * skew bound. NTP steps and a DBA's `date -s` move it.
+   */
   now(): number;
+  /**
+   * A monotonic reading (ms, arbitrary origin) that no wall-clock jump moves: for every local
+   * duration (lease age, fence deadline, watchdog feed bound, failure timing), as Patroni and
+   * etcd measure leases. Only differences of two readings on the same host mean anything.
+   */
+  monotonic(): number;
   /** Resolves after ms; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /**
@@ -52,6 +63,7 @@ export async function withTimeout<T>(
 
 export const realClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -74,15 +86,22 @@ export const realClock: Clock = {
 /** Virtual time: timers fire only when the owner advances the clock. */
 export class VirtualClock implements Clock {
   private current: number;
+  private readonly origin: number;
   private seq = 0;
   private timers: { at: number; seq: number; fn: () => void; sync: boolean }[] = [];
 
   constructor(start = 0) {
     this.current = start;
+    this.origin = start;
   }
 
   now(): number {
     return this.current;
+  }
+
+  /** Virtual time since the clock was made: it only moves forward, with the timers. */
+  monotonic(): number {
+    return this.current - this.origin;
   }
 
   setTimer(ms: number, fn: () => void, options?: { readonly sync?: boolean }): () => void {

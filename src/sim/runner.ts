@@ -17,7 +17,7 @@ import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
-import { coordinationOnSiteClock, siteClock } from './site-clock.js';
+import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -110,17 +110,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
     const offset = () => model.clockOffsetMs(site);
+    const watchdog = devices.watchdog(site);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
       hana: portFactory(site, model.site(site), clock),
-      coordination: coordinationOnSiteClock(store, offset),
+      coordination: store,
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,
+      // The node's watchdog and fence agent, opened by this agent process.
+      watchdog: () => watchdog,
+      fenceAgent: devices.fenceAgent(site),
     });
     agents.set(site, agent);
     await agent.start();
@@ -129,8 +133,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     agents.get(site)?.kill();
     agents.delete(site);
   };
-  // Every node's watchdog and fence device. The agents do not use them yet: part B of issue 11
-  // passes devices.watchdog(site) and devices.fenceAgent(site) to each Agent.
+  // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
     model,
     clock,
