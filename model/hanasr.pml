@@ -1132,15 +1132,21 @@ inline lease_watchdog(i) {
 }
 
 /*
- * When: the primary's agent is dead or frozen. (The code will judge that from a silent report;
- * a fence that misfires on a live agent only removes a writer, so the model fences exactly when
- * it matters and checks what a confirmed or failed fence allows afterwards.)
+ * decideFenceLostLeader (src/domain/decide.ts): a secondary of the lost leader powers its node
+ * off when (a) the leader holds the key but is silent to it (its agent dead or frozen, or cut off
+ * from it or from the store; the code counts failureThreshold silent cycles), or (b) the key ran
+ * out but its database still answers as a writable primary. The code also wants this site in sync
+ * and the best candidate first; the model fences without (a fence only removes a writer, so it
+ * explores more) and checks what a confirmed or failed fence allows afterwards.
  */
-#define FENCE_WANTED(i) (fcon == NO && ldr != NO && ldr != i && h[i] == H_SR && hsv[i] == ldr && \
-  STORE(i) && !ndown[ldr] && !RUNA(ldr))
+#define FTGT (ldr != NO -> ldr : lastL)
+#define FENCE_WANTED(i) (fcon == NO && FTGT != NO && FTGT != i && h[i] == H_SR && hsv[i] == FTGT && \
+  STORE(i) && !ndown[FTGT] && \
+  ((ldr != NO && (!RUNA(ldr) || !NET(i, ldr) || !STORE(ldr))) || \
+   (ldr == NO && NET(i, lastL) && OPER(lastL) && hpri[lastL])))
 
 inline fence_node(i) {
-  p_ = ldr;
+  p_ = FTGT;
   if
 #ifdef MUT_TRUST_UNCONFIRMED_FENCE
   :: l1 -> printf("%c: fence agent: power-off of %c NOT confirmed, trusted anyway\n", 65 + i, 65 + p_); fcon = p_; fcep = ep
