@@ -535,7 +535,8 @@ inline decide_without_store(i) {
 inline decide_as_leader(i) {
   if
 #ifndef MUT_NO_SELF_FENCE
-  :: ren[i] != NUL && ren[i] >= FENCE && h[i] == H_PW -> act[i] = A_FENCE; SAY("leader lease not renewed in time: fence")
+  /* decideAsLeader: an overdue lease fences a primary that may be writing (mayBeWriting) */
+  :: ren[i] != NUL && ren[i] >= FENCE && MAYW(i) -> act[i] = A_FENCE; SAY("leader lease not renewed in time: fence")
 #endif
   :: else ->
      if
