@@ -6,18 +6,24 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { TimeoutError, withTimeout, type Clock } from '../clock.js';
+import { TimeoutError, withDeadline, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
-import { watchdogFeed, watchdogVerdict, watchdogWanted, type WatchdogVerdict } from '../domain/fencing.js';
+import {
+  WATCHDOG_FEED_TICK_MS,
+  watchdogFeed,
+  watchdogVerdict,
+  watchdogWanted,
+  type WatchdogVerdict,
+} from '../domain/fencing.js';
 import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
   type ActionOutcome,
@@ -89,8 +95,8 @@ export interface AgentOptions {
   readonly fenceAgent?: FenceAgent;
 }
 
-/** How often the agent checks whether to feed its armed watchdog (ms). */
-export const WATCHDOG_FEED_TICK_MS = 500;
+/** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
+export { WATCHDOG_FEED_TICK_MS };
 
 export class Agent {
   readonly site: string;
@@ -490,7 +496,7 @@ export class Agent {
   }
 
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, () => fn());
+    return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
 
   private async cycle(): Promise<Decision | null> {
@@ -772,6 +778,11 @@ export class Agent {
                 'not starting a primary without the leader key',
               );
             }
+            // A starting primary commits alone at once: its secondaries' SOK records must not
+            // vouch for the time after the start. Not recorded, not started.
+            await this.storeCall('write sync', () =>
+              this.session.writeSync(a.epoch, sfailBeforeStart(spec, this.site, a.epoch, clock.now())),
+            );
           }
           let how = '';
           if (a.restart) {
