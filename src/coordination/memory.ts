@@ -13,6 +13,7 @@
  * lease that runs out (a timer on the clock); an outage or a cut breaks the watches it reaches.
  */
 import type { Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
@@ -58,6 +59,7 @@ interface ClusterData {
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
+  backup?: BackupState;
 }
 
 export class MemoryCoordination implements Coordination {
@@ -286,6 +288,7 @@ export class MemoryCoordination implements Coordination {
       intents: [...d.intents.values()],
       ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
+      ...(d.backup !== undefined ? { backup: structuredClone(d.backup) } : {}),
     };
   }
 
@@ -327,6 +330,16 @@ export class MemoryCoordination implements Coordination {
     const had = this.clusters.get(cluster)?.leader != null;
     this.clusters.delete(cluster);
     if (had) this.changed(cluster, 'leader');
+  }
+
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    this.check(site);
+    this.expire();
+    const d = this.data(cluster);
+    if (d.lastEpoch !== epoch) throw new StaleEpochError(epoch, d.lastEpoch);
+    if (d.leader?.record.site !== site)
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    d.backup = structuredClone(state);
   }
 
   async close(): Promise<void> {

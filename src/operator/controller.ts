@@ -28,6 +28,7 @@ import {
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
   clusterKey,
   FINALIZER,
   KIND,
@@ -64,6 +65,7 @@ import {
 import { WorkQueue } from './queue.js';
 import { StoreTrigger } from './store-watch.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
+import { requestBackup } from './backup-request.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
 
 type Obj = Record<string, unknown>;
@@ -158,8 +160,8 @@ function stringRecord(v: unknown): Record<string, string> {
   return out;
 }
 
-function intentSite(intent: Intent): string {
-  return intent.kind === 'planned-takeover' ? intent.target : intent.site;
+function intentSite(intent: Intent): string | null {
+  return intent.kind === 'planned-takeover' ? intent.target : intent.kind === 'backup' ? null : intent.site;
 }
 
 export class HsrController {
@@ -682,6 +684,13 @@ export class HsrController {
         );
       }
       remove[ANNOTATION_FENCE_RELEASE] = null;
+    }
+    const backupNow = annotations[ANNOTATION_BACKUP_NOW];
+    if (backupNow !== undefined) {
+      const r = await requestBackup(spec, state, cluster, this.options.coordination);
+      if (r.refused === undefined) added = true;
+      await this.record(obj, namespace, name, r.event, now);
+      remove[ANNOTATION_BACKUP_NOW] = null;
     }
     let updated = obj;
     if (Object.keys(remove).length > 0) {
