@@ -646,6 +646,7 @@ export class Agent {
 
   private report(now: number): SiteReport {
     const wd = this.watchdogReport(this.options.spec());
+    if (wd !== undefined) this.options.metrics?.watchdog?.(wd);
     return {
       site: this.site,
       observedAt: now,
