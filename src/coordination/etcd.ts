@@ -11,6 +11,7 @@
  *   lpt/<site>      last-primary timestamp, ms (outlives leases)
  *   intents/<id>    JSON Intent (outlives leases)
  *   spec            JSON spec published by the operator (outlives leases)
+ *   backup          JSON BackupState written by the leader at its epoch (outlives leases)
  *
  * Writes that carry an epoch are transactions comparing the epoch key and, for the leader's own
  * writes, that the leader key is bound to the writer's lease. Every unary call has a deadline;
@@ -26,6 +27,7 @@ import {
   type ITxnResponse,
 } from 'etcd3';
 import { realClock, type Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
 import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
@@ -34,10 +36,14 @@ import {
   CoordinationUnavailableError,
   NotLeaderError,
   StaleEpochError,
+  type ClusterChange,
   type ClusterState,
   type Coordination,
   type CoordinationSession,
+  type StoreWatch,
+  type WatchHandlers,
 } from './port.js';
+import type { WatchBuilder, Watcher } from 'etcd3';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
@@ -94,6 +100,9 @@ export class ClusterKeys {
   }
   intent(id: string): string {
     return `${this.root}intents/${id}`;
+  }
+  get backup(): string {
+    return `${this.root}backup`;
   }
   fence(site: string): string {
     return `${this.root}fences/${site}`;
@@ -173,6 +182,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const intents: Intent[] = [];
   const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
+  let backup: BackupState | undefined;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
     const slash = rel.indexOf('/');
@@ -220,6 +230,9 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
       case 'spec':
         spec = parseJson<unknown>(kv);
         break;
+      case 'backup':
+        backup = parseJson<BackupState>(kv);
+        break;
       default:
         break;
     }
@@ -235,7 +248,71 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     intents,
     ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
+    ...(backup !== undefined && Array.isArray(backup.runs) ? { backup } : {}),
   };
+}
+
+// --- watches ----------------------------------------------------------------------------------
+
+/**
+ * Opens an etcd watch as the port's StoreWatch: `signal` aborts the attempt (and cancels a watcher
+ * that connects after it), every event goes to `onEvent`, and the first disconnect, error or end
+ * cancels the watcher and is reported once through `onBroken` (etcd3 would reconnect on its own
+ * and silently; the caller reopens and says so instead).
+ */
+async function openWatch(
+  builder: WatchBuilder,
+  onEvent: (kv: IKeyValue, type: 'put' | 'delete') => void,
+  onBroken: (err: Error) => void,
+  signal: AbortSignal,
+): Promise<StoreWatch> {
+  if (signal.aborted) throw new CoordinationUnavailableError('watch aborted before it started');
+  const watcher: Watcher = builder.watcher();
+  let done = false;
+  let connected = false;
+  let fail: (err: Error) => void = () => undefined;
+  const cancel = () => {
+    done = true;
+    watcher.removeAllListeners('put').removeAllListeners('delete');
+    void watcher.cancel().catch(() => undefined);
+  };
+  const broken = (err: Error) => {
+    if (done) return;
+    cancel();
+    if (connected) onBroken(err);
+    else fail(err);
+  };
+  watcher
+    .on('error', (err: Error) =>
+      broken(new CoordinationUnavailableError(`etcd watch failed: ${err.message}`)),
+    )
+    .on('end', () => broken(new CoordinationUnavailableError('etcd watch ended')))
+    .on('disconnected', (err: Error) =>
+      broken(new CoordinationUnavailableError(`etcd watch lost: ${err.message}`)),
+    )
+    .on('put', (kv: IKeyValue) => {
+      if (!done) onEvent(kv, 'put');
+    })
+    .on('delete', (kv: IKeyValue) => {
+      if (!done) onEvent(kv, 'delete');
+    });
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(new CoordinationUnavailableError('etcd watch not established before its deadline'));
+    };
+    fail = (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    watcher.once('connected', () => {
+      signal.removeEventListener('abort', onAbort);
+      connected = true;
+      resolve();
+    });
+  });
+  return { close: cancel };
 }
 
 // --- the adapter ------------------------------------------------------------------------------
@@ -370,10 +447,59 @@ export class EtcdCoordination implements Coordination {
     );
   }
 
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    const keys = this.keys(cluster);
+    const res = await this.call('read leader', () => this.client.kv.range({ key: enc(keys.leader) }));
+    const kv = res.kvs[0];
+    const leader = parseLeader(kv);
+    if (kv === undefined || leader === null || leader.site !== site || leader.epoch !== epoch) {
+      if (leader !== null && leader.epoch !== epoch) throw new StaleEpochError(epoch, leader.epoch);
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    }
+    const txn = await this.txn(
+      'write backup',
+      [
+        epochIs(keys, epoch),
+        { key: enc(keys.leader), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision },
+      ],
+      [put(keys.backup, JSON.stringify(state))],
+      [get(keys.epoch)],
+    );
+    if (!txn.succeeded) {
+      const actual = parseEpoch(firstKv(txn, 0));
+      if (actual !== epoch) throw new StaleEpochError(epoch, actual);
+      throw new NotLeaderError(
+        `${site} lost the leader key at epoch ${epoch} while writing the backup record`,
+      );
+    }
+  }
+
   async deleteCluster(cluster: string): Promise<void> {
     const keys = this.keys(cluster);
     await this.call('delete cluster', () =>
       this.client.kv.deleteRange({ key: enc(keys.root), range_end: prefixEnd(keys.root) }),
+    );
+  }
+
+  /** Watches the leader key and the reports of every cluster under the prefix (one stream). */
+  async watchClusters(handlers: WatchHandlers<[ClusterChange]>, signal: AbortSignal): Promise<StoreWatch> {
+    if (this.closed) throw new CoordinationUnavailableError('etcd client is closed');
+    const root = `${this.config.keyPrefix}/clusters/`;
+    return openWatch(
+      this.client.watch().prefix(root),
+      (kv, type) => {
+        const rel = kv.key.toString('utf8').slice(root.length);
+        const parts = rel.split('/');
+        const [cluster, head, site] = parts;
+        if (cluster === undefined || cluster === '') return;
+        if (head === 'leader' && parts.length === 2) handlers.onChange({ cluster, what: 'leader' });
+        else if (head === 'reports' && site !== undefined && parts.length === 3) {
+          const report = type === 'put' ? parseJson<unknown>(kv) : undefined;
+          handlers.onChange({ cluster, what: 'report', site, ...(report !== undefined ? { report } : {}) });
+        }
+      },
+      (err) => handlers.onBroken(err),
+      signal,
     );
   }
 
@@ -396,6 +522,17 @@ export class EtcdSession implements CoordinationSession {
     readonly site: string,
     private readonly ttlSeconds: number,
   ) {}
+
+  /** Watches this cluster's leader key (CoordinationSession.watchLeader). */
+  async watchLeader(handlers: WatchHandlers, signal: AbortSignal): Promise<StoreWatch> {
+    if (this.closed) throw new CoordinationUnavailableError('session is closed');
+    return openWatch(
+      this.owner.client.watch().key(this.keys.leader),
+      () => handlers.onChange(),
+      (err) => handlers.onBroken(err),
+      signal,
+    );
+  }
 
   /**
    * Grants a lease when there is none alive (first call, or after etcd said the old one expired)

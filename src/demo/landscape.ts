@@ -295,7 +295,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       };
       setAvailable = async (available) => (available ? etcd.resume() : etcd.pause());
     } else {
-      const memory = new MemoryCoordination(realClock);
+      const memory = new MemoryCoordination(realClock, { watches: true });
       coordinationDescription = 'in-memory (no etcd on PATH; install etcd-server for a real one)';
       operatorStore = memory;
       agentStore = async () => memory;

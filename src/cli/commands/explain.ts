@@ -279,7 +279,9 @@ export function explainSite(
       intents: state.intents.map((i) =>
         i.kind === 'planned-takeover'
           ? `planned takeover to ${i.target} at epoch ${i.epoch}${i.force ? ' (forced)' : ''}`
-          : `${i.kind} ${i.site} at epoch ${i.epoch}`,
+          : i.kind === 'backup'
+            ? `backup at epoch ${i.epoch}`
+            : `${i.kind} ${i.site} at epoch ${i.epoch}`,
       ),
       ...(state.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     },
@@ -361,7 +363,7 @@ function formatWhatIf(w: NonNullable<ClusterExplanation['whatIf']>, horizon: num
   ];
   const width = Math.max(5, ...w.timeline.map((e) => e.event.length));
   for (const e of w.timeline) {
-    const t = `${e.t >= 0 ? '+' : ''}${e.t.toFixed(1)}s`;
+    const t = `${e.t >= 0 ? '+' : ''}${e.t.toFixed(3)}s`;
     lines.push(`  ${t.padStart(7)}  ${e.site.padEnd(4)} ${e.event.padEnd(width)}  ${e.message ?? e.reason}`);
   }
   const f = w.final;

@@ -74,7 +74,7 @@ export function formatResult(r: SimulationResult, options: { timeline: boolean }
   if (options.timeline) {
     lines.push('');
     for (const e of r.timeline) {
-      const t = e.t.toFixed(1).padStart(8);
+      const t = e.t.toFixed(3).padStart(10);
       lines.push(`${t}s  ${e.site.padEnd(8)} ${e.event.padEnd(30)} ${e.message ?? e.reason}`);
     }
   }
@@ -88,6 +88,12 @@ export function formatResult(r: SimulationResult, options: { timeline: boolean }
       `max concurrent primaries ${m.maxConcurrentPrimaries}, writes unavailable ${m.writeUnavailableSeconds}s` +
       (m.firstTakeoverSeconds !== null ? `, first takeover at ${m.firstTakeoverSeconds}s` : ''),
   );
+  const b = m.backups;
+  if (b !== undefined)
+    lines.push(
+      `backups: ${b.succeeded} succeeded, ${b.failed} failed, ${b.interrupted} interrupted, ` +
+        `most successes of one run ${b.maxSucceededPerRun}, BACKUP DATA on a secondary ${b.onSecondary}, health ${b.health}`,
+    );
   for (const e of r.expectations) {
     lines.push(
       `  ${e.ok ? 'ok  ' : 'FAIL'} ${e.key}: expected ${JSON.stringify(e.expected)}${e.note !== undefined ? ` (${e.note})` : ''}, got ${JSON.stringify(e.actual)}`,
