@@ -26,6 +26,16 @@ import {
 } from '../args.js';
 import { serialize } from '../format.js';
 import { openStateReader, STORE_FLAGS, STORE_FLAGS_HELP } from '../store.js';
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  namespace: { short: 'n', value: 'NS', help: 'namespace of the HanaSystemReplication (default "default")' },
+  site: { value: 'SITE', help: 'explain this site only' },
+  'what-if': { value: 'FAULT', help: 'predict what happens if FAULT struck now' },
+  for: { value: 'DUR', help: 'how long to predict after the fault (default 120s)' },
+  output: { short: 'o', value: 'FORMAT', choices: ['text', 'json'], help: 'text (default) or json' },
+  'request-timeout': { value: 'DUR', help: 'deadline of each store call (default 5s)' },
+};
 
 export const help = `Usage: hanasr explain NAME [-n NS] [--site SITE] [--what-if FAULT [--for DUR]] [-o text|json]
 
@@ -50,27 +60,14 @@ skew-clock. E.g. crash-instance:A, crash-node:primary, block-replication:seconda
 coordination-outage, skew-clock:B:-8.
 
 Options:
-  -n, --namespace NS       namespace of the HanaSystemReplication (default "default")
-  --site SITE              explain this site only
-  --what-if FAULT          predict what happens if FAULT struck now
-  --for DUR                how long to predict after the fault (default 120s)
-  -o, --output FORMAT      text (default) or json
-  --request-timeout DUR    deadline of each store call (default 5s)
+${optionsHelp(OPTIONS)}
 
 ${STORE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = {
-  ...STORE_FLAGS,
-  namespace: { type: 'string', short: 'n' },
-  site: { type: 'string' },
-  'what-if': { type: 'string' },
-  for: { type: 'string' },
-  output: { type: 'string', short: 'o', choices: ['text', 'json'] },
-  'request-timeout': { type: 'string' },
-} as const;
+const FLAGS: OptionTable = { ...STORE_FLAGS, ...OPTIONS };
 
 export interface SyncInput {
   readonly site: string;

@@ -5,6 +5,17 @@ import { orDash, OUTPUT_FORMATS, seconds, serialize, table } from '../format.js'
 import { connect, getCluster, KUBE_FLAGS, KUBE_FLAGS_HELP } from '../kube.js';
 import { statusOf } from './status.js';
 
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  output: {
+    short: 'o',
+    choices: OUTPUT_FORMATS,
+    value: 'FORMAT',
+    help: 'table (default), json or yaml (a list of the records)',
+  },
+};
+
 export const help = `Usage: hanasr history NAME [-o table|json|yaml] [options]
 
 Lists the takeovers the operator recorded in status.takeoverHistory (at most the last 20),
@@ -12,14 +23,14 @@ newest first: time, from, to, reason (PrimaryFailed, PlannedTakeover...), durati
 the epoch they started.
 
 Options:
-  -o, --output FORMAT      table (default), json or yaml (a list of the records)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+const FLAGS: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[] {
   return [...history].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));

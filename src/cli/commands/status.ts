@@ -19,6 +19,17 @@ import {
   type Obj,
 } from '../kube.js';
 
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  output: {
+    short: 'o',
+    choices: OUTPUT_FORMATS,
+    value: 'FORMAT',
+    help: 'table (default), json or yaml (json/yaml print the resource as stored)',
+  },
+};
+
 export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
@@ -27,14 +38,14 @@ status, in sync, lag in seconds and bytes, age of the last agent report), the la
 the conditions. Without NAME: one line per HanaSystemReplication in the namespace.
 
 Options:
-  -o, --output FORMAT      table (default), json or yaml (json/yaml print the resource as stored)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+const FLAGS: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 /** The status as the schema reads it; a status the schema rejects is shown as stored. */
 export function statusOf(obj: Obj): HanaSystemReplicationStatus {
