@@ -36,27 +36,37 @@ const REFUSED_PASSWORD =
  */
 export const AGENT_OPTIONS = {
   namespace: {
+    value: 'NS',
     env: 'HANASR_NAMESPACE',
     help: 'namespace of the HanaSystemReplication (the cluster key is <namespace>.<cluster>)',
   },
   cluster: {
+    value: 'NAME',
     env: 'HANASR_CLUSTER',
     help: 'name of the HanaSystemReplication, or the whole key <namespace>.<name>',
   },
-  site: { env: 'HANASR_SITE', help: 'the site this agent runs next to (a name in spec.sites)' },
+  site: {
+    value: 'SITE',
+    env: 'HANASR_SITE',
+    help: 'the site this agent runs next to (a name in spec.sites)',
+  },
   specFile: {
+    value: 'FILE',
     env: 'HANASR_SPEC_FILE',
     help: 'a HanaSystemReplication manifest or a bare spec (YAML/JSON): the fallback spec',
   },
   specFromStore: {
+    value: 'true|false',
     env: 'HANASR_SPEC_FROM_STORE',
     help: 'true|false (default true): follow the spec the operator publishes in the store',
   },
   specRefreshSeconds: {
+    value: 'S',
     env: 'HANASR_SPEC_REFRESH_SECONDS',
     help: 'how often the published spec is re-read (default 5)',
   },
   coordination: {
+    value: 'etcd|memory',
     env: 'HANASR_COORDINATION',
     help: 'etcd (default) | memory (one process only: local tests)',
   },
@@ -69,59 +79,76 @@ export const AGENT_OPTIONS = {
   etcdPasswordFile: STORE_OPTIONS.passwordFile,
   etcdCallTimeoutMs: STORE_OPTIONS.callTimeoutMs,
   storeTimeoutMs: {
+    value: 'MS',
     env: 'HANASR_STORE_TIMEOUT_MS',
     help: 'deadline of one coordination step of the agent (default 2000)',
   },
-  sid: { env: 'HANASR_SID', help: 'SAP system ID (default: spec.sid)' },
+  sid: { value: 'SID', env: 'HANASR_SID', help: 'SAP system ID (default: spec.sid)' },
   instanceNumber: {
+    value: 'NN',
     env: 'HANASR_INSTANCE_NUMBER',
     help: 'instance number, two digits (default: spec.instanceNumber)',
   },
   hdbnsutil: {
+    value: 'PATH',
     env: 'HANASR_HDBNSUTIL',
     help: 'path of hdbnsutil (default /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil)',
   },
   sapcontrol: {
+    value: 'PATH',
     env: 'HANASR_SAPCONTROL',
     help: 'path of sapcontrol (default /usr/sap/<SID>/HDB<NN>/exe/sapcontrol)',
   },
   hdbSettings: {
     flag: 'hdbsettings',
+    value: 'PATH',
     env: 'HANASR_HDBSETTINGS',
     help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
   },
   hdb: {
+    value: 'PATH',
     env: 'HANASR_HDB',
     help: 'path of the HDB script, for HDB kill-9 (default /usr/sap/<SID>/HDB<NN>/HDB)',
   },
   runAs: {
+    value: 'USER',
     env: 'HANASR_RUN_AS',
     help: 'run the HANA tools as this user through runuser (e.g. ha1adm); unset: as the agent user',
   },
   commandTimeoutSeconds: {
+    value: 'S',
     env: 'HANASR_COMMAND_TIMEOUT_SECONDS',
     help: 'deadline of each probe command (default: spec probes.timeoutSeconds)',
   },
   actionTimeoutSeconds: {
+    value: 'S',
     env: 'HANASR_ACTION_TIMEOUT_SECONDS',
     help: 'deadline of takeover/register/start (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
   },
   stopTimeoutSeconds: {
+    value: 'S',
     env: 'HANASR_STOP_TIMEOUT_SECONDS',
     help: 'deadline of a hard stop of this site; then HDB kill-9 with the same deadline (default 30)',
   },
-  sqlHost: { env: 'HANASR_SQL_HOST', help: 'SQL host of the local site (default localhost)' },
-  sqlPort: { env: 'HANASR_SQL_PORT', help: 'SQL port of the local site (default 3<NN>13)' },
+  sqlHost: { value: 'HOST', env: 'HANASR_SQL_HOST', help: 'SQL host of the local site (default localhost)' },
+  sqlPort: { value: 'PORT', env: 'HANASR_SQL_PORT', help: 'SQL port of the local site (default 3<NN>13)' },
   sqlUser: {
+    value: 'USER',
     env: 'HANASR_SQL_USER',
     help: 'SQL user (a user with the MONITORING role), with HANASR_SQL_PASSWORD_FILE or HANASR_SQL_PASSWORD',
   },
-  sqlPasswordFile: { env: 'HANASR_SQL_PASSWORD_FILE', help: 'file holding the SQL password (first line)' },
+  sqlPasswordFile: {
+    value: 'FILE',
+    env: 'HANASR_SQL_PASSWORD_FILE',
+    help: 'file holding the SQL password (first line)',
+  },
   sqlCredentialsFile: {
+    value: 'FILE',
     env: 'HANASR_SQL_CREDENTIALS_FILE',
     help: 'file with user= and password= lines (mode 0600)',
   },
   sqlSecretDir: {
+    value: 'DIR',
     env: 'HANASR_SQL_SECRET_DIR',
     help: 'a mounted Secret with the keys user (or username) and password',
   },
@@ -131,44 +158,53 @@ export const AGENT_OPTIONS = {
     help: 'the SQL password (e.g. from a secretKeyRef)',
   },
   sqlWriteProbeTable: {
+    value: 'TABLE',
     env: 'HANASR_SQL_WRITE_PROBE_TABLE',
     help: 'also prove writes by an UPSERT into this table (created when missing)',
   },
   peerSql: {
+    value: 'SITE=HOST:PORT',
     env: 'HANASR_PEER_SQL',
     multiple: true,
     help: "SITE=HOST:PORT of a peer site's SQL port (repeat the flag, or comma-separate)",
   },
   peerStatus: {
+    value: 'SITE=URL',
     env: 'HANASR_PEER_STATUS',
     multiple: true,
     help: "SITE=URL of a peer agent's status server, e.g. B=http://hana-b:8082",
   },
   peerTokenFile: {
+    value: 'FILE',
     env: 'HANASR_PEER_TOKEN_FILE',
     help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
   },
   fenceAgentDir: {
+    value: 'DIR',
     env: 'HANASR_FENCE_AGENT_DIR',
     help: 'directory of the fence agents spec.fencing.agent.command names (default /usr/sbin)',
   },
   fenceCredentialsFile: {
+    value: 'FILE',
     env: 'HANASR_FENCE_CREDENTIALS_FILE',
     help: 'fence agent credentials: name=value lines (login=, password=; SITE.password= for one site), mode 0600',
   },
   fenceCredentialsDir: {
+    value: 'DIR',
     env: 'HANASR_FENCE_CREDENTIALS_DIR',
     help: 'fence agent credentials from a mounted Secret: one file per key (login, password, A.password...)',
   },
   statusHost: {
+    value: 'ADDR',
     env: 'HANASR_STATUS_HOST',
     help: 'address the status server binds (default 0.0.0.0: every interface, so peers and the kubelet reach it; 127.0.0.1 keeps it local)',
   },
   statusPort: {
+    value: 'PORT',
     env: 'HANASR_STATUS_PORT',
     help: 'port of /status, /healthz, /readyz (default 8082; 0 picks a free port)',
   },
-  logLevel: { env: 'HANASR_LOG_LEVEL', help: 'debug | info | warn | error (default info)' },
+  logLevel: { value: 'LEVEL', env: 'HANASR_LOG_LEVEL', help: 'debug | info | warn | error (default info)' },
   sqlPasswordFlag: { flag: 'sql-password', help: '', refused: REFUSED_PASSWORD },
   etcdPasswordFlag: { flag: 'etcd-password', help: '', refused: REFUSED_PASSWORD },
   passwordFlag: { flag: 'password', help: '', refused: REFUSED_PASSWORD },

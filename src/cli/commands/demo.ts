@@ -19,8 +19,8 @@ import {
 } from '../../demo/control.js';
 import { isSiteRole, parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
 
-/** The options of `hanasr demo`, declared once (parser, --help and docs/cli.md). */
-export const OPTIONS = {
+/** Every option of `hanasr demo`, declared once (parser, --help and docs/cli.md). */
+export const options = {
   manifest: { value: 'FILE', help: 'HanaSystemReplication manifest (default examples/hsr.yaml)' },
   scenario: {
     value: 'FILE',
@@ -64,7 +64,7 @@ tools against it:
   hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
 
 Options:
-${optionsHelp(OPTIONS)}
+${optionsHelp(options)}
 
 Environment:
   TMPDIR                     where the default state directory goes
@@ -85,7 +85,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const parsed = parseOptions(argv, OPTIONS);
+  const parsed = parseOptions(argv, options);
   if (parsed.problems.length > 0) return parsed.problems[0]!;
   if (parsed.positionals.length > 0) return `unexpected argument "${parsed.positionals[0]}"`;
   const v = parsed.values;

@@ -67,7 +67,8 @@ ${STORE_FLAGS_HELP}
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS: OptionTable = { ...STORE_FLAGS, ...OPTIONS };
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...STORE_FLAGS, ...OPTIONS };
 
 export interface SyncInput {
   readonly site: string;
@@ -380,7 +381,7 @@ export function formatExplanation(e: ClusterExplanation, horizon: number): strin
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('explain', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']);
     const namespace = stringFlag(args, 'namespace') ?? 'default';
     const timeoutText = stringFlag(args, 'request-timeout');

@@ -8,6 +8,9 @@ const OPTIONS: OptionTable = {
   release: { type: 'boolean', help: 'release the fence request of SITE instead of fencing it' },
 };
 
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
+
 export const help = `Usage: hanasr fence NAME SITE [--release] [options]
 
 Asks the operator to fence SITE (stop its HANA instance; it stays stopped) by setting the
@@ -31,7 +34,7 @@ ${EXIT_CODES_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('fence', argv, async () => {
-    const args = parseArgs(argv, { ...KUBE_FLAGS, ...OPTIONS });
+    const args = parseArgs(argv, options);
     const [name, site] = expectPositionals(args, ['NAME', 'SITE']) as [string, string];
     if (boolFlag(args, 'release')) {
       await requestSiteAction(connect(args), name, site, ANNOTATION_FENCE_RELEASE, 'release the fence of', {

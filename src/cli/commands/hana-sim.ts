@@ -15,8 +15,8 @@ import { SimLandscape } from '../../hana/sim/model.js';
 import { simSiteDatabase } from '../../hana/wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../../hana/wire/server.js';
 
-/** The options of `hanasr hana-sim`, declared once (parser, --help and docs/cli.md). */
-export const OPTIONS = {
+/** Every option of `hanasr hana-sim`, declared once (parser, --help and docs/cli.md). */
+export const options = {
   port: { value: 'PORT', help: 'first port (required)' },
   user: { value: 'USER', help: 'the database user clients log in as (required)' },
   passwordFile: { value: 'FILE', help: 'read the password from FILE (first line)' },
@@ -57,7 +57,7 @@ over 4 MiB closes its connection, at most 256 connections are open per port, and
 unknown user takes as long to refuse as a wrong password (no user names leak by timing).
 
 Options:
-${optionsHelp(OPTIONS)}
+${optionsHelp(options)}
 
 Exit codes: 0 stopped by a signal, 2 invalid options, 1 failed to start.
 `;
@@ -78,10 +78,10 @@ interface Options {
 class UsageError extends Error {}
 
 async function parse(argv: string[], env: NodeJS.ProcessEnv): Promise<Options> {
-  const parsed = parseOptions(argv, OPTIONS, { env });
+  const parsed = parseOptions(argv, options, { env });
   if (parsed.problems.length > 0) throw new UsageError(parsed.problems[0]!);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
-  const get = (key: keyof typeof OPTIONS) => stringOption(parsed.values, key);
+  const get = (key: keyof typeof options) => stringOption(parsed.values, key);
   const port = Number(get('port'));
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError('--port must be a port number');

@@ -30,7 +30,8 @@ ${KUBE_FLAGS_HELP}
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[] {
   return [...history].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
@@ -38,7 +39,7 @@ export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('history', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);

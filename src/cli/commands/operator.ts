@@ -10,6 +10,9 @@ import {
 } from '../../operator/run.js';
 import { WebhookConfigError } from '../../notify/webhook.js';
 
+/** Every option of the command (parser, --help and docs/cli.md); the webhook's are environment only. */
+export const options = { ...OPERATOR_OPTIONS, ...WEBHOOK_OPTIONS };
+
 export const help = `Usage: hanasr operator [options]
 
 Reconciles HanaSystemReplication resources: publishes each validated spec for the agents, turns
@@ -47,7 +50,7 @@ export function configFromArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): OperatorConfigInput {
-  const parsed = parseOptions(argv, OPERATOR_OPTIONS, { env });
+  const parsed = parseOptions(argv, options, { env });
   const problems = [
     ...parsed.problems,
     ...parsed.positionals.map(

@@ -6,8 +6,8 @@ import { MAX_YAML_CHARS } from '../../yaml-input.js';
 import { readBounded } from '../read.js';
 import { runScenario, type SimulationResult } from '../../sim/runner.js';
 
-/** The options of `hanasr simulate`, declared once (parser, --help and docs/cli.md). */
-export const OPTIONS = {
+/** Every option of `hanasr simulate`, declared once (parser, --help and docs/cli.md). */
+export const options = {
   json: {
     type: 'boolean',
     help: 'print one JSON object (name, seed, passed, final, metrics, expectations, timeline)',
@@ -24,7 +24,7 @@ Plays a scenario (a landscape, HA settings, a workload and a fault schedule) in 
 against the real agent code and the HANA simulator, then checks the scenario's expectations.
 
 Options:
-${optionsHelp(OPTIONS)}
+${optionsHelp(options)}
 ${optionsHelp(COMMON_OPTIONS)}
 
 The scenario file is at most ${MAX_YAML_CHARS / 1024 / 1024} MiB of YAML, and durationSeconds x
@@ -38,7 +38,7 @@ Exit codes:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseOptions(argv, OPTIONS);
+  const parsed = parseOptions(argv, options);
   const json = parsed.values.json === true;
   const quiet = parsed.values.quiet === true;
   const files = parsed.positionals;

@@ -45,7 +45,8 @@ ${KUBE_FLAGS_HELP}
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 /** The status as the schema reads it; a status the schema rejects is shown as stored. */
 export function statusOf(obj: Obj): HanaSystemReplicationStatus {
@@ -185,7 +186,7 @@ export function formatList(items: readonly Obj[], now: number): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('status', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const positionals = args.positionals.length === 0 ? [] : expectPositionals(args, ['NAME']);
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);

@@ -66,7 +66,8 @@ ${EXIT_CODES_HELP}
   (with --wait: 1 when the operator reports TakeoverFailed, 3 on IntentRefused, 5 on timeout)
 `;
 
-const FLAGS: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 const POLL_MS = 500;
 
@@ -234,7 +235,7 @@ async function follow(
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('takeover', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const site = stringFlag(args, 'to');
     if (site === undefined) throw new UsageError('missing --to SITE');
