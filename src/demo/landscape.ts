@@ -33,6 +33,7 @@ import { Agent, type AgentEvent } from '../agent/agent.js';
 import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { realClock } from '../clock.js';
+import { etcdConfigOf, parseStoreConnection } from '../coordination/config.js';
 import { EtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { ClusterState, Coordination } from '../coordination/port.js';
@@ -265,12 +266,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       cleanups.push(() => etcd.stop());
       etcdEndpoint = etcd.endpoint;
       coordinationDescription = `etcd ${etcd.endpoint.replace('http://', '')} (local, ${etcdBinary})`;
-      const config = {
-        endpoints: [etcd.endpoint],
-        leaseTtlSeconds: spec0.lease.ttlSeconds,
-        callTimeoutMs: 1000,
-      };
-      const operatorEtcd = new EtcdCoordination(config);
+      // The same connection shape as the agent, the operator and the DBA commands (no TLS, no auth).
+      const connectionOf = (endpoint: string) =>
+        etcdConfigOf(parseStoreConnection({ endpoints: [endpoint], callTimeoutMs: 1000 }), {
+          leaseTtlSeconds: spec0.lease.ttlSeconds,
+          readPassword: () => {
+            throw new Error('the demo etcd has no users');
+          },
+        });
+      const operatorEtcd = new EtcdCoordination(connectionOf(etcd.endpoint));
       cleanups.push(() => operatorEtcd.close());
       operatorStore = operatorEtcd;
       const proxies = new Map<string, TcpProxy>();
@@ -283,7 +287,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           const p = proxy;
           cleanups.push(() => p.close());
         }
-        const store = new EtcdCoordination({ ...config, endpoints: [proxy.endpoint] });
+        const store = new EtcdCoordination(connectionOf(proxy.endpoint));
         cleanups.push(() => store.close());
         return store;
       };

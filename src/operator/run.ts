@@ -5,8 +5,7 @@
  * wins), `/healthz` and `/readyz` on the health port, `/metrics` on the metrics port, and a
  * graceful stop (queue drained, in-flight reconcile finished, election resigned, store closed).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
@@ -23,6 +22,13 @@ import { flagOf, type OptionTable } from '../config/options.js';
 import { readSecretLine } from '../config/secret-file.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/port.js';
+import {
+  metricsHandler,
+  pathOf,
+  sendText,
+  startHttpServer,
+  type RunningHttpServer,
+} from '../net/http-server.js';
 import { WebhookNotifier, webhookConfigFromEnv } from '../notify/webhook.js';
 import { Redactor, createLogger, logFn } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
@@ -261,31 +267,6 @@ function loadKubeConfig(config: OperatorConfig): KubeConfig {
   return kc;
 }
 
-/** Listens; resolves the address really bound (`0.0.0.0:8081`) and a URL to reach it from here. */
-function listen(server: Server, host: string, portNumber: number): Promise<{ address: string; url: string }> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(portNumber, host, () => {
-      const a = server.address() as AddressInfo;
-      const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      const local = h === '0.0.0.0' ? '127.0.0.1' : h === '[::]' ? '[::1]' : h;
-      resolve({ address: `${h}:${a.port}`, url: `http://${local}:${a.port}` });
-    });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function answer(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /** Starts the operator in this process. */
 export async function startOperator(
   input: OperatorConfigInput,
@@ -402,51 +383,33 @@ export async function startOperator(
     return { ok: true, why: c !== null ? 'ok (leading)' : 'ok (standby)' };
   };
 
-  const health = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+  const health = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = pathOf(req);
     if (path === '/healthz') {
       const h = healthy();
-      answer(res, h.ok ? 200 : 503, `${h.why}\n`);
+      sendText(res, h.ok ? 200 : 503, `${h.why}\n`);
     } else if (path === '/readyz') {
       void ready().then(
-        (r) => answer(res, r.ok ? 200 : 503, `${r.why}\n`),
-        () => answer(res, 503, 'readiness check failed\n'),
+        (r) => sendText(res, r.ok ? 200 : 503, `${r.why}\n`),
+        () => sendText(res, 503, 'readiness check failed\n'),
       );
-    } else answer(res, 404, 'not found\n');
-  });
-  health.requestTimeout = 5000;
-  const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') return answer(res, 404, 'not found\n');
-    metrics.registry.metrics().then(
-      (text) => answer(res, 200, text, metrics.registry.contentType),
-      () => answer(res, 500, 'metrics unavailable\n'),
-    );
-  });
-  metricsServer.requestTimeout = 5000;
-
-  let healthUrl: string;
-  let metricsBase: string;
-  let healthAddress: string;
-  let metricsAddress: string;
+    } else sendText(res, 404, 'not found\n');
+  };
+  const servers: RunningHttpServer[] = [];
   try {
-    ({ url: healthUrl, address: healthAddress } = await listen(
-      health,
-      config.bindAddress,
-      config.healthPort,
-    ));
-    ({ url: metricsBase, address: metricsAddress } = await listen(
-      metricsServer,
-      config.bindAddress,
-      config.metricsPort,
-    ));
+    for (const [port, handle] of [
+      [config.healthPort, health],
+      [config.metricsPort, metricsHandler(metrics.registry)],
+    ] as const)
+      servers.push(await startHttpServer({ host: config.bindAddress, port, handle }));
   } catch (err) {
     stopped = true;
     cancelBeat();
-    await Promise.all([close(health), close(metricsServer)]);
+    await Promise.all(servers.map((server) => server.close()));
     if (owned) await coordination.close();
     throw err;
   }
+  const [healthServer, metricsServer] = servers as [RunningHttpServer, RunningHttpServer];
 
   let election: OperatorElection | null = null;
   if (coordination instanceof EtcdCoordination) {
@@ -477,15 +440,15 @@ export async function startOperator(
     pod: config.podName,
     coordination: config.coordination,
     // The addresses really bound (0.0.0.0: every interface), as the kubelet and Prometheus see them.
-    healthAddress,
-    metricsAddress,
+    healthAddress: healthServer.address,
+    metricsAddress: metricsServer.address,
     watchNamespace: config.watchNamespace ?? '(all)',
     alertWebhook: webhook !== null ? new URL(webhook.url).origin : '(none)',
   });
 
   return {
-    healthUrl,
-    metricsUrl: `${metricsBase}/metrics`,
+    healthUrl: healthServer.url,
+    metricsUrl: `${metricsServer.url}/metrics`,
     metrics,
     isLeader: () => controller !== null,
     controller: () => controller,
@@ -497,7 +460,7 @@ export async function startOperator(
       await transitions;
       await election?.resign().catch((err: unknown) => log('warn', 'resign failed', { error: String(err) }));
       if (owned) await coordination.close().catch(() => undefined);
-      await Promise.all([close(health), close(metricsServer)]);
+      await Promise.all(servers.map((server) => server.close()));
       log('info', 'operator stopped', { pod: config.podName });
       // winston writes on a later tick: let the last lines out before the caller goes on.
       await new Promise<void>((resolve) => setImmediate(resolve));
