@@ -25,7 +25,7 @@ import { startSimControlServer, type SimControlServer } from '../../src/hana/sim
 import { SimLandscape } from '../../src/hana/sim/model.js';
 import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
 import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
-import { EtcdCluster, freePort, processExists } from '../support/etcd.js';
+import { EtcdCluster, freePort, processExists } from '../../rigs/etcd.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(root, 'src/hana/sim/bin');

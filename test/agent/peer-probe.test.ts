@@ -11,7 +11,7 @@ import { startStatusServer, type AgentStatus, type StatusServer } from '../../sr
 import { realClock, VirtualClock, type Clock } from '../../src/clock.js';
 import type { SimSiteSnapshot } from '../../src/hana/sim/snapshot.js';
 import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../../src/hana/wire/server.js';
-import { freePort } from '../support/etcd.js';
+import { freePort } from '../../rigs/etcd.js';
 import { PASSWORD, USER, primarySnapshot, secondarySnapshot } from '../hana/wire/helpers.js';
 
 const TOKEN = 'peer-probe-test-token-11223344';

@@ -31,7 +31,7 @@ import {
   type OperatorHandle,
 } from '../../src/operator/run.js';
 import { crdModel } from '../kube/fakeapi/support.js';
-import { simPeerView } from '../support/sim-bridge.js';
+import { simPeerView } from '../../rigs/sim-bridge.js';
 
 export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -12,12 +12,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PeerProbe } from '../../src/agent/agent.js';
-import type { PeerView } from '../../src/domain/observation.js';
-import type { HanaHealth } from '../../src/domain/types.js';
-import { HanaActionError, type HanaPort, type RegisterOptions } from '../../src/hana/port.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import type { SimLandscape } from '../../src/hana/sim/model.js';
+import type { PeerProbe } from '../src/agent/agent.js';
+import type { PeerView } from '../src/domain/observation.js';
+import type { HanaHealth } from '../src/domain/types.js';
+import { HanaActionError, type HanaPort, type RegisterOptions } from '../src/hana/port.js';
+import { SimDirectPort } from '../src/hana/sim/direct-port.js';
+import type { SimLandscape } from '../src/hana/sim/model.js';
 
 export type HanaOp = 'probe' | 'takeover' | 'register' | 'start' | 'stop' | 'kill' | 'suspend';
 

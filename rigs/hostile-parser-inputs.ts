@@ -9,8 +9,13 @@ import {
   parseSrState,
   parseSystemInstanceList,
   parseSystemReplicationStatus,
-} from '../../../src/hana/parsers/index.js';
-import { fixture } from './fixtures.js';
+} from '../src/hana/parsers/index.js';
+import { readFileSync } from 'node:fs';
+
+/** A recorded tool output of test/fixtures/hana (data shared with the parser tests). */
+function fixture(name: string): string {
+  return readFileSync(new URL(`../test/fixtures/hana/${name}`, import.meta.url), 'utf8');
+}
 
 export const MiB = 1024 * 1024;
 
