@@ -1,3 +1,4 @@
+// Why this file is long: the agent's option table (44 options, each with its help) and the validation of each, naming flag and variable.
 /**
  * Configuration of `hanasr agent`: from HANASR_* environment variables and command-line flags
  * (a flag wins over its variable), validated with zod. Every error names the field, its flag and

@@ -1,3 +1,4 @@
+// Why this file is long: it wires every component of the demo landscape (API, store, sites, agents, operator, SQL endpoints) and undoes each on stop.
 /**
  * A whole hanasr landscape on one machine, for `npm start` / `hanasr demo`:
  * the embedded Kubernetes API (the project's fake API server, with a kubeconfig on disk), the

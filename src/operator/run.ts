@@ -1,3 +1,4 @@
+// Why this file is long: the operator option table and config schema sit beside the process wiring they configure; split them to operator/config.ts when the wiring grows.
 /**
  * The operator process: configuration (zod, errors name the field with its flag and environment
  * variable), the coordination store (etcd, or in-memory for the demo and tests), the Kubernetes

@@ -1,3 +1,4 @@
+// Why this file is long: one rendering per explained input (local, leader, sync, peers, what-if); split gather/render when it grows.
 /**
  * `hanasr explain NAME [--site S] [--what-if FAULT]`: what each agent decides right now and why,
  * replayed from the state the agents publish (the pure decide() on the observation each agent

@@ -1,3 +1,4 @@
+// Why this file is long: the simulated watchdog and fence devices with every fault mode the scenarios inject; one concern.
 /**
  * The simulated hosts' fencing hardware: every site's node has a watchdog device and a fence
  * device (a BMC, a cloud API) that can power it off and on. They implement the fencing ports

@@ -1,3 +1,4 @@
+// Why this file is long: the simulator's whole site model; to be split by concern (process lifecycle, replication, faults) after the parallel branches land (issue 15).
 /**
  * The HANA system replication simulator's model: N sites, their instances and processes, the
  * replication links between them, a client write workload, and the faults a scenario injects.

@@ -1,3 +1,4 @@
+// Why this file is long: one text face per simulated tool output (hdbnsutil, sapcontrol, python scripts), each laid out like a published real output.
 /**
  * Text faces of the simulator: what hdbnsutil, sapcontrol and HANA's python scripts print for a
  * simulated site, laid out like the published real outputs in test/fixtures/hana (see

@@ -1,3 +1,4 @@
+// Why this file is long: every part kind and type code of the HANA SQL network protocol the stand-in server speaks; one specification.
 /**
  * The framing of SAP HANA's SQL Command Network Protocol, as SAP's "SQL Command Network
  * Protocol Reference" describes it: an initialization handshake, then messages made of a

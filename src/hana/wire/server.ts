@@ -1,3 +1,4 @@
+// Why this file is long: a stand-in: the HANA wire-protocol server (handshake, SCRAM, sessions, statements, limits against hostile clients).
 /**
  * The HANA SQL wire-protocol simulator: a node:net server that real HANA clients
  * (@sap/hana-client, hdb) connect to. It speaks the initialization handshake, SCRAM

@@ -1,3 +1,4 @@
+// Why this file is long: a stand-in: the SQL front end the wire server needs for clients' own tables as well as the monitoring views.
 /**
  * A tiny SQL front end: enough of HANA's dialect for probes, monitoring views and contract
  * tests. SELECT (columns or *, one FROM with JOINs, WHERE with AND, ORDER BY, LIMIT), INSERT,

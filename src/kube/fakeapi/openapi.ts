@@ -1,3 +1,4 @@
+// Why this file is long: the OpenAPI v3 documents kubectl reads (discovery, hashes, every built-in and custom schema), one concern of the stand-in API server.
 /**
  * OpenAPI v3, as kube-apiserver publishes it and kubectl reads it: `/openapi/v3` lists one
  * document per group/version (`serverRelativeURL` with a content hash), and each document has

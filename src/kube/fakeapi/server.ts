@@ -1,3 +1,4 @@
+// Why this file is long: a stand-in: the embedded Kubernetes API (routing, discovery, CRUD rules, patch types, watches, server-side apply) that kubectl and client-node drive.
 /**
  * The HTTP front of the fake Kubernetes API: routing, discovery, OpenAPI v3, CRUD with the API
  * server's rules (resourceVersion, generation, status subresource, finalizers), patch and
