@@ -116,6 +116,19 @@ export const TypeCode = {
   SECONDTIME: 64,
 } as const;
 
+/** The fixed-width numeric types: their width in bytes and how to read one (little-endian). */
+export const FIXED_NUMBERS: ReadonlyMap<
+  number,
+  { readonly width: number; read(buf: Buffer, offset: number): number | bigint }
+> = new Map([
+  [TypeCode.TINYINT, { width: 1, read: (b: Buffer, o: number) => b.readUInt8(o) }],
+  [TypeCode.SMALLINT, { width: 2, read: (b: Buffer, o: number) => b.readInt16LE(o) }],
+  [TypeCode.INT, { width: 4, read: (b: Buffer, o: number) => b.readInt32LE(o) }],
+  [TypeCode.BIGINT, { width: 8, read: (b: Buffer, o: number) => b.readBigInt64LE(o) }],
+  [TypeCode.REAL, { width: 4, read: (b: Buffer, o: number) => b.readFloatLE(o) }],
+  [TypeCode.DOUBLE, { width: 8, read: (b: Buffer, o: number) => b.readDoubleLE(o) }],
+]);
+
 export const ConnectOption = {
   CONNECTIONID: 1,
   COMPLETEARRAYEXECUTION: 2,
@@ -362,30 +375,22 @@ export function readOptions(data: Buffer, count: number): Map<number, OptionValu
     const key = data.readUInt8(offset);
     const type = data.readUInt8(offset + 1);
     offset += 2;
+    const fixed = type !== TypeCode.REAL ? FIXED_NUMBERS.get(type) : undefined;
+    if (fixed !== undefined) {
+      const value = fixed.read(data, offset);
+      offset += fixed.width;
+      out.set(
+        key,
+        typeof value === 'bigint'
+          ? { type: 'bigint', value }
+          : { type: type === TypeCode.DOUBLE ? 'double' : 'int', value },
+      );
+      continue;
+    }
     switch (type) {
       case TypeCode.BOOLEAN:
         out.set(key, { type: 'boolean', value: data.readUInt8(offset) !== 0 });
         offset += 1;
-        break;
-      case TypeCode.TINYINT:
-        out.set(key, { type: 'int', value: data.readUInt8(offset) });
-        offset += 1;
-        break;
-      case TypeCode.SMALLINT:
-        out.set(key, { type: 'int', value: data.readInt16LE(offset) });
-        offset += 2;
-        break;
-      case TypeCode.INT:
-        out.set(key, { type: 'int', value: data.readInt32LE(offset) });
-        offset += 4;
-        break;
-      case TypeCode.BIGINT:
-        out.set(key, { type: 'bigint', value: data.readBigInt64LE(offset) });
-        offset += 8;
-        break;
-      case TypeCode.DOUBLE:
-        out.set(key, { type: 'double', value: data.readDoubleLE(offset) });
-        offset += 8;
         break;
       case TypeCode.STRING:
       case TypeCode.NSTRING:

@@ -61,6 +61,24 @@ function syntaxError(sql: string, pos: number): HanaSqlError {
   );
 }
 
+/** The text between the quote at `start` and its closing quote (a doubled quote stands for one). */
+function quoted(sql: string, start: number, pos: number): { text: string; end: number } {
+  const q = sql[start]!;
+  let j = start + 1;
+  let text = '';
+  for (;;) {
+    if (j >= sql.length) throw syntaxError(sql, pos);
+    if (sql[j] === q) {
+      if (sql[j + 1] !== q) return { text, end: j + 1 };
+      text += q;
+      j += 2;
+      continue;
+    }
+    text += sql[j];
+    j++;
+  }
+}
+
 function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -82,41 +100,13 @@ function tokenize(sql: string): Token[] {
       tokens.push({ kind: 'word', text, upper: text.toUpperCase(), pos });
       i = j;
     } else if (c === '"') {
-      let j = i + 1;
-      let text = '';
-      for (;;) {
-        if (j >= sql.length) throw syntaxError(sql, pos);
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') {
-            text += '"';
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-        j++;
-      }
+      const { text, end } = quoted(sql, i, pos);
       tokens.push({ kind: 'quoted', text, upper: text, pos });
-      i = j + 1;
+      i = end;
     } else if (c === "'") {
-      let j = i + 1;
-      let text = '';
-      for (;;) {
-        if (j >= sql.length) throw syntaxError(sql, pos);
-        if (sql[j] === "'") {
-          if (sql[j + 1] === "'") {
-            text += "'";
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-        j++;
-      }
+      const { text, end } = quoted(sql, i, pos);
       tokens.push({ kind: 'string', text, pos });
-      i = j + 1;
+      i = end;
     } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
       const m = /^[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?/.exec(sql.slice(i))!;
       tokens.push({ kind: 'number', text: m[0], pos });

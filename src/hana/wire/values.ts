@@ -3,7 +3,7 @@
  * input parameters (one type-code byte before each value, type | 0x80 for NULL), as SAP's
  * protocol reference defines them.
  */
-import { ProtocolError, TypeCode } from './protocol.js';
+import { FIXED_NUMBERS, ProtocolError, TypeCode } from './protocol.js';
 
 /** The SQL types our front end knows. */
 export type SqlType =
@@ -257,37 +257,13 @@ export function readParameter(buf: Buffer, r: ParamReader): SqlValue {
   const code = buf.readUInt8(r.offset);
   r.offset += 1;
   if (code === TypeCode.NULL || code & 0x80) return null;
+  const fixed = FIXED_NUMBERS.get(code);
+  if (fixed !== undefined) {
+    const v = fixed.read(buf, r.offset);
+    r.offset += fixed.width;
+    return v;
+  }
   switch (code) {
-    case TypeCode.TINYINT: {
-      const v = buf.readUInt8(r.offset);
-      r.offset += 1;
-      return v;
-    }
-    case TypeCode.SMALLINT: {
-      const v = buf.readInt16LE(r.offset);
-      r.offset += 2;
-      return v;
-    }
-    case TypeCode.INT: {
-      const v = buf.readInt32LE(r.offset);
-      r.offset += 4;
-      return v;
-    }
-    case TypeCode.BIGINT: {
-      const v = buf.readBigInt64LE(r.offset);
-      r.offset += 8;
-      return v;
-    }
-    case TypeCode.REAL: {
-      const v = buf.readFloatLE(r.offset);
-      r.offset += 4;
-      return v;
-    }
-    case TypeCode.DOUBLE: {
-      const v = buf.readDoubleLE(r.offset);
-      r.offset += 8;
-      return v;
-    }
     case TypeCode.DECIMAL: {
       const v = decodeDecimal(buf, r.offset);
       r.offset += 16;
