@@ -7,21 +7,32 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { TimeoutError, withTimeout, type Clock } from '../clock.js';
+import { TimeoutError, withDeadline, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
-import { decide, fenceDeadlineMs } from '../domain/decide.js';
+import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
+import {
+  WATCHDOG_FEED_TICK_MS,
+  watchdogFeed,
+  watchdogVerdict,
+  watchdogWanted,
+  type WatchdogVerdict,
+} from '../domain/fencing.js';
+import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
+import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
   type ActionOutcome,
   type HanaHealth,
   type LeaderView,
+  type FenceRecord,
   type SiteReport,
+  type WatchdogReport,
 } from '../domain/types.js';
 import type { HanaPort } from '../hana/port.js';
 import type { AgentMetricsSink } from './metrics.js';
@@ -73,13 +84,26 @@ export interface AgentOptions {
   readonly stopTimeoutMs?: number;
   /** Metrics hooks (probe, lease renewal, report, events): see src/agent/metrics.ts. */
   readonly metrics?: AgentMetricsSink;
+  /**
+   * This node's watchdog for the spec now (src/fencing/port.ts; undefined: none). Absent: the
+   * agent runs without one (as with spec.fencing.watchdog.mode disabled, but not reported).
+   */
+  readonly watchdog?: () => Watchdog | undefined;
+  /**
+   * The fence agent this site runs to power another site's node off (spec.fencing.agent; a call
+   * answers NOT_CONFIGURED when the spec names none). Absent: this agent fences no other node.
+   */
+  readonly fenceAgent?: FenceAgent;
 }
+
+/** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
+export { WATCHDOG_FEED_TICK_MS };
 
 export class Agent {
   readonly site: string;
   private readonly session: CoordinationSession;
   private timerCancel: (() => void) | null = null;
-  private watchdogCancel: (() => void) | null = null;
+  private leaseCheckCancel: (() => void) | null = null;
   private running = false;
   private busy: Promise<Decision | null> | null = null;
   private failedProbes = 0;
@@ -100,6 +124,28 @@ export class Agent {
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
   private readonly failingWrites = new Set<StoreWrite>();
+  /** The watchdog: its last probe and verdict, the device armed (null: none), the feeder. */
+  private wdInfo: WatchdogInfo | null = null;
+  private wdVerdict: WatchdogVerdict | null = null;
+  private armedOn: Watchdog | null = null;
+  private feederCancel: (() => void) | null = null;
+  private feeding: Promise<void> | null = null;
+  private lastFeedReason = '';
+  /** A stop of the own site: in progress, or failed (stop and kill), until one is confirmed. */
+  private stopping: 'none' | 'in-progress' | 'failed' = 'none';
+  /** When (monotonic) the last decision kept the primary up in failsafe; null: not in failsafe. */
+  private failsafeAt: number | null = null;
+  /** About to race for the leader key: feeds obey the lease bound from the renewal before it. */
+  private contending = false;
+  /** How long another leader has looked lost: its report unchanged, its node not answering. */
+  private silence: { site: string; seen: number | null; cycles: number } | null = null;
+  /** A fence of another node in flight (in the background), and how to abort it. */
+  private nodeFencing: Promise<void> | null = null;
+  private nodeFencingAbort: AbortController | null = null;
+  /** The last fence of another node this agent carried out (status page). */
+  private lastFence: FenceRecord | null = null;
+  /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
+  private hungSince: number | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
@@ -125,6 +171,7 @@ export class Agent {
     this.running = true;
     await this.session.start().catch(() => {});
     this.schedule(0);
+    this.scheduleFeeder();
   }
 
   /** Stops the loop and revokes the lease (the leader key goes with it). */
@@ -136,13 +183,21 @@ export class Agent {
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.running = false;
     this.timerCancel?.();
-    this.watchdogCancel?.();
+    this.leaseCheckCancel?.();
+    this.feederCancel?.();
+    this.nodeFencingAbort?.abort();
     const inFlight = this.busy?.catch(() => null);
     if (inFlight && options.graceMs !== undefined) {
       await Promise.race([inFlight, this.options.clock.sleep(options.graceMs)]);
     } else {
       await inFlight;
     }
+    // A graceful stop closes the watchdog with the magic character (Patroni does the same on
+    // shutdown): the agent hands the key back below, and a primary it leaves running is kept
+    // from a takeover while it answers (former_primary_still_serving). Only a killed agent leaves
+    // the watchdog counting.
+    await this.feeding?.catch(() => {});
+    await this.disarmWatchdog('agent stopping');
     await this.session.close().catch(() => {});
   }
 
@@ -150,7 +205,9 @@ export class Agent {
   kill(): void {
     this.running = false;
     this.timerCancel?.();
-    this.watchdogCancel?.();
+    this.leaseCheckCancel?.();
+    this.feederCancel?.();
+    this.nodeFencingAbort?.abort();
     this.session.abandon();
   }
 
@@ -162,28 +219,28 @@ export class Agent {
     });
   }
 
-  private armWatchdog(): void {
-    this.watchdogCancel?.();
-    this.watchdogCancel = null;
+  private armLeaseCheck(): void {
+    this.leaseCheckCancel?.();
+    this.leaseCheckCancel = null;
     if (!this.running || !this.leaderMine) return;
     const renewed = this.session.lastRenewedAt();
     if (renewed === null) return;
     const spec = this.options.spec();
-    const at = renewed + fenceDeadlineMs(spec) - this.options.clock.now();
-    this.watchdogCancel = this.options.clock.setTimer(Math.max(0, at) + 1, () => void this.watchdog());
+    const at = renewed + fenceDeadlineMs(spec) - this.options.clock.monotonic();
+    this.leaseCheckCancel = this.options.clock.setTimer(Math.max(0, at) + 1, () => void this.leaseCheck());
   }
 
   /**
    * Runs when the lease may be going stale while a cycle is slow (a hung probe must not delay
    * self-fencing): decides on the last known state with the store treated as unknown.
    */
-  private async watchdog(): Promise<void> {
+  private async leaseCheck(): Promise<void> {
     if (!this.running || !this.leaderMine) return;
     const { clock } = this.options;
     const spec = this.options.spec();
     const renewed = this.session.lastRenewedAt();
-    if (renewed !== null && clock.now() - renewed < fenceDeadlineMs(spec)) {
-      this.armWatchdog();
+    if (renewed !== null && clock.monotonic() - renewed < fenceDeadlineMs(spec)) {
+      this.armLeaseCheck();
       return;
     }
     // The failsafe ("every peer is a reachable secondary") must rest on what the peers look like
@@ -193,11 +250,207 @@ export class Agent {
     if (!this.running || !this.leaderMine) return;
     const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue' }, null);
     const d = decide(obs, spec, clock.now());
+    this.noteFailsafe(d);
     if (d.action.kind === 'fence') {
       this.emit('decision', d);
       await this.act(d, null);
       this.leaderMine = false;
     }
+  }
+
+  // ------------------------------------------------------------------ the watchdog
+
+  /** Probes this node's watchdog (never opens it) and judges it under the spec. */
+  private async probeWatchdog(spec: HanaSystemReplicationSpec): Promise<void> {
+    const wd = this.options.watchdog?.();
+    if (this.options.watchdog === undefined) return;
+    let info: WatchdogInfo | null = null;
+    if (wd !== undefined && spec.fencing.watchdog.mode !== 'disabled') {
+      info = await withTimeout(
+        this.options.clock,
+        spec.probes.timeoutSeconds * 1000,
+        'watchdog probe',
+        (sig) => wd.probe(sig),
+      ).catch(() => null);
+    }
+    this.wdInfo = info;
+    const verdict = watchdogVerdict(spec, info);
+    if (this.wdVerdict?.reason !== verdict.reason && verdict.reason !== 'watchdog_disabled') {
+      this.emitRaw(verdict.use ? 'watchdog' : 'watchdog-unusable', 'none', verdict.reason, verdict.message);
+    }
+    this.wdVerdict = verdict;
+  }
+
+  /** The watchdog in the report (absent without a watchdog port). */
+  private watchdogReport(spec: HanaSystemReplicationSpec): WatchdogReport | undefined {
+    if (this.options.watchdog === undefined || this.wdVerdict === null) return undefined;
+    const v = this.wdVerdict;
+    const state = this.armedOn?.state() ?? 'disarmed';
+    return {
+      mode: spec.fencing.watchdog.mode,
+      state,
+      usable: v.use,
+      mayLead: v.mayLead,
+      ...(this.wdInfo?.device !== undefined ? { device: this.wdInfo.device } : {}),
+      ...(this.wdInfo?.timeoutSeconds !== undefined ? { timeoutSeconds: this.wdInfo.timeoutSeconds } : {}),
+      reason: v.reason,
+      message: v.message,
+    };
+  }
+
+  /** Arms or disarms the watchdog as the rules want it now (src/domain/fencing.ts). */
+  private async tendWatchdog(spec: HanaSystemReplicationSpec): Promise<void> {
+    if (this.options.watchdog === undefined || this.wdVerdict === null) return;
+    const want = watchdogWanted(spec, this.wdVerdict, {
+      leading: this.leaderMine,
+      mayBeWriting: this.localMayBeWriting(),
+    });
+    if (want && this.armedOn === null) await this.armNow(spec);
+    else if (!want && this.armedOn !== null) {
+      if (this.localMayBeWriting() && this.wdVerdict.use) return; // never disarm under a writer
+      await this.disarmWatchdog(
+        this.wdVerdict.use ? 'not leading, HANA not writable' : this.wdVerdict.message,
+      );
+    }
+  }
+
+  /** Counts the cycles in which another leader's report did not change and its node did not answer. */
+  private noteLeaderSilence(state: ClusterState | null): void {
+    const leader = state?.leader;
+    if (!state || !leader || leader.site === this.site) {
+      this.silence = null;
+      return;
+    }
+    const seen = state.reports[leader.site]?.observedAt ?? null;
+    const answers = this.lastPeers[leader.site]?.reachable === true;
+    const prev = this.silence?.site === leader.site ? this.silence : null;
+    const unchanged = prev !== null && prev.seen === seen;
+    this.silence = {
+      site: leader.site,
+      seen,
+      cycles: answers ? 0 : unchanged || seen === null ? (prev?.cycles ?? 0) + 1 : 0,
+    };
+  }
+
+  private noteFailsafe(d: Decision): void {
+    this.failsafeAt = d.reason === 'failsafe_peers_healthy' ? this.options.clock.monotonic() : null;
+  }
+
+  /** The local HANA, as last probed, may be taking writes. */
+  private localMayBeWriting(): boolean {
+    return mayBeWriting(this.lastHealth);
+  }
+
+  /** Opens the watchdog (a first feed): while leading, only within the lease bound. */
+  private async armNow(spec: HanaSystemReplicationSpec): Promise<boolean> {
+    const wd = this.options.watchdog?.();
+    if (wd === undefined || this.wdVerdict?.use !== true) return false;
+    const duty = this.feedVerdict(spec);
+    if (!duty.feed) return false;
+    try {
+      await this.feeding?.catch(() => {});
+      await withTimeout(this.options.clock, 1000, 'watchdog arm', (sig) => wd.arm(sig));
+      this.armedOn = wd;
+      this.emitRaw(
+        'watchdog-armed',
+        'none',
+        'watchdog_armed',
+        `watchdog ${wd.device} armed (timeout ${this.wdInfo?.timeoutSeconds ?? '?'} s)${this.leaderMine ? ' while leading' : ''}`,
+      );
+      return true;
+    } catch (err) {
+      // A failed open may still have armed it (a late open): treat it as armed and unfed.
+      if (wd.state() !== 'disarmed') this.armedOn = wd;
+      this.emitRaw(
+        'watchdog-failed',
+        'none',
+        'watchdog_arm_failed',
+        `arming watchdog ${wd.device} failed: ${errorMessage(err)}`,
+      );
+      return false;
+    }
+  }
+
+  /** Magic close, once nothing on this node may write (or the agent stops gracefully). */
+  private async disarmWatchdog(why: string): Promise<void> {
+    const wd = this.armedOn;
+    if (wd === null) return;
+    try {
+      await withTimeout(this.options.clock, 1000, 'watchdog disarm', (sig) => wd.disarm(sig));
+      this.armedOn = null;
+      this.emitRaw(
+        'watchdog-disarmed',
+        'none',
+        'watchdog_disarmed',
+        `watchdog ${wd.device} disarmed (magic close): ${why}`,
+      );
+    } catch (err) {
+      this.emitRaw(
+        'watchdog-failed',
+        'none',
+        'watchdog_disarm_failed',
+        `disarming watchdog ${wd.device} failed (${errorMessage(err)}): it may still fire`,
+      );
+    }
+  }
+
+  private feedVerdict(spec: HanaSystemReplicationSpec) {
+    const { clock } = this.options;
+    return watchdogFeed(spec, {
+      leading: this.leaderMine || this.contending,
+      mayBeWriting: this.localMayBeWriting(),
+      lastRenewedAt: this.session.lastRenewedAt(),
+      now: clock.monotonic(),
+      timeoutSeconds: this.wdInfo?.timeoutSeconds ?? 0,
+      stopping: this.stopping,
+      failsafe:
+        this.failsafeAt !== null && clock.monotonic() - this.failsafeAt <= cycleMs(this.options.spec()),
+      hungForMs: this.hungSince === null ? null : clock.monotonic() - this.hungSince,
+    });
+  }
+
+  /**
+   * Feeds the armed watchdog from the renewal path: every tick, when the rules allow it (a
+   * confirmed renewal recent enough while leading). Runs on its own timer, so a cycle held up by
+   * a long action (a takeover, a stop) does not starve it; a dead or frozen agent feeds nothing.
+   */
+  private scheduleFeeder(): void {
+    if (!this.running || this.options.watchdog === undefined) return;
+    this.feederCancel = this.options.clock.setTimer(WATCHDOG_FEED_TICK_MS, () => {
+      this.feedTick();
+      this.scheduleFeeder();
+    });
+  }
+
+  private feedTick(): void {
+    const wd = this.armedOn;
+    if (!this.running || wd === null || this.feeding !== null) return;
+    const spec = this.options.spec();
+    const v = this.feedVerdict(spec);
+    // Between two renewals the lease bound closes the window for a while (normal): only the
+    // self-fencing reasons are told.
+    if (v.reason !== this.lastFeedReason) {
+      this.lastFeedReason = v.reason;
+      if (v.reason === 'watchdog_self_fencing' || v.reason === 'watchdog_hung_site_reset')
+        this.emitRaw('watchdog-unfed', 'none', v.reason, v.message);
+    }
+    if (!v.feed) return;
+    this.feeding = withTimeout(this.options.clock, 1000, 'watchdog feed', (sig) => wd.feed(sig))
+      .catch((err: unknown) => {
+        const reason = 'watchdog_feed_failed';
+        if (this.lastFeedReason !== reason) {
+          this.lastFeedReason = reason;
+          this.emitRaw(
+            'watchdog-failed',
+            'none',
+            reason,
+            `feeding watchdog ${wd.device} failed: ${errorMessage(err)}`,
+          );
+        }
+      })
+      .finally(() => {
+        this.feeding = null;
+      });
   }
 
   /** Checks every other site directly (each within the probe timeout; no answer = unreachable). */
@@ -244,7 +497,7 @@ export class Agent {
   }
 
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, () => fn());
+    return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
 
   private async cycle(): Promise<Decision | null> {
@@ -255,14 +508,14 @@ export class Agent {
 
     // 1. Observe the local site.
     let health: HanaHealth;
-    const probeStarted = clock.now();
+    const probeStarted = clock.monotonic();
     try {
       health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
     } catch (err) {
       health = unknownHealth(errorMessage(err));
     }
     const now = clock.now();
-    this.options.metrics?.probed(health, (now - probeStarted) / 1000);
+    this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
     const failed = probeFailed(health);
     this.failedProbes = failed ? this.failedProbes + 1 : 0;
@@ -270,6 +523,10 @@ export class Agent {
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
     this.lastHealth = health;
+    if (health.probeOk) this.hungSince = null;
+    else if (!this.leaderMine) this.hungSince ??= clock.monotonic();
+    if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
+    await this.probeWatchdog(spec);
 
     // 2. Look at the peers directly.
     this.lastPeers = await this.checkPeers(spec);
@@ -281,12 +538,14 @@ export class Agent {
       state = await this.storeCall('coordination read', () => this.session.read());
       leader = leaderViewOf(state, this.site);
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
-      if (leader.state === 'held' && leader.mine) {
-        // The key is bound to our lease: renew now rather than trust a keepalive that may lag.
-        const renewStarted = clock.now();
+      if ((leader.state === 'held' && leader.mine) || this.armedOn !== null) {
+        // The key is bound to our lease: renew now rather than trust a keepalive that may lag
+        // (and an armed watchdog is fed from confirmed renewals).
+        const renewStarted = clock.monotonic();
         await this.storeCall('renew lease', () => this.session.renew()).then(
-          () => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000),
-          (err: unknown) => this.options.metrics?.leaseRenewed((clock.now() - renewStarted) / 1000, err),
+          () => this.options.metrics?.leaseRenewed((clock.monotonic() - renewStarted) / 1000),
+          (err: unknown) =>
+            this.options.metrics?.leaseRenewed((clock.monotonic() - renewStarted) / 1000, err),
         );
       }
     } catch (err) {
@@ -308,11 +567,14 @@ export class Agent {
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       }
     }
-    this.armWatchdog();
+    this.armLeaseCheck();
+    await this.tendWatchdog(spec);
+    this.noteLeaderSilence(state);
 
     // 4. Decide.
     const obs = this.observation(leader, state);
     const d = decide(obs, spec, clock.now());
+    this.noteFailsafe(d);
     this.last = d;
     this.emit('decision', d);
 
@@ -364,14 +626,28 @@ export class Agent {
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       },
       leader,
-      leaseRenewedAt: this.session.lastRenewedAt(),
+      leaseAgeMs: this.leaseAgeMs(),
       state,
       peers: this.lastPeers,
       clockSkew: this.skew,
+      ...(this.wdVerdict !== null
+        ? { watchdog: { mayLead: this.wdVerdict.mayLead, message: this.wdVerdict.message } }
+        : {}),
+      ...(this.silence !== null && this.silence.cycles > 0
+        ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
+        : {}),
     });
   }
 
+  /** The age of the last confirmed lease renewal on the monotonic clock, or null. */
+  private leaseAgeMs(): number | null {
+    const renewed = this.session.lastRenewedAt();
+    return renewed === null ? null : this.options.clock.monotonic() - renewed;
+  }
+
   private report(now: number): SiteReport {
+    const wd = this.watchdogReport(this.options.spec());
+    if (wd !== undefined) this.options.metrics?.watchdog?.(wd);
     return {
       site: this.site,
       observedAt: now,
@@ -383,7 +659,8 @@ export class Agent {
       fenced: this.fenced,
       localRestarts: this.localRestarts,
       ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
-      leaseRenewedAt: this.session.lastRenewedAt(),
+      // On the wall clock of this host (the report is read elsewhere): now less the lease's age.
+      leaseRenewedAt: ((age) => (age === null ? null : now - age))(this.leaseAgeMs()),
       peers: this.lastPeers,
       ...(this.last
         ? {
@@ -396,6 +673,7 @@ export class Agent {
         : {}),
       ...(this.lastActionOutcome ? { lastAction: this.lastActionOutcome } : {}),
       ...(Object.keys(this.skew).length > 0 ? { clockSkew: this.skew } : {}),
+      ...(wd !== undefined ? { watchdog: wd } : {}),
     };
   }
 
@@ -426,13 +704,47 @@ export class Agent {
           return;
         }
         case 'takeover': {
-          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
+          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
           if (!rec) return;
           // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
           // cycle: it is still the same takeover, planned or not, from the same old primary.
           this.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
           await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
           if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
+          // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
+          // stopped (Autostart=0) and its agent follows the new leader (register or wait).
+          if (a.powerOn !== undefined && this.leaderMine) void this.powerOn(a.powerOn, rec.epoch);
+          return;
+        }
+        case 'fence-node': {
+          const check = await this.epochStillCurrent(a.epoch);
+          if (!check.ok) return this.refuseStale(a, check.state);
+          if (check.state?.leader != null && check.state.leader.site !== a.site) {
+            return this.emitRaw(
+              'refused',
+              a.kind,
+              'not_leader',
+              `not fencing ${a.site}: ${check.state.leader.site} holds the leader key now`,
+            );
+          }
+          // In the background: a fence that fails or hangs (up to fencing.agent.timeoutSeconds)
+          // must not hold up the cycle, so the lease rule stays in force meanwhile.
+          if (this.nodeFencing !== null) return;
+          const abort = new AbortController();
+          this.nodeFencingAbort = abort;
+          this.nodeFencing = this.fenceNode(a.site, a.epoch, d.reason, abort.signal)
+            .catch((err: unknown) =>
+              this.emitRaw(
+                'action-failed',
+                'fence-node',
+                'node_fence_failed',
+                `fencing ${a.site} failed: ${errorMessage(err)}`,
+              ),
+            )
+            .finally(() => {
+              this.nodeFencing = null;
+              this.nodeFencingAbort = null;
+            });
           return;
         }
         case 'promote': {
@@ -467,6 +779,11 @@ export class Agent {
                 'not starting a primary without the leader key',
               );
             }
+            // A starting primary commits alone at once: its secondaries' SOK records must not
+            // vouch for the time after the start. Not recorded, not started.
+            await this.storeCall('write sync', () =>
+              this.session.writeSync(a.epoch, sfailBeforeStart(spec, this.site, a.epoch, clock.now())),
+            );
           }
           let how = '';
           if (a.restart) {
@@ -544,9 +861,14 @@ export class Agent {
   ): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
     const { clock, hana } = this.options;
     const stopMs = this.options.stopTimeoutMs ?? 30_000;
+    // Self-fencing: from now on the watchdog goes unfed while this site leads or may write, so a
+    // stop that never completes (a hung instance, a frozen file system) ends in a reset.
+    this.stopping = 'in-progress';
+    this.feedTick();
     try {
       await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
       this.fenced = true;
+      this.stopping = 'none';
       return { ok: true, how: 'stopped' };
     } catch (stopErr) {
       this.emitRaw(
@@ -564,24 +886,149 @@ export class Agent {
           'fence_failed',
           `${this.site} is not stopped: the hard stop (${errorMessage(stopErr)}) and the kill (${errorMessage(killErr)}) failed; ${onFailure}`,
         );
+        this.stopping = 'failed';
+        this.feedTick();
         return { ok: false };
       }
       this.fenced = true;
+      this.stopping = 'none';
       return { ok: true, how: 'killed (HDB kill-9, the hard stop did not complete)' };
     }
   }
 
-  /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
-  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number) {
-    const rec = await this.storeCall('acquire leader', () =>
-      this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
-    );
-    if (!rec) {
-      this.emitRaw('refused', kind, 'lost_race', 'another member changed the leader key first');
-      return null;
+  /**
+   * Powers `site`'s node off through the fence agent (off, then status until off, within the
+   * spec's timeout) and records the outcome in the store with the epoch it believed in.
+   */
+  private async fenceNode(site: string, epoch: number, reason: string, signal: AbortSignal): Promise<void> {
+    const spec = this.options.spec();
+    const agent = this.options.fenceAgent;
+    if (agent === undefined || spec.fencing.agent === undefined) {
+      return this.emitRaw(
+        'action-failed',
+        'fence-node',
+        'node_fence_failed',
+        `no fence agent to fence ${site} with`,
+      );
     }
-    this.leaderMine = true;
-    this.believedEpoch = rec.epoch;
+    this.emitRaw(
+      'fencing',
+      'fence-node',
+      reason,
+      `powering off the node of ${site} (epoch ${epoch}) through ${spec.fencing.agent.command}`,
+    );
+    const outcome = await fenceOff(agent, site, {
+      clock: this.options.clock,
+      ...fenceTiming(spec.fencing.agent),
+      signal,
+    });
+    await this.recordFence(outcome, epoch);
+    if (outcome.result === 'confirmed') {
+      this.emitRaw(
+        'action',
+        'fence-node',
+        'node_fenced',
+        `fenced the node of ${site} at epoch ${epoch}: ${outcome.message} (${outcome.calls} calls)`,
+      );
+    } else {
+      this.emitRaw(
+        'action-failed',
+        'fence-node',
+        'node_fence_failed',
+        `fencing the node of ${site} ${outcome.result === 'failed' ? 'failed' : 'timed out'}: ${outcome.message}; the lease rule stays in force`,
+      );
+    }
+  }
+
+  private async recordFence(outcome: FenceOutcome, epoch: number): Promise<void> {
+    const record: FenceRecord = {
+      site: outcome.site,
+      by: this.site,
+      epoch,
+      action: outcome.action,
+      result: outcome.result,
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      calls: outcome.calls,
+      ...(outcome.code !== undefined ? { code: outcome.code } : {}),
+      message: outcome.message,
+    };
+    if (outcome.action === 'off') this.lastFence = record;
+    this.options.metrics?.nodeFenced?.(record);
+    await this.storeCall('record fence', () => this.session.recordFence(record)).catch((err: unknown) =>
+      this.emitRaw(
+        'store-write-failed',
+        'none',
+        'fence_record_failed',
+        `recording the fence of ${outcome.site} failed: ${errorMessage(err)}`,
+      ),
+    );
+  }
+
+  /** Powers a node we fenced on again, after our takeover (best effort, recorded). */
+  private async powerOn(site: string, epoch: number): Promise<void> {
+    const spec = this.options.spec();
+    const agent = this.options.fenceAgent;
+    if (agent === undefined || spec.fencing.agent === undefined || !this.running) return;
+    const outcome = await fenceOn(agent, site, {
+      clock: this.options.clock,
+      ...fenceTiming(spec.fencing.agent),
+    });
+    await this.recordFence(outcome, epoch);
+    this.emitRaw(
+      outcome.result === 'confirmed' ? 'action' : 'action-failed',
+      'fence-node',
+      outcome.result === 'confirmed' ? 'node_powered_on' : 'node_power_on_failed',
+      `${outcome.result === 'confirmed' ? 'powered the node of ' + site + ' on again' : 'powering the node of ' + site + ' on failed'}: ${outcome.message}`,
+    );
+  }
+
+  /** The last fence of another node this agent carried out, or null. */
+  get lastNodeFence(): FenceRecord | null {
+    return this.lastFence;
+  }
+
+  /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
+  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number, seize?: string) {
+    const spec = this.options.spec();
+    // From here on feeds obey the lease bound; a renewal sent after the last free feed (a
+    // secondary's) keeps the node's reset before the lease's end, so it precedes the race.
+    this.contending = true;
+    let rec;
+    try {
+      if (this.armedOn !== null || this.wdVerdict?.use === true) {
+        await this.feeding?.catch(() => {});
+        await this.storeCall('renew lease', () => this.session.renew()).catch(() => {});
+      }
+      rec = await this.storeCall(seize !== undefined ? 'seize leader' : 'acquire leader', () =>
+        seize !== undefined
+          ? this.session.seizeLeader(seize, expectedLastEpoch, this.options.clock.now())
+          : this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
+      );
+      if (!rec) {
+        this.emitRaw('refused', kind, 'lost_race', 'another member changed the leader key first');
+        return null;
+      }
+      this.leaderMine = true;
+      this.believedEpoch = rec.epoch;
+    } finally {
+      this.contending = false;
+    }
+    // Armed before this site writes as primary; a required watchdog that cannot be armed hands
+    // the key straight back (Patroni: no leader without its watchdog).
+    if (this.wdVerdict?.use === true && this.armedOn === null && !(await this.armNow(spec))) {
+      if (spec.fencing.watchdog.mode === 'required') {
+        await this.storeCall('release leader', () => this.session.releaseLeader(rec.epoch)).catch(() => {});
+        this.leaderMine = false;
+        this.emitRaw(
+          'refused',
+          kind,
+          'watchdog_arm_failed',
+          `the watchdog is required and could not be armed: released the leader key at epoch ${rec.epoch}`,
+        );
+        return null;
+      }
+    }
     return rec;
   }
 

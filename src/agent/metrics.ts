@@ -8,7 +8,7 @@
  */
 import type { AgentEvent, StoreWrite } from './agent.js';
 import type { SkewEstimate } from '../domain/clock-skew.js';
-import type { HanaHealth } from '../domain/types.js';
+import type { FenceRecord, HanaHealth, WatchdogReport } from '../domain/types.js';
 import {
   initSiteCounters,
   replicationStatusValues,
@@ -35,6 +35,10 @@ export interface AgentMetricsSink {
   storeWriteFailed?(what: StoreWrite): void;
   /** The spec's clock skew bound in force (each cycle). */
   clockSkewBound?(maxSkewSeconds: number): void;
+  /** A fence of another site's node (off or on) ended. */
+  nodeFenced?(record: FenceRecord): void;
+  /** The watchdog as the report carries it (each cycle). */
+  watchdog?(report: WatchdogReport): void;
 }
 
 export interface AgentMetricsOptions {
@@ -134,6 +138,23 @@ export class AgentMetrics implements AgentMetricsSink {
   /** The spec's bound, for the ClockSkew alert rule. */
   clockSkewBound(maxSkewSeconds: number): void {
     this.options.metrics.clockSkewMaxSeconds.set(this.own, maxSkewSeconds);
+  }
+
+  watchdog(report: WatchdogReport): void {
+    const m = this.options.metrics;
+    m.watchdogArmed.set(this.own, report.state === 'armed' ? 1 : 0);
+    m.watchdogUsable.set(this.own, report.usable ? 1 : 0);
+    if (report.timeoutSeconds !== undefined) m.watchdogTimeoutSeconds.set(this.own, report.timeoutSeconds);
+    else m.watchdogTimeoutSeconds.remove(this.own);
+  }
+
+  nodeFenced(record: FenceRecord): void {
+    this.options.metrics.nodeFencesTotal.inc({
+      ...this.own,
+      peer: record.site,
+      action: record.action,
+      outcome: record.result,
+    });
   }
 
   leaseRenewed(durationSeconds: number, error?: unknown): void {

@@ -208,8 +208,8 @@ export interface AgentRuntime {
   /** The Agent, once started. */
   agent(): Agent | null;
   /**
-   * This host's watchdog and fence agent, from the spec and the host configuration. Built but not
-   * used by the agent loop yet (issue 11 part B arms the watchdog and fences through them).
+   * This host's watchdog and fence agent, from the spec and the host configuration; the agent
+   * loop arms and feeds the watchdog and fences lost nodes through them.
    */
   readonly fencing: FencingAdapters;
   stop(): Promise<void>;
@@ -288,12 +288,16 @@ export async function startAgentRuntime(
   // What the status page shows, captured from the ports the agent uses (agent.ts stays as is).
   let lastHealth: HanaHealth | null = null;
   let lastCycleAt: number | null = null;
+  /** The same instants on the monotonic clock (healthz and readyz measure ages with it). */
+  let lastCycleMono: number | null = null;
+  let storeOkMono: number | null = null;
+  let agentStartedMono: number | null = null;
+  const startedMono = clock.monotonic();
   let lastReport: SiteReport | null = null;
   let storeOkAt: number | null = null;
   let storeReachable = false;
   let peers: Record<string, PeerView> = {};
   let agent: Agent | null = null;
-  let agentStartedAt: number | null = null;
   let stopped = false;
   let startError: string | null = null;
 
@@ -320,13 +324,13 @@ export async function startAgentRuntime(
     if (stopped) return { ok: false, message: 'stopping' };
     if (startError !== null) return { ok: false, message: `agent failed to start: ${startError}` };
     if (!agent) return { ok: true, message: 'waiting for a spec' };
-    const last = lastCycleAt ?? agentStartedAt ?? startedAt;
+    const last = lastCycleMono ?? agentStartedMono ?? startedMono;
     let allowed = 3 * interval();
     // A takeover, start or stop in flight holds the loop for up to the action deadline (a restart:
     // a hard stop and a kill first, each with the stop deadline).
     if (agent.lastDecision && agent.lastDecision.action.kind !== 'none')
       allowed += config.hana.actionTimeoutMs + 2 * config.hana.stopTimeoutMs;
-    const age = clock.now() - last;
+    const age = clock.monotonic() - last;
     return age <= allowed
       ? { ok: true, message: `loop ran ${Math.round(age)} ms ago` }
       : { ok: false, message: `loop has not run for ${Math.round(age)} ms (allowed ${allowed} ms)` };
@@ -335,7 +339,7 @@ export async function startAgentRuntime(
     if (stopped) return { ok: false, message: 'stopping' };
     if (!specs.current()) return { ok: false, message: 'no spec yet (spec file or published spec)' };
     if (!agent) return { ok: false, message: 'agent not started' };
-    if (storeOkAt === null || clock.now() - storeOkAt > 3 * interval())
+    if (storeOkMono === null || clock.monotonic() - storeOkMono > 3 * interval())
       return { ok: false, message: 'coordination store not reached recently' };
     return { ok: true, message: 'ready' };
   };
@@ -402,6 +406,7 @@ export async function startAgentRuntime(
   const observed = (inner: HanaPort): HanaPort => ({
     probe: async (signal) => {
       lastCycleAt = clock.now();
+      lastCycleMono = clock.monotonic();
       const h = await inner.probe(signal);
       lastHealth = h;
       return h;
@@ -417,6 +422,7 @@ export async function startAgentRuntime(
   const watchedSession = (session: CoordinationSession): CoordinationSession => {
     const ok = () => {
       storeOkAt = clock.now();
+      storeOkMono = clock.monotonic();
       storeReachable = true;
     };
     const failed = (err: unknown): never => {
@@ -435,6 +441,8 @@ export async function startAgentRuntime(
           ok();
         }, failed),
       acquireLeader: (e, n) => session.acquireLeader(e, n),
+      seizeLeader: (f, e, n) => session.seizeLeader(f, e, n),
+      recordFence: (r) => session.recordFence(r),
       releaseLeader: (e, h) => session.releaseLeader(e, h),
       writeSync: (e, r) => session.writeSync(e, r),
       stampPrimary: (e, a) => session.stampPrimary(e, a),
@@ -552,9 +560,13 @@ export async function startAgentRuntime(
       storeTimeoutMs: config.storeTimeoutMs,
       stopTimeoutMs: config.hana.stopTimeoutMs,
       actionTimeoutMs: config.hana.actionTimeoutMs,
+      // spec.fencing: the watchdog of the spec's device, and the fence agent (NOT_CONFIGURED
+      // while the spec names none).
+      watchdog: () => fencing.watchdog(),
+      fenceAgent: fencing.fenceAgent,
     });
     agent = a;
-    agentStartedAt = clock.now();
+    agentStartedMono = clock.monotonic();
     await a.start();
     log('info', 'agent started', {
       cluster: config.cluster,

@@ -144,6 +144,30 @@ export const siteStatusSchema = z
       .describe('Unshipped log in bytes, from the monitoring views.'),
     lastReportTime: time.optional().describe("When the site's agent last reported."),
     fenced: z.boolean().optional().describe('The site has been fenced (stopped or suspended).'),
+    watchdog: z
+      .object({
+        mode: z.enum(['disabled', 'automatic', 'required']).describe('spec.fencing.watchdog.mode.'),
+        state: z
+          .enum(['armed', 'disarmed', 'failed'])
+          .describe('armed (counting down), disarmed, or failed (a call failed while armed: it may fire).'),
+        usable: z.boolean().describe('The device is there and its timeout fits the lease.'),
+        timeoutSeconds: z.number().min(0).optional().describe("The device's timeout."),
+        reason: z.string().max(64).describe('Why usable or not (watchdog_usable, watchdog_absent...).'),
+        message: z.string().max(1024).describe('The same in words.'),
+      })
+      .optional()
+      .describe("The site's watchdog as its agent reports it (absent when the agent has none)."),
+    nodeFence: z
+      .object({
+        action: z.enum(['off', 'on']).describe('Power off (fence) or on (after the takeover).'),
+        result: z.enum(['confirmed', 'failed', 'timed-out']).describe('How the fence agent answered.'),
+        by: siteName.describe('The site whose agent fenced this node.'),
+        epoch: z.number().int().min(0).describe('The term the fencing agent believed in.'),
+        time: time.describe("When the fence ended (the fencing host's clock)."),
+        message: z.string().max(1024).describe('What the fence agent said.'),
+      })
+      .optional()
+      .describe("The last fence of this site's node by another site's agent."),
   })
   .describe('The state of one site as its agent reports it.');
 

@@ -123,7 +123,7 @@ export class OperatorElection {
 
   private leaseFresh(): boolean {
     const at = this.lease?.state === 'alive' ? this.lease.lastRenewedAt() : null;
-    return at !== null && this.clock.now() - at < this.validForMs;
+    return at !== null && this.clock.monotonic() - at < this.validForMs;
   }
 
   private async join(): Promise<void> {
@@ -184,7 +184,9 @@ export class OperatorElection {
     this.cancelStepDown();
     const at = this.lease?.lastRenewedAt();
     if (now && at != null) {
-      this.cancelStepDown = this.clock.setTimer(at + this.validForMs - this.clock.now(), () => this.report());
+      this.cancelStepDown = this.clock.setTimer(at + this.validForMs - this.clock.monotonic(), () =>
+        this.report(),
+      );
     }
   }
 }

@@ -4,9 +4,9 @@
  * even though etcd cannot expire a lease while it has no raft leader).
  *
  * Every keepalive is a short stream with a deadline: open, send the ID, wait for one answer, end.
- * `lastRenewedAt()` is the clock time at which the last confirmed keepalive was *sent*: the
- * server restarted the TTL after that instant, so the lease lives at least until
- * lastRenewedAt + TTL. A self-fencing agent can rely on that bound.
+ * `lastRenewedAt()` is the monotonic clock reading at which the last confirmed keepalive was
+ * *sent*: the server restarted the TTL after that instant, so the lease lives at least until
+ * lastRenewedAt + TTL. A self-fencing agent can rely on that bound, and no wall-clock jump moves it.
  */
 import { castGrpcError, type Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
@@ -68,7 +68,7 @@ export class EtcdLease {
   }
 
   private async doGrant(): Promise<string> {
-    const sentAt = this.o.clock.now();
+    const sentAt = this.o.clock.monotonic();
     const res = await deadlineCall(this.o.clock, this.o.callTimeoutMs, 'lease grant', this.o.secrets, () =>
       this.o.client.leaseClient.leaseGrant({ TTL: this.o.ttlSeconds, ID: 0 }),
     );
@@ -93,7 +93,7 @@ export class EtcdLease {
         `etcd lease is ${this.current === 'new' ? 'not granted yet' : this.current}`,
       );
     }
-    const sentAt = this.o.clock.now();
+    const sentAt = this.o.clock.monotonic();
     const ttl = await deadlineCall(
       this.o.clock,
       this.o.callTimeoutMs,
@@ -153,14 +153,14 @@ export class EtcdLease {
 
   private async tick(): Promise<void> {
     if (this.current !== 'alive') return;
-    const started = this.o.clock.now();
+    const started = this.o.clock.monotonic();
     try {
       await this.renew();
     } catch {
       // A failed keepalive leaves lastRenewedAt where it was; the owner judges its age.
     }
     if (this.current !== 'alive') return;
-    const elapsed = this.o.clock.now() - started;
+    const elapsed = this.o.clock.monotonic() - started;
     // After a failure, try again soon rather than a full interval later.
     this.schedule(Math.max(0, this.interval() - elapsed));
   }

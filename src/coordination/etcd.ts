@@ -27,7 +27,7 @@ import {
   type ITxnResponse,
 } from 'etcd3';
 import { realClock, type Clock } from '../clock.js';
-import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
 import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
 import { EtcdLease } from './etcd-lease.js';
@@ -95,6 +95,9 @@ export class ClusterKeys {
   }
   intent(id: string): string {
     return `${this.root}intents/${id}`;
+  }
+  fence(site: string): string {
+    return `${this.root}fences/${site}`;
   }
 }
 
@@ -169,6 +172,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const sync: Record<string, SyncRecord> = {};
   const lpt: Record<string, number> = {};
   const intents: Intent[] = [];
+  const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
@@ -209,6 +213,11 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
         if (i) intents.push(i);
         break;
       }
+      case 'fences': {
+        const f = parseJson<FenceRecord>(kv);
+        if (f && name) fences[name] = f;
+        break;
+      }
       case 'spec':
         spec = parseJson<unknown>(kv);
         break;
@@ -225,6 +234,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     sync,
     lpt,
     intents,
+    ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
   };
 }
@@ -493,6 +503,52 @@ export class EtcdSession implements CoordinationSession {
       this.noticeLeaseLoss(err);
       throw err;
     }
+  }
+
+  async seizeLeader(fromSite: string, expectedEpoch: number, now: number): Promise<LeaderRecord | null> {
+    checkName('site', fromSite);
+    const lease = await this.leaseId();
+    const k = this.keys;
+    const res = await this.owner.txn('seize leader', [epochIs(k, expectedEpoch)], [get(k.leader)]);
+    const held = parseLeader(firstKv(res, 0));
+    const kv = firstKv(res, 0);
+    if (!res.succeeded || held === null || kv === undefined) return null;
+    if (held.site !== fromSite || held.epoch !== expectedEpoch) return null;
+    const record: LeaderRecord = { site: this.site, epoch: expectedEpoch + 1, since: now };
+    try {
+      // Compare-and-set on the exact key revision read: the fenced holder's key, at its epoch.
+      const put2 = await this.owner.txn(
+        'seize leader',
+        [
+          epochIs(k, expectedEpoch),
+          { key: Buffer.from(k.leader), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision },
+        ],
+        [
+          put(k.leader, JSON.stringify(record), lease),
+          put(k.epoch, String(record.epoch)),
+          put(k.lastLeader, this.site),
+          del(k.handover),
+        ],
+        [get(k.leader)],
+      );
+      if (put2.succeeded || this.isMine(firstKv(put2, 0), lease, record)) return record;
+      return null;
+    } catch (err) {
+      this.noticeLeaseLoss(err);
+      throw err;
+    }
+  }
+
+  async recordFence(record: FenceRecord): Promise<void> {
+    checkName('site', record.site);
+    const k = this.keys;
+    const res = await this.owner.txn(
+      'record fence',
+      [epochIs(k, record.epoch)],
+      [put(k.fence(record.site), JSON.stringify(record))],
+      [get(k.epoch)],
+    );
+    if (!res.succeeded) throw new StaleEpochError(record.epoch, parseEpoch(firstKv(res, 0)));
   }
 
   private isMine(kv: IKeyValue | undefined, lease: string, record: LeaderRecord): boolean {

@@ -9,7 +9,7 @@
  * its calls fail and its lease runs out while the others go on.
  */
 import type { Clock } from '../clock.js';
-import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
   NotLeaderError,
@@ -35,6 +35,7 @@ interface ClusterData {
   sync: Map<string, SyncRecord>;
   lpt: Map<string, number>;
   intents: Map<string, Intent>;
+  fences: Map<string, FenceRecord>;
   spec?: unknown;
 }
 
@@ -54,7 +55,7 @@ export class MemoryCoordination implements Coordination {
     if (!available && this.available) this.expire();
     if (available && !this.available) {
       // A new raft leader extends every lease by its TTL.
-      const now = this.clock.now();
+      const now = this.clock.monotonic();
       for (const lease of this.leases.values())
         lease.expiresAt = Math.max(lease.expiresAt, now + lease.ttlMs);
     }
@@ -97,7 +98,7 @@ export class MemoryCoordination implements Coordination {
   /** Drops expired leases and everything bound to them. */
   expire(): void {
     if (!this.available) return;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     for (const lease of this.leases.values()) {
       if (!lease.revoked && lease.expiresAt <= now) this.dropLease(lease.id);
     }
@@ -118,7 +119,7 @@ export class MemoryCoordination implements Coordination {
     const lease: Lease = {
       id: this.nextLeaseId++,
       ttlMs: ttlSeconds * 1000,
-      expiresAt: this.clock.now() + ttlSeconds * 1000,
+      expiresAt: this.clock.monotonic() + ttlSeconds * 1000,
       revoked: false,
     };
     this.leases.set(lease.id, lease);
@@ -135,7 +136,7 @@ export class MemoryCoordination implements Coordination {
     this.expire();
     const lease = this.leases.get(id);
     if (!lease || lease.revoked) return false;
-    lease.expiresAt = this.clock.now() + lease.ttlMs;
+    lease.expiresAt = this.clock.monotonic() + lease.ttlMs;
     return true;
   }
 
@@ -149,6 +150,7 @@ export class MemoryCoordination implements Coordination {
         sync: new Map(),
         lpt: new Map(),
         intents: new Map(),
+        fences: new Map(),
       };
       this.clusters.set(cluster, d);
     }
@@ -167,8 +169,15 @@ export class MemoryCoordination implements Coordination {
       sync: Object.fromEntries(d.sync),
       lpt: Object.fromEntries(d.lpt),
       intents: [...d.intents.values()],
+      ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
     };
+  }
+
+  /** The site holding the leader key now (what snapshot().leader?.site says, without the copy). */
+  leaderOf(cluster: string): string | null {
+    this.expire();
+    return this.clusters.get(cluster)?.leader?.record.site ?? null;
   }
 
   session(cluster: string, site: string, ttlSeconds: number): CoordinationSession {
@@ -232,7 +241,7 @@ class MemorySession implements CoordinationSession {
     if (this.leaseId !== null && this.store.leaseAlive(this.leaseId)) return this.leaseId;
     const lease = this.store.grantLease(this.ttlSeconds);
     this.leaseId = lease.id;
-    this.renewedAt = this.store.clock.now();
+    this.renewedAt = this.store.clock.monotonic();
     return lease.id;
   }
 
@@ -252,7 +261,7 @@ class MemorySession implements CoordinationSession {
   async renew(): Promise<void> {
     this.store.check(this.site);
     if (this.leaseId !== null && this.store.keepAlive(this.leaseId)) {
-      this.renewedAt = this.store.clock.now();
+      this.renewedAt = this.store.clock.monotonic();
       return;
     }
     // The lease is gone (expired while cut off): take a new one; nothing bound to the old one survives.
@@ -286,6 +295,29 @@ class MemorySession implements CoordinationSession {
     d.lastLeader = this.site;
     delete d.handoverTo;
     return record;
+  }
+
+  async seizeLeader(fromSite: string, expectedEpoch: number, now: number): Promise<LeaderRecord | null> {
+    this.store.check(this.site);
+    this.store.expire();
+    const d = this.store.data(this.cluster);
+    if (d.leader === null || d.leader.record.site !== fromSite || d.leader.record.epoch !== expectedEpoch)
+      return null;
+    if (d.lastEpoch !== expectedEpoch) return null;
+    const leaseId = this.ensureLease();
+    const record: LeaderRecord = { site: this.site, epoch: expectedEpoch + 1, since: now };
+    d.leader = { record, leaseId };
+    d.lastEpoch = record.epoch;
+    d.lastLeader = this.site;
+    delete d.handoverTo;
+    return record;
+  }
+
+  async recordFence(record: FenceRecord): Promise<void> {
+    this.store.check(this.site);
+    const d = this.store.data(this.cluster);
+    if (d.lastEpoch !== record.epoch) throw new StaleEpochError(record.epoch, d.lastEpoch);
+    d.fences.set(record.site, record);
   }
 
   private requireLeader(epoch: number): ClusterData {

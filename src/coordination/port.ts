@@ -13,7 +13,7 @@
  *   store's current one.
  * - Every call settles within the adapter's deadline or rejects with CoordinationUnavailableError.
  */
-import type { Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 
 export interface ClusterState {
   /** The current leader, or null when the key is absent. */
@@ -29,6 +29,8 @@ export interface ClusterState {
   /** Last-primary timestamps (ms), SAPHanaSR's LPT. */
   readonly lpt: Readonly<Record<string, number>>;
   readonly intents: readonly Intent[];
+  /** The last fence of each site's node by another site's agent (outlives leases). */
+  readonly fences?: Readonly<Record<string, FenceRecord>>;
   /**
    * The HA spec as the operator last published it (unvalidated JSON: readers parse it with
    * parseSpec). Agents follow it (maintenance, thresholds) even while no operator runs.
@@ -41,7 +43,10 @@ export interface CoordinationSession {
   readonly site: string;
   /** Grants the lease if needed and keeps it alive; resolves when the lease exists. */
   start(): Promise<void>;
-  /** When the lease was last confirmed alive by the store (ms, injected clock), or null. */
+  /**
+   * When the lease was last confirmed alive by the store: the monotonic clock reading (ms,
+   * `Clock.monotonic()`) at which the confirmed renewal was sent, or null.
+   */
   lastRenewedAt(): number | null;
   /** Renews once now (the keepalive runs on its own as well). */
   renew(): Promise<void>;
@@ -55,6 +60,18 @@ export interface CoordinationSession {
    * or null when another member won.
    */
   acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null>;
+  /**
+   * Takes the leader key from `fromSite`, whose node another site's fence agent confirmed off:
+   * only if the key is held by `fromSite` at `expectedEpoch` (compare-and-set), it is replaced by
+   * this site's at expectedEpoch + 1, bound to this lease. Returns the new record, or null when
+   * the key changed meanwhile (another term began, the key went: then acquire as usual).
+   */
+  seizeLeader(fromSite: string, expectedEpoch: number, now: number): Promise<LeaderRecord | null>;
+  /**
+   * Records a fence this site's agent carried out, if `record.epoch` is still the store's last
+   * epoch (else StaleEpochError): the record outlives leases.
+   */
+  recordFence(record: FenceRecord): Promise<void>;
   /** Deletes the leader key if this site holds it at `epoch`; optionally names a successor. */
   releaseLeader(epoch: number, handoverTo?: string): Promise<void>;
   /** Writes sync records (only the holder of the leader key at `epoch` may). */

@@ -7,7 +7,7 @@
  * and the operator. The manifest is applied like `kubectl apply`; DBAs can use kubectl and the
  * hanasr CLI against it while it runs.
  */
-import { coordinationOnSiteClock, siteClock } from '../sim/site-clock.js';
+import { siteClock } from '../sim/site-clock.js';
 import {
   closeSync,
   constants,
@@ -385,12 +385,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
-        coordination: coordinationOnSiteClock(await agentStore(site), offset),
+        coordination: await agentStore(site),
         clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,
         storeTimeoutMs: 1000,
         actionTimeoutMs: 30_000,
+        // The node's devices, opened by this agent process (a new process opens them anew).
+        ...nodeDevicesOf(site),
       });
       agents.set(site, agent);
       await agent.start();
@@ -398,6 +400,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const killAgent = (site: string) => {
       agents.get(site)?.kill();
       agents.delete(site);
+    };
+    const nodeDevicesOf = (site: string) => {
+      const watchdog = devices.watchdog(site);
+      return { watchdog: () => watchdog, fenceAgent: devices.fenceAgent(site) };
     };
     // Every node's watchdog and fence device (fail-fencing, remove-watchdog...), as in simulate.
     const devices = new SimNodeDevices({

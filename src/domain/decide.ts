@@ -166,6 +166,21 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
   }
 }
 
+/**
+ * The local site may be taking writes: a writable primary, or a primary whose probe fails (a hung
+ * or unreadable primary is not known to have stopped writing: unknown is never safe), or a primary
+ * whose processes run but cannot take writes right now (starting, started by hand while cut off,
+ * or hdbdaemon restarting its indexserver): it takes writes the moment it is up, possibly next to
+ * a successor. Only a fully stopped instance (all GRAY) or a secondary does not.
+ */
+export function mayBeWriting(h: HanaHealth): boolean {
+  return (
+    isWritablePrimary(h) ||
+    (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
+    (!h.probeOk && h.srRole !== 'secondary')
+  );
+}
+
 /** The store cannot be read: nobody can win the key, so only the question of self-fencing remains. */
 function decideWithoutStore(
   obs: Observation,
@@ -180,12 +195,8 @@ function decideWithoutStore(
   // off, or hdbdaemon restarting its indexserver) takes writes the moment it is up, possibly next
   // to a successor: it counts as writing. Only a fully stopped instance (all GRAY) does not.
   const mayWrite =
-    isWritablePrimary(h) ||
-    (h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) ||
-    (!h.probeOk &&
-      h.srRole !== 'secondary' &&
-      obs.leaseRenewedAt !== null &&
-      obs.local.lastWritableAt !== null);
+    mayBeWriting(obs.local.health) &&
+    (h.probeOk || (obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null));
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }
@@ -200,19 +211,27 @@ function decideWithoutStore(
       `coordination store unreachable, but all ${others.length} peer site(s) are reachable secondaries: keeping the primary running (failsafe)`,
     );
   }
-  const renewed = obs.leaseRenewedAt;
-  const since = renewed === null ? Infinity : now - renewed;
+  const age = obs.leaseAgeMs;
+  const since = age === null ? Infinity : age;
   const deadline = fenceDeadlineMs(spec);
   if (since >= deadline) {
     return decision(
       { kind: 'fence', epoch: currentEpochFromReports(obs), mode: 'stop' },
       'lease_not_renewed',
-      `cannot renew the leader lease for ${renewed === null ? 'ever' : `${Math.round(since / 100) / 10}s`} and not every peer is reachable: fencing before the lease can expire`,
+      `cannot renew the leader lease for ${age === null ? 'ever' : `${Math.round(since / 100) / 10}s`} and not every peer is reachable: fencing before the lease can expire`,
     );
   }
   return none(
     'lease_renewal_failing',
     `coordination store unreachable (${error}); fencing in ${Math.round((deadline - since) / 100) / 10}s unless the lease is renewed or every peer is seen`,
+  );
+}
+
+/** A required watchdog that is not usable here: this site never leads (Patroni's `required`). */
+function watchdogForbids(obs: Observation, what: string): Decision {
+  return none(
+    'watchdog_required_unusable',
+    `${obs.self} does not ${what}: ${obs.watchdog?.message ?? 'its watchdog is required but unusable'}`,
   );
 }
 
@@ -226,11 +245,17 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
   const { epoch } = obs.leader.leader;
   const h = obs.local.health;
 
-  if (obs.leaseRenewedAt !== null && now - obs.leaseRenewedAt >= fenceDeadlineMs(spec) && h.acceptsWrites) {
+  // Not only a writable primary: a hung one whose probe times out may still write, and one that is
+  // starting writes the moment it is up. Its stop may not complete: the watchdog, unfed from now
+  // on, resets the node before the lease can expire.
+  if (obs.leaseAgeMs !== null && obs.leaseAgeMs >= fenceDeadlineMs(spec) && mayBeWriting(obs.local.health)) {
+    const what = isWritablePrimary(h)
+      ? ''
+      : `; ${obs.self} is not readable as stopped (${h.probeError ?? 'not writable yet'}), so it may still write`;
     return decision(
       { kind: 'fence', epoch, mode: 'stop' },
       'lease_not_renewed',
-      `the leader lease was last renewed ${Math.round((now - obs.leaseRenewedAt) / 1000)}s ago: fencing before it can expire`,
+      `the leader lease was last renewed ${Math.round(obs.leaseAgeMs / 1000)}s ago${what}: fencing before it can expire`,
     );
   }
 
@@ -354,6 +379,13 @@ function decideHealthyLeader(
         `planned takeover to ${intent.target} refused: it replicates from ${from ?? 'another site'}, not from ${obs.self}`,
       );
     }
+    if (report.watchdog?.mayLead === false) {
+      return decision(
+        { kind: 'refuse-intent', epoch, intentId: intent.id },
+        'target_watchdog_unusable',
+        `planned takeover to ${intent.target} refused: ${report.watchdog.message}`,
+      );
+    }
     const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
     const trust = promotable(obs, spec, intent.target, obs.self, epoch, self, now);
     if (!trust.ok && !intent.force) {
@@ -430,6 +462,8 @@ function decideUnderOtherLeader(obs: Observation, spec: HanaSystemReplicationSpe
       `secondary ${obs.self} is not running: starting it`,
     );
   }
+  const lost = decideFenceLostLeader(obs, spec, now, leader.site, leader.epoch, true);
+  if (lost !== null) return lost;
   // Multitarget: after a takeover, a secondary still attached to the old primary must follow the
   // new one (its configured source, or the primary when it has none).
   const me = siteSpec(spec, obs.self);
@@ -579,6 +613,7 @@ function decideWithoutLeader(
           );
         }
       }
+      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
       return decision(
         { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
         lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
@@ -629,6 +664,12 @@ function decideWithoutLeader(
     );
   }
   const peer = obs.peers[lastLeader];
+  if (!planned && peer?.acceptsWrites && spec.fencing.agent !== undefined) {
+    // Its agent is gone (the key ran out), its database is not: STONITH, when this site would be
+    // the one to take over.
+    const lost = decideFenceLostLeader(obs, spec, now, lastLeader, lastEpoch, false);
+    if (lost !== null) return lost;
+  }
   if (!planned && peer?.acceptsWrites) {
     return none(
       'former_primary_still_serving',
@@ -657,8 +698,10 @@ function decideWithoutLeader(
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
   }
+  if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';
+  const ours = confirmedFenceOf(obs, lastLeader, lastEpoch);
   return decision(
     {
       kind: 'takeover',
@@ -667,10 +710,103 @@ function decideWithoutLeader(
       from: lastLeader,
       planned,
       ...(intent ? { intentId: intent.id } : {}),
+      ...(ours?.by === obs.self ? { powerOn: lastLeader } : {}),
     },
     planned ? 'planned_takeover' : 'primary_lost_takeover',
     planned
       ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
       : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})`,
+  );
+}
+
+/** A confirmed power-off of `site`'s node in term `epoch` (the store's fence record), if any. */
+function confirmedFenceOf(obs: Observation, site: string, epoch: number) {
+  const f = obs.fences?.[site];
+  return f !== undefined && f.epoch === epoch && f.action === 'off' && f.result === 'confirmed'
+    ? f
+    : undefined;
+}
+
+/**
+ * Fence before promote (STONITH): a lost leader (another site) whose agent cannot confirm it
+ * stopped is powered off through the fence agent by the in-sync secondary that would take over,
+ * before it promotes. `keyHeld`: the leader still holds the key (its lease runs) and has been
+ * silent (report unchanged, node not answering) for failureThreshold cycles; otherwise the key ran
+ * out while its database still answers as a writable primary. A confirmed off lets the takeover
+ * go before the old lease runs out (the key is seized at that term); a failed or timed-out fence
+ * leaves the lease rule in force and is tried again after fencing.agent.timeoutSeconds. Null:
+ * the rule does not apply (no fence agent, not silent, automatic takeover off...).
+ */
+function decideFenceLostLeader(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  leader: string,
+  epoch: number,
+  keyHeld: boolean,
+): Decision | null {
+  const fencing = spec.fencing.agent;
+  if (fencing === undefined) return null;
+  const me = siteSpec(spec, obs.self);
+  const h = obs.local.health;
+  if (!me || !me.autoTakeover || !spec.takeover.automatic) return null;
+  // A leader restarting its primary locally (preferSiteTakeover false) is busy, not lost.
+  if (keyHeld && !spec.takeover.preferSiteTakeover) return null;
+  if (!isHealthySecondary(h)) return null;
+  if ((me.source !== undefined && me.source !== leader) || (h.source !== undefined && h.source !== leader))
+    return null;
+  const silence = obs.leaderSilence;
+  const threshold = spec.takeover.failureThreshold;
+  if (keyHeld && (silence === undefined || silence.site !== leader || silence.cycles < threshold))
+    return null;
+  if (obs.handoverTo !== undefined) return null;
+  const primaryView = primaryViewOf(obs.reports[leader]);
+  const trust = promotable(obs, spec, obs.self, leader, epoch, primaryView, now);
+  const lostWhy = keyHeld
+    ? `${leader} holds the leader key but its agent has been silent and its node has not answered for ${silence?.cycles ?? 0} cycles`
+    : `the leader key of ${leader} ran out but its database still answers as a writable primary`;
+  if (!trust.ok) {
+    return none(
+      'lost_leader_not_in_sync',
+      `${lostWhy}; ${obs.self} would not be promoted (${trust.why}): not fencing it, waiting`,
+    );
+  }
+  const best = takeoverCandidates(obs, spec, leader, epoch, primaryView, now)[0];
+  if (best !== obs.self) {
+    return none(
+      'better_candidate',
+      `${lostWhy}; ${best ?? 'another site'} is the preferred in-sync candidate`,
+    );
+  }
+  if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${leader}`);
+  const fence = obs.fences?.[leader];
+  if (fence !== undefined && fence.epoch === epoch && fence.action === 'off') {
+    if (fence.result === 'confirmed') {
+      if (!keyHeld) return null; // the node is off: the takeover rules go on (it no longer answers)
+      return decision(
+        {
+          kind: 'takeover',
+          expectedLastEpoch: epoch,
+          handshake: false,
+          from: leader,
+          planned: false,
+          seize: leader,
+          ...(fence.by === obs.self ? { powerOn: leader } : {}),
+        },
+        'fenced_leader_takeover',
+        `${leader}'s node is confirmed off by ${fence.by}'s fence agent at epoch ${epoch}: ${obs.self} was in sync and takes the key over before the old lease runs out (epoch ${epoch + 1})`,
+      );
+    }
+    if (now - fence.endedAt < fencing.timeoutSeconds * 1000) {
+      return none(
+        'fence_failed_lease_rule',
+        `fencing ${leader}'s node ${fence.result === 'failed' ? 'failed' : 'timed out'} (${fence.message}): the lease rule stays in force, ${obs.self} waits for ${leader}'s lease to run out`,
+      );
+    }
+  }
+  return decision(
+    { kind: 'fence-node', epoch, site: leader },
+    'fence_lost_leader',
+    `${lostWhy}: powering its node off through the fence agent (${fencing.command}) before ${obs.self} takes over`,
   );
 }

@@ -13,6 +13,13 @@ export type Action =
       readonly from: string | null;
       readonly planned: boolean;
       readonly intentId?: string;
+      /**
+       * Take the key from this site, whose node a fence confirmed off in the current term
+       * (compare-and-set on its key at expectedLastEpoch), instead of waiting for it to be free.
+       */
+      readonly seize?: string;
+      /** This site's node was powered off by our fence: power it on once the takeover is done. */
+      readonly powerOn?: string;
     }
   /** The key is ours already: promote the local secondary (`hdbnsutil -sr_takeover`). */
   | { readonly kind: 'promote'; readonly epoch: number; readonly handshake: boolean }
@@ -41,6 +48,11 @@ export type Action =
       /** Fence requests of this site that a requested registration releases (removed once done). */
       readonly releases?: readonly string[];
     }
+  /**
+   * Power the node of `site` (the lost leader of term `epoch`) off through the fence agent, then
+   * `status` until it reports off (STONITH). Refused when the term moved on; recorded in the store.
+   */
+  | { readonly kind: 'fence-node'; readonly epoch: number; readonly site: string }
   /** Refuse (and remove) a request that cannot be carried out safely. */
   | { readonly kind: 'refuse-intent'; readonly epoch: number; readonly intentId: string };
 

@@ -3,7 +3,16 @@
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
 import type { SkewEstimate } from './clock-skew.js';
-import type { HanaHealth, Intent, LeaderRecord, LeaderView, Role, SiteReport, SyncRecord } from './types.js';
+import type {
+  FenceRecord,
+  HanaHealth,
+  Intent,
+  LeaderRecord,
+  LeaderView,
+  Role,
+  SiteReport,
+  SyncRecord,
+} from './types.js';
 
 /** What this agent sees of a peer site directly (not through the store). */
 export interface PeerView {
@@ -39,8 +48,11 @@ export interface Observation {
   readonly self: string;
   readonly local: LocalView;
   readonly leader: LeaderView;
-  /** When this agent's lease was last confirmed by the store (ms), or null without a lease. */
-  readonly leaseRenewedAt: number | null;
+  /**
+   * How long ago this agent's lease was last confirmed by the store (ms, on the agent's monotonic
+   * clock: a wall-clock jump does not move it), or null without a lease.
+   */
+  readonly leaseAgeMs: number | null;
   /** Live reports of the other agents (absent: that agent is silent or its lease expired). */
   readonly reports: Readonly<Record<string, SiteReport>>;
   /** Direct checks of the other sites. Absent: not checked, which counts as unreachable. */
@@ -54,6 +66,18 @@ export interface Observation {
   /** A leader that stepped down for a planned takeover names its successor here. */
   readonly handoverTo?: string;
   readonly intents: readonly Intent[];
+  /**
+   * This site's watchdog under the spec (src/domain/fencing.ts watchdogVerdict); absent: not
+   * probed (no watchdog port), which decides nothing.
+   */
+  readonly watchdog?: { readonly mayLead: boolean; readonly message: string };
+  /** The last fence of each site's node by another site's agent (outlives leases). */
+  readonly fences?: Readonly<Record<string, FenceRecord>>;
+  /**
+   * The leader (another site) looks lost: for `cycles` consecutive cycles of this agent its
+   * report did not change and the direct check of its site got no answer.
+   */
+  readonly leaderSilence?: { readonly site: string; readonly cycles: number };
 }
 
 /** What the coordination store holds about a cluster, as far as an observation needs it. */
@@ -66,6 +90,7 @@ export interface PublishedState {
   readonly sync: Readonly<Record<string, SyncRecord>>;
   readonly lpt: Readonly<Record<string, number>>;
   readonly intents: readonly Intent[];
+  readonly fences?: Readonly<Record<string, FenceRecord>>;
 }
 
 /** The leader key as `self` sees it in a store read. */
@@ -87,12 +112,15 @@ export function buildObservation(input: {
   readonly self: string;
   readonly local: LocalView;
   readonly leader: LeaderView;
-  readonly leaseRenewedAt: number | null;
+  /** Age of the last confirmed lease renewal (ms, the agent's monotonic clock), or null. */
+  readonly leaseAgeMs: number | null;
   /** The store read of this cycle; null when the store could not be read. */
   readonly state: PublishedState | null;
   readonly peers: Readonly<Record<string, PeerView>>;
   /** The agent's last measurement of each peer's clock. */
   readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
+  readonly watchdog?: Observation['watchdog'];
+  readonly leaderSilence?: Observation['leaderSilence'];
 }): Observation {
   const { state } = input;
   const reports = { ...(state?.reports ?? {}) };
@@ -101,7 +129,7 @@ export function buildObservation(input: {
     self: input.self,
     local: input.local,
     leader: input.leader,
-    leaseRenewedAt: input.leaseRenewedAt,
+    leaseAgeMs: input.leaseAgeMs,
     reports,
     peers: input.peers,
     sync: state?.sync ?? {},
@@ -109,6 +137,9 @@ export function buildObservation(input: {
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     intents: state?.intents ?? [],
+    ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
+    ...(state?.fences !== undefined ? { fences: state.fences } : {}),
+    ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
   };
 }
 

@@ -115,6 +115,25 @@ export interface SiteReport {
   readonly lastAction?: ActionOutcome;
   /** The agent's last measurement of each peer's clock against its own (absent: never measured). */
   readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
+  /** The site's watchdog (absent: an agent without a watchdog port, or an older agent). */
+  readonly watchdog?: WatchdogReport;
+}
+
+/** What a site's agent says of its watchdog (status, metrics, `hanasr status`). */
+export interface WatchdogReport {
+  /** spec.fencing.watchdog.mode. */
+  readonly mode: 'disabled' | 'automatic' | 'required';
+  /** The device's state: armed (counting down), disarmed, failed (a call failed while armed: it may fire). */
+  readonly state: 'armed' | 'disarmed' | 'failed';
+  /** Usable under the spec (watchdogVerdict). */
+  readonly usable: boolean;
+  /** The site may lead (false only when required and unusable). */
+  readonly mayLead: boolean;
+  readonly device?: string;
+  readonly timeoutSeconds?: number;
+  /** watchdogVerdict's reason (watchdog_usable, watchdog_absent, watchdog_timeout_too_long...). */
+  readonly reason: string;
+  readonly message: string;
 }
 
 /** What became of an action the agent took (SiteReport.lastAction). */
@@ -173,3 +192,27 @@ export type Intent =
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
   | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
+
+/**
+ * A fence of another site's node through the fence agent (STONITH), as the fencing site's agent
+ * recorded it in the store (outlives leases, like sync records): who fenced whom, when, in which
+ * term, and the result. Only `confirmed` (the agent's status reported the node off) means the
+ * node cannot write.
+ */
+export interface FenceRecord {
+  /** The fenced site (its node). */
+  readonly site: string;
+  /** The site whose agent fenced it. */
+  readonly by: string;
+  /** The epoch the fencing agent believed in (the fenced leader's term). */
+  readonly epoch: number;
+  readonly action: 'off' | 'on';
+  readonly result: 'confirmed' | 'failed' | 'timed-out';
+  /** Wall times of the fencing host (ms). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** Fence agent calls made (off/on and status polls). */
+  readonly calls: number;
+  readonly code?: string;
+  readonly message: string;
+}

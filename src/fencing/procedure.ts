@@ -58,8 +58,10 @@ async function drive(
   o: FenceProcedureOptions,
 ): Promise<FenceOutcome> {
   const { clock } = o;
+  // startedAt/endedAt are wall times (they are published); the deadline runs on the monotonic
+  // clock, so a wall-clock jump neither cuts the fence short nor stretches it.
   const startedAt = clock.now();
-  const deadline = startedAt + o.timeoutMs;
+  const deadline = clock.monotonic() + o.timeoutMs;
   let calls = 0;
   let sendCommand = true;
   type Problem = { code: FenceErrorCode; message: string };
@@ -71,7 +73,7 @@ async function drive(
   let lastNote = `no answer from the fence agent within ${o.timeoutMs} ms`;
 
   const call = async (action: 'off' | 'on' | 'status'): Promise<FenceCallResult | null> => {
-    const left = deadline - clock.now();
+    const left = deadline - clock.monotonic();
     if (left <= 0) return null;
     if (o.signal?.aborted) {
       aborted = { code: 'ABORTED', message: `fencing ${site} aborted` };
@@ -114,7 +116,7 @@ async function drive(
     } else if (!s.ok) {
       statusError = { code: s.code, message: s.message };
     }
-    const pause = Math.min(o.statusIntervalMs, deadline - clock.now());
+    const pause = Math.min(o.statusIntervalMs, deadline - clock.monotonic());
     if (pause <= 0) break;
     try {
       await clock.sleep(pause, o.signal);

@@ -78,6 +78,10 @@ export interface HanasrMetrics {
   readonly clockSkewUncertaintySeconds: Gauge<SiteLabels | 'peer'>;
   /** spec.clock.maxSkewSeconds as the site's agent applies it. */
   readonly clockSkewMaxSeconds: Gauge<SiteLabels>;
+  readonly watchdogArmed: Gauge<SiteLabels>;
+  readonly watchdogUsable: Gauge<SiteLabels>;
+  readonly watchdogTimeoutSeconds: Gauge<SiteLabels>;
+  readonly nodeFencesTotal: Counter<SiteLabels | 'peer' | 'action' | 'outcome'>;
   /** Failed writes of the report, the SOK/SFAIL records or the last-primary timestamp. */
   readonly storeWriteFailuresTotal: Counter<SiteLabels | 'write'>;
   readonly reconcileDurationSeconds: Histogram<ClusterLabels>;
@@ -236,6 +240,30 @@ export function createMetrics(
       labelNames: [...SITE, 'write'],
       registers,
     }),
+    watchdogArmed: new Gauge({
+      name: 'hanasr_watchdog_armed',
+      help: "Whether the site's watchdog is armed (1: the node resets unless the agent keeps feeding it) or not (0).",
+      labelNames: SITE,
+      registers,
+    }),
+    watchdogUsable: new Gauge({
+      name: 'hanasr_watchdog_usable',
+      help: "Whether the site's watchdog is usable under spec.fencing (present, timeout within the lease minus the margin).",
+      labelNames: SITE,
+      registers,
+    }),
+    watchdogTimeoutSeconds: new Gauge({
+      name: 'hanasr_watchdog_timeout_seconds',
+      help: "The site's watchdog device timeout, as read from sysfs.",
+      labelNames: SITE,
+      registers,
+    }),
+    nodeFencesTotal: new Counter({
+      name: 'hanasr_node_fences_total',
+      help: "Fence agent operations by this site's agent on another site's node, by the fenced site (peer), action (off, on) and outcome (confirmed, failed, timed-out).",
+      labelNames: [...SITE, 'peer', 'action', 'outcome'],
+      registers,
+    }),
     reconcileDurationSeconds: new Histogram({
       name: 'hanasr_reconcile_duration_seconds',
       help: 'Duration of one reconcile of a HanaSystemReplication by the operator.',
@@ -360,6 +388,10 @@ export const METRIC_NAMES = [
   'hanasr_clock_skew_uncertainty_seconds',
   'hanasr_clock_skew_max_seconds',
   'hanasr_store_write_failures_total',
+  'hanasr_watchdog_armed',
+  'hanasr_watchdog_usable',
+  'hanasr_watchdog_timeout_seconds',
+  'hanasr_node_fences_total',
   'hanasr_reconcile_duration_seconds',
   'hanasr_reconcile_errors_total',
   'hanasr_build_info',

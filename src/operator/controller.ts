@@ -53,6 +53,7 @@ import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
   desiredRole,
   detectFenceFailures,
+  detectFencingEvents,
   detectTakeoverFailures,
   exportClusterMetrics,
   withFailures,
@@ -340,14 +341,27 @@ export class HsrController {
     }
 
     let refusals: Refusal[] = [];
+    let plannedTarget: string | undefined;
     if (state !== null) {
       const handled = await this.handleAnnotations(obj, namespace, name, spec, state, cluster, now);
       obj = handled.obj;
       refusals = handled.refusals;
+      plannedTarget = handled.plannedTarget;
       if (handled.added) ({ state, error } = await this.readState(cluster));
     }
 
-    const written = await this.writeStatus(obj, namespace, name, spec, state, error, refusals, cluster, now);
+    const written = await this.writeStatus(
+      obj,
+      namespace,
+      name,
+      spec,
+      state,
+      error,
+      refusals,
+      cluster,
+      now,
+      plannedTarget,
+    );
     if (written === null) return;
     obj = written.obj;
     if (written.lag !== undefined) {
@@ -388,6 +402,8 @@ export class HsrController {
     refusals: readonly Refusal[],
     cluster: string,
     now: number,
+    /** The target of a planned takeover this reconcile requested (it may already be done). */
+    plannedTarget?: string,
   ): Promise<{
     obj: Obj;
     events: OperatorEvent[];
@@ -401,7 +417,9 @@ export class HsrController {
     const fenceFailures =
       state === null
         ? []
-        : detectFenceFailures(state).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+        : [...detectFenceFailures(state), ...detectFencingEvents(state)].filter(
+            (f) => !this.reportedFailures.has(`${cluster}|${f.key}`),
+          );
     for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
     const fenceEvents = fenceFailures.map((f) => f.event);
     for (let attempt = 1; ; attempt++) {
@@ -414,6 +432,7 @@ export class HsrController {
         previous,
         now,
         lagAlerts: this.lagAlerts.get(cluster) ?? null,
+        ...(plannedTarget !== undefined ? { plannedTarget } : {}),
       });
       const lag = result.lagAlerts !== undefined ? { lag: result.lagAlerts } : {};
       let status = result.status;
@@ -533,9 +552,10 @@ export class HsrController {
     state: ClusterState,
     cluster: string,
     now: number,
-  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[] }> {
+  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[]; plannedTarget?: string }> {
     const annotations = stringRecord(metaOf(obj)['annotations']);
     let added = false;
+    let plannedTarget: string | undefined;
     const refusals: Refusal[] = [];
     const remove: Record<string, null> = {};
     // The force goes with the planned takeover it came with, and with no other: always removed.
@@ -574,6 +594,7 @@ export class HsrController {
           );
           added = true;
         }
+        if (kind === 'planned-takeover') plannedTarget = site;
         // The runbook's "fence, then register": registering a site releases its fence request.
         if (kind === 'register' && (await this.releaseFence(cluster, site, state))) {
           added = true;
@@ -649,7 +670,7 @@ export class HsrController {
     if (Object.keys(remove).length > 0) {
       updated = await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
     }
-    return { obj: updated, added, refusals };
+    return { obj: updated, added, refusals, ...(plannedTarget !== undefined ? { plannedTarget } : {}) };
   }
 
   /** Removes every fence request of `site`; true when there was one. */

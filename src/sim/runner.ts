@@ -15,9 +15,10 @@ import { SimNodeDevices } from '../hana/sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
+import { InvariantChecker } from './invariants.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
-import { coordinationOnSiteClock, siteClock } from './site-clock.js';
+import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
@@ -61,18 +62,56 @@ export interface SimulationResult {
 
 export type PortFactory = (site: string, control: SimSiteControl, clock: VirtualClock) => HanaPort;
 
+/** What an observer of a run may look at (read only: an observer must not change the run). */
+export interface ObservedRun {
+  readonly model: SimLandscape;
+  readonly store: MemoryCoordination;
+  readonly clock: VirtualClock;
+  readonly cluster: string;
+  /** The spec as the agents read it now (maintenance moves it). */
+  spec(): HanaSystemReplicationSpec;
+  /** Seconds since the start of the scenario. */
+  rel(t: number): number;
+  /** Whether a fence left `site`'s node powered off (nothing but a fence "on" brings it back). */
+  poweredOff(site: string): boolean;
+}
+
+/**
+ * Hooks into a run, for checks that need more than the end result (the fuzz runner's
+ * invariants). Every hook is called synchronously at the virtual instant it describes.
+ */
+export interface RunObserver {
+  /** Once, before the first agent starts. */
+  attach?(run: ObservedRun): void;
+  /** Every agent event, decisions included (whatever `decisions` says for the timeline). */
+  agentEvent?(e: AgentEvent): void;
+  /** An agent's cycle begins (its HANA probe starts) and decides on `spec`. */
+  cycleStart?(site: string, t: number, spec: HanaSystemReplicationSpec): void;
+  /** A scenario fault was applied (error: the landscape refused it). */
+  fault?(f: Fault, t: number, error?: string): void;
+  /** A node went down through its fencing hardware (a watchdog reset, a fence agent's off). */
+  nodeDown?(site: string, t: number, cause: 'watchdog-reset' | 'fenced-off'): void;
+  /** Every SAMPLE_MS of virtual time, with the site holding the leader key. */
+  sample?(t: number, leader: string | null): void;
+  /** Once, at the end of the scenario, before anything is torn down. */
+  finish?(t: number): void;
+}
+
 export interface RunOptions {
   /** How each agent reaches its simulated HANA (default: the command path, render -> parse). */
   readonly portFactory?: PortFactory;
   /** Keep agent decisions in the timeline (default true). */
   readonly decisions?: boolean;
+  /** Hooks for checks during the run (see RunObserver). */
+  readonly observer?: RunObserver;
   /** The store's last epoch at the start (default 0): the first term gets the next one. */
   readonly initialEpoch?: number;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
-  const clock = new VirtualClock(SIM_EPOCH);
+  // Nothing in a simulated landscape waits on real I/O: one macrotask turn settles every chain.
+  const clock = new VirtualClock(SIM_EPOCH, { settleTurns: 1 });
   let spec: HanaSystemReplicationSpec = scenario.cluster;
   const cluster = scenario.name;
   const model = new SimLandscape({
@@ -94,8 +133,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
+  // A scenario that expects invariants is watched by the checker (with any observer given).
+  const checker = scenario.expect.invariants ? new InvariantChecker(scenario) : undefined;
+  const observer =
+    checker && options.observer ? fanOut(checker, options.observer) : (checker ?? options.observer);
+  observer?.attach?.({
+    model,
+    store,
+    clock,
+    cluster,
+    spec: () => spec,
+    rel,
+    poweredOff: (site) => devices.poweredOff(site),
+  });
 
   const onEvent = (e: AgentEvent) => {
+    observer?.agentEvent?.(e);
     if (e.event === 'decision' && !keepDecisions) return;
     timeline.push({
       t: rel(e.t),
@@ -110,17 +163,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
     const offset = () => model.clockOffsetMs(site);
+    const port = portFactory(site, model.site(site), clock);
+    const watchdog = devices.watchdog(site);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
-      hana: portFactory(site, model.site(site), clock),
-      coordination: coordinationOnSiteClock(store, offset),
+      hana: observer?.cycleStart ? observedPort(port, site, clock, () => spec, observer) : port,
+      coordination: store,
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,
+      // The node's watchdog and fence agent, opened by this agent process.
+      watchdog: () => watchdog,
+      fenceAgent: devices.fenceAgent(site),
     });
     agents.set(site, agent);
     await agent.start();
@@ -129,8 +187,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     agents.get(site)?.kill();
     agents.delete(site);
   };
-  // Every node's watchdog and fence device. The agents do not use them yet: part B of issue 11
-  // passes devices.watchdog(site) and devices.fenceAgent(site) to each Agent.
+  // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
     model,
     clock,
@@ -138,7 +195,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       scenario.nodes?.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec))),
     ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
     ...(scenario.nodes?.sites !== undefined ? { sites: scenario.nodes.sites } : {}),
-    onNodeDown: (site) => killAgent(site),
+    onNodeDown: (site, cause) => {
+      killAgent(site);
+      observer?.nodeDown?.(site, clock.now(), cause);
+    },
     onNodeUp: (site) => startAgent(site),
   });
 
@@ -173,14 +233,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   };
   const applyScenarioFault = async (fault: Fault) => {
+    const t = clock.now();
     const f = await resolveFault(target, fault);
     timeline.push({
-      t: rel(clock.now()),
+      t: rel(t),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
       reason: f.site === fault.site ? 'scenario' : `scenario (${fault.site} when it fired)`,
     });
     await applyFault(target, f);
+    observer?.fault?.(f, t);
   };
 
   // Sampling: who holds the leader key (takeovers are changes of that site).
@@ -188,14 +250,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let firstTakeover: number | null = null;
   let holder: string | null = null;
   const sample = () => {
-    const leader = store.snapshot(cluster).leader;
-    if (leader && leader.site !== holder) {
+    const leader = store.leaderOf(cluster);
+    if (leader !== null && leader !== holder) {
       if (holder !== null) {
         takeovers++;
         firstTakeover ??= rel(clock.now());
       }
-      holder = leader.site;
+      holder = leader;
     }
+    observer?.sample?.(clock.now(), leader);
   };
 
   for (const s of spec.sites) await startAgent(s.name);
@@ -209,6 +272,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         .then(() => applyScenarioFault(f))
         .catch((err: unknown) => {
           // A fault the landscape refuses (e.g. starting a frozen instance) is part of the story.
+          observer?.fault?.(f, clock.now(), err instanceof Error ? err.message : String(err));
           timeline.push({
             t: rel(clock.now()),
             site: f.site ?? '*',
@@ -226,6 +290,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   sampleLoop();
   await clock.advanceTo(end);
   await Promise.all(pending);
+  observer?.finish?.(clock.now());
 
   const state = store.snapshot(cluster);
   const keyHolder = state.leader?.site ?? null;
@@ -247,6 +312,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
   for (const e of devices.events())
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `node:${e.event}`, reason: e.reason });
+  for (const v of checker?.violations ?? [])
+    timeline.push({ t: v.t, site: v.site ?? '*', event: `violation:${v.invariant}`, reason: v.message });
   timeline.sort((a, b) => a.t - b.t);
 
   for (const a of agents.values()) a.kill();
@@ -269,7 +336,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     maxConcurrentPrimaries: metrics.maxConcurrentPrimaries,
     replicationStatus,
     writeUnavailableSeconds: metrics.writeUnavailableSeconds,
+    ...(checker ? { violated: checker.violations.map((v) => v.invariant) } : {}),
   });
+
   return {
     name: scenario.name,
     seed: scenario.seed,
@@ -278,6 +347,41 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     metrics,
     expectations,
     timeline,
+  };
+}
+
+/** Two observers as one (the scenario's invariant checker and the caller's). */
+function fanOut(a: RunObserver, b: RunObserver): RunObserver {
+  return {
+    attach: (run) => (a.attach?.(run), b.attach?.(run)),
+    agentEvent: (e) => (a.agentEvent?.(e), b.agentEvent?.(e)),
+    cycleStart: (site, t, spec) => (a.cycleStart?.(site, t, spec), b.cycleStart?.(site, t, spec)),
+    fault: (f, t, error) => (a.fault?.(f, t, error), b.fault?.(f, t, error)),
+    nodeDown: (site, t, cause) => (a.nodeDown?.(site, t, cause), b.nodeDown?.(site, t, cause)),
+    sample: (t, leader) => (a.sample?.(t, leader), b.sample?.(t, leader)),
+    finish: (t) => (a.finish?.(t), b.finish?.(t)),
+  };
+}
+
+/** The port as the agent uses it, telling the observer when each cycle (its probe) starts. */
+function observedPort(
+  port: HanaPort,
+  site: string,
+  clock: VirtualClock,
+  spec: () => HanaSystemReplicationSpec,
+  observer: RunObserver,
+): HanaPort {
+  return {
+    probe: (signal) => {
+      observer.cycleStart?.(site, clock.now(), spec());
+      return port.probe(signal);
+    },
+    takeover: (o, signal) => port.takeover(o, signal),
+    register: (o, signal) => port.register(o, signal),
+    start: (signal) => port.start(signal),
+    stop: (o, signal) => port.stop(o, signal),
+    kill: (signal) => port.kill(signal),
+    ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
   };
 }
 

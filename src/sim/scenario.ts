@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Document, LineCounter } from 'yaml';
 import { hanaSystemReplicationSpecSchema, SITE_NAME_PATTERN, zodIssues } from '../api/spec.js';
+import { invariantNames } from './invariant-names.js';
 import { escapeControl, quote } from '../quote.js';
 import {
   documentToJs,
@@ -105,6 +106,8 @@ export const expectSchema = z
     maxConcurrentPrimaries: z.number().int().min(0).optional(),
     replicationStatus: z.enum(replicationStatusValues).optional(),
     maxWriteUnavailableSeconds: z.number().min(0).optional(),
+    /** Invariants checked during the whole run (src/sim/invariants.ts); none may be violated. */
+    invariants: z.array(z.enum(invariantNames)).optional(),
   })
   .strict();
 

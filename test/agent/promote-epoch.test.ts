@@ -47,6 +47,8 @@ function withStaleRead(store: MemoryCoordination, stale: { state: ClusterState |
         },
         publishReport: (r) => inner.publishReport(r),
         acquireLeader: (e, n) => inner.acquireLeader(e, n),
+        seizeLeader: (f, e, n) => inner.seizeLeader(f, e, n),
+        recordFence: (r) => inner.recordFence(r),
         releaseLeader: (e, h) => inner.releaseLeader(e, h),
         writeSync: (e, r) => inner.writeSync(e, r),
         stampPrimary: (e, a) => inner.stampPrimary(e, a),

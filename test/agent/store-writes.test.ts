@@ -77,7 +77,7 @@ describe('failed store writes', () => {
           lastWritableAt: null,
         },
         leader: { state: 'free', lastEpoch: state.lastEpoch, lastLeader: 'A' },
-        leaseRenewedAt: clock.now(),
+        leaseAgeMs: 0,
         reports: state.reports,
         peers: {},
         sync: state.sync,

@@ -32,9 +32,9 @@ describe('three etcd members', () => {
     expect(rec?.epoch).toBe(1);
 
     await etcd.member(0).kill();
-    const killedAt = Date.now();
+    const killedAt = performance.now();
     // Over two TTLs, the store keeps answering and the lease keeps being confirmed.
-    while (Date.now() - killedAt < 4000) {
+    while (performance.now() - killedAt < 4000) {
       const state = await a.read();
       expect(state.leader).toEqual(rec);
       await a.publishReport(report('siteA', 1));

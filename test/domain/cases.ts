@@ -854,16 +854,55 @@ export const twoPrimaryCases: DecisionCase[] = [
   {
     name: 'leader whose lease was last renewed 0.7 x TTL ago: fences before it can expire',
     spec: S,
-    obs: aLeaderHealthy({ leaseRenewedAt: T - 7000 }),
+    obs: aLeaderHealthy({ leaseAgeMs: 7000 }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['last renewed 7s ago', 'fencing before it can expire'],
     action: { epoch: EPOCH, mode: 'stop' },
   },
   {
+    name: 'leader whose probe times out (hung primary, last seen writable) and whose lease is overdue: fences',
+    spec: S,
+    obs: aLeaderFailed({
+      local: local(downHealth(), { failedProbes: 1, lastWritableAt: T - 3000, lastKnownRole: 'primary' }),
+      leaseAgeMs: 7000,
+    }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['last renewed 7s ago', 'may still write', 'fencing before it can expire'],
+    action: { epoch: EPOCH, mode: 'stop' },
+  },
+  {
+    name: 'leader whose probe fails past the threshold and whose lease is overdue: fences, never hands on',
+    spec: S,
+    obs: aLeaderFailed({ leaseAgeMs: 8000 }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['fencing before it can expire'],
+  },
+  {
+    name: 'leader whose primary runs but is not writable yet (starting) and whose lease is overdue: fences',
+    spec: S,
+    obs: aLeaderHealthy({
+      local: local(stoppedPrimaryHealth({ processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW' } })),
+      leaseAgeMs: 7000,
+    }),
+    kind: 'fence',
+    reason: 'lease_not_renewed',
+    says: ['fencing before it can expire'],
+  },
+  {
+    name: 'leader whose primary is stopped (every process GRAY) and whose lease is overdue: nothing to fence',
+    spec: S,
+    obs: aLeaderFailed({ local: local(stoppedPrimaryHealth(), { failedProbes: 3 }), leaseAgeMs: 7000 }),
+    kind: 'step-down',
+    reason: 'primary_failed_takeover',
+    says: ['releasing the leader key'],
+  },
+  {
     name: 'leader whose lease was renewed just under 0.7 x TTL ago: stays',
     spec: S,
-    obs: aLeaderHealthy({ leaseRenewedAt: T - 6999 }),
+    obs: aLeaderHealthy({ leaseAgeMs: 6999 }),
     kind: 'none',
     reason: 'leader_healthy',
     says: ['healthy primary'],
@@ -1123,7 +1162,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the only peer is a reachable secondary: no fence, long after the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 60_000 }),
+    obs: cutLeader({ leaseAgeMs: 60_000 }),
     kind: 'none',
     reason: 'failsafe_peers_healthy',
     says: ['coordination store unreachable', '1 peer site(s) are reachable secondaries', 'failsafe'],
@@ -1132,7 +1171,7 @@ export const failsafeCases: DecisionCase[] = [
     name: 'store unreachable, all three peers reachable secondaries: no fence',
     spec: spec({ sites: [...threeSites, { name: 'D', host: 'hana-d' }] }),
     obs: cutLeader({
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: peerSecondary('A'), C: peerSecondary('A'), D: peerSecondary('C') },
     }),
     kind: 'none',
@@ -1142,7 +1181,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, one of two peers unreachable, before the deadline: waits',
     spec: spec({ sites: threeSites }),
-    obs: cutLeader({ leaseRenewedAt: T - 6999, peers: { B: peerSecondary('A'), C: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 6999, peers: { B: peerSecondary('A'), C: unreachable } }),
     kind: 'none',
     reason: 'lease_renewal_failing',
     says: ['coordination store unreachable', 'fencing in 0s'],
@@ -1150,7 +1189,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, peer unreachable, well before the deadline: says when it will fence',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 2000, peers: { B: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 2000, peers: { B: unreachable } }),
     kind: 'none',
     reason: 'lease_renewal_failing',
     says: ['fencing in 5s unless the lease is renewed or every peer is seen'],
@@ -1158,7 +1197,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, one of two peers unreachable, at the deadline (0.7 x TTL): fences',
     spec: spec({ sites: threeSites }),
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerSecondary('A'), C: unreachable } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: peerSecondary('A'), C: unreachable } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['cannot renew the leader lease for 7s', 'not every peer is reachable', 'fencing'],
@@ -1167,7 +1206,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the peer answers but as a primary (it took over): fences at the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: peerWritablePrimary } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: peerWritablePrimary } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['fencing before the lease can expire'],
@@ -1175,7 +1214,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, the peer answers but its role is unknown: fences at the deadline',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: T - 7000, peers: { B: { reachable: true, acceptsWrites: false } } }),
+    obs: cutLeader({ leaseAgeMs: 7000, peers: { B: { reachable: true, acceptsWrites: false } } }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['fencing'],
@@ -1183,7 +1222,7 @@ export const failsafeCases: DecisionCase[] = [
   {
     name: 'store unreachable, never had a lease, peer not checked: fences',
     spec: S,
-    obs: cutLeader({ leaseRenewedAt: null, peers: {} }),
+    obs: cutLeader({ leaseAgeMs: null, peers: {} }),
     kind: 'fence',
     reason: 'lease_not_renewed',
     says: ['for ever', 'fencing'],
@@ -1200,7 +1239,7 @@ export const failsafeCases: DecisionCase[] = [
         }),
         { lastWritableAt: T - 60_000 },
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'fence',
@@ -1218,7 +1257,7 @@ export const failsafeCases: DecisionCase[] = [
         }),
         { lastWritableAt: T - 60_000 },
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'fence',
@@ -1234,7 +1273,7 @@ export const failsafeCases: DecisionCase[] = [
           processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'YELLOW' },
         }),
       ),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
     }),
     kind: 'none',
     reason: 'failsafe_peers_healthy',
@@ -1245,7 +1284,7 @@ export const failsafeCases: DecisionCase[] = [
     spec: S,
     obs: cutLeader({
       local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
-      leaseRenewedAt: T - 60_000,
+      leaseAgeMs: 60_000,
       peers: { B: unreachable },
     }),
     kind: 'none',
@@ -1574,7 +1613,192 @@ export const unknownLocalStateCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A required watchdog that is not usable: the site never leads (Patroni's required).
+// ---------------------------------------------------------------------------------------------
+const noWatchdog = {
+  mayLead: false,
+  message: 'watchdog required but unusable: its timeout 60 s exceeds 7 s; this site does not lead',
+};
+const usableWatchdog = { mayLead: true, message: 'watchdog usable: timeout 7 s within 7 s' };
+export const watchdogCases: DecisionCase[] = [
+  {
+    name: 'B in sync after the primary loss, its required watchdog unusable: does not take over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ watchdog: noWatchdog }),
+    kind: 'none',
+    reason: 'watchdog_required_unusable',
+    says: ['B does not take over from A', 'timeout 60 s exceeds 7 s'],
+  },
+  {
+    name: 'B in sync after the primary loss, its watchdog usable: takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ watchdog: usableWatchdog }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'the running primary A at bootstrap, its required watchdog unusable: does not take the key',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: { state: 'free', lastEpoch: 0 },
+      watchdog: noWatchdog,
+    }),
+    kind: 'none',
+    reason: 'watchdog_required_unusable',
+    says: ['A does not acquire the leader key', 'does not lead'],
+  },
+  {
+    name: 'planned takeover to B whose required watchdog is unusable: refused (nobody could take the key)',
+    spec: S,
+    obs: aLeaderHealthy({
+      reports: {
+        B: report('B', secondaryHealth('A'), {
+          watchdog: {
+            mode: 'required',
+            state: 'disarmed',
+            usable: false,
+            mayLead: false,
+            reason: 'watchdog_timeout_too_long',
+            message: noWatchdog.message,
+          },
+        }),
+      },
+      intents: [planned('B')],
+    }),
+    kind: 'refuse-intent',
+    reason: 'target_watchdog_unusable',
+    says: ['planned takeover to B refused', 'does not lead'],
+    action: { intentId: 'p1' },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Fence before promote (STONITH): a lost leader is powered off before an early takeover.
+// ---------------------------------------------------------------------------------------------
+const fencingSpec = spec({ fencing: { agent: { command: 'fence_ipmilan' } } });
+const lostA = (over: Partial<Parameters<typeof observation>[0]> = {}) =>
+  observation({
+    self: 'B',
+    local: local(secondaryHealth('A')),
+    leader: held('A', false),
+    reports: {
+      A: report('A', primaryHealth([link('B')]), { observedAt: T - 6000, lastWritableAt: T - 6000 }),
+    },
+    peers: { A: unreachable },
+    sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6000 }) },
+    leaderSilence: { site: 'A', cycles: 3 },
+    ...over,
+  });
+const fenceRecord = (result: 'confirmed' | 'failed', over: Record<string, unknown> = {}) => ({
+  A: {
+    site: 'A',
+    by: 'B',
+    epoch: EPOCH,
+    action: 'off' as const,
+    result,
+    startedAt: T - 3000,
+    endedAt: T - 500,
+    calls: 2,
+    message: 'x',
+    ...over,
+  },
+});
+export const fenceBeforePromoteCases: DecisionCase[] = [
+  {
+    name: 'leader A silent for 3 cycles, its node not answering, B in sync: fences A before taking over',
+    spec: fencingSpec,
+    obs: lostA(),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['A holds the leader key', 'silent', 'powering its node off', 'fence_ipmilan'],
+    action: { site: 'A', epoch: EPOCH },
+  },
+  {
+    name: 'silent for 2 cycles of 3: waits',
+    spec: fencingSpec,
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 2 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'no fence agent in the spec: the lease rule only',
+    spec: S,
+    obs: lostA(),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'B not in sync (SFAIL): A is not fenced',
+    spec: fencingSpec,
+    obs: lostA({ sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T - 6000 }) } }),
+    kind: 'none',
+    reason: 'lost_leader_not_in_sync',
+    says: ['not fencing it'],
+  },
+  {
+    name: "A's node confirmed off at this epoch: B seizes the key before the lease runs out",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed') }),
+    kind: 'takeover',
+    reason: 'fenced_leader_takeover',
+    says: ['confirmed off', 'before the old lease runs out', `epoch ${EPOCH + 1}`],
+    action: { seize: 'A', expectedLastEpoch: EPOCH, handshake: false, powerOn: 'A' },
+  },
+  {
+    name: "A's node confirmed off in an older term: fenced again, no seize",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed', { epoch: EPOCH - 1 }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'the fence failed just now: the lease rule stays in force',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('failed') }),
+    kind: 'none',
+    reason: 'fence_failed_lease_rule',
+    says: ['failed', 'lease rule stays in force'],
+  },
+  {
+    name: 'the fence failed longer ago than fencing.agent.timeoutSeconds: tried again',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('failed', { endedAt: T - 61_000 }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'key ran out, A still answers as a writable primary (its agent died): fenced first',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      peers: { A: peerWritablePrimary },
+      reports: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['ran out', 'still answers as a writable primary', 'powering its node off'],
+  },
+  {
+    name: 'key ran out, A writable, no fence agent: still not taking over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ peers: { A: peerWritablePrimary }, reports: {} }),
+    kind: 'none',
+    reason: 'former_primary_still_serving',
+    says: ['not taking over'],
+  },
+];
+
 export const tables = {
+  'fence before promote: a lost leader is powered off first': fenceBeforePromoteCases,
+  'a required watchdog that is not usable: the site never leads': watchdogCases,
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,
   'preferSiteTakeover false: local restart first': preferSiteCases,

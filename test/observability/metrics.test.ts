@@ -20,6 +20,7 @@ const ALLOWED_LABELS = new Set([
   'role',
   'outcome',
   'peer',
+  'action',
   'write',
   'version',
   'node_version',
@@ -91,6 +92,10 @@ function populated(): ReturnType<typeof createMetrics> {
   m.clockSkewUncertaintySeconds.set({ ...A, peer: 'B' }, 0.001);
   m.clockSkewMaxSeconds.set(A, 1);
   m.storeWriteFailuresTotal.inc({ ...A, write: 'sync' });
+  m.watchdogArmed.set(A, 1);
+  m.watchdogUsable.set(A, 1);
+  m.watchdogTimeoutSeconds.set(A, 5);
+  m.nodeFencesTotal.inc({ ...B, peer: 'A', action: 'off', outcome: 'confirmed' });
   m.reconcileDurationSeconds.observe({ namespace: 'hana', cluster: 'ha1' }, 0.01);
   m.reconcileErrorsTotal.inc({ namespace: 'hana', cluster: 'ha1' });
   return m;

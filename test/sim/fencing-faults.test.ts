@@ -67,7 +67,8 @@ describe('fencing faults in scenarios', () => {
   - { atSeconds: 30, action: restore-fencing, site: A }
   - { atSeconds: 40, action: restore-watchdog, site: A }`;
     const withFaults = await runScenario(parseScenario(scenario(faults)));
-    const node = withFaults.timeline.filter((e) => e.event.startsWith('node:'));
+    const faultsOnly = /^node:(fail-fencing|restore-fencing|remove-watchdog|restore-watchdog)$/;
+    const node = withFaults.timeline.filter((e) => faultsOnly.test(e.event));
     expect(node.map((e) => `${e.t} ${e.site} ${e.event}`)).toEqual([
       '10 A node:fail-fencing',
       '20 A node:remove-watchdog',

@@ -10,7 +10,7 @@ import { parseSpec } from '../../src/api/spec.js';
 import { directPortFactory, runScenario } from '../../src/sim/runner.js';
 import type { Scenario } from '../../src/sim/scenario.js';
 
-const scenario: Scenario = {
+const scenario = (watchdog: 'disabled' | 'automatic'): Scenario => ({
   name: 'freeze-then-isolate-primary',
   seed: 1,
   durationSeconds: 120,
@@ -23,6 +23,7 @@ const scenario: Scenario = {
       { name: 'B', host: 'hana-b' },
     ],
     takeover: { automatedRegister: true },
+    fencing: { watchdog: { mode: watchdog } },
   }),
   workload: { writesPerSecond: 10 },
   faults: [
@@ -32,26 +33,31 @@ const scenario: Scenario = {
     { atSeconds: 36, action: 'reconnect-site', site: 'A' },
   ],
   expect: {},
-};
+});
 
 describe('a primary cut off while its agent is stuck in a hung stop', () => {
-  it('is stopped before B takes over: one writer, nothing lost', async () => {
-    const r = await runScenario(scenario, { portFactory: await directPortFactory() });
-    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
-    expect(r.metrics.lostCommittedWrites).toBe(0);
-    // A is stopped before B takes over: by the hard stop that waited on the frozen site (it takes
-    // effect at the thaw, as a queued kill does on a real host) or by the lease watchdog.
-    const fence = r.timeline.find(
-      (e) =>
-        e.site === 'A' &&
-        (e.event === 'action:fence' ||
-          e.event === 'hana:stop' ||
-          (e.event === 'hana:thaw-site' && /die/.test(e.reason))),
-    );
-    const takeover = r.timeline.find((e) => e.site === 'B' && e.event === 'action:takeover');
-    expect(fence).toBeDefined();
-    expect(takeover).toBeDefined();
-    expect(fence!.t).toBeLessThanOrEqual(takeover!.t);
-    expect(r.final.primary).toBe('B');
-  });
+  it.each(['disabled', 'automatic'] as const)(
+    'is stopped before B takes over: one writer, nothing lost (watchdog %s)',
+    async (mode) => {
+      const r = await runScenario(scenario(mode), { portFactory: await directPortFactory() });
+      expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+      expect(r.metrics.lostCommittedWrites).toBe(0);
+      // A is stopped before B takes over: by the hard stop that waited on the frozen site (it takes
+      // effect at the thaw, as a queued kill does on a real host), by the lease check, or (with the
+      // watchdog) by the reset of the frozen node that could no longer feed it.
+      const fence = r.timeline.find(
+        (e) =>
+          e.site === 'A' &&
+          (e.event === 'action:fence' ||
+            e.event === 'hana:stop' ||
+            e.event === 'node:watchdog-reset' ||
+            (e.event === 'hana:thaw-site' && /die/.test(e.reason))),
+      );
+      const takeover = r.timeline.find((e) => e.site === 'B' && e.event === 'action:takeover');
+      expect(fence).toBeDefined();
+      expect(takeover).toBeDefined();
+      expect(fence!.t).toBeLessThanOrEqual(takeover!.t);
+      expect(r.final.primary).toBe('B');
+    },
+  );
 });

@@ -191,7 +191,8 @@ export interface ObservationInput {
   readonly self: string;
   readonly local: LocalView;
   readonly leader: LeaderView;
-  readonly leaseRenewedAt?: number | null;
+  /** Age of the last lease renewal (ms, monotonic); default 1000. */
+  readonly leaseAgeMs?: number | null;
   readonly reports?: Record<string, SiteReport>;
   readonly peers?: Record<string, PeerView>;
   readonly sync?: Record<string, SyncRecord>;
@@ -199,6 +200,9 @@ export interface ObservationInput {
   readonly handoverTo?: string;
   readonly intents?: readonly Intent[];
   readonly clockSkew?: Observation['clockSkew'];
+  readonly watchdog?: Observation['watchdog'];
+  readonly fences?: Observation['fences'];
+  readonly leaderSilence?: Observation['leaderSilence'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -206,13 +210,16 @@ export function observation(input: ObservationInput): Observation {
     self: input.self,
     local: input.local,
     leader: input.leader,
-    leaseRenewedAt: input.leaseRenewedAt === undefined ? T - 1000 : input.leaseRenewedAt,
+    leaseAgeMs: input.leaseAgeMs === undefined ? 1000 : input.leaseAgeMs,
     reports: input.reports ?? {},
     peers: input.peers ?? {},
     sync: input.sync ?? {},
     lpt: input.lpt ?? {},
     ...(input.handoverTo !== undefined ? { handoverTo: input.handoverTo } : {}),
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
+    ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
+    ...(input.fences !== undefined ? { fences: input.fences } : {}),
+    ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     intents: input.intents ?? [],
   };
 }

@@ -197,7 +197,12 @@ export function explainSite(
     local: localViewOf(report),
     leader,
     // Older agents did not publish it: a leader renews its lease in the cycle it reports.
-    leaseRenewedAt: report.leaseRenewedAt !== undefined ? report.leaseRenewedAt : report.leader ? now : null,
+    leaseAgeMs:
+      report.leaseRenewedAt !== undefined && report.leaseRenewedAt !== null
+        ? now - report.leaseRenewedAt
+        : report.leaseRenewedAt === undefined && report.leader
+          ? 0
+          : null,
     state,
     peers: report.peers ?? {},
     ...(report.clockSkew !== undefined ? { clockSkew: report.clockSkew } : {}),
@@ -234,11 +239,11 @@ export function explainSite(
       : leader.state === 'free'
         ? `the leader key is free (last epoch ${leader.lastEpoch}${leader.lastLeader ? `, last leader ${leader.lastLeader}` : ''})`
         : `the store's answer is unknown: ${leader.error}`;
-  const renewed = obs.leaseRenewedAt;
+  const age = obs.leaseAgeMs;
   const lease =
-    renewed === null
+    age === null
       ? 'no lease confirmed'
-      : `lease renewed ${s1(now - renewed)} before${leader.state === 'held' && leader.mine ? ` (self-fence ${s1(fenceDeadlineMs(spec))} after a renewal)` : ''}`;
+      : `lease renewed ${s1(age)} before${leader.state === 'held' && leader.mine ? ` (self-fence ${s1(fenceDeadlineMs(spec))} after a renewal)` : ''}`;
   const peers = Object.entries(obs.peers)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, p]) =>

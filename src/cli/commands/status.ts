@@ -4,6 +4,7 @@ import {
   hanaSystemReplicationStatusSchema,
   KIND,
   type HanaSystemReplicationStatus,
+  type SiteStatus,
   type TakeoverRecord,
 } from '../../api/resource.js';
 import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, stringFlag } from '../args.js';
@@ -115,6 +116,7 @@ export function formatCluster(obj: Obj, now: number): string {
           'lag',
           'lag bytes',
           'fenced',
+          'watchdog',
           'last report',
         ],
         sites.map((s) => [
@@ -131,6 +133,7 @@ export function formatCluster(obj: Obj, now: number): string {
             : seconds(s.lagSeconds),
           bytes(s.lagBytes),
           yesNo(s.fenced),
+          watchdogCell(s.watchdog),
           s.lastReportTime === undefined ? '-' : `${ageSince(s.lastReportTime, now)} ago`,
         ]),
       ),
@@ -139,6 +142,13 @@ export function formatCluster(obj: Obj, now: number): string {
   for (const s of sites) {
     if (s.role !== 'primary' && s.notInSyncReason !== undefined)
       lines.push(`${s.name} is not in sync: ${s.notInSyncReason}`);
+    if (s.watchdog !== undefined && !s.watchdog.usable && s.watchdog.mode !== 'disabled')
+      lines.push(`${s.name}'s watchdog is not usable: ${s.watchdog.message}`);
+    const f = s.nodeFence;
+    if (f !== undefined)
+      lines.push(
+        `${s.name}'s node was last fenced ${f.action} by ${f.by} (term ${f.epoch}, ${ageSince(f.time, now)} ago): ${f.result}, ${f.message}`,
+      );
   }
   lines.push('');
   lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);
@@ -213,4 +223,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     return EXIT.ok;
   });
+}
+
+/** The watchdog column: armed with its timeout, disarmed, failed, unusable, or '-' without one. */
+function watchdogCell(w: SiteStatus['watchdog']): string {
+  if (w === undefined || w.mode === 'disabled') return '-';
+  if (!w.usable) return 'unusable';
+  const t = w.timeoutSeconds !== undefined ? ` ${w.timeoutSeconds}s` : '';
+  return `${w.state}${t}`;
 }

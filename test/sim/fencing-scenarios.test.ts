@@ -1,0 +1,59 @@
+/**
+ * The fencing scenarios of examples/scenarios against each other: with fencing the takeover comes
+ * early (a watchdog reset, a confirmed fence before the lease runs out); without it, or with a
+ * fence that fails, it comes no earlier than today's rules allow.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseScenario } from '../../src/sim/scenario.js';
+import { runScenario, type SimulationResult } from '../../src/sim/runner.js';
+
+const dir = join(import.meta.dirname, '../../examples/scenarios');
+const run = (file: string): Promise<SimulationResult> =>
+  runScenario(parseScenario(readFileSync(join(dir, file), 'utf8'), file));
+const first = (r: SimulationResult, site: string, event: string) =>
+  r.timeline.find((e) => e.site === site && e.event === event);
+
+describe('fencing in the scenarios', () => {
+  it('a frozen primary: reset by its watchdog and taken over before the thaw; without it only at the thaw', async () => {
+    const withWd = await run('frozen-primary-watchdog.yaml');
+    const without = await run('frozen-primary-no-watchdog.yaml');
+    const reset = first(withWd, 'A', 'node:watchdog-reset')!;
+    expect(reset.t).toBeGreaterThan(60);
+    expect(reset.t).toBeLessThanOrEqual(60 + 7);
+    expect(withWd.metrics.firstTakeoverSeconds).toBeLessThan(100);
+    expect(first(without, 'A', 'node:watchdog-reset')).toBeUndefined();
+    expect(without.metrics.firstTakeoverSeconds).toBeGreaterThanOrEqual(200);
+  });
+
+  it('node loss: a confirmed fence takes over before the lease runs out; a failed or hung fence waits for it', async () => {
+    const fenced = await run('crash-primary-node-fence-agent.yaml');
+    const fails = await run('crash-primary-node-fence-fails.yaml');
+    const hangs = await run('crash-primary-node-fence-hangs.yaml');
+    const ttl = 20;
+    expect(first(fenced, 'B', 'action:fence-node')?.reason).toBe('node_fenced');
+    expect(first(fenced, 'B', 'decision:takeover')?.reason).toBe('fenced_leader_takeover');
+    expect(fenced.metrics.firstTakeoverSeconds! - 60).toBeLessThan(ttl);
+    for (const r of [fails, hangs]) {
+      expect(first(r, 'B', 'action-failed:fence-node')?.reason).toBe('node_fence_failed');
+      expect(r.timeline.some((e) => e.reason === 'fenced_leader_takeover')).toBe(false);
+      expect(r.metrics.firstTakeoverSeconds!).toBeGreaterThan(fenced.metrics.firstTakeoverSeconds!);
+      expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+    }
+  });
+
+  it('a frozen secondary with resetHungSecondaryAfterSeconds: reset, started again, in sync', async () => {
+    const r = await run('frozen-secondary-reset.yaml');
+    expect(first(r, 'B', 'node:watchdog-reset')).toBeDefined();
+    expect(r.final.replicationStatus).toBe('ACTIVE');
+  });
+
+  it('the primary agent stopped: reset and taken over with the watchdog, kept without it', async () => {
+    const withWd = await run('primary-agent-stopped.yaml');
+    const without = await run('primary-agent-stopped-no-watchdog.yaml');
+    expect(first(withWd, 'A', 'node:watchdog-reset')).toBeDefined();
+    expect(withWd.final.primary).toBe('B');
+    expect(without.final.primary).toBe('A');
+  });
+});
