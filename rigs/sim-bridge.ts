@@ -16,8 +16,8 @@ import type { PeerProbe } from '../src/agent/agent.js';
 import type { PeerView } from '../src/domain/observation.js';
 import type { HanaHealth } from '../src/domain/types.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../src/hana/port.js';
-import { SimDirectPort } from '../src/hana/sim/direct-port.js';
-import type { SimLandscape } from '../src/hana/sim/model.js';
+import { SimDirectPort } from '../src/standins/hana-sim/direct-port.js';
+import type { SimLandscape } from '../src/standins/hana-sim/model.js';
 
 export type HanaOp = 'probe' | 'takeover' | 'register' | 'start' | 'stop' | 'kill' | 'suspend';
 

@@ -2,8 +2,8 @@
  * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
  * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
  */
-import type { SimNodeDevices } from '../hana/sim/devices.js';
-import type { SimLandscape } from '../hana/sim/model.js';
+import type { SimNodeDevices } from '../standins/hana-sim/devices.js';
+import type { SimLandscape } from '../standins/hana-sim/model.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
 
 export interface FaultTarget {

@@ -17,9 +17,9 @@ import { findCondition, type HanaSystemReplicationStatus } from '../../src/api/r
 import { parseSpec } from '../../src/api/spec.js';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { WebhookNotifier, type WebhookPayload } from '../../src/notify/webhook.js';
 import { metricsHandler, startHttpServer, type RunningHttpServer } from '../../src/net/http-server.js';
 import { createMetrics } from '../../src/observability/metrics.js';

@@ -11,9 +11,9 @@ import {
   type ReplicationMode,
 } from '../../api/spec.js';
 import { optionsHelp, parseOptions, stringOption, type OptionTable } from '../../config/options.js';
-import { SimLandscape } from '../../hana/sim/model.js';
-import { simSiteDatabase } from '../../hana/wire/database.js';
-import { startHanaWireServer, type HanaWireServer } from '../../hana/wire/server.js';
+import { SimLandscape } from '../../standins/hana-sim/model.js';
+import { simSiteDatabase } from '../../standins/hana-wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../../standins/hana-wire/server.js';
 
 /** Every option of `hanasr hana-sim`, declared once (parser, --help and docs/cli.md). */
 export const options = {

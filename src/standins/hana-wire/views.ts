@@ -3,7 +3,7 @@
  * the monitoring views SYS.M_DATABASE, SYS.M_SYSTEM_REPLICATION and SYS.M_SERVICE_REPLICATION,
  * computed from a live SimSiteSnapshot so that lag moves as the model runs.
  */
-import type { SimSiteSnapshot } from '../sim/snapshot.js';
+import type { SimSiteSnapshot } from '../hana-sim/snapshot.js';
 import { HanaSqlError, SqlErrorCode, type Relation, type TableRef } from './sql.js';
 import type { Column, SqlType, SqlValue } from './values.js';
 

@@ -10,7 +10,7 @@ import {
   type ReplicationLink,
 } from '../../domain/types.js';
 import { realClock, type Clock } from '../../clock.js';
-import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
+import { HanaActionError, type HanaPort, type RegisterOptions } from '../../hana/port.js';
 import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
 
 /**

@@ -9,7 +9,7 @@
  *   primary waits for its secondary, or for logshipping_timeout), so data replicates, survives a
  *   takeover exactly as the log does, and a commit cut off by a crash has an unknown outcome.
  */
-import { ClientCommitRefused, type SimLandscape } from '../sim/model.js';
+import { ClientCommitRefused, type SimLandscape } from '../hana-sim/model.js';
 import { HanaSqlError, SqlErrorCode, type StoredTable } from './sql.js';
 import type { SqlValue } from './values.js';
 

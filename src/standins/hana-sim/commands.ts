@@ -7,7 +7,7 @@
 import { operationModes, replicationModes } from '../../api/spec.js';
 import { TimeoutError, type Clock } from '../../clock.js';
 import type { OperationMode, ReplicationMode } from '../../domain/types.js';
-import type { CommandResult, CommandRunner, RunOptions } from '../commands/runner.js';
+import type { CommandResult, CommandRunner, RunOptions } from '../../hana/commands/runner.js';
 import {
   renderLandscapeHostConfiguration,
   renderProcessList,

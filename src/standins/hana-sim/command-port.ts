@@ -5,8 +5,8 @@
  */
 import type { HanaSystemReplicationSpec } from '../../api/spec.js';
 import type { Clock } from '../../clock.js';
-import { HanaCommandAdapter } from '../commands/adapter.js';
-import type { HanaPort } from '../port.js';
+import { HanaCommandAdapter } from '../../hana/commands/adapter.js';
+import type { HanaPort } from '../../hana/port.js';
 import { SimCommandRunner } from './commands.js';
 import type { SimSiteControl } from './snapshot.js';
 

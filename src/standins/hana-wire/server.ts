@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import type { SimSiteSnapshot } from '../sim/snapshot.js';
+import type { SimSiteSnapshot } from '../hana-sim/snapshot.js';
 import {
   ConnectOption,
   ErrorLevel,
