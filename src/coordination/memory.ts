@@ -9,6 +9,7 @@
  * its calls fail and its lease runs out while the others go on.
  */
 import type { Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
@@ -37,6 +38,7 @@ interface ClusterData {
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
+  backup?: BackupState;
 }
 
 export class MemoryCoordination implements Coordination {
@@ -171,6 +173,7 @@ export class MemoryCoordination implements Coordination {
       intents: [...d.intents.values()],
       ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
+      ...(d.backup !== undefined ? { backup: structuredClone(d.backup) } : {}),
     };
   }
 
@@ -210,6 +213,16 @@ export class MemoryCoordination implements Coordination {
   async deleteCluster(cluster: string): Promise<void> {
     this.check();
     this.clusters.delete(cluster);
+  }
+
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    this.check(site);
+    this.expire();
+    const d = this.data(cluster);
+    if (d.lastEpoch !== epoch) throw new StaleEpochError(epoch, d.lastEpoch);
+    if (d.leader?.record.site !== site)
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    d.backup = structuredClone(state);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@
  *   store's current one.
  * - Every call settles within the adapter's deadline or rejects with CoordinationUnavailableError.
  */
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 
 export interface ClusterState {
@@ -36,6 +37,8 @@ export interface ClusterState {
    * parseSpec). Agents follow it (maintenance, thresholds) even while no operator runs.
    */
   readonly spec?: unknown;
+  /** Backup runs and the primary's last reading of its backups (outlives leases). */
+  readonly backup?: BackupState;
 }
 
 /** A session of one member (an agent) with its own lease. */
@@ -102,6 +105,11 @@ export interface Coordination {
   publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */
   deleteCluster(cluster: string): Promise<void>;
+  /**
+   * Writes the backup record, only while `site` holds the leader key at `epoch` (else
+   * StaleEpochError or NotLeaderError): the primary's agent records its runs and facts here.
+   */
+  writeBackup?(cluster: string, site: string, epoch: number, state: BackupState): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -191,7 +191,9 @@ export type Intent =
       readonly force?: boolean;
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
-  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
+  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number }
+  /** hanasr backup NAME --now: the primary's agent runs a data backup (src/domain/backup.ts). */
+  | { readonly kind: 'backup'; readonly id: string; readonly epoch: number };
 
 /**
  * A fence of another site's node through the fence agent (STONITH), as the fencing site's agent

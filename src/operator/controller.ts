@@ -28,6 +28,7 @@ import {
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
   clusterKey,
   FINALIZER,
   KIND,
@@ -63,6 +64,7 @@ import {
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
+import { requestBackup } from './backup-request.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
 
 type Obj = Record<string, unknown>;
@@ -157,8 +159,8 @@ function stringRecord(v: unknown): Record<string, string> {
   return out;
 }
 
-function intentSite(intent: Intent): string {
-  return intent.kind === 'planned-takeover' ? intent.target : intent.site;
+function intentSite(intent: Intent): string | null {
+  return intent.kind === 'planned-takeover' ? intent.target : intent.kind === 'backup' ? null : intent.site;
 }
 
 export class HsrController {
@@ -665,6 +667,13 @@ export class HsrController {
         );
       }
       remove[ANNOTATION_FENCE_RELEASE] = null;
+    }
+    const backupNow = annotations[ANNOTATION_BACKUP_NOW];
+    if (backupNow !== undefined) {
+      const r = await requestBackup(spec, state, cluster, this.options.coordination);
+      if (r.refused === undefined) added = true;
+      await this.record(obj, namespace, name, r.event, now);
+      remove[ANNOTATION_BACKUP_NOW] = null;
     }
     let updated = obj;
     if (Object.keys(remove).length > 0) {

@@ -22,6 +22,7 @@ import {
   type ReplicationStatusValue,
 } from '../observability/metrics.js';
 import { rfc3339, type OperatorEvent } from './status.js';
+import { exportBackupMetrics } from './backup-status.js';
 
 /** A takeover in progress for longer than this has failed (default of ControllerOptions). */
 export const DEFAULT_TAKEOVER_TIMEOUT_MS = 120_000;
@@ -327,6 +328,7 @@ export function exportClusterMetrics(
       setReplicationStatus(metrics, l, rs as ReplicationStatusValue);
     }
   }
+  exportBackupMetrics(metrics, labels, status.backup);
   const lastSuccess = (status.takeoverHistory ?? []).find((t) => t.outcome !== 'failed');
   if (lastSuccess !== undefined) {
     metrics.lastTakeoverTimestampSeconds.set(labels, Math.floor(Date.parse(lastSuccess.time) / 1000));

@@ -32,6 +32,7 @@ import {
   type LagAlertState,
   type LagEvaluation,
 } from './alerts.js';
+import { backupReport } from './backup-status.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -435,6 +436,7 @@ export function buildStatus(input: StatusInput): StatusResult {
       prevLagAlerts !== undefined && prevLag !== undefined ? prevLag : cond('ReplicationLagHigh', unknown),
       cond('LagUnknown', unknown),
       cond('ClockSkew', unknown),
+      ...(spec.backup !== undefined ? [cond('BackupHealthy', unknown)] : []),
     ];
     return {
       status: { ...previous, observedGeneration: generation, conditions },
@@ -471,6 +473,11 @@ export function buildStatus(input: StatusInput): StatusResult {
     cond('LagUnknown', lagUnknownDraft(sites, leader?.site)),
     cond('ClockSkew', clockSkewDraft(spec, state)),
   ];
+  const backup = backupReport(spec, state, previous, now);
+  if (backup !== undefined) {
+    conditions.push(cond('BackupHealthy', backup.condition));
+    events.push(...backup.events);
+  }
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');
   // Only a start seen from False (or a first status) is new: after a store outage (Unknown) the
@@ -568,6 +575,7 @@ export function buildStatus(input: StatusInput): StatusResult {
     sites,
     ...(lastTakeover !== undefined ? { lastTakeover } : {}),
     ...(takeoverHistory !== undefined ? { takeoverHistory } : {}),
+    ...(backup !== undefined ? { backup: backup.status } : {}),
     conditions,
   };
   return { status, events, ...(lagAlerts !== undefined ? { lagAlerts } : {}) };

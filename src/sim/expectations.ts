@@ -10,6 +10,15 @@ export interface Outcome {
   readonly writeUnavailableSeconds: number;
   /** Invariants violated during the run (checked when the scenario expects invariants). */
   readonly violated?: readonly string[];
+  /** Backup runs at the end (scenarios with cluster.backup). */
+  readonly backups?: {
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly interrupted: number;
+    readonly maxSucceededPerRun: number;
+    readonly onSecondary: number;
+    readonly health: string;
+  };
 }
 
 export interface ExpectationResult {
@@ -60,6 +69,11 @@ export function checkExpectations(
   if (expect.invariants !== undefined) {
     const violated = expect.invariants.filter((i) => outcome.violated?.includes(i));
     out.push({ key: 'invariants', expected: expect.invariants, actual: violated, ok: violated.length === 0 });
+  }
+  for (const [key, expected] of Object.entries(expect.backups ?? {})) {
+    if (expected === undefined) continue;
+    const actual = outcome.backups?.[key as keyof NonNullable<Outcome['backups']>] ?? null;
+    out.push({ key: `backups.${key}`, expected, actual, ok: expected === actual });
   }
   if (expect.maxWriteUnavailableSeconds !== undefined) {
     out.push({

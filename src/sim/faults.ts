@@ -2,6 +2,7 @@
  * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
  * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
  */
+import type { SimBackups } from '../standins/hana-sim/backups.js';
 import type { SimNodeDevices } from '../standins/hana-sim/devices.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
@@ -25,6 +26,10 @@ export interface FaultTarget {
   setMaintenance(on: boolean): void | Promise<void>;
   /** Requests a planned takeover to `site`, as `hanasr takeover` does. */
   plannedTakeover(site: string): Promise<void>;
+  /** The simulated backups (fail-backup, lose-backup-destination...); absent: none. */
+  readonly backups?: SimBackups;
+  /** Requests a data backup now, as `hanasr backup NAME --now` does. */
+  requestBackup?(): Promise<void>;
 }
 
 /** Who has which role right now; null where no site has it. */
@@ -106,6 +111,11 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       throw new Error(`${f.action}: this landscape simulates no fencing devices`);
     return target.devices;
   };
+  const backups = (): SimBackups => {
+    if (target.backups === undefined)
+      throw new Error(`${f.action}: this landscape simulates no backups (set cluster.backup and backups)`);
+    return target.backups;
+  };
   switch (f.action) {
     case 'crash-instance':
       return model.crashInstance(need());
@@ -180,5 +190,20 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return devices().removeWatchdog(need());
     case 'restore-watchdog':
       return devices().restoreWatchdog(need());
+    case 'fail-backup':
+      return backups().failBackups(need(), true);
+    case 'restore-backup':
+      return backups().failBackups(need(), false);
+    case 'lose-backup-destination':
+      return backups().loseDestination(need(), true);
+    case 'restore-backup-destination':
+      return backups().loseDestination(need(), false);
+    case 'disable-log-backup':
+      return backups().setLogBackup(need(), false);
+    case 'enable-log-backup':
+      return backups().setLogBackup(need(), true);
+    case 'backup-now':
+      if (target.requestBackup === undefined) throw new Error('backup-now: this landscape runs no backups');
+      return target.requestBackup();
   }
 }

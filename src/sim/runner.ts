@@ -12,9 +12,13 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../standins/hana-sim/model.js';
 import { SimNodeDevices } from '../standins/hana-sim/devices.js';
+import { SimBackups } from '../standins/hana-sim/backups.js';
+import { simBackupPort } from '../standins/hana-sim/backup-port.js';
+import { BackupRunner, type BackupEvent } from '../agent/backup.js';
+import { backupHealth, type BackupRun } from '../domain/backup.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../standins/hana-sim/snapshot.js';
-import { checkExpectations, type ExpectationResult } from './expectations.js';
+import { checkExpectations, type ExpectationResult, type Outcome } from './expectations.js';
 import { InvariantChecker } from './invariants.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
@@ -55,6 +59,8 @@ export interface SimulationResult {
     readonly acknowledgedWrites: number;
     readonly firstTakeoverSeconds: number | null;
     readonly wallMilliseconds: number;
+    /** Scenarios with cluster.backup: the runs the store recorded and the health at the end. */
+    readonly backups?: NonNullable<Outcome['backups']> & { readonly runs: readonly BackupRun[] };
   };
   readonly expectations: ExpectationResult[];
   readonly timeline: TimelineEntry[];
@@ -159,9 +165,45 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
   };
 
+  const backups =
+    spec.backup !== undefined
+      ? new SimBackups({
+          model,
+          clock,
+          sid: spec.sid,
+          startedAt: SIM_EPOCH,
+          scope: scenario.backups?.destination ?? 'site',
+          throughputBytesPerSecond: (scenario.backups?.throughputMBps ?? 100) * 1e6,
+          databaseBytes: {
+            SYSTEMDB: (scenario.backups?.systemDbGB ?? 1) * 1e9,
+            [spec.sid]: (scenario.backups?.tenantGB ?? 10) * 1e9,
+          },
+          logBackupIntervalSeconds: scenario.backups?.logBackupIntervalSeconds ?? 900,
+        })
+      : undefined;
+  const onBackupEvent = (e: BackupEvent) =>
+    timeline.push({ t: rel(e.t), site: e.site, event: e.event, reason: e.reason, message: e.message });
+  const runners = new Map<string, BackupRunner>();
+
   const agents = new Map<string, Agent>();
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
+    if (backups !== undefined) {
+      const offset = () => model.clockOffsetMs(site);
+      const runner = new BackupRunner({
+        cluster,
+        site,
+        spec: () => spec,
+        coordination: store,
+        port: simBackupPort(model, backups, site),
+        clock: siteClock(clock, offset),
+        intervalMs: 5000,
+        storeTimeoutMs: 1000,
+        onEvent: onBackupEvent,
+      });
+      runners.set(site, runner);
+      runner.start();
+    }
     const offset = () => model.clockOffsetMs(site);
     const port = portFactory(site, model.site(site), clock);
     const watchdog = devices.watchdog(site);
@@ -186,6 +228,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const killAgent = (site: string) => {
     agents.get(site)?.kill();
     agents.delete(site);
+    runners.get(site)?.kill();
+    runners.delete(site);
   };
   // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
@@ -213,6 +257,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     setMaintenance: (on) => {
       spec = { ...spec, maintenance: on };
     },
+    ...(backups !== undefined
+      ? {
+          backups,
+          requestBackup: async () => {
+            const state = store.snapshot(cluster);
+            await store
+              .addIntent(cluster, {
+                kind: 'backup',
+                id: `backup-${rel(clock.now())}`,
+                epoch: state.lastEpoch,
+              })
+              .catch((err: unknown) =>
+                timeline.push({
+                  t: rel(clock.now()),
+                  site: '*',
+                  event: 'intent-refused',
+                  reason: err instanceof Error ? err.message : String(err),
+                }),
+              );
+          },
+        }
+      : {}),
     plannedTakeover: async (site) => {
       const state = store.snapshot(cluster);
       await store
@@ -316,6 +382,34 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     timeline.push({ t: v.t, site: v.site ?? '*', event: `violation:${v.invariant}`, reason: v.message });
   timeline.sort((a, b) => a.t - b.t);
 
+  let backupOutcome: SimulationResult['metrics']['backups'];
+  if (backups !== undefined && spec.backup !== undefined) {
+    const runs = state.backup?.runs ?? [];
+    const perRun = new Map<string, number>();
+    for (const r of runs) if (r.state === 'succeeded') perRun.set(r.id, (perRun.get(r.id) ?? 0) + 1);
+    const health = backupHealth(spec.backup, state.backup, clock.now(), {
+      staleAfterMs: 60_000,
+      maxSkewMs: spec.clock.maxSkewSeconds * 1000,
+    });
+    backupOutcome = {
+      runs,
+      succeeded: runs.filter((r) => r.state === 'succeeded').length,
+      failed: runs.filter((r) => r.state === 'failed').length,
+      interrupted: runs.filter((r) => r.state === 'interrupted').length,
+      maxSucceededPerRun: Math.max(0, ...perRun.values()),
+      onSecondary: backups.refusedOnSecondary,
+      health: health.reason,
+    };
+    timeline.push({
+      t: rel(clock.now()),
+      site: '*',
+      event: 'backup-health',
+      reason: health.reason,
+      message: health.message,
+    });
+  }
+  for (const r of runners.values()) r.kill();
+  backups?.dispose();
   for (const a of agents.values()) a.kill();
   devices.dispose();
   model.dispose();
@@ -328,6 +422,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     acknowledgedWrites: stats.acknowledgedWrites,
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
+    ...(backupOutcome !== undefined ? { backups: backupOutcome } : {}),
   };
   const expectations = checkExpectations(expect, {
     primary,
@@ -337,6 +432,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     replicationStatus,
     writeUnavailableSeconds: metrics.writeUnavailableSeconds,
     ...(checker ? { violated: checker.violations.map((v) => v.invariant) } : {}),
+    ...(backupOutcome !== undefined ? { backups: backupOutcome } : {}),
   });
 
   return {

@@ -98,6 +98,9 @@ describe('alert rules', () => {
       'HanaSRClockSkew',
       'HanaSRWatchdogUnusable',
       'HanaSRNodeFenceFailed',
+      'HanaSRBackupTooOld',
+      'HanaSRLogBackupStalled',
+      'HanaSRBackupNotReadable',
     ]);
     for (const rule of rules) {
       expect(['warning', 'critical']).toContain(rule.labels?.severity);

@@ -24,6 +24,7 @@ const ALLOWED_LABELS = new Set([
   'write',
   'version',
   'node_version',
+  'database',
 ]);
 const A = { namespace: 'hana', cluster: 'ha1', site: 'A' };
 const B = { namespace: 'hana', cluster: 'ha1', site: 'B' };
@@ -98,6 +99,16 @@ function populated(): ReturnType<typeof createMetrics> {
   m.nodeFencesTotal.inc({ ...B, peer: 'A', action: 'off', outcome: 'confirmed' });
   m.reconcileDurationSeconds.observe({ namespace: 'hana', cluster: 'ha1' }, 0.01);
   m.reconcileErrorsTotal.inc({ namespace: 'hana', cluster: 'ha1' });
+  const C = { namespace: 'hana', cluster: 'ha1' };
+  const D = { ...C, database: 'SYSTEMDB' };
+  m.backupHealthy.set(C, 1);
+  m.backupTooOld.set(C, 0);
+  m.backupNotReadable.set(C, 0);
+  m.backupLogStalled.set(C, 0);
+  m.backupLastSuccessTimestampSeconds.set(D, 1714557600);
+  m.backupLastSuccessAgeSeconds.set(D, 3600);
+  m.backupLogLastSuccessTimestampSeconds.set(D, 1714560000);
+  m.backupReadable.set(D, 1);
   return m;
 }
 

@@ -20,6 +20,8 @@ describe('pretest plan', () => {
       action: 'install',
       packages: ['etcd-server', 'prometheus'],
     });
+    // spin and gcc check the protocol model (npm run model-check, test/model/)
+    expect(plan(['spin', 'gcc'], true, true)).toEqual({ action: 'install', packages: ['spin', 'gcc'] });
   });
 
   it('otherwise stops with the exact command', () => {
@@ -53,7 +55,7 @@ describe('pretest on a machine without etcd, promtool or apt-get', () => {
     });
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr).toContain('npm test needs etcd and promtool');
-    expect(run.stderr).toContain('\n  apt-get install etcd-server prometheus\n');
+    expect(run.stderr).toContain('\n  apt-get install etcd-server prometheus spin gcc\n');
     expect(run.stdout).toBe('');
     expect(which('etcd', empty)).toBeNull();
   });

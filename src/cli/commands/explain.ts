@@ -278,7 +278,9 @@ export function explainSite(
       intents: state.intents.map((i) =>
         i.kind === 'planned-takeover'
           ? `planned takeover to ${i.target} at epoch ${i.epoch}${i.force ? ' (forced)' : ''}`
-          : `${i.kind} ${i.site} at epoch ${i.epoch}`,
+          : i.kind === 'backup'
+            ? `backup at epoch ${i.epoch}`
+            : `${i.kind} ${i.site} at epoch ${i.epoch}`,
       ),
       ...(state.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     },

@@ -35,8 +35,9 @@ export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
 epoch, maintenance, Ready), one row per site (role, HANA status, landscape, replication mode and
-status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover and
-the conditions. Without NAME: one line per HanaSystemReplication in the namespace.
+status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover, a
+line on backups (with spec.backup; hanasr backup NAME shows them in full) and the conditions.
+Without NAME: one line per HanaSystemReplication in the namespace.
 
 Options:
 ${optionsHelp(OPTIONS)}
@@ -72,6 +73,20 @@ export function describeTakeover(t: TakeoverRecord): string {
     t.epoch !== undefined ? `epoch ${t.epoch}` : undefined,
   ].filter((d) => d !== undefined);
   return `${t.time} ${t.from} -> ${t.to} (${details.join(', ')})`;
+}
+
+/** One line on backups: health, the oldest newest-backup, the last run (hanasr backup has the rest). */
+export function describeBackups(b: NonNullable<HanaSystemReplicationStatus['backup']>): string {
+  const ages = (b.databases ?? []).map((d) => d.ageSeconds);
+  const oldest = ages.some((a) => a === undefined)
+    ? 'a database has none'
+    : ages.length > 0
+      ? `oldest newest backup ${age(Math.max(...(ages as number[])))} old`
+      : 'no database reported';
+  const last = b.runs?.[0];
+  const run =
+    last !== undefined ? `, last run ${last.id} ${last.state} on ${last.site} at ${last.startTime}` : '';
+  return `Backups: ${b.healthy ? 'healthy' : `not healthy (${b.reason})`}, ${oldest}${run}`;
 }
 
 /** The full view of one cluster. */
@@ -152,6 +167,7 @@ export function formatCluster(obj: Obj, now: number): string {
   }
   lines.push('');
   lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);
+  if (status.backup !== undefined) lines.push(describeBackups(status.backup));
   lines.push('');
   const conditions = status.conditions ?? [];
   if (conditions.length === 0) {

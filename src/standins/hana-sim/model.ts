@@ -340,6 +340,13 @@ export class SimLandscape {
     return this.order.map((s) => s.name);
   }
 
+  /** Grows whenever the site's instance stops: work started in an older incarnation died with it. */
+  instanceIncarnation(name: string): number {
+    this.advance();
+    const s = this.mustGet(name);
+    return s.nodeUp && s.indexserver === 'up' ? s.incarnation : -1 - s.incarnation;
+  }
+
   crashInstance(name: string): void {
     this.mutate(name, 'crash-instance', (s) => {
       if (s.instance === 'stopped') return 'instance already stopped';
