@@ -1,3 +1,4 @@
+// Why this file is long: the scenario runner wires simulator, store, agents, devices and backups; to be split (a shared sim-agent starter with demo/landscape.ts) after the parallel branches land (issue 15).
 /**
  * Plays a scenario in virtual time: the HANA simulator, the in-memory coordination store and
  * one real Agent per site (the same code as `hanasr agent`), with the scenario's faults injected
