@@ -16,7 +16,14 @@ const MAX_BODY = 64 * 1024;
 
 export async function startSimControlServer(
   controls: Map<string, SimSiteControl>,
-  options: { port?: number } = {},
+  options: {
+    port?: number;
+    /**
+     * Runs before a command is carried out (benches: note when a takeover was asked for, and let
+     * it take as long as a real one); the command waits for it.
+     */
+    beforeRun?: (site: string, argv: readonly string[]) => Promise<void> | void;
+  } = {},
 ): Promise<SimControlServer> {
   const server = await startHttpServer({
     host: '127.0.0.1',
@@ -37,6 +44,7 @@ export async function startSimControlServer(
       }
       const control = controls.get(site);
       if (!control) throw new HttpError(404, `unknown site ${JSON.stringify(site)}`);
+      await options.beforeRun?.(site, argv as string[]);
       const execution = executeSimCommand(control, argv as string[]);
       if (execution.kind === 'hang') return; // the client's deadline ends it; close() cuts it
       sendJson(res, 200, execution.result);
