@@ -1,6 +1,6 @@
 /**
  * Backups in `hanasr demo` (with spec.backup in the manifest): the simulator's backups
- * (src/hana/sim/backups.ts) over the demo's real-time landscape, and per site the BackupRunner
+ * (src/standins/hana-sim/backups.ts) over the demo's real-time landscape, and per site the BackupRunner
  * its agent process would run, against its site through the simulator's backup port — the demo's
  * agents use the simulator's ports (simCommandPort), so their backup runners do too. A runner
  * lives and dies with its site's agent (a node reset kills both). The per-site SQL endpoints get
@@ -13,10 +13,10 @@ import { BackupRunner, type BackupEvent } from '../agent/backup.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { Clock } from '../clock.js';
 import type { Coordination } from '../coordination/port.js';
-import { simBackupPort } from '../hana/sim/backup-port.js';
-import { SimBackups, type BackupDestinationScope } from '../hana/sim/backups.js';
-import type { SimLandscape } from '../hana/sim/model.js';
-import { simBackupExtension, type WireExtension } from '../hana/wire/backup.js';
+import { simBackupPort } from '../standins/hana-sim/backup-port.js';
+import { SimBackups, type BackupDestinationScope } from '../standins/hana-sim/backups.js';
+import type { SimLandscape } from '../standins/hana-sim/model.js';
+import { simBackupExtension, type WireExtension } from '../standins/hana-wire/backup.js';
 
 /** The simulated backups of a demo (the `backups:` block of a scenario has the same fields). */
 export interface DemoBackupOptions {
