@@ -191,7 +191,18 @@ export type Intent =
       readonly force?: boolean;
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
-  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number };
+  | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number }
+  /**
+   * A disaster takeover to `target` (docs/dr.md), written into the DR region's store after the
+   * region record that makes it active at `generation` (by: disaster).
+   */
+  | {
+      readonly kind: 'disaster-takeover';
+      readonly id: string;
+      readonly target: string;
+      readonly generation: number;
+      readonly epoch: number;
+    };
 
 /**
  * A fence of another site's node through the fence agent (STONITH), as the fencing site's agent

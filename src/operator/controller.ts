@@ -156,7 +156,9 @@ function stringRecord(v: unknown): Record<string, string> {
 }
 
 function intentSite(intent: Intent): string {
-  return intent.kind === 'planned-takeover' ? intent.target : intent.site;
+  return intent.kind === 'planned-takeover' || intent.kind === 'disaster-takeover'
+    ? intent.target
+    : intent.site;
 }
 
 export class HsrController {
