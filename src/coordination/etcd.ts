@@ -27,6 +27,7 @@ import {
 } from 'etcd3';
 import { realClock, type Clock } from '../clock.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { RegionRecord } from '../domain/region.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
 import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
 import { EtcdLease } from './etcd-lease.js';
@@ -37,6 +38,7 @@ import {
   type ClusterState,
   type Coordination,
   type CoordinationSession,
+  type RegionStore,
 } from './port.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
@@ -173,6 +175,8 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const intents: Intent[] = [];
   const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
+  let region: RegionRecord | undefined;
+  let regionSync: Record<string, SyncRecord> | undefined;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
     const slash = rel.indexOf('/');
@@ -220,6 +224,12 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
       case 'spec':
         spec = parseJson<unknown>(kv);
         break;
+      case 'region':
+        region = parseJson<RegionRecord>(kv);
+        break;
+      case 'region-sync':
+        regionSync = parseJson<Record<string, SyncRecord>>(kv);
+        break;
       default:
         break;
     }
@@ -235,6 +245,8 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     intents,
     ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
+    ...(region !== undefined ? { region } : {}),
+    ...(regionSync !== undefined ? { regionSync } : {}),
   };
 }
 
@@ -266,7 +278,7 @@ export function etcdClientOptions(config: EtcdConfig): IOptions {
   };
 }
 
-export class EtcdCoordination implements Coordination {
+export class EtcdCoordination implements Coordination, RegionStore {
   readonly config: EtcdConfig;
   readonly client: Etcd3;
   private readonly clock: Clock;
@@ -367,6 +379,32 @@ export class EtcdCoordination implements Coordination {
     const keys = this.keys(cluster);
     await this.call('publish spec', () =>
       this.client.kv.put({ key: enc(`${keys.root}spec`), value: enc(JSON.stringify(spec)) }),
+    );
+  }
+
+  async writeRegion(
+    cluster: string,
+    record: RegionRecord,
+    expectedGeneration: number | null,
+  ): Promise<boolean> {
+    const key = `${this.keys(cluster).root}region`;
+    const res = await this.call('read region', () => this.client.kv.range({ key: enc(key) }));
+    const kv = res.kvs[0];
+    const current = kv === undefined ? undefined : parseJson<RegionRecord>(kv);
+    if ((current?.generation ?? null) !== expectedGeneration) return false;
+    // Compare-and-set on the revision read: a writer in between makes this one fail.
+    const compare: ICompare =
+      kv === undefined
+        ? absent(key)
+        : { key: enc(key), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision };
+    const txn = await this.txn('write region', [compare], [put(key, JSON.stringify(record))], []);
+    return txn.succeeded;
+  }
+
+  async mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void> {
+    const key = `${this.keys(cluster).root}region-sync`;
+    await this.call('mirror region sync', () =>
+      this.client.kv.put({ key: enc(key), value: enc(JSON.stringify(records)) }),
     );
   }
 

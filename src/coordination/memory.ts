@@ -17,7 +17,9 @@ import {
   type ClusterState,
   type Coordination,
   type CoordinationSession,
+  type RegionStore,
 } from './port.js';
+import type { RegionRecord } from '../domain/region.js';
 
 interface Lease {
   readonly id: number;
@@ -37,9 +39,11 @@ interface ClusterData {
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
+  region?: RegionRecord;
+  regionSync?: Record<string, SyncRecord>;
 }
 
-export class MemoryCoordination implements Coordination {
+export class MemoryCoordination implements Coordination, RegionStore {
   private readonly clusters = new Map<string, ClusterData>();
   private readonly leases = new Map<number, Lease>();
   private nextLeaseId = 1;
@@ -171,7 +175,26 @@ export class MemoryCoordination implements Coordination {
       intents: [...d.intents.values()],
       ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
+      ...(d.region !== undefined ? { region: d.region } : {}),
+      ...(d.regionSync !== undefined ? { regionSync: d.regionSync } : {}),
     };
+  }
+
+  async writeRegion(
+    cluster: string,
+    record: RegionRecord,
+    expectedGeneration: number | null,
+  ): Promise<boolean> {
+    this.check();
+    const d = this.data(cluster);
+    if ((d.region?.generation ?? null) !== expectedGeneration) return false;
+    d.region = structuredClone(record);
+    return true;
+  }
+
+  async mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void> {
+    this.check();
+    this.data(cluster).regionSync = structuredClone({ ...records });
   }
 
   session(cluster: string, site: string, ttlSeconds: number): CoordinationSession {

@@ -492,3 +492,99 @@ export function gateByRegion(d: Decision, obs: Observation, spec: HanaSystemRepl
   if (verdict.mayLead) return d;
   return none(verdict.reason, `${verdict.message} (would have: ${d.message})`);
 }
+
+/** What a disaster takeover request finds (the DR region's store, read by the CLI or the operator). */
+export interface DisasterTakeoverInput {
+  /** The target's region store: its record, the mirrored DR link records, its last epoch. */
+  readonly own: {
+    readonly region?: RegionRecord;
+    readonly regionSync?: Readonly<Record<string, SyncRecord>>;
+    readonly lastEpoch: number;
+    readonly leader: { readonly site: string } | null;
+  };
+  /** The active region's store could be read just now (then a planned switchover is the way). */
+  readonly activeRegionReachable: boolean;
+  /** The typed confirmation: must equal the cluster's name. */
+  readonly confirm: string | undefined;
+  readonly clusterName: string;
+  readonly now: number;
+  readonly id: string;
+}
+
+export type DisasterTakeoverPlan =
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly message: string;
+      readonly loss?: DataLossEstimate;
+    }
+  | {
+      readonly ok: true;
+      readonly loss: DataLossEstimate;
+      /** Written first, compare-and-set on the current generation. */
+      readonly record: RegionRecord;
+      readonly expectedGeneration: number | null;
+      /** Written second: the target's agent carries it out. */
+      readonly intent: Extract<import('./types.js').Intent, { kind: 'disaster-takeover' }>;
+    };
+
+/**
+ * The checks and the writes of `hanasr takeover NAME --to SITE --disaster`, in one pure rule for
+ * the CLI, the operator's annotation and the simulator: refused while the active region answers,
+ * for a site in the active region, or without the typed confirmation; the expected data loss is
+ * in every answer that gets that far.
+ */
+export function planDisasterTakeover(
+  spec: HanaSystemReplicationSpec,
+  target: string,
+  input: DisasterTakeoverInput,
+): DisasterTakeoverPlan {
+  const region = regionOf(spec, target);
+  if (!isMultiRegion(spec) || region === undefined) {
+    return {
+      ok: false,
+      reason: 'not_multi_region',
+      message: `${target}: a disaster takeover needs sites in two regions (sites[].region)`,
+    };
+  }
+  const current = input.own.region;
+  if (current !== undefined && current.active === region) {
+    return {
+      ok: false,
+      reason: 'region_already_active',
+      message: `region ${region} is already active at generation ${current.generation}: use a takeover inside it`,
+    };
+  }
+  if (input.own.leader !== null) {
+    return {
+      ok: false,
+      reason: 'leader_in_region',
+      message: `${input.own.leader.site} holds the leader key in region ${region}: nothing to take over`,
+    };
+  }
+  const loss = estimateDataLoss(spec, target, input.own.regionSync?.[target], input.now);
+  if (input.activeRegionReachable) {
+    return {
+      ok: false,
+      reason: 'active_region_reachable',
+      message: `the active region ${current?.active ?? '?'} answers: use a planned region switchover (lossless), not --disaster`,
+      loss,
+    };
+  }
+  if (input.confirm !== input.clusterName) {
+    return {
+      ok: false,
+      reason: 'not_confirmed',
+      message: `a disaster takeover needs the typed confirmation of the name ${input.clusterName}; expected data loss: ${loss.message}`,
+      loss,
+    };
+  }
+  const generation = (current?.generation ?? 0) + 1;
+  return {
+    ok: true,
+    loss,
+    record: { generation, active: region, since: input.now, by: 'disaster', loss },
+    expectedGeneration: current?.generation ?? null,
+    intent: { kind: 'disaster-takeover', id: input.id, target, generation, epoch: input.own.lastEpoch },
+  };
+}

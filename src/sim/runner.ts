@@ -19,6 +19,8 @@ import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js
 import { resolveExpect } from './expectations.js';
 import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
+import { SimRegions } from './regions.js';
+import { linkReplicationMode } from '../domain/region.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
 export const SIM_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -78,7 +80,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const model = new SimLandscape({
     sid: spec.sid,
     instanceNumber: spec.instanceNumber,
-    sites: spec.sites.map((s) => ({ name: s.name, host: s.host, ...(s.source ? { source: s.source } : {}) })),
+    sites: spec.sites.map((s) => ({
+      name: s.name,
+      host: s.host,
+      ...(s.source ? { source: s.source } : {}),
+      // Across regions async (docs/dr.md); one region: the spec's mode.
+      mode: linkReplicationMode(spec, s.name, s.source ?? scenario.initialPrimary),
+    })),
     initialPrimary: scenario.initialPrimary,
     mode: spec.replication.mode,
     operationMode: spec.replication.operationMode,
@@ -94,6 +102,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
+  // Two regions: a store per region (src/sim/regions.ts); one region: `store` alone.
+  const regions = SimRegions.create(
+    () => spec,
+    cluster,
+    clock,
+    model,
+    (e) =>
+      timeline.push({
+        t: rel(e.t),
+        site: e.site,
+        event: e.event,
+        reason: e.reason,
+        ...(e.message ? { message: e.message } : {}),
+      }),
+  );
+  const leaderSite = (): string | null =>
+    regions ? regions.leader() : (store.snapshot(cluster).leader?.site ?? null);
 
   const onEvent = (e: AgentEvent) => {
     if (e.event === 'decision' && !keepDecisions) return;
@@ -116,7 +141,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       site,
       spec: () => spec,
       hana: portFactory(site, model.site(site), clock),
-      coordination: store,
+      coordination: regions?.storeOf(site) ?? store,
+      ...(regions ? { region: regions.linkFor(site) } : {}),
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
@@ -147,8 +173,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const target: FaultTarget = {
     model,
-    leader: () => store.snapshot(cluster).leader?.site ?? null,
+    leader: leaderSite,
     devices,
+    ...(regions ? { regions } : {}),
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
@@ -191,19 +218,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let firstTakeover: number | null = null;
   let holder: string | null = null;
   const sample = () => {
-    const leader = store.snapshot(cluster).leader;
-    if (leader && leader.site !== holder) {
+    const leader = leaderSite();
+    if (leader !== null && leader !== holder) {
       if (holder !== null) {
         takeovers++;
         firstTakeover ??= rel(clock.now());
       }
-      holder = leader.site;
+      holder = leader;
     }
+    regions?.checkAlerts();
   };
 
   for (const s of spec.sites) await startAgent(s.name);
   // Role words in `expect` name the sites that had those roles at the start.
-  const expect = resolveExpect(scenario.expect, rolesOf(model, store.snapshot(cluster).leader?.site ?? null));
+  const expect = resolveExpect(scenario.expect, rolesOf(model, leaderSite()));
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
@@ -230,8 +258,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   await clock.advanceTo(end);
   await Promise.all(pending);
 
-  const state = store.snapshot(cluster);
-  const keyHolder = state.leader?.site ?? null;
+  const keyHolder = leaderSite();
+  const lastEpoch = regions ? regions.lastEpoch() : store.snapshot(cluster).lastEpoch;
   const primary = keyHolder !== null && model.acceptsWrites(keyHolder) ? keyHolder : null;
   const stats = model.stats(primary);
   const replicationStatus = primary ? model.overallReplicationStatus(primary) : 'UNKNOWN';
@@ -277,7 +305,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     name: scenario.name,
     seed: scenario.seed,
     passed: expectations.every((e) => e.ok),
-    final: { primary, replicationStatus, epoch: state.lastEpoch, sites },
+    final: { primary, replicationStatus, epoch: lastEpoch, sites },
     metrics,
     expectations,
     timeline,

@@ -47,6 +47,12 @@ export const faultActions = [
   'restore-fencing',
   'remove-watchdog',
   'restore-watchdog',
+  // Two regions (docs/dr.md, src/sim/regions.ts).
+  'cut-region-link',
+  'restore-region-link',
+  'region-down',
+  'region-up',
+  'disaster-takeover',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -56,6 +62,8 @@ const globalActions = new Set<FaultAction>([
   'coordination-restore',
   'maintenance-on',
   'maintenance-off',
+  'cut-region-link',
+  'restore-region-link',
 ]);
 /** Actions where the site is optional (all links when absent). */
 const optionalSiteActions = new Set<FaultAction>(['block-replication', 'unblock-replication']);
