@@ -36,8 +36,18 @@ export const ANNOTATION_REGISTER = 'hanasr.io/register';
  * (committed data may be lost). `hanasr takeover --force` sets it after a typed confirmation.
  */
 export const ANNOTATION_FORCE_TAKEOVER = 'hanasr.io/force-takeover';
+/**
+ * Set to a DR site's name on the DR region's resource: promote it although the active region
+ * cannot be reached (docs/dr.md). Needs ANNOTATION_DISASTER_CONFIRM set to the resource's name in
+ * the same patch; committed data may be lost (the operator records the expected loss).
+ */
+export const ANNOTATION_DISASTER_TAKEOVER = 'hanasr.io/disaster-takeover';
+/** The typed confirmation of a disaster takeover: the resource's name. */
+export const ANNOTATION_DISASTER_CONFIRM = 'hanasr.io/disaster-confirm';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
+  ANNOTATION_DISASTER_TAKEOVER,
+  ANNOTATION_DISASTER_CONFIRM,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_FENCE,
   ANNOTATION_FENCE_RELEASE,

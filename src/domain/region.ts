@@ -548,7 +548,14 @@ export function planDisasterTakeover(
     };
   }
   const current = input.own.region;
-  if (current !== undefined && current.active === region) {
+  if (current === undefined) {
+    return {
+      ok: false,
+      reason: 'no_region_record',
+      message: `region ${region}'s store holds no region record: it never read the active region's, so the generation to supersede is unknown`,
+    };
+  }
+  if (current.active === region) {
     return {
       ok: false,
       reason: 'region_already_active',
@@ -567,7 +574,7 @@ export function planDisasterTakeover(
     return {
       ok: false,
       reason: 'active_region_reachable',
-      message: `the active region ${current?.active ?? '?'} answers: use a planned region switchover (lossless), not --disaster`,
+      message: `the active region ${current.active} answers: use a planned region switchover (lossless), not --disaster`,
       loss,
     };
   }
@@ -579,12 +586,12 @@ export function planDisasterTakeover(
       loss,
     };
   }
-  const generation = (current?.generation ?? 0) + 1;
+  const generation = current.generation + 1;
   return {
     ok: true,
     loss,
     record: { generation, active: region, since: input.now, by: 'disaster', loss },
-    expectedGeneration: current?.generation ?? null,
+    expectedGeneration: current.generation,
     intent: { kind: 'disaster-takeover', id: input.id, target, generation, epoch: input.own.lastEpoch },
   };
 }
