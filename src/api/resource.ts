@@ -194,6 +194,46 @@ export const hanaSystemReplicationStatusSchema = z
       .max(16)
       .optional()
       .describe(`The conditions ${conditionTypes.join(', ')}.`),
+    region: z
+      .object({
+        generation: z.number().int().min(0).describe('The region generation (docs/dr.md).'),
+        active: z.string().max(64).describe('The region that may run the primary in this generation.'),
+        by: z.string().max(32).describe('What wrote the record: bootstrap, switchover, disaster or adopted.'),
+        since: time.describe('When the record was written.'),
+        lossMessage: z
+          .string()
+          .max(1024)
+          .optional()
+          .describe('A disaster takeover: the data loss expected when it was decided.'),
+        expectedLoss: z
+          .array(
+            z
+              .object({
+                site: siteName.describe('A DR site (outside the active region).'),
+                lagSeconds: z.number().min(0).optional().describe('Its link lag at the last report seen.'),
+                lagBytes: z.number().min(0).optional().describe('Unshipped log at that report.'),
+                reportAgeMinSeconds: z
+                  .number()
+                  .min(0)
+                  .optional()
+                  .describe('Age of that report, less the skew bound.'),
+                reportAgeMaxSeconds: z
+                  .number()
+                  .min(0)
+                  .optional()
+                  .describe('Age of that report, plus the skew bound.'),
+                message: z.string().max(1024).describe('What a disaster takeover to it would lose.'),
+              })
+              .describe('The expected data loss of a disaster takeover to one DR site.'),
+          )
+          .max(8)
+          .optional()
+          .describe(
+            'What a disaster takeover to each DR site would lose, from the last report this region saw.',
+          ),
+      })
+      .optional()
+      .describe("This region's record of the region generation (sites[].region); absent with one region."),
   })
   .describe('Observed state, written by the operator.');
 

@@ -63,7 +63,7 @@ export function drLossBySite(
   const out: Record<string, DataLossEstimate> = {};
   for (const s of spec.sites) {
     if (s.region === undefined || s.region === state.region.active) continue;
-    out[s.name] = estimateDataLoss(spec, s.name, state.regionSync?.[s.name], now);
+    out[s.name] = estimateDataLoss(spec, s.name, state.regionSync?.[s.name] ?? state.sync[s.name], now);
   }
   return out;
 }

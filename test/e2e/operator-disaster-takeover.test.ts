@@ -173,6 +173,15 @@ describe('operator e2e: disaster takeover to the DR region', () => {
       15_000,
     );
 
+    // Status shows this region's record and what a disaster takeover to C would lose.
+    const before = await until(
+      'status.region',
+      get,
+      (x) => x['status']?.['region']?.['expectedLoss'] !== undefined,
+    );
+    expect(before['status']['region']).toMatchObject({ generation: 1, active: WEST, by: 'adopted' });
+    expect(before['status']['region']['expectedLoss'][0]).toMatchObject({ site: 'C' });
+
     await annotate({ 'hanasr.io/disaster-takeover': 'C', 'hanasr.io/disaster-confirm': NAME });
     await until('refused', events, (es) => es.some((e) => e.reason === 'IntentRefused'));
     const refused = (await events()).find((e) => e.reason === 'IntentRefused')!;
@@ -220,5 +229,20 @@ describe('operator e2e: disaster takeover to the DR region', () => {
     expect(o['metadata']['annotations']?.['hanasr.io/disaster-takeover']).toBeUndefined();
     expect(o['metadata']['annotations']?.['hanasr.io/disaster-confirm']).toBeUndefined();
     expect(model.writableSites()).toEqual(['C']);
+    // Status and history record it.
+    const done = await until(
+      'history',
+      get,
+      (x) => x['status']?.['lastTakeover']?.['reason'] === 'DisasterTakeover',
+      15_000,
+    );
+    expect(done['status']['region']).toMatchObject({ generation: 2, active: NORTH, by: 'disaster' });
+    expect(done['status']['region']['lossMessage']).toMatch(/C was .* behind at the last report/);
+    expect(done['status']['takeoverHistory'][0]).toMatchObject({
+      to: 'C',
+      reason: 'DisasterTakeover',
+      outcome: 'succeeded',
+    });
+    await until('succeeded event', events, (es) => es.some((e) => e.reason === 'DisasterTakeoverSucceeded'));
   }, 90_000);
 });
