@@ -61,6 +61,28 @@ export async function withTimeout<T>(
   }
 }
 
+/**
+ * withTimeout for work that takes no abort signal (nothing to kill at the deadline): the same
+ * deadline and TimeoutError, without building an AbortController per call (the agent makes a
+ * handful of coordination calls every cycle).
+ */
+export async function withDeadline<T>(
+  clock: Clock,
+  ms: number,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let cancel: () => void = () => {};
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = clock.setTimer(ms, () => reject(new TimeoutError(what, ms)));
+  });
+  try {
+    return await Promise.race([fn(), timeout]);
+  } finally {
+    cancel();
+  }
+}
+
 export const realClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
@@ -89,9 +111,17 @@ export class VirtualClock implements Clock {
   private readonly origin: number;
   private seq = 0;
   private timers: { at: number; seq: number; fn: () => void; sync: boolean }[] = [];
+  private readonly settleTurns: number;
 
-  constructor(start = 0) {
+  /**
+   * `settleTurns`: macrotask turns let pass after each timer (default 3, for code that mixes
+   * real I/O in). One turn runs every promise continuation when the timers drive nothing but
+   * promises (the simulator: no real I/O, no real timers), as a macrotask runs only once the
+   * microtask queue is empty.
+   */
+  constructor(start = 0, options: { readonly settleTurns?: number } = {}) {
     this.current = start;
+    this.settleTurns = Math.max(1, options.settleTurns ?? 3);
     this.origin = start;
   }
 
@@ -142,7 +172,7 @@ export class VirtualClock implements Clock {
   async advanceTo(target: number): Promise<void> {
     let needSettle = true;
     for (;;) {
-      if (needSettle) await settle();
+      if (needSettle) await settle(this.settleTurns);
       let nextIndex = -1;
       for (let i = 0; i < this.timers.length; i++) {
         const t = this.timers[i]!;
@@ -157,7 +187,7 @@ export class VirtualClock implements Clock {
       needSettle = !timer!.sync;
     }
     this.current = Math.max(this.current, target);
-    await settle();
+    await settle(this.settleTurns);
   }
 
   advanceBy(ms: number): Promise<void> {
@@ -165,7 +195,7 @@ export class VirtualClock implements Clock {
   }
 }
 
-/** Lets every queued promise continuation run (one macrotask turn, twice for chained awaits). */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets every queued promise continuation run (`turns` macrotask turns, for chained I/O). */
+export async function settle(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -34,3 +34,23 @@ export function quote(value: unknown, max = QUOTE_MAX): string {
   const body = escapeControl(cut.replace(/["\\]/g, '\\$&'));
   return text.length > max ? `"${body}…" (${text.length} characters)` : `"${body}"`;
 }
+
+/**
+ * A HANA identifier for SQL text (a database name from the manifest): checked against a strict
+ * pattern (letters, digits, underscore; a letter first; at most 64) and written in double quotes.
+ * Anything else throws: a name never reaches SQL text unchecked.
+ */
+export function sqlIdentifier(name: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name))
+    throw new Error(`not a valid SQL identifier: ${quote(name)}`);
+  return `"${name}"`;
+}
+
+/**
+ * A SQL string literal for a path or prefix (a backup destination from the manifest): only
+ * letters, digits and _ . / - (no quote, no control character, at most 512), in single quotes.
+ */
+export function sqlPathLiteral(value: string): string {
+  if (!/^[A-Za-z0-9_./-]{1,512}$/.test(value)) throw new Error(`not a valid backup path: ${quote(value)}`);
+  return `'${value}'`;
+}

@@ -6,11 +6,17 @@
  * observation, carries out the decided action with timeouts, and checks the epoch before acting.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { TimeoutError, withTimeout, type Clock } from '../clock.js';
+import { TimeoutError, withDeadline, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
-import { watchdogFeed, watchdogVerdict, watchdogWanted, type WatchdogVerdict } from '../domain/fencing.js';
+import {
+  WATCHDOG_FEED_TICK_MS,
+  watchdogFeed,
+  watchdogVerdict,
+  watchdogWanted,
+  type WatchdogVerdict,
+} from '../domain/fencing.js';
 import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
@@ -19,7 +25,7 @@ import { buildObservation, leaderViewOf, type Observation, type PeerView } from 
 import { linkReplicationMode, type RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
   type ActionOutcome,
@@ -96,8 +102,8 @@ export interface AgentOptions {
   readonly region?: RegionLink;
 }
 
-/** How often the agent checks whether to feed its armed watchdog (ms). */
-export const WATCHDOG_FEED_TICK_MS = 500;
+/** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
+export { WATCHDOG_FEED_TICK_MS };
 
 export class Agent {
   readonly site: string;
@@ -499,7 +505,7 @@ export class Agent {
   }
 
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, () => fn());
+    return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
 
   private async cycle(): Promise<Decision | null> {
@@ -654,6 +660,7 @@ export class Agent {
 
   private report(now: number): SiteReport {
     const wd = this.watchdogReport(this.options.spec());
+    if (wd !== undefined) this.options.metrics?.watchdog?.(wd);
     return {
       site: this.site,
       observedAt: now,
@@ -785,6 +792,11 @@ export class Agent {
                 'not starting a primary without the leader key',
               );
             }
+            // A starting primary commits alone at once: its secondaries' SOK records must not
+            // vouch for the time after the start. Not recorded, not started.
+            await this.storeCall('write sync', () =>
+              this.session.writeSync(a.epoch, sfailBeforeStart(spec, this.site, a.epoch, clock.now())),
+            );
           }
           let how = '';
           if (a.restart) {

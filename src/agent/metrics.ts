@@ -140,6 +140,23 @@ export class AgentMetrics implements AgentMetricsSink {
     this.options.metrics.clockSkewMaxSeconds.set(this.own, maxSkewSeconds);
   }
 
+  watchdog(report: WatchdogReport): void {
+    const m = this.options.metrics;
+    m.watchdogArmed.set(this.own, report.state === 'armed' ? 1 : 0);
+    m.watchdogUsable.set(this.own, report.usable ? 1 : 0);
+    if (report.timeoutSeconds !== undefined) m.watchdogTimeoutSeconds.set(this.own, report.timeoutSeconds);
+    else m.watchdogTimeoutSeconds.remove(this.own);
+  }
+
+  nodeFenced(record: FenceRecord): void {
+    this.options.metrics.nodeFencesTotal.inc({
+      ...this.own,
+      peer: record.site,
+      action: record.action,
+      outcome: record.result,
+    });
+  }
+
   leaseRenewed(durationSeconds: number, error?: unknown): void {
     const m = this.options.metrics;
     m.leaseRenewalDurationSeconds.observe(this.own, durationSeconds);

@@ -20,6 +20,9 @@ import { loadCredentials, type HanaCredentials } from '../hana/sql/credentials.j
 import { MIN_SECRET_LENGTH, agentEventLogger, createLogger } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
+import { HanaSqlBackupPort } from '../hana/sql/backup.js';
+import type { BackupPort } from '../hana/backup-port.js';
+import { BackupRunner } from './backup.js';
 import { readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Agent, type AgentEvent } from './agent.js';
@@ -195,6 +198,8 @@ export interface AgentRuntimeOptions {
   readonly coordination?: Coordination;
   /** Inject a HANA port (tests); default the command adapter. */
   readonly hana?: (spec: HanaSystemReplicationSpec) => HanaPort;
+  /** Inject the backup port (tests); default SQL to the site's SYSTEMDB when credentials are set. */
+  readonly backupPort?: (spec: HanaSystemReplicationSpec) => BackupPort;
 }
 
 export interface AgentRuntime {
@@ -457,6 +462,7 @@ export async function startAgentRuntime(
     removeIntent: (c, id) => coordination.removeIntent(c, id),
     publishSpec: (c, s) => coordination.publishSpec(c, s),
     deleteCluster: (c) => coordination.deleteCluster(c),
+    ...(coordination.writeBackup ? { writeBackup: coordination.writeBackup.bind(coordination) } : {}),
     close: () => coordination.close(),
   };
 
@@ -508,6 +514,7 @@ export async function startAgentRuntime(
   const onEvent = agentEventLogger(logger, options.onEvent);
 
   let wakeWait: (() => void) | null = null;
+  let backups: BackupRunner | undefined;
   const started = (async () => {
     await specs.refresh();
     let waitedLogged = false;
@@ -567,6 +574,40 @@ export async function startAgentRuntime(
     agent = a;
     agentStartedMono = clock.monotonic();
     await a.start();
+    // Backups follow the primary: this agent runs them while its site holds the leader key.
+    const backupPort = options.backupPort
+      ? options.backupPort(initial)
+      : credentials
+        ? new HanaSqlBackupPort({
+            host: config.sql.host,
+            port: config.sql.port ?? Number(`3${config.hana.instanceNumber ?? initial.instanceNumber}13`),
+            credentials,
+            clock,
+            timeoutMs: 30_000,
+            backupTimeoutMs: (initial.backup?.timeoutSeconds ?? 6 * 3600) * 1000,
+          })
+        : undefined;
+    if (backupPort) {
+      backups = new BackupRunner({
+        cluster: config.cluster,
+        site: config.site,
+        spec: specGetter,
+        coordination: agentCoordination,
+        port: backupPort,
+        clock,
+        storeTimeoutMs: config.storeTimeoutMs,
+        // Constant message, variable fields; never a credential (the port redacts its errors).
+        onEvent: (e) =>
+          log(e.event === 'backup-failed' || e.event === 'backup-error' ? 'warn' : 'info', 'backup', {
+            event: e.event,
+            reason: e.reason,
+            epoch: e.epoch,
+            ...(e.runId !== undefined ? { run: e.runId } : {}),
+            message: e.message,
+          }),
+      });
+      backups.start();
+    } else if (initial.backup) log('warn', 'no SQL credentials: backups are neither run nor watched', {});
     log('info', 'agent started', {
       cluster: config.cluster,
       site: config.site,
@@ -590,6 +631,7 @@ export async function startAgentRuntime(
       (stopping ??= (async () => {
         stopped = true;
         wakeWait?.();
+        backups?.kill();
         specs.stop();
         await started.catch(() => {});
         // Revokes the lease: the leader key (if ours) and our report go at once.

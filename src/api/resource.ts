@@ -44,6 +44,11 @@ export const ANNOTATION_FORCE_TAKEOVER = 'hanasr.io/force-takeover';
 export const ANNOTATION_DISASTER_TAKEOVER = 'hanasr.io/disaster-takeover';
 /** The typed confirmation of a disaster takeover: the resource's name. */
 export const ANNOTATION_DISASTER_CONFIRM = 'hanasr.io/disaster-confirm';
+/**
+ * Set to any token (hanasr backup NAME --now sets the time): the primary's agent runs a data backup
+ * now, in the current epoch. Refused without spec.backup, in maintenance or with no primary.
+ */
+export const ANNOTATION_BACKUP_NOW = 'hanasr.io/backup-now';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_DISASTER_TAKEOVER,
@@ -52,6 +57,7 @@ export const ANNOTATIONS = [
   ANNOTATION_FENCE,
   ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
 export const FINALIZER = 'hanasr.io/cleanup';
@@ -68,6 +74,7 @@ export const conditionTypes = [
   'ReplicationLagHigh',
   'LagUnknown',
   'ClockSkew',
+  'BackupHealthy',
 ] as const;
 export type ConditionType = (typeof conditionTypes)[number];
 export const conditionStatuses = ['True', 'False', 'Unknown'] as const;
@@ -154,6 +161,30 @@ export const siteStatusSchema = z
       .describe('Unshipped log in bytes, from the monitoring views.'),
     lastReportTime: time.optional().describe("When the site's agent last reported."),
     fenced: z.boolean().optional().describe('The site has been fenced (stopped or suspended).'),
+    watchdog: z
+      .object({
+        mode: z.enum(['disabled', 'automatic', 'required']).describe('spec.fencing.watchdog.mode.'),
+        state: z
+          .enum(['armed', 'disarmed', 'failed'])
+          .describe('armed (counting down), disarmed, or failed (a call failed while armed: it may fire).'),
+        usable: z.boolean().describe('The device is there and its timeout fits the lease.'),
+        timeoutSeconds: z.number().min(0).optional().describe("The device's timeout."),
+        reason: z.string().max(64).describe('Why usable or not (watchdog_usable, watchdog_absent...).'),
+        message: z.string().max(1024).describe('The same in words.'),
+      })
+      .optional()
+      .describe("The site's watchdog as its agent reports it (absent when the agent has none)."),
+    nodeFence: z
+      .object({
+        action: z.enum(['off', 'on']).describe('Power off (fence) or on (after the takeover).'),
+        result: z.enum(['confirmed', 'failed', 'timed-out']).describe('How the fence agent answered.'),
+        by: siteName.describe('The site whose agent fenced this node.'),
+        epoch: z.number().int().min(0).describe('The term the fencing agent believed in.'),
+        time: time.describe("When the fence ended (the fencing host's clock)."),
+        message: z.string().max(1024).describe('What the fence agent said.'),
+      })
+      .optional()
+      .describe("The last fence of this site's node by another site's agent."),
   })
   .describe('The state of one site as its agent reports it.');
 
@@ -168,6 +199,75 @@ export const takeoverRecordSchema = z
     epoch: z.number().int().min(0).optional().describe('The primary term the takeover started.'),
   })
   .describe('One takeover.');
+
+/** status.backup.runs keeps at most this many entries, newest first. */
+export const BACKUP_RUNS_LIMIT = 20;
+
+export const backupRunStatusSchema = z
+  .object({
+    id: z
+      .string()
+      .max(64)
+      .describe(
+        'Run id: s-<scheduled ms> (schedule), m-<request> (hanasr backup --now), t-<epoch> (after a takeover).',
+      ),
+    kind: z.enum(['scheduled', 'manual', 'after-takeover']).describe('Why the run exists.'),
+    attempt: z.number().int().min(1).describe('1 for the first attempt.'),
+    site: siteName.describe('The site that ran it (the primary then).'),
+    epoch: z.number().int().min(0).describe('The primary term it ran in.'),
+    state: z
+      .enum(['running', 'succeeded', 'failed', 'interrupted'])
+      .describe('running, succeeded, failed or interrupted.'),
+    startTime: time.describe('When it started.'),
+    endTime: time.optional().describe('When it ended.'),
+    message: z.string().max(1024).describe('What happened, for humans.'),
+  })
+  .describe('One backup run (BACKUP DATA of every selected database).');
+
+export const databaseBackupStatusSchema = z
+  .object({
+    name: z.string().max(64).describe('SYSTEMDB or a tenant.'),
+    lastSuccessfulTime: time.optional().describe('Start of the newest successful complete data backup.'),
+    ageSeconds: z.number().int().min(0).optional().describe('Its age when the operator last looked.'),
+    backupId: z.string().max(32).optional().describe('Its BACKUP_ID.'),
+    sizeBytes: z.number().min(0).optional().describe('Its size in bytes (BACKUP_SIZE of its files).'),
+    readable: z
+      .enum(['True', 'False', 'Unknown'])
+      .describe("Is it readable from the current primary's destination (BACKUP CHECK ACCESS)?"),
+    lastLogBackupTime: time.optional().describe('End of the newest successful log backup.'),
+  })
+  .describe('The backups of one database, as the primary reads its catalog.');
+
+export const backupStatusSchema = z
+  .object({
+    healthy: z.boolean().describe('The BackupHealthy condition, as a boolean.'),
+    reason: z.string().max(64).describe('Its CamelCase reason.'),
+    tooOld: z
+      .boolean()
+      .optional()
+      .describe(
+        'A database has no successful data backup since the last scheduled time (minus the alert margin).',
+      ),
+    notReadable: z
+      .boolean()
+      .optional()
+      .describe(
+        "A newest successful backup is not confirmed readable from the current primary's destination.",
+      ),
+    logBackupStalled: z
+      .boolean()
+      .optional()
+      .describe('Log backups are off, or the newest is older than logBackup.maxAgeSeconds.'),
+    observedTime: time.optional().describe("When the primary's agent last read its backup catalog."),
+    observedSite: siteName.optional().describe('The site whose catalog that was.'),
+    databases: z.array(databaseBackupStatusSchema).max(64).optional().describe('Per database.'),
+    runs: z
+      .array(backupRunStatusSchema)
+      .max(BACKUP_RUNS_LIMIT)
+      .optional()
+      .describe(`Backup runs, newest first (at most ${BACKUP_RUNS_LIMIT}).`),
+  })
+  .describe('Backups that follow the primary (present when spec.backup is set).');
 
 export const hanaSystemReplicationStatusSchema = z
   .object({
@@ -189,6 +289,7 @@ export const hanaSystemReplicationStatusSchema = z
       .max(TAKEOVER_HISTORY_LIMIT)
       .optional()
       .describe(`Takeovers, newest first (at most ${TAKEOVER_HISTORY_LIMIT}).`),
+    backup: backupStatusSchema.optional(),
     conditions: z
       .array(conditionSchema)
       .max(16)
@@ -292,6 +393,8 @@ export type Condition = z.output<typeof conditionSchema>;
 export type SiteStatus = z.output<typeof siteStatusSchema>;
 export type TakeoverRecord = z.output<typeof takeoverRecordSchema>;
 export type HanaSystemReplicationStatus = z.output<typeof hanaSystemReplicationStatusSchema>;
+export type BackupStatus = z.output<typeof backupStatusSchema>;
+export type BackupRunStatus = z.output<typeof backupRunStatusSchema>;
 export type ObjectMeta = z.output<typeof objectMetaSchema>;
 export type HanaSystemReplication = z.output<typeof hanaSystemReplicationSchema>;
 export type HanaSystemReplicationInput = z.input<typeof hanaSystemReplicationSchema>;

@@ -4,6 +4,7 @@
  * `.describe()` text is its documentation: the CRD carries it, so `kubectl explain` prints it.
  */
 import { z } from 'zod';
+import { isTimeZone, parseCron } from '../domain/cron.js';
 import { escapeControl, quote } from '../quote.js';
 
 /** SAP system ID: three characters, an upper-case letter first (SAP note 1979280). */
@@ -199,6 +200,180 @@ export const fencingSpecSchema = z
   })
   .strict();
 
+/** A backup prefix reaches `BACKUP DATA ... USING FILE|BACKINT ('<prefix>')`: no quote, no control character. */
+export const BACKUP_PREFIX_PATTERN = /^[A-Za-z0-9_./-]{1,200}$/;
+/** A database name as HANA prints it (SYSTEMDB, a tenant such as HA1). */
+export const DATABASE_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+const cronString = z
+  .string()
+  .max(200)
+  .superRefine((v, ctx) => {
+    try {
+      parseCron(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+export const backupDestinationSchema = z
+  .object({
+    type: z
+      .enum(['file', 'backint'])
+      .default('file')
+      .describe('file: BACKUP DATA ... USING FILE; backint: USING BACKINT (a third-party tool).'),
+    prefix: z
+      .string()
+      .regex(BACKUP_PREFIX_PATTERN, 'must be a path of letters, digits, _ . / and - (no quotes)')
+      .default('hanasr')
+      .describe(
+        "file: path prefix of the backup files, absolute (/hana/backup/data/HA1/hanasr) or relative to HANA's basepath_databackup; backint: the backup name prefix handed to the agent. Each run adds _<database>_<time> to it.",
+      ),
+    parameterFile: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_./-]{1,255}$/, 'must be an absolute path')
+      .optional()
+      .describe(
+        "backint only (and required there): the parameter file HANA's [backup] data_backup_parameter_file names; hanasr does not read it.",
+      ),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.type === 'backint' && d.parameterFile === undefined)
+      ctx.addIssue({ code: 'custom', path: ['parameterFile'], message: 'is required with type backint' });
+    if (d.type === 'file' && d.parameterFile !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['parameterFile'], message: 'is only for type backint' });
+  })
+  .describe('Where backups go: file (a path prefix) or backint (a third-party tool and its parameter file).');
+
+export const backupSpecSchema = z
+  .object({
+    schedule: cronString
+      .default('0 0 * * *')
+      .describe(
+        'When data backups run: a 5-field cron expression (minute hour day-of-month month day-of-week), UTC unless timeZone is set. Default once a day at 00:00.',
+      ),
+    timeZone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin')
+      .optional()
+      .describe('IANA time zone the schedule is read in (absent: UTC).'),
+    destination: backupDestinationSchema.prefault({}),
+    scope: z
+      .enum(['site', 'shared'])
+      .default('site')
+      .describe(
+        "site: each site writes to its own storage (a site's backups are gone with it, so a backup follows every takeover); shared: one destination every site reads (NFS, object store, a Backint server), which must itself survive the loss of a site.",
+      ),
+    databases: z
+      .array(
+        z
+          .string()
+          .regex(DATABASE_NAME_PATTERN, 'must be a database name such as SYSTEMDB or HA1')
+          .describe('A database name: SYSTEMDB or a tenant.'),
+      )
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'The databases to back up (SYSTEMDB, tenants by name). Absent: all, SYSTEMDB and every tenant.',
+      ),
+    retention: z
+      .object({
+        count: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe('Keep at least this many newest successful complete data backups per database.'),
+        maxAgeDays: z
+          .number()
+          .min(1)
+          .max(3650)
+          .optional()
+          .describe('Keep every backup younger than this (days).'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Housekeeping with BACKUP CATALOG DELETE ... WITH FILE|BACKINT: entries older than the oldest kept successful data backup go. With both fields a backup is kept when either keeps it. Absent: nothing is deleted. Never the newest successful backup, and nothing while it is not readable.',
+      ),
+    logBackup: z
+      .object({
+        required: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Log backups must be on (log_mode normal, enable_auto_log_backup yes): otherwise BackupHealthy is False.',
+          ),
+        maxAgeSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(604800)
+          .default(3600)
+          .describe(
+            'The newest log backup may be this old (HANA writes one at least every log_backup_timeout_s, 900 s by default).',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Log backups (HANA writes them itself; hanasr checks they happen).'),
+    afterTakeover: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Take a data backup right after a takeover: the new primary's destination may not hold the old primary's backups.",
+      ),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 86400)
+      .default(6 * 3600)
+      .describe('A data backup still running after this is cancelled (BACKUP CANCEL) and counts as failed.'),
+    startingDeadlineSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86400)
+      .default(3600)
+      .describe(
+        'A scheduled run not started within this after its time is skipped (the BackupTooOld alert tells).',
+      ),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe('Attempts of one run (a failed or interrupted one is retried).'),
+    retryDelaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(86400)
+      .default(300)
+      .describe('Wait after a failed attempt before the next (an interrupted one is retried at once).'),
+    alertMarginSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86400)
+      .default(3600)
+      .describe(
+        'BackupTooOld: the newest successful data backup is older than the last scheduled time that lies this far in the past.',
+      ),
+  })
+  .strict()
+  .describe(
+    'Data backups that follow the primary: the agent holding the leader key runs BACKUP DATA over SQL on its own site, never on a secondary.',
+  );
+
+export type BackupSpec = z.output<typeof backupSpecSchema>;
+
 export const hanaSystemReplicationSpecSchema = z
   .object({
     sid: z
@@ -381,6 +556,9 @@ export const hanaSystemReplicationSpecSchema = z
       .describe(
         'Fencing that does not depend on the failed node: a watchdog the leading agent feeds, and a fence agent another site runs.',
       ),
+    backup: backupSpecSchema
+      .optional()
+      .describe('Data backups on the current primary (absent: hanasr neither runs nor watches backups).'),
     maintenance: z
       .boolean()
       .default(false)

@@ -51,8 +51,12 @@ const commands: Record<
     summary: 'what each agent decides right now and why; --what-if FAULT predicts a failure',
     load: () => import('./commands/explain.js'),
   },
+  backup: {
+    summary: 'show the backups (newest, age, readable, runs), or --now to request one',
+    load: () => import('./commands/backup.js'),
+  },
   history: {
-    summary: 'list the takeovers of a HanaSystemReplication, newest first',
+    summary: 'list the takeovers and backup runs of a HanaSystemReplication, newest first',
     load: () => import('./commands/history.js'),
   },
   validate: {

@@ -11,6 +11,7 @@
  *   lpt/<site>      last-primary timestamp, ms (outlives leases)
  *   intents/<id>    JSON Intent (outlives leases)
  *   spec            JSON spec published by the operator (outlives leases)
+ *   backup          JSON BackupState written by the leader at its epoch (outlives leases)
  *
  * Writes that carry an epoch are transactions comparing the epoch key and, for the leader's own
  * writes, that the leader key is bound to the writer's lease. Every unary call has a deadline;
@@ -26,6 +27,7 @@ import {
   type ITxnResponse,
 } from 'etcd3';
 import { realClock, type Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import type { RegionRecord } from '../domain/region.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
@@ -96,6 +98,9 @@ export class ClusterKeys {
   }
   intent(id: string): string {
     return `${this.root}intents/${id}`;
+  }
+  get backup(): string {
+    return `${this.root}backup`;
   }
   fence(site: string): string {
     return `${this.root}fences/${site}`;
@@ -177,6 +182,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   let spec: unknown;
   let region: RegionRecord | undefined;
   let regionSync: Record<string, SyncRecord> | undefined;
+  let backup: BackupState | undefined;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
     const slash = rel.indexOf('/');
@@ -230,6 +236,9 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
       case 'region-sync':
         regionSync = parseJson<Record<string, SyncRecord>>(kv);
         break;
+      case 'backup':
+        backup = parseJson<BackupState>(kv);
+        break;
       default:
         break;
     }
@@ -247,6 +256,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     ...(spec !== undefined ? { spec } : {}),
     ...(region !== undefined ? { region } : {}),
     ...(regionSync !== undefined ? { regionSync } : {}),
+    ...(backup !== undefined && Array.isArray(backup.runs) ? { backup } : {}),
   };
 }
 
@@ -406,6 +416,33 @@ export class EtcdCoordination implements Coordination, RegionStore {
     await this.call('mirror region sync', () =>
       this.client.kv.put({ key: enc(key), value: enc(JSON.stringify(records)) }),
     );
+  }
+
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    const keys = this.keys(cluster);
+    const res = await this.call('read leader', () => this.client.kv.range({ key: enc(keys.leader) }));
+    const kv = res.kvs[0];
+    const leader = parseLeader(kv);
+    if (kv === undefined || leader === null || leader.site !== site || leader.epoch !== epoch) {
+      if (leader !== null && leader.epoch !== epoch) throw new StaleEpochError(epoch, leader.epoch);
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    }
+    const txn = await this.txn(
+      'write backup',
+      [
+        epochIs(keys, epoch),
+        { key: enc(keys.leader), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision },
+      ],
+      [put(keys.backup, JSON.stringify(state))],
+      [get(keys.epoch)],
+    );
+    if (!txn.succeeded) {
+      const actual = parseEpoch(firstKv(txn, 0));
+      if (actual !== epoch) throw new StaleEpochError(epoch, actual);
+      throw new NotLeaderError(
+        `${site} lost the leader key at epoch ${epoch} while writing the backup record`,
+      );
+    }
   }
 
   async deleteCluster(cluster: string): Promise<void> {

@@ -9,6 +9,7 @@
  * its calls fail and its lease runs out while the others go on.
  */
 import type { Clock } from '../clock.js';
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import {
   CoordinationUnavailableError,
@@ -41,6 +42,7 @@ interface ClusterData {
   spec?: unknown;
   region?: RegionRecord;
   regionSync?: Record<string, SyncRecord>;
+  backup?: BackupState;
 }
 
 export class MemoryCoordination implements Coordination, RegionStore {
@@ -177,6 +179,7 @@ export class MemoryCoordination implements Coordination, RegionStore {
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
       ...(d.region !== undefined ? { region: d.region } : {}),
       ...(d.regionSync !== undefined ? { regionSync: d.regionSync } : {}),
+      ...(d.backup !== undefined ? { backup: structuredClone(d.backup) } : {}),
     };
   }
 
@@ -195,6 +198,12 @@ export class MemoryCoordination implements Coordination, RegionStore {
   async mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void> {
     this.check();
     this.data(cluster).regionSync = structuredClone({ ...records });
+  }
+
+  /** The site holding the leader key now (what snapshot().leader?.site says, without the copy). */
+  leaderOf(cluster: string): string | null {
+    this.expire();
+    return this.clusters.get(cluster)?.leader?.record.site ?? null;
   }
 
   session(cluster: string, site: string, ttlSeconds: number): CoordinationSession {
@@ -227,6 +236,16 @@ export class MemoryCoordination implements Coordination, RegionStore {
   async deleteCluster(cluster: string): Promise<void> {
     this.check();
     this.clusters.delete(cluster);
+  }
+
+  async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
+    this.check(site);
+    this.expire();
+    const d = this.data(cluster);
+    if (d.lastEpoch !== epoch) throw new StaleEpochError(epoch, d.lastEpoch);
+    if (d.leader?.record.site !== site)
+      throw new NotLeaderError(`${site} does not hold the leader key at epoch ${epoch}`);
+    d.backup = structuredClone(state);
   }
 
   async close(): Promise<void> {

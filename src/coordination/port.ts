@@ -13,6 +13,7 @@
  *   store's current one.
  * - Every call settles within the adapter's deadline or rejects with CoordinationUnavailableError.
  */
+import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import type { RegionRecord } from '../domain/region.js';
 
@@ -44,6 +45,8 @@ export interface ClusterState {
    * the active region's store (the DR link's last known lag, for a disaster takeover's report).
    */
   readonly regionSync?: Readonly<Record<string, SyncRecord>>;
+  /** Backup runs and the primary's last reading of its backups (outlives leases). */
+  readonly backup?: BackupState;
 }
 
 /**
@@ -124,6 +127,11 @@ export interface Coordination {
   publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */
   deleteCluster(cluster: string): Promise<void>;
+  /**
+   * Writes the backup record, only while `site` holds the leader key at `epoch` (else
+   * StaleEpochError or NotLeaderError): the primary's agent records its runs and facts here.
+   */
+  writeBackup?(cluster: string, site: string, epoch: number, state: BackupState): Promise<void>;
   close(): Promise<void>;
 }
 

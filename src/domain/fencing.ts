@@ -15,6 +15,25 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 /** How long a reset takes from the watchdog's expiry until the node can no longer write. */
 export const WATCHDOG_RESET_ALLOWANCE_MS = 1000;
 
+/** How often the agent checks whether to feed its armed watchdog (ms). */
+export const WATCHDOG_FEED_TICK_MS = 500;
+
+/**
+ * The longest time a healthy leader can go without a feed (ms), or null when it may never be fed
+ * at all. A renewal sent at r allows feeds until r + window (window = ttl - timeout - allowance);
+ * the feeder looks every tick; renewals come at least every ttl/3 (the lease keepalive). So the
+ * last feed after a renewal is at least window - tick after it, the first after the next renewal
+ * at most ttl/3 + tick after the first: up to ttl/3 - window + 2 ticks apart (one tick when the
+ * window outlasts the renewal period). A window shorter than a tick may hold no feed at all.
+ */
+export function watchdogFeedGapMs(spec: HanaSystemReplicationSpec, timeoutSeconds: number): number | null {
+  const ttlMs = spec.lease.ttlSeconds * 1000;
+  const window = ttlMs - timeoutSeconds * 1000 - WATCHDOG_RESET_ALLOWANCE_MS;
+  if (window < WATCHDOG_FEED_TICK_MS) return null;
+  const renewEvery = ttlMs / 3;
+  return window >= renewEvery ? WATCHDOG_FEED_TICK_MS : renewEvery - window + 2 * WATCHDOG_FEED_TICK_MS;
+}
+
 /** What the agent knows of its watchdog (the Watchdog port's probe, src/fencing/port.ts). */
 export interface WatchdogFacts {
   readonly present: boolean;
@@ -97,6 +116,17 @@ export function watchdogVerdict(
       'watchdog_timeout_too_long',
       `its timeout ${facts.timeoutSeconds} s exceeds lease.ttlSeconds - safetyMarginSeconds = ${max} s ` +
         `(e.g. modprobe softdog soft_margin=${Math.floor(max)})`,
+    );
+  }
+  // Within the bound, but a healthy leader must also be able to feed it before it fires.
+  const gap = watchdogFeedGapMs(spec, facts.timeoutSeconds);
+  if (gap === null || gap >= facts.timeoutSeconds * 1000) {
+    return unusable(
+      'watchdog_timeout_too_long',
+      `with its timeout ${facts.timeoutSeconds} s it cannot be fed in time: feeds are allowed only ` +
+        `${Math.max(0, spec.lease.ttlSeconds - facts.timeoutSeconds - WATCHDOG_RESET_ALLOWANCE_MS / 1000)} s after each lease renewal ` +
+        `(lease.ttlSeconds - timeout - ${WATCHDOG_RESET_ALLOWANCE_MS / 1000} s for the reset), so a healthy leader would reset; ` +
+        'raise safetyMarginSeconds (a shorter device timeout) or lease.ttlSeconds',
     );
   }
   return {

@@ -49,3 +49,29 @@ export function syncRecordsFrom(
   }
   return records;
 }
+
+/**
+ * SFAIL for every secondary of `self`, as its agent writes them right before it starts its
+ * primary: a HANA primary that starts does not wait logshipping_timeout for a sync secondary it
+ * has not reconnected to, it commits alone at once, so no SOK from before the start may vouch
+ * for the time after it (SAPHanaSR's secondary is SFAIL after a primary restart too, until it is
+ * back in sync). The next healthy cycles write SOK again once the secondary has caught up.
+ */
+export function sfailBeforeStart(
+  spec: HanaSystemReplicationSpec,
+  self: string,
+  epoch: number,
+  now: number,
+): SyncRecord[] {
+  return spec.sites
+    .filter((site) => site.name !== self && (site.source === undefined || site.source === self))
+    .map((site) => ({
+      site: site.name,
+      state: 'SFAIL' as const,
+      confirmedAt: now,
+      epoch,
+      mode: spec.replication.mode,
+      lagSeconds: null,
+      lagBytes: null,
+    }));
+}

@@ -202,7 +202,9 @@ export type Intent =
       readonly target: string;
       readonly generation: number;
       readonly epoch: number;
-    };
+    }
+  /** hanasr backup NAME --now: the primary's agent runs a data backup (src/domain/backup.ts). */
+  | { readonly kind: 'backup'; readonly id: string; readonly epoch: number };
 
 /**
  * A fence of another site's node through the fence agent (STONITH), as the fencing site's agent

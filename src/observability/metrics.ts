@@ -78,10 +78,30 @@ export interface HanasrMetrics {
   readonly clockSkewUncertaintySeconds: Gauge<SiteLabels | 'peer'>;
   /** spec.clock.maxSkewSeconds as the site's agent applies it. */
   readonly clockSkewMaxSeconds: Gauge<SiteLabels>;
+  readonly watchdogArmed: Gauge<SiteLabels>;
+  readonly watchdogUsable: Gauge<SiteLabels>;
+  readonly watchdogTimeoutSeconds: Gauge<SiteLabels>;
+  readonly nodeFencesTotal: Counter<SiteLabels | 'peer' | 'action' | 'outcome'>;
   /** Failed writes of the report, the SOK/SFAIL records or the last-primary timestamp. */
   readonly storeWriteFailuresTotal: Counter<SiteLabels | 'write'>;
   readonly reconcileDurationSeconds: Histogram<ClusterLabels>;
   readonly reconcileErrorsTotal: Counter<ClusterLabels>;
+  /** 1 when BackupHealthy is True, 0 otherwise (also while unknown). */
+  readonly backupHealthy: Gauge<ClusterLabels>;
+  /** 1 when a database has no successful data backup since the schedule's last time (minus the margin). */
+  readonly backupTooOld: Gauge<ClusterLabels>;
+  /** 1 when a newest successful backup is not confirmed readable from the primary's destination. */
+  readonly backupNotReadable: Gauge<ClusterLabels>;
+  /** 1 when log backups are off or the newest is older than logBackup.maxAgeSeconds. */
+  readonly backupLogStalled: Gauge<ClusterLabels>;
+  /** Unix time of the start of the newest successful complete data backup of `database`. */
+  readonly backupLastSuccessTimestampSeconds: Gauge<ClusterLabels | 'database'>;
+  /** Its age when the operator last looked. */
+  readonly backupLastSuccessAgeSeconds: Gauge<ClusterLabels | 'database'>;
+  /** Unix time of the end of the newest successful log backup of `database`. */
+  readonly backupLogLastSuccessTimestampSeconds: Gauge<ClusterLabels | 'database'>;
+  /** 1 when the newest successful data backup of `database` is readable from the primary's destination. */
+  readonly backupReadable: Gauge<ClusterLabels | 'database'>;
   /** Always 1; the labels say which build runs. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
@@ -236,6 +256,30 @@ export function createMetrics(
       labelNames: [...SITE, 'write'],
       registers,
     }),
+    watchdogArmed: new Gauge({
+      name: 'hanasr_watchdog_armed',
+      help: "Whether the site's watchdog is armed (1: the node resets unless the agent keeps feeding it) or not (0).",
+      labelNames: SITE,
+      registers,
+    }),
+    watchdogUsable: new Gauge({
+      name: 'hanasr_watchdog_usable',
+      help: "Whether the site's watchdog is usable under spec.fencing (present, timeout within the lease minus the margin).",
+      labelNames: SITE,
+      registers,
+    }),
+    watchdogTimeoutSeconds: new Gauge({
+      name: 'hanasr_watchdog_timeout_seconds',
+      help: "The site's watchdog device timeout, as read from sysfs.",
+      labelNames: SITE,
+      registers,
+    }),
+    nodeFencesTotal: new Counter({
+      name: 'hanasr_node_fences_total',
+      help: "Fence agent operations by this site's agent on another site's node, by the fenced site (peer), action (off, on) and outcome (confirmed, failed, timed-out).",
+      labelNames: [...SITE, 'peer', 'action', 'outcome'],
+      registers,
+    }),
     reconcileDurationSeconds: new Histogram({
       name: 'hanasr_reconcile_duration_seconds',
       help: 'Duration of one reconcile of a HanaSystemReplication by the operator.',
@@ -247,6 +291,54 @@ export function createMetrics(
       name: 'hanasr_reconcile_errors_total',
       help: 'Reconciles of a HanaSystemReplication that ended in an error.',
       labelNames: CLUSTER,
+      registers,
+    }),
+    backupHealthy: new Gauge({
+      name: 'hanasr_backup_healthy',
+      help: 'BackupHealthy as a number: 1 True, 0 False or Unknown.',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    backupTooOld: new Gauge({
+      name: 'hanasr_backup_too_old',
+      help: 'A database has no successful data backup since the last scheduled time minus the alert margin.',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    backupNotReadable: new Gauge({
+      name: 'hanasr_backup_not_readable',
+      help: "A newest successful data backup is not confirmed readable from the current primary's destination.",
+      labelNames: CLUSTER,
+      registers,
+    }),
+    backupLogStalled: new Gauge({
+      name: 'hanasr_backup_log_stalled',
+      help: 'Log backups are off, or the newest is older than spec.backup.logBackup.maxAgeSeconds.',
+      labelNames: CLUSTER,
+      registers,
+    }),
+    backupLastSuccessTimestampSeconds: new Gauge({
+      name: 'hanasr_backup_last_success_timestamp_seconds',
+      help: 'Unix time of the start of the newest successful complete data backup of the database.',
+      labelNames: [...CLUSTER, 'database'],
+      registers,
+    }),
+    backupLastSuccessAgeSeconds: new Gauge({
+      name: 'hanasr_backup_last_success_age_seconds',
+      help: 'Age of the newest successful complete data backup of the database when the operator last looked.',
+      labelNames: [...CLUSTER, 'database'],
+      registers,
+    }),
+    backupLogLastSuccessTimestampSeconds: new Gauge({
+      name: 'hanasr_backup_log_last_success_timestamp_seconds',
+      help: 'Unix time of the end of the newest successful log backup of the database.',
+      labelNames: [...CLUSTER, 'database'],
+      registers,
+    }),
+    backupReadable: new Gauge({
+      name: 'hanasr_backup_readable',
+      help: "1 when the newest successful data backup of the database is readable from the primary's destination.",
+      labelNames: [...CLUSTER, 'database'],
       registers,
     }),
     buildInfo: new Gauge({
@@ -360,8 +452,20 @@ export const METRIC_NAMES = [
   'hanasr_clock_skew_uncertainty_seconds',
   'hanasr_clock_skew_max_seconds',
   'hanasr_store_write_failures_total',
+  'hanasr_watchdog_armed',
+  'hanasr_watchdog_usable',
+  'hanasr_watchdog_timeout_seconds',
+  'hanasr_node_fences_total',
   'hanasr_reconcile_duration_seconds',
   'hanasr_reconcile_errors_total',
+  'hanasr_backup_healthy',
+  'hanasr_backup_too_old',
+  'hanasr_backup_not_readable',
+  'hanasr_backup_log_stalled',
+  'hanasr_backup_last_success_timestamp_seconds',
+  'hanasr_backup_last_success_age_seconds',
+  'hanasr_backup_log_last_success_timestamp_seconds',
+  'hanasr_backup_readable',
   'hanasr_build_info',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

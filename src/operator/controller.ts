@@ -28,6 +28,7 @@ import {
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_REGISTER,
+  ANNOTATION_BACKUP_NOW,
   clusterKey,
   FINALIZER,
   KIND,
@@ -55,6 +56,7 @@ import {
   DEFAULT_TAKEOVER_TIMEOUT_MS,
   desiredRole,
   detectFenceFailures,
+  detectFencingEvents,
   detectTakeoverFailures,
   exportClusterMetrics,
   withFailures,
@@ -64,6 +66,7 @@ import {
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
+import { requestBackup } from './backup-request.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
 
 type Obj = Record<string, unknown>;
@@ -160,10 +163,12 @@ function stringRecord(v: unknown): Record<string, string> {
   return out;
 }
 
-function intentSite(intent: Intent): string {
+function intentSite(intent: Intent): string | null {
   return intent.kind === 'planned-takeover' || intent.kind === 'disaster-takeover'
     ? intent.target
-    : intent.site;
+    : intent.kind === 'backup'
+      ? null
+      : intent.site;
 }
 
 export class HsrController {
@@ -346,14 +351,27 @@ export class HsrController {
     }
 
     let refusals: Refusal[] = [];
+    let plannedTarget: string | undefined;
     if (state !== null) {
       const handled = await this.handleAnnotations(obj, namespace, name, spec, state, cluster, now);
       obj = handled.obj;
       refusals = handled.refusals;
+      plannedTarget = handled.plannedTarget;
       if (handled.added) ({ state, error } = await this.readState(cluster));
     }
 
-    const written = await this.writeStatus(obj, namespace, name, spec, state, error, refusals, cluster, now);
+    const written = await this.writeStatus(
+      obj,
+      namespace,
+      name,
+      spec,
+      state,
+      error,
+      refusals,
+      cluster,
+      now,
+      plannedTarget,
+    );
     if (written === null) return;
     obj = written.obj;
     if (written.lag !== undefined) {
@@ -394,6 +412,8 @@ export class HsrController {
     refusals: readonly Refusal[],
     cluster: string,
     now: number,
+    /** The target of a planned takeover this reconcile requested (it may already be done). */
+    plannedTarget?: string,
   ): Promise<{
     obj: Obj;
     events: OperatorEvent[];
@@ -407,7 +427,9 @@ export class HsrController {
     const fenceFailures =
       state === null
         ? []
-        : detectFenceFailures(state).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
+        : [...detectFenceFailures(state), ...detectFencingEvents(state)].filter(
+            (f) => !this.reportedFailures.has(`${cluster}|${f.key}`),
+          );
     for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
     const fenceEvents = fenceFailures.map((f) => f.event);
     for (let attempt = 1; ; attempt++) {
@@ -420,6 +442,7 @@ export class HsrController {
         previous,
         now,
         lagAlerts: this.lagAlerts.get(cluster) ?? null,
+        ...(plannedTarget !== undefined ? { plannedTarget } : {}),
       });
       const lag = result.lagAlerts !== undefined ? { lag: result.lagAlerts } : {};
       let status = result.status;
@@ -539,9 +562,10 @@ export class HsrController {
     state: ClusterState,
     cluster: string,
     now: number,
-  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[] }> {
+  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[]; plannedTarget?: string }> {
     const annotations = stringRecord(metaOf(obj)['annotations']);
     let added = false;
+    let plannedTarget: string | undefined;
     const refusals: Refusal[] = [];
     // The disaster takeover (docs/dr.md, src/operator/disaster.ts).
     const dr = await handleDisasterAnnotation({
@@ -602,6 +626,7 @@ export class HsrController {
           );
           added = true;
         }
+        if (kind === 'planned-takeover') plannedTarget = site;
         // The runbook's "fence, then register": registering a site releases its fence request.
         if (kind === 'register' && (await this.releaseFence(cluster, site, state))) {
           added = true;
@@ -673,11 +698,18 @@ export class HsrController {
       }
       remove[ANNOTATION_FENCE_RELEASE] = null;
     }
+    const backupNow = annotations[ANNOTATION_BACKUP_NOW];
+    if (backupNow !== undefined) {
+      const r = await requestBackup(spec, state, cluster, this.options.coordination);
+      if (r.refused === undefined) added = true;
+      await this.record(obj, namespace, name, r.event, now);
+      remove[ANNOTATION_BACKUP_NOW] = null;
+    }
     let updated = obj;
     if (Object.keys(remove).length > 0) {
       updated = await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
     }
-    return { obj: updated, added, refusals };
+    return { obj: updated, added, refusals, ...(plannedTarget !== undefined ? { plannedTarget } : {}) };
   }
 
   /** Removes every fence request of `site`; true when there was one. */

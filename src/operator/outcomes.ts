@@ -22,6 +22,7 @@ import {
   type ReplicationStatusValue,
 } from '../observability/metrics.js';
 import { rfc3339, type OperatorEvent } from './status.js';
+import { exportBackupMetrics } from './backup-status.js';
 
 /** A takeover in progress for longer than this has failed (default of ControllerOptions). */
 export const DEFAULT_TAKEOVER_TIMEOUT_MS = 120_000;
@@ -181,6 +182,39 @@ export function detectFenceFailures(state: ClusterState): FenceFailure[] {
   return out;
 }
 
+/**
+ * Fencing news from the store and the reports, an Event each, once: a node fenced off or on by
+ * another site's agent (NodeFenced, or NodeFenceFailed when the fence agent failed or timed out)
+ * and a watchdog that the spec wants but that is not usable (WatchdogUnusable, once per reason).
+ */
+export function detectFencingEvents(state: ClusterState): FenceFailure[] {
+  const out: FenceFailure[] = [];
+  for (const f of Object.values(state.fences ?? {})) {
+    const ok = f.result === 'confirmed';
+    out.push({
+      key: `node-fence|${f.site}|${f.action}|${f.endedAt}`,
+      event: {
+        type: ok ? 'Normal' : 'Warning',
+        reason: ok ? 'NodeFenced' : 'NodeFenceFailed',
+        message: `${f.by} ${f.action === 'off' ? 'fenced (powered off)' : 'powered back on'} the node of ${f.site} (term ${f.epoch}): ${f.result}, ${f.message}`,
+      },
+    });
+  }
+  for (const report of Object.values(state.reports)) {
+    const w = report.watchdog;
+    if (w === undefined || w.mode === 'disabled' || w.usable) continue;
+    out.push({
+      key: `watchdog|${report.site}|${w.reason}`,
+      event: {
+        type: 'Warning',
+        reason: 'WatchdogUnusable',
+        message: `${report.site}: ${w.message}${w.mayLead ? '' : ' (the site may not lead: watchdog mode required)'}`,
+      },
+    });
+  }
+  return out;
+}
+
 /** Puts failed takeovers into lastTakeover and the history (newest last in `failures`). */
 export function withFailures(
   status: HanaSystemReplicationStatus,
@@ -294,6 +328,7 @@ export function exportClusterMetrics(
       setReplicationStatus(metrics, l, rs as ReplicationStatusValue);
     }
   }
+  exportBackupMetrics(metrics, labels, status.backup);
   const lastSuccess = (status.takeoverHistory ?? []).find((t) => t.outcome !== 'failed');
   if (lastSuccess !== undefined) {
     metrics.lastTakeoverTimestampSeconds.set(labels, Math.floor(Date.parse(lastSuccess.time) / 1000));

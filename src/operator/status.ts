@@ -32,6 +32,7 @@ import {
   type LagAlertState,
   type LagEvaluation,
 } from './alerts.js';
+import { backupReport } from './backup-status.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -58,6 +59,12 @@ export interface StatusInput {
    * (operator restart). Absent: the condition follows the thresholds at once.
    */
   readonly lagAlerts?: LagAlertState | null;
+  /**
+   * The target of a planned takeover the operator requested in this reconcile: a change of
+   * primary to it seen now is that takeover, even when the agents finished the whole handover
+   * before the status could show it running.
+   */
+  readonly plannedTarget?: string;
 }
 
 export interface StatusResult {
@@ -112,6 +119,28 @@ function buildSite(
     if (ls !== null) out.landscapeStatus = landscapeStatusNames[ls];
     out.lastReportTime = rfc3339(report.observedAt);
     out.fenced = report.fenced;
+    const wd = report.watchdog;
+    if (wd !== undefined) {
+      out.watchdog = {
+        mode: wd.mode,
+        state: wd.state,
+        usable: wd.usable,
+        ...(wd.timeoutSeconds !== undefined ? { timeoutSeconds: wd.timeoutSeconds } : {}),
+        reason: wd.reason.slice(0, 64),
+        message: wd.message.slice(0, 1024),
+      };
+    }
+  }
+  const fence = state.fences?.[site.name];
+  if (fence !== undefined) {
+    out.nodeFence = {
+      action: fence.action,
+      result: fence.result,
+      by: fence.by,
+      epoch: fence.epoch,
+      time: rfc3339(fence.endedAt),
+      message: fence.message.slice(0, 1024),
+    };
   }
   if (site.name === primary) {
     if (report !== undefined) out.replicationStatus = report.health.overallReplicationStatus;
@@ -407,6 +436,7 @@ export function buildStatus(input: StatusInput): StatusResult {
       prevLagAlerts !== undefined && prevLag !== undefined ? prevLag : cond('ReplicationLagHigh', unknown),
       cond('LagUnknown', unknown),
       cond('ClockSkew', unknown),
+      ...(spec.backup !== undefined ? [cond('BackupHealthy', unknown)] : []),
     ];
     return {
       status: { ...previous, observedGeneration: generation, conditions },
@@ -443,6 +473,11 @@ export function buildStatus(input: StatusInput): StatusResult {
     cond('LagUnknown', lagUnknownDraft(sites, leader?.site)),
     cond('ClockSkew', clockSkewDraft(spec, state)),
   ];
+  const backup = backupReport(spec, state, previous, now);
+  if (backup !== undefined) {
+    conditions.push(cond('BackupHealthy', backup.condition));
+    events.push(...backup.events);
+  }
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');
   // Only a start seen from False (or a first status) is new: after a store outage (Unknown) the
@@ -464,7 +499,23 @@ export function buildStatus(input: StatusInput): StatusResult {
     leader.site !== prevPrimary &&
     leader.epoch > (previous?.epoch ?? 0)
   ) {
-    const planned = prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover';
+    // Planned when the operator saw the planned takeover running, or (when the whole handover fell
+    // between two reconciles) when the new primary's agent says it took over as planned in this
+    // term (its own clock on both times: no skew between them).
+    const own = state?.reports[leader.site];
+    const done = own?.lastAction;
+    const plannedByAgent =
+      own !== undefined &&
+      done !== undefined &&
+      done.ok &&
+      done.action === 'takeover' &&
+      done.reason === 'planned_takeover' &&
+      own.epoch === leader.epoch &&
+      done.at >= leader.since;
+    const planned =
+      (prevTakeover?.status === 'True' && prevTakeover.reason === 'PlannedTakeover') ||
+      plannedByAgent ||
+      input.plannedTarget === leader.site;
     const startedAt =
       prevTakeover?.status === 'True' ? Date.parse(prevTakeover.lastTransitionTime) : undefined;
     const record: TakeoverRecord = {
@@ -552,6 +603,7 @@ export function buildStatus(input: StatusInput): StatusResult {
     sites,
     ...(lastTakeover !== undefined ? { lastTakeover } : {}),
     ...(takeoverHistory !== undefined ? { takeoverHistory } : {}),
+    ...(backup !== undefined ? { backup: backup.status } : {}),
     conditions,
     ...(region !== undefined ? { region } : {}),
   };

@@ -8,6 +8,17 @@ export interface Outcome {
   readonly maxConcurrentPrimaries: number;
   readonly replicationStatus: string;
   readonly writeUnavailableSeconds: number;
+  /** Invariants violated during the run (checked when the scenario expects invariants). */
+  readonly violated?: readonly string[];
+  /** Backup runs at the end (scenarios with cluster.backup). */
+  readonly backups?: {
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly interrupted: number;
+    readonly maxSucceededPerRun: number;
+    readonly onSecondary: number;
+    readonly health: string;
+  };
 }
 
 export interface ExpectationResult {
@@ -31,7 +42,10 @@ export function resolveExpect(
   return { ...expect, primary: site ?? `(no ${role} at the start)`, primaryNote: `the ${role} at the start` };
 }
 
-/** Every key is compared exactly, except maxWriteUnavailableSeconds, which is a maximum. */
+/**
+ * Every key is compared exactly, except maxWriteUnavailableSeconds, which is a maximum, and
+ * invariants, which lists what must never be violated (actual: the ones that were).
+ */
 export function checkExpectations(
   expect: Scenario['expect'] & { readonly primaryNote?: string },
   outcome: Outcome,
@@ -52,6 +66,15 @@ export function checkExpectations(
   exact('lostCommittedWrites', expect.lostCommittedWrites);
   exact('maxConcurrentPrimaries', expect.maxConcurrentPrimaries);
   exact('replicationStatus', expect.replicationStatus);
+  if (expect.invariants !== undefined) {
+    const violated = expect.invariants.filter((i) => outcome.violated?.includes(i));
+    out.push({ key: 'invariants', expected: expect.invariants, actual: violated, ok: violated.length === 0 });
+  }
+  for (const [key, expected] of Object.entries(expect.backups ?? {})) {
+    if (expected === undefined) continue;
+    const actual = outcome.backups?.[key as keyof NonNullable<Outcome['backups']>] ?? null;
+    out.push({ key: `backups.${key}`, expected, actual, ok: expected === actual });
+  }
   if (expect.maxWriteUnavailableSeconds !== undefined) {
     out.push({
       key: 'maxWriteUnavailableSeconds',

@@ -2,6 +2,7 @@
  * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
  * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
  */
+import type { SimBackups } from '../hana/sim/backups.js';
 import type { SimNodeDevices } from '../hana/sim/devices.js';
 import type { SimLandscape } from '../hana/sim/model.js';
 import type { SimRegions } from './regions.js';
@@ -28,6 +29,10 @@ export interface FaultTarget {
   plannedTakeover(site: string): Promise<void>;
   /** Two regions, each with its own store (absent: one region). */
   readonly regions?: SimRegions;
+  /** The simulated backups (fail-backup, lose-backup-destination...); absent: none. */
+  readonly backups?: SimBackups;
+  /** Requests a data backup now, as `hanasr backup NAME --now` does. */
+  requestBackup?(): Promise<void>;
 }
 
 /** Who has which role right now; null where no site has it. */
@@ -112,6 +117,11 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     if (target.devices === undefined)
       throw new Error(`${f.action}: this landscape simulates no fencing devices`);
     return target.devices;
+  };
+  const backups = (): SimBackups => {
+    if (target.backups === undefined)
+      throw new Error(`${f.action}: this landscape simulates no backups (set cluster.backup and backups)`);
+    return target.backups;
   };
   switch (f.action) {
     case 'crash-instance':
@@ -213,5 +223,20 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     }
     case 'disaster-takeover':
       return regions().disasterTakeover(need(), `disaster-${need()}`);
+    case 'fail-backup':
+      return backups().failBackups(need(), true);
+    case 'restore-backup':
+      return backups().failBackups(need(), false);
+    case 'lose-backup-destination':
+      return backups().loseDestination(need(), true);
+    case 'restore-backup-destination':
+      return backups().loseDestination(need(), false);
+    case 'disable-log-backup':
+      return backups().setLogBackup(need(), false);
+    case 'enable-log-backup':
+      return backups().setLogBackup(need(), true);
+    case 'backup-now':
+      if (target.requestBackup === undefined) throw new Error('backup-now: this landscape runs no backups');
+      return target.requestBackup();
   }
 }

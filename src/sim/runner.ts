@@ -12,9 +12,14 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
 import { SimLandscape } from '../hana/sim/model.js';
 import { SimNodeDevices } from '../hana/sim/devices.js';
+import { SimBackups } from '../hana/sim/backups.js';
+import { simBackupPort } from '../hana/sim/backup-port.js';
+import { BackupRunner, type BackupEvent } from '../agent/backup.js';
+import { backupHealth, type BackupRun } from '../domain/backup.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import type { SimSiteControl } from '../hana/sim/snapshot.js';
-import { checkExpectations, type ExpectationResult } from './expectations.js';
+import { checkExpectations, type ExpectationResult, type Outcome } from './expectations.js';
+import { InvariantChecker } from './invariants.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
 import { resolveExpect } from './expectations.js';
 import { siteClock } from './site-clock.js';
@@ -56,6 +61,8 @@ export interface SimulationResult {
     readonly acknowledgedWrites: number;
     readonly firstTakeoverSeconds: number | null;
     readonly wallMilliseconds: number;
+    /** Scenarios with cluster.backup: the runs the store recorded and the health at the end. */
+    readonly backups?: NonNullable<Outcome['backups']> & { readonly runs: readonly BackupRun[] };
   };
   readonly expectations: ExpectationResult[];
   readonly timeline: TimelineEntry[];
@@ -63,18 +70,56 @@ export interface SimulationResult {
 
 export type PortFactory = (site: string, control: SimSiteControl, clock: VirtualClock) => HanaPort;
 
+/** What an observer of a run may look at (read only: an observer must not change the run). */
+export interface ObservedRun {
+  readonly model: SimLandscape;
+  readonly store: MemoryCoordination;
+  readonly clock: VirtualClock;
+  readonly cluster: string;
+  /** The spec as the agents read it now (maintenance moves it). */
+  spec(): HanaSystemReplicationSpec;
+  /** Seconds since the start of the scenario. */
+  rel(t: number): number;
+  /** Whether a fence left `site`'s node powered off (nothing but a fence "on" brings it back). */
+  poweredOff(site: string): boolean;
+}
+
+/**
+ * Hooks into a run, for checks that need more than the end result (the fuzz runner's
+ * invariants). Every hook is called synchronously at the virtual instant it describes.
+ */
+export interface RunObserver {
+  /** Once, before the first agent starts. */
+  attach?(run: ObservedRun): void;
+  /** Every agent event, decisions included (whatever `decisions` says for the timeline). */
+  agentEvent?(e: AgentEvent): void;
+  /** An agent's cycle begins (its HANA probe starts) and decides on `spec`. */
+  cycleStart?(site: string, t: number, spec: HanaSystemReplicationSpec): void;
+  /** A scenario fault was applied (error: the landscape refused it). */
+  fault?(f: Fault, t: number, error?: string): void;
+  /** A node went down through its fencing hardware (a watchdog reset, a fence agent's off). */
+  nodeDown?(site: string, t: number, cause: 'watchdog-reset' | 'fenced-off'): void;
+  /** Every SAMPLE_MS of virtual time, with the site holding the leader key. */
+  sample?(t: number, leader: string | null): void;
+  /** Once, at the end of the scenario, before anything is torn down. */
+  finish?(t: number): void;
+}
+
 export interface RunOptions {
   /** How each agent reaches its simulated HANA (default: the command path, render -> parse). */
   readonly portFactory?: PortFactory;
   /** Keep agent decisions in the timeline (default true). */
   readonly decisions?: boolean;
+  /** Hooks for checks during the run (see RunObserver). */
+  readonly observer?: RunObserver;
   /** The store's last epoch at the start (default 0): the first term gets the next one. */
   readonly initialEpoch?: number;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
-  const clock = new VirtualClock(SIM_EPOCH);
+  // Nothing in a simulated landscape waits on real I/O: one macrotask turn settles every chain.
+  const clock = new VirtualClock(SIM_EPOCH, { settleTurns: 1 });
   let spec: HanaSystemReplicationSpec = scenario.cluster;
   const cluster = scenario.name;
   const model = new SimLandscape({
@@ -119,8 +164,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   );
   const leaderSite = (): string | null =>
     regions ? regions.leader() : (store.snapshot(cluster).leader?.site ?? null);
+  // A scenario that expects invariants is watched by the checker (with any observer given).
+  const checker = scenario.expect.invariants ? new InvariantChecker(scenario) : undefined;
+  const observer =
+    checker && options.observer ? fanOut(checker, options.observer) : (checker ?? options.observer);
+  observer?.attach?.({
+    model,
+    store,
+    clock,
+    cluster,
+    spec: () => spec,
+    rel,
+    poweredOff: (site) => devices.poweredOff(site),
+  });
 
   const onEvent = (e: AgentEvent) => {
+    observer?.agentEvent?.(e);
     if (e.event === 'decision' && !keepDecisions) return;
     timeline.push({
       t: rel(e.t),
@@ -131,16 +190,53 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
   };
 
+  const backups =
+    spec.backup !== undefined
+      ? new SimBackups({
+          model,
+          clock,
+          sid: spec.sid,
+          startedAt: SIM_EPOCH,
+          scope: scenario.backups?.destination ?? 'site',
+          throughputBytesPerSecond: (scenario.backups?.throughputMBps ?? 100) * 1e6,
+          databaseBytes: {
+            SYSTEMDB: (scenario.backups?.systemDbGB ?? 1) * 1e9,
+            [spec.sid]: (scenario.backups?.tenantGB ?? 10) * 1e9,
+          },
+          logBackupIntervalSeconds: scenario.backups?.logBackupIntervalSeconds ?? 900,
+        })
+      : undefined;
+  const onBackupEvent = (e: BackupEvent) =>
+    timeline.push({ t: rel(e.t), site: e.site, event: e.event, reason: e.reason, message: e.message });
+  const runners = new Map<string, BackupRunner>();
+
   const agents = new Map<string, Agent>();
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
+    if (backups !== undefined) {
+      const offset = () => model.clockOffsetMs(site);
+      const runner = new BackupRunner({
+        cluster,
+        site,
+        spec: () => spec,
+        coordination: store,
+        port: simBackupPort(model, backups, site),
+        clock: siteClock(clock, offset),
+        intervalMs: 5000,
+        storeTimeoutMs: 1000,
+        onEvent: onBackupEvent,
+      });
+      runners.set(site, runner);
+      runner.start();
+    }
     const offset = () => model.clockOffsetMs(site);
+    const port = portFactory(site, model.site(site), clock);
     const watchdog = devices.watchdog(site);
     const agent = new Agent({
       cluster,
       site,
       spec: () => spec,
-      hana: portFactory(site, model.site(site), clock),
+      hana: observer?.cycleStart ? observedPort(port, site, clock, () => spec, observer) : port,
       coordination: regions?.storeOf(site) ?? store,
       ...(regions ? { region: regions.linkFor(site) } : {}),
       clock: siteClock(clock, offset),
@@ -158,6 +254,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const killAgent = (site: string) => {
     agents.get(site)?.kill();
     agents.delete(site);
+    runners.get(site)?.kill();
+    runners.delete(site);
   };
   // Every node's watchdog and fence device, which the agents use (arm, feed, fence a lost node).
   const devices = new SimNodeDevices({
@@ -167,7 +265,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       scenario.nodes?.watchdogTimeoutSeconds ?? Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec))),
     ...(scenario.nodes?.bootSeconds !== undefined ? { bootSeconds: scenario.nodes.bootSeconds } : {}),
     ...(scenario.nodes?.sites !== undefined ? { sites: scenario.nodes.sites } : {}),
-    onNodeDown: (site) => killAgent(site),
+    onNodeDown: (site, cause) => {
+      killAgent(site);
+      observer?.nodeDown?.(site, clock.now(), cause);
+    },
     onNodeUp: (site) => startAgent(site),
   });
 
@@ -183,6 +284,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     setMaintenance: (on) => {
       spec = { ...spec, maintenance: on };
     },
+    ...(backups !== undefined
+      ? {
+          backups,
+          requestBackup: async () => {
+            const state = store.snapshot(cluster);
+            await store
+              .addIntent(cluster, {
+                kind: 'backup',
+                id: `backup-${rel(clock.now())}`,
+                epoch: state.lastEpoch,
+              })
+              .catch((err: unknown) =>
+                timeline.push({
+                  t: rel(clock.now()),
+                  site: '*',
+                  event: 'intent-refused',
+                  reason: err instanceof Error ? err.message : String(err),
+                }),
+              );
+          },
+        }
+      : {}),
     plannedTakeover: async (site) => {
       const state = store.snapshot(cluster);
       await store
@@ -203,14 +326,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     },
   };
   const applyScenarioFault = async (fault: Fault) => {
+    const t = clock.now();
     const f = await resolveFault(target, fault);
     timeline.push({
-      t: rel(clock.now()),
+      t: rel(t),
       site: f.site ?? '*',
       event: `fault:${f.action}`,
       reason: f.site === fault.site ? 'scenario' : `scenario (${fault.site} when it fired)`,
     });
     await applyFault(target, f);
+    observer?.fault?.(f, t);
   };
 
   // Sampling: who holds the leader key (takeovers are changes of that site).
@@ -218,7 +343,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let firstTakeover: number | null = null;
   let holder: string | null = null;
   const sample = () => {
-    const leader = leaderSite();
+    const leader = regions ? regions.leader() : store.leaderOf(cluster);
     if (leader !== null && leader !== holder) {
       if (holder !== null) {
         takeovers++;
@@ -227,6 +352,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       holder = leader;
     }
     regions?.checkAlerts();
+    observer?.sample?.(clock.now(), leader);
   };
 
   for (const s of spec.sites) await startAgent(s.name);
@@ -240,6 +366,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         .then(() => applyScenarioFault(f))
         .catch((err: unknown) => {
           // A fault the landscape refuses (e.g. starting a frozen instance) is part of the story.
+          observer?.fault?.(f, clock.now(), err instanceof Error ? err.message : String(err));
           timeline.push({
             t: rel(clock.now()),
             site: f.site ?? '*',
@@ -257,8 +384,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   sampleLoop();
   await clock.advanceTo(end);
   await Promise.all(pending);
+  observer?.finish?.(clock.now());
 
   const keyHolder = leaderSite();
+  // One region's store (backups across regions are left for later).
+  const state = store.snapshot(cluster);
   const lastEpoch = regions ? regions.lastEpoch() : store.snapshot(cluster).lastEpoch;
   const primary = keyHolder !== null && model.acceptsWrites(keyHolder) ? keyHolder : null;
   const stats = model.stats(primary);
@@ -278,8 +408,38 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
   for (const e of devices.events())
     timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `node:${e.event}`, reason: e.reason });
+  for (const v of checker?.violations ?? [])
+    timeline.push({ t: v.t, site: v.site ?? '*', event: `violation:${v.invariant}`, reason: v.message });
   timeline.sort((a, b) => a.t - b.t);
 
+  let backupOutcome: SimulationResult['metrics']['backups'];
+  if (backups !== undefined && spec.backup !== undefined) {
+    const runs = state.backup?.runs ?? [];
+    const perRun = new Map<string, number>();
+    for (const r of runs) if (r.state === 'succeeded') perRun.set(r.id, (perRun.get(r.id) ?? 0) + 1);
+    const health = backupHealth(spec.backup, state.backup, clock.now(), {
+      staleAfterMs: 60_000,
+      maxSkewMs: spec.clock.maxSkewSeconds * 1000,
+    });
+    backupOutcome = {
+      runs,
+      succeeded: runs.filter((r) => r.state === 'succeeded').length,
+      failed: runs.filter((r) => r.state === 'failed').length,
+      interrupted: runs.filter((r) => r.state === 'interrupted').length,
+      maxSucceededPerRun: Math.max(0, ...perRun.values()),
+      onSecondary: backups.refusedOnSecondary,
+      health: health.reason,
+    };
+    timeline.push({
+      t: rel(clock.now()),
+      site: '*',
+      event: 'backup-health',
+      reason: health.reason,
+      message: health.message,
+    });
+  }
+  for (const r of runners.values()) r.kill();
+  backups?.dispose();
   for (const a of agents.values()) a.kill();
   devices.dispose();
   model.dispose();
@@ -292,6 +452,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     acknowledgedWrites: stats.acknowledgedWrites,
     firstTakeoverSeconds: firstTakeover,
     wallMilliseconds: Math.round(performance.now() - wallStart),
+    ...(backupOutcome !== undefined ? { backups: backupOutcome } : {}),
   };
   const expectations = checkExpectations(expect, {
     primary,
@@ -300,7 +461,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     maxConcurrentPrimaries: metrics.maxConcurrentPrimaries,
     replicationStatus,
     writeUnavailableSeconds: metrics.writeUnavailableSeconds,
+    ...(checker ? { violated: checker.violations.map((v) => v.invariant) } : {}),
+    ...(backupOutcome !== undefined ? { backups: backupOutcome } : {}),
   });
+
   return {
     name: scenario.name,
     seed: scenario.seed,
@@ -309,6 +473,41 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     metrics,
     expectations,
     timeline,
+  };
+}
+
+/** Two observers as one (the scenario's invariant checker and the caller's). */
+function fanOut(a: RunObserver, b: RunObserver): RunObserver {
+  return {
+    attach: (run) => (a.attach?.(run), b.attach?.(run)),
+    agentEvent: (e) => (a.agentEvent?.(e), b.agentEvent?.(e)),
+    cycleStart: (site, t, spec) => (a.cycleStart?.(site, t, spec), b.cycleStart?.(site, t, spec)),
+    fault: (f, t, error) => (a.fault?.(f, t, error), b.fault?.(f, t, error)),
+    nodeDown: (site, t, cause) => (a.nodeDown?.(site, t, cause), b.nodeDown?.(site, t, cause)),
+    sample: (t, leader) => (a.sample?.(t, leader), b.sample?.(t, leader)),
+    finish: (t) => (a.finish?.(t), b.finish?.(t)),
+  };
+}
+
+/** The port as the agent uses it, telling the observer when each cycle (its probe) starts. */
+function observedPort(
+  port: HanaPort,
+  site: string,
+  clock: VirtualClock,
+  spec: () => HanaSystemReplicationSpec,
+  observer: RunObserver,
+): HanaPort {
+  return {
+    probe: (signal) => {
+      observer.cycleStart?.(site, clock.now(), spec());
+      return port.probe(signal);
+    },
+    takeover: (o, signal) => port.takeover(o, signal),
+    register: (o, signal) => port.register(o, signal),
+    start: (signal) => port.start(signal),
+    stop: (o, signal) => port.stop(o, signal),
+    kill: (signal) => port.kill(signal),
+    ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Document, LineCounter } from 'yaml';
 import { hanaSystemReplicationSpecSchema, SITE_NAME_PATTERN, zodIssues } from '../api/spec.js';
+import { invariantNames } from './invariant-names.js';
 import { escapeControl, quote } from '../quote.js';
 import {
   documentToJs,
@@ -53,6 +54,13 @@ export const faultActions = [
   'region-down',
   'region-up',
   'disaster-takeover',
+  'fail-backup',
+  'restore-backup',
+  'lose-backup-destination',
+  'restore-backup-destination',
+  'disable-log-backup',
+  'enable-log-backup',
+  'backup-now',
 ] as const;
 export type FaultAction = (typeof faultActions)[number];
 
@@ -64,6 +72,7 @@ const globalActions = new Set<FaultAction>([
   'maintenance-off',
   'cut-region-link',
   'restore-region-link',
+  'backup-now',
 ]);
 /** Actions where the site is optional (all links when absent). */
 const optionalSiteActions = new Set<FaultAction>(['block-replication', 'unblock-replication']);
@@ -113,6 +122,26 @@ export const expectSchema = z
     maxConcurrentPrimaries: z.number().int().min(0).optional(),
     replicationStatus: z.enum(replicationStatusValues).optional(),
     maxWriteUnavailableSeconds: z.number().min(0).optional(),
+    /** Invariants checked during the whole run (src/sim/invariants.ts); none may be violated. */
+    invariants: z.array(z.enum(invariantNames)).optional(),
+    /** Backup runs as the store recorded them at the end (needs cluster.backup). */
+    backups: z
+      .object({
+        succeeded: z.number().int().min(0).optional(),
+        failed: z.number().int().min(0).optional(),
+        interrupted: z.number().int().min(0).optional(),
+        /** Most successful attempts of one run id (a slot run twice would be 2). */
+        maxSucceededPerRun: z.number().int().min(0).optional(),
+        /** BACKUP DATA statements sent to a site that was not primary (refused by HANA). */
+        onSecondary: z.number().int().min(0).optional(),
+        /** The BackupHealthy reason at the end (BackupsOk, BackupNotReadable, LogBackupDisabled...). */
+        health: z
+          .string()
+          .regex(/^[A-Za-z]{1,64}$/)
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -162,10 +191,31 @@ export const scenarioSchema = z
       })
       .strict()
       .optional(),
+    /** Simulated backups (needs cluster.backup): where the files land and how fast backups run. */
+    backups: z
+      .object({
+        /** site: each site's own storage (gone with the site); shared: one every site reads. */
+        destination: z.enum(['site', 'shared']).default('site'),
+        throughputMBps: z.number().min(1).max(100_000).default(100),
+        /** Data size of SYSTEMDB and the tenant (GB); default 1 and 10. */
+        systemDbGB: z.number().min(0.001).max(100_000).default(1),
+        tenantGB: z.number().min(0.001).max(100_000).default(10),
+        /** HANA's log_backup_timeout_s. */
+        logBackupIntervalSeconds: z.number().int().min(10).max(86400).default(900),
+      })
+      .strict()
+      .optional(),
     expect: expectSchema.prefault({}),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if ((s.backups !== undefined || s.expect.backups !== undefined) && s.cluster.backup === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.backups !== undefined ? 'backups' : 'expect'],
+        message: 'simulated backups need cluster.backup (the schedule and destination the agents follow)',
+      });
+    }
     const sites = new Set(s.cluster.sites.map((x) => x.name));
     const writes = s.durationSeconds * s.workload.writesPerSecond;
     if (writes > MAX_SIMULATED_WRITES) {

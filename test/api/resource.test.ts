@@ -79,6 +79,7 @@ describe('HanaSystemReplication resource', () => {
       'ReplicationLagHigh',
       'LagUnknown',
       'ClockSkew',
+      'BackupHealthy',
     ]);
   });
 

@@ -52,10 +52,11 @@ describe('hanasr status NAME', () => {
       'LAG',
       'LAG BYTES',
       'FENCED',
+      'WATCHDOG',
       'LAST REPORT',
     ]);
     const row = (site: string) => lines.find((x) => x.startsWith(`${site} `))?.split(/\s{2,}/);
-    expect(row('A')?.slice(0, 10)).toEqual([
+    expect(row('A')?.slice(0, 11)).toEqual([
       'A',
       'primary',
       'running',
@@ -66,8 +67,9 @@ describe('hanasr status NAME', () => {
       '-',
       '-',
       '-',
+      'armed 5s',
     ]);
-    expect(row('B')?.slice(0, 10)).toEqual([
+    expect(row('B')?.slice(0, 11)).toEqual([
       'B',
       'secondary',
       'running',
@@ -78,8 +80,15 @@ describe('hanasr status NAME', () => {
       '0.2s',
       '4KiB',
       '-',
+      'unusable',
     ]);
-    expect(row('B')?.[10]).toMatch(/ ago$/);
+    expect(row('B')?.[11]).toMatch(/ ago$/);
+    expect(r.stdout).toContain(
+      "B's watchdog is not usable: watchdog timeout 30 s exceeds the lease TTL 10 s minus the margin 3 s",
+    );
+    expect(r.stdout).toMatch(
+      /^B's node was last fenced off by A \(term 2, .+ ago\): confirmed, fence_ipmilan: Success: Powered OFF$/m,
+    );
     expect(r.stdout).toContain(
       'Last takeover: 2024-04-30T08:00:00Z B -> A (PlannedTakeover, took 15s, succeeded, epoch 3)',
     );

@@ -172,6 +172,14 @@ export function healthyStatus(over: Obj = {}): Obj {
         landscapeStatus: 'OK',
         replicationStatus: 'ACTIVE',
         lastReportTime: T0,
+        watchdog: {
+          mode: 'automatic',
+          state: 'armed',
+          usable: true,
+          timeoutSeconds: 5,
+          reason: 'watchdog_usable',
+          message: 'watchdog /dev/watchdog usable (timeout 5 s)',
+        },
       },
       {
         name: 'B',
@@ -184,6 +192,22 @@ export function healthyStatus(over: Obj = {}): Obj {
         lagSeconds: 0.2,
         lagBytes: 4096,
         lastReportTime: T0,
+        watchdog: {
+          mode: 'required',
+          state: 'disarmed',
+          usable: false,
+          timeoutSeconds: 30,
+          reason: 'watchdog_timeout_too_long',
+          message: 'watchdog timeout 30 s exceeds the lease TTL 10 s minus the margin 3 s',
+        },
+        nodeFence: {
+          action: 'off',
+          result: 'confirmed',
+          by: 'A',
+          epoch: 2,
+          time: '2024-04-30T07:59:50Z',
+          message: 'fence_ipmilan: Success: Powered OFF',
+        },
       },
     ],
     lastTakeover: {

@@ -235,3 +235,44 @@ describe('leader key on etcd', () => {
     expect(processExists(pid)).toBe(false);
   }, 20_000);
 });
+
+describe('backup record on etcd', () => {
+  it('only the holder of the leader key at its epoch writes it; the new leader overwrites it', async () => {
+    const cluster = uniqueCluster('backup');
+    const c = open();
+    const a = c.session(cluster, 'siteA', 2);
+    const b = c.session(cluster, 'siteB', 2);
+    await Promise.all([a.start(), b.start()]);
+    const rec = await a.acquireLeader(0, 1);
+    expect(rec?.epoch).toBe(1);
+    const state = {
+      runs: [
+        {
+          id: 's-1',
+          kind: 'scheduled' as const,
+          slot: 1,
+          attempt: 1,
+          site: 'siteA',
+          epoch: 1,
+          state: 'running' as const,
+          startedAt: 2,
+          message: 'x',
+        },
+      ],
+    };
+    await c.writeBackup(cluster, 'siteA', 1, state);
+    expect((await c.read(cluster)).backup).toEqual(state);
+    await expect(c.writeBackup(cluster, 'siteB', 1, { runs: [] })).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(c.writeBackup(cluster, 'siteA', 0, { runs: [] })).rejects.toBeInstanceOf(StaleEpochError);
+    // The term ends (A's key released), B wins epoch 2: A's late write is refused, B's goes through.
+    await a.releaseLeader(1);
+    expect((await b.acquireLeader(1, 3))?.epoch).toBe(2);
+    await expect(c.writeBackup(cluster, 'siteA', 1, { runs: [] })).rejects.toBeInstanceOf(StaleEpochError);
+    await c.writeBackup(cluster, 'siteB', 2, { runs: [] });
+    expect((await c.read(cluster)).backup).toEqual({ runs: [] });
+    // The record outlives the leases.
+    await a.close();
+    await b.close();
+    expect((await c.read(cluster)).backup).toEqual({ runs: [] });
+  });
+});

@@ -274,3 +274,20 @@ describe('a member cut off the store', () => {
     expect((await store.read(CLUSTER)).leader).toMatchObject({ site: 'A', epoch: 1 });
   });
 });
+
+describe('backup record', () => {
+  it('only the leader at its epoch writes it, and a lease expiry takes the right with the key', async () => {
+    const clock = new VirtualClock(0);
+    const store = new MemoryCoordination(clock);
+    const a = store.session('c', 'A', 10);
+    await a.start();
+    await a.acquireLeader(0, 0);
+    await store.writeBackup('c', 'A', 1, { runs: [] });
+    expect(store.snapshot('c').backup).toEqual({ runs: [] });
+    await expect(store.writeBackup('c', 'B', 1, { runs: [] })).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(store.writeBackup('c', 'A', 2, { runs: [] })).rejects.toBeInstanceOf(StaleEpochError);
+    a.abandon();
+    await clock.advanceTo(11_000);
+    await expect(store.writeBackup('c', 'A', 1, { runs: [] })).rejects.toBeInstanceOf(NotLeaderError);
+  });
+});

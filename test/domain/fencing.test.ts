@@ -50,6 +50,40 @@ describe('watchdogVerdict', () => {
     expect(v.message).toContain('does not lead');
   });
 
+  it('a timeout that leaves a healthy leader no time to feed is unusable (found by sim:fuzz)', () => {
+    // ttl 7 s, margin 1 s, timeout 6 s: a feed needs now + 6 s + 1 s (reset) <= the renewal + 7 s,
+    // so only at the instant of a renewal: the feeder (every 500 ms) misses it and a healthy
+    // primary resets itself (schedule 71000342: takeover from a primary that had no failure).
+    const v = watchdogVerdict(spec({ mode: 'automatic', safetyMarginSeconds: 1 }, 7), {
+      present: true,
+      timeoutSeconds: 6,
+    });
+    expect(v).toMatchObject({ use: false, mayLead: true, reason: 'watchdog_timeout_too_long' });
+    expect(v.message).toContain('cannot be fed in time');
+    // Renewals every ttl/3 s: between the last feed a renewal allows and the first after the next
+    // renewal lie up to ttl/3 - window + two ticks; the timeout must outlast that gap. ttl 3 s,
+    // timeout 1.5 s: a 0.5 s window, a renewal every second: feeds may be 1.5 s apart.
+    const tight = watchdogVerdict(spec({ mode: 'required', safetyMarginSeconds: 1 }, 3), {
+      present: true,
+      timeoutSeconds: 1.5,
+    });
+    expect(tight).toMatchObject({ use: false, mayLead: false, reason: 'watchdog_timeout_too_long' });
+    expect(
+      watchdogVerdict(spec({ safetyMarginSeconds: 2 }, 3), { present: true, timeoutSeconds: 1 }),
+    ).toMatchObject({
+      use: true,
+    });
+    expect(
+      watchdogVerdict(spec({ mode: 'required', safetyMarginSeconds: 2 }, 15), {
+        present: true,
+        timeoutSeconds: 12,
+      }),
+    ).toMatchObject({ use: true });
+    expect(
+      watchdogVerdict(spec({ safetyMarginSeconds: 1 }, 7), { present: true, timeoutSeconds: 5 }),
+    ).toMatchObject({ use: true });
+  });
+
   it('a lease too short for the margin leaves no usable watchdog (automatic mode)', () => {
     const v = watchdogVerdict(spec({ mode: 'automatic' }, 3), { present: true, timeoutSeconds: 1 });
     expect(v).toMatchObject({ use: false, mayLead: true, reason: 'watchdog_timeout_too_long' });

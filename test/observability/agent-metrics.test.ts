@@ -8,6 +8,7 @@ import { AgentMetrics, clusterLabels } from '../../src/agent/metrics.js';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { unknownHealth, type HanaHealth } from '../../src/domain/types.js';
+import type { Watchdog, WatchdogState } from '../../src/fencing/port.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { createMetrics, type HanasrMetrics } from '../../src/observability/metrics.js';
 import { link, primaryHealth, spec } from '../operator/fixtures.js';
@@ -96,6 +97,31 @@ describe('AgentMetrics', () => {
     expect(await value(m, 'hanasr_agent_last_report_timestamp_seconds', B)).toBe(1_700_000_000);
   });
 
+  it('exports the watchdog as reported and counts node fences by target, action and result', async () => {
+    const m = createMetrics(undefined, { version: 'test' });
+    const am = new AgentMetrics({ metrics: m, ...B });
+    const base = { mode: 'automatic' as const, mayLead: true, reason: 'watchdog_usable', message: 'ok' };
+    am.watchdog({ ...base, state: 'armed', usable: true, device: '/dev/watchdog', timeoutSeconds: 5 });
+    expect(await value(m, 'hanasr_watchdog_armed', B)).toBe(1);
+    expect(await value(m, 'hanasr_watchdog_usable', B)).toBe(1);
+    expect(await value(m, 'hanasr_watchdog_timeout_seconds', B)).toBe(5);
+    // A device that vanished: not armed, not usable, and no stale timeout.
+    am.watchdog({ ...base, state: 'disarmed', usable: false, reason: 'watchdog_absent' });
+    expect(await value(m, 'hanasr_watchdog_armed', B)).toBe(0);
+    expect(await value(m, 'hanasr_watchdog_usable', B)).toBe(0);
+    expect(await value(m, 'hanasr_watchdog_timeout_seconds', B)).toBeUndefined();
+    const fence = { site: 'A', by: 'B', epoch: 4, startedAt: 1, endedAt: 2, calls: 2, message: 'm' };
+    am.nodeFenced({ ...fence, action: 'off', result: 'confirmed' });
+    am.nodeFenced({ ...fence, action: 'off', result: 'timed-out' });
+    am.nodeFenced({ ...fence, action: 'on', result: 'confirmed' });
+    const off = { ...B, peer: 'A', action: 'off' };
+    expect(await value(m, 'hanasr_node_fences_total', { ...off, outcome: 'confirmed' })).toBe(1);
+    expect(await value(m, 'hanasr_node_fences_total', { ...off, outcome: 'timed-out' })).toBe(1);
+    expect(
+      await value(m, 'hanasr_node_fences_total', { ...B, peer: 'A', action: 'on', outcome: 'confirmed' }),
+    ).toBe(1);
+  });
+
   it('a running Agent feeds probe, lease renewal, report and epoch metrics through its hooks', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
     const store = new MemoryCoordination(clock);
@@ -110,6 +136,17 @@ describe('AgentMetrics', () => {
       kill: async () => {},
     };
     const s = spec();
+    // A device stand-in through the Watchdog port (the real adapter and the simulator's have
+    // their own tests): the agent arms it once it leads.
+    let armed: WatchdogState = 'disarmed';
+    const watchdog: Watchdog = {
+      device: '/dev/watchdog',
+      state: () => armed,
+      probe: async () => ({ device: '/dev/watchdog', present: true, timeoutSeconds: 5 }),
+      arm: async () => void (armed = 'armed'),
+      feed: async () => {},
+      disarm: async () => void (armed = 'disarmed'),
+    };
     const agent = new Agent({
       cluster: 'hana.ha1',
       site: 'A',
@@ -117,6 +154,7 @@ describe('AgentMetrics', () => {
       hana,
       coordination: store,
       clock,
+      watchdog: () => watchdog,
       metrics: new AgentMetrics({ metrics: m, ...A }),
     });
     await agent.start();
@@ -125,6 +163,8 @@ describe('AgentMetrics', () => {
     expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(4);
     expect(await value(m, 'hanasr_lease_renewal_duration_seconds_count', A)).toBeGreaterThan(0);
     expect(await value(m, 'hanasr_agent_last_report_timestamp_seconds', A)).toBeGreaterThan(1_700_000_000);
+    expect(await value(m, 'hanasr_watchdog_armed', A)).toBe(1);
+    expect(await value(m, 'hanasr_watchdog_timeout_seconds', A)).toBe(5);
     health = primaryHealth([link('B', { lagSeconds: 40, lagBytes: 64_000 })]);
     await clock.advanceBy(5_000);
     expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(40);

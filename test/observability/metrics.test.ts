@@ -20,9 +20,11 @@ const ALLOWED_LABELS = new Set([
   'role',
   'outcome',
   'peer',
+  'action',
   'write',
   'version',
   'node_version',
+  'database',
 ]);
 const A = { namespace: 'hana', cluster: 'ha1', site: 'A' };
 const B = { namespace: 'hana', cluster: 'ha1', site: 'B' };
@@ -91,8 +93,22 @@ function populated(): ReturnType<typeof createMetrics> {
   m.clockSkewUncertaintySeconds.set({ ...A, peer: 'B' }, 0.001);
   m.clockSkewMaxSeconds.set(A, 1);
   m.storeWriteFailuresTotal.inc({ ...A, write: 'sync' });
+  m.watchdogArmed.set(A, 1);
+  m.watchdogUsable.set(A, 1);
+  m.watchdogTimeoutSeconds.set(A, 5);
+  m.nodeFencesTotal.inc({ ...B, peer: 'A', action: 'off', outcome: 'confirmed' });
   m.reconcileDurationSeconds.observe({ namespace: 'hana', cluster: 'ha1' }, 0.01);
   m.reconcileErrorsTotal.inc({ namespace: 'hana', cluster: 'ha1' });
+  const C = { namespace: 'hana', cluster: 'ha1' };
+  const D = { ...C, database: 'SYSTEMDB' };
+  m.backupHealthy.set(C, 1);
+  m.backupTooOld.set(C, 0);
+  m.backupNotReadable.set(C, 0);
+  m.backupLogStalled.set(C, 0);
+  m.backupLastSuccessTimestampSeconds.set(D, 1714557600);
+  m.backupLastSuccessAgeSeconds.set(D, 3600);
+  m.backupLogLastSuccessTimestampSeconds.set(D, 1714560000);
+  m.backupReadable.set(D, 1);
   return m;
 }
 

@@ -4,6 +4,7 @@ import { findCondition, type HanaSystemReplicationStatus } from '../../src/api/r
 import { createMetrics } from '../../src/observability/metrics.js';
 import {
   desiredRole,
+  detectFencingEvents,
   detectTakeoverFailures,
   exportClusterMetrics,
   reportSaysTakeoverFailed,
@@ -158,6 +159,65 @@ describe('detectTakeoverFailures', () => {
     for (const [, over, expected] of cases) {
       expect(reportSaysTakeoverFailed(report('B', secondaryHealth('A'), over))).toBe(expected);
     }
+  });
+});
+
+describe('detectFencingEvents', () => {
+  const fence = {
+    site: 'A',
+    by: 'B',
+    epoch: 3,
+    startedAt: T0,
+    endedAt: T0 + 2000,
+    calls: 3,
+    message: 'fence agent said so',
+  };
+  const wd = {
+    mode: 'required' as const,
+    state: 'disarmed' as const,
+    usable: false,
+    mayLead: false,
+    reason: 'watchdog_absent',
+    message: 'no watchdog device /dev/watchdog',
+  };
+
+  it('tells a confirmed fence as NodeFenced, a failed or timed-out one as a Warning, each with its own key', () => {
+    const base = healthy('B', 4);
+    const off = detectFencingEvents({
+      ...base,
+      fences: { A: { ...fence, action: 'off', result: 'confirmed' } },
+    });
+    expect(off.map((f) => [f.event.type, f.event.reason])).toEqual([['Normal', 'NodeFenced']]);
+    expect(off[0]?.event.message).toBe(
+      'B fenced (powered off) the node of A (term 3): confirmed, fence agent said so',
+    );
+    const failed = detectFencingEvents({
+      ...base,
+      fences: { A: { ...fence, action: 'off', result: 'timed-out', endedAt: T0 + 9000 } },
+    });
+    expect(failed.map((f) => [f.event.type, f.event.reason])).toEqual([['Warning', 'NodeFenceFailed']]);
+    // A later fence of the same node is news again; the same record is not.
+    expect(failed[0]?.key).not.toBe(off[0]?.key);
+  });
+
+  it('warns of a watchdog the spec wants but cannot use, never of a disabled or usable one', () => {
+    const base = healthy('A', 1);
+    const withWd = (
+      w: typeof wd | (Omit<typeof wd, 'mode' | 'usable'> & { mode: string; usable: boolean }),
+    ) => ({
+      ...base,
+      reports: { ...base.reports, B: { ...base.reports['B']!, watchdog: w as typeof wd } },
+    });
+    const events = detectFencingEvents(withWd(wd));
+    expect(events.map((f) => [f.event.type, f.event.reason, f.event.message])).toEqual([
+      [
+        'Warning',
+        'WatchdogUnusable',
+        'B: no watchdog device /dev/watchdog (the site may not lead: watchdog mode required)',
+      ],
+    ]);
+    expect(detectFencingEvents(withWd({ ...wd, mode: 'disabled' }))).toEqual([]);
+    expect(detectFencingEvents(withWd({ ...wd, usable: true, mayLead: true }))).toEqual([]);
   });
 });
 

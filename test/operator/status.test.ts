@@ -194,6 +194,56 @@ describe('buildStatus fields', () => {
     ]);
   });
 
+  it("carries each site's watchdog from its report and the last fence of its node from the store", () => {
+    const base = healthy('B', 4);
+    const wd = {
+      mode: 'automatic' as const,
+      state: 'armed' as const,
+      usable: true,
+      mayLead: true,
+      device: '/dev/watchdog',
+      timeoutSeconds: 5,
+      reason: 'watchdog_usable',
+      message: 'usable',
+    };
+    const state = {
+      ...base,
+      reports: { ...base.reports, B: { ...base.reports['B']!, watchdog: wd } },
+      fences: {
+        A: {
+          site: 'A',
+          by: 'B',
+          epoch: 3,
+          action: 'off' as const,
+          result: 'confirmed' as const,
+          startedAt: 1_700_000_000_000,
+          endedAt: 1_700_000_002_000,
+          calls: 3,
+          message: 'Success: Powered OFF',
+        },
+      },
+    };
+    const { status } = build(state);
+    const site = (n: string) => status.sites?.find((x) => x.name === n);
+    expect(site('B')?.watchdog).toEqual({
+      mode: 'automatic',
+      state: 'armed',
+      usable: true,
+      timeoutSeconds: 5,
+      reason: 'watchdog_usable',
+      message: 'usable',
+    });
+    expect(site('A')?.watchdog).toBeUndefined();
+    expect(site('A')?.nodeFence).toEqual({
+      action: 'off',
+      result: 'confirmed',
+      by: 'B',
+      epoch: 3,
+      time: rfc3339(1_700_000_002_000),
+      message: 'Success: Powered OFF',
+    });
+  });
+
   it('names the planned target while the takeover runs, the last holder while the key is vacant', () => {
     const planned = build({ ...healthy(), handoverTo: 'B', leader: null }).status;
     expect([planned.currentPrimary, planned.targetPrimary]).toEqual(['A', 'B']);
@@ -293,6 +343,37 @@ describe('buildStatus events and takeover history', () => {
     expect(asked.events.map((e) => [e.type, e.reason])).toEqual([['Normal', 'TakeoverStarted']]);
     const done = build(healthy('B', 2, T0 + 3000), { previous: asked.status, now: T0 + 5000 });
     expect(done.status.lastTakeover?.reason).toBe('PlannedTakeover');
+  });
+
+  it('tells a planned takeover the operator did not see running by what the new primary did', () => {
+    // The whole handover fell between two reconciles (a busy operator): the previous status
+    // never had TakeoverInProgress; B's report says it took over as planned in term 2.
+    const s0 = build(healthy('A', 1)).status;
+    const since = T0 + 3000;
+    const after = healthy('B', 2, since);
+    const took = (reason: string, epoch = 2, at = since + 800) => ({
+      ...after,
+      reports: {
+        ...after.reports,
+        B: {
+          ...after.reports['B']!,
+          epoch,
+          lastAction: { action: 'takeover', reason, ok: true, message: 'B is primary', at },
+        },
+      },
+    });
+    const opts = { previous: s0, now: T0 + 5000 };
+    expect(build(took('planned_takeover'), opts).status.lastTakeover?.reason).toBe('PlannedTakeover');
+    // B's report may still be from before: the operator that asked for it in this very reconcile knows.
+    const early = build(after, { ...opts, plannedTarget: 'B' }).status.lastTakeover;
+    expect(early?.reason).toBe('PlannedTakeover');
+    expect(build(after, { ...opts, plannedTarget: 'C' }).status.lastTakeover?.reason).toBe('PrimaryFailed');
+    // A failover stays a failover, and an older term's planned takeover does not count.
+    expect(build(took('takeover_done'), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
+    expect(build(took('planned_takeover', 1), opts).status.lastTakeover?.reason).toBe('PrimaryFailed');
+    expect(build(took('planned_takeover', 2, since - 60_000), opts).status.lastTakeover?.reason).toBe(
+      'PrimaryFailed',
+    );
   });
 
   it('reports the old primary fenced and then registered as a secondary', () => {

@@ -1,112 +1,119 @@
 /**
- * Property tests over random fault schedules: whatever happens, at most one site takes writes
- * at any instant, and no acknowledged commit is lost in sync mode.
- *
- * The fault alphabet is everything a site can suffer while its agent is able to act on it. Two
- * combinations are outside any agent-based design (Patroni's too) and are left out on purpose:
- * stopping the primary's agent AND cutting its network (nobody is left to fence the database:
- * that needs a hardware watchdog / STONITH), which test/sim/limits.test.ts shows instead.
+ * Property tests over random fault schedules (the generator behind `npm run sim:fuzz`): whatever
+ * happens, every invariant of src/sim/invariants.ts holds. A bounded sample in the unit suite;
+ * `npm run sim:fuzz` runs thousands per build and shrinks what fails.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../../src/api/spec.js';
-import { directPortFactory, runScenario } from '../../src/sim/runner.js';
-import type { Fault, Scenario } from '../../src/sim/scenario.js';
+import { hanaSystemReplicationSpecSchema, parseSpec } from '../../src/api/spec.js';
+import { Prng } from '../../src/hana/sim/prng.js';
+import { faultKinds } from '../../src/sim/fault-kinds.js';
+import { randomCase, randomSpec } from '../../src/sim/fuzz/generate.js';
+import { checkScenario } from '../../src/sim/fuzz/run-case.js';
+import { faultGroups } from '../../src/sim/fuzz/shrink.js';
+import { scenarioYaml } from '../../src/sim/fuzz/yaml.js';
+import { parseScenario, type Fault, type Scenario } from '../../src/sim/scenario.js';
 
-const pairs: [Fault['action'], Fault['action'] | null][] = [
-  ['crash-instance', 'restart-instance'],
-  ['kill-indexserver', null],
-  ['crash-node', 'restore-node'],
-  ['block-replication', 'unblock-replication'],
-  ['isolate-site', 'reconnect-site'],
-  ['freeze-site', 'thaw-site'],
-  ['hang-instance', 'unhang-instance'],
-  ['fill-log-area', 'free-log-area'],
-  ['coordination-outage', 'coordination-restore'],
-  ['planned-takeover', null],
-];
+const runs = Number(process.env.HANASR_PROPERTY_RUNS ?? 12);
+const seed0 = Number(process.env.HANASR_PROPERTY_SEED ?? Date.now() % 1_000_000);
 
-const faultArb = (sites: string[]) =>
-  fc.record({
-    pair: fc.integer({ min: 0, max: pairs.length - 1 }),
-    site: fc.constantFrom(...sites),
-    at: fc.integer({ min: 10, max: 200 }),
-    lasts: fc.integer({ min: 5, max: 120 }),
-  });
-
-const runs = Number(process.env.HANASR_PROPERTY_RUNS ?? 25);
-const seed0 = Number(process.env.HANASR_PROPERTY_SEED ?? 42);
-
-function scenarioOf(
-  seed: number,
-  faults: { pair: number; site: string; at: number; lasts: number }[],
-  options: { sites?: string[]; mode?: 'sync' | 'syncmem' } = {},
-): Scenario {
-  const list: Fault[] = [];
-  for (const f of faults) {
-    const [start, end] = pairs[f.pair]!;
-    const global = start.startsWith('coordination');
-    list.push({ atSeconds: f.at, action: start, ...(global ? {} : { site: f.site }) });
-    if (end) list.push({ atSeconds: f.at + f.lasts, action: end, ...(global ? {} : { site: f.site }) });
-  }
-  return {
-    name: `random-${seed}`,
-    seed,
-    durationSeconds: 420,
-    initialPrimary: 'A',
-    cluster: parseSpec({
-      sid: 'HA1',
-      instanceNumber: '00',
-      sites: (options.sites ?? ['A', 'B']).map((name) => ({ name, host: `hana-${name.toLowerCase()}` })),
-      replication: { mode: options.mode ?? 'sync' },
-      takeover: { automatedRegister: true },
-    }),
-    workload: { writesPerSecond: 10 },
-    faults: list,
-    expect: {},
-  };
-}
-
-describe('random fault schedules (sync mode)', () => {
-  it('never has two writable primaries and never loses an acknowledged commit', async () => {
+describe('random schedules', () => {
+  it(`hold every invariant (fast-check seed ${seed0})`, async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 1_000_000 }),
-        fc.array(faultArb(['A', 'B']), { minLength: 1, maxLength: 4 }),
-        async (seed, faults) => {
-          const result = await runScenario(scenarioOf(seed, faults), {
-            decisions: false,
-            portFactory: await directPortFactory(),
-          });
-          expect(result.metrics.maxConcurrentPrimaries).toBeLessThanOrEqual(1);
-          expect(result.metrics.lostCommittedWrites).toBe(0);
-          expect(result.metrics.acknowledgedWrites).toBeGreaterThan(0);
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.constantFrom(2 as const, 3 as const),
+        async (seed, sites) => {
+          const c = randomCase(seed, { sites });
+          const out = await checkScenario(c.scenario, c.livenessFrom);
+          expect(out.violations, `npm run sim:fuzz -- --replay ${seed} --sites ${sites}`).toEqual([]);
         },
       ),
       { numRuns: runs, seed: seed0 },
     );
   }, 600_000);
-});
 
-describe('random fault schedules on three sites (multitarget, sync or syncmem)', () => {
-  it('never has two writable primaries and never loses an acknowledged commit', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 1_000_000 }),
-        fc.array(faultArb(['A', 'B', 'C']), { minLength: 1, maxLength: 5 }),
-        fc.constantFrom('sync' as const, 'syncmem' as const),
-        async (seed, faults, mode) => {
-          const result = await runScenario(scenarioOf(seed, faults, { sites: ['A', 'B', 'C'], mode }), {
-            decisions: false,
-            portFactory: await directPortFactory(),
-          });
-          expect(result.metrics.maxConcurrentPrimaries).toBeLessThanOrEqual(1);
-          expect(result.metrics.lostCommittedWrites).toBe(0);
-        },
-      ),
-      { numRuns: Math.max(1, Math.round(runs / 2)), seed: seed0 },
-    );
-  }, 600_000);
+  it('draw settings the schema accepts, across its whole space', () => {
+    const rng = new Prng(99);
+    const seen = { modes: new Set<string>(), shortLst: false, threeTier: false, dr: false, fencing: false };
+    for (let i = 0; i < 400; i++) {
+      const spec = hanaSystemReplicationSpecSchema.parse(randomSpec(rng, i % 2 === 0 ? 2 : 3));
+      seen.modes.add(spec.replication.mode);
+      const floor =
+        spec.lease.ttlSeconds +
+        2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+        spec.clock.maxSkewSeconds;
+      if (spec.replication.logShippingTimeoutSeconds - floor < 1.01) seen.shortLst = true;
+      if (spec.sites.some((s) => s.source !== undefined && s.source !== 'A')) seen.threeTier = true;
+      if (spec.sites.some((s) => !s.autoTakeover)) seen.dr = true;
+      if (spec.fencing.agent !== undefined) seen.fencing = true;
+    }
+    expect([...seen.modes].sort()).toEqual(['async', 'sync', 'syncmem']);
+    expect(seen).toMatchObject({ shortLst: true, threeTier: true, dr: true, fencing: true });
+  });
+
+  it('draw every fault of the alphabet, and write scenario files hanasr simulate reads', () => {
+    const actions = new Set<string>();
+    for (let seed = 1; seed <= 300; seed++) {
+      const c = randomCase(seed);
+      for (const f of c.scenario.faults) actions.add(f.action);
+      if (seed <= 20) expect(parseScenario(scenarioYaml(c.input)).faults).toEqual(c.scenario.faults);
+    }
+    for (const k of faultKinds) expect(actions).toContain(k.action);
+  });
+
+  it('draw node devices too: no watchdog, timeouts within and beyond the lease bound, boot times', () => {
+    const seen = {
+      noWatchdog: false,
+      within: false,
+      tooLong: false,
+      boot: false,
+      fenceAgent: false,
+      disabled: false,
+    };
+    for (let seed = 1; seed <= 300; seed++) {
+      const { scenario } = randomCase(seed);
+      const { nodes, cluster } = scenario;
+      const max = cluster.lease.ttlSeconds - cluster.fencing.watchdog.safetyMarginSeconds;
+      const timeouts = [
+        nodes?.watchdogTimeoutSeconds,
+        ...Object.values(nodes?.sites ?? {}).map((n) => n.watchdogTimeoutSeconds),
+      ];
+      for (const t of timeouts) if (t !== undefined) seen[t <= max ? 'within' : 'tooLong'] = true;
+      if (Object.values(nodes?.sites ?? {}).some((n) => n.watchdog === false)) seen.noWatchdog = true;
+      if (nodes?.bootSeconds !== undefined) seen.boot = true;
+      if (cluster.fencing.agent !== undefined) seen.fenceAgent = true;
+      if (cluster.fencing.watchdog.mode === 'disabled') seen.disabled = true;
+    }
+    expect(seen).toEqual({
+      noWatchdog: true,
+      within: true,
+      tooLong: true,
+      boot: true,
+      fenceAgent: true,
+      disabled: true,
+    });
+  });
+
+  it('the same seed gives the same schedule', () => {
+    expect(randomCase(1234).input).toEqual(randomCase(1234).input);
+    expect(randomCase(1234).input).not.toEqual(randomCase(1235).input);
+  });
+
+  it('the shrinker keeps each fault with the clear that ends it', () => {
+    const groups = faultGroups([
+      { atSeconds: 10, action: 'freeze-site', site: 'A' },
+      { atSeconds: 11, action: 'freeze-site', site: 'B' },
+      { atSeconds: 12, action: 'thaw-site', site: 'B' },
+      { atSeconds: 13, action: 'kill-indexserver', site: 'A' },
+      { atSeconds: 14, action: 'thaw-site', site: 'A' },
+    ]);
+    expect(groups.map((g) => g.map((f) => `${f.action}@${f.atSeconds}`))).toEqual([
+      ['freeze-site@10', 'thaw-site@14'],
+      ['freeze-site@11', 'thaw-site@12'],
+      ['kill-indexserver@13'],
+    ]);
+  });
 });
 
 /**
@@ -140,6 +147,14 @@ const fencingPairs: Record<
     ['coordination-outage', 'coordination-restore'],
   ],
 };
+
+const faultArb = (sites: string[]) =>
+  fc.record({
+    pair: fc.integer({ min: 0, max: 7 }),
+    site: fc.constantFrom(...sites),
+    at: fc.integer({ min: 10, max: 200 }),
+    lasts: fc.integer({ min: 5, max: 120 }),
+  });
 
 function fencedScenarioOf(
   seed: number,
@@ -182,18 +197,15 @@ function fencedScenarioOf(
 describe.each(['agentDeath', 'deviceLoss'] as const)(
   'random fault schedules with fencing (%s)',
   (alphabet) => {
-    it('never has two writable primaries and never loses an acknowledged commit', async () => {
+    it('holds every invariant (one writer, no lost commit, in-sync promotion, ...)', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 1_000_000 }),
           fc.array(faultArb(['A', 'B']), { minLength: 1, maxLength: 4 }),
           async (seed, faults) => {
-            const result = await runScenario(fencedScenarioOf(seed, alphabet, faults), {
-              decisions: false,
-              portFactory: await directPortFactory(),
-            });
-            expect(result.metrics.maxConcurrentPrimaries).toBeLessThanOrEqual(1);
-            expect(result.metrics.lostCommittedWrites).toBe(0);
+            const out = await checkScenario(fencedScenarioOf(seed, alphabet, faults));
+            expect(out.violations).toEqual([]);
+            expect(out.limitViolations).toEqual([]);
           },
         ),
         { numRuns: Math.max(1, Math.round(runs / 2)), seed: seed0 },

@@ -281,7 +281,9 @@ export function explainSite(
           ? `planned takeover to ${i.target} at epoch ${i.epoch}${i.force ? ' (forced)' : ''}`
           : i.kind === 'disaster-takeover'
             ? `disaster takeover to ${i.target} at generation ${i.generation}`
-            : `${i.kind} ${i.site} at epoch ${i.epoch}`,
+            : i.kind === 'backup'
+              ? `backup at epoch ${i.epoch}`
+              : `${i.kind} ${i.site} at epoch ${i.epoch}`,
       ),
       ...(state.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     },

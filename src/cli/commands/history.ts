@@ -3,13 +3,16 @@ import type { TakeoverRecord } from '../../api/resource.js';
 import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, stringFlag } from '../args.js';
 import { orDash, OUTPUT_FORMATS, seconds, serialize, table } from '../format.js';
 import { connect, getCluster, KUBE_FLAGS, KUBE_FLAGS_HELP } from '../kube.js';
+import { runsTable } from './backup.js';
 import { statusOf } from './status.js';
 
 export const help = `Usage: hanasr history NAME [-o table|json|yaml] [options]
 
 Lists the takeovers the operator recorded in status.takeoverHistory (at most the last 20),
 newest first: time, from, to, reason (PrimaryFailed, PlannedTakeover...), duration, outcome and
-the epoch they started.
+the epoch they started. Below them, with spec.backup, the backup runs of status.backup (at most
+the last 20; which site ran each, in which epoch, how it ended), so a takeover and the backup it
+interrupted or caused read side by side. -o json|yaml prints the takeover records only.
 
 Options:
   -o, --output FORMAT      table (default), json or yaml (a list of the records)
@@ -31,7 +34,9 @@ export async function run(argv: string[]): Promise<number> {
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);
-    const history = newestFirst(statusOf(await getCluster(kube, name)).takeoverHistory ?? []);
+    const status = statusOf(await getCluster(kube, name));
+    const history = newestFirst(status.takeoverHistory ?? []);
+    const runs = status.backup?.runs ?? [];
     if (output !== 'table') {
       process.stdout.write(serialize(history, output as 'json' | 'yaml'));
     } else if (history.length === 0) {
@@ -52,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
         ) + '\n',
       );
     }
+    if (output === 'table' && runs.length > 0) process.stdout.write(`\nBackup runs:\n${runsTable(runs)}\n`);
     return EXIT.ok;
   });
 }

@@ -88,6 +88,12 @@ export function formatResult(r: SimulationResult, options: { timeline: boolean }
       `max concurrent primaries ${m.maxConcurrentPrimaries}, writes unavailable ${m.writeUnavailableSeconds}s` +
       (m.firstTakeoverSeconds !== null ? `, first takeover at ${m.firstTakeoverSeconds}s` : ''),
   );
+  const b = m.backups;
+  if (b !== undefined)
+    lines.push(
+      `backups: ${b.succeeded} succeeded, ${b.failed} failed, ${b.interrupted} interrupted, ` +
+        `most successes of one run ${b.maxSucceededPerRun}, BACKUP DATA on a secondary ${b.onSecondary}, health ${b.health}`,
+    );
   for (const e of r.expectations) {
     lines.push(
       `  ${e.ok ? 'ok  ' : 'FAIL'} ${e.key}: expected ${JSON.stringify(e.expected)}${e.note !== undefined ? ` (${e.note})` : ''}, got ${JSON.stringify(e.actual)}`,

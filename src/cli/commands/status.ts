@@ -4,6 +4,7 @@ import {
   hanaSystemReplicationStatusSchema,
   KIND,
   type HanaSystemReplicationStatus,
+  type SiteStatus,
   type TakeoverRecord,
 } from '../../api/resource.js';
 import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, stringFlag } from '../args.js';
@@ -23,8 +24,9 @@ export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
 epoch, maintenance, Ready), one row per site (role, HANA status, landscape, replication mode and
-status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover and
-the conditions. Without NAME: one line per HanaSystemReplication in the namespace.
+status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover, a
+line on backups (with spec.backup; hanasr backup NAME shows them in full) and the conditions.
+Without NAME: one line per HanaSystemReplication in the namespace.
 
 Options:
   -o, --output FORMAT      table (default), json or yaml (json/yaml print the resource as stored)
@@ -59,6 +61,20 @@ export function describeTakeover(t: TakeoverRecord): string {
     t.epoch !== undefined ? `epoch ${t.epoch}` : undefined,
   ].filter((d) => d !== undefined);
   return `${t.time} ${t.from} -> ${t.to} (${details.join(', ')})`;
+}
+
+/** One line on backups: health, the oldest newest-backup, the last run (hanasr backup has the rest). */
+export function describeBackups(b: NonNullable<HanaSystemReplicationStatus['backup']>): string {
+  const ages = (b.databases ?? []).map((d) => d.ageSeconds);
+  const oldest = ages.some((a) => a === undefined)
+    ? 'a database has none'
+    : ages.length > 0
+      ? `oldest newest backup ${age(Math.max(...(ages as number[])))} old`
+      : 'no database reported';
+  const last = b.runs?.[0];
+  const run =
+    last !== undefined ? `, last run ${last.id} ${last.state} on ${last.site} at ${last.startTime}` : '';
+  return `Backups: ${b.healthy ? 'healthy' : `not healthy (${b.reason})`}, ${oldest}${run}`;
 }
 
 /** The full view of one cluster. */
@@ -103,6 +119,7 @@ export function formatCluster(obj: Obj, now: number): string {
           'lag',
           'lag bytes',
           'fenced',
+          'watchdog',
           'last report',
         ],
         sites.map((s) => [
@@ -119,6 +136,7 @@ export function formatCluster(obj: Obj, now: number): string {
             : seconds(s.lagSeconds),
           bytes(s.lagBytes),
           yesNo(s.fenced),
+          watchdogCell(s.watchdog),
           s.lastReportTime === undefined ? '-' : `${ageSince(s.lastReportTime, now)} ago`,
         ]),
       ),
@@ -127,9 +145,17 @@ export function formatCluster(obj: Obj, now: number): string {
   for (const s of sites) {
     if (s.role !== 'primary' && s.notInSyncReason !== undefined)
       lines.push(`${s.name} is not in sync: ${s.notInSyncReason}`);
+    if (s.watchdog !== undefined && !s.watchdog.usable && s.watchdog.mode !== 'disabled')
+      lines.push(`${s.name}'s watchdog is not usable: ${s.watchdog.message}`);
+    const f = s.nodeFence;
+    if (f !== undefined)
+      lines.push(
+        `${s.name}'s node was last fenced ${f.action} by ${f.by} (term ${f.epoch}, ${ageSince(f.time, now)} ago): ${f.result}, ${f.message}`,
+      );
   }
   lines.push('');
   lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);
+  if (status.backup !== undefined) lines.push(describeBackups(status.backup));
   lines.push('');
   const conditions = status.conditions ?? [];
   if (conditions.length === 0) {
@@ -201,4 +227,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     return EXIT.ok;
   });
+}
+
+/** The watchdog column: armed with its timeout, disarmed, failed, unusable, or '-' without one. */
+function watchdogCell(w: SiteStatus['watchdog']): string {
+  if (w === undefined || w.mode === 'disabled') return '-';
+  if (!w.usable) return 'unusable';
+  const t = w.timeoutSeconds !== undefined ? ` ${w.timeoutSeconds}s` : '';
+  return `${w.state}${t}`;
 }

@@ -127,7 +127,7 @@ export class SimNodeDevices {
   watchdog(site: string): Watchdog {
     const n = this.node(site);
     let mine: WatchdogState = 'disarmed';
-    const frozen = () => this.o.model.site(site).snapshot().frozen;
+    const frozen = () => this.o.model.isFrozen(site);
     const hang = async (what: string, signal: AbortSignal): Promise<never> => {
       await untilAborted(signal);
       if (n.armed) mine = 'failed';

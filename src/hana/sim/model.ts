@@ -228,6 +228,8 @@ export class SimLandscape {
   private disposed = false;
   /** Host clock offsets from true time (ms), per site: skew-clock. */
   private readonly clockOffsets = new Map<string, number>();
+  private descriptions: Record<(typeof PROCESS_NAMES)[number], string> | undefined;
+  private readonly startTimes = new Map<number, string>();
   /** Sites whose SQL lag source fails: break-sql-probe. */
   private readonly sqlBroken = new Set<string>();
 
@@ -335,6 +337,13 @@ export class SimLandscape {
 
   siteNames(): string[] {
     return this.order.map((s) => s.name);
+  }
+
+  /** Grows whenever the site's instance stops: work started in an older incarnation died with it. */
+  instanceIncarnation(name: string): number {
+    this.advance();
+    const s = this.mustGet(name);
+    return s.nodeUp && s.indexserver === 'up' ? s.incarnation : -1 - s.incarnation;
   }
 
   crashInstance(name: string): void {
@@ -616,6 +625,46 @@ export class SimLandscape {
       writeUnavailableSeconds: this.unavailableMs / 1000,
       maxConcurrentWritable: this.maxWritable,
     };
+  }
+
+  // Observers' reads (the fuzz runner's invariants): as of the model's last advance, without
+  // advancing it, so watching a run never changes its steps.
+
+  /** Acknowledged writes that `name` does not hold (a promotion of it would lose them). */
+  missingAcknowledged(name: string): number {
+    const s = this.mustGet(name);
+    let n = 0;
+    for (const e of this.acked) if (s.log[e.index] !== e) n++;
+    return n;
+  }
+
+  /** Sites accepting writes (as of the last advance). */
+  writableCount(): number {
+    let n = 0;
+    for (const s of this.order) if (this.writable(s)) n++;
+    return n;
+  }
+
+  /** The most sites that accepted writes at one instant so far. */
+  maxConcurrentWritable(): number {
+    return this.maxWritable;
+  }
+
+  /**
+   * `name` accepts writes and one of its secondaries is in sync: ACTIVE and fully synced (in
+   * async mode: ACTIVE and holding every write).
+   */
+  servesWithInSyncSecondary(name: string): boolean {
+    const s = this.mustGet(name);
+    if (!this.writable(s)) return false;
+    for (const link of s.links.values()) {
+      if (!link.connected || link.phase !== 'active') continue;
+      if (
+        link.mode === 'async' ? this.mustGet(link.secondary).log.length === s.log.length : link.syncRequired
+      )
+        return true;
+    }
+    return false;
   }
 
   /**
@@ -1188,6 +1237,14 @@ export class SimLandscape {
     for (const link of s.links.values()) link.syncRequired = false;
   }
 
+  /**
+   * Whether `name` is frozen, without advancing the model (only faults freeze and thaw a site):
+   * for the node devices, which ask on every watchdog feed.
+   */
+  isFrozen(name: string): boolean {
+    return this.mustGet(name).frozen;
+  }
+
   private setFrozen(s: Site, frozen: boolean): void {
     if (frozen === s.frozen) return;
     if (frozen) s.frozenSince = this.cur;
@@ -1363,26 +1420,36 @@ export class SimLandscape {
   }
 
   private topology(s: Site): SimTopologySite[] {
-    return this.order.map((x) => {
-      const base = { name: x.name, siteId: x.siteId, host: x.host };
+    // Plain literals (no spreads): every probe of every site builds this.
+    const out: SimTopologySite[] = [];
+    for (const x of this.order) {
+      let mode: SimTopologySite['mode'];
+      let operationMode: OperationMode;
+      let source: string | undefined;
+      const link = x === s ? undefined : s.links.get(x.name);
       if (x === s) {
-        return {
-          ...base,
-          mode: this.srMode(s),
-          operationMode: s.operationMode,
-          ...(s.source ? { source: s.source } : {}),
-        };
+        mode = this.srMode(s);
+        operationMode = s.operationMode;
+        source = s.source;
+      } else if (link) {
+        mode = link.mode;
+        operationMode = link.operationMode;
+        source = s.name;
+      } else if (s.source === x.name) {
+        mode = 'primary';
+        operationMode = x.operationMode;
+      } else {
+        mode = this.srMode(x);
+        operationMode = x.operationMode;
+        source = x.role === 'secondary' ? x.source : undefined;
       }
-      const link = s.links.get(x.name);
-      if (link) return { ...base, mode: link.mode, operationMode: link.operationMode, source: s.name };
-      if (s.source === x.name) return { ...base, mode: 'primary' as const, operationMode: x.operationMode };
-      return {
-        ...base,
-        mode: this.srMode(x),
-        operationMode: x.operationMode,
-        ...(x.role === 'secondary' && x.source ? { source: x.source } : {}),
-      };
-    });
+      out.push(
+        source
+          ? { name: x.name, siteId: x.siteId, host: x.host, mode, operationMode, source }
+          : { name: x.name, siteId: x.siteId, host: x.host, mode, operationMode },
+      );
+    }
+    return out;
   }
 
   private landscape(s: Site): 0 | 1 | 2 | 3 | 4 {
@@ -1391,7 +1458,7 @@ export class SimLandscape {
 
   private processes(s: Site): SimProcess[] {
     if (!s.nodeUp) return [];
-    const descriptions: Record<(typeof PROCESS_NAMES)[number], string> = {
+    const descriptions = (this.descriptions ??= {
       hdbdaemon: 'HDB Daemon',
       hdbcompileserver: 'HDB Compileserver',
       hdbindexserver: `HDB Indexserver-${this.sid}`,
@@ -1399,7 +1466,7 @@ export class SimLandscape {
       hdbpreprocessor: 'HDB Preprocessor',
       hdbwebdispatcher: 'HDB Web Dispatcher',
       hdbxsengine: `HDB XSEngine-${this.sid}`,
-    };
+    });
     if (s.instance === 'stopped') {
       return [
         {
@@ -1438,11 +1505,22 @@ export class SimLandscape {
         description: descriptions[name],
         dispstatus,
         textstatus,
-        starttime: running ? formatStartTime(this.wall(since)) : '',
+        starttime: running ? this.startTimeText(this.wall(since)) : '',
         elapsedtime: running ? formatElapsed(this.cur - since) : '',
         pid,
       };
     });
+  }
+
+  /** formatStartTime, remembered: start times change rarely and every probe prints them. */
+  private startTimeText(ms: number): string {
+    let text = this.startTimes.get(ms);
+    if (text === undefined) {
+      if (this.startTimes.size > 64) this.startTimes.clear();
+      text = formatStartTime(ms);
+      this.startTimes.set(ms, text);
+    }
+    return text;
   }
 
   private newPids(): number[] {

@@ -257,8 +257,8 @@ export class HanaSqlProbe {
     return typeof c === 'function' ? c() : c;
   }
 
-  /** Opens a fresh connection, runs fn, always disconnects; the whole thing races the clock. */
-  private async session<T>(
+  /** Opens a fresh connection, runs fn, always disconnects (the backup port uses it too). */
+  async session<T>(
     what: string,
     outer: AbortSignal | undefined,
     fn: (run: (sql: string, params?: unknown[]) => Promise<unknown>) => Promise<T>,

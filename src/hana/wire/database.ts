@@ -183,6 +183,8 @@ export function simSiteDatabase(model: SimLandscape, site: string): WireDatabase
     if (applied < data.length) {
       const next = new Map(tables);
       for (; applied < data.length; applied++) {
+        // Backup catalog records live in the same log (src/hana/sim/backups.ts): not tables.
+        if (!Array.isArray(data[applied])) continue;
         try {
           applyChanges(next, data[applied] as readonly TableChange[]);
         } catch {

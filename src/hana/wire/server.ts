@@ -69,6 +69,7 @@ import {
   type StoredTable,
 } from './sql.js';
 import { SIMULATED_HANA_VERSION, systemView } from './views.js';
+import type { WireExtension } from './backup.js';
 import {
   columnFraction,
   columnLength,
@@ -103,6 +104,8 @@ export interface HanaWireServerOptions {
    * in the simulated site's log, so they replicate and take part in takeovers.
    */
   readonly database?: WireDatabase;
+  /** Statements and views beyond the SQL subset (the backup statements: src/hana/wire/backup.ts). */
+  readonly extension?: WireExtension;
   readonly faults?: WireFaults;
   /** Methods offered, in order of preference (default both, PBKDF2 first). */
   readonly authMethods?: readonly ScramMethod[];
@@ -603,7 +606,7 @@ class Session {
     return {
       defaultSchema: schema,
       now: () => new Date(snapshot.now),
-      view: (ref, args) => systemView(ref, args, snapshot),
+      view: (ref, args) => systemView(ref, args, snapshot) ?? this.options.extension?.view(ref),
       table: (s, n) => lookup(key(s, n)),
       writable: (s, n) => {
         const k = key(s, n);
@@ -693,7 +696,14 @@ class Session {
   }
 
   private async executeDirect(packetCount: number, segment: RequestSegment): Promise<void> {
-    const parsed = parseSql(this.command(segment));
+    const sql = this.command(segment);
+    if (this.options.extension !== undefined && (await this.options.extension.statement(sql))) {
+      const data = Buffer.alloc(4);
+      return this.send(packetCount, SegmentKind.REPLY, FunctionCode.DDL, [
+        { kind: PartKind.ROWSAFFECTED, argumentCount: 1, data },
+      ]);
+    }
+    const parsed = parseSql(sql);
     if (parsed.paramCount > 0)
       throw new HanaSqlError(
         SqlErrorCode.SYNTAX_ERROR,

@@ -1,0 +1,71 @@
+/** What the fuzz runner keeps of one schedule (small: it crosses from a worker thread). */
+import type { Violation } from '../invariants.js';
+import { randomCase, type GenerateOptions } from './generate.js';
+import { checkScenario } from './run-case.js';
+
+/** Why a liveness miss happened, when the settings explain it (else: a finding). */
+export type MissCategory =
+  | 'finding'
+  | 'registration-off'
+  | 'dual-primary-wait'
+  | 'automatic-off'
+  | 'node-left-off'
+  | 'watchdog-required';
+
+export interface CaseSummary {
+  readonly seed: number;
+  readonly simulatedSeconds: number;
+  readonly violations: readonly Violation[];
+  /** Violations at a known limit (reported apart, not failures). */
+  readonly limitViolations: readonly Violation[];
+  /** Liveness, when measurable: missed (with why) or met. */
+  readonly liveness?: {
+    readonly ok: boolean;
+    readonly from: number;
+    readonly boundSeconds: number;
+    readonly recoveredAt: number | null;
+    readonly category?: MissCategory;
+    readonly lastReasons: Readonly<Record<string, string>>;
+  };
+}
+
+/** Reasons that say a human must act: the settings chose that, it is no finding. */
+const BY_DESIGN: Record<string, MissCategory> = {
+  waiting_for_registration: 'registration-off',
+  dual_primary_wait: 'dual-primary-wait',
+  automatic_takeover_off: 'automatic-off',
+  // mode: required on a node whose watchdog is unusable: that site never leads, as asked.
+  watchdog_required_unusable: 'watchdog-required',
+};
+
+export async function runSeed(seed: number, options: GenerateOptions = {}): Promise<CaseSummary> {
+  const c = randomCase(seed, options);
+  const out = await checkScenario(c.scenario, c.livenessFrom);
+  const l = out.liveness;
+  let category: MissCategory | undefined;
+  if (l && !l.ok) {
+    category = 'finding';
+    for (const reason of Object.values(l.lastReasons)) category = BY_DESIGN[reason] ?? category;
+    // A node a fence powered off while the lease rule decided the takeover stays off until a DBA
+    // powers it on (README, Limits): no in-sync secondary without it.
+    if (category === 'finding' && l.poweredOff.length > 0) category = 'node-left-off';
+  }
+  return {
+    seed,
+    simulatedSeconds: out.simulatedSeconds,
+    violations: out.violations,
+    limitViolations: out.limitViolations,
+    ...(l
+      ? {
+          liveness: {
+            ok: l.ok,
+            from: l.from,
+            boundSeconds: l.boundSeconds,
+            recoveredAt: l.recoveredAt,
+            ...(category ? { category } : {}),
+            lastReasons: l.lastReasons,
+          },
+        }
+      : {}),
+  };
+}

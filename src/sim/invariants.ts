@@ -1,0 +1,416 @@
+/**
+ * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
+ * - single-writer: at most one site accepts writes at any instant (after a start, takeover or
+ *   registration by hand: once hanasr is in charge, maintenance off and every agent running, and
+ *   has had a cycle to fence);
+ * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
+ *   takeover (a DBA's takeover or registration by hand, or a start by hand as above);
+ * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
+ *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem;
+ * - no-blip-takeover: no automatic takeover from a primary whose only trouble was a blip shorter
+ *   than the failure threshold, or no trouble at all;
+ * - nothing-in-maintenance: no agent action decided while maintenance is on.
+ * And one availability measure (a finding, not a failure): after the last fault clears, a
+ * writable primary with an in-sync secondary comes back within a bound the settings imply.
+ */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import type { AgentEvent } from '../agent/agent.js';
+import { maxWatchdogTimeoutSeconds, watchdogVerdict } from '../domain/fencing.js';
+import { kindOf } from './fault-kinds.js';
+import type { ObservedRun, RunObserver } from './runner.js';
+import type { Fault, Scenario } from './scenario.js';
+
+import type { InvariantName } from './invariant-names.js';
+export { invariantNames, type InvariantName } from './invariant-names.js';
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  /** Seconds since the start of the scenario. */
+  readonly t: number;
+  readonly site?: string;
+  readonly message: string;
+}
+
+export interface Liveness {
+  /** Seconds: when the last fault cleared (the measurement starts there). */
+  readonly from: number;
+  /** Seconds the settings allow until a writable primary with an in-sync secondary is back. */
+  readonly boundSeconds: number;
+  /** Seconds: when it was back first (null: never within the scenario). */
+  readonly recoveredAt: number | null;
+  readonly ok: boolean;
+  /** The agents' last decision reasons at the end (why nobody acted, when it missed). */
+  readonly lastReasons: Readonly<Record<string, string>>;
+  /** Nodes a fence left powered off at the end (a DBA powers them on: README, Limits). */
+  readonly poweredOff: readonly string[];
+}
+
+/**
+ * The time after the last fault cleared within which a writable primary with an in-sync
+ * secondary must be back: detection (failure threshold, lease), local restarts, two instance
+ * starts (the new secondary, a restarted one), a full data shipping of the simulator's data
+ * volume (5 GB at 100 MB/s), a few agent cycles for each step, and fencing: a fence agent's
+ * off (up to its timeout) or a watchdog's expiry, then the fenced node's boot (`nodes.bootSeconds`,
+ * default 60) before its agent can register it again.
+ */
+export function livenessBoundSeconds(spec: HanaSystemReplicationSpec, nodes?: Scenario['nodes']): number {
+  // An agent cycle: the interval, a probe and a peer check that may each run into their timeout,
+  // and the store calls (answered at once once the store is back).
+  const cycle = spec.probes.intervalSeconds + 2 * spec.probes.timeoutSeconds + 1;
+  const detect =
+    spec.takeover.failureThreshold * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+    spec.lease.ttlSeconds +
+    cycle;
+  const start = 36;
+  const restarts = spec.takeover.preferSiteTakeover
+    ? 0
+    : spec.takeover.localRestartAttempts * (start + detect);
+  const fullResync = 60;
+  return Math.ceil(detect + restarts + 2 * start + fullResync + 6 * cycle + 30 + fencingSeconds(spec, nodes));
+}
+
+/** The longest a fence takes until the fenced node is back up (0: no fencing can happen). */
+function fencingSeconds(spec: HanaSystemReplicationSpec, nodes: Scenario['nodes']): number {
+  const watchdog =
+    spec.fencing.watchdog.mode === 'disabled'
+      ? 0
+      : Math.max(
+          watchdogTimeoutOf(spec, nodes, undefined),
+          ...Object.values(nodes?.sites ?? {}).map((n) => n.watchdogTimeoutSeconds ?? 0),
+        );
+  // Off, then status until off (the fence's timeout at most), and the power on after the takeover.
+  const fence = spec.fencing.agent !== undefined ? spec.fencing.agent.timeoutSeconds + 4 : 0;
+  if (watchdog === 0 && fence === 0) return 0;
+  return Math.max(watchdog, fence) + (nodes?.bootSeconds ?? 60);
+}
+
+/** A node's watchdog timeout in a simulated run (as the runner sets the devices up). */
+function watchdogTimeoutOf(
+  spec: HanaSystemReplicationSpec,
+  nodes: Scenario['nodes'],
+  site: string | undefined,
+): number {
+  return (
+    (site !== undefined ? nodes?.sites?.[site]?.watchdogTimeoutSeconds : undefined) ??
+    nodes?.watchdogTimeoutSeconds ??
+    Math.max(1, Math.floor(maxWatchdogTimeoutSeconds(spec)))
+  );
+}
+
+interface Window {
+  readonly action: Fault['action'];
+  readonly site: string | undefined;
+  readonly start: number;
+  end: number | null;
+}
+
+/**
+ * Schedules outside what hanasr can handle, as README's Limits say: a primary whose agent is
+ * dead while its site is cut off, frozen or hung (or its indexserver restarts by itself) has
+ * nobody left to stop it when its node has neither a usable watchdog (mode disabled, no device,
+ * a timeout that does not fit the lease, or removed since) nor a fence device that works (none
+ * configured, or failing or hanging since the agent died):
+ * examples/scenarios/limit-no-fencing-agent-stopped-and-isolated.yaml. With either, such
+ * schedules must hold every invariant (the node resets or is powered off, then a takeover).
+ */
+export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as const;
+const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
+/** hdbdaemon has a killed indexserver back within this (the simulator: 7 to 15 s). */
+const INDEXSERVER_BACK_WITHIN_MS = 15_000;
+
+export class InvariantChecker implements RunObserver {
+  readonly violations: Violation[] = [];
+  /** Violations in a schedule that hit a known limit (reported apart, not failures). */
+  readonly limitViolations: Violation[] = [];
+  /** The known limit this schedule hit, if any. */
+  limit: (typeof KNOWN_LIMITS)[number] | undefined;
+  private run!: ObservedRun;
+  private readonly spec0: HanaSystemReplicationSpec;
+  private forced = false;
+  private readonly windows: Window[] = [];
+  private holder: string | null = null;
+  private previousHolder: string | null = null;
+  private readonly cycleInMaintenance = new Map<string, boolean>();
+  private readonly lastReason = new Map<string, string>();
+  private writerSeen = false;
+  /** Agents not running now (stop-agent, crash-node), and since when. */
+  private readonly agentDown = new Map<string, number>();
+  /** When each site's indexserver was last killed. */
+  private readonly lastKill = new Map<string, number>();
+  /** Sites whose indexserver was killed while their agent was down (HANA restarts it by itself). */
+  private readonly killedWhileAgentDown = new Set<string>();
+  /** Nodes that went down through their fencing hardware (a watchdog reset, a fence), and when. */
+  private readonly nodeDowns: { site: string; t: number }[] = [];
+  /**
+   * A human started or turned a site by hand: two writers from then on are the human's doing
+   * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
+   * lost commits too when hanasr could not act then (maintenance, the site's agent down).
+   */
+  private byHand: { until: number | null } | undefined;
+  private recoveredAt: number | null = null;
+  private livenessResult: Liveness | undefined;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly options: { readonly livenessFrom?: number } = {},
+  ) {
+    this.spec0 = scenario.cluster;
+  }
+
+  get liveness(): Liveness | undefined {
+    return this.livenessResult;
+  }
+
+  attach(run: ObservedRun): void {
+    this.run = run;
+  }
+
+  private violate(invariant: InvariantName, tAbs: number, message: string, site?: string): void {
+    const list = this.limit !== undefined ? this.limitViolations : this.violations;
+    if (list.some((v) => v.invariant === invariant)) return; // the first one tells
+    list.push({ invariant, t: this.run.rel(tAbs), message, ...(site ? { site } : {}) });
+  }
+
+  /**
+   * Whether some site's agent is down while the site is cut off (the windows open now) and
+   * nothing can fence its node: no usable watchdog, no working fence device.
+   */
+  private checkLimit(): void {
+    if (this.limit !== undefined) return;
+    for (const [site, since] of this.agentDown) {
+      const cutOff =
+        this.killedWhileAgentDown.has(site) ||
+        this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action));
+      if (cutOff && !this.watchdogFences(site, since) && !this.fenceAgentFences(site, since))
+        this.limit = 'agent-down-while-cut-off-without-fencing';
+    }
+  }
+
+  /** A fault window of `action` on `site` open at some time since `since`. */
+  private openSince(action: Fault['action'], site: string, since: number): boolean {
+    return this.windows.some(
+      (w) => w.action === action && w.site === site && (w.end === null || w.end >= since),
+    );
+  }
+
+  /**
+   * Whether `site`'s watchdog resets its node, the agent dead since `since`: the spec uses it
+   * (not disabled), the node has one whose timeout fits the lease (watchdogVerdict), and it was
+   * not taken away since (a watchdog brought back is disarmed, and no agent re-arms it).
+   */
+  private watchdogFences(site: string, since: number): boolean {
+    const spec = this.spec0;
+    if (spec.fencing.watchdog.mode === 'disabled') return false;
+    if (this.scenario.nodes?.sites?.[site]?.watchdog === false) return false;
+    const timeoutSeconds = watchdogTimeoutOf(spec, this.scenario.nodes, site);
+    if (!watchdogVerdict(spec, { present: true, timeoutSeconds, nowayout: false }).use) return false;
+    return !this.openSince('remove-watchdog', site, since);
+  }
+
+  /** Whether a peer can power `site`'s node off: a fence agent configured, its device working since `since`. */
+  private fenceAgentFences(site: string, since: number): boolean {
+    return this.spec0.fencing.agent !== undefined && !this.openSince('fail-fencing', site, since);
+  }
+
+  nodeDown(site: string, t: number): void {
+    this.nodeDowns.push({ site, t });
+  }
+
+  fault(f: Fault, t: number, error?: string): void {
+    this.applyFault(f, t, error);
+    this.afterFault();
+  }
+
+  private applyFault(f: Fault, t: number, error?: string): void {
+    if (error !== undefined) return;
+    if (f.site !== undefined) {
+      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
+        this.agentDown.set(f.site, t);
+        // An indexserver killed just before is brought back by hdbdaemon after the agent died.
+        const killed = this.lastKill.get(f.site);
+        if (killed !== undefined && t - killed <= INDEXSERVER_BACK_WITHIN_MS)
+          this.killedWhileAgentDown.add(f.site);
+      }
+      if (f.action === 'kill-indexserver') this.lastKill.set(f.site, t);
+      if (f.action === 'start-agent' || f.action === 'restore-node') {
+        this.agentDown.delete(f.site);
+        this.killedWhileAgentDown.delete(f.site);
+      }
+      if (f.action === 'kill-indexserver' && this.agentDown.has(f.site))
+        this.killedWhileAgentDown.add(f.site);
+    }
+    // A DBA's start, takeover or registration by hand: hanasr cannot prevent what it did, only
+    // undo it (fence) once it can act.
+    const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
+    if (hand) {
+      this.byHand = { until: null };
+      if (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))
+        this.forced = true;
+    }
+    this.handBackCheck(t);
+    const kind = kindOf(f.action);
+    if (kind?.effect === 'forced') this.forced = true;
+    if (kind) {
+      // A fault already open on that target is extended, not restarted.
+      const open = this.windows.find((w) => w.action === f.action && w.site === f.site && w.end === null);
+      if (!open) this.windows.push({ action: f.action, site: f.site, start: t, end: kind.clear ? null : t });
+      return;
+    }
+    for (const w of this.windows) {
+      if (w.end !== null || kindOf(w.action)?.clear !== f.action) continue;
+      // An all-sites clear (unblock-replication without a site) ends every window of its kind.
+      if (f.site === undefined || w.site === f.site) w.end = t;
+    }
+  }
+
+  /** After each fault: a known limit reached? */
+  private afterFault(): void {
+    this.checkLimit();
+  }
+
+  /** hanasr is in charge again: the override ends one agent cycle (and a fence) later. */
+  private handBackCheck(t: number): void {
+    if (!this.byHand || this.byHand.until !== null) return;
+    if (this.run.spec().maintenance || this.agentDown.size > 0) return;
+    const p = this.run.spec().probes;
+    this.byHand.until = t + (p.intervalSeconds + 2 * p.timeoutSeconds + 7) * 1000;
+  }
+
+  private underHand(t: number): boolean {
+    return this.byHand !== undefined && (this.byHand.until === null || t <= this.byHand.until);
+  }
+
+  cycleStart(site: string, _t: number, spec: HanaSystemReplicationSpec): void {
+    this.cycleInMaintenance.set(site, spec.maintenance);
+  }
+
+  agentEvent(e: AgentEvent): void {
+    if (e.event === 'decision') {
+      this.lastReason.set(e.site, e.reason);
+      return;
+    }
+    if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
+      // Decided in a cycle that began in maintenance, and maintenance still on (the lease
+      // watchdog decides outside the cycle, on the spec of its own moment).
+      if (this.cycleInMaintenance.get(e.site) === true && this.run.spec().maintenance) {
+        this.violate(
+          'nothing-in-maintenance',
+          e.t,
+          `${e.site} ${e.event === 'action' ? 'did' : 'tried'} ${e.action} (${e.reason}) in a cycle that began in maintenance`,
+          e.site,
+        );
+      }
+    }
+    if (e.event === 'action' && e.action === 'takeover') this.promoted(e);
+  }
+
+  private promoted(e: AgentEvent): void {
+    const { model } = this.run;
+    const spec = this.run.spec();
+    const planned = e.reason === 'planned_takeover';
+    if (spec.replication.mode !== 'async' && !this.forced) {
+      const missing = model.missingAcknowledged(e.site);
+      if (missing > 0) {
+        this.violate(
+          'in-sync-promotion',
+          e.t,
+          `${planned ? 'planned' : 'automatic'} promotion of ${e.site}, which lacks ${missing} acknowledged commit(s) (${spec.replication.mode})`,
+          e.site,
+        );
+      }
+    }
+    if (planned) return;
+    const from = this.holder !== null && this.holder !== e.site ? this.holder : this.previousHolder;
+    if (from === null || from === e.site) return;
+    this.checkCause(from, e);
+  }
+
+  /** The old primary must have failed for real, or for at least the failure threshold. */
+  private checkCause(from: string, e: AgentEvent): void {
+    const spec = this.run.spec();
+    const threshold = (spec.takeover.failureThreshold - 1) * spec.probes.intervalSeconds * 1000;
+    const now = this.run.clock.now();
+    // Its node reset by its watchdog or powered off by a fence: a failure for real (a frozen
+    // primary resets within the watchdog's timeout, however short the freeze).
+    if (this.nodeDowns.some((d) => d.site === from && d.t <= now)) return;
+    const blips: string[] = [];
+    for (const w of this.windows) {
+      if (w.start > now || (w.site !== undefined && w.site !== from)) continue;
+      const effect = kindOf(w.action)?.effect;
+      if (effect === 'failure' || effect === 'forced') return;
+      if (effect !== 'probe-blip') continue;
+      const lasted = (w.end ?? now) - w.start;
+      if (lasted >= threshold) return;
+      blips.push(`${w.action} for ${Math.round(lasted) / 1000}s`);
+    }
+    this.violate(
+      'no-blip-takeover',
+      e.t,
+      blips.length > 0
+        ? `${e.site} took over from ${from} after only ${blips.join(', ')} (failure threshold ${threshold / 1000}s)`
+        : `${e.site} took over from ${from}, which had no failure`,
+      e.site,
+    );
+  }
+
+  sample(t: number, leader: string | null): void {
+    if (leader !== null && leader !== this.holder) {
+      this.previousHolder = this.holder;
+      this.holder = leader;
+    }
+    const { model } = this.run;
+    this.handBackCheck(t);
+    if (!this.writerSeen && model.maxConcurrentWritable() > 1) {
+      if (this.byHand === undefined) {
+        this.writerSeen = true;
+        this.violate('single-writer', t, 'two or more sites accepted writes at one instant');
+      } else if (model.writableCount() > 1 && !this.underHand(t)) {
+        this.writerSeen = true;
+        this.violate(
+          'single-writer',
+          t,
+          'two or more sites accept writes, after hanasr was back in charge of a start by hand',
+        );
+      }
+    }
+    const from = this.options.livenessFrom;
+    if (from !== undefined && this.recoveredAt === null && this.run.rel(t) >= from) {
+      if (leader !== null && model.servesWithInSyncSecondary(leader)) this.recoveredAt = this.run.rel(t);
+    }
+  }
+
+  finish(t: number): void {
+    const { model, store, cluster } = this.run;
+    if (!this.writerSeen && this.byHand === undefined && model.maxConcurrentWritable() > 1) {
+      this.violate('single-writer', t, 'two sites accepted writes at one instant');
+    }
+    const leader = store.leaderOf(cluster);
+    const primary = leader !== null && model.acceptsWrites(leader) ? leader : null;
+    const lost = model.stats(primary).lostCommittedWrites;
+    if (lost > 0 && this.spec0.replication.mode !== 'async' && !this.forced) {
+      this.violate(
+        'no-lost-commit',
+        t,
+        `${lost} acknowledged commit(s) missing on ${primary ?? 'every site'} (${this.spec0.replication.mode})`,
+      );
+    }
+    const from = this.options.livenessFrom;
+    if (from !== undefined) {
+      const boundSeconds = livenessBoundSeconds(this.spec0, this.scenario.nodes);
+      const ok = this.recoveredAt !== null && this.recoveredAt - from <= boundSeconds;
+      this.livenessResult = {
+        from,
+        boundSeconds,
+        recoveredAt: this.recoveredAt,
+        ok,
+        lastReasons: Object.fromEntries(this.lastReason),
+        poweredOff: this.scenario.cluster.sites.map((s) => s.name).filter((s) => this.run.poweredOff(s)),
+      };
+    }
+  }
+}
+
+/** Whether `scenario` lasts long enough after `from` for its liveness bound to be measured. */
+export function livenessMeasurable(scenario: Scenario, from: number): boolean {
+  return from + livenessBoundSeconds(scenario.cluster, scenario.nodes) <= scenario.durationSeconds;
+}

@@ -1,0 +1,49 @@
+/** `npm run sim:fuzz` as CI runs it: the built runner on worker threads, its JSON, --replay. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseScenario } from '../../src/sim/scenario.js';
+
+const root = join(import.meta.dirname, '../..');
+const cli = join(root, 'dist/sim/fuzz/cli.js');
+
+function fuzz(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a direct vitest run on a fresh clone builds here.
+  if (existsSync(cli)) return;
+  const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+  expect(built.status, built.stdout + built.stderr).toBe(0);
+}, 120_000);
+
+describe('npm run sim:fuzz', () => {
+  it('finds the same on one worker as on two (schedule i has seed S+i)', () => {
+    const one = fuzz('--schedules', '6', '--seed', '4242', '--workers', '1', '--json');
+    const two = fuzz('--schedules', '6', '--seed', '4242', '--workers', '2', '--json');
+    expect(one.status, one.stderr).toBe(0);
+    expect(two.status, two.stderr).toBe(0);
+    const a = JSON.parse(one.stdout);
+    const b = JSON.parse(two.stdout);
+    expect(a).toMatchObject({ seed: 4242, schedules: 6, violations: [] });
+    expect(a.schedulesPerSecond).toBeGreaterThan(0);
+    for (const key of ['violations', 'atKnownLimits', 'liveness', 'simulatedSeconds'])
+      expect(b[key]).toEqual(a[key]);
+  }, 300_000);
+
+  it('--replay prints a scenario file hanasr simulate accepts', () => {
+    const r = fuzz('--replay', '4243');
+    expect(r.status, r.stderr).toBe(0);
+    const scenario = parseScenario(r.stdout, 'replay');
+    expect(scenario.name).toBe('fuzz-4243');
+    expect(scenario.faults.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuses bad arguments with exit code 2', () => {
+    const r = fuzz('--sites', '4');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--sites must be 2 or 3/);
+  });
+});

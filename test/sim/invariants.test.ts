@@ -1,0 +1,287 @@
+/**
+ * The fuzz runner's invariant checker catches what it is for: each invariant broken on purpose
+ * on a real simulated landscape (the checker's hooks driven by hand, as runScenario drives them),
+ * and left alone where the same events are legitimate.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseSpec, type HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import type { AgentEvent } from '../../src/agent/agent.js';
+import { VirtualClock } from '../../src/clock.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { SimLandscape } from '../../src/hana/sim/model.js';
+import { InvariantChecker, livenessBoundSeconds } from '../../src/sim/invariants.js';
+import { SIM_EPOCH } from '../../src/sim/runner.js';
+import { readFileSync } from 'node:fs';
+import { checkScenario } from '../../src/sim/fuzz/run-case.js';
+import { parseScenario, scenarioSchema, type Fault } from '../../src/sim/scenario.js';
+
+function landscape(mode: 'sync' | 'async' = 'sync', maintenance = false) {
+  const clock = new VirtualClock(SIM_EPOCH, { settleTurns: 1 });
+  let spec: HanaSystemReplicationSpec = parseSpec({
+    sid: 'HA1',
+    instanceNumber: '00',
+    sites: [
+      { name: 'A', host: 'hana-a' },
+      { name: 'B', host: 'hana-b' },
+    ],
+    replication: { mode, logShippingTimeoutSeconds: 30 },
+    takeover: { failureThreshold: 3 },
+    probes: { intervalSeconds: 2, timeoutSeconds: 3 },
+    maintenance,
+  });
+  const scenario = scenarioSchema.parse({
+    name: 'checker',
+    durationSeconds: 600,
+    initialPrimary: 'A',
+    cluster: spec,
+  });
+  const model = new SimLandscape({
+    sid: 'HA1',
+    instanceNumber: '00',
+    sites: [
+      { name: 'A', host: 'hana-a' },
+      { name: 'B', host: 'hana-b' },
+    ],
+    initialPrimary: 'A',
+    mode,
+    operationMode: 'logreplay',
+    logShippingTimeoutSeconds: 30,
+    clock,
+    seed: 5,
+    writesPerSecond: 20,
+  });
+  const store = new MemoryCoordination(clock);
+  const checker = new InvariantChecker(scenario, { livenessFrom: 0 });
+  checker.attach({
+    model,
+    store,
+    clock,
+    cluster: 'c',
+    spec: () => spec,
+    rel: (t) => (t - SIM_EPOCH) / 1000,
+    poweredOff: () => false,
+  });
+  const event = (site: string, e: Partial<AgentEvent>): AgentEvent => ({
+    t: clock.now(),
+    cluster: 'c',
+    site,
+    epoch: 1,
+    event: 'action',
+    action: 'none',
+    reason: '',
+    message: '',
+    ...e,
+  });
+  const fault = (f: Omit<Fault, 'atSeconds'>) =>
+    checker.fault({ atSeconds: (clock.now() - SIM_EPOCH) / 1000, ...f }, clock.now());
+  return {
+    clock,
+    model,
+    store,
+    checker,
+    event,
+    fault,
+    setSpec: (s: Partial<HanaSystemReplicationSpec>) => (spec = { ...spec, ...s }),
+    spec: () => spec,
+    names: () => checker.violations.map((v) => v.invariant),
+  };
+}
+
+describe('invariant checker', () => {
+  it('nothing-in-maintenance: an action from a cycle that began in maintenance is a violation', () => {
+    const l = landscape();
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'lease_not_renewed' }));
+    expect(l.names()).toEqual([]);
+    l.setSpec({ maintenance: true });
+    // Decided before maintenance began: the race a real agent has too, no violation.
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'lease_not_renewed' }));
+    expect(l.names()).toEqual([]);
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('A', { event: 'action-failed', action: 'start-local', reason: 'x' }));
+    expect(l.names()).toEqual(['nothing-in-maintenance']);
+  });
+
+  it('nothing-in-maintenance: the lease watchdog deciding after maintenance ended is no violation', () => {
+    const l = landscape();
+    l.setSpec({ maintenance: true });
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.setSpec({ maintenance: false });
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'lease_not_renewed' }));
+    expect(l.names()).toEqual([]);
+  });
+
+  it('no-blip-takeover: a takeover after a freeze shorter than the failure threshold, or after nothing', async () => {
+    const blip = landscape();
+    blip.checker.sample(blip.clock.now(), 'A');
+    blip.fault({ action: 'freeze-site', site: 'A' });
+    await blip.clock.advanceBy(1000);
+    blip.fault({ action: 'thaw-site', site: 'A' });
+    await blip.clock.advanceBy(10_000);
+    blip.checker.agentEvent(blip.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    expect(blip.names()).toEqual(['no-blip-takeover']);
+    expect(blip.checker.violations[0]!.message).toMatch(/after only freeze-site for 1s/);
+
+    const nothing = landscape();
+    nothing.checker.sample(nothing.clock.now(), 'A');
+    nothing.fault({ action: 'freeze-site', site: 'B' }); // the secondary's trouble says nothing of A
+    nothing.checker.agentEvent(nothing.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    expect(nothing.checker.violations[0]!.message).toMatch(/A, which had no failure/);
+  });
+
+  it('no-blip-takeover: a long freeze, a crash or a planned takeover justify it', async () => {
+    const long = landscape();
+    long.checker.sample(long.clock.now(), 'A');
+    long.fault({ action: 'freeze-site', site: 'A' });
+    await long.clock.advanceBy(4000); // (3 - 1) x 2 s
+    long.checker.agentEvent(long.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    const crash = landscape();
+    crash.checker.sample(crash.clock.now(), 'A');
+    crash.fault({ action: 'crash-instance', site: 'A' });
+    crash.checker.agentEvent(crash.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    const planned = landscape();
+    planned.checker.sample(planned.clock.now(), 'A');
+    planned.checker.agentEvent(planned.event('B', { action: 'takeover', reason: 'planned_takeover' }));
+    expect([...long.names(), ...crash.names(), ...planned.names()]).toEqual([]);
+  });
+
+  it('in-sync-promotion, single-writer and no-lost-commit: a promotion of a secondary that misses commits', async () => {
+    const l = landscape();
+    l.checker.sample(l.clock.now(), 'A');
+    await l.clock.advanceBy(5000);
+    l.model.blockReplication('B');
+    await l.clock.advanceBy(40_000); // past logshipping_timeout: A commits alone
+    l.model.site('B').takeover({ handshake: false });
+    l.checker.agentEvent(l.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    expect(l.names()).toContain('in-sync-promotion');
+    await l.clock.advanceBy(5000); // B's takeover completes while A still takes writes
+    l.checker.sample(l.clock.now(), 'B');
+    l.model.crashInstance('A');
+    await l.clock.advanceBy(1000);
+    l.checker.finish(l.clock.now());
+    // The checker saw no fault on A (the cut was made on the model directly): no cause either.
+    expect(l.names()).toEqual(['in-sync-promotion', 'no-blip-takeover', 'single-writer', 'no-lost-commit']);
+  });
+
+  it('in-sync-promotion and no-lost-commit hold a promotion with every commit, and skip async', async () => {
+    const sync = landscape();
+    await sync.clock.advanceBy(5000);
+    sync.model.crashInstance('A');
+    sync.model.site('B').takeover({ handshake: false });
+    sync.checker.agentEvent(sync.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    const async = landscape('async');
+    await async.clock.advanceBy(5000);
+    async.model.blockReplication('B');
+    await async.clock.advanceBy(5000);
+    async.model.crashInstance('A');
+    async.model.site('B').takeover({ handshake: false });
+    async.checker.agentEvent(async.event('B', { action: 'takeover', reason: 'takeover_done' }));
+    async.checker.finish(async.clock.now());
+    expect([...sync.names(), ...async.names()]).toEqual([]);
+  });
+
+  it('liveness: met when the primary serves with an in-sync secondary; the bound grows with the settings', async () => {
+    const l = landscape();
+    await l.clock.advanceBy(3000);
+    l.checker.sample(l.clock.now(), 'A');
+    l.checker.finish(l.clock.now());
+    expect(l.checker.liveness).toMatchObject({ ok: true, recoveredAt: 3 });
+    const base = livenessBoundSeconds(l.spec());
+    expect(
+      livenessBoundSeconds({ ...l.spec(), takeover: { ...l.spec().takeover, failureThreshold: 10 } }),
+    ).toBeGreaterThan(base);
+  });
+
+  it('liveness: the bound counts a fence and the boot of the fenced node', async () => {
+    const spec = landscape().spec();
+    const base = livenessBoundSeconds({
+      ...spec,
+      fencing: { ...spec.fencing, watchdog: { ...spec.fencing.watchdog, mode: 'disabled' } },
+    });
+    const watchdog = livenessBoundSeconds(spec);
+    expect(watchdog).toBe(base + 7 + 60); // ttl 10 - margin 3, and a 60 s boot
+    expect(livenessBoundSeconds(spec, { bootSeconds: 200 })).toBe(base + 7 + 200);
+    const fenced = livenessBoundSeconds({
+      ...spec,
+      fencing: {
+        ...spec.fencing,
+        agent: {
+          command: 'fence_dummy',
+          parameters: {},
+          sites: {},
+          timeoutSeconds: 90,
+          callTimeoutSeconds: 5,
+          statusIntervalSeconds: 1,
+        },
+      },
+    });
+    expect(fenced).toBe(base + 94 + 60);
+  });
+});
+
+/**
+ * The known limit, on the shipped scenarios: a dead agent on a cut-off primary is exempt only
+ * when nothing can fence its node; with the watchdog it must be reset and taken over cleanly.
+ */
+describe('the known limit needs a node that nothing can fence', () => {
+  const run = (file: string, edit: (y: Record<string, unknown>) => void = () => {}) => {
+    const scenario = parseScenario(readFileSync(`examples/scenarios/${file}`, 'utf8'));
+    const input = structuredClone(scenario) as unknown as Record<string, unknown>;
+    edit(input);
+    return checkScenario(scenarioSchema.parse({ ...input, expect: {} }));
+  };
+
+  it('without a watchdog and a fence agent: two writers, reported at the limit, not as a violation', async () => {
+    const out = await run('limit-no-fencing-agent-stopped-and-isolated.yaml');
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+  });
+
+  it('with the watchdog: the node resets, B takes over, no violation and no limit', async () => {
+    const out = await run('agent-stopped-and-isolated.yaml');
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations).toEqual([]);
+  });
+
+  it('with the watchdog removed after the agent died: at the limit again', async () => {
+    const out = await run('agent-stopped-and-isolated.yaml', (y) => {
+      (y.faults as Fault[]).push({ atSeconds: 35, action: 'remove-watchdog', site: 'A' });
+    });
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+  });
+
+  it('an indexserver killed just before the agent died and brought back by hdbdaemon: the limit too', async () => {
+    // sim:fuzz schedule 72000054, shrunk: no usable watchdog (ttl 3 s - margin 3 s), no fence agent.
+    const out = await checkScenario(
+      scenarioSchema.parse({
+        name: 'kill-then-stop-agent',
+        seed: 72000054,
+        durationSeconds: 167,
+        initialPrimary: 'A',
+        cluster: {
+          sid: 'HA1',
+          instanceNumber: '00',
+          sites: [
+            { name: 'A', host: 'hana-a' },
+            { name: 'B', host: 'hana-b' },
+          ],
+          replication: { mode: 'async', asyncTakeoverMaxLagSeconds: 49 },
+          probes: { intervalSeconds: 2.2 },
+          lease: { ttlSeconds: 3 },
+        },
+        workload: { writesPerSecond: 10 },
+        faults: [
+          { atSeconds: 95, action: 'kill-indexserver', site: 'A' },
+          { atSeconds: 101, action: 'stop-agent', site: 'A' },
+          { atSeconds: 107, action: 'start-agent', site: 'A' },
+        ],
+      }),
+    );
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+    const fenced = await run('agent-stopped-indexserver-restart.yaml');
+    expect(fenced.violations).toEqual([]);
+    expect(fenced.limitViolations).toEqual([]);
+  });
+});
