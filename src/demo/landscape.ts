@@ -41,6 +41,8 @@ import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
 import { applyLandscapeObjects, rwServiceSite } from './kube-setup.js';
+import { startDemoBackups, type DemoBackupOptions } from './backups.js';
+import { ANNOTATION_BACKUP_NOW } from '../api/resource.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -64,6 +66,8 @@ export interface DemoOptions {
   readonly watchdogTimeoutSeconds?: number;
   /** Per node: another watchdog timeout, or none (a scenario's nodes.sites). */
   readonly nodeSites?: SimNodeDevicesOptions['sites'];
+  /** With spec.backup: how the simulated backups behave (src/demo/backups.ts has the defaults). */
+  readonly backups?: DemoBackupOptions;
 }
 
 export interface TimelineItem {
@@ -339,6 +343,26 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await follow;
     });
     const agents = new Map<string, Agent>();
+    // With spec.backup: simulated backups, and per site the backup runner of its agent process.
+    const lastBackupNote = new Map<string, string>();
+    const backups =
+      spec0.backup === undefined
+        ? undefined
+        : startDemoBackups({
+            model,
+            clock: realClock,
+            cluster: clusterKey,
+            spec0,
+            spec: () => spec,
+            ...(options.backups !== undefined ? { settings: options.backups } : {}),
+            onEvent: (e) => {
+              const text = `${e.event}: ${e.message}`;
+              if (lastBackupNote.get(e.site) === text) return; // a repeated error once
+              lastBackupNote.set(e.site, text);
+              note(text, e.site, 'agent');
+            },
+          });
+    if (backups) cleanups.push(() => backups.dispose());
     const onEvent = (e: AgentEvent) => {
       if (e.event === 'decision' && e.action === 'none' && !/maintenance|failed|waiting|wait/.test(e.reason))
         return;
@@ -348,12 +372,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       if (agents.has(site)) return;
       // Each site on its own host clock (skew-clock moves it); timers stay on the real clock.
       const offset = () => model.clockOffsetMs(site);
+      const store = await agentStore(site);
       const agent = new Agent({
         cluster: clusterKey,
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
-        coordination: await agentStore(site),
+        coordination: store,
         clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,
@@ -364,10 +389,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       });
       agents.set(site, agent);
       await agent.start();
+      backups?.startRunner(site, store, siteClock(realClock, offset));
     };
     const killAgent = (site: string) => {
       agents.get(site)?.kill();
       agents.delete(site);
+      backups?.killRunner(site);
     };
     const nodeDevicesOf = (site: string) => {
       const watchdog = devices.watchdog(site);
@@ -447,6 +474,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       model,
       rwSite: () => rwSite,
       passwordFile: join(options.stateDir, 'sql-password'),
+      ...(backups ? { extension: (site: string) => backups.extension(site) } : {}),
     });
     cleanups.push(() => sql.close());
 
@@ -472,6 +500,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       setMaintenance: (on) => patchResource({ spec: { maintenance: on } }),
       plannedTakeover: (site) =>
         patchResource({ metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: site } } }),
+      // backup-now goes the way of `hanasr backup --now`: the annotation, which the operator turns
+      // into a request at the current epoch.
+      ...(backups
+        ? {
+            backups: backups.sim,
+            requestBackup: () =>
+              patchResource({
+                metadata: { annotations: { [ANNOTATION_BACKUP_NOW]: new Date().toISOString() } },
+              }),
+          }
+        : {}),
     };
 
     note(`landscape up: Kubernetes API ${api.url}, coordination ${coordinationDescription}`);

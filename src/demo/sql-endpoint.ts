@@ -12,6 +12,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
 import { simSiteDatabase } from '../standins/hana-wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../standins/hana-wire/server.js';
+import type { WireExtension } from '../standins/hana-wire/backup.js';
 
 const HOST = '127.0.0.1';
 
@@ -116,6 +117,8 @@ export async function startSqlEndpoints(options: {
   readonly passwordFile: string;
   readonly user?: string;
   readonly pollMs?: number;
+  /** Per site: statements and views beyond the SQL subset (the backup statements). */
+  readonly extension?: (site: string) => WireExtension;
 }): Promise<SqlEndpoints> {
   const { model } = options;
   const user = options.user ?? 'APPUSER';
@@ -147,6 +150,7 @@ export async function startSqlEndpoints(options: {
           password,
           snapshot: () => model.site(site).snapshot(),
           database: simSiteDatabase(model, site),
+          ...(options.extension ? { extension: options.extension(site) } : {}),
         }),
       );
     }

@@ -168,11 +168,19 @@ describe('generated CRD', () => {
     const spec = parseSpec(example.spec);
     expect(spec.sites.map((s) => s.name)).toEqual(['A', 'B']);
     expect(spec.replication).toMatchObject({ mode: 'sync', operationMode: 'logreplay' });
-    // The example spells out every default, except automatedRegister, which it turns on on purpose.
+    // The example spells out every default, except automatedRegister, which it turns on on purpose,
+    // and spec.backup (absent by default), which `npm start` runs at once.
     expect(spec.takeover.automatedRegister).toBe(true);
+    expect(spec.backup).toMatchObject({
+      schedule: '0 0 * * *',
+      startingDeadlineSeconds: 86400,
+      scope: 'site',
+    });
     const defaults = parseSpec({ sid: 'HA1', instanceNumber: '00', sites: example.spec.sites });
     expect(defaults.takeover.automatedRegister).toBe(false);
-    expect({ ...spec, takeover: { ...spec.takeover, automatedRegister: false } }).toEqual(defaults);
+    expect(defaults.backup).toBeUndefined();
+    const { backup: _backup, ...rest } = spec;
+    expect({ ...rest, takeover: { ...spec.takeover, automatedRegister: false } }).toEqual(defaults);
   });
 
   it('rejects, like zod, the values the schema bounds', () => {

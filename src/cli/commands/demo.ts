@@ -54,7 +54,8 @@ export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--ex
 Starts a whole hanasr landscape on this machine and shows it live until Ctrl-C:
 the embedded Kubernetes API (a kubeconfig is written and printed), the coordination store (a
 local etcd when the etcd binary is on PATH, else in memory), one simulated HANA site per site
-of the manifest, each with its agent, and the operator. The manifest is applied as with
+of the manifest, each with its agent (with spec.backup, also simulated backups, which the
+primary's agent takes: hanasr backup <name> shows them), and the operator. The manifest is applied as with
 kubectl apply. Applications reach the simulated sites over HANA's SQL protocol: a read-write
 endpoint that follows the <name>-rw Service, and one endpoint per site (the "sql" line; user
 APPUSER, the password in <state-dir>/sql-password; docs/apps.md). While it runs, use the real
@@ -313,6 +314,7 @@ export async function run(argv: string[]): Promise<number> {
               ? { watchdogTimeoutSeconds: scenario.nodes.watchdogTimeoutSeconds }
               : {}),
             ...(scenario.nodes?.sites !== undefined ? { nodeSites: scenario.nodes.sites } : {}),
+            ...(scenario.backups !== undefined ? { backups: scenario.backups } : {}),
           }
         : {}),
     });
