@@ -76,6 +76,11 @@ describe('generated CRD', () => {
     expect(parse(committed)).toEqual(buildCrd());
   });
 
+  it('reads the same to a YAML 1.1 reader (Helm, kubectl): on, off, yes, no stay strings', () => {
+    // An unquoted `off` in an enum is the boolean false to Go's YAML 1.1 parser.
+    expect(parse(committed, { version: '1.1' })).toEqual(buildCrd());
+  });
+
   it('names the resource as the API expects', () => {
     expect(crd.metadata.name).toBe('hanasystemreplications.hanasr.io');
     expect(crd.spec.group).toBe('hanasr.io');
