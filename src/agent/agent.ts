@@ -23,7 +23,7 @@ import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, startMayBringUpPrimary, syncRecordsFrom } from '../domain/sync.js';
 import {
   unknownHealth,
   type ActionOutcome,
@@ -768,7 +768,7 @@ export class Agent {
         case 'start-local': {
           const check = await this.epochStillCurrent(a.epoch);
           if (!check.ok) return this.refuseStale(a, check.state);
-          if (this.lastHealth.srRole === 'primary') {
+          if (startMayBringUpPrimary(a, this.lastHealth)) {
             // Starting a primary is only safe while we still hold the key in this epoch.
             if (!check.state?.leader || check.state.leader.site !== this.site) {
               return this.emitRaw(
