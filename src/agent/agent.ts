@@ -24,6 +24,7 @@ import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { sfailBeforeStart, startMayBringUpPrimary, syncRecordsFrom } from '../domain/sync.js';
+import { LeaderWatcher } from './leader-watch.js';
 import {
   unknownHealth,
   type ActionOutcome,
@@ -145,11 +146,25 @@ export class Agent {
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
   private hungSince: number | null = null;
+  /** The watch on the leader key (src/agent/leader-watch.ts): a change wakes the loop at once. */
+  readonly leaderWatch: LeaderWatcher;
+  /** A wake arrived while a cycle ran: run another as soon as it ends. */
+  private wakePending = false;
+  /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
+  private wokenCycle = false;
+  private lastCountedFailureAt: number | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
     const spec = options.spec();
     this.session = options.coordination.session(options.cluster, options.site, spec.lease.ttlSeconds);
+    this.leaderWatch = new LeaderWatcher({
+      session: this.session,
+      clock: options.clock,
+      timeoutMs: options.storeTimeoutMs ?? 2000,
+      wake: () => this.wake(),
+      report: (event, reason, message) => this.emitRaw(event, 'none', reason, message),
+    });
   }
 
   get lastDecision(): Decision | null {
@@ -169,6 +184,7 @@ export class Agent {
   async start(): Promise<void> {
     this.running = true;
     await this.session.start().catch(() => {});
+    this.leaderWatch.ensure();
     this.schedule(0);
     this.scheduleFeeder();
   }
@@ -181,6 +197,7 @@ export class Agent {
    */
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.running = false;
+    this.leaderWatch.close();
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
@@ -203,6 +220,7 @@ export class Agent {
   /** Stops the loop without releasing anything, as a killed process would. */
   kill(): void {
     this.running = false;
+    this.leaderWatch.close();
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
@@ -210,12 +228,29 @@ export class Agent {
     this.session.abandon();
   }
 
-  private schedule(ms: number): void {
+  private schedule(ms: number, woken = false): void {
     if (!this.running) return;
     this.timerCancel?.();
     this.timerCancel = this.options.clock.setTimer(ms, () => {
-      void this.runCycle().finally(() => this.schedule(this.options.spec().probes.intervalSeconds * 1000));
+      this.wokenCycle = woken;
+      void this.runCycle().finally(() => {
+        this.wokenCycle = false;
+        const again = this.wakePending;
+        this.wakePending = false;
+        if (again) this.schedule(0, true);
+        else this.schedule(this.options.spec().probes.intervalSeconds * 1000);
+      });
     });
+  }
+
+  /**
+   * The leader key changed (released, expired, taken): run a cycle now rather than at the next
+   * interval. Only a trigger: the cycle re-reads everything and decide() decides.
+   */
+  private wake(): void {
+    if (!this.running) return;
+    if (this.busy) this.wakePending = true;
+    else this.schedule(0, true);
   }
 
   private armLeaseCheck(): void {
@@ -505,7 +540,9 @@ export class Agent {
     const spec = this.options.spec();
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
 
-    // 1. Observe the local site.
+    // 1. Observe the local site, and (2.) at the same time the peers directly: a lost peer's silent
+    // port costs its whole timeout, which need not come on top of the local probe's time.
+    const peersChecked = this.checkPeers(spec);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
     try {
@@ -517,7 +554,15 @@ export class Agent {
     this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
     const failed = probeFailed(health);
-    this.failedProbes = failed ? this.failedProbes + 1 : 0;
+    // A cycle woken by the watch does not shorten failureThreshold x interval, the time a blip is
+    // tolerated: a failed probe counts only once an interval has passed since the last one counted.
+    const sinceCounted =
+      this.lastCountedFailureAt === null ? Infinity : clock.monotonic() - this.lastCountedFailureAt;
+    const counts = !this.wokenCycle || sinceCounted >= spec.probes.intervalSeconds * 1000;
+    if (!failed) this.failedProbes = 0;
+    else if (counts) this.failedProbes++;
+    if (failed && counts) this.lastCountedFailureAt = clock.monotonic();
+    if (!failed) this.lastCountedFailureAt = null;
     if (!failed && !this.fenced) this.localRestarts = 0;
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
@@ -527,14 +572,15 @@ export class Agent {
     if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
     await this.probeWatchdog(spec);
 
-    // 2. Look at the peers directly.
-    this.lastPeers = await this.checkPeers(spec);
+    // 2. The peers, as checked directly.
+    this.lastPeers = await peersChecked;
 
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
     let leader: LeaderView;
     try {
       state = await this.storeCall('coordination read', () => this.session.read());
+      this.leaderWatch.observed(state.leader);
       leader = leaderViewOf(state, this.site);
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
       if ((leader.state === 'held' && leader.mine) || this.armedOn !== null) {

@@ -287,7 +287,7 @@ export async function startAgentRuntime(
     options.coordination ??
     (config.coordination.kind === 'etcd'
       ? new EtcdCoordination(config.coordination.etcd, { clock })
-      : new MemoryCoordination(clock));
+      : new MemoryCoordination(clock, { watches: true }));
 
   // What the status page shows, captured from the ports the agent uses (agent.ts stays as is).
   let lastHealth: HanaHealth | null = null;

@@ -36,10 +36,14 @@ import {
   CoordinationUnavailableError,
   NotLeaderError,
   StaleEpochError,
+  type ClusterChange,
   type ClusterState,
   type Coordination,
   type CoordinationSession,
+  type StoreWatch,
+  type WatchHandlers,
 } from './port.js';
+import type { WatchBuilder, Watcher } from 'etcd3';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
@@ -248,6 +252,69 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   };
 }
 
+// --- watches ----------------------------------------------------------------------------------
+
+/**
+ * Opens an etcd watch as the port's StoreWatch: `signal` aborts the attempt (and cancels a watcher
+ * that connects after it), every event goes to `onEvent`, and the first disconnect, error or end
+ * cancels the watcher and is reported once through `onBroken` (etcd3 would reconnect on its own
+ * and silently; the caller reopens and says so instead).
+ */
+async function openWatch(
+  builder: WatchBuilder,
+  onEvent: (kv: IKeyValue, type: 'put' | 'delete') => void,
+  onBroken: (err: Error) => void,
+  signal: AbortSignal,
+): Promise<StoreWatch> {
+  if (signal.aborted) throw new CoordinationUnavailableError('watch aborted before it started');
+  const watcher: Watcher = builder.watcher();
+  let done = false;
+  let connected = false;
+  let fail: (err: Error) => void = () => undefined;
+  const cancel = () => {
+    done = true;
+    watcher.removeAllListeners('put').removeAllListeners('delete');
+    void watcher.cancel().catch(() => undefined);
+  };
+  const broken = (err: Error) => {
+    if (done) return;
+    cancel();
+    if (connected) onBroken(err);
+    else fail(err);
+  };
+  watcher
+    .on('error', (err: Error) =>
+      broken(new CoordinationUnavailableError(`etcd watch failed: ${err.message}`)),
+    )
+    .on('end', () => broken(new CoordinationUnavailableError('etcd watch ended')))
+    .on('disconnected', (err: Error) =>
+      broken(new CoordinationUnavailableError(`etcd watch lost: ${err.message}`)),
+    )
+    .on('put', (kv: IKeyValue) => {
+      if (!done) onEvent(kv, 'put');
+    })
+    .on('delete', (kv: IKeyValue) => {
+      if (!done) onEvent(kv, 'delete');
+    });
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(new CoordinationUnavailableError('etcd watch not established before its deadline'));
+    };
+    fail = (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    watcher.once('connected', () => {
+      signal.removeEventListener('abort', onAbort);
+      connected = true;
+      resolve();
+    });
+  });
+  return { close: cancel };
+}
+
 // --- the adapter ------------------------------------------------------------------------------
 
 export interface EtcdCoordinationOptions {
@@ -414,6 +481,28 @@ export class EtcdCoordination implements Coordination {
     );
   }
 
+  /** Watches the leader key and the reports of every cluster under the prefix (one stream). */
+  async watchClusters(handlers: WatchHandlers<[ClusterChange]>, signal: AbortSignal): Promise<StoreWatch> {
+    if (this.closed) throw new CoordinationUnavailableError('etcd client is closed');
+    const root = `${this.config.keyPrefix}/clusters/`;
+    return openWatch(
+      this.client.watch().prefix(root),
+      (kv, type) => {
+        const rel = kv.key.toString('utf8').slice(root.length);
+        const parts = rel.split('/');
+        const [cluster, head, site] = parts;
+        if (cluster === undefined || cluster === '') return;
+        if (head === 'leader' && parts.length === 2) handlers.onChange({ cluster, what: 'leader' });
+        else if (head === 'reports' && site !== undefined && parts.length === 3) {
+          const report = type === 'put' ? parseJson<unknown>(kv) : undefined;
+          handlers.onChange({ cluster, what: 'report', site, ...(report !== undefined ? { report } : {}) });
+        }
+      },
+      (err) => handlers.onBroken(err),
+      signal,
+    );
+  }
+
   /** Revokes every open session's lease, then closes the client. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -433,6 +522,17 @@ export class EtcdSession implements CoordinationSession {
     readonly site: string,
     private readonly ttlSeconds: number,
   ) {}
+
+  /** Watches this cluster's leader key (CoordinationSession.watchLeader). */
+  async watchLeader(handlers: WatchHandlers, signal: AbortSignal): Promise<StoreWatch> {
+    if (this.closed) throw new CoordinationUnavailableError('session is closed');
+    return openWatch(
+      this.owner.client.watch().key(this.keys.leader),
+      () => handlers.onChange(),
+      (err) => handlers.onBroken(err),
+      signal,
+    );
+  }
 
   /**
    * Grants a lease when there is none alive (first call, or after etcd said the old one expired)

@@ -7,6 +7,10 @@
  * quorum loss: every call fails and, as in etcd, no lease can expire while there is no leader;
  * leases are extended by their TTL when the store returns). `cut(site)` isolates one member:
  * its calls fail and its lease runs out while the others go on.
+ *
+ * Watches (opt-in, `{ watches: true }`; the simulator runs without them, on the probe interval
+ * alone): the leader key and reports notify their watchers as etcd's watch would, including a
+ * lease that runs out (a timer on the clock); an outage or a cut breaks the watches it reaches.
  */
 import type { Clock } from '../clock.js';
 import type { BackupState } from '../domain/backup.js';
@@ -15,10 +19,27 @@ import {
   CoordinationUnavailableError,
   NotLeaderError,
   StaleEpochError,
+  type ClusterChange,
   type ClusterState,
   type Coordination,
   type CoordinationSession,
+  type StoreWatch,
+  type WatchHandlers,
 } from './port.js';
+
+interface MemoryWatch {
+  readonly cluster: string | null;
+  /** The watching member (cut off with it); null: the operator's. */
+  readonly site: string | null;
+  readonly leader?: WatchHandlers;
+  readonly clusters?: WatchHandlers<[ClusterChange]>;
+  closed: boolean;
+}
+
+export interface MemoryCoordinationOptions {
+  /** Offer watches (default false: the simulator's agents run on their interval alone). */
+  readonly watches?: boolean;
+}
 
 interface Lease {
   readonly id: number;
@@ -47,8 +68,91 @@ export class MemoryCoordination implements Coordination {
   private nextLeaseId = 1;
   private available = true;
   private readonly cutSites = new Set<string>();
+  private readonly watches = new Set<MemoryWatch>();
+  private readonly mutedSites = new Set<string>();
+  private expiryTimer: (() => void) | null = null;
+  readonly watchable: boolean;
+  /** Present with `{ watches: true }`: see Coordination.watchClusters. */
+  readonly watchClusters?: (
+    handlers: WatchHandlers<[ClusterChange]>,
+    signal: AbortSignal,
+  ) => Promise<StoreWatch>;
 
-  constructor(readonly clock: Clock) {}
+  constructor(
+    readonly clock: Clock,
+    options: MemoryCoordinationOptions = {},
+  ) {
+    this.watchable = options.watches === true;
+    if (this.watchable) {
+      this.watchClusters = async (handlers) => {
+        this.check();
+        return this.addWatch({ cluster: null, site: null, clusters: handlers, closed: false });
+      };
+    }
+  }
+
+  addWatch(w: MemoryWatch): StoreWatch {
+    this.watches.add(w);
+    this.armExpiry();
+    return {
+      close: () => {
+        w.closed = true;
+        this.watches.delete(w);
+      },
+    };
+  }
+
+  /**
+   * Drops the events to one member's watches while they still look open (a blackholed stream: the
+   * fault a reader must notice by itself).
+   */
+  muteWatches(site: string, muted: boolean): void {
+    if (muted) this.mutedSites.add(site);
+    else this.mutedSites.delete(site);
+  }
+
+  /** Tells the watchers of a cluster what changed (after the current call, as a stream would). */
+  changed(cluster: string, what: 'leader' | 'report', site?: string, report?: unknown): void {
+    if (this.watches.size === 0) return;
+    const change: ClusterChange = {
+      cluster,
+      what,
+      ...(site !== undefined ? { site } : {}),
+      ...(report !== undefined ? { report: structuredClone(report) } : {}),
+    };
+    for (const w of [...this.watches]) {
+      queueMicrotask(() => {
+        if (w.closed || (w.site !== null && this.mutedSites.has(w.site))) return;
+        if (w.clusters) w.clusters.onChange(change);
+        else if (w.leader && what === 'leader' && w.cluster === cluster) w.leader.onChange();
+      });
+    }
+  }
+
+  private breakWatches(match: (w: MemoryWatch) => boolean, why: string): void {
+    for (const w of [...this.watches]) {
+      if (!match(w)) continue;
+      w.closed = true;
+      this.watches.delete(w);
+      const err = new CoordinationUnavailableError(why);
+      queueMicrotask(() => (w.leader ?? w.clusters)?.onBroken(err));
+    }
+  }
+
+  /** While anyone watches, a timer collects the next lease to run out (etcd revokes it itself). */
+  armExpiry(): void {
+    this.expiryTimer?.();
+    this.expiryTimer = null;
+    if (this.watches.size === 0 || !this.available) return;
+    let next = Infinity;
+    for (const lease of this.leases.values()) if (!lease.revoked) next = Math.min(next, lease.expiresAt);
+    if (next === Infinity) return;
+    this.expiryTimer = this.clock.setTimer(Math.max(0, next - this.clock.monotonic()) + 1, () => {
+      this.expiryTimer = null;
+      this.expire();
+      this.armExpiry();
+    });
+  }
 
   /** Whole-store outage on/off. */
   setAvailable(available: boolean): void {
@@ -62,6 +166,8 @@ export class MemoryCoordination implements Coordination {
         lease.expiresAt = Math.max(lease.expiresAt, now + lease.ttlMs);
     }
     this.available = available;
+    if (!available) this.breakWatches(() => true, 'coordination store unavailable (no quorum)');
+    this.armExpiry();
   }
 
   isAvailable(): boolean {
@@ -88,6 +194,7 @@ export class MemoryCoordination implements Coordination {
   cut(site: string, isCut: boolean): void {
     if (isCut) this.cutSites.add(site);
     else this.cutSites.delete(site);
+    if (isCut) this.breakWatches((w) => w.site === site, `coordination store unreachable from ${site}`);
   }
 
   check(site?: string): void {
@@ -111,9 +218,16 @@ export class MemoryCoordination implements Coordination {
     if (!lease) return;
     lease.revoked = true;
     this.leases.delete(id);
-    for (const data of this.clusters.values()) {
-      if (data.leader?.leaseId === id) data.leader = null;
-      for (const [site, r] of data.reports) if (r.leaseId === id) data.reports.delete(site);
+    for (const [cluster, data] of this.clusters) {
+      if (data.leader?.leaseId === id) {
+        data.leader = null;
+        this.changed(cluster, 'leader');
+      }
+      for (const [site, r] of data.reports) {
+        if (r.leaseId !== id) continue;
+        data.reports.delete(site);
+        this.changed(cluster, 'report', site);
+      }
     }
   }
 
@@ -125,6 +239,7 @@ export class MemoryCoordination implements Coordination {
       revoked: false,
     };
     this.leases.set(lease.id, lease);
+    this.armExpiry();
     return lease;
   }
 
@@ -212,7 +327,9 @@ export class MemoryCoordination implements Coordination {
 
   async deleteCluster(cluster: string): Promise<void> {
     this.check();
+    const had = this.clusters.get(cluster)?.leader != null;
     this.clusters.delete(cluster);
+    if (had) this.changed(cluster, 'leader');
   }
 
   async writeBackup(cluster: string, site: string, epoch: number, state: BackupState): Promise<void> {
@@ -235,13 +352,27 @@ class MemorySession implements CoordinationSession {
   private renewedAt: number | null = null;
   private cancelKeepalive: (() => void) | null = null;
   private closed = false;
+  /** Present when the store offers watches: see CoordinationSession.watchLeader. */
+  readonly watchLeader?: (handlers: WatchHandlers, signal: AbortSignal) => Promise<StoreWatch>;
 
   constructor(
     private readonly store: MemoryCoordination,
     private readonly cluster: string,
     readonly site: string,
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    if (store.watchable) {
+      this.watchLeader = async (handlers) => {
+        this.store.check(this.site);
+        return this.store.addWatch({
+          cluster: this.cluster,
+          site: this.site,
+          leader: handlers,
+          closed: false,
+        });
+      };
+    }
+  }
 
   async start(): Promise<void> {
     // Keepalives first: when the store is unreachable now, they grant and keep the lease once it returns.
@@ -292,6 +423,7 @@ class MemorySession implements CoordinationSession {
     this.store.checkWrite(this.site, 'report');
     const leaseId = this.ensureLease();
     this.store.data(this.cluster).reports.set(this.site, { report, leaseId });
+    this.store.changed(this.cluster, 'report', this.site, report);
   }
 
   async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
@@ -307,6 +439,7 @@ class MemorySession implements CoordinationSession {
     d.lastEpoch = record.epoch;
     d.lastLeader = this.site;
     delete d.handoverTo;
+    this.store.changed(this.cluster, 'leader');
     return record;
   }
 
@@ -323,6 +456,7 @@ class MemorySession implements CoordinationSession {
     d.lastEpoch = record.epoch;
     d.lastLeader = this.site;
     delete d.handoverTo;
+    this.store.changed(this.cluster, 'leader');
     return record;
   }
 
@@ -349,6 +483,7 @@ class MemorySession implements CoordinationSession {
     d.leader = null;
     if (handoverTo !== undefined) d.handoverTo = handoverTo;
     else delete d.handoverTo;
+    this.store.changed(this.cluster, 'leader');
   }
 
   async writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void> {

@@ -90,6 +90,36 @@ export interface CoordinationSession {
    * TTL. What a killed process leaves behind.
    */
   abandon(): void;
+  /**
+   * Watches this cluster's leader key (optional: an adapter without watches leaves it out, and the
+   * agent runs on its interval alone). Resolves once the watch is established; `signal` aborts
+   * the attempt (a deadline), and an established watch is cancelled when it fires too.
+   * `onChange` says only that the key changed (created, replaced, released or expired): the
+   * reader re-reads, it never trusts an event's payload. `onBroken` is called at most once, when
+   * the watch stops delivering (its stream failed or ended, the member was cut off); no
+   * `onChange` follows it. `close()` stops it without calling `onBroken`.
+   */
+  watchLeader?(handlers: WatchHandlers, signal: AbortSignal): Promise<StoreWatch>;
+}
+
+/** What a watch calls: see CoordinationSession.watchLeader and Coordination.watchClusters. */
+export interface WatchHandlers<A extends unknown[] = []> {
+  onChange(...args: A): void;
+  onBroken(err: Error): void;
+}
+
+/** An established watch. */
+export interface StoreWatch {
+  close(): void;
+}
+
+/** What changed in a cluster, as a store watch tells the operator. */
+export interface ClusterChange {
+  readonly cluster: string;
+  /** The leader key, or a member's report (`report` then holds it, unvalidated JSON). */
+  readonly what: 'leader' | 'report';
+  readonly site?: string;
+  readonly report?: unknown;
 }
 
 export interface Coordination {
@@ -105,6 +135,11 @@ export interface Coordination {
   publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */
   deleteCluster(cluster: string): Promise<void>;
+  /**
+   * Watches every cluster's leader key and member reports in one stream (optional; the operator
+   * then reconciles on its resync alone). Same contract as CoordinationSession.watchLeader.
+   */
+  watchClusters?(handlers: WatchHandlers<[ClusterChange]>, signal: AbortSignal): Promise<StoreWatch>;
   /**
    * Writes the backup record, only while `site` holds the leader key at `epoch` (else
    * StaleEpochError or NotLeaderError): the primary's agent records its runs and facts here.

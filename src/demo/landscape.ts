@@ -14,21 +14,11 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  loadYaml,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Agent, type AgentEvent } from '../agent/agent.js';
 import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
@@ -41,16 +31,16 @@ import { SimLandscape } from '../hana/sim/model.js';
 import { simPeerProbe } from '../hana/sim/peer-probe.js';
 import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
-import { defaultClusterKey, rwServiceName } from '../operator/controller.js';
+import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
 import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
+import { applyLandscapeObjects, rwServiceSite } from './kube-setup.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const CRD_FILE = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
 
 export interface DemoOptions {
   /** The HanaSystemReplication manifest to apply (YAML object). */
@@ -181,11 +171,6 @@ function openPrivate(path: string): number {
   );
 }
 
-/** A clean, stable name for the manifest's site pods. */
-function podName(name: string, site: string): string {
-  return `${name}-${site.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
-}
-
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   prepareStateDir(options.stateDir);
   const manifest = options.manifest as {
@@ -222,28 +207,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const kc = api.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({
-      body: loadYaml<V1CustomResourceDefinition>(JSON.stringify(parse(readFileSync(CRD_FILE, 'utf8')))),
-    });
-    if (namespace !== 'default') await core.createNamespace({ body: { metadata: { name: namespace } } });
-    for (const site of spec0.sites) {
-      await core.createNamespacedPod({
-        namespace,
-        body: {
-          metadata: {
-            name: podName(name, site.name),
-            labels: { 'hanasr.io/cluster': name, 'hanasr.io/site': site.name },
-          },
-          spec: { containers: [{ name: 'hana', image: 'hanasr/hana-simulator' }] },
-        },
-      });
-    }
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
+    await applyLandscapeObjects(kc, {
+      manifest,
+      name,
       namespace,
-      plural: PLURAL,
-      body: { ...manifest, metadata: { ...manifest.metadata, name, namespace } },
+      sites: spec0.sites,
       fieldManager: 'hanasr-demo',
     });
 
@@ -295,7 +263,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       };
       setAvailable = async (available) => (available ? etcd.resume() : etcd.pause());
     } else {
-      const memory = new MemoryCoordination(realClock);
+      const memory = new MemoryCoordination(realClock, { watches: true });
       coordinationDescription = 'in-memory (no etcd on PATH; install etcd-server for a real one)';
       operatorStore = memory;
       agentStore = async () => memory;
@@ -460,22 +428,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     // -rw Service the operator keeps on the active site (as kube-proxy would).
     let rwSite: string | null = null;
     let routing = true;
-    const rwName = rwServiceName(name);
     const route = (async () => {
       while (routing) {
-        try {
-          const svc = await core.readNamespacedService({ namespace, name: rwName });
-          const selector = svc.spec?.selector ?? {};
-          const labelSelector = Object.entries(selector)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(',');
-          const pods = labelSelector
-            ? (await core.listNamespacedPod({ namespace, labelSelector })).items
-            : [];
-          rwSite = pods[0]?.metadata?.labels?.['hanasr.io/site'] ?? null;
-        } catch {
-          rwSite = null; // no Service yet (or the API failed): no endpoint
-        }
+        rwSite = await rwServiceSite(core, namespace, name);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();

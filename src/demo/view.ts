@@ -3,7 +3,7 @@ import type { ClusterState } from '../coordination/port.js';
 import type { Demo, SiteRow, TimelineItem } from './landscape.js';
 
 function clock(at: number): string {
-  return new Date(at).toISOString().slice(11, 19);
+  return new Date(at).toISOString().slice(11, 23);
 }
 
 function table(rows: SiteRow[]): string[] {

@@ -15,8 +15,9 @@
  *   (none while the key is vacant), `<name>-ro` selecting the secondaries in
  *   logreplay_readaccess, and labels the site pods `hanasr.io/role=primary|secondary`;
  * - exports the per-cluster metrics built from the agents' reports.
- * Triggers: the informer (restarted when it stops), a periodic resync (the store has no watch
- * here), and retries with backoff from the work queue.
+ * Triggers: the informer (restarted when it stops), the coordination store's watch on leader keys
+ * and reports (store-watch.ts, where the store offers one), a periodic resync, and retries with
+ * backoff from the work queue.
  */
 import { inSyncFromStore } from '../domain/sync-trust.js';
 import { randomUUID } from 'node:crypto';
@@ -62,6 +63,7 @@ import {
   type Refusal,
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
+import { StoreTrigger } from './store-watch.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
 import { requestBackup } from './backup-request.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
@@ -166,6 +168,8 @@ export class HsrController {
   readonly client: KubeClient;
   readonly queue: WorkQueue;
   readonly informer: HsrInformer;
+  /** Reconciles on leader-key and report changes in the store (src/operator/store-watch.ts). */
+  readonly storeTrigger: StoreTrigger;
   private readonly clusterKey: (namespace: string, name: string) => string;
   private cancelResync: (() => void) | null = null;
   private running = false;
@@ -207,6 +211,18 @@ export class HsrController {
         this.log('warn', 'informer stopped, restarting', { error: String(err), restartInMs }),
       onStart: () => this.resyncAll(),
     });
+    this.storeTrigger = new StoreTrigger({
+      coordination: options.coordination,
+      clock: options.clock,
+      keys: () => this.informer.list().map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+      clusterOf: (key) => {
+        const slash = key.indexOf('/');
+        return this.clusterKey(key.slice(0, slash), key.slice(slash + 1));
+      },
+      enqueue: (key) => this.queue.add(key),
+      log: (level, message, fields) => this.log(level, message, fields),
+      timeoutMs: options.coordinationTimeoutMs ?? 2000,
+    });
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
@@ -218,6 +234,7 @@ export class HsrController {
     this.running = true;
     this.lastResyncAt = this.options.clock.now();
     await this.informer.start();
+    this.storeTrigger.start();
     this.scheduleResync();
   }
 
@@ -225,6 +242,7 @@ export class HsrController {
     this.running = false;
     this.cancelResync?.();
     this.cancelResync = null;
+    this.storeTrigger.stop();
     await this.informer.stop();
     await this.queue.stop();
   }

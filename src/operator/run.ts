@@ -222,7 +222,7 @@ export async function startOperator(
   let owned = false;
   if (deps.coordination !== undefined) coordination = deps.coordination;
   else if (config.coordination === 'memory') {
-    coordination = new MemoryCoordination(clock);
+    coordination = new MemoryCoordination(clock, { watches: true });
     owned = true;
   } else {
     coordination = createEtcdCoordination(

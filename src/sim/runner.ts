@@ -114,6 +114,9 @@ export interface RunOptions {
   readonly initialEpoch?: number;
 }
 
+/** Seconds kept to the millisecond (timeline times). */
+const toMs = (t: number) => Math.round(t * 1000) / 1000;
+
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
   // Nothing in a simulated landscape waits on real I/O: one macrotask turn settles every chain.
@@ -136,7 +139,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const store = new MemoryCoordination(clock);
   if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
-  const rel = (t: number) => Math.round((t - SIM_EPOCH) / 100) / 10;
+  const rel = (t: number) => Math.round(t - SIM_EPOCH) / 1000;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
   // A scenario that expects invariants is watched by the checker (with any observer given).
@@ -375,9 +378,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     };
   }
   for (const e of model.events())
-    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `hana:${e.event}`, reason: e.reason });
+    timeline.push({ t: toMs(e.t), site: e.site, event: `hana:${e.event}`, reason: e.reason });
   for (const e of devices.events())
-    timeline.push({ t: Math.round(e.t * 10) / 10, site: e.site, event: `node:${e.event}`, reason: e.reason });
+    timeline.push({ t: toMs(e.t), site: e.site, event: `node:${e.event}`, reason: e.reason });
   for (const v of checker?.violations ?? [])
     timeline.push({ t: v.t, site: v.site ?? '*', event: `violation:${v.invariant}`, reason: v.message });
   timeline.sort((a, b) => a.t - b.t);

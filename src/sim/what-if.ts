@@ -173,7 +173,7 @@ export async function predict(
 ): Promise<WhatIfPrediction> {
   const { scenario, start, warmupSeconds } = whatIfScenario(spec, state, fault, horizonSeconds);
   const result = await runScenario(scenario, { initialEpoch: start.epoch - 1 });
-  const after = (t: number) => Math.round((t - warmupSeconds) * 10) / 10;
+  const after = (t: number) => Math.round((t - warmupSeconds) * 1000) / 1000;
   const timeline = result.timeline.filter((e) => e.t >= warmupSeconds).map((e) => ({ ...e, t: after(e.t) }));
   return {
     start,

@@ -210,3 +210,16 @@ describe('Redactor at any length', () => {
     expect(out.lines.join('')).not.toContain('Zq');
   });
 });
+
+describe('log timestamps', () => {
+  it('every line carries an ISO 8601 UTC timestamp to the millisecond', async () => {
+    const { out, logger } = setup();
+    const before = Date.now();
+    logger.info('agent decision', { site: 'B' });
+    await flush();
+    const ts = String(out.objects()[0]?.['timestamp']);
+    expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Date.parse(ts)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(ts)).toBeLessThanOrEqual(Date.now());
+  });
+});

@@ -280,7 +280,7 @@ async function playAttached(running: DemoFile, scenario: Scenario): Promise<numb
       `its own HA settings apply, not the scenario's cluster block\n`,
   );
   const note = (text: string, site = '*') =>
-    out.write(`${new Date().toISOString().slice(11, 19)}  ${site.padEnd(4)} ${text}\n`);
+    out.write(`${new Date().toISOString().slice(11, 23)}  ${site.padEnd(4)} ${text}\n`);
   const passed = await playScenario(
     {
       fault: async (f) =>

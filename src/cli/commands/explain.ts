@@ -363,7 +363,7 @@ function formatWhatIf(w: NonNullable<ClusterExplanation['whatIf']>, horizon: num
   ];
   const width = Math.max(5, ...w.timeline.map((e) => e.event.length));
   for (const e of w.timeline) {
-    const t = `${e.t >= 0 ? '+' : ''}${e.t.toFixed(1)}s`;
+    const t = `${e.t >= 0 ? '+' : ''}${e.t.toFixed(3)}s`;
     lines.push(`  ${t.padStart(7)}  ${e.site.padEnd(4)} ${e.event.padEnd(width)}  ${e.message ?? e.reason}`);
   }
   const f = w.final;

@@ -74,7 +74,7 @@ export function formatResult(r: SimulationResult, options: { timeline: boolean }
   if (options.timeline) {
     lines.push('');
     for (const e of r.timeline) {
-      const t = e.t.toFixed(1).padStart(8);
+      const t = e.t.toFixed(3).padStart(10);
       lines.push(`${t}s  ${e.site.padEnd(8)} ${e.event.padEnd(30)} ${e.message ?? e.reason}`);
     }
   }

@@ -41,7 +41,14 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startSimControlServer(
   controls: Map<string, SimSiteControl>,
-  options: { port?: number } = {},
+  options: {
+    port?: number;
+    /**
+     * Runs before a command is carried out (benches: note when a takeover was asked for, and let
+     * it take as long as a real one); the command waits for it.
+     */
+    beforeRun?: (site: string, argv: readonly string[]) => Promise<void> | void;
+  } = {},
 ): Promise<SimControlServer> {
   const server = createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/run') return reply(res, 404, { error: 'POST /run only' });
@@ -64,13 +71,19 @@ export async function startSimControlServer(
         }
         const control = controls.get(site);
         if (!control) return reply(res, 404, { error: `unknown site ${JSON.stringify(site)}` });
-        try {
-          const execution = executeSimCommand(control, argv as string[]);
-          if (execution.kind === 'hang') return; // the client's deadline ends it; close() cuts it
-          reply(res, 200, execution.result);
-        } catch (err) {
-          reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
-        }
+        const run = () => {
+          try {
+            const execution = executeSimCommand(control, argv as string[]);
+            if (execution.kind === 'hang') return; // the client's deadline ends it; close() cuts it
+            reply(res, 200, execution.result);
+          } catch (err) {
+            reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
+          }
+        };
+        if (options.beforeRun === undefined) return run();
+        Promise.resolve(options.beforeRun(site, argv as string[])).then(run, (err: unknown) =>
+          reply(res, 500, { error: err instanceof Error ? err.message : String(err) }),
+        );
       },
       () => reply(res, 413, { error: 'request too large' }),
     );

@@ -1,0 +1,481 @@
+/**
+ * A landscape on real processes for the benches: two `hanasr agent` processes (the built CLI,
+ * dist/cli/main.js; from source through tsx when there is no build), the simulated HANA in real
+ * time behind the fake executables (control server) and the SQL wire protocol (one port per
+ * site, tables kept in the simulated log so they replicate and survive a takeover), a real etcd
+ * the caller starts (three members), and the operator (HsrController, in this process) against
+ * the embedded Kubernetes API, which keeps the `<name>-rw` Service.
+ *
+ * Everything a bench measures is stamped where it happens: the leader key through an etcd watch
+ * (Coordination.watchClusters), the takeover command when the control server receives it (it
+ * then waits `takeoverMs`, the simulated HANA takeover duration, before carrying it out), the
+ * first acknowledged write by a client (@sap/hana-client) that writes to one site and moves to
+ * the other on an error, and the Service through the API every 10 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { realClock } from '../../src/clock.js';
+import { EtcdCoordination } from '../../src/coordination/etcd.js';
+import type { StoreWatch } from '../../src/coordination/port.js';
+import { startSimControlServer, type SimControlServer } from '../../src/hana/sim/control-server.js';
+import { SimLandscape } from '../../src/hana/sim/model.js';
+import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
+import { simSiteDatabase } from '../../src/hana/wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { HsrController } from '../../src/operator/controller.js';
+import { crdModel } from '../../test/kube/fakeapi/support.js';
+import { freePort } from '../../test/support/etcd.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(root, 'src/hana/sim/bin');
+const USER = 'HANASR_MONITOR';
+const PASSWORD = 'Bench-Sql-Secret-9';
+const PEER_TOKEN = 'Bench-Peer-Token-4f3e2d1c9a8b';
+export const PREFIX = '/hanasr-bench';
+export const NAMESPACE = 'bench';
+export const SITES = ['A', 'B'] as const;
+export type Site = (typeof SITES)[number];
+
+export interface Timing {
+  readonly failureThreshold: number;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly ttlSeconds: number;
+}
+
+export const DEFAULTS: Timing = {
+  failureThreshold: 3,
+  intervalSeconds: 2,
+  timeoutSeconds: 3,
+  ttlSeconds: 10,
+};
+export const TUNED: Timing = { failureThreshold: 2, intervalSeconds: 1, timeoutSeconds: 1, ttlSeconds: 4 };
+
+export function specOf(t: Timing): Record<string, unknown> {
+  return {
+    sid: 'HA1',
+    instanceNumber: '00',
+    sites: [
+      { name: 'A', host: 'hana-a' },
+      { name: 'B', host: 'hana-b' },
+    ],
+    replication: { mode: 'sync', logShippingTimeoutSeconds: 30 },
+    takeover: { failureThreshold: t.failureThreshold, automatedRegister: false },
+    probes: { intervalSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds },
+    lease: { ttlSeconds: t.ttlSeconds },
+    fencing: { watchdog: { mode: 'disabled' } },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  every = 10,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** The shared parts: the embedded API with the CRD, the operator, an etcd observer. */
+export class Bench {
+  private constructor(
+    readonly api: FakeApiServer,
+    readonly core: CoreV1Api,
+    readonly custom: CustomObjectsApi,
+    readonly operator: HsrController,
+    readonly observer: EtcdCoordination,
+    readonly operatorStore: EtcdCoordination,
+    readonly dir: string,
+  ) {}
+
+  static async start(endpoints: readonly string[]): Promise<Bench> {
+    const api = await startFakeApiServer();
+    const kc = api.kubeConfig();
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const crd = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
+    await kc
+      .makeApiClient(ApiextensionsV1Api)
+      .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(crd, 'utf8'))) });
+    await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    const operatorStore = new EtcdCoordination({
+      endpoints: [...endpoints],
+      keyPrefix: PREFIX,
+      callTimeoutMs: 1000,
+    });
+    const operator = new HsrController({
+      kubeConfig: kc,
+      coordination: operatorStore,
+      clock: realClock,
+      namespace: NAMESPACE,
+      kubeTimeoutMs: 2000,
+    });
+    await operator.start();
+    const observer = new EtcdCoordination({
+      endpoints: [...endpoints],
+      keyPrefix: PREFIX,
+      callTimeoutMs: 1000,
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'hanasr-bench-'));
+    writeFileSync(path.join(dir, 'peer-token'), `${PEER_TOKEN}\n`, { mode: 0o600 });
+    return new Bench(api, core, custom, operator, observer, operatorStore, dir);
+  }
+
+  async serviceSite(name: string): Promise<string | undefined> {
+    try {
+      const svc = await this.core.readNamespacedService({ namespace: NAMESPACE, name: `${name}-rw` });
+      return svc.spec?.selector?.['hanasr.io/site'];
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.operator.stop();
+    await this.operatorStore.close();
+    await this.observer.close();
+    await this.api.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class AgentProcess {
+  readonly exited: Promise<number | null>;
+  out = '';
+  constructor(
+    readonly site: Site,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout!.on('data', (c: Buffer) => {
+      this.out = (this.out + c.toString('utf8')).slice(-20_000);
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      this.out = (this.out + c.toString('utf8')).slice(-20_000);
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  async kill(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** A client that writes one row at a time to its site and moves to the other site on an error. */
+export class Writer {
+  private stopped = false;
+  private readonly done: Promise<void>;
+  /** Acknowledged writes: time and site. */
+  readonly acks: { at: number; site: Site }[] = [];
+  private target: Site = 'A';
+  private seq = 0;
+
+  constructor(private readonly ports: Map<Site, number>) {
+    this.done = this.loop();
+  }
+
+  firstAckOn(site: Site, after: number): number | undefined {
+    return this.acks.find((a) => a.site === site && a.at >= after)?.at;
+  }
+
+  /** The longest time without an acknowledged write in [from, to]. */
+  longestGap(from: number, to: number): number {
+    const ats = [from, ...this.acks.filter((a) => a.at > from && a.at < to).map((a) => a.at), to];
+    let gap = 0;
+    for (let i = 1; i < ats.length; i++) gap = Math.max(gap, ats[i]! - ats[i - 1]!);
+    return gap;
+  }
+
+  private async loop(): Promise<void> {
+    const hana = (await import('@sap/hana-client')).default;
+    type Conn = ReturnType<typeof hana.createConnection>;
+    const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => void) =>
+      new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+    let conn: Conn | null = null;
+    let connected: Site | null = null;
+    while (!this.stopped) {
+      const site = this.target;
+      try {
+        if (conn === null || connected !== site) {
+          conn?.disconnect(() => undefined);
+          conn = hana.createConnection();
+          await call<void>((cb) =>
+            conn!.connect(
+              {
+                serverNode: `127.0.0.1:${this.ports.get(site)!}`,
+                uid: USER,
+                pwd: PASSWORD,
+                connectTimeout: 1000,
+                communicationTimeout: 1000,
+              },
+              (err: Error | null) => cb(err, undefined),
+            ),
+          );
+          connected = site;
+          await call((cb) => conn!.exec('CREATE TABLE BENCH (ID INTEGER PRIMARY KEY, AT BIGINT)', cb)).catch(
+            () => undefined,
+          );
+        }
+        const id = ++this.seq;
+        await call((cb) =>
+          conn!.exec(
+            `INSERT INTO BENCH (ID, AT) VALUES (${id + site.charCodeAt(0) * 10_000_000}, ${Date.now()})`,
+            cb,
+          ),
+        );
+        this.acks.push({ at: Date.now(), site });
+        if (this.acks.length > 20_000) this.acks.splice(0, 10_000);
+        await sleep(10);
+      } catch {
+        conn?.disconnect(() => undefined);
+        conn = null;
+        connected = null;
+        this.target = site === 'A' ? 'B' : 'A';
+        await sleep(10);
+      }
+    }
+    conn?.disconnect(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+}
+
+export interface RigOptions {
+  readonly timing: Timing;
+  /** The simulated HANA takeover duration (ms). */
+  readonly takeoverMs: number;
+  readonly seed: number;
+}
+
+/** One HSR cluster: the simulated sites, their SQL ports, the agents and its resource. */
+export class Rig {
+  /** When the control server got `hdbnsutil -sr_takeover`, by site. */
+  readonly takeoverAskedAt = new Map<Site, number>();
+  /** Leader changes as the etcd watch told them (time, site or null). */
+  readonly leaderAt: { at: number; site: string | null }[] = [];
+  private leaderWatch: StoreWatch | null = null;
+
+  private constructor(
+    readonly bench: Bench,
+    readonly name: string,
+    readonly cluster: string,
+    readonly landscape: SimLandscape,
+    readonly sql: Map<Site, HanaWireServer>,
+    readonly control: SimControlServer,
+    readonly agents: Map<Site, AgentProcess>,
+  ) {}
+
+  static async start(bench: Bench, n: number, options: RigOptions): Promise<Rig> {
+    const name = `ha1-${process.pid}-${n}`;
+    const cluster = `${NAMESPACE}.${name}`;
+    const spec = specOf(options.timing);
+    const specFile = path.join(bench.dir, `${name}.json`);
+    writeFileSync(specFile, JSON.stringify(spec));
+    const landscape = new SimLandscape({
+      sid: 'HA1',
+      instanceNumber: '00',
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b' },
+      ],
+      initialPrimary: 'A',
+      mode: 'sync',
+      operationMode: 'logreplay',
+      logShippingTimeoutSeconds: 30,
+      clock: realClock,
+      seed: options.seed,
+      writesPerSecond: 20,
+    });
+    const sql = new Map<Site, HanaWireServer>();
+    for (const site of SITES) {
+      sql.set(
+        site,
+        await startHanaWireServer({
+          port: 0,
+          user: USER,
+          password: PASSWORD,
+          snapshot: () => landscape.site(site).snapshot(),
+          database: simSiteDatabase(landscape, site),
+        }),
+      );
+    }
+    const takeoverAskedAt = new Map<Site, number>();
+    const control = await startSimControlServer(
+      new Map<string, SimSiteControl>(SITES.map((s) => [s, landscape.site(s)])),
+      {
+        beforeRun: async (site, argv) => {
+          if (argv.some((a) => a.startsWith('-sr_takeover'))) {
+            if (!takeoverAskedAt.has(site as Site)) takeoverAskedAt.set(site as Site, Date.now());
+            await sleep(options.takeoverMs);
+          }
+        },
+      },
+    );
+    const ports = new Map<Site, number>();
+    for (const site of SITES) ports.set(site, await freePort());
+    const agents = new Map<Site, AgentProcess>();
+    const built = path.join(root, 'dist/cli/main.js');
+    const entry = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+    for (const site of SITES) {
+      const peer: Site = site === 'A' ? 'B' : 'A';
+      const argv = [
+        ...entry,
+        'agent',
+        '--cluster',
+        cluster,
+        '--site',
+        site,
+        '--spec-file',
+        specFile,
+        '--etcd-endpoints',
+        bench.observer.config.endpoints.join(','),
+        '--etcd-prefix',
+        PREFIX,
+        '--etcd-call-timeout-ms',
+        '800',
+        '--store-timeout-ms',
+        '1500',
+        '--hdbnsutil',
+        path.join(bin, 'hdbnsutil'),
+        '--sapcontrol',
+        path.join(bin, 'sapcontrol'),
+        '--hdbsettings',
+        path.join(bin, 'HDBSettings.sh'),
+        '--action-timeout-seconds',
+        '20',
+        '--sql-host',
+        '127.0.0.1',
+        '--sql-port',
+        String(sql.get(site)!.port),
+        '--peer-sql',
+        `${peer}=127.0.0.1:${sql.get(peer)!.port}`,
+        '--peer-status',
+        `${peer}=http://127.0.0.1:${ports.get(peer)!}`,
+        '--peer-token-file',
+        path.join(bench.dir, 'peer-token'),
+        '--status-host',
+        '127.0.0.1',
+        '--status-port',
+        String(ports.get(site)!),
+      ];
+      const child = spawn(process.execPath, argv, {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          HANASR_SQL_USER: USER,
+          HANASR_SQL_PASSWORD: PASSWORD,
+          HANASR_SIM_URL: control.url,
+          HANASR_SIM_SITE: site,
+        },
+      });
+      agents.set(site, new AgentProcess(site, child));
+    }
+    const rig = new Rig(bench, name, cluster, landscape, sql, control, agents);
+    (rig as { takeoverAskedAt: Map<Site, number> }).takeoverAskedAt = takeoverAskedAt;
+    rig.leaderWatch = await bench.observer.watchClusters(
+      {
+        onChange: (c) => {
+          if (c.cluster !== cluster || c.what !== 'leader') return;
+          const at = Date.now();
+          void bench.observer.read(cluster).then(
+            (s) => rig.leaderAt.push({ at, site: s.leader?.site ?? null }),
+            () => undefined,
+          );
+        },
+        onBroken: () => undefined,
+      },
+      AbortSignal.timeout(5000),
+    );
+    await bench.custom.createNamespacedCustomObject({
+      group: 'hanasr.io',
+      version: 'v1alpha1',
+      plural: 'hanasystemreplications',
+      namespace: NAMESPACE,
+      body: {
+        apiVersion: 'hanasr.io/v1alpha1',
+        kind: 'HanaSystemReplication',
+        metadata: { name, namespace: NAMESPACE },
+        spec,
+      },
+    });
+    return rig;
+  }
+
+  sqlPorts(): Map<Site, number> {
+    return new Map(SITES.map((s) => [s, this.sql.get(s)!.port]));
+  }
+
+  /** A leads, B is a secondary with a trusted sync record, the Service is on A. */
+  async steady(timeoutMs = 60_000): Promise<void> {
+    let last = '';
+    await until(
+      'a steady landscape',
+      async () => {
+        const s = await this.bench.observer.read(this.cluster).catch(() => null);
+        const svc = await this.bench.serviceSite(this.name);
+        last = `leader ${s?.leader?.site ?? '-'}, sync B ${s?.sync['B']?.state ?? '-'}, reports ${Object.keys(s?.reports ?? {}).join(',')}, service ${svc ?? '-'}`;
+        if (s?.leader?.site !== 'A' || s.sync['B']?.state !== 'SOK' || s.reports['B'] === undefined)
+          return undefined;
+        return svc === 'A' ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    ).catch((err: unknown) => {
+      const tail = [...this.agents.values()].map((a) => `${a.site}: ${a.out.slice(-1500)}`).join('\n');
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (${last})\n${tail}`);
+    });
+  }
+
+  /** The store's view, for a failed run's message: the leader and each site's last decision. */
+  async describe(): Promise<string> {
+    const s = await this.bench.observer.read(this.cluster).catch(() => null);
+    if (s === null) return 'store unreadable';
+    const sites = Object.values(s.reports)
+      .map((r) => `${r.site}: ${r.lastDecision?.reason ?? '-'} (${r.lastDecision?.message ?? ''})`)
+      .join('; ');
+    return `leader ${s.leader?.site ?? 'none'} at epoch ${s.leader?.epoch ?? s.lastEpoch}; ${sites}`;
+  }
+
+  /** When the leader key first named `site` after `t`. */
+  leaderOnAt(site: Site, after: number): number | undefined {
+    return this.leaderAt.find((l) => l.site === site && l.at >= after)?.at;
+  }
+
+  async close(): Promise<void> {
+    this.leaderWatch?.close();
+    for (const a of this.agents.values()) await a.kill();
+    await this.control.close();
+    await Promise.all([...this.sql.values()].map((s) => s.close()));
+    this.landscape.dispose();
+    await this.bench.custom
+      .deleteNamespacedCustomObject({
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: NAMESPACE,
+        name: this.name,
+      })
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * One operator and one etcd for many HSR clusters. For each N (default 10, 100, 1000): one etcd
+ * member, the embedded Kubernetes API behind a counting proxy, N HanaSystemReplication resources,
+ * the agents of all 2N simulated sites in one process (bench/scale-agents.ts: each site its own
+ * session and lease) and `hanasr operator` (the built CLI) in its own process. Once every cluster
+ * has a primary in its status, over a window of `--window` seconds: the operator's CPU (share of
+ * one core) and peak RSS, etcd's requests per second (gRPC calls handled) and its keys, the
+ * Kubernetes API requests per second; then the time from a change in HANA (site B of a sample of
+ * clusters crashes) to the status showing it (p50/p99). Printed and written to
+ * bench/results/scale.json (+ .txt).
+ *
+ * Run: npx tsx bench/scale.ts [--sizes 10,100,1000] [--window 30] [--samples 20]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { startFakeApiServer, type FakeApiServer } from '../src/kube/fakeapi/index.js';
+import { crdModel } from '../test/kube/fakeapi/support.js';
+import { EtcdCluster, etcdVersion, freePort } from '../test/support/etcd.js';
+import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const SIZES = flag('--sizes', '10,100,1000').split(',').map(Number);
+const WINDOW = Number(flag('--window', '30'));
+const SAMPLES = Number(flag('--samples', '20'));
+const NAMESPACE = 'scale';
+const PREFIX = '/hanasr-scale';
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** An HTTP proxy in front of the API that counts requests (watches included, once each). */
+async function countingProxy(target: string): Promise<{ server: Server; url: string; count: () => number }> {
+  const up = new URL(target);
+  let n = 0;
+  const server = createServer((req, res) => {
+    n++;
+    const fwd = request(
+      { host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    fwd.on('error', () => res.destroy());
+    req.pipe(fwd);
+    res.on('close', () => fwd.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return { server, url: `http://127.0.0.1:${port}`, count: () => n };
+}
+
+/** Sum of a counter (all label sets) and a gauge from etcd's /metrics. */
+async function etcdMetrics(endpoint: string): Promise<{ grpcHandled: number; keys: number }> {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  let grpcHandled = 0;
+  let keys = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('grpc_server_handled_total{')) grpcHandled += Number(line.split(' ').pop());
+    if (line.startsWith('etcd_debugging_mvcc_keys_total ')) keys = Number(line.split(' ').pop());
+  }
+  return { grpcHandled, keys };
+}
+
+interface SizeResult {
+  readonly clusters: number;
+  readonly settleSeconds: number;
+  readonly operatorCpuCores: number;
+  readonly operatorPeakRssMB: number;
+  readonly etcdRequestsPerSecond: number;
+  readonly etcdKeys: number;
+  readonly kubeRequestsPerSecond: number;
+  readonly statusLatencyMs: Stat;
+  readonly agentsCpuCores: number;
+}
+
+async function oneSize(n: number): Promise<SizeResult> {
+  const etcd = await EtcdCluster.start({ members: 1 });
+  const api: FakeApiServer = await startFakeApiServer();
+  const proxy = await countingProxy(api.url);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hanasr-scale-'));
+  const children: ChildProcess[] = [];
+  try {
+    const kc = api.kubeConfig();
+    const crd = new URL('../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
+    await kc
+      .makeApiClient(ApiextensionsV1Api)
+      .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(crd, 'utf8'))) });
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    const spec = {
+      sid: 'HA1',
+      instanceNumber: '00',
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b' },
+      ],
+      fencing: { watchdog: { mode: 'disabled' } },
+    };
+    for (let i = 0; i < n; i++) {
+      await custom.createNamespacedCustomObject({
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: NAMESPACE,
+        body: {
+          apiVersion: 'hanasr.io/v1alpha1',
+          kind: 'HanaSystemReplication',
+          metadata: { name: `c${i}`, namespace: NAMESPACE },
+          spec,
+        },
+      });
+    }
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'scale', cluster: { server: proxy.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'scale', user: { token: 'scale-bench-token' } }],
+        contexts: [{ name: 'scale', context: { cluster: 'scale', user: 'scale', namespace: NAMESPACE } }],
+        'current-context': 'scale',
+      }),
+      { mode: 0o600 },
+    );
+
+    const agentsChild = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'bench/scale-agents.ts'),
+        String(n),
+        etcd.endpoints.join(','),
+        PREFIX,
+        NAMESPACE,
+      ],
+      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    children.push(agentsChild);
+    const changed = new Map<number, number>();
+    let ready!: () => void;
+    const agentsReady = new Promise<void>((r) => (ready = r));
+    createInterface({ input: agentsChild.stdout! }).on('line', (line) => {
+      if (line === 'ready') ready();
+      const m = /^changed (\d+) (\d+)$/.exec(line);
+      if (m) changed.set(Number(m[1]), Number(m[2]));
+    });
+    const operator = spawn(
+      process.execPath,
+      [
+        path.join(root, 'dist/cli/main.js'),
+        'operator',
+        '--kubeconfig',
+        kubeconfig,
+        '--etcd-endpoints',
+        etcd.endpoints.join(','),
+        '--etcd-prefix',
+        PREFIX,
+        '--watch-namespace',
+        NAMESPACE,
+        '--metrics-port',
+        String(await freePort()),
+        '--health-port',
+        String(await freePort()),
+        '--bind-address',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, POD_NAME: 'op-0', POD_NAMESPACE: NAMESPACE },
+      },
+    );
+    children.push(operator);
+    const t0 = Date.now();
+    await agentsReady;
+    // Settled: every resource has a primary in its status.
+    for (;;) {
+      const list = (await custom.listNamespacedCustomObject({
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: NAMESPACE,
+      })) as { items: { status?: { currentPrimary?: string } }[] };
+      const done = list.items.filter((o) => o.status?.currentPrimary === 'A').length;
+      if (done === n) break;
+      if (Date.now() - t0 > 300_000) throw new Error(`only ${done} of ${n} clusters settled in 300 s`);
+      await sleep(1000);
+    }
+    const settleSeconds = (Date.now() - t0) / 1000;
+    await sleep(5000);
+
+    const op0 = cpuAndRss(operator.pid!);
+    const ag0 = cpuAndRss(agentsChild.pid!);
+    const e0 = await etcdMetrics(etcd.endpoints[0]!);
+    const k0 = proxy.count();
+    const w0 = Date.now();
+    await sleep(WINDOW * 1000);
+    const secs = (Date.now() - w0) / 1000;
+    const op1 = cpuAndRss(operator.pid!);
+    const ag1 = cpuAndRss(agentsChild.pid!);
+    const e1 = await etcdMetrics(etcd.endpoints[0]!);
+    const k1 = proxy.count();
+
+    // A change in HANA to the status: site B of a sample of clusters crashes.
+    const sample = Array.from({ length: Math.min(SAMPLES, n) }, (_, k) =>
+      Math.floor((k * n) / Math.min(SAMPLES, n)),
+    );
+    const latencies: number[] = [];
+    for (const i of sample) {
+      agentsChild.stdin!.write(`change ${i}\n`);
+      const seen = Date.now();
+      for (;;) {
+        const o = (await custom.getNamespacedCustomObject({
+          group: 'hanasr.io',
+          version: 'v1alpha1',
+          plural: 'hanasystemreplications',
+          namespace: NAMESPACE,
+          name: `c${i}`,
+        })) as { status?: { sites?: { name: string; hanaStatus?: string }[] } };
+        const b = o.status?.sites?.find((s) => s.name === 'B');
+        if (b !== undefined && b.hanaStatus !== 'running' && changed.has(i)) {
+          latencies.push(Date.now() - changed.get(i)!);
+          break;
+        }
+        if (Date.now() - seen > 60_000) break;
+        await sleep(20);
+      }
+    }
+    return {
+      clusters: n,
+      settleSeconds,
+      operatorCpuCores: (op1.cpuSeconds - op0.cpuSeconds) / secs,
+      operatorPeakRssMB: op1.peakRssMB,
+      etcdRequestsPerSecond: (e1.grpcHandled - e0.grpcHandled) / secs,
+      etcdKeys: e1.keys,
+      kubeRequestsPerSecond: (k1 - k0) / secs,
+      statusLatencyMs: pct(latencies),
+      agentsCpuCores: (ag1.cpuSeconds - ag0.cpuSeconds) / secs,
+    };
+  } finally {
+    for (const c of children) {
+      if (c.exitCode === null && c.signalCode === null) {
+        if (c.stdin) c.stdin.write('stop\n');
+        await sleep(500);
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      }
+    }
+    proxy.server.closeAllConnections();
+    proxy.server.close();
+    await api.close();
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const out: string[] = [];
+const say = (line = '') => {
+  out.push(line);
+  console.log(line);
+};
+const m = machine();
+say(`hanasr scale bench, ${new Date().toISOString()}`);
+say(
+  `machine: ${m.cpus} x ${m.cpuModel}, Node ${process.version}; ${etcdVersion()}, 1 member; load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+say(`window ${WINDOW} s, ${SAMPLES} sampled changes per size; defaults (interval 2 s, resync 10 s)`);
+const results: SizeResult[] = [];
+for (const n of SIZES) {
+  try {
+    results.push(await oneSize(n));
+  } catch (err) {
+    say(`  ${n} clusters failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+say('');
+say(
+  'clusters  settle s  operator CPU (cores)  operator peak RSS MB  etcd req/s  etcd keys  kube req/s  status p50/p99 ms  agents CPU (cores)',
+);
+for (const r of results)
+  say(
+    `${String(r.clusters).padEnd(9)} ${r.settleSeconds.toFixed(0).padEnd(9)} ${r.operatorCpuCores.toFixed(3).padEnd(21)} ${r.operatorPeakRssMB.toFixed(0).padEnd(21)} ${r.etcdRequestsPerSecond.toFixed(0).padEnd(11)} ${String(r.etcdKeys).padEnd(10)} ${r.kubeRequestsPerSecond.toFixed(1).padEnd(11)} ${`${r.statusLatencyMs.median.toFixed(0)}/${r.statusLatencyMs.p99.toFixed(0)}`.padEnd(18)} ${r.agentsCpuCores.toFixed(2)}`,
+  );
+const big = results.find((r) => r.clusters === 1000);
+if (big)
+  say(
+    `1,000 clusters: operator ${big.operatorCpuCores.toFixed(2)} cores (target < 0.5), ${big.operatorPeakRssMB.toFixed(0)} MB (target < 512), status p99 ${big.statusLatencyMs.p99.toFixed(0)} ms (target < 2000)`,
+  );
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(
+  new URL('./results/scale.json', import.meta.url),
+  JSON.stringify({ machine: m, results }, null, 2) + '\n',
+);
+writeFileSync(new URL('./results/scale.txt', import.meta.url), out.join('\n') + '\n');

@@ -1,0 +1,432 @@
+/**
+ * Unplanned and planned takeover on real processes (bench/lib/rig.ts): two `hanasr agent`
+ * processes, the simulated HANA, a real three-member etcd, the operator with the embedded
+ * Kubernetes API. Printed and written to bench/results/takeover.json (+ .txt), never asserted.
+ *
+ * For an instance crash (the agent stays up) and a node loss (agent SIGKILLed and HANA gone), the
+ * time from the fault to (a) the leader key on B, (b) the takeover command B's agent ran, (c) the
+ * first write a client got acknowledged by B, (d) the `-rw` Service selecting B; median and p99,
+ * and the ratio to the floor (failureThreshold x interval for a crash, the TTL for a node loss).
+ * The simulated HANA takeover takes `--takeover-ms` (default 1000) and is reported apart.
+ * Then: the longest write gap a client sees through a planned takeover; false takeovers over a
+ * blip suite (a probe stall shorter than the threshold, an etcd leader change, a 2 s freeze of the
+ * primary, a slow SQL probe); the agents' CPU and RSS at the default interval; the simulator's
+ * throughput (schedules per second).
+ *
+ * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S]
+ *        [--only crash,node,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ANNOTATION_PLANNED_TAKEOVER } from '../src/api/resource.js';
+import { runScenario } from '../src/sim/runner.js';
+import { parseScenario } from '../src/sim/scenario.js';
+import { EtcdCluster, etcdVersion } from '../test/support/etcd.js';
+import { Bench, DEFAULTS, NAMESPACE, Rig, sleep, TUNED, until, Writer, type Timing } from './lib/rig.js';
+import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+import { ensurePatroni, patroniBench } from './patroni.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const RUNS = Number(flag('--runs', '30'));
+const TAKEOVER_MS = Number(flag('--takeover-ms', '1000'));
+const BLIPS = Number(flag('--blips', '3'));
+/** Overrides probes.timeoutSeconds in both settings (a loaded machine: the fake tools are node processes). */
+const PROBE_TIMEOUT = flag('--probe-timeout', '');
+const ONLY = new Set(flag('--only', 'crash,node,planned,blips,footprint,sim,patroni').split(','));
+const PATRONI_RUNS = Number(flag('--patroni-runs', '3'));
+/** Results go to bench/results/NAME.json and .txt. */
+const OUT = flag('--out', 'takeover');
+const withTimeout = (t: Timing): Timing =>
+  PROBE_TIMEOUT === '' ? t : { ...t, timeoutSeconds: Number(PROBE_TIMEOUT) };
+const settings: [string, Timing][] = [
+  ['defaults', withTimeout(DEFAULTS)],
+  ['tuned', withTimeout(TUNED)],
+];
+
+interface RunResult {
+  readonly leader: number;
+  readonly command: number;
+  readonly write: number;
+  readonly service: number;
+}
+
+let seq = 0;
+
+async function unplanned(bench: Bench, timing: Timing, fault: 'crash' | 'node'): Promise<RunResult> {
+  const rig = await Rig.start(bench, ++seq, { timing, takeoverMs: TAKEOVER_MS, seed: 100 + seq });
+  const writer = new Writer(rig.sqlPorts());
+  try {
+    await rig.steady();
+    await until('writes on A', () => (writer.firstAckOn('A', 0) !== undefined ? true : undefined), 20_000);
+    await sleep(300);
+    const t0 = Date.now();
+    if (fault === 'crash') rig.landscape.crashInstance('A');
+    else {
+      await rig.agents.get('A')!.kill();
+      rig.landscape.crashNode('A');
+    }
+    const limit =
+      (timing.ttlSeconds + timing.failureThreshold * (timing.intervalSeconds + timing.timeoutSeconds)) *
+        1000 +
+      30_000;
+    const write = await until('a write on B', () => writer.firstAckOn('B', t0), limit).catch(
+      async (err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}: ${await rig.describe()}`);
+      },
+    );
+    const service = await until(
+      'the Service on B',
+      async () => ((await bench.serviceSite(rig.name)) === 'B' ? Date.now() : undefined),
+      limit,
+    );
+    const leader = await until('the key on B', () => rig.leaderOnAt('B', t0), 5000);
+    const command = await until('the takeover command', () => rig.takeoverAskedAt.get('B'), 5000);
+    return { leader: leader - t0, command: command - t0, write: write - t0, service: service - t0 };
+  } finally {
+    await writer.stop();
+    await rig.close();
+  }
+}
+
+async function planned(bench: Bench, timing: Timing): Promise<number> {
+  const rig = await Rig.start(bench, ++seq, { timing, takeoverMs: TAKEOVER_MS, seed: 300 + seq });
+  const writer = new Writer(rig.sqlPorts());
+  try {
+    await rig.steady();
+    await until('writes on A', () => (writer.firstAckOn('A', 0) !== undefined ? true : undefined), 20_000);
+    await sleep(500);
+    const t0 = Date.now();
+    await bench.custom.patchNamespacedCustomObject(
+      {
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: NAMESPACE,
+        name: rig.name,
+        body: { metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: 'B' } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const first = await until('a write on B', () => writer.firstAckOn('B', t0), 60_000);
+    await sleep(500);
+    return writer.longestGap(t0, first + 1);
+  } finally {
+    await writer.stop();
+    await rig.close();
+  }
+}
+
+/** The member that leads etcd's raft now (its index), from each member's status. */
+async function etcdLeader(etcd: EtcdCluster): Promise<number> {
+  for (let i = 0; i < etcd.members.length; i++) {
+    try {
+      const res = await fetch(`${etcd.members[i]!.endpoint}/v3/maintenance/status`, {
+        method: 'POST',
+        body: '{}',
+        signal: AbortSignal.timeout(1000),
+      });
+      const s = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+      if (s.leader !== undefined && s.leader === s.header?.member_id) return i;
+    } catch {
+      // try the next
+    }
+  }
+  return 0;
+}
+
+type Blip = 'probe-stall' | 'etcd-leader-change' | 'primary-freeze-2s' | 'slow-sql-probe';
+const BLIP_KINDS: Blip[] = ['probe-stall', 'etcd-leader-change', 'primary-freeze-2s', 'slow-sql-probe'];
+
+/** Plays a blip at defaults; a takeover within 20 s after it is a false one. */
+async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number> {
+  const timing = withTimeout(DEFAULTS);
+  const rig = await Rig.start(bench, ++seq, { timing, takeoverMs: TAKEOVER_MS, seed: 500 + seq });
+  try {
+    await rig.steady();
+    await sleep(1000);
+    const t0 = Date.now();
+    switch (kind) {
+      case 'probe-stall': {
+        // HANA hangs for less than failureThreshold x interval: at most threshold-1 failed probes.
+        rig.landscape.hangInstance('A');
+        await sleep((timing.failureThreshold - 1) * timing.intervalSeconds * 1000 - 500);
+        rig.landscape.unhangInstance('A');
+        break;
+      }
+      case 'etcd-leader-change': {
+        const m = etcd.members[await etcdLeader(etcd)]!;
+        await m.stop();
+        await sleep(2000);
+        m.start();
+        await etcd.waitHealthy();
+        break;
+      }
+      case 'primary-freeze-2s':
+        rig.landscape.freezeSite('A');
+        await sleep(2000);
+        rig.landscape.thawSite('A');
+        break;
+      case 'slow-sql-probe':
+        rig.sql.get('A')!.setFault({ delayMs: (timing.timeoutSeconds * 1000) / 2 });
+        await sleep(10_000);
+        rig.sql.get('A')!.setFault({});
+        break;
+    }
+    await sleep(20_000);
+    const took = rig.leaderAt.filter((l) => l.at >= t0 && l.site !== 'A' && l.site !== null).length;
+    return took > 0 || rig.takeoverAskedAt.size > 0 ? 1 : 0;
+  } finally {
+    await rig.close();
+  }
+}
+
+async function footprint(bench: Bench): Promise<{ cpuPercent: number; rssMB: number; peakRssMB: number }> {
+  const rig = await Rig.start(bench, ++seq, {
+    timing: withTimeout(DEFAULTS),
+    takeoverMs: TAKEOVER_MS,
+    seed: 700,
+  });
+  try {
+    await rig.steady();
+    await sleep(5000);
+    const pids = [...rig.agents.values()].map((a) => a.child.pid!);
+    const before = pids.map((p) => cpuAndRss(p));
+    const t0 = Date.now();
+    await sleep(30_000);
+    const after = pids.map((p) => cpuAndRss(p));
+    const secs = (Date.now() - t0) / 1000;
+    const cpu = after.map((a, i) => (a.cpuSeconds - before[i]!.cpuSeconds) / secs);
+    return {
+      cpuPercent: Math.max(...cpu) * 100,
+      rssMB: Math.max(...after.map((a) => a.rssMB)),
+      peakRssMB: Math.max(...after.map((a) => a.peakRssMB)),
+    };
+  } finally {
+    await rig.close();
+  }
+}
+
+async function simThroughput(): Promise<{ schedules: number; seconds: number; perSecond: number }> {
+  const text = readFileSync(
+    new URL('../examples/scenarios/kill-primary-instance.yaml', import.meta.url),
+    'utf8',
+  );
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < 10_000) {
+    await runScenario(parseScenario(text.replace(/^seed: \d+$/m, `seed: ${n + 1}`), 'bench'));
+    n++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { schedules: n, seconds, perSecond: n / seconds };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const out: string[] = [];
+const say = (line = '') => {
+  out.push(line);
+  console.log(line);
+};
+const json: Record<string, unknown> = {
+  machine: machine(),
+  etcd: etcdVersion(),
+  takeoverMs: TAKEOVER_MS,
+  runs: RUNS,
+};
+
+const etcd = await EtcdCluster.start({ members: 3 });
+const bench = await Bench.start(etcd.endpoints);
+try {
+  say(`hanasr takeover bench, ${new Date().toISOString()}`);
+  say(
+    `machine: ${machine().cpus} x ${machine().cpuModel}, Node ${process.version}; ${etcdVersion()}, 3 members`,
+  );
+  say(
+    `simulated HANA takeover: ${TAKEOVER_MS} ms (counted in (c) and (d), reported apart); ${RUNS} runs per row`,
+  );
+  say(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  for (const [label, t] of settings)
+    say(
+      `${label}: failureThreshold ${t.failureThreshold}, interval ${t.intervalSeconds} s, probe timeout ${t.timeoutSeconds} s${PROBE_TIMEOUT !== '' ? ' (--probe-timeout)' : ''}, TTL ${t.ttlSeconds} s`,
+    );
+  const rows: Record<string, unknown>[] = [];
+  for (const [label, timing] of settings) {
+    for (const fault of ['crash', 'node'] as const) {
+      if (!ONLY.has(fault)) continue;
+      const results: RunResult[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        try {
+          results.push(await unplanned(bench, timing, fault));
+        } catch (err) {
+          say(`  ${label} ${fault} run ${i + 1} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      const floor =
+        fault === 'crash'
+          ? timing.failureThreshold * timing.intervalSeconds * 1000
+          : timing.ttlSeconds * 1000;
+      const stat = (xs: number[]): Stat => pct(xs);
+      const r = {
+        setting: label,
+        timing,
+        fault,
+        floorMs: floor,
+        n: results.length,
+        leader: stat(results.map((x) => x.leader)),
+        command: stat(results.map((x) => x.command)),
+        write: stat(results.map((x) => x.write)),
+        service: stat(results.map((x) => x.service)),
+        targetWriteP99Ms: floor + TAKEOVER_MS + 500,
+      };
+      rows.push(r);
+    }
+  }
+  json['unplanned'] = rows;
+  json['loadAverageAfter'] = os.loadavg();
+  json['loadAverage'] = os.loadavg();
+  if (rows.length > 0) {
+    say('');
+    say('Unplanned takeover: ms from the fault, median / p99 (ratio of the median to the floor)');
+    say(
+      'setting   fault  floor   n   (a) key on B          (b) takeover cmd      (c) first write       (d) -rw Service       target (c) p99',
+    );
+    for (const r of rows as {
+      setting: string;
+      fault: string;
+      floorMs: number;
+      n: number;
+      leader: Stat;
+      command: Stat;
+      write: Stat;
+      service: Stat;
+      targetWriteP99Ms: number;
+    }[]) {
+      const cell = (s: Stat) =>
+        `${s.median.toFixed(0)} / ${s.p99.toFixed(0)} (${(s.median / r.floorMs).toFixed(2)})`.padEnd(22);
+      const miss =
+        r.write.p99 > r.targetWriteP99Ms
+          ? `MISSED by ${(r.write.p99 - r.targetWriteP99Ms).toFixed(0)} ms`
+          : 'met';
+      say(
+        `${r.setting.padEnd(9)} ${r.fault.padEnd(6)} ${String(r.floorMs).padEnd(7)} ${String(r.n).padEnd(3)} ${cell(r.leader)}${cell(r.command)}${cell(r.write)}${cell(r.service)}<= ${r.targetWriteP99Ms}: ${miss}`,
+      );
+    }
+    say(
+      `(c) without the simulated HANA takeover: subtract ${TAKEOVER_MS} ms; (d) - (c) is the operator's part.`,
+    );
+  }
+
+  if (ONLY.has('patroni')) {
+    say('');
+    say('Side by side with Patroni (same etcd, same run). The databases differ: PostgreSQL is not HANA, and');
+    say("its crash recovery and promotion are not HANA's takeover; only the HA manager's part is compared.");
+    const missing = ensurePatroni();
+    if (missing !== null) say(missing);
+    else {
+      const prows = await patroniBench(etcd, PATRONI_RUNS, say);
+      json['patroni'] = prows;
+      for (const r of prows)
+        say(
+          `  patroni ${r.setting.padEnd(8)} (ttl ${r.timing.ttl}, loop_wait ${r.timing.loop_wait}) ${r.fault.padEnd(5)} fault -> writable primary: median ${r.write.median.toFixed(0)} ms, p99 ${r.write.p99.toFixed(0)} ms (n=${r.write.n})`,
+        );
+      const ours = (setting: string, fault: string) =>
+        (rows as { setting: string; fault: string; write: Stat }[]).find(
+          (r) => r.setting === setting && r.fault === fault,
+        )?.write;
+      const theirs = (setting: string, fault: string) =>
+        prows.find((r) => r.setting === setting && r.fault === fault)?.write;
+      const ratio = (a?: Stat, b?: Stat) => (a && b ? a.median / b.median : NaN);
+      const nodeDefault = ratio(ours('defaults', 'node'), theirs('defaults', 'node'));
+      const nodeEqualTtl = ratio(ours('defaults', 'node'), theirs('ttl 10', 'node'));
+      const crash = ratio(ours('defaults', 'crash'), theirs('defaults', 'crash'));
+      json['ratios'] = {
+        nodeLossVsPatroniDefaults: nodeDefault,
+        nodeLossVsPatroniEqualTtl: nodeEqualTtl,
+        crashVsPatroniDefaults: crash,
+      };
+      say(
+        `  ratio hanasr/Patroni, node loss, defaults vs defaults: ${nodeDefault.toFixed(2)} (target <= 0.45: ${nodeDefault <= 0.45 ? 'met' : 'MISSED'})`,
+      );
+      say(
+        `  ratio hanasr/Patroni, node loss, both TTL 10 s: ${nodeEqualTtl.toFixed(2)} (target <= 1.0: ${nodeEqualTtl <= 1 ? 'met' : 'MISSED'})`,
+      );
+      say(
+        `  ratio hanasr/Patroni, database crash, defaults: ${crash.toFixed(2)} (Patroni restarts PostgreSQL in place)`,
+      );
+    }
+  }
+
+  if (ONLY.has('planned')) {
+    const gaps: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.min(RUNS, 10)); i++) {
+      try {
+        gaps.push(await planned(bench, withTimeout(DEFAULTS)));
+      } catch (err) {
+        say(`  planned run ${i + 1} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const s = pct(gaps);
+    json['planned'] = { setting: 'defaults', n: gaps.length, writeGapMs: s };
+    say('');
+    say(
+      `Planned takeover (defaults, handshake): longest write gap a client saw, median ${s.median.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms (n=${gaps.length}; includes the ${TAKEOVER_MS} ms simulated takeover)`,
+    );
+  }
+
+  if (ONLY.has('blips')) {
+    const counts: Record<string, { runs: number; falseTakeovers: number }> = {};
+    for (const kind of BLIP_KINDS) {
+      counts[kind] = { runs: 0, falseTakeovers: 0 };
+      for (let i = 0; i < BLIPS; i++) {
+        try {
+          counts[kind].falseTakeovers += await blip(bench, etcd, kind);
+          counts[kind].runs++;
+        } catch (err) {
+          say(`  blip ${kind} run ${i + 1} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    const total = Object.values(counts).reduce((a, c) => a + c.falseTakeovers, 0);
+    json['blips'] = { counts, falseTakeovers: total };
+    say('');
+    say(`False takeovers over the blip suite (defaults): ${total} (must be 0)`);
+    for (const [k, c] of Object.entries(counts))
+      say(`  ${k.padEnd(20)} ${c.falseTakeovers} of ${c.runs} runs`);
+  }
+
+  if (ONLY.has('footprint')) {
+    const f = await footprint(bench);
+    json['agentFootprint'] = f;
+    say('');
+    say(
+      `Agent footprint at the default interval (2 s), 30 s sampled: CPU ${f.cpuPercent.toFixed(2)} % of a core (target < 2 %), RSS ${f.rssMB.toFixed(0)} MB, peak ${f.peakRssMB.toFixed(0)} MB (target < 80 MB)`,
+    );
+  }
+
+  if (ONLY.has('sim')) {
+    const s = await simThroughput();
+    json['simulator'] = s;
+    say('');
+    say(
+      `Simulator: ${s.perSecond.toFixed(1)} schedules/s (kill-primary-instance, 600 virtual s each, ${s.schedules} seeds in ${s.seconds.toFixed(1)} s)`,
+    );
+  }
+} finally {
+  await bench.close();
+  await etcd.stop();
+}
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL(`./results/${OUT}.json`, import.meta.url), JSON.stringify(json, null, 2) + '\n');
+writeFileSync(new URL(`./results/${OUT}.txt`, import.meta.url), out.join('\n') + '\n');
