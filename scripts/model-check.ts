@@ -120,6 +120,19 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: 'async, no failsafe, watchdog: two stops may fail (the feed-without-renewal mutation, without it)',
   },
   {
+    // TODAY_ORPHAN_KEY_MINE is the code's rule (the key is "mine" when it names this site):
+    // safe because every write under the key, the SFAIL records before a primary starts among
+    // them, is a transaction on the key's own lease (model/README.md).
+    name: 'orphan-key-mine-with-sfail',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    deep: true,
+    heavy: true,
+    defines: ['TODAY_ORPHAN_KEY_MINE', 'AGENTRESTART', 'MAXF=2', 'MAXL=1'],
+    what: "the code's key-is-mine rule with the SFAIL records before a start, on a restarted agent",
+  },
+  {
     name: 'two-sites-many-cycles',
     group: 'safe',
     expect: 'safe',

@@ -26,7 +26,7 @@ import { buildObservation, leaderViewOf, type Observation, type PeerView } from 
 import { linkReplicationMode, type RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
+import { sfailBeforeStart, startMayBringUpPrimary, syncRecordsFrom } from '../domain/sync.js';
 import { LeaderWatcher } from './leader-watch.js';
 import {
   unknownHealth,
@@ -829,7 +829,7 @@ export class Agent {
         case 'start-local': {
           const check = await this.epochStillCurrent(a.epoch);
           if (!check.ok) return this.refuseStale(a, check.state);
-          if (this.lastHealth.srRole === 'primary') {
+          if (startMayBringUpPrimary(a, this.lastHealth)) {
             // Starting a primary is only safe while we still hold the key in this epoch.
             if (!check.state?.leader || check.state.leader.site !== this.site) {
               return this.emitRaw(

@@ -134,12 +134,17 @@ export function inSyncVerdict(spec: HanaSystemReplicationSpec, q: InSyncQuery): 
   const view = q.primaryView;
   // The reader's clock against the primary's: the bound counts against trust.
   const allowance = view.kind === 'self' ? 0 : maxSkewMs(spec);
+  // A primary that is not the reader may still run after the takeover (the failsafe keeps it
+  // while it sees its peers as secondaries) until its next cycle shows it the new primary: the
+  // takeover must come a cycle before it could commit alone (found by the protocol model,
+  // finding-silent-no-margin).
+  const margin = view.kind === 'self' ? 0 : cycle;
   // The primary may have taken writes until now: only the window since the contact protects.
   const unknown = (who: string): InSyncVerdict =>
-    now + allowance >= commitAloneFrom
+    now + allowance + margin >= commitAloneFrom
       ? refuse(
           'sok_too_old',
-          `${who} and its last replication contact is ${secs(now - contactAt)}s old (>= logShippingTimeoutSeconds${allowance > 0 ? ' less the clock skew bound' : ''})`,
+          `${who} and its last replication contact is ${secs(now - contactAt)}s old (>= logShippingTimeoutSeconds${margin > 0 ? (allowance > 0 ? ' less the clock skew bound and a cycle' : ' less a cycle') : ''})`,
         )
       : { ok: true };
   if (view.kind === 'silent') return unknown('the primary is silent');

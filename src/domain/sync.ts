@@ -75,3 +75,16 @@ export function sfailBeforeStart(
       lagBytes: null,
     }));
 }
+
+/**
+ * Whether a `start-local` may bring up a primary, so that its agent must hold the key and record
+ * its secondaries SFAIL first (sfailBeforeStart): when the instance was last seen as a primary,
+ * and for every restart, which decideAsLeader orders only for the term's own failed primary,
+ * often after probes that timed out and so show no SR role at all (`srRole: 'none'`).
+ */
+export function startMayBringUpPrimary(
+  action: { readonly restart: boolean },
+  lastHealth: { readonly srRole: string },
+): boolean {
+  return action.restart || lastHealth.srRole === 'primary';
+}

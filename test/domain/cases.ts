@@ -189,9 +189,20 @@ export const takeoverCases: DecisionCase[] = [
     says: ['B is not promoted', 'silent', '30s old'],
   },
   {
-    name: 'silent primary, SOK just under logShippingTimeoutSeconds less the skew bound old: still trusted',
+    // A silent primary may still run (the failsafe keeps it while it sees its peers as
+    // secondaries) and sees the new primary only at its next cycle: the takeover must come a
+    // cycle (5 s) before it could commit alone (model: finding-silent-no-margin).
+    name: 'silent primary, SOK within the skew bound and one cycle of logShippingTimeoutSeconds: not promoted',
     spec: S,
     obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 28_900 }) } }),
+    kind: 'none',
+    reason: 'not_in_sync',
+    says: ['B is not promoted', 'silent', 'a cycle'],
+  },
+  {
+    name: 'silent primary, SOK just under logShippingTimeoutSeconds less the skew bound and a cycle old: still trusted',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 23_900 }) } }),
     kind: 'takeover',
     reason: 'primary_lost_takeover',
     says: ['taking over'],
