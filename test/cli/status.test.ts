@@ -211,9 +211,12 @@ describe('hanasr history', () => {
 });
 
 describe('usage and API failures', () => {
-  it('--help lists flags, environment variables and exit codes', async () => {
-    for (const command of ['status', 'takeover', 'maintenance', 'fence', 'register', 'history', 'validate']) {
-      const r = await runCli([command, '--help']);
+  // Each case spawns the CLI several times: a loaded machine needs more than the default 30 s.
+  it('--help lists flags, environment variables and exit codes', { timeout: 120_000 }, async () => {
+    const commands = ['status', 'takeover', 'maintenance', 'fence', 'register', 'history', 'validate'];
+    const runs = await Promise.all(commands.map((command) => runCli([command, '--help'])));
+    for (const [i, command] of commands.entries()) {
+      const r = runs[i]!;
       expect(r.code, command).toBe(0);
       expect(r.stdout, command).toContain(`Usage: hanasr ${command}`);
       expect(r.stdout, command).toMatch(/Exit codes:\n\s+0 /);
@@ -226,7 +229,7 @@ describe('usage and API failures', () => {
     }
   });
 
-  it('an unknown flag or a missing argument exits 2 with one error line', async () => {
+  it('an unknown flag or a missing argument exits 2 with one error line', { timeout: 120_000 }, async () => {
     const flag = await runCli(['status', '--colour', ...l.kubeArgs]);
     expect(flag.code).toBe(2);
     expect(flag.stderr.split('\n')[0]).toBe('hanasr: status: unknown flag --colour');
