@@ -1,3 +1,4 @@
+// Why this file is long: the one schema of the spec with each field's description (the CRD and kubectl explain are generated from it) and its cross-field rules.
 /**
  * The HanaSystemReplication spec: the one schema behind runtime validation, the TypeScript
  * types and the CRD's OpenAPI schema. Defaults are the safe choice for each knob. Each field's
@@ -49,6 +50,13 @@ export const siteSpecSchema = z
       .default(true)
       .describe(
         "false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR).",
+      ),
+    region: z
+      .string()
+      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -')
+      .optional()
+      .describe(
+        'The region this site is in (docs/dr.md): every site names one or none does, at most two regions. Each region has its own etcd; links across regions are async, and a site outside the active region is never promoted automatically.',
       ),
   })
   .strict()
@@ -586,6 +594,25 @@ export const hanaSystemReplicationSpecSchema = z
         });
       }
     });
+    const regions = new Set(spec.sites.flatMap((site) => (site.region !== undefined ? [site.region] : [])));
+    if (regions.size > 0) {
+      spec.sites.forEach((site, i) => {
+        if (site.region === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sites', i, 'region'],
+            message: 'every site names its region when one does',
+          });
+        }
+      });
+    }
+    if (regions.size > 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sites'],
+        message: `at most two regions (an active one and a DR one), found ${regions.size}: ${[...regions].map((r) => quote(r)).join(', ')}`,
+      });
+    }
     // Sources must lead back to a site without one (the primary tier): A -> B -> A has none.
     const sourceOf = new Map(spec.sites.map((site) => [site.name, site.source] as const));
     const reported = new Set<string>();

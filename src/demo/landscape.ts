@@ -1,3 +1,4 @@
+// Why this file is long: it wires every component of the demo landscape (API, store, sites, agents, operator, SQL endpoints) and undoes each on stop.
 /**
  * A whole hanasr landscape on one machine, for `npm start` / `hanasr demo`:
  * the embedded Kubernetes API (the project's fake API server, with a kubeconfig on disk), the
@@ -23,18 +24,19 @@ import { Agent, type AgentEvent } from '../agent/agent.js';
 import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { realClock } from '../clock.js';
+import { etcdConfigOf, parseStoreConnection } from '../coordination/config.js';
 import { EtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { ClusterState, Coordination } from '../coordination/port.js';
-import { simCommandPort } from '../hana/sim/command-port.js';
-import { SimLandscape } from '../hana/sim/model.js';
-import { simPeerProbe } from '../hana/sim/peer-probe.js';
-import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
+import { simCommandPort } from '../standins/hana-sim/command-port.js';
+import { SimLandscape } from '../standins/hana-sim/model.js';
+import { simPeerProbe } from '../standins/hana-sim/peer-probe.js';
+import { startFakeApiServer, type FakeApiServer } from '../standins/kube-api/index.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
 import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
-import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
+import { SimNodeDevices, type SimNodeDevicesOptions } from '../standins/hana-sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
@@ -233,12 +235,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       cleanups.push(() => etcd.stop());
       etcdEndpoint = etcd.endpoint;
       coordinationDescription = `etcd ${etcd.endpoint.replace('http://', '')} (local, ${etcdBinary})`;
-      const config = {
-        endpoints: [etcd.endpoint],
-        leaseTtlSeconds: spec0.lease.ttlSeconds,
-        callTimeoutMs: 1000,
-      };
-      const operatorEtcd = new EtcdCoordination(config);
+      // The same connection shape as the agent, the operator and the DBA commands (no TLS, no auth).
+      const connectionOf = (endpoint: string) =>
+        etcdConfigOf(parseStoreConnection({ endpoints: [endpoint], callTimeoutMs: 1000 }), {
+          leaseTtlSeconds: spec0.lease.ttlSeconds,
+          readPassword: () => {
+            throw new Error('the demo etcd has no users');
+          },
+        });
+      const operatorEtcd = new EtcdCoordination(connectionOf(etcd.endpoint));
       cleanups.push(() => operatorEtcd.close());
       operatorStore = operatorEtcd;
       const proxies = new Map<string, TcpProxy>();
@@ -251,7 +256,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           const p = proxy;
           cleanups.push(() => p.close());
         }
-        const store = new EtcdCoordination({ ...config, endpoints: [proxy.endpoint] });
+        const store = new EtcdCoordination(connectionOf(proxy.endpoint));
         cleanups.push(() => store.close());
         return store;
       };

@@ -48,6 +48,12 @@ export const faultActions = [
   'restore-fencing',
   'remove-watchdog',
   'restore-watchdog',
+  // Two regions (docs/dr.md, src/sim/regions.ts).
+  'cut-region-link',
+  'restore-region-link',
+  'region-down',
+  'region-up',
+  'disaster-takeover',
   'fail-backup',
   'restore-backup',
   'lose-backup-destination',
@@ -64,6 +70,8 @@ const globalActions = new Set<FaultAction>([
   'coordination-restore',
   'maintenance-on',
   'maintenance-off',
+  'cut-region-link',
+  'restore-region-link',
   'backup-now',
 ]);
 /** Actions where the site is optional (all links when absent). */
@@ -161,7 +169,7 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
-    /** The simulated hosts' watchdogs and fence devices (src/hana/sim/devices.ts). */
+    /** The simulated hosts' watchdogs and fence devices (src/standins/hana-sim/devices.ts). */
     nodes: z
       .object({
         /** Every node's watchdog timeout; default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds. */

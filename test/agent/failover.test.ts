@@ -20,12 +20,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/status-server.js';
 import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
-import { startSimControlServer, type SimControlServer } from '../../src/hana/sim/control-server.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
-import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
+import { startSimControlServer, type SimControlServer } from '../../src/standins/hana-sim/control-server.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import type { SimSiteControl } from '../../src/standins/hana-sim/snapshot.js';
+import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { agentArgv, CLI_SOURCE, REPO_ROOT } from '../support/agent-argv.js';
-import { EtcdCluster, freePort, processExists } from '../support/etcd.js';
+import { EtcdCluster, freePort, processExists } from '../../rigs/etcd.js';
 
 const root = REPO_ROOT;
 const USER = 'HANASR_MONITOR';

@@ -15,7 +15,7 @@
  * - block-replication: the replication network of the secondary is cut (HANA's own link).
  * Faults that overlap never share a target.
  */
-import { Prng } from '../../src/hana/sim/prng.js';
+import { Prng } from '../../src/standins/hana-sim/prng.js';
 import type { ChaosProcess, ChaosRig, Site } from './rig.js';
 
 export const FAULT_KINDS = [

@@ -25,13 +25,13 @@ import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
 import { applyLandscapeObjects, rwServiceSite } from '../../src/demo/kube-setup.js';
 import { startSqlEndpoints, type SqlEndpoints } from '../../src/demo/sql-endpoint.js';
-import { startSimControlServer, type SimControlServer } from '../../src/hana/sim/control-server.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startSimControlServer, type SimControlServer } from '../../src/standins/hana-sim/control-server.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import type { SimSiteControl } from '../../src/standins/hana-sim/snapshot.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { TcpProxy } from '../../src/net/tcp-proxy.js';
 import { agentArgv, CLI_SOURCE, REPO_ROOT, SIM_BIN } from '../support/agent-argv.js';
-import { EtcdCluster, freePort } from '../support/etcd.js';
+import { EtcdCluster, freePort } from '../../rigs/etcd.js';
 import type { Promotion, Truth } from './checker.js';
 
 const root = REPO_ROOT;

@@ -6,7 +6,7 @@
  * landscape to recover (a finding when it does not: liveness, not safety), write a little more,
  * and check the history against the simulator's truth.
  */
-import { Prng } from '../../src/hana/sim/prng.js';
+import { Prng } from '../../src/standins/hana-sim/prng.js';
 import { check, type CheckResult, type Truth } from './checker.js';
 import { completedOps, History } from './history.js';
 import { FAULT_KINDS, injectFault, type Fault, type FaultKind } from './nemesis.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const SIM_BIN = path.join(REPO_ROOT, 'src/hana/sim/bin');
+export const SIM_BIN = path.join(REPO_ROOT, 'src/standins/hana-sim/bin');
 /** `node --import tsx <this> ...`: the CLI from source. */
 export const CLI_SOURCE = path.join(REPO_ROOT, 'src/cli/main.ts');
 

@@ -1,10 +1,13 @@
 /**
  * `hanasr agent`: the long-running agent next to one HANA site (sidecar or systemd service).
  */
-import { AgentConfigError, configHelp, loadAgentConfig } from '../../agent/config.js';
+import { AGENT_OPTIONS, AgentConfigError, configHelp, loadAgentConfig } from '../../agent/config.js';
 import { fileOffsetClock } from '../../agent/clock-offset.js';
 import { startAgentRuntime } from '../../agent/runtime.js';
 import { realClock } from '../../clock.js';
+
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options = AGENT_OPTIONS;
 
 export const help = `Usage: hanasr agent [options]
 
