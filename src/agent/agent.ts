@@ -292,7 +292,7 @@ export class Agent {
     // a hung action would otherwise keep a cut-off primary running past its lease).
     this.lastPeers = await this.checkPeers(spec);
     if (!this.running || !this.leaderMine) return;
-    const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue' }, null);
+    const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue', wasMine: true }, null);
     const d = decide(obs, spec, clock.now());
     this.noteFailsafe(d);
     if (d.action.kind === 'fence') {
@@ -604,7 +604,7 @@ export class Agent {
         );
       }
     } catch (err) {
-      leader = { state: 'unknown', error: errorMessage(err) };
+      leader = { state: 'unknown', error: errorMessage(err), wasMine: this.leaderMine };
     }
     this.leaderMine =
       leader.state === 'held' ? leader.mine : leader.state === 'unknown' ? this.leaderMine : false;

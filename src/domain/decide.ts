@@ -12,7 +12,9 @@
  * - Never two primaries: a site that sees the leader key held by another site, or cannot renew its
  *   own lease, fences itself before its lease can expire; a returning former primary never
  *   starts as primary (it waits, or registers when allowed, with the last-primary-timestamp rule).
- * - A store outage alone does not fence a healthy primary that sees all its peers (failsafe).
+ * - A store outage alone does not fence a healthy primary that sees all its peers (failsafe) —
+ *   only the leader's: a site that did not hold the key at its last store read stops a primary
+ *   it runs as soon as it cannot reach the store (no lease vouches for it).
  * - Maintenance: observe and report, never act.
  */
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
@@ -201,11 +203,26 @@ function decideWithoutStore(
   // whose processes run but cannot take writes right now (starting, started by hand while cut
   // off, or hdbdaemon restarting its indexserver) takes writes the moment it is up, possibly next
   // to a successor: it counts as writing. Only a fully stopped instance (all GRAY) does not.
+  if (obs.leader.state !== 'unknown') throw new Error('unreachable');
+  const wasLeader = obs.leader.wasMine;
+  // Only a leader's lease can be valid: the session lease of a site that does not hold the key
+  // (leaseAgeMs) vouches for nothing, so only its last writable probe counts.
   const mayWrite =
     mayBeWriting(obs.local.health) &&
-    (h.probeOk || (obs.leaseAgeMs !== null && obs.local.lastWritableAt !== null));
+    (h.probeOk || (obs.local.lastWritableAt !== null && (obs.leaseAgeMs !== null || !wasLeader)));
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
+  }
+  if (!wasLeader) {
+    // A primary without the key (taken over or started by hand while cut off, or an agent that
+    // has not read the store since it started): no lease vouches for it, and the leader (or a
+    // successor) may be writing. Unknown is never healthy: stop it now, no failsafe without the
+    // key (Patroni demotes such a primary too).
+    return decision(
+      { kind: 'fence', epoch: currentEpochFromReports(obs), mode: 'stop' },
+      'not_leader_store_unreachable',
+      `${obs.self} runs as primary${h.probeOk ? '' : ` or cannot be read (${h.probeError ?? 'unknown'})`} but did not hold the leader key at its last store read, and the store is unreachable (${error}): no lease vouches for it, stopping it`,
+    );
   }
   const others = spec.sites.filter((s) => s.name !== obs.self);
   const peersConfirm = others.every((s) => {

@@ -179,7 +179,15 @@ export interface LeaderRecord {
 export type LeaderView =
   | { readonly state: 'held'; readonly leader: LeaderRecord; readonly mine: boolean }
   | { readonly state: 'free'; readonly lastEpoch: number; readonly lastLeader?: string }
-  | { readonly state: 'unknown'; readonly error: string };
+  | {
+      readonly state: 'unknown';
+      readonly error: string;
+      /**
+       * This agent held the key at its last store read (its lease may still be valid). False when
+       * another site held it, nobody did, or the agent never read the store since it started.
+       */
+      readonly wasMine: boolean;
+    };
 
 /** Requests from the operator or a DBA (planned takeover, register, fence), carrying an epoch. */
 export type Intent =

@@ -230,7 +230,11 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         .map(({ lastEpoch, lastLeader }): LeaderView =>
           lastLeader === undefined ? { state: 'free', lastEpoch } : { state: 'free', lastEpoch, lastLeader },
         ),
-      fc.constant<LeaderView>({ state: 'unknown', error: 'coordination store unavailable' }),
+      fc.boolean().map<LeaderView>((wasMine) => ({
+        state: 'unknown',
+        error: 'coordination store unavailable',
+        wasMine,
+      })),
     );
     return fc
       .record({

@@ -32,6 +32,7 @@ import {
   syncRecord,
   threeSites,
   unreachable,
+  type ObservationInput,
 } from '../support/observations.js';
 
 export interface DecisionCase {
@@ -1308,7 +1309,7 @@ export const failsafeCases: DecisionCase[] = [
     obs: observation({
       self: 'B',
       local: local(secondaryHealth('A')),
-      leader: storeDown(),
+      leader: storeDown(false),
       peers: { A: unreachable },
     }),
     kind: 'none',
@@ -1807,6 +1808,100 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A site that does not hold the key and cannot reach the store stops a primary it runs: no lease
+// vouches for it (Patroni demotes a primary that cannot reach its DCS unless it is the leader in
+// failsafe). Found by npm run sim:fuzz, schedule 73001900: B cut off, taken over by hand, kept
+// writing next to A for 40 s, "fencing in 1692s" on its agent's own session lease.
+// ---------------------------------------------------------------------------------------------
+const longLease = spec({ lease: { ttlSeconds: 2500 }, replication: { logShippingTimeoutSeconds: 3000 } });
+const cutNonLeader = (over: Partial<ObservationInput> = {}) =>
+  observation({
+    self: 'B',
+    local: local(primaryHealth(), { lastWritableAt: T - 1000 }),
+    leader: storeDown(false, 'coordination store unreachable from B'),
+    // The agent's own session lease was renewed a minute ago: it vouches for nothing.
+    leaseAgeMs: 60_000,
+    peers: { A: unreachable },
+    ...over,
+  });
+
+export const nonLeaderWithoutStoreCases: DecisionCase[] = [
+  {
+    name: 'not the leader, store and peer unreachable, HANA taken over by hand (writable): stops it at once',
+    spec: longLease,
+    obs: cutNonLeader(),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['B runs as primary', 'did not hold the leader key', 'store is unreachable', 'stopping it'],
+    action: { mode: 'stop' },
+  },
+  {
+    name: 'not the leader, store unreachable, the peer answers as a writable primary: stops it',
+    spec: longLease,
+    obs: cutNonLeader({ peers: { A: peerWritablePrimary } }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['stopping it'],
+  },
+  {
+    name: 'not the leader, store unreachable, every peer a reachable secondary: no failsafe without the key, stops it',
+    spec: longLease,
+    obs: cutNonLeader({ peers: { A: peerSecondary('B') } }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['stopping it'],
+  },
+  {
+    name: 'not the leader, store unreachable, the takeover by hand is still under way (not writable yet): stops it',
+    spec: longLease,
+    obs: cutNonLeader({
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'GREEN', hdbindexserver: 'YELLOW' },
+        }),
+      ),
+    }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['stopping it'],
+  },
+  {
+    name: 'not the leader, store unreachable, the probe fails on a site seen writable: stops it',
+    spec: longLease,
+    obs: cutNonLeader({ local: local(downHealth(), { lastWritableAt: T - 5000, lastKnownRole: 'primary' }) }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['stopping it'],
+  },
+  {
+    name: 'agent restarted during the store outage (never read the key, no lease), HANA writable: stops it',
+    spec: S,
+    obs: cutNonLeader({ leaseAgeMs: null, peers: { A: peerSecondary('B') } }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['stopping it'],
+  },
+  {
+    name: 'not the leader, store unreachable, the primary instance is stopped: not acting',
+    spec: longLease,
+    obs: cutNonLeader({ local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }) }),
+    kind: 'none',
+    reason: 'coordination_unreachable',
+    says: ['not acting'],
+  },
+  {
+    name: 'not the leader, store unreachable, a secondary whose probe fails: not acting',
+    spec: longLease,
+    obs: cutNonLeader({
+      local: local(downHealth(), { lastWritableAt: null, lastKnownRole: 'secondary' }),
+    }),
+    kind: 'none',
+    reason: 'coordination_unreachable',
+    says: ['not acting'],
+  },
+];
+
 export const tables = {
   'fence before promote: a lost leader is powered off first': fenceBeforePromoteCases,
   'a required watchdog that is not usable: the site never leads': watchdogCases,
@@ -1817,6 +1912,8 @@ export const tables = {
   'failsafe: a store outage alone does not fence a healthy primary': failsafeCases,
   'planned takeover intents': plannedCases,
   'a site that does not lead and cannot read its own state stops it': unknownLocalStateCases,
+  'a site that does not hold the key and cannot reach the store stops a primary it runs':
+    nonLeaderWithoutStoreCases,
 } as const;
 
 export const allCases: DecisionCase[] = Object.values(tables).flat();

@@ -164,8 +164,9 @@ export function free(lastEpoch = EPOCH, lastLeader: string | null = 'A'): Leader
   return lastLeader === null ? { state: 'free', lastEpoch } : { state: 'free', lastEpoch, lastLeader };
 }
 
-export function storeDown(error = 'coordination store unavailable (no quorum)'): LeaderView {
-  return { state: 'unknown', error };
+/** The store cannot be read; `wasMine`: this agent held the key at its last read (a leader cut off). */
+export function storeDown(wasMine = true, error = 'coordination store unavailable (no quorum)'): LeaderView {
+  return { state: 'unknown', error, wasMine };
 }
 
 export const unreachable: PeerView = { reachable: false, acceptsWrites: false };
