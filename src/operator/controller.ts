@@ -84,6 +84,8 @@ export interface ControllerOptions {
   readonly namespace?: string;
   /** Every resource is reconciled at least this often (default 10 s). */
   readonly resyncIntervalMs?: number;
+  /** Most reconciles running at once (default 8); the rest wait in line (src/operator/queue.ts). */
+  readonly maxConcurrentReconciles?: number;
   /** Deadline of a coordination call (default 2 s). */
   readonly coordinationTimeoutMs?: number;
   /** Deadline of a Kubernetes call (default 5 s). */
@@ -195,6 +197,7 @@ export class HsrController {
     this.queue = new WorkQueue(options.clock, (key) => this.reconcile(key), {
       baseDelayMs: options.retryBaseDelayMs ?? 200,
       maxDelayMs: options.retryMaxDelayMs ?? 30_000,
+      concurrency: options.maxConcurrentReconciles ?? 8,
       onError: (key, err, retryInMs) => {
         this.log('warn', 'reconcile failed', { key, error: String(err), retryInMs });
         const [namespace = '', cluster = ''] = key.split('/');

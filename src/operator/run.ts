@@ -54,6 +54,8 @@ export const operatorConfigSchema = z
     /** Address of every HTTP server (127.0.0.1 in tests). */
     bindAddress: z.string().min(1).default('0.0.0.0'),
     resyncIntervalSeconds: z.number().min(0.05).max(3600).default(10),
+    /** Most reconciles running at once; the others wait in line, first come first served. */
+    maxConcurrentReconciles: z.number().int().min(1).max(256).default(8),
     /** A takeover still in progress after this long is reported as failed. */
     takeoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
     /** Deadline of every Kubernetes call. */
@@ -101,6 +103,7 @@ export const CONFIG_SOURCES: Record<string, { flag: string; env?: string }> = {
   healthPort: { flag: '--health-port', env: 'HANASR_HEALTH_PORT' },
   bindAddress: { flag: '--bind-address' },
   resyncIntervalSeconds: { flag: '--resync-interval-seconds' },
+  maxConcurrentReconciles: { flag: '--max-concurrent-reconciles' },
   takeoverTimeoutSeconds: { flag: '--takeover-timeout-seconds' },
   kubeTimeoutSeconds: { flag: '--kube-timeout-seconds' },
   heartbeatTimeoutSeconds: { flag: '--heartbeat-timeout-seconds' },
@@ -259,6 +262,7 @@ export async function startOperator(
           clock,
           ...(config.watchNamespace !== undefined ? { namespace: config.watchNamespace } : {}),
           resyncIntervalMs: config.resyncIntervalSeconds * 1000,
+          maxConcurrentReconciles: config.maxConcurrentReconciles,
           kubeTimeoutMs: config.kubeTimeoutSeconds * 1000,
           takeoverTimeoutMs: config.takeoverTimeoutSeconds * 1000,
           metrics,

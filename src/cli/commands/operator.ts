@@ -33,6 +33,8 @@ Options (a flag wins over its environment variable):
   --bind-address ADDR               address of both servers (default 0.0.0.0: every interface,
                                     as the kubelet's probes and Prometheus need in a pod)
   --resync-interval-seconds S       every resource reconciled at least this often (default 10)
+  --max-concurrent-reconciles N     reconciles running at once, the rest wait first come first
+                                    served (default 8)
   --takeover-timeout-seconds S      a takeover still running after S is reported failed (default 120)
   --kube-timeout-seconds S          deadline of one Kubernetes call (default 5)
   --heartbeat-timeout-seconds S     /healthz fails when the loop is silent this long (default 60)
@@ -55,6 +57,7 @@ const NUMBERS = new Set([
   'metricsPort',
   'healthPort',
   'resyncIntervalSeconds',
+  'maxConcurrentReconciles',
   'takeoverTimeoutSeconds',
   'kubeTimeoutSeconds',
   'heartbeatTimeoutSeconds',
