@@ -16,8 +16,9 @@
  *   logreplay_readaccess, and labels the site pods `hanasr.io/role=primary|secondary`;
  * - exports the per-cluster metrics built from the agents' reports.
  * Triggers: the informer (restarted when it stops), the coordination store's watch on leader keys
- * and reports (store-watch.ts, where the store offers one), a periodic resync, and retries with
- * backoff from the work queue.
+ * and reports (store-watch.ts, where the store offers one), a periodic resync spread over its
+ * period (resync.ts; three times longer while the store watch is open), and retries with backoff
+ * from the work queue, which runs a bounded number of reconciles at once.
  */
 import { inSyncFromStore } from '../domain/sync-trust.js';
 import { randomUUID } from 'node:crypto';
@@ -63,6 +64,7 @@ import {
   type Refusal,
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
+import { SpreadResync } from './resync.js';
 import { StoreTrigger } from './store-watch.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
 import { requestBackup } from './backup-request.js';
@@ -82,8 +84,13 @@ export interface ControllerOptions {
   readonly clock: Clock;
   /** Watch one namespace; all when absent. */
   readonly namespace?: string;
-  /** Every resource is reconciled at least this often (default 10 s). */
+  /**
+   * Every resource is reconciled at least this often (default 10 s), each at its own phase of the
+   * period (src/operator/resync.ts), not all at once.
+   */
   readonly resyncIntervalMs?: number;
+  /** The resync period while the store watch is open (default 3 × resyncIntervalMs). */
+  readonly watchedResyncIntervalMs?: number;
   /** Most reconciles running at once (default 8); the rest wait in line (src/operator/queue.ts). */
   readonly maxConcurrentReconciles?: number;
   /** Deadline of a coordination call (default 2 s). */
@@ -173,7 +180,7 @@ export class HsrController {
   /** Reconciles on leader-key and report changes in the store (src/operator/store-watch.ts). */
   readonly storeTrigger: StoreTrigger;
   private readonly clusterKey: (namespace: string, name: string) => string;
-  private cancelResync: (() => void) | null = null;
+  private readonly resync: SpreadResync;
   private running = false;
   /** Completed reconciles (successful or not), for tests and health. */
   reconciles = 0;
@@ -226,6 +233,20 @@ export class HsrController {
       log: (level, message, fields) => this.log(level, message, fields),
       timeoutMs: options.coordinationTimeoutMs ?? 2000,
     });
+    this.resync = new SpreadResync({
+      clock: options.clock,
+      keys: () => this.informer.list().map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+      enqueue: (key) => this.queue.add(key),
+      periodMs: () => this.resyncPeriodMs,
+      tickMs: Math.min(1000, Math.max(10, (options.resyncIntervalMs ?? 10_000) / 20)),
+      onTick: (now) => (this.lastResyncAt = now),
+    });
+  }
+
+  /** The resync period now: longer while the store watch queues every change it sees. */
+  get resyncPeriodMs(): number {
+    const base = this.options.resyncIntervalMs ?? 10_000;
+    return this.storeTrigger.open ? (this.options.watchedResyncIntervalMs ?? 3 * base) : base;
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
@@ -238,25 +259,15 @@ export class HsrController {
     this.lastResyncAt = this.options.clock.now();
     await this.informer.start();
     this.storeTrigger.start();
-    this.scheduleResync();
+    this.resync.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.cancelResync?.();
-    this.cancelResync = null;
+    this.resync.stop();
     this.storeTrigger.stop();
     await this.informer.stop();
     await this.queue.stop();
-  }
-
-  private scheduleResync(): void {
-    if (!this.running) return;
-    this.cancelResync = this.options.clock.setTimer(this.options.resyncIntervalMs ?? 10_000, () => {
-      this.lastResyncAt = this.options.clock.now();
-      this.resyncAll();
-      this.scheduleResync();
-    });
   }
 
   private resyncAll(): void {

@@ -168,6 +168,7 @@ describe('reconcile on the store watch', () => {
   it('without a store watch the Service waits for the resync (the control case)', async () => {
     const { a, b, controller } = await landscape('sw-none', false);
     expect(controller.storeTrigger.supported).toBe(false);
+    expect(controller.resyncPeriodMs).toBe(HOUR);
     // Let the reconciles of the creation (and of the operator's own writes) run out first.
     let reconciles = -1;
     await waitFor('the reconciles to settle', async () => {
@@ -184,8 +185,11 @@ describe('reconcile on the store watch', () => {
 
   it('a broken store watch is logged and reopened, and then moves the Service again', async () => {
     const { store, a, b, controller } = await landscape('sw-broken', true);
+    // The resync runs three times less often while the watch is open, at its base period when not.
+    expect(controller.resyncPeriodMs).toBe(3 * HOUR);
     store.setAvailable(false);
     await waitFor('the watch down', async () => (controller.storeTrigger.open ? undefined : true));
+    expect(controller.resyncPeriodMs).toBe(HOUR);
     expect(logs).toContainEqual(
       expect.objectContaining({
         level: 'warn',

@@ -32,7 +32,9 @@ Options (a flag wins over its environment variable):
   --health-port PORT                HANASR_HEALTH_PORT      /healthz and /readyz (default 8081)
   --bind-address ADDR               address of both servers (default 0.0.0.0: every interface,
                                     as the kubelet's probes and Prometheus need in a pod)
-  --resync-interval-seconds S       every resource reconciled at least this often (default 10)
+  --resync-interval-seconds S       every resource reconciled at least this often (default 10),
+                                    each at its own phase of the period; 3 x S while the store
+                                    watch is open (it queues leader and report changes at once)
   --max-concurrent-reconciles N     reconciles running at once, the rest wait first come first
                                     served (default 8)
   --takeover-timeout-seconds S      a takeover still running after S is reported failed (default 120)
