@@ -190,6 +190,14 @@ export class HsrController {
   lastResyncAt: number | null = null;
   /** Status writes answered 409 and rebuilt. */
   statusConflicts = 0;
+  /**
+   * The resourceVersion each resource got from this operator's last status write. The informer's
+   * update carrying exactly that version is the write itself (the patch was conditional on the
+   * version it was built from, so nothing else changed in between): it queues no reconcile.
+   */
+  private readonly ownStatusWrites = new Map<string, string>();
+  /** Informer updates dropped as this operator's own status write (tests, figures). */
+  ownStatusWritesIgnored = 0;
   /** Takeover failures already reported (an Event each, once). */
   private readonly reportedFailures = new Set<string>();
   /** The lag alert evaluator's state per cluster (rebuilt from the condition after a restart). */
@@ -216,7 +224,16 @@ export class HsrController {
       ...(options.informerRestartDelayMs !== undefined
         ? { restartDelayMs: options.informerRestartDelayMs }
         : {}),
-      onChange: (key) => this.queue.add(key),
+      onChange: (key, obj, kind) => {
+        const own = this.ownStatusWrites.get(key);
+        if (own !== undefined && (kind !== 'update' || obj.metadata?.resourceVersion === own))
+          this.ownStatusWrites.delete(key);
+        if (kind === 'update' && own !== undefined && obj.metadata?.resourceVersion === own) {
+          this.ownStatusWritesIgnored++;
+          return;
+        }
+        this.queue.add(key);
+      },
       onError: (err, restartInMs) =>
         this.log('warn', 'informer stopped, restarting', { error: String(err), restartInMs }),
       onStart: () => this.resyncAll(),
@@ -496,6 +513,8 @@ export class HsrController {
           metadata: { resourceVersion: metaOf(obj)['resourceVersion'] },
           ...patch,
         });
+        const written = metaOf(obj)['resourceVersion'];
+        if (typeof written === 'string') this.ownStatusWrites.set(`${namespace}/${name}`, written);
         return { obj, events, status, previous, ...lag };
       } catch (err) {
         if (!isConflict(err) || attempt >= STATUS_ATTEMPTS) throw err;
