@@ -9,6 +9,7 @@ const realTime = [
   'test/e2e/**/*.test.ts',
   'test/agent/failover.test.ts',
   'test/coordination/agent-failover.test.ts',
+  'test/chaos/chaos.test.ts',
 ];
 
 export default defineConfig({

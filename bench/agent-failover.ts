@@ -12,8 +12,8 @@
  *
  * Run: npx tsx bench/agent-failover.ts [runs=5]
  */
-import { EtcdCluster, etcdVersion } from '../test/support/etcd.js';
-import { sampleWritable, SPEC, startRig, until } from '../test/coordination/fixtures/agent-rig.js';
+import { EtcdCluster, etcdVersion } from '../rigs/etcd.js';
+import { sampleWritable, SPEC, startRig, until } from '../rigs/agent-rig.js';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const median = (xs: number[]) => {

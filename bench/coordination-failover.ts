@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EtcdCoordination } from '../src/coordination/etcd.js';
 import { FENCE_AFTER_TTL_FRACTION } from '../src/domain/decide.js';
-import { EtcdCluster, etcdVersion } from '../test/support/etcd.js';
+import { EtcdCluster, etcdVersion } from '../rigs/etcd.js';
 import { TcpProxy } from '../src/net/tcp-proxy.js';
 
 const RUNS = Number(process.argv[2] ?? 5);

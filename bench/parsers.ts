@@ -8,7 +8,7 @@
  * Prints figures; asserts nothing. Run: npx tsx bench/parsers.ts [--all]
  */
 import { HanaParseError } from '../src/hana/parsers/index.js';
-import { hostileInputs, MiB } from '../test/hana/parsers/hostile.js';
+import { hostileInputs, MiB } from '../rigs/hostile-parser-inputs.js';
 
 const sizes = [MiB / 16, MiB / 4, MiB, 4 * MiB];
 const label = (n: number) => (n >= MiB ? `${n / MiB} MiB` : `${n / 1024} KiB`);

@@ -18,8 +18,8 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { EtcdCluster } from '../test/support/etcd.js';
-import { freePort } from '../test/support/etcd.js';
+import { EtcdCluster } from '../rigs/etcd.js';
+import { freePort } from '../rigs/etcd.js';
 import { pct, type Stat } from './lib/stats.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';

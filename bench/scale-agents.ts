@@ -12,8 +12,8 @@ import { Agent } from '../src/agent/agent.js';
 import { parseSpec } from '../src/api/spec.js';
 import { realClock } from '../src/clock.js';
 import { EtcdCoordination } from '../src/coordination/etcd.js';
-import { SimDirectPort } from '../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../src/hana/sim/model.js';
+import { SimDirectPort } from '../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../src/standins/hana-sim/model.js';
 
 const [nArg, endpoints, prefix, namespace] = process.argv.slice(2);
 const N = Number(nArg);

@@ -22,9 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { startFakeApiServer, type FakeApiServer } from '../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../src/standins/kube-api/index.js';
 import { crdModel } from '../test/kube/fakeapi/support.js';
-import { EtcdCluster, etcdVersion, freePort } from '../test/support/etcd.js';
+import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
 import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -5,8 +5,8 @@
  */
 import { realClock } from '../src/clock.js';
 import { HanaSqlProbe } from '../src/hana/sql/probe.js';
-import { startHanaWireServer } from '../src/hana/wire/server.js';
-import type { SimSiteSnapshot } from '../src/hana/sim/snapshot.js';
+import { startHanaWireServer } from '../src/standins/hana-wire/server.js';
+import type { SimSiteSnapshot } from '../src/standins/hana-sim/snapshot.js';
 
 const n = Number(process.argv[2] ?? '50');
 const t = Date.now();

@@ -22,7 +22,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ANNOTATION_PLANNED_TAKEOVER } from '../src/api/resource.js';
 import { runScenario } from '../src/sim/runner.js';
 import { parseScenario } from '../src/sim/scenario.js';
-import { EtcdCluster, etcdVersion } from '../test/support/etcd.js';
+import { EtcdCluster, etcdVersion } from '../rigs/etcd.js';
 import { Bench, DEFAULTS, NAMESPACE, Rig, sleep, TUNED, until, Writer, type Timing } from './lib/rig.js';
 import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
 import { ensurePatroni, patroniBench } from './patroni.js';

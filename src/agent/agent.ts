@@ -1,3 +1,4 @@
+// Why this file is long: observe/publish/decide/act in one loop; act() is to be split into one function per action after the parallel branches land (issue 15).
 /**
  * The agent loop of one site: observe -> publish -> decide -> act, on an injected clock.
  *

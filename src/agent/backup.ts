@@ -1,3 +1,4 @@
+// Why this file is long: the backup runner of the primary's agent: scheduling, epoch checks, run records and cleanup, each with its deadline.
 /**
  * Backups that follow the primary, carried out by the agent of the site holding the leader key.
  *

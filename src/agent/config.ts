@@ -1,3 +1,4 @@
+// Why this file is long: the agent's option table (44 options, each with its help) and the validation of each, naming flag and variable.
 /**
  * Configuration of `hanasr agent`: from HANASR_* environment variables and command-line flags
  * (a flag wins over its variable), validated with zod. Every error names the field, its flag and
@@ -7,17 +8,210 @@
  * Secret directory or HANASR_SQL_PASSWORD; the etcd password from HANASR_ETCD_PASSWORD_FILE; the
  * peer token from HANASR_PEER_TOKEN_FILE.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
-import { parseEtcdConfig, EtcdConfigError, type EtcdConfig } from '../coordination/config.js';
+import {
+  etcdConfigOf,
+  parseStoreConnection,
+  STORE_OPTIONS,
+  storeConnectionInput,
+  StoreConnectionError,
+  type EtcdConfig,
+  type StoreField,
+} from '../coordination/config.js';
+import { flagOf, optionsHelp, parseOptions, type OptionTable } from '../config/options.js';
+import { readSecretLine, SecretFileError } from '../config/secret-file.js';
 import type { CredentialSource } from '../hana/sql/credentials.js';
 import type { FenceCredentialSource } from '../fencing/credentials.js';
 import { MIN_SECRET_LENGTH } from '../observability/log.js';
 import { MIN_PEER_TOKEN_LENGTH } from './peer-auth.js';
 
-/** One configuration key: its field name, flag and environment variable, and what it means. */
+const REFUSED_PASSWORD =
+  'passwords are never taken from the command line (other users can read it in ps); use a file or the environment';
+
+/**
+ * Every option of `hanasr agent`, declared once: the flag (the key in kebab case unless `flag`
+ * says otherwise), its environment variable and its help; --help and docs/agent.md come from it.
+ */
+export const AGENT_OPTIONS = {
+  namespace: {
+    value: 'NS',
+    env: 'HANASR_NAMESPACE',
+    help: 'namespace of the HanaSystemReplication (the cluster key is <namespace>.<cluster>)',
+  },
+  cluster: {
+    value: 'NAME',
+    env: 'HANASR_CLUSTER',
+    help: 'name of the HanaSystemReplication, or the whole key <namespace>.<name>',
+  },
+  site: {
+    value: 'SITE',
+    env: 'HANASR_SITE',
+    help: 'the site this agent runs next to (a name in spec.sites)',
+  },
+  specFile: {
+    value: 'FILE',
+    env: 'HANASR_SPEC_FILE',
+    help: 'a HanaSystemReplication manifest or a bare spec (YAML/JSON): the fallback spec',
+  },
+  specFromStore: {
+    value: 'true|false',
+    env: 'HANASR_SPEC_FROM_STORE',
+    help: 'true|false (default true): follow the spec the operator publishes in the store',
+  },
+  specRefreshSeconds: {
+    value: 'S',
+    env: 'HANASR_SPEC_REFRESH_SECONDS',
+    help: 'how often the published spec is re-read (default 5)',
+  },
+  coordination: {
+    value: 'etcd|memory',
+    env: 'HANASR_COORDINATION',
+    help: 'etcd (default) | memory (one process only: local tests)',
+  },
+  etcdEndpoints: STORE_OPTIONS.endpoints,
+  etcdPrefix: STORE_OPTIONS.prefix,
+  etcdCaFile: STORE_OPTIONS.caFile,
+  etcdCertFile: STORE_OPTIONS.certFile,
+  etcdKeyFile: STORE_OPTIONS.keyFile,
+  etcdUsername: STORE_OPTIONS.username,
+  etcdPasswordFile: STORE_OPTIONS.passwordFile,
+  etcdCallTimeoutMs: STORE_OPTIONS.callTimeoutMs,
+  storeTimeoutMs: {
+    value: 'MS',
+    env: 'HANASR_STORE_TIMEOUT_MS',
+    help: 'deadline of one coordination step of the agent (default 2000)',
+  },
+  sid: { value: 'SID', env: 'HANASR_SID', help: 'SAP system ID (default: spec.sid)' },
+  instanceNumber: {
+    value: 'NN',
+    env: 'HANASR_INSTANCE_NUMBER',
+    help: 'instance number, two digits (default: spec.instanceNumber)',
+  },
+  hdbnsutil: {
+    value: 'PATH',
+    env: 'HANASR_HDBNSUTIL',
+    help: 'path of hdbnsutil (default /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil)',
+  },
+  sapcontrol: {
+    value: 'PATH',
+    env: 'HANASR_SAPCONTROL',
+    help: 'path of sapcontrol (default /usr/sap/<SID>/HDB<NN>/exe/sapcontrol)',
+  },
+  hdbSettings: {
+    flag: 'hdbsettings',
+    value: 'PATH',
+    env: 'HANASR_HDBSETTINGS',
+    help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
+  },
+  hdb: {
+    value: 'PATH',
+    env: 'HANASR_HDB',
+    help: 'path of the HDB script, for HDB kill-9 (default /usr/sap/<SID>/HDB<NN>/HDB)',
+  },
+  runAs: {
+    value: 'USER',
+    env: 'HANASR_RUN_AS',
+    help: 'run the HANA tools as this user through runuser (e.g. ha1adm); unset: as the agent user',
+  },
+  commandTimeoutSeconds: {
+    value: 'S',
+    env: 'HANASR_COMMAND_TIMEOUT_SECONDS',
+    help: 'deadline of each probe command (default: spec probes.timeoutSeconds)',
+  },
+  actionTimeoutSeconds: {
+    value: 'S',
+    env: 'HANASR_ACTION_TIMEOUT_SECONDS',
+    help: 'deadline of takeover/register/start (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
+  },
+  stopTimeoutSeconds: {
+    value: 'S',
+    env: 'HANASR_STOP_TIMEOUT_SECONDS',
+    help: 'deadline of a hard stop of this site; then HDB kill-9 with the same deadline (default 30)',
+  },
+  sqlHost: { value: 'HOST', env: 'HANASR_SQL_HOST', help: 'SQL host of the local site (default localhost)' },
+  sqlPort: { value: 'PORT', env: 'HANASR_SQL_PORT', help: 'SQL port of the local site (default 3<NN>13)' },
+  sqlUser: {
+    value: 'USER',
+    env: 'HANASR_SQL_USER',
+    help: 'SQL user (a user with the MONITORING role), with HANASR_SQL_PASSWORD_FILE or HANASR_SQL_PASSWORD',
+  },
+  sqlPasswordFile: {
+    value: 'FILE',
+    env: 'HANASR_SQL_PASSWORD_FILE',
+    help: 'file holding the SQL password (first line)',
+  },
+  sqlCredentialsFile: {
+    value: 'FILE',
+    env: 'HANASR_SQL_CREDENTIALS_FILE',
+    help: 'file with user= and password= lines (mode 0600)',
+  },
+  sqlSecretDir: {
+    value: 'DIR',
+    env: 'HANASR_SQL_SECRET_DIR',
+    help: 'a mounted Secret with the keys user (or username) and password',
+  },
+  sqlPassword: {
+    env: 'HANASR_SQL_PASSWORD',
+    envOnly: true,
+    help: 'the SQL password (e.g. from a secretKeyRef)',
+  },
+  sqlWriteProbeTable: {
+    value: 'TABLE',
+    env: 'HANASR_SQL_WRITE_PROBE_TABLE',
+    help: 'also prove writes by an UPSERT into this table (created when missing)',
+  },
+  peerSql: {
+    value: 'SITE=HOST:PORT',
+    env: 'HANASR_PEER_SQL',
+    multiple: true,
+    help: "SITE=HOST:PORT of a peer site's SQL port (repeat the flag, or comma-separate)",
+  },
+  peerStatus: {
+    value: 'SITE=URL',
+    env: 'HANASR_PEER_STATUS',
+    multiple: true,
+    help: "SITE=URL of a peer agent's status server, e.g. B=http://hana-b:8082",
+  },
+  peerTokenFile: {
+    value: 'FILE',
+    env: 'HANASR_PEER_TOKEN_FILE',
+    help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
+  },
+  fenceAgentDir: {
+    value: 'DIR',
+    env: 'HANASR_FENCE_AGENT_DIR',
+    help: 'directory of the fence agents spec.fencing.agent.command names (default /usr/sbin)',
+  },
+  fenceCredentialsFile: {
+    value: 'FILE',
+    env: 'HANASR_FENCE_CREDENTIALS_FILE',
+    help: 'fence agent credentials: name=value lines (login=, password=; SITE.password= for one site), mode 0600',
+  },
+  fenceCredentialsDir: {
+    value: 'DIR',
+    env: 'HANASR_FENCE_CREDENTIALS_DIR',
+    help: 'fence agent credentials from a mounted Secret: one file per key (login, password, A.password...)',
+  },
+  statusHost: {
+    value: 'ADDR',
+    env: 'HANASR_STATUS_HOST',
+    help: 'address the status server binds (default 0.0.0.0: every interface, so peers and the kubelet reach it; 127.0.0.1 keeps it local)',
+  },
+  statusPort: {
+    value: 'PORT',
+    env: 'HANASR_STATUS_PORT',
+    help: 'port of /status, /healthz, /readyz (default 8082; 0 picks a free port)',
+  },
+  logLevel: { value: 'LEVEL', env: 'HANASR_LOG_LEVEL', help: 'debug | info | warn | error (default info)' },
+  sqlPasswordFlag: { flag: 'sql-password', help: '', refused: REFUSED_PASSWORD },
+  etcdPasswordFlag: { flag: 'etcd-password', help: '', refused: REFUSED_PASSWORD },
+  passwordFlag: { flag: 'password', help: '', refused: REFUSED_PASSWORD },
+} as const satisfies OptionTable;
+
+/** One configuration key as the agent names it in errors: field, flag (`''`: environment only), variable. */
 export interface ConfigKey {
   readonly field: string;
   readonly flag: string;
@@ -29,264 +223,17 @@ export interface ConfigKey {
   readonly envOnly?: boolean;
 }
 
-export const CONFIG_KEYS: readonly ConfigKey[] = [
-  {
-    field: 'namespace',
-    flag: '--namespace',
-    env: 'HANASR_NAMESPACE',
-    help: 'namespace of the HanaSystemReplication (the cluster key is <namespace>.<cluster>)',
-  },
-  {
-    field: 'cluster',
-    flag: '--cluster',
-    env: 'HANASR_CLUSTER',
-    help: 'name of the HanaSystemReplication, or the whole key <namespace>.<name>',
-  },
-  {
-    field: 'site',
-    flag: '--site',
-    env: 'HANASR_SITE',
-    help: 'the site this agent runs next to (a name in spec.sites)',
-  },
-  {
-    field: 'specFile',
-    flag: '--spec-file',
-    env: 'HANASR_SPEC_FILE',
-    help: 'a HanaSystemReplication manifest or a bare spec (YAML/JSON): the fallback spec',
-  },
-  {
-    field: 'specFromStore',
-    flag: '--spec-from-store',
-    env: 'HANASR_SPEC_FROM_STORE',
-    help: 'true|false (default true): follow the spec the operator publishes in the store',
-  },
-  {
-    field: 'specRefreshSeconds',
-    flag: '--spec-refresh-seconds',
-    env: 'HANASR_SPEC_REFRESH_SECONDS',
-    help: 'how often the published spec is re-read (default 5)',
-  },
-  {
-    field: 'coordination',
-    flag: '--coordination',
-    env: 'HANASR_COORDINATION',
-    help: 'etcd (default) | memory (one process only: local tests)',
-  },
-  {
-    field: 'etcdEndpoints',
-    flag: '--etcd-endpoints',
-    env: 'HANASR_ETCD_ENDPOINTS',
-    help: 'comma-separated etcd client URLs (https://etcd-0:2379,...)',
-  },
-  {
-    field: 'etcdPrefix',
-    flag: '--etcd-prefix',
-    env: 'HANASR_ETCD_PREFIX',
-    help: 'key prefix (default /hanasr)',
-  },
-  {
-    field: 'etcdCaFile',
-    flag: '--etcd-ca-file',
-    env: 'HANASR_ETCD_CA_FILE',
-    help: 'CA bundle of the etcd servers (PEM)',
-  },
-  {
-    field: 'etcdCertFile',
-    flag: '--etcd-cert-file',
-    env: 'HANASR_ETCD_CERT_FILE',
-    help: 'client certificate for mutual TLS (PEM)',
-  },
-  {
-    field: 'etcdKeyFile',
-    flag: '--etcd-key-file',
-    env: 'HANASR_ETCD_KEY_FILE',
-    help: 'client private key for mutual TLS (PEM)',
-  },
-  {
-    field: 'etcdUsername',
-    flag: '--etcd-username',
-    env: 'HANASR_ETCD_USERNAME',
-    help: 'etcd user (with HANASR_ETCD_PASSWORD_FILE)',
-  },
-  {
-    field: 'etcdPasswordFile',
-    flag: '--etcd-password-file',
-    env: 'HANASR_ETCD_PASSWORD_FILE',
-    help: 'file holding the etcd password (first line)',
-  },
-  {
-    field: 'etcdCallTimeoutMs',
-    flag: '--etcd-call-timeout-ms',
-    env: 'HANASR_ETCD_CALL_TIMEOUT_MS',
-    help: 'deadline of one etcd call (default 1000)',
-  },
-  {
-    field: 'storeTimeoutMs',
-    flag: '--store-timeout-ms',
-    env: 'HANASR_STORE_TIMEOUT_MS',
-    help: 'deadline of one coordination step of the agent (default 2000)',
-  },
-  { field: 'sid', flag: '--sid', env: 'HANASR_SID', help: 'SAP system ID (default: spec.sid)' },
-  {
-    field: 'instanceNumber',
-    flag: '--instance-number',
-    env: 'HANASR_INSTANCE_NUMBER',
-    help: 'instance number, two digits (default: spec.instanceNumber)',
-  },
-  {
-    field: 'hdbnsutil',
-    flag: '--hdbnsutil',
-    env: 'HANASR_HDBNSUTIL',
-    help: 'path of hdbnsutil (default /usr/sap/<SID>/HDB<NN>/exe/hdbnsutil)',
-  },
-  {
-    field: 'sapcontrol',
-    flag: '--sapcontrol',
-    env: 'HANASR_SAPCONTROL',
-    help: 'path of sapcontrol (default /usr/sap/<SID>/HDB<NN>/exe/sapcontrol)',
-  },
-  {
-    field: 'hdbSettings',
-    flag: '--hdbsettings',
-    env: 'HANASR_HDBSETTINGS',
-    help: 'path of HDBSettings.sh (default /usr/sap/<SID>/HDB<NN>/HDBSettings.sh)',
-  },
-  {
-    field: 'hdb',
-    flag: '--hdb',
-    env: 'HANASR_HDB',
-    help: 'path of the HDB script, for HDB kill-9 (default /usr/sap/<SID>/HDB<NN>/HDB)',
-  },
-  {
-    field: 'runAs',
-    flag: '--run-as',
-    env: 'HANASR_RUN_AS',
-    help: 'run the HANA tools as this user through runuser (e.g. ha1adm); unset: as the agent user',
-  },
-  {
-    field: 'commandTimeoutSeconds',
-    flag: '--command-timeout-seconds',
-    env: 'HANASR_COMMAND_TIMEOUT_SECONDS',
-    help: 'deadline of each probe command (default: spec probes.timeoutSeconds)',
-  },
-  {
-    field: 'actionTimeoutSeconds',
-    flag: '--action-timeout-seconds',
-    env: 'HANASR_ACTION_TIMEOUT_SECONDS',
-    help: 'deadline of takeover/register/start (default 120, SAPHanaSR HANA_CALL_TIMEOUT)',
-  },
-  {
-    field: 'stopTimeoutSeconds',
-    flag: '--stop-timeout-seconds',
-    env: 'HANASR_STOP_TIMEOUT_SECONDS',
-    help: 'deadline of a hard stop of this site; then HDB kill-9 with the same deadline (default 30)',
-  },
-  {
-    field: 'sqlHost',
-    flag: '--sql-host',
-    env: 'HANASR_SQL_HOST',
-    help: 'SQL host of the local site (default localhost)',
-  },
-  {
-    field: 'sqlPort',
-    flag: '--sql-port',
-    env: 'HANASR_SQL_PORT',
-    help: 'SQL port of the local site (default 3<NN>13)',
-  },
-  {
-    field: 'sqlUser',
-    flag: '--sql-user',
-    env: 'HANASR_SQL_USER',
-    help: 'SQL user (a user with the MONITORING role), with HANASR_SQL_PASSWORD_FILE or HANASR_SQL_PASSWORD',
-  },
-  {
-    field: 'sqlPasswordFile',
-    flag: '--sql-password-file',
-    env: 'HANASR_SQL_PASSWORD_FILE',
-    help: 'file holding the SQL password (first line)',
-  },
-  {
-    field: 'sqlCredentialsFile',
-    flag: '--sql-credentials-file',
-    env: 'HANASR_SQL_CREDENTIALS_FILE',
-    help: 'file with user= and password= lines (mode 0600)',
-  },
-  {
-    field: 'sqlSecretDir',
-    flag: '--sql-secret-dir',
-    env: 'HANASR_SQL_SECRET_DIR',
-    help: 'a mounted Secret with the keys user (or username) and password',
-  },
-  {
-    field: 'sqlPassword',
-    flag: '',
-    env: 'HANASR_SQL_PASSWORD',
-    help: 'the SQL password (environment only, e.g. from a secretKeyRef)',
-    envOnly: true,
-  },
-  {
-    field: 'sqlWriteProbeTable',
-    flag: '--sql-write-probe-table',
-    env: 'HANASR_SQL_WRITE_PROBE_TABLE',
-    help: 'also prove writes by an UPSERT into this table (created when missing)',
-  },
-  {
-    field: 'peerSql',
-    flag: '--peer-sql',
-    env: 'HANASR_PEER_SQL',
-    help: "SITE=HOST:PORT of a peer site's SQL port (repeat the flag, or comma-separate)",
-    repeatable: true,
-  },
-  {
-    field: 'peerStatus',
-    flag: '--peer-status',
-    env: 'HANASR_PEER_STATUS',
-    help: "SITE=URL of a peer agent's status server, e.g. B=http://hana-b:8082 (repeatable)",
-    repeatable: true,
-  },
-  {
-    field: 'peerTokenFile',
-    flag: '--peer-token-file',
-    env: 'HANASR_PEER_TOKEN_FILE',
-    help: 'file holding the token shared by the agents of this cluster (first line, 16+ characters; e.g. a mounted Secret): proves peer checks both ways; required with --peer-status, and /status is closed without it',
-  },
-  {
-    field: 'fenceAgentDir',
-    flag: '--fence-agent-dir',
-    env: 'HANASR_FENCE_AGENT_DIR',
-    help: 'directory of the fence agents spec.fencing.agent.command names (default /usr/sbin)',
-  },
-  {
-    field: 'fenceCredentialsFile',
-    flag: '--fence-credentials-file',
-    env: 'HANASR_FENCE_CREDENTIALS_FILE',
-    help: 'fence agent credentials: name=value lines (login=, password=; SITE.password= for one site), mode 0600',
-  },
-  {
-    field: 'fenceCredentialsDir',
-    flag: '--fence-credentials-dir',
-    env: 'HANASR_FENCE_CREDENTIALS_DIR',
-    help: 'fence agent credentials from a mounted Secret: one file per key (login, password, A.password...)',
-  },
-  {
-    field: 'statusHost',
-    flag: '--status-host',
-    env: 'HANASR_STATUS_HOST',
-    help: 'address the status server binds (default 0.0.0.0: every interface, so peers and the kubelet reach it; 127.0.0.1 keeps it local)',
-  },
-  {
-    field: 'statusPort',
-    flag: '--status-port',
-    env: 'HANASR_STATUS_PORT',
-    help: 'port of /status, /healthz, /readyz (default 8082; 0 picks a free port)',
-  },
-  {
-    field: 'logLevel',
-    flag: '--log-level',
-    env: 'HANASR_LOG_LEVEL',
-    help: 'debug | info | warn | error (default info)',
-  },
-];
+/** AGENT_OPTIONS as a list (refused flags left out). */
+export const CONFIG_KEYS: readonly ConfigKey[] = Object.entries(AGENT_OPTIONS as OptionTable)
+  .filter(([, spec]) => spec.refused === undefined)
+  .map(([field, spec]) => ({
+    field,
+    flag: spec.envOnly === true ? '' : `--${flagOf(field, spec)}`,
+    env: spec.env ?? '',
+    help: spec.help,
+    ...(spec.multiple === true ? { repeatable: true } : {}),
+    ...(spec.envOnly === true ? { envOnly: true } : {}),
+  }));
 
 const KEY_BY_FIELD = new Map(CONFIG_KEYS.map((k) => [k.field, k]));
 
@@ -366,48 +313,19 @@ export class AgentConfigError extends Error {
 
 // --- raw input --------------------------------------------------------------------------------
 
-/** Reads flags (`--x value`, `--x=value`) over environment variables into one record by field. */
+/** Reads flags over environment variables (AGENT_OPTIONS) into one record by field. */
 export function rawConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> {
-  const raw: Record<string, string> = {};
-  const problems: string[] = [];
-  for (const key of CONFIG_KEYS) {
-    const value = env[key.env];
-    if (value !== undefined && value !== '') raw[key.field] = value;
-  }
-  const fromFlags: Record<string, string[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--debug') continue;
-    if (!arg.startsWith('-')) {
-      // Never echoed: it may be a value meant for a flag (a password, say).
-      problems.push(`unexpected argument at position ${i + 1}`);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (/^--(sql-|etcd-)?password$/.test(name)) {
-      problems.push(
-        `${name}: passwords are never taken from the command line (other users can read it in ps); use a file or the environment`,
-      );
-      if (eq < 0) i++;
-      continue;
-    }
-    const key = CONFIG_KEYS.find((k) => k.flag !== '' && k.flag === name);
-    if (!key) {
-      problems.push(`unknown option ${name}`);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) {
-      problems.push(`${key.flag} needs a value`);
-      continue;
-    }
-    (fromFlags[key.field] ??= []).push(value);
-  }
+  const parsed = parseOptions(argv, AGENT_OPTIONS, { env });
+  // A positional is never echoed: it may be a value meant for a flag (a password, say).
+  const problems = [
+    ...parsed.problems,
+    ...parsed.positionalIndexes.map((i) => `unexpected argument at position ${i + 1}`),
+  ];
   if (problems.length > 0) throw new AgentConfigError(problems);
-  for (const [field, values] of Object.entries(fromFlags)) {
-    const key = KEY_BY_FIELD.get(field)!;
-    raw[field] = key.repeatable ? values.join(',') : values[values.length - 1]!;
+  const raw: Record<string, string> = {};
+  for (const field of KEY_BY_FIELD.keys()) {
+    const value = parsed.values[field];
+    if (typeof value === 'string') raw[field] = value;
   }
   return raw;
 }
@@ -608,21 +526,35 @@ export function readSpecFile(file: string): {
 
 function readFirstLine(file: string, field: string, minLength = MIN_SECRET_LENGTH): string {
   try {
-    const info = statSync(file);
-    if ((info.mode & 0o022) !== 0)
-      throw new AgentConfigError([`${describeField(field)}: ${file} is writable by group or others`]);
-    const line = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
-    if (line === '') throw new AgentConfigError([`${describeField(field)}: ${file} is empty`]);
-    if (line.length < minLength)
-      throw new AgentConfigError([
-        `${describeField(field)}: the secret in ${file} is shorter than ${minLength} characters: refused`,
-      ]);
-    return line;
+    return readSecretLine(file, minLength);
   } catch (err) {
-    if (err instanceof AgentConfigError) throw err;
-    throw new AgentConfigError([
-      `${describeField(field)}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    ]);
+    if (err instanceof SecretFileError)
+      throw new AgentConfigError([`${describeField(field)}: ${err.message}`]);
+    throw err;
+  }
+}
+
+/** The agent's name of a store connection field: endpoints -> etcdEndpoints. */
+function agentFieldOf(field: StoreField): string {
+  return `etcd${field[0]!.toUpperCase()}${field.slice(1)}`;
+}
+
+/** The etcd configuration of the agent's store options; problems named by the agent's fields. */
+function agentEtcdConfig(r: Readonly<Record<string, unknown>>, problems: string[]): EtcdConfig | undefined {
+  const values: Record<string, unknown> = {};
+  for (const field of Object.keys(STORE_OPTIONS) as StoreField[]) values[field] = r[agentFieldOf(field)];
+  if (typeof values.callTimeoutMs === 'number') values.callTimeoutMs = String(values.callTimeoutMs);
+  try {
+    return etcdConfigOf(parseStoreConnection(storeConnectionInput(values)), {
+      readPassword: (file) => readSecretLine(file),
+    });
+  } catch (err) {
+    if (!(err instanceof StoreConnectionError)) throw err;
+    for (const p of err.problems)
+      problems.push(
+        p.field !== null ? `${describeField(agentFieldOf(p.field))}: ${p.message}` : `etcd ${p.message}`,
+      );
+    return undefined;
   }
 }
 
@@ -675,59 +607,8 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     if (r.etcdEndpoints === undefined) {
       problems.push(`${describeField('etcdEndpoints')}: required with etcd coordination`);
     } else {
-      const input: Record<string, unknown> = {
-        endpoints: r.etcdEndpoints
-          .split(',')
-          .map((e) => e.trim())
-          .filter((e) => e !== ''),
-        ...(r.etcdPrefix !== undefined ? { keyPrefix: r.etcdPrefix } : {}),
-        ...(r.etcdCallTimeoutMs !== undefined ? { callTimeoutMs: r.etcdCallTimeoutMs } : {}),
-      };
-      if (r.etcdCaFile !== undefined || r.etcdCertFile !== undefined || r.etcdKeyFile !== undefined) {
-        if (r.etcdCaFile === undefined)
-          problems.push(`${describeField('etcdCaFile')}: required with a client certificate`);
-        input.tls = {
-          caFile: r.etcdCaFile ?? '',
-          ...(r.etcdCertFile !== undefined ? { certFile: r.etcdCertFile } : {}),
-          ...(r.etcdKeyFile !== undefined ? { keyFile: r.etcdKeyFile } : {}),
-        };
-      }
-      if ((r.etcdUsername === undefined) !== (r.etcdPasswordFile === undefined)) {
-        problems.push(
-          `${describeField('etcdUsername')}: goes with ${describeField('etcdPasswordFile')}: give both or neither`,
-        );
-      } else if (r.etcdUsername !== undefined && r.etcdPasswordFile !== undefined) {
-        try {
-          input.auth = {
-            username: r.etcdUsername,
-            password: readFirstLine(r.etcdPasswordFile, 'etcdPasswordFile'),
-          };
-        } catch (err) {
-          problems.push(...(err as AgentConfigError).problems);
-        }
-      }
-      try {
-        coordination = { kind: 'etcd', etcd: parseEtcdConfig(input) };
-      } catch (err) {
-        if (!(err instanceof EtcdConfigError)) throw err;
-        const names: Record<string, string> = {
-          endpoints: 'etcdEndpoints',
-          keyPrefix: 'etcdPrefix',
-          callTimeoutMs: 'etcdCallTimeoutMs',
-          'tls.caFile': 'etcdCaFile',
-          'tls.certFile': 'etcdCertFile',
-          'tls.keyFile': 'etcdKeyFile',
-          tls: 'etcdCaFile',
-          'auth.username': 'etcdUsername',
-          'auth.password': 'etcdPasswordFile',
-        };
-        for (const p of err.problems) {
-          const i = p.indexOf(':');
-          const path = p.slice(0, i).replace(/\.\d+$/, '');
-          const field = names[path];
-          problems.push(field ? `${describeField(field)}:${p.slice(i + 1)}` : `etcd ${p}`);
-        }
-      }
+      const etcd = agentEtcdConfig(r, problems);
+      if (etcd !== undefined) coordination = { kind: 'etcd', etcd };
     }
   }
 
@@ -838,8 +719,5 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 /** The --help text's option table: every flag with its environment variable. */
 export function configHelp(): string {
-  return CONFIG_KEYS.map((k) => {
-    const left = k.flag ? `${k.flag} VALUE, ${k.env}` : `${k.env} (environment only)`;
-    return `  ${left}\n      ${k.help}${k.repeatable ? ' (repeatable)' : ''}`;
-  }).join('\n');
+  return optionsHelp(AGENT_OPTIONS);
 }

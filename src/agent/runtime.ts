@@ -1,3 +1,4 @@
+// Why this file is long: the agent assembled from its adapters (commands, SQL, peers, store, spec source, status server), each with its start and stop.
 /**
  * `hanasr agent` assembled: the HANA command adapter (spawned tools, SQL lag source), the peer
  * probe, the coordination store, the spec source, the Agent loop and the status server.

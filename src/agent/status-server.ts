@@ -13,10 +13,10 @@
  *
  * Never a credential: every body is checked against the known secrets before it is sent.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { redact } from '../hana/sql/credentials.js';
+import { pathOf, sendMetrics, sendText, startHttpServer } from '../net/http-server.js';
 import { RESPONSE_MAC_HEADER, checkRequest, responseMac } from './peer-auth.js';
 
 export interface HanaSummary {
@@ -98,22 +98,9 @@ export interface StatusServer {
 }
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    head: boolean,
-    extra: Record<string, string> = {},
-  ) => {
-    const text = redact(JSON.stringify(body), options.secrets?.() ?? []);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-      ...extra,
-    });
-    res.end(head ? undefined : text);
-  };
+  const redacted = (text: string) => redact(text, options.secrets?.() ?? []);
+  const send = (res: ServerResponse, status: number, body: unknown, head: boolean, headers = {}) =>
+    sendText(res, status, redacted(JSON.stringify(body)), 'application/json', { head, headers });
   const sendStatus = (req: IncomingMessage, res: ServerResponse, head: boolean) => {
     const token = options.peerToken;
     const unauthorized = { 'www-authenticate': 'Bearer realm="hanasr-agent"' };
@@ -122,54 +109,22 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     const auth = checkRequest(token, req.headers.authorization, req.method ?? 'GET', '/status');
     if (!auth.ok)
       return send(res, 401, { error: 'a valid peer token is required for /status' }, head, unauthorized);
-    const text = redact(JSON.stringify(options.status()), options.secrets?.() ?? []);
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-      ...(auth.nonce !== undefined
-        ? { [RESPONSE_MAC_HEADER]: responseMac(token, auth.nonce, 200, text) }
-        : {}),
-    });
-    res.end(head ? undefined : text);
+    const text = redacted(JSON.stringify(options.status()));
+    const mac: Record<string, string> =
+      auth.nonce !== undefined ? { [RESPONSE_MAC_HEADER]: responseMac(token, auth.nonce, 200, text) } : {};
+    sendText(res, 200, text, 'application/json', { head, headers: mac });
   };
-  const sendText = (res: ServerResponse, status: number, text: string, type: string, head: boolean) => {
-    const body = redact(text, options.secrets?.() ?? []);
-    res.writeHead(status, {
-      'content-type': type,
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    });
-    res.end(head ? undefined : body);
-  };
-  // The registry answers from memory; the deadline only guards against a collector that hangs.
-  const metricsText = async (registry: Registry): Promise<string> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        registry.metrics(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('metrics timed out')), 4000);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) return send(res, 405, { error: 'GET only' }, head);
-    const path = (req.url ?? '/').split('?')[0];
+    const path = pathOf(req);
     try {
       switch (path) {
         case '/status':
           return sendStatus(req, res, head);
         case '/metrics':
           if (options.metrics === undefined) break;
-          return void metricsText(options.metrics).then(
-            (text) => sendText(res, 200, text, options.metrics!.contentType, head),
-            () => send(res, 500, { error: 'metrics unavailable' }, head),
-          );
+          return await sendMetrics(res, options.metrics, { head, filter: redacted });
         case '/healthz':
         case '/readyz': {
           const check = path === '/healthz' ? options.healthz() : options.readyz();
@@ -181,27 +136,13 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return send(res, 500, { error: err instanceof Error ? err.message : String(err) }, head);
     }
   };
-  const server = createServer(handle);
-  server.headersTimeout = 5000;
-  server.requestTimeout = 5000;
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startHttpServer({
+    host: options.host,
+    port: options.port,
+    handle,
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 5000,
+    keepAliveTimeoutMs: 1000,
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  return {
-    url: `http://${shown}:${address.port}`,
-    address: `${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, address: server.address, close: () => server.close() };
 }

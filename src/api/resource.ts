@@ -1,3 +1,4 @@
+// Why this file is long: the status schema with each field's description (kubectl explain reads them) and every annotation DBAs set.
 /**
  * The HanaSystemReplication custom resource: identity constants, the annotations DBAs set with
  * kubectl, and the status schema the operator writes. The spec schema lives in spec.ts; the CRD

@@ -1,3 +1,4 @@
+// Why this file is long: the one schema of the spec with each field's description (the CRD and kubectl explain are generated from it) and its cross-field rules.
 /**
  * The HanaSystemReplication spec: the one schema behind runtime validation, the TypeScript
  * types and the CRD's OpenAPI schema. Defaults are the safe choice for each knob. Each field's

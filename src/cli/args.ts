@@ -2,6 +2,7 @@
  * The argv parser and error conventions shared by the DBA commands (status, takeover,
  * maintenance, fence, register, history, validate): flags, one-line errors, exit codes.
  */
+import { parseOptions, type OptionSpec, type OptionTable, type OptionValue } from '../config/options.js';
 
 /** The exit codes of every hanasr command (documented in docs/cli.md and each --help). */
 export const EXIT = {
@@ -45,82 +46,27 @@ export class UsageError extends CliError {
   }
 }
 
-export interface FlagSpec {
-  readonly type: 'boolean' | 'string';
-  /** One-letter alias, without the dash. */
-  readonly short?: string;
-  /** Allowed values of a string flag. */
-  readonly choices?: readonly string[];
-}
+/** A command's options: see ./options.ts (one table gives the parser, --help and docs). */
+export type FlagSpec = OptionSpec;
 
 export interface ParsedArgs {
-  readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  readonly flags: Readonly<Record<string, OptionValue>>;
   readonly positionals: readonly string[];
 }
 
-/** Flags every command accepts. */
-const COMMON: Record<string, FlagSpec> = {
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-
 /**
- * Parses `--flag`, `--flag=value`, `--flag value`, `-x value`, `--no-flag` (booleans) and
- * positionals (everything after `--` is positional). Throws UsageError on an unknown flag or a
- * missing or disallowed value.
+ * Parses argv against the command's option table (see src/config/options.ts), then the
+ * environment variables the table names; throws UsageError naming the first problem (an unknown
+ * flag, a missing or disallowed value).
  */
-export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagSpec>>): ParsedArgs {
-  const all: Record<string, FlagSpec> = { ...COMMON, ...spec };
-  const byShort = new Map<string, string>();
-  for (const [name, f] of Object.entries(all)) if (f.short !== undefined) byShort.set(f.short, name);
-  const flags: Record<string, string | boolean | undefined> = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    let name: string;
-    let inline: string | undefined;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (arg.startsWith('-') && arg.length > 1) {
-      const long = byShort.get(arg.slice(1, 2));
-      if (long === undefined) throw new UsageError(`unknown flag ${arg}`);
-      name = long;
-      inline = arg.length > 2 ? arg.slice(2).replace(/^=/, '') : undefined;
-    } else {
-      positionals.push(arg);
-      continue;
-    }
-    const f = all[name];
-    if (f === undefined && name.startsWith('no-') && all[name.slice(3)]?.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      flags[name.slice(3)] = false;
-      continue;
-    }
-    if (f === undefined) throw new UsageError(`unknown flag --${name}`);
-    if (f.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      flags[name] = true;
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`--${name} needs a value`);
-      value = next;
-      i++;
-    }
-    if (f.choices !== undefined && !f.choices.includes(value)) {
-      throw new UsageError(`--${name} must be one of ${f.choices.join(', ')} (got "${value}")`);
-    }
-    flags[name] = value;
-  }
-  return { flags, positionals };
+export function parseArgs(
+  argv: readonly string[],
+  spec: OptionTable,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ParsedArgs {
+  const parsed = parseOptions(argv, spec, { noun: 'flag', env });
+  if (parsed.problems.length > 0) throw new UsageError(parsed.problems[0]!);
+  return { flags: parsed.values, positionals: parsed.positionals };
 }
 
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {

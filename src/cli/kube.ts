@@ -10,31 +10,27 @@ import { join } from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.js';
 import { KIND } from '../api/resource.js';
-import {
-  CliError,
-  EXIT,
-  parseDuration,
-  stringFlag,
-  UsageError,
-  type FlagSpec,
-  type ParsedArgs,
-} from './args.js';
+import { CliError, EXIT, parseDuration, stringFlag, UsageError, type ParsedArgs } from './args.js';
+import { COMMON_OPTIONS, optionsHelp, type OptionTable } from '../config/options.js';
 
-export const KUBE_FLAGS: Record<string, FlagSpec> = {
-  kubeconfig: { type: 'string' },
-  context: { type: 'string' },
-  namespace: { type: 'string', short: 'n' },
-  'request-timeout': { type: 'string' },
+export const KUBE_FLAGS: OptionTable = {
+  kubeconfig: {
+    value: 'PATH',
+    help: 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)',
+  },
+  context: { value: 'NAME', help: 'kubeconfig context to use (default: the current context)' },
+  namespace: {
+    short: 'n',
+    value: 'NS',
+    help: 'namespace (default: the context\'s namespace, in-cluster namespace, or "default")',
+  },
+  'request-timeout': { value: 'DUR', help: 'deadline of each API call, e.g. 10s, 500ms (default 10s)' },
 };
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export const KUBE_FLAGS_HELP = `Kubernetes options:
-  --kubeconfig PATH        kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
-  --context NAME           kubeconfig context to use (default: the current context)
-  -n, --namespace NS       namespace (default: the context's namespace, in-cluster namespace, or "default")
-  --request-timeout DUR    deadline of each API call, e.g. 10s, 500ms (default 10s)
-  --debug                  print stack traces on errors
+${optionsHelp({ ...KUBE_FLAGS, debug: COMMON_OPTIONS.debug })}
 
 Environment:
   KUBECONFIG               kubeconfig path(s), colon-separated, when --kubeconfig is not given

@@ -1,8 +1,12 @@
 /**
- * Configuration of the etcd coordination adapter, validated with zod. Error messages name the
- * field and never echo a value (so a password typed into the wrong field is not printed).
+ * The coordination store's connection, one place for every process that reaches etcd (agent,
+ * operator, the DBA commands, the demo): its options (flags and environment variables, declared
+ * once), its shape as configured (`storeConnectionSchema`), and the etcd adapter's validated
+ * configuration (`etcdConfigSchema`) built from it. Error messages name the field and never echo
+ * a value (so a password typed into the wrong field is not printed).
  */
 import { z } from 'zod';
+import type { OptionSpec } from '../config/options.js';
 
 const endpoint = z
   .string()
@@ -111,4 +115,193 @@ export function redactEtcdConfig(config: EtcdConfig): Record<string, unknown> {
     ...config,
     ...(config.auth ? { auth: { username: config.auth.username, password: '<redacted>' } } : {}),
   };
+}
+
+// --- the connection as configured, from flags, environment or a config object -------------------
+
+/** The store's options, by connection field: flag, environment variable and help, declared once. */
+export const STORE_OPTIONS = {
+  endpoints: {
+    flag: 'etcd-endpoints',
+    env: 'HANASR_ETCD_ENDPOINTS',
+    value: 'URL[,URL...]',
+    help: 'comma-separated etcd client URLs (https://etcd-0:2379,...)',
+  },
+  prefix: {
+    flag: 'etcd-prefix',
+    env: 'HANASR_ETCD_PREFIX',
+    value: '/PATH',
+    help: 'key prefix (default /hanasr)',
+  },
+  caFile: {
+    flag: 'etcd-ca-file',
+    env: 'HANASR_ETCD_CA_FILE',
+    value: 'FILE',
+    help: 'CA bundle of the etcd servers (PEM)',
+  },
+  certFile: {
+    flag: 'etcd-cert-file',
+    env: 'HANASR_ETCD_CERT_FILE',
+    value: 'FILE',
+    help: 'client certificate for mutual TLS (PEM)',
+  },
+  keyFile: {
+    flag: 'etcd-key-file',
+    env: 'HANASR_ETCD_KEY_FILE',
+    value: 'FILE',
+    help: 'client private key for mutual TLS (PEM)',
+  },
+  username: {
+    flag: 'etcd-username',
+    env: 'HANASR_ETCD_USERNAME',
+    value: 'USER',
+    help: 'etcd user (with HANASR_ETCD_PASSWORD_FILE)',
+  },
+  passwordFile: {
+    flag: 'etcd-password-file',
+    env: 'HANASR_ETCD_PASSWORD_FILE',
+    value: 'FILE',
+    help: 'file holding the etcd password (first line)',
+  },
+  callTimeoutMs: {
+    flag: 'etcd-call-timeout-ms',
+    env: 'HANASR_ETCD_CALL_TIMEOUT_MS',
+    value: 'MS',
+    help: 'deadline of one etcd call (default 1000)',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The connection as configured (the password file not read yet); every caller's one shape. */
+export const storeConnectionSchema = z
+  .object({
+    /** Client URLs of the etcd members; empty only without etcd (the caller says when it is needed). */
+    endpoints: z.array(z.string()).default([]),
+    prefix: z.string().default('/hanasr'),
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    /** Deadline of one etcd call (ms). */
+    callTimeoutMs: z.number().int().min(50).max(60_000).default(1000),
+  })
+  .strict();
+
+export type StoreConnectionInput = z.input<typeof storeConnectionSchema>;
+export type StoreConnection = z.output<typeof storeConnectionSchema>;
+export type StoreField = keyof typeof STORE_OPTIONS;
+
+/** A problem of the connection, by field (the caller names the field its way). */
+export interface StoreProblem {
+  readonly field: StoreField | null;
+  readonly message: string;
+}
+
+export class StoreConnectionError extends Error {
+  readonly code = 'STORE_CONNECTION_INVALID' as const;
+  constructor(readonly problems: readonly StoreProblem[]) {
+    super(
+      `invalid etcd configuration: ${problems.map((p) => (p.field ? `--${STORE_OPTIONS[p.field].flag}: ${p.message}` : p.message)).join('; ')}`,
+    );
+    this.name = 'StoreConnectionError';
+  }
+}
+
+/** The comma-separated endpoints of a flag or variable, as a list. */
+export function splitEndpoints(text: string): string[] {
+  return text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+}
+
+/** Where each path of etcdConfigSchema comes from in the connection. */
+const FIELD_OF_PATH: Readonly<Record<string, StoreField>> = {
+  endpoints: 'endpoints',
+  keyPrefix: 'prefix',
+  callTimeoutMs: 'callTimeoutMs',
+  tls: 'caFile',
+  'tls.caFile': 'caFile',
+  'tls.certFile': 'certFile',
+  'tls.keyFile': 'keyFile',
+  'auth.username': 'username',
+  'auth.password': 'passwordFile',
+};
+
+/**
+ * The etcd adapter's configuration of a connection: checks the pairs (a client certificate needs
+ * the CA, a user its password file), reads the password file through `readPassword` (which
+ * throws an Error saying why it refuses the file), validates with etcdConfigSchema. Throws
+ * StoreConnectionError naming each bad field.
+ */
+export function etcdConfigOf(
+  connection: StoreConnection,
+  options: { readonly leaseTtlSeconds?: number; readonly readPassword: (file: string) => string },
+): EtcdConfig {
+  const c = connection;
+  const problems: StoreProblem[] = [];
+  const input: Record<string, unknown> = {
+    endpoints: c.endpoints,
+    keyPrefix: c.prefix,
+    callTimeoutMs: c.callTimeoutMs,
+    ...(options.leaseTtlSeconds !== undefined ? { leaseTtlSeconds: options.leaseTtlSeconds } : {}),
+  };
+  if (c.caFile !== undefined || c.certFile !== undefined || c.keyFile !== undefined) {
+    if (c.caFile === undefined)
+      problems.push({ field: 'caFile', message: 'required with a client certificate' });
+    input.tls = {
+      caFile: c.caFile ?? '',
+      ...(c.certFile !== undefined ? { certFile: c.certFile } : {}),
+      ...(c.keyFile !== undefined ? { keyFile: c.keyFile } : {}),
+    };
+  }
+  if ((c.username === undefined) !== (c.passwordFile === undefined)) {
+    problems.push({
+      field: 'username',
+      message: `goes with --${STORE_OPTIONS.passwordFile.flag} / ${STORE_OPTIONS.passwordFile.env}: give both or neither`,
+    });
+  } else if (c.username !== undefined && c.passwordFile !== undefined) {
+    try {
+      input.auth = { username: c.username, password: options.readPassword(c.passwordFile) };
+    } catch (err) {
+      problems.push({ field: 'passwordFile', message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const result = etcdConfigSchema.safeParse(input);
+  if (result.success && problems.length === 0) return result.data;
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path.filter((p) => typeof p !== 'number').join('.');
+      const field = FIELD_OF_PATH[path] ?? null;
+      const message = describe(issue);
+      problems.push({ field, message: field !== null ? message : `${path || '(config)'}: ${message}` });
+    }
+  }
+  throw new StoreConnectionError(problems);
+}
+
+/** The connection input of option values (strings, by STORE_OPTIONS field); absent ones left out. */
+export function storeConnectionInput(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const field of Object.keys(STORE_OPTIONS) as StoreField[]) {
+    const v = values[field];
+    if (typeof v !== 'string') continue;
+    if (field === 'endpoints') input[field] = splitEndpoints(v);
+    else if (field === 'callTimeoutMs') input[field] = /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+    else input[field] = v;
+  }
+  return input;
+}
+
+/** Validates a connection input; throws StoreConnectionError naming each bad field. */
+export function parseStoreConnection(input: unknown): StoreConnection {
+  const result = storeConnectionSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new StoreConnectionError(
+    result.error.issues.map((issue) => {
+      const head = issue.path[0];
+      const field = typeof head === 'string' && head in STORE_OPTIONS ? (head as StoreField) : null;
+      return { field, message: describe(issue) };
+    }),
+  );
 }

@@ -1,3 +1,4 @@
+// Why this file is long: the whole Coordination port on etcd (sessions, leases, leader key transactions, records, watches) with a deadline on every call.
 /**
  * The coordination port on etcd (v3 API through the `etcd3` package).
  *

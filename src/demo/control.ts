@@ -11,12 +11,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { safeEqual } from '../agent/peer-auth.js';
 import { applyFault, resolveFault, rolesOf, type Roles } from '../sim/faults.js';
 import { faultSchema, isSiteRole, type Fault } from '../sim/scenario.js';
+import { HttpError, pathOf, readJson, sendJson, startHttpServer } from '../net/http-server.js';
 import { checkPrivateDir, type Demo } from './landscape.js';
 
 export interface DemoState {
@@ -111,42 +111,6 @@ export async function demoState(demo: Demo): Promise<DemoState> {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(new HttpError(413, 'request body too large'));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, 'request body too large'));
-        req.pause();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /** The media type of a Content-Type header, lower case, without parameters. */
 function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
@@ -156,62 +120,52 @@ function mediaType(header: string | undefined): string {
 export async function startControl(demo: Demo, stateDir: string): Promise<() => Promise<void>> {
   const token = randomBytes(32).toString('hex');
   let port = 0;
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    // A refused request's body is read and dropped, so the client gets its answer, not a reset.
-    const reply = (r: ServerResponse, status: number, body: unknown) => {
-      if (!req.complete && status !== 200 && req.readableFlowing === null) req.resume();
-      sendJson(r, status, body);
-    };
-    // Only a local client that knows the token: never a browser (Origin), never a rebound name.
-    if (req.headers.origin !== undefined)
-      return reply(res, 403, { error: 'cross-origin requests are refused' });
+  // Only a local client that knows the token: never a browser (Origin), never a rebound name.
+  const authorize = (req: IncomingMessage): HttpError | null => {
+    if (req.headers.origin !== undefined) return new HttpError(403, 'cross-origin requests are refused');
     const host = (req.headers.host ?? '').toLowerCase();
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`)
-      return reply(res, 403, { error: 'unexpected Host' });
+      return new HttpError(403, 'unexpected Host');
     const authorization = req.headers.authorization ?? '';
     if (!authorization.startsWith('Bearer ') || !safeEqual(authorization.slice(7), token))
-      return reply(res, 401, { error: 'the token from demo.json is required' });
-    const path = (req.url ?? '/').split('?')[0];
+      return new HttpError(401, 'the token from demo.json is required');
+    return null;
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = pathOf(req);
     if (path === '/state') {
-      if (req.method !== 'GET') return reply(res, 405, { error: 'GET /state' });
-      return reply(res, 200, await demoState(demo));
+      if (req.method !== 'GET') throw new HttpError(405, 'GET /state');
+      return sendJson(res, 200, await demoState(demo));
     }
     if (path === '/store') {
       // What the agents published (the demo's own cluster only), for `hanasr explain`.
-      if (req.method !== 'GET') return reply(res, 405, { error: 'GET /store' });
+      if (req.method !== 'GET') throw new HttpError(405, 'GET /store');
       const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('cluster');
       if (asked !== null && asked !== demo.clusterKey)
-        return reply(res, 404, { error: `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})` });
+        throw new HttpError(404, `no cluster "${asked}" in this demo (it runs ${demo.clusterKey})`);
       const state = await demo.state();
-      if (state === null) return reply(res, 503, { error: 'the coordination store does not answer' });
-      return reply(res, 200, state);
+      if (state === null) throw new HttpError(503, 'the coordination store does not answer');
+      return sendJson(res, 200, state);
     }
-    if (path !== '/fault') return reply(res, 404, { error: 'GET /state, GET /store or POST /fault' });
-    if (req.method !== 'POST') return reply(res, 405, { error: 'POST /fault' });
+    if (path !== '/fault') throw new HttpError(404, 'GET /state, GET /store or POST /fault');
+    if (req.method !== 'POST') throw new HttpError(405, 'POST /fault');
     if (mediaType(req.headers['content-type']) !== 'application/json')
-      return reply(res, 415, { error: 'POST /fault takes application/json only' });
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req));
-    } catch (err) {
-      if (err instanceof HttpError) throw err;
-      return reply(res, 400, { error: 'the body is not JSON' });
-    }
+      throw new HttpError(415, 'POST /fault takes application/json only');
+    const body = await readJson(req, MAX_BODY_BYTES);
     const parsed = faultSchema.safeParse(body);
-    if (!parsed.success)
-      return reply(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid fault' });
+    if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid fault');
     const asked: Fault = parsed.data;
     if (asked.site !== undefined && !isSiteRole(asked.site) && !demo.model.siteNames().includes(asked.site)) {
-      return reply(res, 400, { error: `unknown site "${asked.site}"` });
+      throw new HttpError(400, `unknown site "${asked.site}"`);
     }
     if (asked.source !== undefined && !demo.model.siteNames().includes(asked.source)) {
-      return reply(res, 400, { error: `unknown site "${asked.source}"` });
+      throw new HttpError(400, `unknown site "${asked.source}"`);
     }
     let fault: Fault;
     try {
       fault = await resolveFault(demo.target, asked);
     } catch (err) {
-      return reply(res, 409, { error: err instanceof Error ? err.message : String(err) });
+      throw new HttpError(409, err instanceof Error ? err.message : String(err));
     }
     const role = fault.site !== asked.site ? ` (the ${asked.site})` : '';
     demo.note(
@@ -219,24 +173,17 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
       fault.site ?? '*',
     );
     await applyFault(demo.target, fault);
-    return reply(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
+    return sendJson(res, 200, { applied: fault.action, ...(fault.site ? { site: fault.site } : {}) });
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) {
-        res.setHeader('connection', 'close');
-        return sendJson(res, err.status, { error: err.message });
-      }
-      return sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
-    });
+  const server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    authorize,
+    handle,
+    requestTimeoutMs: 10_000,
+    headersTimeoutMs: 5_000,
   });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
   const file: DemoFile = {
     controlUrl: `http://127.0.0.1:${port}`,
     token,
@@ -256,8 +203,7 @@ export async function startControl(demo: Demo, stateDir: string): Promise<() => 
   writeNewPrivateFile(path, JSON.stringify(file, null, 2) + '\n');
   return async () => {
     rmSync(path, { force: true });
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   };
 }
 

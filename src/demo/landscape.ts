@@ -1,3 +1,4 @@
+// Why this file is long: it wires every component of the demo landscape (API, store, sites, agents, operator, SQL endpoints) and undoes each on stop.
 /**
  * A whole hanasr landscape on one machine, for `npm start` / `hanasr demo`:
  * the embedded Kubernetes API (the project's fake API server, with a kubeconfig on disk), the
@@ -14,43 +15,34 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  loadYaml,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Agent, type AgentEvent } from '../agent/agent.js';
 import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { realClock } from '../clock.js';
+import { etcdConfigOf, parseStoreConnection } from '../coordination/config.js';
 import { EtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { ClusterState, Coordination } from '../coordination/port.js';
-import { simCommandPort } from '../hana/sim/command-port.js';
-import { SimLandscape } from '../hana/sim/model.js';
-import { simPeerProbe } from '../hana/sim/peer-probe.js';
-import { startFakeApiServer, type FakeApiServer } from '../kube/fakeapi/index.js';
+import { simCommandPort } from '../standins/hana-sim/command-port.js';
+import { SimLandscape } from '../standins/hana-sim/model.js';
+import { simPeerProbe } from '../standins/hana-sim/peer-probe.js';
+import { startFakeApiServer, type FakeApiServer } from '../standins/kube-api/index.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
-import { defaultClusterKey, rwServiceName } from '../operator/controller.js';
+import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
-import { SimNodeDevices, type SimNodeDevicesOptions } from '../hana/sim/devices.js';
+import { SimNodeDevices, type SimNodeDevicesOptions } from '../standins/hana-sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
 import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
+import { applyLandscapeObjects, rwServiceSite } from './kube-setup.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const CRD_FILE = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
 
 export interface DemoOptions {
   /** The HanaSystemReplication manifest to apply (YAML object). */
@@ -181,11 +173,6 @@ function openPrivate(path: string): number {
   );
 }
 
-/** A clean, stable name for the manifest's site pods. */
-function podName(name: string, site: string): string {
-  return `${name}-${site.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
-}
-
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   prepareStateDir(options.stateDir);
   const manifest = options.manifest as {
@@ -222,28 +209,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const kc = api.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({
-      body: loadYaml<V1CustomResourceDefinition>(JSON.stringify(parse(readFileSync(CRD_FILE, 'utf8')))),
-    });
-    if (namespace !== 'default') await core.createNamespace({ body: { metadata: { name: namespace } } });
-    for (const site of spec0.sites) {
-      await core.createNamespacedPod({
-        namespace,
-        body: {
-          metadata: {
-            name: podName(name, site.name),
-            labels: { 'hanasr.io/cluster': name, 'hanasr.io/site': site.name },
-          },
-          spec: { containers: [{ name: 'hana', image: 'hanasr/hana-simulator' }] },
-        },
-      });
-    }
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
+    await applyLandscapeObjects(kc, {
+      manifest,
+      name,
       namespace,
-      plural: PLURAL,
-      body: { ...manifest, metadata: { ...manifest.metadata, name, namespace } },
+      sites: spec0.sites,
       fieldManager: 'hanasr-demo',
     });
 
@@ -265,12 +235,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       cleanups.push(() => etcd.stop());
       etcdEndpoint = etcd.endpoint;
       coordinationDescription = `etcd ${etcd.endpoint.replace('http://', '')} (local, ${etcdBinary})`;
-      const config = {
-        endpoints: [etcd.endpoint],
-        leaseTtlSeconds: spec0.lease.ttlSeconds,
-        callTimeoutMs: 1000,
-      };
-      const operatorEtcd = new EtcdCoordination(config);
+      // The same connection shape as the agent, the operator and the DBA commands (no TLS, no auth).
+      const connectionOf = (endpoint: string) =>
+        etcdConfigOf(parseStoreConnection({ endpoints: [endpoint], callTimeoutMs: 1000 }), {
+          leaseTtlSeconds: spec0.lease.ttlSeconds,
+          readPassword: () => {
+            throw new Error('the demo etcd has no users');
+          },
+        });
+      const operatorEtcd = new EtcdCoordination(connectionOf(etcd.endpoint));
       cleanups.push(() => operatorEtcd.close());
       operatorStore = operatorEtcd;
       const proxies = new Map<string, TcpProxy>();
@@ -283,7 +256,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           const p = proxy;
           cleanups.push(() => p.close());
         }
-        const store = new EtcdCoordination({ ...config, endpoints: [proxy.endpoint] });
+        const store = new EtcdCoordination(connectionOf(proxy.endpoint));
         cleanups.push(() => store.close());
         return store;
       };
@@ -460,22 +433,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     // -rw Service the operator keeps on the active site (as kube-proxy would).
     let rwSite: string | null = null;
     let routing = true;
-    const rwName = rwServiceName(name);
     const route = (async () => {
       while (routing) {
-        try {
-          const svc = await core.readNamespacedService({ namespace, name: rwName });
-          const selector = svc.spec?.selector ?? {};
-          const labelSelector = Object.entries(selector)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(',');
-          const pods = labelSelector
-            ? (await core.listNamespacedPod({ namespace, labelSelector })).items
-            : [];
-          rwSite = pods[0]?.metadata?.labels?.['hanasr.io/site'] ?? null;
-        } catch {
-          rwSite = null; // no Service yet (or the API failed): no endpoint
-        }
+        rwSite = await rwServiceSite(core, namespace, name);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();

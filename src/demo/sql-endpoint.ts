@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { SimLandscape } from '../hana/sim/model.js';
-import { simSiteDatabase } from '../hana/wire/database.js';
-import { startHanaWireServer, type HanaWireServer } from '../hana/wire/server.js';
+import type { SimLandscape } from '../standins/hana-sim/model.js';
+import { simSiteDatabase } from '../standins/hana-wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../standins/hana-wire/server.js';
 
 const HOST = '127.0.0.1';
 

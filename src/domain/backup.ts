@@ -1,3 +1,4 @@
+// Why this file is long: all backup rules (due, retention, health) as pure functions with their reasons, unit-tested like decide().
 /**
  * Backups that follow the primary: what is due, what to delete, and whether the backups are
  * healthy. Pure rules over plain data; the agent of the primary carries them out

@@ -1,3 +1,4 @@
+// Why this file is long: every branch of decide() with its machine reason and message, kept in one place on purpose (Patroni ha.py style).
 /**
  * The decision engine: one pure function from what an agent sees to what it should do, with a
  * machine reason and a human message. No I/O, no clock: `now` is passed in.

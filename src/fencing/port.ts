@@ -3,7 +3,7 @@
  * when the agent cannot), and a fence agent another site runs to power a lost node off (STONITH).
  *
  * Real adapters: `./watchdog-device.ts` (a Linux watchdog device) and `./fence-agent.ts` (a
- * binary of the fence-agents collection). Simulated ones: `src/hana/sim/devices.ts`. The
+ * binary of the fence-agents collection). Simulated ones: `src/standins/hana-sim/devices.ts`. The
  * off-then-confirm procedure both kinds of fence agent share is `./procedure.ts`; the rules
  * (is this watchdog usable, may I feed it now) are pure, in `src/domain/fencing.ts`.
  *

@@ -1,6 +1,6 @@
 /**
  * The HANA port: what the agent needs from its local HANA site. Adapters: the command/SQL
- * adapter for real HANA (src/hana/commands, src/hana/sql) and the simulator (src/hana/sim).
+ * adapter for real HANA (src/hana/commands, src/hana/sql) and the simulator (src/standins/hana-sim).
  * Every method must settle within its own timeout; callers also wrap them (withTimeout).
  */
 import type { HanaHealth, OperationMode, ReplicationMode } from '../domain/types.js';

@@ -8,12 +8,14 @@
  * - `cut`: drops every open connection and refuses new ones (the listener closes).
  * - `blackhole`: keeps connections open and accepts new ones but forwards nothing, either way
  *   (a silent network: the client learns nothing until its own deadlines fire).
+ * - `slow`: forwards every chunk, either way, after a delay (a slow link); bytes keep their order,
+ *   also while the delay changes or the link heals.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 const HOST = '127.0.0.1';
 
-export type ProxyMode = 'pass' | 'cut' | 'blackhole';
+export type ProxyMode = 'pass' | 'cut' | 'blackhole' | 'slow';
 
 interface Pair {
   readonly client: Socket;
@@ -25,6 +27,8 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private current: ProxyMode = 'pass';
   private boundPort = 0;
+  private delayMs = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(
     private readonly upstreamHost: string,
@@ -68,15 +72,25 @@ export class TcpProxy {
     this.current = 'blackhole';
   }
 
+  /** Forwards every chunk `delayMs` late, each way, until `heal()` (or another mode). */
+  slow(delayMs: number): void {
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError(`delay must be >= 0, got ${delayMs}`);
+    this.current = 'slow';
+    this.delayMs = delayMs;
+  }
+
   /** Forwards again (re-listens on the same port after a cut). */
   async heal(): Promise<void> {
     const wasCut = this.current === 'cut';
     this.current = 'pass';
+    this.delayMs = 0;
     if (wasCut || !this.server) await this.listen(this.boundPort);
   }
 
   async close(): Promise<void> {
     this.current = 'cut';
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const pair of this.pairs) this.drop(pair);
     await this.closeListener();
   }
@@ -110,9 +124,24 @@ export class TcpProxy {
     const upstream = connect(this.upstreamPort, this.upstreamHost);
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);
-    const forward = (to: Socket) => (chunk: Buffer) => {
-      if (this.current === 'pass' && !to.destroyed) to.write(chunk);
-      // blackhole: the bytes vanish; cut: the pair is already destroyed.
+    const forward = (to: Socket) => {
+      // When the last delayed chunk of this direction goes out: later chunks never overtake it.
+      let lastDue = 0;
+      return (chunk: Buffer) => {
+        if (this.current === 'blackhole' || this.current === 'cut') return; // the bytes vanish
+        const now = Date.now();
+        const due = Math.max(now + (this.current === 'slow' ? this.delayMs : 0), lastDue);
+        if (due <= now) {
+          if (!to.destroyed) to.write(chunk);
+          return;
+        }
+        lastDue = due;
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          if (!to.destroyed && this.current !== 'cut') to.write(chunk);
+        }, due - now);
+        this.timers.add(timer);
+      };
     };
     client.on('data', forward(upstream));
     upstream.on('data', forward(client));

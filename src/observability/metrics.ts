@@ -1,3 +1,4 @@
+// Why this file is long: the whole metrics catalogue in one place (names, help, labels), so dashboards and alert rules have one source.
 /**
  * The metrics catalogue (prom-client), shared by the operator and the agents.
  *

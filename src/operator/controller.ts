@@ -1,3 +1,4 @@
+// Why this file is long: reconcile reads, computes and writes in one place; to be split into pure compute and apply after the parallel branches land (issue 15).
 /**
  * The operator's reconcile loop for HanaSystemReplication resources. Level-triggered and
  * idempotent: every run re-reads the resource and the coordination store, then

@@ -1,3 +1,4 @@
+// Why this file is long: the operator option table and config schema sit beside the process wiring they configure; split them to operator/config.ts when the wiring grows.
 /**
  * The operator process: configuration (zod, errors name the field with its flag and environment
  * variable), the coordination store (etcd, or in-memory for the demo and tests), the Kubernetes
@@ -5,16 +6,30 @@
  * wins), `/healthz` and `/readyz` on the health port, `/metrics` on the metrics port, and a
  * graceful stop (queue drained, in-flight reconcile finished, election resigned, store closed).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { realClock, withTimeout, type Clock } from '../clock.js';
 import { OperatorElection } from '../coordination/election.js';
-import { EtcdCoordination, createEtcdCoordination } from '../coordination/etcd.js';
+import {
+  etcdConfigOf,
+  STORE_OPTIONS,
+  storeConnectionSchema,
+  StoreConnectionError,
+} from '../coordination/config.js';
+import { EtcdCoordination } from '../coordination/etcd.js';
+import { flagOf, type OptionTable } from '../config/options.js';
+import { readSecretLine } from '../config/secret-file.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { Coordination } from '../coordination/port.js';
+import {
+  metricsHandler,
+  pathOf,
+  sendText,
+  startHttpServer,
+  type RunningHttpServer,
+} from '../net/http-server.js';
 import { WebhookNotifier, webhookConfigFromEnv } from '../notify/webhook.js';
 import { Redactor, createLogger, logFn } from '../observability/log.js';
 import { createMetrics, type HanasrMetrics } from '../observability/metrics.js';
@@ -27,18 +42,8 @@ export const operatorConfigSchema = z
   .object({
     /** etcd in production; memory runs a store inside the process (demo, tests). */
     coordination: z.enum(['etcd', 'memory']).default('etcd'),
-    etcd: z
-      .object({
-        endpoints: z.array(z.string()).default([]),
-        prefix: z.string().default('/hanasr'),
-        caFile: z.string().min(1).optional(),
-        certFile: z.string().min(1).optional(),
-        keyFile: z.string().min(1).optional(),
-        /** Deadline of one etcd call (ms). */
-        callTimeoutMs: z.number().int().min(50).max(60_000).default(1000),
-      })
-      .strict()
-      .prefault({}),
+    /** The store connection (coordination/config.ts: the same for agent, operator, CLI and demo). */
+    etcd: storeConnectionSchema.prefault({}),
     /** Lease TTL of this replica's election key. */
     electionTtlSeconds: z.number().int().min(1).max(300).default(10),
     /** Watch one namespace; all when absent. */
@@ -84,30 +89,125 @@ export const operatorConfigSchema = z
 export type OperatorConfigInput = z.input<typeof operatorConfigSchema>;
 export type OperatorConfig = z.output<typeof operatorConfigSchema>;
 
-/** How each config field is set: flag and environment variable (for error messages and help). */
-export const CONFIG_SOURCES: Record<string, { flag: string; env?: string }> = {
-  coordination: { flag: '--coordination' },
-  'etcd.endpoints': { flag: '--etcd-endpoints', env: 'HANASR_ETCD_ENDPOINTS' },
-  'etcd.prefix': { flag: '--etcd-prefix', env: 'HANASR_ETCD_PREFIX' },
-  'etcd.caFile': { flag: '--etcd-ca-file', env: 'HANASR_ETCD_CA_FILE' },
-  'etcd.certFile': { flag: '--etcd-cert-file', env: 'HANASR_ETCD_CERT_FILE' },
-  'etcd.keyFile': { flag: '--etcd-key-file', env: 'HANASR_ETCD_KEY_FILE' },
-  'etcd.callTimeoutMs': { flag: '--etcd-call-timeout-ms' },
-  electionTtlSeconds: { flag: '--election-ttl-seconds' },
-  watchNamespace: { flag: '--watch-namespace', env: 'HANASR_WATCH_NAMESPACE' },
-  kubeconfig: { flag: '--kubeconfig', env: 'KUBECONFIG' },
-  podName: { flag: '--pod-name', env: 'POD_NAME' },
-  podNamespace: { flag: '--pod-namespace', env: 'POD_NAMESPACE' },
-  logLevel: { flag: '--log-level', env: 'HANASR_LOG_LEVEL' },
-  metricsPort: { flag: '--metrics-port', env: 'HANASR_METRICS_PORT' },
-  healthPort: { flag: '--health-port', env: 'HANASR_HEALTH_PORT' },
-  bindAddress: { flag: '--bind-address' },
-  resyncIntervalSeconds: { flag: '--resync-interval-seconds' },
-  maxConcurrentReconciles: { flag: '--max-concurrent-reconciles' },
-  takeoverTimeoutSeconds: { flag: '--takeover-timeout-seconds' },
-  kubeTimeoutSeconds: { flag: '--kube-timeout-seconds' },
-  heartbeatTimeoutSeconds: { flag: '--heartbeat-timeout-seconds' },
-};
+/**
+ * Every option of `hanasr operator`, by config path, declared once: flag, environment variable
+ * and help (the store's from STORE_OPTIONS); the parser, --help, docs/cli.md and the field names
+ * in errors all come from it.
+ */
+export const OPERATOR_OPTIONS = {
+  coordination: {
+    choices: ['etcd', 'memory'],
+    value: 'etcd|memory',
+    help: 'store (default etcd; memory: in-process, demo and tests)',
+  },
+  'etcd.endpoints': { ...STORE_OPTIONS.endpoints, help: 'etcd client URLs (required with etcd)' },
+  'etcd.prefix': STORE_OPTIONS.prefix,
+  'etcd.caFile': STORE_OPTIONS.caFile,
+  'etcd.certFile': STORE_OPTIONS.certFile,
+  'etcd.keyFile': STORE_OPTIONS.keyFile,
+  'etcd.username': STORE_OPTIONS.username,
+  'etcd.passwordFile': STORE_OPTIONS.passwordFile,
+  'etcd.callTimeoutMs': STORE_OPTIONS.callTimeoutMs,
+  electionTtlSeconds: {
+    flag: 'election-ttl-seconds',
+    value: 'S',
+    help: 'lease TTL of the operator election (default 10)',
+  },
+  watchNamespace: {
+    flag: 'watch-namespace',
+    env: 'HANASR_WATCH_NAMESPACE',
+    value: 'NS',
+    help: 'watch one namespace (default all)',
+  },
+  kubeconfig: { env: 'KUBECONFIG', value: 'FILE', help: 'kubeconfig (default in-cluster)' },
+  podName: {
+    flag: 'pod-name',
+    env: 'POD_NAME',
+    value: 'NAME',
+    help: "this replica's identity (default hostname)",
+  },
+  podNamespace: {
+    flag: 'pod-namespace',
+    env: 'POD_NAMESPACE',
+    value: 'NS',
+    help: "the operator's namespace",
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'HANASR_LOG_LEVEL',
+    value: 'error|warn|info|debug',
+    help: 'log level (default info)',
+  },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'HANASR_METRICS_PORT',
+    value: 'PORT',
+    help: '/metrics (default 9090)',
+  },
+  healthPort: {
+    flag: 'health-port',
+    env: 'HANASR_HEALTH_PORT',
+    value: 'PORT',
+    help: '/healthz and /readyz (default 8081)',
+  },
+  bindAddress: {
+    flag: 'bind-address',
+    value: 'ADDR',
+    help: "address of both servers (default 0.0.0.0: every interface, as the kubelet's probes and Prometheus need in a pod)",
+  },
+  resyncIntervalSeconds: {
+    flag: 'resync-interval-seconds',
+    value: 'S',
+    help: 'every resource reconciled at least this often (default 10), each at its own phase of the period; 3 x S while the store watch is open (it queues leader and report changes at once)',
+  },
+  maxConcurrentReconciles: {
+    flag: 'max-concurrent-reconciles',
+    value: 'N',
+    help: 'reconciles running at once, the rest wait first come first served (default 8)',
+  },
+  takeoverTimeoutSeconds: {
+    flag: 'takeover-timeout-seconds',
+    value: 'S',
+    help: 'a takeover still running after S is reported failed (default 120)',
+  },
+  kubeTimeoutSeconds: {
+    flag: 'kube-timeout-seconds',
+    value: 'S',
+    help: 'deadline of one Kubernetes call (default 5)',
+  },
+  heartbeatTimeoutSeconds: {
+    flag: 'heartbeat-timeout-seconds',
+    value: 'S',
+    help: '/healthz fails when the loop is silent this long (default 60)',
+  },
+} as const satisfies OptionTable;
+
+/** The lag alert webhook's variables (docs/alerts.md): read by webhookConfigFromEnv, listed here for --help and docs. */
+export const WEBHOOK_OPTIONS = {
+  alertWebhookUrl: {
+    env: 'HANASR_ALERT_WEBHOOK_URL',
+    envOnly: true,
+    help: 'http(s) URL receiving Alertmanager-format notifications',
+  },
+  alertWebhookToken: {
+    env: 'HANASR_ALERT_WEBHOOK_TOKEN',
+    envOnly: true,
+    help: 'sent as a bearer token; never logged, never in status or Events',
+  },
+  alertWebhookTimeoutMs: {
+    env: 'HANASR_ALERT_WEBHOOK_TIMEOUT_MS',
+    envOnly: true,
+    help: 'deadline of one POST (default 5000)',
+  },
+} as const satisfies OptionTable;
+
+/** How each config field is set: flag and environment variable (for error messages). */
+export const CONFIG_SOURCES: Record<string, { flag: string; env?: string }> = Object.fromEntries(
+  Object.entries(OPERATOR_OPTIONS as OptionTable).map(([path, spec]) => [
+    path,
+    { flag: `--${flagOf(path, spec)}`, ...(spec.env !== undefined ? { env: spec.env } : {}) },
+  ]),
+);
 
 export class OperatorConfigError extends Error {
   readonly code = 'OPERATOR_CONFIG_INVALID' as const;
@@ -117,6 +217,13 @@ export class OperatorConfigError extends Error {
   }
 }
 
+/** "metricsPort (--metrics-port / HANASR_METRICS_PORT)": how an error names a config path. */
+function fieldName(path: string): string {
+  const source = CONFIG_SOURCES[path];
+  const where = source ? ` (${source.flag}${source.env ? ` / ${source.env}` : ''})` : '';
+  return `${path || '(config)'}${where}`;
+}
+
 /** Validates and fills defaults; the errors name the field, its flag and variable, never a value. */
 export function parseOperatorConfig(input: unknown): OperatorConfig {
   const result = operatorConfigSchema.safeParse(input);
@@ -124,11 +231,9 @@ export function parseOperatorConfig(input: unknown): OperatorConfig {
   throw new OperatorConfigError(
     result.error.issues.map((issue) => {
       const path = issue.path.filter((p) => typeof p !== 'number').join('.');
-      const source = CONFIG_SOURCES[path];
-      const where = source ? ` (${source.flag}${source.env ? ` / ${source.env}` : ''})` : '';
       const message =
         issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-      return `${path || '(config)'}${where}: ${message}`;
+      return `${fieldName(path)}: ${message}`;
     }),
   );
 }
@@ -170,31 +275,6 @@ function loadKubeConfig(config: OperatorConfig): KubeConfig {
   return kc;
 }
 
-/** Listens; resolves the address really bound (`0.0.0.0:8081`) and a URL to reach it from here. */
-function listen(server: Server, host: string, portNumber: number): Promise<{ address: string; url: string }> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(portNumber, host, () => {
-      const a = server.address() as AddressInfo;
-      const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      const local = h === '0.0.0.0' ? '127.0.0.1' : h === '[::]' ? '[::1]' : h;
-      resolve({ address: `${h}:${a.port}`, url: `http://${local}:${a.port}` });
-    });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function answer(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /** Starts the operator in this process. */
 export async function startOperator(
   input: OperatorConfigInput,
@@ -228,24 +308,21 @@ export async function startOperator(
     coordination = new MemoryCoordination(clock, { watches: true });
     owned = true;
   } else {
-    coordination = createEtcdCoordination(
-      {
-        endpoints: config.etcd.endpoints,
-        keyPrefix: config.etcd.prefix,
+    try {
+      const etcd = etcdConfigOf(config.etcd, {
         leaseTtlSeconds: config.electionTtlSeconds,
-        callTimeoutMs: config.etcd.callTimeoutMs,
-        ...(config.etcd.caFile !== undefined
-          ? {
-              tls: {
-                caFile: config.etcd.caFile,
-                ...(config.etcd.certFile !== undefined ? { certFile: config.etcd.certFile } : {}),
-                ...(config.etcd.keyFile !== undefined ? { keyFile: config.etcd.keyFile } : {}),
-              },
-            }
-          : {}),
-      },
-      { clock },
-    );
+        readPassword: (file) => readSecretLine(file),
+      });
+      coordination = new EtcdCoordination(etcd, { clock });
+    } catch (err) {
+      if (err instanceof StoreConnectionError)
+        throw new OperatorConfigError(
+          err.problems.map((p) => {
+            return `${fieldName(p.field !== null ? `etcd.${p.field}` : 'etcd')}: ${p.message}`;
+          }),
+        );
+      throw err;
+    }
     owned = true;
   }
 
@@ -315,51 +392,33 @@ export async function startOperator(
     return { ok: true, why: c !== null ? 'ok (leading)' : 'ok (standby)' };
   };
 
-  const health = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+  const health = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = pathOf(req);
     if (path === '/healthz') {
       const h = healthy();
-      answer(res, h.ok ? 200 : 503, `${h.why}\n`);
+      sendText(res, h.ok ? 200 : 503, `${h.why}\n`);
     } else if (path === '/readyz') {
       void ready().then(
-        (r) => answer(res, r.ok ? 200 : 503, `${r.why}\n`),
-        () => answer(res, 503, 'readiness check failed\n'),
+        (r) => sendText(res, r.ok ? 200 : 503, `${r.why}\n`),
+        () => sendText(res, 503, 'readiness check failed\n'),
       );
-    } else answer(res, 404, 'not found\n');
-  });
-  health.requestTimeout = 5000;
-  const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') return answer(res, 404, 'not found\n');
-    metrics.registry.metrics().then(
-      (text) => answer(res, 200, text, metrics.registry.contentType),
-      () => answer(res, 500, 'metrics unavailable\n'),
-    );
-  });
-  metricsServer.requestTimeout = 5000;
-
-  let healthUrl: string;
-  let metricsBase: string;
-  let healthAddress: string;
-  let metricsAddress: string;
+    } else sendText(res, 404, 'not found\n');
+  };
+  const servers: RunningHttpServer[] = [];
   try {
-    ({ url: healthUrl, address: healthAddress } = await listen(
-      health,
-      config.bindAddress,
-      config.healthPort,
-    ));
-    ({ url: metricsBase, address: metricsAddress } = await listen(
-      metricsServer,
-      config.bindAddress,
-      config.metricsPort,
-    ));
+    for (const [port, handle] of [
+      [config.healthPort, health],
+      [config.metricsPort, metricsHandler(metrics.registry)],
+    ] as const)
+      servers.push(await startHttpServer({ host: config.bindAddress, port, handle }));
   } catch (err) {
     stopped = true;
     cancelBeat();
-    await Promise.all([close(health), close(metricsServer)]);
+    await Promise.all(servers.map((server) => server.close()));
     if (owned) await coordination.close();
     throw err;
   }
+  const [healthServer, metricsServer] = servers as [RunningHttpServer, RunningHttpServer];
 
   let election: OperatorElection | null = null;
   if (coordination instanceof EtcdCoordination) {
@@ -390,15 +449,15 @@ export async function startOperator(
     pod: config.podName,
     coordination: config.coordination,
     // The addresses really bound (0.0.0.0: every interface), as the kubelet and Prometheus see them.
-    healthAddress,
-    metricsAddress,
+    healthAddress: healthServer.address,
+    metricsAddress: metricsServer.address,
     watchNamespace: config.watchNamespace ?? '(all)',
     alertWebhook: webhook !== null ? new URL(webhook.url).origin : '(none)',
   });
 
   return {
-    healthUrl,
-    metricsUrl: `${metricsBase}/metrics`,
+    healthUrl: healthServer.url,
+    metricsUrl: `${metricsServer.url}/metrics`,
     metrics,
     isLeader: () => controller !== null,
     controller: () => controller,
@@ -410,7 +469,7 @@ export async function startOperator(
       await transitions;
       await election?.resign().catch((err: unknown) => log('warn', 'resign failed', { error: String(err) }));
       if (owned) await coordination.close().catch(() => undefined);
-      await Promise.all([close(health), close(metricsServer)]);
+      await Promise.all(servers.map((server) => server.close()));
       log('info', 'operator stopped', { pod: config.podName });
       // winston writes on a later tick: let the last lines out before the caller goes on.
       await new Promise<void>((resolve) => setImmediate(resolve));

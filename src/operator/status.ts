@@ -1,3 +1,4 @@
+// Why this file is long: the pure status builder: every status field and condition computed from one observed state, unit-tested as a whole.
 /**
  * The status builder: a pure function from what the coordination store says (leader key, epoch,
  * agent reports, sync records, intents), the resource and the previous status, to the status the

@@ -4,7 +4,7 @@
  * by a blip shorter than the failure threshold"). A new simulator fault is one entry here.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import type { Prng } from '../hana/sim/prng.js';
+import type { Prng } from '../standins/hana-sim/prng.js';
 import type { Fault, FaultAction } from './scenario.js';
 
 /**

@@ -2,9 +2,9 @@
  * What each scenario fault does to a landscape. Shared by `hanasr simulate` (virtual time, one
  * process) and `hanasr demo` (real time, a running landscape), so a fault means the same in both.
  */
-import type { SimBackups } from '../hana/sim/backups.js';
-import type { SimNodeDevices } from '../hana/sim/devices.js';
-import type { SimLandscape } from '../hana/sim/model.js';
+import type { SimBackups } from '../standins/hana-sim/backups.js';
+import type { SimNodeDevices } from '../standins/hana-sim/devices.js';
+import type { SimLandscape } from '../standins/hana-sim/model.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
 
 export interface FaultTarget {

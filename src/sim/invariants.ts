@@ -1,3 +1,4 @@
+// Why this file is long: every invariant checked on every schedule, each with the evidence it reports; one place on purpose.
 /**
  * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
  * - single-writer: at most one site accepts writes at any instant (after a start, takeover or

@@ -1,3 +1,4 @@
+// Why this file is long: the scenario runner wires simulator, store, agents, devices and backups; to be split (a shared sim-agent starter with demo/landscape.ts) after the parallel branches land (issue 15).
 /**
  * Plays a scenario in virtual time: the HANA simulator, the in-memory coordination store and
  * one real Agent per site (the same code as `hanasr agent`), with the scenario's faults injected
@@ -6,18 +7,18 @@
  */
 import { VirtualClock } from '../clock.js';
 import { Agent, type AgentEvent } from '../agent/agent.js';
-import { simPeerProbe } from '../hana/sim/peer-probe.js';
+import { simPeerProbe } from '../standins/hana-sim/peer-probe.js';
 import { MemoryCoordination } from '../coordination/memory.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { HanaPort } from '../hana/port.js';
-import { SimLandscape } from '../hana/sim/model.js';
-import { SimNodeDevices } from '../hana/sim/devices.js';
-import { SimBackups } from '../hana/sim/backups.js';
-import { simBackupPort } from '../hana/sim/backup-port.js';
+import { SimLandscape } from '../standins/hana-sim/model.js';
+import { SimNodeDevices } from '../standins/hana-sim/devices.js';
+import { SimBackups } from '../standins/hana-sim/backups.js';
+import { simBackupPort } from '../standins/hana-sim/backup-port.js';
 import { BackupRunner, type BackupEvent } from '../agent/backup.js';
 import { backupHealth, type BackupRun } from '../domain/backup.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
-import type { SimSiteControl } from '../hana/sim/snapshot.js';
+import type { SimSiteControl } from '../standins/hana-sim/snapshot.js';
 import { checkExpectations, type ExpectationResult, type Outcome } from './expectations.js';
 import { InvariantChecker } from './invariants.js';
 import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js';
@@ -486,12 +487,12 @@ function observedPort(
 
 /** The agent reaches its simulated HANA the way it reaches real HANA: commands, then parsing. */
 async function defaultPortFactory(spec: HanaSystemReplicationSpec): Promise<PortFactory> {
-  const { simCommandPort } = await import('../hana/sim/command-port.js');
+  const { simCommandPort } = await import('../standins/hana-sim/command-port.js');
   return (site, control, clock) => simCommandPort(spec, site, control, clock);
 }
 
 /** The faster path without text (for thousands of property-test runs). */
 export async function directPortFactory(): Promise<PortFactory> {
-  const { SimDirectPort } = await import('../hana/sim/direct-port.js');
+  const { SimDirectPort } = await import('../standins/hana-sim/direct-port.js');
   return (_site, control, clock) => new SimDirectPort(control, clock);
 }

@@ -161,7 +161,7 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
-    /** The simulated hosts' watchdogs and fence devices (src/hana/sim/devices.ts). */
+    /** The simulated hosts' watchdogs and fence devices (src/standins/hana-sim/devices.ts). */
     nodes: z
       .object({
         /** Every node's watchdog timeout; default lease.ttlSeconds - fencing.watchdog.safetyMarginSeconds. */

@@ -9,9 +9,9 @@ import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { BackupRunner, type BackupEvent } from '../../src/agent/backup.js';
 import { backupHealth } from '../../src/domain/backup.js';
 import type { BackupPort } from '../../src/hana/backup-port.js';
-import { simBackupPort } from '../../src/hana/sim/backup-port.js';
-import { SimBackups } from '../../src/hana/sim/backups.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
+import { simBackupPort } from '../../src/standins/hana-sim/backup-port.js';
+import { SimBackups } from '../../src/standins/hana-sim/backups.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import { primaryHealth, report, secondaryHealth, spec } from '../support/observations.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);

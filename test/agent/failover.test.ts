@@ -16,19 +16,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../src/agent/status-server.js';
 import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
-import { startSimControlServer, type SimControlServer } from '../../src/hana/sim/control-server.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import type { SimSiteControl } from '../../src/hana/sim/snapshot.js';
-import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
-import { EtcdCluster, freePort, processExists } from '../support/etcd.js';
+import { startSimControlServer, type SimControlServer } from '../../src/standins/hana-sim/control-server.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import type { SimSiteControl } from '../../src/standins/hana-sim/snapshot.js';
+import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
+import { agentArgv, CLI_SOURCE, REPO_ROOT } from '../support/agent-argv.js';
+import { EtcdCluster, freePort, processExists } from '../../rigs/etcd.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'src/hana/sim/bin');
+const root = REPO_ROOT;
 const USER = 'HANASR_MONITOR';
 const PASSWORD = 'Agent-Sql-Secret-9';
 const PREFIX = '/hanasr-agent-e2e';
@@ -188,44 +187,18 @@ async function startRig(): Promise<Rig> {
     const argv = [
       '--import',
       'tsx',
-      path.join(root, 'src/cli/main.ts'),
-      'agent',
-      '--cluster',
-      cluster,
-      '--site',
-      site,
-      '--spec-file',
-      path.join(dir, 'hsr.json'),
-      '--etcd-endpoints',
-      etcd.endpoints.join(','),
-      '--etcd-prefix',
-      PREFIX,
-      '--etcd-call-timeout-ms',
-      '800',
-      '--store-timeout-ms',
-      '1500',
-      '--hdbnsutil',
-      path.join(bin, 'hdbnsutil'),
-      '--sapcontrol',
-      path.join(bin, 'sapcontrol'),
-      '--hdbsettings',
-      path.join(bin, 'HDBSettings.sh'),
-      '--action-timeout-seconds',
-      '20',
-      '--sql-host',
-      '127.0.0.1',
-      '--sql-port',
-      String(sql.get(site)!.port),
-      '--peer-sql',
-      `${peer}=127.0.0.1:${sql.get(peer)!.port}`,
-      '--peer-status',
-      `${peer}=http://127.0.0.1:${ports.get(peer)!}`,
-      '--peer-token-file',
-      path.join(dir, 'peer-token'),
-      '--status-host',
-      '127.0.0.1',
-      '--status-port',
-      String(ports.get(site)!),
+      CLI_SOURCE,
+      ...agentArgv({
+        cluster,
+        site,
+        specFile: path.join(dir, 'hsr.json'),
+        etcdEndpoints: etcd.endpoints,
+        etcdPrefix: PREFIX,
+        sqlPort: sql.get(site)!.port,
+        peer: { site: peer, sqlPort: sql.get(peer)!.port, statusPort: ports.get(peer)! },
+        peerTokenFile: path.join(dir, 'peer-token'),
+        statusPort: ports.get(site)!,
+      }),
     ];
     const child = spawn(process.execPath, argv, {
       cwd: root,

@@ -20,10 +20,10 @@ import { startStatusServer, type AgentStatus } from '../../src/agent/status-serv
 import { parseSpec } from '../../src/api/spec.js';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startHanaWireServer } from '../../src/hana/wire/server.js';
-import { simPeerView } from '../support/sim-bridge.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startHanaWireServer } from '../../src/standins/hana-wire/server.js';
+import { simPeerView } from '../../rigs/sim-bridge.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 
 const TOKEN = 'peer-token-5b0c1f0e9d2a4c7f8e6b3a1d';

@@ -9,9 +9,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NetworkPeerProbe, viewOf, type PeerAgentStatus } from '../../src/agent/peer-probe.js';
 import { startStatusServer, type AgentStatus, type StatusServer } from '../../src/agent/status-server.js';
 import { realClock, VirtualClock, type Clock } from '../../src/clock.js';
-import type { SimSiteSnapshot } from '../../src/hana/sim/snapshot.js';
-import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../../src/hana/wire/server.js';
-import { freePort } from '../support/etcd.js';
+import type { SimSiteSnapshot } from '../../src/standins/hana-sim/snapshot.js';
+import {
+  startHanaWireServer,
+  type HanaWireServer,
+  type WireFaults,
+} from '../../src/standins/hana-wire/server.js';
+import { freePort } from '../../rigs/etcd.js';
 import { PASSWORD, USER, primarySnapshot, secondarySnapshot } from '../hana/wire/helpers.js';
 
 const TOKEN = 'peer-probe-test-token-11223344';

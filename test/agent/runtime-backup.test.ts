@@ -11,12 +11,12 @@ import { loadAgentConfig } from '../../src/agent/config.js';
 import { startAgentRuntime } from '../../src/agent/runtime.js';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimBackups } from '../../src/hana/sim/backups.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { simBackupExtension } from '../../src/hana/wire/backup.js';
-import { simSiteDatabase } from '../../src/hana/wire/database.js';
-import { startHanaWireServer } from '../../src/hana/wire/server.js';
+import { SimBackups } from '../../src/standins/hana-sim/backups.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { simBackupExtension } from '../../src/standins/hana-wire/backup.js';
+import { simSiteDatabase } from '../../src/standins/hana-wire/database.js';
+import { startHanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 
 const closers: (() => Promise<void> | void)[] = [];

@@ -13,9 +13,9 @@ import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { unknownHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startHanaWireServer } from '../../src/hana/wire/server.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startHanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { REDACTED } from '../../src/observability/log.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 

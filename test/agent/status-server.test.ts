@@ -22,9 +22,9 @@ import fc from 'fast-check';
 import { request as httpRequest } from 'node:http';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startHanaWireServer } from '../../src/hana/wire/server.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startHanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { PASSWORD, USER } from '../hana/wire/helpers.js';
 
 const closers: (() => Promise<void> | void)[] = [];

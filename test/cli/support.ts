@@ -16,7 +16,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { crdModel } from '../kube/fakeapi/support.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { coordination, report, uniqueCluster, until } from './helpers.js';
 
 describe('abandon()', () => {

@@ -10,8 +10,8 @@
  *    before B acquires the key; at no sampled moment (every 50 ms) do both sites take writes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdCluster, liveEtcdPids, processExists } from '../support/etcd.js';
-import { sampleWritable, SPEC, startRig, until, type Rig } from './fixtures/agent-rig.js';
+import { EtcdCluster, liveEtcdPids, processExists } from '../../rigs/etcd.js';
+import { sampleWritable, SPEC, startRig, until, type Rig } from '../../rigs/agent-rig.js';
 
 const TTL_MS = SPEC.lease.ttlSeconds * 1000;
 const INTERVAL_MS = SPEC.probes.intervalSeconds * 1000;

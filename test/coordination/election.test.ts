@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OperatorElection } from '../../src/coordination/election.js';
 import type { EtcdCoordination } from '../../src/coordination/etcd.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { coordination, until } from './helpers.js';
 
 let etcd: EtcdCluster;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCoordination } from '../../src/coordination/etcd.js';
 import { CoordinationUnavailableError } from '../../src/coordination/port.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { coordination, report, settleTimed, sleep, uniqueCluster, until } from './helpers.js';
 
 let etcd: EtcdCluster;

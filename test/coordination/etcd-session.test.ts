@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCoordination } from '../../src/coordination/etcd.js';
 import { NotLeaderError, StaleEpochError } from '../../src/coordination/port.js';
 import type { SyncRecord } from '../../src/domain/types.js';
-import { EtcdCluster, processExists } from '../support/etcd.js';
+import { EtcdCluster, processExists } from '../../rigs/etcd.js';
 import { TcpProxy } from '../../src/net/tcp-proxy.js';
 import { coordination, report, uniqueCluster, until } from './helpers.js';
 

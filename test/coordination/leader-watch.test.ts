@@ -12,7 +12,7 @@ import {
   type StoreWatch,
 } from '../../src/coordination/port.js';
 import { TcpProxy } from '../../src/net/tcp-proxy.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { coordination, report, sleep, uniqueCluster, until } from './helpers.js';
 
 let etcd: EtcdCluster;

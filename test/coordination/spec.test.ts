@@ -4,7 +4,7 @@ import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { Coordination } from '../../src/coordination/port.js';
 import { CoordinationUnavailableError } from '../../src/coordination/port.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { coordination, uniqueCluster } from './helpers.js';
 
 const spec = {

@@ -17,11 +17,11 @@ import { findCondition, type HanaSystemReplicationStatus } from '../../src/api/r
 import { parseSpec } from '../../src/api/spec.js';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { WebhookNotifier, type WebhookPayload } from '../../src/notify/webhook.js';
-import { startHttpServer, metricsRoute, type RunningHttpServer } from '../../src/observability/http.js';
+import { metricsHandler, startHttpServer, type RunningHttpServer } from '../../src/net/http-server.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { HsrController, defaultClusterKey } from '../../src/operator/controller.js';
 import { crdModel } from '../kube/fakeapi/support.js';
@@ -128,7 +128,11 @@ beforeAll(async () => {
   store = new MemoryCoordination(realClock);
   const spec = parseSpec(SPEC_INPUT);
   const metrics = createMetrics(undefined, { version: 'e2e' });
-  metricsServer = await startHttpServer({ port: 0, routes: { '/metrics': metricsRoute(metrics.registry) } });
+  metricsServer = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    handle: metricsHandler(metrics.registry),
+  });
   const cluster = defaultClusterKey(NS, NAME);
   agents = ['A', 'B'].map(
     (site) =>

@@ -21,9 +21,9 @@ import { parseSpec, type HanaSystemReplicationSpec } from '../../src/api/spec.js
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { Coordination } from '../../src/coordination/port.js';
-import { SimDirectPort } from '../../src/hana/sim/direct-port.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { SimDirectPort } from '../../src/standins/hana-sim/direct-port.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import {
   startOperator,
   type OperatorConfigInput,
@@ -31,7 +31,7 @@ import {
   type OperatorHandle,
 } from '../../src/operator/run.js';
 import { crdModel } from '../kube/fakeapi/support.js';
-import { simPeerView } from '../support/sim-bridge.js';
+import { simPeerView } from '../../rigs/sim-bridge.js';
 
 export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

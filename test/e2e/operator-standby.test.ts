@@ -5,10 +5,10 @@
  * The agents use the same etcd.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { createEtcdCoordination, type EtcdCoordination } from '../../src/coordination/etcd.js';
 import { startOperator, type OperatorHandle } from '../../src/operator/run.js';
-import { EtcdCluster } from '../support/etcd.js';
+import { EtcdCluster } from '../../rigs/etcd.js';
 import { readFileSync } from 'node:fs';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { parse } from 'yaml';

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { realClock } from '../../src/clock.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
-import { simSiteDatabase } from '../../src/hana/wire/database.js';
-import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
+import { simSiteDatabase } from '../../src/standins/hana-wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 
 interface WriteResult {
   readonly outcome: 'acknowledged' | 'confirmed';

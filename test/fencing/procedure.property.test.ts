@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
-import { SimNodeDevices } from '../../src/hana/sim/devices.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
+import { SimNodeDevices } from '../../src/standins/hana-sim/devices.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import { fenceOff } from '../../src/fencing/procedure.js';
 import type { FenceOutcome } from '../../src/fencing/port.js';
 

@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { realClock, VirtualClock } from '../../src/clock.js';
 import type { ReplicationLink } from '../../src/domain/types.js';
 import { HanaCommandAdapter } from '../../src/hana/commands/adapter.js';
-import { SimCommandRunner } from '../../src/hana/sim/commands.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
+import { SimCommandRunner } from '../../src/standins/hana-sim/commands.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import { HanaSqlProbe } from '../../src/hana/sql/probe.js';
-import { startHanaWireServer, type HanaWireServer } from '../../src/hana/wire/server.js';
+import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { MODEL_OPTIONS } from './commands/adapter-suite.js';
 import { PASSWORD, USER } from './wire/helpers.js';
 

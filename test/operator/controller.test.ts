@@ -17,7 +17,7 @@ import { findCondition, type HanaSystemReplicationStatus } from '../../src/api/r
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { CoordinationSession } from '../../src/coordination/port.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { HsrController } from '../../src/operator/controller.js';
 import { crdModel, eventually } from '../kube/fakeapi/support.js';
 import { link, primaryHealth, report, secondaryHealth, syncRecord } from './fixtures.js';

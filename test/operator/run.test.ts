@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { configFromArgs, help } from '../../src/cli/commands/operator.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { realClock } from '../../src/clock.js';
-import { startFakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startFakeApiServer } from '../../src/standins/kube-api/index.js';
 import { WebhookConfigError } from '../../src/notify/webhook.js';
 import { LineCollector } from '../../src/observability/log.js';
 import {

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { realClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { CoordinationSession } from '../../src/coordination/port.js';
-import { startFakeApiServer, type FakeApiServer } from '../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { HsrController } from '../../src/operator/controller.js';
 import { reportDigest } from '../../src/operator/store-watch.js';
 import { crdModel } from '../kube/fakeapi/support.js';

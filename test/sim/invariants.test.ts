@@ -8,7 +8,7 @@ import { parseSpec, type HanaSystemReplicationSpec } from '../../src/api/spec.js
 import type { AgentEvent } from '../../src/agent/agent.js';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import { SimLandscape } from '../../src/hana/sim/model.js';
+import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import { InvariantChecker, livenessBoundSeconds } from '../../src/sim/invariants.js';
 import { SIM_EPOCH } from '../../src/sim/runner.js';
 import { readFileSync } from 'node:fs';

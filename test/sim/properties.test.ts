@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hanaSystemReplicationSpecSchema, parseSpec } from '../../src/api/spec.js';
-import { Prng } from '../../src/hana/sim/prng.js';
+import { Prng } from '../../src/standins/hana-sim/prng.js';
 import { faultKinds } from '../../src/sim/fault-kinds.js';
 import { randomCase, randomSpec } from '../../src/sim/fuzz/generate.js';
 import { checkScenario } from '../../src/sim/fuzz/run-case.js';

@@ -1,8 +1,13 @@
 /**
  * `hanasr agent`: the long-running agent next to one HANA site (sidecar or systemd service).
  */
-import { AgentConfigError, configHelp, loadAgentConfig } from '../../agent/config.js';
+import { AGENT_OPTIONS, AgentConfigError, configHelp, loadAgentConfig } from '../../agent/config.js';
+import { fileOffsetClock } from '../../agent/clock-offset.js';
 import { startAgentRuntime } from '../../agent/runtime.js';
+import { realClock } from '../../clock.js';
+
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options = AGENT_OPTIONS;
 
 export const help = `Usage: hanasr agent [options]
 
@@ -29,6 +34,11 @@ landscape, lease renewals, fencing, takeovers, epoch), all on the status port; o
 authenticated. A peer whose /status answer is not signed with the shared token counts as unknown.
 The status server binds 0.0.0.0 unless --status-host says otherwise, and logs the address bound.
 
+For testing only: HANASR_CLOCK_OFFSET_FILE names a file holding an integer number of
+milliseconds that this agent's wall clock runs off true time (re-read every 0.2 s, so writing
+a new number is a clock jump; its monotonic clock and timers do not move). The chaos suite
+(test/chaos) jumps agents' clocks with it. Never set it in production.
+
 SIGTERM or SIGINT stops the loop, revokes the lease (a leader key held goes with it) and exits 0.
 
 Exit codes: 0 stopped by a signal, 2 invalid configuration, 1 failed to start.
@@ -47,10 +57,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
     throw err;
   }
+  const offsetFile = env.HANASR_CLOCK_OFFSET_FILE;
+  const offset = offsetFile ? fileOffsetClock(realClock, offsetFile) : undefined;
   let runtime;
   try {
-    runtime = await startAgentRuntime(config, { env });
+    runtime = await startAgentRuntime(config, { env, ...(offset ? { clock: offset.clock } : {}) });
   } catch (err) {
+    offset?.stop();
     process.stderr.write(`hanasr agent: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
@@ -70,6 +83,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   await rt.stop();
+  offset?.stop();
   if (outcome === 'signal') return 0;
   process.stderr.write(
     `hanasr agent: failed to start: ${outcome instanceof Error ? outcome.message : String(outcome)}\n`,

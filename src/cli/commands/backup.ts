@@ -13,6 +13,17 @@ import {
 import { age, ageSince, bytes, orDash, OUTPUT_FORMATS, serialize, table } from '../format.js';
 import { annotate, connect, getCluster, KUBE_FLAGS, KUBE_FLAGS_HELP, record } from '../kube.js';
 import { statusOf } from './status.js';
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  now: { type: 'boolean', help: 'request a data backup now' },
+  output: {
+    short: 'o',
+    choices: OUTPUT_FORMATS,
+    value: 'FORMAT',
+    help: 'table (default), json or yaml (status.backup as stored)',
+  },
+};
 
 export const help = `Usage: hanasr backup NAME [--now] [-o table|json|yaml] [options]
 
@@ -29,19 +40,15 @@ acknowledges with an Event (BackupRequested, or IntentRefused with the reason: n
 maintenance, no primary); BackupStarted and BackupSucceeded/BackupFailed follow.
 
 Options:
-  --now                    request a data backup now
-  -o, --output FORMAT      table (default), json or yaml (status.backup as stored)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = {
-  ...KUBE_FLAGS,
-  now: { type: 'boolean' },
-  output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS },
-} as const;
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 /** The human view of status.backup. */
 export function formatBackup(backup: BackupStatus | undefined, condition: string, now: number): string {
@@ -93,7 +100,7 @@ export function runsTable(runs: NonNullable<BackupStatus['runs']>): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('backup', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);

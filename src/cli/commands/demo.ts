@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { optionsHelp, parseOptions, stringOption, type OptionTable } from '../../config/options.js';
 import { startDemo, type Demo } from '../../demo/landscape.js';
 import { startView } from '../../demo/view.js';
 import { SpecValidationError } from '../../api/spec.js';
@@ -17,6 +18,36 @@ import {
   type DemoState,
 } from '../../demo/control.js';
 import { isSiteRole, parseScenario, ScenarioError, type Scenario } from '../../sim/scenario.js';
+
+/** Every option of `hanasr demo`, declared once (parser, --help and docs/cli.md). */
+export const options = {
+  manifest: { value: 'FILE', help: 'HanaSystemReplication manifest (default examples/hsr.yaml)' },
+  scenario: {
+    value: 'FILE',
+    help:
+      "play this scenario's faults in real time and check its expectations after durationSeconds; its clock starts once the landscape has settled " +
+      '(a writable leader, every other site an ACTIVE secondary, the agents agreeing; at most 180s), and role words in it (site: primary) are resolved then. ' +
+      "When a demo is already running (npm start, same --state-dir) the faults go to that landscape and its HA settings apply; otherwise a landscape is started with the scenario's cluster settings",
+  },
+  standalone: { type: 'boolean', help: 'with --scenario: always start a landscape of its own' },
+  exit: {
+    type: 'boolean',
+    help: 'with a landscape of its own: stop after the verdict (exit 0 passed, 1 failed); attached to a running demo, the command always ends there',
+  },
+  coordination: {
+    choices: ['auto', 'etcd', 'memory'],
+    value: 'MODE',
+    help: 'auto (default: etcd when on PATH), etcd, or memory',
+  },
+  stateDir: {
+    value: 'DIR',
+    help:
+      "kubeconfig, etcd data, the operator log and demo.json (default $TMPDIR/hanasr-demo); made fresh with mode 0700 on every start (an earlier demo's directory is emptied; " +
+      "a symlink, another user's or a directory hanasr did not make is refused). demo.json (mode 0600) holds the control endpoint's address and token",
+  },
+  apiPort: { value: 'PORT', help: 'port of the embedded Kubernetes API (default: any free port)' },
+  plain: { type: 'boolean', help: 'plain lines even on a terminal (no redrawing)' },
+} as const satisfies OptionTable;
 
 export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--exit]] [options]
 
@@ -33,28 +64,10 @@ tools against it:
   hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
 
 Options:
-  --manifest FILE        HanaSystemReplication manifest (default examples/hsr.yaml)
-  --scenario FILE        play this scenario's faults in real time and check its expectations
-                         after durationSeconds; its clock starts once the landscape has settled
-                         (a writable leader, every other site an ACTIVE secondary, the agents
-                         agreeing; at most 180s), and role words in it (site: primary) are
-                         resolved then. When a demo is already running (npm start, same
-                         --state-dir) the faults go to that landscape and its HA settings apply;
-                         otherwise a landscape is started with the scenario's cluster settings
-  --standalone           with --scenario: always start a landscape of its own
-  --exit                 with a landscape of its own: stop after the verdict (exit 0 passed,
-                         1 failed); attached to a running demo, the command always ends there
-  --coordination MODE    auto (default: etcd when on PATH), etcd, or memory
-  --state-dir DIR        kubeconfig, etcd data, the operator log and demo.json (default
-                         $TMPDIR/hanasr-demo); made fresh with mode 0700 on every start (an
-                         earlier demo's directory is emptied; a symlink, another user's or a
-                         directory hanasr did not make is refused). demo.json (mode 0600)
-                         holds the control endpoint's address and token
-  --api-port PORT        port of the embedded Kubernetes API (default: any free port)
-  --plain                plain lines even on a terminal (no redrawing)
+${optionsHelp(options)}
 
 Environment:
-  TMPDIR                 where the default state directory goes
+  TMPDIR                     where the default state directory goes
 
 Exit codes: 0 stopped cleanly (or the scenario passed), 1 the scenario failed or the demo could
 not start, 2 invalid options, manifest or scenario.
@@ -72,65 +85,25 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args | string {
+  const parsed = parseOptions(argv, options);
+  if (parsed.problems.length > 0) return parsed.problems[0]!;
+  if (parsed.positionals.length > 0) return `unexpected argument "${parsed.positionals[0]}"`;
+  const v = parsed.values;
   const a: Args = {
-    manifest: 'examples/hsr.yaml',
-    exit: false,
-    coordination: 'auto',
-    stateDir: join(tmpdir(), 'hanasr-demo'),
-    plain: false,
-    standalone: false,
+    manifest: stringOption(v, 'manifest') ?? 'examples/hsr.yaml',
+    exit: v.exit === true,
+    coordination: (stringOption(v, 'coordination') ?? 'auto') as Args['coordination'],
+    stateDir: stringOption(v, 'stateDir') ?? join(tmpdir(), 'hanasr-demo'),
+    plain: v.plain === true,
+    standalone: v.standalone === true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    try {
-      switch (flag) {
-        case '--manifest':
-          a.manifest = value();
-          break;
-        case '--scenario':
-          a.scenario = value();
-          break;
-        case '--exit':
-          a.exit = true;
-          break;
-        case '--plain':
-          a.plain = true;
-          break;
-        case '--standalone':
-          a.standalone = true;
-          break;
-        case '--debug':
-          break;
-        case '--coordination': {
-          const v = value();
-          if (v !== 'auto' && v !== 'etcd' && v !== 'memory')
-            return `--coordination must be auto, etcd or memory`;
-          a.coordination = v;
-          break;
-        }
-        case '--state-dir':
-          a.stateDir = value();
-          break;
-        case '--api-port': {
-          const v = Number(value());
-          if (!Number.isInteger(v) || v < 0 || v > 65535) return '--api-port must be a port number';
-          a.apiPort = v;
-          break;
-        }
-        default:
-          return `unknown option ${arg}`;
-      }
-    } catch (err) {
-      return (err as Error).message;
-    }
+  const scenario = stringOption(v, 'scenario');
+  if (scenario !== undefined) a.scenario = scenario;
+  const apiPort = stringOption(v, 'apiPort');
+  if (apiPort !== undefined) {
+    const port = Number(apiPort);
+    if (!/^\d+$/.test(apiPort) || port > 65535) return '--api-port must be a port number';
+    a.apiPort = port;
   }
   if (a.exit && a.scenario === undefined) return '--exit goes with --scenario';
   if (a.standalone && a.scenario === undefined) return '--standalone goes with --scenario';

@@ -1,3 +1,4 @@
+// Why this file is long: one rendering per explained input (local, leader, sync, peers, what-if); split gather/render when it grows.
 /**
  * `hanasr explain NAME [--site S] [--what-if FAULT]`: what each agent decides right now and why,
  * replayed from the state the agents publish (the pure decide() on the observation each agent
@@ -26,6 +27,16 @@ import {
 } from '../args.js';
 import { serialize } from '../format.js';
 import { openStateReader, STORE_FLAGS, STORE_FLAGS_HELP } from '../store.js';
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  namespace: { short: 'n', value: 'NS', help: 'namespace of the HanaSystemReplication (default "default")' },
+  site: { value: 'SITE', help: 'explain this site only' },
+  'what-if': { value: 'FAULT', help: 'predict what happens if FAULT struck now' },
+  for: { value: 'DUR', help: 'how long to predict after the fault (default 120s)' },
+  output: { short: 'o', value: 'FORMAT', choices: ['text', 'json'], help: 'text (default) or json' },
+  'request-timeout': { value: 'DUR', help: 'deadline of each store call (default 5s)' },
+};
 
 export const help = `Usage: hanasr explain NAME [-n NS] [--site SITE] [--what-if FAULT [--for DUR]] [-o text|json]
 
@@ -50,27 +61,15 @@ skew-clock. E.g. crash-instance:A, crash-node:primary, block-replication:seconda
 coordination-outage, skew-clock:B:-8.
 
 Options:
-  -n, --namespace NS       namespace of the HanaSystemReplication (default "default")
-  --site SITE              explain this site only
-  --what-if FAULT          predict what happens if FAULT struck now
-  --for DUR                how long to predict after the fault (default 120s)
-  -o, --output FORMAT      text (default) or json
-  --request-timeout DUR    deadline of each store call (default 5s)
+${optionsHelp(OPTIONS)}
 
 ${STORE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = {
-  ...STORE_FLAGS,
-  namespace: { type: 'string', short: 'n' },
-  site: { type: 'string' },
-  'what-if': { type: 'string' },
-  for: { type: 'string' },
-  output: { type: 'string', short: 'o', choices: ['text', 'json'] },
-  'request-timeout': { type: 'string' },
-} as const;
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...STORE_FLAGS, ...OPTIONS };
 
 export interface SyncInput {
   readonly site: string;
@@ -390,7 +389,7 @@ export function formatExplanation(e: ClusterExplanation, horizon: number): strin
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('explain', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']);
     const namespace = stringFlag(args, 'namespace') ?? 'default';
     const timeoutText = stringFlag(args, 'request-timeout');

@@ -2,6 +2,14 @@
 import { ANNOTATION_FENCE, ANNOTATION_FENCE_RELEASE, ANNOTATION_REGISTER } from '../../api/resource.js';
 import { boolFlag, EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand } from '../args.js';
 import { connect, KUBE_FLAGS, KUBE_FLAGS_HELP, requestSiteAction } from '../kube.js';
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  release: { type: 'boolean', help: 'release the fence request of SITE instead of fencing it' },
+};
+
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 export const help = `Usage: hanasr fence NAME SITE [--release] [options]
 
@@ -17,7 +25,7 @@ again: a secondary is started, a former primary is registered (automatedRegister
 hanasr register. hanasr register NAME SITE (${ANNOTATION_REGISTER}) releases the fence too.
 
 Options:
-  --release   release the fence request of SITE instead of fencing it
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
@@ -26,7 +34,7 @@ ${EXIT_CODES_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('fence', argv, async () => {
-    const args = parseArgs(argv, { ...KUBE_FLAGS, release: { type: 'boolean' } });
+    const args = parseArgs(argv, options);
     const [name, site] = expectPositionals(args, ['NAME', 'SITE']) as [string, string];
     if (boolFlag(args, 'release')) {
       await requestSiteAction(connect(args), name, site, ANNOTATION_FENCE_RELEASE, 'release the fence of', {

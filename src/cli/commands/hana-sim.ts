@@ -10,9 +10,33 @@ import {
   type OperationMode,
   type ReplicationMode,
 } from '../../api/spec.js';
-import { SimLandscape } from '../../hana/sim/model.js';
-import { simSiteDatabase } from '../../hana/wire/database.js';
-import { startHanaWireServer, type HanaWireServer } from '../../hana/wire/server.js';
+import { optionsHelp, parseOptions, stringOption, type OptionTable } from '../../config/options.js';
+import { SimLandscape } from '../../standins/hana-sim/model.js';
+import { simSiteDatabase } from '../../standins/hana-wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../../standins/hana-wire/server.js';
+
+/** Every option of `hanasr hana-sim`, declared once (parser, --help and docs/cli.md). */
+export const options = {
+  port: { value: 'PORT', help: 'first port (required)' },
+  user: { value: 'USER', help: 'the database user clients log in as (required)' },
+  passwordFile: { value: 'FILE', help: 'read the password from FILE (first line)' },
+  password: {
+    env: 'HANASR_SIM_PASSWORD',
+    value: 'PASSWORD',
+    help: 'the password; NOTE: visible to other users in ps as a flag, prefer --password-file or the environment variable',
+  },
+  sites: { value: 'A,B', help: 'site names (default A,B); the first starts as primary' },
+  sid: { value: 'SID', help: 'system id (default HA1)' },
+  instance: { value: 'NN', help: 'instance number (default 00)' },
+  mode: { choices: replicationModes, value: 'MODE', help: `${replicationModes.join(' | ')} (default sync)` },
+  operationMode: {
+    choices: operationModes,
+    value: 'MODE',
+    help: `${operationModes.join(' | ')} (default logreplay)`,
+  },
+  writesPerSecond: { value: 'N', help: 'simulated client workload on the primary (default 20)' },
+  seed: { value: 'N', help: 'random seed (default 1)' },
+} as const satisfies OptionTable;
 
 export const help = `Usage: hanasr hana-sim --port PORT --user USER (--password-file FILE | --password PASSWORD) [options]
 
@@ -33,18 +57,7 @@ over 4 MiB closes its connection, at most 256 connections are open per port, and
 unknown user takes as long to refuse as a wrong password (no user names leak by timing).
 
 Options:
-  --port PORT               first port (required)
-  --user USER               the database user clients log in as (required)
-  --password-file FILE      read the password from FILE (first line)
-  --password PASSWORD       the password; NOTE: visible to other users in ps, prefer
-                            --password-file or the HANASR_SIM_PASSWORD environment variable
-  --sites A,B               site names (default A,B); the first starts as primary
-  --sid SID                 system id (default HA1)
-  --instance NN             instance number (default 00)
-  --mode MODE               sync | syncmem | async (default sync)
-  --operation-mode MODE     logreplay | delta_datashipping | logreplay_readaccess (default logreplay)
-  --writes-per-second N     simulated client workload on the primary (default 20)
-  --seed N                  random seed (default 1)
+${optionsHelp(options)}
 
 Exit codes: 0 stopped by a signal, 2 invalid options, 1 failed to start.
 `;
@@ -65,37 +78,17 @@ interface Options {
 class UsageError extends Error {}
 
 async function parse(argv: string[], env: NodeJS.ProcessEnv): Promise<Options> {
-  const values = new Map<string, string>();
-  const known = [
-    '--port',
-    '--user',
-    '--password',
-    '--password-file',
-    '--sites',
-    '--sid',
-    '--instance',
-    '--mode',
-    '--operation-mode',
-    '--writes-per-second',
-    '--seed',
-  ];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--debug') continue;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!known.includes(name)) throw new UsageError(`unknown option ${name}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`${name} needs a value`);
-    values.set(name, value);
-  }
-  const port = Number(values.get('--port'));
+  const parsed = parseOptions(argv, options, { env });
+  if (parsed.problems.length > 0) throw new UsageError(parsed.problems[0]!);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
+  const get = (key: keyof typeof options) => stringOption(parsed.values, key);
+  const port = Number(get('port'));
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError('--port must be a port number');
-  const user = values.get('--user');
+  const user = get('user');
   if (!user) throw new UsageError('--user is required');
   let password: string | undefined;
-  const file = values.get('--password-file');
+  const file = get('passwordFile');
   if (file !== undefined) {
     try {
       password = (await readFile(file, 'utf8')).split(/\r?\n/)[0];
@@ -105,38 +98,35 @@ async function parse(argv: string[], env: NodeJS.ProcessEnv): Promise<Options> {
       );
     }
   }
-  password ??= values.get('--password') ?? env.HANASR_SIM_PASSWORD;
+  password ??= get('password');
   if (!password)
     throw new UsageError('a password is required: --password-file, HANASR_SIM_PASSWORD or --password');
-  const sites = (values.get('--sites') ?? 'A,B')
+  const sites = (get('sites') ?? 'A,B')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   if (sites.length === 0 || new Set(sites).size !== sites.length)
     throw new UsageError('--sites needs distinct site names');
   if (port + sites.length - 1 > 65535) throw new UsageError('not enough ports above --port');
-  const mode = values.get('--mode') ?? 'sync';
-  if (!(replicationModes as readonly string[]).includes(mode))
-    throw new UsageError(`--mode must be one of ${replicationModes.join(', ')}`);
-  const operationMode = values.get('--operation-mode') ?? 'logreplay';
-  if (!(operationModes as readonly string[]).includes(operationMode))
-    throw new UsageError(`--operation-mode must be one of ${operationModes.join(', ')}`);
-  const writesPerSecond = Number(values.get('--writes-per-second') ?? '20');
-  const seed = Number(values.get('--seed') ?? '1');
+  // The parser checked both against their choices.
+  const mode = (get('mode') ?? 'sync') as ReplicationMode;
+  const operationMode = (get('operationMode') ?? 'logreplay') as OperationMode;
+  const writesPerSecond = Number(get('writesPerSecond') ?? '20');
+  const seed = Number(get('seed') ?? '1');
   if (!Number.isFinite(writesPerSecond) || writesPerSecond < 0)
     throw new UsageError('--writes-per-second must be >= 0');
   if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
-  const instance = values.get('--instance') ?? '00';
+  const instance = get('instance') ?? '00';
   if (!/^\d{2}$/.test(instance)) throw new UsageError('--instance must be two digits');
   return {
     port,
     user,
     password,
     sites,
-    sid: values.get('--sid') ?? 'HA1',
+    sid: get('sid') ?? 'HA1',
     instance,
-    mode: mode as ReplicationMode,
-    operationMode: operationMode as OperationMode,
+    mode,
+    operationMode,
     writesPerSecond,
     seed,
   };

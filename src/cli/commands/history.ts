@@ -6,6 +6,17 @@ import { connect, getCluster, KUBE_FLAGS, KUBE_FLAGS_HELP } from '../kube.js';
 import { runsTable } from './backup.js';
 import { statusOf } from './status.js';
 
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  output: {
+    short: 'o',
+    choices: OUTPUT_FORMATS,
+    value: 'FORMAT',
+    help: 'table (default), json or yaml (a list of the records)',
+  },
+};
+
 export const help = `Usage: hanasr history NAME [-o table|json|yaml] [options]
 
 Lists the takeovers the operator recorded in status.takeoverHistory (at most the last 20),
@@ -15,14 +26,15 @@ the last 20; which site ran each, in which epoch, how it ended), so a takeover a
 interrupted or caused read side by side. -o json|yaml prints the takeover records only.
 
 Options:
-  -o, --output FORMAT      table (default), json or yaml (a list of the records)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[] {
   return [...history].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
@@ -30,7 +42,7 @@ export function newestFirst(history: readonly TakeoverRecord[]): TakeoverRecord[
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('history', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);

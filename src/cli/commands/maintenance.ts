@@ -3,6 +3,9 @@ import { KIND } from '../../api/resource.js';
 import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand, UsageError } from '../args.js';
 import { connect, KUBE_FLAGS, KUBE_FLAGS_HELP, patchCluster } from '../kube.js';
 
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options = KUBE_FLAGS;
+
 export const help = `Usage: hanasr maintenance NAME on|off [options]
 
 Turns maintenance mode on or off with a merge patch of spec.maintenance. While it is on, hanasr
@@ -16,7 +19,7 @@ ${EXIT_CODES_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('maintenance', argv, async () => {
-    const args = parseArgs(argv, KUBE_FLAGS);
+    const args = parseArgs(argv, options);
     const [name, mode] = expectPositionals(args, ['NAME', 'on|off']) as [string, string];
     if (mode !== 'on' && mode !== 'off') throw new UsageError(`expected on or off, got "${mode}"`);
     const kube = connect(args);

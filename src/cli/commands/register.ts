@@ -3,6 +3,9 @@ import { ANNOTATION_REGISTER } from '../../api/resource.js';
 import { EXIT, EXIT_CODES_HELP, expectPositionals, parseArgs, runCommand } from '../args.js';
 import { connect, KUBE_FLAGS, KUBE_FLAGS_HELP, requestSiteAction } from '../kube.js';
 
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options = KUBE_FLAGS;
+
 export const help = `Usage: hanasr register NAME SITE [options]
 
 Asks the operator to register SITE (typically the former primary after a takeover) as a
@@ -19,7 +22,7 @@ ${EXIT_CODES_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('register', argv, async () => {
-    const args = parseArgs(argv, KUBE_FLAGS);
+    const args = parseArgs(argv, options);
     const [name, site] = expectPositionals(args, ['NAME', 'SITE']) as [string, string];
     await requestSiteAction(connect(args), name, site, ANNOTATION_REGISTER, 'register');
     return EXIT.ok;

@@ -1,9 +1,22 @@
 /** `hanasr simulate SCENARIO.yaml [--json]`: rehearse a failure against HA settings in virtual time. */
+import { COMMON_OPTIONS, optionsHelp, parseOptions, type OptionTable } from '../../config/options.js';
 import { escapeControl } from '../../quote.js';
 import { MAX_SIMULATED_WRITES, parseScenario, ScenarioError } from '../../sim/scenario.js';
 import { MAX_YAML_CHARS } from '../../yaml-input.js';
 import { readBounded } from '../read.js';
 import { runScenario, type SimulationResult } from '../../sim/runner.js';
+
+/** Every option of `hanasr simulate`, declared once (parser, --help and docs/cli.md). */
+export const options = {
+  json: {
+    type: 'boolean',
+    help: 'print one JSON object (name, seed, passed, final, metrics, expectations, timeline)',
+  },
+  quiet: {
+    type: 'boolean',
+    help: 'without --json: print only the verdict and the expectations, not the timeline',
+  },
+} as const satisfies OptionTable;
 
 export const help = `Usage: hanasr simulate SCENARIO.yaml [--json] [--quiet]
 
@@ -11,9 +24,8 @@ Plays a scenario (a landscape, HA settings, a workload and a fault schedule) in 
 against the real agent code and the HANA simulator, then checks the scenario's expectations.
 
 Options:
-  --json     print one JSON object (name, seed, passed, final, metrics, expectations, timeline)
-  --quiet    without --json: print only the verdict and the expectations, not the timeline
-  --debug    print stack traces on errors
+${optionsHelp(options)}
+${optionsHelp(COMMON_OPTIONS)}
 
 The scenario file is at most ${MAX_YAML_CHARS / 1024 / 1024} MiB of YAML, and durationSeconds x
 workload.writesPerSecond at most ${MAX_SIMULATED_WRITES} writes (the simulator keeps every write
@@ -26,13 +38,13 @@ Exit codes:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const quiet = argv.includes('--quiet');
-  const files = argv.filter((a) => !a.startsWith('--'));
-  const unknown = argv.filter((a) => a.startsWith('--') && !['--json', '--quiet', '--debug'].includes(a));
-  if (unknown.length > 0 || files.length !== 1) {
+  const parsed = parseOptions(argv, options);
+  const json = parsed.values.json === true;
+  const quiet = parsed.values.quiet === true;
+  const files = parsed.positionals;
+  if (parsed.problems.length > 0 || files.length !== 1) {
     process.stderr.write(
-      `hanasr simulate: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'needs exactly one scenario file'}\n${help}`,
+      `hanasr simulate: ${parsed.problems[0] ?? 'needs exactly one scenario file'}\n${help}`,
     );
     return 2;
   }

@@ -20,6 +20,17 @@ import {
   type Obj,
 } from '../kube.js';
 
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  output: {
+    short: 'o',
+    choices: OUTPUT_FORMATS,
+    value: 'FORMAT',
+    help: 'table (default), json or yaml (json/yaml print the resource as stored)',
+  },
+};
+
 export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
@@ -29,14 +40,15 @@ line on backups (with spec.backup; hanasr backup NAME shows them in full) and th
 Without NAME: one line per HanaSystemReplication in the namespace.
 
 Options:
-  -o, --output FORMAT      table (default), json or yaml (json/yaml print the resource as stored)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
 ${EXIT_CODES_HELP}
 `;
 
-const FLAGS = { ...KUBE_FLAGS, output: { type: 'string', short: 'o', choices: OUTPUT_FORMATS } } as const;
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 /** The status as the schema reads it; a status the schema rejects is shown as stored. */
 export function statusOf(obj: Obj): HanaSystemReplicationStatus {
@@ -200,7 +212,7 @@ export function formatList(items: readonly Obj[], now: number): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('status', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const positionals = args.positionals.length === 0 ? [] : expectPositionals(args, ['NAME']);
     const output = stringFlag(args, 'output') ?? 'table';
     const kube = connect(args);

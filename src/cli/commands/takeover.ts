@@ -32,6 +32,18 @@ import {
   type Obj,
 } from '../kube.js';
 import { statusOf } from './status.js';
+import { optionsHelp, type OptionTable } from '../../config/options.js';
+
+const OPTIONS: OptionTable = {
+  to: { value: 'SITE', help: 'the site to promote (required)' },
+  force: { type: 'boolean', help: 'allow a target that is not in sync (committed data may be lost)' },
+  'yes-i-know-data-may-be-lost': { type: 'boolean', help: 'with --force: skip the typed confirmation' },
+  wait: {
+    type: 'boolean',
+    help: 'follow status until the takeover ends (default; --no-wait returns once the request is set)',
+  },
+  timeout: { value: 'DUR', help: 'how long --wait follows, e.g. 300s, 10m (default 300s)' },
+};
 
 export const help = `Usage: hanasr takeover NAME --to SITE [--force] [--no-wait] [--timeout 300s] [options]
 
@@ -46,11 +58,7 @@ pass --yes-i-know-data-may-be-lost in scripts; it then also sets ${ANNOTATION_FO
 its other safety checks and may still refuse (reported as IntentRefused, exit 3).
 
 Options:
-  --to SITE                        the site to promote (required)
-  --force                          allow a target that is not in sync (committed data may be lost)
-  --yes-i-know-data-may-be-lost    with --force: skip the typed confirmation
-  --wait / --no-wait               follow status until the takeover ends (default --wait)
-  --timeout DUR                    how long --wait follows, e.g. 300s, 10m (default 300s)
+${optionsHelp(OPTIONS)}
 
 ${KUBE_FLAGS_HELP}
 
@@ -58,14 +66,8 @@ ${EXIT_CODES_HELP}
   (with --wait: 1 when the operator reports TakeoverFailed, 3 on IntentRefused, 5 on timeout)
 `;
 
-const FLAGS = {
-  ...KUBE_FLAGS,
-  to: { type: 'string' },
-  force: { type: 'boolean' },
-  'yes-i-know-data-may-be-lost': { type: 'boolean' },
-  wait: { type: 'boolean' },
-  timeout: { type: 'string' },
-} as const;
+/** Every option of the command (parser, --help and docs/cli.md). */
+export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 
 const POLL_MS = 500;
 
@@ -233,7 +235,7 @@ async function follow(
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('takeover', argv, async () => {
-    const args = parseArgs(argv, FLAGS);
+    const args = parseArgs(argv, options);
     const [name] = expectPositionals(args, ['NAME']) as [string];
     const site = stringFlag(args, 'to');
     if (site === undefined) throw new UsageError('missing --to SITE');

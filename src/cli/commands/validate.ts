@@ -13,6 +13,10 @@ import {
 } from '../../yaml-input.js';
 import { EXIT, parseArgs, runCommand, UsageError } from '../args.js';
 import { readBounded } from '../read.js';
+import type { OptionTable } from '../../config/options.js';
+
+/** Every option of the command (none but --debug and --help). */
+export const options: OptionTable = {};
 
 export const help = `Usage: hanasr validate FILE... [options]
 
@@ -182,7 +186,7 @@ export function validateText(text: string): DocumentResult[] {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('validate', argv, async () => {
-    const args = parseArgs(argv, {});
+    const args = parseArgs(argv, options);
     if (args.positionals.length === 0) throw new UsageError('missing FILE');
     let exit: number = EXIT.ok;
     for (const file of args.positionals) {

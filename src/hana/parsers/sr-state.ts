@@ -1,3 +1,4 @@
+// Why this file is long: two formats of one command (plain and --sapcontrol=1), each checked line by line so unknown text is never healthy.
 /**
  * `hdbnsutil -sr_state` in its plain form and its `--sapcontrol=1` key=value form.
  * Both end with `done.`; a text without it is truncated and rejected.

@@ -1,3 +1,4 @@
+// Why this file is long: two formats of systemReplicationStatus.py with its exit codes and the published variants; unknown text counts against a site.
 /**
  * `HDBSettings.sh systemReplicationStatus.py` (table form and `--sapcontrol=1` key=value form),
  * read together with its exit code: 10 NoHSR, 11 ERROR, 12 UNKNOWN, 13 INITIALIZING, 14 SYNCING,

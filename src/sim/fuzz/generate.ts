@@ -4,7 +4,7 @@
  * sites (multitarget, multitier, DR sites), and overlapping faults from the whole alphabet
  * (src/sim/fault-kinds.ts) at random times. Deterministic: the same seed gives the same schedule.
  */
-import { Prng } from '../../hana/sim/prng.js';
+import { Prng } from '../../standins/hana-sim/prng.js';
 import { hanaSystemReplicationSpecSchema, type HanaSystemReplicationSpecInput } from '../../api/spec.js';
 import { faultKinds, type FaultKind } from '../fault-kinds.js';
 import { livenessBoundSeconds } from '../invariants.js';

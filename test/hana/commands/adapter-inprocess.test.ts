@@ -1,6 +1,6 @@
 import { VirtualClock } from '../../../src/clock.js';
-import { SimCommandRunner } from '../../../src/hana/sim/commands.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimCommandRunner } from '../../../src/standins/hana-sim/commands.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 import { adapterSuite, MODEL_OPTIONS, type Harness } from './adapter-suite.js';
 
 adapterSuite('in-process SimCommandRunner, virtual time', async (): Promise<Harness> => {

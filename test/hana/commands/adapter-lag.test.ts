@@ -2,8 +2,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { VirtualClock } from '../../../src/clock.js';
 import { HanaCommandAdapter } from '../../../src/hana/commands/adapter.js';
 import type { LagSample, LagSource } from '../../../src/hana/commands/health.js';
-import { SimCommandRunner } from '../../../src/hana/sim/commands.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimCommandRunner } from '../../../src/standins/hana-sim/commands.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 import { MODEL_OPTIONS } from './adapter-suite.js';
 
 const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));

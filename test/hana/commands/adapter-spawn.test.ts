@@ -6,12 +6,12 @@ import {
   type CommandRunner,
   type RunOptions,
 } from '../../../src/hana/commands/runner.js';
-import { startSimControlServer } from '../../../src/hana/sim/control-server.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
-import type { SimSiteControl } from '../../../src/hana/sim/snapshot.js';
+import { startSimControlServer } from '../../../src/standins/hana-sim/control-server.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
+import type { SimSiteControl } from '../../../src/standins/hana-sim/snapshot.js';
 import { adapterSuite, MODEL_OPTIONS, type Harness } from './adapter-suite.js';
 
-const bin = fileURLToPath(new URL('../../../src/hana/sim/bin/', import.meta.url));
+const bin = fileURLToPath(new URL('../../../src/standins/hana-sim/bin/', import.meta.url));
 
 /** The real spawning runner, pointed at one simulated site through the environment. */
 class SiteEnvRunner implements CommandRunner {

@@ -7,7 +7,7 @@ import type { Clock } from '../../../src/clock.js';
 import { HanaCommandAdapter, type HanaCommandAdapterConfig } from '../../../src/hana/commands/adapter.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../../../src/hana/commands/runner.js';
 import { HanaActionError } from '../../../src/hana/port.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 
 export const SITES = [
   { name: 'SiteA', host: 'hana-a' },

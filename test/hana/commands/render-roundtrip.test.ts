@@ -10,15 +10,15 @@ import {
   parseSystemReplicationStatus,
   sourceSiteOf,
 } from '../../../src/hana/parsers/index.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 import {
   renderLandscapeHostConfiguration,
   renderProcessList,
   renderSrState,
   renderSystemInstanceList,
   renderSystemReplicationStatus,
-} from '../../../src/hana/sim/render.js';
-import type { SimSiteSnapshot } from '../../../src/hana/sim/snapshot.js';
+} from '../../../src/standins/hana-sim/render.js';
+import type { SimSiteSnapshot } from '../../../src/standins/hana-sim/snapshot.js';
 import { MODEL_OPTIONS } from './adapter-suite.js';
 
 function healthOf(s: SimSiteSnapshot, form: 'plain' | 'sapcontrol') {

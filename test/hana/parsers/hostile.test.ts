@@ -13,7 +13,7 @@ import {
 } from '../../../src/hana/parsers/index.js';
 import { MAX_LINES, MAX_OUTPUT_CHARS } from '../../../src/hana/parsers/text.js';
 import { fixture } from './fixtures.js';
-import { fill, hostileInputs, MiB, parsersUnderTest } from './hostile.js';
+import { fill, hostileInputs, MiB, parsersUnderTest } from '../../../rigs/hostile-parser-inputs.js';
 
 /** CPU milliseconds of one call, and how it ended. */
 function cpu(parse: (t: string) => unknown, text: string): { ms: number; error: unknown } {

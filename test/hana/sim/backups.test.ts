@@ -1,6 +1,10 @@
 /** Backups in the HANA simulator: time, failures, the replicated catalog and the destinations. */
 import { describe, expect, it } from 'vitest';
-import { SimBackupError, SimBackups, type BackupDestinationScope } from '../../../src/hana/sim/backups.js';
+import {
+  SimBackupError,
+  SimBackups,
+  type BackupDestinationScope,
+} from '../../../src/standins/hana-sim/backups.js';
 import { T0, landscape } from './helpers.js';
 
 function setup(scope: BackupDestinationScope = 'site') {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Prng } from '../../../src/hana/sim/prng.js';
+import { Prng } from '../../../src/standins/hana-sim/prng.js';
 import { landscape } from './helpers.js';
 
 async function play(seed: number) {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { VirtualClock } from '../../../src/clock.js';
-import { SimNodeDevices } from '../../../src/hana/sim/devices.js';
-import type { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimNodeDevices } from '../../../src/standins/hana-sim/devices.js';
+import type { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 import { WatchdogError } from '../../../src/fencing/port.js';
 import { fenceOff, fenceOn } from '../../../src/fencing/procedure.js';
 import { applyFault, type FaultTarget } from '../../../src/sim/faults.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { SimCommandError } from '../../../src/hana/sim/snapshot.js';
+import { SimCommandError } from '../../../src/standins/hana-sim/snapshot.js';
 import { eventsOf, landscape, link } from './helpers.js';
 
 describe('instance and process faults', () => {

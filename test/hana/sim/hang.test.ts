@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, withTimeout } from '../../../src/clock.js';
 import { HanaCommandAdapter } from '../../../src/hana/commands/adapter.js';
-import { SimCommandRunner } from '../../../src/hana/sim/commands.js';
-import { SimDirectPort } from '../../../src/hana/sim/direct-port.js';
-import { simPeerProbe } from '../../../src/hana/sim/peer-probe.js';
+import { SimCommandRunner } from '../../../src/standins/hana-sim/commands.js';
+import { SimDirectPort } from '../../../src/standins/hana-sim/direct-port.js';
+import { simPeerProbe } from '../../../src/standins/hana-sim/peer-probe.js';
 import { eventsOf, landscape } from './helpers.js';
 
 function adapter(sim: ReturnType<typeof landscape>['sim'], clock: ReturnType<typeof landscape>['clock']) {

@@ -1,6 +1,6 @@
 import { VirtualClock } from '../../../src/clock.js';
-import { SimLandscape, type SimLandscapeOptions } from '../../../src/hana/sim/model.js';
-import type { SimLink } from '../../../src/hana/sim/snapshot.js';
+import { SimLandscape, type SimLandscapeOptions } from '../../../src/standins/hana-sim/model.js';
+import type { SimLink } from '../../../src/standins/hana-sim/snapshot.js';
 
 export const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);
 

@@ -1,8 +1,8 @@
 /** A command that waits on a frozen site runs when the site thaws (a queued kill takes effect then). */
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../../src/clock.js';
-import { SimCommandRunner } from '../../../src/hana/sim/commands.js';
-import { SimDirectPort } from '../../../src/hana/sim/direct-port.js';
+import { SimCommandRunner } from '../../../src/standins/hana-sim/commands.js';
+import { SimDirectPort } from '../../../src/standins/hana-sim/direct-port.js';
 import { landscape } from './helpers.js';
 
 describe('commands on a frozen site', () => {

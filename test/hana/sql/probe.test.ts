@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock, realClock } from '../../../src/clock.js';
-import type { SimSiteSnapshot } from '../../../src/hana/sim/snapshot.js';
+import type { SimSiteSnapshot } from '../../../src/standins/hana-sim/snapshot.js';
 import { HanaSqlProbe, foldReplicationRows, type HanaSqlProbeOptions } from '../../../src/hana/sql/probe.js';
-import { startHanaWireServer, type HanaWireServer, type WireFaults } from '../../../src/hana/wire/server.js';
+import {
+  startHanaWireServer,
+  type HanaWireServer,
+  type WireFaults,
+} from '../../../src/standins/hana-wire/server.js';
 import { PASSWORD, USER, link, primarySnapshot, secondarySnapshot } from '../wire/helpers.js';
 
 const servers: HanaWireServer[] = [];

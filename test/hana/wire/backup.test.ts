@@ -8,13 +8,13 @@ import { realClock } from '../../../src/clock.js';
 import { BackupRunner } from '../../../src/agent/backup.js';
 import { MemoryCoordination } from '../../../src/coordination/memory.js';
 import { BackupInterruptedError } from '../../../src/hana/backup-port.js';
-import { SimBackups } from '../../../src/hana/sim/backups.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
+import { SimBackups } from '../../../src/standins/hana-sim/backups.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
 import { HanaSqlBackupPort } from '../../../src/hana/sql/backup.js';
 import { SqlProbeError } from '../../../src/hana/sql/probe.js';
-import { simBackupExtension } from '../../../src/hana/wire/backup.js';
-import { simSiteDatabase } from '../../../src/hana/wire/database.js';
-import { startHanaWireServer } from '../../../src/hana/wire/server.js';
+import { simBackupExtension } from '../../../src/standins/hana-wire/backup.js';
+import { simSiteDatabase } from '../../../src/standins/hana-wire/database.js';
+import { startHanaWireServer } from '../../../src/standins/hana-wire/server.js';
 import { primaryHealth, report, spec } from '../../support/observations.js';
 import { connectHanaClient, PASSWORD, USER } from './helpers.js';
 

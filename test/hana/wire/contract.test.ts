@@ -8,7 +8,7 @@ import {
   startHanaWireServer,
   type HanaWireServer,
   type HanaWireServerOptions,
-} from '../../../src/hana/wire/server.js';
+} from '../../../src/standins/hana-wire/server.js';
 import {
   PASSWORD,
   USER,

@@ -1,6 +1,6 @@
 /** Shared test helpers: a hand-made site snapshot and promise wrappers over both real drivers. */
 import { createRequire } from 'node:module';
-import type { SimLink, SimSiteSnapshot } from '../../../src/hana/sim/snapshot.js';
+import type { SimLink, SimSiteSnapshot } from '../../../src/standins/hana-sim/snapshot.js';
 
 const require = createRequire(import.meta.url);
 export const hana = require('@sap/hana-client') as typeof import('@sap/hana-client');

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHanaWireServer, type HanaWireServer } from '../../../src/hana/wire/server.js';
+import { startHanaWireServer, type HanaWireServer } from '../../../src/standins/hana-wire/server.js';
 import { PASSWORD, USER, connectHanaClient, primarySnapshot } from './helpers.js';
 import { INIT, RawClient, failedLogin, frame } from './raw-client.js';
 

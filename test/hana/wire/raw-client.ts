@@ -4,7 +4,7 @@
  * oversized messages.
  */
 import net from 'node:net';
-import { writeFields } from '../../../src/hana/wire/protocol.js';
+import { writeFields } from '../../../src/standins/hana-wire/protocol.js';
 
 export interface RawPart {
   readonly kind: number;

@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { realClock } from '../../../src/clock.js';
-import { SimLandscape } from '../../../src/hana/sim/model.js';
-import { applyChanges, diffRows, simSiteDatabase } from '../../../src/hana/wire/database.js';
-import { startHanaWireServer, type HanaWireServer } from '../../../src/hana/wire/server.js';
+import { SimLandscape } from '../../../src/standins/hana-sim/model.js';
+import { applyChanges, diffRows, simSiteDatabase } from '../../../src/standins/hana-wire/database.js';
+import { startHanaWireServer, type HanaWireServer } from '../../../src/standins/hana-wire/server.js';
 import { caught, connectHanaClient, PASSWORD, USER, type Client } from './helpers.js';
 
 const opened: { close(): Promise<void> }[] = [];

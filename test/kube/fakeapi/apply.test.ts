@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
-import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../../src/standins/kube-api/index.js';
 import { GROUP, VERSION, crdModel, widget, widgetCrd } from './support.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

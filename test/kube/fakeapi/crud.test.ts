@@ -8,7 +8,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../../src/standins/kube-api/index.js';
 import { GROUP, PLURAL, VERSION, crdModel, failure, widget, widgetCrd } from './support.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
-import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../../src/standins/kube-api/index.js';
 import { toolPath } from '../../../scripts/tools.js';
 import { crdModel, widgetCrd } from './support.js';
 

@@ -1,7 +1,7 @@
 /** OpenAPI v3 as kube-apiserver publishes it: the discovery document and one document per group/version. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
-import { startFakeApiServer, type FakeApiServer } from '../../../src/kube/fakeapi/index.js';
+import { startFakeApiServer, type FakeApiServer } from '../../../src/standins/kube-api/index.js';
 import { GROUP, VERSION, crdModel, widgetCrd } from './support.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,15 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { invalid } from '../../../src/kube/fakeapi/errors.js';
-import { jsonPatch, mergePatch } from '../../../src/kube/fakeapi/patch.js';
-import { admitCustomResource, type JSONSchemaProps } from '../../../src/kube/fakeapi/schema.js';
+import { invalid } from '../../../src/standins/kube-api/errors.js';
+import { jsonPatch, mergePatch } from '../../../src/standins/kube-api/patch.js';
+import { admitCustomResource, type JSONSchemaProps } from '../../../src/standins/kube-api/schema.js';
 import {
   EVENT_FIELDS,
   fieldsMatch,
   labelMatcher,
   parseFieldSelector,
-} from '../../../src/kube/fakeapi/selectors.js';
-import { evalJsonPath, humanDuration } from '../../../src/kube/fakeapi/table.js';
-import { ApiError } from '../../../src/kube/fakeapi/errors.js';
+} from '../../../src/standins/kube-api/selectors.js';
+import { evalJsonPath, humanDuration } from '../../../src/standins/kube-api/table.js';
+import { ApiError } from '../../../src/standins/kube-api/errors.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',

@@ -1,0 +1,153 @@
+/**
+ * A HanaPort straight over a simulated site's snapshot, without rendering and parsing text.
+ * The scenario runner's default goes through the command path (render -> parse) like real
+ * HANA; this one serves the property tests that replay thousands of fault schedules.
+ */
+import {
+  replicationStatuses,
+  type HanaHealth,
+  type OverallReplicationStatus,
+  type ReplicationLink,
+} from '../../domain/types.js';
+import { realClock, type Clock } from '../../clock.js';
+import { HanaActionError, type HanaPort, type RegisterOptions } from '../../hana/port.js';
+import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
+
+/**
+ * Resolves when `done` holds (a call waiting on a frozen site returns at the thaw, one waiting on
+ * a hung instance when it answers again); rejects on abort.
+ */
+function until(
+  control: SimSiteControl,
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  done: (s: SimSiteSnapshot) => boolean,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let cancel: () => void = () => {};
+    const onAbort = () => {
+      cancel();
+      reject(signal?.reason as Error);
+    };
+    const poll = () => {
+      if (done(control.snapshot())) {
+        signal?.removeEventListener('abort', onAbort);
+        return resolve();
+      }
+      cancel = clock.setTimer(250, poll);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    poll();
+  });
+}
+
+export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
+  const running = s.running && s.landscapeStatus >= 2;
+  const srRole = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
+  const replication: ReplicationLink[] = s.links.map((l) => ({
+    secondary: l.secondarySite,
+    mode: l.mode,
+    operationMode: l.operationMode,
+    status: l.status,
+    statusDetails: l.statusDetails,
+    inSync: l.fullySynced,
+    // The SQL lag source: without it the lag is unknown (null), never zero.
+    lagSeconds: s.sqlProbeBroken
+      ? null
+      : Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+    lagBytes: s.sqlProbeBroken ? null : Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+  }));
+  let overall: OverallReplicationStatus = 'NONE';
+  for (const l of replication) {
+    if (overall === 'NONE' || replicationStatuses.indexOf(l.status) < replicationStatuses.indexOf(overall)) {
+      overall = l.status;
+    }
+  }
+  return {
+    probeOk: true,
+    running,
+    landscapeStatus: s.landscapeStatus,
+    processes: Object.fromEntries(s.processes.map((p) => [p.name, p.dispstatus])),
+    srRole,
+    ...(s.source ? { source: s.source.site } : {}),
+    ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),
+    suspended: s.suspended,
+    acceptsWrites:
+      running &&
+      srRole === 'primary' &&
+      !s.suspended &&
+      (s.processes.find((p) => p.name === 'hdbindexserver')?.dispstatus ?? 'GREEN') === 'GREEN',
+    replication: srRole === 'primary' || replication.length > 0 ? replication : [],
+    overallReplicationStatus: srRole === 'primary' ? overall : 'UNKNOWN',
+  };
+}
+
+export class SimDirectPort implements HanaPort {
+  constructor(
+    private readonly control: SimSiteControl,
+    private readonly clock: Clock = realClock,
+  ) {}
+
+  /** Waits out a freeze, and a hang unless `sapstartsrv` (which answers for a hung instance). */
+  private async reachable(signal?: AbortSignal, sapstartsrv = false): Promise<SimSiteSnapshot> {
+    let s = this.control.snapshot();
+    const answers = (x: SimSiteSnapshot) => !x.frozen && (sapstartsrv || x.hung !== true);
+    if (!answers(s)) {
+      await until(this.control, this.clock, signal, answers);
+      s = this.control.snapshot();
+    }
+    if (!s.nodeUp) throw new HanaActionError('UNAVAILABLE', `host ${s.host} is not reachable`);
+    return s;
+  }
+
+  async probe(signal?: AbortSignal): Promise<HanaHealth> {
+    return healthFromSnapshot(await this.reachable(signal));
+  }
+
+  private async run(signal: AbortSignal | undefined, fn: () => void, sapstartsrv = false): Promise<void> {
+    await this.reachable(signal, sapstartsrv);
+    try {
+      fn();
+    } catch (err) {
+      throw new HanaActionError('COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  takeover(options: { readonly handshake: boolean }, signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.takeover({ handshake: options.handshake }));
+  }
+
+  register(o: RegisterOptions, signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () =>
+      this.control.register({
+        remoteHost: o.remoteHost,
+        remoteInstance: o.remoteInstance,
+        replicationMode: o.replicationMode,
+        operationMode: o.operationMode,
+        name: o.siteName,
+        online: o.online ?? false,
+      }),
+    );
+  }
+
+  start(signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.start(), true);
+  }
+
+  /** As sapcontrol StopSystem and the adapter's wait: done once every process is stopped. */
+  async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
+    if (options.hard && this.control.snapshot().frozen) this.control.killAtThaw?.();
+    await this.run(signal, () => this.control.stop(options.hard), true);
+    await until(this.control, this.clock, signal, (s) => !s.running);
+  }
+
+  /** As `HDB kill-9`: works on a hung instance; a frozen one dies at the thaw. */
+  async kill(signal?: AbortSignal): Promise<void> {
+    if (this.control.snapshot().frozen) this.control.killAtThaw?.();
+    await this.run(signal, () => this.control.kill(), true);
+  }
+
+  suspend(signal?: AbortSignal): Promise<void> {
+    return this.run(signal, () => this.control.suspend());
+  }
+}

@@ -1,0 +1,1046 @@
+// Why this file is long: a stand-in: the SQL front end the wire server needs for clients' own tables as well as the monitoring views.
+/**
+ * A tiny SQL front end: enough of HANA's dialect for probes, monitoring views and contract
+ * tests. SELECT (columns or *, one FROM with JOINs, WHERE with AND, ORDER BY, LIMIT), INSERT,
+ * UPSERT, UPDATE, DELETE, CREATE/DROP TABLE on an in-memory store, and the table function
+ * SERIES_GENERATE_INTEGER. Everything else is refused with HANA's error codes.
+ */
+import type { Column, SqlType, SqlValue } from './values.js';
+
+/** A SQL error with HANA's code and SQLSTATE. */
+export class HanaSqlError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly sqlState = 'HY000',
+    readonly position = 0,
+  ) {
+    super(message);
+    this.name = 'HanaSqlError';
+  }
+}
+
+export const SqlErrorCode = {
+  AUTHENTICATION_FAILED: 10,
+  FEATURE_NOT_SUPPORTED: 7,
+  SYNTAX_ERROR: 257,
+  INSUFFICIENT_PRIVILEGE: 258,
+  INVALID_TABLE_NAME: 259,
+  INVALID_COLUMN_NAME: 260,
+  NOT_NULL_VIOLATED: 287,
+  DUPLICATE_TABLE_NAME: 288,
+  UNIQUE_CONSTRAINT_VIOLATED: 301,
+  INCONSISTENT_DATATYPE: 266,
+} as const;
+
+// ---- tokens ----------------------------------------------------------------------------------
+
+type Token =
+  | { kind: 'word'; text: string; upper: string; pos: number }
+  | { kind: 'quoted'; text: string; upper: string; pos: number }
+  | { kind: 'string'; text: string; pos: number }
+  | { kind: 'number'; text: string; pos: number }
+  | { kind: 'param'; pos: number }
+  | { kind: 'punct'; text: string; pos: number }
+  | { kind: 'end'; pos: number };
+
+function lineCol(sql: string, pos: number): string {
+  const before = sql.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return `line ${line} col ${col} (at pos ${pos})`;
+}
+
+function syntaxError(sql: string, pos: number): HanaSqlError {
+  const near = sql.slice(pos).match(/^\s*(\S+)/)?.[1] ?? 'end of statement';
+  return new HanaSqlError(
+    SqlErrorCode.SYNTAX_ERROR,
+    `sql syntax error: incorrect syntax near "${near.replace(/[,()]+$/, '') || near}": ${lineCol(sql, pos)}`,
+    'HY000',
+    pos,
+  );
+}
+
+/** The text between the quote at `start` and its closing quote (a doubled quote stands for one). */
+function quoted(sql: string, start: number, pos: number): { text: string; end: number } {
+  const q = sql[start]!;
+  let j = start + 1;
+  let text = '';
+  for (;;) {
+    if (j >= sql.length) throw syntaxError(sql, pos);
+    if (sql[j] === q) {
+      if (sql[j + 1] !== q) return { text, end: j + 1 };
+      text += q;
+      j += 2;
+      continue;
+    }
+    text += sql[j];
+    j++;
+  }
+}
+
+function tokenize(sql: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '-' && sql[i + 1] === '-') {
+      while (i < sql.length && sql[i] !== '\n') i++;
+      continue;
+    }
+    const pos = i;
+    if (/[A-Za-z_#$]/.test(c)) {
+      let j = i + 1;
+      while (j < sql.length && /[A-Za-z0-9_#$]/.test(sql[j]!)) j++;
+      const text = sql.slice(i, j);
+      tokens.push({ kind: 'word', text, upper: text.toUpperCase(), pos });
+      i = j;
+    } else if (c === '"') {
+      const { text, end } = quoted(sql, i, pos);
+      tokens.push({ kind: 'quoted', text, upper: text, pos });
+      i = end;
+    } else if (c === "'") {
+      const { text, end } = quoted(sql, i, pos);
+      tokens.push({ kind: 'string', text, pos });
+      i = end;
+    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(sql[i + 1] ?? ''))) {
+      const m = /^[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?/.exec(sql.slice(i))!;
+      tokens.push({ kind: 'number', text: m[0], pos });
+      i += m[0].length;
+    } else if (c === '?') {
+      tokens.push({ kind: 'param', pos });
+      i++;
+    } else {
+      const two = sql.slice(i, i + 2);
+      if (two === '<>' || two === '!=' || two === '<=' || two === '>=') {
+        tokens.push({ kind: 'punct', text: two, pos });
+        i += 2;
+      } else if ('(),.*=<>;+-'.includes(c)) {
+        tokens.push({ kind: 'punct', text: c, pos });
+        i++;
+      } else {
+        throw syntaxError(sql, pos);
+      }
+    }
+  }
+  tokens.push({ kind: 'end', pos: sql.length });
+  return tokens;
+}
+
+// ---- AST -------------------------------------------------------------------------------------
+
+export type Expr =
+  | { kind: 'column'; qualifier?: string; name: string; pos: number }
+  | { kind: 'literal'; value: SqlValue }
+  | { kind: 'param'; index: number }
+  | { kind: 'now' }
+  | { kind: 'count' };
+
+export type Predicate =
+  | { kind: 'compare'; op: '=' | '<>' | '<' | '>' | '<=' | '>='; left: Expr; right: Expr }
+  | { kind: 'isnull'; expr: Expr; not: boolean }
+  | { kind: 'in'; expr: Expr; list: Expr[]; not: boolean };
+
+export interface TableRef {
+  name: string;
+  schema?: string;
+  alias: string;
+  args?: Expr[];
+  pos: number;
+}
+
+export interface SelectItem {
+  expr: Expr;
+  alias?: string;
+}
+
+export type Statement =
+  | {
+      kind: 'select';
+      items: SelectItem[] | '*';
+      from: TableRef;
+      joins: { table: TableRef; on: Predicate[]; left: boolean }[];
+      where: Predicate[];
+      orderBy: { expr: Expr; desc: boolean }[];
+      limit?: number;
+    }
+  | { kind: 'insert'; upsert: boolean; table: TableRef; columns?: string[]; values: Expr[] }
+  | { kind: 'update'; table: TableRef; set: { column: string; value: Expr }[]; where: Predicate[] }
+  | { kind: 'delete'; table: TableRef; where: Predicate[] }
+  | { kind: 'create'; table: TableRef; columns: Column[]; primaryKey: string[] }
+  | { kind: 'drop'; table: TableRef }
+  | { kind: 'commit' }
+  | { kind: 'rollback' };
+
+export interface Parsed {
+  readonly sql: string;
+  readonly statement: Statement;
+  readonly paramCount: number;
+}
+
+class Parser {
+  private i = 0;
+  paramCount = 0;
+  constructor(
+    private readonly sql: string,
+    private readonly tokens: Token[],
+  ) {}
+
+  private peek(offset = 0): Token {
+    return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)]!;
+  }
+  private next(): Token {
+    const t = this.peek();
+    if (this.i < this.tokens.length - 1) this.i++;
+    return t;
+  }
+  private fail(t: Token = this.peek()): never {
+    throw syntaxError(this.sql, t.pos);
+  }
+  private isWord(word: string, offset = 0): boolean {
+    const t = this.peek(offset);
+    return t.kind === 'word' && t.upper === word;
+  }
+  private acceptWord(word: string): boolean {
+    if (this.isWord(word)) {
+      this.i++;
+      return true;
+    }
+    return false;
+  }
+  private expectWord(word: string): void {
+    if (!this.acceptWord(word)) this.fail();
+  }
+  private isPunct(p: string): boolean {
+    const t = this.peek();
+    return t.kind === 'punct' && t.text === p;
+  }
+  private acceptPunct(p: string): boolean {
+    if (this.isPunct(p)) {
+      this.i++;
+      return true;
+    }
+    return false;
+  }
+  private expectPunct(p: string): void {
+    if (!this.acceptPunct(p)) this.fail();
+  }
+  private identifier(): string {
+    const t = this.next();
+    if (t.kind === 'word' || t.kind === 'quoted') return t.upper;
+    return this.fail(t);
+  }
+
+  parse(): Statement {
+    const t = this.peek();
+    let statement: Statement;
+    if (this.acceptWord('SELECT')) statement = this.select();
+    else if (this.acceptWord('INSERT')) {
+      this.expectWord('INTO');
+      statement = this.insert(false);
+    } else if (this.acceptWord('UPSERT')) statement = this.insert(true);
+    else if (this.acceptWord('UPDATE')) statement = this.update();
+    else if (this.acceptWord('DELETE')) {
+      this.expectWord('FROM');
+      const table = this.tableRef(false);
+      statement = { kind: 'delete', table, where: this.where() };
+    } else if (this.acceptWord('CREATE')) statement = this.create();
+    else if (this.acceptWord('DROP')) {
+      this.expectWord('TABLE');
+      statement = { kind: 'drop', table: this.tableRef(false) };
+    } else if (this.acceptWord('COMMIT')) statement = { kind: 'commit' };
+    else if (this.acceptWord('ROLLBACK')) statement = { kind: 'rollback' };
+    else return this.fail(t);
+    this.acceptPunct(';');
+    if (this.peek().kind !== 'end') this.fail();
+    return statement;
+  }
+
+  private select(): Statement {
+    let items: SelectItem[] | '*';
+    if (this.acceptPunct('*')) items = '*';
+    else {
+      items = [];
+      do {
+        const expr = this.expr();
+        let alias: string | undefined;
+        if (this.acceptWord('AS')) alias = this.identifier();
+        else if (this.peek().kind === 'quoted' || (this.peek().kind === 'word' && !this.isWord('FROM')))
+          alias = this.identifier();
+        items.push(alias === undefined ? { expr } : { expr, alias });
+      } while (this.acceptPunct(','));
+    }
+    this.expectWord('FROM');
+    const from = this.tableRef(true);
+    const joins: { table: TableRef; on: Predicate[]; left: boolean }[] = [];
+    for (;;) {
+      let left = false;
+      if (this.acceptWord('LEFT')) {
+        left = true;
+        this.acceptWord('OUTER');
+      } else this.acceptWord('INNER');
+      if (!this.acceptWord('JOIN')) {
+        if (left) this.fail();
+        break;
+      }
+      const table = this.tableRef(true);
+      this.expectWord('ON');
+      joins.push({ table, on: this.conditions(), left });
+    }
+    const where = this.where();
+    const orderBy: { expr: Expr; desc: boolean }[] = [];
+    if (this.acceptWord('ORDER')) {
+      this.expectWord('BY');
+      do {
+        const expr = this.expr();
+        const desc = this.acceptWord('DESC');
+        if (!desc) this.acceptWord('ASC');
+        orderBy.push({ expr, desc });
+      } while (this.acceptPunct(','));
+    }
+    let limit: number | undefined;
+    if (this.acceptWord('LIMIT')) {
+      const t = this.next();
+      if (t.kind !== 'number') this.fail(t);
+      limit = Number(t.text);
+    }
+    return limit === undefined
+      ? { kind: 'select', items, from, joins, where, orderBy }
+      : { kind: 'select', items, from, joins, where, orderBy, limit };
+  }
+
+  private tableRef(allowAlias: boolean, allowArgs = allowAlias): TableRef {
+    const pos = this.peek().pos;
+    let name = this.identifier();
+    let schema: string | undefined;
+    if (this.acceptPunct('.')) {
+      schema = name;
+      name = this.identifier();
+    }
+    let args: Expr[] | undefined;
+    if (allowArgs && this.acceptPunct('(')) {
+      args = [];
+      if (!this.isPunct(')')) {
+        do args.push(this.expr());
+        while (this.acceptPunct(','));
+      }
+      this.expectPunct(')');
+    }
+    let alias = name;
+    const reserved = ['WHERE', 'JOIN', 'INNER', 'LEFT', 'ON', 'ORDER', 'LIMIT', 'SET', 'VALUES', 'WITH'];
+    if (allowAlias) {
+      if (this.acceptWord('AS')) alias = this.identifier();
+      else if (
+        this.peek().kind === 'quoted' ||
+        (this.peek().kind === 'word' && !reserved.some((w) => this.isWord(w)))
+      )
+        alias = this.identifier();
+    }
+    const ref: TableRef = { name, alias, pos };
+    if (schema !== undefined) ref.schema = schema;
+    if (args !== undefined) ref.args = args;
+    return ref;
+  }
+
+  private where(): Predicate[] {
+    return this.acceptWord('WHERE') ? this.conditions() : [];
+  }
+
+  private conditions(): Predicate[] {
+    const out: Predicate[] = [];
+    do out.push(this.predicate());
+    while (this.acceptWord('AND'));
+    return out;
+  }
+
+  private predicate(): Predicate {
+    const left = this.expr();
+    if (this.acceptWord('IS')) {
+      const not = this.acceptWord('NOT');
+      this.expectWord('NULL');
+      return { kind: 'isnull', expr: left, not };
+    }
+    const not = this.acceptWord('NOT');
+    if (this.acceptWord('IN')) {
+      this.expectPunct('(');
+      const list: Expr[] = [];
+      do list.push(this.expr());
+      while (this.acceptPunct(','));
+      this.expectPunct(')');
+      return { kind: 'in', expr: left, list, not };
+    }
+    if (not) this.fail();
+    const t = this.next();
+    if (t.kind !== 'punct' || !['=', '<>', '!=', '<', '>', '<=', '>='].includes(t.text)) this.fail(t);
+    const op = (t.text === '!=' ? '<>' : t.text) as '=' | '<>' | '<' | '>' | '<=' | '>=';
+    return { kind: 'compare', op, left, right: this.expr() };
+  }
+
+  private expr(): Expr {
+    const t = this.next();
+    if (t.kind === 'param') return { kind: 'param', index: this.paramCount++ };
+    if (t.kind === 'string') return { kind: 'literal', value: t.text };
+    if (t.kind === 'number')
+      return { kind: 'literal', value: /[.eE]/.test(t.text) ? Number(t.text) : Number(t.text) };
+    if (t.kind === 'punct' && t.text === '-') {
+      const n = this.next();
+      if (n.kind !== 'number') this.fail(n);
+      return { kind: 'literal', value: -Number(n.text) };
+    }
+    if (t.kind === 'word') {
+      if (t.upper === 'NULL') return { kind: 'literal', value: null };
+      if (t.upper === 'TRUE' || t.upper === 'FALSE') return { kind: 'literal', value: t.upper === 'TRUE' };
+      if (t.upper === 'CURRENT_TIMESTAMP' || t.upper === 'CURRENT_UTCTIMESTAMP') return { kind: 'now' };
+      if (t.upper === 'COUNT' && this.acceptPunct('(')) {
+        this.expectPunct('*');
+        this.expectPunct(')');
+        return { kind: 'count' };
+      }
+    }
+    if (t.kind === 'word' || t.kind === 'quoted') {
+      if (this.acceptPunct('.')) {
+        const name = this.identifier();
+        return { kind: 'column', qualifier: t.upper, name, pos: t.pos };
+      }
+      return { kind: 'column', name: t.upper, pos: t.pos };
+    }
+    return this.fail(t);
+  }
+
+  private insert(upsert: boolean): Statement {
+    const table = this.tableRef(false);
+    let columns: string[] | undefined;
+    if (this.acceptPunct('(')) {
+      columns = [];
+      do columns.push(this.identifier());
+      while (this.acceptPunct(','));
+      this.expectPunct(')');
+    }
+    this.expectWord('VALUES');
+    this.expectPunct('(');
+    const values: Expr[] = [];
+    do values.push(this.expr());
+    while (this.acceptPunct(','));
+    this.expectPunct(')');
+    if (upsert && this.acceptWord('WITH')) {
+      this.expectWord('PRIMARY');
+      this.expectWord('KEY');
+    }
+    return columns === undefined
+      ? { kind: 'insert', upsert, table, values }
+      : { kind: 'insert', upsert, table, columns, values };
+  }
+
+  private update(): Statement {
+    const table = this.tableRef(false);
+    this.expectWord('SET');
+    const set: { column: string; value: Expr }[] = [];
+    do {
+      const column = this.identifier();
+      this.expectPunct('=');
+      set.push({ column, value: this.expr() });
+    } while (this.acceptPunct(','));
+    return { kind: 'update', table, set, where: this.where() };
+  }
+
+  private create(): Statement {
+    if (!this.acceptWord('COLUMN')) this.acceptWord('ROW');
+    this.expectWord('TABLE');
+    const table = this.tableRef(false);
+    this.expectPunct('(');
+    const columns: Column[] = [];
+    const primaryKey: string[] = [];
+    do {
+      if (this.acceptWord('PRIMARY')) {
+        this.expectWord('KEY');
+        this.expectPunct('(');
+        do primaryKey.push(this.identifier());
+        while (this.acceptPunct(','));
+        this.expectPunct(')');
+        continue;
+      }
+      const name = this.identifier();
+      const typeToken = this.peek();
+      const typeName = this.identifier();
+      const sizes: number[] = [];
+      if (this.acceptPunct('(')) {
+        do {
+          const n = this.next();
+          if (n.kind !== 'number') this.fail(n);
+          sizes.push(Number(n.text));
+        } while (this.acceptPunct(','));
+        this.expectPunct(')');
+      }
+      const type = sqlType(typeName);
+      if (!type) this.fail(typeToken);
+      let nullable = true;
+      for (;;) {
+        if (this.acceptWord('NOT')) {
+          this.expectWord('NULL');
+          nullable = false;
+        } else if (this.acceptWord('NULL')) nullable = true;
+        else if (this.acceptWord('PRIMARY')) {
+          this.expectWord('KEY');
+          primaryKey.push(name);
+          nullable = false;
+        } else break;
+      }
+      const column: { -readonly [K in keyof Column]: Column[K] } = { name, type, nullable };
+      if (sizes[0] !== undefined) column.length = sizes[0];
+      if (sizes[1] !== undefined) column.scale = sizes[1];
+      columns.push(column);
+    } while (this.acceptPunct(','));
+    this.expectPunct(')');
+    return { kind: 'create', table, columns, primaryKey };
+  }
+}
+
+function sqlType(name: string): SqlType | undefined {
+  switch (name) {
+    case 'NVARCHAR':
+    case 'NCHAR':
+    case 'SHORTTEXT':
+    case 'ALPHANUM':
+      return 'NVARCHAR';
+    case 'VARCHAR':
+    case 'CHAR':
+      return 'VARCHAR';
+    case 'INTEGER':
+    case 'INT':
+    case 'SMALLINT':
+      return 'INTEGER';
+    case 'BIGINT':
+      return 'BIGINT';
+    case 'TINYINT':
+      return 'TINYINT';
+    case 'DOUBLE':
+    case 'REAL':
+    case 'FLOAT':
+      return 'DOUBLE';
+    case 'DECIMAL':
+    case 'DEC':
+    case 'SMALLDECIMAL':
+      return 'DECIMAL';
+    case 'TIMESTAMP':
+    case 'SECONDDATE':
+    case 'LONGDATE':
+      return 'TIMESTAMP';
+    case 'BOOLEAN':
+      return 'BOOLEAN';
+    default:
+      return undefined;
+  }
+}
+
+export function parseSql(sql: string): Parsed {
+  const parser = new Parser(sql, tokenize(sql));
+  const statement = parser.parse();
+  return { sql, statement, paramCount: parser.paramCount };
+}
+
+// ---- relations and evaluation ----------------------------------------------------------------
+
+export interface Relation {
+  readonly columns: readonly Column[];
+  readonly rows: readonly (readonly SqlValue[])[];
+}
+
+export interface StoredTable extends Relation {
+  readonly schema: string;
+  readonly name: string;
+  readonly primaryKey: readonly string[];
+  rows: SqlValue[][];
+}
+
+/** Where tables come from: monitoring views, table functions, the session's store. */
+export interface Catalog {
+  /** A read-only view or table function; undefined when not a view. */
+  view(ref: TableRef, args: SqlValue[]): Relation | undefined;
+  /** A stored table (the session sees its own uncommitted changes); undefined when absent. */
+  table(schema: string, name: string): StoredTable | undefined;
+  /** A writable copy of a stored table inside the session's transaction. */
+  writable(schema: string, name: string): StoredTable | undefined;
+  create(table: StoredTable): void;
+  drop(schema: string, name: string): boolean;
+  readonly defaultSchema: string;
+  readonly now: () => Date;
+}
+
+interface Scope {
+  readonly alias: string;
+  readonly columns: readonly Column[];
+  readonly offset: number;
+}
+
+function invalidTable(sql: string, ref: TableRef, schema: string): HanaSqlError {
+  return new HanaSqlError(
+    SqlErrorCode.INVALID_TABLE_NAME,
+    `invalid table name:  Could not find table/view ${ref.name} in schema ${schema}: ${lineCol(sql, ref.pos)}`,
+    'HY000',
+    ref.pos,
+  );
+}
+
+function resolveColumn(
+  sql: string,
+  scopes: readonly Scope[],
+  expr: Extract<Expr, { kind: 'column' }>,
+): { index: number; column: Column } {
+  const matches: { index: number; column: Column }[] = [];
+  for (const s of scopes) {
+    if (expr.qualifier !== undefined && s.alias !== expr.qualifier) continue;
+    s.columns.forEach((c, i) => {
+      if (c.name === expr.name) matches.push({ index: s.offset + i, column: c });
+    });
+  }
+  const first = matches[0];
+  if (!first) {
+    const shown = expr.qualifier === undefined ? expr.name : `${expr.qualifier}.${expr.name}`;
+    throw new HanaSqlError(
+      SqlErrorCode.INVALID_COLUMN_NAME,
+      `invalid column name: ${shown}: ${lineCol(sql, expr.pos)}`,
+      'HY000',
+      expr.pos,
+    );
+  }
+  if (matches.length > 1)
+    throw new HanaSqlError(
+      268,
+      `column ambiguously defined: ${expr.name}: ${lineCol(sql, expr.pos)}`,
+      'HY000',
+      expr.pos,
+    );
+  return first;
+}
+
+function evaluate(
+  sql: string,
+  expr: Expr,
+  scopes: readonly Scope[],
+  row: readonly SqlValue[],
+  params: readonly SqlValue[],
+  catalog: Catalog,
+): SqlValue {
+  switch (expr.kind) {
+    case 'literal':
+      return expr.value;
+    case 'param':
+      return params[expr.index] ?? null;
+    case 'now':
+      return catalog.now();
+    case 'count':
+      return null;
+    case 'column':
+      return row[resolveColumn(sql, scopes, expr).index] ?? null;
+  }
+}
+
+function compareValues(a: SqlValue, b: SqlValue): number | null {
+  if (a === null || b === null) return null;
+  if (a instanceof Date || b instanceof Date) {
+    const x = a instanceof Date ? a.getTime() : new Date(String(a)).getTime();
+    const y = b instanceof Date ? b.getTime() : new Date(String(b)).getTime();
+    return x - y;
+  }
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  const x = Number(a);
+  const y = Number(b);
+  if (Number.isNaN(x) || Number.isNaN(y)) {
+    const s = String(a);
+    const t = String(b);
+    return s < t ? -1 : s > t ? 1 : 0;
+  }
+  return x - y;
+}
+
+function test(
+  sql: string,
+  p: Predicate,
+  scopes: readonly Scope[],
+  row: readonly SqlValue[],
+  params: readonly SqlValue[],
+  catalog: Catalog,
+): boolean {
+  switch (p.kind) {
+    case 'isnull': {
+      const isNull = evaluate(sql, p.expr, scopes, row, params, catalog) === null;
+      return p.not ? !isNull : isNull;
+    }
+    case 'in': {
+      const v = evaluate(sql, p.expr, scopes, row, params, catalog);
+      if (v === null) return false;
+      const found = p.list.some(
+        (e) => compareValues(v, evaluate(sql, e, scopes, row, params, catalog)) === 0,
+      );
+      return p.not ? !found : found;
+    }
+    case 'compare': {
+      const c = compareValues(
+        evaluate(sql, p.left, scopes, row, params, catalog),
+        evaluate(sql, p.right, scopes, row, params, catalog),
+      );
+      if (c === null) return false;
+      switch (p.op) {
+        case '=':
+          return c === 0;
+        case '<>':
+          return c !== 0;
+        case '<':
+          return c < 0;
+        case '>':
+          return c > 0;
+        case '<=':
+          return c <= 0;
+        case '>=':
+          return c >= 0;
+      }
+    }
+  }
+}
+
+function relationOf(sql: string, ref: TableRef, catalog: Catalog, params: readonly SqlValue[]): Relation {
+  const args = (ref.args ?? []).map((a) => evaluate(sql, a, [], [], params, catalog));
+  const view = catalog.view(ref, args);
+  if (view) return view;
+  const schema = ref.schema ?? catalog.defaultSchema;
+  const table = catalog.table(schema, ref.name);
+  if (!table) throw invalidTable(sql, ref, schema);
+  return table;
+}
+
+/** Output columns of a statement (result set metadata), without running it for data. */
+export function describe(parsed: Parsed, catalog: Catalog): { columns: Column[]; paramTypes: Column[] } {
+  const st = parsed.statement;
+  const paramTypes: Column[] = Array.from({ length: parsed.paramCount }, () => ({
+    name: '',
+    type: 'NVARCHAR' as SqlType,
+    length: 5000,
+    nullable: true,
+  }));
+  if (st.kind === 'select') {
+    const scopes = scopesOf(parsed, catalog, []);
+    const byParam = (e: Expr, other: Expr) => {
+      if (e.kind === 'param' && other.kind === 'column')
+        paramTypes[e.index] = { ...resolveColumn(parsed.sql, scopes, other).column, name: '' };
+    };
+    for (const p of [...st.where, ...st.joins.flatMap((j) => j.on)]) {
+      if (p.kind === 'compare') {
+        byParam(p.left, p.right);
+        byParam(p.right, p.left);
+      }
+    }
+    for (const arg of st.from.args ?? [])
+      if (arg.kind === 'param') paramTypes[arg.index] = { name: '', type: 'INTEGER', nullable: false };
+    return { columns: selectColumns(parsed, scopes), paramTypes };
+  }
+  if (st.kind === 'insert' || st.kind === 'update' || st.kind === 'delete') {
+    const schema = st.table.schema ?? catalog.defaultSchema;
+    const table = catalog.table(schema, st.table.name);
+    if (!table) throw invalidTable(parsed.sql, st.table, schema);
+    const scopes: Scope[] = [{ alias: st.table.name, columns: table.columns, offset: 0 }];
+    if (st.kind === 'insert') {
+      const names = st.columns ?? table.columns.map((c) => c.name);
+      st.values.forEach((v, i) => {
+        const col = table.columns.find((c) => c.name === names[i]);
+        if (v.kind === 'param' && col) paramTypes[v.index] = { ...col, name: col.name };
+      });
+    } else {
+      if (st.kind === 'update') {
+        for (const s of st.set) {
+          const col = table.columns.find((c) => c.name === s.column);
+          if (s.value.kind === 'param' && col) paramTypes[s.value.index] = { ...col };
+        }
+      }
+      for (const p of st.where) {
+        if (p.kind !== 'compare') continue;
+        if (p.right.kind === 'param' && p.left.kind === 'column')
+          paramTypes[p.right.index] = { ...resolveColumn(parsed.sql, scopes, p.left).column };
+      }
+    }
+  }
+  return { columns: [], paramTypes };
+}
+
+function scopesOf(parsed: Parsed, catalog: Catalog, params: readonly SqlValue[]): Scope[] {
+  const st = parsed.statement;
+  if (st.kind !== 'select') return [];
+  const scopes: Scope[] = [];
+  let offset = 0;
+  for (const ref of [st.from, ...st.joins.map((j) => j.table)]) {
+    const rel = relationOf(
+      parsed.sql,
+      ref,
+      catalog,
+      params.length ? params : Array.from({ length: parsed.paramCount }, () => 0),
+    );
+    scopes.push({ alias: ref.alias, columns: rel.columns, offset });
+    offset += rel.columns.length;
+  }
+  return scopes;
+}
+
+function selectColumns(parsed: Parsed, scopes: readonly Scope[]): Column[] {
+  const st = parsed.statement;
+  if (st.kind !== 'select') return [];
+  if (st.items === '*') return scopes.flatMap((s) => s.columns);
+  return st.items.map((item) => {
+    const e = item.expr;
+    let column: Column;
+    switch (e.kind) {
+      case 'column':
+        column = resolveColumn(parsed.sql, scopes, e).column;
+        break;
+      case 'count':
+        column = { name: 'COUNT(*)', type: 'BIGINT', nullable: false };
+        break;
+      case 'now':
+        column = { name: 'CURRENT_UTCTIMESTAMP', type: 'TIMESTAMP', nullable: false };
+        break;
+      case 'param':
+        column = { name: ':1', type: 'NVARCHAR', length: 5000, nullable: true };
+        break;
+      case 'literal': {
+        const v = e.value;
+        const type: SqlType =
+          typeof v === 'number'
+            ? Number.isInteger(v)
+              ? 'INTEGER'
+              : 'DOUBLE'
+            : typeof v === 'boolean'
+              ? 'BOOLEAN'
+              : 'NVARCHAR';
+        column = { name: v === null ? 'NULL' : String(v), type, nullable: v === null };
+        break;
+      }
+    }
+    return item.alias === undefined ? column : { ...column, name: item.alias };
+  });
+}
+
+export type ExecResult =
+  | {
+      readonly kind: 'rows';
+      readonly columns: readonly Column[];
+      readonly rows: readonly (readonly SqlValue[])[];
+    }
+  | {
+      readonly kind: 'count';
+      readonly rowsAffected: number;
+      readonly functionCode: 'INSERT' | 'UPDATE' | 'DELETE';
+    }
+  | { readonly kind: 'ddl' }
+  | { readonly kind: 'commit' }
+  | { readonly kind: 'rollback' };
+
+function coerce(sql: string, column: Column, value: SqlValue): SqlValue {
+  if (value === null) return null;
+  switch (column.type) {
+    case 'INTEGER':
+    case 'TINYINT': {
+      const n = Number(value instanceof Date ? value.getTime() : value);
+      if (!Number.isFinite(n)) throw new HanaSqlError(339, `invalid number: ${String(value)}`);
+      return Math.trunc(n);
+    }
+    case 'BIGINT':
+      return typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value)));
+    case 'DOUBLE':
+      return Number(value);
+    case 'DECIMAL':
+      return typeof value === 'string' ? value : String(value);
+    case 'BOOLEAN':
+      return value === true || value === 1 || value === 'TRUE' || value === 'true';
+    case 'TIMESTAMP':
+      return value instanceof Date
+        ? value
+        : new Date(
+            typeof value === 'string'
+              ? value.replace(' ', 'T') + (/[zZ+]/.test(value) ? '' : 'Z')
+              : Number(value),
+          );
+    case 'NVARCHAR':
+    case 'VARCHAR': {
+      const s = value instanceof Date ? value.toISOString() : String(value);
+      if (column.length !== undefined && s.length > column.length)
+        throw new HanaSqlError(274, `inserted value too large for column: ${column.name}`);
+      void sql;
+      return s;
+    }
+  }
+}
+
+/** Runs one statement with one row of parameters. */
+export function execute(parsed: Parsed, catalog: Catalog, params: readonly SqlValue[]): ExecResult {
+  const st = parsed.statement;
+  const sql = parsed.sql;
+  switch (st.kind) {
+    case 'commit':
+      return { kind: 'commit' };
+    case 'rollback':
+      return { kind: 'rollback' };
+    case 'select': {
+      const relations = [st.from, ...st.joins.map((j) => j.table)].map((ref) =>
+        relationOf(sql, ref, catalog, params),
+      );
+      const scopes: Scope[] = [];
+      let offset = 0;
+      [st.from, ...st.joins.map((j) => j.table)].forEach((ref, i) => {
+        scopes.push({ alias: ref.alias, columns: relations[i]!.columns, offset });
+        offset += relations[i]!.columns.length;
+      });
+      let rows: SqlValue[][] = relations[0]!.rows.map((r) => [...r]);
+      st.joins.forEach((join, j) => {
+        const right = relations[j + 1]!;
+        const visible = scopes.slice(0, j + 2);
+        const out: SqlValue[][] = [];
+        for (const row of rows) {
+          let matched = false;
+          for (const r of right.rows) {
+            const combined = [...row, ...r];
+            if (join.on.every((p) => test(sql, p, visible, combined, params, catalog))) {
+              out.push(combined);
+              matched = true;
+            }
+          }
+          if (!matched && join.left) out.push([...row, ...right.columns.map(() => null)]);
+        }
+        rows = out;
+      });
+      rows = rows.filter((row) => st.where.every((p) => test(sql, p, scopes, row, params, catalog)));
+      if (st.orderBy.length) {
+        rows.sort((a, b) => {
+          for (const o of st.orderBy) {
+            const c =
+              compareValues(
+                evaluate(sql, o.expr, scopes, a, params, catalog),
+                evaluate(sql, o.expr, scopes, b, params, catalog),
+              ) ?? 0;
+            if (c !== 0) return o.desc ? -c : c;
+          }
+          return 0;
+        });
+      }
+      const columns = selectColumns(parsed, scopes);
+      if (st.items !== '*' && st.items.some((i) => i.expr.kind === 'count')) {
+        if (st.items.length !== 1)
+          throw new HanaSqlError(
+            SqlErrorCode.FEATURE_NOT_SUPPORTED,
+            'feature not supported: COUNT(*) with other columns',
+          );
+        return { kind: 'rows', columns, rows: [[BigInt(rows.length)]] };
+      }
+      if (st.limit !== undefined) rows = rows.slice(0, st.limit);
+      const items = st.items;
+      const projected =
+        items === '*'
+          ? rows
+          : rows.map((row) => items.map((item) => evaluate(sql, item.expr, scopes, row, params, catalog)));
+      return { kind: 'rows', columns, rows: projected };
+    }
+    case 'create': {
+      const schema = st.table.schema ?? catalog.defaultSchema;
+      if (catalog.table(schema, st.table.name) || catalog.view(st.table, []))
+        throw new HanaSqlError(
+          SqlErrorCode.DUPLICATE_TABLE_NAME,
+          `cannot use duplicate table name: ${st.table.name}: ${lineCol(sql, st.table.pos)}`,
+        );
+      catalog.create({
+        schema,
+        name: st.table.name,
+        columns: st.columns,
+        primaryKey: st.primaryKey,
+        rows: [],
+      });
+      return { kind: 'ddl' };
+    }
+    case 'drop': {
+      const schema = st.table.schema ?? catalog.defaultSchema;
+      if (!catalog.drop(schema, st.table.name)) throw invalidTable(sql, st.table, schema);
+      return { kind: 'ddl' };
+    }
+    case 'insert': {
+      const schema = st.table.schema ?? catalog.defaultSchema;
+      const table = catalog.writable(schema, st.table.name);
+      if (!table) {
+        if (catalog.view(st.table, []))
+          throw new HanaSqlError(
+            SqlErrorCode.INSUFFICIENT_PRIVILEGE,
+            'insufficient privilege: Not authorized',
+          );
+        throw invalidTable(sql, st.table, schema);
+      }
+      const names = st.columns ?? table.columns.map((c) => c.name);
+      if (names.length !== st.values.length)
+        throw new HanaSqlError(SqlErrorCode.SYNTAX_ERROR, 'sql syntax error: not enough values');
+      const row: SqlValue[] = table.columns.map(() => null);
+      names.forEach((name, i) => {
+        const index = table.columns.findIndex((c) => c.name === name);
+        if (index < 0)
+          throw new HanaSqlError(SqlErrorCode.INVALID_COLUMN_NAME, `invalid column name: ${name}`);
+        row[index] = coerce(
+          sql,
+          table.columns[index]!,
+          evaluate(sql, st.values[i]!, [], [], params, catalog),
+        );
+      });
+      table.columns.forEach((c, i) => {
+        if (c.nullable === false && row[i] === null)
+          throw new HanaSqlError(
+            SqlErrorCode.NOT_NULL_VIOLATED,
+            `cannot insert NULL or update to NULL: ${c.name}`,
+            '23000',
+          );
+      });
+      const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+      const existing = keyIdx.length
+        ? table.rows.findIndex((r) => keyIdx.every((k) => compareValues(r[k] ?? null, row[k] ?? null) === 0))
+        : -1;
+      if (existing >= 0) {
+        if (!st.upsert)
+          throw new HanaSqlError(
+            SqlErrorCode.UNIQUE_CONSTRAINT_VIOLATED,
+            `unique constraint violated: Table(${table.name}), Index(_SYS_TREE_RS_#PRIMARY)`,
+            '23000',
+          );
+        table.rows[existing] = row;
+      } else table.rows.push(row);
+      return { kind: 'count', rowsAffected: 1, functionCode: st.upsert ? 'UPDATE' : 'INSERT' };
+    }
+    case 'update':
+    case 'delete': {
+      const schema = st.table.schema ?? catalog.defaultSchema;
+      const table = catalog.writable(schema, st.table.name);
+      if (!table) throw invalidTable(sql, st.table, schema);
+      const scopes: Scope[] = [{ alias: st.table.name, columns: table.columns, offset: 0 }];
+      let affected = 0;
+      if (st.kind === 'delete') {
+        const keep = table.rows.filter(
+          (r) => !st.where.every((p) => test(sql, p, scopes, r, params, catalog)),
+        );
+        affected = table.rows.length - keep.length;
+        table.rows = keep;
+        return { kind: 'count', rowsAffected: affected, functionCode: 'DELETE' };
+      }
+      for (const r of table.rows) {
+        if (!st.where.every((p) => test(sql, p, scopes, r, params, catalog))) continue;
+        affected++;
+        for (const s of st.set) {
+          const index = table.columns.findIndex((c) => c.name === s.column);
+          if (index < 0)
+            throw new HanaSqlError(SqlErrorCode.INVALID_COLUMN_NAME, `invalid column name: ${s.column}`);
+          r[index] = coerce(sql, table.columns[index]!, evaluate(sql, s.value, scopes, r, params, catalog));
+        }
+      }
+      return { kind: 'count', rowsAffected: affected, functionCode: 'UPDATE' };
+    }
+  }
+}
+
+/** Is this statement a write (blocked on a suspended primary or a full log area)? */
+export function isWrite(parsed: Parsed): boolean {
+  const k = parsed.statement.kind;
+  return k === 'insert' || k === 'update' || k === 'delete' || k === 'create' || k === 'drop';
+}
