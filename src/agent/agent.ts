@@ -23,6 +23,8 @@ import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
+import { linkReplicationMode, type RegionView } from '../domain/region.js';
+import type { RegionLink } from './region-link.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import { LeaderWatcher } from './leader-watch.js';
@@ -95,6 +97,11 @@ export interface AgentOptions {
    * answers NOT_CONFIGURED when the spec names none). Absent: this agent fences no other node.
    */
   readonly fenceAgent?: FenceAgent;
+  /**
+   * Reads the other region's store and keeps the region record of the own one (docs/dr.md).
+   * Absent: the agent reads no region records, and in a landscape with two regions never leads.
+   */
+  readonly region?: RegionLink;
 }
 
 /** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
@@ -125,6 +132,8 @@ export class Agent {
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
   private readonly failingWrites = new Set<StoreWrite>();
+  /** The region view of the last cycle (docs/dr.md); undefined: no region link. */
+  private lastRegion: RegionView | undefined;
   /** The watchdog: its last probe and verdict, the device armed (null: none), the feeder. */
   private wdInfo: WatchdogInfo | null = null;
   private wdVerdict: WatchdogVerdict | null = null;
@@ -617,6 +626,10 @@ export class Agent {
     await this.tendWatchdog(spec);
     this.noteLeaderSilence(state);
 
+    // The region records (a newer generation of the other region is written down before deciding).
+    if (this.options.region !== undefined)
+      this.lastRegion = await this.options.region.view(spec, this.site, state, health, now);
+
     // 4. Decide.
     const obs = this.observation(leader, state);
     const d = decide(obs, spec, clock.now());
@@ -682,6 +695,7 @@ export class Agent {
       ...(this.silence !== null && this.silence.cycles > 0
         ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
         : {}),
+      ...(this.lastRegion !== undefined ? { region: this.lastRegion } : {}),
     });
   }
 
@@ -864,7 +878,7 @@ export class Agent {
                 remoteSite: primary.name,
                 remoteHost: primary.host,
                 remoteInstance: spec.instanceNumber,
-                replicationMode: spec.replication.mode,
+                replicationMode: linkReplicationMode(spec, this.site, primary.name),
                 operationMode: spec.replication.operationMode,
                 siteName: this.site,
                 ...(a.online ? { online: true } : {}),

@@ -38,12 +38,22 @@ export const ANNOTATION_REGISTER = 'hanasr.io/register';
  */
 export const ANNOTATION_FORCE_TAKEOVER = 'hanasr.io/force-takeover';
 /**
+ * Set to a DR site's name on the DR region's resource: promote it although the active region
+ * cannot be reached (docs/dr.md). Needs ANNOTATION_DISASTER_CONFIRM set to the resource's name in
+ * the same patch; committed data may be lost (the operator records the expected loss).
+ */
+export const ANNOTATION_DISASTER_TAKEOVER = 'hanasr.io/disaster-takeover';
+/** The typed confirmation of a disaster takeover: the resource's name. */
+export const ANNOTATION_DISASTER_CONFIRM = 'hanasr.io/disaster-confirm';
+/**
  * Set to any token (hanasr backup NAME --now sets the time): the primary's agent runs a data backup
  * now, in the current epoch. Refused without spec.backup, in maintenance or with no primary.
  */
 export const ANNOTATION_BACKUP_NOW = 'hanasr.io/backup-now';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
+  ANNOTATION_DISASTER_TAKEOVER,
+  ANNOTATION_DISASTER_CONFIRM,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_FENCE,
   ANNOTATION_FENCE_RELEASE,
@@ -286,6 +296,46 @@ export const hanaSystemReplicationStatusSchema = z
       .max(16)
       .optional()
       .describe(`The conditions ${conditionTypes.join(', ')}.`),
+    region: z
+      .object({
+        generation: z.number().int().min(0).describe('The region generation (docs/dr.md).'),
+        active: z.string().max(64).describe('The region that may run the primary in this generation.'),
+        by: z.string().max(32).describe('What wrote the record: bootstrap, switchover, disaster or adopted.'),
+        since: time.describe('When the record was written.'),
+        lossMessage: z
+          .string()
+          .max(1024)
+          .optional()
+          .describe('A disaster takeover: the data loss expected when it was decided.'),
+        expectedLoss: z
+          .array(
+            z
+              .object({
+                site: siteName.describe('A DR site (outside the active region).'),
+                lagSeconds: z.number().min(0).optional().describe('Its link lag at the last report seen.'),
+                lagBytes: z.number().min(0).optional().describe('Unshipped log at that report.'),
+                reportAgeMinSeconds: z
+                  .number()
+                  .min(0)
+                  .optional()
+                  .describe('Age of that report, less the skew bound.'),
+                reportAgeMaxSeconds: z
+                  .number()
+                  .min(0)
+                  .optional()
+                  .describe('Age of that report, plus the skew bound.'),
+                message: z.string().max(1024).describe('What a disaster takeover to it would lose.'),
+              })
+              .describe('The expected data loss of a disaster takeover to one DR site.'),
+          )
+          .max(8)
+          .optional()
+          .describe(
+            'What a disaster takeover to each DR site would lose, from the last report this region saw.',
+          ),
+      })
+      .optional()
+      .describe("This region's record of the region generation (sites[].region); absent with one region."),
   })
   .describe('Observed state, written by the operator.');
 

@@ -51,6 +51,13 @@ export const siteSpecSchema = z
       .describe(
         "false marks a disaster-recovery site that is never promoted automatically (SAPHanaSR's DR).",
       ),
+    region: z
+      .string()
+      .regex(SITE_NAME_PATTERN, 'must start with a letter and use only letters, digits, _ and -')
+      .optional()
+      .describe(
+        'The region this site is in (docs/dr.md): every site names one or none does, at most two regions. Each region has its own etcd; links across regions are async, and a site outside the active region is never promoted automatically.',
+      ),
   })
   .strict()
   .describe('One HANA site of the landscape.');
@@ -587,6 +594,25 @@ export const hanaSystemReplicationSpecSchema = z
         });
       }
     });
+    const regions = new Set(spec.sites.flatMap((site) => (site.region !== undefined ? [site.region] : [])));
+    if (regions.size > 0) {
+      spec.sites.forEach((site, i) => {
+        if (site.region === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sites', i, 'region'],
+            message: 'every site names its region when one does',
+          });
+        }
+      });
+    }
+    if (regions.size > 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sites'],
+        message: `at most two regions (an active one and a DR one), found ${regions.size}: ${[...regions].map((r) => quote(r)).join(', ')}`,
+      });
+    }
     // Sources must lead back to a site without one (the primary tier): A -> B -> A has none.
     const sourceOf = new Map(spec.sites.map((site) => [site.name, site.source] as const));
     const reported = new Set<string>();

@@ -30,6 +30,7 @@ import {
 import { realClock, type Clock } from '../clock.js';
 import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { RegionRecord } from '../domain/region.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
 import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
 import { EtcdLease } from './etcd-lease.js';
@@ -43,6 +44,7 @@ import {
   type CoordinationSession,
   type StoreWatch,
   type WatchHandlers,
+  type RegionStore,
 } from './port.js';
 import type { WatchBuilder, Watcher } from 'etcd3';
 
@@ -183,6 +185,8 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const intents: Intent[] = [];
   const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
+  let region: RegionRecord | undefined;
+  let regionSync: Record<string, SyncRecord> | undefined;
   let backup: BackupState | undefined;
   for (const kv of kvs) {
     const rel = kv.key.toString('utf8').slice(keys.root.length);
@@ -231,6 +235,12 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
       case 'spec':
         spec = parseJson<unknown>(kv);
         break;
+      case 'region':
+        region = parseJson<RegionRecord>(kv);
+        break;
+      case 'region-sync':
+        regionSync = parseJson<Record<string, SyncRecord>>(kv);
+        break;
       case 'backup':
         backup = parseJson<BackupState>(kv);
         break;
@@ -249,6 +259,8 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     intents,
     ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
+    ...(region !== undefined ? { region } : {}),
+    ...(regionSync !== undefined ? { regionSync } : {}),
     ...(backup !== undefined && Array.isArray(backup.runs) ? { backup } : {}),
   };
 }
@@ -344,7 +356,7 @@ export function etcdClientOptions(config: EtcdConfig): IOptions {
   };
 }
 
-export class EtcdCoordination implements Coordination {
+export class EtcdCoordination implements Coordination, RegionStore {
   readonly config: EtcdConfig;
   readonly client: Etcd3;
   private readonly clock: Clock;
@@ -445,6 +457,32 @@ export class EtcdCoordination implements Coordination {
     const keys = this.keys(cluster);
     await this.call('publish spec', () =>
       this.client.kv.put({ key: enc(`${keys.root}spec`), value: enc(JSON.stringify(spec)) }),
+    );
+  }
+
+  async writeRegion(
+    cluster: string,
+    record: RegionRecord,
+    expectedGeneration: number | null,
+  ): Promise<boolean> {
+    const key = `${this.keys(cluster).root}region`;
+    const res = await this.call('read region', () => this.client.kv.range({ key: enc(key) }));
+    const kv = res.kvs[0];
+    const current = kv === undefined ? undefined : parseJson<RegionRecord>(kv);
+    if ((current?.generation ?? null) !== expectedGeneration) return false;
+    // Compare-and-set on the revision read: a writer in between makes this one fail.
+    const compare: ICompare =
+      kv === undefined
+        ? absent(key)
+        : { key: enc(key), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision };
+    const txn = await this.txn('write region', [compare], [put(key, JSON.stringify(record))], []);
+    return txn.succeeded;
+  }
+
+  async mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void> {
+    const key = `${this.keys(cluster).root}region-sync`;
+    await this.call('mirror region sync', () =>
+      this.client.kv.put({ key: enc(key), value: enc(JSON.stringify(records)) }),
     );
   }
 

@@ -25,7 +25,9 @@ import {
   type CoordinationSession,
   type StoreWatch,
   type WatchHandlers,
+  type RegionStore,
 } from './port.js';
+import type { RegionRecord } from '../domain/region.js';
 
 interface MemoryWatch {
   readonly cluster: string | null;
@@ -59,10 +61,12 @@ interface ClusterData {
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
+  region?: RegionRecord;
+  regionSync?: Record<string, SyncRecord>;
   backup?: BackupState;
 }
 
-export class MemoryCoordination implements Coordination {
+export class MemoryCoordination implements Coordination, RegionStore {
   private readonly clusters = new Map<string, ClusterData>();
   private readonly leases = new Map<number, Lease>();
   private nextLeaseId = 1;
@@ -288,8 +292,27 @@ export class MemoryCoordination implements Coordination {
       intents: [...d.intents.values()],
       ...(d.fences.size > 0 ? { fences: Object.fromEntries(d.fences) } : {}),
       ...(d.spec !== undefined ? { spec: structuredClone(d.spec) } : {}),
+      ...(d.region !== undefined ? { region: d.region } : {}),
+      ...(d.regionSync !== undefined ? { regionSync: d.regionSync } : {}),
       ...(d.backup !== undefined ? { backup: structuredClone(d.backup) } : {}),
     };
+  }
+
+  async writeRegion(
+    cluster: string,
+    record: RegionRecord,
+    expectedGeneration: number | null,
+  ): Promise<boolean> {
+    this.check();
+    const d = this.data(cluster);
+    if ((d.region?.generation ?? null) !== expectedGeneration) return false;
+    d.region = structuredClone(record);
+    return true;
+  }
+
+  async mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void> {
+    this.check();
+    this.data(cluster).regionSync = structuredClone({ ...records });
   }
 
   /** The site holding the leader key now (what snapshot().leader?.site says, without the copy). */

@@ -15,6 +15,7 @@
  */
 import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
+import type { RegionRecord } from '../domain/region.js';
 
 export interface ClusterState {
   /** The current leader, or null when the key is absent. */
@@ -37,8 +38,29 @@ export interface ClusterState {
    * parseSpec). Agents follow it (maintenance, thresholds) even while no operator runs.
    */
   readonly spec?: unknown;
+  /** The region record of this store (docs/dr.md); absent: none written (one region, or not yet). */
+  readonly region?: RegionRecord;
+  /**
+   * The active region's sync records of this region's sites, as this region last read them from
+   * the active region's store (the DR link's last known lag, for a disaster takeover's report).
+   */
+  readonly regionSync?: Readonly<Record<string, SyncRecord>>;
   /** Backup runs and the primary's last reading of its backups (outlives leases). */
   readonly backup?: BackupState;
+}
+
+/**
+ * The region record of a store (docs/dr.md). Implemented by the memory and etcd adapters; the
+ * record outlives leases and is written only with a compare-and-set on the generation it replaces.
+ */
+export interface RegionStore {
+  /**
+   * Writes `record` if the store's record is at `expectedGeneration` (null: no record yet).
+   * Returns false when it is not (someone else wrote first): read again and decide again.
+   */
+  writeRegion(cluster: string, record: RegionRecord, expectedGeneration: number | null): Promise<boolean>;
+  /** Keeps the last sync records of this region's sites read from the active region's store. */
+  mirrorRegionSync(cluster: string, records: Readonly<Record<string, SyncRecord>>): Promise<void>;
 }
 
 /** A session of one member (an agent) with its own lease. */

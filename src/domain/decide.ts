@@ -21,6 +21,7 @@ import { NONE } from './decision.js';
 import { decideAdoption, decideAdoptionPending, decideTurnedLeader } from './adoption.js';
 import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
+import { decideRegion, gateByRegion } from './region.js';
 import { checkOf, promotionSuspects, writerState } from './promotion.js';
 import type { Observation } from './observation.js';
 import { inSyncVerdict, primaryViewOf, type InSyncVerdict, type PrimaryView } from './sync-trust.js';
@@ -39,7 +40,7 @@ const decision = (action: Action, reason: string, message: string): Decision => 
 const none = (reason: string, message: string): Decision => decision(NONE, reason, message);
 
 export function decide(obs: Observation, spec: HanaSystemReplicationSpec, now: number): Decision {
-  const d = decideActive(obs, spec, now);
+  const d = gateByRegion(decideActive(obs, spec, now), obs, spec);
   if (spec.maintenance && d.action.kind !== 'none') {
     return none('maintenance_mode', `maintenance mode: observing only (would have: ${d.message})`);
   }
@@ -115,6 +116,8 @@ export function takeoverCandidates(
   const out: SiteSpec[] = [];
   for (const site of spec.sites) {
     if (site.name === primary || !site.autoTakeover) continue;
+    // Never across regions automatically (docs/dr.md): only a disaster takeover or a switchover.
+    if (site.region !== undefined && site.region !== siteSpec(spec, primary)?.region) continue;
     if (site.source !== undefined && site.source !== primary) continue;
     const health = site.name === obs.self ? obs.local.health : obs.reports[site.name]?.health;
     if (!health || !isHealthySecondary(health)) continue;
@@ -155,6 +158,10 @@ function decideActive(obs: Observation, spec: HanaSystemReplicationSpec, now: nu
       `${obs.self} is fenced on request; release it (hanasr fence --release) or register it (hanasr register)`,
     );
   }
+
+  // Regions first (docs/dr.md): outside the active region nobody leads; a disaster takeover.
+  const regional = decideRegion(obs, spec, now, mayBeWriting);
+  if (regional !== null) return regional;
 
   switch (obs.leader.state) {
     case 'unknown':

@@ -10,3 +10,4 @@ export * from './local-state.js';
 export * from './promotion.js';
 export * from './adoption.js';
 export * from './fencing.js';
+export * from './region.js';

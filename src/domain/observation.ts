@@ -3,6 +3,7 @@
  * what it sees of its peers. Rebuilt every cycle (Patroni's immutable cluster snapshot).
  */
 import type { SkewEstimate } from './clock-skew.js';
+import type { RegionView } from './region.js';
 import type {
   FenceRecord,
   HanaHealth,
@@ -78,6 +79,8 @@ export interface Observation {
    * report did not change and the direct check of its site got no answer.
    */
   readonly leaderSilence?: { readonly site: string; readonly cycles: number };
+  /** The region records as this agent read them (docs/dr.md); absent: the agent reads none. */
+  readonly region?: RegionView;
 }
 
 /** What the coordination store holds about a cluster, as far as an observation needs it. */
@@ -121,6 +124,7 @@ export function buildObservation(input: {
   readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
   readonly watchdog?: Observation['watchdog'];
   readonly leaderSilence?: Observation['leaderSilence'];
+  readonly region?: RegionView;
 }): Observation {
   const { state } = input;
   const reports = { ...(state?.reports ?? {}) };
@@ -140,6 +144,7 @@ export function buildObservation(input: {
     ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
     ...(state?.fences !== undefined ? { fences: state.fences } : {}),
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
+    ...(input.region !== undefined ? { region: input.region } : {}),
   };
 }
 

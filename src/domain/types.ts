@@ -192,6 +192,17 @@ export type Intent =
     }
   | { readonly kind: 'register'; readonly id: string; readonly site: string; readonly epoch: number }
   | { readonly kind: 'fence'; readonly id: string; readonly site: string; readonly epoch: number }
+  /**
+   * A disaster takeover to `target` (docs/dr.md), written into the DR region's store after the
+   * region record that makes it active at `generation` (by: disaster).
+   */
+  | {
+      readonly kind: 'disaster-takeover';
+      readonly id: string;
+      readonly target: string;
+      readonly generation: number;
+      readonly epoch: number;
+    }
   /** hanasr backup NAME --now: the primary's agent runs a data backup (src/domain/backup.ts). */
   | { readonly kind: 'backup'; readonly id: string; readonly epoch: number };
 

@@ -25,6 +25,7 @@ import { inSyncFromStore } from '../domain/sync-trust.js';
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
 import {
+  ANNOTATION_DISASTER_TAKEOVER,
   ANNOTATION_FENCE,
   ANNOTATION_FENCE_RELEASE,
   ANNOTATION_FORCE_TAKEOVER,
@@ -38,7 +39,9 @@ import {
 } from '../api/resource.js';
 import { SpecValidationError, parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { withTimeout, type Clock } from '../clock.js';
-import type { ClusterState, Coordination } from '../coordination/port.js';
+import type { ClusterState, Coordination, RegionStore } from '../coordination/port.js';
+import type { RegionPeer } from '../agent/region-link.js';
+import { handleDisasterAnnotation } from './disaster.js';
 import type { Intent } from '../domain/types.js';
 import {
   KubeClient,
@@ -113,6 +116,8 @@ export interface ControllerOptions {
   readonly takeoverTimeoutMs?: number;
   /** Cuts registered secrets (the webhook token) out of the status and the Events it writes. */
   readonly redactor?: Redactor;
+  /** The other regions' stores (docs/dr.md): a disaster takeover needs to know they are lost. */
+  readonly regionPeers?: readonly RegionPeer[];
   /** Receives the lag alerts that fire or resolve (the webhook, src/notify/webhook.ts). */
   readonly lagNotifier?: {
     notifyLag(
@@ -171,7 +176,11 @@ function stringRecord(v: unknown): Record<string, string> {
 }
 
 function intentSite(intent: Intent): string | null {
-  return intent.kind === 'planned-takeover' ? intent.target : intent.kind === 'backup' ? null : intent.site;
+  return intent.kind === 'planned-takeover' || intent.kind === 'disaster-takeover'
+    ? intent.target
+    : intent.kind === 'backup'
+      ? null
+      : intent.site;
 }
 
 export class HsrController {
@@ -610,7 +619,29 @@ export class HsrController {
     let added = false;
     let plannedTarget: string | undefined;
     const refusals: Refusal[] = [];
-    const remove: Record<string, null> = {};
+    // The disaster takeover (docs/dr.md, src/operator/disaster.ts).
+    const dr = await handleDisasterAnnotation({
+      annotations,
+      spec,
+      state,
+      cluster,
+      name,
+      now,
+      store: this.options.coordination as Coordination & Partial<RegionStore>,
+      peers: this.options.regionPeers,
+      timeoutMs: this.options.coordinationTimeoutMs ?? 2000,
+      record: (event) => this.record(obj, namespace, name, event, now),
+    });
+    const remove: Record<string, null> = { ...dr.remove };
+    if (dr.added) added = true;
+    if (dr.refusal !== undefined) {
+      refusals.push({
+        annotation: ANNOTATION_DISASTER_TAKEOVER,
+        kind: 'disaster-takeover',
+        site: annotations[ANNOTATION_DISASTER_TAKEOVER] ?? '',
+        why: dr.refusal,
+      });
+    }
     // The force goes with the planned takeover it came with, and with no other: always removed.
     const forced = annotations[ANNOTATION_FORCE_TAKEOVER] === 'true';
     if (annotations[ANNOTATION_FORCE_TAKEOVER] !== undefined) remove[ANNOTATION_FORCE_TAKEOVER] = null;

@@ -237,7 +237,7 @@ export function withFailures(
 export interface Refusal {
   /** The annotation, e.g. hanasr.io/planned-takeover. */
   readonly annotation: string;
-  readonly kind: 'planned-takeover' | 'fence' | 'fence-release' | 'register';
+  readonly kind: 'planned-takeover' | 'fence' | 'fence-release' | 'register' | 'disaster-takeover';
   readonly site: string;
   readonly why: string;
 }

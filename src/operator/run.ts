@@ -6,6 +6,7 @@
  * wins), `/healthz` and `/readyz` on the health port, `/metrics` on the metrics port, and a
  * graceful stop (queue drained, in-flight reconcile finished, election resigned, store closed).
  */
+import type { RegionPeer } from '../agent/region-link.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -251,6 +252,8 @@ export interface OperatorDeps {
   /** The environment of the alert webhook (HANASR_ALERT_WEBHOOK_*; default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: HanasrMetrics;
+  /** The other regions' stores, read-only (docs/dr.md: the disaster takeover). */
+  readonly regionPeers?: readonly RegionPeer[];
 }
 
 export interface OperatorHandle {
@@ -347,6 +350,7 @@ export async function startOperator(
           instance: config.podName,
           redactor,
           ...(lagNotifier !== undefined ? { lagNotifier } : {}),
+          ...(deps.regionPeers !== undefined ? { regionPeers: deps.regionPeers } : {}),
         });
         controller = c;
         await c.start();

@@ -8,6 +8,7 @@
  * lastLeader) and `Ready` is False: nobody accepts writes. This keeps the from-site of a takeover
  * in the status itself, so a restarted operator still tells the takeover's story.
  */
+import { drLossBySite } from './disaster.js';
 import {
   appendTakeoverHistory,
   findCondition,
@@ -567,6 +568,34 @@ export function buildStatus(input: StatusInput): StatusResult {
     events.push({ type: 'Normal', reason: 'ReplicationRecovered', message: lag.message });
   }
 
+  // A disaster takeover in this region's store: its history entry, once (docs/dr.md).
+  const drRecord = state.region;
+  if (
+    drRecord?.by === 'disaster' &&
+    leader !== null &&
+    leader.site !== prevPrimary &&
+    drRecord.loss !== undefined &&
+    !(takeoverHistory ?? []).some((t) => t.reason === 'DisasterTakeover' && t.epoch === leader.epoch)
+  ) {
+    const record: TakeoverRecord = {
+      time: rfc3339(drRecord.since),
+      from: prevPrimary ?? leader.site,
+      to: leader.site,
+      reason: 'DisasterTakeover',
+      outcome: 'succeeded',
+      epoch: leader.epoch,
+      durationSeconds: Math.max(0, Math.round((leader.since - drRecord.since) / 1000)),
+    };
+    lastTakeover = record;
+    takeoverHistory = appendTakeoverHistory(takeoverHistory, record);
+    events.push({
+      type: 'Warning',
+      reason: 'DisasterTakeoverSucceeded',
+      message: `${leader.site} is primary in region ${drRecord.active} at generation ${drRecord.generation} (epoch ${leader.epoch}); ${drRecord.loss.message}`,
+    });
+  }
+  const region = regionStatus(spec, state, now);
+
   const status: HanaSystemReplicationStatus = {
     observedGeneration: generation,
     ...(currentPrimary !== undefined ? { currentPrimary } : {}),
@@ -577,8 +606,37 @@ export function buildStatus(input: StatusInput): StatusResult {
     ...(takeoverHistory !== undefined ? { takeoverHistory } : {}),
     ...(backup !== undefined ? { backup: backup.status } : {}),
     conditions,
+    ...(region !== undefined ? { region } : {}),
   };
   return { status, events, ...(lagAlerts !== undefined ? { lagAlerts } : {}) };
+}
+
+/** status.region: the store's region record and what a disaster takeover would lose now. */
+function regionStatus(
+  spec: HanaSystemReplicationSpec,
+  state: ClusterState,
+  now: number,
+): HanaSystemReplicationStatus['region'] {
+  const r = state.region;
+  if (r === undefined) return undefined;
+  const losses = drLossBySite(spec, state, now) ?? {};
+  const expectedLoss = Object.values(losses).map((l) => ({
+    site: l.site,
+    ...(l.lagSeconds !== null ? { lagSeconds: l.lagSeconds } : {}),
+    ...(l.lagBytes !== null ? { lagBytes: l.lagBytes } : {}),
+    ...(l.reportAgeSeconds !== null
+      ? { reportAgeMinSeconds: l.reportAgeSeconds.min, reportAgeMaxSeconds: l.reportAgeSeconds.max }
+      : {}),
+    message: l.message,
+  }));
+  return {
+    generation: r.generation,
+    active: r.active,
+    by: r.by,
+    since: rfc3339(r.since),
+    ...(r.loss !== undefined ? { lossMessage: r.loss.message } : {}),
+    ...(expectedLoss.length > 0 ? { expectedLoss } : {}),
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { SimBackups } from '../standins/hana-sim/backups.js';
 import type { SimNodeDevices } from '../standins/hana-sim/devices.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
+import type { SimRegions } from './regions.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
 
 export interface FaultTarget {
@@ -26,6 +27,8 @@ export interface FaultTarget {
   setMaintenance(on: boolean): void | Promise<void>;
   /** Requests a planned takeover to `site`, as `hanasr takeover` does. */
   plannedTakeover(site: string): Promise<void>;
+  /** Two regions, each with its own store (absent: one region). */
+  readonly regions?: SimRegions;
   /** The simulated backups (fail-backup, lose-backup-destination...); absent: none. */
   readonly backups?: SimBackups;
   /** Requests a data backup now, as `hanasr backup NAME --now` does. */
@@ -105,6 +108,10 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
   const need = (): string => {
     if (site === undefined) throw new Error(`${f.action} needs a site`);
     return site;
+  };
+  const regions = (): SimRegions => {
+    if (target.regions === undefined) throw new Error(`${f.action}: this landscape has one region`);
+    return target.regions;
   };
   const devices = (): SimNodeDevices => {
     if (target.devices === undefined)
@@ -190,6 +197,32 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return devices().removeWatchdog(need());
     case 'restore-watchdog':
       return devices().restoreWatchdog(need());
+    case 'cut-region-link':
+      return regions().setLink(false);
+    case 'restore-region-link':
+      return regions().setLink(true);
+    case 'region-down': {
+      // Every node of the site's region loses power, and the region's store with them.
+      const r = regions();
+      for (const s of r.sitesOf(r.regionOf(need()))) {
+        await target.killAgent(s);
+        target.devices?.nodeCrashed(s);
+        model.crashNode(s);
+      }
+      return r.setRegionDown(r.regionOf(need()), true);
+    }
+    case 'region-up': {
+      // The store comes back with its data (and its leases extended), then the nodes and agents.
+      const r = regions();
+      r.setRegionDown(r.regionOf(need()), false);
+      for (const s of r.sitesOf(r.regionOf(need()))) {
+        model.restoreNode(s);
+        await target.startAgent(s);
+      }
+      return;
+    }
+    case 'disaster-takeover':
+      return regions().disasterTakeover(need(), `disaster-${need()}`);
     case 'fail-backup':
       return backups().failBackups(need(), true);
     case 'restore-backup':

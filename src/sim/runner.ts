@@ -25,6 +25,8 @@ import { applyFault, resolveFault, rolesOf, type FaultTarget } from './faults.js
 import { resolveExpect } from './expectations.js';
 import { siteClock } from './site-clock.js';
 import type { Fault, Scenario } from './scenario.js';
+import { SimRegions } from './regions.js';
+import { linkReplicationMode } from '../domain/region.js';
 
 /** Wall time of t=0 in every simulation, so outputs are reproducible byte for byte. */
 export const SIM_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -127,7 +129,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const model = new SimLandscape({
     sid: spec.sid,
     instanceNumber: spec.instanceNumber,
-    sites: spec.sites.map((s) => ({ name: s.name, host: s.host, ...(s.source ? { source: s.source } : {}) })),
+    sites: spec.sites.map((s) => ({
+      name: s.name,
+      host: s.host,
+      ...(s.source ? { source: s.source } : {}),
+      // Across regions async (docs/dr.md); one region: the spec's mode.
+      mode: linkReplicationMode(spec, s.name, s.source ?? scenario.initialPrimary),
+    })),
     initialPrimary: scenario.initialPrimary,
     mode: spec.replication.mode,
     operationMode: spec.replication.operationMode,
@@ -143,6 +151,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const rel = (t: number) => Math.round(t - SIM_EPOCH) / 1000;
   const portFactory = options.portFactory ?? (await defaultPortFactory(spec));
   const keepDecisions = options.decisions ?? true;
+  // Two regions: a store per region (src/sim/regions.ts); one region: `store` alone.
+  const regions = SimRegions.create(
+    () => spec,
+    cluster,
+    clock,
+    model,
+    (e) =>
+      timeline.push({
+        t: rel(e.t),
+        site: e.site,
+        event: e.event,
+        reason: e.reason,
+        ...(e.message ? { message: e.message } : {}),
+      }),
+  );
+  const leaderSite = (): string | null =>
+    regions ? regions.leader() : (store.snapshot(cluster).leader?.site ?? null);
   // A scenario that expects invariants is watched by the checker (with any observer given).
   const checker = scenario.expect.invariants ? new InvariantChecker(scenario) : undefined;
   const observer =
@@ -216,7 +241,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       site,
       spec: () => spec,
       hana: observer?.cycleStart ? observedPort(port, site, clock, () => spec, observer) : port,
-      coordination: store,
+      coordination: regions?.storeOf(site) ?? store,
+      ...(regions ? { region: regions.linkFor(site) } : {}),
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
       onEvent,
@@ -252,8 +278,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const target: FaultTarget = {
     model,
-    leader: () => store.snapshot(cluster).leader?.site ?? null,
+    leader: leaderSite,
     devices,
+    ...(regions ? { regions } : {}),
     cutCoordination: (site, cut) => store.cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
@@ -320,7 +347,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let firstTakeover: number | null = null;
   let holder: string | null = null;
   const sample = () => {
-    const leader = store.leaderOf(cluster);
+    const leader = regions ? regions.leader() : store.leaderOf(cluster);
     if (leader !== null && leader !== holder) {
       if (holder !== null) {
         takeovers++;
@@ -328,12 +355,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       }
       holder = leader;
     }
+    regions?.checkAlerts();
     observer?.sample?.(clock.now(), leader);
   };
 
   for (const s of spec.sites) await startAgent(s.name);
   // Role words in `expect` name the sites that had those roles at the start.
-  const expect = resolveExpect(scenario.expect, rolesOf(model, store.snapshot(cluster).leader?.site ?? null));
+  const expect = resolveExpect(scenario.expect, rolesOf(model, leaderSite()));
   const end = SIM_EPOCH + scenario.durationSeconds * 1000;
   const pending: Promise<unknown>[] = [];
   for (const f of [...scenario.faults].sort((a, b) => a.atSeconds - b.atSeconds)) {
@@ -362,8 +390,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   await Promise.all(pending);
   observer?.finish?.(clock.now());
 
+  const keyHolder = leaderSite();
+  // One region's store (backups across regions are left for later).
   const state = store.snapshot(cluster);
-  const keyHolder = state.leader?.site ?? null;
+  const lastEpoch = regions ? regions.lastEpoch() : store.snapshot(cluster).lastEpoch;
   const primary = keyHolder !== null && model.acceptsWrites(keyHolder) ? keyHolder : null;
   const stats = model.stats(primary);
   const replicationStatus = primary ? model.overallReplicationStatus(primary) : 'UNKNOWN';
@@ -443,7 +473,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     name: scenario.name,
     seed: scenario.seed,
     passed: expectations.every((e) => e.ok),
-    final: { primary, replicationStatus, epoch: state.lastEpoch, sites },
+    final: { primary, replicationStatus, epoch: lastEpoch, sites },
     metrics,
     expectations,
     timeline,

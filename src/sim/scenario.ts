@@ -48,6 +48,12 @@ export const faultActions = [
   'restore-fencing',
   'remove-watchdog',
   'restore-watchdog',
+  // Two regions (docs/dr.md, src/sim/regions.ts).
+  'cut-region-link',
+  'restore-region-link',
+  'region-down',
+  'region-up',
+  'disaster-takeover',
   'fail-backup',
   'restore-backup',
   'lose-backup-destination',
@@ -64,6 +70,8 @@ const globalActions = new Set<FaultAction>([
   'coordination-restore',
   'maintenance-on',
   'maintenance-off',
+  'cut-region-link',
+  'restore-region-link',
   'backup-now',
 ]);
 /** Actions where the site is optional (all links when absent). */

@@ -333,3 +333,89 @@ describe('hanasr maintenance, fence, register', () => {
     expect(await annotations(name)).toEqual({ 'hanasr.io/register': 'B' });
   });
 });
+
+describe('hanasr takeover --disaster (two regions, docs/dr.md)', () => {
+  const regions = {
+    sites: [
+      { name: 'A', host: 'hana-a', region: 'eu-west' },
+      { name: 'B', host: 'hana-b', region: 'eu-west' },
+      { name: 'C', host: 'hana-c', region: 'eu-north' },
+    ],
+  };
+  const drStatus = (): Obj => ({
+    ...healthyStatus(),
+    region: {
+      generation: 1,
+      active: 'eu-west',
+      by: 'adopted',
+      since: '2026-12-06T09:00:00Z',
+      expectedLoss: [
+        {
+          site: 'C',
+          lagSeconds: 3,
+          lagBytes: 4096,
+          reportAgeMinSeconds: 41,
+          reportAgeMaxSeconds: 43,
+          message: 'C was 3 s (4096 bytes) behind at the last report, 41-43 s ago (clock skew bound 1 s)',
+        },
+      ],
+    },
+  });
+  const DISASTER = 'hanasr.io/disaster-takeover';
+  const CONFIRM = 'hanasr.io/disaster-confirm';
+
+  it('prints the expected loss, then refuses a wrong typed name (nothing written)', async () => {
+    const name = await cluster(drStatus(), regions);
+    const r = await runCli(['takeover', name, '--to', 'C', '--disaster', ...l.kubeArgs], { input: 'C\n' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(
+      'expected data loss: C was 3 s (4096 bytes) behind at the last report, 41-43 s ago',
+    );
+    expect(r.stderr).toContain(`confirmation "C" does not match "${name}"`);
+    expect(await annotations(name)).toEqual({});
+  });
+
+  it('sets both annotations in one patch with the typed name (stdin or --confirm)', async () => {
+    const name = await cluster(drStatus(), regions);
+    const r = await runCli(['takeover', name, '--to', 'C', '--disaster', ...l.kubeArgs], {
+      input: `${name}\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await annotations(name)).toEqual({ [DISASTER]: 'C', [CONFIRM]: name });
+    const other = await cluster(drStatus(), regions);
+    const r2 = await runCli([
+      'takeover',
+      other,
+      '--to',
+      'C',
+      '--disaster',
+      '--confirm',
+      other,
+      ...l.kubeArgs,
+    ]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(await annotations(other)).toEqual({ [DISASTER]: 'C', [CONFIRM]: other });
+  });
+
+  it('refuses a site of the active region, and a resource without status.region', async () => {
+    const name = await cluster(drStatus(), regions);
+    const r = await runCli(['takeover', name, '--to', 'A', '--disaster', '--confirm', name, ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('A is in the active region eu-west: use a takeover without --disaster');
+    const single = await cluster();
+    const r2 = await runCli([
+      'takeover',
+      single,
+      '--to',
+      'B',
+      '--disaster',
+      '--confirm',
+      single,
+      ...l.kubeArgs,
+    ]);
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toContain('status.region is empty');
+    expect(await annotations(name)).toEqual({});
+    expect(await annotations(single)).toEqual({});
+  });
+});

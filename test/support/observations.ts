@@ -203,6 +203,7 @@ export interface ObservationInput {
   readonly watchdog?: Observation['watchdog'];
   readonly fences?: Observation['fences'];
   readonly leaderSilence?: Observation['leaderSilence'];
+  readonly region?: Observation['region'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -220,6 +221,7 @@ export function observation(input: ObservationInput): Observation {
     ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),
     ...(input.fences !== undefined ? { fences: input.fences } : {}),
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
+    ...(input.region !== undefined ? { region: input.region } : {}),
     intents: input.intents ?? [],
   };
 }

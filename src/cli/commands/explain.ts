@@ -278,9 +278,11 @@ export function explainSite(
       intents: state.intents.map((i) =>
         i.kind === 'planned-takeover'
           ? `planned takeover to ${i.target} at epoch ${i.epoch}${i.force ? ' (forced)' : ''}`
-          : i.kind === 'backup'
-            ? `backup at epoch ${i.epoch}`
-            : `${i.kind} ${i.site} at epoch ${i.epoch}`,
+          : i.kind === 'disaster-takeover'
+            ? `disaster takeover to ${i.target} at generation ${i.generation}`
+            : i.kind === 'backup'
+              ? `backup at epoch ${i.epoch}`
+              : `${i.kind} ${i.site} at epoch ${i.epoch}`,
       ),
       ...(state.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     },

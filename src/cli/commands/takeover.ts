@@ -1,6 +1,8 @@
 /** `hanasr takeover NAME --to SITE`: a planned takeover through the operator, checked first. */
 import { createInterface } from 'node:readline';
 import {
+  ANNOTATION_DISASTER_CONFIRM,
+  ANNOTATION_DISASTER_TAKEOVER,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
   findCondition,
@@ -36,6 +38,8 @@ import { optionsHelp, type OptionTable } from '../../config/options.js';
 
 const OPTIONS: OptionTable = {
   to: { value: 'SITE', help: 'the site to promote (required)' },
+  disaster: { type: 'boolean', help: 'promote a DR site although its primary region is lost' },
+  confirm: { value: 'NAME', help: "with --disaster: the typed confirmation (the resource's name)" },
   force: { type: 'boolean', help: 'allow a target that is not in sync (committed data may be lost)' },
   'yes-i-know-data-may-be-lost': { type: 'boolean', help: 'with --force: skip the typed confirmation' },
   wait: {
@@ -46,6 +50,7 @@ const OPTIONS: OptionTable = {
 };
 
 export const help = `Usage: hanasr takeover NAME --to SITE [--force] [--no-wait] [--timeout 300s] [options]
+       hanasr takeover NAME --to SITE --disaster [--confirm NAME] [options]
 
 Asks the operator for a planned takeover (with handshake) to SITE by setting the annotation
 ${ANNOTATION_PLANNED_TAKEOVER}=SITE, then follows status until SITE is primary.
@@ -56,6 +61,14 @@ overrides the in-sync check only, after a typed confirmation: type the site name
 pass --yes-i-know-data-may-be-lost in scripts; it then also sets ${ANNOTATION_FORCE_TAKEOVER}=true
 (in the same patch), which tells the operator to skip its in-sync check too. The operator applies
 its other safety checks and may still refuse (reported as IntentRefused, exit 3).
+
+--disaster (two regions, docs/dr.md; run against the DR region's resource): promotes SITE, a
+site of the DR region, when the active region cannot be reached. It first prints the expected
+data loss from status.region (the DR link's lag in seconds and bytes at the last report the DR
+region saw, that report's age with the clock-skew bound), then needs the typed confirmation:
+--confirm NAME, or the name typed on stdin. It sets ${ANNOTATION_DISASTER_TAKEOVER}=SITE and
+${ANNOTATION_DISASTER_CONFIRM}=NAME in one patch; the operator refuses it while the active region
+answers (use a planned switchover) and records the loss in an Event and the history.
 
 Options:
 ${optionsHelp(OPTIONS)}
@@ -245,9 +258,15 @@ export async function run(argv: string[]): Promise<number> {
     const wait = boolFlag(args, 'wait', true);
     const timeoutText = stringFlag(args, 'timeout');
     const timeoutMs = timeoutText === undefined ? 300_000 : parseDuration(timeoutText, '--timeout');
+    const disaster = boolFlag(args, 'disaster');
+    const confirmed = stringFlag(args, 'confirm');
+    if (confirmed !== undefined && !disaster)
+      throw new UsageError('--confirm only makes sense with --disaster');
+    if (disaster && force) throw new UsageError('--disaster and --force do not go together');
     const kube = connect(args);
 
     const obj = await getCluster(kube, name);
+    if (disaster) return disasterTakeover(kube, obj, name, site, confirmed);
     const refused = refusal(obj, site);
     let forced = false;
     if (refused !== null) {
@@ -280,4 +299,61 @@ export async function run(argv: string[]): Promise<number> {
     if (!wait) return EXIT.ok;
     return follow(kube, name, site, seen, startedAt, timeoutMs);
   });
+}
+
+/** What status.region says a disaster takeover to `site` would lose, or why it cannot be asked. */
+export function disasterPreview(obj: Obj, site: string): { loss: string } | { refused: string } {
+  const sites = specSites(obj);
+  if (!sites.includes(site)) return { refused: `unknown site "${site}" (sites: ${sites.join(', ')})` };
+  const region = record(record(obj['status'])['region']);
+  if (Object.keys(region).length === 0) {
+    return {
+      refused:
+        'status.region is empty: this resource has one region, or its operator has not read the region record yet',
+    };
+  }
+  const active = str(region['active']);
+  const siteRegion = str(
+    (Array.isArray(record(obj['spec'])['sites']) ? (record(obj['spec'])['sites'] as unknown[]) : [])
+      .map((x) => record(x))
+      .find((x) => x['name'] === site)?.['region'],
+  );
+  if (siteRegion !== undefined && siteRegion === active) {
+    return { refused: `${site} is in the active region ${active}: use a takeover without --disaster` };
+  }
+  const losses = Array.isArray(region['expectedLoss']) ? (region['expectedLoss'] as unknown[]) : [];
+  const mine = losses.map((x) => record(x)).find((x) => x['site'] === site);
+  return {
+    loss: str(mine?.['message']) ?? `no report of ${site}'s replication in status: the data loss is unknown`,
+  };
+}
+
+async function disasterTakeover(
+  kube: Kube,
+  obj: Obj,
+  name: string,
+  site: string,
+  confirmed: string | undefined,
+): Promise<number> {
+  const preview = disasterPreview(obj, site);
+  if ('refused' in preview) throw new CliError(EXIT.refused, `refused: ${preview.refused}`);
+  process.stderr.write(`WARNING: disaster takeover to ${site}: expected data loss: ${preview.loss}.\n`);
+  let answer = confirmed;
+  if (answer === undefined) {
+    process.stderr.write(`Type the resource name (${name}) to promote ${site}: `);
+    answer = (await readLine()).trim();
+  }
+  if (answer !== name) {
+    throw new CliError(
+      EXIT.refused,
+      `confirmation "${answer}" does not match "${name}": refused, nothing changed`,
+    );
+  }
+  await patchCluster(kube, name, {
+    metadata: { annotations: { [ANNOTATION_DISASTER_TAKEOVER]: site, [ANNOTATION_DISASTER_CONFIRM]: name } },
+  });
+  process.stdout.write(
+    `${ANNOTATION_DISASTER_TAKEOVER}=${site} set on ${KIND} ${kube.namespace}/${name}: the operator checks that the active region is unreachable, records the loss and promotes ${site} (see \`hanasr status ${name}\` and its Events)\n`,
+  );
+  return EXIT.ok;
 }

@@ -30,7 +30,7 @@ export interface SimLandscapeOptions {
   sid: string;
   instanceNumber: string;
   /** `source`: the site this one replicates from; absent = from the initial primary. */
-  sites: { name: string; host: string; source?: string }[];
+  sites: { name: string; host: string; source?: string; mode?: ReplicationMode }[];
   /** Starts as primary, the others as secondaries of their source. */
   initialPrimary: string;
   mode: ReplicationMode;
@@ -274,7 +274,7 @@ export class SimLandscape {
         indexserverStartedAt: 0,
         pids: this.newPids(),
         role: primary ? 'primary' : 'secondary',
-        mode: options.mode,
+        mode: spec.mode ?? options.mode,
         operationMode: options.operationMode,
         source,
         suspended: false,
@@ -300,10 +300,10 @@ export class SimLandscape {
       if (site.source === undefined) continue;
       this.checkNoCycle(site.name, site.source);
       const source = this.mustGet(site.source);
-      const link = this.newLink(site.name, options.mode, options.operationMode, false);
+      const link = this.newLink(site.name, site.mode, options.operationMode, false);
       link.phase = 'active';
       link.connected = true;
-      link.syncRequired = options.mode !== 'async';
+      link.syncRequired = site.mode !== 'async';
       source.links.set(site.name, link);
     }
     this.refreshLinks();

@@ -1,0 +1,556 @@
+/**
+ * Regions (docs/dr.md, src/domain/region.ts): only the active region leads, terms of two regions
+ * are ordered by the region generation, and a returning old region never runs a second primary.
+ * Three sites: A and B in eu-west (sync, automatic takeover), C in eu-north (DR, async).
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/domain/decide.js';
+import {
+  estimateDataLoss,
+  linkReplicationMode,
+  regionRecordToWrite,
+  regionVerdict,
+  type PeerRegionView,
+  type RegionRecord,
+  type RegionView,
+} from '../../src/domain/region.js';
+import type { Intent } from '../../src/domain/types.js';
+import {
+  EPOCH,
+  T,
+  aLeaderFailed,
+  aLeaderHealthy,
+  bAfterPrimaryLoss,
+  free,
+  held,
+  link,
+  local,
+  observation,
+  peerSecondary,
+  peerStoppedPrimary,
+  peerWritablePrimary,
+  primaryHealth,
+  report,
+  secondaryHealth,
+  spec,
+  stoppedPrimaryHealth,
+  syncRecord,
+  unreachable,
+} from '../support/observations.js';
+
+const WEST = 'eu-west';
+const NORTH = 'eu-north';
+
+const twoRegions = (over: { automatedRegister?: boolean; multitier?: boolean; fence?: boolean } = {}) =>
+  spec({
+    sites: [
+      { name: 'A', host: 'hana-a', region: WEST },
+      { name: 'B', host: 'hana-b', region: WEST },
+      { name: 'C', host: 'hana-c', region: NORTH, ...(over.multitier ? { source: 'B' } : {}) },
+    ],
+    takeover: { automatedRegister: over.automatedRegister ?? true },
+    ...(over.fence ? { fencing: { agent: { command: 'fence_dummy' } } } : {}),
+  });
+
+const rec = (generation: number, active: string, by: RegionRecord['by'] = 'bootstrap'): RegionRecord => ({
+  generation,
+  active,
+  since: T - 3_600_000,
+  by,
+});
+const peer = (
+  region: string,
+  record: RegionRecord | null,
+  over: Partial<PeerRegionView> = {},
+): PeerRegionView => ({
+  region,
+  reachable: true,
+  record,
+  leader: null,
+  ...over,
+});
+/** The view of an agent in `region` whose own store holds `own`. */
+const view = (
+  region: string,
+  own: RegionRecord | null,
+  peers: PeerRegionView[],
+  confirmed = true,
+): RegionView => ({ region, own, peers, confirmed });
+
+/** A west agent's view in the steady state: west active at generation 1, north agrees. */
+const westActive = () => view(WEST, rec(1, WEST), [peer(NORTH, rec(1, WEST, 'adopted'))]);
+/** After a disaster takeover to C: north holds generation 2. */
+const northTookOver = (leader: string | null = 'C') => peer(NORTH, rec(2, NORTH, 'disaster'), { leader });
+
+describe('schema', () => {
+  it('accepts two regions and refuses a site without one, or a third region', () => {
+    expect(twoRegions().sites.map((s) => s.region)).toEqual([WEST, WEST, NORTH]);
+    expect(() =>
+      spec({
+        sites: [
+          { name: 'A', host: 'hana-a', region: WEST },
+          { name: 'B', host: 'hana-b' },
+        ],
+      }),
+    ).toThrow(/sites\[1\]\.region: every site names its region/);
+    expect(() =>
+      spec({
+        sites: [
+          { name: 'A', host: 'hana-a', region: 'r1' },
+          { name: 'B', host: 'hana-b', region: 'r2' },
+          { name: 'C', host: 'hana-c', region: 'r3' },
+        ],
+      }),
+    ).toThrow(/at most two regions/);
+  });
+
+  it('links across regions are async, inside a region the spec mode', () => {
+    const s = twoRegions();
+    expect(linkReplicationMode(s, 'B', 'A')).toBe('sync');
+    expect(linkReplicationMode(s, 'C', 'A')).toBe('async');
+    expect(linkReplicationMode(s, 'A', 'C')).toBe('async');
+    expect(linkReplicationMode(spec(), 'B', 'A')).toBe('sync');
+  });
+});
+
+describe('regionVerdict: who may start a term', () => {
+  const s = twoRegions();
+  const cases: {
+    name: string;
+    self: string;
+    view: RegionView | undefined;
+    mayLead: boolean;
+    reason: string;
+  }[] = [
+    {
+      name: 'active region, read the other',
+      self: 'A',
+      view: westActive(),
+      mayLead: true,
+      reason: 'region_active',
+    },
+    {
+      name: 'no region view at all',
+      self: 'A',
+      view: undefined,
+      mayLead: false,
+      reason: 'region_view_missing',
+    },
+    {
+      name: 'fresh agent that has not read the other region',
+      self: 'A',
+      view: view(WEST, rec(1, WEST), [peer(NORTH, null, { reachable: false })], false),
+      mayLead: false,
+      reason: 'region_unconfirmed',
+    },
+    {
+      name: 'other region holds a higher generation not yet adopted',
+      self: 'A',
+      view: view(WEST, rec(1, WEST), [northTookOver()]),
+      mayLead: false,
+      reason: 'region_generation_behind',
+    },
+    {
+      name: 'adopted: the own store names the other region',
+      self: 'A',
+      view: view(WEST, rec(2, NORTH, 'adopted'), [northTookOver()]),
+      mayLead: false,
+      reason: 'region_not_active',
+    },
+    {
+      name: 'DR site in steady state',
+      self: 'C',
+      view: view(NORTH, rec(1, WEST, 'adopted'), [peer(WEST, rec(1, WEST))]),
+      mayLead: false,
+      reason: 'region_not_active',
+    },
+    {
+      name: 'DR region after a disaster takeover, old region unreachable, agent restarted since',
+      self: 'C',
+      view: view(NORTH, rec(2, NORTH, 'disaster'), [peer(WEST, null, { reachable: false })], false),
+      mayLead: true,
+      reason: 'region_active',
+    },
+    {
+      name: 'two disaster takeovers at the same generation (partition): nobody',
+      self: 'C',
+      view: view(NORTH, rec(2, NORTH, 'disaster'), [peer(WEST, rec(2, WEST, 'disaster'))]),
+      mayLead: false,
+      reason: 'region_generation_conflict',
+    },
+    {
+      name: 'no record anywhere yet',
+      self: 'A',
+      view: view(WEST, null, [peer(NORTH, null)]),
+      mayLead: false,
+      reason: 'region_uninitialised',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const v = regionVerdict(s, c.self, c.view);
+      expect(v.mayLead).toBe(c.mayLead);
+      expect(v.reason).toBe(c.reason);
+      expect(v.message.length).toBeGreaterThan(10);
+    });
+  }
+  it('one region: no rule', () => {
+    expect(regionVerdict(spec(), 'A', undefined).mayLead).toBe(true);
+  });
+});
+
+describe('regionRecordToWrite: adopt a higher generation, bootstrap the first', () => {
+  const s = twoRegions();
+  it('adopts the other region’s higher generation before anything else', () => {
+    const w = regionRecordToWrite(
+      s,
+      'A',
+      view(WEST, rec(1, WEST), [northTookOver()]),
+      stoppedPrimaryHealth(),
+      T,
+    );
+    expect(w).toMatchObject({ generation: 2, active: NORTH, by: 'adopted' });
+  });
+  it('bootstraps generation 1 from a running primary once the other region was read and holds none', () => {
+    const w = regionRecordToWrite(s, 'A', view(WEST, null, [peer(NORTH, null)]), primaryHealth(), T);
+    expect(w).toEqual({ generation: 1, active: WEST, since: T, by: 'bootstrap' });
+  });
+  it('never bootstraps blind: other region unread, or not a running primary', () => {
+    expect(
+      regionRecordToWrite(
+        s,
+        'A',
+        view(WEST, null, [peer(NORTH, null, { reachable: false })], false),
+        primaryHealth(),
+        T,
+      ),
+    ).toBeNull();
+    expect(
+      regionRecordToWrite(s, 'B', view(WEST, null, [peer(NORTH, null)]), secondaryHealth(), T),
+    ).toBeNull();
+    expect(regionRecordToWrite(s, 'A', westActive(), primaryHealth(), T)).toBeNull();
+  });
+});
+
+describe('inside the active region: automatic takeover as before', () => {
+  it('B takes over from a lost A (C in the other region is no candidate)', () => {
+    const d = decide(bAfterPrimaryLoss({ region: westActive() }), twoRegions(), T);
+    expect(d.action.kind).toBe('takeover');
+  });
+  it('the failed leader A steps down for B', () => {
+    const d = decide(aLeaderFailed({ region: westActive() }), twoRegions(), T);
+    expect(d.action).toMatchObject({ kind: 'step-down', fence: 'stop' });
+  });
+  it('a healthy leader keeps leading', () => {
+    expect(decide(aLeaderHealthy({ region: westActive() }), twoRegions(), T).reason).toBe('leader_healthy');
+  });
+  it('the same takeover is refused without a region view (unknown is never healthy)', () => {
+    const d = decide(bAfterPrimaryLoss(), twoRegions(), T);
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('region_view_missing');
+  });
+  it('a fresh agent keeps a running leading primary, but does not take over', () => {
+    const fresh = view(WEST, rec(1, WEST), [peer(NORTH, rec(1, WEST), { reachable: false })], false);
+    expect(decide(aLeaderHealthy({ region: fresh }), twoRegions(), T).reason).toBe('leader_healthy');
+    const d = decide(bAfterPrimaryLoss({ region: fresh }), twoRegions(), T);
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('region_unconfirmed');
+  });
+});
+
+describe('the DR site (C in the other region)', () => {
+  const cView = () => view(NORTH, rec(1, WEST, 'adopted'), [peer(WEST, rec(1, WEST), { leader: 'B' })]);
+
+  it('is never promoted, even in sync with the key free in its own store', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        sync: { C: syncRecord('C') },
+        region: cView(),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+  });
+
+  it('multitarget: re-registers online to the new in-region primary when its source (the old primary) is gone', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: unreachable, B: peerWritablePrimary },
+        region: cView(),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action).toMatchObject({ kind: 'register', primary: 'B', online: true });
+    expect(d.reason).toBe('dr_reregister_to_new_source');
+  });
+
+  it('multitier A->B->C: stays with B when B became the primary', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('B', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: unreachable, B: peerWritablePrimary },
+        region: cView(),
+      }),
+      twoRegions({ multitier: true }),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('region_secondary');
+  });
+
+  it('waits for the DBA when automatedRegister is off', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: unreachable, B: peerWritablePrimary },
+        region: cView(),
+      }),
+      twoRegions({ automatedRegister: false }),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('dr_secondary_of_old_source');
+  });
+
+  it('does not move while its source still runs (DR link loss is no reason to act)', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: peerWritablePrimary, B: peerSecondary('A') },
+        region: cView(),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+  });
+});
+
+describe('disaster takeover to C', () => {
+  const disaster = (generation = 2): Intent => ({
+    kind: 'disaster-takeover',
+    id: 'dr-1',
+    target: 'C',
+    generation,
+    epoch: 0,
+  });
+  const northActive = (over: Partial<RegionView> = {}): RegionView => ({
+    ...view(NORTH, rec(2, NORTH, 'disaster'), [peer(WEST, rec(1, WEST), { reachable: false })]),
+    ...over,
+  });
+  const cObs = (over: Parameters<typeof observation>[0] extends infer I ? Partial<I> : never = {}) =>
+    observation({
+      self: 'C',
+      local: local(secondaryHealth('A', { srMode: 'async' })),
+      leader: free(0, null),
+      peers: { A: unreachable, B: unreachable },
+      intents: [disaster()],
+      region: northActive(),
+      ...over,
+    });
+
+  it('promotes C without handshake once its region is active at the intent’s generation', () => {
+    const d = decide(cObs(), twoRegions(), T);
+    expect(d.action).toMatchObject({
+      kind: 'takeover',
+      handshake: false,
+      expectedLastEpoch: 0,
+      intentId: 'dr-1',
+    });
+    expect(d.reason).toBe('disaster_takeover');
+  });
+  it('fences the old region’s sites first where a fence agent is configured, each once', () => {
+    const s = twoRegions({ fence: true });
+    const first = decide(cObs(), s, T);
+    expect(first.action).toMatchObject({ kind: 'fence-node', site: 'A' });
+    const afterA = decide(
+      cObs({
+        fences: {
+          A: {
+            site: 'A',
+            by: 'C',
+            epoch: 0,
+            action: 'off',
+            result: 'timed-out',
+            startedAt: T - 2000,
+            endedAt: T - 1000,
+            calls: 3,
+            message: 'no answer',
+          },
+        },
+      }),
+      s,
+      T,
+    );
+    expect(afterA.action).toMatchObject({ kind: 'fence-node', site: 'B' });
+  });
+  it('refuses an intent of another generation', () => {
+    const d = decide(cObs({ intents: [disaster(3)] }), twoRegions(), T);
+    expect(d.action).toMatchObject({ kind: 'refuse-intent', intentId: 'dr-1' });
+    expect(d.reason).toBe('stale_generation');
+  });
+  it('does nothing while the region record does not name C’s region (the intent alone is not enough)', () => {
+    const d = decide(
+      cObs({
+        region: view(NORTH, rec(1, WEST, 'adopted'), [peer(WEST, rec(1, WEST), { reachable: false })]),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action.kind).not.toBe('takeover');
+  });
+});
+
+describe('the old region returns after a disaster takeover: never a second primary', () => {
+  // A's node comes back: its store still says west is active at generation 1 and A holds a key
+  // whose lease looks valid; its HANA is a stopped primary (Autostart=0).
+  const returning = (region: RegionView, over: { running?: boolean; automatedRegister?: boolean } = {}) =>
+    decide(
+      observation({
+        self: 'A',
+        local: local(over.running ? primaryHealth([link('B')]) : stoppedPrimaryHealth()),
+        leader: held('A', true, EPOCH),
+        reports: { B: report('B', secondaryHealth('A')) },
+        peers: { B: peerSecondary('A'), C: peerWritablePrimary },
+        // B not in sync: without the region rules A would restart its primary locally.
+        sync: { B: syncRecord('B', 'SFAIL') },
+        region,
+      }),
+      twoRegions({ automatedRegister: over.automatedRegister ?? true }),
+      T,
+    );
+
+  const forbidden = ['start-local', 'acquire-leader', 'takeover', 'promote'];
+
+  it('fresh agent, other region not read yet: does not start its primary despite the valid-looking key', () => {
+    const d = returning(view(WEST, rec(1, WEST), [peer(NORTH, null, { reachable: false })], false));
+    expect(forbidden).not.toContain(d.action.kind);
+  });
+  it('other region read: generation 2 is newer, the key is given up without starting', () => {
+    const d = returning(view(WEST, rec(1, WEST), [northTookOver()]));
+    expect(forbidden).not.toContain(d.action.kind);
+    expect(d.action.kind).toBe('step-down');
+  });
+  it('after adopting: registers as secondary of the new primary C (automatedRegister)', () => {
+    const d = decide(
+      observation({
+        self: 'A',
+        local: local(stoppedPrimaryHealth()),
+        leader: free(EPOCH, 'A'),
+        peers: { B: peerStoppedPrimary, C: peerWritablePrimary },
+        region: view(WEST, rec(2, NORTH, 'adopted'), [northTookOver()]),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action).toMatchObject({ kind: 'register', primary: 'C' });
+    expect(d.reason).toBe('region_returned_register');
+  });
+  it('or waits for the DBA without automatedRegister', () => {
+    const d = decide(
+      observation({
+        self: 'A',
+        local: local(stoppedPrimaryHealth()),
+        leader: free(EPOCH, 'A'),
+        peers: { C: peerWritablePrimary },
+        region: view(WEST, rec(2, NORTH, 'adopted'), [northTookOver()]),
+      }),
+      twoRegions({ automatedRegister: false }),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('region_returned_waiting_for_registration');
+  });
+  it('a primary that kept running through a partition stops as soon as the newer generation is read', () => {
+    const d = returning(view(WEST, rec(1, WEST), [northTookOver()]), { running: true });
+    expect(d.action).toMatchObject({ kind: 'fence', mode: 'stop' });
+    expect(d.reason).toBe('region_not_active_stop_primary');
+  });
+  it('B, free key in the old store, never takes over', () => {
+    const d = decide(
+      bAfterPrimaryLoss({ region: view(WEST, rec(2, NORTH, 'adopted'), [northTookOver()]) }),
+      twoRegions(),
+      T,
+    );
+    expect(forbidden).not.toContain(d.action.kind);
+  });
+  it('every observation of a non-active region: no decision starts a term (exhaustive over local states and keys)', () => {
+    const healths = [
+      primaryHealth([link('B')]),
+      stoppedPrimaryHealth(),
+      secondaryHealth('A'),
+      secondaryHealth('C'),
+    ];
+    const leaders = [held('A', true), held('B', false), free(EPOCH, 'A'), free(EPOCH, 'B'), free(0, null)];
+    const views = [
+      view(WEST, rec(1, WEST), [northTookOver()]),
+      view(WEST, rec(2, NORTH, 'adopted'), [northTookOver()]),
+      view(WEST, rec(1, WEST), [peer(NORTH, null, { reachable: false })], false),
+      view(WEST, rec(2, WEST, 'disaster'), [northTookOver()]),
+    ];
+    let n = 0;
+    for (const self of ['A', 'B'])
+      for (const h of healths)
+        for (const leader of leaders)
+          for (const region of views) {
+            const d = decide(
+              observation({
+                self,
+                local: local(h),
+                leader,
+                reports: {},
+                peers: { C: peerWritablePrimary },
+                sync: { A: syncRecord('A'), B: syncRecord('B') },
+                region,
+              }),
+              twoRegions(),
+              T,
+            );
+            expect(
+              forbidden,
+              `${self} ${h.srRole} ${JSON.stringify(leader)} ${region.own?.generation}`,
+            ).not.toContain(
+              d.action.kind === 'start-local' && h.srRole === 'secondary' ? 'ok' : d.action.kind,
+            );
+            n++;
+          }
+    expect(n).toBe(2 * 4 * 5 * 4);
+  });
+});
+
+describe('estimateDataLoss', () => {
+  it('reports the lag at the last report, its age with the skew bound', () => {
+    const e = estimateDataLoss(
+      twoRegions(),
+      'C',
+      syncRecord('C', 'SFAIL', { mode: 'async', lagSeconds: 4, lagBytes: 65536, confirmedAt: T - 30_000 }),
+      T,
+    );
+    expect(e).toMatchObject({
+      lagSeconds: 4,
+      lagBytes: 65536,
+      reportedAt: T - 30_000,
+      reportAgeSeconds: { min: 29, max: 31 },
+    });
+    expect(e.message).toMatch(/4 s \(65536 bytes\) behind.*29-31 s ago.*skew bound 1 s/);
+  });
+  it('says the loss is unknown without a report', () => {
+    const e = estimateDataLoss(twoRegions(), 'C', undefined, T);
+    expect(e.lagSeconds).toBeNull();
+    expect(e.message).toMatch(/unknown/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Two regions in the simulator (docs/dr.md, src/sim/regions.ts): one store per region, the DR
+ * site following a new in-region primary, no automatic action when the primary region is lost,
+ * the disaster takeover and its data-loss report, and the old region's return, including the
+ * attempts to make it run a second primary.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseScenario, type Scenario } from '../../src/sim/scenario.js';
+import { runScenario, type SimulationResult } from '../../src/sim/runner.js';
+
+const dir = join(import.meta.dirname, '../../examples/scenarios');
+const load = (file: string): Scenario => parseScenario(readFileSync(join(dir, file), 'utf8'), file);
+const events = (r: SimulationResult, site: string, event: string) =>
+  r.timeline.filter((e) => e.site === site && e.event === event);
+const TERM = ['decision:acquire-leader', 'decision:takeover', 'decision:promote'];
+
+describe('two regions', () => {
+  it('primary site loss: B takes over in eu-west, C re-registers with B (multitarget)', async () => {
+    const r = await runScenario(load('dr-primary-site-loss.yaml'));
+    expect(r.passed).toBe(true);
+    const reg = events(r, 'C', 'decision:register');
+    expect(reg.map((e) => e.reason)).toEqual(['dr_reregister_to_new_source']);
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event))).toBe(false);
+    expect(
+      r.timeline.some(
+        (e) => e.site === 'C' && e.event === 'hana:register' && /async secondary of B/.test(e.reason),
+      ),
+    ).toBe(true);
+  });
+
+  it('primary region loss: nothing automatic, the alert fires, then the disaster takeover reports the loss', async () => {
+    const r = await runScenario(load('dr-region-loss-disaster-takeover.yaml'));
+    expect(r.passed).toBe(true);
+    const alert = r.timeline.find(
+      (e) => e.event === 'alert:HanaSRPrimaryRegionUnreachable' && e.reason === 'firing',
+    );
+    expect(alert?.site).toBe('eu-north');
+    expect(alert!.t).toBeGreaterThanOrEqual(60 + 55);
+    expect(alert!.t).toBeLessThan(300);
+    // No takeover anywhere between the loss and the DBA's request.
+    expect(r.timeline.some((e) => TERM.includes(e.event) && e.t > 60 && e.t < 300)).toBe(false);
+    const req = r.timeline.find((e) => e.event === 'disaster-takeover-requested');
+    expect(req?.message).toMatch(
+      /C was \d+(\.\d+)? s \(\d+ bytes\) behind at the last report, [\d.]+-[\d.]+ s ago \(clock skew bound 1 s\)/,
+    );
+    const takeover = events(r, 'C', 'decision:takeover');
+    expect(takeover.map((e) => e.reason)).toEqual(['disaster_takeover']);
+    expect(takeover[0]!.t).toBeGreaterThanOrEqual(300);
+  });
+
+  it('a disaster takeover is refused while the active region answers (a switchover is lossless)', async () => {
+    const s = load('dr-region-loss-disaster-takeover.yaml');
+    const r = await runScenario({
+      ...s,
+      durationSeconds: 200,
+      faults: [{ atSeconds: 100, action: 'disaster-takeover', site: 'C' }],
+      expect: { primary: 'A', takeovers: 0 },
+    });
+    expect(r.passed).toBe(true);
+    const refused = r.timeline.find((e) => e.event === 'disaster-takeover-refused');
+    expect(refused?.reason).toBe('active_region_reachable');
+  });
+
+  it('old region returns: A and B come back as secondaries of C, never primary', async () => {
+    const r = await runScenario(load('dr-old-region-returns.yaml'));
+    expect(r.passed).toBe(true);
+    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+    expect(r.final.sites['A']).toMatchObject({ role: 'secondary', running: true });
+    expect(r.final.sites['B']).toMatchObject({ role: 'secondary', running: true });
+    for (const site of ['A', 'B']) {
+      expect(r.timeline.some((e) => e.site === site && TERM.includes(e.event) && e.t >= 400)).toBe(false);
+      expect(
+        r.timeline.some(
+          (e) => e.site === site && e.event === 'hana:start' && e.t >= 400 && /primary/.test(e.reason),
+        ),
+      ).toBe(false);
+    }
+    expect(events(r, 'A', 'decision:register').map((e) => e.reason)).toContain('region_returned_register');
+  });
+
+  it('old region returns while it cannot reach the new one: its primary stays stopped until it can', async () => {
+    // The break attempt: eu-west's store says eu-west is active, A's key comes back with its lease
+    // extended, and eu-north cannot be read. Without the fresh-agent rule A would start as primary.
+    const s = load('dr-old-region-returns.yaml');
+    const r = await runScenario({
+      ...s,
+      name: 'old-region-returns-cut-off',
+      faults: [
+        { atSeconds: 60, action: 'region-down', site: 'A' },
+        { atSeconds: 300, action: 'disaster-takeover', site: 'C' },
+        { atSeconds: 390, action: 'cut-region-link' },
+        { atSeconds: 400, action: 'region-up', site: 'A' },
+        { atSeconds: 600, action: 'restore-region-link' },
+      ],
+      expect: { primary: 'C', maxConcurrentPrimaries: 1 },
+    });
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+    const refusals = r.timeline.filter(
+      (e) => e.site === 'A' && e.reason === 'region_unconfirmed' && e.t >= 400 && e.t < 600,
+    );
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(r.timeline.some((e) => e.site === 'A' && TERM.includes(e.event) && e.t >= 400)).toBe(false);
+    expect(r.final.sites['A']?.role).toBe('secondary');
+  });
+
+  it('DR link loss: alerts, no action, C catches up afterwards', async () => {
+    const r = await runScenario(load('dr-link-loss.yaml'));
+    expect(r.passed).toBe(true);
+    const fired = r.timeline
+      .filter((e) => e.event.startsWith('alert:') && e.reason === 'firing')
+      .map((e) => e.event);
+    expect(fired.sort()).toEqual(['alert:HanaSRDRLinkDown', 'alert:HanaSRPrimaryRegionUnreachable']);
+    expect(r.timeline.some((e) => e.event.startsWith('action:') && e.t > 60)).toBe(false);
+  });
+});
