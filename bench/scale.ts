@@ -9,7 +9,7 @@
  * clusters crashes) to the status showing it (p50/p99). Printed and written to
  * bench/results/scale.json (+ .txt).
  *
- * Run: npx tsx bench/scale.ts [--sizes 10,100,1000] [--window 30] [--samples 20]
+ * Run: npx tsx bench/scale.ts [--sizes 10,100,1000] [--window 30] [--samples 20] [--settle-seconds 300]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,8 @@ const flag = (name: string, fallback: string) => {
 const SIZES = flag('--sizes', '10,100,1000').split(',').map(Number);
 const WINDOW = Number(flag('--window', '30'));
 const SAMPLES = Number(flag('--samples', '20'));
+/** How long the clusters may take to settle before the size is given up. */
+const SETTLE_SECONDS = Number(flag('--settle-seconds', '300'));
 const NAMESPACE = 'scale';
 const PREFIX = '/hanasr-scale';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -201,7 +203,8 @@ async function oneSize(n: number): Promise<SizeResult> {
       })) as { items: { status?: { currentPrimary?: string } }[] };
       const done = list.items.filter((o) => o.status?.currentPrimary === 'A').length;
       if (done === n) break;
-      if (Date.now() - t0 > 300_000) throw new Error(`only ${done} of ${n} clusters settled in 300 s`);
+      if (Date.now() - t0 > SETTLE_SECONDS * 1000)
+        throw new Error(`only ${done} of ${n} clusters settled in ${SETTLE_SECONDS} s`);
       await sleep(1000);
     }
     const settleSeconds = (Date.now() - t0) / 1000;

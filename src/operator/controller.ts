@@ -17,8 +17,9 @@
  *   logreplay_readaccess, and labels the site pods `hanasr.io/role=primary|secondary`;
  * - exports the per-cluster metrics built from the agents' reports.
  * Triggers: the informer (restarted when it stops), the coordination store's watch on leader keys
- * and reports (store-watch.ts, where the store offers one), a periodic resync, and retries with
- * backoff from the work queue.
+ * and reports (store-watch.ts, where the store offers one), a periodic resync spread over its
+ * period (resync.ts; three times longer while the store watch is open), and retries with backoff
+ * from the work queue, which runs a bounded number of reconciles at once.
  */
 import { inSyncFromStore } from '../domain/sync-trust.js';
 import { randomUUID } from 'node:crypto';
@@ -67,6 +68,7 @@ import {
   type Refusal,
 } from './outcomes.js';
 import { WorkQueue } from './queue.js';
+import { SpreadResync } from './resync.js';
 import { StoreTrigger } from './store-watch.js';
 import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
 import { requestBackup } from './backup-request.js';
@@ -86,8 +88,15 @@ export interface ControllerOptions {
   readonly clock: Clock;
   /** Watch one namespace; all when absent. */
   readonly namespace?: string;
-  /** Every resource is reconciled at least this often (default 10 s). */
+  /**
+   * Every resource is reconciled at least this often (default 10 s), each at its own phase of the
+   * period (src/operator/resync.ts), not all at once.
+   */
   readonly resyncIntervalMs?: number;
+  /** The resync period while the store watch is open (default 3 × resyncIntervalMs). */
+  readonly watchedResyncIntervalMs?: number;
+  /** Most reconciles running at once (default 8); the rest wait in line (src/operator/queue.ts). */
+  readonly maxConcurrentReconciles?: number;
   /** Deadline of a coordination call (default 2 s). */
   readonly coordinationTimeoutMs?: number;
   /** Deadline of a Kubernetes call (default 5 s). */
@@ -181,7 +190,7 @@ export class HsrController {
   /** Reconciles on leader-key and report changes in the store (src/operator/store-watch.ts). */
   readonly storeTrigger: StoreTrigger;
   private readonly clusterKey: (namespace: string, name: string) => string;
-  private cancelResync: (() => void) | null = null;
+  private readonly resync: SpreadResync;
   private running = false;
   /** Completed reconciles (successful or not), for tests and health. */
   reconciles = 0;
@@ -191,6 +200,14 @@ export class HsrController {
   lastResyncAt: number | null = null;
   /** Status writes answered 409 and rebuilt. */
   statusConflicts = 0;
+  /**
+   * The resourceVersion each resource got from this operator's last status write. The informer's
+   * update carrying exactly that version is the write itself (the patch was conditional on the
+   * version it was built from, so nothing else changed in between): it queues no reconcile.
+   */
+  private readonly ownStatusWrites = new Map<string, string>();
+  /** Informer updates dropped as this operator's own status write (tests, figures). */
+  ownStatusWritesIgnored = 0;
   /** Takeover failures already reported (an Event each, once). */
   private readonly reportedFailures = new Set<string>();
   /** The lag alert evaluator's state per cluster (rebuilt from the condition after a restart). */
@@ -205,6 +222,7 @@ export class HsrController {
     this.queue = new WorkQueue(options.clock, (key) => this.reconcile(key), {
       baseDelayMs: options.retryBaseDelayMs ?? 200,
       maxDelayMs: options.retryMaxDelayMs ?? 30_000,
+      concurrency: options.maxConcurrentReconciles ?? 8,
       onError: (key, err, retryInMs) => {
         this.log('warn', 'reconcile failed', { key, error: String(err), retryInMs });
         const [namespace = '', cluster = ''] = key.split('/');
@@ -216,7 +234,16 @@ export class HsrController {
       ...(options.informerRestartDelayMs !== undefined
         ? { restartDelayMs: options.informerRestartDelayMs }
         : {}),
-      onChange: (key) => this.queue.add(key),
+      onChange: (key, obj, kind) => {
+        const own = this.ownStatusWrites.get(key);
+        if (own !== undefined && (kind !== 'update' || obj.metadata?.resourceVersion === own))
+          this.ownStatusWrites.delete(key);
+        if (kind === 'update' && own !== undefined && obj.metadata?.resourceVersion === own) {
+          this.ownStatusWritesIgnored++;
+          return;
+        }
+        this.queue.add(key);
+      },
       onError: (err, restartInMs) =>
         this.log('warn', 'informer stopped, restarting', { error: String(err), restartInMs }),
       onStart: () => this.resyncAll(),
@@ -233,6 +260,20 @@ export class HsrController {
       log: (level, message, fields) => this.log(level, message, fields),
       timeoutMs: options.coordinationTimeoutMs ?? 2000,
     });
+    this.resync = new SpreadResync({
+      clock: options.clock,
+      keys: () => this.informer.list().map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+      enqueue: (key) => this.queue.add(key),
+      periodMs: () => this.resyncPeriodMs,
+      tickMs: Math.min(1000, Math.max(10, (options.resyncIntervalMs ?? 10_000) / 20)),
+      onTick: (now) => (this.lastResyncAt = now),
+    });
+  }
+
+  /** The resync period now: longer while the store watch queues every change it sees. */
+  get resyncPeriodMs(): number {
+    const base = this.options.resyncIntervalMs ?? 10_000;
+    return this.storeTrigger.open ? (this.options.watchedResyncIntervalMs ?? 3 * base) : base;
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
@@ -245,25 +286,15 @@ export class HsrController {
     this.lastResyncAt = this.options.clock.now();
     await this.informer.start();
     this.storeTrigger.start();
-    this.scheduleResync();
+    this.resync.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.cancelResync?.();
-    this.cancelResync = null;
+    this.resync.stop();
     this.storeTrigger.stop();
     await this.informer.stop();
     await this.queue.stop();
-  }
-
-  private scheduleResync(): void {
-    if (!this.running) return;
-    this.cancelResync = this.options.clock.setTimer(this.options.resyncIntervalMs ?? 10_000, () => {
-      this.lastResyncAt = this.options.clock.now();
-      this.resyncAll();
-      this.scheduleResync();
-    });
   }
 
   private resyncAll(): void {
@@ -492,6 +523,8 @@ export class HsrController {
           metadata: { resourceVersion: metaOf(obj)['resourceVersion'] },
           ...patch,
         });
+        const written = metaOf(obj)['resourceVersion'];
+        if (typeof written === 'string') this.ownStatusWrites.set(`${namespace}/${name}`, written);
         return { obj, events, status, previous, ...lag };
       } catch (err) {
         if (!isConflict(err) || attempt >= STATUS_ATTEMPTS) throw err;

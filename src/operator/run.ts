@@ -60,6 +60,8 @@ export const operatorConfigSchema = z
     /** Address of every HTTP server (127.0.0.1 in tests). */
     bindAddress: z.string().min(1).default('0.0.0.0'),
     resyncIntervalSeconds: z.number().min(0.05).max(3600).default(10),
+    /** Most reconciles running at once; the others wait in line, first come first served. */
+    maxConcurrentReconciles: z.number().int().min(1).max(256).default(8),
     /** A takeover still in progress after this long is reported as failed. */
     takeoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
     /** Deadline of every Kubernetes call. */
@@ -157,7 +159,12 @@ export const OPERATOR_OPTIONS = {
   resyncIntervalSeconds: {
     flag: 'resync-interval-seconds',
     value: 'S',
-    help: 'every resource reconciled at least this often (default 10)',
+    help: 'every resource reconciled at least this often (default 10), each at its own phase of the period; 3 x S while the store watch is open (it queues leader and report changes at once)',
+  },
+  maxConcurrentReconciles: {
+    flag: 'max-concurrent-reconciles',
+    value: 'N',
+    help: 'reconciles running at once, the rest wait first come first served (default 8)',
   },
   takeoverTimeoutSeconds: {
     flag: 'takeover-timeout-seconds',
@@ -335,6 +342,7 @@ export async function startOperator(
           clock,
           ...(config.watchNamespace !== undefined ? { namespace: config.watchNamespace } : {}),
           resyncIntervalMs: config.resyncIntervalSeconds * 1000,
+          maxConcurrentReconciles: config.maxConcurrentReconciles,
           kubeTimeoutMs: config.kubeTimeoutSeconds * 1000,
           takeoverTimeoutMs: config.takeoverTimeoutSeconds * 1000,
           metrics,

@@ -83,4 +83,67 @@ describe('WorkQueue', () => {
     expect(runs).toBe(6);
     expect(q.size).toBe(0);
   });
+
+  it('runs at most `concurrency` keys at once, first in first out, and a busy key starves none', async () => {
+    const clock = new VirtualClock();
+    let active = 0;
+    let maxActive = 0;
+    const order: string[] = [];
+    const q = new WorkQueue(
+      clock,
+      async (k) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        order.push(k);
+        // The busy key asks for itself again during every run (as its own status write would),
+        // until 700 ms (so that stop() has nothing left running on a clock nobody advances).
+        if (k === 'ns/hot' && clock.now() < 700) q.add('ns/hot');
+        await clock.sleep(100);
+        active--;
+      },
+      { concurrency: 3 },
+    );
+    q.add('ns/hot');
+    for (let i = 0; i < 12; i++) q.add(`ns/c${i}`);
+    await clock.advanceBy(0);
+    expect(q.active).toBe(3);
+    expect(q.size).toBe(13);
+    await clock.advanceBy(1000);
+    expect(maxActive).toBe(3);
+    const cold = order.filter((k) => k !== 'ns/hot');
+    // Every other key ran once, in the order it was added, although the busy key never went quiet.
+    expect(cold).toEqual(Array.from({ length: 12 }, (_, i) => `ns/c${i}`));
+    // The busy key went to the back of the line: its second run came after the last cold key
+    // had started, and it then ran on alone once per 100 ms while it kept asking.
+    expect(order.slice(0, 3)).toEqual(['ns/hot', 'ns/c0', 'ns/c1']);
+    expect(order.indexOf('ns/hot', 1)).toBeGreaterThan(order.indexOf('ns/c11'));
+    expect(order.filter((k) => k === 'ns/hot').length).toBe(5); // 0, 400, 500, 600, 700 ms
+    await q.stop();
+  });
+
+  it('merges an add of a key already in the line for a slot', async () => {
+    const clock = new VirtualClock();
+    const runs: string[] = [];
+    let release: () => void = () => {};
+    const q = new WorkQueue(
+      clock,
+      async (k) => {
+        runs.push(k);
+        if (k === 'a') await new Promise<void>((r) => (release = r));
+      },
+      { concurrency: 1 },
+    );
+    q.add('a');
+    await clock.advanceBy(0);
+    q.add('b');
+    q.add('c');
+    await clock.advanceBy(0);
+    q.add('b');
+    await clock.advanceBy(0);
+    expect(runs).toEqual(['a']);
+    release();
+    await clock.advanceBy(0);
+    expect(runs).toEqual(['a', 'b', 'c']);
+    await q.stop();
+  });
 });

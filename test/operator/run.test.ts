@@ -6,7 +6,12 @@ import { realClock } from '../../src/clock.js';
 import { startFakeApiServer } from '../../src/standins/kube-api/index.js';
 import { WebhookConfigError } from '../../src/notify/webhook.js';
 import { LineCollector } from '../../src/observability/log.js';
-import { OperatorConfigError, parseOperatorConfig, startOperator } from '../../src/operator/run.js';
+import {
+  CONFIG_SOURCES,
+  OperatorConfigError,
+  parseOperatorConfig,
+  startOperator,
+} from '../../src/operator/run.js';
 
 describe('operator configuration', () => {
   it('reads the chart environment, flags winning over variables', () => {
@@ -59,7 +64,18 @@ describe('operator configuration', () => {
     expect(() => configFromArgs(['--bogus', '1'], {})).toThrow('unknown option --bogus');
   });
 
+  it('bounds the concurrent reconciles: 8 by default, set by its flag, at least 1', () => {
+    const parse = (args: string[]) =>
+      parseOperatorConfig(configFromArgs(['--coordination', 'memory', ...args], {}));
+    expect(parse([]).maxConcurrentReconciles).toBe(8);
+    expect(parse(['--max-concurrent-reconciles', '16']).maxConcurrentReconciles).toBe(16);
+    expect(() => parse(['--max-concurrent-reconciles', '0'])).toThrow(
+      'maxConcurrentReconciles (--max-concurrent-reconciles)',
+    );
+  });
+
   it('lists every flag and environment variable in the help', () => {
+    for (const { flag } of Object.values(CONFIG_SOURCES)) expect(help).toContain(flag);
     for (const word of [
       'HANASR_ETCD_ENDPOINTS',
       'HANASR_ETCD_PREFIX',

@@ -103,6 +103,27 @@ async function landscape(namespace: string, watches: boolean) {
   return { store, a, b, controller };
 }
 
+/** Waits until no reconcile ran for 300 ms and nothing is queued; returns the reconcile count. */
+async function quiet(controller: HsrController): Promise<number> {
+  let reconciles = -1;
+  return waitFor('the reconciles to settle', async () => {
+    const settled = controller.reconciles === reconciles && controller.queue.size === 0;
+    reconciles = controller.reconciles;
+    await new Promise((r) => setTimeout(r, 300));
+    return settled ? reconciles : undefined;
+  });
+}
+
+async function getHsr(namespace: string): Promise<Obj> {
+  return (await custom.getNamespacedCustomObject({
+    group: 'hanasr.io',
+    version: 'v1alpha1',
+    plural: 'hanasystemreplications',
+    namespace,
+    name: 'ha1',
+  })) as Obj;
+}
+
 /** B takes the key from A as a takeover would: A hands it back, B acquires it and reports as primary. */
 async function takeover(a: CoordinationSession, b: CoordinationSession): Promise<void> {
   await a.releaseLeader(1);
@@ -168,6 +189,7 @@ describe('reconcile on the store watch', () => {
   it('without a store watch the Service waits for the resync (the control case)', async () => {
     const { a, b, controller } = await landscape('sw-none', false);
     expect(controller.storeTrigger.supported).toBe(false);
+    expect(controller.resyncPeriodMs).toBe(HOUR);
     // Let the reconciles of the creation (and of the operator's own writes) run out first.
     let reconciles = -1;
     await waitFor('the reconciles to settle', async () => {
@@ -182,10 +204,57 @@ describe('reconcile on the store watch', () => {
     expect(controller.reconciles).toBe(reconciles);
   });
 
+  it('its own status write does not come back as a reconcile; an annotation or spec change does', async () => {
+    const { b, controller } = await landscape('sw-own', true);
+    const r0 = await quiet(controller);
+    const ignored = controller.ownStatusWritesIgnored;
+    // One report change: one reconcile, which writes the status; the informer's event for that
+    // write carries nothing new and must not queue a second one.
+    await b.publishReport(
+      report('B', secondaryHealth('A', { running: false, probeOk: false }), {
+        observedAt: Date.now(),
+        epoch: 1,
+        failedProbes: 1,
+      }),
+    );
+    await waitFor('B not running in the status', async () => {
+      const sites = ((await getHsr('sw-own'))['status']?.['sites'] ?? []) as Obj[];
+      const site = sites.find((s) => s['name'] === 'B');
+      return site !== undefined && site['hanaStatus'] !== 'running' ? true : undefined;
+    });
+    const r1 = await quiet(controller);
+    expect(r1).toBe(r0 + 1);
+    expect(controller.ownStatusWritesIgnored).toBe(ignored + 1);
+    // Someone else's change to the object (an annotation, then the spec) is reconciled.
+    const edit = async (change: (o: Obj) => void) => {
+      const o = await getHsr('sw-own');
+      change(o);
+      delete o['status'];
+      await custom.replaceNamespacedCustomObject({
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: 'sw-own',
+        name: 'ha1',
+        body: o,
+      });
+    };
+    await edit((o) => (o['metadata']['annotations'] = { 'example.com/note': 'hello' }));
+    await waitFor('a reconcile of the annotation', async () =>
+      controller.reconciles > r1 ? true : undefined,
+    );
+    const r2 = await quiet(controller);
+    await edit((o) => (o['spec']['sites'][1]['host'] = 'hana-b2'));
+    await waitFor('a reconcile of the spec', async () => (controller.reconciles > r2 ? true : undefined));
+  });
+
   it('a broken store watch is logged and reopened, and then moves the Service again', async () => {
     const { store, a, b, controller } = await landscape('sw-broken', true);
+    // The resync runs three times less often while the watch is open, at its base period when not.
+    expect(controller.resyncPeriodMs).toBe(3 * HOUR);
     store.setAvailable(false);
     await waitFor('the watch down', async () => (controller.storeTrigger.open ? undefined : true));
+    expect(controller.resyncPeriodMs).toBe(HOUR);
     expect(logs).toContainEqual(
       expect.objectContaining({
         level: 'warn',

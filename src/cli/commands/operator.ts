@@ -40,6 +40,7 @@ const NUMBERS = new Set([
   'metricsPort',
   'healthPort',
   'resyncIntervalSeconds',
+  'maxConcurrentReconciles',
   'takeoverTimeoutSeconds',
   'kubeTimeoutSeconds',
   'heartbeatTimeoutSeconds',
