@@ -76,6 +76,11 @@ export class BackupRunner {
   private timerCancel: (() => void) | null = null;
   private busy: Promise<void> | null = null;
   private inFlight: InFlight | null = null;
+  /**
+   * Ticks and the recording of a finished run take turns: a tick decides from the record it read,
+   * so a run's outcome written in between would be overwritten (or read as "interrupted").
+   */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BackupRunnerOptions) {}
 
@@ -108,7 +113,7 @@ export class BackupRunner {
   /** One tick; exposed for tests. Concurrent calls share the running one. */
   tick(): Promise<void> {
     if (this.busy) return this.busy;
-    this.busy = this.tickOnce()
+    this.busy = this.inTurn(() => this.tickOnce())
       .catch((err: unknown) =>
         this.emit('backup-error', 'tick_failed', `backup tick failed: ${errorMessage(err)}`),
       )
@@ -116,6 +121,12 @@ export class BackupRunner {
         this.busy = null;
       });
     return this.busy;
+  }
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => {});
+    return run;
   }
 
   private store<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -316,41 +327,52 @@ export class BackupRunner {
         endedAt: clock.now(),
         message: `${flight.database ?? 'backup'}: ${errorMessage(err)}`,
       }))
-      .then(async (result) => {
-        if (this.inFlight === flight) this.inFlight = null;
-        if (flight.abort.signal.aborted) return; // recorded by the next primary (interrupted)
-        const state = await this.store('coordination read', () =>
-          this.options.coordination.read(this.options.cluster),
-        );
-        try {
-          await this.write(run.epoch, withRun(state.backup, result));
-        } catch (err) {
-          this.emit(
-            'backup-error',
-            'not_recorded',
-            `run ${run.id} ${result.state} but could not be recorded at epoch ${run.epoch}: ${errorMessage(err)}`,
-            run.epoch,
-            run.id,
-          );
-          return;
-        }
-        this.emit(
-          `backup-${result.state}`,
-          result.state === 'succeeded'
-            ? 'backup_done'
-            : result.state === 'interrupted'
-              ? 'connection_lost'
-              : 'backup_failed',
-          `run ${run.id} (attempt ${run.attempt}): ${result.message}`,
-          run.epoch,
-          run.id,
-        );
+      .then((result) => this.inTurn(() => this.record(flight, result)))
+      .then((recorded) => {
+        if (!recorded) return;
         // Read the new catalog at once (the next tick would too): status and retention see it.
         void this.tick();
       })
       .catch((err: unknown) =>
         this.emit('backup-error', 'not_recorded', `run ${run.id}: ${errorMessage(err)}`, run.epoch, run.id),
       );
+  }
+
+  /**
+   * Records a finished run (in its turn, so no tick decides from a record read before it).
+   * Returns false when there was nothing to record or the record could not be written.
+   */
+  private async record(flight: InFlight, result: BackupRun): Promise<boolean> {
+    const { run } = flight;
+    if (this.inFlight === flight) this.inFlight = null;
+    if (flight.abort.signal.aborted) return false; // recorded by the next primary (interrupted)
+    const state = await this.store('coordination read', () =>
+      this.options.coordination.read(this.options.cluster),
+    );
+    try {
+      await this.write(run.epoch, withRun(state.backup, result));
+    } catch (err) {
+      this.emit(
+        'backup-error',
+        'not_recorded',
+        `run ${run.id} ${result.state} but could not be recorded at epoch ${run.epoch}: ${errorMessage(err)}`,
+        run.epoch,
+        run.id,
+      );
+      return false;
+    }
+    this.emit(
+      `backup-${result.state}`,
+      result.state === 'succeeded'
+        ? 'backup_done'
+        : result.state === 'interrupted'
+          ? 'connection_lost'
+          : 'backup_failed',
+      `run ${run.id} (attempt ${run.attempt}): ${result.message}`,
+      run.epoch,
+      run.id,
+    );
+    return true;
   }
 
   private async cancelRunning(db: string): Promise<void> {

@@ -120,4 +120,45 @@ describe('BackupRunner', () => {
     r.kill();
     dispose();
   });
+
+  it('a run that ends while the next tick reads the catalog is recorded as it ended, not as interrupted', async () => {
+    // CI (stop 18): the demo's first backup ended during the next tick's catalog read; that tick
+    // decided from the record it had read ("running", no run in flight any more) and wrote the
+    // succeeded run over as "interrupted: the agent restarted".
+    const { model, backups, store, events, runner, dispose } = await setup();
+    const inner = simBackupPort(model, backups, 'A');
+    let releaseBackup!: () => void;
+    const backupGate = new Promise<void>((r) => (releaseBackup = r));
+    let releaseRead: (() => void) | null = null;
+    const r = runner('A', {
+      ...inner,
+      backupData: async () => {
+        await backupGate;
+      },
+      read: async (signal) => {
+        if (releaseRead === null) await new Promise<void>((r2) => (releaseRead = r2));
+        return inner.read(signal);
+      },
+    });
+    // The first tick's own catalog read passes at once; it starts the run.
+    releaseRead = () => {};
+    await r.tick();
+    expect(store.snapshot('c').backup?.runs.map((x) => x.state)).toEqual(['running']);
+    // The next tick stops in its catalog read; the backup ends meanwhile.
+    releaseRead = null;
+    const second = r.tick();
+    await new Promise((res) => setTimeout(res, 10));
+    releaseBackup();
+    await new Promise((res) => setTimeout(res, 10));
+    (releaseRead as (() => void) | null)?.();
+    await second;
+    for (let i = 0; i < 5 && store.snapshot('c').backup?.runs[0]?.state === 'running'; i++)
+      await new Promise((res) => setTimeout(res, 10));
+    await r.tick();
+    expect(store.snapshot('c').backup?.runs.map((x) => x.state)).toEqual(['succeeded']);
+    expect(events.map((e) => e.event)).not.toContain('backup-interrupted');
+    expect(events.map((e) => e.event)).toContain('backup-succeeded');
+    r.kill();
+    dispose();
+  });
 });
