@@ -593,6 +593,30 @@ export class SimLandscape {
     });
   }
 
+  /**
+   * The few fields of snapshot(name) another site's direct check reads (peer-probe.ts), without
+   * the processes, links and topology a snapshot builds: the same values, read the same way.
+   */
+  peerView(name: string): Pick<
+    SimSiteSnapshot,
+    'now' | 'nodeUp' | 'running' | 'frozen' | 'hung' | 'srMode'
+  > & {
+    readonly source?: string;
+  } {
+    this.advance();
+    const s = this.mustGet(name);
+    const source = s.role === 'secondary' && s.source !== undefined ? this.mustGet(s.source) : undefined;
+    return {
+      now: this.wall(this.cur) + this.clockOffsetMs(s.name),
+      nodeUp: s.nodeUp,
+      running: s.nodeUp && s.instance === 'running',
+      frozen: s.frozen,
+      hung: s.hung,
+      srMode: this.srMode(s),
+      ...(source ? { source: source.name } : {}),
+    };
+  }
+
   canReach(from: string, to: string): boolean {
     this.advance();
     return this.reach(this.mustGet(from), this.mustGet(to));
