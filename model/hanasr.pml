@@ -545,7 +545,7 @@ inline decide_as_leader(i) {
         x_ = (hov == i);
         for (j_ : 0 .. N - 1) {
           if
-          :: j_ != i && PVW(pv[i * N + j_]) -> x_ = 1
+          :: j_ != i && (PVW(pv[i * N + j_]) || pv[i * N + j_] == PV_PRI) -> x_ = 1
           :: else -> skip
           fi
         }
@@ -1085,6 +1085,9 @@ inline act_step(i) {
                    if
                    :: PVW(v_) -> y_ = 0
 #ifndef MUT_BLIND_PROMOTION
+                   /* a running primary that answers takes writes again by itself, whatever its
+                      lease or report say (writerState; sim:fuzz schedule 120000466) */
+                   :: v_ == PV_PRI -> y_ = 0
                    /* unknown counts as may still write, unless its lease ran out or it is fenced */
                    :: v_ == PV_UNR && !(STORE(i) && !l1 && !rpon[j_]) && fcon != j_ -> y_ = 0
 #endif

@@ -106,6 +106,25 @@ const rows: Row[] = [
     reason: 'old_primary_may_write',
     says: 'does not say it is stopped',
   },
+  {
+    // sim:fuzz schedule 120000466: A's agent dead (no watchdog), A's replication cut for a second
+    // while B took over, A a syncmem primary waiting for B; the plain takeover left A to commit
+    // alone 30 s later. A lease that ran out says the agent is gone, not that HANA stopped.
+    name: 'answers as a running primary that does not take writes now, no live report (lease ran out)',
+    check: answered(peerStoppedPrimary),
+    report: undefined,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'answers as a running primary',
+  },
+  {
+    name: 'answers as a running primary that does not take writes now, although its report says fenced',
+    check: answered(peerStoppedPrimary),
+    report: aliveFenced,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'answers as a running primary',
+  },
   // No answer, agent alive and not confirming a stop: may still write.
   {
     name: 'check timed out, agent alive',
