@@ -618,6 +618,18 @@ function decideWithoutLeader(
         (s) => s.name !== obs.self && obs.reports[s.name] && isWritablePrimary(obs.reports[s.name]!.health),
       );
       if (anotherWritable) {
+        // A primary that may never hold the key (its required watchdog is unusable) next to
+        // another primary: nobody will ever lead and fence one of them, and each waits for the
+        // other (sim:fuzz schedules 120300000, 120100538: a takeover by hand while nobody held the
+        // key; the old primary committed alone next to it). It steps aside: stopping only removes
+        // a writer, and a site that may lead then takes the key.
+        if (obs.watchdog?.mayLead === false && (h.acceptsWrites || h.running || hasLiveProcess(h))) {
+          return decision(
+            { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+            'primary_cannot_lead',
+            `${obs.self} runs as primary next to another primary and may never hold the leader key (${obs.watchdog.message}): stopping it`,
+          );
+        }
         return none(
           'another_primary_running',
           `another site runs as primary; ${obs.self} does not take the key`,

@@ -1664,6 +1664,51 @@ export const watchdogCases: DecisionCase[] = [
     says: ['A does not acquire the leader key', 'does not lead'],
   },
   {
+    // sim:fuzz schedules 120300000 and 120100538: nobody holds the key (A's required watchdog is
+    // unusable), a DBA takes over on B; each primary saw the other writable and waited for it, and
+    // A committed alone next to B once logshipping_timeout passed.
+    name: 'A runs as primary next to another writable primary, no key, its required watchdog unusable: stops A',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: noWatchdog,
+    }),
+    kind: 'fence',
+    reason: 'primary_cannot_lead',
+    says: ['A runs as primary next to another primary', 'never hold the leader key', 'stopping it'],
+  },
+  {
+    name: 'the same after A was the last leader: stops A',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: noWatchdog,
+    }),
+    kind: 'fence',
+    reason: 'primary_cannot_lead',
+    says: ['stopping it'],
+  },
+  {
+    name: 'next to another writable primary with a usable watchdog: waits as before (the other may stop)',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: usableWatchdog,
+    }),
+    kind: 'none',
+    reason: 'another_primary_running',
+    says: ['A does not take the key'],
+  },
+  {
     name: 'planned takeover to B whose required watchdog is unusable: refused (nobody could take the key)',
     spec: S,
     obs: aLeaderHealthy({
