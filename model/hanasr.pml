@@ -496,9 +496,16 @@ inline best_candidate(rd, p, view) {
 
 /* decideWithoutStore: may this site write, and is the lease overdue without the failsafe? */
 inline decide_without_store(i) {
-  x_ = (h[i] == H_PW || h[i] == H_PS || (h[i] == H_UNK && ren[i] != NUL && lwd[i] != NUL));
+  /* mayWrite: a primary, or a probe that failed on a site last seen writable; a leader's failed
+     probe counts only with a lease it renewed (leaseAgeMs), a non-leader's always: only a
+     leader's lease can vouch for a primary (74481d4) */
+  x_ = (h[i] == H_PW || h[i] == H_PS || (h[i] == H_UNK && lwd[i] != NUL && (ren[i] != NUL || !mine[i])));
   if
-  :: x_ ->
+  :: x_ && !mine[i] ->
+     /* not_leader_store_unreachable: the site did not hold the key at its last store read; no
+        failsafe and no lease bound for it: stop its primary at once */
+     act[i] = A_FENCE; SAY("store unreachable, does not hold the key, may be writing: stop (not_leader_store_unreachable)")
+  :: x_ && mine[i] ->
      z_ = 1;
 #ifdef NOFAILSAFE
      z_ = 0;   /* variant: no failsafe, a leader that cannot renew always fences */
