@@ -2,8 +2,8 @@
  * The handshake fallback (src/domain/promotion.ts) as a table: after `-sr_takeover
  * --suspendPrimary` failed, what the direct check of the old primary said, crossed with what its
  * agent's live report and lease say, decides whether a plain takeover may run. Unknown counts as
- * "may still write": only a writable answer, a confirmed stop, a secondary, or a lease that ran
- * out settle it.
+ * "may still write": only a writable answer, a confirmed stop, a secondary, or (when the check got
+ * no answer) a lease that ran out settle it.
  */
 import { describe, expect, it } from 'vitest';
 import type { PeerView } from '../../src/domain/observation.js';
@@ -104,18 +104,28 @@ const rows: Row[] = [
     report: aliveWriting,
     plain: false,
     reason: 'old_primary_may_write',
-    says: 'does not say it is stopped',
+    says: 'answers as a primary that takes no writes right now',
   },
   {
-    // sim:fuzz schedule 120000466: A's agent dead (no watchdog), A's replication cut for a second
-    // while B took over, A a syncmem primary waiting for B; the plain takeover left A to commit
-    // alone 30 s later. A lease that ran out says the agent is gone, not that HANA stopped.
-    name: 'answers as a running primary that does not take writes now, no live report (lease ran out)',
+    // sim:fuzz schedules 120000466 and 120200175 (defaults, no watchdog device): A's agent died,
+    // then A's replication network dropped; A answered as a primary whose commits waited for the
+    // sync secondary, its lease ran out, and B took over plainly while A went on alone after
+    // logshipping_timeout. A lease that ran out says its agent stopped renewing, not that it
+    // stopped HANA: a primary that answers is a primary.
+    name: 'answers as a primary that does not take writes now, no live report (its agent is gone)',
     check: answered(peerStoppedPrimary),
     report: undefined,
     plain: false,
     reason: 'old_primary_may_write',
-    says: 'answers as a running primary',
+    says: 'answers as a primary',
+  },
+  {
+    name: 'answers without a role, no live report: not settled by the lease',
+    check: answered({ reachable: true, acceptsWrites: false }),
+    report: undefined,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'does not say it is stopped',
   },
   {
     name: 'answers as a running primary that does not take writes now, although its report says fenced',
@@ -123,7 +133,7 @@ const rows: Row[] = [
     report: aliveFenced,
     plain: false,
     reason: 'old_primary_may_write',
-    says: 'answers as a running primary',
+    says: 'answers as a primary',
   },
   // No answer, agent alive and not confirming a stop: may still write.
   {
