@@ -734,6 +734,22 @@ function decideWithoutLeader(
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
   }
+  // Without the handshake nothing suspends a primary that still answers as running while it takes
+  // no writes (waiting for its secondary, its indexserver coming back): it goes on by itself, next
+  // to a plain takeover (sim:fuzz schedule 121100782: its agent dead, the replication network cut).
+  if (
+    !planned &&
+    !spec.takeover.handshake &&
+    peer !== undefined &&
+    peer.reachable &&
+    peer.role === 'primary' &&
+    peer.running !== false
+  ) {
+    return none(
+      'former_primary_still_running',
+      `no leader key, but ${lastLeader} still answers as a running primary and takeover.handshake is off (nothing would suspend it): not taking over`,
+    );
+  }
   if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';

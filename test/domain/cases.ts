@@ -437,6 +437,26 @@ export const takeoverCases: DecisionCase[] = [
     says: ['B was in sync'],
   },
   {
+    // sim:fuzz schedule 121100782 (takeover.handshake false, no fencing): A's agent dead, the
+    // replication network cut; A answered as a primary waiting for its secondary, B took over
+    // plain, A committed alone after logshipping_timeout.
+    name: 'handshake off, the former primary answers as a running primary taking no writes: blocks the takeover',
+    spec: spec({ takeover: { handshake: false } }),
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerStoppedPrimary } }),
+    kind: 'none',
+    reason: 'former_primary_still_running',
+    says: ['A still answers as a running primary', 'handshake is off', 'not taking over'],
+  },
+  {
+    name: 'handshake on, the same: takes over with the handshake (it suspends A)',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerStoppedPrimary } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+    action: { handshake: true },
+  },
+  {
     name: 'former primary still answers as writable (its agent is silent): blocks the takeover',
     spec: S,
     obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerWritablePrimary } }),
