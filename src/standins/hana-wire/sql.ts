@@ -1,9 +1,11 @@
-// Why this file is long: a stand-in: the SQL front end the wire server needs for clients' own tables as well as the monitoring views.
+// Why this file is long: a stand-in: tokenizer, parser and evaluator of the four statement kinds hanasr's probes, backups and example app send (README.md here lists them).
 /**
- * A tiny SQL front end: enough of HANA's dialect for probes, monitoring views and contract
- * tests. SELECT (columns or *, one FROM with JOINs, WHERE with AND, ORDER BY, LIMIT), INSERT,
- * UPSERT, UPDATE, DELETE, CREATE/DROP TABLE on an in-memory store, and the table function
- * SERIES_GENERATE_INTEGER. Everything else is refused with HANA's error codes.
+ * A small SQL front end serving exactly the statements hanasr and its example app send (the
+ * inventory is in README.md next to this file): SELECT (columns or *, one FROM with [LEFT]
+ * JOINs, WHERE with AND of = and <>, ORDER BY, LIMIT), INSERT, UPSERT ... WITH PRIMARY KEY and
+ * CREATE [COLUMN] TABLE on an in-memory store, with the monitoring views and the table function
+ * SERIES_GENERATE_INTEGER (views.ts). Anything else is refused with HANA's syntax error (257)
+ * and a message saying the stand-in does not serve it.
  */
 import type { Column, SqlType, SqlValue } from './values.js';
 
@@ -32,6 +34,10 @@ export const SqlErrorCode = {
   UNIQUE_CONSTRAINT_VIOLATED: 301,
   INCONSISTENT_DATATYPE: 266,
 } as const;
+
+/** Appended to every parse error: the stand-in is not a general SQL engine. */
+export const NOT_SERVED =
+  'the HANA stand-in serves only the statements hanasr and its example app send: SELECT (=, <>, JOIN, ORDER BY, LIMIT), INSERT, UPSERT, CREATE TABLE and BACKUP (src/standins/hana-wire/README.md)';
 
 // ---- tokens ----------------------------------------------------------------------------------
 
@@ -137,13 +143,15 @@ export type Expr =
   | { kind: 'column'; qualifier?: string; name: string; pos: number }
   | { kind: 'literal'; value: SqlValue }
   | { kind: 'param'; index: number }
-  | { kind: 'now' }
-  | { kind: 'count' };
+  | { kind: 'now' };
 
-export type Predicate =
-  | { kind: 'compare'; op: '=' | '<>' | '<' | '>' | '<=' | '>='; left: Expr; right: Expr }
-  | { kind: 'isnull'; expr: Expr; not: boolean }
-  | { kind: 'in'; expr: Expr; list: Expr[]; not: boolean };
+/** `left = right` or `left <> right` (the only comparisons hanasr's queries make). */
+export interface Predicate {
+  kind: 'compare';
+  op: '=' | '<>';
+  left: Expr;
+  right: Expr;
+}
 
 export interface TableRef {
   name: string;
@@ -169,12 +177,7 @@ export type Statement =
       limit?: number;
     }
   | { kind: 'insert'; upsert: boolean; table: TableRef; columns?: string[]; values: Expr[] }
-  | { kind: 'update'; table: TableRef; set: { column: string; value: Expr }[]; where: Predicate[] }
-  | { kind: 'delete'; table: TableRef; where: Predicate[] }
-  | { kind: 'create'; table: TableRef; columns: Column[]; primaryKey: string[] }
-  | { kind: 'drop'; table: TableRef }
-  | { kind: 'commit' }
-  | { kind: 'rollback' };
+  | { kind: 'create'; table: TableRef; columns: Column[]; primaryKey: string[] };
 
 export interface Parsed {
   readonly sql: string;
@@ -199,7 +202,8 @@ class Parser {
     return t;
   }
   private fail(t: Token = this.peek()): never {
-    throw syntaxError(this.sql, t.pos);
+    const err = syntaxError(this.sql, t.pos);
+    throw new HanaSqlError(err.code, `${err.message}; ${NOT_SERVED}`, err.sqlState, err.position);
   }
   private isWord(word: string, offset = 0): boolean {
     const t = this.peek(offset);
@@ -243,17 +247,7 @@ class Parser {
       this.expectWord('INTO');
       statement = this.insert(false);
     } else if (this.acceptWord('UPSERT')) statement = this.insert(true);
-    else if (this.acceptWord('UPDATE')) statement = this.update();
-    else if (this.acceptWord('DELETE')) {
-      this.expectWord('FROM');
-      const table = this.tableRef(false);
-      statement = { kind: 'delete', table, where: this.where() };
-    } else if (this.acceptWord('CREATE')) statement = this.create();
-    else if (this.acceptWord('DROP')) {
-      this.expectWord('TABLE');
-      statement = { kind: 'drop', table: this.tableRef(false) };
-    } else if (this.acceptWord('COMMIT')) statement = { kind: 'commit' };
-    else if (this.acceptWord('ROLLBACK')) statement = { kind: 'rollback' };
+    else if (this.acceptWord('CREATE')) statement = this.create();
     else return this.fail(t);
     this.acceptPunct(';');
     if (this.peek().kind !== 'end') this.fail();
@@ -359,25 +353,9 @@ class Parser {
 
   private predicate(): Predicate {
     const left = this.expr();
-    if (this.acceptWord('IS')) {
-      const not = this.acceptWord('NOT');
-      this.expectWord('NULL');
-      return { kind: 'isnull', expr: left, not };
-    }
-    const not = this.acceptWord('NOT');
-    if (this.acceptWord('IN')) {
-      this.expectPunct('(');
-      const list: Expr[] = [];
-      do list.push(this.expr());
-      while (this.acceptPunct(','));
-      this.expectPunct(')');
-      return { kind: 'in', expr: left, list, not };
-    }
-    if (not) this.fail();
     const t = this.next();
-    if (t.kind !== 'punct' || !['=', '<>', '!=', '<', '>', '<=', '>='].includes(t.text)) this.fail(t);
-    const op = (t.text === '!=' ? '<>' : t.text) as '=' | '<>' | '<' | '>' | '<=' | '>=';
-    return { kind: 'compare', op, left, right: this.expr() };
+    if (t.kind !== 'punct' || (t.text !== '=' && t.text !== '<>')) return this.fail(t);
+    return { kind: 'compare', op: t.text, left, right: this.expr() };
   }
 
   private expr(): Expr {
@@ -395,11 +373,6 @@ class Parser {
       if (t.upper === 'NULL') return { kind: 'literal', value: null };
       if (t.upper === 'TRUE' || t.upper === 'FALSE') return { kind: 'literal', value: t.upper === 'TRUE' };
       if (t.upper === 'CURRENT_TIMESTAMP' || t.upper === 'CURRENT_UTCTIMESTAMP') return { kind: 'now' };
-      if (t.upper === 'COUNT' && this.acceptPunct('(')) {
-        this.expectPunct('*');
-        this.expectPunct(')');
-        return { kind: 'count' };
-      }
     }
     if (t.kind === 'word' || t.kind === 'quoted') {
       if (this.acceptPunct('.')) {
@@ -433,18 +406,6 @@ class Parser {
     return columns === undefined
       ? { kind: 'insert', upsert, table, values }
       : { kind: 'insert', upsert, table, columns, values };
-  }
-
-  private update(): Statement {
-    const table = this.tableRef(false);
-    this.expectWord('SET');
-    const set: { column: string; value: Expr }[] = [];
-    do {
-      const column = this.identifier();
-      this.expectPunct('=');
-      set.push({ column, value: this.expr() });
-    } while (this.acceptPunct(','));
-    return { kind: 'update', table, set, where: this.where() };
   }
 
   private create(): Statement {
@@ -565,7 +526,6 @@ export interface Catalog {
   /** A writable copy of a stored table inside the session's transaction. */
   writable(schema: string, name: string): StoredTable | undefined;
   create(table: StoredTable): void;
-  drop(schema: string, name: string): boolean;
   readonly defaultSchema: string;
   readonly now: () => Date;
 }
@@ -632,8 +592,6 @@ function evaluate(
       return params[expr.index] ?? null;
     case 'now':
       return catalog.now();
-    case 'count':
-      return null;
     case 'column':
       return row[resolveColumn(sql, scopes, expr).index] ?? null;
   }
@@ -665,41 +623,12 @@ function test(
   params: readonly SqlValue[],
   catalog: Catalog,
 ): boolean {
-  switch (p.kind) {
-    case 'isnull': {
-      const isNull = evaluate(sql, p.expr, scopes, row, params, catalog) === null;
-      return p.not ? !isNull : isNull;
-    }
-    case 'in': {
-      const v = evaluate(sql, p.expr, scopes, row, params, catalog);
-      if (v === null) return false;
-      const found = p.list.some(
-        (e) => compareValues(v, evaluate(sql, e, scopes, row, params, catalog)) === 0,
-      );
-      return p.not ? !found : found;
-    }
-    case 'compare': {
-      const c = compareValues(
-        evaluate(sql, p.left, scopes, row, params, catalog),
-        evaluate(sql, p.right, scopes, row, params, catalog),
-      );
-      if (c === null) return false;
-      switch (p.op) {
-        case '=':
-          return c === 0;
-        case '<>':
-          return c !== 0;
-        case '<':
-          return c < 0;
-        case '>':
-          return c > 0;
-        case '<=':
-          return c <= 0;
-        case '>=':
-          return c >= 0;
-      }
-    }
-  }
+  const c = compareValues(
+    evaluate(sql, p.left, scopes, row, params, catalog),
+    evaluate(sql, p.right, scopes, row, params, catalog),
+  );
+  if (c === null) return false;
+  return p.op === '=' ? c === 0 : c !== 0;
 }
 
 function relationOf(sql: string, ref: TableRef, catalog: Catalog, params: readonly SqlValue[]): Relation {
@@ -728,39 +657,22 @@ export function describe(parsed: Parsed, catalog: Catalog): { columns: Column[];
         paramTypes[e.index] = { ...resolveColumn(parsed.sql, scopes, other).column, name: '' };
     };
     for (const p of [...st.where, ...st.joins.flatMap((j) => j.on)]) {
-      if (p.kind === 'compare') {
-        byParam(p.left, p.right);
-        byParam(p.right, p.left);
-      }
+      byParam(p.left, p.right);
+      byParam(p.right, p.left);
     }
     for (const arg of st.from.args ?? [])
       if (arg.kind === 'param') paramTypes[arg.index] = { name: '', type: 'INTEGER', nullable: false };
     return { columns: selectColumns(parsed, scopes), paramTypes };
   }
-  if (st.kind === 'insert' || st.kind === 'update' || st.kind === 'delete') {
+  if (st.kind === 'insert') {
     const schema = st.table.schema ?? catalog.defaultSchema;
     const table = catalog.table(schema, st.table.name);
     if (!table) throw invalidTable(parsed.sql, st.table, schema);
-    const scopes: Scope[] = [{ alias: st.table.name, columns: table.columns, offset: 0 }];
-    if (st.kind === 'insert') {
-      const names = st.columns ?? table.columns.map((c) => c.name);
-      st.values.forEach((v, i) => {
-        const col = table.columns.find((c) => c.name === names[i]);
-        if (v.kind === 'param' && col) paramTypes[v.index] = { ...col, name: col.name };
-      });
-    } else {
-      if (st.kind === 'update') {
-        for (const s of st.set) {
-          const col = table.columns.find((c) => c.name === s.column);
-          if (s.value.kind === 'param' && col) paramTypes[s.value.index] = { ...col };
-        }
-      }
-      for (const p of st.where) {
-        if (p.kind !== 'compare') continue;
-        if (p.right.kind === 'param' && p.left.kind === 'column')
-          paramTypes[p.right.index] = { ...resolveColumn(parsed.sql, scopes, p.left).column };
-      }
-    }
+    const names = st.columns ?? table.columns.map((c) => c.name);
+    st.values.forEach((v, i) => {
+      const col = table.columns.find((c) => c.name === names[i]);
+      if (v.kind === 'param' && col) paramTypes[v.index] = { ...col, name: col.name };
+    });
   }
   return { columns: [], paramTypes };
 }
@@ -793,9 +705,6 @@ function selectColumns(parsed: Parsed, scopes: readonly Scope[]): Column[] {
     switch (e.kind) {
       case 'column':
         column = resolveColumn(parsed.sql, scopes, e).column;
-        break;
-      case 'count':
-        column = { name: 'COUNT(*)', type: 'BIGINT', nullable: false };
         break;
       case 'now':
         column = { name: 'CURRENT_UTCTIMESTAMP', type: 'TIMESTAMP', nullable: false };
@@ -830,11 +739,10 @@ export type ExecResult =
   | {
       readonly kind: 'count';
       readonly rowsAffected: number;
-      readonly functionCode: 'INSERT' | 'UPDATE' | 'DELETE';
+      /** An UPSERT answers as an UPDATE. */
+      readonly functionCode: 'INSERT' | 'UPDATE';
     }
-  | { readonly kind: 'ddl' }
-  | { readonly kind: 'commit' }
-  | { readonly kind: 'rollback' };
+  | { readonly kind: 'ddl' };
 
 function coerce(sql: string, column: Column, value: SqlValue): SqlValue {
   if (value === null) return null;
@@ -877,10 +785,6 @@ export function execute(parsed: Parsed, catalog: Catalog, params: readonly SqlVa
   const st = parsed.statement;
   const sql = parsed.sql;
   switch (st.kind) {
-    case 'commit':
-      return { kind: 'commit' };
-    case 'rollback':
-      return { kind: 'rollback' };
     case 'select': {
       const relations = [st.from, ...st.joins.map((j) => j.table)].map((ref) =>
         relationOf(sql, ref, catalog, params),
@@ -924,14 +828,6 @@ export function execute(parsed: Parsed, catalog: Catalog, params: readonly SqlVa
         });
       }
       const columns = selectColumns(parsed, scopes);
-      if (st.items !== '*' && st.items.some((i) => i.expr.kind === 'count')) {
-        if (st.items.length !== 1)
-          throw new HanaSqlError(
-            SqlErrorCode.FEATURE_NOT_SUPPORTED,
-            'feature not supported: COUNT(*) with other columns',
-          );
-        return { kind: 'rows', columns, rows: [[BigInt(rows.length)]] };
-      }
       if (st.limit !== undefined) rows = rows.slice(0, st.limit);
       const items = st.items;
       const projected =
@@ -954,11 +850,6 @@ export function execute(parsed: Parsed, catalog: Catalog, params: readonly SqlVa
         primaryKey: st.primaryKey,
         rows: [],
       });
-      return { kind: 'ddl' };
-    }
-    case 'drop': {
-      const schema = st.table.schema ?? catalog.defaultSchema;
-      if (!catalog.drop(schema, st.table.name)) throw invalidTable(sql, st.table, schema);
       return { kind: 'ddl' };
     }
     case 'insert': {
@@ -1009,38 +900,10 @@ export function execute(parsed: Parsed, catalog: Catalog, params: readonly SqlVa
       } else table.rows.push(row);
       return { kind: 'count', rowsAffected: 1, functionCode: st.upsert ? 'UPDATE' : 'INSERT' };
     }
-    case 'update':
-    case 'delete': {
-      const schema = st.table.schema ?? catalog.defaultSchema;
-      const table = catalog.writable(schema, st.table.name);
-      if (!table) throw invalidTable(sql, st.table, schema);
-      const scopes: Scope[] = [{ alias: st.table.name, columns: table.columns, offset: 0 }];
-      let affected = 0;
-      if (st.kind === 'delete') {
-        const keep = table.rows.filter(
-          (r) => !st.where.every((p) => test(sql, p, scopes, r, params, catalog)),
-        );
-        affected = table.rows.length - keep.length;
-        table.rows = keep;
-        return { kind: 'count', rowsAffected: affected, functionCode: 'DELETE' };
-      }
-      for (const r of table.rows) {
-        if (!st.where.every((p) => test(sql, p, scopes, r, params, catalog))) continue;
-        affected++;
-        for (const s of st.set) {
-          const index = table.columns.findIndex((c) => c.name === s.column);
-          if (index < 0)
-            throw new HanaSqlError(SqlErrorCode.INVALID_COLUMN_NAME, `invalid column name: ${s.column}`);
-          r[index] = coerce(sql, table.columns[index]!, evaluate(sql, s.value, scopes, r, params, catalog));
-        }
-      }
-      return { kind: 'count', rowsAffected: affected, functionCode: 'UPDATE' };
-    }
   }
 }
 
 /** Is this statement a write (blocked on a suspended primary or a full log area)? */
 export function isWrite(parsed: Parsed): boolean {
-  const k = parsed.statement.kind;
-  return k === 'insert' || k === 'update' || k === 'delete' || k === 'create' || k === 'drop';
+  return parsed.statement.kind !== 'select';
 }
