@@ -152,6 +152,8 @@ export class Agent {
   /** A fence of another node in flight (in the background), and how to abort it. */
   private nodeFencing: Promise<void> | null = null;
   private nodeFencingAbort: AbortController | null = null;
+  /** The site the background fence (nodeFencing) is powering off. */
+  private nodeFencingSite: string | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -696,6 +698,9 @@ export class Agent {
         ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
         : {}),
       ...(this.lastRegion !== undefined ? { region: this.lastRegion } : {}),
+      ...(this.nodeFencing !== null && this.nodeFencingSite !== null
+        ? { fencingNode: this.nodeFencingSite }
+        : {}),
     });
   }
 
@@ -792,6 +797,7 @@ export class Agent {
           if (this.nodeFencing !== null) return;
           const abort = new AbortController();
           this.nodeFencingAbort = abort;
+          this.nodeFencingSite = a.site;
           this.nodeFencing = this.fenceNode(a.site, a.epoch, d.reason, abort.signal)
             .catch((err: unknown) =>
               this.emitRaw(
@@ -804,6 +810,7 @@ export class Agent {
             .finally(() => {
               this.nodeFencing = null;
               this.nodeFencingAbort = null;
+              this.nodeFencingSite = null;
             });
           return;
         }

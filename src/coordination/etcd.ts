@@ -28,9 +28,6 @@ import {
   type ITxnResponse,
 } from 'etcd3';
 import { realClock, type Clock } from '../clock.js';
-import type { BackupState } from '../domain/backup.js';
-import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
-import type { RegionRecord } from '../domain/region.js';
 import { parseEtcdConfig, type EtcdConfig, type EtcdConfigInput } from './config.js';
 import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-errors.js';
 import { EtcdLease } from './etcd-lease.js';
@@ -38,13 +35,20 @@ import {
   CoordinationUnavailableError,
   NotLeaderError,
   StaleEpochError,
+  type BackupState,
   type ClusterChange,
   type ClusterState,
   type Coordination,
   type CoordinationSession,
-  type StoreWatch,
-  type WatchHandlers,
+  type FenceRecord,
+  type Intent,
+  type LeaderRecord,
+  type RegionRecord,
   type RegionStore,
+  type SiteReport,
+  type StoreWatch,
+  type SyncRecord,
+  type WatchHandlers,
 } from './port.js';
 import type { WatchBuilder, Watcher } from 'etcd3';
 

@@ -13,21 +13,23 @@
  * lease that runs out (a timer on the clock); an outage or a cut breaks the watches it reaches.
  */
 import type { Clock } from '../clock.js';
-import type { BackupState } from '../domain/backup.js';
-import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
-import {
-  CoordinationUnavailableError,
-  NotLeaderError,
-  StaleEpochError,
-  type ClusterChange,
-  type ClusterState,
-  type Coordination,
-  type CoordinationSession,
-  type StoreWatch,
-  type WatchHandlers,
-  type RegionStore,
+import { CoordinationUnavailableError, NotLeaderError, StaleEpochError } from './port.js';
+import type {
+  BackupState,
+  ClusterChange,
+  ClusterState,
+  Coordination,
+  CoordinationSession,
+  FenceRecord,
+  Intent,
+  LeaderRecord,
+  RegionRecord,
+  RegionStore,
+  SiteReport,
+  StoreWatch,
+  SyncRecord,
+  WatchHandlers,
 } from './port.js';
-import type { RegionRecord } from '../domain/region.js';
 
 interface MemoryWatch {
   readonly cluster: string | null;

@@ -17,6 +17,9 @@ import type { BackupState } from '../domain/backup.js';
 import type { FenceRecord, Intent, LeaderRecord, SiteReport, SyncRecord } from '../domain/types.js';
 import type { RegionRecord } from '../domain/region.js';
 
+/** The records a store keeps, so that an adapter takes its whole contract from this module. */
+export type { BackupState, FenceRecord, Intent, LeaderRecord, RegionRecord, SiteReport, SyncRecord };
+
 export interface ClusterState {
   /** The current leader, or null when the key is absent. */
   readonly leader: LeaderRecord | null;

@@ -700,9 +700,13 @@ function decideWithoutLeader(
     );
   }
   const peer = obs.peers[lastLeader];
-  if (!planned && peer?.acceptsWrites && spec.fencing.agent !== undefined) {
-    // Its agent is gone (the key ran out), its database is not: STONITH, when this site would be
-    // the one to take over.
+  if (
+    !planned &&
+    spec.fencing.agent !== undefined &&
+    (peer?.acceptsWrites === true || unconfirmedLostLeader(obs, lastLeader, lastEpoch))
+  ) {
+    // Its agent is gone (the key ran out) and its database answers as writable, or nothing shows
+    // it stopped: STONITH, when this site would be the one to take over.
     const lost = decideFenceLostLeader(obs, spec, now, lastLeader, lastEpoch, false);
     if (lost !== null) return lost;
   }
@@ -771,6 +775,28 @@ function decideWithoutLeader(
   );
 }
 
+/**
+ * The last leader's key ran out and nothing shows its HANA stopped: no live report (its agent is
+ * gone, so the lease running out says nothing of HANA: nobody stopped it unless its watchdog reset
+ * the node), and no direct check that found it stopped or a secondary. With a fence agent, such a
+ * site is fenced before a takeover; while that fence runs, and once it failed in that term, the
+ * lease rule stands (README: a failed or hung fence leaves the lease rule in force).
+ */
+function unconfirmedLostLeader(obs: Observation, site: string, epoch: number): boolean {
+  if (obs.reports[site] !== undefined) return false;
+  // A fence of it still running: the lease rule stays in force meanwhile, as after a failed one.
+  if (obs.fencingNode === site) return false;
+  const peer = obs.peers[site];
+  if (peer?.reachable === true && (peer.role === 'secondary' || peer.running === false)) return false;
+  const fence = obs.fences?.[site];
+  return !(
+    fence !== undefined &&
+    fence.epoch === epoch &&
+    fence.action === 'off' &&
+    fence.result !== 'confirmed'
+  );
+}
+
 /** A confirmed power-off of `site`'s node in term `epoch` (the store's fence record), if any. */
 function confirmedFenceOf(obs: Observation, site: string, epoch: number) {
   const f = obs.fences?.[site];
@@ -816,7 +842,9 @@ function decideFenceLostLeader(
   const trust = promotable(obs, spec, obs.self, leader, epoch, primaryView, now);
   const lostWhy = keyHeld
     ? `${leader} holds the leader key but its agent has been silent and its node has not answered for ${silence?.cycles ?? 0} cycles`
-    : `the leader key of ${leader} ran out but its database still answers as a writable primary`;
+    : obs.peers[leader]?.acceptsWrites === true
+      ? `the leader key of ${leader} ran out but its database still answers as a writable primary`
+      : `the leader key of ${leader} ran out with its agent gone, and nothing shows ${leader} stopped (no watchdog is known to have reset it)`;
   if (!trust.ok) {
     return none(
       'lost_leader_not_in_sync',

@@ -81,6 +81,11 @@ export interface Observation {
   readonly leaderSilence?: { readonly site: string; readonly cycles: number };
   /** The region records as this agent read them (docs/dr.md); absent: the agent reads none. */
   readonly region?: RegionView;
+  /**
+   * The site whose node this agent is fencing now, in the background (its outcome not recorded
+   * yet): while it runs the lease rule stays in force, as after a fence that failed.
+   */
+  readonly fencingNode?: string;
 }
 
 /** What the coordination store holds about a cluster, as far as an observation needs it. */
@@ -125,6 +130,7 @@ export function buildObservation(input: {
   readonly watchdog?: Observation['watchdog'];
   readonly leaderSilence?: Observation['leaderSilence'];
   readonly region?: RegionView;
+  readonly fencingNode?: string;
 }): Observation {
   const { state } = input;
   const reports = { ...(state?.reports ?? {}) };
@@ -145,6 +151,7 @@ export function buildObservation(input: {
     ...(state?.fences !== undefined ? { fences: state.fences } : {}),
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     ...(input.region !== undefined ? { region: input.region } : {}),
+    ...(input.fencingNode !== undefined ? { fencingNode: input.fencingNode } : {}),
   };
 }
 

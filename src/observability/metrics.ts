@@ -121,233 +121,205 @@ export function createMetrics(
   options: MetricsOptions = {},
 ): HanasrMetrics {
   const registers = [registry];
+  // A metric is its name, help and labels (and a histogram's buckets), always on `registry`.
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name, help, labelNames, buckets, registers });
   const metrics: HanasrMetrics = {
     registry,
-    replicationLagSeconds: new Gauge({
-      name: 'hanasr_replication_lag_seconds',
-      help: 'Replication shipping delay of a secondary site, from the monitoring views (not a heartbeat age).',
-      labelNames: SITE,
-      registers,
-    }),
-    replicationUnshippedBytes: new Gauge({
-      name: 'hanasr_replication_unshipped_bytes',
-      help: 'Log generated on the source site and not yet shipped to this secondary, in bytes.',
-      labelNames: SITE,
-      registers,
-    }),
-    replicationStatus: new Gauge({
-      name: 'hanasr_replication_status',
-      help: 'Replication status of a secondary site: 1 for the current status, 0 for the others.',
-      labelNames: [...SITE, 'status'],
-      registers,
-    }),
-    replicationInSync: new Gauge({
-      name: 'hanasr_replication_in_sync',
-      help: 'Whether the secondary site has every committed log (1 SOK, 0 SFAIL).',
-      labelNames: SITE,
-      registers,
-    }),
-    siteRole: new Gauge({
-      name: 'hanasr_site_role',
-      help: 'System replication role of a site: 1 for the current role, 0 for the others.',
-      labelNames: [...SITE, 'role'],
-      registers,
-    }),
-    primarySites: new Gauge({
-      name: 'hanasr_primary_sites',
-      help: 'Number of sites accepting writes in the cluster (1 healthy, 0 no primary, 2 or more split brain).',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    landscapeStatus: new Gauge({
-      name: 'hanasr_landscape_status',
-      help: 'landscapeHostConfiguration.py overall host status: 0 FATAL, 1 ERROR, 2 WARNING, 3 INFO, 4 OK.',
-      labelNames: SITE,
-      registers,
-    }),
-    probeDurationSeconds: new Histogram({
-      name: 'hanasr_probe_duration_seconds',
-      help: 'Duration of one probe cycle of the local HANA site.',
-      labelNames: SITE,
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    }),
-    probeFailuresTotal: new Counter({
-      name: 'hanasr_probe_failures_total',
-      help: 'Probe cycles of the local HANA site that failed or timed out.',
-      labelNames: SITE,
-      registers,
-    }),
-    takeoversTotal: new Counter({
-      name: 'hanasr_takeovers_total',
-      help: 'Takeovers to a site, by outcome.',
-      labelNames: [...SITE, 'outcome'],
-      registers,
-    }),
-    lastTakeoverTimestampSeconds: new Gauge({
-      name: 'hanasr_last_takeover_timestamp_seconds',
-      help: 'Unix time of the last successful takeover in the cluster.',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    fencingActionsTotal: new Counter({
-      name: 'hanasr_fencing_actions_total',
-      help: 'Fencing actions (stop or suspend) taken against a site.',
-      labelNames: SITE,
-      registers,
-    }),
-    fencingFailuresTotal: new Counter({
-      name: 'hanasr_fencing_failures_total',
-      help: 'Stops of a site (fence, step-down, local restart) that failed or timed out, even after a kill.',
-      labelNames: SITE,
-      registers,
-    }),
-    leaderEpoch: new Gauge({
-      name: 'hanasr_leader_epoch',
-      help: 'Current primary term of the cluster (the fencing token).',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    leaseRenewalDurationSeconds: new Histogram({
-      name: 'hanasr_lease_renewal_duration_seconds',
-      help: 'Duration of one etcd lease renewal by the agent of a site.',
-      labelNames: SITE,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    }),
-    leaseRenewalFailuresTotal: new Counter({
-      name: 'hanasr_lease_renewal_failures_total',
-      help: 'etcd lease renewals by the agent of a site that failed.',
-      labelNames: SITE,
-      registers,
-    }),
-    agentLastReportTimestampSeconds: new Gauge({
-      name: 'hanasr_agent_last_report_timestamp_seconds',
-      help: 'Unix time of the last report published by the agent of a site.',
-      labelNames: SITE,
-      registers,
-    }),
-    replicationLagKnown: new Gauge({
-      name: 'hanasr_replication_lag_known',
-      help: 'Whether the source site knows the replication lag of this secondary (1) or not (0: no SQL lag source; no automatic takeover rests on it).',
-      labelNames: SITE,
-      registers,
-    }),
-    clockSkewSeconds: new Gauge({
-      name: 'hanasr_clock_skew_seconds',
-      help: "The peer site's clock minus this site's clock, as this site's agent last measured it.",
-      labelNames: [...SITE, 'peer'],
-      registers,
-    }),
-    clockSkewUncertaintySeconds: new Gauge({
-      name: 'hanasr_clock_skew_uncertainty_seconds',
-      help: 'Half the round trip of the last clock skew measurement: the true offset lies within plus or minus this.',
-      labelNames: [...SITE, 'peer'],
-      registers,
-    }),
-    clockSkewMaxSeconds: new Gauge({
-      name: 'hanasr_clock_skew_max_seconds',
-      help: 'spec.clock.maxSkewSeconds: beyond it automatic takeover is refused.',
-      labelNames: SITE,
-      registers,
-    }),
-    storeWriteFailuresTotal: new Counter({
-      name: 'hanasr_store_write_failures_total',
-      help: 'Failed writes of the agent report, the SOK/SFAIL records or the last-primary timestamp to the coordination store.',
-      labelNames: [...SITE, 'write'],
-      registers,
-    }),
-    watchdogArmed: new Gauge({
-      name: 'hanasr_watchdog_armed',
-      help: "Whether the site's watchdog is armed (1: the node resets unless the agent keeps feeding it) or not (0).",
-      labelNames: SITE,
-      registers,
-    }),
-    watchdogUsable: new Gauge({
-      name: 'hanasr_watchdog_usable',
-      help: "Whether the site's watchdog is usable under spec.fencing (present, timeout within the lease minus the margin).",
-      labelNames: SITE,
-      registers,
-    }),
-    watchdogTimeoutSeconds: new Gauge({
-      name: 'hanasr_watchdog_timeout_seconds',
-      help: "The site's watchdog device timeout, as read from sysfs.",
-      labelNames: SITE,
-      registers,
-    }),
-    nodeFencesTotal: new Counter({
-      name: 'hanasr_node_fences_total',
-      help: "Fence agent operations by this site's agent on another site's node, by the fenced site (peer), action (off, on) and outcome (confirmed, failed, timed-out).",
-      labelNames: [...SITE, 'peer', 'action', 'outcome'],
-      registers,
-    }),
-    reconcileDurationSeconds: new Histogram({
-      name: 'hanasr_reconcile_duration_seconds',
-      help: 'Duration of one reconcile of a HanaSystemReplication by the operator.',
-      labelNames: CLUSTER,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    }),
-    reconcileErrorsTotal: new Counter({
-      name: 'hanasr_reconcile_errors_total',
-      help: 'Reconciles of a HanaSystemReplication that ended in an error.',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    backupHealthy: new Gauge({
-      name: 'hanasr_backup_healthy',
-      help: 'BackupHealthy as a number: 1 True, 0 False or Unknown.',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    backupTooOld: new Gauge({
-      name: 'hanasr_backup_too_old',
-      help: 'A database has no successful data backup since the last scheduled time minus the alert margin.',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    backupNotReadable: new Gauge({
-      name: 'hanasr_backup_not_readable',
-      help: "A newest successful data backup is not confirmed readable from the current primary's destination.",
-      labelNames: CLUSTER,
-      registers,
-    }),
-    backupLogStalled: new Gauge({
-      name: 'hanasr_backup_log_stalled',
-      help: 'Log backups are off, or the newest is older than spec.backup.logBackup.maxAgeSeconds.',
-      labelNames: CLUSTER,
-      registers,
-    }),
-    backupLastSuccessTimestampSeconds: new Gauge({
-      name: 'hanasr_backup_last_success_timestamp_seconds',
-      help: 'Unix time of the start of the newest successful complete data backup of the database.',
-      labelNames: [...CLUSTER, 'database'],
-      registers,
-    }),
-    backupLastSuccessAgeSeconds: new Gauge({
-      name: 'hanasr_backup_last_success_age_seconds',
-      help: 'Age of the newest successful complete data backup of the database when the operator last looked.',
-      labelNames: [...CLUSTER, 'database'],
-      registers,
-    }),
-    backupLogLastSuccessTimestampSeconds: new Gauge({
-      name: 'hanasr_backup_log_last_success_timestamp_seconds',
-      help: 'Unix time of the end of the newest successful log backup of the database.',
-      labelNames: [...CLUSTER, 'database'],
-      registers,
-    }),
-    backupReadable: new Gauge({
-      name: 'hanasr_backup_readable',
-      help: "1 when the newest successful data backup of the database is readable from the primary's destination.",
-      labelNames: [...CLUSTER, 'database'],
-      registers,
-    }),
-    buildInfo: new Gauge({
-      name: 'hanasr_build_info',
-      help: 'Build information of the running hanasr; the value is always 1.',
-      labelNames: ['version', 'node_version'],
-      registers,
-    }),
+    replicationLagSeconds: gauge(
+      'hanasr_replication_lag_seconds',
+      'Replication shipping delay of a secondary site, from the monitoring views (not a heartbeat age).',
+      SITE,
+    ),
+    replicationUnshippedBytes: gauge(
+      'hanasr_replication_unshipped_bytes',
+      'Log generated on the source site and not yet shipped to this secondary, in bytes.',
+      SITE,
+    ),
+    replicationStatus: gauge(
+      'hanasr_replication_status',
+      'Replication status of a secondary site: 1 for the current status, 0 for the others.',
+      [...SITE, 'status'],
+    ),
+    replicationInSync: gauge(
+      'hanasr_replication_in_sync',
+      'Whether the secondary site has every committed log (1 SOK, 0 SFAIL).',
+      SITE,
+    ),
+    siteRole: gauge(
+      'hanasr_site_role',
+      'System replication role of a site: 1 for the current role, 0 for the others.',
+      [...SITE, 'role'],
+    ),
+    primarySites: gauge(
+      'hanasr_primary_sites',
+      'Number of sites accepting writes in the cluster (1 healthy, 0 no primary, 2 or more split brain).',
+      CLUSTER,
+    ),
+    landscapeStatus: gauge(
+      'hanasr_landscape_status',
+      'landscapeHostConfiguration.py overall host status: 0 FATAL, 1 ERROR, 2 WARNING, 3 INFO, 4 OK.',
+      SITE,
+    ),
+    probeDurationSeconds: histogram(
+      'hanasr_probe_duration_seconds',
+      'Duration of one probe cycle of the local HANA site.',
+      SITE,
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    ),
+    probeFailuresTotal: counter(
+      'hanasr_probe_failures_total',
+      'Probe cycles of the local HANA site that failed or timed out.',
+      SITE,
+    ),
+    takeoversTotal: counter('hanasr_takeovers_total', 'Takeovers to a site, by outcome.', [
+      ...SITE,
+      'outcome',
+    ]),
+    lastTakeoverTimestampSeconds: gauge(
+      'hanasr_last_takeover_timestamp_seconds',
+      'Unix time of the last successful takeover in the cluster.',
+      CLUSTER,
+    ),
+    fencingActionsTotal: counter(
+      'hanasr_fencing_actions_total',
+      'Fencing actions (stop or suspend) taken against a site.',
+      SITE,
+    ),
+    fencingFailuresTotal: counter(
+      'hanasr_fencing_failures_total',
+      'Stops of a site (fence, step-down, local restart) that failed or timed out, even after a kill.',
+      SITE,
+    ),
+    leaderEpoch: gauge(
+      'hanasr_leader_epoch',
+      'Current primary term of the cluster (the fencing token).',
+      CLUSTER,
+    ),
+    leaseRenewalDurationSeconds: histogram(
+      'hanasr_lease_renewal_duration_seconds',
+      'Duration of one etcd lease renewal by the agent of a site.',
+      SITE,
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    leaseRenewalFailuresTotal: counter(
+      'hanasr_lease_renewal_failures_total',
+      'etcd lease renewals by the agent of a site that failed.',
+      SITE,
+    ),
+    agentLastReportTimestampSeconds: gauge(
+      'hanasr_agent_last_report_timestamp_seconds',
+      'Unix time of the last report published by the agent of a site.',
+      SITE,
+    ),
+    replicationLagKnown: gauge(
+      'hanasr_replication_lag_known',
+      'Whether the source site knows the replication lag of this secondary (1) or not (0: no SQL lag source; no automatic takeover rests on it).',
+      SITE,
+    ),
+    clockSkewSeconds: gauge(
+      'hanasr_clock_skew_seconds',
+      "The peer site's clock minus this site's clock, as this site's agent last measured it.",
+      [...SITE, 'peer'],
+    ),
+    clockSkewUncertaintySeconds: gauge(
+      'hanasr_clock_skew_uncertainty_seconds',
+      'Half the round trip of the last clock skew measurement: the true offset lies within plus or minus this.',
+      [...SITE, 'peer'],
+    ),
+    clockSkewMaxSeconds: gauge(
+      'hanasr_clock_skew_max_seconds',
+      'spec.clock.maxSkewSeconds: beyond it automatic takeover is refused.',
+      SITE,
+    ),
+    storeWriteFailuresTotal: counter(
+      'hanasr_store_write_failures_total',
+      'Failed writes of the agent report, the SOK/SFAIL records or the last-primary timestamp to the coordination store.',
+      [...SITE, 'write'],
+    ),
+    watchdogArmed: gauge(
+      'hanasr_watchdog_armed',
+      "Whether the site's watchdog is armed (1: the node resets unless the agent keeps feeding it) or not (0).",
+      SITE,
+    ),
+    watchdogUsable: gauge(
+      'hanasr_watchdog_usable',
+      "Whether the site's watchdog is usable under spec.fencing (present, timeout within the lease minus the margin).",
+      SITE,
+    ),
+    watchdogTimeoutSeconds: gauge(
+      'hanasr_watchdog_timeout_seconds',
+      "The site's watchdog device timeout, as read from sysfs.",
+      SITE,
+    ),
+    nodeFencesTotal: counter(
+      'hanasr_node_fences_total',
+      "Fence agent operations by this site's agent on another site's node, by the fenced site (peer), action (off, on) and outcome (confirmed, failed, timed-out).",
+      [...SITE, 'peer', 'action', 'outcome'],
+    ),
+    reconcileDurationSeconds: histogram(
+      'hanasr_reconcile_duration_seconds',
+      'Duration of one reconcile of a HanaSystemReplication by the operator.',
+      CLUSTER,
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    reconcileErrorsTotal: counter(
+      'hanasr_reconcile_errors_total',
+      'Reconciles of a HanaSystemReplication that ended in an error.',
+      CLUSTER,
+    ),
+    backupHealthy: gauge(
+      'hanasr_backup_healthy',
+      'BackupHealthy as a number: 1 True, 0 False or Unknown.',
+      CLUSTER,
+    ),
+    backupTooOld: gauge(
+      'hanasr_backup_too_old',
+      'A database has no successful data backup since the last scheduled time minus the alert margin.',
+      CLUSTER,
+    ),
+    backupNotReadable: gauge(
+      'hanasr_backup_not_readable',
+      "A newest successful data backup is not confirmed readable from the current primary's destination.",
+      CLUSTER,
+    ),
+    backupLogStalled: gauge(
+      'hanasr_backup_log_stalled',
+      'Log backups are off, or the newest is older than spec.backup.logBackup.maxAgeSeconds.',
+      CLUSTER,
+    ),
+    backupLastSuccessTimestampSeconds: gauge(
+      'hanasr_backup_last_success_timestamp_seconds',
+      'Unix time of the start of the newest successful complete data backup of the database.',
+      [...CLUSTER, 'database'],
+    ),
+    backupLastSuccessAgeSeconds: gauge(
+      'hanasr_backup_last_success_age_seconds',
+      'Age of the newest successful complete data backup of the database when the operator last looked.',
+      [...CLUSTER, 'database'],
+    ),
+    backupLogLastSuccessTimestampSeconds: gauge(
+      'hanasr_backup_log_last_success_timestamp_seconds',
+      'Unix time of the end of the newest successful log backup of the database.',
+      [...CLUSTER, 'database'],
+    ),
+    backupReadable: gauge(
+      'hanasr_backup_readable',
+      "1 when the newest successful data backup of the database is readable from the primary's destination.",
+      [...CLUSTER, 'database'],
+    ),
+    buildInfo: gauge('hanasr_build_info', 'Build information of the running hanasr; the value is always 1.', [
+      'version',
+      'node_version',
+    ]),
   };
   metrics.buildInfo.set({ version: options.version ?? packageVersion(), node_version: process.version }, 1);
   return metrics;

@@ -1,4 +1,4 @@
-// Why this file is long: reconcile reads, computes and writes in one place; to be split into pure compute and apply after the parallel branches land (issue 15).
+// Why this file is long: the controller's wiring (informer, store watch, resync, queue) and the one reconcile that runs read → compute (compute.ts) → apply (apply.ts), with the status conflict loop.
 /**
  * The operator's reconcile loop for HanaSystemReplication resources. Level-triggered and
  * idempotent: every run re-reads the resource and the coordination store, then
@@ -16,25 +16,19 @@
  *   (none while the key is vacant), `<name>-ro` selecting the secondaries in
  *   logreplay_readaccess, and labels the site pods `hanasr.io/role=primary|secondary`;
  * - exports the per-cluster metrics built from the agents' reports.
+ * What to write is computed by pure functions (src/operator/compute.ts, status.ts, outcomes.ts)
+ * and written by src/operator/apply.ts; this file reads, hands over and keeps the per-cluster
+ * memory (lag alert state, failures already reported, its own status writes).
  * Triggers: the informer (restarted when it stops), the coordination store's watch on leader keys
  * and reports (store-watch.ts, where the store offers one), a periodic resync spread over its
  * period (resync.ts; three times longer while the store watch is open), and retries with backoff
  * from the work queue, which runs a bounded number of reconciles at once.
  */
-import { inSyncFromStore } from '../domain/sync-trust.js';
-import { randomUUID } from 'node:crypto';
-import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   ANNOTATION_DISASTER_TAKEOVER,
-  ANNOTATION_FENCE,
-  ANNOTATION_FENCE_RELEASE,
-  ANNOTATION_FORCE_TAKEOVER,
-  ANNOTATION_PLANNED_TAKEOVER,
-  ANNOTATION_REGISTER,
-  ANNOTATION_BACKUP_NOW,
   clusterKey,
   FINALIZER,
-  KIND,
   type HanaSystemReplicationStatus,
 } from '../api/resource.js';
 import { SpecValidationError, parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
@@ -42,45 +36,34 @@ import { withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, RegionStore } from '../coordination/port.js';
 import type { RegionPeer } from '../agent/region-link.js';
 import { handleDisasterAnnotation } from './disaster.js';
-import type { Intent } from '../domain/types.js';
-import {
-  KubeClient,
-  LABEL_CLUSTER,
-  LABEL_MANAGED_BY,
-  LABEL_ROLE,
-  LABEL_SITE,
-  MANAGER,
-  isConflict,
-} from '../kube/client.js';
+import { KubeClient, isConflict } from '../kube/client.js';
 import { HsrInformer } from '../kube/informer.js';
 import type { Redactor } from '../observability/log.js';
 import { forgetCluster, type HanasrMetrics } from '../observability/metrics.js';
-import {
-  DEFAULT_TAKEOVER_TIMEOUT_MS,
-  desiredRole,
-  detectFenceFailures,
-  detectFencingEvents,
-  detectTakeoverFailures,
-  exportClusterMetrics,
-  withFailures,
-  withRefusal,
-  withTakeoverStory,
-  type Refusal,
-} from './outcomes.js';
+import { DEFAULT_TAKEOVER_TIMEOUT_MS, exportClusterMetrics, type Refusal } from './outcomes.js';
 import { WorkQueue } from './queue.js';
 import { SpreadResync } from './resync.js';
 import { StoreTrigger } from './store-watch.js';
-import { buildStatus, rfc3339, statusMergePatch, type OperatorEvent } from './status.js';
-import { requestBackup } from './backup-request.js';
+import type { OperatorEvent } from './status.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
+import { ClusterApply, annotationPlanOf, type LogFn, type Target } from './apply.js';
+import {
+  annotationsOf,
+  desiredServices,
+  finalizersOf,
+  generationOf,
+  metaOf,
+  newFenceEvents,
+  planInvalidSpec,
+  planStatus,
+  previousStatusOf,
+  roServiceName,
+  rwServiceName,
+  type Obj,
+} from './compute.js';
 
-type Obj = Record<string, unknown>;
-
-export type LogFn = (
-  level: 'info' | 'warn' | 'error',
-  message: string,
-  fields: Record<string, unknown>,
-) => void;
+export type { LogFn } from './apply.js';
+export { hanaPorts, roServiceName, rwServiceName } from './compute.js';
 
 export interface ControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -131,60 +114,25 @@ export interface ControllerOptions {
 /** The coordination store's name for a resource (see src/api/resource.ts). */
 export const defaultClusterKey = clusterKey;
 
-export function rwServiceName(name: string): string {
-  return `${name}-rw`;
-}
-
-/** The read-only Service of a logreplay_readaccess cluster: the secondaries. */
-export function roServiceName(name: string): string {
-  return `${name}-ro`;
-}
-
 /** Rebuilds after a status conflict at most this many times per reconcile, then the queue retries. */
 const STATUS_ATTEMPTS = 5;
 
-function generationOf(obj: Obj): number {
-  const g = metaOf(obj)['generation'];
-  return typeof g === 'number' ? g : 0;
-}
-
-/** The SQL ports of a HANA instance: SYSTEMDB 3<nr>13 and the first tenant 3<nr>15. */
-export function hanaPorts(instanceNumber: string): { name: string; port: number }[] {
-  const nr = Number(instanceNumber);
-  return [
-    { name: 'systemdb-sql', port: 30013 + nr * 100 },
-    { name: 'tenant-sql', port: 30015 + nr * 100 },
-  ];
-}
-
-const INTENT_ANNOTATIONS = [
-  { annotation: ANNOTATION_PLANNED_TAKEOVER, kind: 'planned-takeover', accepted: 'TakeoverRequested' },
-  { annotation: ANNOTATION_FENCE, kind: 'fence', accepted: 'FenceRequested' },
-  { annotation: ANNOTATION_REGISTER, kind: 'register', accepted: 'RegisterRequested' },
-] as const;
-
-function metaOf(obj: Obj): Obj {
-  const m = obj['metadata'];
-  return typeof m === 'object' && m !== null ? (m as Obj) : {};
-}
-
-function stringRecord(v: unknown): Record<string, string> {
-  if (typeof v !== 'object' || v === null) return {};
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
-}
-
-function intentSite(intent: Intent): string | null {
-  return intent.kind === 'planned-takeover' || intent.kind === 'disaster-takeover'
-    ? intent.target
-    : intent.kind === 'backup'
-      ? null
-      : intent.site;
+/** One status write: the resource it is built from and what the reconcile observed and decided. */
+interface StatusWrite {
+  readonly target: Target;
+  readonly spec: HanaSystemReplicationSpec;
+  /** The store's snapshot, or null when it could not be read (`stateError` says why). */
+  readonly state: ClusterState | null;
+  readonly stateError?: string;
+  readonly refusals: readonly Refusal[];
+  /** The target of a planned takeover this reconcile requested (it may already be done). */
+  readonly plannedTarget?: string;
 }
 
 export class HsrController {
   readonly client: KubeClient;
+  /** The writes (src/operator/apply.ts). */
+  private readonly apply: ClusterApply;
   readonly queue: WorkQueue;
   readonly informer: HsrInformer;
   /** Reconciles on leader-key and report changes in the store (src/operator/store-watch.ts). */
@@ -217,6 +165,14 @@ export class HsrController {
     this.client = new KubeClient(options.kubeConfig, {
       timeoutMs: options.kubeTimeoutMs ?? 5000,
       ...(options.instance !== undefined ? { instance: options.instance } : {}),
+    });
+    this.apply = new ClusterApply({
+      client: this.client,
+      coordination: options.coordination,
+      clock: options.clock,
+      coordinationTimeoutMs: options.coordinationTimeoutMs ?? 2000,
+      log: (level, message, fields) => this.log(level, message, fields),
+      ...(options.redactor !== undefined ? { redactor: options.redactor } : {}),
     });
     this.clusterKey = options.clusterKey ?? defaultClusterKey;
     this.queue = new WorkQueue(options.clock, (key) => this.reconcile(key), {
@@ -317,10 +273,6 @@ export class HsrController {
     }
   }
 
-  private coordinationCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withTimeout(this.options.clock, this.options.coordinationTimeoutMs ?? 2000, what, fn);
-  }
-
   /** One reconcile of `namespace/name`. Throws to be retried with backoff. */
   async reconcile(key: string): Promise<void> {
     const started = this.options.clock.now();
@@ -344,13 +296,11 @@ export class HsrController {
     if (obj === null) return;
     const cluster = this.clusterKey(namespace, name);
     const meta = metaOf(obj);
-    const finalizers = Array.isArray(meta['finalizers'])
-      ? meta['finalizers'].filter((f): f is string => typeof f === 'string')
-      : [];
+    const finalizers = finalizersOf(obj);
 
     if (meta['deletionTimestamp'] !== undefined && meta['deletionTimestamp'] !== null) {
       if (!finalizers.includes(FINALIZER)) return;
-      await this.coordinationCall('coordination deleteCluster', () =>
+      await this.apply.coordinationCall('coordination deleteCluster', () =>
         this.options.coordination.deleteCluster(cluster),
       );
       await this.client.patchHsr(namespace, name, {
@@ -381,8 +331,10 @@ export class HsrController {
       spec = parseSpec(obj['spec'], 'spec');
     } catch (err) {
       if (!(err instanceof SpecValidationError)) throw err;
-      const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
-      await this.writeInvalidSpec(obj, namespace, name, generation, previous, err, now);
+      const invalid = planInvalidSpec(previousStatusOf(obj), generation, err.message, now);
+      if (invalid === null) return;
+      const updated = await this.client.patchHsrStatus(namespace, name, invalid.patch);
+      await this.apply.record({ obj: updated, namespace, name, cluster, now }, invalid.event);
       return;
     }
 
@@ -391,7 +343,7 @@ export class HsrController {
     let publishError: unknown;
     if (state === null || JSON.stringify(state.spec) !== JSON.stringify(spec)) {
       try {
-        await this.coordinationCall('coordination publishSpec', () =>
+        await this.apply.coordinationCall('coordination publishSpec', () =>
           this.options.coordination.publishSpec(cluster, spec),
         );
         this.log('info', 'spec published', { namespace, name, cluster, generation });
@@ -400,39 +352,40 @@ export class HsrController {
       }
     }
 
-    let refusals: Refusal[] = [];
+    let refusals: readonly Refusal[] = [];
     let plannedTarget: string | undefined;
     if (state !== null) {
-      const handled = await this.handleAnnotations(obj, namespace, name, spec, state, cluster, now);
+      const handled = await this.handleAnnotations({ obj, namespace, name, cluster, now }, spec, state);
       obj = handled.obj;
       refusals = handled.refusals;
       plannedTarget = handled.plannedTarget;
-      if (handled.added) ({ state, error } = await this.readState(cluster));
+      if (handled.changed) ({ state, error } = await this.readState(cluster));
     }
 
-    const written = await this.writeStatus(
-      obj,
-      namespace,
-      name,
+    const written = await this.writeStatus({
+      target: { obj, namespace, name, cluster, now },
       spec,
       state,
-      error,
+      ...(error !== undefined ? { stateError: error } : {}),
       refusals,
-      cluster,
-      now,
-      plannedTarget,
-    );
+      ...(plannedTarget !== undefined ? { plannedTarget } : {}),
+    });
     if (written === null) return;
     obj = written.obj;
     if (written.lag !== undefined) {
       this.lagAlerts.set(cluster, written.lag.state);
       this.notifyLag(namespace, name, spec, written.lag.transitions);
     }
-    for (const event of written.events) await this.record(obj, namespace, name, event, now);
+    for (const event of written.events)
+      await this.apply.record({ obj, namespace, name, cluster, now }, event);
 
     if (state !== null) {
-      await this.ensureServices(obj, namespace, name, spec, state.leader?.site);
-      await this.labelPods(namespace, name, state);
+      const { rw, ro } = desiredServices({ obj, namespace, name, spec, activeSite: state.leader?.site });
+      await this.apply.services(namespace, [
+        [rwServiceName(name), rw],
+        [roServiceName(name), ro],
+      ]);
+      await this.apply.labelPods(namespace, name, state);
       if (this.options.metrics !== undefined) {
         exportClusterMetrics(
           this.options.metrics,
@@ -448,84 +401,101 @@ export class HsrController {
   }
 
   /**
-   * Builds and writes the status with a merge patch on /status that carries the resourceVersion
-   * it was built from; on a conflict (409) it re-reads the resource and builds again. Returns the
-   * written object and the Events of the build that was written, or null when the resource went.
+   * The annotations as intents (src/operator/compute.ts planAnnotations), after the disaster
+   * takeover (src/operator/disaster.ts), carried out and removed from the resource.
    */
-  private async writeStatus(
-    initial: Obj,
-    namespace: string,
-    name: string,
+  private async handleAnnotations(
+    t: Target,
     spec: HanaSystemReplicationSpec,
-    state: ClusterState | null,
-    error: string | undefined,
-    refusals: readonly Refusal[],
-    cluster: string,
-    now: number,
-    /** The target of a planned takeover this reconcile requested (it may already be done). */
-    plannedTarget?: string,
-  ): Promise<{
+    state: ClusterState,
+  ): Promise<{ obj: Obj; changed: boolean; refusals: Refusal[]; plannedTarget?: string }> {
+    const annotations = annotationsOf(t.obj);
+    const dr = await handleDisasterAnnotation({
+      annotations,
+      spec,
+      state,
+      cluster: t.cluster,
+      name: t.name,
+      now: t.now,
+      store: this.options.coordination as Coordination & Partial<RegionStore>,
+      peers: this.options.regionPeers,
+      timeoutMs: this.options.coordinationTimeoutMs ?? 2000,
+      record: (event) => this.apply.record(t, event),
+    });
+    const refusals: Refusal[] = [];
+    if (dr.refusal !== undefined) {
+      refusals.push({
+        annotation: ANNOTATION_DISASTER_TAKEOVER,
+        kind: 'disaster-takeover',
+        site: annotations[ANNOTATION_DISASTER_TAKEOVER] ?? '',
+        why: dr.refusal,
+      });
+    }
+    const plan = annotationPlanOf(annotations, spec, state, t.now);
+    refusals.push(...plan.refusals);
+    const done = await this.apply.annotations(t, plan, spec, state, dr.remove);
+    return {
+      obj: done.obj,
+      changed: dr.added || done.changed,
+      refusals,
+      ...(plan.plannedTarget !== undefined ? { plannedTarget: plan.plannedTarget } : {}),
+    };
+  }
+
+  /**
+   * Computes (planStatus) and writes the status with a merge patch on /status that carries the
+   * resourceVersion it was built from; on a conflict (409) it re-reads the resource and computes
+   * again. No write when the status did not change. Returns the resource and the Events of the
+   * plan that was written, or null when the resource went.
+   */
+  private async writeStatus(w: StatusWrite): Promise<{
     obj: Obj;
     events: OperatorEvent[];
     status: HanaSystemReplicationStatus;
     previous: HanaSystemReplicationStatus | undefined;
     lag?: LagEvaluation;
   } | null> {
-    let obj = initial;
+    const { namespace, name, cluster, now } = w.target;
+    let obj = w.target.obj;
     const generation = generationOf(obj);
+    const reported = (key: string): boolean => this.reportedFailures.has(`${cluster}|${key}`);
     // Failed stops: an Event each, once (kept across status conflicts: they do not change the story).
-    const fenceFailures =
-      state === null
-        ? []
-        : [...detectFenceFailures(state), ...detectFencingEvents(state)].filter(
-            (f) => !this.reportedFailures.has(`${cluster}|${f.key}`),
-          );
-    for (const f of fenceFailures) this.reportedFailures.add(`${cluster}|${f.key}`);
-    const fenceEvents = fenceFailures.map((f) => f.event);
+    const fence = newFenceEvents(w.state, reported);
+    for (const key of fence.keys) this.reportedFailures.add(`${cluster}|${key}`);
+    const redactor = this.options.redactor;
     for (let attempt = 1; ; attempt++) {
-      const previous = (obj['status'] ?? undefined) as HanaSystemReplicationStatus | undefined;
-      const result = buildStatus({
-        spec,
+      const previous = previousStatusOf(obj);
+      const plan = planStatus({
+        spec: w.spec,
         generation,
-        state,
-        ...(error !== undefined ? { stateError: error } : {}),
+        state: w.state,
+        ...(w.stateError !== undefined ? { stateError: w.stateError } : {}),
         previous,
         now,
         lagAlerts: this.lagAlerts.get(cluster) ?? null,
-        ...(plannedTarget !== undefined ? { plannedTarget } : {}),
+        ...(w.plannedTarget !== undefined ? { plannedTarget: w.plannedTarget } : {}),
+        refusals: w.refusals,
+        reported,
+        takeoverTimeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
+        fenceEvents: fence.events,
+        ...(redactor !== undefined ? { redact: (text: string) => redactor.text(text) } : {}),
       });
-      const lag = result.lagAlerts !== undefined ? { lag: result.lagAlerts } : {};
-      let status = result.status;
-      const events = [...result.events];
-      if (state !== null) {
-        const failures = detectTakeoverFailures({
-          previous,
-          next: status,
-          state,
-          now,
-          timeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
-        }).filter((f) => !this.reportedFailures.has(`${cluster}|${f.key}`));
-        status = withFailures(status, failures);
-        events.push(...failures.map((f) => f.event));
-        status = withRefusal(status, refusals, previous, generation, now);
-        events.splice(0, events.length, ...withTakeoverStory(events, previous, status));
-        for (const f of failures) this.reportedFailures.add(`${cluster}|${f.key}`);
-        events.push(...fenceEvents);
-      }
-      // Messages quote annotation values and agent texts: no registered secret goes out in them.
-      const redactor = this.options.redactor;
-      if (redactor !== undefined) status = mapStrings(status, (t) => redactor.text(t));
-      if (JSON.stringify(status) === JSON.stringify(previous))
-        return { obj, events, status, previous, ...lag };
+      for (const key of plan.reportedKeys) this.reportedFailures.add(`${cluster}|${key}`);
+      const result = {
+        events: plan.events,
+        status: plan.status,
+        previous,
+        ...(plan.lag !== undefined ? { lag: plan.lag } : {}),
+      };
+      if (plan.patch === null) return { obj, ...result };
       try {
-        const patch = statusMergePatch(previous, status);
         obj = await this.client.patchHsrStatus(namespace, name, {
           metadata: { resourceVersion: metaOf(obj)['resourceVersion'] },
-          ...patch,
+          ...plan.patch,
         });
         const written = metaOf(obj)['resourceVersion'];
         if (typeof written === 'string') this.ownStatusWrites.set(`${namespace}/${name}`, written);
-        return { obj, events, status, previous, ...lag };
+        return { obj, ...result };
       } catch (err) {
         if (!isConflict(err) || attempt >= STATUS_ATTEMPTS) throw err;
         this.statusConflicts++;
@@ -536,21 +506,6 @@ export class HsrController {
         if (generationOf(fresh) !== generation) throw err;
         obj = fresh;
       }
-    }
-  }
-
-  /** Labels each site's pods `hanasr.io/role=primary|secondary` after the store's leader key. */
-  private async labelPods(namespace: string, name: string, state: ClusterState): Promise<void> {
-    const pods = await this.client.listPods(namespace, `${LABEL_CLUSTER}=${name}`);
-    for (const pod of pods) {
-      const labels = pod.metadata?.labels ?? {};
-      const site = labels[LABEL_SITE];
-      const podName = pod.metadata?.name;
-      if (site === undefined || podName === undefined) continue;
-      const role = desiredRole(site, state);
-      if ((labels[LABEL_ROLE] ?? null) === role) continue;
-      await this.client.patchPod(namespace, podName, { metadata: { labels: { [LABEL_ROLE]: role } } });
-      this.log('info', 'pod role labelled', { namespace, pod: podName, site, role });
     }
   }
 
@@ -568,388 +523,4 @@ export class HsrController {
       this.log('warn', 'lag alert notification failed', { namespace, name, error: String(err) });
     });
   }
-
-  private async record(
-    obj: Obj,
-    namespace: string,
-    name: string,
-    event: OperatorEvent,
-    now: number,
-  ): Promise<void> {
-    const meta = metaOf(obj);
-    const redactor = this.options.redactor;
-    if (redactor !== undefined) event = { ...event, message: redactor.text(event.message) };
-    try {
-      await this.client.recordEvent({
-        namespace,
-        involved: {
-          name,
-          uid: typeof meta['uid'] === 'string' ? meta['uid'] : undefined,
-          resourceVersion: typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined,
-        },
-        ...event,
-        now,
-      });
-    } catch (err) {
-      // An Event is best effort: losing one must not block the status or the Service.
-      this.log('warn', 'event not recorded', { namespace, name, reason: event.reason, error: String(err) });
-    }
-    this.log(event.type === 'Warning' ? 'warn' : 'info', event.reason, {
-      namespace,
-      name,
-      message: event.message,
-    });
-  }
-
-  /**
-   * Planned-takeover, fence and register annotations become intents at the current epoch; each is
-   * acknowledged (Event) and then removed. Returns the resource after the removal, whether an
-   * intent was added and the refusals.
-   */
-  private async handleAnnotations(
-    obj: Obj,
-    namespace: string,
-    name: string,
-    spec: HanaSystemReplicationSpec,
-    state: ClusterState,
-    cluster: string,
-    now: number,
-  ): Promise<{ obj: Obj; added: boolean; refusals: Refusal[]; plannedTarget?: string }> {
-    const annotations = stringRecord(metaOf(obj)['annotations']);
-    let added = false;
-    let plannedTarget: string | undefined;
-    const refusals: Refusal[] = [];
-    // The disaster takeover (docs/dr.md, src/operator/disaster.ts).
-    const dr = await handleDisasterAnnotation({
-      annotations,
-      spec,
-      state,
-      cluster,
-      name,
-      now,
-      store: this.options.coordination as Coordination & Partial<RegionStore>,
-      peers: this.options.regionPeers,
-      timeoutMs: this.options.coordinationTimeoutMs ?? 2000,
-      record: (event) => this.record(obj, namespace, name, event, now),
-    });
-    const remove: Record<string, null> = { ...dr.remove };
-    if (dr.added) added = true;
-    if (dr.refusal !== undefined) {
-      refusals.push({
-        annotation: ANNOTATION_DISASTER_TAKEOVER,
-        kind: 'disaster-takeover',
-        site: annotations[ANNOTATION_DISASTER_TAKEOVER] ?? '',
-        why: dr.refusal,
-      });
-    }
-    // The force goes with the planned takeover it came with, and with no other: always removed.
-    const forced = annotations[ANNOTATION_FORCE_TAKEOVER] === 'true';
-    if (annotations[ANNOTATION_FORCE_TAKEOVER] !== undefined) remove[ANNOTATION_FORCE_TAKEOVER] = null;
-    for (const { annotation, kind, accepted } of INTENT_ANNOTATIONS) {
-      const site = annotations[annotation];
-      if (site === undefined) continue;
-      const force = kind === 'planned-takeover' && forced;
-      const refusal = this.refuseIntent(kind, site, spec, state, now, force);
-      if (refusal !== null) {
-        refusals.push({ annotation, kind, site, why: refusal });
-        await this.record(
-          obj,
-          namespace,
-          name,
-          { type: 'Warning', reason: 'IntentRefused', message: `${annotation}=${site} refused: ${refusal}` },
-          now,
-        );
-      } else {
-        const pending = state.intents.find(
-          (i) =>
-            i.kind === kind &&
-            intentSite(i) === site &&
-            (i.kind !== 'planned-takeover' || (i.force === true) === force),
-        );
-        const epoch = state.lastEpoch;
-        if (pending === undefined) {
-          const id = `${kind}-${site}-${epoch}-${randomUUID().slice(0, 8)}`;
-          const intent: Intent =
-            kind === 'planned-takeover'
-              ? { kind, id, target: site, epoch, ...(force ? { force: true } : {}) }
-              : { kind, id, site, epoch };
-          await this.coordinationCall('coordination addIntent', () =>
-            this.options.coordination.addIntent(cluster, intent),
-          );
-          added = true;
-        }
-        if (kind === 'planned-takeover') plannedTarget = site;
-        // The runbook's "fence, then register": registering a site releases its fence request.
-        if (kind === 'register' && (await this.releaseFence(cluster, site, state))) {
-          added = true;
-          await this.record(
-            obj,
-            namespace,
-            name,
-            {
-              type: 'Normal',
-              reason: 'FenceReleased',
-              message: `${annotation}=${site}: the fence request of ${site} is released, ${site} is registered as a secondary`,
-            },
-            now,
-          );
-        }
-        await this.record(
-          obj,
-          namespace,
-          name,
-          {
-            type: force ? 'Warning' : 'Normal',
-            reason: accepted,
-            message: `${annotation}=${site} accepted at epoch ${epoch}${force ? ` with ${ANNOTATION_FORCE_TAKEOVER}: the target need not be in sync, committed data may be lost` : ''}`,
-          },
-          now,
-        );
-      }
-      remove[annotation] = null;
-    }
-    const release = annotations[ANNOTATION_FENCE_RELEASE];
-    if (release !== undefined) {
-      const refusal = !spec.sites.some((s) => s.name === release)
-        ? `unknown site "${release}" (sites: ${spec.sites.map((s) => s.name).join(', ')})`
-        : !state.intents.some((i) => i.kind === 'fence' && i.site === release)
-          ? `${release} has no fence request to release`
-          : null;
-      if (refusal !== null) {
-        refusals.push({
-          annotation: ANNOTATION_FENCE_RELEASE,
-          kind: 'fence-release',
-          site: release,
-          why: refusal,
-        });
-        await this.record(
-          obj,
-          namespace,
-          name,
-          {
-            type: 'Warning',
-            reason: 'IntentRefused',
-            message: `${ANNOTATION_FENCE_RELEASE}=${release} refused: ${refusal}`,
-          },
-          now,
-        );
-      } else {
-        await this.releaseFence(cluster, release, state);
-        added = true;
-        await this.record(
-          obj,
-          namespace,
-          name,
-          {
-            type: 'Normal',
-            reason: 'FenceReleased',
-            message: `${ANNOTATION_FENCE_RELEASE}=${release}: the fence request of ${release} is released; its agent starts it again as a secondary, or registers a former primary (automatedRegister) or waits for ${ANNOTATION_REGISTER}`,
-          },
-          now,
-        );
-      }
-      remove[ANNOTATION_FENCE_RELEASE] = null;
-    }
-    const backupNow = annotations[ANNOTATION_BACKUP_NOW];
-    if (backupNow !== undefined) {
-      const r = await requestBackup(spec, state, cluster, this.options.coordination);
-      if (r.refused === undefined) added = true;
-      await this.record(obj, namespace, name, r.event, now);
-      remove[ANNOTATION_BACKUP_NOW] = null;
-    }
-    let updated = obj;
-    if (Object.keys(remove).length > 0) {
-      updated = await this.client.patchHsr(namespace, name, { metadata: { annotations: remove } });
-    }
-    return { obj: updated, added, refusals, ...(plannedTarget !== undefined ? { plannedTarget } : {}) };
-  }
-
-  /** Removes every fence request of `site`; true when there was one. */
-  private async releaseFence(cluster: string, site: string, state: ClusterState): Promise<boolean> {
-    const fences = state.intents.filter((i) => i.kind === 'fence' && i.site === site);
-    for (const f of fences) {
-      await this.coordinationCall('coordination removeIntent', () =>
-        this.options.coordination.removeIntent(cluster, f.id),
-      );
-    }
-    return fences.length > 0;
-  }
-
-  /** Why an annotation cannot become an intent, or null when it can. */
-  private refuseIntent(
-    kind: Intent['kind'],
-    site: string,
-    spec: HanaSystemReplicationSpec,
-    state: ClusterState,
-    now: number,
-    force = false,
-  ): string | null {
-    if (!spec.sites.some((s) => s.name === site)) {
-      return `unknown site "${site}" (sites: ${spec.sites.map((s) => s.name).join(', ')})`;
-    }
-    if (spec.maintenance) return 'spec.maintenance is true: hanasr takes no action';
-    const leader = state.leader;
-    if (kind === 'planned-takeover') {
-      if (leader === null) return 'no site holds the leader key: nothing to hand over';
-      if (leader.site === site) return `${site} is already primary`;
-      // The agents' rule (src/domain/sync-trust.ts), in every mode. Only it yields to the force.
-      const verdict = inSyncFromStore(spec, state, site, leader.site, now);
-      if (!force && !verdict.ok) {
-        return `${site} is not in sync with ${leader.site} (${verdict.why}): a takeover could lose committed data`;
-      }
-    }
-    if (kind === 'fence' && leader?.site === site) {
-      return `${site} is the current primary: use a planned takeover first`;
-    }
-    if (kind === 'register' && leader?.site === site) {
-      return `${site} is the current primary and cannot be registered as a secondary`;
-    }
-    return null;
-  }
-
-  private async writeInvalidSpec(
-    obj: Obj,
-    namespace: string,
-    name: string,
-    generation: number,
-    previous: HanaSystemReplicationStatus | undefined,
-    err: SpecValidationError,
-    now: number,
-  ): Promise<void> {
-    const prevReady = previous?.conditions?.find((c) => c.type === 'Ready');
-    const message = `invalid spec: ${err.message}`;
-    if (
-      prevReady?.reason === 'InvalidSpec' &&
-      prevReady.message === message &&
-      previous?.observedGeneration === generation
-    ) {
-      return;
-    }
-    const conditions = [
-      ...(previous?.conditions ?? []).filter((c) => c.type !== 'Ready'),
-      {
-        type: 'Ready' as const,
-        status: 'False' as const,
-        reason: 'InvalidSpec',
-        message,
-        lastTransitionTime: prevReady?.status === 'False' ? prevReady.lastTransitionTime : rfc3339(now),
-        observedGeneration: generation,
-      },
-    ];
-    const updated = await this.client.patchHsrStatus(namespace, name, {
-      status: { observedGeneration: generation, conditions },
-    });
-    await this.record(updated, namespace, name, { type: 'Warning', reason: 'InvalidSpec', message }, now);
-  }
-
-  /**
-   * `<name>-rw` selects the pods of the site holding the leader key (none while it is vacant);
-   * `<name>-ro` selects the secondaries' pods for reads in logreplay_readaccess, and is deleted
-   * in the other operation modes.
-   */
-  private async ensureServices(
-    obj: Obj,
-    namespace: string,
-    name: string,
-    spec: HanaSystemReplicationSpec,
-    activeSite: string | undefined,
-  ): Promise<void> {
-    // An empty site value matches no pod: while the key is vacant, nobody gets writes.
-    await this.ensureService(obj, namespace, name, spec, rwServiceName(name), {
-      [LABEL_CLUSTER]: name,
-      [LABEL_SITE]: activeSite ?? '',
-    });
-    const ro = roServiceName(name);
-    if (spec.replication.operationMode === 'logreplay_readaccess') {
-      await this.ensureService(obj, namespace, name, spec, ro, {
-        [LABEL_CLUSTER]: name,
-        [LABEL_ROLE]: 'secondary',
-      });
-      return;
-    }
-    const existing = await this.client.getService(namespace, ro);
-    if (existing?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGER) {
-      await this.client.deleteService(namespace, ro);
-      this.log('info', 'ro service deleted', { namespace, name: ro });
-    }
-  }
-
-  /** Creates or updates a Service of the resource so it has exactly `selector`. */
-  private async ensureService(
-    obj: Obj,
-    namespace: string,
-    name: string,
-    spec: HanaSystemReplicationSpec,
-    svcName: string,
-    selector: Record<string, string>,
-  ): Promise<void> {
-    const existing = await this.client.getService(namespace, svcName);
-    if (existing === null) {
-      const meta = metaOf(obj);
-      const body: V1Service = {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: {
-          name: svcName,
-          namespace,
-          labels: { [LABEL_CLUSTER]: name, [LABEL_MANAGED_BY]: MANAGER },
-          ...(typeof meta['uid'] === 'string'
-            ? {
-                ownerReferences: [
-                  {
-                    apiVersion: String(obj['apiVersion']),
-                    kind: KIND,
-                    name,
-                    uid: meta['uid'],
-                    controller: true,
-                    blockOwnerDeletion: true,
-                  },
-                ],
-              }
-            : {}),
-        },
-        spec: {
-          type: 'ClusterIP',
-          selector,
-          ports: hanaPorts(spec.instanceNumber).map((p) => ({ ...p, targetPort: p.port, protocol: 'TCP' })),
-        },
-      };
-      try {
-        await this.client.createService(namespace, body);
-        this.log('info', 'service created', { namespace, name: svcName, selector });
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        // Created meanwhile: the next reconcile aligns it.
-      }
-      return;
-    }
-    const current = existing.spec?.selector ?? {};
-    if (JSON.stringify(sorted(current)) === JSON.stringify(sorted(selector))) return;
-    // Merge patch: keys no longer wanted are sent as null.
-    const patch: Record<string, string | null> = { ...selector };
-    for (const key of Object.keys(current)) if (!(key in selector)) patch[key] = null;
-    await this.client.patchService(namespace, svcName, { spec: { selector: patch } });
-    this.log('info', 'service selector moved', {
-      namespace,
-      name: svcName,
-      from: current[LABEL_SITE] ?? current[LABEL_ROLE] ?? null,
-      to: selector[LABEL_SITE] ?? selector[LABEL_ROLE] ?? null,
-    });
-  }
-}
-
-/**
- * A copy of plain JSON data with `f` applied to every string. (Redactor.value is for log fields:
- * it treats an object met twice as a cycle, and status shares records between lastTakeover and
- * the history.)
- */
-function mapStrings<T>(value: T, f: (text: string) => string): T {
-  if (typeof value === 'string') return f(value) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => mapStrings(v, f)) as T;
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)])) as T;
-}
-
-function sorted(record: Record<string, string>): [string, string][] {
-  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
 }

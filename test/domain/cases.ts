@@ -1864,6 +1864,86 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['ran out', 'still answers as a writable primary', 'powering its node off'],
   },
   {
+    // sim:fuzz 120300688: watchdog unusable, fence agent configured; A's agent died, then A's
+    // node froze. The key ran out, B took over by the lease rule without fencing, and A wrote
+    // again at the thaw: two writers, commits lost. A lease that ran out proves nothing of a site
+    // whose agent is gone; a fence agent can prove it.
+    name: 'key ran out, A gone (no report) and not answering, fence agent: fenced first',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({ reports: {}, sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) } }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['ran out', 'nothing shows A stopped', 'powering its node off'],
+  },
+  {
+    name: 'key ran out, A gone and answering as a primary that takes no writes, fence agent: fenced first',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      peers: { A: peerStoppedPrimary },
+      reports: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['nothing shows A stopped', 'powering its node off'],
+  },
+  {
+    name: 'key ran out, A gone and not answering, its fence confirmed: takeover',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fences: fenceRecord('confirmed'),
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'key ran out, A gone and not answering, B still fencing it: the lease rule (takeover)',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'key ran out, A gone and not answering, its fence failed: the lease rule (takeover)',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fences: fenceRecord('failed'),
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'key ran out, A answers as a secondary, fence agent: no fence needed',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      peers: { A: { reachable: true, acceptsWrites: false, role: 'none', running: false } },
+      reports: {},
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: "key ran out, A's agent alive and reading its HANA down, fence agent: no fence needed",
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss(),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
     name: 'key ran out, A writable, no fence agent: still not taking over',
     spec: S,
     obs: bAfterPrimaryLoss({ peers: { A: peerWritablePrimary }, reports: {} }),

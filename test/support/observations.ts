@@ -205,6 +205,7 @@ export interface ObservationInput {
   readonly fences?: Observation['fences'];
   readonly leaderSilence?: Observation['leaderSilence'];
   readonly region?: Observation['region'];
+  readonly fencingNode?: string;
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -223,6 +224,7 @@ export function observation(input: ObservationInput): Observation {
     ...(input.fences !== undefined ? { fences: input.fences } : {}),
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     ...(input.region !== undefined ? { region: input.region } : {}),
+    ...(input.fencingNode !== undefined ? { fencingNode: input.fencingNode } : {}),
     intents: input.intents ?? [],
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Where the wire-protocol simulator keeps the tables clients create: a transaction's changes are
- * committed as one unit (rows added and removed per table, tables created or dropped), applied
+ * committed as one unit (rows added and removed per table, tables created), applied
  * onto the newest committed state with a check that every row it removed is still there.
  *
  * - `memoryDatabase()`: one process-local store that commits at once (one server, no replication).
@@ -15,7 +15,6 @@ import type { SqlValue } from './values.js';
 
 export type TableChange =
   | { readonly kind: 'create'; readonly key: string; readonly table: StoredTable }
-  | { readonly kind: 'drop'; readonly key: string }
   | {
       readonly kind: 'rows';
       readonly key: string;
@@ -97,11 +96,6 @@ export function applyChanges(tables: Map<string, StoredTable>, changes: readonly
             `cannot use duplicate table name: ${c.table.name}`,
           );
         tables.set(c.key, { ...c.table, rows: c.table.rows.map((r) => [...r]) });
-        break;
-      case 'drop':
-        if (current === undefined)
-          throw new HanaSqlError(SqlErrorCode.INVALID_TABLE_NAME, `invalid table name: ${c.key}`);
-        tables.delete(c.key);
         break;
       case 'rows': {
         if (current === undefined) throw serializationFailure(c.key);

@@ -272,12 +272,10 @@ class Session {
   private nextId = 1n;
   private readonly cursors = new Map<string, Cursor>();
   private readonly statements = new Map<string, Prepared>();
-  /** The transaction's private copies of tables (null: dropped). */
-  private pending = new Map<string, StoredTable | null>();
+  /** The transaction's private copies of tables. */
+  private pending = new Map<string, StoredTable>();
   /** The committed version each pending table started from (undefined: it did not exist). */
   private base = new Map<string, StoredTable | undefined>();
-  /** Tables dropped in this transaction (a create after it makes a new table). */
-  private dropped = new Set<string>();
   /** The statement just run was DDL, which commits at once. */
   private ddl = false;
 
@@ -599,8 +597,7 @@ class Session {
     const key = (schema: string, name: string) => `${schema}.${name}`;
     const schema = this.user.toUpperCase();
     const committed = this.db.tables();
-    const lookup = (k: string): StoredTable | undefined =>
-      this.pending.has(k) ? (this.pending.get(k) ?? undefined) : committed.get(k);
+    const lookup = (k: string): StoredTable | undefined => this.pending.get(k) ?? committed.get(k);
     const touch = (k: string) => {
       if (!this.base.has(k)) this.base.set(k, committed.get(k));
     };
@@ -611,7 +608,8 @@ class Session {
       table: (s, n) => lookup(key(s, n)),
       writable: (s, n) => {
         const k = key(s, n);
-        if (this.pending.has(k)) return this.pending.get(k) ?? undefined;
+        const own = this.pending.get(k);
+        if (own !== undefined) return own;
         const current = committed.get(k);
         if (!current) return undefined;
         touch(k);
@@ -626,15 +624,6 @@ class Session {
         this.pending.set(k, t);
         this.ddl = true;
       },
-      drop: (s, n) => {
-        const k = key(s, n);
-        if (lookup(k) === undefined) return false;
-        touch(k);
-        this.pending.set(k, null);
-        this.dropped.add(k);
-        this.ddl = true;
-        return true;
-      },
     };
   }
 
@@ -643,12 +632,9 @@ class Session {
     const out: TableChange[] = [];
     for (const [key, table] of this.pending) {
       const base = this.base.get(key);
-      if (base !== undefined && (table === null || this.dropped.has(key))) {
-        out.push({ kind: 'drop', key });
-        if (table !== null) out.push({ kind: 'create', key, table });
-      } else if (table !== null && base === undefined) {
+      if (base === undefined) {
         out.push({ kind: 'create', key, table });
-      } else if (table !== null && base !== undefined) {
+      } else {
         const { added, removed } = diffRows(base.rows, table.rows);
         if (added.length > 0 || removed.length > 0) out.push({ kind: 'rows', key, added, removed });
       }
@@ -659,7 +645,6 @@ class Session {
   private rollback(): void {
     this.pending.clear();
     this.base.clear();
-    this.dropped.clear();
     this.ddl = false;
   }
 
@@ -745,16 +730,6 @@ class Session {
           functionCode = FunctionCode.DDL;
           rowsAffected = [0];
           break;
-        case 'commit':
-          await this.commit();
-          return this.send(packetCount, SegmentKind.REPLY, FunctionCode.COMMIT, [
-            this.transactionFlags(true),
-          ]);
-        case 'rollback':
-          this.rollback();
-          return this.send(packetCount, SegmentKind.REPLY, FunctionCode.ROLLBACK, [
-            this.transactionFlags(false),
-          ]);
       }
     }
     if (autoCommit || this.ddl) await this.commit();
@@ -875,19 +850,7 @@ class Session {
     if (columns.length) parts.push(this.metadata(columns));
     const st = parsed.statement.kind;
     const functionCode =
-      st === 'select'
-        ? FunctionCode.SELECT
-        : st === 'insert'
-          ? FunctionCode.INSERT
-          : st === 'update'
-            ? FunctionCode.UPDATE
-            : st === 'delete'
-              ? FunctionCode.DELETE
-              : st === 'commit'
-                ? FunctionCode.COMMIT
-                : st === 'rollback'
-                  ? FunctionCode.ROLLBACK
-                  : FunctionCode.DDL;
+      st === 'select' ? FunctionCode.SELECT : st === 'insert' ? FunctionCode.INSERT : FunctionCode.DDL;
     this.send(packetCount, SegmentKind.REPLY, functionCode, parts);
   }
 
