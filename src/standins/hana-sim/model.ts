@@ -1,4 +1,4 @@
-// Why this file is long: the landscape's time, workload, HANA commands and public surface; sites, replication, faults and snapshots are in their own files.
+// Why this file is long: the landscape's public surface (faults, observers, client commits) and its time and workload; the rest is in the files its header names.
 /**
  * The HANA system replication simulator's model: N sites, their instances and processes, the
  * replication links between them, a client write workload, and the faults a scenario injects.
@@ -15,8 +15,9 @@
  *
  * By concern: site.ts (a site's state and its process lifecycle, a state machine), replication.ts
  * (links, log shipping and positions, acknowledgements, logshipping_timeout), site-faults.ts (one
- * entry per fault of a site), site-snapshot.ts (what the site's tools show). This file: time (the
- * agenda and steps), the write workload, the HANA commands, and the public surface.
+ * entry per fault of a site), site-commands.ts (the HANA commands: takeover, register, start,
+ * stop...), site-snapshot.ts (what the site's tools show). This file: time (the agenda and steps),
+ * the write workload, and the public surface.
  */
 import type { Clock } from '../../clock.js';
 import type { OperationMode, ReplicationMode, ReplicationStatus } from '../../domain/types.js';
@@ -26,28 +27,17 @@ import {
   acknowledge,
   BLOCK_BYTES,
   checkSyncTimeouts,
-  commonPrefix,
-  isPrefix,
   linkStatus,
   newLink,
   nextSyncTimeout,
   reach,
   refreshLinks,
-  replicationPath,
   ship,
   type ReplicationHost,
 } from './replication.js';
-import {
-  beginStart,
-  finishStart,
-  frozenTotal,
-  isUp,
-  PROCESS_NAMES,
-  requestStop,
-  stopInstance,
-  type Entry,
-  type Site,
-} from './site.js';
+import { isUp, PROCESS_NAMES, type Entry, type Site } from './site.js';
+import * as commands from './site-commands.js';
+import { STEP_MS, type CommandHost } from './site-commands.js';
 import { SITE_FAULTS, type FaultHost, type SiteFaultName } from './site-faults.js';
 import { SiteSnapshots } from './site-snapshot.js';
 import { SimCommandError, type SimSiteControl, type SimSiteSnapshot } from './snapshot.js';
@@ -99,7 +89,6 @@ export interface SimStats {
 export type SimOverallStatus = ReplicationStatus | 'NONE';
 
 /** Internal step of the model: the resolution of write arrival checks and log shipping. */
-const STEP_MS = 100;
 /** Clock timer that keeps the model moving when nobody looks (each timer costs a settle in VirtualClock). */
 const HEARTBEAT_MS = 5000;
 /** Where a client commit stands: acknowledged, still waiting for it, or never to be. */
@@ -162,6 +151,7 @@ export class SimLandscape {
   /** What replication, the faults and the snapshots use of the model (see their files). */
   private readonly repl: ReplicationHost;
   private readonly faultHost: FaultHost;
+  private readonly cmd: CommandHost;
   private readonly snapshots: SiteSnapshots;
 
   constructor(options: SimLandscapeOptions) {
@@ -200,6 +190,21 @@ export class SimLandscape {
       record,
       clockOffsets: this.clockOffsets,
       sqlBroken: this.sqlBroken,
+    };
+    this.cmd = {
+      advance: () => this.advance(),
+      afterChange: () => this.afterChange(),
+      now: () => this.cur,
+      instanceNumber: this.instanceNumber,
+      startMs: this.startMs,
+      order: this.order,
+      get,
+      find: (name) => this.sites.get(name),
+      rng: this.rng,
+      schedule: (inMs, fn) => this.schedule(inMs, fn),
+      record,
+      newPids: () => this.newPids(),
+      repl: this.repl,
     };
     this.snapshots = new SiteSnapshots({
       sid: this.sid,
@@ -282,18 +287,18 @@ export class SimLandscape {
     this.mustGet(name);
     const handle: SimSiteControl = {
       snapshot: () => this.snapshot(name),
-      takeover: (options) => this.takeover(name, options.handshake),
-      register: (options) => this.register(name, options),
-      unregister: () => this.unregister(name),
-      start: () => this.start(name),
-      stop: (hard) => this.stop(name, hard),
-      kill: () => this.kill(name),
+      takeover: (options) => commands.takeover(this.cmd, name, options.handshake),
+      register: (options) => commands.register(this.cmd, name, options),
+      unregister: () => commands.unregister(this.cmd, name),
+      start: () => commands.start(this.cmd, name),
+      stop: (hard) => commands.stop(this.cmd, name, hard),
+      kill: () => commands.kill(this.cmd, name),
       killAtThaw: () => {
         const s = this.mustGet(name);
         if (s.frozen) s.stopAtThaw = true;
       },
-      suspend: () => this.suspend(name),
-      resume: () => this.resume(name),
+      suspend: () => commands.suspend(this.cmd, name),
+      resume: () => commands.resume(this.cmd, name),
     };
     this.handles.set(name, handle);
     return handle;
@@ -322,7 +327,7 @@ export class SimLandscape {
   restartInstance(name: string): void {
     this.advance();
     this.record(name, 'restart-instance', 'an administrator starts the instance');
-    this.start(name);
+    commands.start(this.cmd, name);
   }
 
   /**
@@ -332,7 +337,7 @@ export class SimLandscape {
   manualTakeover(name: string): void {
     this.advance();
     this.record(name, 'manual-takeover', 'a DBA runs hdbnsutil -sr_takeover on this site');
-    this.takeover(name, false);
+    commands.takeover(this.cmd, name, false);
   }
 
   /**
@@ -351,7 +356,7 @@ export class SimLandscape {
       throw new SimCommandError('manual register: no running primary to register with', 1);
     }
     this.record(name, 'manual-register', `a DBA registers this site as secondary of ${primary.name}`);
-    this.register(name, {
+    commands.register(this.cmd, name, {
       remoteHost: primary.host,
       remoteInstance: this.instanceNumber,
       replicationMode: t.mode,
@@ -625,217 +630,9 @@ export class SimLandscape {
     this.cancelHeartbeat = undefined;
   }
 
-  // ---------------------------------------------------------------- site actions
-
   private snapshot(name: string): SimSiteSnapshot {
     this.advance();
     return this.snapshots.of(this.mustGet(name), this.cur);
-  }
-
-  private takeover(name: string, handshake: boolean): void {
-    this.advance();
-    const t = this.mustGet(name);
-    this.assertAnswers(t, 'hdbnsutil -sr_takeover');
-    if (t.role === 'primary') {
-      throw new SimCommandError('takeover not possible: this system is already the primary system', 1);
-    }
-    if (t.role !== 'secondary' || t.source === undefined) {
-      throw new SimCommandError(
-        'takeover not possible: system replication is not configured on this system',
-        1,
-      );
-    }
-    const s = this.mustGet(t.source);
-    const link = s.links.get(t.name);
-    if (link?.phase === 'init') {
-      throw new SimCommandError(
-        'takeover not possible: the secondary has not finished the initial data shipping (full replica incomplete)',
-        1,
-      );
-    }
-    if (handshake) {
-      if (!replicationPath(this.repl, s, t) || !isUp(s) || s.frozen || s.hung || s.role !== 'primary') {
-        throw new SimCommandError(
-          `takeover with --suspendPrimary failed: cannot suspend primary site ${s.name} on ${s.host}: ` +
-            `unable to contact primary site host ${s.host}:3${this.instanceNumber}01 (connection refused); ` +
-            'the takeover was not executed',
-          1,
-        );
-      }
-      s.suspended = true;
-      this.record(s.name, 'suspend', `primary suspended for a takeover with handshake by ${t.name}`);
-      if (isPrefix(t.log, s.log)) {
-        for (let i = t.log.length; i < s.log.length; i++) t.log.push(s.log[i]!);
-      }
-    }
-    const held = t.log.length;
-    t.role = 'primary';
-    t.source = undefined;
-    t.suspended = false;
-    t.takeoverActive = true;
-    const incarnation = t.incarnation;
-    this.record(
-      t.name,
-      'takeover',
-      handshake
-        ? `takeover with handshake from ${s.name}: old primary suspended, all log shipped`
-        : `takeover from ${s.name} with the ${held} writes this site holds; ${s.name} is not touched`,
-    );
-    this.schedule(this.rng.between(800, 1500), () => {
-      if (t.incarnation !== incarnation || !t.takeoverActive) return;
-      t.takeoverActive = false;
-      this.record(t.name, 'takeover-complete', 'log replayed; the site is primary and accepts writes');
-    });
-    this.afterChange();
-  }
-
-  private register(name: string, o: Parameters<SimSiteControl['register']>[0]): void {
-    this.advance();
-    const t = this.mustGet(name);
-    if (!t.nodeUp) throw this.unreachable(t);
-    if (t.frozen) throw new SimCommandError('hdbnsutil did not answer (site frozen)', 1);
-    if (t.instance !== 'stopped' && !o.online) {
-      throw new SimCommandError(
-        'error: the system is running; register it while it is stopped, or use --online',
-        1,
-      );
-    }
-    if (o.name !== t.name) {
-      throw new SimCommandError(
-        `error: site name "${o.name}" does not match this site's name "${t.name}"`,
-        1,
-      );
-    }
-    const r = this.order.find((x) => x.host === o.remoteHost || x.name === o.remoteHost);
-    const contactError = new SimCommandError(
-      `error: unable to contact primary site host ${o.remoteHost}:3${o.remoteInstance}02. connection refused`,
-      1,
-    );
-    if (!r || r === t || o.remoteInstance !== this.instanceNumber) throw contactError;
-    if (!reach(t, r) || !isUp(r) || r.frozen) throw contactError;
-    if (r.role === 'none') {
-      throw new SimCommandError(`error: site ${r.name} is not enabled for system replication`, 1);
-    }
-    if (this.sourceChain(r).includes(t.name)) {
-      throw new SimCommandError(`error: site ${r.name} replicates from this site; cannot register to it`, 1);
-    }
-    const common = commonPrefix(t.log, r.log);
-    const discarded = t.log.length - common;
-    t.log.length = common;
-    if (t.source !== undefined) this.sites.get(t.source)?.links.delete(t.name);
-    t.links.delete(r.name);
-    r.links.set(t.name, newLink(t.name, o.replicationMode, o.operationMode, true, this.cur));
-    t.role = 'secondary';
-    t.source = r.name;
-    t.mode = o.replicationMode;
-    t.operationMode = o.operationMode;
-    t.suspended = false;
-    t.takeoverActive = false;
-    t.pending = [];
-    this.record(
-      t.name,
-      'register',
-      `registered as ${o.replicationMode} secondary of ${r.name}` +
-        (discarded > 0 ? `; ${discarded} writes not on ${r.name} discarded` : ''),
-    );
-    this.afterChange();
-  }
-
-  private unregister(name: string): void {
-    this.advance();
-    const t = this.mustGet(name);
-    this.assertReachableNode(t);
-    if (t.role !== 'secondary') throw new SimCommandError('error: this system is not a secondary system', 1);
-    if (t.source !== undefined) this.sites.get(t.source)?.links.delete(t.name);
-    t.role = 'none';
-    t.source = undefined;
-    this.record(t.name, 'unregister', 'system replication configuration removed');
-    this.afterChange();
-  }
-
-  private start(name: string): void {
-    this.advance();
-    const s = this.mustGet(name);
-    this.assertReachableNode(s);
-    if (!beginStart(s)) return;
-    const incarnation = s.incarnation;
-    const duration = this.startMs * this.rng.between(0.8, 1.2);
-    this.record(s.name, 'start', `StartSystem: processes starting (about ${Math.round(duration / 1000)} s)`);
-    // A start makes no progress while the site is frozen: the time spent frozen is added to it,
-    // so a start can never complete on a frozen site.
-    const finish = (frozenCredited: number): void => {
-      if (s.incarnation !== incarnation || s.instance !== 'starting') return;
-      const debt = frozenTotal(s, this.cur) - frozenCredited;
-      if (s.frozen || debt > 0) {
-        this.schedule(Math.max(debt, STEP_MS), () => finish(frozenCredited + debt));
-        return;
-      }
-      finishStart(s, this.cur, this.newPids());
-      const others = this.order.filter((x) => x !== s && x.role === 'primary' && x.instance === 'running');
-      let reason =
-        s.role === 'primary'
-          ? 'started as primary'
-          : s.role === 'secondary'
-            ? `started as ${s.mode} secondary of ${s.source ?? '?'}`
-            : 'started without system replication';
-      if (s.role === 'primary' && others.length > 0) {
-        reason += `; ${others.map((x) => x.name).join(', ')} is primary too (dual primary)`;
-      }
-      this.record(s.name, 'started', reason);
-    };
-    const frozenAtStart = frozenTotal(s, this.cur);
-    this.schedule(duration, () => finish(frozenAtStart));
-    this.afterChange();
-  }
-
-  private stop(name: string, hard: boolean): void {
-    this.advance();
-    const s = this.mustGet(name);
-    this.assertReachableNode(s);
-    const outcome = requestStop(s);
-    if (outcome === 'queued')
-      this.record(
-        s.name,
-        'stop-hangs',
-        `${hard ? 'hard stop' : 'StopSystem'} requested: the hung processes do not stop`,
-      );
-    if (outcome !== 'stopped') return;
-    this.record(s.name, 'stop', hard ? 'hard stop (processes killed)' : 'StopSystem');
-    this.afterChange();
-  }
-
-  /** `HDB kill-9`: every process of the instance killed at once, hung or not. */
-  private kill(name: string): void {
-    this.advance();
-    const s = this.mustGet(name);
-    this.assertReachableNode(s);
-    if (s.frozen) throw new SimCommandError('HDB kill-9: no answer (the site is frozen)', 1);
-    if (s.instance === 'stopped') return;
-    const wasHung = s.hung;
-    stopInstance(s);
-    this.record(s.name, 'kill', `HDB kill-9: every process killed${wasHung ? ' (they hung)' : ''}`);
-    this.afterChange();
-  }
-
-  private suspend(name: string): void {
-    this.advance();
-    const s = this.mustGet(name);
-    this.assertAnswers(s, 'suspend');
-    if (s.role !== 'primary') throw new SimCommandError('error: only a primary system can be suspended', 1);
-    if (s.suspended) return;
-    s.suspended = true;
-    this.record(s.name, 'suspend', 'primary suspended: no writes');
-    this.afterChange();
-  }
-
-  private resume(name: string): void {
-    this.advance();
-    const s = this.mustGet(name);
-    this.assertAnswers(s, 'hdbnsutil -sr_resumeSuspendedPrimary');
-    if (!s.suspended) return;
-    s.suspended = false;
-    this.record(s.name, 'resume', 'suspended primary resumed');
-    this.afterChange();
   }
 
   // ---------------------------------------------------------------- time
@@ -983,16 +780,6 @@ export class SimLandscape {
     return PROCESS_NAMES.map(() => (pid += this.rng.int(1, 400)));
   }
 
-  private sourceChain(s: Site): string[] {
-    const chain: string[] = [];
-    let cur: Site | undefined = s;
-    while (cur?.role === 'secondary' && cur.source !== undefined && !chain.includes(cur.source)) {
-      chain.push(cur.source);
-      cur = this.sites.get(cur.source);
-    }
-    return chain;
-  }
-
   private checkNoCycle(start: string, source: string): void {
     const seen = new Set([start]);
     let cur: string | undefined = source;
@@ -1001,25 +788,6 @@ export class SimLandscape {
       seen.add(cur);
       cur = this.sites.get(cur)?.source;
     }
-  }
-
-  private assertReachableNode(s: Site): void {
-    if (!s.nodeUp) throw this.unreachable(s);
-  }
-
-  private assertAnswers(s: Site, what: string): void {
-    this.assertReachableNode(s);
-    if (s.frozen) throw new SimCommandError(`${what}: no answer (the site is frozen)`, 1);
-    if (s.instance !== 'running') {
-      throw new SimCommandError(`nameserver ${s.host}:3${this.instanceNumber}01 not responding.`, 1);
-    }
-  }
-
-  private unreachable(s: Site): SimCommandError {
-    return new SimCommandError(
-      `FAIL: NIECONN_REFUSED (Connection refused), NiRawConnect failed in plugin_fopen() (host ${s.host})`,
-      1,
-    );
   }
 
   private mustGet(name: string): Site {
