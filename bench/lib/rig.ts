@@ -1,3 +1,4 @@
+// Why this file is long: a whole two-site landscape on real processes (API, operator, etcd observer, simulated HANA, SQL, agents) with the stamps every bench reads.
 /**
  * A landscape on real processes for the benches: two `hanasr agent` processes (the built CLI,
  * dist/cli/main.js; from source through tsx when there is no build), the simulated HANA in real

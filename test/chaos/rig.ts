@@ -1,3 +1,4 @@
+// Why this file is long: the chaos landscape on real processes (agents, operators, etcd through proxies, API, simulator, SQL) and the truth it records for the checker.
 /**
  * The chaos suite's landscape, all real processes where the product has them: two `hanasr agent`
  * processes (sites A and B, each with its own wall-clock offset through HANASR_CLOCK_OFFSET_FILE),
