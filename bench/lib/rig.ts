@@ -1,3 +1,4 @@
+// Why this file is long: a whole two-site landscape on real processes (API, operator, etcd observer, simulated HANA, SQL, agents) with the stamps every bench reads.
 /**
  * A landscape on real processes for the benches: two `hanasr agent` processes (the built CLI,
  * dist/cli/main.js; from source through tsx when there is no build), the simulated HANA in real
@@ -17,9 +18,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
 import type { StoreWatch } from '../../src/coordination/port.js';
@@ -30,11 +29,13 @@ import { simSiteDatabase } from '../../src/standins/hana-wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { HsrController } from '../../src/operator/controller.js';
-import { crdModel } from '../../test/kube/fakeapi/support.js';
+import { agentArgv } from '../../rigs/agent-argv.js';
 import { freePort } from '../../rigs/etcd.js';
+import { createHsr, installHsrCrd } from '../../rigs/kube.js';
+import { TWO_SITES } from '../../rigs/spec.js';
+import { poller, sleep } from '../../rigs/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'src/standins/hana-sim/bin');
 const USER = 'HANASR_MONITOR';
 const PASSWORD = 'Bench-Sql-Secret-9';
 const PEER_TOKEN = 'Bench-Peer-Token-4f3e2d1c9a8b';
@@ -60,12 +61,7 @@ export const TUNED: Timing = { failureThreshold: 2, intervalSeconds: 1, timeoutS
 
 export function specOf(t: Timing): Record<string, unknown> {
   return {
-    sid: 'HA1',
-    instanceNumber: '00',
-    sites: [
-      { name: 'A', host: 'hana-a' },
-      { name: 'B', host: 'hana-b' },
-    ],
+    ...TWO_SITES,
     replication: { mode: 'sync', logShippingTimeoutSeconds: 30 },
     takeover: { failureThreshold: t.failureThreshold, automatedRegister: false },
     probes: { intervalSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds },
@@ -74,22 +70,10 @@ export function specOf(t: Timing): Record<string, unknown> {
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms: number,
-  every = 10,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(every);
-  }
-}
+/** Polls every 10 ms for up to 60 s unless told (rigs/wait.ts). */
+export const until = poller({ timeoutMs: 60_000, everyMs: 10 });
 
 /** The shared parts: the embedded API with the CRD, the operator, an etcd observer. */
 export class Bench {
@@ -108,10 +92,7 @@ export class Bench {
     const kc = api.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const crd = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
-    await kc
-      .makeApiClient(ApiextensionsV1Api)
-      .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(crd, 'utf8'))) });
+    await installHsrCrd(kc);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     const operatorStore = new EtcdCoordination({
       endpoints: [...endpoints],
@@ -340,43 +321,17 @@ export class Rig {
       const peer: Site = site === 'A' ? 'B' : 'A';
       const argv = [
         ...entry,
-        'agent',
-        '--cluster',
-        cluster,
-        '--site',
-        site,
-        '--spec-file',
-        specFile,
-        '--etcd-endpoints',
-        bench.observer.config.endpoints.join(','),
-        '--etcd-prefix',
-        PREFIX,
-        '--etcd-call-timeout-ms',
-        '800',
-        '--store-timeout-ms',
-        '1500',
-        '--hdbnsutil',
-        path.join(bin, 'hdbnsutil'),
-        '--sapcontrol',
-        path.join(bin, 'sapcontrol'),
-        '--hdbsettings',
-        path.join(bin, 'HDBSettings.sh'),
-        '--action-timeout-seconds',
-        '20',
-        '--sql-host',
-        '127.0.0.1',
-        '--sql-port',
-        String(sql.get(site)!.port),
-        '--peer-sql',
-        `${peer}=127.0.0.1:${sql.get(peer)!.port}`,
-        '--peer-status',
-        `${peer}=http://127.0.0.1:${ports.get(peer)!}`,
-        '--peer-token-file',
-        path.join(bench.dir, 'peer-token'),
-        '--status-host',
-        '127.0.0.1',
-        '--status-port',
-        String(ports.get(site)!),
+        ...agentArgv({
+          cluster,
+          site,
+          specFile,
+          etcdEndpoints: bench.observer.config.endpoints,
+          etcdPrefix: PREFIX,
+          sqlPort: sql.get(site)!.port,
+          peer: { site: peer, sqlPort: sql.get(peer)!.port, statusPort: ports.get(peer)! },
+          peerTokenFile: path.join(bench.dir, 'peer-token'),
+          statusPort: ports.get(site)!,
+        }),
       ];
       const child = spawn(process.execPath, argv, {
         cwd: root,
@@ -407,18 +362,7 @@ export class Rig {
       },
       AbortSignal.timeout(5000),
     );
-    await bench.custom.createNamespacedCustomObject({
-      group: 'hanasr.io',
-      version: 'v1alpha1',
-      plural: 'hanasystemreplications',
-      namespace: NAMESPACE,
-      body: {
-        apiVersion: 'hanasr.io/v1alpha1',
-        kind: 'HanaSystemReplication',
-        metadata: { name, namespace: NAMESPACE },
-        spec,
-      },
-    });
+    await createHsr(bench.custom, NAMESPACE, name, spec);
     return rig;
   }
 
