@@ -342,6 +342,78 @@ describe('backupHealth', () => {
     expect(h.message.length).toBeGreaterThan(0);
   });
 
+  describe('log backups before the first one, and log waiting for backup (M_LOG_SEGMENTS)', () => {
+    const dataOnly = (startedAt: number) => [
+      entry({ backupId: '10', database: 'SYSTEMDB', startedAt }),
+      entry({ backupId: '11', database: 'HA1', startedAt }),
+    ];
+    const logs = spec({ logBackup: { maxAgeSeconds: 900 } });
+    it('the first data backup a few minutes ago, no log backup yet: within the grace, healthy', () => {
+      const at = T0 + 10 * MIN;
+      const h = backupHealth(
+        logs,
+        { runs: [], facts: facts({ catalog: dataOnly(T0), observedAt: at }) },
+        at,
+        opts,
+      );
+      expect(h.logStalled).toBe(false);
+      expect(h.reason).toBe('BackupsOk');
+    });
+    it('no log backup at all, maxAge after the first data backup: stalled', () => {
+      const at = T0 + 16 * MIN;
+      const h = backupHealth(
+        logs,
+        { runs: [], facts: facts({ catalog: dataOnly(T0), observedAt: at }) },
+        at,
+        opts,
+      );
+      expect(h.logStalled).toBe(true);
+      expect(h.reason).toBe('LogBackupStalled');
+      expect(h.message).toMatch(/no log backup yet/);
+    });
+    it('no backup at all while log backups are required: the log flag is up too (none can start)', () => {
+      const h = backupHealth(logs, { runs: [], facts: facts({ catalog: [] }) }, now, opts);
+      expect(h.reason).toBe('NoSuccessfulBackup');
+      expect(h.logStalled).toBe(true);
+      const relaxed = backupHealth(
+        spec({ logBackup: { required: false } }),
+        { runs: [], facts: facts({ catalog: [] }) },
+        now,
+        opts,
+      );
+      expect(relaxed.logStalled).toBe(false);
+    });
+    it('a recent log backup in the catalog, but closed log segments wait for backup past maxAge: falling behind', () => {
+      // facts(): log backups of both databases an hour ago; with maxAge 2 h the catalog looks fine.
+      const backlog = spec({ logBackup: { maxAgeSeconds: 7200 } });
+      const ok = backupHealth(backlog, { runs: [], facts: facts() }, now, opts);
+      expect(ok.reason).toBe('BackupsOk');
+      const behind = facts({
+        logBacklog: {
+          HA1: { waitingSegments: 9, waitingBytes: 9 * 2 ** 30, oldestWaitingAgeSeconds: 7300 },
+          SYSTEMDB: { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null },
+        },
+      });
+      const h = backupHealth(backlog, { runs: [], facts: behind }, now, opts);
+      expect(h.reason).toBe('LogBackupStalled');
+      expect(h.logStalled).toBe(true);
+      expect(h.message).toMatch(/HA1: 9 log segments \(9216 MB\) wait for backup, the oldest for 7300 s/);
+      expect(h.databases.find((d) => d.database === 'HA1')).toMatchObject({
+        logSegmentsWaiting: 9,
+        logBytesWaiting: 9 * 2 ** 30,
+      });
+      // The same backlog, younger than maxAge (counted from when it was read): fine.
+      const young = facts({
+        logBacklog: { HA1: { waitingSegments: 2, waitingBytes: 2 ** 31, oldestWaitingAgeSeconds: 600 } },
+      });
+      expect(backupHealth(backlog, { runs: [], facts: young }, now, opts).reason).toBe('BackupsOk');
+      // Log backups not required: a backlog is no alarm.
+      expect(
+        backupHealth(spec({ logBackup: { required: false } }), { runs: [], facts: behind }, now, opts).reason,
+      ).toBe('BackupsOk');
+    });
+  });
+
   it('a run that failed every attempt is not healthy', () => {
     const h = backupHealth(
       spec(),
