@@ -7,6 +7,8 @@
  * every such site is known not to write; unknown counts as "may still write":
  * - a direct check that answered and found it writable: it writes;
  * - a direct check that answered and found a secondary, or HANA not running: it does not;
+ * - a direct check that answered anything else (a primary not taking writes right now, no role):
+ *   it may write, whatever its lease or its agent's last report say;
  * - no answer (timeout, unreachable, unauthenticated, or no peer check configured at all): the
  *   check says nothing. Then its agent's live report decides: fenced (a stop its agent confirmed),
  *   or read as a secondary or as stopped, it does not write; otherwise it may;
@@ -61,11 +63,18 @@ export function writerState(obs: Observation, site: string, check: SuspectCheck)
     if (v.acceptsWrites) return verdict('writable', `${site} answers as a writable primary`);
     if (v.role === 'secondary') return verdict('not-writing', `${site} answers as a secondary`);
     if (v.running === false) return verdict('not-writing', `${site} answers: its HANA is not running`);
+    // It answers and is neither stopped nor a secondary: nothing older (its lease, its agent's
+    // last report) outweighs that. A lease that ran out says its agent stopped renewing, not that
+    // HANA stopped: an agent that died leaves a primary that commits again once it stops waiting
+    // for its secondary (sim:fuzz 120000466, 120200175).
+    return verdict(
+      'unknown',
+      v.role === 'primary'
+        ? `${site} answers as a primary that takes no writes right now (it may again)`
+        : `${site} answers but does not say it is stopped or a secondary`,
+    );
   }
-  const direct =
-    check.kind === 'answered'
-      ? `${site} answers but does not say it is stopped or a secondary`
-      : describeNoAnswer(check);
+  const direct = describeNoAnswer(check);
   if (obs.leader.state === 'held' && obs.leader.leader.site === site) {
     return verdict('unknown', `${direct}, and ${site} holds the leader key`);
   }

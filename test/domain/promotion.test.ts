@@ -2,8 +2,8 @@
  * The handshake fallback (src/domain/promotion.ts) as a table: after `-sr_takeover
  * --suspendPrimary` failed, what the direct check of the old primary said, crossed with what its
  * agent's live report and lease say, decides whether a plain takeover may run. Unknown counts as
- * "may still write": only a writable answer, a confirmed stop, a secondary, or a lease that ran
- * out settle it.
+ * "may still write": only a writable answer, a confirmed stop, a secondary, or (when the check got
+ * no answer) a lease that ran out settle it.
  */
 import { describe, expect, it } from 'vitest';
 import type { PeerView } from '../../src/domain/observation.js';
@@ -102,6 +102,27 @@ const rows: Row[] = [
     name: 'answers as a primary that does not take writes now (suspended, log full), agent alive',
     check: answered(peerStoppedPrimary),
     report: aliveWriting,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'answers as a primary that takes no writes right now',
+  },
+  {
+    // sim:fuzz schedules 120000466 and 120200175 (defaults, no watchdog device): A's agent died,
+    // then A's replication network dropped; A answered as a primary whose commits waited for the
+    // sync secondary, its lease ran out, and B took over plainly while A went on alone after
+    // logshipping_timeout. A lease that ran out says its agent stopped renewing, not that it
+    // stopped HANA: a primary that answers is a primary.
+    name: 'answers as a primary that does not take writes now, no live report (its agent is gone)',
+    check: answered(peerStoppedPrimary),
+    report: undefined,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'answers as a primary',
+  },
+  {
+    name: 'answers without a role, no live report: not settled by the lease',
+    check: answered({ reachable: true, acceptsWrites: false }),
+    report: undefined,
     plain: false,
     reason: 'old_primary_may_write',
     says: 'does not say it is stopped',

@@ -251,8 +251,10 @@ describe('the known limit needs a node that nothing can fence', () => {
     expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
   });
 
-  it('an indexserver killed just before the agent died and brought back by hdbdaemon: the limit too', async () => {
+  it('an indexserver killed just before the agent died and brought back by hdbdaemon: classed with the limit, yet one writer', async () => {
     // sim:fuzz schedule 72000054, shrunk: no usable watchdog (ttl 3 s - margin 3 s), no fence agent.
+    // It wrote on two sites until the handshake fallback stopped reading A's lease running out as
+    // a stop while A answered as a primary (sim:fuzz 120200175): B now waits for the handshake.
     const out = await checkScenario(
       scenarioSchema.parse({
         name: 'kill-then-stop-agent',
@@ -279,7 +281,7 @@ describe('the known limit needs a node that nothing can fence', () => {
       }),
     );
     expect(out.violations).toEqual([]);
-    expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+    expect(out.limitViolations).toEqual([]);
     const fenced = await run('agent-stopped-indexserver-restart.yaml');
     expect(fenced.violations).toEqual([]);
     expect(fenced.limitViolations).toEqual([]);
