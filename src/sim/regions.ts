@@ -24,6 +24,7 @@ import {
   type RegionRecord,
 } from '../domain/region.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
+import type { BackupRun, BackupState } from '../domain/backup.js';
 
 export interface RegionEvent {
   readonly t: number;
@@ -115,6 +116,25 @@ export class SimRegions {
   leader(): string | null {
     const active = this.activeRegion() ?? regionNames(this.spec())[0]!;
     return this.stores.get(active)?.snapshot(this.cluster).leader?.site ?? null;
+  }
+
+  /**
+   * The backup record over both regions: every run recorded in either store (each once, by id and
+   * attempt), the facts of the active region's store (the current primary's reading).
+   */
+  backupState(): { backup?: BackupState } {
+    const runs = new Map<string, BackupRun>();
+    for (const store of this.stores.values())
+      for (const r of store.snapshot(this.cluster).backup?.runs ?? []) runs.set(`${r.id}#${r.attempt}`, r);
+    const active = this.activeRegion();
+    const facts = active !== null ? this.stores.get(active)!.snapshot(this.cluster).backup?.facts : undefined;
+    if (runs.size === 0 && facts === undefined) return {};
+    return {
+      backup: {
+        runs: [...runs.values()].sort((a, b) => a.startedAt - b.startedAt),
+        ...(facts !== undefined ? { facts } : {}),
+      },
+    };
   }
 
   /** The highest epoch over all stores (for the final report). */

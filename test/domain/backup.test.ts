@@ -194,6 +194,24 @@ describe('backupDue', () => {
     if (id !== undefined && d.kind === 'start') expect(d.run.id).toBe(id);
   });
 
+  it("a new region after a switchover: no run in its store, the catalog's newest backup not readable here: it takes its own", () => {
+    // The other region's runs live in the other region's store; the catalog replicated with the log.
+    const newestSuccessful = { SYSTEMDB: T0 + 5000, HA1: T0 + 6000 };
+    const seen = (readable: Record<string, boolean | null>) => ({
+      runs: [],
+      facts: facts({ site: 'C', observedAt: T0 + 9000, readable }),
+    });
+    const d = backupDue(input({ self: 'C', newestSuccessful, state: seen({ SYSTEMDB: false, HA1: false }) }));
+    expect(`${d.kind}:${d.reason}`).toBe('start:after_takeover');
+    if (d.kind === 'start') expect(d.run).toMatchObject({ id: 't-1', kind: 'after-takeover' });
+    // Readable from here (a shared destination both regions read): the slot stays covered.
+    expect(
+      backupDue(input({ self: 'C', newestSuccessful, state: seen({ SYSTEMDB: true, HA1: true }) })).reason,
+    ).toBe('slot_covered');
+    // Not yet read by this site (no facts of its own): nothing assumed either way.
+    expect(backupDue(input({ self: 'C', newestSuccessful })).reason).toBe('slot_covered');
+  });
+
   it('a manual request from an older epoch is refused, not run', () => {
     const d = backupDue(input({ epoch: 2, requests: [{ id: 'r1', epoch: 1 }], state: { runs: [run({})] } }));
     expect(d.refuse).toEqual(['r1']);

@@ -198,4 +198,29 @@ describe('two regions', () => {
       ]),
     ).toBe('maintenance');
   });
+
+  it('backups follow the primary across regions: after the switchover C takes its own backup, never one on a secondary', async () => {
+    const text = readFileSync(join(dir, 'dr-planned-switchover.yaml'), 'utf8')
+      .replace(
+        '  takeover: { automatedRegister: true }\n',
+        "  takeover: { automatedRegister: true }\n  backup: { schedule: '0 0 * * *', startingDeadlineSeconds: 86400, logBackup: { required: false } }\n" +
+          'backups: { destination: site, throughputMBps: 1000, tenantGB: 5 }\n',
+      )
+      .replace(
+        /faults:[\s\S]*$/,
+        'faults:\n  - { atSeconds: 60, action: region-switchover, site: C }\nexpect: { primary: C, maxConcurrentPrimaries: 1 }\n',
+      )
+      .replace('durationSeconds: 600', 'durationSeconds: 240');
+    const r = await runScenario(parseScenario(text, 'switchover-with-backups'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    // The day's run on A in eu-west, then C's after-takeover run in eu-north (its store).
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+    ]);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+    // C's own backup is readable from its own destination: the backups are healthy at the end.
+    expect(r.metrics.backups!.health).toBe('BackupsOk');
+  });
 });
