@@ -629,6 +629,7 @@ export class Agent {
     // The region records (a newer generation of the other region is written down before deciding).
     if (this.options.region !== undefined)
       this.lastRegion = await this.options.region.view(spec, this.site, state, health, now);
+    this.options.metrics?.region?.(spec, this.lastRegion, health);
 
     // 4. Decide.
     const obs = this.observation(leader, state);

@@ -207,6 +207,8 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     }
     case 'disaster-takeover':
       return regions().disasterTakeover(need(), `disaster-${need()}`);
+    case 'region-switchover':
+      return regions().regionSwitchover(need());
     case 'fail-backup':
       return backups().failBackups(need(), true);
     case 'restore-backup':

@@ -511,6 +511,11 @@ export class SimLandscape {
     return n;
   }
 
+  /** The log position `name` holds (records in its log), as M_SERVICE_REPLICATION would show it. */
+  logPosition(name: string): number {
+    return this.mustGet(name).log.length;
+  }
+
   /** Sites accepting writes (as of the last advance). */
   writableCount(): number {
     let n = 0;
