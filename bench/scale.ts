@@ -25,7 +25,7 @@ import { parse, stringify } from 'yaml';
 import { startFakeApiServer, type FakeApiServer } from '../src/standins/kube-api/index.js';
 import { crdModel } from '../test/kube/fakeapi/support.js';
 import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
-import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -312,6 +312,6 @@ if (big)
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/scale.json', import.meta.url),
-  JSON.stringify({ machine: m, results }, null, 2) + '\n',
+  JSON.stringify({ machine: m, loadAverageAfter: load(), results }, null, 2) + '\n',
 );
 writeFileSync(new URL('./results/scale.txt', import.meta.url), out.join('\n') + '\n');
