@@ -9,7 +9,7 @@
  * peer token from HANASR_PEER_TOKEN_FILE.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import {
@@ -485,6 +485,16 @@ function issuesOf(error: z.ZodError): string[] {
     const field = issue.path.length > 0 ? String(issue.path[0]) : '(config)';
     return `${describeField(field)}: ${issue.message}`;
   });
+}
+
+let yamlParse: (typeof import('yaml'))['parse'] | undefined;
+/**
+ * The YAML parser, loaded the first time a spec file is read: an agent that follows the spec
+ * the operator publishes (the chart's) never reads YAML and keeps the ~8 MB the parser costs.
+ */
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text);
 }
 
 /** Reads a manifest (a HanaSystemReplication resource) or a bare spec; errors name the file and field. */
