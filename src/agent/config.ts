@@ -490,7 +490,7 @@ function issuesOf(error: z.ZodError): string[] {
 let yamlParse: (typeof import('yaml'))['parse'] | undefined;
 /**
  * The YAML parser, loaded the first time a spec file is read: an agent that follows the spec
- * the operator publishes (the chart's) never reads YAML and keeps the ~8 MB the parser costs.
+ * the operator publishes (the chart's) never loads it (about 0.6 MB of heap, measured).
  */
 function parseYaml(text: string): unknown {
   yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;

@@ -1,8 +1,8 @@
 /**
  * What `hanasr agent` loads (issue 14, agent memory): the agent runs on every HANA host, so its
- * module graph stays small. Loading the agent command's module must not pull in the YAML parser
- * (about 8 MB resident; only a spec file needs it, loaded then), the Kubernetes client, the
- * operator, the simulator, the stand-ins or the demo. A child process records every module it
+ * module graph stays small. Loading the agent command's module must not pull in the Kubernetes
+ * client (about 30 MB of heap once loaded), the YAML parser (only a spec file needs it, loaded
+ * then), the operator, the simulator, the stand-ins or the demo. A child process records every module it
  * resolves (a resolve hook) while importing src/cli/commands/agent.ts through tsx.
  */
 import { spawnSync } from 'node:child_process';
