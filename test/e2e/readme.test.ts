@@ -55,6 +55,22 @@ const env = {
 };
 let running: ChildProcess | null = null;
 
+/**
+ * The fresh-clone test's time, step by step: every step's bound is cut to what is left of the
+ * test's budget, so a slow or hung step fails naming itself (and the steps before it, with their
+ * times) instead of the whole test timing out without a word.
+ */
+const BUDGET_MS = 840_000; // the test itself times out at 900 s
+const steps: string[] = [];
+let testStart = 0;
+function stepBound(stepMaxMs: number): number {
+  return Math.max(1_000, Math.min(stepMaxMs, testStart + BUDGET_MS - Date.now()));
+}
+function stepDone(what: string, since: number): void {
+  steps.push(`${((Date.now() - since) / 1000).toFixed(1)} s  ${what}`);
+}
+const stepsSoFar = () => `steps so far:\n${steps.join('\n')}`;
+
 afterAll(() => {
   if (running?.pid && running.exitCode === null) process.kill(-running.pid, 'SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -129,12 +145,22 @@ describe('README', () => {
     child.stdout.on('data', (d: Buffer) => (output.text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output.text += d.toString()));
 
-    const [, kubeconfig] = await waitFor(child, /^kubeconfig (\S+)$/m, 240_000, output);
+    testStart = Date.now();
+    let t = Date.now();
+    const [, kubeconfig] = await waitFor(child, /^kubeconfig (\S+)$/m, stepBound(300_000), output).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${stepsSoFar()}`);
+      },
+    );
+    stepDone('npm ci && npm start: the landscape printed its kubeconfig', t);
     expect(output.text).toMatch(/^coordination (etcd|in-memory)/m);
-    await waitFor(child, /acquired the leader key at epoch 1/, 60_000, output);
+    t = Date.now();
+    await waitFor(child, /acquired the leader key at epoch 1/, stepBound(60_000), output);
+    stepDone('A acquired the leader key', t);
 
     // The real kubectl (1.35, from the npm package the tests extract) against the embedded API.
     let primary = '';
+    t = Date.now();
     for (let i = 0; i < 60 && primary !== 'A'; i++) {
       const got = spawnSync(
         toolPath('kubectl'),
@@ -150,7 +176,8 @@ describe('README', () => {
         (JSON.parse(got.stdout) as { status?: { currentPrimary?: string } }).status?.currentPrimary ?? '';
       if (primary !== 'A') await new Promise((r) => setTimeout(r, 500));
     }
-    expect(primary).toBe('A');
+    stepDone('kubectl get hsr shows primary A', t);
+    expect(primary, stepsSoFar()).toBe('A');
 
     // The tour, played in order from a second terminal: every command of its sh blocks, as
     // written (the kubeconfig path is the one the landscape printed).
@@ -165,8 +192,18 @@ describe('README', () => {
       const [command, ...args] = line.split(/\s+/);
       // Asynchronously: the landscape's own output must keep flowing meanwhile. kubectl is the
       // real one the tests extract (1.35), as above.
-      const r = await run(command === 'kubectl' ? toolPath('kubectl') : command!, args, 300_000, tourEnv);
-      expect(r.status, `${line}\n${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+      t = Date.now();
+      const r = await run(
+        command === 'kubectl' ? toolPath('kubectl') : command!,
+        args,
+        stepBound(300_000),
+        tourEnv,
+      );
+      stepDone(`${line} (exit ${r.status})`, t);
+      expect(
+        r.status,
+        `${line}\n${r.stdout.slice(-3000)}${r.stderr}\n${stepsSoFar()}\nlandscape:\n${output.text.slice(-3000)}`,
+      ).toBe(0);
       played.push({ command: line, stdout: r.stdout });
     }
     const out = (pattern: RegExp) => played.find((p) => pattern.test(p.command))?.stdout ?? '';
@@ -192,6 +229,7 @@ describe('README', () => {
     expect(app).toMatch(/missing {15}0 of the orders the app was told are committed/);
 
     // Ctrl-C: everything it started stops.
+    console.log(`README fresh clone, ${stepsSoFar()}`);
     process.kill(-child.pid!, 'SIGINT');
     await waitFor(child, /stopped; nothing left running/, 30_000, output);
     await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
