@@ -97,7 +97,7 @@ async function unplanned(bench: Bench, timing: Timing, fault: 'crash' | 'node'):
       console.log(
         `  trace: ${fault}, failureThreshold ${timing.failureThreshold}, interval ${timing.intervalSeconds} s`,
       );
-      for (const line of rig.timeline(t0 - timing.intervalSeconds * 1000, write + 100))
+      for (const line of rig.timeline(t0 - timing.intervalSeconds * 1000, write + 100, t0))
         console.log(`    ${line}`);
     }
     return { leader: leader - t0, command: command - t0, write: write - t0, service: service - t0 };

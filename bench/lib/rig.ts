@@ -465,10 +465,11 @@ export class Rig {
 
   /**
    * What happened between `from` and `to` (ms since the epoch), one line each with its offset from
-   * `from`: the HANA commands the agents ran, their log lines (decisions and actions), the leader
-   * key as the watch saw it. For finding where the time of a takeover goes (`--trace`).
+   * `zero` (the fault; negative before it): the HANA commands the agents ran, their log lines
+   * (decisions and actions), the leader key as the watch saw it. For finding where the time of a
+   * takeover goes (`--trace`).
    */
-  timeline(from: number, to: number): string[] {
+  timeline(from: number, to: number, zero = from): string[] {
     const rows: { at: number; line: string }[] = [];
     for (const c of this.commands)
       rows.push({ at: c.at, line: `${c.site}  cmd   ${c.argv.map((a) => path.basename(a)).join(' ')}` });
@@ -492,7 +493,7 @@ export class Rig {
     return rows
       .filter((r) => r.at >= from && r.at <= to)
       .sort((x, y) => x.at - y.at)
-      .map((r) => `${String(r.at - from).padStart(7)} ms  ${r.line}`);
+      .map((r) => `${String(r.at - zero).padStart(7)} ms  ${r.line}`);
   }
 
   /** When the leader key first named `site` after `t`. */
