@@ -330,9 +330,11 @@ try {
       const cell = (s: Stat) =>
         `${s.median.toFixed(0)} / ${s.p99.toFixed(0)} (${(s.median / r.floorMs).toFixed(2)})`.padEnd(22);
       const miss =
-        r.write.p99 > r.targetWriteP99Ms
-          ? `MISSED by ${(r.write.p99 - r.targetWriteP99Ms).toFixed(0)} ms`
-          : 'met';
+        r.n === 0
+          ? 'no run completed'
+          : r.write.p99 > r.targetWriteP99Ms
+            ? `MISSED by ${(r.write.p99 - r.targetWriteP99Ms).toFixed(0)} ms`
+            : 'met';
       say(
         `${r.setting.padEnd(9)} ${r.fault.padEnd(6)} ${String(r.floorMs).padEnd(7)} ${String(r.n).padEnd(3)} ${cell(r.leader)}${cell(r.command)}${cell(r.write)}${cell(r.service)}<= ${r.targetWriteP99Ms}: ${miss}`,
       );
