@@ -25,7 +25,7 @@ import { startFakeApiServer, type FakeApiServer } from '../src/standins/kube-api
 import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
 import { createHsr, installHsrCrd } from '../rigs/kube.js';
 import { TWO_SITES } from '../rigs/spec.js';
-import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -293,6 +293,6 @@ if (big)
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/scale.json', import.meta.url),
-  JSON.stringify({ machine: m, results }, null, 2) + '\n',
+  JSON.stringify({ machine: m, loadAverageAfter: load(), results }, null, 2) + '\n',
 );
 writeFileSync(new URL('./results/scale.txt', import.meta.url), out.join('\n') + '\n');

@@ -252,6 +252,8 @@ export interface RigOptions {
 export class Rig {
   /** When the control server got `hdbnsutil -sr_takeover`, by site. */
   readonly takeoverAskedAt = new Map<Site, number>();
+  /** Every HANA command the agents ran (a probe is three or four), as the control server got it. */
+  readonly commands: { at: number; site: string; argv: readonly string[] }[] = [];
   /** Leader changes as the etcd watch told them (time, site or null). */
   readonly leaderAt: { at: number; site: string | null }[] = [];
   private leaderWatch: StoreWatch | null = null;
@@ -301,10 +303,13 @@ export class Rig {
       );
     }
     const takeoverAskedAt = new Map<Site, number>();
+    const commands: { at: number; site: string; argv: readonly string[] }[] = [];
     const control = await startSimControlServer(
       new Map<string, SimSiteControl>(SITES.map((s) => [s, landscape.site(s)])),
       {
         beforeRun: async (site, argv) => {
+          commands.push({ at: Date.now(), site, argv });
+          if (commands.length > 5000) commands.splice(0, 1000);
           if (argv.some((a) => a.startsWith('-sr_takeover'))) {
             if (!takeoverAskedAt.has(site as Site)) takeoverAskedAt.set(site as Site, Date.now());
             await sleep(options.takeoverMs);
@@ -348,6 +353,7 @@ export class Rig {
     }
     const rig = new Rig(bench, name, cluster, landscape, sql, control, agents);
     (rig as { takeoverAskedAt: Map<Site, number> }).takeoverAskedAt = takeoverAskedAt;
+    (rig as { commands: typeof commands }).commands = commands;
     rig.leaderWatch = await bench.observer.watchClusters(
       {
         onChange: (c) => {
@@ -399,6 +405,39 @@ export class Rig {
       .map((r) => `${r.site}: ${r.lastDecision?.reason ?? '-'} (${r.lastDecision?.message ?? ''})`)
       .join('; ');
     return `leader ${s.leader?.site ?? 'none'} at epoch ${s.leader?.epoch ?? s.lastEpoch}; ${sites}`;
+  }
+
+  /**
+   * What happened between `from` and `to` (ms since the epoch), one line each with its offset from
+   * `zero` (the fault; negative before it): the HANA commands the agents ran, their log lines
+   * (decisions and actions), the leader key as the watch saw it. For finding where the time of a
+   * takeover goes (`--trace`).
+   */
+  timeline(from: number, to: number, zero = from): string[] {
+    const rows: { at: number; line: string }[] = [];
+    for (const c of this.commands)
+      rows.push({ at: c.at, line: `${c.site}  cmd   ${c.argv.map((a) => path.basename(a)).join(' ')}` });
+    for (const l of this.leaderAt) rows.push({ at: l.at, line: `-  key   ${l.site ?? 'free'}` });
+    for (const a of this.agents.values()) {
+      for (const text of a.out.split('\n')) {
+        let j: { timestamp?: string; message?: string; reason?: string; detail?: string };
+        try {
+          j = JSON.parse(text) as typeof j;
+        } catch {
+          continue;
+        }
+        if (j.timestamp === undefined) continue;
+        const reason = j.reason !== undefined ? ` ${j.reason}` : '';
+        rows.push({
+          at: Date.parse(j.timestamp),
+          line: `${a.site}  log   ${j.message ?? ''}${reason}: ${j.detail ?? ''}`,
+        });
+      }
+    }
+    return rows
+      .filter((r) => r.at >= from && r.at <= to)
+      .sort((x, y) => x.at - y.at)
+      .map((r) => `${String(r.at - zero).padStart(7)} ms  ${r.line}`);
   }
 
   /** When the leader key first named `site` after `t`. */

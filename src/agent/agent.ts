@@ -238,17 +238,24 @@ export class Agent {
     this.session.abandon();
   }
 
+  /**
+   * Fixed rate: the next cycle starts an interval after this one STARTED (at once when it took
+   * longer, never overlapping it), so a slow probe does not stretch failureThreshold x interval.
+   * Cycles still start at least an interval apart: the blip tolerance is unchanged.
+   */
   private schedule(ms: number, woken = false): void {
     if (!this.running) return;
     this.timerCancel?.();
     this.timerCancel = this.options.clock.setTimer(ms, () => {
       this.wokenCycle = woken;
+      const startedAt = this.options.clock.monotonic();
       void this.runCycle().finally(() => {
         this.wokenCycle = false;
         const again = this.wakePending;
         this.wakePending = false;
+        const took = this.options.clock.monotonic() - startedAt;
         if (again) this.schedule(0, true);
-        else this.schedule(this.options.spec().probes.intervalSeconds * 1000);
+        else this.schedule(Math.max(0, this.options.spec().probes.intervalSeconds * 1000 - took));
       });
     });
   }
