@@ -19,13 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { startFakeApiServer, type FakeApiServer } from '../src/standins/kube-api/index.js';
-import { crdModel } from '../test/kube/fakeapi/support.js';
 import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
-import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+import { createHsr, installHsrCrd } from '../rigs/kube.js';
+import { TWO_SITES } from '../rigs/spec.js';
+import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -96,35 +96,16 @@ async function oneSize(n: number): Promise<SizeResult> {
   const children: ChildProcess[] = [];
   try {
     const kc = api.kubeConfig();
-    const crd = new URL('../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
-    await kc
-      .makeApiClient(ApiextensionsV1Api)
-      .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(crd, 'utf8'))) });
+    await installHsrCrd(kc);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     const spec = {
-      sid: 'HA1',
-      instanceNumber: '00',
-      sites: [
-        { name: 'A', host: 'hana-a' },
-        { name: 'B', host: 'hana-b' },
-      ],
+      ...TWO_SITES,
       fencing: { watchdog: { mode: 'disabled' } },
     };
     for (let i = 0; i < n; i++) {
-      await custom.createNamespacedCustomObject({
-        group: 'hanasr.io',
-        version: 'v1alpha1',
-        plural: 'hanasystemreplications',
-        namespace: NAMESPACE,
-        body: {
-          apiVersion: 'hanasr.io/v1alpha1',
-          kind: 'HanaSystemReplication',
-          metadata: { name: `c${i}`, namespace: NAMESPACE },
-          spec,
-        },
-      });
+      await createHsr(custom, NAMESPACE, `c${i}`, spec);
     }
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(
@@ -312,6 +293,6 @@ if (big)
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/scale.json', import.meta.url),
-  JSON.stringify({ machine: m, results }, null, 2) + '\n',
+  JSON.stringify({ machine: m, loadAverageAfter: load(), results }, null, 2) + '\n',
 );
 writeFileSync(new URL('./results/scale.txt', import.meta.url), out.join('\n') + '\n');

@@ -15,6 +15,7 @@
  *
  * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S]
  *        [--only crash,node,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
+ *        [--settings defaults,tuned] [--trace]  (--trace: each unplanned run's timeline of HANA commands, decisions, leader key)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,7 @@ import { runScenario } from '../src/sim/runner.js';
 import { parseScenario } from '../src/sim/scenario.js';
 import { EtcdCluster, etcdVersion } from '../rigs/etcd.js';
 import { Bench, DEFAULTS, NAMESPACE, Rig, sleep, TUNED, until, Writer, type Timing } from './lib/rig.js';
-import { cpuAndRss, machine, pct, type Stat } from './lib/stats.js';
+import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
 import { ensurePatroni, patroniBench } from './patroni.js';
 
 const args = process.argv.slice(2);
@@ -37,16 +38,22 @@ const TAKEOVER_MS = Number(flag('--takeover-ms', '1000'));
 const BLIPS = Number(flag('--blips', '3'));
 /** Overrides probes.timeoutSeconds in both settings (a loaded machine: the fake tools are node processes). */
 const PROBE_TIMEOUT = flag('--probe-timeout', '');
+/** Prints, for every unplanned run, the timeline of commands, decisions and the leader key. */
+const TRACE = args.includes('--trace');
 const ONLY = new Set(flag('--only', 'crash,node,planned,blips,footprint,sim,patroni').split(','));
 const PATRONI_RUNS = Number(flag('--patroni-runs', '3'));
 /** Results go to bench/results/NAME.json and .txt. */
 const OUT = flag('--out', 'takeover');
 const withTimeout = (t: Timing): Timing =>
   PROBE_TIMEOUT === '' ? t : { ...t, timeoutSeconds: Number(PROBE_TIMEOUT) };
-const settings: [string, Timing][] = [
-  ['defaults', withTimeout(DEFAULTS)],
-  ['tuned', withTimeout(TUNED)],
-];
+/** Which settings rows to run (a loaded machine: the tuned 1-s probe timeout may not be met). */
+const SETTINGS = new Set(flag('--settings', 'defaults,tuned').split(','));
+const settings = (
+  [
+    ['defaults', withTimeout(DEFAULTS)],
+    ['tuned', withTimeout(TUNED)],
+  ] as [string, Timing][]
+).filter(([label]) => SETTINGS.has(label));
 
 interface RunResult {
   readonly leader: number;
@@ -86,6 +93,13 @@ async function unplanned(bench: Bench, timing: Timing, fault: 'crash' | 'node'):
     );
     const leader = await until('the key on B', () => rig.leaderOnAt('B', t0), 5000);
     const command = await until('the takeover command', () => rig.takeoverAskedAt.get('B'), 5000);
+    if (TRACE) {
+      console.log(
+        `  trace: ${fault}, failureThreshold ${timing.failureThreshold}, interval ${timing.intervalSeconds} s`,
+      );
+      for (const line of rig.timeline(t0 - timing.intervalSeconds * 1000, write + 100, t0))
+        console.log(`    ${line}`);
+    }
     return { leader: leader - t0, command: command - t0, write: write - t0, service: service - t0 };
   } finally {
     await writer.stop();
@@ -265,6 +279,7 @@ try {
     for (const fault of ['crash', 'node'] as const) {
       if (!ONLY.has(fault)) continue;
       const results: RunResult[] = [];
+      const loadAtStart = load();
       for (let i = 0; i < RUNS; i++) {
         try {
           results.push(await unplanned(bench, timing, fault));
@@ -288,13 +303,13 @@ try {
         write: stat(results.map((x) => x.write)),
         service: stat(results.map((x) => x.service)),
         targetWriteP99Ms: floor + TAKEOVER_MS + 500,
+        loadAverage: { atStart: loadAtStart, atEnd: load() },
       };
       rows.push(r);
     }
   }
   json['unplanned'] = rows;
-  json['loadAverageAfter'] = os.loadavg();
-  json['loadAverage'] = os.loadavg();
+  json['loadAverageAfter'] = load();
   if (rows.length > 0) {
     say('');
     say('Unplanned takeover: ms from the fault, median / p99 (ratio of the median to the floor)');
@@ -315,9 +330,11 @@ try {
       const cell = (s: Stat) =>
         `${s.median.toFixed(0)} / ${s.p99.toFixed(0)} (${(s.median / r.floorMs).toFixed(2)})`.padEnd(22);
       const miss =
-        r.write.p99 > r.targetWriteP99Ms
-          ? `MISSED by ${(r.write.p99 - r.targetWriteP99Ms).toFixed(0)} ms`
-          : 'met';
+        r.n === 0
+          ? 'no run completed'
+          : r.write.p99 > r.targetWriteP99Ms
+            ? `MISSED by ${(r.write.p99 - r.targetWriteP99Ms).toFixed(0)} ms`
+            : 'met';
       say(
         `${r.setting.padEnd(9)} ${r.fault.padEnd(6)} ${String(r.floorMs).padEnd(7)} ${String(r.n).padEnd(3)} ${cell(r.leader)}${cell(r.command)}${cell(r.write)}${cell(r.service)}<= ${r.targetWriteP99Ms}: ${miss}`,
       );
@@ -325,6 +342,14 @@ try {
     say(
       `(c) without the simulated HANA takeover: subtract ${TAKEOVER_MS} ms; (d) - (c) is the operator's part.`,
     );
+    for (const r of rows as {
+      setting: string;
+      fault: string;
+      loadAverage: { atStart: number[]; atEnd: number[] };
+    }[])
+      say(
+        `load average (1/5/15 min) ${r.setting} ${r.fault}: ${r.loadAverage.atStart.join(' ')} at the start, ${r.loadAverage.atEnd.join(' ')} at the end`,
+      );
   }
 
   if (ONLY.has('patroni')) {
@@ -377,7 +402,7 @@ try {
       }
     }
     const s = pct(gaps);
-    json['planned'] = { setting: 'defaults', n: gaps.length, writeGapMs: s };
+    json['planned'] = { setting: 'defaults', n: gaps.length, writeGapMs: s, loadAverageAfter: load() };
     say('');
     say(
       `Planned takeover (defaults, handshake): longest write gap a client saw, median ${s.median.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms (n=${gaps.length}; includes the ${TAKEOVER_MS} ms simulated takeover)`,
@@ -398,7 +423,7 @@ try {
       }
     }
     const total = Object.values(counts).reduce((a, c) => a + c.falseTakeovers, 0);
-    json['blips'] = { counts, falseTakeovers: total };
+    json['blips'] = { counts, falseTakeovers: total, loadAverageAfter: load() };
     say('');
     say(`False takeovers over the blip suite (defaults): ${total} (must be 0)`);
     for (const [k, c] of Object.entries(counts))
@@ -407,7 +432,7 @@ try {
 
   if (ONLY.has('footprint')) {
     const f = await footprint(bench);
-    json['agentFootprint'] = f;
+    json['agentFootprint'] = { ...f, loadAverageAfter: load() };
     say('');
     say(
       `Agent footprint at the default interval (2 s), 30 s sampled: CPU ${f.cpuPercent.toFixed(2)} % of a core (target < 2 %), RSS ${f.rssMB.toFixed(0)} MB, peak ${f.peakRssMB.toFixed(0)} MB (target < 80 MB)`,
@@ -416,7 +441,7 @@ try {
 
   if (ONLY.has('sim')) {
     const s = await simThroughput();
-    json['simulator'] = s;
+    json['simulator'] = { ...s, loadAverageAfter: load() };
     say('');
     say(
       `Simulator: ${s.perSecond.toFixed(1)} schedules/s (kill-primary-instance, 600 virtual s each, ${s.schedules} seeds in ${s.seconds.toFixed(1)} s)`,

@@ -1,3 +1,4 @@
+// Why this file is long: a whole two-site landscape on real processes (API, operator, etcd observer, simulated HANA, SQL, agents) with the stamps every bench reads.
 /**
  * A landscape on real processes for the benches: two `hanasr agent` processes (the built CLI,
  * dist/cli/main.js; from source through tsx when there is no build), the simulated HANA in real
@@ -17,9 +18,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { realClock } from '../../src/clock.js';
 import { EtcdCoordination } from '../../src/coordination/etcd.js';
 import type { StoreWatch } from '../../src/coordination/port.js';
@@ -30,11 +29,13 @@ import { simSiteDatabase } from '../../src/standins/hana-wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { HsrController } from '../../src/operator/controller.js';
-import { crdModel } from '../../test/kube/fakeapi/support.js';
+import { agentArgv } from '../../rigs/agent-argv.js';
 import { freePort } from '../../rigs/etcd.js';
+import { createHsr, installHsrCrd } from '../../rigs/kube.js';
+import { TWO_SITES } from '../../rigs/spec.js';
+import { poller, sleep } from '../../rigs/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = path.join(root, 'src/standins/hana-sim/bin');
 const USER = 'HANASR_MONITOR';
 const PASSWORD = 'Bench-Sql-Secret-9';
 const PEER_TOKEN = 'Bench-Peer-Token-4f3e2d1c9a8b';
@@ -60,12 +61,7 @@ export const TUNED: Timing = { failureThreshold: 2, intervalSeconds: 1, timeoutS
 
 export function specOf(t: Timing): Record<string, unknown> {
   return {
-    sid: 'HA1',
-    instanceNumber: '00',
-    sites: [
-      { name: 'A', host: 'hana-a' },
-      { name: 'B', host: 'hana-b' },
-    ],
+    ...TWO_SITES,
     replication: { mode: 'sync', logShippingTimeoutSeconds: 30 },
     takeover: { failureThreshold: t.failureThreshold, automatedRegister: false },
     probes: { intervalSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds },
@@ -74,22 +70,10 @@ export function specOf(t: Timing): Record<string, unknown> {
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms: number,
-  every = 10,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(every);
-  }
-}
+/** Polls every 10 ms for up to 60 s unless told (rigs/wait.ts). */
+export const until = poller({ timeoutMs: 60_000, everyMs: 10 });
 
 /** The shared parts: the embedded API with the CRD, the operator, an etcd observer. */
 export class Bench {
@@ -108,10 +92,7 @@ export class Bench {
     const kc = api.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const crd = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
-    await kc
-      .makeApiClient(ApiextensionsV1Api)
-      .createCustomResourceDefinition({ body: crdModel(parse(readFileSync(crd, 'utf8'))) });
+    await installHsrCrd(kc);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     const operatorStore = new EtcdCoordination({
       endpoints: [...endpoints],
@@ -271,6 +252,8 @@ export interface RigOptions {
 export class Rig {
   /** When the control server got `hdbnsutil -sr_takeover`, by site. */
   readonly takeoverAskedAt = new Map<Site, number>();
+  /** Every HANA command the agents ran (a probe is three or four), as the control server got it. */
+  readonly commands: { at: number; site: string; argv: readonly string[] }[] = [];
   /** Leader changes as the etcd watch told them (time, site or null). */
   readonly leaderAt: { at: number; site: string | null }[] = [];
   private leaderWatch: StoreWatch | null = null;
@@ -320,10 +303,13 @@ export class Rig {
       );
     }
     const takeoverAskedAt = new Map<Site, number>();
+    const commands: { at: number; site: string; argv: readonly string[] }[] = [];
     const control = await startSimControlServer(
       new Map<string, SimSiteControl>(SITES.map((s) => [s, landscape.site(s)])),
       {
         beforeRun: async (site, argv) => {
+          commands.push({ at: Date.now(), site, argv });
+          if (commands.length > 5000) commands.splice(0, 1000);
           if (argv.some((a) => a.startsWith('-sr_takeover'))) {
             if (!takeoverAskedAt.has(site as Site)) takeoverAskedAt.set(site as Site, Date.now());
             await sleep(options.takeoverMs);
@@ -340,43 +326,17 @@ export class Rig {
       const peer: Site = site === 'A' ? 'B' : 'A';
       const argv = [
         ...entry,
-        'agent',
-        '--cluster',
-        cluster,
-        '--site',
-        site,
-        '--spec-file',
-        specFile,
-        '--etcd-endpoints',
-        bench.observer.config.endpoints.join(','),
-        '--etcd-prefix',
-        PREFIX,
-        '--etcd-call-timeout-ms',
-        '800',
-        '--store-timeout-ms',
-        '1500',
-        '--hdbnsutil',
-        path.join(bin, 'hdbnsutil'),
-        '--sapcontrol',
-        path.join(bin, 'sapcontrol'),
-        '--hdbsettings',
-        path.join(bin, 'HDBSettings.sh'),
-        '--action-timeout-seconds',
-        '20',
-        '--sql-host',
-        '127.0.0.1',
-        '--sql-port',
-        String(sql.get(site)!.port),
-        '--peer-sql',
-        `${peer}=127.0.0.1:${sql.get(peer)!.port}`,
-        '--peer-status',
-        `${peer}=http://127.0.0.1:${ports.get(peer)!}`,
-        '--peer-token-file',
-        path.join(bench.dir, 'peer-token'),
-        '--status-host',
-        '127.0.0.1',
-        '--status-port',
-        String(ports.get(site)!),
+        ...agentArgv({
+          cluster,
+          site,
+          specFile,
+          etcdEndpoints: bench.observer.config.endpoints,
+          etcdPrefix: PREFIX,
+          sqlPort: sql.get(site)!.port,
+          peer: { site: peer, sqlPort: sql.get(peer)!.port, statusPort: ports.get(peer)! },
+          peerTokenFile: path.join(bench.dir, 'peer-token'),
+          statusPort: ports.get(site)!,
+        }),
       ];
       const child = spawn(process.execPath, argv, {
         cwd: root,
@@ -393,6 +353,7 @@ export class Rig {
     }
     const rig = new Rig(bench, name, cluster, landscape, sql, control, agents);
     (rig as { takeoverAskedAt: Map<Site, number> }).takeoverAskedAt = takeoverAskedAt;
+    (rig as { commands: typeof commands }).commands = commands;
     rig.leaderWatch = await bench.observer.watchClusters(
       {
         onChange: (c) => {
@@ -407,18 +368,7 @@ export class Rig {
       },
       AbortSignal.timeout(5000),
     );
-    await bench.custom.createNamespacedCustomObject({
-      group: 'hanasr.io',
-      version: 'v1alpha1',
-      plural: 'hanasystemreplications',
-      namespace: NAMESPACE,
-      body: {
-        apiVersion: 'hanasr.io/v1alpha1',
-        kind: 'HanaSystemReplication',
-        metadata: { name, namespace: NAMESPACE },
-        spec,
-      },
-    });
+    await createHsr(bench.custom, NAMESPACE, name, spec);
     return rig;
   }
 
@@ -455,6 +405,39 @@ export class Rig {
       .map((r) => `${r.site}: ${r.lastDecision?.reason ?? '-'} (${r.lastDecision?.message ?? ''})`)
       .join('; ');
     return `leader ${s.leader?.site ?? 'none'} at epoch ${s.leader?.epoch ?? s.lastEpoch}; ${sites}`;
+  }
+
+  /**
+   * What happened between `from` and `to` (ms since the epoch), one line each with its offset from
+   * `zero` (the fault; negative before it): the HANA commands the agents ran, their log lines
+   * (decisions and actions), the leader key as the watch saw it. For finding where the time of a
+   * takeover goes (`--trace`).
+   */
+  timeline(from: number, to: number, zero = from): string[] {
+    const rows: { at: number; line: string }[] = [];
+    for (const c of this.commands)
+      rows.push({ at: c.at, line: `${c.site}  cmd   ${c.argv.map((a) => path.basename(a)).join(' ')}` });
+    for (const l of this.leaderAt) rows.push({ at: l.at, line: `-  key   ${l.site ?? 'free'}` });
+    for (const a of this.agents.values()) {
+      for (const text of a.out.split('\n')) {
+        let j: { timestamp?: string; message?: string; reason?: string; detail?: string };
+        try {
+          j = JSON.parse(text) as typeof j;
+        } catch {
+          continue;
+        }
+        if (j.timestamp === undefined) continue;
+        const reason = j.reason !== undefined ? ` ${j.reason}` : '';
+        rows.push({
+          at: Date.parse(j.timestamp),
+          line: `${a.site}  log   ${j.message ?? ''}${reason}: ${j.detail ?? ''}`,
+        });
+      }
+    }
+    return rows
+      .filter((r) => r.at >= from && r.at <= to)
+      .sort((x, y) => x.at - y.at)
+      .map((r) => `${String(r.at - zero).padStart(7)} ms  ${r.line}`);
   }
 
   /** When the leader key first named `site` after `t`. */

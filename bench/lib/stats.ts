@@ -20,13 +20,31 @@ export function pct(xs: readonly number[]): Stat {
   return { n: s.length, median, p99: rank(0.99), min: s[0]!, max: s[s.length - 1]! };
 }
 
-export function machine(): { cpus: number; cpuModel: string; node: string; platform: string } {
+/**
+ * The machine a figure was measured on, with its load average (1, 5, 15 min) at that moment: a
+ * figure from a shared, loaded machine must say so.
+ */
+export function machine(): {
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  platform: string;
+  loadAverage: number[];
+  at: string;
+} {
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
+    loadAverage: load(),
+    at: new Date().toISOString(),
   };
+}
+
+/** The load average (1, 5, 15 min), two decimals. */
+export function load(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
 }
 
 const TICKS = 100; // USER_HZ on Linux

@@ -1,13 +1,14 @@
-// Why this file is long: observe/publish/decide/act in one loop; act() is to be split into one function per action after the parallel branches land (issue 15).
+// Why this file is long: the observe/publish/decide loop with the lease check and the watchdog it feeds; the actions are in actions.ts.
 /**
  * The agent loop of one site: observe -> publish -> decide -> act, on an injected clock.
  *
  * The same code runs in real time (hanasr agent) and in the simulator's virtual time. It owns
  * no policy: every choice comes from `decide()` in src/domain; this file only gathers the
- * observation, carries out the decided action with timeouts, and checks the epoch before acting.
+ * observation and hands the decided action to src/agent/actions.ts (one function per action, each
+ * checking its epoch; the rule for which action may run when is the ActionLane there).
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { TimeoutError, withDeadline, withTimeout, type Clock } from '../clock.js';
+import { withDeadline, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
@@ -18,15 +19,14 @@ import {
   watchdogWanted,
   type WatchdogVerdict,
 } from '../domain/fencing.js';
-import type { FenceAgent, FenceOutcome, Watchdog, WatchdogInfo } from '../fencing/port.js';
-import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
+import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
-import { linkReplicationMode, type RegionView } from '../domain/region.js';
+import type { RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
-import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { sfailBeforeStart, startMayBringUpPrimary, syncRecordsFrom } from '../domain/sync.js';
+import { syncRecordsFrom } from '../domain/sync.js';
+import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
 import { LeaderWatcher } from './leader-watch.js';
 import {
   unknownHealth,
@@ -126,8 +126,6 @@ export class Agent {
   private leaderMine = false;
   private last: Decision | null = null;
   private lastActionOutcome: ActionOutcome | null = null;
-  /** The takeover this agent won the key for, until it is carried out (see act 'promote'). */
-  private pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null = null;
   /** The last clock skew measured to each peer (kept while the peer is silent: its age tells). */
   private skew: Record<string, SkewEstimate> = {};
   /** Store writes failing now, by kind: logged once per episode. */
@@ -149,11 +147,6 @@ export class Agent {
   private contending = false;
   /** How long another leader has looked lost: its report unchanged, its node not answering. */
   private silence: { site: string; seen: number | null; cycles: number } | null = null;
-  /** A fence of another node in flight (in the background), and how to abort it. */
-  private nodeFencing: Promise<void> | null = null;
-  private nodeFencingAbort: AbortController | null = null;
-  /** The site the background fence (nodeFencing) is powering off. */
-  private nodeFencingSite: string | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -165,11 +158,16 @@ export class Agent {
   /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
   private wokenCycle = false;
   private lastCountedFailureAt: number | null = null;
+  /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
+  readonly actions = new ActionLane();
+  /** What the actions may use and change of this agent. */
+  private readonly host: ActionHost;
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
     const spec = options.spec();
     this.session = options.coordination.session(options.cluster, options.site, spec.lease.ttlSeconds);
+    this.host = this.actionHost();
     this.leaderWatch = new LeaderWatcher({
       session: this.session,
       clock: options.clock,
@@ -213,7 +211,7 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
-    this.nodeFencingAbort?.abort();
+    this.host.nodeFence.abort?.abort();
     const inFlight = this.busy?.catch(() => null);
     if (inFlight && options.graceMs !== undefined) {
       await Promise.race([inFlight, this.options.clock.sleep(options.graceMs)]);
@@ -236,21 +234,28 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
-    this.nodeFencingAbort?.abort();
+    this.host.nodeFence.abort?.abort();
     this.session.abandon();
   }
 
+  /**
+   * Fixed rate: the next cycle starts an interval after this one STARTED (at once when it took
+   * longer, never overlapping it), so a slow probe does not stretch failureThreshold x interval.
+   * Cycles still start at least an interval apart: the blip tolerance is unchanged.
+   */
   private schedule(ms: number, woken = false): void {
     if (!this.running) return;
     this.timerCancel?.();
     this.timerCancel = this.options.clock.setTimer(ms, () => {
       this.wokenCycle = woken;
+      const startedAt = this.options.clock.monotonic();
       void this.runCycle().finally(() => {
         this.wokenCycle = false;
         const again = this.wakePending;
         this.wakePending = false;
+        const took = this.options.clock.monotonic() - startedAt;
         if (again) this.schedule(0, true);
-        else this.schedule(this.options.spec().probes.intervalSeconds * 1000);
+        else this.schedule(Math.max(0, this.options.spec().probes.intervalSeconds * 1000 - took));
       });
     });
   }
@@ -299,7 +304,7 @@ export class Agent {
     this.noteFailsafe(d);
     if (d.action.kind === 'fence') {
       this.emit('decision', d);
-      await this.act(d, null);
+      await this.actions.overtaking(d.action.kind, () => carryOut(this.host, d));
       this.leaderMine = false;
     }
   }
@@ -631,6 +636,7 @@ export class Agent {
     // The region records (a newer generation of the other region is written down before deciding).
     if (this.options.region !== undefined)
       this.lastRegion = await this.options.region.view(spec, this.site, state, health, now);
+    this.options.metrics?.region?.(spec, this.lastRegion, health);
 
     // 4. Decide.
     const obs = this.observation(leader, state);
@@ -640,7 +646,7 @@ export class Agent {
     this.emit('decision', d);
 
     // 5. Act.
-    if (d.action.kind !== 'none') await this.act(d, state);
+    if (d.action.kind !== 'none') await this.actions.fromCycle(d.action.kind, () => carryOut(this.host, d));
     return d;
   }
 
@@ -698,8 +704,8 @@ export class Agent {
         ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
         : {}),
       ...(this.lastRegion !== undefined ? { region: this.lastRegion } : {}),
-      ...(this.nodeFencing !== null && this.nodeFencingSite !== null
-        ? { fencingNode: this.nodeFencingSite }
+      ...(this.host.nodeFence.running !== null && this.host.nodeFence.site !== null
+        ? { fencingNode: this.host.nodeFence.site }
         : {}),
     });
   }
@@ -742,317 +748,55 @@ export class Agent {
     };
   }
 
-  /** Re-reads the store and checks the action's epoch is still the current one. */
-  private async epochStillCurrent(epoch: number): Promise<{ ok: boolean; state: ClusterState | null }> {
-    try {
-      const state = await this.storeCall('coordination read', () => this.session.read());
-      return { ok: state.lastEpoch === epoch, state };
-    } catch {
-      return { ok: false, state: null };
-    }
-  }
-
-  private async act(d: Decision, state: ClusterState | null): Promise<void> {
-    const { clock, hana } = this.options;
-    const spec = this.options.spec();
-    const actionMs = this.options.actionTimeoutMs ?? 120_000;
-    const a = d.action;
-    const hanaCall = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>) =>
-      withTimeout(clock, actionMs, what, fn);
-    try {
-      switch (a.kind) {
-        case 'none':
-          return;
-        case 'acquire-leader': {
-          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch);
-          if (rec) this.emitRaw('action', a.kind, d.reason, `acquired the leader key at epoch ${rec.epoch}`);
-          return;
-        }
-        case 'takeover': {
-          const rec = await this.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
-          if (!rec) return;
-          // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
-          // cycle: it is still the same takeover, planned or not, from the same old primary.
-          this.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
-          await this.promote(a.kind, rec.epoch, a.handshake, a.planned, a.from);
-          if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
-          // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
-          // stopped (Autostart=0) and its agent follows the new leader (register or wait).
-          if (a.powerOn !== undefined && this.leaderMine) void this.powerOn(a.powerOn, rec.epoch);
-          return;
-        }
-        case 'fence-node': {
-          const check = await this.epochStillCurrent(a.epoch);
-          if (!check.ok) return this.refuseStale(a, check.state);
-          if (check.state?.leader != null && check.state.leader.site !== a.site) {
-            return this.emitRaw(
-              'refused',
-              a.kind,
-              'not_leader',
-              `not fencing ${a.site}: ${check.state.leader.site} holds the leader key now`,
-            );
-          }
-          // In the background: a fence that fails or hangs (up to fencing.agent.timeoutSeconds)
-          // must not hold up the cycle, so the lease rule stays in force meanwhile.
-          if (this.nodeFencing !== null) return;
-          const abort = new AbortController();
-          this.nodeFencingAbort = abort;
-          this.nodeFencingSite = a.site;
-          this.nodeFencing = this.fenceNode(a.site, a.epoch, d.reason, abort.signal)
-            .catch((err: unknown) =>
-              this.emitRaw(
-                'action-failed',
-                'fence-node',
-                'node_fence_failed',
-                `fencing ${a.site} failed: ${errorMessage(err)}`,
-              ),
-            )
-            .finally(() => {
-              this.nodeFencing = null;
-              this.nodeFencingAbort = null;
-              this.nodeFencingSite = null;
-            });
-          return;
-        }
-        case 'promote': {
-          const same = this.pendingTakeover?.epoch === a.epoch ? this.pendingTakeover : null;
-          await this.promote(a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
-          return;
-        }
-        case 'step-down': {
-          let how = '';
-          if (a.fence === 'stop') {
-            // Never hand the key on while the old primary may come back (a frozen instance that
-            // thaws would take writes again): keep the key and retry on the next cycle.
-            const stopped = await this.stopSite(a.kind, 'keeping the leader key until it is stopped');
-            if (!stopped.ok) return;
-            how = `${stopped.how} ${this.site}, `;
-          }
-          await this.storeCall('release leader', () => this.session.releaseLeader(a.epoch, a.handoverTo));
-          this.leaderMine = false;
-          this.emitRaw('action', a.kind, d.reason, `${how}released the leader key at epoch ${a.epoch}`);
-          return;
-        }
-        case 'start-local': {
-          const check = await this.epochStillCurrent(a.epoch);
-          if (!check.ok) return this.refuseStale(a, check.state);
-          if (startMayBringUpPrimary(a, this.lastHealth)) {
-            // Starting a primary is only safe while we still hold the key in this epoch.
-            if (!check.state?.leader || check.state.leader.site !== this.site) {
-              return this.emitRaw(
-                'refused',
-                a.kind,
-                'not_leader',
-                'not starting a primary without the leader key',
-              );
-            }
-            // A starting primary commits alone at once: its secondaries' SOK records must not
-            // vouch for the time after the start. Not recorded, not started.
-            await this.storeCall('write sync', () =>
-              this.session.writeSync(a.epoch, sfailBeforeStart(spec, this.site, a.epoch, clock.now())),
-            );
-          }
-          let how = '';
-          if (a.restart) {
-            this.localRestarts++;
-            // A failed probe says nothing about the processes: the instance may run and hang. A
-            // restart always stops it first (hard stop, then a kill), and never starts on top of it.
-            const stopped = await this.stopSite(a.kind, 'not starting it on top of a running instance');
-            if (!stopped.ok) return;
-            how = `${stopped.how}, then `;
-          }
-          await hanaCall('start', (s) => hana.start(s));
-          this.fenced = false;
-          this.emitRaw('action', a.kind, d.reason, `${how}started ${this.site}`);
-          return;
-        }
-        case 'fence': {
-          // Fencing one's own site is always allowed: it can only remove a writer. It is reported
-          // (fenced) only once the stop is confirmed; a failed one is retried on the next cycle.
-          const stopped = await this.stopSite(a.kind, 'retrying on the next cycle');
-          if (!stopped.ok) return;
-          this.emitRaw('action', a.kind, d.reason, `fenced ${this.site} (${stopped.how})`);
-          return;
-        }
-        case 'register': {
-          const check = await this.epochStillCurrent(a.epoch);
-          if (!check.ok) return this.refuseStale(a, check.state);
-          const primary = spec.sites.find((s) => s.name === a.primary);
-          if (!primary) throw new Error(`unknown primary site ${a.primary}`);
-          await hanaCall('register', (s) =>
-            hana.register(
-              {
-                remoteSite: primary.name,
-                remoteHost: primary.host,
-                remoteInstance: spec.instanceNumber,
-                replicationMode: linkReplicationMode(spec, this.site, primary.name),
-                operationMode: spec.replication.operationMode,
-                siteName: this.site,
-                ...(a.online ? { online: true } : {}),
-              },
-              s,
-            ),
-          );
-          this.fenced = false;
-          if (a.intentId !== undefined) await this.session.completeIntent(a.intentId).catch(() => {});
-          for (const id of a.releases ?? []) await this.session.completeIntent(id).catch(() => {});
-          this.emitRaw(
-            'action',
-            a.kind,
-            d.reason,
-            `registered ${this.site} as secondary of ${a.primary}${a.releases ? ' (its fence request released)' : ''}`,
-          );
-          return;
-        }
-        case 'refuse-intent':
-          await this.storeCall('complete intent', () => this.session.completeIntent(a.intentId));
-          this.emitRaw('refused', a.kind, d.reason, d.message);
-          return;
-      }
-    } catch (err) {
-      this.emitRaw('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
-    }
-    void state;
-  }
-
-  /**
-   * Stops the local site for certain: a hard stop within the stop deadline; when it does not
-   * complete (a hung instance), `HDB kill-9` within the same deadline. `fenced` is set only once
-   * one of them is confirmed (every process stopped). A failure is an `action-failed` event with
-   * reason `fence_failed` (counted in hanasr_fencing_failures_total, an Event from the operator);
-   * the caller retries on its next cycle.
-   */
-  private async stopSite(
-    kind: Action['kind'],
-    onFailure: string,
-  ): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
-    const { clock, hana } = this.options;
-    const stopMs = this.options.stopTimeoutMs ?? 30_000;
-    // Self-fencing: from now on the watchdog goes unfed while this site leads or may write, so a
-    // stop that never completes (a hung instance, a frozen file system) ends in a reset.
-    this.stopping = 'in-progress';
-    this.feedTick();
-    try {
-      await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
-      this.fenced = true;
-      this.stopping = 'none';
-      return { ok: true, how: 'stopped' };
-    } catch (stopErr) {
-      this.emitRaw(
-        'action-failed',
-        kind,
-        'stop_failed',
-        `hard stop of ${this.site} did not complete (${errorMessage(stopErr)}): killing its processes (HDB kill-9)`,
-      );
-      try {
-        await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s));
-      } catch (killErr) {
-        this.emitRaw(
-          'action-failed',
-          kind,
-          'fence_failed',
-          `${this.site} is not stopped: the hard stop (${errorMessage(stopErr)}) and the kill (${errorMessage(killErr)}) failed; ${onFailure}`,
-        );
-        this.stopping = 'failed';
-        this.feedTick();
-        return { ok: false };
-      }
-      this.fenced = true;
-      this.stopping = 'none';
-      return { ok: true, how: 'killed (HDB kill-9, the hard stop did not complete)' };
-    }
-  }
-
-  /**
-   * Powers `site`'s node off through the fence agent (off, then status until off, within the
-   * spec's timeout) and records the outcome in the store with the epoch it believed in.
-   */
-  private async fenceNode(site: string, epoch: number, reason: string, signal: AbortSignal): Promise<void> {
-    const spec = this.options.spec();
-    const agent = this.options.fenceAgent;
-    if (agent === undefined || spec.fencing.agent === undefined) {
-      return this.emitRaw(
-        'action-failed',
-        'fence-node',
-        'node_fence_failed',
-        `no fence agent to fence ${site} with`,
-      );
-    }
-    this.emitRaw(
-      'fencing',
-      'fence-node',
-      reason,
-      `powering off the node of ${site} (epoch ${epoch}) through ${spec.fencing.agent.command}`,
-    );
-    const outcome = await fenceOff(agent, site, {
-      clock: this.options.clock,
-      ...fenceTiming(spec.fencing.agent),
-      signal,
-    });
-    await this.recordFence(outcome, epoch);
-    if (outcome.result === 'confirmed') {
-      this.emitRaw(
-        'action',
-        'fence-node',
-        'node_fenced',
-        `fenced the node of ${site} at epoch ${epoch}: ${outcome.message} (${outcome.calls} calls)`,
-      );
-    } else {
-      this.emitRaw(
-        'action-failed',
-        'fence-node',
-        'node_fence_failed',
-        `fencing the node of ${site} ${outcome.result === 'failed' ? 'failed' : 'timed out'}: ${outcome.message}; the lease rule stays in force`,
-      );
-    }
-  }
-
-  private async recordFence(outcome: FenceOutcome, epoch: number): Promise<void> {
-    const record: FenceRecord = {
-      site: outcome.site,
-      by: this.site,
-      epoch,
-      action: outcome.action,
-      result: outcome.result,
-      startedAt: outcome.startedAt,
-      endedAt: outcome.endedAt,
-      calls: outcome.calls,
-      ...(outcome.code !== undefined ? { code: outcome.code } : {}),
-      message: outcome.message,
-    };
-    if (outcome.action === 'off') this.lastFence = record;
-    this.options.metrics?.nodeFenced?.(record);
-    await this.storeCall('record fence', () => this.session.recordFence(record)).catch((err: unknown) =>
-      this.emitRaw(
-        'store-write-failed',
-        'none',
-        'fence_record_failed',
-        `recording the fence of ${outcome.site} failed: ${errorMessage(err)}`,
-      ),
-    );
-  }
-
-  /** Powers a node we fenced on again, after our takeover (best effort, recorded). */
-  private async powerOn(site: string, epoch: number): Promise<void> {
-    const spec = this.options.spec();
-    const agent = this.options.fenceAgent;
-    if (agent === undefined || spec.fencing.agent === undefined || !this.running) return;
-    const outcome = await fenceOn(agent, site, {
-      clock: this.options.clock,
-      ...fenceTiming(spec.fencing.agent),
-    });
-    await this.recordFence(outcome, epoch);
-    this.emitRaw(
-      outcome.result === 'confirmed' ? 'action' : 'action-failed',
-      'fence-node',
-      outcome.result === 'confirmed' ? 'node_powered_on' : 'node_power_on_failed',
-      `${outcome.result === 'confirmed' ? 'powered the node of ' + site + ' on again' : 'powering the node of ' + site + ' on failed'}: ${outcome.message}`,
-    );
-  }
-
   /** The last fence of another node this agent carried out, or null. */
   get lastNodeFence(): FenceRecord | null {
     return this.lastFence;
+  }
+
+  /** The agent as its actions see it (src/agent/actions.ts). */
+  private actionHost(): ActionHost {
+    const o = this.options;
+    return {
+      site: o.site,
+      clock: o.clock,
+      hana: o.hana,
+      session: this.session,
+      peers: o.peers,
+      fenceAgent: o.fenceAgent,
+      actionMs: o.actionTimeoutMs ?? 120_000,
+      stopMs: o.stopTimeoutMs ?? 30_000,
+      spec: () => o.spec(),
+      running: () => this.running,
+      storeCall: (what, fn) => this.storeCall(what, fn),
+      tell: (event, action, reason, message) => this.emitRaw(event, action, reason, message),
+      lastHealth: () => this.lastHealth,
+      leaderMine: () => this.leaderMine,
+      setLeaderMine: (mine) => {
+        this.leaderMine = mine;
+      },
+      setFenced: (fenced) => {
+        this.fenced = fenced;
+      },
+      countRestart: () => {
+        this.localRestarts++;
+      },
+      stopping: (state) => {
+        this.stopping = state;
+        this.feedTick();
+      },
+      stopped: () => {
+        this.fenced = true;
+        this.stopping = 'none';
+      },
+      observation: (leader, state) => this.observation(leader, state),
+      winLeaderKey: (kind, expected, seize) => this.winLeaderKey(kind, expected, seize),
+      pendingTakeover: null,
+      nodeFence: { running: null, abort: null, site: null },
+      noteFence: (record) => {
+        if (record.action === 'off') this.lastFence = record;
+        o.metrics?.nodeFenced?.(record);
+      },
+    };
   }
 
   /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
@@ -1065,7 +809,13 @@ export class Agent {
     try {
       if (this.armedOn !== null || this.wdVerdict?.use === true) {
         await this.feeding?.catch(() => {});
-        await this.storeCall('renew lease', () => this.session.renew()).catch(() => {});
+        // Counted as any failed renewal is (the race below goes on: the key's CAS decides).
+        const renewStarted = this.options.clock.monotonic();
+        await this.storeCall('renew lease', () => this.session.renew()).then(
+          () => this.options.metrics?.leaseRenewed((this.options.clock.monotonic() - renewStarted) / 1000),
+          (err: unknown) =>
+            this.options.metrics?.leaseRenewed((this.options.clock.monotonic() - renewStarted) / 1000, err),
+        );
       }
       rec = await this.storeCall(seize !== undefined ? 'seize leader' : 'acquire leader', () =>
         seize !== undefined
@@ -1085,7 +835,16 @@ export class Agent {
     // the key straight back (Patroni: no leader without its watchdog).
     if (this.wdVerdict?.use === true && this.armedOn === null && !(await this.armNow(spec))) {
       if (spec.fencing.watchdog.mode === 'required') {
-        await this.storeCall('release leader', () => this.session.releaseLeader(rec.epoch)).catch(() => {});
+        // A failed release is told: the key then stays until the lease runs out.
+        await this.storeCall('release leader', () => this.session.releaseLeader(rec.epoch)).catch(
+          (err: unknown) =>
+            this.emitRaw(
+              'store-write-failed',
+              'none',
+              'leader_release_failed',
+              `releasing the leader key at epoch ${rec.epoch} failed (${errorMessage(err)}): it stays until the lease runs out`,
+            ),
+        );
         this.leaderMine = false;
         this.emitRaw(
           'refused',
@@ -1097,134 +856,6 @@ export class Agent {
       }
     }
     return rec;
-  }
-
-  /**
-   * Re-reads the leader key right before `hdbnsutil -sr_takeover`: a promotion runs only while
-   * the key is this site's at `epoch`. A refusal is a 'refused' event (stale_epoch when the term
-   * moved on, not_leader when the key is gone or another's in the same term).
-   */
-  private async leaderStillMine(kind: Action['kind'], epoch: number): Promise<boolean> {
-    let state: ClusterState;
-    try {
-      state = await this.storeCall('coordination read', () => this.session.read());
-    } catch (err) {
-      this.emitRaw(
-        'refused',
-        kind,
-        'not_leader',
-        `${kind} refused: the leader key cannot be read right before -sr_takeover (${errorMessage(err)})`,
-      );
-      return false;
-    }
-    const leader = state.leader;
-    if (leader?.site === this.site && leader.epoch === epoch) return true;
-    const now =
-      leader === null
-        ? `nobody holds the leader key (last epoch ${state.lastEpoch})`
-        : `${leader.site} holds the leader key at epoch ${leader.epoch}`;
-    const stale = (leader?.epoch ?? state.lastEpoch) !== epoch;
-    this.emitRaw(
-      'refused',
-      kind,
-      stale ? 'stale_epoch' : 'not_leader',
-      `${kind} refused: it carries epoch ${epoch}, but ${now}`,
-    );
-    if (leader?.site !== this.site) this.leaderMine = false;
-    return false;
-  }
-
-  private async promote(
-    kind: 'takeover' | 'promote',
-    epoch: number,
-    handshake: boolean,
-    planned: boolean,
-    from: string | null,
-  ): Promise<void> {
-    const { clock, hana } = this.options;
-    const actionMs = this.options.actionTimeoutMs ?? 120_000;
-    if (!(await this.leaderStillMine(kind, epoch))) return;
-    try {
-      await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake }, s));
-    } catch (err) {
-      if (!handshake) throw err;
-      // The handshake needs the old primary; without it, a plain takeover is safe only if no
-      // site may still write (src/domain/promotion.ts), judged on fresh facts: the store as it is
-      // now and a direct check of each suspect. Otherwise keep the key and try again next cycle.
-      const state = await this.storeCall('coordination read', () => this.session.read()).catch(() => null);
-      if (state === null) {
-        this.emitRaw(
-          'refused',
-          'takeover',
-          'old_primary_may_write',
-          `takeover with --suspendPrimary failed (${errorMessage(err)}) and the store cannot be read: not promoting blind`,
-        );
-        return;
-      }
-      const obs = this.observation(leaderViewOf(state, this.site), state);
-      const suspects =
-        from !== null
-          ? [from]
-          : promotionSuspects(
-              obs,
-              this.options.spec().sites.map((s) => s.name),
-            );
-      const fallback = handshakeFallback(
-        obs,
-        suspects,
-        await this.checkSuspects(suspects),
-        errorMessage(err),
-      );
-      if (!fallback.plain) {
-        this.emitRaw('refused', 'takeover', fallback.reason, fallback.message);
-        return;
-      }
-      this.emitRaw('action-failed', 'takeover', fallback.reason, fallback.message);
-      // The checks took time: the key must still be ours right before the command.
-      if (!(await this.leaderStillMine(kind, epoch))) return;
-      await withTimeout(clock, actionMs, 'takeover', (s) => hana.takeover({ handshake: false }, s));
-    }
-    this.fenced = false;
-    this.emitRaw(
-      'action',
-      'takeover',
-      planned ? 'planned_takeover' : 'takeover_done',
-      `${this.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
-    );
-  }
-
-  /** A direct check of each site, with the probe deadline; says why when there is no answer. */
-  private async checkSuspects(sites: readonly string[]): Promise<Record<string, SuspectCheck>> {
-    const { clock } = this.options;
-    const probe = this.options.peers;
-    const timeoutMs = this.options.spec().probes.timeoutSeconds * 1000;
-    const checks: Record<string, SuspectCheck> = {};
-    await Promise.all(
-      sites.map(async (site) => {
-        if (probe === undefined) {
-          checks[site] = { kind: 'no-answer', why: 'blind' };
-          return;
-        }
-        try {
-          const view = await withTimeout(clock, timeoutMs, `peer check ${site}`, (s) => probe.check(site, s));
-          checks[site] = checkOf(view);
-        } catch (e) {
-          const why =
-            e instanceof TimeoutError ? 'timeout' : isAuthError(e) ? 'unauthenticated' : 'unreachable';
-          checks[site] = { kind: 'no-answer', why, detail: errorMessage(e) };
-        }
-      }),
-    );
-    return checks;
-  }
-
-  private refuseStale(a: Action, state: ClusterState | null): void {
-    this.emitRaw(
-      'refused',
-      a.kind,
-      'stale_epoch',
-      `${a.kind} refused: it carries epoch ${'epoch' in a ? a.epoch : '?'}, the store is at ${state?.lastEpoch ?? 'unknown'}`,
-    );
   }
 
   private emit(event: string, d: Decision): void {
@@ -1251,13 +882,4 @@ export class Agent {
     this.options.metrics?.event(e);
     this.options.onEvent?.(e);
   }
-}
-
-/** A failed login (an error with code AUTH, as the SQL probe raises it). */
-function isAuthError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'AUTH';
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -195,6 +195,7 @@ export class BackupRunner {
         logMode: reading.logMode,
         autoLogBackup: reading.autoLogBackup,
         readable,
+        ...(reading.logBacklog !== undefined ? { logBacklog: reading.logBacklog } : {}),
       };
     } catch (err) {
       facts = {

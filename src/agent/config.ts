@@ -1,19 +1,20 @@
-// Why this file is long: the agent's option table (44 options, each with its help) and the validation of each, naming flag and variable.
+// Why this file is long: the agent's option table (53 options, each with its help) and the validation of each, naming flag and variable.
 /**
  * Configuration of `hanasr agent`: from HANASR_* environment variables and command-line flags
  * (a flag wins over its variable), validated with zod. Every error names the field, its flag and
  * its variable, and never echoes a value (a password typed into the wrong field is not printed).
  *
  * Secrets never come from the command line: the SQL password from a credentials file, a mounted
- * Secret directory or HANASR_SQL_PASSWORD; the etcd password from HANASR_ETCD_PASSWORD_FILE; the
- * peer token from HANASR_PEER_TOKEN_FILE.
+ * Secret directory or HANASR_SQL_PASSWORD; the etcd passwords from HANASR_ETCD_PASSWORD_FILE and
+ * HANASR_OTHER_REGION_ETCD_PASSWORD_FILE; the peer token from HANASR_PEER_TOKEN_FILE.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseSpec, SID_PATTERN, SITE_NAME_PATTERN, type HanaSystemReplicationSpec } from '../api/spec.js';
 import {
   etcdConfigOf,
+  OTHER_REGION_OPTIONS,
   parseStoreConnection,
   STORE_OPTIONS,
   storeConnectionInput,
@@ -79,6 +80,15 @@ export const AGENT_OPTIONS = {
   etcdUsername: STORE_OPTIONS.username,
   etcdPasswordFile: STORE_OPTIONS.passwordFile,
   etcdCallTimeoutMs: STORE_OPTIONS.callTimeoutMs,
+  otherRegion: OTHER_REGION_OPTIONS.name,
+  otherRegionEtcdEndpoints: OTHER_REGION_OPTIONS.endpoints,
+  otherRegionEtcdPrefix: OTHER_REGION_OPTIONS.prefix,
+  otherRegionEtcdCaFile: OTHER_REGION_OPTIONS.caFile,
+  otherRegionEtcdCertFile: OTHER_REGION_OPTIONS.certFile,
+  otherRegionEtcdKeyFile: OTHER_REGION_OPTIONS.keyFile,
+  otherRegionEtcdUsername: OTHER_REGION_OPTIONS.username,
+  otherRegionEtcdPasswordFile: OTHER_REGION_OPTIONS.passwordFile,
+  otherRegionEtcdCallTimeoutMs: OTHER_REGION_OPTIONS.callTimeoutMs,
   storeTimeoutMs: {
     value: 'MS',
     env: 'HANASR_STORE_TIMEOUT_MS',
@@ -262,6 +272,11 @@ export interface AgentConfig {
   readonly specFromStore: boolean;
   readonly specRefreshMs: number;
   readonly coordination: CoordinationConfig;
+  /**
+   * Two regions (docs/dr.md): the other region's name and its etcd, read only; the agent reads its
+   * region record each cycle (RegionLink), with the etcd call deadline as the read's deadline.
+   */
+  readonly otherRegion?: { readonly name: string; readonly etcd: EtcdConfig };
   readonly storeTimeoutMs: number;
   readonly hana: {
     readonly sid?: string;
@@ -419,6 +434,17 @@ const rawSchema = z
     etcdUsername: text.optional(),
     etcdPasswordFile: text.optional(),
     etcdCallTimeoutMs: intIn(50, 60_000, 'milliseconds').optional(),
+    otherRegion: text
+      .regex(SITE_NAME_PATTERN, 'must be a region name (a letter, then letters, digits, _ or -)')
+      .optional(),
+    otherRegionEtcdEndpoints: text.optional(),
+    otherRegionEtcdPrefix: text.optional(),
+    otherRegionEtcdCaFile: text.optional(),
+    otherRegionEtcdCertFile: text.optional(),
+    otherRegionEtcdKeyFile: text.optional(),
+    otherRegionEtcdUsername: text.optional(),
+    otherRegionEtcdPasswordFile: text.optional(),
+    otherRegionEtcdCallTimeoutMs: intIn(50, 60_000, 'milliseconds').optional(),
     storeTimeoutMs: intIn(100, 120_000, 'milliseconds').optional(),
     sid: z
       .string()
@@ -487,6 +513,16 @@ function issuesOf(error: z.ZodError): string[] {
   });
 }
 
+let yamlParse: (typeof import('yaml'))['parse'] | undefined;
+/**
+ * The YAML parser, loaded the first time a spec file is read: an agent that follows the spec
+ * the operator publishes (the chart's) never loads it (about 0.6 MB of heap, measured).
+ */
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text);
+}
+
 /** Reads a manifest (a HanaSystemReplication resource) or a bare spec; errors name the file and field. */
 export function readSpecFile(file: string): {
   spec: HanaSystemReplicationSpec;
@@ -534,15 +570,20 @@ function readFirstLine(file: string, field: string, minLength = MIN_SECRET_LENGT
   }
 }
 
-/** The agent's name of a store connection field: endpoints -> etcdEndpoints. */
-function agentFieldOf(field: StoreField): string {
-  return `etcd${field[0]!.toUpperCase()}${field.slice(1)}`;
+/** The agent's name of a store connection field: endpoints -> etcdEndpoints (otherRegionEtcdEndpoints). */
+function agentFieldOf(field: StoreField, prefix = 'etcd'): string {
+  return `${prefix}${field[0]!.toUpperCase()}${field.slice(1)}`;
 }
 
 /** The etcd configuration of the agent's store options; problems named by the agent's fields. */
-function agentEtcdConfig(r: Readonly<Record<string, unknown>>, problems: string[]): EtcdConfig | undefined {
+function agentEtcdConfig(
+  r: Readonly<Record<string, unknown>>,
+  problems: string[],
+  prefix = 'etcd',
+): EtcdConfig | undefined {
+  const agentFieldOf_ = (field: StoreField) => agentFieldOf(field, prefix);
   const values: Record<string, unknown> = {};
-  for (const field of Object.keys(STORE_OPTIONS) as StoreField[]) values[field] = r[agentFieldOf(field)];
+  for (const field of Object.keys(STORE_OPTIONS) as StoreField[]) values[field] = r[agentFieldOf_(field)];
   if (typeof values.callTimeoutMs === 'number') values.callTimeoutMs = String(values.callTimeoutMs);
   try {
     return etcdConfigOf(parseStoreConnection(storeConnectionInput(values)), {
@@ -552,7 +593,7 @@ function agentEtcdConfig(r: Readonly<Record<string, unknown>>, problems: string[
     if (!(err instanceof StoreConnectionError)) throw err;
     for (const p of err.problems)
       problems.push(
-        p.field !== null ? `${describeField(agentFieldOf(p.field))}: ${p.message}` : `etcd ${p.message}`,
+        p.field !== null ? `${describeField(agentFieldOf_(p.field))}: ${p.message}` : `etcd ${p.message}`,
       );
     return undefined;
   }
@@ -610,6 +651,25 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
       const etcd = agentEtcdConfig(r, problems);
       if (etcd !== undefined) coordination = { kind: 'etcd', etcd };
     }
+  }
+
+  // The other region's store (docs/dr.md): its name and endpoints go together.
+  let otherRegion: AgentConfig['otherRegion'];
+  if ((r.otherRegion === undefined) !== (r.otherRegionEtcdEndpoints === undefined))
+    problems.push(
+      `${describeField('otherRegion')} and ${describeField('otherRegionEtcdEndpoints')} go together: give both or neither`,
+    );
+  else if (r.otherRegion !== undefined) {
+    const etcd = agentEtcdConfig(r, problems, 'otherRegionEtcd');
+    if (etcd !== undefined) otherRegion = { name: r.otherRegion, etcd };
+  }
+  if (file && r.otherRegion !== undefined) {
+    const regions = new Set(file.spec.sites.flatMap((s) => (s.region !== undefined ? [s.region] : [])));
+    const own = file.spec.sites.find((s) => s.name === r.site)?.region;
+    if (!regions.has(r.otherRegion) || own === r.otherRegion)
+      problems.push(
+        `${describeField('otherRegion')}: ${r.otherRegion} is not the other region of site ${r.site ?? '?'} in ${r.specFile}`,
+      );
   }
 
   // SQL credentials: exactly one source.
@@ -685,6 +745,7 @@ export function loadAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
     specFromStore,
     specRefreshMs: (r.specRefreshSeconds ?? 5) * 1000,
     coordination,
+    ...(otherRegion !== undefined ? { otherRegion } : {}),
     storeTimeoutMs: r.storeTimeoutMs ?? 2000,
     hana: {
       ...(r.sid !== undefined ? { sid: r.sid } : {}),

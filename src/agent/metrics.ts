@@ -7,7 +7,9 @@
  * secondary; fencing actions and takeovers from the agent's events.
  */
 import type { AgentEvent, StoreWrite } from './agent.js';
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { SkewEstimate } from '../domain/clock-skew.js';
+import { newestRecord, type RegionView } from '../domain/region.js';
 import type { FenceRecord, HanaHealth, WatchdogReport } from '../domain/types.js';
 import {
   initSiteCounters,
@@ -39,6 +41,8 @@ export interface AgentMetricsSink {
   nodeFenced?(record: FenceRecord): void;
   /** The watchdog as the report carries it (each cycle). */
   watchdog?(report: WatchdogReport): void;
+  /** The region view of the cycle (undefined: one region, or no region link), with the probe. */
+  region?(spec: HanaSystemReplicationSpec, view: RegionView | undefined, health: HanaHealth): void;
 }
 
 export interface AgentMetricsOptions {
@@ -64,6 +68,9 @@ export function clusterLabels(key: string): { namespace: string; cluster: string
 export class AgentMetrics implements AgentMetricsSink {
   private readonly own: SiteLabelValues;
   private readonly secondaries = new Set<string>();
+  /** The region series this agent exports now (to remove them when they no longer apply). */
+  private reachableRegion: string | null = null;
+  private readonly drSites = new Set<string>();
 
   constructor(private readonly options: AgentMetricsOptions) {
     this.own = { namespace: options.namespace, cluster: options.cluster, site: options.site };
@@ -123,6 +130,43 @@ export class AgentMetrics implements AgentMetricsSink {
     m.replicationInSync.remove(labels);
     m.replicationLagKnown.remove(labels);
     for (const status of replicationStatusValues) m.replicationStatus.remove({ ...labels, status });
+  }
+
+  /**
+   * The two region signals of docs/dr.md. Outside the active region: can this agent read the
+   * active region's store (no record naming an active region counts as not read). Inside it: for
+   * each site of the other region, does this site's probe report an ACTIVE link into it (a failed
+   * probe counts as no). The alert rules take the max over the agents, so one agent that sees the
+   * store or the link is enough, and silence of all of them alerts.
+   */
+  region(spec: HanaSystemReplicationSpec, view: RegionView | undefined, health: HanaHealth): void {
+    const m = this.options.metrics;
+    const active = view === undefined ? undefined : (newestRecord(view)?.active ?? null);
+    const inActive = view !== undefined && active === view.region;
+    const reachable =
+      view === undefined || inActive ? null : view.peers.some((p) => p.region === active && p.reachable);
+    if (this.reachableRegion !== null && (reachable === null || this.reachableRegion !== view?.region)) {
+      m.regionActiveStoreReachable.remove({ ...this.own, region: this.reachableRegion });
+      this.reachableRegion = null;
+    }
+    if (reachable !== null && view !== undefined) {
+      m.regionActiveStoreReachable.set({ ...this.own, region: view.region }, reachable ? 1 : 0);
+      this.reachableRegion = view.region;
+    }
+    const drSites = inActive
+      ? spec.sites.filter((s) => s.region !== undefined && s.region !== view.region).map((s) => s.name)
+      : [];
+    for (const site of this.drSites) {
+      if (!drSites.includes(site))
+        m.regionDrLinkActive.remove({ ...this.secondary(site), source: this.own.site });
+    }
+    this.drSites.clear();
+    for (const site of drSites) {
+      const up =
+        health.probeOk && health.replication.some((l) => l.secondary === site && l.status === 'ACTIVE');
+      m.regionDrLinkActive.set({ ...this.secondary(site), source: this.own.site }, up ? 1 : 0);
+      this.drSites.add(site);
+    }
   }
 
   clockSkew(peer: string, estimate: SkewEstimate): void {

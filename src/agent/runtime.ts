@@ -11,7 +11,9 @@ import { realClock, withTimeout, type Clock } from '../clock.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { EtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
-import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
+import type { ClusterState, Coordination, CoordinationSession, RegionStore } from '../coordination/port.js';
+import { isMultiRegion, regionNames, regionOf } from '../domain/region.js';
+import { RegionLink } from './region-link.js';
 import type { PeerView } from '../domain/observation.js';
 import type { HanaHealth, SiteReport } from '../domain/types.js';
 import { HanaCommandAdapter } from '../hana/commands/adapter.js';
@@ -262,6 +264,7 @@ export async function startAgentRuntime(
   };
   if (config.coordination.kind === 'etcd' && config.coordination.etcd.auth)
     remember(config.coordination.etcd.auth.password);
+  if (config.otherRegion?.etcd.auth) remember(config.otherRegion.etcd.auth.password);
   if (config.peerToken !== undefined) remember(config.peerToken);
   const secretList = () => [...secrets];
   // Every credential is read and registered now, before anything can print it: a tool output or
@@ -467,6 +470,42 @@ export async function startAgentRuntime(
     close: () => coordination.close(),
   };
 
+  // Two regions (docs/dr.md): the other region's store, read only, through a RegionLink that
+  // also keeps this region's record in the own store. Without it (or when it does not match the
+  // spec) an agent of a two-region landscape never leads: the region rules need both records.
+  const otherRegionStore =
+    config.otherRegion !== undefined ? new EtcdCoordination(config.otherRegion.etcd, { clock }) : null;
+  const regionLinkFor = (spec: HanaSystemReplicationSpec): RegionLink | undefined => {
+    if (!isMultiRegion(spec)) return undefined;
+    const own = regionOf(spec, config.site);
+    const other = config.otherRegion;
+    const ownStore = coordination as Partial<RegionStore>;
+    if (
+      other === undefined ||
+      otherRegionStore === null ||
+      own === undefined ||
+      other.name === own ||
+      !regionNames(spec).includes(other.name) ||
+      ownStore.writeRegion === undefined ||
+      ownStore.mirrorRegionSync === undefined
+    ) {
+      log('error', 'two regions in the spec but no usable other region: this agent will never lead', {
+        region: own ?? null,
+        otherRegion: other?.name ?? null,
+        regions: regionNames(spec),
+        hint: 'set --other-region and --other-region-etcd-endpoints (docs/dr.md)',
+      });
+      return undefined;
+    }
+    return new RegionLink({
+      cluster: config.cluster,
+      own: coordination as unknown as RegionStore,
+      peers: [{ region: other.name, store: otherRegionStore }],
+      timeoutMs: other.etcd.callTimeoutMs,
+      setTimer: (ms, fn) => clock.setTimer(ms, fn),
+    });
+  };
+
   const buildHana = (spec: HanaSystemReplicationSpec): HanaPort => {
     if (options.hana) return options.hana(spec);
     const sid = config.hana.sid ?? spec.sid;
@@ -554,6 +593,10 @@ export async function startAgentRuntime(
       spec: specGetter,
       hana: observed(buildHana(initial)),
       coordination: agentCoordination,
+      ...(() => {
+        const region = regionLinkFor(initial);
+        return region !== undefined ? { region } : {};
+      })(),
       clock,
       peers: {
         check: async (site, signal) => {
@@ -641,6 +684,7 @@ export async function startAgentRuntime(
             .stop()
             .catch((err: unknown) => log('warn', 'agent stop failed', { error: errorMessage(err) }));
         await coordination.close().catch(() => {});
+        await otherRegionStore?.close().catch(() => {});
         await server.close();
         log('info', 'agent stopped', { cluster: config.cluster, site: config.site });
         // winston writes on a later tick: let the last lines out before the caller goes on.

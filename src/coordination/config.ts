@@ -171,6 +171,38 @@ export const STORE_OPTIONS = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
+/**
+ * The other region's etcd (docs/dr.md: one store per region; agents and the operator read the
+ * other region's store, never write it): the same fields as STORE_OPTIONS under `other-region-`
+ * flags and `HANASR_OTHER_REGION_` variables.
+ */
+function otherRegionOption<F extends StoreField>(field: F) {
+  const base = STORE_OPTIONS[field];
+  return {
+    flag: `other-region-${base.flag}`,
+    env: base.env.replace(/^HANASR_/, 'HANASR_OTHER_REGION_'),
+    value: base.value,
+    help: `the other region's store: ${base.help.replace('HANASR_ETCD_', 'HANASR_OTHER_REGION_ETCD_')}${field === 'callTimeoutMs' ? '; also the deadline of one read across' : ''}`,
+  } as const;
+}
+
+export const OTHER_REGION_OPTIONS = {
+  name: {
+    flag: 'other-region',
+    env: 'HANASR_OTHER_REGION',
+    value: 'REGION',
+    help: "two regions (docs/dr.md): the other region's name as sites[].region gives it; with --other-region-etcd-endpoints its store is read (read only) each cycle. In a two-region landscape an agent without it never leads, and the operator cannot tell whether the active region answers",
+  },
+  endpoints: otherRegionOption('endpoints'),
+  prefix: otherRegionOption('prefix'),
+  caFile: otherRegionOption('caFile'),
+  certFile: otherRegionOption('certFile'),
+  keyFile: otherRegionOption('keyFile'),
+  username: otherRegionOption('username'),
+  passwordFile: otherRegionOption('passwordFile'),
+  callTimeoutMs: otherRegionOption('callTimeoutMs'),
+} as const satisfies Record<'name' | StoreField, OptionSpec>;
+
 /** The connection as configured (the password file not read yet); every caller's one shape. */
 export const storeConnectionSchema = z
   .object({

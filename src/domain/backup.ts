@@ -53,6 +53,59 @@ export interface BackupCatalogEntry {
   readonly paths: readonly string[];
 }
 
+/**
+ * The log of one database that waits for a log backup, from M_LOG_SEGMENTS: segments in state
+ * Closed (still needed for a restart) or Truncated (not needed any more), neither backed up yet.
+ * What the catalog cannot say: how much log is not backed up now, and since when.
+ */
+export interface LogBacklog {
+  readonly waitingSegments: number;
+  /** USED_SIZE of those segments. */
+  readonly waitingBytes: number;
+  /**
+   * Age of the oldest one's LAST_COMMIT_TIME when read, in seconds of HANA's own clock (HANA's
+   * current time minus that column: no clock of another host in it); null when none waits.
+   */
+  readonly oldestWaitingAgeSeconds: number | null;
+}
+
+/** One M_LOG_SEGMENTS row as the adapters hand it over (the age already on HANA's clock). */
+export interface LogSegmentRow {
+  readonly database: string;
+  /** STATE: Writing, Closed, Truncated, BackedUp, RetainedFree, Free, ... */
+  readonly state: string;
+  readonly usedBytes: number;
+  /** HANA's current time minus LAST_COMMIT_TIME (s); null when unknown. */
+  readonly ageSeconds: number | null;
+}
+
+/** The segment states that hold log no backup has taken yet (SAP's M_LOG_SEGMENTS reference). */
+export const LOG_STATES_WAITING_FOR_BACKUP = ['Closed', 'Truncated'] as const;
+
+/** Per database: the log that waits for a backup. A database without such a row waits for nothing. */
+export function logBacklogOf(
+  rows: readonly LogSegmentRow[],
+  databases: readonly string[],
+): Record<string, LogBacklog> {
+  const out: Record<string, LogBacklog> = {};
+  for (const db of databases)
+    out[db] = { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null };
+  for (const r of rows) {
+    if (!(LOG_STATES_WAITING_FOR_BACKUP as readonly string[]).includes(r.state)) continue;
+    const prev = out[r.database] ?? { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null };
+    out[r.database] = {
+      waitingSegments: prev.waitingSegments + 1,
+      waitingBytes: prev.waitingBytes + Math.max(0, r.usedBytes),
+      // An unknown age of a waiting segment is not young: count it as at least what we know.
+      oldestWaitingAgeSeconds:
+        r.ageSeconds === null
+          ? prev.oldestWaitingAgeSeconds
+          : Math.max(prev.oldestWaitingAgeSeconds ?? 0, r.ageSeconds),
+    };
+  }
+  return out;
+}
+
 /** What the primary's agent read about backups this time (its own HANA, its own clock). */
 export interface BackupFacts {
   readonly site: string;
@@ -69,6 +122,8 @@ export interface BackupFacts {
    * (BACKUP CHECK ACCESS on its files)? Absent: not checked; null: the check did not answer.
    */
   readonly readable: Readonly<Record<string, boolean | null>>;
+  /** Per database: log waiting for a log backup (M_LOG_SEGMENTS). Absent: not read. */
+  readonly logBacklog?: Readonly<Record<string, LogBacklog>>;
   /** Why a part could not be read (never a credential). */
   readonly error?: string;
 }
@@ -270,6 +325,23 @@ export function backupDue(input: BackupDueInput): BackupDecision {
         message: `${input.self} became primary at epoch ${epoch}; the newest successful backup was written by ${newest.site}, whose destination this site may not reach`,
         interrupt,
         refuse,
+      }; // A new region after a switchover or a disaster takeover: its store holds no run (the old
+    // region's runs stay in the old region's store), the catalog replicated with the log, and this
+    // site's own check says the newest backup there is not readable from its destination.
+    const facts = input.state?.facts;
+    const unreadableHere =
+      facts !== undefined &&
+      facts.site === input.self &&
+      facts.error === undefined &&
+      input.databases.some((db) => input.newestSuccessful?.[db] != null && facts.readable[db] === false);
+    if (latest.size === 0 && unreadableHere && !thisTerm)
+      return {
+        kind: 'start',
+        run: { id: `t-${epoch}`, kind: 'after-takeover', slot: null, attempt: 1 },
+        reason: 'after_takeover',
+        message: `${input.self} leads at epoch ${epoch} with no backup run in this store, and the newest successful backup in the catalog is not readable from its destination (written in the other region, or before): taking one now`,
+        interrupt,
+        refuse,
       };
   }
 
@@ -394,6 +466,9 @@ export interface DatabaseBackupHealth {
   readonly readable: boolean | null;
   readonly newestLogBackupAt: number | null;
   readonly logBackupAgeSeconds: number | null;
+  /** Log segments waiting for a log backup and their size (M_LOG_SEGMENTS); null: not read. */
+  readonly logSegmentsWaiting: number | null;
+  readonly logBytesWaiting: number | null;
   readonly failures: number;
 }
 
@@ -437,6 +512,7 @@ export function backupHealth(
   const runs = state?.runs ?? [];
   const databases: DatabaseBackupHealth[] = dbs.map((db) => {
     const newest = newestSuccessfulData(facts.catalog, db);
+    const backlog = facts.logBacklog?.[db];
     let newestLog: number | null = null;
     for (const e of facts.catalog)
       if (e.database === db && e.entryType === 'log backup' && e.state === 'successful')
@@ -457,6 +533,8 @@ export function backupHealth(
       readable: newest === undefined ? null : (facts.readable[db] ?? null),
       newestLogBackupAt: newestLog,
       logBackupAgeSeconds: age(newestLog),
+      logSegmentsWaiting: backlog?.waitingSegments ?? null,
+      logBytesWaiting: backlog?.waitingBytes ?? null,
       failures,
     };
   });
@@ -476,18 +554,43 @@ export function backupHealth(
   const unreadable = databases.filter((d) => d.newestSuccessfulAt !== null && d.readable !== true);
   const log = backup.logBackup;
   const logOff = log.required && (facts.logMode !== 'normal' || facts.autoLogBackup !== true);
+  const maxLogAgeMs = log.maxAgeSeconds * 1000 + options.maxSkewMs;
+  // The log chain starts with the first data backup (HANA writes log backups only after one):
+  // before the first log backup, maxAge counts from the oldest successful data backup.
+  const firstData = (db: string): number | null => {
+    let first: number | null = null;
+    for (const e of facts.catalog)
+      if (e.database === db && e.entryType === 'complete data backup' && e.state === 'successful')
+        first = Math.min(first ?? Infinity, e.startedAt);
+    return first;
+  };
   const logStale = log.required
-    ? databases.filter(
-        (d) =>
-          d.newestSuccessfulAt !== null &&
-          (d.newestLogBackupAt === null ||
-            now - d.newestLogBackupAt > log.maxAgeSeconds * 1000 + options.maxSkewMs),
-      )
+    ? databases.filter((d) => {
+        if (d.newestLogBackupAt !== null) return now - d.newestLogBackupAt > maxLogAgeMs;
+        const first = firstData(d.database);
+        return first !== null && now - first > maxLogAgeMs;
+      })
+    : [];
+  // No data backup at all: no log backup can start either (no grace: nothing can be recovered).
+  const logNever = log.required ? databases.filter((d) => d.newestSuccessfulAt === null) : [];
+  // Log waiting for backup longer than maxAge (M_LOG_SEGMENTS, HANA's clock plus the time since
+  // it was read): log backups fall behind even when the catalog shows a recent one.
+  const sinceRead = Math.max(0, now - facts.observedAt);
+  const logBehind = log.required
+    ? databases.filter((d) => {
+        const b = facts.logBacklog?.[d.database];
+        return (
+          b !== undefined &&
+          b.waitingSegments > 0 &&
+          b.oldestWaitingAgeSeconds !== null &&
+          b.oldestWaitingAgeSeconds * 1000 + sinceRead > log.maxAgeSeconds * 1000
+        );
+      })
     : [];
   const flags = {
     tooOld: tooOld.length > 0,
     unreadable: unreadable.length > 0,
-    logStalled: logOff || logStale.length > 0,
+    logStalled: logOff || logStale.length > 0 || logNever.length > 0 || logBehind.length > 0,
   };
   const names = (ds: readonly DatabaseBackupHealth[]) => ds.map((d) => d.database).join(', ');
   if (now - facts.observedAt > options.staleAfterMs + options.maxSkewMs)
@@ -518,12 +621,21 @@ export function backupHealth(
       `log backups are off on ${facts.site} (log_mode ${facts.logMode ?? 'unknown'}, enable_auto_log_backup ${facts.autoLogBackup === null ? 'unknown' : facts.autoLogBackup ? 'yes' : 'no'})`,
       flags,
     );
-  if (logStale.length > 0)
-    return unhealthy(
-      'LogBackupStalled',
-      `no log backup within ${log.maxAgeSeconds} s for ${names(logStale)}`,
-      flags,
-    );
+  if (logStale.length > 0 || logBehind.length > 0) {
+    const parts: string[] = [];
+    const never = logStale.filter((d) => d.newestLogBackupAt === null);
+    const old = logStale.filter((d) => d.newestLogBackupAt !== null);
+    if (old.length > 0) parts.push(`no log backup within ${log.maxAgeSeconds} s for ${names(old)}`);
+    if (never.length > 0)
+      parts.push(`no log backup yet of ${names(never)}, ${log.maxAgeSeconds} s after the first data backup`);
+    for (const d of logBehind) {
+      const b = facts.logBacklog![d.database]!;
+      parts.push(
+        `${d.database}: ${b.waitingSegments} log segments (${Math.round(b.waitingBytes / 2 ** 20)} MB) wait for backup, the oldest for ${Math.round(b.oldestWaitingAgeSeconds! + sinceRead / 1000)} s`,
+      );
+    }
+    return unhealthy('LogBackupStalled', parts.join('; '), flags);
+  }
   const last = [...latestAttempts(runs).values()].sort((a, b) => a.startedAt - b.startedAt).at(-1);
   if (last !== undefined && last.state === 'failed' && last.attempt >= backup.maxAttempts)
     return unhealthy('BackupFailing', `run ${last.id} failed ${last.attempt} times: ${last.message}`, flags);

@@ -46,8 +46,22 @@ export interface RegionRecord {
   /** When it was written (the writer's clock, ms). */
   readonly since: number;
   readonly by: RegionRecordBy;
-  /** A planned switchover's demotion token: the term the old region gave up. */
-  readonly token?: { readonly fromSite: string; readonly epoch: number; readonly generation: number };
+  /**
+   * A planned switchover's demotion token: the term the old region gave up (and, at the handover,
+   * the log position the new primary holds, equal to the old primary's last one).
+   */
+  readonly token?: {
+    readonly fromSite: string;
+    readonly epoch: number;
+    readonly generation: number;
+    readonly logPosition?: number;
+  };
+  /**
+   * A planned switchover's first write (docs/dr.md): the old region has given up, the new one may
+   * not lead yet. Nobody leads under such a record; the old primary stops (no more writes) and the
+   * handover (or the abort) writes the next generation.
+   */
+  readonly draining?: boolean;
   /** A disaster takeover's expected data loss. */
   readonly loss?: DataLossEstimate;
 }
@@ -118,7 +132,8 @@ export type RegionVerdict =
         | 'region_unconfirmed'
         | 'region_generation_behind'
         | 'region_generation_conflict'
-        | 'region_not_active';
+        | 'region_not_active'
+        | 'region_switchover_draining';
       /** This region is known not to be the active one (the rest: not known to be). */
       readonly notActive: boolean;
       readonly message: string;
@@ -170,6 +185,14 @@ export function regionVerdict(
       reason: 'region_not_active',
       notActive: true,
       message: `region ${newest.active} is active at generation ${newest.generation} (${newest.by}): ${self} in ${mine} never leads`,
+    };
+  }
+  if (newest !== null && newest.draining === true) {
+    return {
+      mayLead: false,
+      reason: 'region_switchover_draining',
+      notActive: false,
+      message: `a planned switchover to ${newest.active} drains at generation ${newest.generation} (the old primary ${newest.token?.fromSite ?? '?'} stops): ${self} does not lead until the handover`,
     };
   }
   if (view.own === null) {
@@ -420,7 +443,13 @@ function decideDisasterTakeover(
   epoch: number,
 ): Decision {
   const own = obs.region?.own;
-  if (own === null || own === undefined || own.generation !== intent.generation || own.by !== 'disaster') {
+  const planned = own?.by === 'switchover' && own.draining !== true;
+  if (
+    own === null ||
+    own === undefined ||
+    own.generation !== intent.generation ||
+    (own.by !== 'disaster' && !planned)
+  ) {
     return {
       action: { kind: 'refuse-intent', epoch, intentId: intent.id },
       reason: 'stale_generation',
@@ -446,6 +475,22 @@ function decideDisasterTakeover(
       'disaster_target_not_ready',
       `disaster takeover to ${obs.self} waits: it is not a running secondary (${h.probeError ?? h.srRole})`,
     );
+  }
+  // A planned switchover's handover: the old primary stopped and this site holds its last log
+  // position (the orchestrator checked it before writing this generation): no fence, no loss.
+  if (planned) {
+    return {
+      action: {
+        kind: 'takeover',
+        expectedLastEpoch: epoch,
+        handshake: false,
+        from: null,
+        planned: true,
+        intentId: intent.id,
+      },
+      reason: 'region_switchover_takeover',
+      message: `planned region switchover: ${obs.self} takes over in region ${own.active} at generation ${own.generation} (epoch ${epoch + 1}; ${own.token?.fromSite ?? 'the old primary'} stopped at log position ${own.token?.logPosition ?? '?'}, which ${obs.self} holds)`,
+    };
   }
   // Fence what the fence agent reaches: each site of the other regions, once in this generation.
   if (spec.fencing.agent !== undefined) {
@@ -593,5 +638,187 @@ export function planDisasterTakeover(
     record: { generation, active: region, since: input.now, by: 'disaster', loss },
     expectedGeneration: current.generation,
     intent: { kind: 'disaster-takeover', id: input.id, target, generation, epoch: input.own.lastEpoch },
+  };
+}
+
+/** What a planned region switchover request finds (both regions' stores, read just now). */
+export interface RegionSwitchoverInput {
+  /** The active region's store: its record, its leader key and last epoch. */
+  readonly active: {
+    readonly region?: RegionRecord;
+    readonly leader: { readonly site: string; readonly epoch: number } | null;
+    readonly lastEpoch: number;
+  } | null;
+  /** The target's region store could be read just now. */
+  readonly targetRegionReachable: boolean;
+  /** The active primary reports the replication into the target ACTIVE. */
+  readonly linkActive: boolean;
+  /** The generation and epoch the requester saw (refused when the stores moved on). */
+  readonly expectedGeneration?: number;
+  readonly expectedEpoch?: number;
+  readonly now: number;
+}
+
+export type RegionSwitchoverPlan =
+  | { readonly ok: false; readonly reason: string; readonly message: string }
+  | {
+      readonly ok: true;
+      /** Written into the active region's store, compare-and-set on `expectedGeneration`. */
+      readonly drain: RegionRecord;
+      readonly expectedGeneration: number;
+      readonly fromSite: string;
+      readonly message: string;
+    };
+
+/**
+ * The checks and the first write of a planned region switchover to `target` (docs/dr.md): both
+ * regions answer, the active region has a primary holding the key, the link into the target is
+ * ACTIVE, nothing is in maintenance, and the generation and epoch the requester saw still hold.
+ * The first write (draining) makes the old region give up (its primary stops: no more writes) and
+ * lets nobody lead until the handover.
+ */
+export function planRegionSwitchover(
+  spec: HanaSystemReplicationSpec,
+  target: string,
+  input: RegionSwitchoverInput,
+): RegionSwitchoverPlan {
+  const region = regionOf(spec, target);
+  const refuse = (reason: string, message: string): RegionSwitchoverPlan => ({ ok: false, reason, message });
+  if (!isMultiRegion(spec) || region === undefined)
+    return refuse(
+      'not_multi_region',
+      `${target}: a region switchover needs sites in two regions (sites[].region)`,
+    );
+  if (spec.maintenance) return refuse('maintenance', 'the cluster is in maintenance: nothing is done');
+  if (input.active === null)
+    return refuse(
+      'active_region_unreachable',
+      "the active region's store does not answer: a planned switchover needs both regions (a lost region: --disaster)",
+    );
+  const current = input.active.region;
+  if (current === undefined)
+    return refuse('no_region_record', 'no region record yet: the generation to supersede is unknown');
+  if (current.draining === true)
+    return refuse(
+      'switchover_in_progress',
+      `a switchover to ${current.active} is already draining at generation ${current.generation}`,
+    );
+  if (current.active === region)
+    return refuse(
+      'region_already_active',
+      `region ${region} is already active at generation ${current.generation}: use a takeover inside it`,
+    );
+  if (!input.targetRegionReachable)
+    return refuse(
+      'target_region_unreachable',
+      `region ${region}'s store does not answer: the switchover would leave nobody leading`,
+    );
+  if (input.expectedGeneration !== undefined && input.expectedGeneration !== current.generation)
+    return refuse(
+      'stale_generation',
+      `the request saw generation ${input.expectedGeneration}, the active region's record is at ${current.generation}: read again`,
+    );
+  const leader = input.active.leader;
+  if (leader === null)
+    return refuse(
+      'no_primary',
+      `region ${current.active} has no primary holding the leader key: nothing to hand over`,
+    );
+  if (input.expectedEpoch !== undefined && input.expectedEpoch !== leader.epoch)
+    return refuse(
+      'stale_epoch',
+      `the request saw epoch ${input.expectedEpoch}, the leader ${leader.site} is at epoch ${leader.epoch}: read again`,
+    );
+  if (!input.linkActive)
+    return refuse(
+      'dr_link_not_active',
+      `the replication from ${leader.site} into ${target} is not ACTIVE: ${target} could not catch up`,
+    );
+  return {
+    ok: true,
+    drain: {
+      generation: current.generation + 1,
+      active: region,
+      since: input.now,
+      by: 'switchover',
+      draining: true,
+      token: { fromSite: leader.site, epoch: leader.epoch, generation: current.generation },
+    },
+    expectedGeneration: current.generation,
+    fromSite: leader.site,
+    message: `switchover to ${target}: region ${current.active} gives up at generation ${current.generation + 1}; ${leader.site} stops, then ${target} takes over once it holds ${leader.site}'s last log position`,
+  };
+}
+
+/**
+ * The second write of a planned switchover, once the old primary stopped: when the target holds
+ * exactly the old primary's last log position, the target's region becomes active (handover);
+ * otherwise (not caught up by the deadline, the link dropped) the old region becomes active again
+ * (abort): a site that was not caught up is never promoted.
+ */
+export function regionSwitchoverNext(
+  spec: HanaSystemReplicationSpec,
+  drain: RegionRecord,
+  target: string,
+  input: {
+    /** The old primary's last log position (it is stopped), or null: not known yet. */
+    readonly finalPosition: number | null;
+    /** The target's log position now, or null: unknown. */
+    readonly targetPosition: number | null;
+    readonly deadlinePassed: boolean;
+    /** The last epoch of the target region's store (the intent carries it). */
+    readonly targetLastEpoch: number;
+    readonly now: number;
+    readonly id: string;
+  },
+):
+  | { readonly kind: 'wait'; readonly message: string }
+  | {
+      readonly kind: 'handover';
+      readonly record: RegionRecord;
+      readonly intent: Extract<import('./types.js').Intent, { kind: 'disaster-takeover' }>;
+      readonly message: string;
+    }
+  | { readonly kind: 'abort'; readonly record: RegionRecord; readonly message: string } {
+  const from = drain.token?.fromSite ?? '?';
+  const old = drain.token !== undefined ? regionOf(spec, drain.token.fromSite) : undefined;
+  const caughtUp =
+    input.finalPosition !== null &&
+    input.targetPosition !== null &&
+    input.targetPosition === input.finalPosition;
+  if (caughtUp) {
+    const generation = drain.generation + 1;
+    return {
+      kind: 'handover',
+      record: {
+        generation,
+        active: drain.active,
+        since: input.now,
+        by: 'switchover',
+        ...(drain.token !== undefined
+          ? { token: { ...drain.token, logPosition: input.finalPosition! } }
+          : {}),
+      },
+      intent: { kind: 'disaster-takeover', id: input.id, target, generation, epoch: input.targetLastEpoch },
+      message: `${target} holds ${from}'s last log position ${input.finalPosition}: region ${drain.active} is active at generation ${generation}, ${target} takes over`,
+    };
+  }
+  if (!input.deadlinePassed)
+    return {
+      kind: 'wait',
+      message:
+        input.finalPosition === null
+          ? `waiting for ${from} to stop`
+          : `waiting for ${target} (log position ${input.targetPosition ?? 'unknown'}) to reach ${from}'s last position ${input.finalPosition}`,
+    };
+  return {
+    kind: 'abort',
+    record: {
+      generation: drain.generation + 1,
+      active: old ?? drain.active,
+      since: input.now,
+      by: 'switchover',
+    },
+    message: `switchover refused: ${target} did not reach ${from}'s last log position (${input.targetPosition ?? 'unknown'} of ${input.finalPosition ?? 'unknown'}) in time; region ${old ?? '?'} is active again and ${target} is not promoted`,
   };
 }

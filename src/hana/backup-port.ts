@@ -5,7 +5,7 @@
  *
  * Every method settles within its own deadline or honours `signal`; callers wrap them as well.
  */
-import type { BackupCatalogEntry } from '../domain/backup.js';
+import type { BackupCatalogEntry, LogBacklog } from '../domain/backup.js';
 
 export type BackupDestinationType = 'file' | 'backint';
 
@@ -30,6 +30,8 @@ export interface BackupCatalogReading {
   readonly logMode: string | null;
   /** global.ini [persistence] enable_auto_log_backup; null when not readable. */
   readonly autoLogBackup: boolean | null;
+  /** Per database: the log waiting for a log backup (M_LOG_SEGMENTS). */
+  readonly logBacklog?: Readonly<Record<string, LogBacklog>>;
 }
 
 export interface BackupPort {

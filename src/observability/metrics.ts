@@ -4,7 +4,8 @@
  *
  * Rules: prefix `hanasr_`, base units (`_seconds`, `_bytes`), `_total` on counters, labels
  * `namespace`, `cluster` (the HanaSystemReplication name) and `site` only, plus the small fixed
- * sets `status`, `role` and `outcome`. Agents on VMs, outside Kubernetes, set namespace to "".
+ * sets `status`, `role` and `outcome` (and, for regions, `region` and the reporting `source`
+ * site). Agents on VMs, outside Kubernetes, set namespace to "".
  *
  * Who exports what: agents export the probe, lease and last-report metrics of their own site and
  * the replication metrics of the links they are the source of; the active operator exports the
@@ -103,6 +104,17 @@ export interface HanasrMetrics {
   readonly backupLogLastSuccessTimestampSeconds: Gauge<ClusterLabels | 'database'>;
   /** 1 when the newest successful data backup of `database` is readable from the primary's destination. */
   readonly backupReadable: Gauge<ClusterLabels | 'database'>;
+  /**
+   * Exported by an agent outside the active region (docs/dr.md): 1 when its last read of the
+   * active region's store answered within the deadline, 0 when it did not (or no record names an
+   * active region yet). `region` is the agent's own region.
+   */
+  readonly regionActiveStoreReachable: Gauge<SiteLabels | 'region'>;
+  /**
+   * Exported by each agent of the active region for every site of the other region (`site`):
+   * 1 when this agent's probe (`source`) reports an ACTIVE replication link into it, else 0.
+   */
+  readonly regionDrLinkActive: Gauge<SiteLabels | 'source'>;
   /** Always 1; the labels say which build runs. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
@@ -316,6 +328,16 @@ export function createMetrics(
       "1 when the newest successful data backup of the database is readable from the primary's destination.",
       [...CLUSTER, 'database'],
     ),
+    regionActiveStoreReachable: gauge(
+      'hanasr_region_active_store_reachable',
+      "Agent outside the active region: 1 when its last read of the active region's store answered in time, 0 when not.",
+      [...SITE, 'region'],
+    ),
+    regionDrLinkActive: gauge(
+      'hanasr_region_dr_link_active',
+      'Agent of the active region (source): 1 when its site reports an ACTIVE replication link into the DR site, 0 when not.',
+      [...SITE, 'source'],
+    ),
     buildInfo: gauge('hanasr_build_info', 'Build information of the running hanasr; the value is always 1.', [
       'version',
       'node_version',
@@ -439,6 +461,8 @@ export const METRIC_NAMES = [
   'hanasr_backup_last_success_age_seconds',
   'hanasr_backup_log_last_success_timestamp_seconds',
   'hanasr_backup_readable',
+  'hanasr_region_active_store_reachable',
+  'hanasr_region_dr_link_active',
   'hanasr_build_info',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -89,7 +89,7 @@ export async function handleDisasterAnnotation(ctx: DisasterContext): Promise<Di
   if (ctx.store.writeRegion === undefined) return refuse('this coordination store keeps no region record');
   if (ctx.peers === undefined || ctx.peers.length === 0) {
     return refuse(
-      'no other region is configured for this operator (HANASR_REGION_PEERS): whether the active region is lost cannot be told',
+      'no other region is configured for this operator (--other-region and --other-region-etcd-endpoints): whether the active region is lost cannot be told',
     );
   }
   const active = ctx.state.region?.active;

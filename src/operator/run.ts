@@ -15,6 +15,7 @@ import { realClock, withTimeout, type Clock } from '../clock.js';
 import { OperatorElection } from '../coordination/election.js';
 import {
   etcdConfigOf,
+  OTHER_REGION_OPTIONS,
   STORE_OPTIONS,
   storeConnectionSchema,
   StoreConnectionError,
@@ -45,6 +46,17 @@ export const operatorConfigSchema = z
     coordination: z.enum(['etcd', 'memory']).default('etcd'),
     /** The store connection (coordination/config.ts: the same for agent, operator, CLI and demo). */
     etcd: storeConnectionSchema.prefault({}),
+    /**
+     * Two regions (docs/dr.md): the other region's name and store, read only (a disaster takeover
+     * is refused while the active region's store answers; status.region shows both records).
+     */
+    otherRegion: z
+      .object({
+        name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must be a region name'),
+        etcd: storeConnectionSchema.prefault({}),
+      })
+      .strict()
+      .optional(),
     /** Lease TTL of this replica's election key. */
     electionTtlSeconds: z.number().int().min(1).max(300).default(10),
     /** Watch one namespace; all when absent. */
@@ -78,6 +90,13 @@ export const operatorConfigSchema = z
         message: 'needs at least one etcd endpoint with --coordination etcd',
       });
     }
+    if (c.otherRegion !== undefined && c.otherRegion.etcd.endpoints.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['otherRegion', 'etcd', 'endpoints'],
+        message: "needs the other region's etcd endpoints with --other-region",
+      });
+    }
     if ((c.etcd.certFile === undefined) !== (c.etcd.keyFile === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -109,6 +128,15 @@ export const OPERATOR_OPTIONS = {
   'etcd.username': STORE_OPTIONS.username,
   'etcd.passwordFile': STORE_OPTIONS.passwordFile,
   'etcd.callTimeoutMs': STORE_OPTIONS.callTimeoutMs,
+  'otherRegion.name': OTHER_REGION_OPTIONS.name,
+  'otherRegion.etcd.endpoints': OTHER_REGION_OPTIONS.endpoints,
+  'otherRegion.etcd.prefix': OTHER_REGION_OPTIONS.prefix,
+  'otherRegion.etcd.caFile': OTHER_REGION_OPTIONS.caFile,
+  'otherRegion.etcd.certFile': OTHER_REGION_OPTIONS.certFile,
+  'otherRegion.etcd.keyFile': OTHER_REGION_OPTIONS.keyFile,
+  'otherRegion.etcd.username': OTHER_REGION_OPTIONS.username,
+  'otherRegion.etcd.passwordFile': OTHER_REGION_OPTIONS.passwordFile,
+  'otherRegion.etcd.callTimeoutMs': OTHER_REGION_OPTIONS.callTimeoutMs,
   electionTtlSeconds: {
     flag: 'election-ttl-seconds',
     value: 'S',
@@ -329,6 +357,29 @@ export async function startOperator(
     owned = true;
   }
 
+  // The other region's store (docs/dr.md), read only; injected peers (tests, the simulator) win.
+  let regionPeers = deps.regionPeers;
+  let otherRegionStore: EtcdCoordination | null = null;
+  if (regionPeers === undefined && config.otherRegion !== undefined) {
+    const other = config.otherRegion;
+    try {
+      otherRegionStore = new EtcdCoordination(
+        etcdConfigOf(other.etcd, { readPassword: (file) => readSecretLine(file) }),
+        { clock },
+      );
+    } catch (err) {
+      if (err instanceof StoreConnectionError)
+        throw new OperatorConfigError(
+          err.problems.map(
+            (p) =>
+              `${fieldName(p.field !== null ? `otherRegion.etcd.${p.field}` : 'otherRegion.etcd')}: ${p.message}`,
+          ),
+        );
+      throw err;
+    }
+    regionPeers = [{ region: other.name, store: otherRegionStore }];
+  }
+
   let controller: HsrController | null = null;
   let stopped = false;
   let transitions: Promise<void> = Promise.resolve();
@@ -350,7 +401,7 @@ export async function startOperator(
           instance: config.podName,
           redactor,
           ...(lagNotifier !== undefined ? { lagNotifier } : {}),
-          ...(deps.regionPeers !== undefined ? { regionPeers: deps.regionPeers } : {}),
+          ...(regionPeers !== undefined ? { regionPeers } : {}),
         });
         controller = c;
         await c.start();
@@ -420,6 +471,7 @@ export async function startOperator(
     cancelBeat();
     await Promise.all(servers.map((server) => server.close()));
     if (owned) await coordination.close();
+    await otherRegionStore?.close().catch(() => undefined);
     throw err;
   }
   const [healthServer, metricsServer] = servers as [RunningHttpServer, RunningHttpServer];
@@ -473,6 +525,7 @@ export async function startOperator(
       await transitions;
       await election?.resign().catch((err: unknown) => log('warn', 'resign failed', { error: String(err) }));
       if (owned) await coordination.close().catch(() => undefined);
+      await otherRegionStore?.close().catch(() => undefined);
       await Promise.all(servers.map((server) => server.close()));
       log('info', 'operator stopped', { pod: config.podName });
       // winston writes on a later tick: let the last lines out before the caller goes on.

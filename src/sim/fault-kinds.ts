@@ -1,7 +1,10 @@
 /**
  * The fault alphabet of random schedules (`npm run sim:fuzz`), one entry per fault: how to draw
  * it, what ends it, and what it says about the site it hits (for the invariant "no takeover caused
- * by a blip shorter than the failure threshold"). A new simulator fault is one entry here.
+ * by a blip shorter than the failure threshold"). A new simulator fault is its name in
+ * scenario.ts `faultActions`, one entry here, and its effect: for a fault of a simulated site one
+ * entry in src/standins/hana-sim/site-faults.ts (applied by that name), for one that reaches the
+ * agents, the store or the devices a case in src/sim/faults.ts.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { Prng } from '../standins/hana-sim/prng.js';

@@ -124,12 +124,8 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     return target.backups;
   };
   switch (f.action) {
-    case 'crash-instance':
-      return model.crashInstance(need());
     case 'restart-instance':
       return model.restartInstance(need());
-    case 'kill-indexserver':
-      return model.killIndexserver(need());
     case 'crash-node':
       await target.killAgent(need());
       target.devices?.nodeCrashed(need());
@@ -149,18 +145,6 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     case 'reconnect-site':
       await target.cutCoordination(need(), false);
       return model.reconnectSite(need());
-    case 'freeze-site':
-      return model.freezeSite(need());
-    case 'thaw-site':
-      return model.thawSite(need());
-    case 'hang-instance':
-      return model.hangInstance(need());
-    case 'unhang-instance':
-      return model.unhangInstance(need());
-    case 'fill-log-area':
-      return model.fillLogArea(need());
-    case 'free-log-area':
-      return model.freeLogArea(need());
     case 'stop-agent':
       target.devices?.agentStopped(need(), true);
       return target.killAgent(need());
@@ -223,6 +207,8 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     }
     case 'disaster-takeover':
       return regions().disasterTakeover(need(), `disaster-${need()}`);
+    case 'region-switchover':
+      return regions().regionSwitchover(need());
     case 'fail-backup':
       return backups().failBackups(need(), true);
     case 'restore-backup':
@@ -238,5 +224,8 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     case 'backup-now':
       if (target.requestBackup === undefined) throw new Error('backup-now: this landscape runs no backups');
       return target.requestBackup();
+    default:
+      // A fault of the simulated site alone, by the same name (src/standins/hana-sim/site-faults.ts).
+      return model.fault(f.action, need());
   }
 }

@@ -4,7 +4,9 @@
  * store over a link that a fault can cut. Faults: the link between the regions (cut-region-link:
  * store reads across regions fail and replication into the sites outside the primary's region is
  * blocked), a whole region down and up (its nodes and its store), and the disaster takeover as
- * `hanasr takeover --disaster` does it (planDisasterTakeover, then the writes).
+ * `hanasr takeover --disaster` does it (planDisasterTakeover, then the writes), and the planned
+ * region switchover (planRegionSwitchover: the draining record, the old primary stops, the target
+ * catches up to its last log position, then the handover, or the abort when it does not).
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { VirtualClock } from '../clock.js';
@@ -15,10 +17,14 @@ import {
   isMultiRegion,
   newestRecord,
   planDisasterTakeover,
+  planRegionSwitchover,
   regionNames,
   regionOf,
+  regionSwitchoverNext,
+  type RegionRecord,
 } from '../domain/region.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
+import type { BackupRun, BackupState } from '../domain/backup.js';
 
 export interface RegionEvent {
   readonly t: number;
@@ -112,6 +118,25 @@ export class SimRegions {
     return this.stores.get(active)?.snapshot(this.cluster).leader?.site ?? null;
   }
 
+  /**
+   * The backup record over both regions: every run recorded in either store (each once, by id and
+   * attempt), the facts of the active region's store (the current primary's reading).
+   */
+  backupState(): { backup?: BackupState } {
+    const runs = new Map<string, BackupRun>();
+    for (const store of this.stores.values())
+      for (const r of store.snapshot(this.cluster).backup?.runs ?? []) runs.set(`${r.id}#${r.attempt}`, r);
+    const active = this.activeRegion();
+    const facts = active !== null ? this.stores.get(active)!.snapshot(this.cluster).backup?.facts : undefined;
+    if (runs.size === 0 && facts === undefined) return {};
+    return {
+      backup: {
+        runs: [...runs.values()].sort((a, b) => a.startedAt - b.startedAt),
+        ...(facts !== undefined ? { facts } : {}),
+      },
+    };
+  }
+
   /** The highest epoch over all stores (for the final report). */
   lastEpoch(): number {
     return Math.max(...[...this.stores.values()].map((s) => s.snapshot(this.cluster).lastEpoch));
@@ -148,11 +173,181 @@ export class SimRegions {
     return this.regionOfSite(site);
   }
 
+  /** The planned switchover in progress (stepped with the alerts, every sample). */
+  private switchover: {
+    readonly target: string;
+    readonly drain: RegionRecord;
+    readonly deadline: number;
+    finalPosition: number | null;
+  } | null = null;
+
+  /**
+   * `hanasr takeover NAME --to SITE` to a site of the other region, as the DBA's command runs it
+   * with both regions reachable: the checks and the draining write (compare-and-set on the
+   * generation it read), then every sample checks the old primary stopped and the target caught up.
+   */
+  regionSwitchover(target: string, timeoutSeconds = 120): void {
+    const spec = this.spec();
+    const region = this.regionOfSite(target);
+    const activeRegion = this.activeRegion();
+    const now = this.clock.now();
+    const reachable = (r: string) => !this.down.has(r) && (this.linkUp || r === region);
+    const activeStore =
+      activeRegion !== null && reachable(activeRegion) ? this.stores.get(activeRegion)! : null;
+    const snap = activeStore?.snapshot(this.cluster) ?? null;
+    const leader = snap?.leader ?? null;
+    const link =
+      leader !== null &&
+      this.model
+        .site(leader.site)
+        .snapshot()
+        .links.some((l) => l.secondarySite === target && l.status === 'ACTIVE');
+    const plan = planRegionSwitchover(spec, target, {
+      active:
+        snap === null
+          ? null
+          : {
+              ...(snap.region !== undefined ? { region: snap.region } : {}),
+              leader: leader === null ? null : { site: leader.site, epoch: leader.epoch },
+              lastEpoch: snap.lastEpoch,
+            },
+      targetRegionReachable: this.linkUp && !this.down.has(region),
+      linkActive: link,
+      now,
+    });
+    if (!plan.ok) {
+      this.emit({
+        t: now,
+        site: target,
+        event: 'region-switchover-refused',
+        reason: plan.reason,
+        message: plan.message,
+      });
+      return;
+    }
+    void activeStore!.writeRegion(this.cluster, plan.drain, plan.expectedGeneration).then((ok) => {
+      if (!ok) {
+        this.emit({
+          t: this.clock.now(),
+          site: target,
+          event: 'region-switchover-refused',
+          reason: 'stale_generation',
+          message: 'the region record changed meanwhile: read again',
+        });
+        return;
+      }
+      this.switchover = {
+        target,
+        drain: plan.drain,
+        deadline: now + timeoutSeconds * 1000,
+        finalPosition: null,
+      };
+      this.emit({
+        t: this.clock.now(),
+        site: target,
+        event: 'region-switchover-draining',
+        reason: 'switchover',
+        message: plan.message,
+      });
+    });
+  }
+
+  /** One step of the switchover in progress: wait, hand over, or abort. */
+  private stepSwitchover(): void {
+    const sw = this.switchover;
+    if (sw === null) return;
+    const now = this.clock.now();
+    const from = sw.drain.token!.fromSite;
+    const oldRegion = this.regionOfSite(from);
+    const targetRegion = this.regionOfSite(sw.target);
+    // The old primary's last position, once it no longer takes writes (the rules stop it).
+    if (sw.finalPosition === null && !this.model.acceptsWrites(from))
+      sw.finalPosition = this.model.logPosition(from);
+    const targetSnap = this.model.site(sw.target).snapshot();
+    const next = regionSwitchoverNext(this.spec(), sw.drain, sw.target, {
+      finalPosition: sw.finalPosition,
+      targetPosition: targetSnap.nodeUp ? this.model.logPosition(sw.target) : null,
+      deadlinePassed: now >= sw.deadline,
+      targetLastEpoch: this.stores.get(targetRegion)!.snapshot(this.cluster).lastEpoch,
+      now,
+      id: `region-switchover-${sw.target}`,
+    });
+    if (next.kind === 'wait') return;
+    // Both writes need the store they go to (the DBA's command reaches a region over the link).
+    const reach = (r: string) => !this.down.has(r) && (this.linkUp || r === oldRegion);
+    if (next.kind === 'handover') {
+      if (!reach(targetRegion)) return; // the link is cut: wait (the deadline then aborts)
+      this.switchover = null;
+      const store = this.stores.get(targetRegion)!;
+      const cur = store.snapshot(this.cluster).region?.generation ?? null;
+      void store.writeRegion(this.cluster, next.record, cur).then(async (ok) => {
+        if (!ok) return;
+        // Carries the target store's epoch: refused (and reported) if it moved meanwhile.
+        const added = await store.addIntent(this.cluster, next.intent).then(
+          () => true,
+          () => false,
+        );
+        if (!added) {
+          this.emit({
+            t: this.clock.now(),
+            site: sw.target,
+            event: 'region-switchover-refused',
+            reason: 'stale_epoch',
+            message: `the takeover request for ${sw.target} carried a stale epoch: nobody was promoted`,
+          });
+          return;
+        }
+        const old = this.stores.get(oldRegion)!;
+        if (reach(oldRegion))
+          await old
+            .writeRegion(
+              this.cluster,
+              { ...next.record, by: 'adopted' },
+              old.snapshot(this.cluster).region?.generation ?? null,
+            )
+            .catch(() => false);
+        this.emit({
+          t: this.clock.now(),
+          site: sw.target,
+          event: 'region-switchover-handover',
+          reason: 'caught_up',
+          message: next.message,
+        });
+      });
+      return;
+    }
+    // Abort: the old region becomes active again (where its store answers; else nobody leads).
+    this.switchover = null;
+    const old = this.stores.get(oldRegion)!;
+    if (this.down.has(oldRegion)) {
+      this.emit({
+        t: now,
+        site: sw.target,
+        event: 'region-switchover-refused',
+        reason: 'dr_not_caught_up',
+        message: `${next.message}; the old region's store does not answer: nobody leads until a DBA decides`,
+      });
+      return;
+    }
+    void old
+      .writeRegion(this.cluster, next.record, old.snapshot(this.cluster).region?.generation ?? null)
+      .then(() =>
+        this.emit({
+          t: this.clock.now(),
+          site: sw.target,
+          event: 'region-switchover-refused',
+          reason: 'dr_not_caught_up',
+          message: next.message,
+        }),
+      );
+  }
+
   /**
    * Alerts as the DR region would raise them (the operator's HanaSRPrimaryRegionUnreachable): a
    * region other than the active one that has not read the active region's store for forSeconds.
    */
   checkAlerts(): void {
+    this.stepSwitchover();
     const spec = this.spec();
     const active = this.activeRegion();
     const forMs = spec.alerts.forSeconds * 1000;

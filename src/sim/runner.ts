@@ -228,7 +228,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         cluster,
         site,
         spec: () => spec,
-        coordination: store,
+        // Two regions: the runner follows its own region's leader and records there.
+        coordination: regions?.storeOf(site) ?? store,
         port: simBackupPort(model, backups, site),
         clock: siteClock(clock, offset),
         intervalMs: 5000,
@@ -396,8 +397,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   observer?.finish?.(clock.now());
 
   const keyHolder = leaderSite();
-  // One region's store (backups across regions are left for later).
-  const state = store.snapshot(cluster);
+  // The backup record: one region's store, or with two regions every region's runs (a switchover
+  // moves the runner that records them) and the active region's facts.
+  const state = regions ? regions.backupState() : store.snapshot(cluster);
   const lastEpoch = regions ? regions.lastEpoch() : store.snapshot(cluster).lastEpoch;
   const primary = keyHolder !== null && model.acceptsWrites(keyHolder) ? keyHolder : null;
   const stats = model.stats(primary);

@@ -54,6 +54,7 @@ export const faultActions = [
   'region-down',
   'region-up',
   'disaster-takeover',
+  'region-switchover',
   'fail-backup',
   'restore-backup',
   'lose-backup-destination',

@@ -24,7 +24,7 @@ import { startSimControlServer, type SimControlServer } from '../../src/standins
 import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import type { SimSiteControl } from '../../src/standins/hana-sim/snapshot.js';
 import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
-import { agentArgv, CLI_SOURCE, REPO_ROOT } from '../support/agent-argv.js';
+import { agentArgv, CLI_SOURCE, REPO_ROOT } from '../../rigs/agent-argv.js';
 import { EtcdCluster, freePort, processExists } from '../../rigs/etcd.js';
 
 const root = REPO_ROOT;

@@ -12,6 +12,7 @@ import {
   StructuralSchemaError,
 } from '../../src/api/crd.js';
 import { hanaSystemReplicationSpecSchema, parseSpec } from '../../src/api/spec.js';
+import { isMultiRegion, linkReplicationMode } from '../../src/domain/region.js';
 import { Ajv } from 'ajv';
 
 const committed = readFileSync(new URL(`../../${CRD_FILE}`, import.meta.url), 'utf8');
@@ -186,6 +187,25 @@ describe('generated CRD', () => {
     expect(defaults.backup).toBeUndefined();
     const { backup: _backup, ...rest } = spec;
     expect({ ...rest, takeover: { ...spec.takeover, automatedRegister: false } }).toEqual(defaults);
+  });
+
+  it('accepts examples/hsr-dr.yaml: three sites, two regions, the DR site multitarget from the primary', () => {
+    const example = parse(readFileSync(new URL('../../examples/hsr-dr.yaml', import.meta.url), 'utf8'));
+    expect(invalidPaths(example)).toEqual([]);
+    const spec = parseSpec(example.spec);
+    expect(spec.sites.map((s) => [s.name, s.region, s.source ?? null])).toEqual([
+      ['A', 'eu-west', null],
+      ['B', 'eu-west', null],
+      ['C', 'eu-north', null],
+    ]);
+    // Inside the region sync; the link into eu-north is async whatever the mode says.
+    expect(linkReplicationMode(spec, 'B', 'A')).toBe('sync');
+    expect(linkReplicationMode(spec, 'C', 'A')).toBe('async');
+    expect(isMultiRegion(spec)).toBe(true);
+    // docs/dr.md points at it.
+    expect(readFileSync(new URL('../../docs/dr.md', import.meta.url), 'utf8')).toContain(
+      'examples/hsr-dr.yaml',
+    );
   });
 
   it('rejects, like zod, the values the schema bounds', () => {

@@ -1,3 +1,4 @@
+// Why this file is long: the chaos landscape on real processes (agents, operators, etcd through proxies, API, simulator, SQL) and the truth it records for the checker.
 /**
  * The chaos suite's landscape, all real processes where the product has them: two `hanasr agent`
  * processes (sites A and B, each with its own wall-clock offset through HANASR_CLOCK_OFFSET_FILE),
@@ -30,8 +31,10 @@ import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import type { SimSiteControl } from '../../src/standins/hana-sim/snapshot.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { TcpProxy } from '../../src/net/tcp-proxy.js';
-import { agentArgv, CLI_SOURCE, REPO_ROOT, SIM_BIN } from '../support/agent-argv.js';
+import { agentArgv, CLI_SOURCE, REPO_ROOT, SIM_BIN } from '../../rigs/agent-argv.js';
 import { EtcdCluster, freePort } from '../../rigs/etcd.js';
+import { TWO_SITES } from '../../rigs/spec.js';
+import { poller, sleep } from '../../rigs/wait.js';
 import type { Promotion, Truth } from './checker.js';
 
 const root = REPO_ROOT;
@@ -47,34 +50,15 @@ const PEER_TOKEN = 'Chaos-Peer-Token-7c41e0b95d';
 
 /** The HA settings of the chaos landscape: sync, automatic takeover and registration. */
 export const SPEC = {
-  sid: 'HA1',
-  instanceNumber: '00',
-  sites: [
-    { name: 'A', host: 'hana-a' },
-    { name: 'B', host: 'hana-b' },
-  ],
+  ...TWO_SITES,
   replication: { mode: 'sync', operationMode: 'logreplay', logShippingTimeoutSeconds: 60 },
   takeover: { automatic: true, preferSiteTakeover: true, automatedRegister: true, failureThreshold: 2 },
   probes: { intervalSeconds: 2, timeoutSeconds: 6 },
   lease: { ttlSeconds: 6 },
 } as const;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+/** Polls every 100 ms for up to 60 s unless told (rigs/wait.ts). */
+export const until = poller({ timeoutMs: 60_000, everyMs: 100 });
 
 /** One `hanasr` process of the rig: started, SIGKILLed, SIGSTOPped and started again. */
 export class ChaosProcess {

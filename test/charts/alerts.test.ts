@@ -101,6 +101,8 @@ describe('alert rules', () => {
       'HanaSRBackupTooOld',
       'HanaSRLogBackupStalled',
       'HanaSRBackupNotReadable',
+      'HanaSRPrimaryRegionUnreachable',
+      'HanaSRDRLinkDown',
     ]);
     for (const rule of rules) {
       expect(['warning', 'critical']).toContain(rule.labels?.severity);

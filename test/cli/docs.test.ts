@@ -1,7 +1,7 @@
 /** docs/cli.md's option reference is the one the commands' option tables give (their --help reads them too). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { optionReference, withReference } from '../../src/cli/docs.js';
+import { NPM_TOOLS, optionReference, withReference } from '../../src/cli/docs.js';
 import { COMMANDS } from '../../src/cli/registry.js';
 import { flagOf } from '../../src/config/options.js';
 
@@ -13,7 +13,7 @@ describe('docs/cli.md option reference', () => {
   });
 
   it("every command's --help lists every flag and variable of its table", async () => {
-    for (const [name, command] of Object.entries(COMMANDS)) {
+    for (const [name, command] of Object.entries({ ...COMMANDS, ...NPM_TOOLS })) {
       const mod = await command.load();
       for (const [key, spec] of Object.entries(mod.options)) {
         if (spec.refused !== undefined) continue;

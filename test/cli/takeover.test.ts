@@ -397,6 +397,25 @@ describe('hanasr takeover --disaster (two regions, docs/dr.md)', () => {
     expect(await annotations(other)).toEqual({ [DISASTER]: 'C', [CONFIRM]: other });
   });
 
+  it('without --disaster, refuses a site of the other region even with --force (a region switchover is not a planned takeover)', async () => {
+    const name = await cluster(drStatus(), regions);
+    const r = await runCli([
+      'takeover',
+      name,
+      '--to',
+      'C',
+      '--force',
+      '--yes-i-know-data-may-be-lost',
+      '--no-wait',
+      ...l.kubeArgs,
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(
+      'refused: C is in region eu-north and the primary A in eu-west: a planned region switchover',
+    );
+    expect(await annotations(name)).toEqual({});
+  });
+
   it('refuses a site of the active region, and a resource without status.region', async () => {
     const name = await cluster(drStatus(), regions);
     const r = await runCli(['takeover', name, '--to', 'A', '--disaster', '--confirm', name, ...l.kubeArgs]);

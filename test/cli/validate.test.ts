@@ -47,6 +47,13 @@ describe('hanasr validate', () => {
     expect(r.stdout).toBe('examples/hsr.yaml: HanaSystemReplication ha1 is valid\n');
   });
 
+  it('accepts examples/hsr-dr.yaml, the three-site two-region manifest of docs/dr.md (exit 0)', async () => {
+    const r = await runCli(['validate', 'examples/hsr-dr.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('examples/hsr-dr.yaml: HanaSystemReplication ha1 is valid\n');
+  });
+
   it('names the file, line and field of a cross-field rule (exit 1)', async () => {
     const path = file(
       'hsr.yaml',

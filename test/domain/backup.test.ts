@@ -194,6 +194,24 @@ describe('backupDue', () => {
     if (id !== undefined && d.kind === 'start') expect(d.run.id).toBe(id);
   });
 
+  it("a new region after a switchover: no run in its store, the catalog's newest backup not readable here: it takes its own", () => {
+    // The other region's runs live in the other region's store; the catalog replicated with the log.
+    const newestSuccessful = { SYSTEMDB: T0 + 5000, HA1: T0 + 6000 };
+    const seen = (readable: Record<string, boolean | null>) => ({
+      runs: [],
+      facts: facts({ site: 'C', observedAt: T0 + 9000, readable }),
+    });
+    const d = backupDue(input({ self: 'C', newestSuccessful, state: seen({ SYSTEMDB: false, HA1: false }) }));
+    expect(`${d.kind}:${d.reason}`).toBe('start:after_takeover');
+    if (d.kind === 'start') expect(d.run).toMatchObject({ id: 't-1', kind: 'after-takeover' });
+    // Readable from here (a shared destination both regions read): the slot stays covered.
+    expect(
+      backupDue(input({ self: 'C', newestSuccessful, state: seen({ SYSTEMDB: true, HA1: true }) })).reason,
+    ).toBe('slot_covered');
+    // Not yet read by this site (no facts of its own): nothing assumed either way.
+    expect(backupDue(input({ self: 'C', newestSuccessful })).reason).toBe('slot_covered');
+  });
+
   it('a manual request from an older epoch is refused, not run', () => {
     const d = backupDue(input({ epoch: 2, requests: [{ id: 'r1', epoch: 1 }], state: { runs: [run({})] } }));
     expect(d.refuse).toEqual(['r1']);
@@ -340,6 +358,78 @@ describe('backupHealth', () => {
     expect(h.reason).toBe(reason);
     expect(h.healthy).toBe(reason === 'BackupsOk');
     expect(h.message.length).toBeGreaterThan(0);
+  });
+
+  describe('log backups before the first one, and log waiting for backup (M_LOG_SEGMENTS)', () => {
+    const dataOnly = (startedAt: number) => [
+      entry({ backupId: '10', database: 'SYSTEMDB', startedAt }),
+      entry({ backupId: '11', database: 'HA1', startedAt }),
+    ];
+    const logs = spec({ logBackup: { maxAgeSeconds: 900 } });
+    it('the first data backup a few minutes ago, no log backup yet: within the grace, healthy', () => {
+      const at = T0 + 10 * MIN;
+      const h = backupHealth(
+        logs,
+        { runs: [], facts: facts({ catalog: dataOnly(T0), observedAt: at }) },
+        at,
+        opts,
+      );
+      expect(h.logStalled).toBe(false);
+      expect(h.reason).toBe('BackupsOk');
+    });
+    it('no log backup at all, maxAge after the first data backup: stalled', () => {
+      const at = T0 + 16 * MIN;
+      const h = backupHealth(
+        logs,
+        { runs: [], facts: facts({ catalog: dataOnly(T0), observedAt: at }) },
+        at,
+        opts,
+      );
+      expect(h.logStalled).toBe(true);
+      expect(h.reason).toBe('LogBackupStalled');
+      expect(h.message).toMatch(/no log backup yet/);
+    });
+    it('no backup at all while log backups are required: the log flag is up too (none can start)', () => {
+      const h = backupHealth(logs, { runs: [], facts: facts({ catalog: [] }) }, now, opts);
+      expect(h.reason).toBe('NoSuccessfulBackup');
+      expect(h.logStalled).toBe(true);
+      const relaxed = backupHealth(
+        spec({ logBackup: { required: false } }),
+        { runs: [], facts: facts({ catalog: [] }) },
+        now,
+        opts,
+      );
+      expect(relaxed.logStalled).toBe(false);
+    });
+    it('a recent log backup in the catalog, but closed log segments wait for backup past maxAge: falling behind', () => {
+      // facts(): log backups of both databases an hour ago; with maxAge 2 h the catalog looks fine.
+      const backlog = spec({ logBackup: { maxAgeSeconds: 7200 } });
+      const ok = backupHealth(backlog, { runs: [], facts: facts() }, now, opts);
+      expect(ok.reason).toBe('BackupsOk');
+      const behind = facts({
+        logBacklog: {
+          HA1: { waitingSegments: 9, waitingBytes: 9 * 2 ** 30, oldestWaitingAgeSeconds: 7300 },
+          SYSTEMDB: { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null },
+        },
+      });
+      const h = backupHealth(backlog, { runs: [], facts: behind }, now, opts);
+      expect(h.reason).toBe('LogBackupStalled');
+      expect(h.logStalled).toBe(true);
+      expect(h.message).toMatch(/HA1: 9 log segments \(9216 MB\) wait for backup, the oldest for 7300 s/);
+      expect(h.databases.find((d) => d.database === 'HA1')).toMatchObject({
+        logSegmentsWaiting: 9,
+        logBytesWaiting: 9 * 2 ** 30,
+      });
+      // The same backlog, younger than maxAge (counted from when it was read): fine.
+      const young = facts({
+        logBacklog: { HA1: { waitingSegments: 2, waitingBytes: 2 ** 31, oldestWaitingAgeSeconds: 600 } },
+      });
+      expect(backupHealth(backlog, { runs: [], facts: young }, now, opts).reason).toBe('BackupsOk');
+      // Log backups not required: a backlog is no alarm.
+      expect(
+        backupHealth(spec({ logBackup: { required: false } }), { runs: [], facts: behind }, now, opts).reason,
+      ).toBe('BackupsOk');
+    });
   });
 
   it('a run that failed every attempt is not healthy', () => {

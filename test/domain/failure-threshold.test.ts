@@ -137,11 +137,21 @@ describe('failureThreshold through the agent', () => {
   it('a hung probe counts as failed (its timeout, never a healthy answer)', async () => {
     const { clock, hanaA, a } = await landscape();
     hanaA.probeMode = 'hang';
-    // Each cycle now takes the probe timeout (3 s) and then waits the interval (2 s).
-    await clock.advanceBy(INTERVAL_MS + 3000);
+    // Each cycle now takes the probe timeout (3 s, longer than the 2 s interval): cycles run at a
+    // fixed rate, so the next one starts as soon as the overrunning one ends.
+    const until = async (reason: string, withinMs: number): Promise<number> => {
+      let waited = 0;
+      while (a.lastDecision?.reason !== reason && waited < withinMs) {
+        await clock.advanceBy(100);
+        waited += 100;
+      }
+      return waited;
+    };
+    await until('primary_probe_failed_below_threshold', INTERVAL_MS + 3000);
     expect(a.lastDecision?.reason).toBe('primary_probe_failed_below_threshold');
     expect(a.lastDecision?.message).toContain('failed 1 of 3 probes (HANA probe timed out');
-    await clock.advanceBy(2 * (INTERVAL_MS + 3000));
+    // Two more hung probes, back to back.
+    await until('primary_failed_takeover', 2 * 3000 + 200);
     expect(a.lastDecision?.reason).toBe('primary_failed_takeover');
     expect(hanaA.calls).toEqual(['stop']);
   });

@@ -8,7 +8,9 @@ import { decide } from '../../src/domain/decide.js';
 import {
   estimateDataLoss,
   linkReplicationMode,
+  planRegionSwitchover,
   regionRecordToWrite,
+  regionSwitchoverNext,
   regionVerdict,
   type PeerRegionView,
   type RegionRecord,
@@ -552,5 +554,104 @@ describe('estimateDataLoss', () => {
     const e = estimateDataLoss(twoRegions(), 'C', undefined, T);
     expect(e.lagSeconds).toBeNull();
     expect(e.message).toMatch(/unknown/);
+  });
+});
+
+describe('planned region switchover (docs/dr.md)', () => {
+  const active = (
+    over: Partial<{ region: RegionRecord; leader: { site: string; epoch: number } | null }> = {},
+  ) => ({
+    region: over.region ?? rec(1, WEST),
+    leader: over.leader === undefined ? { site: 'A', epoch: 4 } : over.leader,
+    lastEpoch: 4,
+  });
+  const input = (over: Partial<Parameters<typeof planRegionSwitchover>[2]> = {}) => ({
+    active: active(),
+    targetRegionReachable: true,
+    linkActive: true,
+    now: T,
+    ...over,
+  });
+  it('writes a draining record one generation up, carrying the term the old region gives up', () => {
+    const plan = planRegionSwitchover(twoRegions(), 'C', input({ expectedGeneration: 1, expectedEpoch: 4 }));
+    expect(plan).toMatchObject({
+      ok: true,
+      expectedGeneration: 1,
+      fromSite: 'A',
+      drain: {
+        generation: 2,
+        active: NORTH,
+        by: 'switchover',
+        draining: true,
+        token: { fromSite: 'A', epoch: 4, generation: 1 },
+      },
+    });
+  });
+  it.each([
+    ['stale generation', 'C', input({ expectedGeneration: 0 }), 'stale_generation'],
+    ['stale epoch', 'C', input({ expectedEpoch: 3 }), 'stale_epoch'],
+    ['DR link not ACTIVE', 'C', input({ linkActive: false }), 'dr_link_not_active'],
+    ['active region unreachable', 'C', input({ active: null }), 'active_region_unreachable'],
+    ['target region unreachable', 'C', input({ targetRegionReachable: false }), 'target_region_unreachable'],
+    ['no primary', 'C', input({ active: active({ leader: null }) }), 'no_primary'],
+    ['a site of the active region', 'B', input(), 'region_already_active'],
+    [
+      'a switchover already draining',
+      'C',
+      input({ active: active({ region: { ...rec(2, NORTH, 'switchover'), draining: true } }) }),
+      'switchover_in_progress',
+    ],
+  ])('refused: %s', (_n, target, i, reason) => {
+    const plan = planRegionSwitchover(twoRegions(), target, i);
+    expect(plan.ok).toBe(false);
+    if (!plan.ok) {
+      expect(plan.reason).toBe(reason);
+      expect(plan.message.length).toBeGreaterThan(0);
+    }
+  });
+  it('refused in maintenance', () => {
+    const s = { ...twoRegions(), maintenance: true };
+    expect(planRegionSwitchover(s, 'C', input())).toMatchObject({ ok: false, reason: 'maintenance' });
+  });
+
+  const drain: RegionRecord = {
+    ...rec(2, NORTH, 'switchover'),
+    draining: true,
+    token: { fromSite: 'A', epoch: 4, generation: 1 },
+  };
+  const next = (over: Partial<Parameters<typeof regionSwitchoverNext>[3]>) =>
+    regionSwitchoverNext(twoRegions(), drain, 'C', {
+      finalPosition: 100,
+      targetPosition: 100,
+      deadlinePassed: false,
+      targetLastEpoch: 0,
+      now: T,
+      id: 'sw',
+      ...over,
+    });
+  it("hands over only when the target holds exactly the stopped primary's last position", () => {
+    expect(next({})).toMatchObject({
+      kind: 'handover',
+      record: { generation: 3, active: NORTH, by: 'switchover', token: { logPosition: 100 } },
+      intent: { kind: 'disaster-takeover', target: 'C', generation: 3, epoch: 0 },
+    });
+    expect(next({ targetPosition: 99 }).kind).toBe('wait');
+    expect(next({ finalPosition: null }).kind).toBe('wait');
+    expect(next({ targetPosition: null }).kind).toBe('wait');
+  });
+  it('aborts at the deadline when the target is behind: the old region is active again, nobody promoted', () => {
+    const r = next({ targetPosition: 97, deadlinePassed: true });
+    expect(r).toMatchObject({ kind: 'abort', record: { generation: 3, active: WEST } });
+    expect(r.kind === 'abort' && r.record.draining).toBeFalsy();
+  });
+  it('while draining nobody leads: the old region stops its primary, the new one waits', () => {
+    const west = regionVerdict(twoRegions(), 'A', view(WEST, drain, [peer(NORTH, rec(1, WEST))]));
+    expect(west).toMatchObject({ mayLead: false, reason: 'region_not_active', notActive: true });
+    const north = regionVerdict(
+      twoRegions(),
+      'C',
+      view(NORTH, { ...drain, by: 'adopted' }, [peer(WEST, drain)]),
+    );
+    expect(north).toMatchObject({ mayLead: false, reason: 'region_switchover_draining', notActive: false });
   });
 });

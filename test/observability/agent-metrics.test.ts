@@ -7,6 +7,8 @@ import { Agent } from '../../src/agent/agent.js';
 import { AgentMetrics, clusterLabels } from '../../src/agent/metrics.js';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
+import { CoordinationUnavailableError, type ClusterState } from '../../src/coordination/port.js';
+import { RegionLink } from '../../src/agent/region-link.js';
 import { unknownHealth, type HanaHealth } from '../../src/domain/types.js';
 import type { Watchdog, WatchdogState } from '../../src/fencing/port.js';
 import type { HanaPort } from '../../src/hana/port.js';
@@ -169,5 +171,113 @@ describe('AgentMetrics', () => {
     await clock.advanceBy(5_000);
     expect(await value(m, 'hanasr_replication_lag_seconds', B)).toBe(40);
     await agent.stop();
+  });
+
+  it('exports the region signals: the DR agent reads the active store or not; the active region sees the DR link or not', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const WEST = 'eu-west';
+    const NORTH = 'eu-north';
+    const s = spec({
+      sites: [
+        { name: 'A', host: 'hana-a', region: WEST },
+        { name: 'B', host: 'hana-b', region: WEST },
+        { name: 'C', host: 'hana-c', region: NORTH },
+      ],
+    });
+    const stores: Record<string, MemoryCoordination> = {
+      [WEST]: new MemoryCoordination(clock),
+      [NORTH]: new MemoryCoordination(clock),
+    };
+    let linkUp = true;
+    const remote = (region: string) => ({
+      read: async (cluster: string): Promise<ClusterState> => {
+        if (!linkUp) throw new CoordinationUnavailableError(`region ${region} unreachable`);
+        return stores[region]!.read(cluster);
+      },
+    });
+    const m = createMetrics(undefined, { version: 'test' });
+    let linkToC = link('C', { mode: 'async', status: 'ACTIVE' });
+    const port = (health: () => HanaHealth): HanaPort => ({
+      probe: async () => health(),
+      takeover: async () => {},
+      register: async () => {},
+      start: async () => {},
+      stop: async () => {},
+      kill: async () => {},
+    });
+    const agentOf = (site: string, region: string, other: string, health: () => HanaHealth) =>
+      new Agent({
+        cluster: 'hana.ha1',
+        site,
+        spec: () => s,
+        hana: port(health),
+        coordination: stores[region]!,
+        region: new RegionLink({
+          cluster: 'hana.ha1',
+          own: stores[region]!,
+          peers: [{ region: other, store: remote(other) }],
+          timeoutMs: 500,
+          setTimer: (ms, fn) => clock.setTimer(ms, fn),
+        }),
+        clock,
+        metrics: new AgentMetrics({ metrics: m, namespace: 'hana', cluster: 'ha1', site }),
+      });
+    const a = agentOf('A', WEST, NORTH, () => primaryHealth([link('B', { status: 'ACTIVE' }), linkToC]));
+    const c = agentOf('C', NORTH, WEST, () =>
+      primaryHealth([], { srRole: 'secondary', acceptsWrites: false }),
+    );
+    await a.start();
+    await c.start();
+    await clock.advanceBy(10_000);
+    const C = { namespace: 'hana', cluster: 'ha1', site: 'C' };
+    // A bootstrapped eu-west as the active region; C adopted it and reads it.
+    expect(stores[NORTH]!.snapshot('hana.ha1').region?.active).toBe(WEST);
+    expect(await value(m, 'hanasr_region_active_store_reachable', { ...C, region: NORTH })).toBe(1);
+    expect(await value(m, 'hanasr_region_dr_link_active', { ...C, source: 'A' })).toBe(1);
+    // Only the DR agent says whether it reaches the active store; only the active region reports links.
+    expect(await value(m, 'hanasr_region_active_store_reachable', { ...A, region: WEST })).toBeUndefined();
+    expect(await value(m, 'hanasr_region_dr_link_active', { ...A, source: 'C' })).toBeUndefined();
+
+    // The link between the regions is cut: C cannot read eu-west, A sees no ACTIVE link into C.
+    linkUp = false;
+    linkToC = link('C', { mode: 'async', status: 'ERROR' });
+    await clock.advanceBy(5_000);
+    expect(await value(m, 'hanasr_region_active_store_reachable', { ...C, region: NORTH })).toBe(0);
+    expect(await value(m, 'hanasr_region_dr_link_active', { ...C, source: 'A' })).toBe(0);
+
+    // Back: both signals recover.
+    linkUp = true;
+    linkToC = link('C', { mode: 'async', status: 'ACTIVE' });
+    await clock.advanceBy(5_000);
+    expect(await value(m, 'hanasr_region_active_store_reachable', { ...C, region: NORTH })).toBe(1);
+    expect(await value(m, 'hanasr_region_dr_link_active', { ...C, source: 'A' })).toBe(1);
+    await a.stop();
+    await c.stop();
+  });
+
+  it('a failed probe in the active region counts as no DR link (unknown is never healthy)', async () => {
+    const m = createMetrics(undefined, { version: 'test' });
+    const am = new AgentMetrics({ metrics: m, ...A });
+    const s = spec({
+      sites: [
+        { name: 'A', host: 'hana-a', region: 'w' },
+        { name: 'C', host: 'hana-c', region: 'n' },
+      ],
+    });
+    const record = { generation: 1, active: 'w', since: 0, by: 'bootstrap' as const };
+    const view = {
+      region: 'w',
+      own: record,
+      peers: [{ region: 'n', reachable: true, record, leader: null }],
+      confirmed: true,
+    };
+    const C = { namespace: 'hana', cluster: 'ha1', site: 'C', source: 'A' };
+    am.region(s, view, primaryHealth([link('C', { status: 'ACTIVE' })]));
+    expect(await value(m, 'hanasr_region_dr_link_active', C)).toBe(1);
+    am.region(s, view, unknownHealth('HANA probe timed out'));
+    expect(await value(m, 'hanasr_region_dr_link_active', C)).toBe(0);
+    // No region view any more (one region): the series goes.
+    am.region(s, undefined, primaryHealth([]));
+    expect(await value(m, 'hanasr_region_dr_link_active', C)).toBeUndefined();
   });
 });

@@ -22,6 +22,8 @@ const ALLOWED_LABELS = new Set([
   'peer',
   'action',
   'write',
+  'region',
+  'source',
   'version',
   'node_version',
   'database',
@@ -109,6 +111,8 @@ function populated(): ReturnType<typeof createMetrics> {
   m.backupLastSuccessAgeSeconds.set(D, 3600);
   m.backupLogLastSuccessTimestampSeconds.set(D, 1714560000);
   m.backupReadable.set(D, 1);
+  m.regionActiveStoreReachable.set({ ...B, region: 'eu-north' }, 1);
+  m.regionDrLinkActive.set({ ...B, source: 'A' }, 1);
   return m;
 }
 

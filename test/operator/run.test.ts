@@ -64,6 +64,35 @@ describe('operator configuration', () => {
     expect(() => configFromArgs(['--bogus', '1'], {})).toThrow('unknown option --bogus');
   });
 
+  it("reads the other region's store (docs/dr.md) from flags and the environment; the name needs the endpoints", () => {
+    const config = parseOperatorConfig(
+      configFromArgs(['--coordination', 'memory', '--other-region', 'eu-west'], {
+        HANASR_OTHER_REGION_ETCD_ENDPOINTS: 'https://etcd-west-0:2379,https://etcd-west-1:2379',
+        HANASR_OTHER_REGION_ETCD_PREFIX: '/west',
+        HANASR_OTHER_REGION_ETCD_CALL_TIMEOUT_MS: '700',
+      }),
+    );
+    expect(config.otherRegion).toEqual({
+      name: 'eu-west',
+      etcd: {
+        endpoints: ['https://etcd-west-0:2379', 'https://etcd-west-1:2379'],
+        prefix: '/west',
+        callTimeoutMs: 700,
+      },
+    });
+    expect(parseOperatorConfig(configFromArgs(['--coordination', 'memory'], {})).otherRegion).toBeUndefined();
+    expect(() =>
+      parseOperatorConfig(configFromArgs(['--coordination', 'memory', '--other-region', 'eu-west'], {})),
+    ).toThrow(
+      "otherRegion.etcd.endpoints (--other-region-etcd-endpoints / HANASR_OTHER_REGION_ETCD_ENDPOINTS): needs the other region's etcd endpoints",
+    );
+    expect(() =>
+      parseOperatorConfig(
+        configFromArgs(['--coordination', 'memory', '--other-region-etcd-endpoints', 'https://e:2379'], {}),
+      ),
+    ).toThrow('otherRegion.name (--other-region / HANASR_OTHER_REGION)');
+  });
+
   it('bounds the concurrent reconciles: 8 by default, set by its flag, at least 1', () => {
     const parse = (args: string[]) =>
       parseOperatorConfig(configFromArgs(['--coordination', 'memory', ...args], {}));

@@ -115,4 +115,112 @@ describe('two regions', () => {
     expect(fired.sort()).toEqual(['alert:HanaSRDRLinkDown', 'alert:HanaSRPrimaryRegionUnreachable']);
     expect(r.timeline.some((e) => e.event.startsWith('action:') && e.t > 60)).toBe(false);
   });
+
+  it("planned switchover to C and back: C takes over only holding A's last log position, nothing lost, one primary", async () => {
+    const r = await runScenario(load('dr-planned-switchover.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(r.metrics.lostCommittedWrites).toBe(0);
+    const handovers = r.timeline.filter((e) => e.event === 'region-switchover-handover');
+    expect(handovers.map((e) => e.site)).toEqual(['C', 'A']);
+    // The takeover comes after the handover, never during the draining.
+    const cTakeover = events(r, 'C', 'decision:takeover');
+    expect(cTakeover.map((e) => e.reason)).toEqual(['region_switchover_takeover']);
+    expect(cTakeover[0]!.t).toBeGreaterThanOrEqual(handovers[0]!.t);
+    // A stopped before the handover (no more writes), then came back as a secondary of C.
+    const stop = events(r, 'A', 'decision:fence')[0]!;
+    expect(stop.reason).toBe('region_not_active_stop_primary');
+    expect(stop.t).toBeLessThanOrEqual(handovers[0]!.t);
+    expect(
+      r.timeline.some(
+        (e) => e.site === 'A' && e.event === 'hana:register' && /secondary of C/.test(e.reason),
+      ),
+    ).toBe(true);
+  });
+
+  it('break it: the DR link drops mid-switchover: C is never promoted, the old region leads again, nothing lost', async () => {
+    const s = load('dr-planned-switchover.yaml');
+    const r = await runScenario({
+      ...s,
+      name: 'switchover-link-drops',
+      durationSeconds: 260,
+      faults: [
+        // C lags (a slow DR link), the switchover starts, and the link drops right after.
+        { atSeconds: 30, action: 'slow-replication', site: 'C', factor: 200 },
+        { atSeconds: 60, action: 'region-switchover', site: 'C' },
+        { atSeconds: 60.2, action: 'cut-region-link' },
+        { atSeconds: 240, action: 'restore-region-link' },
+      ],
+      expect: { maxConcurrentPrimaries: 1, lostCommittedWrites: 0 },
+    });
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event))).toBe(false);
+    expect(r.timeline.some((e) => e.event === 'region-switchover-handover')).toBe(false);
+    const refused = r.timeline.find((e) => e.event === 'region-switchover-refused');
+    expect(refused?.reason).toBe('dr_not_caught_up');
+    expect(refused!.t).toBeGreaterThanOrEqual(60 + 120);
+    // eu-west leads again (A restarted, or B took over in sync): one writer, in the old region.
+    expect(['A', 'B']).toContain(r.final.primary);
+    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+  });
+
+  it('refused with a clear reason: DR link not ACTIVE, a site of the active region, the other region unreachable, maintenance', async () => {
+    const s = load('dr-planned-switchover.yaml');
+    const refusal = async (faults: Scenario['faults']) => {
+      const r = await runScenario({
+        ...s,
+        durationSeconds: 70,
+        faults,
+        expect: { maxConcurrentPrimaries: 1 },
+      });
+      expect(r.timeline.some((e) => e.event === 'region-switchover-draining')).toBe(false);
+      expect(r.timeline.some((e) => TERM.includes(e.event) && e.t >= 40)).toBe(false);
+      return r.timeline.find((e) => e.event === 'region-switchover-refused')?.reason;
+    };
+    expect(
+      await refusal([
+        { atSeconds: 20, action: 'block-replication', site: 'C' },
+        { atSeconds: 40, action: 'region-switchover', site: 'C' },
+      ]),
+    ).toBe('dr_link_not_active');
+    expect(await refusal([{ atSeconds: 40, action: 'region-switchover', site: 'B' }])).toBe(
+      'region_already_active',
+    );
+    expect(
+      await refusal([
+        { atSeconds: 20, action: 'cut-region-link' },
+        { atSeconds: 40, action: 'region-switchover', site: 'C' },
+      ]),
+    ).toBe('active_region_unreachable');
+    expect(
+      await refusal([
+        { atSeconds: 20, action: 'maintenance-on' },
+        { atSeconds: 40, action: 'region-switchover', site: 'C' },
+      ]),
+    ).toBe('maintenance');
+  });
+
+  it('backups follow the primary across regions: after the switchover C takes its own backup, never one on a secondary', async () => {
+    const text = readFileSync(join(dir, 'dr-planned-switchover.yaml'), 'utf8')
+      .replace(
+        '  takeover: { automatedRegister: true }\n',
+        "  takeover: { automatedRegister: true }\n  backup: { schedule: '0 0 * * *', startingDeadlineSeconds: 86400, logBackup: { required: false } }\n" +
+          'backups: { destination: site, throughputMBps: 1000, tenantGB: 5 }\n',
+      )
+      .replace(
+        /faults:[\s\S]*$/,
+        'faults:\n  - { atSeconds: 60, action: region-switchover, site: C }\nexpect: { primary: C, maxConcurrentPrimaries: 1 }\n',
+      )
+      .replace('durationSeconds: 600', 'durationSeconds: 240');
+    const r = await runScenario(parseScenario(text, 'switchover-with-backups'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    // The day's run on A in eu-west, then C's after-takeover run in eu-north (its store).
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+    ]);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+    // C's own backup is readable from its own destination: the backups are healthy at the end.
+    expect(r.metrics.backups!.health).toBe('BackupsOk');
+  });
 });

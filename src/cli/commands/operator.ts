@@ -36,6 +36,7 @@ Exit codes: 0 stopped by a signal, 2 invalid configuration, 1 any other failure.
 /** Config paths whose value is a number (a string that is not one is left for zod to name). */
 const NUMBERS = new Set([
   'etcd.callTimeoutMs',
+  'otherRegion.etcd.callTimeoutMs',
   'electionTtlSeconds',
   'metricsPort',
   'healthPort',
@@ -61,19 +62,27 @@ export function configFromArgs(
   if (problems.length > 0) throw new OperatorConfigError(problems);
   const input: Record<string, unknown> = {};
   const etcd: Record<string, unknown> = {};
+  const otherEtcd: Record<string, unknown> = {};
+  let otherName: unknown;
   for (const path of Object.keys(OPERATOR_OPTIONS)) {
     const raw = stringOption(parsed.values, path);
     if (raw === undefined) continue;
     const value =
-      path === 'etcd.endpoints'
+      path === 'etcd.endpoints' || path === 'otherRegion.etcd.endpoints'
         ? splitEndpoints(raw)
         : NUMBERS.has(path) && raw.trim() !== '' && !Number.isNaN(Number(raw))
           ? Number(raw)
           : raw;
     if (path.startsWith('etcd.')) etcd[path.slice('etcd.'.length)] = value;
+    else if (path.startsWith('otherRegion.etcd.')) otherEtcd[path.slice('otherRegion.etcd.'.length)] = value;
+    else if (path === 'otherRegion.name') otherName = value;
     else input[path] = value;
   }
   if (Object.keys(etcd).length > 0) input.etcd = etcd;
+  // The other region (docs/dr.md): a name or any of its store's settings makes the section (the
+  // schema then asks for what is missing).
+  if (otherName !== undefined || Object.keys(otherEtcd).length > 0)
+    input.otherRegion = { ...(otherName !== undefined ? { name: otherName } : {}), etcd: otherEtcd };
   return input as OperatorConfigInput;
 }
 

@@ -56,7 +56,9 @@ Asks the operator for a planned takeover (with handshake) to SITE by setting the
 ${ANNOTATION_PLANNED_TAKEOVER}=SITE, then follows status until SITE is primary.
 
 Refused (exit 3, nothing changed) when SITE is not a site of NAME, is already primary, there is
-no current primary, maintenance is on, or SITE is not in sync according to status. --force
+no current primary, maintenance is on, SITE is in another region than the primary (a planned
+region switchover is not carried out through the operator yet: docs/dr.md), or SITE is not in
+sync according to status. --force
 overrides the in-sync check only, after a typed confirmation: type the site name on stdin, or
 pass --yes-i-know-data-may-be-lost in scripts; it then also sets ${ANNOTATION_FORCE_TAKEOVER}=true
 (in the same patch), which tells the operator to skip its in-sync check too. The operator applies
@@ -101,6 +103,27 @@ export function refusal(obj: Obj, site: string): { reason: string; overridable: 
   }
   if (status.currentPrimary === undefined) {
     return { reason: 'status names no current primary: nothing to hand over', overridable: false };
+  }
+  // Two regions (docs/dr.md): a planned takeover moves the primary inside a region; the other
+  // region's agents use another store and would never carry it out.
+  const regionOfSite = (name: string): string | undefined => {
+    const sitesSpec = record(obj['spec'])['sites'];
+    const found = (Array.isArray(sitesSpec) ? (sitesSpec as unknown[]) : [])
+      .map((x) => record(x))
+      .find((x) => x['name'] === name);
+    const r = found?.['region'];
+    return typeof r === 'string' ? r : undefined;
+  };
+  const targetRegion = regionOfSite(site);
+  const primaryRegion = regionOfSite(status.currentPrimary);
+  if (targetRegion !== undefined && primaryRegion !== undefined && targetRegion !== primaryRegion) {
+    return {
+      reason:
+        `${site} is in region ${targetRegion} and the primary ${status.currentPrimary} in ${primaryRegion}: ` +
+        'a planned region switchover is not carried out through the operator yet (docs/dr.md; rehearse it ' +
+        'with hanasr simulate, fault region-switchover); for a lost region use --disaster',
+      overridable: false,
+    };
   }
   const s = status.sites?.find((x) => x.name === site);
   if (s?.inSync !== true) {

@@ -1,7 +1,8 @@
 /**
  * The backup port over SQL (@sap/hana-client), connected to the SYSTEMDB of the agent's own site
  * as a user with BACKUP ADMIN, BACKUP OPERATOR, CATALOG READ and INIFILE ADMIN (or read access to
- * M_INIFILE_CONTENTS). Every call opens a fresh connection with its own deadline (see
+ * M_INIFILE_CONTENTS). It reads the catalog, the log settings and the log waiting for backup
+ * (SYS_DATABASES.M_LOG_SEGMENTS). Every call opens a fresh connection with its own deadline (see
  * HanaSqlProbe.session): a short one for reads, the backup timeout for BACKUP DATA, which HANA
  * answers only when the backup ended.
  *
@@ -9,7 +10,12 @@
  * anything but plain names and paths. Error messages are redacted of the password by the session.
  */
 import type { Clock } from '../../clock.js';
-import type { BackupCatalogEntry } from '../../domain/backup.js';
+import {
+  LOG_STATES_WAITING_FOR_BACKUP,
+  logBacklogOf,
+  type BackupCatalogEntry,
+  type LogSegmentRow,
+} from '../../domain/backup.js';
 import { sqlIdentifier, sqlPathLiteral } from '../../quote.js';
 import {
   BackupInterruptedError,
@@ -46,6 +52,13 @@ const LOG_QUERY =
   'SELECT DATABASE_NAME, BACKUP_ID, ENTRY_TYPE_NAME, STATE_NAME, UTC_START_TIME, UTC_END_TIME' +
   " FROM SYS_DATABASES.M_BACKUP_CATALOG WHERE ENTRY_TYPE_NAME = 'log backup' AND STATE_NAME = 'successful'" +
   ' ORDER BY UTC_END_TIME DESC LIMIT 200';
+/**
+ * Log waiting for a log backup (M_LOG_SEGMENTS: Closed or Truncated, SAP's SQL reference), with
+ * HANA's own current time beside LAST_COMMIT_TIME, so the age is taken on HANA's clock only.
+ */
+export const LOG_SEGMENTS_QUERY =
+  'SELECT DATABASE_NAME, STATE, USED_SIZE, LAST_COMMIT_TIME, CURRENT_TIMESTAMP AS HANA_NOW' +
+  ` FROM SYS_DATABASES.M_LOG_SEGMENTS WHERE STATE IN (${LOG_STATES_WAITING_FOR_BACKUP.map((st) => `'${st}'`).join(', ')})`;
 const DATABASES_QUERY = "SELECT DATABASE_NAME FROM SYS.M_DATABASES WHERE ACTIVE_STATUS = 'YES'";
 const INI_QUERY =
   'SELECT LAYER_NAME, KEY, VALUE FROM SYS.M_INIFILE_CONTENTS' +
@@ -112,6 +125,25 @@ export function foldCatalogRows(rows: readonly Row[]): BackupCatalogEntry[] {
     .sort((a, b) => a.startedAt - b.startedAt);
 }
 
+/**
+ * M_LOG_SEGMENTS rows into segment rows: the age is CURRENT_TIMESTAMP minus LAST_COMMIT_TIME of
+ * the same row (both HANA's local time, so the zone cancels out); unreadable times give no age.
+ */
+export function logSegmentRows(rows: readonly Row[]): LogSegmentRow[] {
+  return rows
+    .map((r) => {
+      const last = timestampMillis(r.LAST_COMMIT_TIME);
+      const current = timestampMillis(r.HANA_NOW);
+      return {
+        database: text(r.DATABASE_NAME),
+        state: text(r.STATE),
+        usedBytes: size(r.USED_SIZE),
+        ageSeconds: last === null || current === null ? null : Math.max(0, (current - last) / 1000),
+      };
+    })
+    .filter((r) => r.database !== '');
+}
+
 /** log_mode and enable_auto_log_backup from M_INIFILE_CONTENTS rows: the most specific layer wins. */
 export function persistenceSettings(rows: readonly Row[]): {
   logMode: string | null;
@@ -165,12 +197,15 @@ export class HanaSqlBackupPort implements BackupPort {
       const data = (await run(DATA_QUERY(this.options.maxEntries ?? 500))) as Row[];
       const logs = (await run(LOG_QUERY)) as Row[];
       const ini = (await run(INI_QUERY)) as Row[];
+      const segments = (await run(LOG_SEGMENTS_QUERY)) as Row[];
       const settings = persistenceSettings(ini);
+      const databases = dbs.map((r) => text(r.DATABASE_NAME)).filter((d) => d !== '');
       return {
-        databases: dbs.map((r) => text(r.DATABASE_NAME)).filter((d) => d !== ''),
+        databases,
         catalog: foldCatalogRows([...data, ...logs]),
         logMode: settings.logMode,
         autoLogBackup: settings.autoLogBackup,
+        logBacklog: logBacklogOf(logSegmentRows(segments), databases),
       };
     });
   }

@@ -12,6 +12,30 @@ import { runSeed, type CaseSummary } from './summary.js';
 import { scenarioYaml } from './yaml.js';
 import type { InvariantName } from '../invariant-names.js';
 import { KNOWN_LIMITS } from '../invariants.js';
+import {
+  COMMON_OPTIONS,
+  optionsHelp,
+  parseOptions,
+  stringOption,
+  type OptionTable,
+} from '../../config/options.js';
+import { escapeControl } from '../../quote.js';
+
+/** Every option of `npm run sim:fuzz`, declared once (parser, --help and docs/cli.md). */
+export const options = {
+  schedules: { value: 'N', help: 'schedules to run (default 1000)' },
+  seed: { value: 'S', help: 'seed of the first schedule (default: from the clock; printed for replay)' },
+  sites: { value: '2|3', help: 'only landscapes of that many sites (default: both)' },
+  duration: {
+    value: 'S',
+    help: 'simulated seconds per schedule (default 600; more when the settings need it)',
+  },
+  workers: { value: 'W', help: 'worker threads (default: one per core)' },
+  shrink: { value: 'K', help: 'shrink at most K violations, one per invariant first (default 3)' },
+  out: { value: 'DIR', help: 'write the shrunk scenarios and the availability findings there as YAML' },
+  replay: { value: 'SEED', help: 'print the scenario file of one schedule and what it found' },
+  json: { type: 'boolean', help: 'print one JSON object' },
+} as const satisfies OptionTable;
 
 export const help = `Usage: npm run sim:fuzz -- [--schedules N] [--seed S] [--sites 2|3] [--json]
        npm run sim:fuzz -- --replay SEED [--sites 2|3]
@@ -25,15 +49,8 @@ clears, a writable primary with an in-sync secondary must be back within a bound
 imply: misses are printed as availability findings (not failures).
 
 Options:
-  --schedules N   schedules to run (default 1000)
-  --seed S        seed of the first schedule (default: from the clock; printed for replay)
-  --sites 2|3     only landscapes of that many sites (default: both)
-  --duration S    simulated seconds per schedule (default 600; more when the settings need it)
-  --workers W     worker threads (default: one per core)
-  --shrink K      shrink at most K violations, one per invariant first (default 3)
-  --out DIR       write the shrunk scenarios and the availability findings there as YAML
-  --replay SEED   print the scenario file of one schedule and what it found
-  --json          print one JSON object
+${optionsHelp(options)}
+${optionsHelp(COMMON_OPTIONS)}
 
 Exit codes: 0 no violation, 1 a violation (shrunk scenario printed), 2 bad arguments.
 `;
@@ -47,70 +64,50 @@ interface Args {
   out?: string;
   replay?: number;
   json: boolean;
+  help: boolean;
 }
 
+/** The arguments, or the first problem with them (one line). */
 function parseArgs(argv: readonly string[]): Args | string {
-  const args: Args = {
-    schedules: 1000,
-    seed: Date.now() % 1_000_000_000,
-    generate: {},
-    shrink: 3,
-    json: false,
+  const parsed = parseOptions(argv, options);
+  if (parsed.problems.length > 0) return parsed.problems[0]!;
+  if (parsed.positionals.length > 0) return `unexpected argument ${escapeControl(parsed.positionals[0]!)}`;
+  const v = parsed.values;
+  const number = (key: keyof typeof options): number | undefined | string => {
+    const text = stringOption(v, key);
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    return Number.isFinite(n) ? n : `--${key} needs a number`;
   };
-  const generate: { sites?: 2 | 3; durationSeconds?: number } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v)) throw new Error(`${a} needs a number`);
-      return v;
-    };
-    try {
-      switch (a) {
-        case '--schedules':
-          args.schedules = Math.floor(value());
-          if (args.schedules < 1) return '--schedules must be at least 1';
-          break;
-        case '--seed':
-          args.seed = Math.floor(value());
-          break;
-        case '--sites': {
-          const v = value();
-          if (v !== 2 && v !== 3) return '--sites must be 2 or 3';
-          generate.sites = v;
-          break;
-        }
-        case '--duration':
-          generate.durationSeconds = value();
-          if (generate.durationSeconds < 60) return '--duration must be at least 60';
-          break;
-        case '--workers':
-          args.workers = Math.max(1, Math.floor(value()));
-          break;
-        case '--shrink':
-          args.shrink = Math.max(0, Math.floor(value()));
-          break;
-        case '--replay':
-          args.replay = Math.floor(value());
-          break;
-        case '--out': {
-          const dir = argv[++i];
-          if (!dir) return '--out needs a directory';
-          args.out = dir;
-          break;
-        }
-        case '--json':
-          args.json = true;
-          break;
-        default:
-          return `unknown option ${a}`;
-      }
-    } catch (err) {
-      return (err as Error).message;
-    }
+  const numbers: Partial<Record<keyof typeof options, number>> = {};
+  for (const key of ['schedules', 'seed', 'sites', 'duration', 'workers', 'shrink', 'replay'] as const) {
+    const n = number(key);
+    if (typeof n === 'string') return n;
+    if (n !== undefined) numbers[key] = n;
   }
-  args.generate = generate;
-  return args;
+  const generate: { sites?: 2 | 3; durationSeconds?: number } = {};
+  if (numbers.sites !== undefined) {
+    if (numbers.sites !== 2 && numbers.sites !== 3) return '--sites must be 2 or 3';
+    generate.sites = numbers.sites;
+  }
+  if (numbers.duration !== undefined) {
+    if (numbers.duration < 60) return '--duration must be at least 60';
+    generate.durationSeconds = numbers.duration;
+  }
+  const schedules = Math.floor(numbers.schedules ?? 1000);
+  if (schedules < 1) return '--schedules must be at least 1';
+  const out = stringOption(v, 'out');
+  return {
+    schedules,
+    seed: numbers.seed !== undefined ? Math.floor(numbers.seed) : Date.now() % 1_000_000_000,
+    generate,
+    ...(numbers.workers !== undefined ? { workers: Math.max(1, Math.floor(numbers.workers)) } : {}),
+    shrink: Math.max(0, Math.floor(numbers.shrink ?? 3)),
+    ...(out !== undefined ? { out } : {}),
+    ...(numbers.replay !== undefined ? { replay: Math.floor(numbers.replay) } : {}),
+    json: v.json === true,
+    help: v.help === true,
+  };
 }
 
 export interface FuzzReport {
@@ -144,11 +141,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`sim:fuzz: ${parsed}\n${help}`);
     return 2;
   }
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const args = parsed;
+  if (args.help) {
     process.stdout.write(help);
     return 0;
   }
-  const args = parsed;
   if (args.replay !== undefined) {
     const c = randomCase(args.replay, args.generate);
     const summary = await runSeed(args.replay, args.generate);

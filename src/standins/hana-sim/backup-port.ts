@@ -1,5 +1,5 @@
 /** The backup port straight on the simulator (virtual time; the SQL path is src/hana/sql/backup.ts). */
-import type { BackupCatalogEntry } from '../../domain/backup.js';
+import { logBacklogOf, type BackupCatalogEntry } from '../../domain/backup.js';
 import {
   BackupInterruptedError,
   type BackupCatalogReading,
@@ -34,11 +34,21 @@ export function simBackupPort(model: SimLandscape, backups: SimBackups, site: st
   return {
     read: async (): Promise<BackupCatalogReading> => {
       answering(model, site);
+      const segments = backups.logSegments(site);
       return {
         databases: backups.databases(),
         catalog: backups.catalog(site).map(catalogEntryOf),
         logMode: 'normal',
         autoLogBackup: backups.logBackupEnabled(site),
+        logBacklog: logBacklogOf(
+          segments.map((g) => ({
+            database: g.database,
+            state: g.state,
+            usedBytes: g.usedBytes,
+            ageSeconds: g.lastCommitAt === null ? null : (backups.now() - g.lastCommitAt) / 1000,
+          })),
+          backups.databases(),
+        ),
       };
     },
     backupData: async (database: string, type: BackupDestinationType, prefix: string) => {

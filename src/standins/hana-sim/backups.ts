@@ -12,6 +12,10 @@
  *   node makes its own destination unreadable; `lose-backup-destination` destroys one.
  * - Log backups: every `logBackupIntervalSeconds`, a primary with log_mode normal and
  *   enable_auto_log_backup yes that has a successful data backup writes a log backup per database.
+ * - Log segments (M_LOG_SEGMENTS): each database writes `logBytesPerSecond` of log into segments of
+ *   `logSegmentBytes`. Once the database has a data backup, every segment filled since the newest
+ *   log backup waits for one (state Closed); a log backup takes them all (they go Free). Before the
+ *   first data backup nothing waits (HANA does not keep log for backups it cannot yet take).
  */
 import type { Clock } from '../../clock.js';
 import type { SimLandscape } from './model.js';
@@ -32,6 +36,24 @@ export interface SimBackupOptions {
   readonly databaseBytes?: Readonly<Record<string, number>>;
   /** HANA's log_backup_timeout_s (default 900). */
   readonly logBackupIntervalSeconds?: number;
+  /** Log written per database per second (default 256 KiB/s). */
+  readonly logBytesPerSecond?: number;
+  /** Size of one log segment (default 1 GiB: log_segment_size_mb 1024). */
+  readonly logSegmentBytes?: number;
+}
+
+/** One row of M_LOG_SEGMENTS as the simulator keeps it (the views add host and port). */
+export interface SimLogSegment {
+  readonly database: string;
+  readonly segmentId: number;
+  readonly state: 'Writing' | 'Closed' | 'Free';
+  readonly minPosition: number;
+  /** Behind the last record; for closed segments only (null while writing). */
+  readonly maxPosition: number | null;
+  readonly usedBytes: number;
+  readonly totalBytes: number;
+  /** LAST_COMMIT_TIME (wall ms); null for a free segment. */
+  readonly lastCommitAt: number | null;
 }
 
 /** One row of the catalog (with its files), as M_BACKUP_CATALOG and M_BACKUP_CATALOG_FILES show it. */
@@ -89,6 +111,8 @@ export class SimBackups {
   private readonly throughput: number;
   private readonly sizes: Record<string, number>;
   private readonly logIntervalMs: number;
+  private readonly logRate: number;
+  private readonly segmentBytes: number;
   private nextId: number;
   /** Files per destination (a site name, or 'shared'): path -> backup id. */
   private readonly files = new Map<string, Map<string, number>>();
@@ -108,6 +132,8 @@ export class SimBackups {
     this.throughput = options.throughputBytesPerSecond ?? 100e6;
     this.sizes = { SYSTEMDB: 1e9, [options.sid]: 10e9, ...(options.databaseBytes ?? {}) };
     this.logIntervalMs = (options.logBackupIntervalSeconds ?? 900) * 1000;
+    this.logRate = options.logBytesPerSecond ?? 256 * 1024;
+    this.segmentBytes = options.logSegmentBytes ?? 2 ** 30;
     this.nextId = options.startedAt;
     this.scheduleLogBackups();
   }
@@ -165,6 +191,11 @@ export class SimBackups {
 
   private wall(): number {
     return this.clock.now();
+  }
+
+  /** The simulated HANA's current time (wall ms), as CURRENT_TIMESTAMP answers it. */
+  now(): number {
+    return this.wall();
   }
 
   /** The catalog `site` holds: replicated entries from its log, plus what runs there now. */
@@ -326,6 +357,71 @@ export class SimBackups {
       for (const e of doomed) for (const p of e.paths) files?.delete(p);
     }
     return doomed.length;
+  }
+
+  // ---------------------------------------------------------------- log segments
+
+  /**
+   * M_LOG_SEGMENTS of `site` (SYS_DATABASES: every database). A site that does not take writes
+   * shows only its writing segment; on the primary, the log since the newest log backup (or the
+   * first data backup, before any log backup) waits in Closed segments, the last one Writing.
+   */
+  logSegments(site: string): SimLogSegment[] {
+    const now = this.wall();
+    const catalog = this.catalog(site);
+    const out: SimLogSegment[] = [];
+    const pos = (t: number) =>
+      Math.max(0, Math.floor((((t - this.options.startedAt) / 1000) * this.logRate) / 64));
+    const segmentMs = (this.segmentBytes / this.logRate) * 1000;
+    for (const db of this.databases()) {
+      let since: number | null = null;
+      let firstData: number | null = null;
+      for (const e of catalog) {
+        if (e.database !== db || e.state !== 'successful') continue;
+        if (e.entryType === 'log backup') since = Math.max(since ?? 0, e.endedAt ?? e.startedAt);
+        else firstData = Math.min(firstData ?? Infinity, e.startedAt);
+      }
+      since ??= firstData;
+      const writing = this.model.acceptsWrites(site);
+      let id = 0;
+      let from = since !== null && writing ? since : now;
+      if (since !== null && writing) {
+        while (from + segmentMs <= now) {
+          out.push({
+            database: db,
+            segmentId: id++,
+            state: 'Closed',
+            minPosition: pos(from),
+            maxPosition: pos(from + segmentMs),
+            usedBytes: this.segmentBytes,
+            totalBytes: this.segmentBytes,
+            lastCommitAt: from + segmentMs,
+          });
+          from += segmentMs;
+        }
+      }
+      out.push({
+        database: db,
+        segmentId: id++,
+        state: 'Writing',
+        minPosition: pos(from),
+        maxPosition: null,
+        usedBytes: Math.min(this.segmentBytes, Math.round(((now - from) / 1000) * this.logRate)),
+        totalBytes: this.segmentBytes,
+        lastCommitAt: now,
+      });
+      out.push({
+        database: db,
+        segmentId: id++,
+        state: 'Free',
+        minPosition: 0,
+        maxPosition: 0,
+        usedBytes: 0,
+        totalBytes: this.segmentBytes,
+        lastCommitAt: null,
+      });
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- log backups

@@ -9,11 +9,18 @@
  *
  *   SYS.M_BACKUP_CATALOG, SYS.M_BACKUP_CATALOG_FILES, SYS.M_BACKUP_PROGRESS (SYSTEMDB's own), the
  *   same in SYS_DATABASES with a DATABASE_NAME column (every database), SYS.M_DATABASES, and the
- *   [persistence] rows of SYS.M_INIFILE_CONTENTS (log_mode, enable_auto_log_backup).
+ *   [persistence] rows of SYS.M_INIFILE_CONTENTS (log_mode, enable_auto_log_backup), and
+ *   SYS.M_LOG_SEGMENTS / SYS_DATABASES.M_LOG_SEGMENTS with the columns and types of SAP's
+ *   reference (HOST ... ENCRYPTION_KEY_HASH).
  *
  * Without FOR a statement is about the database connected to: SYSTEMDB here.
  */
-import { SimBackupError, type SimBackups, type SimCatalogEntry } from '../hana-sim/backups.js';
+import {
+  SimBackupError,
+  type SimBackups,
+  type SimCatalogEntry,
+  type SimLogSegment,
+} from '../hana-sim/backups.js';
 import { HanaSqlError, SqlErrorCode, type Relation, type TableRef } from './sql.js';
 import type { Column, SqlType, SqlValue } from './values.js';
 
@@ -81,6 +88,25 @@ const progressColumns = [
   col('UTC_START_TIME', 'TIMESTAMP'),
   col('TRANSFERRED_SIZE', 'BIGINT'),
   col('TOTAL_SIZE', 'BIGINT'),
+];
+/** M_LOG_SEGMENTS as SAP's SQL reference lists it (names, order and types). */
+const logSegmentColumns = [
+  col('HOST', 'NVARCHAR', 64),
+  col('PORT', 'INTEGER'),
+  col('VOLUME_ID', 'INTEGER'),
+  col('PARTITION_ID', 'BIGINT'),
+  col('SEGMENT_ID', 'BIGINT'),
+  col('FILE_NAME', 'NVARCHAR', 512),
+  col('FILE_OFFSET', 'BIGINT'),
+  col('STATE', 'NVARCHAR', 16),
+  col('MIN_POSITION', 'BIGINT'),
+  col('MAX_POSITION', 'BIGINT'),
+  col('HOLE_POSITION', 'BIGINT'),
+  col('USED_SIZE', 'BIGINT'),
+  col('TOTAL_SIZE', 'BIGINT'),
+  col('IN_BACKUP', 'NVARCHAR', 5),
+  col('LAST_COMMIT_TIME', 'TIMESTAMP'),
+  col('ENCRYPTION_KEY_HASH', 'NVARCHAR', 64),
 ];
 const withDatabase = (cols: Column[]): Column[] => [col('DATABASE_NAME', 'NVARCHAR', 256), ...cols];
 
@@ -169,6 +195,38 @@ export function simBackupExtension(
       });
     return { columns: all ? withDatabase(progressColumns) : progressColumns, rows };
   };
+  const logSegmentsRelation = (all: boolean): Relation => {
+    const dbs = backups.databases();
+    const rows = backups
+      .logSegments(site)
+      .filter((g) => all || g.database === 'SYSTEMDB')
+      .map((g: SimLogSegment) => {
+        // SYSTEMDB's log is the nameserver's (3<NN>01, volume 1); a tenant's its indexserver's.
+        const volume = 1 + dbs.indexOf(g.database) * 2;
+        const port = g.database === 'SYSTEMDB' ? 30001 : 30003 + 40 * (dbs.indexOf(g.database) - 1);
+        const dir = `/hana/log/${options.sid}/mnt00001/hdb${String(volume).padStart(5, '0')}`;
+        const row: SqlValue[] = [
+          options.host,
+          port,
+          volume,
+          0n,
+          BigInt(g.segmentId),
+          `${dir}/logsegment_000_${String(g.segmentId).padStart(8, '0')}.dat`,
+          0n,
+          g.state,
+          BigInt(g.minPosition),
+          g.maxPosition === null ? null : BigInt(g.maxPosition),
+          BigInt(g.minPosition),
+          BigInt(g.usedBytes),
+          BigInt(g.totalBytes),
+          'FALSE',
+          at(g.lastCommitAt),
+          null,
+        ];
+        return all ? [g.database, ...row] : row;
+      });
+    return { columns: all ? withDatabase(logSegmentColumns) : logSegmentColumns, rows };
+  };
   const databases = (): Relation => ({
     columns: [
       col('DATABASE_NAME', 'NVARCHAR', 256),
@@ -213,6 +271,8 @@ export function simBackupExtension(
           return filesRelation(all);
         case 'M_BACKUP_PROGRESS':
           return progressRelation(all);
+        case 'M_LOG_SEGMENTS':
+          return logSegmentsRelation(all);
         case 'M_DATABASES':
           return all ? undefined : databases();
         case 'M_INIFILE_CONTENTS':

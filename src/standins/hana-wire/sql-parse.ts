@@ -37,7 +37,7 @@ export const SqlErrorCode = {
 
 /** Appended to every parse error: the stand-in is not a general SQL engine. */
 export const NOT_SERVED =
-  'the HANA stand-in serves only the statements hanasr and its example app send: SELECT (=, <>, JOIN, ORDER BY, LIMIT), INSERT, UPSERT, CREATE TABLE and BACKUP (src/standins/hana-wire/README.md)';
+  'the HANA stand-in serves only the statements hanasr and its example app send: SELECT (=, <>, IN, JOIN, ORDER BY, LIMIT), INSERT, UPSERT, CREATE TABLE and BACKUP (src/standins/hana-wire/README.md)';
 
 // ---- tokens ----------------------------------------------------------------------------------
 
@@ -145,12 +145,17 @@ export type Expr =
   | { kind: 'param'; index: number }
   | { kind: 'now' };
 
-/** `left = right` or `left <> right` (the only comparisons hanasr's queries make). */
+/**
+ * `left = right`, `left <> right` or `left IN (right, ...list)`: the only comparisons hanasr's
+ * queries make (IN: the backup reader's M_LOG_SEGMENTS states).
+ */
 export interface Predicate {
   kind: 'compare';
-  op: '=' | '<>';
+  op: '=' | '<>' | 'IN';
   left: Expr;
   right: Expr;
+  /** For IN: the values after the first. */
+  list?: Expr[];
 }
 
 export interface TableRef {
@@ -353,6 +358,14 @@ class Parser {
 
   private predicate(): Predicate {
     const left = this.expr();
+    if (this.acceptWord('IN')) {
+      this.expectPunct('(');
+      const right = this.expr();
+      const list: Expr[] = [];
+      while (this.acceptPunct(',')) list.push(this.expr());
+      this.expectPunct(')');
+      return { kind: 'compare', op: 'IN', left, right, list };
+    }
     const t = this.next();
     if (t.kind !== 'punct' || (t.text !== '=' && t.text !== '<>')) return this.fail(t);
     return { kind: 'compare', op: t.text, left, right: this.expr() };

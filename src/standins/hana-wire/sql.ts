@@ -149,10 +149,12 @@ function test(
   params: readonly SqlValue[],
   catalog: Catalog,
 ): boolean {
-  const c = compareValues(
-    evaluate(sql, p.left, scopes, row, params, catalog),
-    evaluate(sql, p.right, scopes, row, params, catalog),
-  );
+  const left = evaluate(sql, p.left, scopes, row, params, catalog);
+  if (p.op === 'IN')
+    return [p.right, ...(p.list ?? [])].some(
+      (e) => compareValues(left, evaluate(sql, e, scopes, row, params, catalog)) === 0,
+    );
+  const c = compareValues(left, evaluate(sql, p.right, scopes, row, params, catalog));
   if (c === null) return false;
   return p.op === '=' ? c === 0 : c !== 0;
 }

@@ -26,7 +26,7 @@ afterEach(async () => {
   for (const d of disposers.splice(0)) d();
 });
 
-async function landscape() {
+async function landscape(log: { logBytesPerSecond?: number; logSegmentBytes?: number } = {}) {
   const model = new SimLandscape({
     sid: 'HA1',
     instanceNumber: '00',
@@ -51,6 +51,7 @@ async function landscape() {
     startedAt: Date.now(),
     throughputBytesPerSecond: 10e6,
     databaseBytes: { SYSTEMDB: 4e6, HA1: 8e6 },
+    ...log,
   });
   disposers.push(() => {
     backups.dispose();
@@ -80,11 +81,13 @@ describe('backups over the wire with the real driver', () => {
   it('reads the databases and log settings, runs BACKUP DATA, and reads the catalog and its files', async () => {
     const { port, server } = await landscape();
     const before = await port.read();
+    const nothingWaits = { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null };
     expect(before).toEqual({
       databases: ['SYSTEMDB', 'HA1'],
       catalog: [],
       logMode: 'normal',
       autoLogBackup: true,
+      logBacklog: { SYSTEMDB: nothingWaits, HA1: nothingWaits },
     });
     const started = Date.now();
     await port.backupData('HA1', 'file', '/hana/backup/hanasr_HA1_1');
@@ -112,6 +115,54 @@ describe('backups over the wire with the real driver', () => {
       { DATABASE_NAME: 'HA1', STATE_NAME: 'successful' },
       { DATABASE_NAME: 'SYSTEMDB', STATE_NAME: 'successful' },
     ]);
+  }, 30_000);
+
+  it("M_LOG_SEGMENTS: SAP's columns and types; after the first data backup, closed segments wait for a log backup", async () => {
+    // 1 MB of log a second into 1 MB segments: one segment closes every second.
+    const { port, server, backups } = await landscape({ logBytesPerSecond: 1e6, logSegmentBytes: 1e6 });
+    backups.setLogBackup('A', false);
+    const client = await connectHanaClient(server.port);
+    opened.push(client);
+    const rows = (await client.exec('SELECT * FROM SYS_DATABASES.M_LOG_SEGMENTS')) as Record<
+      string,
+      unknown
+    >[];
+    expect(Object.keys(rows[0]!)).toEqual([
+      'DATABASE_NAME',
+      'HOST',
+      'PORT',
+      'VOLUME_ID',
+      'PARTITION_ID',
+      'SEGMENT_ID',
+      'FILE_NAME',
+      'FILE_OFFSET',
+      'STATE',
+      'MIN_POSITION',
+      'MAX_POSITION',
+      'HOLE_POSITION',
+      'USED_SIZE',
+      'TOTAL_SIZE',
+      'IN_BACKUP',
+      'LAST_COMMIT_TIME',
+      'ENCRYPTION_KEY_HASH',
+    ]);
+    const writing = rows.find((r) => r.DATABASE_NAME === 'HA1' && r.STATE === 'Writing')!;
+    expect(typeof writing.PORT).toBe('number');
+    expect(writing.IN_BACKUP).toBe('FALSE');
+    expect(String(writing.LAST_COMMIT_TIME)).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
+    // No data backup yet: HANA keeps no log for backups, nothing waits.
+    expect((await port.read()).logBacklog?.HA1?.waitingSegments).toBe(0);
+    await port.backupData('HA1', 'file', '/b/ha1');
+    await new Promise((r) => setTimeout(r, 2600));
+    const after = await port.read();
+    const ha1 = after.logBacklog!.HA1!;
+    expect(ha1.waitingSegments).toBeGreaterThanOrEqual(2);
+    expect(ha1.waitingBytes).toBe(ha1.waitingSegments * 1e6);
+    // The oldest closed segment's last commit, on HANA's clock: about 1 s after the backup began.
+    expect(ha1.oldestWaitingAgeSeconds!).toBeGreaterThan(0.5);
+    expect(ha1.oldestWaitingAgeSeconds!).toBeLessThan(3);
+    // SYSTEMDB has no data backup: nothing of it waits.
+    expect(after.logBacklog!.SYSTEMDB!.waitingSegments).toBe(0);
   }, 30_000);
 
   it('BACKUP CHECK ACCESS: the written files are readable, others and a lost destination are not', async () => {

@@ -4,6 +4,7 @@
  * message that says the stand-in does not serve it.
  */
 import { describe, expect, it } from 'vitest';
+import { LOG_SEGMENTS_QUERY } from '../../../src/hana/sql/backup.js';
 import { LAG_QUERY, LAG_QUERY_WITHOUT_BACKLOG } from '../../../src/hana/sql/probe.js';
 import { HanaSqlError, NOT_SERVED, parseSql } from '../../../src/standins/hana-wire/sql.js';
 
@@ -28,6 +29,7 @@ describe('the SQL the stand-in serves', () => {
       'INSERT INTO ORDERS (ID, AMOUNT, CREATED_AT) VALUES (?, ?, CURRENT_TIMESTAMP)',
     ],
     ['the example app lookup', 'SELECT ID FROM ORDERS WHERE ID = ?'],
+    ['the log segments waiting for a backup', LOG_SEGMENTS_QUERY],
   ])('parses %s', (_name, sql) => {
     expect(() => parseSql(sql)).not.toThrow();
   });
@@ -39,7 +41,7 @@ describe('the SQL the stand-in serves', () => {
     'COMMIT',
     'SELECT COUNT(*) FROM T',
     'SELECT ID FROM T WHERE V IS NULL',
-    'SELECT ID FROM T WHERE ID IN (1, 2)',
+    'SELECT ID FROM T WHERE ID NOT IN (1, 2)',
     'SELECT ID FROM T WHERE ID > 1',
   ])('refuses %s, saying the stand-in does not serve it', (sql) => {
     let caught: unknown;

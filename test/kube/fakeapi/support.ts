@@ -1,5 +1,5 @@
 /** Shared fixtures for the fake API server tests: a small hand-written CRD and helpers. */
-import { ApiException, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 
 export const GROUP = 'example.hanasr.io';
 export const VERSION = 'v1';
@@ -92,12 +92,5 @@ export async function eventually(check: () => boolean, ms = 5000): Promise<void>
   }
 }
 
-/**
- * client-node's typed models rename wire fields (`default` is `_default`,
- * `x-kubernetes-preserve-unknown-fields` is `xKubernetesPreserveUnknownFields`): a plain wire-form
- * CRD passed to createCustomResourceDefinition silently loses them. Deserialize it first
- * (loadYaml runs the model deserializer; JSON is YAML).
- */
-export function crdModel(wire: unknown): V1CustomResourceDefinition {
-  return loadYaml<V1CustomResourceDefinition>(JSON.stringify(wire));
-}
+/** A wire-form CRD as client-node's model (rigs/kube.ts says why). */
+export { crdModel } from '../../../rigs/kube.js';

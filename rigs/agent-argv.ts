@@ -1,14 +1,14 @@
 /**
- * The command line of a real `hanasr agent` process next to a simulated site (not a test file):
- * shared by the agent end-to-end test (test/agent/failover.test.ts) and the chaos rig
- * (test/chaos/rig.ts). HANA is reached through the simulator's stand-in executables (they need
+ * The command line of a real `hanasr agent` process next to a simulated site: shared by the agent
+ * end-to-end test (test/agent/failover.test.ts), the chaos rig (test/chaos/rig.ts) and the bench
+ * rig (bench/lib/rig.ts). HANA is reached through the simulator's stand-in executables (they need
  * HANASR_SIM_URL and HANASR_SIM_SITE in the environment) and SQL on loopback; the peer through
  * its SQL port and its agent's /status.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SIM_BIN = path.join(REPO_ROOT, 'src/standins/hana-sim/bin');
 /** `node --import tsx <this> ...`: the CLI from source. */
 export const CLI_SOURCE = path.join(REPO_ROOT, 'src/cli/main.ts');

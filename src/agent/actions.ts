@@ -1,0 +1,623 @@
+// Why this file is long: one function per action (ten of them) and the steps they share (stopping the own site, promotion, fencing a node).
+/**
+ * The agent's actions, one function each and all of one shape: the epoch check the action needs
+ * (declared in ACTIONS, carried out by `carryOut` before the work), the work itself (every HANA and
+ * store call with its own deadline), and the outcome it tells (an `action`, `refused` or
+ * `action-failed` event; a failed write on the way is told too, never dropped).
+ *
+ * When an action may run (the ActionLane below): the cycle carries out one action at a time. The
+ * one action that may overtake a cycle (stuck in a hung probe or a hung action) is the self-fence
+ * of the lease check: stopping the own site can only remove a writer, needs no epoch, and must not
+ * wait behind a cycle that outlives the lease, or a cut-off primary would stay writable after
+ * another site may have taken over. A fence of another node runs in the background (one at a
+ * time), so a fence agent that fails or hangs does not hold up the cycle either.
+ */
+import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import { TimeoutError, withTimeout, type Clock } from '../clock.js';
+import type { ClusterState, CoordinationSession } from '../coordination/port.js';
+import type { Action, Decision } from '../domain/decision.js';
+import type { Observation, PeerView } from '../domain/observation.js';
+import { leaderViewOf } from '../domain/observation.js';
+import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
+import { linkReplicationMode } from '../domain/region.js';
+import { sfailBeforeStart, startMayBringUpPrimary } from '../domain/sync.js';
+import type { FenceRecord, HanaHealth, LeaderRecord, LeaderView } from '../domain/types.js';
+import type { FenceAgent, FenceOutcome } from '../fencing/port.js';
+import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
+import type { HanaPort } from '../hana/port.js';
+
+type Kind = Action['kind'];
+type ActionOf<K extends Kind> = Extract<Action, { kind: K }>;
+
+/** The final word of an action; null: nothing more to tell (it was told on the way). */
+export type Told = {
+  readonly event: 'action' | 'refused' | 'action-failed';
+  readonly reason: string;
+  readonly message: string;
+} | null;
+
+/** What an action may use and change of its agent (src/agent/agent.ts implements it). */
+export interface ActionHost {
+  readonly site: string;
+  readonly clock: Clock;
+  readonly hana: HanaPort;
+  readonly session: CoordinationSession;
+  readonly peers: { check(site: string, signal: AbortSignal): Promise<PeerView> } | undefined;
+  readonly fenceAgent: FenceAgent | undefined;
+  /** Deadline of takeover/register/start (ms), and of a hard stop and of a kill (ms). */
+  readonly actionMs: number;
+  readonly stopMs: number;
+  spec(): HanaSystemReplicationSpec;
+  running(): boolean;
+  /** A store call within the store deadline. */
+  storeCall<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  tell(event: string, action: Kind, reason: string, message: string): void;
+  lastHealth(): HanaHealth;
+  leaderMine(): boolean;
+  setLeaderMine(mine: false): void;
+  setFenced(fenced: boolean): void;
+  countRestart(): void;
+  /** A stop of the own site began or failed: the watchdog goes unfed from now on (fed at once). */
+  stopping(state: 'in-progress' | 'failed'): void;
+  /** A stop of the own site is confirmed: fenced. */
+  stopped(): void;
+  observation(leader: LeaderView, state: ClusterState | null): Observation;
+  /** Compare-and-set on the leader key (with the watchdog's part); null: refused and told. */
+  winLeaderKey(kind: Kind, expectedLastEpoch: number, seize?: string): Promise<LeaderRecord | null>;
+  /** The takeover won the key for and not yet carried out (see 'promote'). */
+  pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null;
+  /** The background fence of another node. */
+  nodeFence: { running: Promise<void> | null; abort: AbortController | null; site: string | null };
+  noteFence(record: FenceRecord): void;
+}
+
+/**
+ * How an action checks the epoch it believes in before it does anything:
+ * - 'store': re-reads the store; refused (stale_epoch) unless its epoch is the current one;
+ * - 'leader-key': the leader key itself, by compare-and-set (acquire, takeover, release) or
+ *   re-read right before the command (promote);
+ * - 'none': it can only remove something (a writer, a request), which is always allowed.
+ */
+type EpochCheck = 'store' | 'leader-key' | 'none';
+
+interface ActionSpec<K extends Kind> {
+  readonly epoch: EpochCheck;
+  /** `state`: the store as read by the 'store' check (null for the others). */
+  run(host: ActionHost, a: ActionOf<K>, d: Decision, state: ClusterState | null): Promise<Told>;
+}
+
+const hanaCall = <T>(host: ActionHost, what: string, fn: (signal: AbortSignal) => Promise<T>) =>
+  withTimeout(host.clock, host.actionMs, what, fn);
+
+/** Removes a done request; a failure is told (the request stays and is seen again), not dropped. */
+async function completeIntent(host: ActionHost, id: string): Promise<void> {
+  await host
+    .storeCall('complete intent', () => host.session.completeIntent(id))
+    .catch((err: unknown) =>
+      host.tell(
+        'store-write-failed',
+        'none',
+        'intent_complete_failed',
+        `removing the done request ${id} from the coordination store failed: ${errorMessage(err)}`,
+      ),
+    );
+}
+
+const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
+  none: { epoch: 'none', run: async () => null },
+
+  'acquire-leader': {
+    epoch: 'leader-key',
+    async run(host, a, d) {
+      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch);
+      return rec
+        ? { event: 'action', reason: d.reason, message: `acquired the leader key at epoch ${rec.epoch}` }
+        : null;
+    },
+  },
+
+  takeover: {
+    epoch: 'leader-key',
+    async run(host, a) {
+      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
+      if (!rec) return null;
+      // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
+      // cycle: it is still the same takeover, planned or not, from the same old primary.
+      host.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
+      await promote(host, a.kind, rec.epoch, a.handshake, a.planned, a.from);
+      if (a.intentId !== undefined) await completeIntent(host, a.intentId);
+      // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
+      // stopped (Autostart=0) and its agent follows the new leader (register or wait).
+      if (a.powerOn !== undefined && host.leaderMine()) void powerOn(host, a.powerOn, rec.epoch);
+      return null;
+    },
+  },
+
+  promote: {
+    epoch: 'leader-key',
+    async run(host, a) {
+      const same = host.pendingTakeover?.epoch === a.epoch ? host.pendingTakeover : null;
+      await promote(host, a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
+      return null;
+    },
+  },
+
+  'fence-node': {
+    epoch: 'store',
+    async run(host, a, d, state) {
+      if (state?.leader != null && state.leader.site !== a.site)
+        return {
+          event: 'refused',
+          reason: 'not_leader',
+          message: `not fencing ${a.site}: ${state.leader.site} holds the leader key now`,
+        };
+      // In the background: a fence that fails or hangs (up to fencing.agent.timeoutSeconds)
+      // must not hold up the cycle, so the lease rule stays in force meanwhile.
+      if (host.nodeFence.running !== null) return null;
+      const abort = new AbortController();
+      host.nodeFence.abort = abort;
+      host.nodeFence.site = a.site;
+      host.nodeFence.running = fenceNode(host, a.site, a.epoch, d.reason, abort.signal)
+        .catch((err: unknown) =>
+          host.tell(
+            'action-failed',
+            'fence-node',
+            'node_fence_failed',
+            `fencing ${a.site} failed: ${errorMessage(err)}`,
+          ),
+        )
+        .finally(() => {
+          host.nodeFence.running = null;
+          host.nodeFence.abort = null;
+          host.nodeFence.site = null;
+        });
+      return null;
+    },
+  },
+
+  'step-down': {
+    epoch: 'leader-key',
+    async run(host, a, d) {
+      let how = '';
+      if (a.fence === 'stop') {
+        // Never hand the key on while the old primary may come back (a frozen instance that
+        // thaws would take writes again): keep the key and retry on the next cycle.
+        const stopped = await stopSite(host, a.kind, 'keeping the leader key until it is stopped');
+        if (!stopped.ok) return null;
+        how = `${stopped.how} ${host.site}, `;
+      }
+      await host.storeCall('release leader', () => host.session.releaseLeader(a.epoch, a.handoverTo));
+      host.setLeaderMine(false);
+      return {
+        event: 'action',
+        reason: d.reason,
+        message: `${how}released the leader key at epoch ${a.epoch}`,
+      };
+    },
+  },
+
+  'start-local': {
+    epoch: 'store',
+    async run(host, a, d, state) {
+      if (startMayBringUpPrimary(a, host.lastHealth())) {
+        // Starting a primary is only safe while we still hold the key in this epoch.
+        if (!state?.leader || state.leader.site !== host.site)
+          return {
+            event: 'refused',
+            reason: 'not_leader',
+            message: 'not starting a primary without the leader key',
+          };
+        // A starting primary commits alone at once: its secondaries' SOK records must not
+        // vouch for the time after the start. Not recorded, not started.
+        await host.storeCall('write sync', () =>
+          host.session.writeSync(
+            a.epoch,
+            sfailBeforeStart(host.spec(), host.site, a.epoch, host.clock.now()),
+          ),
+        );
+      }
+      let how = '';
+      if (a.restart) {
+        host.countRestart();
+        // A failed probe says nothing about the processes: the instance may run and hang. A
+        // restart always stops it first (hard stop, then a kill), and never starts on top of it.
+        const stopped = await stopSite(host, a.kind, 'not starting it on top of a running instance');
+        if (!stopped.ok) return null;
+        how = `${stopped.how}, then `;
+      }
+      await hanaCall(host, 'start', (s) => host.hana.start(s));
+      host.setFenced(false);
+      return { event: 'action', reason: d.reason, message: `${how}started ${host.site}` };
+    },
+  },
+
+  fence: {
+    epoch: 'none',
+    async run(host, a, d) {
+      // Fencing one's own site is always allowed: it can only remove a writer. It is reported
+      // (fenced) only once the stop is confirmed; a failed one is retried on the next cycle.
+      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle');
+      if (!stopped.ok) return null;
+      return { event: 'action', reason: d.reason, message: `fenced ${host.site} (${stopped.how})` };
+    },
+  },
+
+  register: {
+    epoch: 'store',
+    async run(host, a, d) {
+      const spec = host.spec();
+      const primary = spec.sites.find((s) => s.name === a.primary);
+      if (!primary) throw new Error(`unknown primary site ${a.primary}`);
+      await hanaCall(host, 'register', (s) =>
+        host.hana.register(
+          {
+            remoteSite: primary.name,
+            remoteHost: primary.host,
+            remoteInstance: spec.instanceNumber,
+            replicationMode: linkReplicationMode(spec, host.site, primary.name),
+            operationMode: spec.replication.operationMode,
+            siteName: host.site,
+            ...(a.online ? { online: true } : {}),
+          },
+          s,
+        ),
+      );
+      host.setFenced(false);
+      if (a.intentId !== undefined) await completeIntent(host, a.intentId);
+      for (const id of a.releases ?? []) await completeIntent(host, id);
+      return {
+        event: 'action',
+        reason: d.reason,
+        message: `registered ${host.site} as secondary of ${a.primary}${a.releases ? ' (its fence request released)' : ''}`,
+      };
+    },
+  },
+
+  'refuse-intent': {
+    epoch: 'none',
+    async run(host, a, d) {
+      await host.storeCall('complete intent', () => host.session.completeIntent(a.intentId));
+      return { event: 'refused', reason: d.reason, message: d.message };
+    },
+  },
+};
+
+/** The epoch check each action makes before its work (see EpochCheck). */
+export function epochCheckOf(kind: Kind): EpochCheck {
+  return ACTIONS[kind].epoch;
+}
+
+/**
+ * Carries out a decided action: its epoch check, its work, its outcome told. A thrown error is an
+ * `action-failed` event, never lost.
+ */
+export async function carryOut(host: ActionHost, d: Decision): Promise<void> {
+  const a = d.action;
+  const spec = ACTIONS[a.kind] as ActionSpec<Kind>;
+  try {
+    let state: ClusterState | null = null;
+    if (spec.epoch === 'store' && 'epoch' in a) {
+      const check = await epochStillCurrent(host, a.epoch);
+      if (!check.ok) {
+        host.tell(
+          'refused',
+          a.kind,
+          'stale_epoch',
+          `${a.kind} refused: it carries epoch ${a.epoch}, the store is at ${check.state?.lastEpoch ?? 'unknown'}`,
+        );
+        return;
+      }
+      state = check.state;
+    }
+    const told = await spec.run(host, a, d, state);
+    if (told !== null) host.tell(told.event, a.kind, told.reason, told.message);
+  } catch (err) {
+    host.tell('action-failed', a.kind, d.reason, `${a.kind} failed: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * When an action may run (see the top of this file). The cycle hands each action to `fromCycle`;
+ * the lease check hands its self-fence to `overtaking`, the only way to act beside a cycle.
+ */
+export class ActionLane {
+  private cycleAction: Kind | null = null;
+  private overtakers = 0;
+
+  /** An action the cycle decided: one at a time (a second one is a bug, refused loudly). */
+  async fromCycle(kind: Kind, run: () => Promise<void>): Promise<void> {
+    if (this.cycleAction !== null)
+      throw new Error(`${kind} while ${this.cycleAction} runs: the cycle carries out one action at a time`);
+    this.cycleAction = kind;
+    try {
+      await run();
+    } finally {
+      this.cycleAction = null;
+    }
+  }
+
+  /** The lease check's self-fence: runs at once, whatever the cycle is doing. */
+  async overtaking(kind: Kind, run: () => Promise<void>): Promise<void> {
+    if (kind !== 'fence') throw new Error(`${kind} may not overtake the cycle: only a self-fence may`);
+    this.overtakers++;
+    try {
+      await run();
+    } finally {
+      this.overtakers--;
+    }
+  }
+
+  /** What runs now: the cycle's action (null: none) and how many self-fences beside it. */
+  get inFlight(): { readonly cycle: Kind | null; readonly overtaking: number } {
+    return { cycle: this.cycleAction, overtaking: this.overtakers };
+  }
+}
+
+/** Re-reads the store and checks the action's epoch is still the current one. */
+async function epochStillCurrent(
+  host: ActionHost,
+  epoch: number,
+): Promise<{ ok: boolean; state: ClusterState | null }> {
+  try {
+    const state = await host.storeCall('coordination read', () => host.session.read());
+    return { ok: state.lastEpoch === epoch, state };
+  } catch {
+    return { ok: false, state: null };
+  }
+}
+
+/**
+ * Stops the local site for certain: a hard stop within the stop deadline; when it does not
+ * complete (a hung instance), `HDB kill-9` within the same deadline. `fenced` is set only once
+ * one of them is confirmed (every process stopped). A failure is an `action-failed` event with
+ * reason `fence_failed` (counted in hanasr_fencing_failures_total, an Event from the operator);
+ * the caller retries on its next cycle.
+ */
+export async function stopSite(
+  host: ActionHost,
+  kind: Kind,
+  onFailure: string,
+): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
+  const { clock, hana, stopMs } = host;
+  // Self-fencing: from now on the watchdog goes unfed while this site leads or may write, so a
+  // stop that never completes (a hung instance, a frozen file system) ends in a reset.
+  host.stopping('in-progress');
+  try {
+    await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
+    host.stopped();
+    return { ok: true, how: 'stopped' };
+  } catch (stopErr) {
+    host.tell(
+      'action-failed',
+      kind,
+      'stop_failed',
+      `hard stop of ${host.site} did not complete (${errorMessage(stopErr)}): killing its processes (HDB kill-9)`,
+    );
+    try {
+      await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s));
+    } catch (killErr) {
+      host.tell(
+        'action-failed',
+        kind,
+        'fence_failed',
+        `${host.site} is not stopped: the hard stop (${errorMessage(stopErr)}) and the kill (${errorMessage(killErr)}) failed; ${onFailure}`,
+      );
+      host.stopping('failed');
+      return { ok: false };
+    }
+    host.stopped();
+    return { ok: true, how: 'killed (HDB kill-9, the hard stop did not complete)' };
+  }
+}
+
+/**
+ * Re-reads the leader key right before `hdbnsutil -sr_takeover`: a promotion runs only while
+ * the key is this site's at `epoch`. A refusal is a 'refused' event (stale_epoch when the term
+ * moved on, not_leader when the key is gone or another's in the same term).
+ */
+async function leaderStillMine(host: ActionHost, kind: Kind, epoch: number): Promise<boolean> {
+  let state: ClusterState;
+  try {
+    state = await host.storeCall('coordination read', () => host.session.read());
+  } catch (err) {
+    host.tell(
+      'refused',
+      kind,
+      'not_leader',
+      `${kind} refused: the leader key cannot be read right before -sr_takeover (${errorMessage(err)})`,
+    );
+    return false;
+  }
+  const leader = state.leader;
+  if (leader?.site === host.site && leader.epoch === epoch) return true;
+  const now =
+    leader === null
+      ? `nobody holds the leader key (last epoch ${state.lastEpoch})`
+      : `${leader.site} holds the leader key at epoch ${leader.epoch}`;
+  const stale = (leader?.epoch ?? state.lastEpoch) !== epoch;
+  host.tell(
+    'refused',
+    kind,
+    stale ? 'stale_epoch' : 'not_leader',
+    `${kind} refused: it carries epoch ${epoch}, but ${now}`,
+  );
+  if (leader?.site !== host.site) host.setLeaderMine(false);
+  return false;
+}
+
+async function promote(
+  host: ActionHost,
+  kind: 'takeover' | 'promote',
+  epoch: number,
+  handshake: boolean,
+  planned: boolean,
+  from: string | null,
+): Promise<void> {
+  if (!(await leaderStillMine(host, kind, epoch))) return;
+  try {
+    await hanaCall(host, 'takeover', (s) => host.hana.takeover({ handshake }, s));
+  } catch (err) {
+    if (!handshake) throw err;
+    // The handshake needs the old primary; without it, a plain takeover is safe only if no
+    // site may still write (src/domain/promotion.ts), judged on fresh facts: the store as it is
+    // now and a direct check of each suspect. Otherwise keep the key and try again next cycle.
+    const state = await host.storeCall('coordination read', () => host.session.read()).catch(() => null);
+    if (state === null) {
+      host.tell(
+        'refused',
+        'takeover',
+        'old_primary_may_write',
+        `takeover with --suspendPrimary failed (${errorMessage(err)}) and the store cannot be read: not promoting blind`,
+      );
+      return;
+    }
+    const obs = host.observation(leaderViewOf(state, host.site), state);
+    const suspects =
+      from !== null
+        ? [from]
+        : promotionSuspects(
+            obs,
+            host.spec().sites.map((s) => s.name),
+          );
+    const fallback = handshakeFallback(obs, suspects, await checkSuspects(host, suspects), errorMessage(err));
+    if (!fallback.plain) {
+      host.tell('refused', 'takeover', fallback.reason, fallback.message);
+      return;
+    }
+    host.tell('action-failed', 'takeover', fallback.reason, fallback.message);
+    // The checks took time: the key must still be ours right before the command.
+    if (!(await leaderStillMine(host, kind, epoch))) return;
+    await hanaCall(host, 'takeover', (s) => host.hana.takeover({ handshake: false }, s));
+  }
+  host.setFenced(false);
+  host.tell(
+    'action',
+    'takeover',
+    planned ? 'planned_takeover' : 'takeover_done',
+    `${host.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
+  );
+}
+
+/** A direct check of each site, with the probe deadline; says why when there is no answer. */
+async function checkSuspects(
+  host: ActionHost,
+  sites: readonly string[],
+): Promise<Record<string, SuspectCheck>> {
+  const probe = host.peers;
+  const timeoutMs = host.spec().probes.timeoutSeconds * 1000;
+  const checks: Record<string, SuspectCheck> = {};
+  await Promise.all(
+    sites.map(async (site) => {
+      if (probe === undefined) {
+        checks[site] = { kind: 'no-answer', why: 'blind' };
+        return;
+      }
+      try {
+        const view = await withTimeout(host.clock, timeoutMs, `peer check ${site}`, (s) =>
+          probe.check(site, s),
+        );
+        checks[site] = checkOf(view);
+      } catch (e) {
+        const why =
+          e instanceof TimeoutError ? 'timeout' : isAuthError(e) ? 'unauthenticated' : 'unreachable';
+        checks[site] = { kind: 'no-answer', why, detail: errorMessage(e) };
+      }
+    }),
+  );
+  return checks;
+}
+
+/**
+ * Powers `site`'s node off through the fence agent (off, then status until off, within the
+ * spec's timeout) and records the outcome in the store with the epoch it believed in.
+ */
+async function fenceNode(host: ActionHost, site: string, epoch: number, reason: string, signal: AbortSignal) {
+  const spec = host.spec();
+  const agent = host.fenceAgent;
+  if (agent === undefined || spec.fencing.agent === undefined) {
+    return host.tell(
+      'action-failed',
+      'fence-node',
+      'node_fence_failed',
+      `no fence agent to fence ${site} with`,
+    );
+  }
+  host.tell(
+    'fencing',
+    'fence-node',
+    reason,
+    `powering off the node of ${site} (epoch ${epoch}) through ${spec.fencing.agent.command}`,
+  );
+  const outcome = await fenceOff(agent, site, {
+    clock: host.clock,
+    ...fenceTiming(spec.fencing.agent),
+    signal,
+  });
+  await recordFence(host, outcome, epoch);
+  if (outcome.result === 'confirmed') {
+    host.tell(
+      'action',
+      'fence-node',
+      'node_fenced',
+      `fenced the node of ${site} at epoch ${epoch}: ${outcome.message} (${outcome.calls} calls)`,
+    );
+  } else {
+    host.tell(
+      'action-failed',
+      'fence-node',
+      'node_fence_failed',
+      `fencing the node of ${site} ${outcome.result === 'failed' ? 'failed' : 'timed out'}: ${outcome.message}; the lease rule stays in force`,
+    );
+  }
+}
+
+async function recordFence(host: ActionHost, outcome: FenceOutcome, epoch: number): Promise<void> {
+  const record: FenceRecord = {
+    site: outcome.site,
+    by: host.site,
+    epoch,
+    action: outcome.action,
+    result: outcome.result,
+    startedAt: outcome.startedAt,
+    endedAt: outcome.endedAt,
+    calls: outcome.calls,
+    ...(outcome.code !== undefined ? { code: outcome.code } : {}),
+    message: outcome.message,
+  };
+  host.noteFence(record);
+  await host
+    .storeCall('record fence', () => host.session.recordFence(record))
+    .catch((err: unknown) =>
+      host.tell(
+        'store-write-failed',
+        'none',
+        'fence_record_failed',
+        `recording the fence of ${outcome.site} failed: ${errorMessage(err)}`,
+      ),
+    );
+}
+
+/** Powers a node we fenced on again, after our takeover (best effort, recorded). */
+async function powerOn(host: ActionHost, site: string, epoch: number): Promise<void> {
+  const spec = host.spec();
+  const agent = host.fenceAgent;
+  if (agent === undefined || spec.fencing.agent === undefined || !host.running()) return;
+  const outcome = await fenceOn(agent, site, { clock: host.clock, ...fenceTiming(spec.fencing.agent) });
+  await recordFence(host, outcome, epoch);
+  const ok = outcome.result === 'confirmed';
+  host.tell(
+    ok ? 'action' : 'action-failed',
+    'fence-node',
+    ok ? 'node_powered_on' : 'node_power_on_failed',
+    `${ok ? 'powered the node of ' + site + ' on again' : 'powering the node of ' + site + ' on failed'}: ${outcome.message}`,
+  );
+}
+
+/** A failed login (an error with code AUTH, as the SQL probe raises it). */
+function isAuthError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'AUTH';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

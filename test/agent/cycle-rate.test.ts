@@ -1,0 +1,153 @@
+/**
+ * The agent's cycles run at a fixed rate (issue 14): the next cycle starts `intervalSeconds` after
+ * the previous one STARTED, not after it ended, so a slow probe (real HANA tools take a second or
+ * more; a loaded host more) no longer stretches failureThreshold x interval into
+ * failureThreshold x (interval + probe). A cycle longer than the interval is never overlapped: the
+ * next one starts when it ends. Blips keep their tolerance: consecutive cycles still start at
+ * least an interval apart, so a failure shorter than (failureThreshold - 1) x interval never hands
+ * the key on, however long each probe takes. In virtual time, with probes that take virtual time.
+ */
+import { describe, expect, it } from 'vitest';
+import { Agent, type AgentEvent } from '../../src/agent/agent.js';
+import { VirtualClock } from '../../src/clock.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { HanaHealth } from '../../src/domain/types.js';
+import type { HanaPort } from '../../src/hana/port.js';
+import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+
+/** A HANA whose every probe takes `probeMs` of virtual time and answers what `health` is at its end. */
+class SlowSite implements HanaPort {
+  readonly probedAt: number[] = [];
+  constructor(
+    public health: HanaHealth,
+    private readonly clock: VirtualClock,
+    public probeMs: number,
+  ) {}
+  async probe(): Promise<HanaHealth> {
+    this.probedAt.push(this.clock.now());
+    await this.clock.sleep(this.probeMs);
+    return this.health;
+  }
+  async takeover(): Promise<void> {
+    this.health = primaryHealth([]);
+  }
+  async register(): Promise<void> {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.health =
+      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
+  }
+  async kill(): Promise<void> {
+    await this.stop();
+  }
+}
+
+const INTERVAL = 2000;
+const THRESHOLD = 3;
+
+function landscape(probeMs: number, timeoutSeconds = 3) {
+  const clock = new VirtualClock(0);
+  const coordination = new MemoryCoordination(clock, { watches: true });
+  const s = spec({
+    probes: { intervalSeconds: INTERVAL / 1000, timeoutSeconds },
+    takeover: { failureThreshold: THRESHOLD },
+    lease: { ttlSeconds: 10 },
+    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
+  });
+  const hanaA = new SlowSite(primaryHealth([link('B')]), clock, probeMs);
+  const hanaB = new SlowSite(secondaryHealth('A'), clock, probeMs);
+  const events: AgentEvent[] = [];
+  const make = (site: string, hana: HanaPort) =>
+    new Agent({
+      cluster: 'ha1',
+      site,
+      spec: () => s,
+      hana,
+      coordination,
+      clock,
+      onEvent: (e) => events.push(e),
+    });
+  return { clock, coordination, a: make('A', hanaA), b: make('B', hanaB), hanaA, hanaB, events };
+}
+
+const gaps = (ts: readonly number[]) => ts.slice(1).map((t, i) => t - ts[i]!);
+
+async function until(clock: VirtualClock, done: () => boolean, maxMs: number, step = 50): Promise<number> {
+  for (let t = 0; t < maxMs && !done(); t += step) await clock.advanceBy(step);
+  return clock.now();
+}
+
+describe('fixed-rate cycles', () => {
+  it('a probe of 1.5 s: cycles start every 2 s (the interval), not every 3.5 s', async () => {
+    const l = landscape(1500);
+    await l.a.start();
+    await l.clock.advanceBy(20_000);
+    // The first cycle acquires the key and the watch wakes a second one as it ends (woken cycles
+    // run at once); from there on the interval rules.
+    expect(l.hanaA.probedAt.slice(0, 2)).toEqual([0, 1500]);
+    const g = gaps(l.hanaA.probedAt.slice(1));
+    expect(g.length).toBeGreaterThanOrEqual(8);
+    for (const gap of g) expect(gap).toBe(INTERVAL);
+    l.a.kill();
+  });
+
+  it('a cycle longer than the interval is not overlapped: the next starts when it ends', async () => {
+    const l = landscape(2500);
+    await l.a.start();
+    await l.clock.advanceBy(20_000);
+    const g = gaps(l.hanaA.probedAt.slice(1));
+    expect(g.length).toBeGreaterThanOrEqual(5);
+    // Never closer than the interval (the blip tolerance rests on it), never two at once.
+    for (const gap of g) expect(gap).toBeGreaterThanOrEqual(2500);
+    for (const gap of g) expect(gap).toBeLessThan(2500 + 100);
+    l.a.kill();
+  });
+
+  it('a crashed primary with 1.5-s probes steps down within threshold x interval + one probe of the crash', async () => {
+    const l = landscape(1500);
+    await l.a.start();
+    await l.clock.advanceBy(1000);
+    await l.b.start();
+    await l.clock.advanceBy(10_300);
+    expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+    const crashedAt = l.clock.now();
+    l.hanaA.health = stoppedPrimaryHealth();
+    const done = await until(l.clock, () => l.hanaB.health.srRole === 'primary', 60_000);
+    expect(l.hanaB.health.srRole).toBe('primary');
+    const stepDown = l.events.find((e) => e.site === 'A' && e.event === 'action' && e.action === 'step-down');
+    expect(stepDown).toBeDefined();
+    // The first failing probe starts within an interval of the crash and ends a probe later; the
+    // threshold-th one starts (threshold - 1) intervals after it. Before: threshold x (2 + 1.5) s.
+    expect(stepDown!.t - crashedAt).toBeLessThanOrEqual(THRESHOLD * INTERVAL + 1500);
+    // B is woken by the release (no wait for its next cycle); its own probe takes 1.5 s.
+    expect(done - stepDown!.t).toBeLessThanOrEqual(1500 + 100);
+    l.a.kill();
+    l.b.kill();
+  });
+
+  for (const probeMs of [100, 1500, 2900]) {
+    it(`blips shorter than (threshold - 1) x interval never hand the key on (probes of ${probeMs} ms)`, async () => {
+      const l = landscape(probeMs);
+      await l.a.start();
+      await l.clock.advanceBy(1000);
+      await l.b.start();
+      await l.clock.advanceBy(10_000);
+      expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+      const healthy = l.hanaA.health;
+      // Blips at every phase against A's cycle grid, each just short of the tolerated failure.
+      const blip = (THRESHOLD - 1) * INTERVAL - 1;
+      for (let phase = 0; phase < 4000; phase += 250) {
+        await l.clock.advanceBy(phase % INTERVAL === 0 ? 7 : 250);
+        l.hanaA.health = stoppedPrimaryHealth();
+        await l.clock.advanceBy(blip);
+        l.hanaA.health = healthy;
+        // Long enough for a probe that saw the blip to finish and a good one to reset the count.
+        await l.clock.advanceBy(2 * INTERVAL + 2 * probeMs);
+      }
+      expect(l.events.filter((e) => e.action === 'step-down' || e.action === 'takeover')).toEqual([]);
+      expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+      l.a.kill();
+      l.b.kill();
+    });
+  }
+});

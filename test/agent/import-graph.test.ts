@@ -1,0 +1,68 @@
+/**
+ * What `hanasr agent` loads (issue 14, agent memory): the agent runs on every HANA host, so its
+ * module graph stays small. Loading the agent command's module must not pull in the Kubernetes
+ * client (about 30 MB of heap once loaded), the YAML parser (only a spec file needs it, loaded
+ * then), the operator, the simulator, the stand-ins or the demo. A child process records every module it
+ * resolves (a resolve hook) while importing src/cli/commands/agent.ts through tsx.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function modulesLoadedBy(entry: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'hanasr-graph-'));
+  const out = join(dir, 'modules.txt');
+  try {
+    const hook = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(${JSON.stringify(out)}, r.url + '\\n');
+  return r;
+}`;
+    const script = `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+await import(${JSON.stringify(pathToFileURL(join(ROOT, entry)).href)});`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the agent command module graph', () => {
+  it('loads the agent, the store client and the rules, and no YAML parser, Kubernetes client, operator or simulator', () => {
+    const urls = modulesLoadedBy('src/cli/commands/agent.ts');
+    const ours = urls.filter((u) => u.includes('/src/')).map((u) => u.slice(u.indexOf('/src/') + 1));
+    const packages = new Set(
+      urls
+        .filter((u) => u.includes('/node_modules/'))
+        .map((u) => {
+          const rest = u.slice(u.lastIndexOf('/node_modules/') + '/node_modules/'.length).split('/');
+          return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+        }),
+    );
+    // It did load what an agent needs (the check sees the graph at all).
+    expect(ours).toContain('src/agent/runtime.ts');
+    expect(ours).toContain('src/domain/decide.ts');
+    expect(packages).toContain('etcd3');
+    // And nothing it does not.
+    expect(
+      [...packages].filter((p) => ['yaml', '@kubernetes/client-node', '@sap/hana-client'].includes(p)),
+    ).toEqual([]);
+    expect(
+      ours.filter(
+        (f) => /^src\/(operator|sim\/(?!site-clock)|standins|demo|kube)\b/.test(f) || f === 'src/index.ts',
+      ),
+    ).toEqual([]);
+  }, 90_000);
+});
