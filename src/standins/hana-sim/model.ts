@@ -39,7 +39,7 @@ import { isUp, PROCESS_NAMES, type Entry, type Site } from './site.js';
 import * as commands from './site-commands.js';
 import { STEP_MS, type CommandHost } from './site-commands.js';
 import { SITE_FAULTS, type FaultHost, type SiteFaultName } from './site-faults.js';
-import { SiteSnapshots } from './site-snapshot.js';
+import { SiteSnapshots, srMode } from './site-snapshot.js';
 import { SimCommandError, type SimSiteControl, type SimSiteSnapshot } from './snapshot.js';
 
 export { formatElapsed, formatStartTime } from './site-snapshot.js';
@@ -484,7 +484,7 @@ export class SimLandscape {
       running: s.nodeUp && s.instance === 'running',
       frozen: s.frozen,
       hung: s.hung,
-      srMode: this.srMode(s),
+      srMode: srMode(s),
       ...(source ? { source: source.name } : {}),
     };
   }
