@@ -496,9 +496,16 @@ inline best_candidate(rd, p, view) {
 
 /* decideWithoutStore: may this site write, and is the lease overdue without the failsafe? */
 inline decide_without_store(i) {
-  x_ = (h[i] == H_PW || h[i] == H_PS || (h[i] == H_UNK && ren[i] != NUL && lwd[i] != NUL));
+  /* mayWrite: a primary, or a probe that failed on a site last seen writable; a leader's failed
+     probe counts only with a lease it renewed (leaseAgeMs), a non-leader's always: only a
+     leader's lease can vouch for a primary (74481d4) */
+  x_ = (h[i] == H_PW || h[i] == H_PS || (h[i] == H_UNK && lwd[i] != NUL && (ren[i] != NUL || !mine[i])));
   if
-  :: x_ ->
+  :: x_ && !mine[i] ->
+     /* not_leader_store_unreachable: the site did not hold the key at its last store read; no
+        failsafe and no lease bound for it: stop its primary at once */
+     act[i] = A_FENCE; SAY("store unreachable, does not hold the key, may be writing: stop (not_leader_store_unreachable)")
+  :: x_ && mine[i] ->
      z_ = 1;
 #ifdef NOFAILSAFE
      z_ = 0;   /* variant: no failsafe, a leader that cannot renew always fences */
@@ -545,7 +552,7 @@ inline decide_as_leader(i) {
         x_ = (hov == i);
         for (j_ : 0 .. N - 1) {
           if
-          :: j_ != i && PVW(pv[i * N + j_]) -> x_ = 1
+          :: j_ != i && (PVW(pv[i * N + j_]) || pv[i * N + j_] == PV_PRI) -> x_ = 1
           :: else -> skip
           fi
         }
@@ -1085,6 +1092,9 @@ inline act_step(i) {
                    if
                    :: PVW(v_) -> y_ = 0
 #ifndef MUT_BLIND_PROMOTION
+                   /* a running primary that answers takes writes again by itself, whatever its
+                      lease or report say (writerState; sim:fuzz schedule 120000466) */
+                   :: v_ == PV_PRI -> y_ = 0
                    /* unknown counts as may still write, unless its lease ran out or it is fenced */
                    :: v_ == PV_UNR && !(STORE(i) && !l1 && !rpon[j_]) && fcon != j_ -> y_ = 0
 #endif

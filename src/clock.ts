@@ -22,6 +22,17 @@ export interface Clock {
    * asynchronous work, so a virtual clock need not let promises settle after it (faster).
    */
   setTimer(ms: number, fn: () => void, options?: { readonly sync?: boolean }): () => void;
+  /**
+   * A controller for one deadline (withTimeout). Absent: `new AbortController()`. A virtual
+   * clock whose world has no real I/O may hand out a lighter one (see VirtualClock).
+   */
+  abortController?(): DeadlineController;
+}
+
+/** What withTimeout needs of an AbortController. */
+export interface DeadlineController {
+  readonly signal: AbortSignal;
+  abort(reason?: unknown): void;
 }
 
 export class TimeoutError extends Error {
@@ -45,7 +56,7 @@ export async function withTimeout<T>(
   what: string,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
+  const controller = clock.abortController?.() ?? new AbortController();
   let cancel: () => void = () => {};
   const timeout = new Promise<never>((_, reject) => {
     cancel = clock.setTimer(ms, () => {
@@ -105,24 +116,90 @@ export const realClock: Clock = {
   },
 };
 
+interface VirtualTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+  readonly sync: boolean;
+  cancelled: boolean;
+}
+
+/** Earlier first; at the same instant, the one set first (as a list scanned in order would). */
+const before = (a: VirtualTimer, b: VirtualTimer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/**
+ * An AbortSignal for a world without real I/O (the simulator): the same aborted/reason/abort
+ * event, without Node's AbortSignal construction, which costs several microseconds on Node 20
+ * (the simulator makes ~10,000 deadlines per schedule and aborts a handful). Handed out only by
+ * a VirtualClock made with `lightSignals`: a Node API (AbortSignal.any, child_process) needs a
+ * real one.
+ */
+class LightAbortSignal extends EventTarget {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: ((this: AbortSignal, ev: Event) => unknown) | null = null;
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
+    const event = new Event('abort');
+    this.onabort?.call(this as unknown as AbortSignal, event);
+    this.dispatchEvent(event);
+  }
+}
+
+class LightAbortController implements DeadlineController {
+  private readonly light = new LightAbortSignal();
+  // Structurally an AbortSignal for every caller in the simulated world (aborted, reason,
+  // throwIfAborted, onabort, the 'abort' event); not one for Node's own APIs.
+  readonly signal = this.light as unknown as AbortSignal;
+  abort(reason?: unknown): void {
+    this.light.abort(reason);
+  }
+}
+
 /** Virtual time: timers fire only when the owner advances the clock. */
 export class VirtualClock implements Clock {
   private current: number;
   private readonly origin: number;
   private seq = 0;
-  private timers: { at: number; seq: number; fn: () => void; sync: boolean }[] = [];
+  /** A binary min-heap by (at, seq); a cancelled timer stays until it reaches the top. */
+  private heap: VirtualTimer[] = [];
+  private live = 0;
   private readonly settleTurns: number;
+  private readonly microtasks: boolean;
+  readonly abortController?: () => DeadlineController;
 
   /**
    * `settleTurns`: macrotask turns let pass after each timer (default 3, for code that mixes
    * real I/O in). One turn runs every promise continuation when the timers drive nothing but
    * promises (the simulator: no real I/O, no real timers), as a macrotask runs only once the
    * microtask queue is empty.
+   *
+   * `settle: 'microtasks'` (for a world of promises only, no real I/O or real timers at all):
+   * after a timer, wait only until the microtask queue is empty (a process.nextTick queued from
+   * a promise continuation runs once every microtask, those queued meanwhile included, has run),
+   * rather than a whole event-loop turn. `lightSignals`: withTimeout gets a light AbortSignal
+   * (see LightAbortSignal) instead of Node's.
    */
-  constructor(start = 0, options: { readonly settleTurns?: number } = {}) {
+  constructor(
+    start = 0,
+    options: {
+      readonly settleTurns?: number;
+      readonly settle?: 'macrotasks' | 'microtasks';
+      readonly lightSignals?: boolean;
+    } = {},
+  ) {
     this.current = start;
     this.settleTurns = Math.max(1, options.settleTurns ?? 3);
+    this.microtasks = options.settle === 'microtasks';
     this.origin = start;
+    if (options.lightSignals === true) this.abortController = () => new LightAbortController();
   }
 
   now(): number {
@@ -135,11 +212,19 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void, options?: { readonly sync?: boolean }): () => void {
-    const timer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, sync: options?.sync === true };
-    this.timers.push(timer);
+    const timer: VirtualTimer = {
+      at: this.current + Math.max(0, ms),
+      seq: this.seq++,
+      fn,
+      sync: options?.sync === true,
+      cancelled: false,
+    };
+    this.push(timer);
+    this.live++;
     return () => {
-      const i = this.timers.indexOf(timer);
-      if (i >= 0) this.timers.splice(i, 1);
+      if (timer.cancelled) return;
+      timer.cancelled = true;
+      this.live--;
     };
   }
 
@@ -160,9 +245,7 @@ export class VirtualClock implements Clock {
 
   /** Time of the next pending timer, or undefined. */
   nextTimerAt(): number | undefined {
-    let next: number | undefined;
-    for (const t of this.timers) if (next === undefined || t.at < next) next = t.at;
-    return next;
+    return this.top()?.at;
   }
 
   /**
@@ -172,26 +255,74 @@ export class VirtualClock implements Clock {
   async advanceTo(target: number): Promise<void> {
     let needSettle = true;
     for (;;) {
-      if (needSettle) await settle(this.settleTurns);
-      let nextIndex = -1;
-      for (let i = 0; i < this.timers.length; i++) {
-        const t = this.timers[i]!;
-        if (t.at > target) continue;
-        const best = nextIndex >= 0 ? this.timers[nextIndex]! : undefined;
-        if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) nextIndex = i;
-      }
-      if (nextIndex < 0) break;
-      const [timer] = this.timers.splice(nextIndex, 1);
-      this.current = Math.max(this.current, timer!.at);
-      timer!.fn();
-      needSettle = !timer!.sync;
+      if (needSettle) await this.settle();
+      const timer = this.top();
+      if (timer === undefined || timer.at > target) break;
+      this.pop();
+      timer.cancelled = true;
+      this.live--;
+      this.current = Math.max(this.current, timer.at);
+      timer.fn();
+      needSettle = !timer.sync;
     }
     this.current = Math.max(this.current, target);
-    await settle(this.settleTurns);
+    await this.settle();
   }
 
   advanceBy(ms: number): Promise<void> {
     return this.advanceTo(this.current + ms);
+  }
+
+  private async settle(): Promise<void> {
+    if (!this.microtasks) return settle(this.settleTurns);
+    // From inside a promise continuation (the await), a tick runs only once the microtask queue
+    // is empty: Node drains it before it turns to process.nextTick's queue.
+    await undefined;
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+  }
+
+  /** The earliest live timer (cancelled ones on top are dropped). */
+  private top(): VirtualTimer | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    // Mostly cancelled deadlines: rebuild rather than let them pile up below the top.
+    if (this.heap.length > 64 && this.live * 4 < this.heap.length) this.compact();
+    return this.heap[0];
+  }
+
+  private compact(): void {
+    const keep = this.heap.filter((t) => !t.cancelled);
+    this.heap = [];
+    for (const t of keep) this.push(t);
+  }
+
+  private push(timer: VirtualTimer): void {
+    const h = this.heap;
+    let i = h.length;
+    h.push(timer);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, h[parent]!)) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = timer;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
   }
 }
 

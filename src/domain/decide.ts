@@ -618,6 +618,18 @@ function decideWithoutLeader(
         (s) => s.name !== obs.self && obs.reports[s.name] && isWritablePrimary(obs.reports[s.name]!.health),
       );
       if (anotherWritable) {
+        // A primary that may never hold the key (its required watchdog is unusable) next to
+        // another primary: nobody will ever lead and fence one of them, and each waits for the
+        // other (sim:fuzz schedules 120300000, 120100538: a takeover by hand while nobody held the
+        // key; the old primary committed alone next to it). It steps aside: stopping only removes
+        // a writer, and a site that may lead then takes the key.
+        if (obs.watchdog?.mayLead === false && (h.acceptsWrites || h.running || hasLiveProcess(h))) {
+          return decision(
+            { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+            'primary_cannot_lead',
+            `${obs.self} runs as primary next to another primary and may never hold the leader key (${obs.watchdog.message}): stopping it`,
+          );
+        }
         return none(
           'another_primary_running',
           `another site runs as primary; ${obs.self} does not take the key`,
@@ -725,6 +737,22 @@ function decideWithoutLeader(
     if (best !== undefined && best !== obs.self) {
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
+  }
+  // Without the handshake nothing suspends a primary that still answers as running while it takes
+  // no writes (waiting for its secondary, its indexserver coming back): it goes on by itself, next
+  // to a plain takeover (sim:fuzz schedule 121100782: its agent dead, the replication network cut).
+  if (
+    !planned &&
+    !spec.takeover.handshake &&
+    peer !== undefined &&
+    peer.reachable &&
+    peer.role === 'primary' &&
+    peer.running !== false
+  ) {
+    return none(
+      'former_primary_still_running',
+      `no leader key, but ${lastLeader} still answers as a running primary and takeover.handshake is off (nothing would suspend it): not taking over`,
+    );
   }
   if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =

@@ -122,8 +122,13 @@ const toMs = (t: number) => Math.round(t * 1000) / 1000;
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
-  // Nothing in a simulated landscape waits on real I/O: one macrotask turn settles every chain.
-  const clock = new VirtualClock(SIM_EPOCH, { settleTurns: 1 });
+  // Nothing in a simulated landscape waits on real I/O or real timers: an empty microtask queue
+  // means every chain has settled. Light abort signals unless the backup runner (which combines
+  // signals with AbortSignal.any, a Node API that needs real ones) takes part.
+  const clock = new VirtualClock(SIM_EPOCH, {
+    settle: 'microtasks',
+    lightSignals: scenario.cluster.backup === undefined,
+  });
   let spec: HanaSystemReplicationSpec = scenario.cluster;
   const cluster = scenario.name;
   const model = new SimLandscape({

@@ -13,5 +13,6 @@ export function siteClock(base: Clock, offsetMs: () => number): Clock {
     monotonic: () => base.monotonic(),
     sleep: (ms, signal) => base.sleep(ms, signal),
     setTimer: (ms, fn, options) => base.setTimer(ms, fn, options),
+    ...(base.abortController ? { abortController: () => base.abortController!() } : {}),
   };
 }

@@ -437,6 +437,26 @@ export const takeoverCases: DecisionCase[] = [
     says: ['B was in sync'],
   },
   {
+    // sim:fuzz schedule 121100782 (takeover.handshake false, no fencing): A's agent dead, the
+    // replication network cut; A answered as a primary waiting for its secondary, B took over
+    // plain, A committed alone after logshipping_timeout.
+    name: 'handshake off, the former primary answers as a running primary taking no writes: blocks the takeover',
+    spec: spec({ takeover: { handshake: false } }),
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerStoppedPrimary } }),
+    kind: 'none',
+    reason: 'former_primary_still_running',
+    says: ['A still answers as a running primary', 'handshake is off', 'not taking over'],
+  },
+  {
+    name: 'handshake on, the same: takes over with the handshake (it suspends A)',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerStoppedPrimary } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+    action: { handshake: true },
+  },
+  {
     name: 'former primary still answers as writable (its agent is silent): blocks the takeover',
     spec: S,
     obs: bAfterPrimaryLoss({ reports: {}, peers: { A: peerWritablePrimary } }),
@@ -1662,6 +1682,51 @@ export const watchdogCases: DecisionCase[] = [
     kind: 'none',
     reason: 'watchdog_required_unusable',
     says: ['A does not acquire the leader key', 'does not lead'],
+  },
+  {
+    // sim:fuzz schedules 120300000 and 120100538: nobody holds the key (A's required watchdog is
+    // unusable), a DBA takes over on B; each primary saw the other writable and waited for it, and
+    // A committed alone next to B once logshipping_timeout passed.
+    name: 'A runs as primary next to another writable primary, no key, its required watchdog unusable: stops A',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: noWatchdog,
+    }),
+    kind: 'fence',
+    reason: 'primary_cannot_lead',
+    says: ['A runs as primary next to another primary', 'never hold the leader key', 'stopping it'],
+  },
+  {
+    name: 'the same after A was the last leader: stops A',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: noWatchdog,
+    }),
+    kind: 'fence',
+    reason: 'primary_cannot_lead',
+    says: ['stopping it'],
+  },
+  {
+    name: 'next to another writable primary with a usable watchdog: waits as before (the other may stop)',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', primaryHealth([])) },
+      watchdog: usableWatchdog,
+    }),
+    kind: 'none',
+    reason: 'another_primary_running',
+    says: ['A does not take the key'],
   },
   {
     name: 'planned takeover to B whose required watchdog is unusable: refused (nobody could take the key)',

@@ -127,6 +127,14 @@ const rows: Row[] = [
     reason: 'old_primary_may_write',
     says: 'does not say it is stopped',
   },
+  {
+    name: 'answers as a running primary that does not take writes now, although its report says fenced',
+    check: answered(peerStoppedPrimary),
+    report: aliveFenced,
+    plain: false,
+    reason: 'old_primary_may_write',
+    says: 'answers as a primary',
+  },
   // No answer, agent alive and not confirming a stop: may still write.
   {
     name: 'check timed out, agent alive',

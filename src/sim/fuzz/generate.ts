@@ -8,7 +8,7 @@ import { Prng } from '../../standins/hana-sim/prng.js';
 import { hanaSystemReplicationSpecSchema, type HanaSystemReplicationSpecInput } from '../../api/spec.js';
 import { faultKinds, type FaultKind } from '../fault-kinds.js';
 import { livenessBoundSeconds } from '../invariants.js';
-import { scenarioSchema, type Fault, type Scenario } from '../scenario.js';
+import { MAX_SIMULATED_WRITES, scenarioSchema, type Fault, type Scenario } from '../scenario.js';
 
 export interface GenerateOptions {
   /** Number of sites (default: two or three at random). */
@@ -243,7 +243,14 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
     durationSeconds: duration,
     initialPrimary: 'A',
     cluster,
-    workload: { writesPerSecond: chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5) },
+    // A long run (a liveness bound of days) at a high rate would exceed what the simulator keeps:
+    // the rate is capped there (the same draw, so every other schedule stays as it was).
+    workload: {
+      writesPerSecond: Math.min(
+        chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5),
+        Math.floor((MAX_SIMULATED_WRITES / duration) * 2) / 2,
+      ),
+    },
     ...(nodes ? { nodes } : {}),
     faults,
     expect: {},

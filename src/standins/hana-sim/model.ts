@@ -39,7 +39,7 @@ import { isUp, PROCESS_NAMES, type Entry, type Site } from './site.js';
 import * as commands from './site-commands.js';
 import { STEP_MS, type CommandHost } from './site-commands.js';
 import { SITE_FAULTS, type FaultHost, type SiteFaultName } from './site-faults.js';
-import { SiteSnapshots } from './site-snapshot.js';
+import { SiteSnapshots, srMode } from './site-snapshot.js';
 import { SimCommandError, type SimSiteControl, type SimSiteSnapshot } from './snapshot.js';
 
 export { formatElapsed, formatStartTime } from './site-snapshot.js';
@@ -463,6 +463,30 @@ export class SimLandscape {
     if (!(factor > 0) || !Number.isFinite(factor))
       throw new RangeError(`slowdown factor must be > 0, got ${factor}`);
     this.fault('link-slowdown', name, factor);
+  }
+
+  /**
+   * The few fields of snapshot(name) another site's direct check reads (peer-probe.ts), without
+   * the processes, links and topology a snapshot builds: the same values, read the same way.
+   */
+  peerView(name: string): Pick<
+    SimSiteSnapshot,
+    'now' | 'nodeUp' | 'running' | 'frozen' | 'hung' | 'srMode'
+  > & {
+    readonly source?: string;
+  } {
+    this.advance();
+    const s = this.mustGet(name);
+    const source = s.role === 'secondary' && s.source !== undefined ? this.mustGet(s.source) : undefined;
+    return {
+      now: this.wall(this.cur) + this.clockOffsetMs(s.name),
+      nodeUp: s.nodeUp,
+      running: s.nodeUp && s.instance === 'running',
+      frozen: s.frozen,
+      hung: s.hung,
+      srMode: srMode(s),
+      ...(source ? { source: source.name } : {}),
+    };
   }
 
   canReach(from: string, to: string): boolean {

@@ -9,7 +9,7 @@ import type { SimLandscape } from './model.js';
 export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
   return {
     check: async (site, signal) => {
-      const s = model.site(site).snapshot();
+      const s = model.peerView(site);
       if (!model.canReach(self, site) || !s.nodeUp || !s.running)
         return { reachable: false, acceptsWrites: false };
       if (s.frozen || s.hung === true) {
@@ -23,7 +23,7 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         acceptsWrites: model.acceptsWrites(site),
         role,
         running: s.running,
-        ...(s.source ? { source: s.source.site } : {}),
+        ...(s.source !== undefined ? { source: s.source } : {}),
         // The peer host's clock, as its agent's /status would carry it.
         clock: s.now,
       };

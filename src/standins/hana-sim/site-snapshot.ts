@@ -205,7 +205,7 @@ export class SiteSnapshots {
   }
 }
 
-function srMode(s: Site): SimSiteSnapshot['srMode'] {
+export function srMode(s: Site): SimSiteSnapshot['srMode'] {
   return s.role === 'primary' ? 'primary' : s.role === 'secondary' ? s.mode : 'none';
 }
 

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { TimeoutError, VirtualClock, withTimeout } from '../../src/clock.js';
+
+describe('VirtualClock', () => {
+  it('fires timers by time, then in the order they were set, and never a cancelled one', async () => {
+    // Reference: a list scanned for the earliest (time, set order), as the clock did before its heap.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ ms: fc.integer({ min: 0, max: 40 }), cancel: fc.boolean(), child: fc.nat(30) }),
+          { minLength: 1, maxLength: 150 },
+        ),
+        async (ops) => {
+          const clock = new VirtualClock(1000, { settle: 'microtasks' });
+          const fired: number[] = [];
+          // A timer whose `child` is a multiple of 3 sets another when it fires (same instant or later).
+          const set = (id: number, ms: number, cancel: boolean, child: number) => {
+            const stop = clock.setTimer(ms, () => {
+              fired.push(id);
+              if (id < 10_000 && child % 3 === 0) set(10_000 + id, child % 7, false, 1);
+            });
+            if (cancel) stop();
+          };
+          ops.forEach((o, i) => set(i, o.ms, o.cancel, o.child));
+          await clock.advanceTo(1100);
+
+          let seq = 0;
+          const queue: { at: number; seq: number; id: number; child: number }[] = [];
+          ops.forEach((o, i) => {
+            const s = seq++;
+            if (!o.cancel) queue.push({ at: 1000 + o.ms, seq: s, id: i, child: o.child });
+          });
+          const order: number[] = [];
+          while (queue.length > 0) {
+            let best = 0;
+            for (let i = 1; i < queue.length; i++) {
+              const a = queue[i]!;
+              const b = queue[best]!;
+              if (a.at < b.at || (a.at === b.at && a.seq < b.seq)) best = i;
+            }
+            const t = queue.splice(best, 1)[0]!;
+            order.push(t.id);
+            if (t.id < 10_000 && t.child % 3 === 0)
+              queue.push({ at: t.at + (t.child % 7), seq: seq++, id: 10_000 + t.id, child: 1 });
+          }
+          expect(fired).toEqual(order);
+          expect(clock.nextTimerAt()).toBeUndefined();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("settle: 'microtasks' lets a timer's promise chain finish before the next timer fires", async () => {
+    const clock = new VirtualClock(0, { settle: 'microtasks' });
+    const seen: string[] = [];
+    clock.setTimer(10, () => {
+      void (async () => {
+        for (let i = 0; i < 50; i++) await Promise.resolve();
+        seen.push(`chain done at ${clock.now()}`);
+      })();
+    });
+    clock.setTimer(10, () => seen.push(`second timer at ${clock.now()}`), { sync: true });
+    clock.setTimer(20, () => seen.push(`third timer at ${clock.now()}`));
+    await clock.advanceTo(30);
+    expect(seen).toEqual(['chain done at 10', 'second timer at 10', 'third timer at 20']);
+  });
+
+  it('a light signal is aborted with the TimeoutError at the deadline, and only then', async () => {
+    const clock = new VirtualClock(0, { settle: 'microtasks', lightSignals: true });
+    let heard: unknown;
+    let handler = 0;
+    const hung = withTimeout(clock, 500, 'probe', (signal) => {
+      signal.onabort = () => handler++;
+      return new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => {
+          heard = signal.reason;
+          reject(signal.reason as Error);
+        }),
+      );
+    });
+    const outcome = hung.catch((err: unknown) => err);
+    let quick: AbortSignal | undefined;
+    const answered = withTimeout(clock, 500, 'quick', async (signal) => {
+      quick = signal;
+      return 42;
+    });
+    await clock.advanceTo(499);
+    expect(heard).toBeUndefined();
+    expect(await answered).toBe(42);
+    await clock.advanceTo(500);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(heard).toBe(err);
+    expect(handler).toBe(1);
+    expect(quick?.aborted).toBe(false);
+    expect(() => quick?.throwIfAborted()).not.toThrow();
+  });
+});
