@@ -638,8 +638,15 @@ function decideWithoutLeader(
       // A stopped last leader with an in-sync successor leaves the key to it (as decideAsLeader
       // stepped down for it): taking it back would start a new term and make the successor's SOK
       // record untrusted for good.
+      // Stopped means no process at all: an instance still starting (started by hand after a node
+      // came back) takes writes the moment it is up, next to the heir (sim:fuzz 121600175).
       const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
-      if (!h.running && spec.takeover.automatic && (spec.takeover.preferSiteTakeover || !restartsLeft)) {
+      if (
+        !h.running &&
+        !hasLiveProcess(h) &&
+        spec.takeover.automatic &&
+        (spec.takeover.preferSiteTakeover || !restartsLeft)
+      ) {
         const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
         const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now)[0];
         if (heir !== undefined) {

@@ -1055,6 +1055,28 @@ export const twoPrimaryCases: DecisionCase[] = [
     says: ['B', 'take over'],
   },
   {
+    // sim:fuzz 121600175: A's node came back, a DBA started A's instance; while it was starting
+    // A "left the key to B", B took over, and A came up as a second primary (commits lost).
+    name: 'key free, A (last leader) is starting (processes up, not running yet), B in sync: A takes the key back, not leaving it',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(
+        stoppedPrimaryHealth({
+          processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'GRAY' },
+        }),
+        { failedProbes: 4, lastWritableAt: T - 8000 },
+      ),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      peers: { B: peerSecondary('A') },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 8000 }) },
+    }),
+    kind: 'acquire-leader',
+    reason: 'reacquire_leader',
+    says: ['acquiring it'],
+  },
+  {
     name: 'key free, A (last leader) is stopped and no secondary is in sync: takes the key back to restart',
     spec: S,
     obs: observation({
