@@ -25,7 +25,7 @@ import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import type { RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
-import { syncRecordsFrom } from '../domain/sync.js';
+import { primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
 import { LeaderWatcher } from './leader-watch.js';
 import {
@@ -583,6 +583,7 @@ export class Agent {
     if (!failed && !this.fenced) this.localRestarts = 0;
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
+    const startSeen = primaryStartSeen(this.lastHealth, health);
     this.lastHealth = health;
     if (health.probeOk) this.hungSince = null;
     else if (!this.leaderMine) this.hungSince ??= clock.monotonic();
@@ -626,6 +627,12 @@ export class Agent {
           this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now, state?.sync)),
         );
         await this.storeWrite('last-primary', () => this.session.stampPrimary(epoch, now));
+        state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
+      } else if (leader.state === 'held' && leader.mine && startSeen) {
+        const epoch = leader.leader.epoch;
+        await this.storeWrite('sync', () =>
+          this.session.writeSync(epoch, sfailBeforeStart(spec, this.site, epoch, now)),
+        );
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       }
     }

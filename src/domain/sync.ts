@@ -1,5 +1,6 @@
 /** SOK/SFAIL records as the primary's agent writes them each healthy cycle. */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
+import { hasLiveProcess } from './health.js';
 import { contactOf } from './sync-trust.js';
 import type { HanaHealth, SyncRecord } from './types.js';
 
@@ -74,6 +75,26 @@ export function sfailBeforeStart(
       lagSeconds: null,
       lagBytes: null,
     }));
+}
+
+/**
+ * A start of the site's primary seen between two probes: the previous one read a primary with no
+ * live process, this one reads processes coming up that do not run yet. A start the agent did not
+ * make itself (a DBA's HDB start after a crash) commits alone as soon as it is up, like its own:
+ * its agent, holding the key, records the secondaries SFAIL as it does before its own start
+ * (sfailBeforeStart; sim:fuzz 121800943: B was promoted on a SOK from before such a start).
+ */
+export function primaryStartSeen(previous: HanaHealth | undefined, now: HanaHealth): boolean {
+  return (
+    previous !== undefined &&
+    previous.probeOk &&
+    previous.srRole === 'primary' &&
+    !hasLiveProcess(previous) &&
+    now.probeOk &&
+    now.srRole === 'primary' &&
+    !now.running &&
+    hasLiveProcess(now)
+  );
 }
 
 /**

@@ -4,8 +4,17 @@
  * takeover time); unknown or missing links are SFAIL; tier-3 sites get no record from the primary.
  */
 import { describe, expect, it } from 'vitest';
-import { syncRecordsFrom } from '../../src/domain/sync.js';
-import { EPOCH, T, link, primaryHealth, spec, threeSites } from '../support/observations.js';
+import { primaryStartSeen, syncRecordsFrom } from '../../src/domain/sync.js';
+import {
+  EPOCH,
+  T,
+  downHealth,
+  link,
+  primaryHealth,
+  spec,
+  stoppedPrimaryHealth,
+  threeSites,
+} from '../support/observations.js';
 
 describe('syncRecordsFrom', () => {
   it.each([
@@ -100,5 +109,28 @@ describe('syncRecordsFrom: the replication contact a SOK vouches for (unknown la
       T - 2000,
     )[0]!;
     expect(syncRecordsFrom(lag(null), spec(), 'A', EPOCH, T, { B: sfail })[0]?.contactAt).toBeNull();
+  });
+});
+
+describe('primaryStartSeen: a start of the own primary this agent did not make', () => {
+  const stopped = stoppedPrimaryHealth();
+  const starting = stoppedPrimaryHealth({
+    processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'GRAY' },
+  });
+  it.each([
+    ['stopped, then processes coming up (a start by hand)', stopped, starting, true],
+    ['running, then an indexserver restarting (hdbdaemon brings it back)', primaryHealth(), starting, false],
+    ['starting, then still starting', starting, starting, false],
+    ['stopped, then stopped', stopped, stopped, false],
+    ['stopped, then running', stopped, primaryHealth(), false],
+    ['unknown, then starting (nothing known of before)', downHealth(), starting, false],
+    [
+      'a stopped secondary, then starting',
+      stoppedPrimaryHealth({ srRole: 'secondary' }),
+      stoppedPrimaryHealth({ srRole: 'secondary', processes: starting.processes }),
+      false,
+    ],
+  ] as const)('%s: %s', (_name, before, after, seen) => {
+    expect(primaryStartSeen(before, after)).toBe(seen);
   });
 });
