@@ -1,3 +1,4 @@
+// Why this file is long: the whole Coordination port in memory with real lease semantics on an injected clock (sessions, leader key, records, watches), the twin of etcd.ts for the simulator and tests.
 /**
  * In-memory coordination with real lease semantics, on an injected clock: TTL expiry,
  * compare-and-set on the leader key, an epoch that grows with every term, reports bound to

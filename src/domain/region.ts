@@ -1,3 +1,4 @@
+// Why this file is long: every region rule in one pure place (which region may run the primary, adoption of a newer generation, disaster takeover, the planned switchover and its abort), each with its reason and message.
 /**
  * Regions (docs/dr.md): which region may run the primary, and what the sites of the other region
  * do. Pure: the agent reads the stores (its own region's and, with a short deadline, the other

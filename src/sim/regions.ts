@@ -1,3 +1,4 @@
+// Why this file is long: two regions in the simulator (a store per region, the agents' region links, the DR faults and the switchover request) wired as the real runtime wires them.
 /**
  * Two regions in the simulator (docs/dr.md): one in-memory store per region, the agents of a
  * region on their own region's store, and each agent's RegionLink reading the other region's

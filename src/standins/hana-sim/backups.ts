@@ -1,3 +1,4 @@
+// Why this file is long: a stand-in: the backup half of the HANA simulator (BACKUP DATA, the catalog and its files, log backups and segments, CHECK ACCESS, CATALOG DELETE, faults).
 /**
  * Backups in the HANA simulator: BACKUP DATA [FOR <db>] USING FILE|BACKINT, the backup catalog,
  * automatic log backups, BACKUP CHECK ACCESS, BACKUP CATALOG DELETE and BACKUP CANCEL.
