@@ -107,8 +107,17 @@ describe('the example writer', () => {
     model.setLinkSlowdown('B', 1);
     await settle();
     const result = await pending;
-    expect(result).toMatchObject({ outcome: 'confirmed', uncertain: 1 });
-    expect(events.some((e) => e.event === 'error' && e.phase === 'commit' && e.code === -10807)).toBe(true);
+    // The simulator advances on the real clock at each call: when a millisecond passes between the
+    // takeover and the crash, A sees B hold o-2 and acknowledges it first (seen on Node 24, 1 run
+    // in 3 to 6). Then the answer was not lost, and it must say so: acknowledged once, no error.
+    if (result.outcome === 'acknowledged') {
+      expect(result).toEqual({ outcome: 'acknowledged', attempts: 1, uncertain: 0 });
+      expect(events.some((e) => e.event === 'error')).toBe(false);
+    } else {
+      expect(result).toMatchObject({ outcome: 'confirmed', uncertain: 1 });
+      expect(events.some((e) => e.event === 'error' && e.phase === 'commit' && e.code === -10807)).toBe(true);
+    }
+    // Either way: written once, on the new primary.
     expect([...(await writer.ids('o-'))].sort()).toEqual(['o-1', 'o-2']);
   }, 30_000);
 
