@@ -11,36 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { Agent, type AgentEvent } from '../../src/agent/agent.js';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
-
-/** A HANA whose every probe takes `probeMs` of virtual time and answers what `health` is at its end. */
-class SlowSite implements HanaPort {
-  readonly probedAt: number[] = [];
-  constructor(
-    public health: HanaHealth,
-    private readonly clock: VirtualClock,
-    public probeMs: number,
-  ) {}
-  async probe(): Promise<HanaHealth> {
-    this.probedAt.push(this.clock.now());
-    await this.clock.sleep(this.probeMs);
-    return this.health;
-  }
-  async takeover(): Promise<void> {
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
-  }
-}
+import { ScriptedSite } from '../support/scripted-site.js';
 
 const INTERVAL = 2000;
 const THRESHOLD = 3;
@@ -54,8 +27,8 @@ function landscape(probeMs: number, timeoutSeconds = 3) {
     lease: { ttlSeconds: 10 },
     replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
   });
-  const hanaA = new SlowSite(primaryHealth([link('B')]), clock, probeMs);
-  const hanaB = new SlowSite(secondaryHealth('A'), clock, probeMs);
+  const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock, probeMs);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), clock, probeMs);
   const events: AgentEvent[] = [];
   const make = (site: string, hana: HanaPort) =>
     new Agent({

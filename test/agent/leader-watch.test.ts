@@ -10,35 +10,9 @@ import { Agent, type AgentEvent } from '../../src/agent/agent.js';
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
-
-class Site implements HanaPort {
-  probes = 0;
-  readonly probedAt: number[] = [];
-  constructor(
-    public health: HanaHealth,
-    private readonly clock: VirtualClock,
-  ) {}
-  probe(): Promise<HanaHealth> {
-    this.probes++;
-    this.probedAt.push(this.clock.now());
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
-  }
-}
+import { ScriptedSite } from '../support/scripted-site.js';
 
 const SLOW = 30_000;
 
@@ -50,8 +24,8 @@ function landscape(options: { watches: boolean }) {
     lease: { ttlSeconds: 40 },
     replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
   });
-  const hanaA = new Site(primaryHealth([link('B')]), clock);
-  const hanaB = new Site(secondaryHealth('A'), clock);
+  const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
   const events: AgentEvent[] = [];
   const make = (site: string, hana: HanaPort) =>
     new Agent({
