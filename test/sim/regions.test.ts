@@ -126,10 +126,21 @@ describe('two regions', () => {
     const cTakeover = events(r, 'C', 'decision:takeover');
     expect(cTakeover.map((e) => e.reason)).toEqual(['region_switchover_takeover']);
     expect(cTakeover[0]!.t).toBeGreaterThanOrEqual(handovers[0]!.t);
-    // A stopped before the handover (no more writes), then came back as a secondary of C.
-    const stop = events(r, 'A', 'decision:fence')[0]!;
-    expect(stop.reason).toBe('region_not_active_stop_primary');
-    expect(stop.t).toBeLessThanOrEqual(handovers[0]!.t);
+    // A demoted before the handover: its agent waited for its log to stand still and be shipped to
+    // C, stopped, and only then recorded the position the handover names (no model read).
+    const demote = events(r, 'A', 'decision:demote-region')[0]!;
+    expect(demote.reason).toBe('region_switchover_demote');
+    expect(demote.t).toBeLessThanOrEqual(handovers[0]!.t);
+    const recorded = r.timeline.find(
+      (e) =>
+        e.site === 'A' &&
+        e.event === 'action:demote-region' &&
+        /recorded as the demotion token/.test(e.message ?? ''),
+    );
+    expect(recorded, 'the demotion recorded').toBeDefined();
+    const position = /stood still at (\d+)/.exec(recorded!.message ?? '')?.[1];
+    expect(handovers[0]!.message).toContain(`last log position ${position}`);
+    expect(recorded!.t).toBeLessThanOrEqual(handovers[0]!.t);
     expect(
       r.timeline.some(
         (e) => e.site === 'A' && e.event === 'hana:register' && /secondary of C/.test(e.reason),
@@ -185,12 +196,13 @@ describe('two regions', () => {
     expect(await refusal([{ atSeconds: 40, action: 'region-switchover', site: 'B' }])).toBe(
       'region_already_active',
     );
+    // The active region's operator carries it out: it reads its own store, not the target's.
     expect(
       await refusal([
         { atSeconds: 20, action: 'cut-region-link' },
         { atSeconds: 40, action: 'region-switchover', site: 'C' },
       ]),
-    ).toBe('active_region_unreachable');
+    ).toBe('target_region_unreachable');
     expect(
       await refusal([
         { atSeconds: 20, action: 'maintenance-on' },
