@@ -50,6 +50,15 @@ export const ANNOTATION_DISASTER_CONFIRM = 'hanasr.io/disaster-confirm';
  * now, in the current epoch. Refused without spec.backup, in maintenance or with no primary.
  */
 export const ANNOTATION_BACKUP_NOW = 'hanasr.io/backup-now';
+/**
+ * Set to a site of the other region on the active region's resource: a planned (lossless) region
+ * switchover to it (docs/dr.md). Needs ANNOTATION_REGION_SWITCHOVER_GENERATION and
+ * ANNOTATION_REGION_SWITCHOVER_EPOCH in the same patch: the region generation and the epoch the
+ * requester saw (status.region.generation, status.epoch); refused when the stores moved on.
+ */
+export const ANNOTATION_REGION_SWITCHOVER = 'hanasr.io/region-switchover';
+export const ANNOTATION_REGION_SWITCHOVER_GENERATION = 'hanasr.io/region-switchover-generation';
+export const ANNOTATION_REGION_SWITCHOVER_EPOCH = 'hanasr.io/region-switchover-epoch';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_DISASTER_TAKEOVER,
@@ -59,6 +68,9 @@ export const ANNOTATIONS = [
   ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
   ANNOTATION_BACKUP_NOW,
+  ANNOTATION_REGION_SWITCHOVER,
+  ANNOTATION_REGION_SWITCHOVER_GENERATION,
+  ANNOTATION_REGION_SWITCHOVER_EPOCH,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
 export const FINALIZER = 'hanasr.io/cleanup';

@@ -15,9 +15,36 @@
  *    old store. Past the deadline without it, the abort: g+2 with the old region active, into the
  *    old store (and the target's where it answers), and the target is never promoted.
  */
+import {
+  ANNOTATION_REGION_SWITCHOVER,
+  ANNOTATION_REGION_SWITCHOVER_EPOCH,
+  ANNOTATION_REGION_SWITCHOVER_GENERATION,
+} from '../api/resource.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { ClusterState, Coordination, RegionStore } from '../coordination/port.js';
 import { planRegionSwitchover, regionOf, regionSwitchoverNext, type RegionRecord } from '../domain/region.js';
+
+/** Another region's store as the operator has it: readable, and writable where it was built so. */
+export interface SwitchoverPeer {
+  readonly region: string;
+  readonly store: Pick<Coordination, 'read'> &
+    Partial<Pick<Coordination, 'addIntent'> & Pick<RegionStore, 'writeRegion'>>;
+}
+
+/** The peer of `region` as a switchover store, or null when there is none that can be written. */
+export function peerStore(
+  peers: readonly SwitchoverPeer[] | undefined,
+  region: string | undefined,
+): SwitchoverStore | null {
+  const p = peers?.find((x) => x.region === region);
+  const store = p?.store;
+  if (store?.writeRegion === undefined || store.addIntent === undefined) return null;
+  return {
+    read: (c) => store.read(c),
+    writeRegion: (c, r, g) => store.writeRegion!(c, r, g),
+    addIntent: (c, i) => store.addIntent!(c, i),
+  };
+}
 
 /** A region's store as the switchover uses it. */
 export type SwitchoverStore = Pick<Coordination, 'read' | 'addIntent'> & Pick<RegionStore, 'writeRegion'>;
@@ -86,6 +113,8 @@ export async function requestRegionSwitchover(
   stores: SwitchoverStores,
   expected: { readonly generation?: number; readonly epoch?: number },
   now: number,
+  /** Called once the checks passed, right before the draining write (the operator withdraws the -rw Service). */
+  beforeDrain?: () => Promise<void>,
 ): Promise<SwitchoverAnswer> {
   if (!spec.sites.some((x) => x.name === target))
     return {
@@ -120,6 +149,7 @@ export async function requestRegionSwitchover(
     now,
   });
   if (!plan.ok) return plan;
+  await beforeDrain?.();
   const written = await withDeadline(
     stores.active.writeRegion(stores.cluster, plan.drain, plan.expectedGeneration),
     stores.timeoutMs,
@@ -253,4 +283,67 @@ async function adopt(
     stores.timeoutMs,
     'write region',
   ).catch(() => false);
+}
+
+export interface SwitchoverAnnotationContext {
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly spec: HanaSystemReplicationSpec;
+  readonly stores: SwitchoverStores;
+  readonly now: number;
+  readonly withdrawService: () => Promise<void>;
+  readonly record: (event: { type: 'Normal' | 'Warning'; reason: string; message: string }) => Promise<void>;
+}
+
+export interface SwitchoverAnnotationOutcome {
+  /** Annotations to remove. */
+  readonly remove: Record<string, null>;
+  readonly started: boolean;
+  readonly refusal?: { readonly site: string; readonly why: string };
+}
+
+const counter = (text: string | undefined): number | undefined =>
+  text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : undefined;
+
+/**
+ * `hanasr.io/region-switchover: SITE` with the generation and epoch the requester saw, on the
+ * active region's resource: the checks and the draining write (requestRegionSwitchover), the -rw
+ * Service withdrawn first. Refusals are IntentRefused Events naming the rule's reason; the
+ * annotations are removed either way.
+ */
+export async function handleSwitchoverAnnotation(
+  ctx: SwitchoverAnnotationContext,
+): Promise<SwitchoverAnnotationOutcome> {
+  const site = ctx.annotations[ANNOTATION_REGION_SWITCHOVER];
+  const remove: Record<string, null> = {};
+  for (const a of [ANNOTATION_REGION_SWITCHOVER_GENERATION, ANNOTATION_REGION_SWITCHOVER_EPOCH])
+    if (ctx.annotations[a] !== undefined) remove[a] = null;
+  if (site === undefined) return { remove, started: false };
+  remove[ANNOTATION_REGION_SWITCHOVER] = null;
+  const refuse = async (reason: string, why: string): Promise<SwitchoverAnnotationOutcome> => {
+    const text = `${reason}: ${why}`;
+    await ctx.record({
+      type: 'Warning',
+      reason: 'IntentRefused',
+      message: `${ANNOTATION_REGION_SWITCHOVER}=${site} refused (${text})`,
+    });
+    return { remove, started: false, refusal: { site, why: text } };
+  };
+  const generation = counter(ctx.annotations[ANNOTATION_REGION_SWITCHOVER_GENERATION]);
+  const epoch = counter(ctx.annotations[ANNOTATION_REGION_SWITCHOVER_EPOCH]);
+  if (generation === undefined || epoch === undefined)
+    return refuse(
+      'expected_state_missing',
+      `${ANNOTATION_REGION_SWITCHOVER_GENERATION} and ${ANNOTATION_REGION_SWITCHOVER_EPOCH} must carry the region generation and the epoch the requester saw (hanasr takeover NAME --to ${site} sets them)`,
+    );
+  const answer = await requestRegionSwitchover(
+    ctx.spec,
+    site,
+    ctx.stores,
+    { generation, epoch },
+    ctx.now,
+    ctx.withdrawService,
+  );
+  if (!answer.ok) return refuse(answer.reason, answer.message);
+  await ctx.record({ type: 'Normal', reason: 'RegionSwitchoverDraining', message: answer.message });
+  return { remove, started: true };
 }
