@@ -10,6 +10,7 @@
  *   shipped-equals-last check removed from drainCheck this test saw C promoted), and again with the
  *   DR link cut right after the draining record: A never records a demotion token, the deadline
  *   aborts, C is never promoted, eu-west is active again with A still primary and nothing lost;
+ *   and with a client writing around the Service the whole time: the log never stands still;
  * - the switchover: A drains, stops, records its last log position; the operator hands over to C
  *   in eu-north's store; C is primary with every acknowledged write, A and B follow it as DR.
  */
@@ -59,6 +60,8 @@ const stores: Record<string, EtcdCoordination> = {};
 const agents = new Map<string, Agent>();
 const agentEvents: AgentEvent[] = [];
 let routing = true;
+/** Clients that ignore the Service and keep writing to every writable site (around -rw). */
+let bypass = false;
 let routed: Promise<void> = Promise.resolve();
 
 const store = (region: string) =>
@@ -161,8 +164,8 @@ beforeAll(async () => {
         .then((s) => s.spec?.selector?.['hanasr.io/site'] ?? '')
         .catch(() => undefined);
       if (site !== undefined) {
-        const next = site === '' ? null : site;
-        if (next !== last) model.routeClientWrites(next === null ? [] : [next]);
+        const next = bypass ? '*' : site === '' ? null : site;
+        if (next !== last) model.routeClientWrites(next === '*' ? null : next === null ? [] : [next]);
         last = next;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -251,12 +254,12 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
    * cut as soon as the draining record is written: A can never ship everything to C, so it never
    * records a token; the deadline aborts.
    */
-  const abortCase = async (cut: boolean) => {
+  const abortCase = async (cut: boolean, slow = true) => {
     const st = await steady();
     const primary = st.leader!.site;
     const aborted = async () => (await events()).filter((e) => e.reason === 'RegionSwitchoverAborted').length;
     const before = await aborted();
-    model.setLinkSlowdown('C', 100_000);
+    if (slow) model.setLinkSlowdown('C', 100_000);
     await request(st.region!.generation, st.leader!.epoch);
     await until('draining', west, (w) => w.region?.draining === true, 10_000);
     if (cut) model.blockReplication('C');
@@ -288,6 +291,18 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
 
   it('break it: the DR link is cut after the drain began: aborted at the deadline, C never promoted', async () => {
     await abortCase(true);
+  }, 60_000);
+
+  it('break it: a client writes around the Service: the log never stands still, aborted, C never promoted', async () => {
+    bypass = true;
+    try {
+      await abortCase(false, false);
+    } finally {
+      bypass = false;
+    }
+    expect(
+      agentEvents.some((e) => e.action === 'demote-region' && /the log moved from/.test(e.message)),
+    ).toBe(true);
   }, 60_000);
 
   it('hands over to C: A drains, stops and records its position, C takes over with every write, eu-west becomes DR', async () => {
