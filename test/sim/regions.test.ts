@@ -223,4 +223,30 @@ describe('two regions', () => {
     // C's own backup is readable from its own destination: the backups are healthy at the end.
     expect(r.metrics.backups!.health).toBe('BackupsOk');
   });
+  it('backups across the loss of the primary region: C backs up after the disaster takeover, and backup-now reaches it there', async () => {
+    const r = await runScenario(load('dr-region-loss-backups.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    // Nothing promoted in eu-north before the DBA's disaster takeover at 300 s.
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event) && e.t < 300)).toBe(false);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    // The day's run on A in eu-west; C's after-takeover run; the DBA's request, taken by C (the
+    // request went to eu-north's store, the active region's, where C's runner reads it).
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+      ['C', 'manual'],
+    ]);
+    expect(runs[1]!.startedAt).toBeGreaterThanOrEqual(runs[0]!.startedAt);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+  });
+
+  it("an in-region planned takeover with two regions goes to the active region's store: B takes over", async () => {
+    const text = readFileSync(join(dir, 'dr-primary-site-loss.yaml'), 'utf8').replace(
+      /faults:[\s\S]*$/,
+      'faults:\n  - { atSeconds: 60, action: planned-takeover, site: B }\nexpect: { primary: B, takeovers: 1, maxConcurrentPrimaries: 1, lostCommittedWrites: 0 }\n',
+    );
+    const r = await runScenario(parseScenario(text, 'dr-planned-in-region'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(r.timeline.some((e) => e.event === 'intent-refused')).toBe(false);
+  });
 });
