@@ -469,6 +469,8 @@ export interface DatabaseBackupHealth {
   /** Log segments waiting for a log backup and their size (M_LOG_SEGMENTS); null: not read. */
   readonly logSegmentsWaiting: number | null;
   readonly logBytesWaiting: number | null;
+  /** How long the oldest of them has waited, now (HANA's age at the read plus the time since); null: none or unknown. */
+  readonly logOldestWaitingSeconds: number | null;
   readonly failures: number;
 }
 
@@ -509,6 +511,7 @@ export function backupHealth(
     };
   const age = (t: number | null) => (t === null ? null : Math.max(0, Math.round((now - t) / 1000)));
   const dbs = databasesToBackUp(backup, facts.databases);
+  const sinceRead = Math.max(0, now - facts.observedAt);
   const runs = state?.runs ?? [];
   const databases: DatabaseBackupHealth[] = dbs.map((db) => {
     const newest = newestSuccessfulData(facts.catalog, db);
@@ -535,6 +538,10 @@ export function backupHealth(
       logBackupAgeSeconds: age(newestLog),
       logSegmentsWaiting: backlog?.waitingSegments ?? null,
       logBytesWaiting: backlog?.waitingBytes ?? null,
+      logOldestWaitingSeconds:
+        backlog?.oldestWaitingAgeSeconds == null
+          ? null
+          : Math.round(backlog.oldestWaitingAgeSeconds + sinceRead / 1000),
       failures,
     };
   });
@@ -575,7 +582,6 @@ export function backupHealth(
   const logNever = log.required ? databases.filter((d) => d.newestSuccessfulAt === null) : [];
   // Log waiting for backup longer than maxAge (M_LOG_SEGMENTS, HANA's clock plus the time since
   // it was read): log backups fall behind even when the catalog shows a recent one.
-  const sinceRead = Math.max(0, now - facts.observedAt);
   const logBehind = log.required
     ? databases.filter((d) => {
         const b = facts.logBacklog?.[d.database];
