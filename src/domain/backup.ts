@@ -325,21 +325,25 @@ export function backupDue(input: BackupDueInput): BackupDecision {
         message: `${input.self} became primary at epoch ${epoch}; the newest successful backup was written by ${newest.site}, whose destination this site may not reach`,
         interrupt,
         refuse,
-      }; // A new region after a switchover or a disaster takeover: its store holds no run (the old
-    // region's runs stay in the old region's store), the catalog replicated with the log, and this
-    // site's own check says the newest backup there is not readable from its destination.
+      };
+    // A new term after a switchover or a disaster takeover: the store holds no run of this term
+    // (none at all in a region that never led; only older ones in a region that leads again after
+    // a switchover and back: the other region's runs stay in its own store), the catalog
+    // replicated with the log, and this site's own check says the newest backup there is not
+    // readable from its destination.
     const facts = input.state?.facts;
     const unreadableHere =
       facts !== undefined &&
       facts.site === input.self &&
       facts.error === undefined &&
       input.databases.some((db) => input.newestSuccessful?.[db] != null && facts.readable[db] === false);
-    if (latest.size === 0 && unreadableHere && !thisTerm)
+    const newTerm = [...latest.values()].every((r) => r.epoch < epoch);
+    if (newTerm && unreadableHere && !thisTerm)
       return {
         kind: 'start',
         run: { id: `t-${epoch}`, kind: 'after-takeover', slot: null, attempt: 1 },
         reason: 'after_takeover',
-        message: `${input.self} leads at epoch ${epoch} with no backup run in this store, and the newest successful backup in the catalog is not readable from its destination (written in the other region, or before): taking one now`,
+        message: `${input.self} leads at epoch ${epoch} with no backup run of this term in this store, and the newest successful backup in the catalog is not readable from its destination (written in the other region, or before): taking one now`,
         interrupt,
         refuse,
       };

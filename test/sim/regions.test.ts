@@ -249,4 +249,20 @@ describe('two regions', () => {
     expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
     expect(r.timeline.some((e) => e.event === 'intent-refused')).toBe(false);
   });
+  it("backups across a switchover and back: C backs up after the first handover, A after the second (the newest backup, C's, is not readable from A)", async () => {
+    const r = await runScenario(load('dr-planned-switchover-backups.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+      ['A', 'after-takeover'],
+    ]);
+    const handovers = r.timeline.filter((e) => e.event === 'region-switchover-handover');
+    expect(runs[1]!.startedAt).toBeGreaterThan(runs[0]!.startedAt);
+    // Each after-takeover run follows its handover (relative seconds vs ms since the epoch).
+    expect(handovers.map((e) => e.site)).toEqual(['C', 'A']);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+    expect(r.metrics.backups!.health).toBe('BackupsOk');
+  });
 });
