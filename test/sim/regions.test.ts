@@ -265,4 +265,18 @@ describe('two regions', () => {
     expect(r.metrics.backups!.onSecondary).toBe(0);
     expect(r.metrics.backups!.health).toBe('BackupsOk');
   });
+  it("the demo's region-loss scenario: B takes over, C follows B, then eu-west is lost: the alert fires, nothing is promoted", async () => {
+    const r = await runScenario(load('dr-demo-region-loss.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(events(r, 'C', 'hana:register').map((e) => e.reason)).toEqual([
+      'registered as async secondary of B',
+    ]);
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event))).toBe(false);
+    const alert = r.timeline.find(
+      (e) => e.event === 'alert:HanaSRPrimaryRegionUnreachable' && e.reason === 'firing',
+    );
+    expect(alert?.site).toBe('eu-north');
+    // forSeconds (20) after the last read of eu-west's store, which came within a probe interval before 45 s.
+    expect(alert!.t).toBeGreaterThanOrEqual(45 - 2 + 20);
+  });
 });
