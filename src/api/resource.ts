@@ -248,6 +248,19 @@ export const databaseBackupStatusSchema = z
       .enum(['True', 'False', 'Unknown'])
       .describe("Is it readable from the current primary's destination (BACKUP CHECK ACCESS)?"),
     lastLogBackupTime: time.optional().describe('End of the newest successful log backup.'),
+    logSegmentsWaiting: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Log segments waiting for a log backup (M_LOG_SEGMENTS states Closed and Truncated).'),
+    logBytesWaiting: z.number().min(0).optional().describe('Their size in bytes (USED_SIZE).'),
+    logOldestWaitingSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("How long the oldest of them has waited, on HANA's clock, when the operator last looked."),
   })
   .describe('The backups of one database, as the primary reads its catalog.');
 

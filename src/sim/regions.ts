@@ -115,10 +115,14 @@ export class SimRegions {
     return best?.active ?? null;
   }
 
+  /** The active region's store (the first region's before any record): where requests go. */
+  activeStore(): MemoryCoordination {
+    return this.stores.get(this.activeRegion() ?? regionNames(this.spec())[0]!)!;
+  }
+
   /** The leader of the active region's store (null: none). */
   leader(): string | null {
-    const active = this.activeRegion() ?? regionNames(this.spec())[0]!;
-    return this.stores.get(active)?.snapshot(this.cluster).leader?.site ?? null;
+    return this.activeStore().snapshot(this.cluster).leader?.site ?? null;
   }
 
   /**
