@@ -282,7 +282,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         {
           kubeConfig: p.kc,
           coordination: p.store,
-          ...(regions && p.region !== null ? { regionPeers: regions.peersOf(p.region) } : {}),
+          ...(regions && p.region !== null ? { regionPeers: regions.operatorPeersOf(p.region) } : {}),
           log: (level, message, fields) => {
             writeSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n');
           },
@@ -290,12 +290,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       );
       cleanups.push(() => operator.stop());
     }
-    // With two regions: which one is active, as the region records say (every 500 ms).
+    // With two regions: which one is active, as the region records say, and where the client's
+    // writes go (the active region's -rw Service), every 500 ms.
     if (regions) {
       let refreshing = true;
       const refresh = (async () => {
         while (refreshing) {
           await regions.refresh();
+          await regions.followRwService(namespace);
           await new Promise((r) => setTimeout(r, 500));
         }
       })();

@@ -20,12 +20,15 @@ import { RegionLink, type RegionPeer } from '../agent/region-link.js';
 import {
   ANNOTATION_DISASTER_CONFIRM,
   ANNOTATION_DISASTER_TAKEOVER,
+  ANNOTATION_REGION_SWITCHOVER,
+  ANNOTATION_REGION_SWITCHOVER_EPOCH,
+  ANNOTATION_REGION_SWITCHOVER_GENERATION,
   GROUP,
   PLURAL,
   VERSION,
 } from '../api/resource.js';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { realClock } from '../clock.js';
+import { realClock, withTimeout } from '../clock.js';
 import { etcdConfigOf, parseStoreConnection } from '../coordination/config.js';
 import { EtcdCoordination } from '../coordination/etcd.js';
 import { MemoryCoordination } from '../coordination/memory.js';
@@ -33,10 +36,14 @@ import {
   CoordinationUnavailableError,
   type ClusterState,
   type Coordination,
+  type Intent,
   type RegionStore,
 } from '../coordination/port.js';
 import { regionNames, regionOf } from '../domain/region.js';
 import { TcpProxy } from '../net/tcp-proxy.js';
+import { LABEL_SITE } from '../kube/client.js';
+import { rwServiceName } from '../operator/compute.js';
+import type { SwitchoverPeer } from '../operator/region-switchover.js';
 import type { RegionFaults } from '../sim/faults.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
 import { startFakeApiServer, type FakeApiServer } from '../standins/kube-api/index.js';
@@ -194,6 +201,7 @@ export async function startRegionPlumbing(
  */
 export class DemoRegions implements RegionFaults {
   private linkUp = true;
+  private withdrawn = false;
   private readonly down = new Set<string>();
   private active: string;
 
@@ -252,6 +260,31 @@ export class DemoRegions implements RegionFaults {
       .map((r) => ({ region: r, store: this.remote(region, r) }));
   }
 
+  /**
+   * The other regions' stores as `region`'s operator has them: readable, and writable for the
+   * region record and intents (a planned region switchover hands over in the target's store), over
+   * the same link the region faults cut.
+   */
+  operatorPeersOf(region: string): SwitchoverPeer[] {
+    return this.names()
+      .filter((r) => r !== region)
+      .map((r) => {
+        const reach = (): DemoStore => {
+          if (!this.linkUp || this.down.has(r) || this.down.has(region))
+            throw new CoordinationUnavailableError(`region ${r} unreachable from ${region}`);
+          return this.of(r).store;
+        };
+        return {
+          region: r,
+          store: {
+            read: async (cluster: string) => reach().read(cluster),
+            writeRegion: async (cluster, record, expected) => reach().writeRegion(cluster, record, expected),
+            addIntent: async (cluster: string, intent: Intent) => reach().addIntent(cluster, intent),
+          },
+        };
+      });
+  }
+
   /** The agent's view of the other region, on its own region's store. */
   linkFor(site: string, own: DemoStore): RegionLink {
     return new RegionLink({
@@ -261,6 +294,25 @@ export class DemoRegions implements RegionFaults {
       timeoutMs: 1000,
       setTimer: (ms, fn) => realClock.setTimer(ms, fn),
     });
+  }
+
+  /**
+   * The demo's client writes through the active region's `-rw` Service, as an application does:
+   * while that Service selects no site (the operator withdrew it for a region switchover) the
+   * simulator takes no client writes; otherwise they go to the writable site as before. A read
+   * that fails or times out leaves the routing as it was.
+   */
+  async followRwService(namespace: string): Promise<void> {
+    if (this.down.has(this.active)) return;
+    const svc = await withTimeout(realClock, 1000, 'read the -rw Service', () =>
+      this.of(this.active).core.readNamespacedService({ name: rwServiceName(this.name), namespace }),
+    ).catch(() => null);
+    if (svc === null) return;
+    const withdrawn = (svc.spec?.selector?.[LABEL_SITE] ?? '') === '';
+    if (withdrawn !== this.withdrawn) {
+      this.withdrawn = withdrawn;
+      this.model.routeClientWrites(withdrawn ? [] : null);
+    }
   }
 
   /** The active region as of the last refresh. */
@@ -336,9 +388,26 @@ export class DemoRegions implements RegionFaults {
     });
   }
 
-  regionSwitchover(): void {
-    throw new Error(
-      'region-switchover: not in hanasr demo yet (hanasr simulate plays it: examples/scenarios/dr-planned-switchover.yaml)',
-    );
+  /**
+   * A planned region switchover to `site`, as `hanasr takeover NAME --to SITE` asks for it: the
+   * annotation with the region generation and the epoch the active region's store holds now, on
+   * the active region's resource; that region's operator carries it out (docs/dr.md).
+   */
+  async regionSwitchover(site: string): Promise<void> {
+    const active = await this.refresh();
+    const state = await this.of(active).store.read(this.cluster);
+    if (state.region === undefined)
+      throw new Error(`region-switchover: the store of ${active} holds no region record yet`);
+    if (state.leader === null)
+      throw new Error(`region-switchover: nobody holds the leader key in ${active}: nothing to hand over`);
+    await this.of(active).patch({
+      metadata: {
+        annotations: {
+          [ANNOTATION_REGION_SWITCHOVER]: site,
+          [ANNOTATION_REGION_SWITCHOVER_GENERATION]: String(state.region.generation),
+          [ANNOTATION_REGION_SWITCHOVER_EPOCH]: String(state.leader.epoch),
+        },
+      },
+    });
   }
 }

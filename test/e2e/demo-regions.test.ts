@@ -2,10 +2,11 @@
  * `hanasr demo examples/hsr-dr.yaml`: the three-site example across two regions (docs/dr.md),
  * through the built CLI. One etcd and one Kubernetes API per region, the operator of each region
  * on its own store reading the other's, agents on their region's store. The DR link (A -> C,
- * async) shows in status and on the screen; the primary site A is lost and C follows the new
+ * async) shows in status and on the screen; a planned region switchover to C and back (the CLI,
+ * the operator of the active region, the old primary's demotion); the primary site A is lost and C follows the new
  * in-region primary B; then the whole region eu-west is lost: nothing is promoted in eu-north
  * until `hanasr takeover ha1 --to C --disaster --confirm ha1` against eu-north's API, which
- * reports the expected loss and promotes C at generation 2.
+ * reports the expected loss and promotes C at the next generation.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -103,6 +104,28 @@ describe('hanasr demo examples/hsr-dr.yaml (two regions)', () => {
     expect(west.status?.['currentPrimary']).toBe('A');
   }, 60_000);
 
+  it('a planned region switchover to C and back, through the CLI: one writer at a time, A primary again', async () => {
+    await until('settled', state, (s) => s.settled);
+    const to = await runCli(['takeover', 'ha1', '--to', 'C', '--wait', ...kubeOf['eu-west']!]);
+    expect(to.code, to.stdout + to.stderr).toBe(0);
+    expect(to.stdout).toMatch(/RegionSwitchoverHandover/);
+    const onC = await until('C leads and writes', state, (x) => x.leader === 'C' && x.writable.includes('C'));
+    expect(onC.writable).toEqual(['C']);
+    const north = await until(
+      'eu-north active',
+      () => resource('eu-north'),
+      (o) => o.status?.region?.['active'] === 'eu-north',
+    );
+    expect(north.status!.region).toMatchObject({ generation: 3, by: 'switchover' });
+    // Back: A must be a running secondary holding C's last position first.
+    await until('settled on C', state, (s) => s.settled && s.leader === 'C');
+    const back = await runCli(['takeover', 'ha1', '--to', 'A', '--wait', ...kubeOf['eu-north']!]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    const onA = await until('A leads and writes', state, (x) => x.leader === 'A' && x.writable.includes('A'));
+    expect(onA.writable).toEqual(['A']);
+    await until('settled on A', state, (s) => s.settled && s.leader === 'A');
+  }, 120_000);
+
   it('loss of the primary site A: B takes over in eu-west, C follows B, nothing in eu-north promoted', async () => {
     await until('settled', state, (s) => s.settled);
     await fault('crash-node', 'A');
@@ -117,6 +140,8 @@ describe('hanasr demo examples/hsr-dr.yaml (two regions)', () => {
   }, 60_000);
 
   it('loss of eu-west: no automatic promotion; the disaster takeover reports the loss and promotes C', async () => {
+    // The generation eu-north holds now (5 after the switchover to C and back): the disaster takeover writes the next.
+    const seen = Number((await resource('eu-north')).status!.region!['generation']);
     await fault('region-down', 'B');
     // Nothing automatic: C stays a secondary while nobody asks.
     await new Promise((r) => setTimeout(r, 2000));
@@ -141,7 +166,7 @@ describe('hanasr demo examples/hsr-dr.yaml (two regions)', () => {
     );
     expect(after.writable).toEqual(['C']);
     const north = await resource('eu-north');
-    expect(north.status!.region).toMatchObject({ generation: 2, active: 'eu-north', by: 'disaster' });
+    expect(north.status!.region).toMatchObject({ generation: seen + 1, active: 'eu-north', by: 'disaster' });
     expect(output).toMatch(/\[eu-north\] Event \S+ DisasterTakeover/);
     // The screen's summary (every 10 s) names eu-north the active region.
     await until(
