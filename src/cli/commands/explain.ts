@@ -213,7 +213,11 @@ export function explainSite(
   // What this site's agent knows of the primary's writes, as its decision takes it.
   const primaryView: PrimaryView =
     primary === site
-      ? { kind: 'self', lastWritableAt: report.lastWritableAt }
+      ? {
+          kind: 'self',
+          lastWritableAt: report.lastWritableAt,
+          notWritableSince: report.notWritableSince ?? null,
+        }
       : primaryViewOf(primary === undefined ? undefined : state.reports[primary]);
   const sync: SyncInput[] = Object.values(state.sync)
     .sort((a, b) => (a.site < b.site ? -1 : 1))
