@@ -260,7 +260,10 @@ export function explainSite(
     `${describeHealth(h)}; failed probes ${report.failedProbes} of ${spec.takeover.failureThreshold}; ` +
     `local restarts ${obs.local.localRestarts} of ${spec.takeover.localRestartAttempts}; ` +
     `${report.fenced ? 'fenced by its agent' : 'not fenced'}; ` +
-    `last writable ${report.lastWritableAt === null ? 'never seen by this agent' : `${s1(now - report.lastWritableAt)} before`}`;
+    `last writable ${report.lastWritableAt === null ? 'never seen by this agent' : `${s1(now - report.lastWritableAt)} before`}` +
+    (report.notWritableSince !== undefined && report.notWritableSince !== null
+      ? `; known to take no writes since ${s1(now - report.notWritableSince)} before`
+      : '');
   const agentDecision = report.lastDecision;
   return {
     site,
