@@ -193,9 +193,10 @@ bit fenced[N];
  */
 byte lwd[N];
 /*
- * The first probe after the last writable one that saw the site not writable (down, stopped,
- * suspended or a secondary), relative like lwd: NUL = none since, else ticks after the
- * confirmedAt of the current records, up to LST (PROPOSED rule, see trust()).
+ * notWritableSince (src/domain/sync-trust.ts notWritableAfterProbe/notWritableAfterStop): since
+ * the last writable probe, the first probe that found the instance down, or the agent's own
+ * confirmed stop, whichever came first; relative like lwd: NUL = none since (it may still take
+ * writes), else ticks after the confirmedAt of the current records, up to LST (see trust()).
  */
 byte dnd[N];
 byte ren[N];            /* age of session.lastRenewedAt (NUL = null), saturates at FENCE */
@@ -447,13 +448,21 @@ inline trust(rd, c, p, view) {
            /* known, both times on the primary's clock: d_ = lastWritable - confirmedAt */
 #ifndef TODAY_CYCLE_BOUND
            /*
-            * PROPOSED (found by this model): the primary may have been writable until the first
-            * probe that saw it not writable; lastWritableAt + one cycle is not a bound, because
-            * the next probe comes an interval after the end of a cycle of any length.
+            * The end of its writes is the moment it was known to take none (e_: its instance
+            * seen down, or its stop confirmed), not "the last writable probe + one cycle": the
+            * next probe comes an interval after the end of a cycle of any length (found by this
+            * model, finding-cycle-bound). While nothing shows it stopped it may be writing now:
+            * as for a silent primary (found by this model with probes that time out,
+            * finding-unknown-probe); its own agent keeps at least a cycle after its last write.
             */
            if
            :: e_ != NUL -> y_ = (d_ <= CYC && e_ + rlag[c] < LST)
-           :: else -> y_ = (d_ <= CYC && d_ + rlag[c] + CYC < LST)
+#ifndef TODAY_UNKNOWN_PROBE_NOT_WRITING
+           :: e_ == NUL && view == 0 -> y_ = (d_ <= CYC && (d_ + CYC > sconf -> d_ + CYC : sconf) + rlag[c] < LST)
+           :: e_ == NUL && view != 0 -> y_ = (d_ <= CYC && PERC(sconf + rlag[c], rd, p) + ALLOW + CYC < LST)
+#else
+           :: e_ == NUL -> y_ = (d_ <= CYC && d_ + rlag[c] + CYC < LST)
+#endif
            fi;
 #else
            y_ = (d_ <= CYC && d_ + rlag[c] + CYC < LST);
@@ -756,19 +765,13 @@ inline probe(i) {
      fi
   fi;
   hsv[i] = (h[i] == H_SR || h[i] == H_SD -> hsrc[i] : NO);
-#ifndef TODAY_UNKNOWN_PROBE_NOT_WRITING
   /*
-   * PROPOSED (found by this model): a probe that times out on a site last seen as a writable
-   * primary says nothing about whether it still takes writes: lastWritableAt moves to now.
+   * notWritableSince: reset by a writable answer, set by the first answer since that found the
+   * instance down (a running instance that takes no writes may take them again by itself).
    */
   if
-  :: h[i] == H_UNK && mw[i] && lwd[i] != NUL -> lwd[i] = (sconf > 2 -> 2 : sconf)
-  :: else -> skip
-  fi;
-#endif
-  if
   :: h[i] == H_PW -> dnd[i] = NUL
-  :: h[i] != H_PW && h[i] != H_UNK && mw[i] -> dnd[i] = (sconf > LST -> LST : sconf)   /* first seen not writable */
+  :: (h[i] == H_PD || h[i] == H_SD) && mw[i] && dnd[i] == NUL -> dnd[i] = (sconf > LST -> LST : sconf)
   :: else -> skip
   fi;
   if
@@ -952,7 +955,16 @@ inline stop_hana(i) {
   if
   :: l2 && !hfrz[i] && hup[i] -> nofeed[i] = 1; x_ = 0; SAY("stop failed (hard stop and kill)")
   :: hfrz[i] -> pstop[i] = 1; nofeed[i] = 1; x_ = 0; SAY("stop sent to the hung HANA: lands at the thaw")
-  :: else -> hana_down(i); nofeed[i] = 0; x_ = 1; SAY("HANA stopped")
+  :: else -> hana_down(i); nofeed[i] = 0; x_ = 1; SAY("HANA stopped");
+#ifndef TODAY_UNKNOWN_PROBE_NOT_WRITING
+     /* the confirmed stop ends the writes (notWritableAfterStop), unless known ended before */
+     if
+     :: lwd[i] != NUL && dnd[i] == NUL -> dnd[i] = (sconf > LST -> LST : sconf)
+     :: else -> skip
+     fi
+#else
+     skip
+#endif
   fi
 }
 

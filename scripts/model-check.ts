@@ -141,6 +141,27 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['MANYCYCLES', 'HFREEZE', 'STALL', 'MAXF=2', 'MAXL=1'],
     what: 'agents may run several cycles in a tick; HANA hangs, slow replication',
   },
+  // The configurations of finding-unknown-probe and finding-cycle-bound with the rule that closed
+  // each (the end of the old primary's writes: seen down or its stop confirmed, else now).
+  {
+    name: 'two-sites-unknown-probe',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    deep: true,
+    heavy: true,
+    defines: ['HFREEZE', 'STALL', 'MAXF=2', 'MAXL=1'],
+    what: 'probes that time out on a writable primary, a slow link: writes end at the confirmed stop',
+  },
+  {
+    name: 'two-sites-cycle-bound',
+    group: 'safe',
+    expect: 'safe',
+    search: 'bitstate',
+    seconds: 60,
+    defines: ['MANYCYCLES', 'NODEFREEZE', 'WATCHDOG', 'MAXF=2', 'MAXL=0'],
+    what: 'cycles of any length, node freezes, the watchdog: writes end when the primary was seen down',
+  },
   {
     name: 'three-sites',
     group: 'safe',

@@ -26,6 +26,7 @@ import { buildObservation, leaderViewOf, type Observation, type PeerView } from 
 import type { RegionRecord, RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
 import { primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
+import { notWritableAfterProbe, notWritableAfterStop } from '../domain/sync-trust.js';
 import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
 import { LeaderWatcher } from './leader-watch.js';
 import {
@@ -118,6 +119,8 @@ export class Agent {
   private localRestarts = 0;
   private fenced = false;
   private lastWritableAt: number | null = null;
+  /** Since when the site is known to take no writes (sync-trust.ts notWritableAfterProbe/Stop). */
+  private notWritableSince: number | null = null;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};
@@ -581,6 +584,7 @@ export class Agent {
     if (failed && counts) this.lastCountedFailureAt = clock.monotonic();
     if (!failed) this.lastCountedFailureAt = null;
     if (!failed && !this.fenced) this.localRestarts = 0;
+    this.notWritableSince = notWritableAfterProbe(this.notWritableSince, this.lastWritableAt, health, now);
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
     const startSeen = primaryStartSeen(this.lastHealth, health);
@@ -697,6 +701,7 @@ export class Agent {
         localRestarts: this.localRestarts,
         fenced: this.fenced,
         lastWritableAt: this.lastWritableAt,
+        notWritableSince: this.notWritableSince,
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       },
       leader,
@@ -732,6 +737,7 @@ export class Agent {
       health: this.lastHealth,
       failedProbes: this.failedProbes,
       lastWritableAt: this.lastWritableAt,
+      notWritableSince: this.notWritableSince,
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
@@ -792,6 +798,11 @@ export class Agent {
         this.feedTick();
       },
       stopped: () => {
+        this.notWritableSince = notWritableAfterStop(
+          this.notWritableSince,
+          this.lastWritableAt,
+          this.options.clock.now(),
+        );
         this.fenced = true;
         this.stopping = 'none';
       },

@@ -28,7 +28,7 @@ import type { Decision } from './decision.js';
 import { NONE } from './decision.js';
 import { hasLiveProcess } from './health.js';
 import type { Observation } from './observation.js';
-import { inSyncVerdict, primaryViewOf, type PrimaryView } from './sync-trust.js';
+import { inSyncVerdict, primaryViewOf, selfViewOf, type PrimaryView } from './sync-trust.js';
 import type { HanaHealth } from './types.js';
 
 function writablePrimary(h: HanaHealth): boolean {
@@ -91,10 +91,7 @@ function stoppedWithTrustedHeir(
 ): boolean {
   const h = l === obs.self ? obs.local.health : obs.reports[l]?.health;
   if (h === undefined || !h.probeOk || h.srRole !== 'primary' || hasLiveProcess(h)) return false;
-  const view: PrimaryView =
-    l === obs.self
-      ? { kind: 'self', lastWritableAt: obs.local.lastWritableAt }
-      : primaryViewOf(obs.reports[l]);
+  const view: PrimaryView = l === obs.self ? selfViewOf(obs.local) : primaryViewOf(obs.reports[l]);
   const skew = x === obs.self ? obs.clockSkew?.[l] : obs.reports[x]?.clockSkew?.[l];
   return inSyncVerdict(spec, {
     candidate: x,

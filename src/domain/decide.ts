@@ -26,7 +26,13 @@ import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import { decideRegion, gateByRegion } from './region.js';
 import { checkOf, promotionSuspects, writerState } from './promotion.js';
 import type { Observation } from './observation.js';
-import { inSyncVerdict, primaryViewOf, type InSyncVerdict, type PrimaryView } from './sync-trust.js';
+import {
+  inSyncVerdict,
+  primaryViewOf,
+  selfViewOf,
+  type InSyncVerdict,
+  type PrimaryView,
+} from './sync-trust.js';
 import type { HanaHealth, Intent } from './types.js';
 
 /** A leader that has not renewed its lease for this fraction of the TTL fences itself. */
@@ -336,7 +342,7 @@ function decideAsLeader(obs: Observation, spec: HanaSystemReplicationSpec, now: 
       `primary ${obs.self} failed ${obs.local.failedProbes} of ${threshold} probes (${h.probeError ?? 'not running'}); waiting`,
     );
   }
-  const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+  const self: PrimaryView = selfViewOf(obs.local);
   const candidates = takeoverCandidates(obs, spec, obs.self, epoch, self, now);
   const best = candidates[0];
   const restartsLeft = obs.local.localRestarts < spec.takeover.localRestartAttempts;
@@ -410,7 +416,7 @@ function decideHealthyLeader(
         `planned takeover to ${intent.target} refused: ${report.watchdog.message}`,
       );
     }
-    const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+    const self: PrimaryView = selfViewOf(obs.local);
     const trust = promotable(obs, spec, intent.target, obs.self, epoch, self, now);
     if (!trust.ok && !intent.force) {
       return decision(
@@ -647,7 +653,7 @@ function decideWithoutLeader(
         spec.takeover.automatic &&
         (spec.takeover.preferSiteTakeover || !restartsLeft)
       ) {
-        const self: PrimaryView = { kind: 'self', lastWritableAt: obs.local.lastWritableAt };
+        const self: PrimaryView = selfViewOf(obs.local);
         const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now)[0];
         if (heir !== undefined) {
           return none(

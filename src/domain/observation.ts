@@ -41,6 +41,8 @@ export interface LocalView {
   readonly fenced: boolean;
   /** The last time this site was seen accepting writes (ms), or null. */
   readonly lastWritableAt: number | null;
+  /** Since when this site is known to take no writes (sync-trust.ts); null or absent: not known. */
+  readonly notWritableSince?: number | null;
   /** The role this site had at the agent's last readable probe; absent: none since the agent started. */
   readonly lastKnownRole?: Role;
 }
@@ -166,6 +168,7 @@ export function localViewOf(report: SiteReport): LocalView {
     localRestarts: report.localRestarts ?? 0,
     fenced: report.fenced,
     lastWritableAt: report.lastWritableAt,
+    notWritableSince: report.notWritableSince ?? null,
     ...(report.lastKnownRole !== undefined ? { lastKnownRole: report.lastKnownRole } : {}),
   };
 }

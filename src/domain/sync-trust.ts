@@ -18,7 +18,8 @@
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { describeSkew, maxSkewMs, skewBeyondBound, type SkewEstimate } from './clock-skew.js';
-import type { SiteReport, SyncRecord } from './types.js';
+import { hasLiveProcess } from './health.js';
+import type { HanaHealth, SiteReport, SyncRecord } from './types.js';
 
 /** Slack for "the same cycle": a sync record confirmed within this of the primary's last good probe. */
 export function cycleMs(spec: HanaSystemReplicationSpec): number {
@@ -27,17 +28,80 @@ export function cycleMs(spec: HanaSystemReplicationSpec): number {
 
 /** What the reader knows of the primary's writes. */
 export type PrimaryView =
-  /** The reader is the primary's own agent: its clock, its memory (null: not seen writable since start). */
-  | { readonly kind: 'self'; readonly lastWritableAt: number | null }
+  /**
+   * The reader is the primary's own agent: its clock, its memory (lastWritableAt null: not seen
+   * writable since start; notWritableSince: see notWritableAfterProbe(), null: not known stopped).
+   */
+  | {
+      readonly kind: 'self';
+      readonly lastWritableAt: number | null;
+      readonly notWritableSince: number | null;
+    }
   /** The primary's agent report (its clock), as the store holds it. */
-  | { readonly kind: 'report'; readonly lastWritableAt: number | null; readonly observedAt: number }
+  | {
+      readonly kind: 'report';
+      readonly lastWritableAt: number | null;
+      readonly notWritableSince: number | null;
+      readonly observedAt: number;
+    }
   /** No report: the primary's agent is gone (its lease ran out) or never reported. */
   | { readonly kind: 'silent' };
 
 export function primaryViewOf(report: SiteReport | undefined): PrimaryView {
   return report === undefined
     ? { kind: 'silent' }
-    : { kind: 'report', lastWritableAt: report.lastWritableAt, observedAt: report.observedAt };
+    : {
+        kind: 'report',
+        lastWritableAt: report.lastWritableAt,
+        // An older agent's report does not say: unknown counts against trust.
+        notWritableSince: report.notWritableSince ?? null,
+        observedAt: report.observedAt,
+      };
+}
+
+/** The primary's own agent's view (its local view, as the observation carries it). */
+export function selfViewOf(local: {
+  readonly lastWritableAt: number | null;
+  readonly notWritableSince?: number | null;
+}): PrimaryView {
+  return {
+    kind: 'self',
+    lastWritableAt: local.lastWritableAt,
+    notWritableSince: local.notWritableSince ?? null,
+  };
+}
+
+/**
+ * The first moment, since the site was last seen writable, from which on it cannot have taken a
+ * write (the agent's clock), after a probe: a readable answer that shows no process at all (an
+ * instance that is down stays down until someone starts it, and a start by hand is recorded
+ * SFAIL first: primaryStartSeen), the earlier such moment kept; reset by a writable answer. A
+ * probe that failed or timed out, or an instance that runs but takes no writes (its indexserver
+ * restarting, the landscape degraded: it may take writes again by itself) leaves it as it was:
+ * only a confirmed stop (stopConfirmed) ends the writes of such a site. null: not known.
+ */
+export function notWritableAfterProbe(
+  previous: number | null,
+  lastWritableAt: number | null,
+  health: HanaHealth,
+  now: number,
+): number | null {
+  if (health.acceptsWrites) return null;
+  if (previous !== null || lastWritableAt === null) return previous;
+  return health.probeOk && !hasLiveProcess(health) ? now : null;
+}
+
+/**
+ * The agent's own stop of its site was confirmed at `now` (every process gone): the site takes
+ * no writes from now on, if it was not known stopped earlier.
+ */
+export function notWritableAfterStop(
+  previous: number | null,
+  lastWritableAt: number | null,
+  now: number,
+): number | null {
+  if (previous !== null || lastWritableAt === null) return previous;
+  return now;
 }
 
 export interface InSyncQuery {
@@ -158,11 +222,29 @@ export function inSyncVerdict(spec: HanaSystemReplicationSpec, q: InSyncQuery): 
   if (lastWritableAt - record.confirmedAt > cycle) {
     return refuse('primary_wrote_after_sok', 'the primary took writes after the last SOK confirmation');
   }
-  // It may have stayed writable for up to one cycle after its last good probe.
-  if (lastWritableAt + cycle >= commitAloneFrom) {
+  // The end of its writes: the first moment it was known to take none since its last writable
+  // probe (its instance seen down, or its stop confirmed), on its clock as the contact is. Not
+  // "the last writable probe + a cycle": the next probe may come much later (a cycle also waits
+  // for store calls, peer checks and actions), and probes that failed or timed out say nothing
+  // (found by the protocol model: finding-cycle-bound, finding-unknown-probe).
+  const endedAt = view.notWritableSince;
+  if (endedAt === null || endedAt < lastWritableAt) {
+    // Nothing shows it stopped taking writes: it may be taking them now (and, when it is not the
+    // reader, for up to a cycle after the takeover: the margin).
+    const who = `the primary was last seen writable ${secs(now - lastWritableAt)}s ago, nothing shows it stopped taking writes since,`;
+    // Its own agent keeps at least the bound it had: a cycle after its last writable probe.
+    if (view.kind === 'self' && lastWritableAt + cycle >= commitAloneFrom) {
+      return refuse(
+        'sok_too_old',
+        `replication was ${secs(record.confirmedAt - contactAt)}s behind at the last SOK: the primary may have committed alone since`,
+      );
+    }
+    return unknown(who);
+  }
+  if (endedAt >= commitAloneFrom) {
     return refuse(
       'sok_too_old',
-      `replication was ${secs(record.confirmedAt - contactAt)}s behind at the last SOK${record.contactAt !== undefined && record.lagSeconds === null ? ' (lag unknown since)' : ''}: the primary may have committed alone since`,
+      `replication was ${secs(record.confirmedAt - contactAt)}s behind at the last SOK${record.contactAt !== undefined && record.lagSeconds === null ? ' (lag unknown since)' : ''} and the primary took writes until ${secs(endedAt - contactAt)}s after that contact (>= logShippingTimeoutSeconds): it may have committed alone`,
     );
   }
   return { ok: true };

@@ -103,6 +103,13 @@ export interface SiteReport {
   readonly failedProbes: number;
   /** The last time the agent saw its site accept writes (ms), or null. */
   readonly lastWritableAt: number | null;
+  /**
+   * Since when (ms) the site is known to take no writes after it was last writable: the first
+   * probe that found no process, or the agent's confirmed stop (sync-trust.ts
+   * notWritableAfterProbe/notWritableAfterStop). Null or absent (an older agent): not known,
+   * it may still take writes.
+   */
+  readonly notWritableSince?: number | null;
   /** Epoch the agent believes in when it wrote this. */
   readonly epoch: number;
   /** True while this agent holds the leader key. */

@@ -102,6 +102,15 @@ export const faultKinds: readonly FaultKind[] = [
     clearParams: (f) => ({ seconds: -(f.seconds ?? 0) }),
   },
   { action: 'break-sql-probe', clear: 'fix-sql-probe', target: 'site', weight: 1, effect: 'none' },
+  // The probe's tools hang while the database still commits (issue 12's protocol model,
+  // finding-unknown-probe): its probes time out, a stop through sapcontrol still works.
+  {
+    action: 'hang-probe-tools',
+    clear: 'unhang-probe-tools',
+    target: 'site',
+    weight: 1,
+    effect: 'probe-blip',
+  },
   { action: 'hang-instance', clear: 'unhang-instance', target: 'site', weight: 2, effect: 'probe-blip' },
   { action: 'manual-takeover', target: 'site', weight: 1, effect: 'forced' },
   { action: 'manual-register', target: 'site', weight: 1, effect: 'forced' },

@@ -185,6 +185,10 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
       return model.breakSqlProbe(need());
     case 'fix-sql-probe':
       return model.fixSqlProbe(need());
+    case 'hang-probe-tools':
+      return model.hangProbeTools(need());
+    case 'unhang-probe-tools':
+      return model.fixProbeTools(need());
     case 'manual-takeover':
       return model.manualTakeover(need());
     case 'manual-register':

@@ -42,6 +42,8 @@ export const faultActions = [
   'skew-clock',
   'break-sql-probe',
   'fix-sql-probe',
+  'hang-probe-tools',
+  'unhang-probe-tools',
   'manual-takeover',
   'manual-register',
   'fail-fencing',

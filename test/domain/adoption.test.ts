@@ -147,7 +147,7 @@ const rows: Row[] = [
   {
     name: "A stopped, not registered yet; B writable and SOK at A's last write: hands the key to B",
     obs: fromA({
-      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000 }),
+      local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 60_000, notWritableSince: T - 59_000 }),
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 60_000 }) },
     }),
     kind: 'step-down',
@@ -192,6 +192,7 @@ const rows: Row[] = [
         A: report('A', stoppedPrimaryHealth(), {
           leader: true,
           lastWritableAt: T - 60_000,
+          notWritableSince: T - 59_000,
           observedAt: T - 1000,
         }),
       },

@@ -62,7 +62,11 @@ describe('timing constants derived from the spec', () => {
 
 describe('inSyncVerdict (the in-sync rule)', () => {
   const s = spec();
-  const self = (lastWritableAt: number | null): PrimaryView => ({ kind: 'self', lastWritableAt });
+  const self = (lastWritableAt: number | null, notWritableSince: number | null = null): PrimaryView => ({
+    kind: 'self',
+    lastWritableAt,
+    notWritableSince,
+  });
   const trust = (record: SyncRecord | undefined, primaryView: PrimaryView) =>
     inSyncVerdict(s, {
       candidate: 'B',
@@ -83,10 +87,11 @@ describe('inSyncVerdict (the in-sync rule)', () => {
     if (!verdict.ok) expect(verdict.why).toContain(why);
   });
 
-  it('trusts a SOK confirmed at the last writable moment, whatever its age', () => {
-    expect(trust(syncRecord('B', 'SOK', { confirmedAt: T - 3_600_000 }), self(T - 3_600_000))).toEqual({
-      ok: true,
-    });
+  it('trusts a SOK confirmed at the last writable moment, whatever its age, once the primary was seen stopped right after', () => {
+    const old = syncRecord('B', 'SOK', { confirmedAt: T - 3_600_000 });
+    expect(trust(old, self(T - 3_600_000, T - 3_598_000))).toEqual({ ok: true });
+    // Nothing shows it stopped: it may have taken writes until now.
+    expect(trust(old, self(T - 3_600_000)).ok).toBe(false);
   });
 
   it('checks the age against logShippingTimeoutSeconds (less the skew bound and a cycle for another site) when the last writable moment is unknown', () => {
@@ -125,25 +130,43 @@ describe('takeoverCandidates', () => {
   });
 
   it('orders eligible sites by priority and leaves out DR and tier-3 sites', () => {
-    expect(takeoverCandidates(obs, s, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T)).toEqual([
-      'C',
-      'D',
-      'B',
-    ]);
+    expect(
+      takeoverCandidates(
+        obs,
+        s,
+        'A',
+        EPOCH,
+        { kind: 'self', lastWritableAt: T - 4000, notWritableSince: T - 3000 },
+        T,
+      ),
+    ).toEqual(['C', 'D', 'B']);
   });
 
   it('leaves out a site whose record is not trusted', () => {
     const o = { ...obs, sync: { ...obs.sync, C: syncRecord('C', 'SFAIL') } };
-    expect(takeoverCandidates(o, s, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T)).toEqual([
-      'D',
-      'B',
-    ]);
+    expect(
+      takeoverCandidates(
+        o,
+        s,
+        'A',
+        EPOCH,
+        { kind: 'self', lastWritableAt: T - 4000, notWritableSince: T - 3000 },
+        T,
+      ),
+    ).toEqual(['D', 'B']);
   });
 
   it('never lists the failed primary itself', () => {
     const two = spec({ sites: threeSites });
     expect(
-      takeoverCandidates(bAfterPrimaryLoss(), two, 'A', EPOCH, { kind: 'self', lastWritableAt: T - 4000 }, T),
+      takeoverCandidates(
+        bAfterPrimaryLoss(),
+        two,
+        'A',
+        EPOCH,
+        { kind: 'self', lastWritableAt: T - 4000, notWritableSince: T - 3000 },
+        T,
+      ),
     ).not.toContain('A');
   });
 });

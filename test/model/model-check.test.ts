@@ -69,6 +69,18 @@ describe('model configurations', () => {
     const safe = effectiveDefines(byName('two-sites-async-failed-stops').defines);
     expect(new Set(mut)).toEqual(new Set(safe));
   });
+
+  it.each([
+    ['finding-unknown-probe', 'TODAY_UNKNOWN_PROBE_NOT_WRITING', 'two-sites-unknown-probe'],
+    ['finding-cycle-bound', 'TODAY_CYCLE_BOUND', 'two-sites-cycle-bound'],
+  ])(
+    '%s is its closed rule switched back: the same configuration without %s is checked safe',
+    (f, flag, s) => {
+      const finding = effectiveDefines(byName(f).defines).filter((d) => d !== flag);
+      expect(new Set(finding)).toEqual(new Set(effectiveDefines(byName(s).defines)));
+      expect(byName(s).expect).toBe('safe');
+    },
+  );
 });
 
 describe('spin on the model', () => {

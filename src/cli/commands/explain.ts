@@ -215,7 +215,11 @@ export function explainSite(
   // What this site's agent knows of the primary's writes, as its decision takes it.
   const primaryView: PrimaryView =
     primary === site
-      ? { kind: 'self', lastWritableAt: report.lastWritableAt }
+      ? {
+          kind: 'self',
+          lastWritableAt: report.lastWritableAt,
+          notWritableSince: report.notWritableSince ?? null,
+        }
       : primaryViewOf(primary === undefined ? undefined : state.reports[primary]);
   const sync: SyncInput[] = Object.values(state.sync)
     .sort((a, b) => (a.site < b.site ? -1 : 1))
@@ -258,7 +262,10 @@ export function explainSite(
     `${describeHealth(h)}; failed probes ${report.failedProbes} of ${spec.takeover.failureThreshold}; ` +
     `local restarts ${obs.local.localRestarts} of ${spec.takeover.localRestartAttempts}; ` +
     `${report.fenced ? 'fenced by its agent' : 'not fenced'}; ` +
-    `last writable ${report.lastWritableAt === null ? 'never seen by this agent' : `${s1(now - report.lastWritableAt)} before`}`;
+    `last writable ${report.lastWritableAt === null ? 'never seen by this agent' : `${s1(now - report.lastWritableAt)} before`}` +
+    (report.notWritableSince !== undefined && report.notWritableSince !== null
+      ? `; known to take no writes since ${s1(now - report.notWritableSince)} before`
+      : '');
   const agentDecision = report.lastDecision;
   return {
     site,

@@ -194,6 +194,9 @@ export function executeSimCommand(control: SimSiteControl, argv: readonly string
   }
   // A hung instance: its processes answer nothing; sapstartsrv and the HDB script still run.
   if (snap.hung === true && tool !== 'sapcontrol' && tool !== 'HDB') return { kind: 'hang' };
+  // Only the probe's tools hang (hang-probe-tools): the database itself still commits.
+  if (snap.probeToolsHung === true && (tool === 'hdbnsutil' || tool === 'HDBSettings.sh'))
+    return { kind: 'hang' };
   switch (tool) {
     case 'HDB':
       return hdb(control, args);

@@ -106,6 +106,10 @@ export class SimDirectPort implements HanaPort {
   }
 
   async probe(signal?: AbortSignal): Promise<HanaHealth> {
+    await this.reachable(signal);
+    // hang-probe-tools: hdbnsutil and the scripts answer nothing, the database still commits.
+    if (this.control.snapshot().probeToolsHung === true)
+      await until(this.control, this.clock, signal, (x) => x.probeToolsHung !== true);
     return healthFromSnapshot(await this.reachable(signal));
   }
 

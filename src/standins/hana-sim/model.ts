@@ -150,6 +150,8 @@ export class SimLandscape {
   private readonly clockOffsets = new Map<string, number>();
   /** Sites whose SQL lag source fails: break-sql-probe. */
   private readonly sqlBroken = new Set<string>();
+  /** Sites whose hdbnsutil and HDBSettings.sh scripts hang: hang-probe-tools. */
+  private readonly toolsHung = new Set<string>();
   /** What replication, the faults and the snapshots use of the model (see their files). */
   private readonly repl: ReplicationHost;
   private readonly faultHost: FaultHost;
@@ -192,6 +194,7 @@ export class SimLandscape {
       record,
       clockOffsets: this.clockOffsets,
       sqlBroken: this.sqlBroken,
+      toolsHung: this.toolsHung,
     };
     this.cmd = {
       advance: () => this.advance(),
@@ -218,6 +221,7 @@ export class SimLandscape {
       wall: (t) => this.wall(t),
       clockOffsetMs: (name) => this.clockOffsetMs(name),
       sqlBroken: this.sqlBroken,
+      toolsHung: this.toolsHung,
     });
 
     if (options.sites.length === 0) throw new Error('SimLandscape needs at least one site');
@@ -471,6 +475,19 @@ export class SimLandscape {
 
   fixSqlProbe(name: string): void {
     this.fault('sql-probe-fixed', name);
+  }
+
+  /**
+   * hdbnsutil and the HDBSettings.sh scripts of `name` hang (a stuck /hana/shared, a nameserver
+   * that does not answer its tools) while the indexserver still commits, until fixProbeTools:
+   * the agent's probes time out, sapcontrol (stop, kill) still works.
+   */
+  hangProbeTools(name: string): void {
+    this.fault('probe-tools-hung', name);
+  }
+
+  fixProbeTools(name: string): void {
+    this.fault('probe-tools-fixed', name);
   }
 
   /** Slows the replication link into `site`: bandwidth divided by factor, latency multiplied. */

@@ -29,6 +29,8 @@ export interface FaultHost {
   readonly clockOffsets: Map<string, number>;
   /** Sites whose SQL lag source fails. */
   readonly sqlBroken: Set<string>;
+  /** Sites whose hdbnsutil and HDBSettings.sh scripts hang. */
+  readonly toolsHung: Set<string>;
 }
 
 /** A fault: changes the site (and what the host holds for it); returns the timeline's reason. */
@@ -105,6 +107,14 @@ export const SITE_FAULTS = {
   'sql-probe-fixed': (s, h) => {
     h.sqlBroken.delete(s.name);
     return 'SQL lag source answers again';
+  },
+  'probe-tools-hung': (s, h) => {
+    h.toolsHung.add(s.name);
+    return 'hdbnsutil and HDBSettings.sh hang (the database still commits, sapcontrol answers)';
+  },
+  'probe-tools-fixed': (s, h) => {
+    h.toolsHung.delete(s.name);
+    return 'hdbnsutil and HDBSettings.sh answer again';
   },
   /** `value`: the factor (bandwidth divided by it, latency multiplied). */
   'link-slowdown': (s, _h, factor) => {

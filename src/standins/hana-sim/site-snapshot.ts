@@ -22,6 +22,7 @@ export interface SnapshotHost {
   wall(t: number): number;
   clockOffsetMs(name: string): number;
   readonly sqlBroken: ReadonlySet<string>;
+  readonly toolsHung: ReadonlySet<string>;
 }
 
 export class SiteSnapshots {
@@ -56,6 +57,7 @@ export class SiteSnapshots {
       topology: this.topology(s),
       logAreaFull: s.logFull,
       ...(h.sqlBroken.has(s.name) ? { sqlProbeBroken: true } : {}),
+      ...(h.toolsHung.has(s.name) ? { probeToolsHung: true } : {}),
     };
     return snap;
   }

@@ -94,6 +94,11 @@ export interface SimSiteSnapshot {
   readonly logAreaFull: boolean;
   /** The SQL lag source (monitoring views) fails: the lag cannot be read. */
   readonly sqlProbeBroken?: boolean;
+  /**
+   * hdbnsutil and the HDBSettings.sh scripts hang (the probe's tools, not the database): the
+   * indexserver still commits and sapcontrol still answers (hang-probe-tools).
+   */
+  readonly probeToolsHung?: boolean;
 }
 
 /** Control surface of one simulated site: what hdbnsutil/sapcontrol actions do to the model. */
