@@ -8,7 +8,7 @@
  * checking its epoch; the rule for which action may run when is the ActionLane there).
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withDeadline, withTimeout, type Clock } from '../clock.js';
+import { withDeadline, withTimeout, type Clock, type DeadlineController } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
@@ -157,6 +157,11 @@ export class Agent {
   private wakePending = false;
   /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
   private wokenCycle = false;
+  /**
+   * Aborts the running cycle's observation while its local probe is in flight (null: no cycle, or
+   * its probe has answered): a wake supersedes it (see wake()).
+   */
+  private supersede: DeadlineController | null = null;
   private lastCountedFailureAt: number | null = null;
   /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
   readonly actions = new ActionLane();
@@ -266,8 +271,13 @@ export class Agent {
    */
   private wake(): void {
     if (!this.running) return;
-    if (this.busy) this.wakePending = true;
-    else this.schedule(0, true);
+    if (!this.busy) return this.schedule(0, true);
+    this.wakePending = true;
+    // The running cycle's probe started before the change: rather than wait for it and the rest of
+    // that cycle, abort it (and the peer checks) and start afresh as soon as they have settled. Its
+    // answers are thrown away, so it counts neither as a failed nor as a healthy probe. A woken cycle
+    // is not superseded again (a flapping watch cannot starve the loop: every other cycle completes).
+    if (this.supersede !== null && !this.wokenCycle) this.supersede.abort(new Error('superseded by a wake'));
   }
 
   private armLeaseCheck(): void {
@@ -505,7 +515,10 @@ export class Agent {
   }
 
   /** Checks every other site directly (each within the probe timeout; no answer = unreachable). */
-  private async checkPeers(spec: HanaSystemReplicationSpec): Promise<Record<string, PeerView>> {
+  private async checkPeers(
+    spec: HanaSystemReplicationSpec,
+    superseded?: AbortSignal,
+  ): Promise<Record<string, PeerView>> {
     const { clock } = this.options;
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
     const peers: Record<string, PeerView> = {};
@@ -517,7 +530,7 @@ export class Agent {
           try {
             const sentAt = clock.now();
             const view = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
-              probe.check(s.name, signal),
+              probe.check(s.name, this.either(signal, superseded)),
             );
             peers[s.name] = view;
             if (view.clock !== undefined) {
@@ -547,6 +560,19 @@ export class Agent {
     return this.busy;
   }
 
+  /** A signal aborted with the first of the two (the second absent: the first itself). */
+  private either(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+    if (other === undefined) return signal;
+    const both = this.options.clock.abortController?.() ?? new AbortController();
+    const follow = (s: AbortSignal) => {
+      if (s.aborted) both.abort(s.reason);
+      else s.addEventListener('abort', () => both.abort(s.reason), { once: true });
+    };
+    follow(signal);
+    follow(other);
+    return both.signal;
+  }
+
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
@@ -558,14 +584,34 @@ export class Agent {
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
 
     // 1. Observe the local site, and (2.) at the same time the peers directly: a lost peer's silent
-    // port costs its whole timeout, which need not come on top of the local probe's time.
-    const peersChecked = this.checkPeers(spec);
+    // port costs its whole timeout, which need not come on top of the local probe's time. A wake
+    // while the local probe is in flight supersedes this cycle (wake()): nothing it observed is used.
+    // (Without a watch nothing wakes: the simulator's agents make no controller for it.)
+    const superseded =
+      this.leaderWatch.state === 'unsupported' ? null : (clock.abortController?.() ?? new AbortController());
+    this.supersede = superseded;
+    const peersChecked = this.checkPeers(spec, superseded?.signal);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
     try {
-      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
+      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) =>
+        hana.probe(this.either(signal, superseded?.signal)),
+      );
     } catch (err) {
       health = unknownHealth(errorMessage(err));
+    } finally {
+      this.supersede = null;
+    }
+    if (superseded?.signal.aborted === true) {
+      // Never two observations at once: the aborted checks settle before the next cycle starts.
+      await peersChecked;
+      this.emitRaw(
+        'cycle-superseded',
+        'none',
+        'cycle_superseded',
+        'the leader key changed while the local probe ran: its answer is discarded and a fresh cycle starts',
+      );
+      return null;
     }
     const now = clock.now();
     this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
