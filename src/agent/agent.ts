@@ -158,10 +158,12 @@ export class Agent {
   /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
   private wokenCycle = false;
   /**
-   * Aborts the running cycle's observation while its local probe is in flight (null: no cycle, or
-   * its probe has answered): a wake supersedes it (see wake()).
+   * Aborts the running cycle's observation (the local probe and the peer checks) until it is
+   * complete (null: no cycle, or past it): a wake supersedes it (see wake() and wakeFenced()).
+   * `probing`: its local probe is in flight.
    */
   private supersede: DeadlineController | null = null;
+  private probing = false;
   private lastCountedFailureAt: number | null = null;
   /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
   readonly actions = new ActionLane();
@@ -277,7 +279,20 @@ export class Agent {
     // that cycle, abort it (and the peer checks) and start afresh as soon as they have settled. Its
     // answers are thrown away, so it counts neither as a failed nor as a healthy probe. A woken cycle
     // is not superseded again (a flapping watch cannot starve the loop: every other cycle completes).
-    if (this.supersede !== null && !this.wokenCycle) this.supersede.abort(new Error('superseded by a wake'));
+    if (this.supersede !== null && this.probing && !this.wokenCycle)
+      this.supersede.abort(new Error('superseded by a wake'));
+  }
+
+  /**
+   * This agent's fence confirmed a lost leader's node off and recorded it: decide on it now. A
+   * cycle still observing is superseded even while it waits for its peer checks (the fenced node's
+   * silent port would hold it for the whole probe timeout); the next cycle does not check that node.
+   */
+  private wakeFenced(): void {
+    if (!this.running) return;
+    if (!this.busy) return this.schedule(0, true);
+    this.wakePending = true;
+    this.supersede?.abort(new Error('superseded by a confirmed fence'));
   }
 
   private armLeaseCheck(): void {
@@ -527,6 +542,11 @@ export class Agent {
       spec.sites
         .filter((s) => s.name !== this.site)
         .map(async (s) => {
+          if (this.confirmedOff(s.name, spec)) {
+            // Its power is off (our fence, this term): a check would only wait out its silent port.
+            peers[s.name] = { reachable: false, acceptsWrites: false };
+            return;
+          }
           try {
             const sentAt = clock.now();
             const view = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
@@ -560,6 +580,26 @@ export class Agent {
     return this.busy;
   }
 
+  /**
+   * This agent's fence confirmed `site`'s node off in the term it believes in, within the fence
+   * timeout: the node cannot answer (nor write) until it is powered on, which ends the term (the
+   * takeover that follows powers it on) or, by hand, comes after the fence timeout.
+   */
+  private confirmedOff(site: string, spec: HanaSystemReplicationSpec): boolean {
+    const f = this.lastFence;
+    const agent = spec.fencing.agent;
+    return (
+      f !== null &&
+      agent !== undefined &&
+      f.site === site &&
+      f.by === this.site &&
+      f.action === 'off' &&
+      f.result === 'confirmed' &&
+      f.epoch === this.believedEpoch &&
+      this.options.clock.now() - f.endedAt < agent.timeoutSeconds * 1000
+    );
+  }
+
   /** A signal aborted with the first of the two (the second absent: the first itself). */
   private either(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
     if (other === undefined) return signal;
@@ -590,6 +630,7 @@ export class Agent {
     const superseded =
       this.leaderWatch.state === 'unsupported' ? null : (clock.abortController?.() ?? new AbortController());
     this.supersede = superseded;
+    this.probing = true;
     const peersChecked = this.checkPeers(spec, superseded?.signal);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
@@ -600,19 +641,22 @@ export class Agent {
     } catch (err) {
       health = unknownHealth(errorMessage(err));
     } finally {
-      this.supersede = null;
+      this.probing = false;
     }
-    if (superseded?.signal.aborted === true) {
+    const superseding = async (what: string) => {
       // Never two observations at once: the aborted checks settle before the next cycle starts.
       await peersChecked;
+      this.supersede = null;
       this.emitRaw(
         'cycle-superseded',
         'none',
         'cycle_superseded',
-        'the leader key changed while the local probe ran: its answer is discarded and a fresh cycle starts',
+        `${String(superseded?.signal.reason instanceof Error ? superseded.signal.reason.message : 'superseded')} while ${what}: discarded, a fresh cycle starts`,
       );
       return null;
-    }
+    };
+    const aborted = () => superseded?.signal.aborted === true;
+    if (aborted()) return superseding('the local probe ran');
     const now = clock.now();
     this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
@@ -637,7 +681,11 @@ export class Agent {
     await this.probeWatchdog(spec);
 
     // 2. The peers, as checked directly.
-    this.lastPeers = await peersChecked;
+    const peers = await peersChecked;
+    this.supersede = null;
+    // (The probe answered before and is counted as any complete probe; the peers' views are not used.)
+    if (aborted()) return superseding('the peers were checked');
+    this.lastPeers = peers;
 
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
@@ -849,6 +897,7 @@ export class Agent {
         if (record.action === 'off') this.lastFence = record;
         o.metrics?.nodeFenced?.(record);
       },
+      wake: () => this.wakeFenced(),
     };
   }
 
