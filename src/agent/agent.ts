@@ -273,6 +273,12 @@ export class Agent {
    */
   private wake(): void {
     if (!this.running) return;
+    const when = !this.busy
+      ? 'a cycle starts now'
+      : this.supersede !== null && this.probing && !this.wokenCycle
+        ? 'the running cycle is superseded'
+        : 'another cycle runs as soon as the running one ends';
+    this.emitRaw('leader-key-changed', 'none', 'leader_key_changed', `the leader key changed: ${when}`);
     if (!this.busy) return this.schedule(0, true);
     this.wakePending = true;
     // The running cycle's probe started before the change: rather than wait for it and the rest of

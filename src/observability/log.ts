@@ -186,6 +186,7 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
   'store-write-failed': 'coordination store write failed',
   'store-write-recovered': 'coordination store write recovered',
   'cycle-superseded': 'agent cycle superseded',
+  'leader-key-changed': 'agent woken by the leader key',
 };
 
 /**
