@@ -14,7 +14,7 @@
  * the other on an error, and the Service through the API every 10 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,16 +59,36 @@ export const DEFAULTS: Timing = {
 };
 export const TUNED: Timing = { failureThreshold: 2, intervalSeconds: 1, timeoutSeconds: 1, ttlSeconds: 4 };
 
-export function specOf(t: Timing): Record<string, unknown> {
+/**
+ * The resource's spec. `fenceDir`: each site's node has a fence device, Debian's `fence_dummy`
+ * (fence-agents) in file mode with its status file there (`<site>.status`, "on" at the start); a
+ * node-loss bench powers it off through it, as an IPMI or cloud agent would a real node.
+ */
+export function specOf(t: Timing, fenceDir?: string): Record<string, unknown> {
   return {
     ...TWO_SITES,
     replication: { mode: 'sync', logShippingTimeoutSeconds: 30 },
     takeover: { failureThreshold: t.failureThreshold, automatedRegister: false },
     probes: { intervalSeconds: t.intervalSeconds, timeoutSeconds: t.timeoutSeconds },
     lease: { ttlSeconds: t.ttlSeconds },
-    fencing: { watchdog: { mode: 'disabled' } },
+    fencing: {
+      watchdog: { mode: 'disabled' },
+      ...(fenceDir !== undefined
+        ? {
+            agent: {
+              command: 'fence_dummy',
+              sites: Object.fromEntries(
+                SITES.map((s) => [s, { status_file: path.join(fenceDir, `${s}.status`) }]),
+              ),
+            },
+          }
+        : {}),
+    },
   };
 }
+
+/** Where fence_dummy is (Debian fence-agents): the agents find it in their default /usr/sbin. */
+export const FENCE_DUMMY = '/usr/sbin/fence_dummy';
 
 export { sleep };
 
@@ -246,6 +266,8 @@ export interface RigOptions {
   /** The simulated HANA takeover duration (ms). */
   readonly takeoverMs: number;
   readonly seed: number;
+  /** Give each node a fence device (fence_dummy, see specOf); its status files are in `fenceDir`. */
+  readonly fence?: boolean;
 }
 
 /** One HSR cluster: the simulated sites, their SQL ports, the agents and its resource. */
@@ -257,6 +279,8 @@ export class Rig {
   /** Leader changes as the etcd watch told them (time, site or null). */
   readonly leaderAt: { at: number; site: string | null }[] = [];
   private leaderWatch: StoreWatch | null = null;
+  /** The fence devices' status files (fence_dummy), when the rig has them. */
+  readonly fenceDir: string | undefined = undefined;
 
   private constructor(
     readonly bench: Bench,
@@ -271,7 +295,13 @@ export class Rig {
   static async start(bench: Bench, n: number, options: RigOptions): Promise<Rig> {
     const name = `ha1-${process.pid}-${n}`;
     const cluster = `${NAMESPACE}.${name}`;
-    const spec = specOf(options.timing);
+    const fenceDir = options.fence === true ? path.join(bench.dir, `${name}-fence`) : undefined;
+    if (fenceDir !== undefined) {
+      mkdirSync(fenceDir);
+      // fence_dummy reads the file as the node's power state (no file: off).
+      for (const site of SITES) writeFileSync(path.join(fenceDir, `${site}.status`), 'on');
+    }
+    const spec = specOf(options.timing, fenceDir);
     const specFile = path.join(bench.dir, `${name}.json`);
     writeFileSync(specFile, JSON.stringify(spec));
     const landscape = new SimLandscape({
@@ -354,6 +384,7 @@ export class Rig {
     const rig = new Rig(bench, name, cluster, landscape, sql, control, agents);
     (rig as { takeoverAskedAt: Map<Site, number> }).takeoverAskedAt = takeoverAskedAt;
     (rig as { commands: typeof commands }).commands = commands;
+    (rig as { fenceDir: string | undefined }).fenceDir = fenceDir;
     rig.leaderWatch = await bench.observer.watchClusters(
       {
         onChange: (c) => {
@@ -438,6 +469,32 @@ export class Rig {
       .filter((r) => r.at >= from && r.at <= to)
       .sort((x, y) => x.at - y.at)
       .map((r) => `${String(r.at - zero).padStart(7)} ms  ${r.line}`);
+  }
+
+  /** A node's power as its fence device (fence_dummy's status file) has it; undefined: no device. */
+  power(site: Site): string | undefined {
+    if (this.fenceDir === undefined) return undefined;
+    try {
+      return readFileSync(path.join(this.fenceDir, `${site}.status`), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** When an agent first logged an event with this reason after `t` (its log line's timestamp). */
+  loggedAt(site: Site, reason: string, after: number): number | undefined {
+    for (const text of this.agents.get(site)!.out.split('\n')) {
+      let j: { timestamp?: string; reason?: string };
+      try {
+        j = JSON.parse(text) as typeof j;
+      } catch {
+        continue;
+      }
+      if (j.reason !== reason || j.timestamp === undefined) continue;
+      const at = Date.parse(j.timestamp);
+      if (at >= after) return at;
+    }
+    return undefined;
   }
 
   /** When the leader key first named `site` after `t`. */

@@ -69,6 +69,8 @@ export interface ActionHost {
   /** The background fence of another node. */
   nodeFence: { running: Promise<void> | null; abort: AbortController | null; site: string | null };
   noteFence(record: FenceRecord): void;
+  /** Runs a cycle now (as the leader watch does): a confirmed fence of a lost leader. */
+  wake(): void;
   /** Compare-and-set on the own store's region record (absent: the agent keeps no region records). */
   writeRegion?(record: RegionRecord, expectedGeneration: number | null): Promise<boolean>;
 }
@@ -624,6 +626,8 @@ async function fenceNode(host: ActionHost, site: string, epoch: number, reason: 
       'node_fenced',
       `fenced the node of ${site} at epoch ${epoch}: ${outcome.message} (${outcome.calls} calls)`,
     );
+    // The record is in the store: decide on it now rather than at the next interval.
+    host.wake();
   } else {
     host.tell(
       'action-failed',

@@ -8,7 +8,7 @@
  * checking its epoch; the rule for which action may run when is the ActionLane there).
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withDeadline, withTimeout, type Clock } from '../clock.js';
+import { withDeadline, withTimeout, type Clock, type DeadlineController } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
 import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
@@ -160,6 +160,13 @@ export class Agent {
   private wakePending = false;
   /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
   private wokenCycle = false;
+  /**
+   * Aborts the running cycle's observation (the local probe and the peer checks) until it is
+   * complete (null: no cycle, or past it): a wake supersedes it (see wake() and wakeFenced()).
+   * `probing`: its local probe is in flight.
+   */
+  private supersede: DeadlineController | null = null;
+  private probing = false;
   private lastCountedFailureAt: number | null = null;
   /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
   readonly actions = new ActionLane();
@@ -269,8 +276,32 @@ export class Agent {
    */
   private wake(): void {
     if (!this.running) return;
-    if (this.busy) this.wakePending = true;
-    else this.schedule(0, true);
+    const when = !this.busy
+      ? 'a cycle starts now'
+      : this.supersede !== null && this.probing && !this.wokenCycle
+        ? 'the running cycle is superseded'
+        : 'another cycle runs as soon as the running one ends';
+    this.emitRaw('leader-key-changed', 'none', 'leader_key_changed', `the leader key changed: ${when}`);
+    if (!this.busy) return this.schedule(0, true);
+    this.wakePending = true;
+    // The running cycle's probe started before the change: rather than wait for it and the rest of
+    // that cycle, abort it (and the peer checks) and start afresh as soon as they have settled. Its
+    // answers are thrown away, so it counts neither as a failed nor as a healthy probe. A woken cycle
+    // is not superseded again (a flapping watch cannot starve the loop: every other cycle completes).
+    if (this.supersede !== null && this.probing && !this.wokenCycle)
+      this.supersede.abort(new Error('superseded by a wake'));
+  }
+
+  /**
+   * This agent's fence confirmed a lost leader's node off and recorded it: decide on it now. A
+   * cycle still observing is superseded even while it waits for its peer checks (the fenced node's
+   * silent port would hold it for the whole probe timeout); the next cycle does not check that node.
+   */
+  private wakeFenced(): void {
+    if (!this.running) return;
+    if (!this.busy) return this.schedule(0, true);
+    this.wakePending = true;
+    this.supersede?.abort(new Error('superseded by a confirmed fence'));
   }
 
   private armLeaseCheck(): void {
@@ -508,7 +539,10 @@ export class Agent {
   }
 
   /** Checks every other site directly (each within the probe timeout; no answer = unreachable). */
-  private async checkPeers(spec: HanaSystemReplicationSpec): Promise<Record<string, PeerView>> {
+  private async checkPeers(
+    spec: HanaSystemReplicationSpec,
+    superseded?: AbortSignal,
+  ): Promise<Record<string, PeerView>> {
     const { clock } = this.options;
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
     const peers: Record<string, PeerView> = {};
@@ -517,10 +551,15 @@ export class Agent {
       spec.sites
         .filter((s) => s.name !== this.site)
         .map(async (s) => {
+          if (this.confirmedOff(s.name, spec)) {
+            // Its power is off (our fence, this term): a check would only wait out its silent port.
+            peers[s.name] = { reachable: false, acceptsWrites: false };
+            return;
+          }
           try {
             const sentAt = clock.now();
             const view = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
-              probe.check(s.name, signal),
+              probe.check(s.name, this.either(signal, superseded)),
             );
             peers[s.name] = view;
             if (view.clock !== undefined) {
@@ -550,6 +589,39 @@ export class Agent {
     return this.busy;
   }
 
+  /**
+   * This agent's fence confirmed `site`'s node off in the term it believes in, within the fence
+   * timeout: the node cannot answer (nor write) until it is powered on, which ends the term (the
+   * takeover that follows powers it on) or, by hand, comes after the fence timeout.
+   */
+  private confirmedOff(site: string, spec: HanaSystemReplicationSpec): boolean {
+    const f = this.lastFence;
+    const agent = spec.fencing.agent;
+    return (
+      f !== null &&
+      agent !== undefined &&
+      f.site === site &&
+      f.by === this.site &&
+      f.action === 'off' &&
+      f.result === 'confirmed' &&
+      f.epoch === this.believedEpoch &&
+      this.options.clock.now() - f.endedAt < agent.timeoutSeconds * 1000
+    );
+  }
+
+  /** A signal aborted with the first of the two (the second absent: the first itself). */
+  private either(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+    if (other === undefined) return signal;
+    const both = this.options.clock.abortController?.() ?? new AbortController();
+    const follow = (s: AbortSignal) => {
+      if (s.aborted) both.abort(s.reason);
+      else s.addEventListener('abort', () => both.abort(s.reason), { once: true });
+    };
+    follow(signal);
+    follow(other);
+    return both.signal;
+  }
+
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withDeadline(this.options.clock, this.options.storeTimeoutMs ?? 2000, what, fn);
   }
@@ -561,15 +633,39 @@ export class Agent {
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
 
     // 1. Observe the local site, and (2.) at the same time the peers directly: a lost peer's silent
-    // port costs its whole timeout, which need not come on top of the local probe's time.
-    const peersChecked = this.checkPeers(spec);
+    // port costs its whole timeout, which need not come on top of the local probe's time. A wake
+    // while the local probe is in flight supersedes this cycle (wake()): nothing it observed is used.
+    // (Without a watch nothing wakes: the simulator's agents make no controller for it.)
+    const superseded =
+      this.leaderWatch.state === 'unsupported' ? null : (clock.abortController?.() ?? new AbortController());
+    this.supersede = superseded;
+    this.probing = true;
+    const peersChecked = this.checkPeers(spec, superseded?.signal);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
     try {
-      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) => hana.probe(signal));
+      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) =>
+        hana.probe(this.either(signal, superseded?.signal)),
+      );
     } catch (err) {
       health = unknownHealth(errorMessage(err));
+    } finally {
+      this.probing = false;
     }
+    const superseding = async (what: string) => {
+      // Never two observations at once: the aborted checks settle before the next cycle starts.
+      await peersChecked;
+      this.supersede = null;
+      this.emitRaw(
+        'cycle-superseded',
+        'none',
+        'cycle_superseded',
+        `${String(superseded?.signal.reason instanceof Error ? superseded.signal.reason.message : 'superseded')} while ${what}: discarded, a fresh cycle starts`,
+      );
+      return null;
+    };
+    const aborted = () => superseded?.signal.aborted === true;
+    if (aborted()) return superseding('the local probe ran');
     const now = clock.now();
     this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
@@ -595,7 +691,11 @@ export class Agent {
     await this.probeWatchdog(spec);
 
     // 2. The peers, as checked directly.
-    this.lastPeers = await peersChecked;
+    const peers = await peersChecked;
+    this.supersede = null;
+    // (The probe answered before and is counted as any complete probe; the peers' views are not used.)
+    if (aborted()) return superseding('the peers were checked');
+    this.lastPeers = peers;
 
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
@@ -814,6 +914,7 @@ export class Agent {
         if (record.action === 'off') this.lastFence = record;
         o.metrics?.nodeFenced?.(record);
       },
+      wake: () => this.wakeFenced(),
       ...(o.region !== undefined
         ? {
             writeRegion: (record: RegionRecord, expected: number | null) =>

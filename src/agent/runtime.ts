@@ -457,6 +457,8 @@ export async function startAgentRuntime(
       completeIntent: (id) => session.completeIntent(id),
       close: () => session.close(),
       abandon: () => session.abandon(),
+      // The leader watch (src/agent/leader-watch.ts): without it the loop runs on its interval alone.
+      ...(session.watchLeader !== undefined ? { watchLeader: session.watchLeader.bind(session) } : {}),
     };
   };
   const agentCoordination: Coordination = {

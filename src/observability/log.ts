@@ -185,6 +185,8 @@ export const AGENT_EVENT_MESSAGES: Readonly<Record<string, string>> = {
   refused: 'agent action refused',
   'store-write-failed': 'coordination store write failed',
   'store-write-recovered': 'coordination store write recovered',
+  'cycle-superseded': 'agent cycle superseded',
+  'leader-key-changed': 'agent woken by the leader key',
 };
 
 /**

@@ -62,7 +62,7 @@ const SPEC = {
  * and SQL credentials in the environment; `leaky` makes A's probe fail with an error message that
  * echoes both passwords (as a careless driver might).
  */
-async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean } = {}) {
+async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean; watches?: boolean } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'hanasr-agent-runtime-'));
   const specFile = path.join(dir, 'spec.json');
   writeFileSync(specFile, JSON.stringify(SPEC));
@@ -119,7 +119,7 @@ async function rig(options: { peerSql?: boolean; leaky?: boolean; echo?: boolean
   const lines: string[] = [];
   const runtime: AgentRuntime = await startAgentRuntime(config, {
     // The store is injected; the etcd settings (and their password) are still the runtime's.
-    coordination: new MemoryCoordination(realClock),
+    coordination: new MemoryCoordination(realClock, { watches: options.watches ?? false }),
     env,
     hana: () => {
       const inner = new SimDirectPort(landscape.site('A'));
@@ -158,6 +158,18 @@ function objects(lines: readonly string[]): Record<string, unknown>[] {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+describe('agent runtime', () => {
+  it("watches the leader key through the store's watch (the runtime's store wrapper passes it on)", async () => {
+    const { runtime } = await rig({ watches: true });
+    await runtime.started;
+    // Before: the wrapper that records store reachability dropped watchLeader, so the real agent
+    // never had a watch and a secondary learnt of a released key only on its next interval.
+    expect(runtime.agent()!.leaderWatch.state).not.toBe('unsupported');
+    await until('the watch open', () => (runtime.agent()!.leaderWatch.state === 'open' ? true : undefined));
+    await runtime.stop();
+  });
+});
 
 describe('agent runtime logs', () => {
   it('writes winston JSON lines: one per decision with its reason, constant messages', async () => {

@@ -328,34 +328,49 @@ export class HanaSqlProbe {
       outer?.addEventListener('abort', aborter, { once: true });
     });
     aborted.catch(() => undefined);
-    try {
-      return await withTimeout(this.options.clock, timeoutMs, what, async () => {
-        const hana = loadHanaClient();
-        const c = hana.createConnection();
-        conn = c;
-        // The driver's own timeouts, so its native side gives up too (ms).
-        const driverTimeout = Math.max(1, Math.ceil(timeoutMs));
-        await new Promise<void>((resolve, reject) => {
-          c.connect(
-            {
-              serverNode: `${this.options.host}:${this.options.port}`,
-              uid: credentials.user,
-              pwd: credentials.password,
-              connectTimeout: driverTimeout,
-              communicationTimeout: driverTimeout,
-              reconnect: false,
-            },
-            (err) => (err ? reject(translate(err, 'connect')) : resolve()),
+    const connectAndRun = async (): Promise<T> => {
+      const hana = loadHanaClient();
+      const c = hana.createConnection();
+      conn = c;
+      // The driver's own timeouts, so its native side gives up too (ms).
+      const driverTimeout = Math.max(1, Math.ceil(timeoutMs));
+      await new Promise<void>((resolve, reject) => {
+        c.connect(
+          {
+            serverNode: `${this.options.host}:${this.options.port}`,
+            uid: credentials.user,
+            pwd: credentials.password,
+            connectTimeout: driverTimeout,
+            communicationTimeout: driverTimeout,
+            reconnect: false,
+          },
+          (err) => (err ? reject(translate(err, 'connect')) : resolve()),
+        );
+      });
+      if (conn !== c) {
+        // Aborted while connecting: the cleanup ran before this connection was up.
+        try {
+          c.disconnect(() => undefined);
+        } catch {
+          // already closed
+        }
+        throw new SqlProbeError('ABORTED', `${what} aborted`);
+      }
+      const run = (sql: string, params: unknown[] = []): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          if (conn !== c) return reject(new SqlProbeError('ABORTED', `${what} aborted`));
+          c.exec(sql, params as never, (err: Error, result?: unknown) =>
+            err ? reject(translate(err, 'sql')) : resolve(result),
           );
         });
-        const run = (sql: string, params: unknown[] = []): Promise<unknown> =>
-          new Promise((resolve, reject) => {
-            if (conn !== c) return reject(new SqlProbeError('ABORTED', `${what} aborted`));
-            c.exec(sql, params as never, (err: Error, result?: unknown) =>
-              err ? reject(translate(err, 'sql')) : resolve(result),
-            );
-          });
-        return Promise.race([fn(run), aborted]);
+      return fn(run);
+    };
+    try {
+      // The abort ends the wait at any stage, the connect included (a silent peer's handshake).
+      return await withTimeout(this.options.clock, timeoutMs, what, () => {
+        const body = connectAndRun();
+        body.catch(() => undefined); // after an abort nobody waits for it (cleanup disconnects)
+        return Promise.race([body, aborted]);
       }).catch((err: unknown) => {
         if (err instanceof SqlProbeError) throw err;
         if (err instanceof Error && (err as { code?: unknown }).code === 'TIMEOUT')

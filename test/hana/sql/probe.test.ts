@@ -105,6 +105,17 @@ describe('HanaSqlProbe.availability', () => {
     setTimeout(() => controller.abort(), 50);
     expect(await pending).toMatchObject({ available: false, error: { code: 'ABORTED' } });
   });
+
+  it('stops at once when the caller aborts while the connect hangs (a silent peer)', async () => {
+    const { probe } = await setup(() => primarySnapshot(), { hang: 'connect' });
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = probe({ timeoutMs: 10_000 }).availability(controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toMatchObject({ available: false, error: { code: 'ABORTED' } });
+    // Not the 10-s deadline: the abort ends the wait for the handshake.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
 
 describe('HanaSqlProbe.replicationLag', () => {

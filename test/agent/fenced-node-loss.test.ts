@@ -1,0 +1,142 @@
+/**
+ * Node loss with a fence agent (issue 14): once this agent has the lost leader's node confirmed
+ * off, it does not wait for its next cycle nor for that cycle's check of the powered-off node (a
+ * silent port costs the whole probe timeout): the confirmed fence wakes the loop, and the peer
+ * check of a node this agent confirmed off in the current term answers "unreachable" at once. A
+ * fence that fails changes nothing: the peer is checked as before and the lease rule holds. In
+ * virtual time; the fence device and the peer's network are scripted (the fence-agents protocol
+ * itself is tested against Debian's fence_dummy in test/fencing/).
+ */
+import { describe, expect, it } from 'vitest';
+import { Agent, type AgentEvent, type PeerProbe } from '../../src/agent/agent.js';
+import { VirtualClock } from '../../src/clock.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { PeerView } from '../../src/domain/observation.js';
+import type { FenceAction, FenceAgent, FenceCallOptions, FenceCallResult } from '../../src/fencing/port.js';
+import type { HanaPort } from '../../src/hana/port.js';
+import { link, primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { ScriptedSite } from '../support/scripted-site.js';
+
+const TIMEOUT_MS = 3000;
+
+/** A's node: up (its SQL port answers as a writable primary) or lost (the port is silent). */
+class Network implements PeerProbe {
+  up = true;
+  readonly checkedAt: number[] = [];
+  constructor(private readonly clock: VirtualClock) {}
+  check(_site: string, signal: AbortSignal): Promise<PeerView> {
+    this.checkedAt.push(this.clock.now());
+    if (this.up) return Promise.resolve({ reachable: true, acceptsWrites: true, role: 'primary' });
+    // A lost node never answers: the check ends only when its deadline aborts it.
+    return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+  }
+}
+
+/** A fence device: off takes 500 ms, status 100 ms; `works: false` is a device that never powers off. */
+class Device implements FenceAgent {
+  power: 'on' | 'off' = 'on';
+  works = true;
+  constructor(private readonly clock: VirtualClock) {}
+  async call(_site: string, action: FenceAction, _o: FenceCallOptions): Promise<FenceCallResult> {
+    await this.clock.sleep(action === 'off' ? 500 : 100);
+    if (action === 'status') return { ok: true, action, power: this.power, message: `Status: ${this.power}` };
+    if (action === 'off' || action === 'on') {
+      if (!this.works)
+        return { ok: false, action, code: 'FAILED', message: 'Timed out waiting to power OFF' };
+      this.power = action;
+      return { ok: true, action, message: 'Success' };
+    }
+    return { ok: true, action, message: 'Success' };
+  }
+}
+
+function landscape() {
+  const clock = new VirtualClock(0);
+  const coordination = new MemoryCoordination(clock, { watches: true });
+  const s = spec({
+    probes: { intervalSeconds: 2, timeoutSeconds: TIMEOUT_MS / 1000 },
+    takeover: { failureThreshold: 3 },
+    lease: { ttlSeconds: 10 },
+    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
+    fencing: { agent: { command: 'fence_dummy', timeoutSeconds: 10, callTimeoutSeconds: 5 } },
+  });
+  const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock, 200);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), clock, 200);
+  const network = new Network(clock);
+  const device = new Device(clock);
+  const events: AgentEvent[] = [];
+  const make = (site: string, hana: HanaPort, extra: object) =>
+    new Agent({
+      cluster: 'ha1',
+      site,
+      spec: () => s,
+      hana,
+      coordination,
+      clock,
+      onEvent: (e) => events.push(e),
+      ...extra,
+    });
+  const a = make('A', hanaA, {});
+  const b = make('B', hanaB, { peers: network, fenceAgent: device });
+  return { clock, coordination, a, b, hanaA, hanaB, network, device, events };
+}
+
+async function until(clock: VirtualClock, done: () => boolean, maxMs: number, step = 10): Promise<number> {
+  for (let t = 0; t < maxMs && !done(); t += step) await clock.advanceBy(step);
+  return clock.now();
+}
+
+const first = (events: readonly AgentEvent[], site: string, reason: string) =>
+  events.find((e) => e.site === site && e.reason === reason);
+
+async function nodeLost(l: ReturnType<typeof landscape>): Promise<number> {
+  await l.a.start();
+  await l.clock.advanceBy(1000);
+  await l.b.start();
+  await l.clock.advanceBy(10_300);
+  expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+  l.a.kill();
+  l.network.up = false;
+  return l.clock.now();
+}
+
+describe('node loss with a fence agent', () => {
+  it('B takes over at once when its fence confirms the lost node off, not a peer timeout later', async () => {
+    const l = landscape();
+    const lost = await nodeLost(l);
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
+    expect(l.hanaB.health.srRole).toBe('primary');
+    const fenced = first(l.events, 'B', 'node_fenced');
+    expect(fenced, JSON.stringify(l.events.filter((e) => e.site === 'B'))).toBeDefined();
+    expect(l.device.power === 'off' || l.events.some((e) => e.reason === 'node_powered_on')).toBe(true);
+    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    // The decision follows the confirmation within a fresh local probe (200 ms), not a 3-s peer check.
+    expect(
+      takeover.t - fenced!.t,
+      JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t, e.event, e.reason])),
+    ).toBeLessThan(1000);
+    expect(takeover.t).toBeGreaterThan(lost);
+    // After the takeover (a new term) the old node is checked again like any peer.
+    const after = takeover.t + 5000;
+    await l.clock.advanceBy(6000);
+    expect(l.network.checkedAt.some((t) => t > takeover.t && t < after)).toBe(true);
+    l.b.kill();
+  });
+
+  it('a fence that does not confirm gives no shortcut: the peer is still checked and B waits for the lease', async () => {
+    const l = landscape();
+    l.device.works = false;
+    const lost = await nodeLost(l);
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 60_000);
+    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    expect(fencing, JSON.stringify(l.events.filter((e) => e.site === 'B'))).toBeDefined();
+    expect(first(l.events, 'B', 'node_fenced')).toBeUndefined();
+    expect(first(l.events, 'B', 'fenced_leader_takeover')).toBeUndefined();
+    expect(l.hanaB.health.srRole).toBe('primary');
+    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    expect(takeover.t - lost).toBeGreaterThanOrEqual(10_000);
+    // The cycles while the fence ran still checked the silent node.
+    expect(l.network.checkedAt.filter((t) => t >= fencing!.t && t < takeover.t).length).toBeGreaterThan(0);
+    l.b.kill();
+  });
+});
