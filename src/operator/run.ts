@@ -72,7 +72,7 @@ export const operatorConfigSchema = z
     /** Address of every HTTP server (127.0.0.1 in tests). */
     bindAddress: z.string().min(1).default('0.0.0.0'),
     resyncIntervalSeconds: z.number().min(0.05).max(3600).default(10),
-    /** Most reconciles running at once; the others wait in line, first come first served. */
+    /** Most reconciles running at once; the others wait in line, changes before resyncs. */
     maxConcurrentReconciles: z.number().int().min(1).max(256).default(8),
     /** A takeover still in progress after this long is reported as failed. */
     takeoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
@@ -192,7 +192,7 @@ export const OPERATOR_OPTIONS = {
   maxConcurrentReconciles: {
     flag: 'max-concurrent-reconciles',
     value: 'N',
-    help: 'reconciles running at once, the rest wait first come first served (default 8)',
+    help: 'reconciles running at once, the rest wait in line, changes (resource, store, retries) before periodic resyncs (default 8)',
   },
   takeoverTimeoutSeconds: {
     flag: 'takeover-timeout-seconds',
