@@ -81,6 +81,11 @@ export interface ControllerOptions {
   readonly watchedResyncIntervalMs?: number;
   /** Most reconciles running at once (default 8); the rest wait in line (src/operator/queue.ts). */
   readonly maxConcurrentReconciles?: number;
+  /**
+   * A status that would change only in sites[].lastReportTime is written once one of them is this
+   * far behind the agent's report (default REPORT_TIME_REFRESH_MS, 60 s; src/operator/compute.ts).
+   */
+  readonly reportTimeRefreshMs?: number;
   /** Deadline of a coordination call (default 2 s). */
   readonly coordinationTimeoutMs?: number;
   /** Deadline of a Kubernetes call (default 5 s). */
@@ -479,6 +484,9 @@ export class HsrController {
         refusals: w.refusals,
         reported,
         takeoverTimeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
+        ...(this.options.reportTimeRefreshMs !== undefined
+          ? { reportTimeRefreshMs: this.options.reportTimeRefreshMs }
+          : {}),
         fenceEvents: fence.events,
         ...(redactor !== undefined ? { redact: (text: string) => redactor.text(text) } : {}),
       });
