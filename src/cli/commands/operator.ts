@@ -44,6 +44,7 @@ const NUMBERS = new Set([
   'maxConcurrentReconciles',
   'reportTimeRefreshSeconds',
   'takeoverTimeoutSeconds',
+  'regionSwitchoverTimeoutSeconds',
   'kubeTimeoutSeconds',
   'heartbeatTimeoutSeconds',
 ]);
