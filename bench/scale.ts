@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { startFakeApiServer, type FakeApiServer } from '../src/standins/kube-api/index.js';
+import { EtcdCoordination } from '../src/coordination/etcd.js';
 import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
 import { createHsr, installHsrCrd } from '../rigs/kube.js';
 import { TWO_SITES } from '../rigs/spec.js';
@@ -85,6 +86,9 @@ interface SizeResult {
   readonly etcdKeys: number;
   readonly kubeRequestsPerSecond: number;
   readonly statusLatencyMs: Stat;
+  /** The two parts of it: the change to B's report in the store, and that report to the status. */
+  readonly storeLatencyMs: Stat;
+  readonly operatorLatencyMs: Stat;
   readonly agentsCpuCores: number;
 }
 
@@ -208,6 +212,29 @@ async function oneSize(n: number): Promise<SizeResult> {
       Math.floor((k * n) / Math.min(SAMPLES, n)),
     );
     const latencies: number[] = [];
+    const storeParts: number[] = [];
+    const operatorParts: number[] = [];
+    // When B's report saying it is not running reaches the store (one watch over every cluster).
+    const reported = new Map<number, number>();
+    const watcher = new EtcdCoordination({
+      endpoints: etcd.endpoints,
+      keyPrefix: PREFIX,
+      callTimeoutMs: 5000,
+    });
+    const storeWatch = await watcher.watchClusters(
+      {
+        onChange: (c) => {
+          const m = /\.c(\d+)$/.exec(c.cluster);
+          const health = (c.report as { health?: { running?: boolean } } | undefined)?.health;
+          if (m && c.what === 'report' && c.site === 'B' && health?.running === false) {
+            const i = Number(m[1]);
+            if (!reported.has(i)) reported.set(i, Date.now());
+          }
+        },
+        onBroken: () => {},
+      },
+      AbortSignal.timeout(5000),
+    );
     for (const i of sample) {
       agentsChild.stdin!.write(`change ${i}\n`);
       const seen = Date.now();
@@ -221,13 +248,21 @@ async function oneSize(n: number): Promise<SizeResult> {
         })) as { status?: { sites?: { name: string; hanaStatus?: string }[] } };
         const b = o.status?.sites?.find((s) => s.name === 'B');
         if (b !== undefined && b.hanaStatus !== 'running' && changed.has(i)) {
-          latencies.push(Date.now() - changed.get(i)!);
+          const t = Date.now();
+          latencies.push(t - changed.get(i)!);
+          const r = reported.get(i);
+          if (r !== undefined) {
+            storeParts.push(r - changed.get(i)!);
+            operatorParts.push(t - r);
+          }
           break;
         }
         if (Date.now() - seen > 60_000) break;
         await sleep(20);
       }
     }
+    storeWatch.close();
+    await watcher.close();
     return {
       clusters: n,
       settleSeconds,
@@ -237,6 +272,8 @@ async function oneSize(n: number): Promise<SizeResult> {
       etcdKeys: e1.keys,
       kubeRequestsPerSecond: (k1 - k0) / secs,
       statusLatencyMs: pct(latencies),
+      storeLatencyMs: pct(storeParts),
+      operatorLatencyMs: pct(operatorParts),
       agentsCpuCores: (ag1.cpuSeconds - ag0.cpuSeconds) / secs,
     };
   } finally {
@@ -284,6 +321,14 @@ say(
 for (const r of results)
   say(
     `${String(r.clusters).padEnd(9)} ${r.settleSeconds.toFixed(0).padEnd(9)} ${r.operatorCpuCores.toFixed(3).padEnd(21)} ${r.operatorPeakRssMB.toFixed(0).padEnd(21)} ${r.etcdRequestsPerSecond.toFixed(0).padEnd(11)} ${String(r.etcdKeys).padEnd(10)} ${r.kubeRequestsPerSecond.toFixed(1).padEnd(11)} ${`${r.statusLatencyMs.median.toFixed(0)}/${r.statusLatencyMs.p99.toFixed(0)}`.padEnd(18)} ${r.agentsCpuCores.toFixed(2)}`,
+  );
+say('');
+say(
+  "HANA change -> status, in two parts (p50/p99 ms): change -> B's report in the store, that report -> status",
+);
+for (const r of results)
+  say(
+    `${String(r.clusters).padEnd(9)} ${`${r.storeLatencyMs.median.toFixed(0)}/${r.storeLatencyMs.p99.toFixed(0)}`.padEnd(12)} ${r.operatorLatencyMs.median.toFixed(0)}/${r.operatorLatencyMs.p99.toFixed(0)}`,
   );
 const big = results.find((r) => r.clusters === 1000);
 if (big)

@@ -50,7 +50,14 @@ export function load(): number[] {
 const TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
-export function cpuAndRss(pid: number): { cpuSeconds: number; rssMB: number; peakRssMB: number } {
+export function cpuAndRss(pid: number): {
+  cpuSeconds: number;
+  rssMB: number;
+  peakRssMB: number;
+  /** The RSS split: the process's own memory (heaps) and pages of files (the node binary, libraries). */
+  anonMB: number;
+  fileMB: number;
+} {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15.
@@ -58,5 +65,11 @@ export function cpuAndRss(pid: number): { cpuSeconds: number; rssMB: number; pea
   const stime = Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { cpuSeconds: (utime + stime) / TICKS, rssMB: kb('VmRSS') / 1024, peakRssMB: kb('VmHWM') / 1024 };
+  return {
+    cpuSeconds: (utime + stime) / TICKS,
+    rssMB: kb('VmRSS') / 1024,
+    peakRssMB: kb('VmHWM') / 1024,
+    anonMB: kb('RssAnon') / 1024,
+    fileMB: kb('RssFile') / 1024,
+  };
 }

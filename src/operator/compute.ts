@@ -109,6 +109,44 @@ export interface StatusPlanInput {
   readonly fenceEvents: readonly OperatorEvent[];
   /** Cuts registered secrets out of every string of the status. */
   readonly redact?: (text: string) => string;
+  /** See REPORT_TIME_REFRESH_MS (the default). */
+  readonly reportTimeRefreshMs?: number;
+}
+
+/**
+ * `status.sites[].lastReportTime` is a heartbeat: the agents report every probe cycle, and writing
+ * each new time would turn every resync of every cluster into a status write (and an informer
+ * event), which is what kept a thousand clusters' queue from draining. A status that would change
+ * only in report times is written once one of them is this far ahead of the one in the status;
+ * any other change writes the fresh times with it. So while an agent reports, its
+ * lastReportTime in the status is at most this bound plus one resync period old; an agent that
+ * stops reporting loses its report with its lease (the status shows that at once), and one whose
+ * report stops moving while its lease lives is shown by the age growing past the bound.
+ */
+export const REPORT_TIME_REFRESH_MS = 60_000;
+
+/** True when `next` differs from `previous` only in report times less than `refreshMs` ahead. */
+function reportTimesOnly(
+  previous: HanaSystemReplicationStatus | undefined,
+  next: HanaSystemReplicationStatus,
+  refreshMs: number,
+): boolean {
+  if (previous === undefined || refreshMs <= 0) return false;
+  const before = new Map((previous.sites ?? []).map((s) => [s.name, s.lastReportTime]));
+  const held: HanaSystemReplicationStatus = {
+    ...next,
+    ...(next.sites !== undefined
+      ? {
+          sites: next.sites.map((s) => {
+            const prev = before.get(s.name);
+            if (prev === undefined || s.lastReportTime === undefined) return s;
+            const ahead = Date.parse(s.lastReportTime) - Date.parse(prev);
+            return ahead >= 0 && ahead < refreshMs ? { ...s, lastReportTime: prev } : s;
+          }),
+        }
+      : {}),
+  };
+  return JSON.stringify(held) === JSON.stringify(previous);
 }
 
 export interface StatusPlan {
@@ -158,7 +196,9 @@ export function planStatus(input: StatusPlanInput): StatusPlan {
   // Messages quote annotation values and agent texts: no registered secret goes out in them.
   const redact = input.redact;
   if (redact !== undefined) status = mapStrings(status, redact);
-  const unchanged = JSON.stringify(status) === JSON.stringify(previous);
+  const unchanged =
+    JSON.stringify(status) === JSON.stringify(previous) ||
+    reportTimesOnly(previous, status, input.reportTimeRefreshMs ?? REPORT_TIME_REFRESH_MS);
   return {
     status,
     events,

@@ -22,7 +22,8 @@
  * Triggers: the informer (restarted when it stops), the coordination store's watch on leader keys
  * and reports (store-watch.ts, where the store offers one), a periodic resync spread over its
  * period (resync.ts; three times longer while the store watch is open), and retries with backoff
- * from the work queue, which runs a bounded number of reconciles at once.
+ * from the work queue, which runs a bounded number of reconciles at once, changes (informer, store
+ * watch, retries) before resyncs (the periodic one and the informer's initial list).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -98,6 +99,11 @@ export interface ControllerOptions {
   readonly watchedResyncIntervalMs?: number;
   /** Most reconciles running at once (default 8); the rest wait in line (src/operator/queue.ts). */
   readonly maxConcurrentReconciles?: number;
+  /**
+   * A status that would change only in sites[].lastReportTime is written once one of them is this
+   * far behind the agent's report (default REPORT_TIME_REFRESH_MS, 60 s; src/operator/compute.ts).
+   */
+  readonly reportTimeRefreshMs?: number;
   /** Deadline of a coordination call (default 2 s). */
   readonly coordinationTimeoutMs?: number;
   /** Deadline of a Kubernetes call (default 5 s). */
@@ -235,14 +241,14 @@ export class HsrController {
         const slash = key.indexOf('/');
         return this.clusterKey(key.slice(0, slash), key.slice(slash + 1));
       },
-      enqueue: (key) => this.queue.add(key),
+      enqueue: (key, priority) => this.queue.add(key, 0, priority),
       log: (level, message, fields) => this.log(level, message, fields),
       timeoutMs: options.coordinationTimeoutMs ?? 2000,
     });
     this.resync = new SpreadResync({
       clock: options.clock,
       keys: () => this.informer.list().map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
-      enqueue: (key) => this.queue.add(key),
+      enqueue: (key) => this.queue.add(key, 0, 'resync'),
       periodMs: () => this.resyncPeriodMs,
       tickMs: Math.min(1000, Math.max(10, (options.resyncIntervalMs ?? 10_000) / 20)),
       onTick: (now) => (this.lastResyncAt = now),
@@ -276,9 +282,10 @@ export class HsrController {
     await this.queue.stop();
   }
 
+  /** The informer's (re)start: every resource once, behind any change. */
   private resyncAll(): void {
     for (const obj of this.informer.list()) {
-      this.queue.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
+      this.queue.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`, 0, 'resync');
     }
   }
 
@@ -592,6 +599,9 @@ export class HsrController {
         refusals: w.refusals,
         reported,
         takeoverTimeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
+        ...(this.options.reportTimeRefreshMs !== undefined
+          ? { reportTimeRefreshMs: this.options.reportTimeRefreshMs }
+          : {}),
         fenceEvents: fence.events,
         ...(redactor !== undefined ? { redact: (text: string) => redactor.text(text) } : {}),
       });

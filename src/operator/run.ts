@@ -73,8 +73,10 @@ export const operatorConfigSchema = z
     /** Address of every HTTP server (127.0.0.1 in tests). */
     bindAddress: z.string().min(1).default('0.0.0.0'),
     resyncIntervalSeconds: z.number().min(0.05).max(3600).default(10),
-    /** Most reconciles running at once; the others wait in line, first come first served. */
+    /** Most reconciles running at once; the others wait in line, changes before resyncs. */
     maxConcurrentReconciles: z.number().int().min(1).max(256).default(8),
+    /** status.sites[].lastReportTime alone is written once it is this far behind (0: always). */
+    reportTimeRefreshSeconds: z.number().min(0).max(3600).default(60),
     /** A takeover still in progress after this long is reported as failed. */
     takeoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
     /** A planned region switchover not handed over after this long is aborted (docs/dr.md). */
@@ -195,7 +197,12 @@ export const OPERATOR_OPTIONS = {
   maxConcurrentReconciles: {
     flag: 'max-concurrent-reconciles',
     value: 'N',
-    help: 'reconciles running at once, the rest wait first come first served (default 8)',
+    help: 'reconciles running at once, the rest wait in line, changes (resource, store, retries) before periodic resyncs (default 8)',
+  },
+  reportTimeRefreshSeconds: {
+    flag: 'report-time-refresh-seconds',
+    value: 'S',
+    help: "status.sites[].lastReportTime is a heartbeat: a status that would change only in it is written once it is S behind the agent's report (default 60; 0: at every change); any other change writes it at once",
   },
   takeoverTimeoutSeconds: {
     flag: 'takeover-timeout-seconds',
@@ -402,6 +409,7 @@ export async function startOperator(
           ...(config.watchNamespace !== undefined ? { namespace: config.watchNamespace } : {}),
           resyncIntervalMs: config.resyncIntervalSeconds * 1000,
           maxConcurrentReconciles: config.maxConcurrentReconciles,
+          reportTimeRefreshMs: config.reportTimeRefreshSeconds * 1000,
           kubeTimeoutMs: config.kubeTimeoutSeconds * 1000,
           takeoverTimeoutMs: config.takeoverTimeoutSeconds * 1000,
           regionSwitchoverTimeoutMs: config.regionSwitchoverTimeoutSeconds * 1000,

@@ -18,7 +18,8 @@ export interface StoreTriggerOptions {
   readonly keys: () => Iterable<string>;
   /** The store's cluster name of a resource key. */
   readonly clusterOf: (key: string) => string;
-  readonly enqueue: (key: string) => void;
+  /** Queues a reconcile: a change it saw, or a look at everything after the watch was down. */
+  readonly enqueue: (key: string, priority: 'change' | 'resync') => void;
   readonly log: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
   /** Deadline of opening the watch (ms). */
   readonly timeoutMs: number;
@@ -109,7 +110,7 @@ export class StoreTrigger {
           this.options.log('info', 'coordination watch open again', { afterFailures: this.failures });
         this.failures = 0;
         // Whatever changed while the watch was down: look at everything once.
-        for (const key of this.options.keys()) this.options.enqueue(key);
+        for (const key of this.options.keys()) this.options.enqueue(key, 'resync');
       },
       (err: unknown) => this.broken(err instanceof Error ? err : new Error(String(err))),
     );
@@ -151,6 +152,6 @@ export class StoreTrigger {
       this.digests.set(id, digest);
     }
     this.queued++;
-    this.options.enqueue(key);
+    this.options.enqueue(key, 'change');
   }
 }

@@ -47,6 +47,55 @@ describe('planStatus', () => {
     expect(again.events).toEqual([]);
   });
 
+  it('writes no status for the report times alone until one is 60 s behind; any other change writes them fresh', () => {
+    const at = (observedAt: number, over: Partial<ClusterState> = {}): ClusterState => {
+      const s = { ...healthy(), ...over };
+      return {
+        ...s,
+        reports: Object.fromEntries(Object.entries(s.reports).map(([k, r]) => [k, { ...r, observedAt }])),
+      };
+    };
+    const T = 1_700_000_000_000;
+    const first = planStatus(statusInput({ state: at(T), now: T }));
+    expect(first.patch).not.toBeNull();
+    // The agents report every cycle; the status is not written for that alone.
+    for (const dt of [2_000, 30_000, 59_000]) {
+      const plan = planStatus(statusInput({ state: at(T + dt), now: T + dt, previous: first.status }));
+      expect(plan.patch, `${dt} ms later`).toBeNull();
+    }
+    // Once a report time is 60 s ahead of the one in the status, it is written.
+    const due = planStatus(statusInput({ state: at(T + 60_000), now: T + 60_000, previous: first.status }));
+    expect(due.patch?.status['sites']).toEqual(
+      first.status.sites?.map((s) => ({ ...s, lastReportTime: '2023-11-14T22:14:20Z' })),
+    );
+    // A change of anything else writes the fresh report times with it.
+    const fenced = at(T + 4_000);
+    const changed = planStatus(
+      statusInput({
+        state: { ...fenced, reports: { ...fenced.reports, B: { ...fenced.reports['B']!, fenced: true } } },
+        now: T + 4_000,
+        previous: first.status,
+      }),
+    );
+    expect(changed.patch?.status['sites']).toMatchObject([
+      { name: 'A', lastReportTime: '2023-11-14T22:13:24Z' },
+      { name: 'B', lastReportTime: '2023-11-14T22:13:24Z', fenced: true },
+    ]);
+    // A report time that went back (a restarted agent with another clock) is written at once.
+    const back = planStatus(statusInput({ state: at(T - 5_000), now: T, previous: first.status }));
+    expect(back.patch).not.toBeNull();
+    // The bound is an input (the operator's --report-time-refresh-seconds).
+    const short = planStatus(
+      statusInput({
+        state: at(T + 5_000),
+        now: T + 5_000,
+        previous: first.status,
+        reportTimeRefreshMs: 5_000,
+      }),
+    );
+    expect(short.patch).not.toBeNull();
+  });
+
   it('sends a field that disappeared as null (merge patch)', () => {
     const first = planStatus(statusInput()).status;
     const plan = planStatus(statusInput({ previous: { ...first, targetPrimary: 'B', extra: 1 } as never }));

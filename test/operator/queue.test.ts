@@ -146,4 +146,67 @@ describe('WorkQueue', () => {
     expect(runs).toEqual(['a', 'b', 'c']);
     await q.stop();
   });
+
+  it('runs a change before every resync already waiting, and a waiting resync asked as a change moves up', async () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    const waited: [string, number, string][] = [];
+    let release: () => void = () => {};
+    const q = new WorkQueue(
+      clock,
+      async (k) => {
+        order.push(k);
+        if (k === 'ns/busy') await new Promise<void>((r) => (release = r));
+        else await clock.sleep(10);
+      },
+      { concurrency: 1, onStart: (k, ms, p) => waited.push([k, ms, p]) },
+    );
+    q.add('ns/busy');
+    await clock.advanceBy(0);
+    // A thousand resyncs come due while the only slot is busy, then two changes.
+    for (let i = 0; i < 1000; i++) q.add(`ns/r${i}`, 0, 'resync');
+    await clock.advanceBy(0);
+    q.add('ns/r500');
+    q.add('ns/x');
+    await clock.advanceBy(5);
+    expect(q.waitingIn('resync')).toBe(999);
+    expect(q.waitingIn('change')).toBe(2);
+    release();
+    await clock.advanceBy(25);
+    // The two changes ran next, in the order they were asked for.
+    expect(order.slice(0, 4)).toEqual(['ns/busy', 'ns/r500', 'ns/x', 'ns/r0']);
+    // r500 waited from when it came due as a resync (5 ms before the release).
+    expect(waited[1]).toEqual(['ns/r500', 5, 'change']);
+    expect(waited[3]).toEqual(['ns/r0', 25, 'resync']);
+    // A resync of a key waiting as a change changes nothing; every key (busy, 1,000 resyncs, x) runs once.
+    q.add('ns/r999');
+    q.add('ns/r999', 0, 'resync');
+    await clock.advanceBy(20_000);
+    expect(order.filter((k, i) => order.indexOf(k) !== i)).toEqual([]);
+    expect(order.length).toBe(1002);
+
+    expect(order[3 + 1]).toBe('ns/r999');
+    await q.stop();
+  });
+
+  it('runs a key added as a change during its resync run again as a change', async () => {
+    const clock = new VirtualClock();
+    const starts: [string, string][] = [];
+    const q = new WorkQueue(clock, async () => clock.sleep(100), {
+      concurrency: 1,
+      onStart: (k, _ms, p) => starts.push([k, p]),
+    });
+    q.add('ns/a', 0, 'resync');
+    q.add('ns/b', 0, 'resync');
+    await clock.advanceBy(50);
+    q.add('ns/a', 0, 'resync');
+    q.add('ns/a');
+    await clock.advanceBy(1000);
+    expect(starts).toEqual([
+      ['ns/a', 'resync'],
+      ['ns/a', 'change'],
+      ['ns/b', 'resync'],
+    ]);
+    await q.stop();
+  });
 });

@@ -42,6 +42,7 @@ const NUMBERS = new Set([
   'healthPort',
   'resyncIntervalSeconds',
   'maxConcurrentReconciles',
+  'reportTimeRefreshSeconds',
   'takeoverTimeoutSeconds',
   'regionSwitchoverTimeoutSeconds',
   'kubeTimeoutSeconds',

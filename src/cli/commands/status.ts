@@ -40,6 +40,12 @@ line on backups (with spec.backup: health, the oldest newest backup, the log wai
 backup, the last run; hanasr backup NAME shows them in full) and the conditions.
 Without NAME: one line per HanaSystemReplication in the namespace.
 
+The last report is the one the operator last wrote into the status: while nothing else changes,
+the operator refreshes it once it is --report-time-refresh-seconds (default 60) behind the agent,
+so up to about 60 s plus one resync (30 s) is the normal age of an agent that reports every
+cycle; an agent whose lease ended has no report at all (hana unknown). hanasr explain NAME reads
+the store itself.
+
 Options:
 ${optionsHelp(OPTIONS)}
 
