@@ -118,6 +118,8 @@ export interface FuzzReport {
   readonly workers: number | 'auto';
   readonly wallSeconds: number;
   readonly schedulesPerSecond: number;
+  /** CPU time of the whole process (every worker thread) per schedule, in ms: steadier than wall time on a shared machine. */
+  readonly cpuMsPerSchedule: number;
   readonly simulatedSeconds: number;
   readonly violations: { seed: number; invariant: InvariantName; t: number; message: string }[];
   /** Violations in schedules at a known limit (src/sim/invariants.ts KNOWN_LIMITS): not failures. */
@@ -173,6 +175,7 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
     `sim:fuzz: ${args.schedules} schedules from seed ${args.seed} (replay one: npm run sim:fuzz -- --replay SEED${args.generate.sites ? ` --sites ${args.generate.sites}` : ''})`,
   );
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   // Ctrl-C (or SIGTERM) ends a long run early: the schedules done so far are reported.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -234,6 +237,8 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMsPerSchedule = Math.round((cpu.user + cpu.system) / 1000 / Math.max(1, done));
   if (stop.signal.aborted) log(`stopped early: ${done} of ${args.schedules} schedules done`);
   cases.sort((a, b) => a.seed - b.seed);
   errors.sort((a, b) => a.seed - b.seed);
@@ -299,6 +304,7 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
     workers: args.workers ?? 'auto',
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     schedulesPerSecond: Math.round((done / wallSeconds) * 10) / 10,
+    cpuMsPerSchedule,
     simulatedSeconds: Math.round(simulated),
     violations,
     atKnownLimits: atLimits,
@@ -316,7 +322,7 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
   } else {
     log(
       `schedules ${report.schedules} in ${report.wallSeconds} s: ${report.schedulesPerSecond} schedules/s ` +
-        `(${Math.round(simulated / Math.max(1, done))} simulated s each on average, seed ${args.seed})`,
+        `(${Math.round(simulated / Math.max(1, done))} simulated s and ${cpuMsPerSchedule} ms of CPU each on average, seed ${args.seed})`,
     );
     if (violations.length === 0) log('violations: none');
     if (errors.length > 0)
