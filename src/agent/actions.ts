@@ -19,7 +19,7 @@ import type { Action, Decision } from '../domain/decision.js';
 import type { Observation, PeerView } from '../domain/observation.js';
 import { leaderViewOf } from '../domain/observation.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
-import { linkReplicationMode } from '../domain/region.js';
+import { drainCheck, linkReplicationMode, type RegionRecord } from '../domain/region.js';
 import { sfailBeforeStart, startMayBringUpPrimary } from '../domain/sync.js';
 import type { FenceRecord, HanaHealth, LeaderRecord, LeaderView } from '../domain/types.js';
 import type { FenceAgent, FenceOutcome } from '../fencing/port.js';
@@ -69,6 +69,8 @@ export interface ActionHost {
   /** The background fence of another node. */
   nodeFence: { running: Promise<void> | null; abort: AbortController | null; site: string | null };
   noteFence(record: FenceRecord): void;
+  /** Compare-and-set on the own store's region record (absent: the agent keeps no region records). */
+  writeRegion?(record: RegionRecord, expectedGeneration: number | null): Promise<boolean>;
 }
 
 /**
@@ -269,6 +271,67 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
         event: 'action',
         reason: d.reason,
         message: `registered ${host.site} as secondary of ${a.primary}${a.releases ? ' (its fence request released)' : ''}`,
+      };
+    },
+  },
+
+  'demote-region': {
+    epoch: 'store',
+    async run(host, a, d, state) {
+      const drain = state?.region;
+      const token = drain?.token;
+      if (
+        drain === undefined ||
+        drain.generation !== a.generation ||
+        drain.draining !== true ||
+        token?.fromSite !== host.site ||
+        token.logPosition !== undefined
+      )
+        return {
+          event: 'refused',
+          reason: 'region_switchover_moved_on',
+          message: `not demoting ${host.site}: the region record is no longer the draining generation ${a.generation} naming it`,
+        };
+      if (host.writeRegion === undefined)
+        return {
+          event: 'refused',
+          reason: 'region_view_missing',
+          message: `not demoting ${host.site}: this agent keeps no region records`,
+        };
+      // Two probes a cycle apart (each within the probe deadline): the log must stand still and
+      // be shipped to the target on every volume. Unknown is not drained: the operator's
+      // deadline then aborts the switchover and this primary stays.
+      const probeMs = host.spec().probes.timeoutSeconds * 1000;
+      const probe = () => withTimeout(host.clock, probeMs, 'drain probe', (s) => host.hana.probe(s));
+      const first = await probe();
+      await new Promise<void>((r) => host.clock.setTimer(host.spec().probes.intervalSeconds * 1000, r));
+      const second = await probe();
+      const check = drainCheck(first, second, a.target);
+      if (!check.drained)
+        return {
+          event: 'action',
+          reason: 'region_switchover_draining',
+          message: `${host.site} is not drained into ${a.target} yet: ${check.message}`,
+        };
+      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle');
+      if (!stopped.ok) return null;
+      // Only now (no writes can follow a stopped instance) the position becomes the token the
+      // handover waits for; compare-and-set on the draining generation it was decided in.
+      const record: RegionRecord = {
+        ...drain,
+        token: { ...token, logPosition: check.position, positions: check.positions },
+      };
+      const written = await host.writeRegion(record, a.generation);
+      if (!written)
+        return {
+          event: 'refused',
+          reason: 'region_switchover_moved_on',
+          message: `${host.site} stopped, but the region record moved on before its last log position ${check.position} was recorded: no handover on it`,
+        };
+      return {
+        event: 'action',
+        reason: d.reason,
+        message: `${stopped.how} ${host.site} after its log stood still at ${check.position}, shipped to ${a.target}; recorded as the demotion token of generation ${a.generation}`,
       };
     },
   },

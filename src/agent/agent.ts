@@ -23,7 +23,7 @@ import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { probeFailed } from '../domain/health.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
-import type { RegionView } from '../domain/region.js';
+import type { RegionRecord, RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
 import { primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
@@ -803,6 +803,12 @@ export class Agent {
         if (record.action === 'off') this.lastFence = record;
         o.metrics?.nodeFenced?.(record);
       },
+      ...(o.region !== undefined
+        ? {
+            writeRegion: (record: RegionRecord, expected: number | null) =>
+              this.storeCall('write region', () => o.region!.write(record, expected)),
+          }
+        : {}),
     };
   }
 

@@ -100,6 +100,11 @@ export class RegionLink {
     return view;
   }
 
+  /** A compare-and-set write of the own store's region record (the demotion token). */
+  write(record: RegionRecord, expectedGeneration: number | null): Promise<boolean> {
+    return this.options.own.writeRegion(this.options.cluster, record, expectedGeneration);
+  }
+
   private readPeer(p: RegionPeer): Promise<ClusterState | null> {
     return new Promise((resolve) => {
       let done = false;

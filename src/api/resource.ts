@@ -50,6 +50,15 @@ export const ANNOTATION_DISASTER_CONFIRM = 'hanasr.io/disaster-confirm';
  * now, in the current epoch. Refused without spec.backup, in maintenance or with no primary.
  */
 export const ANNOTATION_BACKUP_NOW = 'hanasr.io/backup-now';
+/**
+ * Set to a site of the other region on the active region's resource: a planned (lossless) region
+ * switchover to it (docs/dr.md). Needs ANNOTATION_REGION_SWITCHOVER_GENERATION and
+ * ANNOTATION_REGION_SWITCHOVER_EPOCH in the same patch: the region generation and the epoch the
+ * requester saw (status.region.generation, status.epoch); refused when the stores moved on.
+ */
+export const ANNOTATION_REGION_SWITCHOVER = 'hanasr.io/region-switchover';
+export const ANNOTATION_REGION_SWITCHOVER_GENERATION = 'hanasr.io/region-switchover-generation';
+export const ANNOTATION_REGION_SWITCHOVER_EPOCH = 'hanasr.io/region-switchover-epoch';
 export const ANNOTATIONS = [
   ANNOTATION_PLANNED_TAKEOVER,
   ANNOTATION_DISASTER_TAKEOVER,
@@ -59,6 +68,9 @@ export const ANNOTATIONS = [
   ANNOTATION_FENCE_RELEASE,
   ANNOTATION_REGISTER,
   ANNOTATION_BACKUP_NOW,
+  ANNOTATION_REGION_SWITCHOVER,
+  ANNOTATION_REGION_SWITCHOVER_GENERATION,
+  ANNOTATION_REGION_SWITCHOVER_EPOCH,
 ] as const;
 /** The finalizer the operator puts on a resource so it can clean up its etcd keys. */
 export const FINALIZER = 'hanasr.io/cleanup';
@@ -236,6 +248,19 @@ export const databaseBackupStatusSchema = z
       .enum(['True', 'False', 'Unknown'])
       .describe("Is it readable from the current primary's destination (BACKUP CHECK ACCESS)?"),
     lastLogBackupTime: time.optional().describe('End of the newest successful log backup.'),
+    logSegmentsWaiting: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Log segments waiting for a log backup (M_LOG_SEGMENTS states Closed and Truncated).'),
+    logBytesWaiting: z.number().min(0).optional().describe('Their size in bytes (USED_SIZE).'),
+    logOldestWaitingSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("How long the oldest of them has waited, on HANA's clock, when the operator last looked."),
   })
   .describe('The backups of one database, as the primary reads its catalog.');
 

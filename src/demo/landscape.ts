@@ -8,43 +8,28 @@
  * hanasr CLI against it while it runs.
  */
 import { siteClock } from '../sim/site-clock.js';
-import {
-  closeSync,
-  constants,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Agent, type AgentEvent } from '../agent/agent.js';
-import { ANNOTATION_PLANNED_TAKEOVER, GROUP, PLURAL, VERSION } from '../api/resource.js';
+import { ANNOTATION_PLANNED_TAKEOVER } from '../api/resource.js';
 import { parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { realClock } from '../clock.js';
-import { etcdConfigOf, parseStoreConnection } from '../coordination/config.js';
-import { EtcdCoordination } from '../coordination/etcd.js';
-import { MemoryCoordination } from '../coordination/memory.js';
-import type { ClusterState, Coordination } from '../coordination/port.js';
+import type { ClusterState } from '../coordination/port.js';
 import { simCommandPort } from '../standins/hana-sim/command-port.js';
 import { SimLandscape } from '../standins/hana-sim/model.js';
 import { simPeerProbe } from '../standins/hana-sim/peer-probe.js';
-import { startFakeApiServer, type FakeApiServer } from '../standins/kube-api/index.js';
-import { TcpProxy } from '../net/tcp-proxy.js';
 import { defaultClusterKey } from '../operator/controller.js';
 import { startOperator, type OperatorHandle } from '../operator/run.js';
 import type { FaultTarget } from '../sim/faults.js';
 import { SimNodeDevices, type SimNodeDevicesOptions } from '../standins/hana-sim/devices.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
-import { findEtcd, startLocalEtcd, type LocalEtcd } from './etcd.js';
+import { findEtcd } from './etcd.js';
 import { startSqlEndpoints, type SqlEndpoints } from './sql-endpoint.js';
-import { applyLandscapeObjects, rwServiceSite } from './kube-setup.js';
+import { rwServiceSite } from './kube-setup.js';
+import { DemoRegions, openPrivate, startRegionPlumbing, type RegionPlumbing } from './regions.js';
+import { isMultiRegion, linkReplicationMode, regionNames } from '../domain/region.js';
 import { startDemoBackups, type DemoBackupOptions } from './backups.js';
 import { ANNOTATION_BACKUP_NOW } from '../api/resource.js';
-
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface DemoOptions {
   /** The HanaSystemReplication manifest to apply (YAML object). */
@@ -90,6 +75,14 @@ export interface SiteRow {
   readonly agent: boolean;
 }
 
+export interface DemoRegionInfo {
+  readonly region: string;
+  readonly apiUrl: string;
+  readonly kubeconfigPath: string;
+  readonly coordinationDescription: string;
+  readonly etcdEndpoint: string | null;
+}
+
 export interface Demo {
   readonly apiUrl: string;
   readonly kubeconfigPath: string;
@@ -97,6 +90,15 @@ export interface Demo {
   readonly coordinationDescription: string;
   /** The local etcd's client URL, or null on the in-memory store. */
   readonly etcdEndpoint: string | null;
+  /**
+   * Two regions (docs/dr.md): per region its own Kubernetes API, kubeconfig and store (the fields
+   * above are the first region's). Absent with one region.
+   */
+  readonly regions?: readonly DemoRegionInfo[];
+  /** Two regions: the active one, as the region records say. */
+  activeRegion?(): string;
+  /** Two regions: is this region down (fault region-down)? */
+  regionDown?(region: string): boolean;
   readonly namespace: string;
   readonly name: string;
   readonly clusterKey: string;
@@ -168,15 +170,6 @@ export function prepareStateDir(dir: string): void {
   closeSync(openPrivate(join(dir, MARKER)));
 }
 
-/** Opens a new file of mode 0600 for writing; fails on anything already there, symlinks included. */
-function openPrivate(path: string): number {
-  return openSync(
-    path,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o600,
-  );
-}
-
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   prepareStateDir(options.stateDir);
   const manifest = options.manifest as {
@@ -200,85 +193,38 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   };
 
   try {
-    // 1. The Kubernetes API, the CRD, the namespace, the site pods, the manifest.
-    const api: FakeApiServer = await startFakeApiServer({
-      host: '127.0.0.1',
-      ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
-    });
-    cleanups.push(() => api.close());
-    const kubeconfigPath = join(options.stateDir, 'kubeconfig');
-    // Created here, exclusively and without following a link, before the API server fills it.
-    closeSync(openPrivate(kubeconfigPath));
-    api.writeKubeconfig(kubeconfigPath);
-    const kc = api.kubeConfig();
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    await applyLandscapeObjects(kc, {
-      manifest,
-      name,
-      namespace,
-      sites: spec0.sites,
-      fieldManager: 'hanasr-demo',
-    });
-
-    // 2. Coordination.
-    let coordinationDescription: string;
-    let operatorStore: Coordination;
-    let agentStore: (site: string) => Promise<Coordination>;
-    let cut: (site: string, isCut: boolean) => Promise<void>;
-    let setAvailable: (available: boolean) => Promise<void>;
-    let etcdEndpoint: string | null = null;
+    // 1. Per region (one without regions): the Kubernetes API with the CRD, the namespace, the
+    // site pods and the manifest; the coordination store (docs/dr.md: one etcd per region).
     const etcdBinary = options.coordination === 'memory' ? null : findEtcd();
     if (options.coordination === 'etcd' && etcdBinary === null) {
       throw new Error(
         'no etcd binary on PATH (Debian: apt-get install etcd-server), or use --coordination memory',
       );
     }
-    if (etcdBinary !== null) {
-      const etcd: LocalEtcd = await startLocalEtcd(etcdBinary, join(options.stateDir, 'etcd'));
-      cleanups.push(() => etcd.stop());
-      etcdEndpoint = etcd.endpoint;
-      coordinationDescription = `etcd ${etcd.endpoint.replace('http://', '')} (local, ${etcdBinary})`;
-      // The same connection shape as the agent, the operator and the DBA commands (no TLS, no auth).
-      const connectionOf = (endpoint: string) =>
-        etcdConfigOf(parseStoreConnection({ endpoints: [endpoint], callTimeoutMs: 1000 }), {
-          leaseTtlSeconds: spec0.lease.ttlSeconds,
-          readPassword: () => {
-            throw new Error('the demo etcd has no users');
+    const multi = isMultiRegion(spec0);
+    const plumbing = new Map<string | null, RegionPlumbing>();
+    for (const region of multi ? regionNames(spec0) : [null]) {
+      plumbing.set(
+        region,
+        await startRegionPlumbing(
+          {
+            region,
+            stateDir: options.stateDir,
+            etcdBinary,
+            // The fixed port (if any) for the first region's API; the other one takes any.
+            ...(options.apiPort !== undefined && plumbing.size === 0 ? { apiPort: options.apiPort } : {}),
+            manifest,
+            name,
+            namespace,
+            sites: spec0.sites,
+            leaseTtlSeconds: spec0.lease.ttlSeconds,
           },
-        });
-      const operatorEtcd = new EtcdCoordination(connectionOf(etcd.endpoint));
-      cleanups.push(() => operatorEtcd.close());
-      operatorStore = operatorEtcd;
-      const proxies = new Map<string, TcpProxy>();
-      agentStore = async (site) => {
-        // Each agent reaches etcd through its own proxy, so one site can be cut off.
-        let proxy = proxies.get(site);
-        if (!proxy) {
-          proxy = await TcpProxy.start(etcd.endpoint);
-          proxies.set(site, proxy);
-          const p = proxy;
-          cleanups.push(() => p.close());
-        }
-        const store = new EtcdCoordination(connectionOf(proxy.endpoint));
-        cleanups.push(() => store.close());
-        return store;
-      };
-      cut = async (site, isCut) => {
-        const proxy = proxies.get(site);
-        if (!proxy) return;
-        if (isCut) await proxy.blackhole();
-        else await proxy.heal();
-      };
-      setAvailable = async (available) => (available ? etcd.resume() : etcd.pause());
-    } else {
-      const memory = new MemoryCoordination(realClock, { watches: true });
-      coordinationDescription = 'in-memory (no etcd on PATH; install etcd-server for a real one)';
-      operatorStore = memory;
-      agentStore = async () => memory;
-      cut = async (site, isCut) => memory.cut(site, isCut);
-      setAvailable = async (available) => memory.setAvailable(available);
+          cleanups,
+        ),
+      );
     }
+    const first = [...plumbing.values()][0]!;
+    const initialPrimary = options.initialPrimary ?? spec0.sites[0]!.name;
 
     // 3. The simulated HANA landscape.
     const model = new SimLandscape({
@@ -288,8 +234,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         name: s.name,
         host: s.host,
         ...(s.source ? { source: s.source } : {}),
+        // Across regions async (docs/dr.md); one region: the spec's mode.
+        mode: linkReplicationMode(spec0, s.name, s.source ?? initialPrimary),
       })),
-      initialPrimary: options.initialPrimary ?? spec0.sites[0]!.name,
+      initialPrimary,
       mode: spec0.replication.mode,
       operationMode: spec0.replication.operationMode,
       logShippingTimeoutSeconds: spec0.replication.logShippingTimeoutSeconds,
@@ -299,30 +247,63 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       startSeconds: options.startSeconds ?? 8,
     });
     cleanups.push(() => model.dispose());
+    const regions = multi
+      ? new DemoRegions(
+          spec0,
+          plumbing as ReadonlyMap<string, RegionPlumbing>,
+          model,
+          clusterKey,
+          name,
+          initialPrimary,
+        )
+      : null;
+    /** The region whose store and API lead now (the only one without regions). */
+    const active = (): RegionPlumbing => (regions ? regions.of(regions.activeRegion()) : first);
+    const plumbingOf = (site: string): RegionPlumbing =>
+      regions ? regions.of(regions.regionOf(site)) : first;
 
-    // 4. The operator (it publishes the spec the agents follow).
-    const operatorLog = openPrivate(join(options.stateDir, 'operator.log'));
-    cleanups.push(() => closeSync(operatorLog));
-    const operator: OperatorHandle = await startOperator(
-      {
-        coordination: etcdEndpoint !== null ? 'etcd' : 'memory',
-        bindAddress: '127.0.0.1',
-        healthPort: 0,
-        metricsPort: 0,
-        resyncIntervalSeconds: 1,
-        kubeTimeoutSeconds: 5,
-        podName: 'hanasr-operator-demo',
-        ...(etcdEndpoint !== null ? { etcd: { endpoints: [etcdEndpoint] } } : {}),
-      },
-      {
-        kubeConfig: kc,
-        coordination: operatorStore,
-        log: (level, message, fields) => {
-          writeSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n');
+    // 4. The operator of each region, on its region's store and API (it publishes the spec the
+    // agents follow); with two regions it reads the other region's store, read only.
+    for (const p of plumbing.values()) {
+      const suffix = p.region === null ? '' : `-${p.region}`;
+      const operatorLog = openPrivate(join(options.stateDir, `operator${suffix}.log`));
+      cleanups.push(() => closeSync(operatorLog));
+      const operator: OperatorHandle = await startOperator(
+        {
+          coordination: p.etcdEndpoint !== null ? 'etcd' : 'memory',
+          bindAddress: '127.0.0.1',
+          healthPort: 0,
+          metricsPort: 0,
+          resyncIntervalSeconds: 1,
+          kubeTimeoutSeconds: 5,
+          podName: `hanasr-operator-demo${suffix}`,
+          ...(p.etcdEndpoint !== null ? { etcd: { endpoints: [p.etcdEndpoint] } } : {}),
         },
-      },
-    );
-    cleanups.push(() => operator.stop());
+        {
+          kubeConfig: p.kc,
+          coordination: p.store,
+          ...(regions && p.region !== null ? { regionPeers: regions.peersOf(p.region) } : {}),
+          log: (level, message, fields) => {
+            writeSync(operatorLog, JSON.stringify({ level, message, ...fields }) + '\n');
+          },
+        },
+      );
+      cleanups.push(() => operator.stop());
+    }
+    // With two regions: which one is active, as the region records say (every 500 ms).
+    if (regions) {
+      let refreshing = true;
+      const refresh = (async () => {
+        while (refreshing) {
+          await regions.refresh();
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
+      cleanups.push(async () => {
+        refreshing = false;
+        await refresh;
+      });
+    }
 
     // 5. One agent per site, following the published spec (the manifest's until then).
     let spec = spec0;
@@ -330,7 +311,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const follow = (async () => {
       while (following) {
         try {
-          const state = await operatorStore.read(clusterKey);
+          const state = await active().store.read(clusterKey);
           if (state.spec !== undefined) spec = parseSpec(state.spec);
         } catch {
           // store unreachable: keep the last spec, as a real agent does
@@ -372,13 +353,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       if (agents.has(site)) return;
       // Each site on its own host clock (skew-clock moves it); timers stay on the real clock.
       const offset = () => model.clockOffsetMs(site);
-      const store = await agentStore(site);
+      const store = await plumbingOf(site).agentStore(site);
       const agent = new Agent({
         cluster: clusterKey,
         site,
         spec: () => spec,
         hana: simCommandPort(spec0, site, model.site(site), realClock),
         coordination: store,
+        ...(regions ? { region: regions.linkFor(site, store) } : {}),
         clock: siteClock(realClock, offset),
         peers: simPeerProbe(model, site),
         onEvent,
@@ -434,16 +416,19 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const events = (async () => {
       while (polling) {
         try {
-          const list = await core.listNamespacedEvent({ namespace });
-          for (const ev of list.items) {
-            const uid = ev.metadata?.uid ?? `${ev.metadata?.name}`;
-            if (seenEvents.has(uid)) continue;
-            seenEvents.add(uid);
-            note(
-              `Event ${ev.type ?? ''} ${ev.reason ?? ''}: ${ev.message ?? ''}`.replace(/\s+/g, ' '),
-              '*',
-              'event',
-            );
+          for (const p of plumbing.values()) {
+            const list = await p.core.listNamespacedEvent({ namespace });
+            for (const ev of list.items) {
+              const uid = `${p.region ?? ''}/${ev.metadata?.uid ?? `${ev.metadata?.name}`}`;
+              if (seenEvents.has(uid)) continue;
+              seenEvents.add(uid);
+              const where = p.region === null ? '' : `[${p.region}] `;
+              note(
+                `${where}Event ${ev.type ?? ''} ${ev.reason ?? ''}: ${ev.message ?? ''}`.replace(/\s+/g, ' '),
+                '*',
+                'event',
+              );
+            }
           }
         } catch {
           // the API is part of the demo: an error here only delays the timeline
@@ -462,7 +447,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     let routing = true;
     const route = (async () => {
       while (routing) {
-        rwSite = await rwServiceSite(core, namespace, name);
+        rwSite = await rwServiceSite(active().core, namespace, name);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -478,26 +463,26 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     });
     cleanups.push(() => sql.close());
 
-    // What a DBA does with kubectl: a merge patch on the resource.
-    const patchResource = async (body: object): Promise<void> => {
-      await custom.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
-        merge,
-      );
-    };
+    // What a DBA does with kubectl: a merge patch on the resource (the active region's).
+    const patchResource = (body: object): Promise<void> => active().patch(body);
     const target: FaultTarget = {
       model,
       leader: () =>
-        operatorStore
-          .read(clusterKey)
-          .then((s) => s.leader?.site ?? null)
+        (regions ? regions.state() : first.store.read(clusterKey))
+          .then((s) => s?.leader?.site ?? null)
           .catch(() => null),
       devices,
-      cutCoordination: cut,
-      setCoordinationAvailable: setAvailable,
+      ...(regions ? { regions } : {}),
+      cutCoordination: (site, isCut) => plumbingOf(site).cut(site, isCut),
+      setCoordinationAvailable: async (available) => {
+        for (const p of plumbing.values()) await p.setAvailable(available);
+      },
       startAgent,
       killAgent,
-      setMaintenance: (on) => patchResource({ spec: { maintenance: on } }),
+      // The same manifest in every region's cluster.
+      setMaintenance: async (on) => {
+        for (const p of plumbing.values()) await p.patch({ spec: { maintenance: on } });
+      },
       plannedTakeover: (site) =>
         patchResource({ metadata: { annotations: { [ANNOTATION_PLANNED_TAKEOVER]: site } } }),
       // backup-now goes the way of `hanasr backup --now`: the annotation, which the operator turns
@@ -513,12 +498,30 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         : {}),
     };
 
-    note(`landscape up: Kubernetes API ${api.url}, coordination ${coordinationDescription}`);
+    const regionRows = [...plumbing.values()].map((p) => ({
+      region: p.region ?? '',
+      apiUrl: p.api.url,
+      kubeconfigPath: p.kubeconfigPath,
+      coordinationDescription: p.coordinationDescription,
+      etcdEndpoint: p.etcdEndpoint,
+    }));
+    note(
+      regions
+        ? `landscape up in ${regionRows.length} regions: ${regionRows.map((r) => `${r.region} (Kubernetes API ${r.apiUrl}, coordination ${r.coordinationDescription})`).join('; ')}`
+        : `landscape up: Kubernetes API ${first.api.url}, coordination ${first.coordinationDescription}`,
+    );
     return {
-      apiUrl: api.url,
-      kubeconfigPath,
-      coordinationDescription,
-      etcdEndpoint,
+      apiUrl: first.api.url,
+      kubeconfigPath: first.kubeconfigPath,
+      coordinationDescription: first.coordinationDescription,
+      etcdEndpoint: first.etcdEndpoint,
+      ...(regions
+        ? {
+            regions: regionRows,
+            activeRegion: () => regions.activeRegion(),
+            regionDown: (r: string) => regions.isDown(r),
+          }
+        : {}),
       namespace,
       name,
       clusterKey,
@@ -527,7 +530,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       target,
       timeline,
       note: (text, site) => note(text, site),
-      state: () => operatorStore.read(clusterKey).catch(() => null),
+      state: () => (regions ? regions.state() : first.store.read(clusterKey).catch(() => null)),
       rows: (state) =>
         spec0.sites.map((s) => {
           const snap = model.site(s.name).snapshot();
@@ -537,10 +540,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           let inSync = '-';
           let lagSeconds: number | null = null;
           for (const src of spec0.sites) {
-            const link = model
-              .site(src.name)
-              .snapshot()
-              .links.find((l) => l.secondarySite === s.name);
+            const from = model.site(src.name).snapshot();
+            // A node that is down keeps its last links in the model: they are no replication.
+            if (!from.nodeUp) continue;
+            const link = from.links.find((l) => l.secondarySite === s.name);
             if (link) {
               replication = `${link.mode}/${link.status}`;
               inSync = link.fullySynced ? 'SOK' : 'SFAIL';

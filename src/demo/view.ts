@@ -31,12 +31,30 @@ export function timelineLine(item: TimelineItem): string {
   return `${clock(item.at)}  ${item.site.padEnd(4)} ${item.text}`;
 }
 
+/** Two regions: a line per region (its API, kubeconfig, store; active or DR; down). */
+export function regionLines(demo: Demo): string[] {
+  return (demo.regions ?? []).map((r) => {
+    const role = demo.activeRegion?.() === r.region ? 'active' : 'DR';
+    const down = demo.regionDown?.(r.region) === true ? ', DOWN' : '';
+    return `region ${r.region} (${role}${down}): Kubernetes API ${r.apiUrl}   kubeconfig ${r.kubeconfigPath}   coordination ${r.coordinationDescription}`;
+  });
+}
+
 export function screen(demo: Demo, state: ClusterState | null, width = 120): string[] {
   const leader = state?.leader ? `${state.leader.site} (epoch ${state.leader.epoch})` : 'none';
+  const record = state?.region
+    ? `, region ${state.region.active} active at generation ${state.region.generation}`
+    : '';
+  const where =
+    demo.regions !== undefined
+      ? regionLines(demo)
+      : [
+          `Kubernetes API ${demo.apiUrl}   kubeconfig ${demo.kubeconfigPath}`,
+          `coordination ${demo.coordinationDescription}`,
+        ];
   const lines = [
-    `hanasr demo: HanaSystemReplication ${demo.namespace}/${demo.name}, leader ${state ? leader : 'unknown (store unreachable)'}`,
-    `Kubernetes API ${demo.apiUrl}   kubeconfig ${demo.kubeconfigPath}`,
-    `coordination ${demo.coordinationDescription}`,
+    `hanasr demo: HanaSystemReplication ${demo.namespace}/${demo.name}, leader ${state ? leader : 'unknown (store unreachable)'}${record}`,
+    ...where,
     `sql ${demo.sql.rw} (read-write, follows ${demo.name}-rw; user ${demo.sql.user}, password in ${demo.sql.passwordFile})`,
     `try: kubectl --kubeconfig ${demo.kubeconfigPath} get hsr -n ${demo.namespace}`,
     `     hanasr status ${demo.name} -n ${demo.namespace} --kubeconfig ${demo.kubeconfigPath}`,
@@ -84,7 +102,7 @@ export function startView(
         printNew();
         if (Date.now() - lastSummary >= 10_000) {
           lastSummary = Date.now();
-          for (const l of table(demo.rows(state))) out.write(`  | ${l}\n`);
+          for (const l of [...regionLines(demo), ...table(demo.rows(state))]) out.write(`  | ${l}\n`);
         }
       }
     } finally {

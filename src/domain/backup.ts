@@ -325,21 +325,25 @@ export function backupDue(input: BackupDueInput): BackupDecision {
         message: `${input.self} became primary at epoch ${epoch}; the newest successful backup was written by ${newest.site}, whose destination this site may not reach`,
         interrupt,
         refuse,
-      }; // A new region after a switchover or a disaster takeover: its store holds no run (the old
-    // region's runs stay in the old region's store), the catalog replicated with the log, and this
-    // site's own check says the newest backup there is not readable from its destination.
+      };
+    // A new term after a switchover or a disaster takeover: the store holds no run of this term
+    // (none at all in a region that never led; only older ones in a region that leads again after
+    // a switchover and back: the other region's runs stay in its own store), the catalog
+    // replicated with the log, and this site's own check says the newest backup there is not
+    // readable from its destination.
     const facts = input.state?.facts;
     const unreadableHere =
       facts !== undefined &&
       facts.site === input.self &&
       facts.error === undefined &&
       input.databases.some((db) => input.newestSuccessful?.[db] != null && facts.readable[db] === false);
-    if (latest.size === 0 && unreadableHere && !thisTerm)
+    const newTerm = [...latest.values()].every((r) => r.epoch < epoch);
+    if (newTerm && unreadableHere && !thisTerm)
       return {
         kind: 'start',
         run: { id: `t-${epoch}`, kind: 'after-takeover', slot: null, attempt: 1 },
         reason: 'after_takeover',
-        message: `${input.self} leads at epoch ${epoch} with no backup run in this store, and the newest successful backup in the catalog is not readable from its destination (written in the other region, or before): taking one now`,
+        message: `${input.self} leads at epoch ${epoch} with no backup run of this term in this store, and the newest successful backup in the catalog is not readable from its destination (written in the other region, or before): taking one now`,
         interrupt,
         refuse,
       };
@@ -469,6 +473,8 @@ export interface DatabaseBackupHealth {
   /** Log segments waiting for a log backup and their size (M_LOG_SEGMENTS); null: not read. */
   readonly logSegmentsWaiting: number | null;
   readonly logBytesWaiting: number | null;
+  /** How long the oldest of them has waited, now (HANA's age at the read plus the time since); null: none or unknown. */
+  readonly logOldestWaitingSeconds: number | null;
   readonly failures: number;
 }
 
@@ -509,6 +515,7 @@ export function backupHealth(
     };
   const age = (t: number | null) => (t === null ? null : Math.max(0, Math.round((now - t) / 1000)));
   const dbs = databasesToBackUp(backup, facts.databases);
+  const sinceRead = Math.max(0, now - facts.observedAt);
   const runs = state?.runs ?? [];
   const databases: DatabaseBackupHealth[] = dbs.map((db) => {
     const newest = newestSuccessfulData(facts.catalog, db);
@@ -535,6 +542,10 @@ export function backupHealth(
       logBackupAgeSeconds: age(newestLog),
       logSegmentsWaiting: backlog?.waitingSegments ?? null,
       logBytesWaiting: backlog?.waitingBytes ?? null,
+      logOldestWaitingSeconds:
+        backlog?.oldestWaitingAgeSeconds == null
+          ? null
+          : Math.round(backlog.oldestWaitingAgeSeconds + sinceRead / 1000),
       failures,
     };
   });
@@ -575,7 +586,6 @@ export function backupHealth(
   const logNever = log.required ? databases.filter((d) => d.newestSuccessfulAt === null) : [];
   // Log waiting for backup longer than maxAge (M_LOG_SEGMENTS, HANA's clock plus the time since
   // it was read): log backups fall behind even when the catalog shows a recent one.
-  const sinceRead = Math.max(0, now - facts.observedAt);
   const logBehind = log.required
     ? databases.filter((d) => {
         const b = facts.logBacklog?.[d.database];

@@ -53,6 +53,18 @@ export type Action =
    * `status` until it reports off (STONITH). Refused when the term moved on; recorded in the store.
    */
   | { readonly kind: 'fence-node'; readonly epoch: number; readonly site: string }
+  /**
+   * A planned region switchover's demotion (docs/dr.md): under the draining record of
+   * `generation`, this primary (the -rw Service withdrawn) waits until, on two probes a cycle
+   * apart, no log position moved and every volume of the link into `target` has shipped all of
+   * it; then it stops, and only then records the position (the demotion token) in the store.
+   */
+  | {
+      readonly kind: 'demote-region';
+      readonly epoch: number;
+      readonly generation: number;
+      readonly target: string;
+    }
   /** Refuse (and remove) a request that cannot be carried out safely. */
   | { readonly kind: 'refuse-intent'; readonly epoch: number; readonly intentId: string };
 

@@ -18,7 +18,7 @@ import type { HanaSystemReplicationSpec, ReplicationMode } from '../api/spec.js'
 import type { Decision } from './decision.js';
 import { NONE } from './decision.js';
 import type { Observation } from './observation.js';
-import type { HanaHealth, SyncRecord } from './types.js';
+import type { HanaHealth, LogPosition, SyncRecord } from './types.js';
 
 /** What wrote a region record. */
 export type RegionRecordBy = 'bootstrap' | 'switchover' | 'disaster' | 'adopted';
@@ -55,7 +55,14 @@ export interface RegionRecord {
     readonly fromSite: string;
     readonly epoch: number;
     readonly generation: number;
+    /** The switchover's target site (the drained link's secondary). */
+    readonly toSite?: string;
+    /**
+     * The old primary's last log position: recorded by its agent after it stopped, from its last
+     * two probes before the stop (docs/dr.md); the highest volume's, per volume in `positions`.
+     */
     readonly logPosition?: number;
+    readonly positions?: Readonly<Record<string, number>>;
   };
   /**
    * A planned switchover's first write (docs/dr.md): the old region has given up, the new one may
@@ -329,6 +336,23 @@ export function decideRegion(
         ? obs.leader.lastEpoch
         : 0;
   if (!verdict.mayLead && verdict.notActive) {
+    const drain = obs.region === undefined ? null : newestRecord(obs.region);
+    const token = drain?.draining === true ? drain.token : undefined;
+    if (
+      drain !== null &&
+      token !== undefined &&
+      token.fromSite === obs.self &&
+      token.toSite !== undefined &&
+      token.logPosition === undefined &&
+      h.srRole === 'primary' &&
+      mayBeWriting(h)
+    ) {
+      return {
+        action: { kind: 'demote-region', epoch, generation: drain.generation, target: token.toSite },
+        reason: 'region_switchover_demote',
+        message: `a planned switchover to ${token.toSite} drains at generation ${drain.generation}: ${obs.self} waits until its log stands still and is shipped to ${token.toSite}, then stops and records its last log position`,
+      };
+    }
     if (h.srRole === 'primary' && mayBeWriting(h)) {
       return {
         action: { kind: 'fence', epoch, mode: 'stop' },
@@ -743,7 +767,7 @@ export function planRegionSwitchover(
       since: input.now,
       by: 'switchover',
       draining: true,
-      token: { fromSite: leader.site, epoch: leader.epoch, generation: current.generation },
+      token: { fromSite: leader.site, epoch: leader.epoch, generation: current.generation, toSite: target },
     },
     expectedGeneration: current.generation,
     fromSite: leader.site,
@@ -821,5 +845,75 @@ export function regionSwitchoverNext(
       by: 'switchover',
     },
     message: `switchover refused: ${target} did not reach ${from}'s last log position (${input.targetPosition ?? 'unknown'} of ${input.finalPosition ?? 'unknown'}) in time; region ${old ?? '?'} is active again and ${target} is not promoted`,
+  };
+}
+
+export type DrainCheck =
+  | {
+      readonly drained: true;
+      /** The highest volume's last position, and each volume's. */
+      readonly position: number;
+      readonly positions: Readonly<Record<string, number>>;
+      readonly message: string;
+    }
+  | { readonly drained: false; readonly reason: string; readonly message: string };
+
+/**
+ * Has the old primary of a planned switchover drained into `target` (docs/dr.md)? From two probes
+ * of it a cycle apart, with the -rw Service withdrawn: both understood, still primary and running,
+ * the link into `target` ACTIVE in both, every volume's LAST_LOG_POSITION unchanged between them
+ * and equal to its SHIPPED_LOG_POSITION, the same volumes in both. Anything unknown (a failed
+ * probe, no positions, a volume missing) is not drained.
+ */
+export function drainCheck(first: HanaHealth, second: HanaHealth, target: string): DrainCheck {
+  const no = (reason: string, message: string): DrainCheck => ({ drained: false, reason, message });
+  for (const [h, which] of [
+    [first, 'first'],
+    [second, 'second'],
+  ] as const) {
+    if (!h.probeOk) return no('probe_failed', `the ${which} probe failed (${h.probeError ?? 'unknown'})`);
+    if (h.srRole !== 'primary' || !h.running)
+      return no('not_running_primary', `the ${which} probe does not show a running primary`);
+  }
+  const link1 = first.replication.find((l) => l.secondary === target);
+  const link2 = second.replication.find((l) => l.secondary === target);
+  if (link1 === undefined || link2 === undefined || link1.status !== 'ACTIVE' || link2.status !== 'ACTIVE')
+    return no(
+      'dr_link_not_active',
+      `the replication into ${target} is ${link2?.status ?? link1?.status ?? 'absent'}, not ACTIVE`,
+    );
+  const p1 = link1.positions;
+  const p2 = link2.positions;
+  if (p1 === undefined || p2 === undefined || p1.length === 0 || p2.length === 0)
+    return no('positions_unknown', `the log positions of the link into ${target} are unknown`);
+  const before = new Map<string, LogPosition>(p1.map((p) => [p.volume, p]));
+  if (
+    before.size !== p1.length ||
+    new Set(p2.map((p) => p.volume)).size !== p2.length ||
+    p2.length !== before.size
+  )
+    return no('positions_unknown', `the volumes of the link into ${target} differ between the two probes`);
+  const positions: Record<string, number> = {};
+  let position = 0;
+  for (const p of p2) {
+    const q = before.get(p.volume);
+    const valid = (n: number) => Number.isSafeInteger(n) && n >= 0;
+    if (q === undefined || !valid(p.last) || !valid(p.shipped) || !valid(q.last))
+      return no('positions_unknown', `volume ${p.volume}: positions unknown`);
+    if (q.last !== p.last)
+      return no(
+        'log_moving',
+        `volume ${p.volume}: the log moved from ${q.last} to ${p.last} (still written to)`,
+      );
+    if (p.shipped !== p.last)
+      return no('not_shipped', `volume ${p.volume}: shipped ${p.shipped} of ${p.last} to ${target}`);
+    positions[p.volume] = p.last;
+    position = Math.max(position, p.last);
+  }
+  return {
+    drained: true,
+    position,
+    positions,
+    message: `the log stood still at ${position} and was shipped to ${target} on every volume`,
   };
 }

@@ -36,6 +36,20 @@ export interface ReplicationLink {
   readonly lagSeconds: number | null;
   /** Unshipped log (LAST_LOG_POSITION - SHIPPED_LOG_POSITION) * 64; null when unknown. */
   readonly lagBytes: number | null;
+  /**
+   * LAST_LOG_POSITION and SHIPPED_LOG_POSITION per service volume of this link (M_SERVICE_
+   * REPLICATION); absent when not read or not understood (a planned region switchover then never
+   * counts the link as drained).
+   */
+  readonly positions?: readonly LogPosition[];
+}
+
+/** One volume's log positions on a replication link (64-byte blocks). */
+export interface LogPosition {
+  /** SERVICE_NAME/VOLUME_ID. */
+  readonly volume: string;
+  readonly last: number;
+  readonly shipped: number;
 }
 
 /** What the agent learnt from probing its own HANA in one cycle. */

@@ -102,6 +102,8 @@ export interface HanasrMetrics {
   readonly backupLastSuccessAgeSeconds: Gauge<ClusterLabels | 'database'>;
   /** Unix time of the end of the newest successful log backup of `database`. */
   readonly backupLogLastSuccessTimestampSeconds: Gauge<ClusterLabels | 'database'>;
+  readonly backupLogSegmentsWaiting: Gauge<ClusterLabels | 'database'>;
+  readonly backupLogBytesWaiting: Gauge<ClusterLabels | 'database'>;
   /** 1 when the newest successful data backup of `database` is readable from the primary's destination. */
   readonly backupReadable: Gauge<ClusterLabels | 'database'>;
   /**
@@ -305,7 +307,7 @@ export function createMetrics(
     ),
     backupLogStalled: gauge(
       'hanasr_backup_log_stalled',
-      'Log backups are off, or the newest is older than spec.backup.logBackup.maxAgeSeconds.',
+      'Log backups are off, or a database has no log backup newer than spec.backup.logBackup.maxAgeSeconds (none at all since its first data backup, or no data backup), or its log segments have waited longer than that for a log backup.',
       CLUSTER,
     ),
     backupLastSuccessTimestampSeconds: gauge(
@@ -321,6 +323,16 @@ export function createMetrics(
     backupLogLastSuccessTimestampSeconds: gauge(
       'hanasr_backup_log_last_success_timestamp_seconds',
       'Unix time of the end of the newest successful log backup of the database.',
+      [...CLUSTER, 'database'],
+    ),
+    backupLogSegmentsWaiting: gauge(
+      'hanasr_backup_log_segments_waiting',
+      'Log segments of the database waiting for a log backup (M_LOG_SEGMENTS states Closed and Truncated) on the primary.',
+      [...CLUSTER, 'database'],
+    ),
+    backupLogBytesWaiting: gauge(
+      'hanasr_backup_log_waiting_bytes',
+      'Size in bytes of the log segments of the database waiting for a log backup on the primary.',
       [...CLUSTER, 'database'],
     ),
     backupReadable: gauge(
@@ -460,6 +472,8 @@ export const METRIC_NAMES = [
   'hanasr_backup_last_success_timestamp_seconds',
   'hanasr_backup_last_success_age_seconds',
   'hanasr_backup_log_last_success_timestamp_seconds',
+  'hanasr_backup_log_segments_waiting',
+  'hanasr_backup_log_waiting_bytes',
   'hanasr_backup_readable',
   'hanasr_region_active_store_reachable',
   'hanasr_region_dr_link_active',

@@ -86,6 +86,9 @@ export function backupReport(
       ...(d.bytes !== null ? { sizeBytes: d.bytes } : {}),
       readable: d.readable === null ? 'Unknown' : d.readable ? 'True' : 'False',
       ...(d.newestLogBackupAt !== null ? { lastLogBackupTime: rfc3339(d.newestLogBackupAt) } : {}),
+      ...(d.logSegmentsWaiting !== null ? { logSegmentsWaiting: d.logSegmentsWaiting } : {}),
+      ...(d.logBytesWaiting !== null ? { logBytesWaiting: d.logBytesWaiting } : {}),
+      ...(d.logOldestWaitingSeconds !== null ? { logOldestWaitingSeconds: d.logOldestWaitingSeconds } : {}),
     })),
     runs: runs.slice(0, BACKUP_RUNS_LIMIT).map(runStatus),
   };
@@ -124,7 +127,8 @@ export function backupReport(
 
 /**
  * hanasr_backup_* for one cluster: the newest successful data backup's age and time per database,
- * the newest log backup's age, whether the newest backup is readable, and the health (1/0).
+ * the newest log backup's age, the log waiting for a log backup (segments, bytes), whether the
+ * newest backup is readable, and the health (1/0).
  * Unknown values are not exported (absent series), and hanasr_backup_healthy is 0 while unknown.
  */
 export function exportBackupMetrics(
@@ -145,5 +149,7 @@ export function exportBackupMetrics(
     if (d.lastLogBackupTime !== undefined)
       metrics.backupLogLastSuccessTimestampSeconds.set(l, Math.floor(Date.parse(d.lastLogBackupTime) / 1000));
     metrics.backupReadable.set(l, d.readable === 'True' ? 1 : 0);
+    if (d.logSegmentsWaiting !== undefined) metrics.backupLogSegmentsWaiting.set(l, d.logSegmentsWaiting);
+    if (d.logBytesWaiting !== undefined) metrics.backupLogBytesWaiting.set(l, d.logBytesWaiting);
   }
 }

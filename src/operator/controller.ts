@@ -27,6 +27,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   ANNOTATION_DISASTER_TAKEOVER,
+  ANNOTATION_REGION_SWITCHOVER,
   clusterKey,
   FINALIZER,
   type HanaSystemReplicationStatus,
@@ -34,8 +35,25 @@ import {
 import { SpecValidationError, parseSpec, type HanaSystemReplicationSpec } from '../api/spec.js';
 import { withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination, RegionStore } from '../coordination/port.js';
-import type { RegionPeer } from '../agent/region-link.js';
 import { handleDisasterAnnotation } from './disaster.js';
+import {
+  handleSwitchoverAnnotation,
+  peerStore,
+  stepRegionSwitchover,
+  type SwitchoverPeer,
+  type SwitchoverStores,
+} from './region-switchover.js';
+import { regionOf } from '../domain/region.js';
+
+/** This region's store for a switchover (one that keeps no region record refuses every write). */
+function ownStore(store: Coordination & Partial<RegionStore>) {
+  return {
+    read: (c: string) => store.read(c),
+    addIntent: (c: string, i: Parameters<Coordination['addIntent']>[1]) => store.addIntent(c, i),
+    writeRegion: (c: string, r: Parameters<RegionStore['writeRegion']>[1], g: number | null) =>
+      store.writeRegion?.(c, r, g) ?? Promise.resolve(false),
+  };
+}
 import { KubeClient, isConflict } from '../kube/client.js';
 import { HsrInformer } from '../kube/informer.js';
 import type { Redactor } from '../observability/log.js';
@@ -99,8 +117,13 @@ export interface ControllerOptions {
   readonly takeoverTimeoutMs?: number;
   /** Cuts registered secrets (the webhook token) out of the status and the Events it writes. */
   readonly redactor?: Redactor;
-  /** The other regions' stores (docs/dr.md): a disaster takeover needs to know they are lost. */
-  readonly regionPeers?: readonly RegionPeer[];
+  /**
+   * The other regions' stores (docs/dr.md): a disaster takeover needs to know they are lost; a
+   * planned region switchover writes the handover into the target region's.
+   */
+  readonly regionPeers?: readonly SwitchoverPeer[];
+  /** A planned region switchover not handed over after this long is aborted (default 120 s). */
+  readonly regionSwitchoverTimeoutMs?: number;
   /** Receives the lag alerts that fire or resolve (the webhook, src/notify/webhook.ts). */
   readonly lagNotifier?: {
     notifyLag(
@@ -361,6 +384,10 @@ export class HsrController {
       plannedTarget = handled.plannedTarget;
       if (handled.changed) ({ state, error } = await this.readState(cluster));
     }
+    if (state?.region?.draining === true && state.region.by === 'switchover') {
+      await this.stepSwitchover({ obj, namespace, name, cluster, now }, spec, state);
+      ({ state, error } = await this.readState(cluster));
+    }
 
     const written = await this.writeStatus({
       target: { obj, namespace, name, cluster, now },
@@ -380,7 +407,9 @@ export class HsrController {
       await this.apply.record({ obj, namespace, name, cluster, now }, event);
 
     if (state !== null) {
-      const { rw, ro } = desiredServices({ obj, namespace, name, spec, activeSite: state.leader?.site });
+      // While a region switchover drains, -rw selects no pod: the old primary must take no writes.
+      const activeSite = state.region?.draining === true ? undefined : state.leader?.site;
+      const { rw, ro } = desiredServices({ obj, namespace, name, spec, activeSite });
       await this.apply.services(namespace, [
         [rwServiceName(name), rw],
         [roServiceName(name), ro],
@@ -398,6 +427,73 @@ export class HsrController {
       }
     }
     if (publishError !== undefined) throw publishError;
+  }
+
+  /** The stores of a region switchover: this region's, and the other region's peer (null: none writable). */
+  private switchoverStores(cluster: string, targetRegion: string | undefined): SwitchoverStores {
+    return {
+      cluster,
+      active: ownStore(this.options.coordination),
+      target: peerStore(this.options.regionPeers, targetRegion),
+      timeoutMs: this.options.coordinationTimeoutMs ?? 2000,
+    };
+  }
+
+  /** The -rw Service selecting no pod (a region switchover drains from here on). */
+  private async withdrawRw(t: Target, spec: HanaSystemReplicationSpec): Promise<void> {
+    const { rw } = desiredServices({
+      obj: t.obj,
+      namespace: t.namespace,
+      name: t.name,
+      spec,
+      activeSite: undefined,
+    });
+    await this.apply.services(t.namespace, [[rwServiceName(t.name), rw]]);
+  }
+
+  /** Region switchover steps already told as Events (a stuck one is told once). */
+  private readonly switchoverTold = new Set<string>();
+
+  /** One step of a draining region switchover (src/operator/region-switchover.ts). */
+  private async stepSwitchover(
+    t: Target,
+    spec: HanaSystemReplicationSpec,
+    state: ClusterState,
+  ): Promise<void> {
+    const drain = state.region!;
+    const step = await stepRegionSwitchover(
+      spec,
+      this.switchoverStores(t.cluster, drain.active),
+      this.options.regionSwitchoverTimeoutMs ?? 120_000,
+      t.now,
+      `region-switchover-${drain.token?.toSite ?? 'unknown'}-g${drain.generation}`,
+    );
+    if (step.kind === 'none' || step.kind === 'wait') {
+      if (step.kind === 'wait')
+        this.log('info', 'region switchover', { cluster: t.cluster, message: step.message });
+      return;
+    }
+    const key = `${t.cluster}|${drain.generation}|${step.kind}`;
+    if (this.switchoverTold.has(key)) return;
+    this.switchoverTold.add(key);
+    if (step.kind === 'handover')
+      await this.apply.record(t, {
+        type: 'Normal',
+        reason: 'RegionSwitchoverHandover',
+        message: step.message,
+      });
+    else if (step.kind === 'abort')
+      await this.apply.record(t, {
+        type: 'Warning',
+        reason: 'RegionSwitchoverAborted',
+        message: step.message,
+      });
+    else
+      await this.apply.record(t, {
+        type: 'Warning',
+        reason: 'RegionSwitchoverStuck',
+        message: `${step.reason}: ${step.message}`,
+      });
   }
 
   /**
@@ -422,7 +518,26 @@ export class HsrController {
       timeoutMs: this.options.coordinationTimeoutMs ?? 2000,
       record: (event) => this.apply.record(t, event),
     });
+    const sw = await handleSwitchoverAnnotation({
+      annotations,
+      spec,
+      stores: this.switchoverStores(
+        t.cluster,
+        regionOf(spec, annotations[ANNOTATION_REGION_SWITCHOVER] ?? ''),
+      ),
+      now: t.now,
+      withdrawService: () => this.withdrawRw(t, spec),
+      record: (event) => this.apply.record(t, event),
+    });
     const refusals: Refusal[] = [];
+    if (sw.refusal !== undefined) {
+      refusals.push({
+        annotation: ANNOTATION_REGION_SWITCHOVER,
+        kind: 'region-switchover',
+        site: sw.refusal.site,
+        why: sw.refusal.why,
+      });
+    }
     if (dr.refusal !== undefined) {
       refusals.push({
         annotation: ANNOTATION_DISASTER_TAKEOVER,
@@ -433,10 +548,10 @@ export class HsrController {
     }
     const plan = annotationPlanOf(annotations, spec, state, t.now);
     refusals.push(...plan.refusals);
-    const done = await this.apply.annotations(t, plan, spec, state, dr.remove);
+    const done = await this.apply.annotations(t, plan, spec, state, { ...dr.remove, ...sw.remove });
     return {
       obj: done.obj,
-      changed: dr.added || done.changed,
+      changed: dr.added || sw.started || done.changed,
       refusals,
       ...(plan.plannedTarget !== undefined ? { plannedTarget: plan.plannedTarget } : {}),
     };

@@ -237,7 +237,8 @@ export function withFailures(
 export interface Refusal {
   /** The annotation, e.g. hanasr.io/planned-takeover. */
   readonly annotation: string;
-  readonly kind: 'planned-takeover' | 'fence' | 'fence-release' | 'register' | 'disaster-takeover';
+  readonly kind:
+    'planned-takeover' | 'fence' | 'fence-release' | 'register' | 'disaster-takeover' | 'region-switchover';
   readonly site: string;
   readonly why: string;
 }
@@ -256,7 +257,9 @@ export function withRefusal(
 ): HanaSystemReplicationStatus {
   const current = findCondition(status, 'TakeoverInProgress');
   if (current === undefined || current.status !== 'False' || current.reason !== 'Stable') return status;
-  const refused = refusals.filter((r) => r.kind === 'planned-takeover').at(-1);
+  const refused = refusals
+    .filter((r) => r.kind === 'planned-takeover' || r.kind === 'region-switchover')
+    .at(-1);
   const prev = findCondition(previous, 'TakeoverInProgress');
   let replacement: Condition | undefined;
   if (refused !== undefined) {

@@ -6,7 +6,7 @@
  * wins), `/healthz` and `/readyz` on the health port, `/metrics` on the metrics port, and a
  * graceful stop (queue drained, in-flight reconcile finished, election resigned, store closed).
  */
-import type { RegionPeer } from '../agent/region-link.js';
+import type { SwitchoverPeer } from './region-switchover.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -47,8 +47,9 @@ export const operatorConfigSchema = z
     /** The store connection (coordination/config.ts: the same for agent, operator, CLI and demo). */
     etcd: storeConnectionSchema.prefault({}),
     /**
-     * Two regions (docs/dr.md): the other region's name and store, read only (a disaster takeover
-     * is refused while the active region's store answers; status.region shows both records).
+     * Two regions (docs/dr.md): the other region's name and store (a disaster takeover is refused
+     * while the active region's store answers; status.region shows both records; a planned region
+     * switchover writes its handover there).
      */
     otherRegion: z
       .object({
@@ -76,6 +77,8 @@ export const operatorConfigSchema = z
     maxConcurrentReconciles: z.number().int().min(1).max(256).default(8),
     /** A takeover still in progress after this long is reported as failed. */
     takeoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
+    /** A planned region switchover not handed over after this long is aborted (docs/dr.md). */
+    regionSwitchoverTimeoutSeconds: z.number().min(1).max(86_400).default(120),
     /** Deadline of every Kubernetes call. */
     kubeTimeoutSeconds: z.number().min(0.1).max(300).default(5),
     /** /healthz fails when the loop has not beaten for this long. */
@@ -199,6 +202,11 @@ export const OPERATOR_OPTIONS = {
     value: 'S',
     help: 'a takeover still running after S is reported failed (default 120)',
   },
+  regionSwitchoverTimeoutSeconds: {
+    flag: 'region-switchover-timeout-seconds',
+    value: 'S',
+    help: 'a planned region switchover not handed over after S is aborted, the old region active again (default 120)',
+  },
   kubeTimeoutSeconds: {
     flag: 'kube-timeout-seconds',
     value: 'S',
@@ -280,8 +288,8 @@ export interface OperatorDeps {
   /** The environment of the alert webhook (HANASR_ALERT_WEBHOOK_*; default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: HanasrMetrics;
-  /** The other regions' stores, read-only (docs/dr.md: the disaster takeover). */
-  readonly regionPeers?: readonly RegionPeer[];
+  /** The other regions' stores (docs/dr.md: the disaster takeover reads, the switchover writes). */
+  readonly regionPeers?: readonly SwitchoverPeer[];
 }
 
 export interface OperatorHandle {
@@ -357,7 +365,7 @@ export async function startOperator(
     owned = true;
   }
 
-  // The other region's store (docs/dr.md), read only; injected peers (tests, the simulator) win.
+  // The other region's store (docs/dr.md); injected peers (tests, the simulator) win.
   let regionPeers = deps.regionPeers;
   let otherRegionStore: EtcdCoordination | null = null;
   if (regionPeers === undefined && config.otherRegion !== undefined) {
@@ -396,6 +404,7 @@ export async function startOperator(
           maxConcurrentReconciles: config.maxConcurrentReconciles,
           kubeTimeoutMs: config.kubeTimeoutSeconds * 1000,
           takeoverTimeoutMs: config.takeoverTimeoutSeconds * 1000,
+          regionSwitchoverTimeoutMs: config.regionSwitchoverTimeoutSeconds * 1000,
           metrics,
           log,
           instance: config.podName,

@@ -5,8 +5,24 @@
 import type { SimBackups } from '../standins/hana-sim/backups.js';
 import type { SimNodeDevices } from '../standins/hana-sim/devices.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
-import type { SimRegions } from './regions.js';
 import { isSiteRole, type Fault, type SiteRole } from './scenario.js';
+
+/**
+ * Two regions as the region faults need them: the simulator's (src/sim/regions.ts) and the
+ * demo's (src/demo/regions.ts).
+ */
+export interface RegionFaults {
+  /** Cut or restore the link between the regions (store reads and replication across). */
+  setLink(up: boolean): void | Promise<void>;
+  /** A whole region's store down or back (its nodes are the fault's to crash). */
+  setRegionDown(region: string, down: boolean): void | Promise<void>;
+  sitesOf(region: string): string[];
+  regionOf(site: string): string;
+  /** `hanasr takeover NAME --to SITE --disaster --confirm NAME`. */
+  disasterTakeover(site: string, id: string): Promise<void>;
+  /** The planned region switchover to `site`. */
+  regionSwitchover(site: string): void | Promise<void>;
+}
 
 export interface FaultTarget {
   readonly model: SimLandscape;
@@ -28,7 +44,7 @@ export interface FaultTarget {
   /** Requests a planned takeover to `site`, as `hanasr takeover` does. */
   plannedTakeover(site: string): Promise<void>;
   /** Two regions, each with its own store (absent: one region). */
-  readonly regions?: SimRegions;
+  readonly regions?: RegionFaults;
   /** The simulated backups (fail-backup, lose-backup-destination...); absent: none. */
   readonly backups?: SimBackups;
   /** Requests a data backup now, as `hanasr backup NAME --now` does. */
@@ -109,7 +125,7 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     if (site === undefined) throw new Error(`${f.action} needs a site`);
     return site;
   };
-  const regions = (): SimRegions => {
+  const regions = (): RegionFaults => {
     if (target.regions === undefined) throw new Error(`${f.action}: this landscape has one region`);
     return target.regions;
   };
@@ -198,7 +214,8 @@ export async function applyFault(target: FaultTarget, fault: Fault): Promise<voi
     case 'region-up': {
       // The store comes back with its data (and its leases extended), then the nodes and agents.
       const r = regions();
-      r.setRegionDown(r.regionOf(need()), false);
+      const up = r.setRegionDown(r.regionOf(need()), false);
+      if (up instanceof Promise) await up; // the demo's store resumes; the simulator's at once
       for (const s of r.sitesOf(r.regionOf(need()))) {
         model.restoreNode(s);
         await target.startAgent(s);

@@ -18,12 +18,14 @@ import {
   isMultiRegion,
   newestRecord,
   planDisasterTakeover,
-  planRegionSwitchover,
   regionNames,
   regionOf,
-  regionSwitchoverNext,
-  type RegionRecord,
 } from '../domain/region.js';
+import {
+  requestRegionSwitchover,
+  stepRegionSwitchover,
+  type SwitchoverStores,
+} from '../operator/region-switchover.js';
 import type { SimLandscape } from '../standins/hana-sim/model.js';
 import type { BackupRun, BackupState } from '../domain/backup.js';
 
@@ -113,10 +115,14 @@ export class SimRegions {
     return best?.active ?? null;
   }
 
+  /** The active region's store (the first region's before any record): where requests go. */
+  activeStore(): MemoryCoordination {
+    return this.stores.get(this.activeRegion() ?? regionNames(this.spec())[0]!)!;
+  }
+
   /** The leader of the active region's store (null: none). */
   leader(): string | null {
-    const active = this.activeRegion() ?? regionNames(this.spec())[0]!;
-    return this.stores.get(active)?.snapshot(this.cluster).leader?.site ?? null;
+    return this.activeStore().snapshot(this.cluster).leader?.site ?? null;
   }
 
   /**
@@ -175,80 +181,64 @@ export class SimRegions {
   }
 
   /** The planned switchover in progress (stepped with the alerts, every sample). */
-  private switchover: {
-    readonly target: string;
-    readonly drain: RegionRecord;
-    readonly deadline: number;
-    finalPosition: number | null;
-  } | null = null;
+  private switchover: { readonly target: string; readonly deadlineMs: number; stepping: boolean } | null =
+    null;
 
   /**
-   * `hanasr takeover NAME --to SITE` to a site of the other region, as the DBA's command runs it
-   * with both regions reachable: the checks and the draining write (compare-and-set on the
-   * generation it read), then every sample checks the old primary stopped and the target caught up.
+   * The stores as the active region's operator reaches them: its own directly (while its region
+   * is up), the other region's over the link between the regions.
+   */
+  private switchoverStores(activeRegion: string, targetRegion: string): SwitchoverStores {
+    const remote = this.remote(activeRegion, targetRegion);
+    const target = this.stores.get(targetRegion)!;
+    const reach = () => {
+      if (!this.linkUp || this.down.has(targetRegion) || this.down.has(activeRegion))
+        throw new CoordinationUnavailableError(`region ${targetRegion} unreachable from ${activeRegion}`);
+    };
+    return {
+      cluster: this.cluster,
+      active: this.stores.get(activeRegion)!,
+      target: {
+        read: (c) => remote.read(c),
+        writeRegion: async (c, r, g) => (reach(), target.writeRegion(c, r, g)),
+        addIntent: async (c, i) => (reach(), target.addIntent(c, i)),
+      },
+      timeoutMs: 1000,
+    };
+  }
+
+  /**
+   * `hanasr takeover NAME --to SITE` to a site of the other region, carried out as the active
+   * region's operator does (src/operator/region-switchover.ts, the same code): the checks and the
+   * draining write, the -rw Service withdrawn (clients write nowhere), then a step every sample
+   * until the old primary's agent recorded its last log position and the handover, or the abort.
    */
   regionSwitchover(target: string, timeoutSeconds = 120): void {
-    const spec = this.spec();
     const region = this.regionOfSite(target);
     const activeRegion = this.activeRegion();
     const now = this.clock.now();
-    const reachable = (r: string) => !this.down.has(r) && (this.linkUp || r === region);
-    const activeStore =
-      activeRegion !== null && reachable(activeRegion) ? this.stores.get(activeRegion)! : null;
-    const snap = activeStore?.snapshot(this.cluster) ?? null;
-    const leader = snap?.leader ?? null;
-    const link =
-      leader !== null &&
-      this.model
-        .site(leader.site)
-        .snapshot()
-        .links.some((l) => l.secondarySite === target && l.status === 'ACTIVE');
-    const plan = planRegionSwitchover(spec, target, {
-      active:
-        snap === null
-          ? null
-          : {
-              ...(snap.region !== undefined ? { region: snap.region } : {}),
-              leader: leader === null ? null : { site: leader.site, epoch: leader.epoch },
-              lastEpoch: snap.lastEpoch,
-            },
-      targetRegionReachable: this.linkUp && !this.down.has(region),
-      linkActive: link,
+    const refused = (reason: string, message: string) =>
+      this.emit({ t: this.clock.now(), site: target, event: 'region-switchover-refused', reason, message });
+    if (activeRegion === null || this.down.has(activeRegion))
+      return refused('active_region_unreachable', "the active region's store does not answer");
+    if (activeRegion === region)
+      return refused('region_already_active', `region ${region} is already active: use a takeover inside it`);
+    void requestRegionSwitchover(
+      this.spec(),
+      target,
+      this.switchoverStores(activeRegion, region),
+      {},
       now,
-    });
-    if (!plan.ok) {
-      this.emit({
-        t: now,
-        site: target,
-        event: 'region-switchover-refused',
-        reason: plan.reason,
-        message: plan.message,
-      });
-      return;
-    }
-    void activeStore!.writeRegion(this.cluster, plan.drain, plan.expectedGeneration).then((ok) => {
-      if (!ok) {
-        this.emit({
-          t: this.clock.now(),
-          site: target,
-          event: 'region-switchover-refused',
-          reason: 'stale_generation',
-          message: 'the region record changed meanwhile: read again',
-        });
-        return;
-      }
-      this.switchover = {
-        target,
-        drain: plan.drain,
-        deadline: now + timeoutSeconds * 1000,
-        finalPosition: null,
-      };
+    ).then((answer) => {
+      if (!answer.ok) return refused(answer.reason, answer.message);
+      this.model.routeClientWrites([]);
+      this.switchover = { target, deadlineMs: timeoutSeconds * 1000, stepping: false };
       this.emit({
         t: this.clock.now(),
         site: target,
         event: 'region-switchover-draining',
         reason: 'switchover',
-        message: plan.message,
+        message: answer.message,
       });
     });
   }
@@ -256,91 +246,46 @@ export class SimRegions {
   /** One step of the switchover in progress: wait, hand over, or abort. */
   private stepSwitchover(): void {
     const sw = this.switchover;
-    if (sw === null) return;
-    const now = this.clock.now();
-    const from = sw.drain.token!.fromSite;
-    const oldRegion = this.regionOfSite(from);
+    if (sw === null || sw.stepping) return;
     const targetRegion = this.regionOfSite(sw.target);
-    // The old primary's last position, once it no longer takes writes (the rules stop it).
-    if (sw.finalPosition === null && !this.model.acceptsWrites(from))
-      sw.finalPosition = this.model.logPosition(from);
-    const targetSnap = this.model.site(sw.target).snapshot();
-    const next = regionSwitchoverNext(this.spec(), sw.drain, sw.target, {
-      finalPosition: sw.finalPosition,
-      targetPosition: targetSnap.nodeUp ? this.model.logPosition(sw.target) : null,
-      deadlinePassed: now >= sw.deadline,
-      targetLastEpoch: this.stores.get(targetRegion)!.snapshot(this.cluster).lastEpoch,
-      now,
-      id: `region-switchover-${sw.target}`,
-    });
-    if (next.kind === 'wait') return;
-    // Both writes need the store they go to (the DBA's command reaches a region over the link).
-    const reach = (r: string) => !this.down.has(r) && (this.linkUp || r === oldRegion);
-    if (next.kind === 'handover') {
-      if (!reach(targetRegion)) return; // the link is cut: wait (the deadline then aborts)
-      this.switchover = null;
-      const store = this.stores.get(targetRegion)!;
-      const cur = store.snapshot(this.cluster).region?.generation ?? null;
-      void store.writeRegion(this.cluster, next.record, cur).then(async (ok) => {
-        if (!ok) return;
-        // Carries the target store's epoch: refused (and reported) if it moved meanwhile.
-        const added = await store.addIntent(this.cluster, next.intent).then(
-          () => true,
-          () => false,
-        );
-        if (!added) {
+    const oldRegion = [...this.stores.keys()].find((r) => r !== targetRegion)!;
+    if (this.down.has(oldRegion)) return;
+    sw.stepping = true;
+    void stepRegionSwitchover(
+      this.spec(),
+      this.switchoverStores(oldRegion, targetRegion),
+      sw.deadlineMs,
+      this.clock.now(),
+      `region-switchover-${sw.target}`,
+    )
+      .then((step) => {
+        sw.stepping = false;
+        const t = this.clock.now();
+        if (step.kind === 'none' || step.kind === 'wait') return;
+        this.switchover = null;
+        if (step.kind === 'handover') {
+          this.model.routeClientWrites(null);
           this.emit({
-            t: this.clock.now(),
+            t,
             site: sw.target,
-            event: 'region-switchover-refused',
-            reason: 'stale_epoch',
-            message: `the takeover request for ${sw.target} carried a stale epoch: nobody was promoted`,
+            event: 'region-switchover-handover',
+            reason: 'caught_up',
+            message: step.message,
           });
           return;
         }
-        const old = this.stores.get(oldRegion)!;
-        if (reach(oldRegion))
-          await old
-            .writeRegion(
-              this.cluster,
-              { ...next.record, by: 'adopted' },
-              old.snapshot(this.cluster).region?.generation ?? null,
-            )
-            .catch(() => false);
+        if (step.kind === 'abort') this.model.routeClientWrites(null);
         this.emit({
-          t: this.clock.now(),
-          site: sw.target,
-          event: 'region-switchover-handover',
-          reason: 'caught_up',
-          message: next.message,
-        });
-      });
-      return;
-    }
-    // Abort: the old region becomes active again (where its store answers; else nobody leads).
-    this.switchover = null;
-    const old = this.stores.get(oldRegion)!;
-    if (this.down.has(oldRegion)) {
-      this.emit({
-        t: now,
-        site: sw.target,
-        event: 'region-switchover-refused',
-        reason: 'dr_not_caught_up',
-        message: `${next.message}; the old region's store does not answer: nobody leads until a DBA decides`,
-      });
-      return;
-    }
-    void old
-      .writeRegion(this.cluster, next.record, old.snapshot(this.cluster).region?.generation ?? null)
-      .then(() =>
-        this.emit({
-          t: this.clock.now(),
+          t,
           site: sw.target,
           event: 'region-switchover-refused',
-          reason: 'dr_not_caught_up',
-          message: next.message,
-        }),
-      );
+          reason: step.kind === 'abort' ? 'dr_not_caught_up' : step.reason,
+          message: step.message,
+        });
+      })
+      .catch(() => {
+        sw.stepping = false;
+      });
   }
 
   /**

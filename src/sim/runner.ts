@@ -296,9 +296,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     ...(backups !== undefined
       ? {
           backups,
+          // As `hanasr backup --now`: to the active region's store, where the primary's runner reads.
           requestBackup: async () => {
-            const state = store.snapshot(cluster);
-            await store
+            const to = regions?.activeStore() ?? store;
+            const state = to.snapshot(cluster);
+            await to
               .addIntent(cluster, {
                 kind: 'backup',
                 id: `backup-${rel(clock.now())}`,
@@ -316,8 +318,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }
       : {}),
     plannedTakeover: async (site) => {
-      const state = store.snapshot(cluster);
-      await store
+      const to = regions?.activeStore() ?? store;
+      const state = to.snapshot(cluster);
+      await to
         .addIntent(cluster, {
           kind: 'planned-takeover',
           id: `planned-${rel(clock.now())}-${site}`,

@@ -397,9 +397,68 @@ describe('hanasr takeover --disaster (two regions, docs/dr.md)', () => {
     expect(await annotations(other)).toEqual({ [DISASTER]: 'C', [CONFIRM]: other });
   });
 
-  it('without --disaster, refuses a site of the other region even with --force (a region switchover is not a planned takeover)', async () => {
+  const SWITCHOVER = 'hanasr.io/region-switchover';
+  const event = (name: string, type: string, reason: string, message: string) =>
+    l.core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: `${name}.` },
+        involvedObject: {
+          apiVersion: 'hanasr.io/v1alpha1',
+          kind: 'HanaSystemReplication',
+          name,
+          namespace: NS,
+        },
+        type,
+        reason,
+        message,
+        source: { component: 'hanasr-operator' },
+      },
+    });
+
+  it('without --disaster, a site of the other region is a region switchover: the annotation carries the generation and epoch status shows', async () => {
     const name = await cluster(drStatus(), regions);
-    const r = await runCli([
+    const r = await runCli(['takeover', name, '--to', 'C', '--no-wait', ...l.kubeArgs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${SWITCHOVER}=C set`);
+    expect(r.stdout).toContain('(region generation 1, epoch 3)');
+    expect(await annotations(name)).toEqual({
+      [SWITCHOVER]: 'C',
+      'hanasr.io/region-switchover-generation': '1',
+      'hanasr.io/region-switchover-epoch': '3',
+    });
+  });
+
+  it('--wait follows the Events: exit 0 on the handover, 3 on a refusal or the abort', async () => {
+    const outcomes: [string, string, string, number][] = [
+      [
+        'Normal',
+        'RegionSwitchoverHandover',
+        "C holds A's last log position 900: region eu-north is active",
+        0,
+      ],
+      ['Warning', 'IntentRefused', `${SWITCHOVER}=C refused (stale_epoch: the request saw epoch 3)`, 3],
+      ['Warning', 'RegionSwitchoverAborted', "switchover refused: C did not reach A's last log position", 3],
+    ];
+    for (const [type, reason, message, code] of outcomes) {
+      const name = await cluster(drStatus(), regions);
+      const running = runCli(['takeover', name, '--to', 'C', '--timeout', '30s', ...l.kubeArgs]);
+      await until(l, name, (o) => o['metadata']['annotations']?.[SWITCHOVER] === 'C');
+      await event(name, type, reason, message);
+      const r = await running;
+      expect(r.code, `${reason}: ${r.stderr}`).toBe(code);
+      expect(r.stdout).toContain(`  ${type} ${reason}: ${message}`);
+    }
+  });
+
+  it('the refusal (exit 3, nothing written) stays where the operator cannot do it: no status.region, or --force', async () => {
+    const { region: _r, ...noRegion } = drStatus();
+    const unknown = await cluster(noRegion, regions);
+    const r = await runCli(['takeover', unknown, '--to', 'C', '--no-wait', ...l.kubeArgs]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("the target region's store) is unknown");
+    const name = await cluster(drStatus(), regions);
+    const forced = await runCli([
       'takeover',
       name,
       '--to',
@@ -409,10 +468,11 @@ describe('hanasr takeover --disaster (two regions, docs/dr.md)', () => {
       '--no-wait',
       ...l.kubeArgs,
     ]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain(
-      'refused: C is in region eu-north and the primary A in eu-west: a planned region switchover',
+    expect(forced.code).toBe(3);
+    expect(forced.stderr).toContain(
+      'a planned region switchover (lossless or nothing: --force does not apply',
     );
+    expect(await annotations(unknown)).toEqual({});
     expect(await annotations(name)).toEqual({});
   });
 

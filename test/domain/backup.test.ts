@@ -212,6 +212,27 @@ describe('backupDue', () => {
     expect(backupDue(input({ self: 'C', newestSuccessful })).reason).toBe('slot_covered');
   });
 
+  it('back in the old region after a switchover and back: its own older run in the store, the newest backup (taken in the other region) not readable here: it takes its own', () => {
+    // eu-west's store holds A's run of epoch 1; C backed up in eu-north meanwhile (the catalog has
+    // it); A leads again at epoch 2 and cannot read C's files from its destination.
+    const newestSuccessful = { SYSTEMDB: T0 + 5000, HA1: T0 + 6000 };
+    const state = (readable: Record<string, boolean | null>) => ({
+      runs: [run({})],
+      facts: facts({ site: 'A', observedAt: T0 + 9000, readable }),
+    });
+    const d = backupDue(input({ epoch: 2, newestSuccessful, state: state({ SYSTEMDB: false, HA1: false }) }));
+    expect(`${d.kind}:${d.reason}`).toBe('start:after_takeover');
+    if (d.kind === 'start') expect(d.run).toMatchObject({ id: 't-2', kind: 'after-takeover' });
+    // Readable from here: nothing to do (the day's slot ran).
+    expect(
+      backupDue(input({ epoch: 2, newestSuccessful, state: state({ SYSTEMDB: true, HA1: true }) })).reason,
+    ).toBe('slot_done');
+    // The same term that already ran a backup here (no takeover): no second after-takeover run.
+    expect(
+      backupDue(input({ epoch: 1, newestSuccessful, state: state({ SYSTEMDB: false, HA1: false }) })).kind,
+    ).toBe('none');
+  });
+
   it('a manual request from an older epoch is refused, not run', () => {
     const d = backupDue(input({ epoch: 2, requests: [{ id: 'r1', epoch: 1 }], state: { runs: [run({})] } }));
     expect(d.refuse).toEqual(['r1']);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/domain/decide.js';
 import {
+  drainCheck,
   estimateDataLoss,
   linkReplicationMode,
   planRegionSwitchover,
@@ -653,5 +654,78 @@ describe('planned region switchover (docs/dr.md)', () => {
       view(NORTH, { ...drain, by: 'adopted' }, [peer(WEST, drain)]),
     );
     expect(north).toMatchObject({ mayLead: false, reason: 'region_switchover_draining', notActive: false });
+  });
+});
+
+describe('the demotion token: the old primary drains, stops, then records its last log position', () => {
+  const token = { fromSite: 'A', epoch: EPOCH, generation: 1, toSite: 'C' };
+  const drain: RegionRecord = { ...rec(2, NORTH, 'switchover'), draining: true, token };
+  const pos = (last: number, shipped = last, volume = 'indexserver/3') => ({ volume, last, shipped });
+  const at = (...positions: ReturnType<typeof pos>[]) =>
+    primaryHealth([link('B'), link('C', { mode: 'async', positions })]);
+  const decideA = (own: RegionRecord, health = at(pos(100))) =>
+    decide(
+      observation({
+        self: 'A',
+        local: local(health),
+        leader: held('A', true),
+        region: view(WEST, own, [peer(NORTH, rec(1, WEST, 'adopted'))]),
+      }),
+      twoRegions(),
+      T,
+    );
+  it('under the draining record the primary demotes (drain, stop, record) instead of stopping at once', () => {
+    const d = decideA(drain);
+    expect(d.action).toEqual({ kind: 'demote-region', epoch: EPOCH, generation: 2, target: 'C' });
+    expect(d.reason).toBe('region_switchover_demote');
+  });
+  it('once the token holds a position (it stopped), or for a record of another site, the old rules apply', () => {
+    const recorded = { ...drain, token: { ...token, logPosition: 100 } };
+    expect(decideA(recorded).action.kind).not.toBe('demote-region');
+    expect(decideA({ ...drain, token: { ...token, fromSite: 'B' } }).action.kind).toBe('fence');
+    // A draining record written before the target was recorded in it: no demotion without a target.
+    const { toSite: _t, ...noTarget } = token;
+    expect(decideA({ ...drain, token: noTarget }).action.kind).toBe('fence');
+  });
+  it('drained only when the log stood still between two probes and is shipped on every volume', () => {
+    const ok = drainCheck(
+      at(pos(100), pos(7, 7, 'nameserver/1')),
+      at(pos(100), pos(7, 7, 'nameserver/1')),
+      'C',
+    );
+    expect(ok).toMatchObject({
+      drained: true,
+      position: 100,
+      positions: { 'indexserver/3': 100, 'nameserver/1': 7 },
+    });
+  });
+  it.each([
+    ['the log moved', at(pos(100)), at(pos(101)), 'log_moving'],
+    ['not shipped', at(pos(100, 90)), at(pos(100, 99)), 'not_shipped'],
+    ['positions unknown', primaryHealth([link('C')]), primaryHealth([link('C')]), 'positions_unknown'],
+    ['no volumes', at(), at(), 'positions_unknown'],
+    ['a volume appeared', at(pos(100)), at(pos(100), pos(5, 5, 'nameserver/1')), 'positions_unknown'],
+    ['a volume renamed', at(pos(100)), at(pos(100, 100, 'indexserver/4')), 'positions_unknown'],
+    ['a volume twice', at(pos(100)), at(pos(100), pos(100)), 'positions_unknown'],
+    ['a position not a safe integer', at(pos(2 ** 60)), at(pos(2 ** 60)), 'positions_unknown'],
+    ['a negative position', at(pos(-1)), at(pos(-1)), 'positions_unknown'],
+    [
+      'the link not ACTIVE',
+      at(pos(100)),
+      primaryHealth([link('C', { status: 'ERROR', positions: [pos(100)] })]),
+      'dr_link_not_active',
+    ],
+    ['no link into C', at(pos(100)), primaryHealth([link('B')]), 'dr_link_not_active'],
+    [
+      'the second probe failed',
+      at(pos(100)),
+      { ...at(pos(100)), probeOk: false, probeError: 'timeout' },
+      'probe_failed',
+    ],
+    ['not a running primary', at(pos(100)), { ...at(pos(100)), running: false }, 'not_running_primary'],
+  ])('not drained: %s', (_n, first, second, reason) => {
+    const r = drainCheck(first, second, 'C');
+    expect(r.drained).toBe(false);
+    if (!r.drained) expect(r.reason).toBe(reason);
   });
 });

@@ -111,6 +111,8 @@ function populated(): ReturnType<typeof createMetrics> {
   m.backupLastSuccessAgeSeconds.set(D, 3600);
   m.backupLogLastSuccessTimestampSeconds.set(D, 1714560000);
   m.backupReadable.set(D, 1);
+  m.backupLogSegmentsWaiting.set(D, 2);
+  m.backupLogBytesWaiting.set(D, 134217728);
   m.regionActiveStoreReachable.set({ ...B, region: 'eu-north' }, 1);
   m.regionDrLinkActive.set({ ...B, source: 'A' }, 1);
   return m;

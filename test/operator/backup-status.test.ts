@@ -5,6 +5,8 @@ import type { ClusterState } from '../../src/coordination/port.js';
 import type { BackupCatalogEntry, BackupFacts, BackupRun, BackupState } from '../../src/domain/backup.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { exportBackupMetrics } from '../../src/operator/backup-status.js';
+import { formatBackup } from '../../src/cli/commands/backup.js';
+import { describeBackups } from '../../src/cli/commands/status.js';
 import { buildStatus } from '../../src/operator/status.js';
 import { healthy, spec } from './fixtures.js';
 
@@ -147,5 +149,46 @@ describe('backup status', () => {
     expect(text).toContain(
       `hanasr_backup_last_success_timestamp_seconds{namespace="hana",cluster="ha1",database="SYSTEMDB"} ${Math.floor((T0 - 2 * H) / 1000)}`,
     );
+  });
+  it('log waiting for a log backup (M_LOG_SEGMENTS): in status.backup, the metrics, hanasr status and hanasr backup', async () => {
+    // Read 5 s before now on HANA's clock: the oldest segment had waited 600 s then.
+    const backlog = {
+      SYSTEMDB: { waitingSegments: 0, waitingBytes: 0, oldestWaitingAgeSeconds: null },
+      HA1: { waitingSegments: 3, waitingBytes: 3 * 64 * 2 ** 20, oldestWaitingAgeSeconds: 600 },
+    };
+    const r = build({ runs: [], facts: facts({ logBacklog: backlog }) });
+    expect(r.status.backup?.databases).toEqual([
+      expect.objectContaining({ name: 'SYSTEMDB', logSegmentsWaiting: 0, logBytesWaiting: 0 }),
+      expect.objectContaining({
+        name: 'HA1',
+        logSegmentsWaiting: 3,
+        logBytesWaiting: 3 * 64 * 2 ** 20,
+        logOldestWaitingSeconds: 605,
+      }),
+    ]);
+    expect(r.status.backup?.databases?.[0]).not.toHaveProperty('logOldestWaitingSeconds');
+    // Not read (an older agent, or the view did not answer): no field, never a 0 that looks healthy.
+    expect(build({ runs: [], facts: facts() }).status.backup?.databases?.[1]).not.toHaveProperty(
+      'logSegmentsWaiting',
+    );
+
+    const metrics = createMetrics();
+    exportBackupMetrics(metrics, { namespace: 'hana', cluster: 'ha1' }, r.status.backup);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'hanasr_backup_log_segments_waiting{namespace="hana",cluster="ha1",database="HA1"} 3',
+    );
+    expect(text).toContain(
+      `hanasr_backup_log_waiting_bytes{namespace="hana",cluster="ha1",database="HA1"} ${3 * 64 * 2 ** 20}`,
+    );
+    expect(text).toContain(
+      'hanasr_backup_log_segments_waiting{namespace="hana",cluster="ha1",database="SYSTEMDB"} 0',
+    );
+
+    expect(describeBackups(r.status.backup!)).toContain('log waiting for backup 3 segments (192MiB)');
+    const table = formatBackup(r.status.backup, 'True BackupsOk', T0);
+    expect(table).toContain('LOG WAITING FOR BACKUP');
+    expect(table).toMatch(/HA1 .*3 segments, 192MiB, oldest 10m/);
+    expect(table).toMatch(/SYSTEMDB .* none/);
   });
 });

@@ -126,10 +126,21 @@ describe('two regions', () => {
     const cTakeover = events(r, 'C', 'decision:takeover');
     expect(cTakeover.map((e) => e.reason)).toEqual(['region_switchover_takeover']);
     expect(cTakeover[0]!.t).toBeGreaterThanOrEqual(handovers[0]!.t);
-    // A stopped before the handover (no more writes), then came back as a secondary of C.
-    const stop = events(r, 'A', 'decision:fence')[0]!;
-    expect(stop.reason).toBe('region_not_active_stop_primary');
-    expect(stop.t).toBeLessThanOrEqual(handovers[0]!.t);
+    // A demoted before the handover: its agent waited for its log to stand still and be shipped to
+    // C, stopped, and only then recorded the position the handover names (no model read).
+    const demote = events(r, 'A', 'decision:demote-region')[0]!;
+    expect(demote.reason).toBe('region_switchover_demote');
+    expect(demote.t).toBeLessThanOrEqual(handovers[0]!.t);
+    const recorded = r.timeline.find(
+      (e) =>
+        e.site === 'A' &&
+        e.event === 'action:demote-region' &&
+        /recorded as the demotion token/.test(e.message ?? ''),
+    );
+    expect(recorded, 'the demotion recorded').toBeDefined();
+    const position = /stood still at (\d+)/.exec(recorded!.message ?? '')?.[1];
+    expect(handovers[0]!.message).toContain(`last log position ${position}`);
+    expect(recorded!.t).toBeLessThanOrEqual(handovers[0]!.t);
     expect(
       r.timeline.some(
         (e) => e.site === 'A' && e.event === 'hana:register' && /secondary of C/.test(e.reason),
@@ -185,12 +196,13 @@ describe('two regions', () => {
     expect(await refusal([{ atSeconds: 40, action: 'region-switchover', site: 'B' }])).toBe(
       'region_already_active',
     );
+    // The active region's operator carries it out: it reads its own store, not the target's.
     expect(
       await refusal([
         { atSeconds: 20, action: 'cut-region-link' },
         { atSeconds: 40, action: 'region-switchover', site: 'C' },
       ]),
-    ).toBe('active_region_unreachable');
+    ).toBe('target_region_unreachable');
     expect(
       await refusal([
         { atSeconds: 20, action: 'maintenance-on' },
@@ -222,5 +234,61 @@ describe('two regions', () => {
     expect(r.metrics.backups!.onSecondary).toBe(0);
     // C's own backup is readable from its own destination: the backups are healthy at the end.
     expect(r.metrics.backups!.health).toBe('BackupsOk');
+  });
+  it('backups across the loss of the primary region: C backs up after the disaster takeover, and backup-now reaches it there', async () => {
+    const r = await runScenario(load('dr-region-loss-backups.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    // Nothing promoted in eu-north before the DBA's disaster takeover at 300 s.
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event) && e.t < 300)).toBe(false);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    // The day's run on A in eu-west; C's after-takeover run; the DBA's request, taken by C (the
+    // request went to eu-north's store, the active region's, where C's runner reads it).
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+      ['C', 'manual'],
+    ]);
+    expect(runs[1]!.startedAt).toBeGreaterThanOrEqual(runs[0]!.startedAt);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+  });
+
+  it("an in-region planned takeover with two regions goes to the active region's store: B takes over", async () => {
+    const text = readFileSync(join(dir, 'dr-primary-site-loss.yaml'), 'utf8').replace(
+      /faults:[\s\S]*$/,
+      'faults:\n  - { atSeconds: 60, action: planned-takeover, site: B }\nexpect: { primary: B, takeovers: 1, maxConcurrentPrimaries: 1, lostCommittedWrites: 0 }\n',
+    );
+    const r = await runScenario(parseScenario(text, 'dr-planned-in-region'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(r.timeline.some((e) => e.event === 'intent-refused')).toBe(false);
+  });
+  it("backups across a switchover and back: C backs up after the first handover, A after the second (the newest backup, C's, is not readable from A)", async () => {
+    const r = await runScenario(load('dr-planned-switchover-backups.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    const runs = r.metrics.backups!.runs.filter((x) => x.state === 'succeeded');
+    expect(runs.map((x) => [x.site, x.kind])).toEqual([
+      ['A', 'scheduled'],
+      ['C', 'after-takeover'],
+      ['A', 'after-takeover'],
+    ]);
+    const handovers = r.timeline.filter((e) => e.event === 'region-switchover-handover');
+    expect(runs[1]!.startedAt).toBeGreaterThan(runs[0]!.startedAt);
+    // Each after-takeover run follows its handover (relative seconds vs ms since the epoch).
+    expect(handovers.map((e) => e.site)).toEqual(['C', 'A']);
+    expect(r.metrics.backups!.onSecondary).toBe(0);
+    expect(r.metrics.backups!.health).toBe('BackupsOk');
+  });
+  it("the demo's region-loss scenario: B takes over, C follows B, then eu-west is lost: the alert fires, nothing is promoted", async () => {
+    const r = await runScenario(load('dr-demo-region-loss.yaml'));
+    expect(r.passed, JSON.stringify(r.expectations)).toBe(true);
+    expect(events(r, 'C', 'hana:register').map((e) => e.reason)).toEqual([
+      'registered as async secondary of B',
+    ]);
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event))).toBe(false);
+    const alert = r.timeline.find(
+      (e) => e.event === 'alert:HanaSRPrimaryRegionUnreachable' && e.reason === 'firing',
+    );
+    expect(alert?.site).toBe('eu-north');
+    // forSeconds (20) after the last read of eu-west's store, which came within a probe interval before 45 s.
+    expect(alert!.t).toBeGreaterThanOrEqual(45 - 2 + 20);
   });
 });

@@ -30,7 +30,8 @@ export const help = `Usage: hanasr backup NAME [--now] [-o table|json|yaml] [opt
 Shows the backups of NAME as the operator reports them in status.backup: the BackupHealthy
 condition, per database the newest successful complete data backup (time, age, size, BACKUP_ID),
 whether it is readable from the current primary's destination (BACKUP CHECK ACCESS), the newest
-log backup, and the recent runs (scheduled, manual, after a takeover; which site ran them, in
+log backup, the log waiting for a log backup (segments in M_LOG_SEGMENTS, their size, how long
+the oldest has waited), and the recent runs (scheduled, manual, after a takeover; which site ran them, in
 which epoch, and how they ended).
 
 With --now, asks for a data backup now by setting the annotation ${ANNOTATION_BACKUP_NOW}: the
@@ -62,7 +63,16 @@ export function formatBackup(backup: BackupStatus | undefined, condition: string
   if (dbs.length > 0)
     lines.push(
       table(
-        ['database', 'last successful', 'age', 'size', 'backup id', 'readable', 'last log backup'],
+        [
+          'database',
+          'last successful',
+          'age',
+          'size',
+          'backup id',
+          'readable',
+          'last log backup',
+          'log waiting for backup',
+        ],
         dbs.map((d) => [
           d.name,
           orDash(d.lastSuccessfulTime),
@@ -71,6 +81,7 @@ export function formatBackup(backup: BackupStatus | undefined, condition: string
           orDash(d.backupId),
           d.readable,
           d.lastLogBackupTime === undefined ? '-' : `${ageSince(d.lastLogBackupTime, now)} ago`,
+          logWaiting(d),
         ]),
       ),
     );
@@ -79,6 +90,16 @@ export function formatBackup(backup: BackupStatus | undefined, condition: string
   if (runs.length === 0) lines.push('Runs: none recorded');
   else lines.push(runsTable(runs));
   return lines.join('\n') + '\n';
+}
+
+/** The log of one database waiting for a log backup (M_LOG_SEGMENTS), e.g. "3 segments, 192MiB, oldest 14m". */
+export function logWaiting(d: NonNullable<BackupStatus['databases']>[number]): string {
+  if (d.logSegmentsWaiting === undefined) return '-';
+  if (d.logSegmentsWaiting === 0) return 'none';
+  return (
+    `${d.logSegmentsWaiting} segment${d.logSegmentsWaiting === 1 ? '' : 's'}, ${bytes(d.logBytesWaiting)}` +
+    (d.logOldestWaitingSeconds !== undefined ? `, oldest ${age(d.logOldestWaitingSeconds)}` : '')
+  );
 }
 
 export function runsTable(runs: NonNullable<BackupStatus['runs']>): string {

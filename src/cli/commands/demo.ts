@@ -21,7 +21,10 @@ import { isSiteRole, parseScenario, ScenarioError, type Scenario } from '../../s
 
 /** Every option of `hanasr demo`, declared once (parser, --help and docs/cli.md). */
 export const options = {
-  manifest: { value: 'FILE', help: 'HanaSystemReplication manifest (default examples/hsr.yaml)' },
+  manifest: {
+    value: 'FILE',
+    help: 'HanaSystemReplication manifest (default examples/hsr.yaml; also as the one argument: hanasr demo examples/hsr-dr.yaml)',
+  },
   scenario: {
     value: 'FILE',
     help:
@@ -49,7 +52,7 @@ export const options = {
   plain: { type: 'boolean', help: 'plain lines even on a terminal (no redrawing)' },
 } as const satisfies OptionTable;
 
-export const help = `Usage: hanasr demo [--manifest FILE] [--scenario FILE [--exit]] [options]
+export const help = `Usage: hanasr demo [MANIFEST | --manifest FILE] [--scenario FILE [--exit]] [options]
 
 Starts a whole hanasr landscape on this machine and shows it live until Ctrl-C:
 the embedded Kubernetes API (a kubeconfig is written and printed), the coordination store (a
@@ -63,6 +66,14 @@ tools against it:
   kubectl --kubeconfig <printed path> get hsr -n <namespace>
   hanasr status <name> -n <namespace> --kubeconfig <printed path>
   hanasr takeover <name> --to B -n <namespace> --kubeconfig <printed path>
+
+Two regions (sites[].region, e.g. examples/hsr-dr.yaml; docs/dr.md): each region gets its own
+Kubernetes API (kubeconfig-<region>), its own store (a local etcd each) and its own operator,
+which reads the other region's store read only; each agent uses its region's store and reads the
+other's. The screen shows both regions, which is active, and the DR link's mode and lag. Faults
+region-down, region-up, cut-region-link, restore-region-link and disaster-takeover (hanasr demo
+--scenario) act on that wiring; the disaster takeover itself is
+  hanasr takeover <name> --to C --disaster -n <namespace> --kubeconfig <DR region's kubeconfig>
 
 Options:
 ${optionsHelp(options)}
@@ -88,10 +99,13 @@ interface Args {
 function parseArgs(argv: string[]): Args | string {
   const parsed = parseOptions(argv, options);
   if (parsed.problems.length > 0) return parsed.problems[0]!;
-  if (parsed.positionals.length > 0) return `unexpected argument "${parsed.positionals[0]}"`;
+  if (parsed.positionals.length > 1) return `unexpected argument "${parsed.positionals[1]}"`;
   const v = parsed.values;
+  const positional = parsed.positionals[0];
+  if (positional !== undefined && stringOption(v, 'manifest') !== undefined)
+    return 'give the manifest once: as the argument or with --manifest';
   const a: Args = {
-    manifest: stringOption(v, 'manifest') ?? 'examples/hsr.yaml',
+    manifest: positional ?? stringOption(v, 'manifest') ?? 'examples/hsr.yaml',
     exit: v.exit === true,
     coordination: (stringOption(v, 'coordination') ?? 'auto') as Args['coordination'],
     stateDir: stringOption(v, 'stateDir') ?? join(tmpdir(), 'hanasr-demo'),
@@ -332,6 +346,12 @@ export async function run(argv: string[]): Promise<number> {
   if (!tty) {
     out.write(
       `Kubernetes API ${demo.apiUrl}\nkubeconfig ${demo.kubeconfigPath}\ncoordination ${demo.coordinationDescription}\n` +
+        (demo.regions ?? [])
+          .map(
+            (r) =>
+              `region ${r.region}: Kubernetes API ${r.apiUrl}, kubeconfig ${r.kubeconfigPath}, coordination ${r.coordinationDescription}\n`,
+          )
+          .join('') +
         `sql ${demo.sql.rw} (read-write, follows the ${demo.name}-rw Service; per site ` +
         `${Object.entries(demo.sql.sites)
           .map(([site, at]) => `${site} ${at}`)

@@ -145,6 +145,8 @@ export function describeAction(a: Action, lastEpoch: number): string {
       return `register as secondary of ${a.primary}${a.online ? ' (online)' : ''} (epoch ${a.epoch})`;
     case 'refuse-intent':
       return `refuse request ${a.intentId} (epoch ${a.epoch})`;
+    case 'demote-region':
+      return `demote for the region switchover to ${a.target}: wait until the log is shipped, stop, record the position (generation ${a.generation}, epoch ${a.epoch})`;
   }
   void lastEpoch;
   return 'unknown';

@@ -43,6 +43,7 @@ const NUMBERS = new Set([
   'resyncIntervalSeconds',
   'maxConcurrentReconciles',
   'takeoverTimeoutSeconds',
+  'regionSwitchoverTimeoutSeconds',
   'kubeTimeoutSeconds',
   'heartbeatTimeoutSeconds',
 ]);

@@ -36,7 +36,8 @@ export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
 epoch, maintenance, Ready), one row per site (role, HANA status, landscape, replication mode and
 status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover, a
-line on backups (with spec.backup; hanasr backup NAME shows them in full) and the conditions.
+line on backups (with spec.backup: health, the oldest newest backup, the log waiting for a log
+backup, the last run; hanasr backup NAME shows them in full) and the conditions.
 Without NAME: one line per HanaSystemReplication in the namespace.
 
 Options:
@@ -86,7 +87,15 @@ export function describeBackups(b: NonNullable<HanaSystemReplicationStatus['back
   const last = b.runs?.[0];
   const run =
     last !== undefined ? `, last run ${last.id} ${last.state} on ${last.site} at ${last.startTime}` : '';
-  return `Backups: ${b.healthy ? 'healthy' : `not healthy (${b.reason})`}, ${oldest}${run}`;
+  // The log waiting for a log backup over every database that reported it (M_LOG_SEGMENTS).
+  const read = (b.databases ?? []).filter((d) => d.logSegmentsWaiting !== undefined);
+  const segments = read.reduce((n, d) => n + d.logSegmentsWaiting!, 0);
+  const size = read.reduce((n, d) => n + (d.logBytesWaiting ?? 0), 0);
+  const log =
+    read.length === 0
+      ? ''
+      : `, log waiting for backup ${segments} segment${segments === 1 ? '' : 's'} (${bytes(size)})`;
+  return `Backups: ${b.healthy ? 'healthy' : `not healthy (${b.reason})`}, ${oldest}${log}${run}`;
 }
 
 /** The full view of one cluster. */

@@ -5,6 +5,9 @@ import {
   ANNOTATION_DISASTER_TAKEOVER,
   ANNOTATION_FORCE_TAKEOVER,
   ANNOTATION_PLANNED_TAKEOVER,
+  ANNOTATION_REGION_SWITCHOVER,
+  ANNOTATION_REGION_SWITCHOVER_EPOCH,
+  ANNOTATION_REGION_SWITCHOVER_GENERATION,
   findCondition,
   KIND,
 } from '../../api/resource.js';
@@ -56,13 +59,23 @@ Asks the operator for a planned takeover (with handshake) to SITE by setting the
 ${ANNOTATION_PLANNED_TAKEOVER}=SITE, then follows status until SITE is primary.
 
 Refused (exit 3, nothing changed) when SITE is not a site of NAME, is already primary, there is
-no current primary, maintenance is on, SITE is in another region than the primary (a planned
-region switchover is not carried out through the operator yet: docs/dr.md), or SITE is not in
-sync according to status. --force
+no current primary, maintenance is on, or SITE is not in sync according to status. --force
 overrides the in-sync check only, after a typed confirmation: type the site name on stdin, or
 pass --yes-i-know-data-may-be-lost in scripts; it then also sets ${ANNOTATION_FORCE_TAKEOVER}=true
 (in the same patch), which tells the operator to skip its in-sync check too. The operator applies
 its other safety checks and may still refuse (reported as IntentRefused, exit 3).
+
+SITE in the other region than the primary (two regions, docs/dr.md; run against the active
+region's resource): a planned region switchover, lossless or nothing. It sets
+${ANNOTATION_REGION_SWITCHOVER}=SITE with ${ANNOTATION_REGION_SWITCHOVER_GENERATION} and
+${ANNOTATION_REGION_SWITCHOVER_EPOCH} (the region generation and epoch status shows); the
+active region's operator withdraws the -rw Service, the old primary's agent waits until its log
+stands still and is shipped to SITE, stops and records its last log position, then the operator
+hands over to SITE in its region's store; not drained by --region-switchover-timeout-seconds,
+the old region is active again and SITE is not promoted. Refused (exit 3) without status.region,
+with --force, or by the operator (stale generation or epoch, DR link not ACTIVE, the other
+region's store unknown or unreachable: IntentRefused); with --wait exit 0 on the handover, 3 on
+a refusal or the abort, 1 when it is stuck.
 
 --disaster (two regions, docs/dr.md; run against the DR region's resource): promotes SITE, a
 site of the DR region, when the active region cannot be reached. It first prints the expected
@@ -87,7 +100,10 @@ export const options: OptionTable = { ...KUBE_FLAGS, ...OPTIONS };
 const POLL_MS = 500;
 
 /** Why a takeover of `obj` to `site` is unsafe, or null; `syncReason` is the in-sync part. */
-export function refusal(obj: Obj, site: string): { reason: string; overridable: boolean } | null {
+export function refusal(
+  obj: Obj,
+  site: string,
+): { reason: string; overridable: boolean; switchover?: true } | null {
   const sites = specSites(obj);
   if (!sites.includes(site)) {
     return { reason: `unknown site "${site}" (sites: ${sites.join(', ')})`, overridable: false };
@@ -117,12 +133,13 @@ export function refusal(obj: Obj, site: string): { reason: string; overridable: 
   const targetRegion = regionOfSite(site);
   const primaryRegion = regionOfSite(status.currentPrimary);
   if (targetRegion !== undefined && primaryRegion !== undefined && targetRegion !== primaryRegion) {
+    // Not a planned takeover: a planned region switchover (docs/dr.md), lossless or nothing.
     return {
       reason:
         `${site} is in region ${targetRegion} and the primary ${status.currentPrimary} in ${primaryRegion}: ` +
-        'a planned region switchover is not carried out through the operator yet (docs/dr.md; rehearse it ' +
-        'with hanasr simulate, fault region-switchover); for a lost region use --disaster',
+        'a planned region switchover (lossless or nothing: --force does not apply; for a lost region use --disaster)',
       overridable: false,
+      switchover: true,
     };
   }
   const s = status.sites?.find((x) => x.name === site);
@@ -291,6 +308,10 @@ export async function run(argv: string[]): Promise<number> {
     const obj = await getCluster(kube, name);
     if (disaster) return disasterTakeover(kube, obj, name, site, confirmed);
     const refused = refusal(obj, site);
+    if (refused?.switchover === true) {
+      if (force) throw new CliError(EXIT.refused, `refused: ${refused.reason}`);
+      return regionSwitchover(kube, obj, name, site, wait, timeoutMs);
+    }
     let forced = false;
     if (refused !== null) {
       if (!refused.overridable) throw new CliError(EXIT.refused, `refused: ${refused.reason}`);
@@ -322,6 +343,74 @@ export async function run(argv: string[]): Promise<number> {
     if (!wait) return EXIT.ok;
     return follow(kube, name, site, seen, startedAt, timeoutMs);
   });
+}
+
+/**
+ * A planned region switchover to `site` (docs/dr.md): the annotation with the region generation
+ * and the epoch status shows (the operator refuses when its stores moved on), then, with --wait,
+ * the operator's Events until the handover (exit 0), a refusal or the abort (exit 3), or a stuck
+ * switchover (exit 1).
+ */
+async function regionSwitchover(
+  kube: Kube,
+  obj: Obj,
+  name: string,
+  site: string,
+  wait: boolean,
+  timeoutMs: number,
+): Promise<number> {
+  const status = statusOf(obj);
+  const region = record(record(obj['status'])['region']);
+  const generation = region['generation'];
+  if (typeof generation !== 'number')
+    throw new CliError(
+      EXIT.refused,
+      "refused: status.region is empty: this resource's operator has not read a region record, so the generation to supersede (and the target region's store) is unknown; nothing changed",
+    );
+  if (status.epoch === undefined)
+    throw new CliError(
+      EXIT.refused,
+      'refused: status shows no epoch: read the status again later; nothing changed',
+    );
+  const seen = new Set(((await events(kube, name)) ?? []).map((e) => e.key));
+  await patchCluster(kube, name, {
+    metadata: {
+      annotations: {
+        [ANNOTATION_REGION_SWITCHOVER]: site,
+        [ANNOTATION_REGION_SWITCHOVER_GENERATION]: String(generation),
+        [ANNOTATION_REGION_SWITCHOVER_EPOCH]: String(status.epoch),
+      },
+    },
+  });
+  const out = (line: string) => process.stdout.write(line + '\n');
+  out(
+    `${ANNOTATION_REGION_SWITCHOVER}=${site} set on ${KIND} ${kube.namespace}/${name} (region generation ${generation}, epoch ${status.epoch}): the operator drains the primary, then hands over to ${site} or aborts`,
+  );
+  if (!wait) return EXIT.ok;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const e of (await events(kube, name)) ?? []) {
+      if (seen.has(e.key)) continue;
+      seen.add(e.key);
+      out(`  ${e.type} ${e.reason}: ${e.message}`);
+      if (e.reason === 'IntentRefused' && e.message.includes(ANNOTATION_REGION_SWITCHOVER))
+        throw new CliError(EXIT.refused, `the operator refused the switchover: ${e.message}`);
+      if (e.reason === 'RegionSwitchoverAborted')
+        throw new CliError(EXIT.refused, `the switchover was aborted: ${e.message}`);
+      if (e.reason === 'RegionSwitchoverStuck')
+        throw new CliError(EXIT.failed, `the switchover is stuck: ${e.message}`);
+      if (e.reason === 'RegionSwitchoverHandover') {
+        out(`${site} takes over in its region (see that region's resource for its status).`);
+        return EXIT.ok;
+      }
+    }
+    if (Date.now() >= deadline)
+      throw new CliError(
+        EXIT.unavailable,
+        `timed out after ${timeoutMs / 1000}s waiting for the switchover to ${site}; it stays with the operator: see \`hanasr status ${name}\` and its Events`,
+      );
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+  }
 }
 
 /** What status.region says a disaster takeover to `site` would lose, or why it cannot be asked. */

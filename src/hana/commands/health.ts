@@ -9,6 +9,7 @@ import {
   type OperationMode,
   type OverallReplicationStatus,
   type ProcessColour,
+  type LogPosition,
   type ReplicationLink,
   type ReplicationMode,
   type ReplicationStatus,
@@ -22,6 +23,8 @@ import type { SystemReplicationStatus } from '../parsers/sr-status.js';
 export interface LagSample {
   readonly lagSeconds: number;
   readonly lagBytes: number;
+  /** Per service volume (M_SERVICE_REPLICATION); absent when unknown. */
+  readonly positions?: readonly LogPosition[];
 }
 
 /** Replication lag per secondary site (e.g. from M_SERVICE_REPLICATION over SQL). */
@@ -124,6 +127,7 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
           inSync: l.status === 'ACTIVE' && l.secondaryActive && l.fullySynced !== false,
           lagSeconds: sample ? sample.lagSeconds : null,
           lagBytes: sample ? sample.lagBytes : null,
+          ...(sample?.positions !== undefined ? { positions: sample.positions } : {}),
         };
       });
       overall =

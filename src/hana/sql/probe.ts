@@ -9,7 +9,12 @@
  */
 import { createRequire } from 'node:module';
 import { withTimeout, type Clock } from '../../clock.js';
-import { replicationStatuses, type ReplicationMode, type ReplicationStatus } from '../../domain/types.js';
+import {
+  replicationStatuses,
+  type LogPosition,
+  type ReplicationMode,
+  type ReplicationStatus,
+} from '../../domain/types.js';
 import { redact, type HanaCredentials } from './credentials.js';
 
 type HanaClientModule = typeof import('@sap/hana-client');
@@ -45,6 +50,11 @@ export interface LinkLag {
   readonly details: string;
   readonly backlogSize?: number;
   readonly backlogTimeSeconds?: number;
+  /**
+   * LAST_LOG_POSITION / SHIPPED_LOG_POSITION per service volume (SERVICE_NAME/VOLUME_ID); absent
+   * when a row's positions or volume could not be read, or two rows name the same volume.
+   */
+  readonly positions?: readonly LogPosition[];
 }
 
 export type Availability =
@@ -68,6 +78,7 @@ export interface HanaSqlProbeOptions {
 const LAG_QUERY_COLUMNS = [
   'R.SECONDARY_SITE_NAME',
   'R.SERVICE_NAME',
+  'R.VOLUME_ID',
   'R.REPLICATION_MODE',
   'R.REPLICATION_STATUS',
   'R.REPLICATION_STATUS_DETAILS',
@@ -149,6 +160,21 @@ export function foldReplicationRows(rows: readonly Row[]): Map<string, LinkLag> 
     if (last !== null && shipped !== null) lagBytes = Number(last > shipped ? (last - shipped) * 64n : 0n);
     if (lastTime !== null && shippedTime !== null) lagSeconds = Math.max(0, lastTime - shippedTime) / 1000;
     if (!Number.isFinite(lagBytes) || !Number.isFinite(lagSeconds)) status = 'UNKNOWN';
+    const volumeId = toBigInt(row.VOLUME_ID);
+    const position: LogPosition | null =
+      last !== null &&
+      shipped !== null &&
+      volumeId !== null &&
+      last <= BigInt(Number.MAX_SAFE_INTEGER) &&
+      shipped <= BigInt(Number.MAX_SAFE_INTEGER) &&
+      last >= 0n &&
+      shipped >= 0n
+        ? {
+            volume: `${String(row.SERVICE_NAME ?? '')}/${volumeId}`,
+            last: Number(last),
+            shipped: Number(shipped),
+          }
+        : null;
     const backlogSize = toBigInt(row.BACKLOG_SIZE);
     const backlogTime = toBigInt(row.BACKLOG_TIME);
     const entry: { -readonly [K in keyof LinkLag]: LinkLag[K] } = {
@@ -160,6 +186,7 @@ export function foldReplicationRows(rows: readonly Row[]): Map<string, LinkLag> 
     };
     if (backlogSize !== null) entry.backlogSize = Number(backlogSize);
     if (backlogTime !== null) entry.backlogTimeSeconds = Number(backlogTime) / 1e6;
+    if (position !== null) entry.positions = [position];
     const prev = out.get(site);
     if (!prev) {
       out.set(site, entry);
@@ -177,6 +204,13 @@ export function foldReplicationRows(rows: readonly Row[]): Map<string, LinkLag> 
     const bt = Math.max(prev.backlogTimeSeconds ?? -1, entry.backlogTimeSeconds ?? -1);
     if (bs >= 0) merged.backlogSize = bs;
     if (bt >= 0) merged.backlogTimeSeconds = bt;
+    // Positions are known for the link only when every row's are, each volume once.
+    if (
+      prev.positions !== undefined &&
+      position !== null &&
+      !prev.positions.some((p) => p.volume === position.volume)
+    )
+      merged.positions = [...prev.positions, position];
     out.set(site, merged);
   }
   return out;

@@ -36,6 +36,10 @@ export function simCommandPort(
             {
               lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
               lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+              // The simulator keeps one log stream per link: one volume.
+              positions: [
+                { volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition },
+              ],
             },
           ]),
         );

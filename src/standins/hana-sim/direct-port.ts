@@ -56,6 +56,11 @@ export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
       ? null
       : Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
     lagBytes: s.sqlProbeBroken ? null : Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+    ...(s.sqlProbeBroken
+      ? {}
+      : {
+          positions: [{ volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition }],
+        }),
   }));
   let overall: OverallReplicationStatus = 'NONE';
   for (const l of replication) {

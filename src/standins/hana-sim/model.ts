@@ -133,6 +133,8 @@ export class SimLandscape {
   private nextWriteId = 1;
   private allReplBlocked = false;
   private unavailableMs = 0;
+  /** Where clients send writes (the -rw Service): null, to every writable site. */
+  private routed: ReadonlySet<string> | null = null;
   private maxWritable = 0;
   private advancing = false;
   /** Client commits by id, with the site that took them. */
@@ -376,6 +378,19 @@ export class SimLandscape {
 
   restoreNode(name: string): void {
     this.fault('restore-node', name);
+  }
+
+  /**
+   * Where clients send their writes, as a Service would route them: only to `sites` (an empty
+   * list: nowhere, the Service selects no pod), or null: to every writable site (the default).
+   */
+  routeClientWrites(sites: readonly string[] | null): void {
+    this.mutateAll('route-writes', () => {
+      this.routed = sites === null ? null : new Set(sites);
+      return sites === null
+        ? 'clients write to every writable site'
+        : `clients write only to ${sites.join(', ') || 'no site'}`;
+    });
   }
 
   blockReplication(name?: string): void {
@@ -720,9 +735,10 @@ export class SimLandscape {
   private step(from: number, to: number): void {
     if (to <= from) return;
     const writable = this.order.filter((s) => this.writable(s));
-    if (writable.length === 0) this.unavailableMs += to - from;
+    const reached = this.routed === null ? writable : writable.filter((s) => this.routed!.has(s.name));
+    if (reached.length === 0) this.unavailableMs += to - from;
     this.maxWritable = Math.max(this.maxWritable, writable.length);
-    for (const s of writable) this.generateWrites(s, from, to);
+    for (const s of reached) this.generateWrites(s, from, to);
     for (const s of this.order) {
       for (const link of s.links.values()) ship(this.repl, s, link, from, to);
     }

@@ -143,6 +143,11 @@ describe('HanaSqlProbe.replicationLag', () => {
       details: '',
       backlogSize: 32000,
       backlogTimeSeconds: 3.5,
+      // Per service volume, as M_SERVICE_REPLICATION has them (a planned region switchover's drain).
+      positions: [
+        { volume: 'nameserver/1', last: 1500, shipped: 1000 },
+        { volume: 'indexserver/3', last: 1500, shipped: 1000 },
+      ],
     });
     expect(lag.get('C')).toMatchObject({
       lagSeconds: 0,
@@ -152,7 +157,39 @@ describe('HanaSqlProbe.replicationLag', () => {
       details: 'catching up',
     });
     shipped = 1500;
-    expect((await p.replicationLag(new AbortController().signal)).get('B')?.lagBytes).toBe(0);
+    const again = (await p.replicationLag(new AbortController().signal)).get('B');
+    expect(again?.lagBytes).toBe(0);
+    expect(again?.positions?.every((v) => v.shipped === v.last)).toBe(true);
+  });
+
+  it('leaves the positions unknown when a row has none or names a volume twice', async () => {
+    const { foldReplicationRows } = await import('../../../src/hana/sql/probe.js');
+    const row = (over: Record<string, unknown>) => ({
+      SECONDARY_SITE_NAME: 'C',
+      SERVICE_NAME: 'indexserver',
+      VOLUME_ID: 3,
+      REPLICATION_MODE: 'ASYNC',
+      REPLICATION_STATUS: 'ACTIVE',
+      LAST_LOG_POSITION: 900,
+      SHIPPED_LOG_POSITION: 900,
+      LAST_LOG_POSITION_TIME: '2024-01-01 12:00:00.000',
+      SHIPPED_LOG_POSITION_TIME: '2024-01-01 12:00:00.000',
+      ...over,
+    });
+    expect(
+      foldReplicationRows([row({}), row({ SERVICE_NAME: 'nameserver', VOLUME_ID: 1 })]).get('C')?.positions,
+    ).toHaveLength(2);
+    expect(
+      foldReplicationRows([row({}), row({ SERVICE_NAME: 'nameserver', VOLUME_ID: null })]).get('C')
+        ?.positions,
+    ).toBeUndefined();
+    expect(
+      foldReplicationRows([row({ VOLUME_ID: 'x' }), row({ SERVICE_NAME: 'nameserver', VOLUME_ID: 1 })]).get(
+        'C',
+      )?.positions,
+    ).toBeUndefined();
+    expect(foldReplicationRows([row({}), row({})]).get('C')?.positions).toBeUndefined();
+    expect(foldReplicationRows([row({ LAST_LOG_POSITION: 'garbage' })]).get('C')?.positions).toBeUndefined();
   });
 
   it('satisfies the lagSource shape the command adapter uses', async () => {
