@@ -16,6 +16,17 @@ export default tseslint.config(
     },
   },
   {
+    // The simulator hands out light abort signals, which Node 24's AbortSignal.any refuses.
+    files: ['src/**/*.ts', 'rigs/**/*.ts'],
+    ignores: ['src/clock.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'AbortSignal', property: 'any', message: 'use anySignal from src/clock.ts' },
+      ],
+    },
+  },
+  {
     // The decision core is pure: no I/O, no clocks, no adapters.
     files: ['src/domain/**/*.ts'],
     rules: {

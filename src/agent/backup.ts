@@ -12,7 +12,7 @@
  * never starts a backup, and cancels one it started when it loses the key.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
-import { withTimeout, type Clock } from '../clock.js';
+import { anySignal, withTimeout, type Clock } from '../clock.js';
 import type { ClusterState, Coordination } from '../coordination/port.js';
 import {
   backupDue,
@@ -310,7 +310,7 @@ export class BackupRunner {
         flight.database = db;
         const prefix = backupPrefix(backup, db, run.startedAt);
         await withTimeout(clock, backup.timeoutSeconds * 1000, `BACKUP DATA FOR ${db}`, (signal) => {
-          const both = AbortSignal.any([signal, flight.abort.signal]);
+          const both = anySignal([signal, flight.abort.signal]);
           return port.backupData(db, backup.destination.type, prefix, both);
         }).catch(async (err: unknown) => {
           // A backup past its deadline, or cut off: cancel what still runs on HANA.

@@ -19,7 +19,7 @@
  * a SQL answer without a word from the agent counts as writable — the safe side for the takeover
  * guard. A silent or refusing peer is never writable and never a confirmed secondary.
  */
-import { withTimeout, type Clock } from '../clock.js';
+import { anySignal, withTimeout, type Clock } from '../clock.js';
 import type { PeerView } from '../domain/observation.js';
 import type { HanaCredentials } from '../hana/sql/credentials.js';
 import { HanaSqlProbe } from '../hana/sql/probe.js';
@@ -126,7 +126,7 @@ export class NetworkPeerProbe implements PeerProbe {
     try {
       // HanaSqlProbe has its own deadline; this one also bounds a credentials loader that hangs.
       const result = await withTimeout(this.options.clock, timeoutMs, `SQL check of ${site}`, (deadline) =>
-        probe.availability(AbortSignal.any([signal, deadline])),
+        probe.availability(anySignal([signal, deadline])),
       );
       return result.available ? 'writable' : 'silent';
     } catch {
@@ -146,7 +146,7 @@ export class NetworkPeerProbe implements PeerProbe {
       return await withTimeout(this.options.clock, timeoutMs, 'peer agent status', async (deadline) => {
         const nonce = newNonce();
         const res = await this.fetchFn(new URL('/status', url), {
-          signal: AbortSignal.any([signal, deadline]),
+          signal: anySignal([signal, deadline]),
           headers: {
             accept: 'application/json',
             authorization: authorizationHeader(token, 'GET', '/status', nonce),

@@ -67,6 +67,13 @@ export const specValidations = [
     fieldPath: '.lease.ttlSeconds',
   },
   {
+    // zod's rule, in the same order of operations (the same doubles at the edge).
+    rule: '!has(self.replication) || !has(self.probes) || !has(self.takeover) || !has(self.clock) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || !has(self.takeover.failureThreshold) || !has(self.clock.maxSkewSeconds) || double(self.clock.maxSkewSeconds) <= self.probes.intervalSeconds + self.probes.timeoutSeconds || double(self.takeover.failureThreshold) * self.probes.intervalSeconds + double(self.clock.maxSkewSeconds) + (self.probes.intervalSeconds + self.probes.timeoutSeconds) < double(self.replication.logShippingTimeoutSeconds)',
+    message:
+      'with clock.maxSkewSeconds above a probe cycle (probes.intervalSeconds + probes.timeoutSeconds), takeover.failureThreshold x probes.intervalSeconds + clock.maxSkewSeconds + a probe cycle must be shorter than replication.logShippingTimeoutSeconds, or once a failed primary steps down its secondary is never trusted in time to take over',
+    fieldPath: '.replication.logShippingTimeoutSeconds',
+  },
+  {
     rule: "!has(self.fencing) || !has(self.fencing.watchdog) || !has(self.fencing.watchdog.mode) || self.fencing.watchdog.mode != 'required' || !has(self.fencing.watchdog.safetyMarginSeconds) || double(has(self.lease) && has(self.lease.ttlSeconds) ? self.lease.ttlSeconds : 10) - self.fencing.watchdog.safetyMarginSeconds >= 1.0",
     message:
       'fencing.watchdog.safetyMarginSeconds must leave at least 1 s of lease.ttlSeconds when the watchdog is required: its timeout may be at most lease.ttlSeconds - safetyMarginSeconds',

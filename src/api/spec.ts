@@ -726,6 +726,28 @@ export const hanaSystemReplicationSpecSchema = z
           'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
       });
     }
+    // A failed primary steps down after failureThreshold failed probes, at the earliest
+    // failureThreshold x intervalSeconds after its last good probe (the last replication contact
+    // its secondary's SOK vouches for). A report of the primary counts as fresh only within a
+    // probe cycle less the skew bound (src/domain/sync-trust.ts): with a bound above a cycle
+    // none ever does, and the secondary is trusted only while the contact, the skew bound and a
+    // cycle are within logShippingTimeoutSeconds. Past that, no takeover could ever follow a
+    // step-down: the primary stays down and the secondary waits (sim:fuzz 20261302).
+    const cycle = spec.probes.intervalSeconds + spec.probes.timeoutSeconds;
+    const stepDown =
+      spec.takeover.failureThreshold * spec.probes.intervalSeconds + spec.clock.maxSkewSeconds + cycle;
+    if (spec.clock.maxSkewSeconds > cycle && stepDown >= spec.replication.logShippingTimeoutSeconds) {
+      const n = (x: number) => Math.round(x * 1000) / 1000;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replication', 'logShippingTimeoutSeconds'],
+        message:
+          `with clock.maxSkewSeconds (${n(spec.clock.maxSkewSeconds)} s) above a probe cycle (probes.intervalSeconds + probes.timeoutSeconds = ${n(cycle)} s), ` +
+          `takeover.failureThreshold x probes.intervalSeconds (${spec.takeover.failureThreshold} x ${n(spec.probes.intervalSeconds)} s) + clock.maxSkewSeconds + a probe cycle = ${n(stepDown)} s ` +
+          `must be shorter than replication.logShippingTimeoutSeconds (${n(spec.replication.logShippingTimeoutSeconds)} s), or once a failed primary steps down its secondary is never trusted in time to take over ` +
+          `(raise logShippingTimeoutSeconds, or lower failureThreshold, intervalSeconds or maxSkewSeconds)`,
+      });
+    }
   })
   .describe('Desired state: the HANA system, its sites and the HA policy.');
 

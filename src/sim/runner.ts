@@ -123,10 +123,11 @@ const toMs = (t: number) => Math.round(t * 1000) / 1000;
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<SimulationResult> {
   const wallStart = performance.now();
   // Nothing in a simulated landscape waits on real I/O or real timers: an empty microtask queue
-  // means every chain has settled. Node's own abort signals: the command adapter and the peer
-  // probe combine them with AbortSignal.any, which on Node 24 refuses the light ones (every
-  // probe then failed there: 84 tests), while Node 20 took them.
-  const clock = new VirtualClock(SIM_EPOCH, { settle: 'microtasks' });
+  // means every chain has settled. Light abort signals (a Node one costs microseconds, ~10,000
+  // deadlines a schedule); the code combines signals with anySignal, which Node 24's
+  // AbortSignal.any needs (it refuses a light one: 84 tests failed there when it was called
+  // directly).
+  const clock = new VirtualClock(SIM_EPOCH, { settle: 'microtasks', lightSignals: true });
   let spec: HanaSystemReplicationSpec = scenario.cluster;
   const cluster = scenario.name;
   const model = new SimLandscape({

@@ -113,10 +113,37 @@ describe('CEL rules of the CRD, evaluated', () => {
       { ...example.spec, probes: { intervalSeconds: 12, timeoutSeconds: 3 }, lease: { ttlSeconds: 10 } },
       { ...example.spec, lease: { ttlSeconds: 20 }, replication: { logShippingTimeoutSeconds: 30 } },
       { ...example.spec, alerts: { lagWarningSeconds: 60, lagCriticalSeconds: 30 } },
+      // sim:fuzz 20261302: 12 x 1 s + 18 s + 1.5 s >= 28 s, with the skew bound above a cycle.
+      stepDown(28, 18),
+      // Right at the edge: 12 x 1 + 18.5 + 1.5 = 32.
+      stepDown(32, 18.5),
     ];
     for (const c of cases) {
       expect(zodAccepts(c), JSON.stringify(c)).toBe(false);
       expect(celFailures(c), JSON.stringify(c)).not.toEqual([]);
     }
+    // Just above the edge, or a skew bound within a cycle (a fresh report is trusted then): valid.
+    for (const c of [stepDown(33, 18.5), stepDown(32, 18), stepDown(28, 1.5), stepDown(20, 1)]) {
+      expect(zodAccepts(c), JSON.stringify(c)).toBe(true);
+      expect(celFailures(c), JSON.stringify(c)).toEqual([]);
+    }
+  });
+
+  it('the step-down rule names its numbers', () => {
+    expect(() => parseSpec(stepDown(28, 18))).toThrow(
+      /takeover.failureThreshold x probes.intervalSeconds \(12 x 1 s\) \+ clock.maxSkewSeconds \+ a probe cycle = 31.5 s must be shorter than replication.logShippingTimeoutSeconds \(28 s\)/,
+    );
   });
 });
+
+/** The settings of sim:fuzz schedule 20261302 with another log-shipping timeout and skew bound. */
+function stepDown(logShippingTimeoutSeconds: number, maxSkewSeconds: number): HanaSystemReplicationSpecInput {
+  return {
+    ...example.spec,
+    replication: { mode: 'syncmem', logShippingTimeoutSeconds },
+    takeover: { failureThreshold: 12 },
+    probes: { intervalSeconds: 1, timeoutSeconds: 0.5 },
+    lease: { ttlSeconds: 6 },
+    clock: { maxSkewSeconds },
+  };
+}

@@ -2,7 +2,7 @@
  * `hanasr validate` through the built CLI, offline: examples/hsr.yaml is valid; broken manifests
  * name the file, the line and the field; multi-document files; exit codes 0, 1, 2.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,47 @@ describe('hanasr validate', () => {
       `${path}:16: spec.lease.ttlSeconds: must be shorter than replication.logShippingTimeoutSeconds, ` +
         'so a cut-off primary fences itself before it can commit alone\n',
     );
+  });
+
+  it('refuses settings that leave a secondary no time to take over after a step-down, naming the numbers (exit 1)', async () => {
+    // sim:fuzz schedule 20261302: the primary stepped down after 12 x 1 s and its secondary
+    // waited for ever (the skew bound of 18 s left no trust window in the log-shipping timeout).
+    const path = file(
+      'step-down.yaml',
+      GOOD +
+        [
+          '  replication:',
+          '    mode: syncmem',
+          '    logShippingTimeoutSeconds: 28',
+          '  takeover:',
+          '    failureThreshold: 12',
+          '  probes:',
+          '    intervalSeconds: 1',
+          '    timeoutSeconds: 0.5',
+          '  lease:',
+          '    ttlSeconds: 6',
+          '  clock:',
+          '    maxSkewSeconds: 18',
+          '',
+        ].join('\n'),
+    );
+    const r = await runCli(['validate', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `${path}:15: spec.replication.logShippingTimeoutSeconds: with clock.maxSkewSeconds (18 s) above a probe cycle ` +
+        '(probes.intervalSeconds + probes.timeoutSeconds = 1.5 s), takeover.failureThreshold x probes.intervalSeconds ' +
+        '(12 x 1 s) + clock.maxSkewSeconds + a probe cycle = 31.5 s must be shorter than ' +
+        'replication.logShippingTimeoutSeconds (28 s), or once a failed primary steps down its secondary is never ' +
+        'trusted in time to take over (raise logShippingTimeoutSeconds, or lower failureThreshold, intervalSeconds or maxSkewSeconds)\n',
+    );
+    // With room for it (32 s > 31.5 s), or a skew bound within a cycle, the same settings are valid.
+    const fixed = file('step-down-ok.yaml', readFileSync(path, 'utf8').replace('Seconds: 28', 'Seconds: 32'));
+    expect((await runCli(['validate', fixed])).code).toBe(0);
+    const small = file(
+      'step-down-skew.yaml',
+      readFileSync(path, 'utf8').replace('maxSkewSeconds: 18', 'maxSkewSeconds: 1.5'),
+    );
+    expect((await runCli(['validate', small])).code).toBe(0);
   });
 
   it('reports every problem, each on its own line, with array indexes', async () => {

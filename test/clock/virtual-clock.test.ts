@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TimeoutError, VirtualClock, withTimeout } from '../../src/clock.js';
+import { anySignal, TimeoutError, VirtualClock, withTimeout } from '../../src/clock.js';
 
 describe('VirtualClock', () => {
   it('fires timers by time, then in the order they were set, and never a cancelled one', async () => {
@@ -96,5 +96,32 @@ describe('VirtualClock', () => {
     expect(handler).toBe(1);
     expect(quick?.aborted).toBe(false);
     expect(() => quick?.throwIfAborted()).not.toThrow();
+  });
+
+  it('anySignal takes light signals (Node 24 AbortSignal.any refuses them) and aborts after their own listeners', async () => {
+    const clock = new VirtualClock(0, { settle: 'microtasks', lightSignals: true });
+    const outer = new AbortController();
+    const order: string[] = [];
+    const combinedAt = (ms: number, what: string) =>
+      withTimeout(clock, ms, what, (deadline) => {
+        deadline.addEventListener('abort', () => order.push(`${what} deadline`));
+        const both = anySignal([outer.signal, deadline]);
+        expect(both).toBeInstanceOf(AbortSignal);
+        both.addEventListener('abort', () => order.push(`${what} combined`));
+        return new Promise<never>((_, reject) =>
+          both.addEventListener('abort', () => reject(both.reason as Error)),
+        );
+      }).catch((err: unknown) => err);
+    const timedOut = combinedAt(100, 'first');
+    await clock.advanceTo(100);
+    expect(await timedOut).toBeInstanceOf(TimeoutError);
+    expect(order).toEqual(['first deadline', 'first combined']);
+    // The other source aborts it too; a light signal aborted already gives an aborted one.
+    const cancelled = combinedAt(1000, 'second');
+    outer.abort(new Error('stopping'));
+    expect(((await cancelled) as Error).message).toBe('stopping');
+    const late = clock.abortController!();
+    late.abort(new Error('gone'));
+    expect(anySignal([late.signal]).aborted).toBe(true);
   });
 });

@@ -29,6 +29,7 @@ describe('npm run sim:fuzz', () => {
     const b = JSON.parse(two.stdout);
     expect(a).toMatchObject({ seed: 4242, schedules: 6, violations: [] });
     expect(a.schedulesPerSecond).toBeGreaterThan(0);
+    expect(a.cpuMsPerSchedule).toBeGreaterThan(0);
     for (const key of ['violations', 'atKnownLimits', 'liveness', 'simulatedSeconds'])
       expect(b[key]).toEqual(a[key]);
   }, 300_000);

@@ -10,7 +10,7 @@ import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { SimLandscape } from '../../src/standins/hana-sim/model.js';
 import { InvariantChecker, livenessBoundSeconds } from '../../src/sim/invariants.js';
-import { SIM_EPOCH } from '../../src/sim/runner.js';
+import { directPortFactory, runScenario, SIM_EPOCH } from '../../src/sim/runner.js';
 import { readFileSync } from 'node:fs';
 import { checkScenario } from '../../src/sim/fuzz/run-case.js';
 import { parseScenario, scenarioSchema, type Fault } from '../../src/sim/scenario.js';
@@ -249,6 +249,39 @@ describe('the known limit needs a node that nothing can fence', () => {
     });
     expect(out.violations).toEqual([]);
     expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
+  });
+
+  it('a dead agent on a primary whose replication network alone is cut: not the limit, every invariant checked', async () => {
+    // block-replication cuts the log shipping only: B's direct check still reaches A, sees a
+    // running primary and never takes it over by the lease (README, Limits). Nothing is left
+    // that hanasr cannot handle, so a violation here is a real one, never counted at the limit.
+    const scenario = parseScenario(
+      readFileSync('examples/scenarios/limit-no-fencing-agent-stopped-and-isolated.yaml', 'utf8'),
+    );
+    const blocked = scenarioSchema.parse({
+      ...structuredClone(scenario),
+      faults: [
+        { atSeconds: 30, action: 'stop-agent', site: 'A' },
+        { atSeconds: 40, action: 'block-replication', site: 'A' },
+      ],
+      expect: {},
+    });
+    const checker = new InvariantChecker(blocked);
+    const result = await runScenario(blocked, {
+      portFactory: await directPortFactory(),
+      decisions: false,
+      observer: checker,
+    });
+    expect(checker.limit).toBeUndefined();
+    expect(checker.violations).toEqual([]);
+    // B holds the key but promotes nothing: one writer, nothing lost.
+    expect(result.metrics.maxConcurrentPrimaries).toBe(1);
+    expect(result.metrics.lostCommittedWrites).toBe(0);
+    // The same with A's whole network cut is the limit.
+    const cut = scenarioSchema.parse({ ...structuredClone(scenario), expect: {} });
+    const isolated = new InvariantChecker(cut);
+    await runScenario(cut, { portFactory: await directPortFactory(), decisions: false, observer: isolated });
+    expect(isolated.limit).toBe('agent-down-while-cut-off-without-fencing');
   });
 
   it('an indexserver killed just before the agent died and brought back by hdbdaemon: classed with the limit, yet one writer', async () => {

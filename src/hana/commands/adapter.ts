@@ -10,7 +10,7 @@ import {
   SID_PATTERN,
   SITE_NAME_PATTERN,
 } from '../../api/spec.js';
-import { TimeoutError, withTimeout, type Clock } from '../../clock.js';
+import { anySignal, TimeoutError, withTimeout, type Clock } from '../../clock.js';
 import type { HanaHealth } from '../../domain/types.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
 import { HanaParseError } from '../parsers/errors.js';
@@ -105,7 +105,7 @@ export class HanaCommandAdapter implements HanaPort {
       .map((a) => a.slice(a.lastIndexOf('/') + 1))
       .join(' ');
     return withTimeout(this.config.clock, timeoutMs, what, (deadline) => {
-      const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+      const combined = signal ? anySignal([signal, deadline]) : deadline;
       return this.config.runner.run(argv, {
         timeoutMs,
         signal: combined,
@@ -164,7 +164,7 @@ export class HanaCommandAdapter implements HanaPort {
         lag = {
           ok: true,
           value: await withTimeout(this.config.clock, this.config.commandTimeoutMs, 'replication lag', (s) =>
-            source.replicationLag(signal ? AbortSignal.any([signal, s]) : s),
+            source.replicationLag(signal ? anySignal([signal, s]) : s),
           ),
         };
       } catch (err) {

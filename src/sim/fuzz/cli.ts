@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomCase, type GenerateOptions } from './generate.js';
-import { runPool } from './pool.js';
+import { runPool, type ScheduleError } from './pool.js';
 import { shrink } from './shrink.js';
 import { runSeed, type CaseSummary } from './summary.js';
 import { scenarioYaml } from './yaml.js';
@@ -52,7 +52,9 @@ Options:
 ${optionsHelp(options)}
 ${optionsHelp(COMMON_OPTIONS)}
 
-Exit codes: 0 no violation, 1 a violation (shrunk scenario printed), 2 bad arguments.
+Exit codes: 0 no violation, 1 a violation (shrunk scenario printed), 2 bad arguments, 3 no
+violation but a schedule could not be generated or run (its seed and error printed; the other
+schedules ran).
 `;
 
 interface Args {
@@ -116,11 +118,15 @@ export interface FuzzReport {
   readonly workers: number | 'auto';
   readonly wallSeconds: number;
   readonly schedulesPerSecond: number;
+  /** CPU time of the whole process (every worker thread) per schedule, in ms: steadier than wall time on a shared machine. */
+  readonly cpuMsPerSchedule: number;
   readonly simulatedSeconds: number;
   readonly violations: { seed: number; invariant: InvariantName; t: number; message: string }[];
   /** Violations in schedules at a known limit (src/sim/invariants.ts KNOWN_LIMITS): not failures. */
   readonly atKnownLimits: { seed: number; invariant: InvariantName; t: number; message: string }[];
   readonly shrunk: { seed: number; invariant: InvariantName; tries: number; yaml: string }[];
+  /** Schedules that could not be generated or run (a bug of the runner or the simulator). */
+  readonly errors: ScheduleError[];
   readonly liveness: {
     readonly measured: number;
     readonly met: number;
@@ -135,39 +141,48 @@ export interface FuzzReport {
   };
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Where the run goes (tests hand their own worker module and keep what is printed). */
+export interface MainHooks {
+  readonly worker?: URL;
+  readonly stdout?: (text: string) => void;
+  readonly stderr?: (text: string) => void;
+}
+
+export async function main(argv: readonly string[], hooks: MainHooks = {}): Promise<number> {
+  const stdout = hooks.stdout ?? ((text: string) => void process.stdout.write(text));
+  const stderr = hooks.stderr ?? ((text: string) => void process.stderr.write(text));
   const parsed = parseArgs(argv);
   if (typeof parsed === 'string') {
-    process.stderr.write(`sim:fuzz: ${parsed}\n${help}`);
+    stderr(`sim:fuzz: ${parsed}\n${help}`);
     return 2;
   }
   const args = parsed;
   if (args.help) {
-    process.stdout.write(help);
+    stdout(help);
     return 0;
   }
   if (args.replay !== undefined) {
     const c = randomCase(args.replay, args.generate);
     const summary = await runSeed(args.replay, args.generate);
-    process.stdout.write(
-      scenarioYaml(c.input, `sim:fuzz schedule ${args.replay}: ${JSON.stringify(summary)}`),
-    );
+    stdout(scenarioYaml(c.input, `sim:fuzz schedule ${args.replay}: ${JSON.stringify(summary)}`));
     return summary.violations.length > 0 ? 1 : 0;
   }
 
   const log = (line: string) => {
-    if (!args.json) process.stdout.write(line + '\n');
+    if (!args.json) stdout(line + '\n');
   };
   log(
     `sim:fuzz: ${args.schedules} schedules from seed ${args.seed} (replay one: npm run sim:fuzz -- --replay SEED${args.generate.sites ? ` --sites ${args.generate.sites}` : ''})`,
   );
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   // Ctrl-C (or SIGTERM) ends a long run early: the schedules done so far are reported.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const cases: CaseSummary[] = [];
+  const errors: ScheduleError[] = [];
   let violationsSoFar = 0;
   let findingsSoFar = 0;
   let done = 0;
@@ -179,13 +194,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...args.generate,
     ...(args.workers !== undefined ? { workers: args.workers } : {}),
     signal: stop.signal,
+    ...(hooks.worker !== undefined ? { worker: hooks.worker } : {}),
+    onError: (e) => {
+      done++;
+      errors.push(e);
+      // Told at once, first line only (the whole error is in the report).
+      stderr(`  ERROR schedule ${e.seed} could not be generated or run: ${e.message.split('\n')[0]}\n`);
+    },
     onCase: (c) => {
       done++;
       if (c.violations.length > 0) {
         violationsSoFar++;
         // Told at once: a long run may be stopped before it ends.
         for (const v of c.violations)
-          process.stderr.write(`  VIOLATION ${v.invariant} in schedule ${c.seed} at ${v.t}s: ${v.message}\n`);
+          stderr(`  VIOLATION ${v.invariant} in schedule ${c.seed} at ${v.t}s: ${v.message}\n`);
       }
       if (c.liveness?.category === 'finding') findingsSoFar++;
       simulated += c.simulatedSeconds;
@@ -203,9 +225,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       const now = performance.now();
       if (now - lastProgress > 30_000) {
         lastProgress = now;
-        process.stderr.write(
+        stderr(
           `  ${done}/${args.schedules} schedules, ${(done / ((now - started) / 1000)).toFixed(1)}/s, ` +
-            `violating ${violationsSoFar}, availability findings ${findingsSoFar}\n`,
+            `violating ${violationsSoFar}, availability findings ${findingsSoFar}` +
+            (errors.length > 0 ? `, errors ${errors.length}` : '') +
+            '\n',
         );
       }
     },
@@ -213,8 +237,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMsPerSchedule = Math.round((cpu.user + cpu.system) / 1000 / Math.max(1, done));
   if (stop.signal.aborted) log(`stopped early: ${done} of ${args.schedules} schedules done`);
   cases.sort((a, b) => a.seed - b.seed);
+  errors.sort((a, b) => a.seed - b.seed);
 
   const violations = cases.flatMap((c) =>
     c.violations.map((v) => ({ seed: c.seed, invariant: v.invariant, t: v.t, message: v.message })),
@@ -277,10 +304,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     workers: args.workers ?? 'auto',
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     schedulesPerSecond: Math.round((done / wallSeconds) * 10) / 10,
+    cpuMsPerSchedule,
     simulatedSeconds: Math.round(simulated),
     violations,
     atKnownLimits: atLimits,
     shrunk,
+    errors,
     liveness: {
       measured: measured.length,
       met: measured.filter((c) => c.liveness!.ok).length,
@@ -289,13 +318,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     },
   };
   if (args.json) {
-    process.stdout.write(JSON.stringify(report) + '\n');
+    stdout(JSON.stringify(report) + '\n');
   } else {
     log(
       `schedules ${report.schedules} in ${report.wallSeconds} s: ${report.schedulesPerSecond} schedules/s ` +
-        `(${Math.round(simulated / Math.max(1, done))} simulated s each on average, seed ${args.seed})`,
+        `(${Math.round(simulated / Math.max(1, done))} simulated s and ${cpuMsPerSchedule} ms of CPU each on average, seed ${args.seed})`,
     );
     if (violations.length === 0) log('violations: none');
+    if (errors.length > 0)
+      log(
+        `errors: ${errors.length} schedules could not be generated or run (replay one with --replay): ` +
+          errors.map((e) => `${e.seed} (${e.message.split('\n')[0]})`).join(', '),
+      );
     if (atLimits.length > 0)
       log(
         `at a known limit (${KNOWN_LIMITS.join(', ')}: a dead agent on a cut-off primary whose node ` +
@@ -327,7 +361,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
     if (findings.length > 20) log(`  ... and ${findings.length - 20} more (--json or --out lists them all)`);
   }
-  return violations.length > 0 ? 1 : 0;
+  return violations.length > 0 ? 1 : errors.length > 0 ? 3 : 0;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
