@@ -121,6 +121,8 @@ export class Agent {
   private lastWritableAt: number | null = null;
   /** Since when the site is known to take no writes (sync-trust.ts notWritableAfterProbe/Stop). */
   private notWritableSince: number | null = null;
+  /** See LocalView.leaderMayBeInMaintenance; true at start (unknown counts against). */
+  private leaderMayBeInMaintenance = true;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};
@@ -749,6 +751,8 @@ export class Agent {
       this.lastRegion = await this.options.region.view(spec, this.site, state, health, now);
     this.options.metrics?.region?.(spec, this.lastRegion, health);
 
+    this.noteMaintenance(spec, state);
+
     // 4. Decide.
     const obs = this.observation(leader, state);
     const d = decide(obs, spec, clock.now());
@@ -792,6 +796,23 @@ export class Agent {
     }
   }
 
+  /**
+   * Maintenance and the lease rule: a leader in maintenance fences nothing, so a key that ran out
+   * while it may have believed maintenance on (its last spec; an isolated agent never reads the
+   * change) says nothing of its HANA. Cleared only by a live report of the key holder that acted
+   * outside maintenance (or by holding the key itself).
+   */
+  private noteMaintenance(spec: HanaSystemReplicationSpec, state: ClusterState | null): void {
+    if (spec.maintenance) {
+      this.leaderMayBeInMaintenance = true;
+      return;
+    }
+    const holder = state?.leader?.site;
+    if (holder === undefined) return;
+    if (holder === this.site || state?.reports[holder]?.maintenance === false)
+      this.leaderMayBeInMaintenance = false;
+  }
+
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
     return buildObservation({
       self: this.site,
@@ -803,6 +824,7 @@ export class Agent {
         lastWritableAt: this.lastWritableAt,
         notWritableSince: this.notWritableSince,
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+        leaderMayBeInMaintenance: this.leaderMayBeInMaintenance,
       },
       leader,
       leaseAgeMs: this.leaseAgeMs(),
@@ -838,6 +860,7 @@ export class Agent {
       failedProbes: this.failedProbes,
       lastWritableAt: this.lastWritableAt,
       notWritableSince: this.notWritableSince,
+      maintenance: this.options.spec().maintenance === true,
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,

@@ -767,6 +767,20 @@ function decideWithoutLeader(
       `no leader key, but ${lastLeader} still answers as a running primary and takeover.handshake is off (nothing would suspend it): not taking over`,
     );
   }
+  // A leader in maintenance mode fences nothing: its key running out then proves nothing of its
+  // HANA (sim:fuzz 996580585: isolated during maintenance, its lease ran out, maintenance off, a
+  // plain takeover next to it). Only its node seen stopped, or fenced, lets the takeover go on.
+  if (
+    !planned &&
+    obs.local.leaderMayBeInMaintenance === true &&
+    confirmedFenceOf(obs, lastLeader, lastEpoch) === undefined &&
+    !(peer !== undefined && peer.reachable && peer.running === false && !peer.acceptsWrites)
+  ) {
+    return none(
+      'leader_lost_in_maintenance',
+      `the leader key of ${lastLeader} ran out while its agent may still act in maintenance mode (it fences nothing then): not taking over until ${lastLeader} is seen stopped or fenced`,
+    );
+  }
   if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';

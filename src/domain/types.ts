@@ -119,6 +119,11 @@ export interface SiteReport {
   /** Local start attempts since the site was last healthy (the decision's local view). */
   readonly localRestarts?: number;
   /** The role of the site at the agent's last readable probe (the decision's local view). */
+  /**
+   * The spec this agent acted on in its last cycle had maintenance on (it fences nothing then, so
+   * its lease running out says nothing of its HANA). Absent: an agent that does not say.
+   */
+  readonly maintenance?: boolean;
   readonly lastKnownRole?: Role;
   /** When the agent's lease was last confirmed by the store (ms), or null without a lease. */
   readonly leaseRenewedAt?: number | null;

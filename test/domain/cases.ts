@@ -2069,7 +2069,53 @@ export const nonLeaderWithoutStoreCases: DecisionCase[] = [
   },
 ];
 
+/**
+ * A leader in maintenance mode fences nothing, so its key running out proves nothing (sim:fuzz
+ * 996580585; test/regressions/isolated-in-maintenance-lease-runs-out.yaml).
+ */
+export const maintenanceLeaseCases: DecisionCase[] = [
+  {
+    name: 'the leader may still act in maintenance mode, its site unreachable: not taking over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ local: local(secondaryHealth('A'), { leaderMayBeInMaintenance: true }) }),
+    kind: 'none',
+    reason: 'leader_lost_in_maintenance',
+    says: ['ran out while its agent may still act in maintenance mode', 'not taking over'],
+  },
+  {
+    name: 'the leader may still act in maintenance mode, its site reachable and stopped: takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      local: local(secondaryHealth('A'), { leaderMayBeInMaintenance: true }),
+      peers: { A: { ...peerStoppedPrimary, running: false } },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'the leader may still act in maintenance mode, its site answers without saying it stopped: not taking over',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      local: local(secondaryHealth('A'), { leaderMayBeInMaintenance: true }),
+      peers: { A: peerStoppedPrimary },
+    }),
+    kind: 'none',
+    reason: 'leader_lost_in_maintenance',
+    says: ['not taking over'],
+  },
+  {
+    name: 'the leader reported acting outside maintenance: the lease rule stands',
+    spec: S,
+    obs: bAfterPrimaryLoss({ local: local(secondaryHealth('A'), { leaderMayBeInMaintenance: false }) }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+];
+
 export const tables = {
+  'a key that ran out in maintenance proves nothing': maintenanceLeaseCases,
   'fence before promote: a lost leader is powered off first': fenceBeforePromoteCases,
   'a required watchdog that is not usable: the site never leads': watchdogCases,
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
