@@ -121,8 +121,8 @@ export class Agent {
   private lastWritableAt: number | null = null;
   /** Since when the site is known to take no writes (sync-trust.ts notWritableAfterProbe/Stop). */
   private notWritableSince: number | null = null;
-  /** See LocalView.leaderMayBeInMaintenance; true at start (unknown counts against). */
-  private leaderMayBeInMaintenance = true;
+  /** See LocalView.leaderMayBeInMaintenance (an agent that starts knows only the spec it reads now). */
+  private leaderMayBeInMaintenance = false;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};

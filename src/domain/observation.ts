@@ -46,8 +46,9 @@ export interface LocalView {
   /** The role this site had at the agent's last readable probe; absent: none since the agent started. */
   readonly lastKnownRole?: Role;
   /**
-   * The current leader may still believe maintenance is on: this agent has seen maintenance on (or
-   * just started) and no live report of a leader taken outside maintenance since. Such a leader
+   * The current leader may still believe maintenance is on: this agent has seen maintenance on and
+   * no live report of a leader taken outside maintenance since (an agent that starts knows only the
+   * spec it reads then). Such a leader
    * does not fence itself, so its key running out proves nothing. Absent: false.
    */
   readonly leaderMayBeInMaintenance?: boolean;

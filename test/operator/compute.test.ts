@@ -52,7 +52,16 @@ describe('planStatus', () => {
       const s = { ...healthy(), ...over };
       return {
         ...s,
-        reports: Object.fromEntries(Object.entries(s.reports).map(([k, r]) => [k, { ...r, observedAt }])),
+        // A live primary's agent moves its last writable moment and its SOK's contact too.
+        reports: Object.fromEntries(
+          Object.entries(s.reports).map(([k, r]) => [
+            k,
+            { ...r, observedAt, ...(r.lastWritableAt !== null ? { lastWritableAt: observedAt } : {}) },
+          ]),
+        ),
+        sync: Object.fromEntries(
+          Object.entries(s.sync).map(([k, r]) => [k, { ...r, confirmedAt: observedAt }]),
+        ),
       };
     };
     const T = 1_700_000_000_000;

@@ -118,11 +118,13 @@ async function seedCluster(cluster: string): Promise<{ a: CoordinationSession; b
   sessions.push(a, b);
   await a.start();
   await b.start();
-  await a.publishReport(report('A', primaryHealth([link('B')]), { observedAt: Date.now() }));
+  await a.publishReport(
+    report('A', primaryHealth([link('B')]), { observedAt: Date.now(), lastWritableAt: Date.now() }),
+  );
   await b.publishReport(report('B', secondaryHealth('A'), { observedAt: Date.now() }));
   const leader = await a.acquireLeader(0, Date.now());
   expect(leader?.epoch).toBe(1);
-  await a.writeSync(1, [syncRecord('B', 1)]);
+  await a.writeSync(1, [syncRecord('B', 1, { confirmedAt: Date.now() })]);
   return { a, b };
 }
 
@@ -185,7 +187,13 @@ describe('HsrController', () => {
     // The leader moves to B in the store: the rw Service follows, the takeover is recorded.
     await a.releaseLeader(1);
     expect(await b.acquireLeader(1, Date.now())).toMatchObject({ site: 'B', epoch: 2 });
-    await b.publishReport(report('B', primaryHealth([link('A')]), { observedAt: Date.now(), epoch: 2 }));
+    await b.publishReport(
+      report('B', primaryHealth([link('A')]), {
+        observedAt: Date.now(),
+        lastWritableAt: Date.now(),
+        epoch: 2,
+      }),
+    );
     await a.publishReport(report('A', secondaryHealth('B'), { observedAt: Date.now(), epoch: 2 }));
     o = await until(
       'hana',
@@ -203,7 +211,7 @@ describe('HsrController', () => {
     expect(reasons.filter((r) => r === 'TakeoverSucceeded')).toHaveLength(1);
 
     // A planned-takeover annotation to an in-sync site becomes an intent at the current epoch.
-    await b.writeSync(2, [syncRecord('A', 2)]);
+    await b.writeSync(2, [syncRecord('A', 2, { confirmedAt: Date.now() })]);
     await custom.patchNamespacedCustomObject(
       {
         ...ref('hana'),

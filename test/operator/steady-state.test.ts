@@ -47,10 +47,12 @@ it('sends no write while nothing changes, and writes again when the store does',
   );
   await a.start();
   await b.start();
-  await a.publishReport(report('A', primaryHealth([link('B')]), { observedAt: Date.now() }));
+  await a.publishReport(
+    report('A', primaryHealth([link('B')]), { observedAt: Date.now(), lastWritableAt: Date.now() }),
+  );
   await b.publishReport(report('B', secondaryHealth('A'), { observedAt: Date.now() }));
   await a.acquireLeader(0, Date.now());
-  await a.writeSync(1, [syncRecord('B', 1)]);
+  await a.writeSync(1, [syncRecord('B', 1, { confirmedAt: Date.now() })]);
 
   const controller = new HsrController({
     kubeConfig: kc,
@@ -115,7 +117,8 @@ it('sends no write while nothing changes, and writes again when the store does',
       ).status,
     );
   const settled = await status();
-  await b.publishReport(report('B', secondaryHealth('A'), { observedAt: Date.now() + 1000 }));
+  // (A report time alone is a heartbeat, written only when 60 s behind: a real change here.)
+  await b.publishReport(report('B', secondaryHealth('A'), { observedAt: Date.now() + 1000, fenced: true }));
   const changed = Date.now() + 8000;
   while ((await status()) === settled && Date.now() < changed) await new Promise((r) => setTimeout(r, 20));
   expect(await status()).not.toBe(settled);
