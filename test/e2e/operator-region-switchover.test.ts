@@ -259,7 +259,18 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
     const primary = st.leader!.site;
     const aborted = async () => (await events()).filter((e) => e.reason === 'RegionSwitchoverAborted').length;
     const before = await aborted();
-    if (slow) model.setLinkSlowdown('C', 100_000);
+    if (slow) {
+      model.setLinkSlowdown('C', 100_000);
+      // The premise, made explicit: C is behind before the switchover is asked for. Without a write
+      // between the slowdown and the draining record C would be caught up, and handing over to it
+      // would be right (a CI run under load saw exactly that).
+      await until(
+        'C behind A',
+        async () => model.logPosition(primary) - model.logPosition('C'),
+        (behind) => behind > 0,
+        10_000,
+      );
+    }
     await request(st.region!.generation, st.leader!.epoch);
     await until('draining', west, (w) => w.region?.draining === true, 10_000);
     if (cut) model.blockReplication('C');
