@@ -200,6 +200,8 @@ byte lwd[N];
  */
 byte dnd[N];
 byte ren[N];            /* age of session.lastRenewedAt (NUL = null), saturates at FENCE */
+bit kb[N];              /* the session bound the key to its lease (acquire/seize), not released since */
+bit rgr[N];             /* that lease ran out and a new one replaced it: ren stays that lease's */
 bit mine[N];            /* leaderMine */
 bit mw[N];              /* the last probe that answered saw a writable primary */
 byte h[N];              /* last probe */
@@ -279,7 +281,8 @@ int d_;
  * racing for the key) only in failsafe or within the lease bound of watchdogFeedAllowed: a feed
  * now must not keep the node up past lastRenewedAt + ttl (WDSPEC ticks of device timeout, fed in
  * the tick window of the renewal: ren = 0); while not leading, always. The session's
- * lastRenewedAt (ren) is the current session's, whatever lease the key is bound to.
+ * lastRenewedAt (ren) is the current session's (of the lease it bound the key to: renew()),
+ * whatever lease a previous session of the site bound the key to.
  */
 #define MAYW(i) (h[i] == H_PW || h[i] == H_PS || h[i] == H_UNK)
 #define LEADING(i) (mine[i] || act[i] == A_ACQUIRE || act[i] == A_TAKEOVER)
@@ -366,16 +369,20 @@ inline suspend_and_ship(t) {
 
 /* ============================ coordination store ============================ */
 
-/* session.renew(): keepalive; a lease that ran out is replaced (nothing bound to it survives) */
+/*
+ * session.renew(): keepalive; a lease that ran out is replaced (nothing bound to it survives).
+ * lastRenewedAt (ren) is the renewal of the lease the key is bound to (port.ts lastRenewedAt(),
+ * memory.ts/etcd.ts keyLease): once the lease this session bound the key to ran out, a grant or a
+ * keepalive of the lease that replaced it is no renewal of it; a key bound again (cas) counts from
+ * the current lease, whose last renewal is TTL - lease[i] ticks old (or less, after a store outage
+ * extended it: a fresher ren than the code's, which only lets the model do more).
+ */
 inline renew(i) {
 #ifndef TODAY_REGRANT_RENEWS
-  /*
-   * PROPOSED (found by this model): when the lease had run out, the new lease that replaces it
-   * is no renewal: lastRenewedAt (the fencing rules' clock) stays where it was.
-   */
   if
-  :: lease[i] > 0 || ren[i] == NUL -> ren[i] = 0
-  :: else -> skip
+  :: lease[i] == 0 && kb[i] -> rgr[i] = 1
+  :: lease[i] > 0 && rgr[i] -> skip
+  :: else -> ren[i] = 0
   fi;
 #else
   ren[i] = 0;
@@ -391,7 +398,8 @@ inline renew(i) {
 inline ensure_lease(i) {
   if
 #ifndef TODAY_REGRANT_RENEWS
-  :: lease[i] == 0 -> lease[i] = TTL; if :: ren[i] == NUL -> ren[i] = 0 :: else -> skip fi
+  :: lease[i] == 0 && kb[i] -> lease[i] = TTL; rgr[i] = 1
+  :: lease[i] == 0 && !kb[i] -> lease[i] = TTL; ren[i] = 0
 #else
   :: lease[i] == 0 -> lease[i] = TTL; ren[i] = 0
 #endif
@@ -582,7 +590,7 @@ inline decide_as_leader(i) {
               :: y_ ->
                  /* step-down with handover: release the key naming the successor */
                  if
-                 :: !l3 && kcur -> ldr = NO; hov = itgt; mine[i] = 0; printf("%c: planned takeover: releases the key for %c\n", 65 + i, 65 + itgt)
+                 :: !l3 && kcur -> ldr = NO; hov = itgt; mine[i] = 0; kb[i] = 0; printf("%c: planned takeover: releases the key for %c\n", 65 + i, 65 + itgt)
                  :: else -> skip
                  fi
               :: else -> itgt = NO; SAY("planned takeover refused: target not in sync")
@@ -648,6 +656,14 @@ inline cas(i, expected) {
 #endif
      ensure_lease(i);
      ldr = i; ep++; lastL = i; hov = NO; kcur = 1; klease = lease[i];
+#ifndef TODAY_REGRANT_RENEWS
+     /* the key is bound to the current lease: its renewals are the key's from now on */
+     if
+     :: rgr[i] -> ren[i] = (TTL - lease[i] > FENCE -> FENCE : TTL - lease[i]); rgr[i] = 0
+     :: else -> skip
+     fi;
+     kb[i] = 1;
+#endif
      /* a new term: its first sync write happens at a writable probe (d = 0 then) */
      if :: lwd[i] != NUL -> lwd[i] = 0 :: else -> skip fi;
      dnd[i] = NUL;
@@ -993,7 +1009,7 @@ inline act_step(i) {
      :: x_ ->
         fenced[i] = 1;
         if
-        :: !l1 && STORE(i) && ldr == i && ep == aep[i] && kcur -> ldr = NO; hov = NO; mine[i] = 0; SAY("released the leader key")
+        :: !l1 && STORE(i) && ldr == i && ep == aep[i] && kcur -> ldr = NO; hov = NO; mine[i] = 0; kb[i] = 0; SAY("released the leader key")
         :: else -> skip
         fi
      :: else -> skip     /* fence_failed: keep the key until it is stopped */
@@ -1192,7 +1208,7 @@ inline fence_node(i) {
 }
 
 inline agent_reset(i) {
-  ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0;
+  ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
   h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0;
   for (k_ : 0 .. N - 1) {
     pv[i * N + k_] = PV_UNR;
@@ -1554,7 +1570,7 @@ init {
 #endif
       skip
     }
-    ldr = 0; ep = 1; lastL = 0; hov = NO; klease = TTL; kcur = 1; mine[0] = 1;
+    ldr = 0; ep = 1; lastL = 0; hov = NO; klease = TTL; kcur = 1; mine[0] = 1; kb[0] = 1;
 #ifdef WATCHDOG
     wdarm[0] = 1;
 #endif
