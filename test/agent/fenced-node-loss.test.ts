@@ -123,6 +123,50 @@ describe('node loss with a fence agent', () => {
     l.b.kill();
   });
 
+  it('B fences a leader silent for failureThreshold x interval and seizes its key before the TTL runs out', async () => {
+    const l = landscape();
+    const lost = await nodeLost(l);
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
+    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    expect(fencing, trail).toBeDefined();
+    // Counted in time on B's clock (6 s, then B's cycle in which it passed), not in B's cycles
+    // (each of which waits out the silent port: three of them took about the TTL).
+    expect(fencing!.t - lost, trail).toBeLessThan(9500);
+    expect(fencing!.message).toContain('silent');
+    // The takeover seizes the key of the fenced term: it does not wait for the lease (10 s).
+    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    expect(seized, trail).toBeDefined();
+    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    expect(takeover.t - lost, trail).toBeLessThan(10_000);
+    l.b.kill();
+  });
+
+  it('a slow but alive leader (its probes take most of the timeout, its SQL port silent to B) is never fenced', async () => {
+    const l = landscape();
+    await l.a.start();
+    await l.clock.advanceBy(1000);
+    await l.b.start();
+    await l.clock.advanceBy(10_300);
+    // A's agent lives on, its probes answering at once and after 2.9 s (of a 3-s timeout) in
+    // turn, so its reports come up to interval + 2.9 s apart; B's checks of A's node get no answer
+    // (a cut SQL network): only A's reports show it alive.
+    const probe = l.hanaA.probe.bind(l.hanaA);
+    l.hanaA.probe = (signal?: AbortSignal) => {
+      l.hanaA.probeMs = l.hanaA.probes % 2 === 0 ? 2900 : 0;
+      return probe(signal);
+    };
+    l.network.up = false;
+    const from = l.clock.now();
+    await l.clock.advanceBy(30_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
+    expect(first(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
+    expect(l.device.power).toBe('on');
+    expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+    l.a.kill();
+    l.b.kill();
+  });
+
   it('a fence that does not confirm gives no shortcut: the peer is still checked and B waits for the lease', async () => {
     const l = landscape();
     l.device.works = false;
