@@ -153,7 +153,7 @@ export class InvariantChecker implements RunObserver {
    * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
    * lost commits too when hanasr could not act then (maintenance, the site's agent down).
    */
-  private byHand: { until: number | null } | undefined;
+  private byHand: { until: number | null; site?: string } | undefined;
   private recoveredAt: number | null = null;
   private livenessResult: Liveness | undefined;
 
@@ -229,15 +229,22 @@ export class InvariantChecker implements RunObserver {
   private applyFault(f: Fault, t: number, error?: string): void {
     if (error !== undefined) return;
     if (f.site !== undefined) {
-      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site))
+      if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
         this.agentDown.set(f.site, t);
+        // The agent of a site started by hand died before hanasr had its cycle to fence it:
+        // hanasr is not in charge again until that agent runs (sim:fuzz 1318934025).
+        if (this.byHand?.site === f.site && this.underHand(t)) {
+          this.byHand = { until: null, site: f.site };
+          this.forced = true;
+        }
+      }
       if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
     }
     // A DBA's start, takeover or registration by hand: hanasr cannot prevent what it did, only
     // undo it (fence) once it can act.
     const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
     if (hand) {
-      this.byHand = { until: null };
+      this.byHand = { until: null, ...(f.site !== undefined ? { site: f.site } : {}) };
       if (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))
         this.forced = true;
     }
