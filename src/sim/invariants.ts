@@ -136,6 +136,12 @@ export class InvariantChecker implements RunObserver {
   private holder: string | null = null;
   private previousHolder: string | null = null;
   private readonly cycleInMaintenance = new Map<string, boolean>();
+  /**
+   * A node fence runs in the background, across cycles (actions.ts `fence-node`): whether one of
+   * each site began in a cycle in maintenance. Its outcome is judged by that cycle, not by the
+   * one it ends in.
+   */
+  private readonly fenceBeganInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
   private writerSeen = false;
   /** Agents not running now (stop-agent, crash-node), and since when. */
@@ -292,12 +298,22 @@ export class InvariantChecker implements RunObserver {
   agentEvent(e: AgentEvent): void {
     if (e.event === 'decision') {
       this.lastReason.set(e.site, e.reason);
+      if (e.action === 'fence-node')
+        this.fenceBeganInMaintenance.set(
+          e.site,
+          (this.fenceBeganInMaintenance.get(e.site) ?? false) || this.cycleInMaintenance.get(e.site) === true,
+        );
       return;
     }
     if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
+      // A background fence's outcome (not the power-on after a takeover, which its cycle does).
+      const fenceOutcome =
+        e.action === 'fence-node' && e.reason !== 'node_powered_on' && e.reason !== 'node_power_on_failed';
+      const began = fenceOutcome ? this.fenceBeganInMaintenance.get(e.site) : undefined;
+      if (fenceOutcome) this.fenceBeganInMaintenance.delete(e.site);
       // Decided in a cycle that began in maintenance, and maintenance still on (the lease
       // watchdog decides outside the cycle, on the spec of its own moment).
-      if (this.cycleInMaintenance.get(e.site) === true && this.run.spec().maintenance) {
+      if ((began ?? this.cycleInMaintenance.get(e.site) === true) && this.run.spec().maintenance) {
         this.violate(
           'nothing-in-maintenance',
           e.t,
