@@ -204,8 +204,13 @@ function condition(
   now: number,
 ): Condition {
   const prev = findCondition(previous, type);
-  const lastTransitionTime =
-    prev !== undefined && prev.status === draft.status ? prev.lastTransitionTime : rfc3339(now);
+  // A region switchover that ended is no part of what follows (an in-region loss after an abort
+  // starts its own clock: the takeover timeout counts from it).
+  const same =
+    prev !== undefined &&
+    prev.status === draft.status &&
+    (prev.reason === 'RegionSwitchover') === (draft.reason === 'RegionSwitchover');
+  const lastTransitionTime = same ? prev.lastTransitionTime : rfc3339(now);
   return { type, ...draft, lastTransitionTime, observedGeneration: generation };
 }
 
@@ -584,7 +589,9 @@ export function buildStatus(input: StatusInput): StatusResult {
   if (
     takeover.status === 'True' &&
     takeover.reason !== 'RegionSwitchover' &&
-    (prevTakeover === undefined || prevTakeover.status === 'False')
+    (prevTakeover === undefined ||
+      prevTakeover.status === 'False' ||
+      (prevTakeover.status === 'True' && prevTakeover.reason === 'RegionSwitchover'))
   ) {
     events.push({
       type: takeover.reason === 'PlannedTakeover' ? 'Normal' : 'Warning',

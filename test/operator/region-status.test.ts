@@ -227,6 +227,29 @@ describe('status of a region through a planned region switchover', () => {
     expect(events.map((e) => e.reason)).not.toContain('TakeoverStarted');
   });
 
+  it('an abort after the token: the in-region loss that follows is told, and its timeout counts from the abort', () => {
+    // A stopped and recorded its position, C never reported: at the deadline eu-west is active
+    // again, nobody holds the key (A is stopped), B may take over inside the region.
+    const abortedAt = T0 + TIMEOUT_MS + 1000;
+    const aborted: ClusterState = {
+      ...stopped,
+      region: { generation: 4, active: 'eu-west', since: abortedAt, by: 'switchover' },
+    };
+    const { statuses, events } = run([
+      [steady, T0 - 1000],
+      [drainingState, T0 + 2000],
+      [stopped, T0 + 4000],
+      [aborted, abortedAt],
+      [aborted, abortedAt + 10_000],
+    ]);
+    const after = findCondition(statuses[3]!, 'TakeoverInProgress')!;
+    expect([after.status, after.reason]).toEqual(['True', 'PrimaryLost']);
+    expect(Date.parse(after.lastTransitionTime)).toBe(abortedAt);
+    const reasons = events.map((e) => e.reason);
+    expect(reasons).toContain('TakeoverStarted');
+    expect(reasons).not.toContain('TakeoverFailed');
+  });
+
   it('a real in-region loss in the active region is still told (TakeoverStarted, FencedOldPrimary)', () => {
     const lost: ClusterState = {
       ...steady,
