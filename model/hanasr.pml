@@ -1157,15 +1157,27 @@ inline lease_watchdog(i) {
 /*
  * decideFenceLostLeader (src/domain/decide.ts): a secondary of the lost leader powers its node
  * off when (a) the leader holds the key but is silent to it (its agent dead or frozen, or cut off
- * from it or from the store; the code counts failureThreshold silent cycles), or (b) the key ran
+ * from it or from the store; the code wants it silent for leaderSilenceWindowMs() on its own
+ * clock, which a slow but live leader can be too: -DFENCELIVE), or (b) the key ran
  * out but its database still answers as a writable primary. The code also wants this site in sync
  * and the best candidate first; the model fences without (a fence only removes a writer, so it
  * explores more) and checks what a confirmed or failed fence allows afterwards.
  */
 #define FTGT (ldr != NO -> ldr : lastL)
+/*
+ * FENCELIVE: the code counts the leader's silence in time on the fencing agent's clock
+ * (leaderSilenceWindowMs()): a leader that is alive and connected but whose report lags (a slow
+ * cycle, a lost write) can be fenced too. With it the fence may fire at any leader that holds
+ * the key.
+ */
+#ifdef FENCELIVE
+#define LEADER_SILENT(i) true
+#else
+#define LEADER_SILENT(i) (!RUNA(ldr) || !NET(i, ldr) || !STORE(ldr))
+#endif
 #define FENCE_WANTED(i) (fcon == NO && FTGT != NO && FTGT != i && h[i] == H_SR && hsv[i] == FTGT && \
   STORE(i) && !ndown[FTGT] && \
-  ((ldr != NO && (!RUNA(ldr) || !NET(i, ldr) || !STORE(ldr))) || \
+  ((ldr != NO && LEADER_SILENT(i)) || \
    (ldr == NO && NET(i, lastL) && OPER(lastL) && hpri[lastL])))
 
 inline fence_node(i) {

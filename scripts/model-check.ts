@@ -104,6 +104,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: '+ agent killed (stays down) or frozen, node freeze; node watchdog and fence agents',
   },
   {
+    name: 'two-sites-fence-live-leader',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    defines: [...AGENTS, 'FENCELIVE', 'HFREEZE', 'MAXF=1', 'MAXL=1'],
+    what: '+ the fence agent may fire at a live leader (its silence is counted in time, a slow one lags)',
+  },
+  {
     name: 'two-sites-async',
     group: 'safe',
     expect: 'safe',

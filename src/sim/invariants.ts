@@ -157,7 +157,7 @@ export class InvariantChecker implements RunObserver {
    * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
    * lost commits too when hanasr could not act then (maintenance, the site's agent down).
    */
-  private byHand: { until: number | null } | undefined;
+  private byHand: { until: number | null; site?: string } | undefined;
   private recoveredAt: number | null = null;
   private livenessResult: Liveness | undefined;
 
@@ -237,6 +237,12 @@ export class InvariantChecker implements RunObserver {
     if (f.site !== undefined) {
       if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
         this.agentDown.set(f.site, t);
+        // The agent of a site started by hand died before hanasr had its cycle to fence it:
+        // hanasr is not in charge again until that agent runs (sim:fuzz 1318934025).
+        if (this.byHand?.site === f.site && this.underHand(t)) {
+          this.byHand = { until: null, site: f.site };
+          this.forced = true;
+        }
         // An indexserver killed just before is brought back by hdbdaemon after the agent died.
         const killed = this.lastKill.get(f.site);
         if (killed !== undefined && t - killed <= INDEXSERVER_BACK_WITHIN_MS)
@@ -254,7 +260,7 @@ export class InvariantChecker implements RunObserver {
     // undo it (fence) once it can act.
     const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
     if (hand) {
-      this.byHand = { until: null };
+      this.byHand = { until: null, ...(f.site !== undefined ? { site: f.site } : {}) };
       if (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))
         this.forced = true;
     }
