@@ -18,6 +18,8 @@ const spec = (watchdog: Record<string, unknown> = {}, ttlSeconds = 10) =>
       { name: 'B', host: 'b' },
     ],
     lease: { ttlSeconds },
+    // Room for the node-loss timing rule at every TTL used here (ttl + 3 cycles + skew).
+    replication: { logShippingTimeoutSeconds: 60 },
     fencing: { watchdog },
   });
 

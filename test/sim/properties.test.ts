@@ -41,7 +41,7 @@ describe('random schedules', () => {
       seen.modes.add(spec.replication.mode);
       const floor =
         spec.lease.ttlSeconds +
-        2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+        3 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
         spec.clock.maxSkewSeconds;
       if (spec.replication.logShippingTimeoutSeconds - floor < 1.01) seen.shortLst = true;
       if (spec.sites.some((s) => s.source !== undefined && s.source !== 'A')) seen.threeTier = true;
