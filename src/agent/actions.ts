@@ -18,10 +18,12 @@ import type { ClusterState, CoordinationSession } from '../coordination/port.js'
 import type { Action, Decision } from '../domain/decision.js';
 import type { Observation, PeerView } from '../domain/observation.js';
 import { leaderViewOf } from '../domain/observation.js';
+import { promotable } from '../domain/decide.js';
 import { hasLiveProcess } from '../domain/health.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { drainCheck, linkReplicationMode, type RegionRecord } from '../domain/region.js';
 import { sfailBeforeStart, startMayBringUpPrimary } from '../domain/sync.js';
+import { primaryViewOf } from '../domain/sync-trust.js';
 import type { FenceRecord, HanaHealth, LeaderRecord, LeaderView } from '../domain/types.js';
 import type { FenceAgent, FenceOutcome } from '../fencing/port.js';
 import { fenceOff, fenceOn, fenceTiming } from '../fencing/procedure.js';
@@ -66,7 +68,13 @@ export interface ActionHost {
   /** Compare-and-set on the leader key (with the watchdog's part); null: refused and told. */
   winLeaderKey(kind: Kind, expectedLastEpoch: number, seize?: string): Promise<LeaderRecord | null>;
   /** The takeover won the key for and not yet carried out (see 'promote'). */
-  pendingTakeover: { epoch: number; planned: boolean; from: string | null } | null;
+  pendingTakeover: {
+    epoch: number;
+    planned: boolean;
+    from: string | null;
+    /** The old primary's term, whose sync records the in-sync rule reads. */
+    lastEpoch: number;
+  } | null;
   /** The background fence of another node. */
   nodeFence: { running: Promise<void> | null; abort: AbortController | null; site: string | null };
   noteFence(record: FenceRecord): void;
@@ -128,8 +136,13 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
       if (!rec) return null;
       // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
       // cycle: it is still the same takeover, planned or not, from the same old primary.
-      host.pendingTakeover = { epoch: rec.epoch, planned: a.planned, from: a.from };
-      await promote(host, a.kind, rec.epoch, a.handshake, a.planned, a.from);
+      host.pendingTakeover = {
+        epoch: rec.epoch,
+        planned: a.planned,
+        from: a.from,
+        lastEpoch: a.expectedLastEpoch,
+      };
+      await promote(host, a.kind, rec.epoch, a.handshake, a.planned, a.from, a.expectedLastEpoch);
       if (a.intentId !== undefined) await completeIntent(host, a.intentId);
       // As a fence agent's reboot does: the node we powered off boots again, its HANA stays
       // stopped (Autostart=0) and its agent follows the new leader (register or wait).
@@ -142,7 +155,15 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
     epoch: 'leader-key',
     async run(host, a) {
       const same = host.pendingTakeover?.epoch === a.epoch ? host.pendingTakeover : null;
-      await promote(host, a.kind, a.epoch, a.handshake, same?.planned ?? false, same?.from ?? null);
+      await promote(
+        host,
+        a.kind,
+        a.epoch,
+        a.handshake,
+        same?.planned ?? false,
+        same?.from ?? null,
+        same?.lastEpoch ?? null,
+      );
       return null;
     },
   },
@@ -530,8 +551,25 @@ async function promote(
   handshake: boolean,
   planned: boolean,
   from: string | null,
+  lastEpoch: number | null,
 ): Promise<void> {
   if (!(await leaderStillMine(host, kind, epoch))) return;
+  // A retried plain promotion (decided in an earlier cycle): the trust that decision had may have
+  // run out while it waited, as for the fallback below.
+  if (kind === 'promote' && !handshake && !planned && from !== null) {
+    const state = await host.storeCall('coordination read', () => host.session.read()).catch(() => null);
+    if (state === null) {
+      host.tell(
+        'refused',
+        'takeover',
+        'not_in_sync_any_more',
+        `not promoting ${host.site}: the store cannot be read to ask the in-sync rule again`,
+      );
+      return;
+    }
+    if (!stillInSync(host, planned, from, lastEpoch, host.observation(leaderViewOf(state, host.site), state)))
+      return;
+  }
   try {
     await hanaCall(host, 'takeover', (s) => host.hana.takeover({ handshake }, s));
   } catch (err) {
@@ -557,6 +595,10 @@ async function promote(
             obs,
             host.spec().sites.map((s) => s.name),
           );
+    // The handshake ships everything; a plain takeover only what this site holds. The trust the
+    // decision had may have run out while the promotion waited (retried every cycle): the old
+    // primary may have committed alone since (sim:fuzz 1318931430). Ask the in-sync rule again.
+    if (!stillInSync(host, planned, from, lastEpoch, obs)) return;
     const fallback = handshakeFallback(obs, suspects, await checkSuspects(host, suspects), errorMessage(err));
     if (!fallback.plain) {
       host.tell('refused', 'takeover', fallback.reason, fallback.message);
@@ -574,6 +616,45 @@ async function promote(
     planned ? 'planned_takeover' : 'takeover_done',
     `${host.site} is primary at epoch ${epoch}${from ? ` (took over from ${from})` : ''}`,
   );
+}
+
+/**
+ * Whether an unplanned plain takeover from `from` still passes the in-sync rule
+ * (src/domain/sync-trust.ts) on `obs`, made from a fresh read of the store: the trust the decision
+ * had may have run out while the promotion waited. Unknown (the old term lost) is not in sync.
+ * Planned takeovers suspend the old primary and ship everything: no question.
+ */
+function stillInSync(
+  host: ActionHost,
+  planned: boolean,
+  from: string | null,
+  lastEpoch: number | null,
+  obs: Observation,
+): boolean {
+  // No old primary named: a disaster takeover (forced by a DBA who accepted the reported loss)
+  // or a promotion this agent did not decide itself (restarted while holding the key): as before.
+  if (planned || from === null) return true;
+  const refuse = (why: string) => {
+    host.tell(
+      'refused',
+      'takeover',
+      'not_in_sync_any_more',
+      `not promoting ${host.site}: ${why}; keeping the leader key (a DBA decides: the old primary may hold commits ${host.site} lacks)`,
+    );
+    return false;
+  };
+  if (lastEpoch === null)
+    return refuse(`the term of ${from} is not known any more, so its sync records cannot be checked`);
+  const trust = promotable(
+    obs,
+    host.spec(),
+    host.site,
+    from,
+    lastEpoch,
+    primaryViewOf(obs.reports[from]),
+    host.clock.now(),
+  );
+  return trust.ok ? true : refuse(trust.why);
 }
 
 /** A direct check of each site, with the probe deadline; says why when there is no answer. */
