@@ -231,12 +231,6 @@ export class InvariantChecker implements RunObserver {
     if (f.site !== undefined) {
       if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
         this.agentDown.set(f.site, t);
-        // The agent of a site started by hand died before hanasr had its cycle to fence it:
-        // hanasr is not in charge again until that agent runs (sim:fuzz 1318934025).
-        if (this.byHand?.site === f.site && this.underHand(t)) {
-          this.byHand = { until: null, site: f.site };
-          this.forced = true;
-        }
       }
       if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
     }
@@ -271,8 +265,20 @@ export class InvariantChecker implements RunObserver {
 
   /** hanasr is in charge again: the override ends one agent cycle (and a fence) later. */
   private handBackCheck(t: number): void {
-    if (!this.byHand || this.byHand.until !== null) return;
-    if (this.run.spec().maintenance || this.agentDown.size > 0) return;
+    if (!this.byHand) return;
+    const maintenance = this.run.spec().maintenance;
+    if (this.byHand.until !== null) {
+      // hanasr lost charge again before its cycle to fence came (maintenance on, an agent down:
+      // sim:fuzz 1318943415, 1318934025): the override waits for it to be in charge again, and
+      // lost commits are the human's doing when the site's own agent or everything stood still.
+      if (t <= this.byHand.until && (maintenance || this.agentDown.size > 0)) {
+        const site = this.byHand.site;
+        this.byHand = { until: null, ...(site !== undefined ? { site } : {}) };
+        if (maintenance || (site !== undefined && this.agentDown.has(site))) this.forced = true;
+      }
+      return;
+    }
+    if (maintenance || this.agentDown.size > 0) return;
     const p = this.run.spec().probes;
     this.byHand.until = t + (p.intervalSeconds + 2 * p.timeoutSeconds + 7) * 1000;
   }

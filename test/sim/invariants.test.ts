@@ -366,3 +366,57 @@ describe('the known limit needs a node that nothing can fence', () => {
     expect(fenced.limitViolations).toEqual([]);
   });
 });
+
+/**
+ * A start or takeover by hand is the human's doing until hanasr is in charge again (maintenance
+ * off, every agent running) and had its cycle to fence: losing charge again before that cycle came
+ * (maintenance on, an agent stopped) re-opens the override instead of blaming hanasr.
+ */
+describe('a turn by hand, then hanasr loses charge before it could act', () => {
+  const base = {
+    seed: 1318943415,
+    durationSeconds: 180,
+    initialPrimary: 'A',
+    cluster: {
+      sid: 'HA1',
+      instanceNumber: '00',
+      sites: [
+        { name: 'A', host: 'hana-a' },
+        { name: 'B', host: 'hana-b' },
+      ],
+      replication: { mode: 'async', logShippingTimeoutSeconds: 200 },
+      probes: { intervalSeconds: 43, timeoutSeconds: 0.8 },
+      lease: { ttlSeconds: 51 },
+    },
+    workload: { writesPerSecond: 10 },
+  };
+  const check = async (faults: Fault[]) => {
+    const scenario = scenarioSchema.parse({ ...base, name: 'hand-then-maintenance', faults });
+    const checker = new InvariantChecker(scenario);
+    const result = await runScenario(scenario, {
+      portFactory: await directPortFactory(),
+      decisions: false,
+      observer: checker,
+    });
+    return { checker, result };
+  };
+
+  it("maintenance on before the 43-s cycle could fence the manual takeover: the two writers are the human's doing (sim:fuzz 1318943415)", async () => {
+    const { checker, result } = await check([
+      { atSeconds: 21, action: 'manual-takeover', site: 'B' },
+      { atSeconds: 39, action: 'maintenance-on' },
+      { atSeconds: 120, action: 'maintenance-off' },
+    ]);
+    expect(result.metrics.maxConcurrentPrimaries).toBe(2);
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('without maintenance the agent of B fences the turned site within its cycle, inside the override: no violation', async () => {
+    const { checker, result } = await check([{ atSeconds: 21, action: 'manual-takeover', site: 'B' }]);
+    expect(checker.violations).toEqual([]);
+    const fence = result.timeline.find((e) => e.site === 'B' && e.event === 'action:fence');
+    expect(fence?.reason).toBe('leader_key_held_by_other');
+    expect(fence!.t).toBeLessThanOrEqual(21 + 43 + 2 * 0.8 + 7);
+    expect(result.final.primary).toBe('A');
+  });
+});
