@@ -293,6 +293,14 @@ export class SimLandscape {
     this.mustGet(name);
     const handle: SimSiteControl = {
       snapshot: () => this.snapshot(name),
+      state: () => {
+        this.advance();
+        return this.snapshots.state(this.mustGet(name));
+      },
+      probeView: () => {
+        this.advance();
+        return this.snapshots.probeView(this.mustGet(name));
+      },
       takeover: (options) => commands.takeover(this.cmd, name, options.handshake),
       register: (options) => commands.register(this.cmd, name, options),
       unregister: () => commands.unregister(this.cmd, name),
