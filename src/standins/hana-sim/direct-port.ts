@@ -11,7 +11,7 @@ import {
 } from '../../domain/types.js';
 import { realClock, type Clock } from '../../clock.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../../hana/port.js';
-import type { SimProbeView, SimSiteControl, SimSiteState } from './snapshot.js';
+import type { SimProbeView, SimProcess, SimSiteControl, SimSiteState } from './snapshot.js';
 
 /** Whether the site's tools answer: the light read when the control has one. */
 const stateOf = (control: SimSiteControl): SimSiteState => control.state?.() ?? control.snapshot();
@@ -48,35 +48,48 @@ function until(
 export function healthFromSnapshot(s: SimProbeView): HanaHealth {
   const running = s.running && s.landscapeStatus >= 2;
   const srRole = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
-  const replication: ReplicationLink[] = s.links.map((l) => ({
-    secondary: l.secondarySite,
-    mode: l.mode,
-    operationMode: l.operationMode,
-    status: l.status,
-    statusDetails: l.statusDetails,
-    inSync: l.fullySynced,
+  // Plain literals in loops (no spreads): every probe of every fuzz schedule builds this.
+  const replication: ReplicationLink[] = [];
+  for (const l of s.links) {
     // The SQL lag source: without it the lag is unknown (null), never zero.
-    lagSeconds: s.sqlProbeBroken
-      ? null
-      : Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
-    lagBytes: s.sqlProbeBroken ? null : Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
-    ...(s.sqlProbeBroken
-      ? {}
-      : {
-          positions: [{ volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition }],
-        }),
-  }));
+    replication.push(
+      s.sqlProbeBroken
+        ? {
+            secondary: l.secondarySite,
+            mode: l.mode,
+            operationMode: l.operationMode,
+            status: l.status,
+            statusDetails: l.statusDetails,
+            inSync: l.fullySynced,
+            lagSeconds: null,
+            lagBytes: null,
+          }
+        : {
+            secondary: l.secondarySite,
+            mode: l.mode,
+            operationMode: l.operationMode,
+            status: l.status,
+            statusDetails: l.statusDetails,
+            inSync: l.fullySynced,
+            lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+            lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+            positions: [{ volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition }],
+          },
+    );
+  }
   let overall: OverallReplicationStatus = 'NONE';
   for (const l of replication) {
     if (overall === 'NONE' || replicationStatuses.indexOf(l.status) < replicationStatuses.indexOf(overall)) {
       overall = l.status;
     }
   }
+  const processes: Record<string, SimProcess['dispstatus']> = {};
+  for (const p of s.processes) processes[p.name] = p.dispstatus;
   return {
     probeOk: true,
     running,
     landscapeStatus: s.landscapeStatus,
-    processes: Object.fromEntries(s.processes.map((p) => [p.name, p.dispstatus])),
+    processes,
     srRole,
     ...(s.source ? { source: s.source.site } : {}),
     ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),
