@@ -149,7 +149,9 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
   'fence-node': {
     epoch: 'store',
     async run(host, a, d, state) {
-      if (state?.leader != null && state.leader.site !== a.site)
+      // A lost leader is fenced while it still holds the key or nobody does; a rogue primary by
+      // the leader itself (powerOnAfter). Anyone else holding the key: not ours to fence.
+      if (state?.leader != null && state.leader.site !== a.site && state.leader.site !== host.site)
         return {
           event: 'refused',
           reason: 'not_leader',
@@ -161,7 +163,14 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
       const abort = new AbortController();
       host.nodeFence.abort = abort;
       host.nodeFence.site = a.site;
-      host.nodeFence.running = fenceNode(host, a.site, a.epoch, d.reason, abort.signal)
+      host.nodeFence.running = fenceNode(
+        host,
+        a.site,
+        a.epoch,
+        d.reason,
+        abort.signal,
+        a.powerOnAfter === true,
+      )
         .catch((err: unknown) =>
           host.tell(
             'action-failed',
@@ -596,7 +605,14 @@ async function checkSuspects(
  * Powers `site`'s node off through the fence agent (off, then status until off, within the
  * spec's timeout) and records the outcome in the store with the epoch it believed in.
  */
-async function fenceNode(host: ActionHost, site: string, epoch: number, reason: string, signal: AbortSignal) {
+async function fenceNode(
+  host: ActionHost,
+  site: string,
+  epoch: number,
+  reason: string,
+  signal: AbortSignal,
+  powerOnAfter = false,
+) {
   const spec = host.spec();
   const agent = host.fenceAgent;
   if (agent === undefined || spec.fencing.agent === undefined) {
@@ -628,6 +644,7 @@ async function fenceNode(host: ActionHost, site: string, epoch: number, reason: 
     );
     // The record is in the store: decide on it now rather than at the next interval.
     host.wake();
+    if (powerOnAfter && !signal.aborted) await powerOn(host, site, epoch);
   } else {
     host.tell(
       'action-failed',

@@ -372,6 +372,8 @@ function decideHealthyLeader(
   now: number,
   epoch: number,
 ): Decision {
+  const rogue = decideFenceRogueWriter(obs, spec, now, epoch);
+  if (rogue !== null) return rogue;
   for (const intent of intentsFor(obs, 'planned-takeover')) {
     if (intent.kind !== 'planned-takeover') continue;
     if (intent.epoch !== epoch) {
@@ -434,6 +436,52 @@ function decideHealthyLeader(
   return none(
     'leader_healthy',
     `${obs.self} is the healthy primary and holds the leader key at epoch ${epoch}`,
+  );
+}
+
+/**
+ * Another site of this region answers as a writable primary while this one leads, and no agent
+ * reports for it (its agent is dead, or cut off from the store and stopping it by itself): a
+ * primary started by hand next to the leader, or one whose agent died before it could stop it.
+ * Its own agent would fence it (decideUnderOtherLeader); without one, nothing but a fence agent
+ * stops it, as Pacemaker fences a node that left the cluster. The leader powers its node off
+ * (then on again: HANA stays down there, Autostart=0), one fence at a time, again at most once
+ * per fencing.agent.timeoutSeconds. Null: nothing to fence, or no fence agent (a known limit).
+ */
+function decideFenceRogueWriter(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  epoch: number,
+): Decision | null {
+  const fencing = spec.fencing.agent;
+  if (fencing === undefined) return null;
+  const region = siteSpec(spec, obs.self)?.region;
+  const rogue = spec.sites.find(
+    (s) =>
+      s.name !== obs.self &&
+      s.region === region &&
+      obs.reports[s.name] === undefined &&
+      obs.peers[s.name]?.reachable === true &&
+      obs.peers[s.name]?.acceptsWrites === true,
+  );
+  if (rogue === undefined) return null;
+  const why = `${rogue.name} answers as a writable primary next to ${obs.self}, which leads at epoch ${epoch}, and no agent reports for it`;
+  if (obs.fencingNode !== undefined) {
+    return none('rogue_primary_fence_running', `${why}; a fence of ${obs.fencingNode} is running`);
+  }
+  const f = obs.fences?.[rogue.name];
+  const skewMs = spec.clock.maxSkewSeconds * 1000;
+  if (f !== undefined && now - f.endedAt < fencing.timeoutSeconds * 1000 + skewMs) {
+    return none(
+      'rogue_primary_fence_recent',
+      `${why}; its fence device was last used (power ${f.action}: ${f.result}) ${Math.max(0, Math.round((now - f.endedAt) / 1000))} s ago: trying again after fencing.agent.timeoutSeconds (${fencing.timeoutSeconds} s)`,
+    );
+  }
+  return decision(
+    { kind: 'fence-node', epoch, site: rogue.name, powerOnAfter: true },
+    'fence_rogue_primary',
+    `${why}: powering its node off through the fence agent (${fencing.command}), then on again with HANA stopped`,
   );
 }
 

@@ -52,7 +52,13 @@ export type Action =
    * Power the node of `site` (the lost leader of term `epoch`) off through the fence agent, then
    * `status` until it reports off (STONITH). Refused when the term moved on; recorded in the store.
    */
-  | { readonly kind: 'fence-node'; readonly epoch: number; readonly site: string }
+  | {
+      readonly kind: 'fence-node';
+      readonly epoch: number;
+      readonly site: string;
+      /** Power the node on again once its power-off is confirmed (a rogue primary's node). */
+      readonly powerOnAfter?: boolean;
+    }
   /**
    * A planned region switchover's demotion (docs/dr.md): under the draining record of
    * `generation`, this primary (the -rw Service withdrawn) waits until, on two probes a cycle

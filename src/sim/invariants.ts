@@ -136,6 +136,12 @@ export class InvariantChecker implements RunObserver {
   private holder: string | null = null;
   private previousHolder: string | null = null;
   private readonly cycleInMaintenance = new Map<string, boolean>();
+  /**
+   * A node fence runs in the background, across cycles (actions.ts `fence-node`): whether one of
+   * each site began in a cycle in maintenance. Its outcome is judged by that cycle, not by the
+   * one it ends in.
+   */
+  private readonly fenceBeganInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
   private writerSeen = false;
   /** Agents not running now (stop-agent, crash-node), and since when. */
@@ -151,7 +157,7 @@ export class InvariantChecker implements RunObserver {
    * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
    * lost commits too when hanasr could not act then (maintenance, the site's agent down).
    */
-  private byHand: { until: number | null } | undefined;
+  private byHand: { until: number | null; site?: string } | undefined;
   private recoveredAt: number | null = null;
   private livenessResult: Liveness | undefined;
 
@@ -231,6 +237,12 @@ export class InvariantChecker implements RunObserver {
     if (f.site !== undefined) {
       if ((f.action === 'stop-agent' || f.action === 'crash-node') && !this.agentDown.has(f.site)) {
         this.agentDown.set(f.site, t);
+        // The agent of a site started by hand died before hanasr had its cycle to fence it:
+        // hanasr is not in charge again until that agent runs (sim:fuzz 1318934025).
+        if (this.byHand?.site === f.site && this.underHand(t)) {
+          this.byHand = { until: null, site: f.site };
+          this.forced = true;
+        }
         // An indexserver killed just before is brought back by hdbdaemon after the agent died.
         const killed = this.lastKill.get(f.site);
         if (killed !== undefined && t - killed <= INDEXSERVER_BACK_WITHIN_MS)
@@ -248,7 +260,7 @@ export class InvariantChecker implements RunObserver {
     // undo it (fence) once it can act.
     const hand = f.action === 'restart-instance' || kindOf(f.action)?.effect === 'forced';
     if (hand) {
-      this.byHand = { until: null };
+      this.byHand = { until: null, ...(f.site !== undefined ? { site: f.site } : {}) };
       if (this.run.spec().maintenance || (f.site !== undefined && this.agentDown.has(f.site)))
         this.forced = true;
     }
@@ -292,12 +304,22 @@ export class InvariantChecker implements RunObserver {
   agentEvent(e: AgentEvent): void {
     if (e.event === 'decision') {
       this.lastReason.set(e.site, e.reason);
+      if (e.action === 'fence-node')
+        this.fenceBeganInMaintenance.set(
+          e.site,
+          (this.fenceBeganInMaintenance.get(e.site) ?? false) || this.cycleInMaintenance.get(e.site) === true,
+        );
       return;
     }
     if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
+      // A background fence's outcome (not the power-on after a takeover, which its cycle does).
+      const fenceOutcome =
+        e.action === 'fence-node' && e.reason !== 'node_powered_on' && e.reason !== 'node_power_on_failed';
+      const began = fenceOutcome ? this.fenceBeganInMaintenance.get(e.site) : undefined;
+      if (fenceOutcome) this.fenceBeganInMaintenance.delete(e.site);
       // Decided in a cycle that began in maintenance, and maintenance still on (the lease
       // watchdog decides outside the cycle, on the spec of its own moment).
-      if (this.cycleInMaintenance.get(e.site) === true && this.run.spec().maintenance) {
+      if ((began ?? this.cycleInMaintenance.get(e.site) === true) && this.run.spec().maintenance) {
         this.violate(
           'nothing-in-maintenance',
           e.t,

@@ -2114,9 +2114,108 @@ export const maintenanceLeaseCases: DecisionCase[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// A writable primary next to the leader with no agent reporting for it (started by hand, its
+// agent dead: sim:fuzz 1318934025) is fenced by the leader's fence agent.
+// ---------------------------------------------------------------------------------------------
+const rogueB = (over: Partial<ObservationInput> = {}) =>
+  aLeaderHealthy({ reports: {}, peers: { B: peerWritablePrimary }, ...over });
+export const roguePrimaryCases: DecisionCase[] = [
+  {
+    name: 'B answers writable, no agent reports for it, a fence agent: the leader fences its node, then powers it on',
+    spec: fencingSpec,
+    obs: rogueB(),
+    kind: 'fence-node',
+    reason: 'fence_rogue_primary',
+    says: [
+      'B answers as a writable primary next to A',
+      'no agent reports for it',
+      'fence_ipmilan',
+      'on again',
+    ],
+    action: { site: 'B', epoch: EPOCH, powerOnAfter: true },
+  },
+  {
+    name: 'B answers writable but its agent reports: its own agent stops it, the leader does not fence',
+    spec: fencingSpec,
+    obs: rogueB({ reports: { B: report('B', primaryHealth()) } }),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['healthy primary'],
+  },
+  {
+    name: 'B unreachable, no report: nothing shows it writes, no fence (the lost-peer rules apply)',
+    spec: fencingSpec,
+    obs: rogueB({ peers: { B: unreachable } }),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['healthy primary'],
+  },
+  {
+    name: 'B a reachable secondary without a report: nothing to fence',
+    spec: fencingSpec,
+    obs: rogueB({ peers: { B: peerSecondary('A') } }),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['healthy primary'],
+  },
+  {
+    name: 'no fence agent: nothing the leader can do (README Limits)',
+    spec: S,
+    obs: rogueB(),
+    kind: 'none',
+    reason: 'leader_healthy',
+    says: ['healthy primary'],
+  },
+  {
+    name: 'a fence already running: one at a time',
+    spec: fencingSpec,
+    obs: rogueB({ fencingNode: 'B' }),
+    kind: 'none',
+    reason: 'rogue_primary_fence_running',
+    says: ['a fence of B is running'],
+  },
+  {
+    name: 'its fence device used within fencing.agent.timeoutSeconds (plus the skew bound): not again yet',
+    spec: fencingSpec,
+    obs: rogueB({
+      fences: { B: { ...fenceRecord('confirmed').A, site: 'B', by: 'A', action: 'on', endedAt: T - 5000 } },
+    }),
+    kind: 'none',
+    reason: 'rogue_primary_fence_recent',
+    says: ['power on: confirmed', 'trying again after fencing.agent.timeoutSeconds'],
+  },
+  {
+    name: 'its fence device last used longer ago than the timeout: fenced again',
+    spec: fencingSpec,
+    obs: rogueB({
+      fences: { B: { ...fenceRecord('failed').A, site: 'B', by: 'A', endedAt: T - 200_000 } },
+    }),
+    kind: 'fence-node',
+    reason: 'fence_rogue_primary',
+    says: ['powering its node off'],
+    action: { site: 'B', powerOnAfter: true },
+  },
+  {
+    name: "B in another region (a DR site that is primary there): not this leader's to fence",
+    spec: spec({
+      sites: [
+        { name: 'A', host: 'hana-a', region: 'west' },
+        { name: 'B', host: 'hana-b', region: 'north' },
+      ],
+      fencing: { agent: { command: 'fence_ipmilan' } },
+    }),
+    obs: rogueB(),
+    kind: 'none',
+    says: [],
+    reason: 'leader_healthy',
+  },
+];
+
 export const tables = {
   'a key that ran out in maintenance proves nothing': maintenanceLeaseCases,
   'fence before promote: a lost leader is powered off first': fenceBeforePromoteCases,
+  'a writable primary without an agent next to the leader is fenced': roguePrimaryCases,
   'a required watchdog that is not usable: the site never leads': watchdogCases,
   'takeover only to a secondary that was SOK at the last trustworthy report': takeoverCases,
   failureThreshold: thresholdCases,

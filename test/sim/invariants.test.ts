@@ -102,6 +102,44 @@ describe('invariant checker', () => {
     expect(l.names()).toEqual(['nothing-in-maintenance']);
   });
 
+  it('nothing-in-maintenance: a background node fence is judged by the cycle that decided it', () => {
+    // sim:fuzz 1318930156: B decided to fence A's node, maintenance began while the fence agent
+    // was still confirming the power-off, and its outcome was told in a maintenance cycle.
+    const l = landscape();
+    l.checker.cycleStart('B', l.clock.now(), l.spec());
+    l.checker.agentEvent(
+      l.event('B', { event: 'decision', action: 'fence-node', reason: 'fence_lost_leader' }),
+    );
+    l.setSpec({ maintenance: true });
+    l.checker.cycleStart('B', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('B', { action: 'fence-node', reason: 'node_fenced' }));
+    expect(l.names()).toEqual([]);
+    // One decided in a cycle that began in maintenance is a violation when it ends, whenever.
+    l.checker.agentEvent(
+      l.event('B', { event: 'decision', action: 'fence-node', reason: 'fence_lost_leader' }),
+    );
+    l.setSpec({ maintenance: false });
+    l.checker.cycleStart('B', l.clock.now(), l.spec());
+    l.setSpec({ maintenance: true });
+    l.checker.agentEvent(
+      l.event('B', { event: 'action-failed', action: 'fence-node', reason: 'node_fence_failed' }),
+    );
+    expect(l.names()).toEqual(['nothing-in-maintenance']);
+  });
+
+  it('nothing-in-maintenance: the power-on after a takeover belongs to its own cycle', () => {
+    const l = landscape();
+    l.checker.cycleStart('B', l.clock.now(), l.spec());
+    l.checker.agentEvent(
+      l.event('B', { event: 'decision', action: 'fence-node', reason: 'fence_lost_leader' }),
+    );
+    l.checker.agentEvent(l.event('B', { action: 'fence-node', reason: 'node_fenced' }));
+    l.setSpec({ maintenance: true });
+    l.checker.cycleStart('B', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('B', { action: 'fence-node', reason: 'node_powered_on' }));
+    expect(l.names()).toEqual(['nothing-in-maintenance']);
+  });
+
   it('nothing-in-maintenance: the lease watchdog deciding after maintenance ended is no violation', () => {
     const l = landscape();
     l.setSpec({ maintenance: true });
