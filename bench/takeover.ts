@@ -13,7 +13,7 @@
  * primary, a slow SQL probe); the agents' CPU and RSS at the default interval; the simulator's
  * throughput (schedules per second).
  *
- * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S]
+ * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S] [--standin node|sh]
  *        [--only crash,node,node-fenced,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
  *        [--settings defaults,tuned] [--trace]  (--trace: each unplanned run's timeline of HANA commands, decisions, leader key)
  */
@@ -53,6 +53,14 @@ const PROBE_TIMEOUT = flag('--probe-timeout', '');
 const TRACE = args.includes('--trace');
 const ONLY = new Set(flag('--only', 'crash,node,node-fenced,planned,blips,footprint,sim,patroni').split(','));
 const PATRONI_RUNS = Number(flag('--patroni-runs', '3'));
+/**
+ * The HANA tools' stand-ins: `node` (default: each tool a Node.js process, 0.2-1.4 s of start-up
+ * on a loaded machine) or `sh` (shell scripts over curl and jq, the same answers; hanasr's own
+ * cost apart from the stand-in's).
+ */
+const STANDIN_FLAG = flag('--standin', 'node');
+if (STANDIN_FLAG !== 'node' && STANDIN_FLAG !== 'sh') throw new Error('--standin node|sh');
+const STANDIN: 'node' | 'sh' = STANDIN_FLAG;
 /** Results go to bench/results/NAME.json and .txt. */
 const OUT = flag('--out', 'takeover');
 const withTimeout = (t: Timing): Timing =>
@@ -92,6 +100,7 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
     takeoverMs: TAKEOVER_MS,
     seed: 100 + seq,
     fence: fault === 'node-fenced',
+    standin: STANDIN,
   });
   const writer = new Writer(rig.sqlPorts());
   try {
@@ -151,7 +160,12 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
 }
 
 async function planned(bench: Bench, timing: Timing): Promise<number> {
-  const rig = await Rig.start(bench, ++seq, { timing, takeoverMs: TAKEOVER_MS, seed: 300 + seq });
+  const rig = await Rig.start(bench, ++seq, {
+    timing,
+    takeoverMs: TAKEOVER_MS,
+    seed: 300 + seq,
+    standin: STANDIN,
+  });
   const writer = new Writer(rig.sqlPorts());
   try {
     await rig.steady();
@@ -202,7 +216,12 @@ const BLIP_KINDS: Blip[] = ['probe-stall', 'etcd-leader-change', 'primary-freeze
 /** Plays a blip at defaults; a takeover within 20 s after it is a false one. */
 async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number> {
   const timing = withTimeout(DEFAULTS);
-  const rig = await Rig.start(bench, ++seq, { timing, takeoverMs: TAKEOVER_MS, seed: 500 + seq });
+  const rig = await Rig.start(bench, ++seq, {
+    timing,
+    takeoverMs: TAKEOVER_MS,
+    seed: 500 + seq,
+    standin: STANDIN,
+  });
   try {
     await rig.steady();
     await sleep(1000);
@@ -249,6 +268,7 @@ async function footprint(
     timing: withTimeout(DEFAULTS),
     takeoverMs: TAKEOVER_MS,
     seed: 700,
+    standin: STANDIN,
   });
   try {
     await rig.steady();
@@ -299,6 +319,7 @@ const json: Record<string, unknown> = {
   etcd: etcdVersion(),
   takeoverMs: TAKEOVER_MS,
   runs: RUNS,
+  standin: STANDIN,
 };
 
 const etcd = await EtcdCluster.start({ members: 3 });
@@ -309,7 +330,7 @@ try {
     `machine: ${machine().cpus} x ${machine().cpuModel}, Node ${process.version}; ${etcdVersion()}, 3 members`,
   );
   say(
-    `simulated HANA takeover: ${TAKEOVER_MS} ms (counted in (c) and (d), reported apart); ${RUNS} runs per row`,
+    `simulated HANA takeover: ${TAKEOVER_MS} ms (counted in (c) and (d), reported apart); ${RUNS} runs per row; HANA tools' stand-ins: ${STANDIN === 'sh' ? 'shell scripts over curl and jq (--standin sh)' : 'Node.js processes'}`,
   );
   say(
     `load average ${os

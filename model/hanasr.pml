@@ -32,6 +32,8 @@
  *   ONLYA          faults of a site and lost messages only at A (the first primary), slow links
  *                  only into the others (the smaller configurations of the test)
  *   MAXL=k         message-loss budget (default 2)
+ *   KEEPALIVE_APART the session keepalive may renew (or replace) the lease while the cycle's
+ *                  read is lost, as its own timer does in the code (the regrant configurations)
  * Mutations (each must make spin report a counterexample; see scripts/model-check.ts):
  *   MUT_NO_CAS                  the leader key is taken without compare-and-set
  *   MUT_NO_SELF_FENCE           a leader that cannot renew its lease keeps running
@@ -60,6 +62,8 @@
 #define FENCE 2         /* 0.7 x TTL: FENCE_AFTER_TTL_FRACTION, rounded down */
 #ifndef LST
 #define LST 6           /* replication.logShippingTimeoutSeconds; TTL + 2 x CYC < LST */
+/* (The schema now asks TTL + 3 x CYC + skew < LST, a liveness rule: 6 is shorter than it allows,
+   which only makes commits alone come sooner, the harder case for P1 and P2.) */
 #endif
 #define CYC 1           /* cycleMs(spec): one cycle */
 #define WDSPEC (TTL - 1) /* the device timeout the agent reads: <= TTL - safetyMarginSeconds */
@@ -200,6 +204,8 @@ byte lwd[N];
  */
 byte dnd[N];
 byte ren[N];            /* age of session.lastRenewedAt (NUL = null), saturates at FENCE */
+bit kb[N];              /* the session bound the key to its lease (acquire/seize), not released since */
+bit rgr[N];             /* that lease ran out and a new one replaced it: ren stays that lease's */
 bit mine[N];            /* leaderMine */
 bit mw[N];              /* the last probe that answered saw a writable primary */
 byte h[N];              /* last probe */
@@ -279,7 +285,8 @@ int d_;
  * racing for the key) only in failsafe or within the lease bound of watchdogFeedAllowed: a feed
  * now must not keep the node up past lastRenewedAt + ttl (WDSPEC ticks of device timeout, fed in
  * the tick window of the renewal: ren = 0); while not leading, always. The session's
- * lastRenewedAt (ren) is the current session's, whatever lease the key is bound to.
+ * lastRenewedAt (ren) is the current session's (of the lease it bound the key to: renew()),
+ * whatever lease a previous session of the site bound the key to.
  */
 #define MAYW(i) (h[i] == H_PW || h[i] == H_PS || h[i] == H_UNK)
 #define LEADING(i) (mine[i] || act[i] == A_ACQUIRE || act[i] == A_TAKEOVER)
@@ -366,16 +373,20 @@ inline suspend_and_ship(t) {
 
 /* ============================ coordination store ============================ */
 
-/* session.renew(): keepalive; a lease that ran out is replaced (nothing bound to it survives) */
+/*
+ * session.renew(): keepalive; a lease that ran out is replaced (nothing bound to it survives).
+ * lastRenewedAt (ren) is the renewal of the lease the key is bound to (port.ts lastRenewedAt(),
+ * memory.ts/etcd.ts keyLease): once the lease this session bound the key to ran out, a grant or a
+ * keepalive of the lease that replaced it is no renewal of it; a key bound again (cas) counts from
+ * the current lease, whose last renewal is TTL - lease[i] ticks old (or less, after a store outage
+ * extended it: a fresher ren than the code's, which only lets the model do more).
+ */
 inline renew(i) {
 #ifndef TODAY_REGRANT_RENEWS
-  /*
-   * PROPOSED (found by this model): when the lease had run out, the new lease that replaces it
-   * is no renewal: lastRenewedAt (the fencing rules' clock) stays where it was.
-   */
   if
-  :: lease[i] > 0 || ren[i] == NUL -> ren[i] = 0
-  :: else -> skip
+  :: lease[i] == 0 && kb[i] -> rgr[i] = 1
+  :: lease[i] > 0 && rgr[i] -> skip
+  :: else -> ren[i] = 0
   fi;
 #else
   ren[i] = 0;
@@ -391,7 +402,8 @@ inline renew(i) {
 inline ensure_lease(i) {
   if
 #ifndef TODAY_REGRANT_RENEWS
-  :: lease[i] == 0 -> lease[i] = TTL; if :: ren[i] == NUL -> ren[i] = 0 :: else -> skip fi
+  :: lease[i] == 0 && kb[i] -> lease[i] = TTL; rgr[i] = 1
+  :: lease[i] == 0 && !kb[i] -> lease[i] = TTL; ren[i] = 0
 #else
   :: lease[i] == 0 -> lease[i] = TTL; ren[i] = 0
 #endif
@@ -582,7 +594,7 @@ inline decide_as_leader(i) {
               :: y_ ->
                  /* step-down with handover: release the key naming the successor */
                  if
-                 :: !l3 && kcur -> ldr = NO; hov = itgt; mine[i] = 0; printf("%c: planned takeover: releases the key for %c\n", 65 + i, 65 + itgt)
+                 :: !l3 && kcur -> ldr = NO; hov = itgt; mine[i] = 0; kb[i] = 0; printf("%c: planned takeover: releases the key for %c\n", 65 + i, 65 + itgt)
                  :: else -> skip
                  fi
               :: else -> itgt = NO; SAY("planned takeover refused: target not in sync")
@@ -648,6 +660,14 @@ inline cas(i, expected) {
 #endif
      ensure_lease(i);
      ldr = i; ep++; lastL = i; hov = NO; kcur = 1; klease = lease[i];
+#ifndef TODAY_REGRANT_RENEWS
+     /* the key is bound to the current lease: its renewals are the key's from now on */
+     if
+     :: rgr[i] -> ren[i] = (TTL - lease[i] > FENCE -> FENCE : TTL - lease[i]); rgr[i] = 0
+     :: else -> skip
+     fi;
+     kb[i] = 1;
+#endif
      /* a new term: its first sync write happens at a writable probe (d = 0 then) */
      if :: lwd[i] != NUL -> lwd[i] = 0 :: else -> skip fi;
      dnd[i] = NUL;
@@ -945,6 +965,19 @@ inline store_and_decide(i) {
      :: ldr == i && !mine[i] -> SAY("the key is bound to a previous session of this site: waiting for it to run out")
      :: else -> decide_under_other_leader(i)
      fi
+#ifdef KEEPALIVE_APART
+  :: STORE(i) && l1 ->
+     /*
+      * The read is lost, but the session keepalive runs on its own timer (etcd-lease.ts, memory.ts
+      * scheduleKeepalive): it may renew the lease, or replace one that ran out, in the meantime.
+      * (Off by default: the CI set keeps its size; the regrant configurations set it.)
+      */
+     if
+     :: renew(i)
+     :: skip
+     fi;
+     decide_without_store(i)
+#endif
   :: else -> decide_without_store(i)
   fi
 }
@@ -993,7 +1026,7 @@ inline act_step(i) {
      :: x_ ->
         fenced[i] = 1;
         if
-        :: !l1 && STORE(i) && ldr == i && ep == aep[i] && kcur -> ldr = NO; hov = NO; mine[i] = 0; SAY("released the leader key")
+        :: !l1 && STORE(i) && ldr == i && ep == aep[i] && kcur -> ldr = NO; hov = NO; mine[i] = 0; kb[i] = 0; SAY("released the leader key")
         :: else -> skip
         fi
      :: else -> skip     /* fence_failed: keep the key until it is stopped */
@@ -1157,15 +1190,27 @@ inline lease_watchdog(i) {
 /*
  * decideFenceLostLeader (src/domain/decide.ts): a secondary of the lost leader powers its node
  * off when (a) the leader holds the key but is silent to it (its agent dead or frozen, or cut off
- * from it or from the store; the code counts failureThreshold silent cycles), or (b) the key ran
+ * from it or from the store; the code wants it silent for leaderSilenceWindowMs() on its own
+ * clock, which a slow but live leader can be too: -DFENCELIVE), or (b) the key ran
  * out but its database still answers as a writable primary. The code also wants this site in sync
  * and the best candidate first; the model fences without (a fence only removes a writer, so it
  * explores more) and checks what a confirmed or failed fence allows afterwards.
  */
 #define FTGT (ldr != NO -> ldr : lastL)
+/*
+ * FENCELIVE: the code counts the leader's silence in time on the fencing agent's clock
+ * (leaderSilenceWindowMs()): a leader that is alive and connected but whose report lags (a slow
+ * cycle, a lost write) can be fenced too. With it the fence may fire at any leader that holds
+ * the key.
+ */
+#ifdef FENCELIVE
+#define LEADER_SILENT(i) true
+#else
+#define LEADER_SILENT(i) (!RUNA(ldr) || !NET(i, ldr) || !STORE(ldr))
+#endif
 #define FENCE_WANTED(i) (fcon == NO && FTGT != NO && FTGT != i && h[i] == H_SR && hsv[i] == FTGT && \
   STORE(i) && !ndown[FTGT] && \
-  ((ldr != NO && (!RUNA(ldr) || !NET(i, ldr) || !STORE(ldr))) || \
+  ((ldr != NO && LEADER_SILENT(i)) || \
    (ldr == NO && NET(i, lastL) && OPER(lastL) && hpri[lastL])))
 
 inline fence_node(i) {
@@ -1192,7 +1237,7 @@ inline fence_node(i) {
 }
 
 inline agent_reset(i) {
-  ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0;
+  ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
   h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0;
   for (k_ : 0 .. N - 1) {
     pv[i * N + k_] = PV_UNR;
@@ -1554,7 +1599,7 @@ init {
 #endif
       skip
     }
-    ldr = 0; ep = 1; lastL = 0; hov = NO; klease = TTL; kcur = 1; mine[0] = 1;
+    ldr = 0; ep = 1; lastL = 0; hov = NO; klease = TTL; kcur = 1; mine[0] = 1; kb[0] = 1;
 #ifdef WATCHDOG
     wdarm[0] = 1;
 #endif

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SIM_BIN = path.join(REPO_ROOT, 'src/standins/hana-sim/bin');
+/** The same stand-ins as shell scripts over curl and jq (no Node.js start-up per tool; benches). */
+export const SIM_BIN_SH = path.join(REPO_ROOT, 'src/standins/hana-sim/bin-sh');
 /** `node --import tsx <this> ...`: the CLI from source. */
 export const CLI_SOURCE = path.join(REPO_ROOT, 'src/cli/main.ts');
 
@@ -27,6 +29,8 @@ export interface AgentArgvOptions {
   readonly statusPort: number;
   /** More flags (after the common ones). */
   readonly extra?: readonly string[];
+  /** Where the stand-in executables are (default SIM_BIN, the Node.js ones). */
+  readonly binDir?: string;
 }
 
 /** The arguments after `node --import tsx src/cli/main.ts`. */
@@ -48,11 +52,11 @@ export function agentArgv(o: AgentArgvOptions): string[] {
     '--store-timeout-ms',
     '1500',
     '--hdbnsutil',
-    path.join(SIM_BIN, 'hdbnsutil'),
+    path.join(o.binDir ?? SIM_BIN, 'hdbnsutil'),
     '--sapcontrol',
-    path.join(SIM_BIN, 'sapcontrol'),
+    path.join(o.binDir ?? SIM_BIN, 'sapcontrol'),
     '--hdbsettings',
-    path.join(SIM_BIN, 'HDBSettings.sh'),
+    path.join(o.binDir ?? SIM_BIN, 'HDBSettings.sh'),
     '--action-timeout-seconds',
     '20',
     '--sql-host',

@@ -104,6 +104,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: '+ agent killed (stays down) or frozen, node freeze; node watchdog and fence agents',
   },
   {
+    name: 'two-sites-fence-live-leader',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    defines: [...AGENTS, 'FENCELIVE', 'HFREEZE', 'MAXF=1', 'MAXL=1'],
+    what: '+ the fence agent may fire at a live leader (its silence is counted in time, a slow one lags)',
+  },
+  {
     name: 'two-sites-async',
     group: 'safe',
     expect: 'safe',
@@ -152,6 +160,17 @@ export const CONFIGS: readonly ModelConfig[] = [
     heavy: true,
     defines: ['HFREEZE', 'STALL', 'MAXF=2', 'MAXL=1'],
     what: 'probes that time out on a writable primary, a slow link: writes end at the confirmed stop',
+  },
+  // Model hole 3's rule with the keepalive apart from the cycle's read (model/README.md).
+  {
+    name: 'two-sites-regrant',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    deep: true,
+    heavy: true,
+    defines: ['KEEPALIVE_APART', 'ONLYA', 'WATCHDOG', 'MAXF=1', 'MAXL=3'],
+    what: "the keepalive renews while reads are lost; a lease granted after the key's ran out is no renewal",
   },
   {
     name: 'two-sites-cycle-bound',
@@ -311,6 +330,8 @@ export const CONFIGS: readonly ModelConfig[] = [
     search: 'exhaustive',
     deep: true,
     heavy: true,
+    // Its counterexample (a failed stop without a watchdog after a takeover) is not the switch's:
+    // the same configuration finds it without the switch (model/README.md).
     defines: ['TODAY_REGRANT_RENEWS', 'STALL', 'MAXF=2', 'MAXL=2'],
     what: 'a lease granted after the old one ran out resets lastRenewedAt',
   },

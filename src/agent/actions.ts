@@ -18,6 +18,7 @@ import type { ClusterState, CoordinationSession } from '../coordination/port.js'
 import type { Action, Decision } from '../domain/decision.js';
 import type { Observation, PeerView } from '../domain/observation.js';
 import { leaderViewOf } from '../domain/observation.js';
+import { hasLiveProcess } from '../domain/health.js';
 import { checkOf, handshakeFallback, promotionSuspects, type SuspectCheck } from '../domain/promotion.js';
 import { drainCheck, linkReplicationMode, type RegionRecord } from '../domain/region.js';
 import { sfailBeforeStart, startMayBringUpPrimary } from '../domain/sync.js';
@@ -457,7 +458,10 @@ export async function stopSite(
   // stop that never completes (a hung instance, a frozen file system) ends in a reset.
   host.stopping('in-progress');
   try {
-    await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true }, s));
+    // A crashed instance the last probe read as all stopped needs only a fresh confirmation.
+    const last = host.lastHealth();
+    const stoppedAtLastProbe = Object.keys(last.processes).length > 0 && !hasLiveProcess(last);
+    await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true, stoppedAtLastProbe }, s));
     host.stopped();
     return { ok: true, how: 'stopped' };
   } catch (stopErr) {

@@ -151,7 +151,15 @@ export class Agent {
   /** About to race for the leader key: feeds obey the lease bound from the renewal before it. */
   private contending = false;
   /** How long another leader has looked lost: its report unchanged, its node not answering. */
-  private silence: { site: string; seen: number | null; cycles: number } | null = null;
+  private silence: {
+    site: string;
+    seen: number | null;
+    cycles: number;
+    /** Monotonic: the end of the store read that saw the report change, or its node answer, last. */
+    since: number;
+    /** How long the silence has lasted at least, as of this cycle's store read (ms). */
+    silentMs: number;
+  } | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -401,8 +409,17 @@ export class Agent {
     }
   }
 
-  /** Counts the cycles in which another leader's report did not change and its node did not answer. */
-  private noteLeaderSilence(state: ClusterState | null): void {
+  /**
+   * Counts the cycles in which another leader's report did not change and its node did not
+   * answer, and how long that has lasted at least on this agent's monotonic clock: from the end of
+   * the store read that last saw its report change (or of the cycle its node last answered in) to
+   * the start of this cycle's read. Linearizable reads: the leader published nothing in between.
+   * The leader's own times (observedAt) are only compared with each other, never with ours.
+   */
+  private noteLeaderSilence(
+    state: ClusterState | null,
+    read: { readonly startedAt: number; readonly endedAt: number },
+  ): void {
     const leader = state?.leader;
     if (!state || !leader || leader.site === this.site) {
       this.silence = null;
@@ -412,10 +429,14 @@ export class Agent {
     const answers = this.lastPeers[leader.site]?.reachable === true;
     const prev = this.silence?.site === leader.site ? this.silence : null;
     const unchanged = prev !== null && prev.seen === seen;
+    const silent = !answers && (unchanged || seen === null);
+    const since = silent && prev !== null ? prev.since : read.endedAt;
     this.silence = {
       site: leader.site,
       seen,
-      cycles: answers ? 0 : unchanged || seen === null ? (prev?.cycles ?? 0) + 1 : 0,
+      cycles: silent ? (prev?.cycles ?? 0) + 1 : 0,
+      since,
+      silentMs: Math.max(0, read.startedAt - since),
     };
   }
 
@@ -702,8 +723,10 @@ export class Agent {
     // 3. Read the store and publish.
     let state: ClusterState | null = null;
     let leader: LeaderView;
+    const read = { startedAt: clock.monotonic(), endedAt: clock.monotonic() };
     try {
       state = await this.storeCall('coordination read', () => this.session.read());
+      read.endedAt = clock.monotonic();
       this.leaderWatch.observed(state.leader);
       leader = leaderViewOf(state, this.site);
       this.believedEpoch = state.leader?.epoch ?? state.lastEpoch;
@@ -744,7 +767,7 @@ export class Agent {
     }
     this.armLeaseCheck();
     await this.tendWatchdog(spec);
-    this.noteLeaderSilence(state);
+    this.noteLeaderSilence(state, read);
 
     // The region records (a newer generation of the other region is written down before deciding).
     if (this.options.region !== undefined)
@@ -835,7 +858,13 @@ export class Agent {
         ? { watchdog: { mayLead: this.wdVerdict.mayLead, message: this.wdVerdict.message } }
         : {}),
       ...(this.silence !== null && this.silence.cycles > 0
-        ? { leaderSilence: { site: this.silence.site, cycles: this.silence.cycles } }
+        ? {
+            leaderSilence: {
+              site: this.silence.site,
+              cycles: this.silence.cycles,
+              silentMs: this.silence.silentMs,
+            },
+          }
         : {}),
       ...(this.lastRegion !== undefined ? { region: this.lastRegion } : {}),
       ...(this.host.nodeFence.running !== null && this.host.nodeFence.site !== null

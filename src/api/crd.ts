@@ -61,9 +61,9 @@ export const specValidations = [
     fieldPath: '.lease.ttlSeconds',
   },
   {
-    rule: '!has(self.lease) || !has(self.replication) || !has(self.probes) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || double(self.lease.ttlSeconds) + 2.0 * (self.probes.intervalSeconds + self.probes.timeoutSeconds) + (has(self.clock) && has(self.clock.maxSkewSeconds) ? double(self.clock.maxSkewSeconds) : 1.0) < double(self.replication.logShippingTimeoutSeconds)',
+    rule: '!has(self.lease) || !has(self.replication) || !has(self.probes) || !has(self.lease.ttlSeconds) || !has(self.replication.logShippingTimeoutSeconds) || !has(self.probes.intervalSeconds) || !has(self.probes.timeoutSeconds) || double(self.lease.ttlSeconds) + 3.0 * (self.probes.intervalSeconds + self.probes.timeoutSeconds) + (has(self.clock) && has(self.clock.maxSkewSeconds) ? double(self.clock.maxSkewSeconds) : 1.0) < double(self.replication.logShippingTimeoutSeconds)',
     message:
-      'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+      'lease.ttlSeconds + 3 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
     fieldPath: '.lease.ttlSeconds',
   },
   {

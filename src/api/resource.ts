@@ -327,6 +327,42 @@ export const hanaSystemReplicationStatusSchema = z
         active: z.string().max(64).describe('The region that may run the primary in this generation.'),
         by: z.string().max(32).describe('What wrote the record: bootstrap, switchover, disaster or adopted.'),
         since: time.describe('When the record was written.'),
+        thisRegion: z
+          .string()
+          .max(64)
+          .optional()
+          .describe(
+            'The region whose store this operator reads (its own); when it is not the active one, its sites are DR secondaries.',
+          ),
+        draining: z
+          .boolean()
+          .optional()
+          .describe(
+            'A planned region switchover drains (nobody leads): true from the first write until the handover or the abort.',
+          ),
+        switchover: z
+          .object({
+            from: siteName.describe('The old primary that stops and records its last log position.'),
+            to: siteName.describe('The site of the other region that takes over.'),
+            fromRegion: z.string().max(64).describe('The region that gives up.'),
+            toRegion: z.string().max(64).describe('The region that becomes active at the handover.'),
+            deadline: time
+              .optional()
+              .describe(
+                "Past this time without the handover the switchover is aborted (the operator's --region-switchover-timeout-seconds after since).",
+              ),
+            logPosition: z
+              .number()
+              .int()
+              .min(0)
+              .optional()
+              .describe(
+                "The old primary's last log position, once it stopped and recorded it (the demotion token).",
+              ),
+            waitingFor: z.string().max(1024).describe('What the switchover waits for now.'),
+          })
+          .optional()
+          .describe('The draining planned region switchover (absent when none drains).'),
         lossMessage: z
           .string()
           .max(1024)

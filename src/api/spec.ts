@@ -711,19 +711,21 @@ export const hanaSystemReplicationSpecSchema = z
       });
     } else if (
       spec.lease.ttlSeconds +
-        2 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
+        3 * (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) +
         spec.clock.maxSkewSeconds >=
       spec.replication.logShippingTimeoutSeconds
     ) {
-      // When the primary vanishes, its last SOK is up to one probe cycle old, the lease runs a TTL,
-      // and the secondary needs a cycle to act; it reads the SOK's time (the primary's clock) on
-      // its own clock, so the skew bound is counted against the window once. Past the log-shipping
-      // timeout that SOK can no longer be trusted, so no takeover could ever happen after a node loss.
+      // When the primary's node dies, its last SOK is up to one probe cycle old, the lease runs a
+      // TTL, and the secondary reads the key gone up to a cycle later. It trusts a silent primary's
+      // SOK only until the skew bound and a cycle (the margin for a primary the failsafe may keep
+      // running) before contact + logShippingTimeoutSeconds (src/domain/sync-trust.ts): three
+      // cycles and the skew bound once (its clock taken as the primary's). Past that, no takeover
+      // could ever happen after a node loss (test/domain/node-loss-window.test.ts).
       ctx.addIssue({
         code: 'custom',
         path: ['lease', 'ttlSeconds'],
         message:
-          'lease.ttlSeconds + 2 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
+          'lease.ttlSeconds + 3 x (probes.intervalSeconds + probes.timeoutSeconds) + clock.maxSkewSeconds must be shorter than replication.logShippingTimeoutSeconds, or a secondary is never trusted in time to take over after a node loss',
       });
     }
     // A failed primary steps down after failureThreshold failed probes, at the earliest

@@ -557,6 +557,11 @@ export class EtcdCoordination implements Coordination, RegionStore {
 
 export class EtcdSession implements CoordinationSession {
   private lease: EtcdLease | null = null;
+  /**
+   * The lease this session last bound the leader key to (acquire or seize), until released. Once
+   * another lease replaced it, its last renewal is lastRenewedAt() until a key is bound again.
+   */
+  private keyLease: EtcdLease | null = null;
   private closed = false;
 
   constructor(
@@ -586,6 +591,11 @@ export class EtcdSession implements CoordinationSession {
   }
 
   private async leaseId(): Promise<string> {
+    return (await this.liveLease()).id;
+  }
+
+  /** The live lease and its id (granted now if there is none). */
+  private async liveLease(): Promise<{ lease: EtcdLease; id: string }> {
     if (this.closed) throw new CoordinationUnavailableError('session is closed');
     if (!this.lease || this.lease.state === 'lost' || this.lease.state === 'revoked') {
       // The keepalive loop stops when etcd says the lease is gone; take a new one right away so
@@ -594,7 +604,8 @@ export class EtcdSession implements CoordinationSession {
         onLost: () => void this.leaseId().catch(() => undefined),
       });
     }
-    return this.lease.grant();
+    const lease = this.lease;
+    return { lease, id: await lease.grant() };
   }
 
   /** Id of the current lease, if granted (for tests and diagnostics). */
@@ -602,8 +613,14 @@ export class EtcdSession implements CoordinationSession {
     return this.lease?.state === 'alive' ? this.lease.id : null;
   }
 
-  /** When etcd last confirmed the current lease (the send time of that keepalive), or null. */
+  /**
+   * When etcd last confirmed the current lease (the send time of that keepalive or grant), or
+   * null; but once the lease the leader key was bound to ran out and another replaced it, that
+   * lease's last renewal, until the key is bound again (CoordinationSession.lastRenewedAt).
+   */
   lastRenewedAt(): number | null {
+    const key = this.keyLease;
+    if (key !== null && key !== this.lease) return key.lastRenewedAt();
     return this.lease?.lastRenewedAt() ?? null;
   }
 
@@ -653,8 +670,13 @@ export class EtcdSession implements CoordinationSession {
    * another site (a leader that stepped down for a planned takeover reserved the next term).
    */
   async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
-    const lease = await this.leaseId();
+    const live = await this.liveLease();
+    const lease = live.id;
     const record: LeaderRecord = { site: this.site, epoch: expectedLastEpoch + 1, since: now };
+    const won = (): LeaderRecord => {
+      this.keyLease = live.lease; // its renewals are the key's from now on
+      return record;
+    };
     const k = this.keys;
     const guard = [absent(k.leader), epochIs(k, expectedLastEpoch)];
     const writes = [
@@ -669,14 +691,14 @@ export class EtcdSession implements CoordinationSession {
         get(k.leader),
         get(k.handover),
       ]);
-      if (res.succeeded) return record;
-      if (this.isMine(firstKv(res, 0), lease, record)) return record; // a retry found its own success
+      if (res.succeeded) return won();
+      if (this.isMine(firstKv(res, 0), lease, record)) return won(); // a retry found its own success
       if (firstKv(res, 0) || firstKv(res, 1)?.value.toString('utf8') !== this.site) return null;
       // The handover names this site.
       res = await this.owner.txn('acquire leader', [...guard, valueIs(k.handover, this.site)], writes, [
         get(k.leader),
       ]);
-      if (res.succeeded || this.isMine(firstKv(res, 0), lease, record)) return record;
+      if (res.succeeded || this.isMine(firstKv(res, 0), lease, record)) return won();
       return null;
     } catch (err) {
       this.noticeLeaseLoss(err);
@@ -686,7 +708,8 @@ export class EtcdSession implements CoordinationSession {
 
   async seizeLeader(fromSite: string, expectedEpoch: number, now: number): Promise<LeaderRecord | null> {
     checkName('site', fromSite);
-    const lease = await this.leaseId();
+    const live = await this.liveLease();
+    const lease = live.id;
     const k = this.keys;
     const res = await this.owner.txn('seize leader', [epochIs(k, expectedEpoch)], [get(k.leader)]);
     const held = parseLeader(firstKv(res, 0));
@@ -710,7 +733,10 @@ export class EtcdSession implements CoordinationSession {
         ],
         [get(k.leader)],
       );
-      if (put2.succeeded || this.isMine(firstKv(put2, 0), lease, record)) return record;
+      if (put2.succeeded || this.isMine(firstKv(put2, 0), lease, record)) {
+        this.keyLease = live.lease;
+        return record;
+      }
       return null;
     } catch (err) {
       this.noticeLeaseLoss(err);
@@ -747,6 +773,7 @@ export class EtcdSession implements CoordinationSession {
       [get(k.epoch), get(k.leader)],
     );
     if (!res.succeeded) this.refuse(res, epoch, 'release the leader key');
+    this.keyLease = null;
   }
 
   async writeSync(epoch: number, records: readonly SyncRecord[]): Promise<void> {

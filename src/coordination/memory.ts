@@ -380,6 +380,13 @@ export class MemoryCoordination implements Coordination, RegionStore {
 class MemorySession implements CoordinationSession {
   private leaseId: number | null = null;
   private renewedAt: number | null = null;
+  /** The lease this session last bound the leader key to (acquire or seize), until released. */
+  private keyLeaseId: number | null = null;
+  /**
+   * The last confirmed renewal of `keyLeaseId` once that lease ran out and another replaced it:
+   * lastRenewedAt() until the key is bound to a lease again (see CoordinationSession.lastRenewedAt).
+   */
+  private keyRenewedAt: number | null = null;
   private cancelKeepalive: (() => void) | null = null;
   private closed = false;
   /** Present when the store offers watches: see CoordinationSession.watchLeader. */
@@ -413,6 +420,8 @@ class MemorySession implements CoordinationSession {
 
   private ensureLease(): number {
     if (this.leaseId !== null && this.store.leaseAlive(this.leaseId)) return this.leaseId;
+    // A grant that replaces the lease the key was bound to is no renewal of it.
+    if (this.keyLeaseId !== null && this.keyLeaseId === this.leaseId) this.keyRenewedAt = this.renewedAt;
     const lease = this.store.grantLease(this.ttlSeconds);
     this.leaseId = lease.id;
     this.renewedAt = this.store.clock.monotonic();
@@ -429,7 +438,13 @@ class MemorySession implements CoordinationSession {
   }
 
   lastRenewedAt(): number | null {
-    return this.renewedAt;
+    return this.keyLeaseId !== null && this.keyLeaseId !== this.leaseId ? this.keyRenewedAt : this.renewedAt;
+  }
+
+  /** The key is now bound to the current lease: its renewals are the key's. */
+  private boundKey(leaseId: number): void {
+    this.keyLeaseId = leaseId;
+    this.keyRenewedAt = null;
   }
 
   async renew(): Promise<void> {
@@ -439,7 +454,6 @@ class MemorySession implements CoordinationSession {
       return;
     }
     // The lease is gone (expired while cut off): take a new one; nothing bound to the old one survives.
-    this.leaseId = null;
     this.ensureLease();
   }
 
@@ -466,6 +480,7 @@ class MemorySession implements CoordinationSession {
     const leaseId = this.ensureLease();
     const record: LeaderRecord = { site: this.site, epoch: d.lastEpoch + 1, since: now };
     d.leader = { record, leaseId };
+    this.boundKey(leaseId);
     d.lastEpoch = record.epoch;
     d.lastLeader = this.site;
     delete d.handoverTo;
@@ -483,6 +498,7 @@ class MemorySession implements CoordinationSession {
     const leaseId = this.ensureLease();
     const record: LeaderRecord = { site: this.site, epoch: expectedEpoch + 1, since: now };
     d.leader = { record, leaseId };
+    this.boundKey(leaseId);
     d.lastEpoch = record.epoch;
     d.lastLeader = this.site;
     delete d.handoverTo;
@@ -511,6 +527,7 @@ class MemorySession implements CoordinationSession {
   async releaseLeader(epoch: number, handoverTo?: string): Promise<void> {
     const d = this.requireLeader(epoch);
     d.leader = null;
+    this.keyLeaseId = null;
     if (handoverTo !== undefined) d.handoverTo = handoverTo;
     else delete d.handoverTo;
     this.store.changed(this.cluster, 'leader');

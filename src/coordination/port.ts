@@ -73,7 +73,12 @@ export interface CoordinationSession {
   start(): Promise<void>;
   /**
    * When the lease was last confirmed alive by the store: the monotonic clock reading (ms,
-   * `Clock.monotonic()`) at which the confirmed renewal was sent, or null.
+   * `Clock.monotonic()`) at which the confirmed renewal (or grant) was sent, or null. The self-fence
+   * deadline and the watchdog feeds of a leader count from it, so it is the renewal of the lease
+   * the leader key is bound to: once the lease this session bound the key to ran out and a new
+   * one replaced it, a grant or keepalive of the new lease is no renewal of the old one, and this
+   * stays at the old lease's last renewal (an agent whose reads fail still believes it leads)
+   * until the key is bound to a lease again (acquire, seize) or was released.
    */
   lastRenewedAt(): number | null;
   /** Renews once now (the keepalive runs on its own as well). */

@@ -329,7 +329,10 @@ export class DemoRegions implements RegionFaults {
         .store.read(this.cluster)
         .then((s) => s.region)
         .catch(() => undefined);
-      if (rec !== undefined && (best === null || rec.generation > best.generation)) best = rec;
+      // A draining switchover's record lives only in the region that gives up: nobody leads until
+      // the handover, and that region's store and API tell the story (status.region.switchover).
+      if (rec !== undefined && (best === null || rec.generation > best.generation))
+        best = rec.draining === true ? { generation: rec.generation, active: r } : rec;
     }
     if (best !== null) this.active = best.active;
     return this.active;

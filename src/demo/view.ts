@@ -42,9 +42,13 @@ export function regionLines(demo: Demo): string[] {
 
 export function screen(demo: Demo, state: ClusterState | null, width = 120): string[] {
   const leader = state?.leader ? `${state.leader.site} (epoch ${state.leader.epoch})` : 'none';
-  const record = state?.region
-    ? `, region ${state.region.active} active at generation ${state.region.generation}`
-    : '';
+  const r = state?.region;
+  const record =
+    r === undefined
+      ? ''
+      : r.draining === true
+        ? `, region switchover ${r.token?.fromSite ?? '?'} -> ${r.token?.toSite ?? '?'} (to ${r.active}) draining at generation ${r.generation}`
+        : `, region ${r.active} active at generation ${r.generation}`;
   const where =
     demo.regions !== undefined
       ? regionLines(demo)

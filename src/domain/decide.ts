@@ -44,6 +44,27 @@ export function fenceDeadlineMs(spec: HanaSystemReplicationSpec): number {
 
 export { cycleMs } from './sync-trust.js';
 
+/** Store calls of a live leader's cycle before its report is out (read, renew, write), allowed for. */
+export const LEADER_STORE_ALLOWANCE_MS = 1000;
+
+/**
+ * How long a leader that holds the key must have been silent to another site (its report
+ * unchanged, its node not answering) before that site may fence it: failureThreshold x interval,
+ * the time a failing primary is given on its own site, but never less than the longest gap
+ * between two reports of a live leader: its next cycle starts at most an interval after the last
+ * one did, and publishes after its probe (up to the probe timeout) and its store calls.
+ */
+export function leaderSilenceWindowMs(spec: HanaSystemReplicationSpec): number {
+  const { intervalSeconds, timeoutSeconds } = spec.probes;
+  return Math.max(
+    spec.takeover.failureThreshold * intervalSeconds * 1000,
+    (intervalSeconds + timeoutSeconds) * 1000 + LEADER_STORE_ALLOWANCE_MS,
+  );
+}
+
+/** Two direct checks of a leader's node without an answer, at least, before it counts as silent. */
+export const LEADER_SILENCE_MIN_CHECKS = 2;
+
 const decision = (action: Action, reason: string, message: string): Decision => ({ action, reason, message });
 const none = (reason: string, message: string): Decision => decision(NONE, reason, message);
 
@@ -884,7 +905,7 @@ function confirmedFenceOf(obs: Observation, site: string, epoch: number) {
  * Fence before promote (STONITH): a lost leader (another site) whose agent cannot confirm it
  * stopped is powered off through the fence agent by the in-sync secondary that would take over,
  * before it promotes. `keyHeld`: the leader still holds the key (its lease runs) and has been
- * silent (report unchanged, node not answering) for failureThreshold cycles; otherwise the key ran
+ * silent (report unchanged, node not answering) for leaderSilenceWindowMs() on this agent's clock; otherwise the key ran
  * out while its database still answers as a writable primary. A confirmed off lets the takeover
  * go before the old lease runs out (the key is seized at that term); a failed or timed-out fence
  * leaves the lease rule in force and is tried again after fencing.agent.timeoutSeconds. Null:
@@ -908,15 +929,22 @@ function decideFenceLostLeader(
   if (!isHealthySecondary(h)) return null;
   if ((me.source !== undefined && me.source !== leader) || (h.source !== undefined && h.source !== leader))
     return null;
+  // The leader's silence counts in time on this agent's clock, not in its cycles (each of which
+  // waits out the silent node's port, so failureThreshold cycles took about the TTL).
   const silence = obs.leaderSilence;
-  const threshold = spec.takeover.failureThreshold;
-  if (keyHeld && (silence === undefined || silence.site !== leader || silence.cycles < threshold))
+  if (
+    keyHeld &&
+    (silence === undefined ||
+      silence.site !== leader ||
+      silence.cycles < LEADER_SILENCE_MIN_CHECKS ||
+      !(silence.silentMs >= leaderSilenceWindowMs(spec)))
+  )
     return null;
   if (obs.handoverTo !== undefined) return null;
   const primaryView = primaryViewOf(obs.reports[leader]);
   const trust = promotable(obs, spec, obs.self, leader, epoch, primaryView, now);
   const lostWhy = keyHeld
-    ? `${leader} holds the leader key but its agent has been silent and its node has not answered for ${silence?.cycles ?? 0} cycles`
+    ? `${leader} holds the leader key but its agent has been silent and its node has not answered for ${((silence?.silentMs ?? 0) / 1000).toFixed(1)} s (${silence?.cycles ?? 0} checks; the rule wants ${leaderSilenceWindowMs(spec) / 1000} s)`
     : obs.peers[leader]?.acceptsWrites === true
       ? `the leader key of ${leader} ran out but its database still answers as a writable primary`
       : `the leader key of ${leader} ran out with its agent gone, and nothing shows ${leader} stopped (no watchdog is known to have reset it)`;

@@ -85,9 +85,12 @@ export interface Observation {
   readonly fences?: Readonly<Record<string, FenceRecord>>;
   /**
    * The leader (another site) looks lost: for `cycles` consecutive cycles of this agent its
-   * report did not change and the direct check of its site got no answer.
+   * report did not change and the direct check of its site got no answer, and `silentMs` is how
+   * long that has lasted at least, on this agent's monotonic clock (from the end of the store read
+   * that first saw the report unchanged, or of the last check its node answered, to the start of
+   * this cycle's read): never a difference of two hosts' clocks.
    */
-  readonly leaderSilence?: { readonly site: string; readonly cycles: number };
+  readonly leaderSilence?: { readonly site: string; readonly cycles: number; readonly silentMs: number };
   /** The region records as this agent read them (docs/dr.md); absent: the agent reads none. */
   readonly region?: RegionView;
   /**

@@ -18,6 +18,11 @@ export interface RegisterOptions {
   readonly online?: boolean;
 }
 
+export interface StopOptions {
+  readonly hard: boolean;
+  readonly stoppedAtLastProbe?: boolean;
+}
+
 export interface HanaPort {
   /** One probe of the local site: role, processes, landscape, replication links. Never throws for "unhealthy": returns it. */
   probe(signal?: AbortSignal): Promise<HanaHealth>;
@@ -27,8 +32,13 @@ export interface HanaPort {
   register(options: RegisterOptions, signal?: AbortSignal): Promise<void>;
   /** `sapcontrol -nr NN -function StartSystem` (waits until started or fails). */
   start(signal?: AbortSignal): Promise<void>;
-  /** `sapcontrol -nr NN -function StopSystem` (hard stop when `hard`); resolves once every process is stopped. */
-  stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void>;
+  /**
+   * `sapcontrol -nr NN -function StopSystem` (hard stop when `hard`); resolves once every process
+   * is stopped. `stoppedAtLastProbe`: the caller's last probe found every process stopped (a
+   * crashed instance); a port may then take a fresh process list that shows them all stopped as
+   * the confirmation without asking for a stop first (anything else: it stops as usual).
+   */
+  stop(options: StopOptions, signal?: AbortSignal): Promise<void>;
   /**
    * `HDB kill-9` as <sid>adm: kills every process of the instance at once, for an instance that
    * does not stop (hung); resolves once every process is gone.

@@ -105,6 +105,9 @@ export interface StatusPlanInput {
   /** Whether a takeover failure (by key) already had its Event. */
   readonly reported: (key: string) => boolean;
   readonly takeoverTimeoutMs: number;
+  /** This operator's region (buildStatus's ownRegion) and its switchover deadline (ms). */
+  readonly ownRegion?: string;
+  readonly regionSwitchoverTimeoutMs?: number;
   /** Events of failed stops found before this plan (newFenceEvents), recorded after the write. */
   readonly fenceEvents: readonly OperatorEvent[];
   /** Cuts registered secrets out of every string of the status. */
@@ -175,6 +178,10 @@ export function planStatus(input: StatusPlanInput): StatusPlan {
     now,
     lagAlerts: input.lagAlerts,
     ...(input.plannedTarget !== undefined ? { plannedTarget: input.plannedTarget } : {}),
+    ...(input.ownRegion !== undefined ? { ownRegion: input.ownRegion } : {}),
+    ...(input.regionSwitchoverTimeoutMs !== undefined
+      ? { regionSwitchoverTimeoutMs: input.regionSwitchoverTimeoutMs }
+      : {}),
   });
   let status = result.status;
   let events = [...result.events];

@@ -44,7 +44,20 @@ import {
   type SwitchoverPeer,
   type SwitchoverStores,
 } from './region-switchover.js';
-import { regionOf } from '../domain/region.js';
+import { regionNames, regionOf } from '../domain/region.js';
+
+/**
+ * This operator's region: the one region of the spec that none of its peers is (docs/dr.md), as
+ * buildStatus's ownRegion; nothing when that is not exactly one (then the reports tell it).
+ */
+function ownRegionOf(
+  spec: HanaSystemReplicationSpec,
+  peers: readonly SwitchoverPeer[] | undefined,
+): { ownRegion?: string } {
+  if (peers === undefined || peers.length === 0) return {};
+  const own = regionNames(spec).filter((r) => !peers.some((p) => p.region === r));
+  return own.length === 1 ? { ownRegion: own[0]! } : {};
+}
 
 /** This region's store for a switchover (one that keeps no region record refuses every write). */
 function ownStore(store: Coordination & Partial<RegionStore>) {
@@ -599,6 +612,8 @@ export class HsrController {
         refusals: w.refusals,
         reported,
         takeoverTimeoutMs: this.options.takeoverTimeoutMs ?? DEFAULT_TAKEOVER_TIMEOUT_MS,
+        ...ownRegionOf(w.spec, this.options.regionPeers),
+        regionSwitchoverTimeoutMs: this.options.regionSwitchoverTimeoutMs ?? 120_000,
         ...(this.options.reportTimeRefreshMs !== undefined
           ? { reportTimeRefreshMs: this.options.reportTimeRefreshMs }
           : {}),

@@ -115,7 +115,8 @@ export function detectTakeoverFailures(input: FailureInput): TakeoverFailure[] {
     );
   }
 
-  if (after?.status === 'True') {
+  // A region switchover has its own deadline (--region-switchover-timeout-seconds) and Events.
+  if (after?.status === 'True' && after.reason !== 'RegionSwitchover') {
     const startedAt = Date.parse(after.lastTransitionTime);
     if (now - startedAt > timeoutMs) {
       const to = next.targetPrimary ?? '';

@@ -22,6 +22,7 @@ import {
 } from '../api/resource.js';
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { ClusterState } from '../coordination/port.js';
+import { regionOf, type RegionRecord } from '../domain/region.js';
 import { describeSkew, skewBeyondBound } from '../domain/clock-skew.js';
 import { inSyncFromStore } from '../domain/sync-trust.js';
 import { landscapeStatusNames, type Intent, type ReplicationLink, type SiteReport } from '../domain/types.js';
@@ -66,6 +67,15 @@ export interface StatusInput {
    * before the status could show it running.
    */
   readonly plannedTarget?: string;
+  /**
+   * The region whose store this operator reads (its own; docs/dr.md). With it, a store whose
+   * region record names another region as active is a DR region: nobody leads there, and that
+   * is no in-region takeover (no PrimaryLost, no TakeoverStarted, no FencedOldPrimary). Absent:
+   * the region of the sites that report into this store, when they agree.
+   */
+  readonly ownRegion?: string;
+  /** The operator's --region-switchover-timeout-seconds (ms): the draining switchover's deadline. */
+  readonly regionSwitchoverTimeoutMs?: number;
 }
 
 export interface StatusResult {
@@ -194,8 +204,13 @@ function condition(
   now: number,
 ): Condition {
   const prev = findCondition(previous, type);
-  const lastTransitionTime =
-    prev !== undefined && prev.status === draft.status ? prev.lastTransitionTime : rfc3339(now);
+  // A region switchover that ended is no part of what follows (an in-region loss after an abort
+  // starts its own clock: the takeover timeout counts from it).
+  const same =
+    prev !== undefined &&
+    prev.status === draft.status &&
+    (prev.reason === 'RegionSwitchover') === (draft.reason === 'RegionSwitchover');
+  const lastTransitionTime = same ? prev.lastTransitionTime : rfc3339(now);
   return { type, ...draft, lastTransitionTime, observedGeneration: generation };
 }
 
@@ -213,8 +228,14 @@ function plannedTarget(state: ClusterState): string | undefined {
   return intent?.target;
 }
 
-function readyDraft(state: ClusterState): ConditionDraft {
+function readyDraft(state: ClusterState, phase: RegionPhase): ConditionDraft {
   const leader = state.leader;
+  if (leader === null && phase.kind === 'inactive')
+    return {
+      status: 'False',
+      reason: 'RegionInactive',
+      message: `region ${phase.record.active} is active at generation ${phase.record.generation}: the primary runs there, the sites of region ${phase.own} are its DR secondaries`,
+    };
   if (leader === null) {
     return state.lastEpoch === 0
       ? { status: 'False', reason: 'NoPrimaryYet', message: 'no site has become primary yet' }
@@ -321,7 +342,81 @@ function lagDraft(
   };
 }
 
-function takeoverDraft(state: ClusterState): ConditionDraft {
+/**
+ * Where this store's region stands (docs/dr.md): `active` (it may lead; also every store without
+ * a region record), `draining` (a planned region switchover drains here: nobody leads until the
+ * handover or the abort), or `inactive` (another region is active: its sites are DR secondaries,
+ * and no site of it takes over inside the region).
+ */
+type RegionPhase =
+  | { readonly kind: 'active' }
+  | { readonly kind: 'draining'; readonly record: RegionRecord }
+  | { readonly kind: 'inactive'; readonly record: RegionRecord; readonly own: string };
+
+/** The one region of the sites reporting into this store (agents report to their own region's). */
+function reportingRegion(spec: HanaSystemReplicationSpec, state: ClusterState): string | undefined {
+  const regions = new Set(Object.keys(state.reports).map((site) => regionOf(spec, site)));
+  if (regions.size !== 1) return undefined;
+  return [...regions][0];
+}
+
+function regionPhaseOf(
+  spec: HanaSystemReplicationSpec,
+  state: ClusterState,
+  ownRegion: string | undefined,
+): RegionPhase {
+  const r = state.region;
+  if (r === undefined) return { kind: 'active' };
+  if (r.draining === true && r.by === 'switchover') return { kind: 'draining', record: r };
+  const own = ownRegion ?? reportingRegion(spec, state);
+  if (own !== undefined && r.active !== own) return { kind: 'inactive', record: r, own };
+  return { kind: 'active' };
+}
+
+/**
+ * What a draining planned region switchover waits for, from this (the old active) region's store:
+ * the old primary's demotion token first (its agent's last word on it, when it said one), then the
+ * target's agent, which reports into the other region's store (the operator reads it there).
+ */
+export function switchoverWaitingFor(
+  record: RegionRecord,
+  state: ClusterState,
+  deadline: number | undefined,
+): string {
+  const token = record.token;
+  const until =
+    deadline !== undefined
+      ? ` (aborted at ${rfc3339(deadline)} if not handed over by then: the old region active again, the target not promoted)`
+      : '';
+  if (token?.toSite === undefined)
+    return `the draining record of generation ${record.generation} names no target site: a DBA must write the next generation`;
+  const { fromSite: from, toSite: to } = token;
+  if (token.logPosition === undefined) {
+    const said = state.reports[from]?.lastAction;
+    const last =
+      said !== undefined && said.action === 'demote-region' && said.at >= record.since
+        ? `; ${from}'s agent said: ${said.message}`
+        : '';
+    return `waiting for ${from} to stop once its log stands still and is shipped to ${to}, and to record its last log position (the demotion token)${last}${until}`;
+  }
+  return `${from} stopped at log position ${token.logPosition}; waiting for ${to}'s agent (region ${record.active}) to report it running as a secondary holding that position, then the handover to region ${record.active}${until}`;
+}
+
+function takeoverDraft(state: ClusterState, phase: RegionPhase, waitingFor?: string): ConditionDraft {
+  if (phase.kind === 'draining') {
+    const t = phase.record.token;
+    return {
+      status: 'True',
+      reason: 'RegionSwitchover',
+      message: `planned region switchover${t?.toSite !== undefined ? ` from ${t.fromSite} to ${t.toSite}` : ''} (region ${phase.record.active} at generation ${phase.record.generation + 1}) draining: ${waitingFor ?? 'nobody leads until the handover or the abort'}`,
+    };
+  }
+  if (phase.kind === 'inactive')
+    return {
+      status: 'False',
+      reason: 'RegionInactive',
+      message: `region ${phase.record.active} is active at generation ${phase.record.generation}: the sites of region ${phase.own} are DR secondaries and take over only by a region switchover or a disaster takeover`,
+    };
   const target = plannedTarget(state);
   const leader = state.leader;
   if (target !== undefined && leader?.site !== target) {
@@ -451,7 +546,14 @@ export function buildStatus(input: StatusInput): StatusResult {
   const targetPrimary = plannedTarget(state) ?? leader?.site;
   const sites = spec.sites.map((s) => buildSite(spec, s, state, leader?.site, now));
 
-  const takeover = takeoverDraft(state);
+  const phase = regionPhaseOf(spec, state, input.ownRegion);
+  const deadline =
+    phase.kind === 'draining' && input.regionSwitchoverTimeoutMs !== undefined
+      ? phase.record.since + input.regionSwitchoverTimeoutMs
+      : undefined;
+  const waitingFor =
+    phase.kind === 'draining' ? switchoverWaitingFor(phase.record, state, deadline) : undefined;
+  const takeover = takeoverDraft(state, phase, waitingFor);
   const lagAlerts =
     prevLagAlerts === undefined
       ? undefined
@@ -465,7 +567,7 @@ export function buildStatus(input: StatusInput): StatusResult {
         );
   const lag = lagAlerts === undefined ? lagDraft(spec, sites, leader?.site) : lagCondition(lagAlerts.state);
   const conditions = [
-    cond('Ready', readyDraft(state)),
+    cond('Ready', readyDraft(state, phase)),
     cond('ReplicationHealthy', replicationDraft(spec, state, sites)),
     cond('TakeoverInProgress', takeover),
     cond('Fenced', fencedDraft(sites)),
@@ -482,8 +584,15 @@ export function buildStatus(input: StatusInput): StatusResult {
 
   const prevTakeover = findCondition(previous, 'TakeoverInProgress');
   // Only a start seen from False (or a first status) is new: after a store outage (Unknown) the
-  // takeover that was already running has had its TakeoverStarted Event.
-  if (takeover.status === 'True' && (prevTakeover === undefined || prevTakeover.status === 'False')) {
+  // takeover that was already running has had its TakeoverStarted Event. A region switchover has
+  // its own Events (RegionSwitchoverDraining, then Handover, Aborted or Stuck).
+  if (
+    takeover.status === 'True' &&
+    takeover.reason !== 'RegionSwitchover' &&
+    (prevTakeover === undefined ||
+      prevTakeover.status === 'False' ||
+      (prevTakeover.status === 'True' && prevTakeover.reason === 'RegionSwitchover'))
+  ) {
     events.push({
       type: takeover.reason === 'PlannedTakeover' ? 'Normal' : 'Warning',
       reason: 'TakeoverStarted',
@@ -543,7 +652,14 @@ export function buildStatus(input: StatusInput): StatusResult {
   for (const site of sites) {
     const before = prevSites.get(site.name);
     if (before === undefined) continue;
-    if (site.fenced === true && before.fenced !== true && site.name !== leader?.site) {
+    // A stop for a region switchover's demotion, or in a DR region, fences no old primary of an
+    // in-region takeover (status.region and the RegionSwitchover* Events tell it).
+    if (
+      site.fenced === true &&
+      before.fenced !== true &&
+      site.name !== leader?.site &&
+      phase.kind === 'active'
+    ) {
       events.push({
         type: 'Normal',
         reason: 'FencedOldPrimary',
@@ -594,7 +710,7 @@ export function buildStatus(input: StatusInput): StatusResult {
       message: `${leader.site} is primary in region ${drRecord.active} at generation ${drRecord.generation} (epoch ${leader.epoch}); ${drRecord.loss.message}`,
     });
   }
-  const region = regionStatus(spec, state, now);
+  const region = regionStatus(spec, state, now, phase, input.ownRegion, deadline, waitingFor);
 
   const status: HanaSystemReplicationStatus = {
     observedGeneration: generation,
@@ -616,9 +732,34 @@ function regionStatus(
   spec: HanaSystemReplicationSpec,
   state: ClusterState,
   now: number,
+  phase: RegionPhase,
+  ownRegion: string | undefined,
+  deadline: number | undefined,
+  waitingFor: string | undefined,
 ): HanaSystemReplicationStatus['region'] {
   const r = state.region;
   if (r === undefined) return undefined;
+  const thisRegion =
+    phase.kind === 'inactive'
+      ? phase.own
+      : (ownRegion ??
+        (phase.kind === 'draining' && r.token !== undefined
+          ? regionOf(spec, r.token.fromSite)
+          : reportingRegion(spec, state)));
+  const t = r.token;
+  const fromRegion = t !== undefined ? regionOf(spec, t.fromSite) : undefined;
+  const switchover =
+    phase.kind === 'draining' && t?.toSite !== undefined && fromRegion !== undefined
+      ? {
+          from: t.fromSite,
+          to: t.toSite,
+          fromRegion,
+          toRegion: r.active,
+          ...(deadline !== undefined ? { deadline: rfc3339(deadline) } : {}),
+          ...(t.logPosition !== undefined ? { logPosition: t.logPosition } : {}),
+          waitingFor: (waitingFor ?? '').slice(0, 1024),
+        }
+      : undefined;
   const losses = drLossBySite(spec, state, now) ?? {};
   const expectedLoss = Object.values(losses).map((l) => ({
     site: l.site,
@@ -634,6 +775,9 @@ function regionStatus(
     active: r.active,
     by: r.by,
     since: rfc3339(r.since),
+    ...(thisRegion !== undefined ? { thisRegion } : {}),
+    ...(phase.kind === 'draining' ? { draining: true } : {}),
+    ...(switchover !== undefined ? { switchover } : {}),
     ...(r.loss !== undefined ? { lossMessage: r.loss.message } : {}),
     ...(expectedLoss.length > 0 ? { expectedLoss } : {}),
   };

@@ -107,12 +107,14 @@ interface Window {
 
 /**
  * Schedules outside what hanasr can handle, as README's Limits say: a primary whose agent is
- * dead while its site is cut off, frozen or hung (or its indexserver restarts by itself) has
- * nobody left to stop it when its node has neither a usable watchdog (mode disabled, no device,
- * a timeout that does not fit the lease, or removed since) nor a fence device that works (none
- * configured, or failing or hanging since the agent died):
- * examples/scenarios/limit-no-fencing-agent-stopped-and-isolated.yaml. With either, such
- * schedules must hold every invariant (the node resets or is powered off, then a takeover).
+ * dead while its site is cut off, frozen or hung has nobody left to stop it when its node has
+ * neither a usable watchdog (mode disabled, no device, a timeout that does not fit the lease, or
+ * removed since) nor a fence device that works (none configured, or failing or hanging since the
+ * agent died): examples/scenarios/limit-no-fencing-agent-stopped-and-isolated.yaml. With either,
+ * such schedules must hold every invariant (the node resets or is powered off, then a takeover).
+ * Not an indexserver that hdbdaemon restarts by itself while the agent is dead: the site stays
+ * reachable and its running instance counts as writing (decide.ts mayBeWriting), so a successor
+ * never takes it over by the lease rule and must suspend it first (test/sim/invariants.test.ts).
  */
 export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as const;
 // What leaves a primary nobody can reach or stop. Not block-replication: it cuts the log
@@ -120,8 +122,6 @@ export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as cons
 // running one over by its lease, so nothing there is beyond hanasr and a violation is a real one
 // (test/sim/invariants.test.ts).
 const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
-/** hdbdaemon has a killed indexserver back within this (the simulator: 7 to 15 s). */
-const INDEXSERVER_BACK_WITHIN_MS = 15_000;
 
 export class InvariantChecker implements RunObserver {
   readonly violations: Violation[] = [];
@@ -146,10 +146,6 @@ export class InvariantChecker implements RunObserver {
   private writerSeen = false;
   /** Agents not running now (stop-agent, crash-node), and since when. */
   private readonly agentDown = new Map<string, number>();
-  /** When each site's indexserver was last killed. */
-  private readonly lastKill = new Map<string, number>();
-  /** Sites whose indexserver was killed while their agent was down (HANA restarts it by itself). */
-  private readonly killedWhileAgentDown = new Set<string>();
   /** Nodes that went down through their fencing hardware (a watchdog reset, a fence), and when. */
   private readonly nodeDowns: { site: string; t: number }[] = [];
   /**
@@ -189,9 +185,7 @@ export class InvariantChecker implements RunObserver {
   private checkLimit(): void {
     if (this.limit !== undefined) return;
     for (const [site, since] of this.agentDown) {
-      const cutOff =
-        this.killedWhileAgentDown.has(site) ||
-        this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action));
+      const cutOff = this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action));
       if (cutOff && !this.watchdogFences(site, since) && !this.fenceAgentFences(site, since))
         this.limit = 'agent-down-while-cut-off-without-fencing';
     }
@@ -243,18 +237,8 @@ export class InvariantChecker implements RunObserver {
           this.byHand = { until: null, site: f.site };
           this.forced = true;
         }
-        // An indexserver killed just before is brought back by hdbdaemon after the agent died.
-        const killed = this.lastKill.get(f.site);
-        if (killed !== undefined && t - killed <= INDEXSERVER_BACK_WITHIN_MS)
-          this.killedWhileAgentDown.add(f.site);
       }
-      if (f.action === 'kill-indexserver') this.lastKill.set(f.site, t);
-      if (f.action === 'start-agent' || f.action === 'restore-node') {
-        this.agentDown.delete(f.site);
-        this.killedWhileAgentDown.delete(f.site);
-      }
-      if (f.action === 'kill-indexserver' && this.agentDown.has(f.site))
-        this.killedWhileAgentDown.add(f.site);
+      if (f.action === 'start-agent' || f.action === 'restore-node') this.agentDown.delete(f.site);
     }
     // A DBA's start, takeover or registration by hand: hanasr cannot prevent what it did, only
     // undo it (fence) once it can act.

@@ -15,6 +15,7 @@ import type { PeerView } from '../../src/domain/observation.js';
 import type { FenceAction, FenceAgent, FenceCallOptions, FenceCallResult } from '../../src/fencing/port.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { link, primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { siteClock } from '../../src/sim/site-clock.js';
 import { ScriptedSite } from '../support/scripted-site.js';
 
 const TIMEOUT_MS = 3000;
@@ -22,11 +23,14 @@ const TIMEOUT_MS = 3000;
 /** A's node: up (its SQL port answers as a writable primary) or lost (the port is silent). */
 class Network implements PeerProbe {
   up = true;
+  /** Down, but refusing at once (a closed port) instead of staying silent. */
+  refuses = false;
   readonly checkedAt: number[] = [];
   constructor(private readonly clock: VirtualClock) {}
   check(_site: string, signal: AbortSignal): Promise<PeerView> {
     this.checkedAt.push(this.clock.now());
     if (this.up) return Promise.resolve({ reachable: true, acceptsWrites: true, role: 'primary' });
+    if (this.refuses) return Promise.resolve({ reachable: false, acceptsWrites: false });
     // A lost node never answers: the check ends only when its deadline aborts it.
     return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
   }
@@ -50,7 +54,7 @@ class Device implements FenceAgent {
   }
 }
 
-function landscape() {
+function landscape(bWallOffset: () => number = () => 0) {
   const clock = new VirtualClock(0);
   const coordination = new MemoryCoordination(clock, { watches: true });
   const s = spec({
@@ -77,7 +81,7 @@ function landscape() {
       ...extra,
     });
   const a = make('A', hanaA, {});
-  const b = make('B', hanaB, { peers: network, fenceAgent: device });
+  const b = make('B', hanaB, { peers: network, fenceAgent: device, clock: siteClock(clock, bWallOffset) });
   return { clock, coordination, a, b, hanaA, hanaB, network, device, events };
 }
 
@@ -120,6 +124,80 @@ describe('node loss with a fence agent', () => {
     const after = takeover.t + 5000;
     await l.clock.advanceBy(6000);
     expect(l.network.checkedAt.some((t) => t > takeover.t && t < after)).toBe(true);
+    l.b.kill();
+  });
+
+  it('B fences a leader silent for failureThreshold x interval and seizes its key before the TTL runs out', async () => {
+    const l = landscape();
+    const lost = await nodeLost(l);
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
+    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    expect(fencing, trail).toBeDefined();
+    // Counted in time on B's clock (6 s, then B's cycle in which it passed), not in B's cycles
+    // (each of which waits out the silent port: three of them took about the TTL).
+    expect(fencing!.t - lost, trail).toBeLessThan(9500);
+    expect(fencing!.message).toContain('silent');
+    // The takeover seizes the key of the fenced term: it does not wait for the lease (10 s).
+    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    expect(seized, trail).toBeDefined();
+    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    expect(takeover.t - lost, trail).toBeLessThan(10_000);
+    l.b.kill();
+  });
+
+  it('a slow but alive leader (its probes take most of the timeout, its SQL port silent to B) is never fenced', async () => {
+    const l = landscape();
+    await l.a.start();
+    await l.clock.advanceBy(1000);
+    await l.b.start();
+    await l.clock.advanceBy(10_300);
+    // A's agent lives on, its probes answering at once and after 2.9 s (of a 3-s timeout) in
+    // turn, so its reports come up to interval + 2.9 s apart; B's checks of A's node get no answer
+    // (a cut SQL network): only A's reports show it alive.
+    const probe = l.hanaA.probe.bind(l.hanaA);
+    l.hanaA.probe = (signal?: AbortSignal) => {
+      l.hanaA.probeMs = l.hanaA.probes % 2 === 0 ? 2900 : 0;
+      return probe(signal);
+    };
+    l.network.up = false;
+    const from = l.clock.now();
+    await l.clock.advanceBy(30_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
+    expect(first(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
+    expect(l.device.power).toBe('on');
+    expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+    l.a.kill();
+    l.b.kill();
+  });
+
+  it("a forward jump of B's wall clock does not count as the slow leader's silence (measured on B's monotonic clock)", async () => {
+    let offset = 0;
+    const l = landscape(() => offset);
+    await l.a.start();
+    await l.clock.advanceBy(1000);
+    await l.b.start();
+    await l.clock.advanceBy(10_300);
+    // The slow but alive leader of the test above, its reports up to 4.9 s apart; A's port
+    // refuses B at once, so B's cycles are quick and two or three of its reads in a row see A's
+    // report unchanged.
+    const probe = l.hanaA.probe.bind(l.hanaA);
+    l.hanaA.probe = (signal?: AbortSignal) => {
+      l.hanaA.probeMs = l.hanaA.probes % 2 === 0 ? 2900 : 0;
+      return probe(signal);
+    };
+    l.network.up = false;
+    l.network.refuses = true;
+    const from = l.clock.now();
+    for (let i = 1; i <= 10; i++) {
+      await l.clock.advanceBy(1500);
+      offset = i * 60_000; // an NTP step or `date -s` on B's host, again and again
+    }
+    await l.clock.advanceBy(10_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
+    expect(first(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
+    expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
+    l.a.kill();
     l.b.kill();
   });
 

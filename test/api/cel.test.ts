@@ -117,13 +117,23 @@ describe('CEL rules of the CRD, evaluated', () => {
       stepDown(28, 18),
       // Right at the edge: 12 x 1 + 18.5 + 1.5 = 32.
       stepDown(32, 18.5),
+      // Node loss: ttl + 3 cycles + the skew bound (10 + 3 x 5 + 1 = 26; 2 + 3 x 1.5 + 1.5 = 8).
+      { ...example.spec, replication: { logShippingTimeoutSeconds: 26 }, lease: { ttlSeconds: 10 } },
+      nodeLoss(8, 1.5),
     ];
     for (const c of cases) {
       expect(zodAccepts(c), JSON.stringify(c)).toBe(false);
       expect(celFailures(c), JSON.stringify(c)).not.toEqual([]);
     }
     // Just above the edge, or a skew bound within a cycle (a fresh report is trusted then): valid.
-    for (const c of [stepDown(33, 18.5), stepDown(32, 18), stepDown(28, 1.5), stepDown(20, 1)]) {
+    for (const c of [
+      stepDown(33, 18.5),
+      stepDown(32, 18),
+      stepDown(28, 1.5),
+      stepDown(20, 1),
+      nodeLoss(8, 1.4),
+      { ...example.spec, replication: { logShippingTimeoutSeconds: 27 }, lease: { ttlSeconds: 10 } },
+    ]) {
       expect(zodAccepts(c), JSON.stringify(c)).toBe(true);
       expect(celFailures(c), JSON.stringify(c)).toEqual([]);
     }
@@ -144,6 +154,17 @@ function stepDown(logShippingTimeoutSeconds: number, maxSkewSeconds: number): Ha
     takeover: { failureThreshold: 12 },
     probes: { intervalSeconds: 1, timeoutSeconds: 0.5 },
     lease: { ttlSeconds: 6 },
+    clock: { maxSkewSeconds },
+  };
+}
+
+/** Node loss at a fractional edge: interval 1 s, timeout 0.5 s, ttl 2 s. */
+function nodeLoss(logShippingTimeoutSeconds: number, maxSkewSeconds: number): HanaSystemReplicationSpecInput {
+  return {
+    ...example.spec,
+    replication: { mode: 'sync', logShippingTimeoutSeconds },
+    probes: { intervalSeconds: 1, timeoutSeconds: 0.5 },
+    lease: { ttlSeconds: 2 },
     clock: { maxSkewSeconds },
   };
 }

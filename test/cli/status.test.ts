@@ -132,6 +132,107 @@ describe('hanasr status NAME', () => {
   });
 });
 
+describe('hanasr status NAME: the region line', () => {
+  const DR = 'dr';
+  const spec = {
+    sites: [
+      { name: 'A', host: 'hana-a', region: 'eu-west' },
+      { name: 'B', host: 'hana-b', region: 'eu-west' },
+      { name: 'C', host: 'hana-c', region: 'eu-north' },
+    ],
+  };
+  const args = ['--kubeconfig', '', '-n', DR];
+  const since = '2024-05-01T10:00:00Z';
+  const soon = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  beforeAll(async () => {
+    args[1] = l.kubeconfig;
+    await l.core.createNamespace({ body: { metadata: { name: DR } } });
+    await createCluster(
+      l,
+      'draining',
+      healthyStatus({
+        region: {
+          generation: 3,
+          active: 'eu-north',
+          by: 'switchover',
+          since,
+          thisRegion: 'eu-west',
+          draining: true,
+          switchover: {
+            from: 'A',
+            to: 'C',
+            fromRegion: 'eu-west',
+            toRegion: 'eu-north',
+            deadline: soon,
+            waitingFor: 'waiting for A to stop once its log stands still and is shipped to C',
+          },
+        },
+      }),
+      spec,
+      DR,
+    );
+    await createCluster(
+      l,
+      'inactive',
+      healthyStatus({
+        region: { generation: 4, active: 'eu-north', by: 'adopted', since, thisRegion: 'eu-west' },
+      }),
+      spec,
+      DR,
+    );
+    await createCluster(
+      l,
+      'disaster',
+      healthyStatus({
+        region: {
+          generation: 3,
+          active: 'eu-north',
+          by: 'disaster',
+          since,
+          thisRegion: 'eu-north',
+          lossMessage: 'C was 4 s (1 MB) behind at the last report',
+        },
+      }),
+      spec,
+      DR,
+    );
+    await createCluster(l, 'oneregion', healthyStatus(), {}, DR);
+  });
+
+  const regionLine = async (name: string) => {
+    const r = await runCli(['status', name, ...args]);
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter((x) => x.startsWith('Region: '));
+  };
+
+  it('a draining switchover: from and to, -rw withdrawn, the deadline, what it waits for', async () => {
+    const [line, ...more] = await regionLine('draining');
+    expect(more).toEqual([]);
+    expect(line).toMatch(
+      new RegExp(
+        `^Region: switchover A \\(eu-west\\) -> C \\(eu-north\\) draining at generation 3, the -rw Service selects no pod \\(since ${since}, .+ ago, aborted at ${soon} \\(in \\d[^)]*\\) unless handed over\\); waiting for A to stop once its log stands still and is shipped to C$`,
+      ),
+    );
+  });
+
+  it('a DR region after a handover, a disaster takeover with its loss, and none with one region', async () => {
+    expect(await regionLine('inactive')).toEqual([
+      expect.stringMatching(
+        /^Region: eu-north active at generation 4 \(adopted from the other region, since 2024-05-01T10:00:00Z, .+ ago\); this region eu-west is a DR region \(its sites are secondaries, none takes over in it\)$/,
+      ),
+    ]);
+    expect(await regionLine('disaster')).toEqual([
+      expect.stringMatching(
+        /^Region: eu-north active at generation 3 \(by a disaster takeover, since .+ ago\); this region leads; data loss expected when decided: C was 4 s \(1 MB\) behind at the last report$/,
+      ),
+    ]);
+    expect(await regionLine('oneregion')).toEqual([]);
+    // -o yaml keeps the whole record.
+    const y = await runCli(['status', 'draining', '-o', 'yaml', ...args]);
+    expect(parse(y.stdout).status.region.switchover).toMatchObject({ from: 'A', to: 'C', deadline: soon });
+  });
+});
+
 describe('hanasr status (no NAME)', () => {
   it('prints one line per cluster in the namespace', async () => {
     const r = await runCli(['status', ...l.kubeArgs]);

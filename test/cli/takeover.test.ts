@@ -441,12 +441,33 @@ describe('hanasr takeover --disaster (two regions, docs/dr.md)', () => {
       ['Warning', 'RegionSwitchoverAborted', "switchover refused: C did not reach A's last log position", 3],
     ];
     for (const [type, reason, message, code] of outcomes) {
-      const name = await cluster(drStatus(), regions);
+      // The status the CLI finds as it starts waiting: the operator drained (the first poll
+      // prints what it waits for, once, before the Events).
+      const waiting = 'waiting for A to stop once its log stands still and is shipped to C';
+      const name = await cluster(
+        {
+          ...drStatus(),
+          region: {
+            ...(drStatus()['region'] as Obj),
+            draining: true,
+            switchover: {
+              from: 'A',
+              to: 'C',
+              fromRegion: 'eu-west',
+              toRegion: 'eu-north',
+              waitingFor: waiting,
+            },
+          },
+        },
+        regions,
+      );
       const running = runCli(['takeover', name, '--to', 'C', '--timeout', '30s', ...l.kubeArgs]);
       await until(l, name, (o) => o['metadata']['annotations']?.[SWITCHOVER] === 'C');
       await event(name, type, reason, message);
       const r = await running;
       expect(r.code, `${reason}: ${r.stderr}`).toBe(code);
+      expect(r.stdout).toContain(`  draining: ${waiting}\n`);
+      expect(r.stdout.split(`draining: ${waiting}`)).toHaveLength(2);
       expect(r.stdout).toContain(`  ${type} ${reason}: ${message}`);
     }
   });

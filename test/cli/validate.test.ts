@@ -71,6 +71,7 @@ describe('hanasr validate', () => {
   it('refuses settings that leave a secondary no time to take over after a step-down, naming the numbers (exit 1)', async () => {
     // sim:fuzz schedule 20261302: the primary stepped down after 12 x 1 s and its secondary
     // waited for ever (the skew bound of 18 s left no trust window in the log-shipping timeout).
+    // (Its lease of 6 s is 5 s here: 6 + 3 x 1.5 + 18 >= 28 breaks the node-loss rule as well.)
     const path = file(
       'step-down.yaml',
       GOOD +
@@ -84,7 +85,7 @@ describe('hanasr validate', () => {
           '    intervalSeconds: 1',
           '    timeoutSeconds: 0.5',
           '  lease:',
-          '    ttlSeconds: 6',
+          '    ttlSeconds: 5',
           '  clock:',
           '    maxSkewSeconds: 18',
           '',

@@ -63,6 +63,81 @@ describe('a partitioned session', () => {
     expect(next?.epoch).toBe(2);
   }, 20_000);
 
+  it("a lease granted after the key's lease ran out is no renewal of it; a key won on it counts from it", async () => {
+    const cluster = uniqueCluster('regrant');
+    const proxy = await TcpProxy.start(etcd.endpoints[0]!);
+    proxies.push(proxy);
+    const ca = coordination([proxy.endpoint], { leaseTtlSeconds: 2, callTimeoutMs: CALL_MS });
+    const cb = coordination(etcd.endpoints, { leaseTtlSeconds: 2, callTimeoutMs: CALL_MS });
+    opened.push(ca, cb);
+    const a = ca.session(cluster, 'siteA');
+    const b = cb.session(cluster, 'siteB');
+    await Promise.all([a.start(), b.start()]);
+    expect((await a.acquireLeader(0, 1))?.epoch).toBe(1);
+    const granted = a.lastRenewedAt()!;
+    await until('a keepalive', async () => (a.lastRenewedAt()! > granted ? true : undefined));
+
+    await proxy.cut();
+    await sleep(CALL_MS + 200);
+    const frozen = a.lastRenewedAt()!;
+    await until('the leader key to expire', async () =>
+      (await b.read()).leader === null ? true : undefined,
+    );
+    await proxy.heal();
+    const healedAt = performance.now();
+    // etcd says the lease expired: the session takes a new one (its own keepalive, or this renew).
+    await until('a new lease', async () => {
+      try {
+        await a.renew();
+        return a.currentLeaseId() !== null ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect((await a.read()).leader).toBeNull();
+    // An agent that still believes it leads (its read failed) measures from the key's lease.
+    expect(a.lastRenewedAt()).toBe(frozen);
+    // The new lease's keepalives (every TTL/3) are no renewal of the old one either.
+    await sleep(1000);
+    await a.renew();
+    expect(a.lastRenewedAt()).toBe(frozen);
+    // A key bound to the new lease counts from the new lease.
+    expect((await a.acquireLeader(1, 2))?.epoch).toBe(2);
+    expect(a.lastRenewedAt()!).toBeGreaterThan(frozen);
+    expect(a.lastRenewedAt()!).toBeGreaterThanOrEqual(healedAt - 50);
+  }, 20_000);
+
+  it('a key won on a lease granted right before it (the renewal was a grant) counts from that grant', async () => {
+    const cluster = uniqueCluster('regrant-win');
+    const proxy = await TcpProxy.start(etcd.endpoints[0]!);
+    proxies.push(proxy);
+    const ca = coordination([proxy.endpoint], { leaseTtlSeconds: 2, callTimeoutMs: CALL_MS });
+    const cb = coordination(etcd.endpoints, { leaseTtlSeconds: 2, callTimeoutMs: CALL_MS });
+    opened.push(ca, cb);
+    const a = ca.session(cluster, 'siteA');
+    const b = cb.session(cluster, 'siteB');
+    await Promise.all([a.start(), b.start()]);
+    expect((await a.acquireLeader(0, 1))?.epoch).toBe(1);
+    await proxy.cut();
+    await sleep(CALL_MS + 200);
+    await until('the leader key to expire', async () =>
+      (await b.read()).leader === null ? true : undefined,
+    );
+    await proxy.heal();
+    const healedAt = performance.now();
+    // As winLeaderKey() does: renew (a grant now), then compare-and-set.
+    await until('a renewal', async () => {
+      try {
+        await a.renew();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    expect((await a.acquireLeader(1, 2))?.epoch).toBe(2);
+    expect(a.lastRenewedAt()!).toBeGreaterThanOrEqual(healedAt - 50);
+  }, 20_000);
+
   it('every call kind fails with CoordinationUnavailableError within the deadline when etcd is silent', async () => {
     const cluster = uniqueCluster('deadline');
     const proxy = await TcpProxy.start(etcd.endpoints[0]!);

@@ -255,11 +255,80 @@ describe('a member cut off the store', () => {
     await clock.advanceBy(2 * TTL_MS);
     store.cut('A', false);
     await a.renew();
-    expect(a.lastRenewedAt()).toBe(clock.monotonic());
     const state = await a.read();
     expect(state.leader).toBeNull();
     await expect(a.writeSync(1, [])).rejects.toBeInstanceOf(NotLeaderError);
     expect(await a.acquireLeader(1, clock.now())).toMatchObject({ site: 'A', epoch: 2 });
+  });
+
+  it('a lease granted after the one the key was bound to ran out is no renewal of it', async () => {
+    const { clock, store, a } = setup();
+    await a.start();
+    await a.acquireLeader(0, clock.now());
+    await clock.advanceBy(TTL_MS / 2);
+    await a.renew();
+    const keyRenewedAt = a.lastRenewedAt();
+    expect(keyRenewedAt).toBe(clock.monotonic());
+    store.cut('A', true);
+    await clock.advanceBy(2 * TTL_MS);
+    store.cut('A', false);
+    // The store grants a new lease; the key died with the old one, whose last renewal stays the
+    // clock of an agent that still believes it leads (its self-fence deadline, its watchdog feeds).
+    await a.renew();
+    expect(a.lastRenewedAt()).toBe(keyRenewedAt);
+    // The new lease's keepalives are no renewal of the old one either.
+    await clock.advanceBy(TTL_MS);
+    await a.renew();
+    expect(a.lastRenewedAt()).toBe(keyRenewedAt);
+    await a.publishReport(report('A', secondaryHealth('A')));
+    expect(a.lastRenewedAt()).toBe(keyRenewedAt);
+    // A key bound to the new lease counts from the new lease's renewals.
+    expect(await a.acquireLeader(1, clock.now())).toMatchObject({ site: 'A', epoch: 2 });
+    expect(a.lastRenewedAt()).toBeGreaterThan(keyRenewedAt!);
+    await clock.advanceBy(1000);
+    await a.renew();
+    expect(a.lastRenewedAt()).toBe(clock.monotonic());
+  });
+
+  it('a key won on a lease granted in the same call counts from that grant (no self-fence at once)', async () => {
+    const { clock, store, a } = setup();
+    await a.start();
+    await a.acquireLeader(0, clock.now());
+    store.cut('A', true);
+    await clock.advanceBy(2 * TTL_MS);
+    store.cut('A', false);
+    // No renewal before the compare-and-set: the acquire itself grants the lease it binds the key to.
+    const at = clock.monotonic();
+    expect(await a.acquireLeader(1, clock.now())).toMatchObject({ site: 'A', epoch: 2 });
+    expect(a.lastRenewedAt()).toBe(at);
+  });
+
+  it('a key won right after a renewal that was a grant counts from that grant', async () => {
+    const { clock, store, a } = setup();
+    await a.start();
+    await a.acquireLeader(0, clock.now());
+    store.cut('A', true);
+    await clock.advanceBy(2 * TTL_MS);
+    store.cut('A', false);
+    // As winLeaderKey() does: renew, then compare-and-set.
+    await a.renew();
+    const granted = clock.monotonic();
+    await clock.advanceBy(100);
+    expect(await a.acquireLeader(1, clock.now())).toMatchObject({ site: 'A', epoch: 2 });
+    expect(a.lastRenewedAt()).toBeGreaterThanOrEqual(granted);
+  });
+
+  it('a session that held no key (or released it) counts a new lease as its renewal', async () => {
+    const { clock, store, a, b } = setup();
+    await Promise.all([a.start(), b.start()]);
+    await a.acquireLeader(0, clock.now());
+    await a.releaseLeader(1);
+    for (const s of ['A', 'B']) store.cut(s, true);
+    await clock.advanceBy(2 * TTL_MS);
+    for (const s of ['A', 'B']) store.cut(s, false);
+    await Promise.all([a.renew(), b.renew()]);
+    expect(a.lastRenewedAt()).toBe(clock.monotonic());
+    expect(b.lastRenewedAt()).toBe(clock.monotonic());
   });
 
   it('a cut that ends before the TTL keeps the key', async () => {

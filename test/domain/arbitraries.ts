@@ -27,7 +27,7 @@ export const specArb: fc.Arbitrary<HanaSystemReplicationSpec> = fc
     priority: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 3 }),
     mode: fc.constantFrom('sync' as const, 'syncmem' as const, 'async' as const),
     asyncBound: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
-    logShippingTimeoutSeconds: fc.integer({ min: 18, max: 60 }), // > ttl + 2 x (interval + timeout) + maxSkew
+    logShippingTimeoutSeconds: fc.integer({ min: 21, max: 60 }), // > ttl + 3 x (interval + timeout) + maxSkew
     ttlSeconds: fc.integer({ min: 3, max: 10 }),
     automatic: fc.boolean(),
     preferSiteTakeover: fc.boolean(),

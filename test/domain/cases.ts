@@ -1789,10 +1789,10 @@ const lostA = (over: Partial<Parameters<typeof observation>[0]> = {}) =>
     },
     peers: { A: unreachable },
     sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6000 }) },
-    leaderSilence: { site: 'A', cycles: 3 },
+    leaderSilence: { site: 'A', cycles: 3, silentMs: 6000 },
     ...over,
   });
-const fenceRecord = (result: 'confirmed' | 'failed', over: Record<string, unknown> = {}) => ({
+const fenceRecord = (result: 'confirmed' | 'failed' | 'timed-out', over: Record<string, unknown> = {}) => ({
   A: {
     site: 'A',
     by: 'B',
@@ -1816,13 +1816,139 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['A holds the leader key', 'silent', 'powering its node off', 'fence_ipmilan'],
     action: { site: 'A', epoch: EPOCH },
   },
+  // The leader's silence counts in time on B's own clock (failureThreshold x interval = 6 s at
+  // these defaults), not in B's cycles: each of B's cycles waits out the silent node's port (the
+  // probe timeout), so three cycles took about the TTL and the fence came after the key ran out.
   {
-    name: 'silent for 2 cycles of 3: waits',
+    name: "silent for 6 s (failureThreshold x interval) over 2 of B's cycles, each waiting out the silent port: fences A",
     spec: fencingSpec,
-    obs: lostA({ leaderSilence: { site: 'A', cycles: 2 } }),
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 2, silentMs: 6000 } }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['A holds the leader key', 'silent', '6.0 s', 'powering its node off'],
+    action: { site: 'A', epoch: EPOCH },
+  },
+  {
+    // Break it: a slow but alive leader. B's cycles are quick (three unchanged reads), but A's
+    // report is only 5.9 s old on B's clock: a live leader publishes every interval plus one
+    // cycle of its own (up to the probe timeout), so this is not yet silence.
+    name: 'three unchanged reads in only 5.9 s (a slow but alive leader): waits',
+    spec: fencingSpec,
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 3, silentMs: 5999 } }),
     kind: 'none',
     reason: 'secondary_healthy',
     says: ['B is a secondary'],
+  },
+  {
+    // Break it: one long cycle of B (B itself stalled) is one direct check of A's node, not two.
+    name: "silent for 9 s but A's node checked only once: waits",
+    spec: fencingSpec,
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 1, silentMs: 9000 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    // Break it: a short failureThreshold x interval (2 x 1 s) under a 3-s probe timeout. A live
+    // leader's report may be interval + probe timeout (+ 1 s for its store calls) old: 5 s.
+    name: "tuned probes (2 x 1 s, timeout 3 s): 4.9 s of silence is within a live leader's cycle, waits",
+    spec: spec({
+      fencing: { agent: { command: 'fence_ipmilan' } },
+      probes: { intervalSeconds: 1, timeoutSeconds: 3 },
+      takeover: { failureThreshold: 2 },
+    }),
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 4, silentMs: 4900 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'tuned probes (2 x 1 s, timeout 3 s): 5 s of silence fences A',
+    spec: spec({
+      fencing: { agent: { command: 'fence_ipmilan' } },
+      probes: { intervalSeconds: 1, timeoutSeconds: 3 },
+      takeover: { failureThreshold: 2 },
+    }),
+    obs: lostA({ leaderSilence: { site: 'A', cycles: 2, silentMs: 5000 } }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    // Break it (clock skew): A's clock runs a minute behind, so its last report looks a minute old
+    // to B; the silence B measured on its own clock is 1 s. Times of two hosts are not compared.
+    name: "A's report looks a minute old (A's clock behind), silent 1 s on B's clock: waits",
+    spec: fencingSpec,
+    obs: lostA({
+      reports: {
+        A: report('A', primaryHealth([link('B')]), { observedAt: T - 60_000, lastWritableAt: T - 60_000 }),
+      },
+      leaderSilence: { site: 'A', cycles: 3, silentMs: 1000 },
+    }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: "A's report looks fresh (A's clock ahead), silent 6 s on B's clock: fences A",
+    spec: fencingSpec,
+    obs: lostA({
+      reports: {
+        A: report('A', primaryHealth([link('B')]), { observedAt: T + 5000, lastWritableAt: T - 6000 }),
+      },
+    }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'the silence measured is of another site (C), not the leader: waits',
+    spec: fencingSpec,
+    obs: lostA({ leaderSilence: { site: 'C', cycles: 3, silentMs: 60_000 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: 'a confirmed fence but only 5 s of silence: no seize (the silence rule comes first)',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed'), leaderSilence: { site: 'A', cycles: 3, silentMs: 5000 } }),
+    kind: 'none',
+    reason: 'secondary_healthy',
+    says: ['B is a secondary'],
+  },
+  {
+    name: "a confirmed fence of C's node, not A's: A is fenced, no seize",
+    spec: fencingSpec,
+    obs: lostA({ fences: { C: { ...fenceRecord('confirmed').A, site: 'C' } } }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+    action: { site: 'A', epoch: EPOCH },
+  },
+  {
+    name: "A's node confirmed on (a power-on), not off: fenced, no seize",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed', { action: 'on' }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: "A's node confirmed off in a later term than the key's: fenced again, no seize",
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('confirmed', { epoch: EPOCH + 1 }) }),
+    kind: 'fence-node',
+    reason: 'fence_lost_leader',
+    says: ['powering its node off'],
+  },
+  {
+    name: 'the fence timed out (unconfirmed) just now: the lease rule stays in force',
+    spec: fencingSpec,
+    obs: lostA({ fences: fenceRecord('timed-out') }),
+    kind: 'none',
+    reason: 'fence_failed_lease_rule',
+    says: ['timed out', 'lease rule stays in force'],
   },
   {
     name: 'no fence agent in the spec: the lease rule only',

@@ -18,7 +18,7 @@ const cli = join(root, 'dist/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'hanasr-explain-'));
 const stops: (() => Promise<void>)[] = [];
 
-/** A short-timed landscape: a secondary goes SFAIL 10 s after its link is cut. */
+/** A short-timed landscape: a secondary goes SFAIL 12 s after its link is cut. */
 const manifest = {
   apiVersion: 'hanasr.io/v1alpha1',
   kind: 'HanaSystemReplication',
@@ -30,7 +30,7 @@ const manifest = {
       { name: 'A', host: 'hana-a' },
       { name: 'B', host: 'hana-b' },
     ],
-    replication: { logShippingTimeoutSeconds: 10 },
+    replication: { logShippingTimeoutSeconds: 12 },
     takeover: { automatedRegister: true, failureThreshold: 2 },
     probes: { intervalSeconds: 1, timeoutSeconds: 1 },
     lease: { ttlSeconds: 4 },
@@ -158,7 +158,7 @@ describe('hanasr explain on a running demo (real etcd)', () => {
 
   it('with the secondary SFAIL live, --what-if crash-instance:A predicts a local restart, no takeover', async () => {
     await demo.target.model.blockReplication('B');
-    // The primary commits alone after logshipping_timeout (10 s) and records B as SFAIL.
+    // The primary commits alone after logshipping_timeout (12 s) and records B as SFAIL.
     await until('B recorded SFAIL', 40_000, async () => {
       const x = await explainJson('ha1', '-n', 'hana', '--state-dir', dir, '--site', 'A');
       return x.sites[0]?.inputs?.sync.find((s) => s.site === 'B' && s.state === 'SFAIL') ? x : undefined;

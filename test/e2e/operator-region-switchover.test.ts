@@ -274,6 +274,22 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
     await request(st.region!.generation, st.leader!.epoch);
     await until('draining', west, (w) => w.region?.draining === true, 10_000);
     if (cut) model.blockReplication('C');
+    // The resource says that it drains, until when, and what it waits for.
+    const shown = await until(
+      'status.region draining',
+      get,
+      (x) => x['status']?.['region']?.['draining'] === true,
+      10_000,
+    );
+    expect(shown['status']['region']['switchover']).toMatchObject({
+      from: primary,
+      to: 'C',
+      toRegion: NORTH,
+    });
+    expect(shown['status']['region']['switchover']['deadline']).toMatch(/Z$/);
+    expect(shown['status']['region']['switchover']['waitingFor']).toMatch(
+      new RegExp(`^waiting for ${primary} to stop`),
+    );
     const started = Date.now();
     await until('aborted', aborted, (n) => n === before + 1, 30_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual((DEADLINE_SECONDS - 2) * 1000);
@@ -321,6 +337,7 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
     const old = st.leader!.site;
     await until('eu-north adopted', north, (n) => n.region?.generation === st.region!.generation, 10_000);
     const northEpoch = (await north()).lastEpoch;
+    const seen = new Map((await events()).map((e) => [e.metadata?.uid, e.count ?? 1]));
     await request(st.region!.generation, st.leader!.epoch);
     await until(
       'C writable',
@@ -360,5 +377,24 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
       30_000,
     );
     expect(model.writableSites()).toEqual(['C']);
+    // eu-west is a DR region now: its operator says so, and tells no in-region takeover there
+    // (before, it recorded TakeoverStarted for the vacant leader key and FencedOldPrimary for A).
+    const dr = await until(
+      'eu-west shown as a DR region',
+      get,
+      (x) =>
+        (x['status']?.['conditions'] ?? []).some(
+          (c: Obj) => c['type'] === 'TakeoverInProgress' && c['reason'] === 'RegionInactive',
+        ),
+      10_000,
+    );
+    expect(dr['status']['region']).toMatchObject({ active: NORTH, thisRegion: WEST });
+    await new Promise((r) => setTimeout(r, 1000));
+    const told = (await events()).filter(
+      (e) =>
+        ['TakeoverStarted', 'FencedOldPrimary', 'TakeoverFailed'].includes(e.reason ?? '') &&
+        (e.count ?? 1) > (seen.get(e.metadata?.uid) ?? 0),
+    );
+    expect(told.map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
   }, 90_000);
 });

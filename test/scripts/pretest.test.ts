@@ -55,7 +55,7 @@ describe('pretest on a machine without etcd, promtool or apt-get', () => {
     });
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr).toContain('npm test needs etcd and promtool');
-    expect(run.stderr).toContain('\n  apt-get install etcd-server prometheus spin gcc\n');
+    expect(run.stderr).toContain('\n  apt-get install etcd-server prometheus spin gcc curl jq\n');
     expect(run.stdout).toBe('');
     expect(which('etcd', empty)).toBeNull();
   });

@@ -35,8 +35,10 @@ export const help = `Usage: hanasr status [NAME] [-o table|json|yaml] [options]
 
 Shows a HanaSystemReplication as the operator reports it in status: the cluster line (primary,
 epoch, maintenance, Ready), one row per site (role, HANA status, landscape, replication mode and
-status, in sync, lag in seconds and bytes, age of the last agent report), the last takeover, a
-line on backups (with spec.backup: health, the oldest newest backup, the log waiting for a log
+status, in sync, lag in seconds and bytes, age of the last agent report), with two regions a
+region line (the active region and its generation; a DR region says so; a draining planned
+switchover shows its sites, deadline and what it waits for; a disaster takeover the loss it
+expected: -o yaml has the whole status.region), the last takeover, a line on backups (with spec.backup: health, the oldest newest backup, the log waiting for a log
 backup, the last run; hanasr backup NAME shows them in full) and the conditions.
 Without NAME: one line per HanaSystemReplication in the namespace.
 
@@ -102,6 +104,41 @@ export function describeBackups(b: NonNullable<HanaSystemReplicationStatus['back
       ? ''
       : `, log waiting for backup ${segments} segment${segments === 1 ? '' : 's'} (${bytes(size)})`;
   return `Backups: ${b.healthy ? 'healthy' : `not healthy (${b.reason})`}, ${oldest}${log}${run}`;
+}
+
+/**
+ * The region line (docs/dr.md; -o yaml has the whole record): the active region and its
+ * generation, and this operator's region when it is a DR region; a draining planned switchover
+ * with its deadline and what it waits for; a disaster takeover with the loss it expected.
+ */
+export function describeRegion(r: NonNullable<HanaSystemReplicationStatus['region']>, now: number): string {
+  const since = `since ${r.since}, ${ageSince(r.since, now)} ago`;
+  const sw = r.switchover;
+  if (r.draining === true) {
+    const what =
+      sw !== undefined
+        ? `switchover ${sw.from} (${sw.fromRegion}) -> ${sw.to} (${sw.toRegion}) draining at generation ${r.generation}`
+        : `a switchover to ${r.active} draining at generation ${r.generation}`;
+    const deadline =
+      sw?.deadline !== undefined
+        ? `, aborted at ${sw.deadline} (${Date.parse(sw.deadline) > now ? `in ${age((Date.parse(sw.deadline) - now) / 1000)}` : 'now'}) unless handed over`
+        : '';
+    return `Region: ${what}, the -rw Service selects no pod (${since}${deadline})${sw !== undefined ? `; ${sw.waitingFor}` : ''}`;
+  }
+  const by =
+    r.by === 'disaster'
+      ? 'by a disaster takeover'
+      : r.by === 'adopted'
+        ? 'adopted from the other region'
+        : `by ${r.by}`;
+  const role =
+    r.thisRegion === undefined
+      ? ''
+      : r.thisRegion === r.active
+        ? `; this region leads`
+        : `; this region ${r.thisRegion} is a DR region (its sites are secondaries, none takes over in it)`;
+  const loss = r.lossMessage !== undefined ? `; data loss expected when decided: ${r.lossMessage}` : '';
+  return `Region: ${r.active} active at generation ${r.generation} (${by}, ${since})${role}${loss}`;
 }
 
 /** The full view of one cluster. */
@@ -181,6 +218,7 @@ export function formatCluster(obj: Obj, now: number): string {
       );
   }
   lines.push('');
+  if (status.region !== undefined) lines.push(describeRegion(status.region, now));
   lines.push(`Last takeover: ${status.lastTakeover ? describeTakeover(status.lastTakeover) : 'none'}`);
   if (status.backup !== undefined) lines.push(describeBackups(status.backup));
   lines.push('');

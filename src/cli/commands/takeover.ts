@@ -74,8 +74,9 @@ stands still and is shipped to SITE, stops and records its last log position, th
 hands over to SITE in its region's store; not drained by --region-switchover-timeout-seconds,
 the old region is active again and SITE is not promoted. Refused (exit 3) without status.region,
 with --force, or by the operator (stale generation or epoch, DR link not ACTIVE, the other
-region's store unknown or unreachable: IntentRefused); with --wait exit 0 on the handover, 3 on
-a refusal or the abort, 1 when it is stuck.
+region's store unknown or unreachable: IntentRefused); with --wait it prints the Events and
+what the draining switchover waits for (status.region.switchover.waitingFor) as it changes, and
+exits 0 on the handover, 3 on a refusal or the abort, 1 when it is stuck.
 
 --disaster (two regions, docs/dr.md; run against the DR region's resource): promotes SITE, a
 site of the DR region, when the active region cannot be reached. It first prints the expected
@@ -388,7 +389,13 @@ async function regionSwitchover(
   );
   if (!wait) return EXIT.ok;
   const deadline = Date.now() + timeoutMs;
+  let lastWaiting = '';
   for (;;) {
+    // What the draining switchover waits for (status.region.switchover), each time it changes.
+    const now = await getCluster(kube, name).catch(() => null);
+    const waiting = now === null ? undefined : statusOf(now).region?.switchover?.waitingFor;
+    if (waiting !== undefined && waiting !== lastWaiting) out(`  draining: ${waiting}`);
+    if (waiting !== undefined) lastWaiting = waiting;
     for (const e of (await events(kube, name)) ?? []) {
       if (seen.has(e.key)) continue;
       seen.add(e.key);

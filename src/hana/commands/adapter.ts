@@ -12,7 +12,7 @@ import {
 } from '../../api/spec.js';
 import { anySignal, TimeoutError, withTimeout, type Clock } from '../../clock.js';
 import type { HanaHealth } from '../../domain/types.js';
-import { HanaActionError, type HanaPort, type RegisterOptions } from '../port.js';
+import { HanaActionError, type HanaPort, type RegisterOptions, type StopOptions } from '../port.js';
 import { HanaParseError } from '../parsers/errors.js';
 import { parseLandscapeHostConfiguration } from '../parsers/landscape.js';
 import { parseProcessList, type ProcessList } from '../parsers/sapcontrol.js';
@@ -293,7 +293,18 @@ export class HanaCommandAdapter implements HanaPort {
     );
   }
 
-  async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
+  async stop(options: StopOptions, signal?: AbortSignal): Promise<void> {
+    if (options.stoppedAtLastProbe === true) {
+      // The last probe found every process stopped (a crashed instance): StopSystem would do
+      // nothing to it, and a fresh list that still shows them all stopped is the confirmation the
+      // wait below would give. A process back, or a list that cannot be read: stopped as usual.
+      const p = await this.signal(
+        this.sapcontrol('GetProcessList'),
+        (r) => parseProcessList(r.stdout, r.exitCode),
+        signal,
+      );
+      if (p.ok && p.value.allStopped) return;
+    }
     // A hard stop gives the soft shutdown 0 s before sapstartsrv kills the processes.
     const args = options.hard ? ['StopSystem', 'HDB', '0'] : ['StopSystem', 'HDB'];
     await this.action(this.sapcontrol(args[0]!, ...args.slice(1)), signal, HanaCommandAdapter.sapcontrolOk);

@@ -58,7 +58,7 @@ export function randomSpec(rng: Prng, sites: 2 | 3): HanaSystemReplicationSpecIn
       chance(rng, 0.95) ? Math.round(log(rng, 2, 60)) : Math.round(log(rng, 2, 3600)),
     );
     const skew = chance(rng, 0.2) ? 0 : chance(rng, 0.75) ? tenth(log(rng, 0.1, 5)) : tenth(log(rng, 5, 60));
-    const floor = ttl + 2 * (interval + timeout) + skew;
+    const floor = ttl + 3 * (interval + timeout) + skew;
     // A fifth right at the edge of the timing rule, the rest with room.
     const lst = chance(rng, 0.2) ? Math.floor(floor) + 1 : Math.ceil(floor + log(rng, 0.5, 120));
     if (lst > 3600 || interval < 0.1 || timeout < 0.1) continue;

@@ -150,6 +150,43 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
       expect(await h.settle(b.probe())).toMatchObject({ running: true, srRole: 'secondary' });
     });
 
+    // A crashed instance the last probe found stopped: a fresh GetProcessList that still shows
+    // every process stopped confirms the stop on its own (StopSystem does nothing to a stopped
+    // instance, and each tool call is time before the leader key can be handed on).
+    it('a stop of an instance the last probe found stopped: one fresh GetProcessList, no StopSystem', async () => {
+      h.landscape.crashInstance('SiteB');
+      const recording = new RecordingRunner(h.runner('SiteB'));
+      const b = adapter('SiteB', recording);
+      expect(await h.settle(b.probe())).toMatchObject({ running: false });
+      recording.calls.length = 0;
+      await h.settle(b.stop({ hard: true, stoppedAtLastProbe: true }));
+      expect(recording.calls.map((c) => c.slice(1).join(' '))).toEqual(['-nr 00 -function GetProcessList']);
+    });
+
+    it('the hint, but the instance runs (started since the probe): StopSystem runs and is waited for', async () => {
+      const recording = new RecordingRunner(h.runner('SiteB'));
+      const b = adapter('SiteB', recording);
+      await h.settle(b.stop({ hard: true, stoppedAtLastProbe: true }));
+      expect(recording.calls.some((c) => c.includes('StopSystem'))).toBe(true);
+      expect(h.landscape.site('SiteB').snapshot().running).toBe(false);
+    });
+
+    it('the hint, but GetProcessList cannot be read: unknown is not stopped, StopSystem runs', async () => {
+      h.landscape.crashInstance('SiteB');
+      const inner = h.runner('SiteB');
+      let garbled = 0;
+      const runner: CommandRunner = {
+        run: (argv, options) =>
+          argv.includes('GetProcessList') && garbled++ === 0
+            ? Promise.resolve({ exitCode: 4, stdout: 'not a process list\n', stderr: '' })
+            : inner.run(argv, options),
+      };
+      const recording = new RecordingRunner(runner);
+      await h.settle(adapter('SiteB', recording).stop({ hard: true, stoppedAtLastProbe: true }));
+      expect(garbled).toBeGreaterThan(1);
+      expect(recording.calls.some((c) => c.includes('StopSystem'))).toBe(true);
+    });
+
     it('a hung site: the hard stop does not complete, HDB kill-9 stops it', async () => {
       const b = adapter('SiteB');
       h.landscape.hangInstance('SiteB');
