@@ -30,6 +30,10 @@ describe('npm run sim:fuzz', () => {
     expect(a).toMatchObject({ seed: 4242, schedules: 6, violations: [] });
     expect(a.schedulesPerSecond).toBeGreaterThan(0);
     expect(a.cpuMsPerSchedule).toBeGreaterThan(0);
+    expect(a.simulatedSecondsPerSchedule).toBe(Math.round(a.simulatedSeconds / 6));
+    expect(a.simulatedSecondsPerSchedule).toBeGreaterThanOrEqual(600);
+    // Simulated seconds per wall second over 600 (within the rounding of the figures it comes from).
+    expect(a.schedulesPerSecondAt600s).toBeCloseTo(a.simulatedSeconds / 600 / a.wallSeconds, 0);
     for (const key of ['violations', 'atKnownLimits', 'liveness', 'simulatedSeconds'])
       expect(b[key]).toEqual(a[key]);
   }, 300_000);

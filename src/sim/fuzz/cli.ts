@@ -121,6 +121,13 @@ export interface FuzzReport {
   /** CPU time of the whole process (every worker thread) per schedule, in ms: steadier than wall time on a shared machine. */
   readonly cpuMsPerSchedule: number;
   readonly simulatedSeconds: number;
+  /** Simulated seconds per schedule on average (600, more where the settings' liveness bound needs it). */
+  readonly simulatedSecondsPerSchedule: number;
+  /**
+   * schedulesPerSecond scaled to schedules of 600 simulated seconds (the cost of a schedule grows
+   * with its simulated time): simulated seconds run per wall second / 600.
+   */
+  readonly schedulesPerSecondAt600s: number;
   readonly violations: { seed: number; invariant: InvariantName; t: number; message: string }[];
   /** Violations in schedules at a known limit (src/sim/invariants.ts KNOWN_LIMITS): not failures. */
   readonly atKnownLimits: { seed: number; invariant: InvariantName; t: number; message: string }[];
@@ -306,6 +313,8 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
     schedulesPerSecond: Math.round((done / wallSeconds) * 10) / 10,
     cpuMsPerSchedule,
     simulatedSeconds: Math.round(simulated),
+    simulatedSecondsPerSchedule: Math.round(simulated / Math.max(1, done)),
+    schedulesPerSecondAt600s: Math.round((simulated / 600 / wallSeconds) * 10) / 10,
     violations,
     atKnownLimits: atLimits,
     shrunk,
@@ -322,7 +331,8 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
   } else {
     log(
       `schedules ${report.schedules} in ${report.wallSeconds} s: ${report.schedulesPerSecond} schedules/s ` +
-        `(${Math.round(simulated / Math.max(1, done))} simulated s and ${cpuMsPerSchedule} ms of CPU each on average, seed ${args.seed})`,
+        `(${report.simulatedSecondsPerSchedule} simulated s and ${cpuMsPerSchedule} ms of CPU each on average, seed ${args.seed}); ` +
+        `${report.schedulesPerSecondAt600s} schedules/s at 600 simulated s each`,
     );
     if (violations.length === 0) log('violations: none');
     if (errors.length > 0)

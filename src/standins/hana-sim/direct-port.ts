@@ -11,7 +11,10 @@ import {
 } from '../../domain/types.js';
 import { realClock, type Clock } from '../../clock.js';
 import { HanaActionError, type HanaPort, type RegisterOptions } from '../../hana/port.js';
-import type { SimSiteControl, SimSiteSnapshot } from './snapshot.js';
+import type { SimProbeView, SimProcess, SimSiteControl, SimSiteState } from './snapshot.js';
+
+/** Whether the site's tools answer: the light read when the control has one. */
+const stateOf = (control: SimSiteControl): SimSiteState => control.state?.() ?? control.snapshot();
 
 /**
  * Resolves when `done` holds (a call waiting on a frozen site returns at the thaw, one waiting on
@@ -21,7 +24,7 @@ function until(
   control: SimSiteControl,
   clock: Clock,
   signal: AbortSignal | undefined,
-  done: (s: SimSiteSnapshot) => boolean,
+  done: (s: SimSiteState) => boolean,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let cancel: () => void = () => {};
@@ -30,7 +33,7 @@ function until(
       reject(signal?.reason as Error);
     };
     const poll = () => {
-      if (done(control.snapshot())) {
+      if (done(stateOf(control))) {
         signal?.removeEventListener('abort', onAbort);
         return resolve();
       }
@@ -41,38 +44,52 @@ function until(
   });
 }
 
-export function healthFromSnapshot(s: SimSiteSnapshot): HanaHealth {
+/** The agent's health from what the site's tools show (a snapshot, or just its SimProbeView). */
+export function healthFromSnapshot(s: SimProbeView): HanaHealth {
   const running = s.running && s.landscapeStatus >= 2;
   const srRole = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
-  const replication: ReplicationLink[] = s.links.map((l) => ({
-    secondary: l.secondarySite,
-    mode: l.mode,
-    operationMode: l.operationMode,
-    status: l.status,
-    statusDetails: l.statusDetails,
-    inSync: l.fullySynced,
+  // Plain literals in loops (no spreads): every probe of every fuzz schedule builds this.
+  const replication: ReplicationLink[] = [];
+  for (const l of s.links) {
     // The SQL lag source: without it the lag is unknown (null), never zero.
-    lagSeconds: s.sqlProbeBroken
-      ? null
-      : Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
-    lagBytes: s.sqlProbeBroken ? null : Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
-    ...(s.sqlProbeBroken
-      ? {}
-      : {
-          positions: [{ volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition }],
-        }),
-  }));
+    replication.push(
+      s.sqlProbeBroken
+        ? {
+            secondary: l.secondarySite,
+            mode: l.mode,
+            operationMode: l.operationMode,
+            status: l.status,
+            statusDetails: l.statusDetails,
+            inSync: l.fullySynced,
+            lagSeconds: null,
+            lagBytes: null,
+          }
+        : {
+            secondary: l.secondarySite,
+            mode: l.mode,
+            operationMode: l.operationMode,
+            status: l.status,
+            statusDetails: l.statusDetails,
+            inSync: l.fullySynced,
+            lagSeconds: Math.max(0, (l.lastLogPositionTime - l.shippedLogPositionTime) / 1000),
+            lagBytes: Math.max(0, (l.lastLogPosition - l.shippedLogPosition) * 64),
+            positions: [{ volume: 'indexserver/1', last: l.lastLogPosition, shipped: l.shippedLogPosition }],
+          },
+    );
+  }
   let overall: OverallReplicationStatus = 'NONE';
   for (const l of replication) {
     if (overall === 'NONE' || replicationStatuses.indexOf(l.status) < replicationStatuses.indexOf(overall)) {
       overall = l.status;
     }
   }
+  const processes: Record<string, SimProcess['dispstatus']> = {};
+  for (const p of s.processes) processes[p.name] = p.dispstatus;
   return {
     probeOk: true,
     running,
     landscapeStatus: s.landscapeStatus,
-    processes: Object.fromEntries(s.processes.map((p) => [p.name, p.dispstatus])),
+    processes,
     srRole,
     ...(s.source ? { source: s.source.site } : {}),
     ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),
@@ -94,23 +111,34 @@ export class SimDirectPort implements HanaPort {
   ) {}
 
   /** Waits out a freeze, and a hang unless `sapstartsrv` (which answers for a hung instance). */
-  private async reachable(signal?: AbortSignal, sapstartsrv = false): Promise<SimSiteSnapshot> {
-    let s = this.control.snapshot();
-    const answers = (x: SimSiteSnapshot) => !x.frozen && (sapstartsrv || x.hung !== true);
+  private reachable(signal?: AbortSignal, sapstartsrv = false): Promise<SimSiteState> {
+    return this.answered(signal, sapstartsrv, (s) => s);
+  }
+
+  /** `read`, once the site answers (and at that instant: nothing else runs in between). */
+  private async answered<T>(
+    signal: AbortSignal | undefined,
+    sapstartsrv: boolean,
+    read: (s: SimSiteState) => T,
+  ): Promise<T> {
+    let s = stateOf(this.control);
+    const answers = (x: SimSiteState) => !x.frozen && (sapstartsrv || x.hung !== true);
     if (!answers(s)) {
       await until(this.control, this.clock, signal, answers);
-      s = this.control.snapshot();
+      s = stateOf(this.control);
     }
     if (!s.nodeUp) throw new HanaActionError('UNAVAILABLE', `host ${s.host} is not reachable`);
-    return s;
+    return read(s);
   }
 
   async probe(signal?: AbortSignal): Promise<HanaHealth> {
     await this.reachable(signal);
     // hang-probe-tools: hdbnsutil and the scripts answer nothing, the database still commits.
-    if (this.control.snapshot().probeToolsHung === true)
+    if (stateOf(this.control).probeToolsHung === true)
       await until(this.control, this.clock, signal, (x) => x.probeToolsHung !== true);
-    return healthFromSnapshot(await this.reachable(signal));
+    return healthFromSnapshot(
+      await this.answered(signal, false, () => this.control.probeView?.() ?? this.control.snapshot()),
+    );
   }
 
   private async run(signal: AbortSignal | undefined, fn: () => void, sapstartsrv = false): Promise<void> {
@@ -145,14 +173,14 @@ export class SimDirectPort implements HanaPort {
 
   /** As sapcontrol StopSystem and the adapter's wait: done once every process is stopped. */
   async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
-    if (options.hard && this.control.snapshot().frozen) this.control.killAtThaw?.();
+    if (options.hard && stateOf(this.control).frozen) this.control.killAtThaw?.();
     await this.run(signal, () => this.control.stop(options.hard), true);
     await until(this.control, this.clock, signal, (s) => !s.running);
   }
 
   /** As `HDB kill-9`: works on a hung instance; a frozen one dies at the thaw. */
   async kill(signal?: AbortSignal): Promise<void> {
-    if (this.control.snapshot().frozen) this.control.killAtThaw?.();
+    if (stateOf(this.control).frozen) this.control.killAtThaw?.();
     await this.run(signal, () => this.control.kill(), true);
   }
 

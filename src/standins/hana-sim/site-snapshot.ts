@@ -6,7 +6,14 @@
 import type { OperationMode } from '../../domain/types.js';
 import { BLOCK_BYTES, commonPrefix, linkStatus } from './replication.js';
 import { isUp, PROCESS_NAMES, type Link, type Site } from './site.js';
-import type { SimLink, SimProcess, SimSiteSnapshot, SimTopologySite } from './snapshot.js';
+import type {
+  SimLink,
+  SimProbeView,
+  SimProcess,
+  SimSiteSnapshot,
+  SimSiteState,
+  SimTopologySite,
+} from './snapshot.js';
 
 /** What the snapshots use of the model. */
 export interface SnapshotHost {
@@ -60,6 +67,41 @@ export class SiteSnapshots {
       ...(h.toolsHung.has(s.name) ? { probeToolsHung: true } : {}),
     };
     return snap;
+  }
+
+  /** of(s)'s SimSiteState fields, computed the same way. */
+  state(s: Site): SimSiteState {
+    const state: SimSiteState = {
+      host: s.host,
+      nodeUp: s.nodeUp,
+      running: s.nodeUp && s.instance === 'running',
+      frozen: s.frozen,
+      hung: s.hung,
+    };
+    return this.h.toolsHung.has(s.name) ? { ...state, probeToolsHung: true } : state;
+  }
+
+  /** of(s, now)'s SimProbeView fields, computed the same way (the processes without texts). */
+  probeView(s: Site): SimProbeView {
+    const h = this.h;
+    const source = s.role === 'secondary' && s.source !== undefined ? h.get(s.source) : undefined;
+    const links: SimLink[] = [];
+    for (const l of s.links.values()) links.push(this.linkSnapshot(s, l));
+    const processes: Pick<SimProcess, 'name' | 'dispstatus'>[] = [];
+    if (s.nodeUp) {
+      if (s.instance === 'stopped') processes.push({ name: 'hdbdaemon', dispstatus: 'GRAY' });
+      else for (const name of PROCESS_NAMES) processes.push({ name, dispstatus: processState(s, name)[0] });
+    }
+    const view: SimProbeView = {
+      running: s.nodeUp && s.instance === 'running',
+      processes,
+      landscapeStatus: isUp(s) ? 4 : 1,
+      srMode: srMode(s),
+      suspended: s.suspended,
+      links,
+      ...(source ? { source: { site: source.name } } : {}),
+    };
+    return h.sqlBroken.has(s.name) ? { ...view, sqlProbeBroken: true } : view;
   }
 
   private linkSnapshot(s: Site, link: Link): SimLink {
@@ -166,21 +208,7 @@ export class SiteSnapshots {
     return PROCESS_NAMES.map((name, i) => {
       const pid = s.pids[i] ?? 0;
       let since = name === 'hdbindexserver' ? s.indexserverStartedAt : s.instanceStartedAt;
-      let dispstatus: SimProcess['dispstatus'] = 'GREEN';
-      let textstatus = 'Running';
-      if (s.instance === 'starting' && name !== 'hdbdaemon') {
-        dispstatus = 'YELLOW';
-        textstatus = 'Initializing';
-      } else if (s.stopAtUnhang) {
-        dispstatus = 'YELLOW';
-        textstatus = 'Stopping';
-      } else if (name === 'hdbindexserver' && s.indexserver === 'dead') {
-        dispstatus = 'RED';
-        textstatus = 'Stopped';
-      } else if (name === 'hdbindexserver' && s.indexserver === 'restarting') {
-        dispstatus = 'YELLOW';
-        textstatus = 'Initializing';
-      }
+      const [dispstatus, textstatus] = processState(s, name);
       if (s.instance === 'starting') since = now;
       const running = dispstatus !== 'RED';
       return {
@@ -205,6 +233,18 @@ export class SiteSnapshots {
     }
     return text;
   }
+}
+
+/** A process of a node that is up and an instance that is not stopped: sapcontrol's status. */
+function processState(
+  s: Site,
+  name: (typeof PROCESS_NAMES)[number],
+): [SimProcess['dispstatus'], SimProcess['textstatus']] {
+  if (s.instance === 'starting' && name !== 'hdbdaemon') return ['YELLOW', 'Initializing'];
+  if (s.stopAtUnhang) return ['YELLOW', 'Stopping'];
+  if (name === 'hdbindexserver' && s.indexserver === 'dead') return ['RED', 'Stopped'];
+  if (name === 'hdbindexserver' && s.indexserver === 'restarting') return ['YELLOW', 'Initializing'];
+  return ['GREEN', 'Running'];
 }
 
 export function srMode(s: Site): SimSiteSnapshot['srMode'] {

@@ -101,9 +101,34 @@ export interface SimSiteSnapshot {
   readonly probeToolsHung?: boolean;
 }
 
+/** Whether a site's tools answer at all: the fields of its snapshot a caller waits on. */
+export type SimSiteState = Pick<
+  SimSiteSnapshot,
+  'host' | 'nodeUp' | 'running' | 'frozen' | 'hung' | 'probeToolsHung'
+>;
+
+/**
+ * The fields of a snapshot an agent's probe turns into its health (direct-port.ts
+ * healthFromSnapshot): the processes' states without their texts, no topology.
+ */
+export type SimProbeView = Pick<
+  SimSiteSnapshot,
+  'running' | 'landscapeStatus' | 'srMode' | 'suspended' | 'links' | 'sqlProbeBroken'
+> & {
+  readonly processes: readonly Pick<SimProcess, 'name' | 'dispstatus'>[];
+  readonly source?: Pick<NonNullable<SimSiteSnapshot['source']>, 'site'>;
+};
+
 /** Control surface of one simulated site: what hdbnsutil/sapcontrol actions do to the model. */
 export interface SimSiteControl {
   snapshot(): SimSiteSnapshot;
+  /**
+   * snapshot()'s SimSiteState fields, read the same way without building the rest (the direct
+   * port asks before every call whether the site answers; thousands of fuzz schedules).
+   */
+  state?(): SimSiteState;
+  /** snapshot()'s SimProbeView fields, read the same way without the texts and the topology. */
+  probeView?(): SimProbeView;
   /** hdbnsutil -sr_takeover [--suspendPrimary]; throws SimCommandError with HANA's text on refusal. */
   takeover(options: { handshake: boolean }): void;
   /** hdbnsutil -sr_register ... */
