@@ -749,6 +749,27 @@ function decideWithoutLeader(
     }
   }
 
+  // The last leader's key ran out and it cannot read its own state (hung, its agent restarted
+  // under an instance that answers nothing): the successor takes over by the lease rule, and this
+  // instance may take writes the moment it answers again. Unknown is never healthy: stop it now
+  // (sim:fuzz 1318956004: a hung primary thawed next to the new one until the next cycle). A
+  // stopped former primary comes back through the rules above (reacquire, or wait for the heir).
+  if (
+    lastLeader === obs.self &&
+    localStateUnknown(obs) &&
+    !isStarting(h) &&
+    !(
+      h.srRole === 'none' &&
+      obs.local.lastKnownRole === 'secondary' &&
+      obs.local.failedProbes < spec.takeover.failureThreshold
+    )
+  ) {
+    return decision(
+      { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+      'local_state_unknown_key_lost',
+      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}) and its leader key ran out: a successor may take over, and it may be a primary that writes when it answers again: stopping it (hard stop, delivered even to a hung instance)`,
+    );
+  }
   if (!isHealthySecondary(h)) {
     return none('no_leader_not_eligible', `no leader, and ${obs.self} is not a running secondary; waiting`);
   }

@@ -29,7 +29,8 @@ export function localStateUnknown(obs: Observation): boolean {
  * The decision of a site that cannot read its own state while `leaderSite` holds the leader key:
  * a hard stop, or, for a blip on a known secondary, waiting. (While the key is free this rule
  * does not apply: the site may be the only candidate left, and a stopped secondary is started
- * again only under a leader.)
+ * again only under a leader; except for the last leader itself, whose key ran out: a successor
+ * takes over by the lease rule, so decideWithoutLeader stops it, `local_state_unknown_key_lost`.)
  */
 export function decideUnknownLocalState(
   obs: Observation,

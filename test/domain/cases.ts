@@ -1665,6 +1665,23 @@ export const unknownLocalStateCases: DecisionCase[] = [
     reason: 'no_leader_not_eligible',
     says: ['A is not a running secondary'],
   },
+  {
+    name: 'key free, A the last leader (its agent restarted under a hung instance): hard stop, a successor may take over',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1 }, free(EPOCH, 'A')),
+    kind: 'fence',
+    reason: 'local_state_unknown_key_lost',
+    says: ['cannot read the state of A', 'leader key ran out', 'stopping it'],
+    action: { mode: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'key free, A the last leader, last seen as a secondary, one probe failed: a blip, no stop',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }, free(EPOCH, 'A')),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
