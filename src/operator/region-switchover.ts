@@ -264,11 +264,17 @@ export async function stepRegionSwitchover(
     stores.timeoutMs,
     'write region',
   ).catch(() => false);
-  if (!ok)
+  if (!ok) {
+    // An agent may have adopted the abort from the other store first (its region link copies a
+    // newer generation): then the abort is done, and its Event must not be lost.
+    const now = (await readOrNull(stores.active, stores))?.region;
+    if (now?.generation === next.record.generation && now.active === next.record.active && !now.draining)
+      return { kind: 'abort', target, message: next.message };
     return {
       kind: 'wait',
       message: 'the abort could not be written (the record moved or did not answer): trying again',
     };
+  }
   return { kind: 'abort', target, message: next.message };
 }
 

@@ -187,6 +187,26 @@ describe('region switchover with the stores', () => {
     expect((await west.read(CLUSTER)).region).toMatchObject({ generation: 3, active: WEST });
   });
 
+  it('an abort an agent adopted into the active store before the operator wrote it there is still an abort (its Event is not lost)', async () => {
+    const { west, north, now } = await landscape();
+    await draining(west, north, now);
+    // eu-north's store, with an agent of eu-west whose region link copies the newer generation
+    // into eu-west's store the moment it lands (the race a CI run under load lost the Event to).
+    const adopting: SwitchoverStore = {
+      read: (c) => north.read(c),
+      addIntent: (c, i) => north.addIntent(c, i),
+      writeRegion: async (c, record, expected) => {
+        const ok = await north.writeRegion(c, record, expected);
+        if (ok) await west.writeRegion(c, { ...record, by: 'adopted' }, 2);
+        return ok;
+      },
+    };
+    const step = await stepRegionSwitchover(spec, stores(west, adopting), DEADLINE, now + DEADLINE, 'sw');
+    expect(step).toMatchObject({ kind: 'abort', target: 'C' });
+    expect((await west.read(CLUSTER)).region).toMatchObject({ generation: 3, active: WEST });
+    expect((await west.read(CLUSTER)).region?.draining).toBeUndefined();
+  });
+
   it('break it: after the token, an unreachable target store means stuck, never an abort beside a possible handover', async () => {
     const { west, north, now } = await landscape();
     await draining(west, north, now, 900);
