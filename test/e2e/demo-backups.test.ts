@@ -81,7 +81,12 @@ describe('backups in hanasr demo (npm start)', () => {
     expect(runs(b).every((r) => r.site === 'A' && r.epoch === 1)).toBe(true);
     expect(b.databases?.map((d) => d.name).sort()).toEqual(['HA1', 'SYSTEMDB']);
     expect(b.observedSite).toBe('A');
-    expect(output).toMatch(/A +backup-succeeded: run s-\d+ \(attempt 1\): backed up SYSTEMDB, HA1/);
+    // The status can reach the API before the demo's own line reaches its output (a full suite
+    // run saw that): wait for the line too, a few seconds at most.
+    const line = /A +backup-succeeded: run s-\d+ \(attempt 1\): backed up SYSTEMDB, HA1/;
+    for (const stop = Date.now() + 10_000; !line.test(output) && Date.now() < stop;)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(output).toMatch(line);
   }, 60_000);
 
   it('hanasr backup --now: the primary runs a manual backup at its epoch', async () => {
