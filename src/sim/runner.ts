@@ -219,6 +219,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const runners = new Map<string, BackupRunner>();
 
   const agents = new Map<string, Agent>();
+  // Whether each agent process still lives. A killed process runs no more code: its in-flight
+  // work stops at its next call outside (commands it had sent still act on HANA, as a stop sent
+  // to a frozen instance does when it thaws), it starts no command and tells nothing (sim:fuzz
+  // 1318979946: an agent stopped mid-fence told the fence's outcome 35 s later, in maintenance).
+  const lives = new Map<string, { alive: boolean }>();
   const startAgent = async (site: string) => {
     if (agents.has(site)) return;
     if (backups !== undefined) {
@@ -239,8 +244,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       runner.start();
     }
     const offset = () => model.clockOffsetMs(site);
-    const port = portFactory(site, model.site(site), clock);
+    const life = { alive: true };
+    lives.set(site, life);
+    const port = mortalPort(portFactory(site, model.site(site), clock), life);
     const watchdog = devices.watchdog(site);
+    const fenceAgent = devices.fenceAgent(site);
     const agent = new Agent({
       cluster,
       site,
@@ -250,17 +258,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(regions ? { region: regions.linkFor(site) } : {}),
       clock: siteClock(clock, offset),
       peers: simPeerProbe(model, site),
-      onEvent,
+      onEvent: (e) => {
+        if (life.alive) onEvent(e);
+      },
       storeTimeoutMs: 1000,
       actionTimeoutMs: 60_000,
       // The node's watchdog and fence agent, opened by this agent process.
       watchdog: () => watchdog,
-      fenceAgent: devices.fenceAgent(site),
+      ...(fenceAgent !== undefined
+        ? {
+            fenceAgent: {
+              call: (...a: Parameters<typeof fenceAgent.call>) => mortal(life, () => fenceAgent.call(...a)),
+            },
+          }
+        : {}),
     });
     agents.set(site, agent);
     await agent.start();
   };
   const killAgent = (site: string) => {
+    const life = lives.get(site);
+    if (life) life.alive = false;
+    lives.delete(site);
     agents.get(site)?.kill();
     agents.delete(site);
     runners.get(site)?.kill();
@@ -503,6 +522,31 @@ function fanOut(a: RunObserver, b: RunObserver): RunObserver {
 }
 
 /** The port as the agent uses it, telling the observer when each cycle (its probe) starts. */
+/** A promise that never settles: what a dead process waits for. */
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
+/** A call of a process that may die: none after its death, and no answer reaches a dead one. */
+function mortal<T>(life: { readonly alive: boolean }, call: () => Promise<T>): Promise<T> {
+  if (!life.alive) return never();
+  return call().then(
+    (v) => (life.alive ? v : never()),
+    (err: unknown) => (life.alive ? Promise.reject(err) : never()),
+  );
+}
+
+/** `port` as one agent process uses it (see `mortal`). */
+function mortalPort(port: HanaPort, life: { readonly alive: boolean }): HanaPort {
+  return {
+    probe: (signal) => mortal(life, () => port.probe(signal)),
+    takeover: (o, signal) => mortal(life, () => port.takeover(o, signal)),
+    register: (o, signal) => mortal(life, () => port.register(o, signal)),
+    start: (signal) => mortal(life, () => port.start(signal)),
+    stop: (o, signal) => mortal(life, () => port.stop(o, signal)),
+    kill: (signal) => mortal(life, () => port.kill(signal)),
+    ...(port.suspend ? { suspend: (signal?: AbortSignal) => mortal(life, () => port.suspend!(signal)) } : {}),
+  };
+}
+
 function observedPort(
   port: HanaPort,
   site: string,
