@@ -770,6 +770,26 @@ function decideWithoutLeader(
       `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}) and its leader key ran out: a successor may take over, and it may be a primary that writes when it answers again: stopping it (hard stop, delivered even to a hung instance)`,
     );
   }
+  // A former primary, not the last leader, that cannot read its own state: it may have been
+  // started by hand (a running primary it could read would be fenced as stale_primary above), and
+  // it would take writes next to whichever site leads next (sim:fuzz 1318982986: started by hand
+  // while its probe tools hung and the last leader was cut off, it took writes with a secondary in
+  // sync; the last leader came back, took the key again and restarted, and those commits were
+  // lost). Stopping it removes no candidate: only a secondary takes over, only the last leader
+  // takes the key back.
+  if (
+    lastLeader !== undefined &&
+    lastLeader !== obs.self &&
+    localStateUnknown(obs) &&
+    !isStarting(h) &&
+    obs.local.lastKnownRole === 'primary'
+  ) {
+    return decision(
+      { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+      'local_state_unknown_former_primary',
+      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}), last seen as a primary while ${lastLeader} was the last leader: it may be a primary started by hand that writes, stopping it (hard stop, delivered even to a hung instance)`,
+    );
+  }
   if (!isHealthySecondary(h)) {
     return none('no_leader_not_eligible', `no leader, and ${obs.self} is not a running secondary; waiting`);
   }

@@ -1675,6 +1675,34 @@ export const unknownLocalStateCases: DecisionCase[] = [
     action: { mode: 'stop', epoch: EPOCH },
   },
   {
+    // sim:fuzz 1318982986: A, stepped down after a crash, was started by hand while its probe
+    // tools hung and B, the last leader, was cut off; A took writes with C in sync until B came
+    // back, took the key again and restarted itself: A's acknowledged commits were lost.
+    name: 'key free (last leader B), A last seen as a primary, cannot read its state: hard stop, it may have been started by hand',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'primary' }, free(EPOCH, 'B')),
+    kind: 'fence',
+    reason: 'local_state_unknown_former_primary',
+    says: ['cannot read the state of A', 'last seen as a primary', 'B was the last leader', 'stopping it'],
+    action: { mode: 'stop', epoch: EPOCH },
+  },
+  {
+    name: 'key free (last leader B), A last seen as a secondary, failureThreshold probes failed: waits, it may be the only candidate',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 5, lastKnownRole: 'secondary' }, free(EPOCH, 'B')),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
+  {
+    name: 'key free (last leader B), A a stopped former primary it can read: nothing unknown, nothing to stop',
+    spec: S,
+    obs: unknownUnderB({ health: stoppedPrimaryHealth(), lastKnownRole: 'primary' }, free(EPOCH, 'B')),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['A is not a running secondary'],
+  },
+  {
     name: 'key free, A the last leader, last seen as a secondary, one probe failed: a blip, no stop',
     spec: S,
     obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }, free(EPOCH, 'A')),
