@@ -79,6 +79,11 @@ interface RunResult {
   readonly command: number;
   readonly write: number;
   readonly service: number;
+  /**
+   * The whole simulated HANA takeover: from the command reaching the simulator to its commits being
+   * taken (the --takeover-ms wait, then the simulator's log replay, 0.8-1.5 s).
+   */
+  readonly hana?: number;
   /** node-fenced: when B's agent had A's node confirmed off (its node_fenced line). */
   readonly fenced?: number;
 }
@@ -129,6 +134,7 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
     );
     const leader = await until('the key on B', () => rig.leaderOnAt('B', t0), 5000);
     const command = await until('the takeover command', () => rig.takeoverAskedAt.get('B'), 5000);
+    const complete = rig.takeoverCompleteAt('B', command);
     let fenced: number | undefined;
     if (fault === 'node-fenced') {
       // B's own line for the confirmed off, and the fence record in the store at A's term.
@@ -143,7 +149,8 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
       console.log(
         `  trace: ${fault}, failureThreshold ${timing.failureThreshold}, interval ${timing.intervalSeconds} s`,
       );
-      for (const line of rig.timeline(t0 - timing.intervalSeconds * 1000, write + 100, t0))
+      const client = writer.events.map((e) => ({ at: e.at, line: `${e.site}  sql   ${e.what}` }));
+      for (const line of rig.timeline(t0 - timing.intervalSeconds * 1000, write + 100, t0, client))
         console.log(`    ${line}`);
     }
     return {
@@ -151,6 +158,7 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
       command: command - t0,
       write: write - t0,
       service: service - t0,
+      ...(complete !== undefined ? { hana: complete - command } : {}),
       ...(fenced !== undefined ? { fenced: fenced - t0 } : {}),
     };
   } finally {
@@ -375,6 +383,8 @@ try {
         command: stat(results.map((x) => x.command)),
         write: stat(results.map((x) => x.write)),
         service: stat(results.map((x) => x.service)),
+        hana: stat(results.flatMap((x) => x.hana ?? [])),
+        writeWithoutHana: stat(results.flatMap((x) => (x.hana !== undefined ? [x.write - x.hana] : []))),
         ...(fault === 'node-fenced' ? { fenced: stat(results.flatMap((x) => x.fenced ?? [])) } : {}),
         // node-fenced: "well under the TTL"; the TTL itself is the most it may take.
         targetWriteP99Ms: fault === 'node-fenced' ? floor : floor + TAKEOVER_MS + 500,
@@ -415,8 +425,13 @@ try {
       );
     }
     say(
-      `(c) without the simulated HANA takeover: subtract ${TAKEOVER_MS} ms; (d) - (c) is the operator's part.`,
+      `(c) without the simulated HANA takeover: the line below (it is more than --takeover-ms); (d) - (c) is the operator's part.`,
     );
+    for (const r of rows as { setting: string; fault: string; hana: Stat; writeWithoutHana: Stat }[])
+      if (r.hana.n > 0)
+        say(
+          `${r.setting} ${r.fault}: the whole simulated HANA takeover (command → commits taken: the ${TAKEOVER_MS}-ms wait plus the simulator's log replay) ${r.hana.median.toFixed(0)} / ${r.hana.p99.toFixed(0)} ms; (c) without it ${r.writeWithoutHana.median.toFixed(0)} / ${r.writeWithoutHana.p99.toFixed(0)} ms (median / p99)`,
+        );
     for (const r of rows as { setting: string; fault: string; fenced?: Stat }[])
       if (r.fenced !== undefined)
         say(
