@@ -11,7 +11,7 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { withDeadline, withTimeout, type Clock, type DeadlineController } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
-import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
+import { cycleMs, decide, fenceDeadlineMs, leaderSilenceWindowMs, mayBeWriting } from '../domain/decide.js';
 import {
   WATCHDOG_FEED_TICK_MS,
   watchdogFeed,
@@ -173,6 +173,8 @@ export class Agent {
   private readonly quiet = new Map<string, PeerQuiet>();
   private readonly answeredAt = new Map<string, number>();
   private readonly rechecks = new Map<string, { cancel: () => void; inFlight: number }>();
+  /** The cycle due when a silent leader's silence window will have passed (wakeWhenSilent). */
+  private silenceWakeCancel: (() => void) | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -245,6 +247,7 @@ export class Agent {
     this.leaseCheckCancel?.();
     this.feederCancel?.();
     this.stopRechecks();
+    this.silenceWakeCancel?.();
     this.host.nodeFence.abort?.abort();
     const inFlight = this.busy?.catch(() => null);
     if (inFlight && options.graceMs !== undefined) {
@@ -269,6 +272,7 @@ export class Agent {
     this.leaseCheckCancel?.();
     this.feederCancel?.();
     this.stopRechecks();
+    this.silenceWakeCancel?.();
     this.host.nodeFence.abort?.abort();
     this.session.abandon();
   }
@@ -453,6 +457,29 @@ export class Agent {
       since,
       silentMs: Math.max(0, read.startedAt - since),
     };
+    this.wakeWhenSilent();
+  }
+
+  /**
+   * With a fence agent, a leader that stays silent may be fenced once the silence window has
+   * passed (decideFenceLostLeader): a cycle then starts at that moment rather than at the next
+   * interval (it measures the silence again from its own read; decide() decides as on any cycle).
+   */
+  private wakeWhenSilent(): void {
+    this.silenceWakeCancel?.();
+    this.silenceWakeCancel = null;
+    const spec = this.options.spec();
+    const s = this.silence;
+    if (!this.running || spec.fencing.agent === undefined || s === null || s.cycles === 0) return;
+    const { clock } = this.options;
+    const at = s.since + leaderSilenceWindowMs(spec);
+    if (at <= clock.monotonic()) return;
+    this.silenceWakeCancel = clock.setTimer(at - clock.monotonic(), () => {
+      this.silenceWakeCancel = null;
+      if (!this.running) return;
+      if (!this.busy) this.schedule(0, true);
+      else this.wakePending = true;
+    });
   }
 
   private noteFailsafe(d: Decision): void {
