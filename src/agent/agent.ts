@@ -111,6 +111,9 @@ export interface AgentOptions {
   readonly region?: RegionLink;
 }
 
+/** How often the silent leader's report is read between cycles while its node is silent (ms). */
+const LEADER_REPORT_READ_MS = 1000;
+
 /** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
 export { WATCHDOG_FEED_TICK_MS };
 
@@ -172,7 +175,7 @@ export class Agent {
    */
   private readonly quiet = new Map<string, PeerQuiet>();
   private readonly answeredAt = new Map<string, number>();
-  private readonly rechecks = new Map<string, { cancel: () => void; inFlight: number }>();
+  private readonly rechecks = new Map<string, { cancel: () => void; inFlight: number; readAt: number }>();
   /** The cycle due when a silent leader's silence window will have passed (wakeWhenSilent). */
   private silenceWakeCancel: (() => void) | null = null;
   /** The last fence of another node this agent carried out (status page). */
@@ -729,7 +732,7 @@ export class Agent {
     const answered = this.answeredAt.get(name);
     if (answered !== undefined && answered >= from) return;
     const { clock } = this.options;
-    const state = { cancel: () => {}, inFlight: 0 };
+    const state = { cancel: () => {}, inFlight: 0, readAt: -Infinity };
     this.rechecks.set(name, state);
     const tick = () => {
       const spec = this.options.spec();
@@ -743,9 +746,36 @@ export class Agent {
         state.inFlight++;
         void this.checkPeer(name, timeoutMs).finally(() => state.inFlight--);
       }
+      // The silent peer leads: read its report once a second too, so its silence is counted from
+      // a read close to its last report rather than from the next cycle's (after a whole check).
+      if (this.silence?.site === name && clock.monotonic() - state.readAt >= LEADER_REPORT_READ_MS) {
+        state.readAt = clock.monotonic();
+        void this.readLeaderReport();
+      }
       state.cancel = clock.setTimer(SILENT_PEER_RECHECK_MS, tick);
     };
     state.cancel = clock.setTimer(SILENT_PEER_RECHECK_MS, tick);
+  }
+
+  /**
+   * A read of the store between cycles while the leader's node is silent: a report of it newer
+   * than the one the silence counts from restarts the silence at the end of this read (the same
+   * measure as noteLeaderSilence, from more reads); the same report changes nothing.
+   */
+  private async readLeaderReport(): Promise<void> {
+    const { clock } = this.options;
+    let state: ClusterState;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+    } catch {
+      return;
+    }
+    const endedAt = clock.monotonic();
+    const s = this.silence;
+    if (s === null || state.leader?.site !== s.site) return;
+    const seen = state.reports[s.site]?.observedAt ?? null;
+    if (seen === s.seen) return;
+    this.silence = { ...s, seen, since: Math.max(s.since, endedAt), cycles: 0, silentMs: 0 };
   }
 
   private stopRechecks(): void {
