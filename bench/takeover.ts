@@ -111,7 +111,9 @@ async function unplanned(bench: Bench, timing: Timing, fault: Fault): Promise<Ru
   try {
     await rig.steady();
     await until('writes on A', () => (writer.firstAckOn('A', 0) !== undefined ? true : undefined), 20_000);
-    await sleep(300);
+    // The fault at a random phase of the agents' cycles: a fixed wait after the first write put it
+    // 0.3-0.6 s before A's next probe in every run (a detection near the best case, not the p99).
+    await sleep(300 + Math.random() * timing.intervalSeconds * 1000);
     const t0 = Date.now();
     if (fault === 'crash') rig.landscape.crashInstance('A');
     else {
@@ -263,7 +265,13 @@ async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number
     }
     await sleep(20_000);
     const took = rig.leaderAt.filter((l) => l.at >= t0 && l.site !== 'A' && l.site !== null).length;
-    return took > 0 || rig.takeoverAskedAt.size > 0 ? 1 : 0;
+    const falseTakeover = took > 0 || rig.takeoverAskedAt.size > 0;
+    if (falseTakeover && TRACE) {
+      console.log(`  trace: false takeover in the ${kind} blip`);
+      for (const line of rig.timeline(t0 - 2000, Date.now(), t0).filter((l) => !l.includes(' sql ')))
+        console.log(`    ${line}`);
+    }
+    return falseTakeover ? 1 : 0;
   } finally {
     await rig.close();
   }
