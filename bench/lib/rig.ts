@@ -10,8 +10,8 @@
  * Everything a bench measures is stamped where it happens: the leader key through an etcd watch
  * (Coordination.watchClusters), the takeover command when the control server receives it (it
  * then waits `takeoverMs`, the simulated HANA takeover duration, before carrying it out), the
- * first acknowledged write by a client (@sap/hana-client) that writes to one site and moves to
- * the other on an error, and the Service through the API every 10 ms.
+ * first acknowledged write by a client (@sap/hana-client) that holds a connection to each site and
+ * writes through every open one (Writer), and the Service through the API every 10 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -179,17 +179,31 @@ export class AgentProcess {
   }
 }
 
-/** A client that writes one row at a time to its site and moves to the other site on an error. */
+/**
+ * A client of a highly available database, as one that follows the primary would be: it holds one
+ * connection per site, each opened (logged in) in the background and opened again after an error,
+ * and writes through every open connection at once, one row at a time on each. A secondary
+ * refuses connections (as HANA's closed SQL ports do), so only a primary's connection stays open
+ * and takes writes; the first row a site acknowledges after the fault is the first write there.
+ * Nothing waits for a dead site before trying another: a silent node holds only its own
+ * connection (its connect timeout, 1 s, and statement timeout, 5 s), and a new primary is written
+ * to as soon as its port opens and the login (PBKDF2) is done, at most RETRY_MS after it opened
+ * (its first commit waits until its takeover is done, as HANA holds commits during one).
+ */
 export class Writer {
+  /** How often a refused or failed connection is tried again (ms). */
+  static readonly RETRY_MS = 50;
   private stopped = false;
   private readonly done: Promise<void>;
   /** Acknowledged writes: time and site. */
   readonly acks: { at: number; site: Site }[] = [];
-  private target: Site = 'A';
+  /** Each connection's changes (logged in, failed, refused), for the trace: a change, not every retry. */
+  readonly events: { at: number; site: Site; what: string }[] = [];
   private seq = 0;
+  private created = false;
 
   constructor(private readonly ports: Map<Site, number>) {
-    this.done = this.loop();
+    this.done = Promise.all([...ports.keys()].map((site) => this.loop(site))).then(() => undefined);
   }
 
   firstAckOn(site: Site, after: number): number | undefined {
@@ -204,52 +218,65 @@ export class Writer {
     return gap;
   }
 
-  private async loop(): Promise<void> {
+  /** One site's connection: open it, write through it while it lasts, open it again. */
+  private async loop(site: Site): Promise<void> {
     const hana = (await import('@sap/hana-client')).default;
     type Conn = ReturnType<typeof hana.createConnection>;
     const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => void) =>
       new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
     let conn: Conn | null = null;
-    let connected: Site | null = null;
+    let last = '';
+    let open = false;
+    const note = (what: string) => {
+      if (what !== last) this.events.push({ at: Date.now(), site, what });
+      last = what;
+    };
     while (!this.stopped) {
-      const site = this.target;
       try {
-        if (conn === null || connected !== site) {
-          conn?.disconnect(() => undefined);
-          conn = hana.createConnection();
+        if (conn === null) {
+          const c = hana.createConnection();
+          conn = c;
           await call<void>((cb) =>
-            conn!.connect(
+            c.connect(
               {
                 serverNode: `127.0.0.1:${this.ports.get(site)!}`,
                 uid: USER,
                 pwd: PASSWORD,
                 connectTimeout: 1000,
-                communicationTimeout: 1000,
+                // A statement waits as long as an application's would: a new primary holds its
+                // first commits until its takeover is done. A silent node holds this connection only.
+                communicationTimeout: 5000,
               },
               (err: Error | null) => cb(err, undefined),
             ),
           );
-          connected = site;
-          await call((cb) => conn!.exec('CREATE TABLE BENCH (ID INTEGER PRIMARY KEY, AT BIGINT)', cb)).catch(
-            () => undefined,
-          );
+          note('logged in');
+          open = true;
+          if (!this.created)
+            await call((cb) => c.exec('CREATE TABLE BENCH (ID INTEGER PRIMARY KEY, AT BIGINT)', cb)).then(
+              () => (this.created = true),
+              () => undefined,
+            );
         }
+        const c = conn;
         const id = ++this.seq;
         await call((cb) =>
-          conn!.exec(
+          c.exec(
             `INSERT INTO BENCH (ID, AT) VALUES (${id + site.charCodeAt(0) * 10_000_000}, ${Date.now()})`,
             cb,
           ),
         );
+        this.created = true;
         this.acks.push({ at: Date.now(), site });
+        note('writes acknowledged');
         if (this.acks.length > 20_000) this.acks.splice(0, 10_000);
         await sleep(10);
-      } catch {
+      } catch (err) {
+        note(`${open ? 'failed' : 'no connection'}: ${err instanceof Error ? err.message : String(err)}`);
+        open = false;
         conn?.disconnect(() => undefined);
         conn = null;
-        connected = null;
-        this.target = site === 'A' ? 'B' : 'A';
-        await sleep(10);
+        await sleep(Writer.RETRY_MS);
       }
     }
     conn?.disconnect(() => undefined);
@@ -281,6 +308,8 @@ export class Rig {
   /** Leader changes as the etcd watch told them (time, site or null). */
   readonly leaderAt: { at: number; site: string | null }[] = [];
   private leaderWatch: StoreWatch | null = null;
+  /** When the simulated landscape was created (its events' times count from here, in s). */
+  readonly landscapeAt: number = 0;
   /** The fence devices' status files (fence_dummy), when the rig has them. */
   readonly fenceDir: string | undefined = undefined;
 
@@ -306,6 +335,7 @@ export class Rig {
     const spec = specOf(options.timing, fenceDir);
     const specFile = path.join(bench.dir, `${name}.json`);
     writeFileSync(specFile, JSON.stringify(spec));
+    const landscapeAt = Date.now();
     const landscape = new SimLandscape({
       sid: 'HA1',
       instanceNumber: '00',
@@ -388,6 +418,7 @@ export class Rig {
     (rig as { takeoverAskedAt: Map<Site, number> }).takeoverAskedAt = takeoverAskedAt;
     (rig as { commands: typeof commands }).commands = commands;
     (rig as { fenceDir: string | undefined }).fenceDir = fenceDir;
+    (rig as { landscapeAt: number }).landscapeAt = landscapeAt;
     rig.leaderWatch = await bench.observer.watchClusters(
       {
         onChange: (c) => {
@@ -447,8 +478,13 @@ export class Rig {
    * (decisions and actions), the leader key as the watch saw it. For finding where the time of a
    * takeover goes (`--trace`).
    */
-  timeline(from: number, to: number, zero = from): string[] {
-    const rows: { at: number; line: string }[] = [];
+  timeline(
+    from: number,
+    to: number,
+    zero = from,
+    extra: readonly { at: number; line: string }[] = [],
+  ): string[] {
+    const rows: { at: number; line: string }[] = [...extra];
     for (const c of this.commands)
       rows.push({ at: c.at, line: `${c.site}  cmd   ${c.argv.map((a) => path.basename(a)).join(' ')}` });
     for (const l of this.leaderAt) rows.push({ at: l.at, line: `-  key   ${l.site ?? 'free'}` });
@@ -472,6 +508,18 @@ export class Rig {
       .filter((r) => r.at >= from && r.at <= to)
       .sort((x, y) => x.at - y.at)
       .map((r) => `${String(r.at - zero).padStart(7)} ms  ${r.line}`);
+  }
+
+  /**
+   * When the simulator finished `site`'s takeover after `after` (its log replayed: commits are
+   * taken from then on), in ms since the epoch; undefined: not (yet).
+   */
+  takeoverCompleteAt(site: Site, after: number): number | undefined {
+    for (const e of this.landscape.events()) {
+      const at = this.landscapeAt + Math.round(e.t * 1000);
+      if (e.site === site && e.event === 'takeover-complete' && at >= after) return at;
+    }
+    return undefined;
   }
 
   /** A node's power as its fence device (fence_dummy's status file) has it; undefined: no device. */

@@ -11,7 +11,7 @@ import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { withDeadline, withTimeout, type Clock, type DeadlineController } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
 import { estimateSkew, type SkewEstimate } from '../domain/clock-skew.js';
-import { cycleMs, decide, fenceDeadlineMs, mayBeWriting } from '../domain/decide.js';
+import { cycleMs, decide, fenceDeadlineMs, leaderSilenceWindowMs, mayBeWriting } from '../domain/decide.js';
 import {
   WATCHDOG_FEED_TICK_MS,
   watchdogFeed,
@@ -21,6 +21,12 @@ import {
 } from '../domain/fencing.js';
 import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { probeFailed } from '../domain/health.js';
+import {
+  peerSilenceStands,
+  SILENT_PEER_RECHECK_AFTER_MS,
+  SILENT_PEER_RECHECK_MS,
+  type PeerQuiet,
+} from '../domain/peer-silence.js';
 import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import type { RegionRecord, RegionView } from '../domain/region.js';
@@ -105,6 +111,9 @@ export interface AgentOptions {
   readonly region?: RegionLink;
 }
 
+/** How often the silent leader's report is read between cycles while its node is silent (ms). */
+const LEADER_REPORT_READ_MS = 1000;
+
 /** How often the agent checks whether to feed its armed watchdog (ms): a rule of src/domain. */
 export { WATCHDOG_FEED_TICK_MS };
 
@@ -160,6 +169,15 @@ export class Agent {
     /** How long the silence has lasted at least, as of this cycle's store read (ms). */
     silentMs: number;
   } | null = null;
+  /**
+   * Peers whose checks go unanswered since they last answered (src/domain/peer-silence.ts), when
+   * each last answered (monotonic), and the rechecks that keep a silent peer's evidence fresh.
+   */
+  private readonly quiet = new Map<string, PeerQuiet>();
+  private readonly answeredAt = new Map<string, number>();
+  private readonly rechecks = new Map<string, { cancel: () => void; inFlight: number; readAt: number }>();
+  /** The cycle due when a silent leader's silence window will have passed (wakeWhenSilent). */
+  private silenceWakeCancel: (() => void) | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -231,6 +249,8 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
+    this.stopRechecks();
+    this.silenceWakeCancel?.();
     this.host.nodeFence.abort?.abort();
     const inFlight = this.busy?.catch(() => null);
     if (inFlight && options.graceMs !== undefined) {
@@ -254,6 +274,8 @@ export class Agent {
     this.timerCancel?.();
     this.leaseCheckCancel?.();
     this.feederCancel?.();
+    this.stopRechecks();
+    this.silenceWakeCancel?.();
     this.host.nodeFence.abort?.abort();
     this.session.abandon();
   }
@@ -341,7 +363,7 @@ export class Agent {
     // The failsafe ("every peer is a reachable secondary") must rest on what the peers look like
     // now: the last cycle's view may predate the cut that stopped the renewals (a cycle stuck in
     // a hung action would otherwise keep a cut-off primary running past its lease).
-    this.lastPeers = await this.checkPeers(spec);
+    this.lastPeers = await this.settlePeers(spec, await this.checkPeers(spec));
     if (!this.running || !this.leaderMine) return;
     const obs = this.observation({ state: 'unknown', error: 'lease renewal overdue', wasMine: true }, null);
     const d = decide(obs, spec, clock.now());
@@ -438,6 +460,29 @@ export class Agent {
       since,
       silentMs: Math.max(0, read.startedAt - since),
     };
+    this.wakeWhenSilent();
+  }
+
+  /**
+   * With a fence agent, a leader that stays silent may be fenced once the silence window has
+   * passed (decideFenceLostLeader): a cycle then starts at that moment rather than at the next
+   * interval (it measures the silence again from its own read; decide() decides as on any cycle).
+   */
+  private wakeWhenSilent(): void {
+    this.silenceWakeCancel?.();
+    this.silenceWakeCancel = null;
+    const spec = this.options.spec();
+    const s = this.silence;
+    if (!this.running || spec.fencing.agent === undefined || s === null || s.cycles === 0) return;
+    const { clock } = this.options;
+    const at = s.since + leaderSilenceWindowMs(spec);
+    if (at <= clock.monotonic()) return;
+    this.silenceWakeCancel = clock.setTimer(at - clock.monotonic(), () => {
+      this.silenceWakeCancel = null;
+      if (!this.running) return;
+      if (!this.busy) this.schedule(0, true);
+      else this.wakePending = true;
+    });
   }
 
   private noteFailsafe(d: Decision): void {
@@ -561,15 +606,19 @@ export class Agent {
       });
   }
 
-  /** Checks every other site directly (each within the probe timeout; no answer = unreachable). */
+  /**
+   * Checks every other site directly (each within the probe timeout; no answer = unreachable). A
+   * peer whose silence stands (src/domain/peer-silence.ts: unanswered for a whole probe timeout,
+   * the latest check ended just now) counts as unreachable without waiting for one more check of
+   * it: `stoodIn` names them, and settlePeers() confirms the verdict once the cycle uses it.
+   */
   private async checkPeers(
     spec: HanaSystemReplicationSpec,
     superseded?: AbortSignal,
-  ): Promise<Record<string, PeerView>> {
-    const { clock } = this.options;
+  ): Promise<{ peers: Record<string, PeerView>; stoodIn: string[] }> {
     const timeoutMs = spec.probes.timeoutSeconds * 1000;
     const peers: Record<string, PeerView> = {};
-    const probe = this.options.peers ?? blindPeerProbe;
+    const stoodIn: string[] = [];
     await Promise.all(
       spec.sites
         .filter((s) => s.name !== this.site)
@@ -579,23 +628,159 @@ export class Agent {
             peers[s.name] = { reachable: false, acceptsWrites: false };
             return;
           }
-          try {
-            const sentAt = clock.now();
-            const view = await withTimeout(clock, timeoutMs, `peer check ${s.name}`, (signal) =>
-              probe.check(s.name, this.either(signal, superseded)),
-            );
-            peers[s.name] = view;
-            if (view.clock !== undefined) {
-              const estimate = estimateSkew(sentAt, clock.now(), view.clock);
-              this.skew = { ...this.skew, [s.name]: estimate };
-              this.options.metrics?.clockSkew?.(s.name, estimate);
-            }
-          } catch {
+          // While this agent's fence of that node runs, the node is checked and waited for as
+          // before: the fence's confirmation supersedes the cycle (wakeFenced), and a takeover by
+          // the lease rule does not overtake the fence on silence alone.
+          if (!this.fencing(s.name) && this.silenceStands(s.name, timeoutMs)) {
             peers[s.name] = { reachable: false, acceptsWrites: false };
+            stoodIn.push(s.name);
+            return;
           }
+          peers[s.name] = await this.checkPeer(s.name, timeoutMs, superseded);
+        }),
+    );
+    return { peers, stoodIn };
+  }
+
+  /**
+   * The peers as the cycle uses them: a peer counted silent without a check of its own still has
+   * to be silent now (an answer since, or evidence gone stale, and it is checked and waited for).
+   */
+  private async settlePeers(
+    spec: HanaSystemReplicationSpec,
+    checked: { peers: Record<string, PeerView>; stoodIn: string[] },
+    superseded?: AbortSignal,
+  ): Promise<Record<string, PeerView>> {
+    const timeoutMs = spec.probes.timeoutSeconds * 1000;
+    const peers = { ...checked.peers };
+    await Promise.all(
+      checked.stoodIn
+        .filter((name) => this.fencing(name) || !this.silenceStands(name, timeoutMs))
+        .map(async (name) => {
+          peers[name] = await this.checkPeer(name, timeoutMs, superseded);
         }),
     );
     return peers;
+  }
+
+  private fencing(name: string): boolean {
+    return this.host.nodeFence.running !== null && this.host.nodeFence.site === name;
+  }
+
+  private silenceStands(name: string, timeoutMs: number): boolean {
+    if (this.options.peers === undefined) return false;
+    return peerSilenceStands(this.quiet.get(name), this.options.clock.monotonic(), timeoutMs).stands;
+  }
+
+  /** One direct check of a peer, noted for its silence (an aborted check tells nothing). */
+  private async checkPeer(name: string, timeoutMs: number, superseded?: AbortSignal): Promise<PeerView> {
+    const { clock } = this.options;
+    const probe = this.options.peers ?? blindPeerProbe;
+    const startedAt = clock.monotonic();
+    // A check not answered within SILENT_PEER_RECHECK_AFTER_MS starts the rechecks: their evidence
+    // is then fresh from this one's deadline on, not a whole timeout later.
+    const slow =
+      this.options.peers === undefined
+        ? null
+        : clock.setTimer(SILENT_PEER_RECHECK_AFTER_MS, () => this.recheck(name, startedAt));
+    let view: PeerView;
+    try {
+      const sentAt = clock.now();
+      view = await withTimeout(clock, timeoutMs, `peer check ${name}`, (signal) =>
+        probe.check(name, this.either(signal, superseded)),
+      );
+      if (view.clock !== undefined) {
+        const estimate = estimateSkew(sentAt, clock.now(), view.clock);
+        this.skew = { ...this.skew, [name]: estimate };
+        this.options.metrics?.clockSkew?.(name, estimate);
+      }
+    } catch {
+      view = { reachable: false, acceptsWrites: false };
+    } finally {
+      slow?.();
+    }
+    if (view.reachable || superseded?.aborted !== true)
+      this.notePeerCheck(name, startedAt, clock.monotonic(), view.reachable);
+    return view;
+  }
+
+  /**
+   * Keeps each peer's silence: an answer ends it; an unanswered check extends it (from the peer's
+   * last answer at the earliest) and keeps rechecking the peer while it stays silent.
+   */
+  private notePeerCheck(name: string, startedAt: number, endedAt: number, answered: boolean): void {
+    if (this.options.peers === undefined) return;
+    if (answered) {
+      this.answeredAt.set(name, Math.max(this.answeredAt.get(name) ?? endedAt, endedAt));
+      this.quiet.delete(name);
+      return;
+    }
+    const prev = this.quiet.get(name);
+    const lastAnswer = this.answeredAt.get(name);
+    const since = prev?.since ?? Math.max(startedAt, lastAnswer ?? startedAt);
+    this.quiet.set(name, { since, lastEnd: Math.max(prev?.lastEnd ?? endedAt, endedAt) });
+    this.recheck(name, startedAt);
+  }
+
+  /**
+   * While a peer stays silent, another check of it starts every SILENT_PEER_RECHECK_MS (they
+   * overlap, at most a probe timeout's worth in flight), so its silence is as fresh as one check.
+   * They stop at its first answer after `from` (the start of the check that went unanswered).
+   */
+  private recheck(name: string, from: number): void {
+    if (!this.running || this.rechecks.has(name)) return;
+    const answered = this.answeredAt.get(name);
+    if (answered !== undefined && answered >= from) return;
+    const { clock } = this.options;
+    const state = { cancel: () => {}, inFlight: 0, readAt: -Infinity };
+    this.rechecks.set(name, state);
+    const tick = () => {
+      const spec = this.options.spec();
+      const last = this.answeredAt.get(name);
+      if (!this.running || (last !== undefined && last >= from) || !spec.sites.some((s) => s.name === name)) {
+        this.rechecks.delete(name);
+        return;
+      }
+      const timeoutMs = spec.probes.timeoutSeconds * 1000;
+      if (!this.confirmedOff(name, spec) && state.inFlight * SILENT_PEER_RECHECK_MS <= timeoutMs) {
+        state.inFlight++;
+        void this.checkPeer(name, timeoutMs).finally(() => state.inFlight--);
+      }
+      // The silent peer leads: read its report once a second too, so its silence is counted from
+      // a read close to its last report rather than from the next cycle's (after a whole check).
+      if (this.silence?.site === name && clock.monotonic() - state.readAt >= LEADER_REPORT_READ_MS) {
+        state.readAt = clock.monotonic();
+        void this.readLeaderReport();
+      }
+      state.cancel = clock.setTimer(SILENT_PEER_RECHECK_MS, tick);
+    };
+    state.cancel = clock.setTimer(SILENT_PEER_RECHECK_MS, tick);
+  }
+
+  /**
+   * A read of the store between cycles while the leader's node is silent: a report of it newer
+   * than the one the silence counts from restarts the silence at the end of this read (the same
+   * measure as noteLeaderSilence, from more reads); the same report changes nothing.
+   */
+  private async readLeaderReport(): Promise<void> {
+    const { clock } = this.options;
+    let state: ClusterState;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+    } catch {
+      return;
+    }
+    const endedAt = clock.monotonic();
+    const s = this.silence;
+    if (s === null || state.leader?.site !== s.site) return;
+    const seen = state.reports[s.site]?.observedAt ?? null;
+    if (seen === s.seen) return;
+    this.silence = { ...s, seen, since: Math.max(s.since, endedAt), cycles: 0, silentMs: 0 };
+  }
+
+  private stopRechecks(): void {
+    for (const r of this.rechecks.values()) r.cancel();
+    this.rechecks.clear();
   }
 
   /** One full cycle; exposed for tests. Concurrent calls share the running one. */
@@ -713,8 +898,8 @@ export class Agent {
     if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
     await this.probeWatchdog(spec);
 
-    // 2. The peers, as checked directly.
-    const peers = await peersChecked;
+    // 2. The peers, as checked directly (a peer whose silence stood in for a check: still silent now).
+    const peers = await this.settlePeers(spec, await peersChecked, superseded?.signal);
     this.supersede = null;
     // (The probe answered before and is counted as any complete probe; the peers' views are not used.)
     if (aborted()) return superseding('the peers were checked');

@@ -146,6 +146,44 @@ describe('node loss with a fence agent', () => {
     l.b.kill();
   });
 
+  it('the fence is decided as the silence window passes (a timer wake), not at the next cycle after it', async () => {
+    const l = landscape();
+    const lost = await nodeLost(l);
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
+    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    expect(fencing, trail).toBeDefined();
+    // The window is 6 s from the end of the read of B's last cycle in which A answered (just before
+    // the loss), plus one local probe (200 ms); the next interval cycle after it came at 6.9 s.
+    expect(fencing!.t - lost, trail).toBeLessThan(6500);
+    // Its silent node's rechecks kept B's cycles short: the key moved well before the TTL.
+    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    expect(seized, trail).toBeDefined();
+    expect(seized!.t - lost, trail).toBeLessThan(7500);
+    l.b.kill();
+  });
+
+  it("a leader lost just after it published, before B's next read, is still fenced before the TTL (B reads its report between cycles)", async () => {
+    const l = landscape();
+    await l.a.start();
+    await l.clock.advanceBy(1000);
+    await l.b.start();
+    // A publishes about 200 ms into its cycles (at 0, 2 s, ...), B reads about 200 ms into its own
+    // (at 1 s, 3 s, ...): lost at 10.3 s, A's last report is one B's cycles see only after a whole
+    // check of the silent node (at 14.2 s) — the silence would count from there, 6 s more, after
+    // the lease (renewed at about 10.2 s) ran out.
+    await l.clock.advanceBy(9300);
+    l.a.kill();
+    l.network.up = false;
+    const lost = l.clock.now();
+    await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
+    const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
+    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    expect(seized, trail).toBeDefined();
+    expect(seized!.t - lost, trail).toBeLessThan(9000);
+    l.b.kill();
+  });
+
   it('a slow but alive leader (its probes take most of the timeout, its SQL port silent to B) is never fenced', async () => {
     const l = landscape();
     await l.a.start();
