@@ -50,26 +50,67 @@ export class TimeoutError extends Error {
  * Runs fn with a deadline on the given clock. The signal passed to fn is aborted at the
  * deadline, so adapters can kill a child process or close a socket.
  */
-export async function withTimeout<T>(
+export function withTimeout<T>(
   clock: Clock,
   ms: number,
   what: string,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = clock.abortController?.() ?? new AbortController();
-  let cancel: () => void = () => {};
-  const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.setTimer(ms, () => {
+  return raceDeadline(
+    clock,
+    ms,
+    () => fn(controller.signal),
+    () => {
       const err = new TimeoutError(what, ms);
       controller.abort(err);
-      reject(err);
-    });
-  });
+      return err;
+    },
+  );
+}
+
+/**
+ * The race of `fn()` against a timer that rejects with `expired()`, settled in the same microtask
+ * turns as `async` code awaiting `Promise.race([fn(), timeout])` and cancelling the timer in a
+ * `finally` (the simulator's virtual time depends on that order: which of two chains at one
+ * instant runs first), without the timeout promise, the race and the async frame: the agent makes
+ * a dozen of these each cycle, the fuzz runner millions.
+ *
+ * Turns, counted from the one in which fn's promise settles (or the timer fires): +1 the race's
+ * promise settles, +2 the async function's promise does, so its caller resumes at +3. Here: +1
+ * `raced` settles (a reaction of fn's promise; at the deadline a queued microtask), +2 the
+ * promise returned (a reaction of `raced`), +3 the caller.
+ */
+function raceDeadline<T>(clock: Clock, ms: number, fn: () => Promise<T>, expired: () => Error): Promise<T> {
+  let cancel: () => void = () => {};
+  let work: Promise<T>;
   try {
-    return await Promise.race([fn(controller.signal), timeout]);
-  } finally {
+    cancel = clock.setTimer(ms, () => {
+      const err = expired();
+      queueMicrotask(() => rejectRaced(err));
+    });
+    work = fn();
+  } catch (err) {
+    // As the async function: a synchronous throw rejects its promise at once (timer cancelled).
     cancel();
+    return Promise.reject(err as Error);
   }
+  let rejectRaced: (err: unknown) => void = () => {};
+  const raced = new Promise<T>((resolve, reject) => {
+    rejectRaced = reject;
+    // Promise.race takes each entry through Promise.resolve, as here.
+    Promise.resolve(work).then(resolve, reject);
+  });
+  return raced.then(
+    (value) => {
+      cancel();
+      return value;
+    },
+    (err: unknown) => {
+      cancel();
+      throw err;
+    },
+  );
 }
 
 /**
@@ -77,21 +118,8 @@ export async function withTimeout<T>(
  * deadline and TimeoutError, without building an AbortController per call (the agent makes a
  * handful of coordination calls every cycle).
  */
-export async function withDeadline<T>(
-  clock: Clock,
-  ms: number,
-  what: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  let cancel: () => void = () => {};
-  const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.setTimer(ms, () => reject(new TimeoutError(what, ms)));
-  });
-  try {
-    return await Promise.race([fn(), timeout]);
-  } finally {
-    cancel();
-  }
+export function withDeadline<T>(clock: Clock, ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  return raceDeadline(clock, ms, fn, () => new TimeoutError(what, ms));
 }
 
 export const realClock: Clock = {

@@ -294,8 +294,12 @@ export class MemoryCoordination implements Coordination, RegionStore {
     const reports: Record<string, SiteReport> = {};
     for (const [k, v] of d.reports) reports[k] = v.report;
     state.reports = reports;
-    state.sync = Object.fromEntries(d.sync);
-    state.lpt = Object.fromEntries(d.lpt);
+    const sync: Record<string, SyncRecord> = {};
+    for (const [k, v] of d.sync) sync[k] = v;
+    state.sync = sync;
+    const lpt: Record<string, number> = {};
+    for (const [k, v] of d.lpt) lpt[k] = v;
+    state.lpt = lpt;
     state.intents = [...d.intents.values()];
     if (d.fences.size > 0) state.fences = Object.fromEntries(d.fences);
     if (d.spec !== undefined) state.spec = structuredClone(d.spec);

@@ -106,10 +106,14 @@ function stoppedWithTrustedHeir(
 
 /** The one writable primary other than this site, by its agent's report. */
 function writableOther(obs: Observation): string | undefined {
-  const writers = Object.entries(obs.reports).filter(
-    ([site, r]) => site !== obs.self && writablePrimary(r.health),
-  );
-  return writers.length === 1 ? writers[0]![0] : undefined;
+  let writer: string | undefined;
+  let writers = 0;
+  for (const site of Object.keys(obs.reports)) {
+    if (site === obs.self || !writablePrimary(obs.reports[site]!.health)) continue;
+    writer = site;
+    writers++;
+  }
+  return writers === 1 ? writer : undefined;
 }
 
 /** The leader `leader` was the primary in its term that began at `since`. */

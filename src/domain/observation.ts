@@ -145,8 +145,10 @@ export function buildObservation(input: {
   readonly fencingNode?: string;
 }): Observation {
   const { state } = input;
-  const reports = { ...(state?.reports ?? {}) };
-  delete reports[input.self];
+  // Copied key by key rather than spread and `delete`d (every cycle): the same keys in the same order.
+  const reports: Record<string, SiteReport> = {};
+  const published = state?.reports ?? {};
+  for (const site of Object.keys(published)) if (site !== input.self) reports[site] = published[site]!;
   return {
     self: input.self,
     local: input.local,

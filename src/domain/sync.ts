@@ -46,7 +46,17 @@ export function syncRecordsFrom(
     const carried =
       before !== undefined && before.state === 'SOK' && before.epoch === epoch ? contactOf(before) : null;
     const contactAt = lagSeconds !== null ? now - Math.max(0, lagSeconds) * 1000 : carried;
-    records.push({ ...record, contactAt });
+    // The record with contactAt last, written out (every leader cycle) rather than spread.
+    records.push({
+      site: record.site,
+      state: record.state,
+      confirmedAt: record.confirmedAt,
+      epoch: record.epoch,
+      mode: record.mode,
+      lagSeconds: record.lagSeconds,
+      lagBytes: record.lagBytes,
+      contactAt,
+    });
   }
   return records;
 }

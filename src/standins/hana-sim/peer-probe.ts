@@ -4,6 +4,7 @@
  * stopped instance; a frozen peer or a hung instance never answers (the caller's timeout decides).
  */
 import type { PeerProbe } from '../../agent/agent.js';
+import type { PeerView } from '../../domain/observation.js';
 import type { SimLandscape } from './model.js';
 
 export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
@@ -18,15 +19,17 @@ export function simPeerProbe(model: SimLandscape, self: string): PeerProbe {
         );
       }
       const role = s.srMode === 'primary' ? 'primary' : s.srMode === 'none' ? 'none' : 'secondary';
-      return {
+      // Key by key (every peer check of every cycle): the object a spread of the optional source made.
+      const view: { -readonly [K in keyof PeerView]: PeerView[K] } = {
         reachable: true,
         acceptsWrites: model.acceptsWrites(site),
         role,
         running: s.running,
-        ...(s.source !== undefined ? { source: s.source } : {}),
-        // The peer host's clock, as its agent's /status would carry it.
-        clock: s.now,
       };
+      if (s.source !== undefined) view.source = s.source;
+      // The peer host's clock, as its agent's /status would carry it.
+      view.clock = s.now;
+      return view;
     },
   };
 }

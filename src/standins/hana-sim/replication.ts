@@ -106,8 +106,11 @@ export function acknowledge(h: ReplicationHost, s: Site): void {
   const required: Site[] = [];
   for (const l of s.links.values()) if (l.syncRequired) required.push(h.get(l.secondary));
   let n = 0;
+  // Loops rather than every() and find() with closures: this runs in every step of the model.
   for (const e of s.pending) {
-    if (!required.every((t) => t.log[e.index] === e)) break;
+    let held = true;
+    for (const t of required) if (t.log[e.index] !== e) held = false;
+    if (!held) break;
     h.ack(e);
     n++;
   }
@@ -119,8 +122,8 @@ function syncWaitStart(h: ReplicationHost, s: Site, link: Link): number | undefi
   if (!link.syncRequired) return undefined;
   if (!link.connected) return link.since;
   const t = h.get(link.secondary);
-  const first = s.pending.find((e) => t.log[e.index] !== e);
-  return first?.time;
+  for (const e of s.pending) if (t.log[e.index] !== e) return e.time;
+  return undefined;
 }
 
 export function nextSyncTimeout(h: ReplicationHost): number {
