@@ -1,6 +1,6 @@
 /**
  * One operator and one etcd for many HSR clusters. For each N (default 10, 100, 1000): one etcd
- * member, the embedded Kubernetes API behind a counting proxy, N HanaSystemReplication resources,
+ * member, the embedded Kubernetes API (it counts its requests), N HanaSystemReplication resources,
  * the agents of all 2N simulated sites in one process (bench/scale-agents.ts: each site its own
  * session and lease) and `hanasr operator` (the built CLI) in its own process. Once every cluster
  * has a primary in its status, over a window of `--window` seconds: the operator's CPU (share of
@@ -13,8 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,28 +41,6 @@ const NAMESPACE = 'scale';
 const PREFIX = '/hanasr-scale';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** An HTTP proxy in front of the API that counts requests (watches included, once each). */
-async function countingProxy(target: string): Promise<{ server: Server; url: string; count: () => number }> {
-  const up = new URL(target);
-  let n = 0;
-  const server = createServer((req, res) => {
-    n++;
-    const fwd = request(
-      { host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    fwd.on('error', () => res.destroy());
-    req.pipe(fwd);
-    res.on('close', () => fwd.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  return { server, url: `http://127.0.0.1:${port}`, count: () => n };
-}
-
 /** Sum of a counter (all label sets) and a gauge from etcd's /metrics. */
 async function etcdMetrics(endpoint: string): Promise<{ grpcHandled: number; keys: number }> {
   const text = await (await fetch(`${endpoint}/metrics`)).text();
@@ -75,6 +51,18 @@ async function etcdMetrics(endpoint: string): Promise<{ grpcHandled: number; key
     if (line.startsWith('etcd_debugging_mvcc_keys_total ')) keys = Number(line.split(' ').pop());
   }
   return { grpcHandled, keys };
+}
+
+/** The operator's reconciles so far (count and total seconds over every cluster) from its /metrics. */
+async function reconcileMetrics(port: number): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let count = 0;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('hanasr_reconcile_duration_seconds_count{')) count += Number(line.split(' ').pop());
+    if (line.startsWith('hanasr_reconcile_duration_seconds_sum{')) sum += Number(line.split(' ').pop());
+  }
+  return { count, sum };
 }
 
 interface SizeResult {
@@ -95,7 +83,6 @@ interface SizeResult {
 async function oneSize(n: number): Promise<SizeResult> {
   const etcd = await EtcdCluster.start({ members: 1 });
   const api: FakeApiServer = await startFakeApiServer();
-  const proxy = await countingProxy(api.url);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hanasr-scale-'));
   const children: ChildProcess[] = [];
   try {
@@ -117,7 +104,7 @@ async function oneSize(n: number): Promise<SizeResult> {
       stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'scale', cluster: { server: proxy.url, 'insecure-skip-tls-verify': true } }],
+        clusters: [{ name: 'scale', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
         users: [{ name: 'scale', user: { token: 'scale-bench-token' } }],
         contexts: [{ name: 'scale', context: { cluster: 'scale', user: 'scale', namespace: NAMESPACE } }],
         'current-context': 'scale',
@@ -147,6 +134,7 @@ async function oneSize(n: number): Promise<SizeResult> {
       const m = /^changed (\d+) (\d+)$/.exec(line);
       if (m) changed.set(Number(m[1]), Number(m[2]));
     });
+    const metricsPort = await freePort();
     const operator = spawn(
       process.execPath,
       [
@@ -161,7 +149,7 @@ async function oneSize(n: number): Promise<SizeResult> {
         '--watch-namespace',
         NAMESPACE,
         '--metrics-port',
-        String(await freePort()),
+        String(metricsPort),
         '--health-port',
         String(await freePort()),
         '--bind-address',
@@ -178,6 +166,42 @@ async function oneSize(n: number): Promise<SizeResult> {
     children.push(operator);
     const t0 = Date.now();
     await agentsReady;
+    // Where the time goes while the clusters settle: every 15 s, each process's share of a core,
+    // the requests per second, the operator's reconciles (its own metrics) and how many settled.
+    const etcdPid = etcd.members[0]?.pid ?? null;
+    let last = {
+      at: Date.now(),
+      op: cpuAndRss(operator.pid!).cpuSeconds,
+      ag: cpuAndRss(agentsChild.pid!).cpuSeconds,
+      et: etcdPid !== null ? cpuAndRss(etcdPid).cpuSeconds : 0,
+      self: process.cpuUsage(),
+      kube: api.requests(),
+      grpc: (await etcdMetrics(etcd.endpoints[0]!)).grpcHandled,
+      rec: { count: 0, sum: 0 },
+    };
+    let done = 0;
+    const progress = setInterval(() => {
+      void (async () => {
+        const at = Date.now();
+        const secs = (at - last.at) / 1000;
+        const op = cpuAndRss(operator.pid!).cpuSeconds;
+        const ag = cpuAndRss(agentsChild.pid!).cpuSeconds;
+        const et = etcdPid !== null ? cpuAndRss(etcdPid).cpuSeconds : 0;
+        const self = process.cpuUsage();
+        const kube = api.requests();
+        const grpc = (await etcdMetrics(etcd.endpoints[0]!).catch(() => ({ grpcHandled: NaN }))).grpcHandled;
+        const rec = await reconcileMetrics(metricsPort).catch(() => ({ count: NaN, sum: NaN }));
+        const selfSecs = (self.user + self.system - last.self.user - last.self.system) / 1e6;
+        const r = rec.count - last.rec.count;
+        console.error(
+          `  [${((at - t0) / 1000).toFixed(0)} s] ${n}-cluster size: settled ${done};` +
+            ` cores: operator ${((op - last.op) / secs).toFixed(2)} agents ${((ag - last.ag) / secs).toFixed(2)} etcd ${((et - last.et) / secs).toFixed(2)} bench+api ${(selfSecs / secs).toFixed(2)};` +
+            ` kube ${((kube - last.kube) / secs).toFixed(0)}/s etcd ${((grpc - last.grpc) / secs).toFixed(0)}/s;` +
+            ` reconciles ${(r / secs).toFixed(1)}/s mean ${r > 0 ? (((rec.sum - last.rec.sum) / r) * 1000).toFixed(0) : '-'} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
+        );
+        last = { at, op, ag, et, self, kube, grpc, rec };
+      })();
+    }, 15_000);
     // Settled: every resource has a primary in its status.
     for (;;) {
       const list = (await custom.listNamespacedCustomObject({
@@ -186,26 +210,30 @@ async function oneSize(n: number): Promise<SizeResult> {
         plural: 'hanasystemreplications',
         namespace: NAMESPACE,
       })) as { items: { status?: { currentPrimary?: string } }[] };
-      const done = list.items.filter((o) => o.status?.currentPrimary === 'A').length;
+      done = list.items.filter((o) => o.status?.currentPrimary === 'A').length;
       if (done === n) break;
-      if (Date.now() - t0 > SETTLE_SECONDS * 1000)
+      if (Date.now() - t0 > SETTLE_SECONDS * 1000) {
+        clearInterval(progress);
         throw new Error(`only ${done} of ${n} clusters settled in ${SETTLE_SECONDS} s`);
-      await sleep(1000);
+      }
+      // A list of every resource is work for the API in this process: not more often than needed.
+      await sleep(n >= 500 ? 5000 : 1000);
     }
+    clearInterval(progress);
     const settleSeconds = (Date.now() - t0) / 1000;
     await sleep(5000);
 
     const op0 = cpuAndRss(operator.pid!);
     const ag0 = cpuAndRss(agentsChild.pid!);
     const e0 = await etcdMetrics(etcd.endpoints[0]!);
-    const k0 = proxy.count();
+    const k0 = api.requests();
     const w0 = Date.now();
     await sleep(WINDOW * 1000);
     const secs = (Date.now() - w0) / 1000;
     const op1 = cpuAndRss(operator.pid!);
     const ag1 = cpuAndRss(agentsChild.pid!);
     const e1 = await etcdMetrics(etcd.endpoints[0]!);
-    const k1 = proxy.count();
+    const k1 = api.requests();
 
     // A change in HANA to the status: site B of a sample of clusters crashes.
     const sample = Array.from({ length: Math.min(SAMPLES, n) }, (_, k) =>
@@ -284,8 +312,6 @@ async function oneSize(n: number): Promise<SizeResult> {
         if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       }
     }
-    proxy.server.closeAllConnections();
-    proxy.server.close();
     await api.close();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
