@@ -567,11 +567,15 @@ export class SimLandscape {
   // Observers' reads (the fuzz runner's invariants): as of the model's last advance, without
   // advancing it, so watching a run never changes its steps.
 
-  /** Acknowledged writes that `name` does not hold (a promotion of it would lose them). */
-  missingAcknowledged(name: string): number {
+  /**
+   * Acknowledged writes that `name` does not hold (a promotion of it would lose them); with
+   * `only`, those of them it accepts (by the site that took each and when).
+   */
+  missingAcknowledged(name: string, only?: (origin: string, time: number) => boolean): number {
     const s = this.mustGet(name);
     let n = 0;
-    for (const e of this.acked) if (s.log[e.index] !== e) n++;
+    for (const e of this.acked)
+      if (s.log[e.index] !== e && (only === undefined || only(e.origin, e.time))) n++;
     return n;
   }
 
@@ -632,6 +636,7 @@ export class SimLandscape {
       pos: (last?.pos ?? this.basePos) + blocks,
       blocks,
       time: this.cur,
+      origin: s.name,
       acked: false,
       data,
     };
@@ -794,6 +799,7 @@ export class SimLandscape {
         pos: (last?.pos ?? this.basePos) + blocks,
         blocks,
         time: Math.floor(s.nextWriteAt),
+        origin: s.name,
         acked: false,
       };
       s.log.push(entry);

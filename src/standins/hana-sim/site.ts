@@ -21,6 +21,8 @@ export interface Entry {
   readonly blocks: number;
   /** Clock time of the commit. */
   readonly time: number;
+  /** The site that took the commit (its primary then). */
+  readonly origin: string;
   acked: boolean;
   /** A client's transaction (SQL over the wire): what it changed, opaque to the model. */
   readonly data?: unknown;
