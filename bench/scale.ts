@@ -1,8 +1,8 @@
 /**
  * One operator and one etcd for many HSR clusters. For each N (default 10, 100, 1000): one etcd
  * member, the embedded Kubernetes API (it counts its requests), N HanaSystemReplication resources,
- * the agents of all 2N simulated sites in one process (bench/scale-agents.ts: each site its own
- * session and lease) and `hanasr operator` (the built CLI) in its own process. Once every cluster
+ * the agents of the 2N simulated sites, up to `--clusters-per-agent-process` (250) clusters to a
+ * process (bench/scale-agents.ts: each site its own session and lease) and `hanasr operator` (the built CLI) in its own process. Once every cluster
  * has a primary in its status, over a window of `--window` seconds: the operator's CPU (share of
  * one core) and peak RSS, etcd's requests per second (gRPC calls handled) and its keys, the
  * Kubernetes API requests per second; then the time from a change in HANA (site B of a sample of
@@ -10,6 +10,8 @@
  * bench/results/scale.json (+ .txt).
  *
  * Run: npx tsx bench/scale.ts [--sizes 10,100,1000] [--window 30] [--samples 20] [--settle-seconds 300]
+ *   [--clusters-per-agent-process 250]
+ * While clusters settle, a line every 15 s on stderr says where the time goes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,20 +39,31 @@ const WINDOW = Number(flag('--window', '30'));
 const SAMPLES = Number(flag('--samples', '20'));
 /** How long the clusters may take to settle before the size is given up. */
 const SETTLE_SECONDS = Number(flag('--settle-seconds', '300'));
+/**
+ * Clusters whose agents share one process. One Node.js thread for the 2,000 agents of 1,000
+ * clusters fell behind (their lease keepalives arrived late and etcd expired about 35 leases a
+ * second, so leaders and reports kept vanishing); on real hosts each agent has its own.
+ */
+const CLUSTERS_PER_AGENT_PROCESS = Number(flag('--clusters-per-agent-process', '250'));
 const NAMESPACE = 'scale';
 const PREFIX = '/hanasr-scale';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sum of a counter (all label sets) and a gauge from etcd's /metrics. */
-async function etcdMetrics(endpoint: string): Promise<{ grpcHandled: number; keys: number }> {
+async function etcdMetrics(
+  endpoint: string,
+): Promise<{ grpcHandled: number; keys: number; leasesExpired: number }> {
   const text = await (await fetch(`${endpoint}/metrics`)).text();
   let grpcHandled = 0;
   let keys = 0;
+  let leasesExpired = 0;
   for (const line of text.split('\n')) {
+    if (line.startsWith('etcd_debugging_server_lease_expired_total '))
+      leasesExpired = Number(line.split(' ').pop());
     if (line.startsWith('grpc_server_handled_total{')) grpcHandled += Number(line.split(' ').pop());
     if (line.startsWith('etcd_debugging_mvcc_keys_total ')) keys = Number(line.split(' ').pop());
   }
-  return { grpcHandled, keys };
+  return { grpcHandled, keys, leasesExpired };
 }
 
 /** The operator's reconciles so far (count and total seconds over every cluster) from its /metrics. */
@@ -112,28 +125,46 @@ async function oneSize(n: number): Promise<SizeResult> {
       { mode: 0o600 },
     );
 
-    const agentsChild = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(root, 'bench/scale-agents.ts'),
-        String(n),
-        etcd.endpoints.join(','),
-        PREFIX,
-        NAMESPACE,
-      ],
-      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    children.push(agentsChild);
+    // The agents: at most CLUSTERS_PER_AGENT_PROCESS clusters per process (as many hosts would).
+    const parts = Math.max(1, Math.ceil(n / CLUSTERS_PER_AGENT_PROCESS));
+    const agentProcs: ChildProcess[] = [];
+    const firstOf: number[] = [];
     const changed = new Map<number, number>();
-    let ready!: () => void;
-    const agentsReady = new Promise<void>((r) => (ready = r));
-    createInterface({ input: agentsChild.stdout! }).on('line', (line) => {
-      if (line === 'ready') ready();
-      const m = /^changed (\d+) (\d+)$/.exec(line);
-      if (m) changed.set(Number(m[1]), Number(m[2]));
-    });
+    const readies: Promise<void>[] = [];
+    for (let p = 0; p < parts; p++) {
+      const from = Math.floor((p * n) / parts);
+      const to = Math.floor(((p + 1) * n) / parts);
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(root, 'bench/scale-agents.ts'),
+          String(n),
+          etcd.endpoints.join(','),
+          PREFIX,
+          NAMESPACE,
+          String(from),
+          String(to),
+        ],
+        { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      children.push(child);
+      agentProcs.push(child);
+      firstOf.push(from);
+      readies.push(
+        new Promise<void>((ready) =>
+          createInterface({ input: child.stdout! }).on('line', (line) => {
+            if (line === 'ready') ready();
+            const m = /^changed (\d+) (\d+)$/.exec(line);
+            if (m) changed.set(Number(m[1]), Number(m[2]));
+          }),
+        ),
+      );
+    }
+    const agentsReady = Promise.all(readies);
+    const agentsCpu = () => agentProcs.reduce((sum, c) => sum + cpuAndRss(c.pid!).cpuSeconds, 0);
+    const agentsOf = (i: number) => agentProcs[firstOf.findLastIndex((f) => f <= i)]!;
     const metricsPort = await freePort();
     const operator = spawn(
       process.execPath,
@@ -172,11 +203,14 @@ async function oneSize(n: number): Promise<SizeResult> {
     let last = {
       at: Date.now(),
       op: cpuAndRss(operator.pid!).cpuSeconds,
-      ag: cpuAndRss(agentsChild.pid!).cpuSeconds,
+      ag: agentsCpu(),
       et: etcdPid !== null ? cpuAndRss(etcdPid).cpuSeconds : 0,
       self: process.cpuUsage(),
       kube: api.requests(),
-      grpc: (await etcdMetrics(etcd.endpoints[0]!)).grpcHandled,
+      ...(await etcdMetrics(etcd.endpoints[0]!).then((e) => ({
+        grpc: e.grpcHandled,
+        expired: e.leasesExpired,
+      }))),
       rec: { count: 0, sum: 0 },
     };
     let done = 0;
@@ -185,21 +219,26 @@ async function oneSize(n: number): Promise<SizeResult> {
         const at = Date.now();
         const secs = (at - last.at) / 1000;
         const op = cpuAndRss(operator.pid!).cpuSeconds;
-        const ag = cpuAndRss(agentsChild.pid!).cpuSeconds;
+        const ag = agentsCpu();
         const et = etcdPid !== null ? cpuAndRss(etcdPid).cpuSeconds : 0;
         const self = process.cpuUsage();
         const kube = api.requests();
-        const grpc = (await etcdMetrics(etcd.endpoints[0]!).catch(() => ({ grpcHandled: NaN }))).grpcHandled;
+        const e = await etcdMetrics(etcd.endpoints[0]!).catch(() => ({
+          grpcHandled: NaN,
+          leasesExpired: NaN,
+        }));
+        const grpc = e.grpcHandled;
+        const expired = e.leasesExpired;
         const rec = await reconcileMetrics(metricsPort).catch(() => ({ count: NaN, sum: NaN }));
         const selfSecs = (self.user + self.system - last.self.user - last.self.system) / 1e6;
         const r = rec.count - last.rec.count;
         console.error(
           `  [${((at - t0) / 1000).toFixed(0)} s] ${n}-cluster size: settled ${done};` +
             ` cores: operator ${((op - last.op) / secs).toFixed(2)} agents ${((ag - last.ag) / secs).toFixed(2)} etcd ${((et - last.et) / secs).toFixed(2)} bench+api ${(selfSecs / secs).toFixed(2)};` +
-            ` kube ${((kube - last.kube) / secs).toFixed(0)}/s etcd ${((grpc - last.grpc) / secs).toFixed(0)}/s;` +
+            ` kube ${((kube - last.kube) / secs).toFixed(0)}/s etcd ${((grpc - last.grpc) / secs).toFixed(0)}/s, leases expired ${((expired - last.expired) / secs).toFixed(1)}/s;` +
             ` reconciles ${(r / secs).toFixed(1)}/s mean ${r > 0 ? (((rec.sum - last.rec.sum) / r) * 1000).toFixed(0) : '-'} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
         );
-        last = { at, op, ag, et, self, kube, grpc, rec };
+        last = { at, op, ag, et, self, kube, grpc, expired, rec };
       })();
     }, 15_000);
     // Settled: every resource has a primary in its status.
@@ -224,14 +263,14 @@ async function oneSize(n: number): Promise<SizeResult> {
     await sleep(5000);
 
     const op0 = cpuAndRss(operator.pid!);
-    const ag0 = cpuAndRss(agentsChild.pid!);
+    const ag0 = agentsCpu();
     const e0 = await etcdMetrics(etcd.endpoints[0]!);
     const k0 = api.requests();
     const w0 = Date.now();
     await sleep(WINDOW * 1000);
     const secs = (Date.now() - w0) / 1000;
     const op1 = cpuAndRss(operator.pid!);
-    const ag1 = cpuAndRss(agentsChild.pid!);
+    const ag1 = agentsCpu();
     const e1 = await etcdMetrics(etcd.endpoints[0]!);
     const k1 = api.requests();
 
@@ -264,7 +303,7 @@ async function oneSize(n: number): Promise<SizeResult> {
       AbortSignal.timeout(5000),
     );
     for (const i of sample) {
-      agentsChild.stdin!.write(`change ${i}\n`);
+      agentsOf(i).stdin!.write(`change ${i}\n`);
       const seen = Date.now();
       for (;;) {
         const o = (await custom.getNamespacedCustomObject({
@@ -302,7 +341,7 @@ async function oneSize(n: number): Promise<SizeResult> {
       statusLatencyMs: pct(latencies),
       storeLatencyMs: pct(storeParts),
       operatorLatencyMs: pct(operatorParts),
-      agentsCpuCores: (ag1.cpuSeconds - ag0.cpuSeconds) / secs,
+      agentsCpuCores: (ag1 - ag0) / secs,
     };
   } finally {
     for (const c of children) {
