@@ -16,6 +16,7 @@
  * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S] [--standin node|sh]
  *        [--only crash,node,node-fenced,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
  *        [--settings defaults,tuned] [--trace]  (--trace: each unplanned run's timeline of HANA commands, decisions, leader key)
+ *        [--footprint-starts N]  (the footprint N times: RSS, PSS, private from smaps_rollup, the median)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
