@@ -7,6 +7,8 @@
  *   P1 never two writers: at most one site can acknowledge a commit (WRITERS <= 1);
  *   P2 no lost acknowledged commit: a site that becomes primary by sr_takeover holds every
  *      commit acknowledged before (no DBA forced takeovers are modelled);
+ *   P4 (only with -DMAINT) nothing in maintenance: no action starts that was decided while
+ *      maintenance was on, while it is still on (the sim's nothing-in-maintenance, c876690);
  *   P3 (only with -DREACH_TAKEOVER) "no takeover ever happens": expected to FAIL, which shows
  *      that a takeover is reachable and the model is not safe because nothing moves.
  *
@@ -34,6 +36,17 @@
  *   MAXL=k         message-loss budget (default 2)
  *   KEEPALIVE_APART the session keepalive may renew (or replace) the lease while the cycle's
  *                  read is lost, as its own timer does in the code (the regrant configurations)
+ *   RESTART_FIRST  a takeover waits for the last leader's running agent to decide first in the
+ *                  tick window (the timing of sim:fuzz 1318956004; without it: limit-restart-race)
+ *   BYHAND         a DBA starts a stopped primary by hand (fence_rogue_primary); P1 then holds
+ *                  outside the human's window (hw: until a whole cycle with hanasr in charge) and
+ *                  P2 is not checked after such a start (the human's commits)
+ *   MAINT          a DBA sets and clears maintenance mode at any time; P4: no action starts that
+ *                  was decided in maintenance while it is still on; P1 not while it is on nor
+ *                  within a cycle after it (mwin)
+ *   P2ONLY         P1 not checked (configurations in the documented limit's ground: a primary
+ *                  writes without its agent and no watchdog; P2 is what they check)
+ *   P4ONLY         neither P1 nor P2 checked (maintenance: see finding-maintenance-single-writer)
  * Mutations (each must make spin report a counterexample; see scripts/model-check.ts):
  *   MUT_NO_CAS                  the leader key is taken without compare-and-set
  *   MUT_NO_SELF_FENCE           a leader that cannot renew its lease keeps running
@@ -48,6 +61,10 @@
  *   MUT_WATCHDOG_TOO_LONG       the device fires later than the timeout the agent counts on
  *   MUT_FEED_WITHOUT_RENEWAL    the watchdog is fed while the agent process runs, renewed or not
  *   MUT_TRUST_UNCONFIRMED_FENCE a takeover proceeds after a fence that was not confirmed
+ *   MUT_NO_INSYNC_RECHECK       a retried plain takeover is not asked the in-sync rule again
+ *   MUT_UNKNOWN_KEY_LOST_WAIT   the last leader whose key ran out waits on an unknown local state
+ *   MUT_NO_ROGUE_FENCE          the leader does not fence a writable primary no agent reports for
+ *   MUT_ACT_IN_MAINTENANCE      agents act in maintenance mode
  *   LST=5                       the schema's bound ttl + 2 cycles < logShippingTimeout broken
  */
 
@@ -139,6 +156,7 @@
 #define A_REGISTER 5    /* register as secondary of afrom at aep */
 #define A_ACQUIRE 6     /* compare-and-set on the key, expecting lastEpoch aep */
 #define A_TAKEOVER 7    /* compare-and-set, then A_PROMOTE (aarg, afrom as for A_PROMOTE) */
+#define A_FENCENODE 8   /* fence_rogue_primary: power afrom's node off and on again (FENCEAGENT) */
 
 /* ================================ state ================================ */
 
@@ -217,6 +235,12 @@ byte act[N];
 byte aep[N];
 byte aarg[N];
 byte afrom[N];
+/*
+ * agent.ts pendingTakeover (actions.ts): the old primary of the unplanned takeover this agent won
+ * the key for and has not carried out yet (NO: none). Read only while this site holds the key,
+ * whose epoch is then the one it won (the old primary's term: ep - 1).
+ */
+byte ptk[N];
 
 /* node watchdog (WATCHDOG) and fence agents (FENCEAGENT) */
 bit wdarm[N];
@@ -229,6 +253,20 @@ byte fcep;              /* the epoch the fence carried */
 /* clock skew (SKEW): host offsets in ticks, fixed at start */
 byte off[N];
 
+/* a start by hand (BYHAND): ticks of the human's own window left, and the site started */
+byte hw;
+byte hws = NO;
+
+/* maintenance mode (MAINT): the spec's flag, as each agent last read it, leaderMayBeInMaintenance,
+   and the report's maintenance field */
+bit mnt;
+byte mwin;              /* ticks since maintenance went off, until hanasr had a cycle (2, 1, 0) */
+bit byh;                /* a primary was started by hand (P2 excused: the human's commits) */
+bit am[N];
+bit lmm[N];
+bit rpm[N];
+bit inm;                /* scratch: an action starts in maintenance (P4) */
+
 /* fault budget and observers */
 byte nf;
 byte nl;                /* messages lost so far */
@@ -239,7 +277,7 @@ bit took;               /* a takeover happened (REACH_TAKEOVER only) */
 
 /* scratch, always back to 0 at the end of a step */
 byte j_, k_, b_, c_, v_, p_, e_;
-bit x_, y_, z_, l1, l2, l3, l4, lp, cont, lost;
+bit x_, y_, z_, l1, l2, l3, l4, lp, cont, lost, pl_;
 byte writers;
 int d_;
 
@@ -298,11 +336,30 @@ int d_;
 #define FEEDOK(i) true
 #endif
 
+/*
+ * BYHAND: hanasr in charge of the site started by hand: a leader running and connected, holding
+ * the key on its session, its primary running, no store outage or maintenance, and the site's
+ * agent running or its report gone (then the leader's rogue rule sees it).
+ */
+#define CHARGE (!sdown && ldr != NO && kcur && RUNA(ldr) && OPER(ldr) && hpri[ldr] && !iso[ldr] && \
+  !iso[hws] && !mnt && (RUNA(hws) || !rpon[hws]))
+
 /* the end of every step: P1, and a link that acknowledges has no wait running */
 inline check() {
+#ifdef BYHAND
+  if :: hw > 0 && !CHARGE -> hw = 2 :: else -> skip fi;   /* out of charge: the window starts again */
+#endif
+#if !defined(P2ONLY) && !defined(P4ONLY)
   writers = WRITERS;
+#if !defined(BYHAND) && !defined(MAINT)
   assert(writers <= 1);   /* P1: never two writers */
+#else
+  /* P1 while hanasr is in charge: not within the human's own window after a start by hand (hw),
+     nor in maintenance or within a cycle after it (mwin) */
+  assert(writers <= 1 || hw > 0 || mnt || mwin > 0);
+#endif
   writers = 0;
+#endif
   for (k_ : 0 .. N * N - 1) {
     if
 #ifndef ASYNC
@@ -332,9 +389,10 @@ inline hana_down(s) {
 inline become_primary(t) {
   printf("%c: sr_takeover done: %c is primary (it misses an acknowledged commit: %d)\n", 65 + t, 65 + t, miss[t]);
 #ifndef REACH_TAKEOVER
-#ifndef ASYNC
-  lost = miss[t];
-  assert(!lost);          /* P2: the promoted site holds every acknowledged commit */
+#if !defined(ASYNC) && !defined(P4ONLY)
+  lost = miss[t] && !byh;
+  assert(!lost);          /* P2: the promoted site holds every acknowledged commit (BYHAND: not
+                             after a start by hand, whose commits are the human's doing) */
   lost = 0;
 #endif
 #else
@@ -349,6 +407,11 @@ inline become_primary(t) {
   hpri[t] = 1;
   hsusp[t] = 0;
   hsrc[t] = NO;
+  ptk[t] = NO;
+#ifndef MUT_SOK_ANY_EPOCH
+  /* its own record of the old term is never read again (state-space reduction, as in cas) */
+  rst[t] = R_NONE; rep[t] = 0; rlag[t] = NUL;
+#endif
   for (k_ : 0 .. N - 1) {
     sreq[t * N + k_] = 0;
     dage[t * N + k_] = 0
@@ -415,16 +478,17 @@ inline ensure_lease(i) {
 
 /*
  * Is candidate c's last sync record a trustworthy SOK for a promotion from primary p, as reader
- * rd sees it? view: 0 self (the primary's own agent: rd == p), 1 report, 2 silent.
+ * rd sees it? view: 0 self (the primary's own agent: rd == p), 1 report, 2 silent; te: the
+ * epoch of the primary's term (the records it wrote: ep, or ep - 1 for a retried promotion).
  * (src/domain/decide.ts syncTrust, with issue 12's rules: contact known, report freshness, skew.)
  * Result in y_. Uses d_, v_.
  */
-inline trust(rd, c, p, view) {
+inline trust(rd, c, p, view, te) {
   y_ = 0;
   if
   :: rst[c] != R_SOK -> skip
 #ifndef MUT_SOK_ANY_EPOCH
-  :: rst[c] == R_SOK && rep[c] != ep -> skip
+  :: rst[c] == R_SOK && rep[c] != te -> skip
 #endif
   :: else ->
      if
@@ -499,7 +563,7 @@ inline best_candidate(rd, p, view) {
        if
        :: (c_ == rd && h[rd] == H_SR && hsv[rd] == p) ||
           (c_ != rd && rpon[c_] && rph[c_] == H_SR && rpsrc[c_] == p) ->
-          trust(rd, c_, p, view);
+          trust(rd, c_, p, view, ep);
           if
           :: y_ -> b_ = c_
           :: else -> skip
@@ -512,6 +576,33 @@ inline best_candidate(rd, p, view) {
   }
   c_ = 0
 }
+
+/*
+ * Maintenance (MAINT): decide() returns no action while the spec of the cycle says maintenance
+ * (MNT(i)); the mutation MUT_ACT_IN_MAINTENANCE acts anyway. P4 (MAINTOK): no action starts whose
+ * decision was made in maintenance while maintenance is still on (the sim's checker, c876690).
+ */
+#if defined(MAINT) && !defined(MUT_ACT_IN_MAINTENANCE)
+#define MNT(i) am[i]
+#else
+#define MNT(i) false
+#endif
+#ifdef MAINT
+#define P4(i) inm = (am[i] && mnt); assert(!inm); inm = 0
+#else
+#define P4(i) skip
+#endif
+
+/*
+ * fence_rogue_primary (decide.ts decideFenceRogueWriter): the healthy leader sees another site
+ * answer as a writable primary (its SQL port) and no report of an agent for it.
+ */
+#define ROGUEJ(i, j) ((j) != (i) && PVW(pv[(i) * N + (j)]) && !rpon[j])
+#if defined(FENCEAGENT) && !defined(MUT_NO_ROGUE_FENCE)
+#define ROGUE_ANY(i) (ROGUEJ(i, 0) || ROGUEJ(i, 1) || ROGUEJ(i, N - 1))
+#else
+#define ROGUE_ANY(i) false
+#endif
 
 /* ================================ decide ================================ */
 
@@ -578,18 +669,23 @@ inline decide_as_leader(i) {
           fi
         }
         j_ = 0;
-        act[i] = A_PROMOTE; aep[i] = ep; aarg[i] = x_; afrom[i] = NO;
+        /* the same takeover as the one that won the key (pendingTakeover): aarg 8 = retried */
+        act[i] = A_PROMOTE; aep[i] = ep; aarg[i] = x_ + (ptk[i] != NO -> 8 : 0); afrom[i] = ptk[i];
         SAY("holds the key as a secondary: promote (promote_after_acquiring_leader)");
         x_ = 0
-     :: h[i] == H_PW ->
+     :: h[i] == H_PW && ROGUE_ANY(i) ->
+        afrom[i] = (ROGUEJ(i, 0) -> 0 : (ROGUEJ(i, 1) -> 1 : N - 1));
+        act[i] = A_FENCENODE; aep[i] = ep;
+        printf("%c: %c answers as a writable primary and no agent reports for it: fence its node (fence_rogue_primary)\n", 65 + i, 65 + afrom[i])
+     :: h[i] == H_PW && !ROGUE_ANY(i) ->
 #ifdef PLANNED
         /* decideHealthyLeader: a planned takeover intent */
         if
         :: itgt != NO && (iep != ep || itgt == i) -> itgt = NO; SAY("planned takeover refused (stale epoch or already primary)")
-        :: itgt != NO && iep == ep && itgt != i ->
+        :: itgt != NO && iep == ep && itgt != i && !MNT(i) ->
            if
            :: rpon[itgt] && rph[itgt] == H_SR && rpsrc[itgt] == i ->
-              trust(i, itgt, i, 0);
+              trust(i, itgt, i, 0, ep);
               if
               :: y_ ->
                  /* step-down with handover: release the key naming the successor */
@@ -675,10 +771,16 @@ inline cas(i, expected) {
 #ifndef MUT_SOK_ANY_EPOCH
      /* records of older terms are never trusted again: forget them (state-space reduction) */
      for (k_ : 0 .. N - 1) {
-       rst[k_] = R_NONE; rep[k_] = 0; rlag[k_] = NUL
+       if
+       /* the winner of an unplanned takeover keeps its own: a retried promotion asks again */
+       :: k_ == i && act[i] == A_TAKEOVER && !(aarg[i] & 2) -> skip
+       :: else -> rst[k_] = R_NONE; rep[k_] = 0; rlag[k_] = NUL
+       fi
      }
      k_ = 0;
 #endif
+     /* pendingTakeover: set by an unplanned takeover, dropped by a plain acquire */
+     ptk[i] = (act[i] == A_TAKEOVER && !(aarg[i] & 2) -> afrom[i] : NO);
      printf("%c: wins the leader key, epoch %d\n", 65 + i, ep);
      mine[i] = 1;
      x_ = 1
@@ -687,6 +789,18 @@ inline cas(i, expected) {
 }
 
 #define FENCED_LAST (fcon == lastL && fcep == ep)
+
+/*
+ * RESTART_FIRST: the timing of sim:fuzz 1318956004, where the last leader's running agent (just
+ * restarted) decided first after its key ran out: a takeover waits for that agent's cycle in the
+ * same tick window. Without it the successor may decide first (model/README.md,
+ * local_state_unknown_key_lost: the race that remains).
+ */
+#ifdef RESTART_FIRST
+#define LASTFIRST (!RUNA(lastL) || cyc[lastL])
+#else
+#define LASTFIRST true
+#endif
 
 inline decide_without_leader(i) {
   if
@@ -721,7 +835,20 @@ inline decide_without_leader(i) {
      x_ = 0
   :: ISPRI(h[i]) && lastL != NO && lastL != i && (h[i] == H_PW || h[i] == H_PS) ->
      act[i] = A_FENCE; SAY("runs as primary but another site was the last leader: fence (stale_primary)")
-  :: h[i] == H_SR && lastL != NO && (hov == NO || hov == i) && hsv[i] == lastL ->
+  :: h[i] == H_UNK && lastL == i ->
+     /*
+      * local_state_unknown_key_lost: the last leader's key ran out (its agent restarted under an
+      * instance that answers nothing, sim:fuzz 1318956004) and it cannot read its own state: a
+      * successor takes over by the lease rule, so stop the instance now (a hard stop lands even
+      * on a hung one). The code spares a blip on a site last seen as a secondary, with fewer
+      * failed probes than failureThreshold: with the model's threshold of 1 that never applies.
+      */
+#ifndef MUT_UNKNOWN_KEY_LOST_WAIT
+     act[i] = A_FENCE; SAY("own state unknown and its leader key ran out: hard stop (local_state_unknown_key_lost)")
+#else
+     SAY("own state unknown, its key ran out: waiting (the mutation)")
+#endif
+  :: h[i] == H_SR && lastL != NO && (hov == NO || hov == i) && hsv[i] == lastL && LASTFIRST ->
      /* takeover: y_ = planned */
      z_ = (hov == i);
      x_ = 1;
@@ -729,11 +856,16 @@ inline decide_without_leader(i) {
      :: FENCED_LAST -> skip   /* its node is confirmed off: neither its report nor its SQL port counts */
      :: !FENCED_LAST && !z_ && PVW(pv[i * N + lastL]) -> x_ = 0                            /* former_primary_still_serving */
      :: !FENCED_LAST && !z_ && rpon[lastL] && rph[lastL] == H_PW && !rpfen[lastL] -> x_ = 0 /* former_primary_reports_healthy */
+#ifdef MAINT
+     /* leader_lost_in_maintenance: a leader in maintenance fences nothing, so its key running
+        out says nothing of its HANA (the code also goes on when it is seen stopped: not modelled) */
+     :: !FENCED_LAST && !z_ && lmm[i] -> x_ = 0
+#endif
      :: else -> skip
      fi;
      if
      :: x_ ->
-        trust(i, i, lastL, (rpon[lastL] && !FENCED_LAST -> 1 : 2));
+        trust(i, i, lastL, (rpon[lastL] && !FENCED_LAST -> 1 : 2), ep);
         x_ = y_;
         y_ = 0
      :: else -> skip
@@ -928,9 +1060,19 @@ inline store_and_decide(i) {
      :: !l2 -> renew(i)
      :: else -> skip
      fi;
+#ifdef MAINT
+     /* the spec, read every cycle; leaderMayBeInMaintenance (agent.ts noteMaintenance()) */
+     am[i] = mnt;
+     if
+     :: am[i] -> lmm[i] = 1
+     :: !am[i] && ldr != NO && (ldr == i || (rpon[ldr] && !rpm[ldr])) -> lmm[i] = 0
+     :: else -> skip
+     fi;
+#endif
      if
      :: !l2 ->
         ensure_lease(i);
+        rpm[i] = am[i];
         rpon[i] = 1; rph[i] = h[i]; rlwd[i] = lwd[i]; rdnd[i] = dnd[i]; rpob[i] = pa[i]; rpfen[i] = fenced[i]; rpsrc[i] = hsv[i];
         if
         :: ldr == i && kcur && h[i] == H_PW -> write_sync(i)
@@ -938,6 +1080,8 @@ inline store_and_decide(i) {
         fi
      :: else -> skip
      fi;
+     /* a pending takeover matters only while this site holds the key it won for it */
+     if :: ldr != i -> ptk[i] = NO :: else -> skip fi;
 #ifndef TODAY_ORPHAN_KEY_MINE
      /*
       * PROPOSED (found by this model): the key counts as ours only when it is bound to this
@@ -964,6 +1108,10 @@ inline store_and_decide(i) {
      :: ldr == i && mine[i] -> decide_as_leader(i)
      :: ldr == i && !mine[i] -> SAY("the key is bound to a previous session of this site: waiting for it to run out")
      :: else -> decide_under_other_leader(i)
+     fi;
+     if
+     :: MNT(i) && act[i] != A_NONE -> act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0; SAY("maintenance mode: observing only (maintenance_mode)")
+     :: else -> skip
      fi
 #ifdef KEEPALIVE_APART
   :: STORE(i) && l1 ->
@@ -979,6 +1127,10 @@ inline store_and_decide(i) {
      decide_without_store(i)
 #endif
   :: else -> decide_without_store(i)
+  fi;
+  if
+  :: MNT(i) && act[i] != A_NONE -> act[i] = A_NONE; SAY("maintenance mode: observing only (maintenance_mode)")
+  :: else -> skip
   fi
 }
 
@@ -1001,8 +1153,33 @@ inline stop_hana(i) {
   fi
 }
 
+/*
+ * stillInSync() (actions.ts): the in-sync rule on the fresh read (z_ = 0 when it says no), for
+ * the takeover from afrom[i], whose term is the one before the key's (the records it wrote).
+ */
+#define RECHECK(i) \
+  p_ = afrom[i]; \
+  trust(i, i, p_, (rpon[p_] -> 1 : 2), ep - 1); \
+  if \
+  :: !y_ -> z_ = 0; SAY("not in sync any more: keeps the key, not promoting (not_in_sync_any_more)") \
+  :: else -> skip \
+  fi; \
+  y_ = 0; p_ = 0
+
 inline act_step(i) {
+  P4(i);
   if
+  :: act[i] == A_FENCENODE ->
+     /* fenceNode() in the background, then powerOn (powerOnAfter): HANA stays down there */
+     p_ = afrom[i];
+     if
+     :: l1 -> printf("%c: fence agent: power-off of %c not confirmed\n", 65 + i, 65 + p_)
+     :: else ->
+        printf("%c: fence agent powers %c's node off and on again: HANA stopped, its agent starts\n", 65 + i, 65 + p_);
+        hana_down(p_); hfrz[p_] = 0; pstop[p_] = 0; ptko[p_] = 0; nfrz[p_] = 0;
+        agent_reset(p_); watchdog_off(p_); alive[p_] = 1; afrz[p_] = 0
+     fi;
+     p_ = 0
   :: act[i] == A_ACQUIRE ->
      cas(i, aep[i]);
      x_ = 0
@@ -1119,6 +1296,17 @@ inline act_step(i) {
 #else
      z_ = 1;
 #endif
+#ifndef MUT_NO_INSYNC_RECHECK
+     /*
+      * A retried plain takeover (decided in an earlier cycle) asks the in-sync rule again on the
+      * fresh read (actions.ts stillInSync(), sim:fuzz 1318931430): the old primary may have
+      * committed alone since the decision.
+      */
+     if
+     :: z_ && (aarg[i] & 8) && !(aarg[i] & 1) -> RECHECK(i)
+     :: else -> skip
+     fi;
+#endif
      if
      :: z_ && hfrz[i] -> ptko[i] = 1 + (aarg[i] & 1); SAY("sr_takeover waits for the hung HANA")
      :: z_ && !hfrz[i] && hup[i] && !hpri[i] ->
@@ -1129,19 +1317,28 @@ inline act_step(i) {
            :: x_ -> become_primary(i)
            :: else ->
               /* the handshake failed: a plain takeover only if no suspect may still write */
-              y_ = 1;
+#ifndef MUT_NO_INSYNC_RECHECK
+              /* ... and only if the takeover is still in sync (stillInSync(), as above) */
+              if
+              :: afrom[i] != NO && !(aarg[i] & 2) -> RECHECK(i)
+              :: else -> skip
+              fi;
+              pl_ = z_;
+#else
+              pl_ = 1;
+#endif
               for (j_ : 0 .. N - 1) {
                 if
                 :: j_ != i && (afrom[i] == NO || afrom[i] == j_) ->
                    peer_view(i, j_, l2);
                    if
-                   :: PVW(v_) -> y_ = 0
+                   :: PVW(v_) -> pl_ = 0
 #ifndef MUT_BLIND_PROMOTION
                    /* a running primary that answers takes writes again by itself, whatever its
                       lease or report say (writerState; sim:fuzz schedule 120000466) */
-                   :: v_ == PV_PRI -> y_ = 0
+                   :: v_ == PV_PRI -> pl_ = 0
                    /* unknown counts as may still write, unless its lease ran out or it is fenced */
-                   :: v_ == PV_UNR && !(STORE(i) && !l1 && !rpon[j_]) && fcon != j_ -> y_ = 0
+                   :: v_ == PV_UNR && !(STORE(i) && !l1 && !rpon[j_]) && fcon != j_ -> pl_ = 0
 #endif
                    :: else -> skip
                    fi;
@@ -1151,10 +1348,10 @@ inline act_step(i) {
               }
               j_ = 0;
               if
-              :: y_ -> SAY("handshake failed, no suspect may write: plain takeover"); become_primary(i)
+              :: pl_ -> SAY("handshake failed, no suspect may write: plain takeover"); become_primary(i)
               :: else -> SAY("handshake failed and the old primary may still write: not promoting")
               fi;
-              y_ = 0
+              pl_ = 0
            fi;
            x_ = 0
         :: else -> become_primary(i)
@@ -1179,6 +1376,8 @@ inline lease_watchdog(i) {
   b_ = act[i];   /* the cycle's pending action is not the watchdog's */
   act[i] = A_NONE;
   decide_without_store(i);
+  if :: MNT(i) -> act[i] = A_NONE :: else -> skip fi;
+  if :: act[i] != A_NONE -> P4(i) :: else -> skip fi;
   if
   :: act[i] == A_FENCE -> SAY("lease watchdog: fence"); fenced[i] = 1; stop_hana(i); x_ = 0; mine[i] = 0
   :: else -> skip
@@ -1238,7 +1437,8 @@ inline fence_node(i) {
 
 inline agent_reset(i) {
   ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
-  h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0;
+  h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0; ptk[i] = NO;
+  am[i] = 0; lmm[i] = 0;
   for (k_ : 0 .. N - 1) {
     pv[i * N + k_] = PV_UNR;
     lk[i * N + k_] = 0
@@ -1326,8 +1526,8 @@ proctype Agent(byte i) {
    * status until off. Confirmed (l1 = 0): the node is off and the fence carries the epoch of
    * the fenced term; failed (l1 = 1): nothing is known and the lease rule stays in force.
    */
-  :: atomic { RUNA(i) && FENCE_WANTED(i) -> LOSSANY(l1);
-       d_step { fence_node(i); check(); l1 = 0 } }
+  :: atomic { RUNA(i) && FENCE_WANTED(i) && !MNT(i) -> LOSSANY(l1);
+       d_step { P4(i); fence_node(i); check(); l1 = 0 } }
 #endif
 #ifdef WATCHDOG
   /* the watchdog feeder (its own timer: runs whenever the agent process runs) */
@@ -1355,7 +1555,8 @@ inline node_reset(i) {
   hfrz[i] = 0; pstop[i] = 0; ptko[i] = 0; nfrz[i] = 0;
   agent_reset(i);
   watchdog_off(i);
-  alive[i] = 1
+  alive[i] = 1;
+  afrz[i] = 0     /* a new agent process */
 }
 
 proctype Clock() {
@@ -1407,6 +1608,20 @@ proctype Clock() {
        :: rst[0] == R_SOK || rst[1] == R_SOK || (N == 3 && rst[N - 1] == R_SOK) -> INCTO(sconf, LST + SKMAX)
        :: else -> sconf = 0
        fi;
+#ifdef BYHAND
+       /* the human's window runs down only while hanasr is in charge of the site started by hand:
+          a leader running and connected, holding the key on its session, its primary running, and
+          the site's agent running or its report gone; it closes after two ticks in a row in charge,
+          i.e. a whole cycle of the leader in charge */
+       if
+       :: hw > 0 && CHARGE -> hw--
+       :: hw > 0 -> hw = 2      /* not in charge: the window starts again */
+       :: else -> skip
+       fi;
+#endif
+#ifdef MAINT
+       if :: !mnt && mwin > 0 -> mwin-- :: else -> skip fi;
+#endif
        if
        :: !sdown && ldr != NO ->
           klease--;
@@ -1489,7 +1704,7 @@ inline thaw_hana(i) {
   :: d_step { FAULT && AT(s) && !ndown[s] -> \
        nf++; ndown[s] = 1; hana_down(s); hfrz[s] = 0; pstop[s] = 0; ptko[s] = 0; nfrz[s] = 0; \
        agent_reset(s); watchdog_off(s); alive[s] = 0; printf("%c: FAULT node crashes\n", 65 + s); check() } \
-  :: d_step { ndown[s] && RESTORE_OK(s) -> ndown[s] = 0; agent_reset(s); alive[s] = 1; printf("%c: node back, agent restarted\n", 65 + s) } \
+  :: d_step { ndown[s] && RESTORE_OK(s) -> ndown[s] = 0; agent_reset(s); alive[s] = 1; afrz[s] = 0; printf("%c: node back, agent restarted\n", 65 + s) } \
   :: d_step { FAULT && AT(s) && !iso[s] -> nf++; iso[s] = 1; printf("%c: FAULT site cut from the network\n", 65 + s); check() } \
   :: d_step { iso[s] -> iso[s] = 0; printf("%c: network back\n", 65 + s); check() }
 
@@ -1507,12 +1722,15 @@ inline thaw_hana(i) {
 #else
 #define NFREEZE_FAULTS(s)
 #endif
+/* an agent lost or back within the human's window re-opens it (the sim's checker, 9868478):
+   hanasr gets a whole cycle in charge */
+#define REOPEN if :: hw > 0 -> hw = 2 :: else -> skip fi
 #ifdef AGENTFAULTS
 #define AGENT_FAULTS(s) \
-  :: d_step { FAULT && AT(s) && alive[s] && !ndown[s] -> nf++; agent_reset(s); alive[s] = 0; printf("%c: FAULT agent killed\n", 65 + s) } \
-  :: d_step { !alive[s] && !ndown[s] -> agent_reset(s); alive[s] = 1; printf("%c: agent restarted\n", 65 + s) } \
-  :: d_step { FAULT && AT(s) && alive[s] && !afrz[s] -> nf++; afrz[s] = 1; printf("%c: FAULT agent frozen\n", 65 + s) } \
-  :: d_step { afrz[s] -> afrz[s] = 0; printf("%c: agent thaws\n", 65 + s) }
+  :: d_step { FAULT && AT(s) && alive[s] && !ndown[s] -> nf++; agent_reset(s); alive[s] = 0; REOPEN; printf("%c: FAULT agent killed\n", 65 + s) } \
+  :: d_step { !alive[s] && !ndown[s] -> agent_reset(s); alive[s] = 1; REOPEN; printf("%c: agent restarted\n", 65 + s) } \
+  :: d_step { FAULT && AT(s) && alive[s] && !afrz[s] -> nf++; afrz[s] = 1; REOPEN; printf("%c: FAULT agent frozen\n", 65 + s) } \
+  :: d_step { afrz[s] -> afrz[s] = 0; REOPEN; printf("%c: agent thaws\n", 65 + s) }
 #else
 #define AGENT_FAULTS(s)
 #endif
@@ -1530,6 +1748,14 @@ inline thaw_hana(i) {
   :: d_step { stall[s] -> stall[s] = 0; printf("%c: replication back to normal\n", 65 + s); check() }
 #else
 #define STALL_FAULTS(s)
+#endif
+#ifdef BYHAND
+/* a DBA starts a stopped primary by hand (a former primary, or one hanasr stopped) */
+#define BYHAND_START(s) \
+  :: d_step { FAULT && AT(s) && hpri[s] && !hup[s] && !ndown[s] && !nfrz[s] -> nf++; hup[s] = 1; hw = 2; hws = s; byh = 1; \
+       printf("%c: FAULT a DBA starts %c's primary by hand\n", 65 + s, 65 + s); check() }
+#else
+#define BYHAND_START(s)
 #endif
 #ifdef PLANNED
 #define PLANNED_ASK(s) \
@@ -1550,6 +1776,12 @@ proctype Env() {
   EACH(RESTART_FAULTS)
   EACH(STALL_FAULTS)
   EACH(PLANNED_ASK)
+  EACH(BYHAND_START)
+#ifdef MAINT
+  /* a DBA sets or clears maintenance mode at any time */
+  :: d_step { !mnt -> mnt = 1; printf("-: DBA: maintenance on\n") }
+  :: d_step { mnt -> mnt = 0; mwin = 2; printf("-: DBA: maintenance off\n") }
+#endif
   :: d_step { FAULT && !sdown -> nf++; sdown = 1; printf("-: FAULT store outage\n") }
   :: d_step { sdown ->
        sdown = 0;
@@ -1571,6 +1803,7 @@ init {
       hpri[i] = (i == 0);
       hsrc[i] = (i == 0 -> NO : 0);
       alive[i] = 1;
+      ptk[i] = NO;
       lease[i] = TTL;
       ren[i] = 0;
       mw[i] = (i == 0);

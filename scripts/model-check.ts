@@ -181,6 +181,48 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['MANYCYCLES', 'NODEFREEZE', 'WATCHDOG', 'MAXF=2', 'MAXL=0'],
     what: 'cycles of any length, node freezes, the watchdog: writes end when the primary was seen down',
   },
+  // The rules of stop 21 (model/README.md): each configuration is its mutation's without it.
+  {
+    // The in-sync re-check of a retried plain takeover (actions.ts stillInSync()). Where it matters
+    // a primary writes without its agent and no watchdog (the documented limit): P1 is off there.
+    name: 'two-sites-retried-promotion',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    deep: true,
+    heavy: true,
+    defines: ['AGENTFAULTS', 'ONLYA', 'P2ONLY', 'MAXF=3', 'MAXL=0'],
+    what: 'agent killed, site cut off, store outage: a retried plain takeover asks the in-sync rule again (P2)',
+  },
+  {
+    name: 'two-sites-restart-first',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    heavy: true,
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
+    what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first',
+  },
+  {
+    name: 'two-sites-by-hand',
+    group: 'safe',
+    expect: 'safe',
+    search: 'bitstate',
+    seconds: 120,
+    deep: true,
+    defines: ['BYHAND', 'AGENTFAULTS', 'WATCHDOG', 'FENCEAGENT', 'ONLYA', 'MAXF=3', 'MAXL=0'],
+    what: 'a primary started by hand next to the leader, its agent dead: fenced within a cycle in charge',
+  },
+  {
+    name: 'two-sites-maintenance',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    deep: true,
+    heavy: true,
+    defines: ['MAINT', 'P4ONLY', 'MAXF=1', 'MAXL=1'],
+    what: 'maintenance set and cleared at any time: nothing starts in it (P4; P1 and P2: see the finding)',
+  },
   {
     name: 'three-sites',
     group: 'safe',
@@ -335,7 +377,24 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['TODAY_REGRANT_RENEWS', 'STALL', 'MAXF=2', 'MAXL=2'],
     what: 'a lease granted after the old one ran out resets lastRenewedAt',
   },
+  {
+    // Not a switched-back rule: P1 with maintenance set and cleared at any time (model/README.md).
+    name: 'finding-maintenance-single-writer',
+    group: 'finding',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['MAINT', 'MAXF=1', 'MAXL=1'],
+    what: 'maintenance flipped between cycles: a leader cut off in maintenance fences nothing, a successor takes over',
+  },
   // ---- documented limits ----
+  {
+    name: 'limit-restart-race',
+    group: 'limit',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'MAXF=2', 'MAXL=0'],
+    what: 'async: the successor decides before the restarted agent, the hung primary thaws before its stop lands',
+  },
   {
     name: 'limit-agent-down-no-watchdog',
     group: 'limit',
@@ -387,6 +446,23 @@ export const CONFIGS: readonly ModelConfig[] = [
     ['ASYNC', 'NOFAILSAFE', 'AGENTFAULTS', 'WATCHDOG', 'FENCEAGENT', 'ONLYA'],
     'a takeover proceeds after a fence that was not confirmed',
   ),
+  mutation(
+    'MUT_NO_INSYNC_RECHECK',
+    ['AGENTFAULTS', 'ONLYA', 'P2ONLY', 'MAXF=3', 'MAXL=0'],
+    'a retried plain takeover is carried out on the trust of its first decision',
+    { heavy: true },
+  ),
+  mutation(
+    'MUT_UNKNOWN_KEY_LOST_WAIT',
+    ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
+    'the last leader whose key ran out waits instead of stopping an instance it cannot read',
+  ),
+  mutation(
+    'MUT_NO_ROGUE_FENCE',
+    ['BYHAND', 'AGENTFAULTS', 'WATCHDOG', 'FENCEAGENT', 'ONLYA', 'MAXF=3', 'MAXL=0'],
+    'the leader does not fence a writable primary no agent reports for',
+  ),
+  mutation('MUT_ACT_IN_MAINTENANCE', ['MAINT', 'MAXL=0'], 'an agent acts in maintenance mode'),
   mutation(
     'MUT_NO_SKEW_ALLOWANCE',
     ['SKEW', 'SKEWFIXED', 'STALL', 'MAXF=2'],

@@ -2,9 +2,10 @@
  * The protocol model (model/hanasr.pml) and its runner (scripts/model-check.ts), with the real
  * spin and gcc. The whole check is `npm run model-check` (minutes); here what keeps the two
  * honest in every `npm test`: every switch that breaks the protocol on purpose has a configuration
- * that must catch it, and spin runs for real on the four mutations of issue 12 (no epoch
+ * that must catch it, and spin runs for real on six mutations of issue 12 (no epoch
  * compare-and-set, unknown lag trusted, promotion after an unconfirmed fence, the watchdog fed
- * without renewal) and on the reachability of a takeover. These configurations are the small ones
+ * without renewal, a last leader waiting on an unknown local state, acting in maintenance) and on
+ * the reachability of a takeover. These configurations are the small ones
  * (`-DONLYA`: faults and lost messages at the first primary only); about 20 s of CPU in all.
  */
 import { readFileSync } from 'node:fs';
@@ -28,9 +29,9 @@ const byName = (name: string) => {
 describe('model configurations', () => {
   it('every mutation and every today-code switch of the model has a configuration expecting a counterexample', () => {
     const switches = new Set(
-      [...model.matchAll(/#if(?:n?def)? +((?:MUT|TODAY)_[A-Z_]+)/g)].map((m) => m[1] as string),
+      [...model.matchAll(/(?:#if(?:n?def)? +|defined\()((?:MUT|TODAY)_[A-Z_]+)/g)].map((m) => m[1] as string),
     );
-    expect(switches.size).toBeGreaterThanOrEqual(19);
+    expect(switches.size).toBeGreaterThanOrEqual(23);
     for (const flag of switches) {
       const caught = CONFIGS.filter(
         (c) => c.expect === 'violation' && effectiveDefines(c.defines).includes(flag),
@@ -71,6 +72,22 @@ describe('model configurations', () => {
   });
 
   it.each([
+    ['mut-no-insync-recheck', 'MUT_NO_INSYNC_RECHECK', 'two-sites-retried-promotion'],
+    ['mut-unknown-key-lost-wait', 'MUT_UNKNOWN_KEY_LOST_WAIT', 'two-sites-restart-first'],
+    ['mut-no-rogue-fence', 'MUT_NO_ROGUE_FENCE', 'two-sites-by-hand'],
+  ])('%s is %s on a configuration that is checked safe without it (%s)', (m, flag, s) => {
+    const mut = effectiveDefines(byName(m).defines).filter((d) => d !== flag);
+    expect(new Set(mut)).toEqual(new Set(effectiveDefines(byName(s).defines)));
+    expect(byName(s).expect).toBe('safe');
+  });
+
+  it('the maintenance mutation runs where maintenance is modelled, and that configuration is checked for nothing in maintenance', () => {
+    expect(effectiveDefines(byName('mut-act-in-maintenance').defines)).toContain('MAINT');
+    expect(effectiveDefines(byName('two-sites-maintenance').defines)).toContain('MAINT');
+    expect(byName('two-sites-maintenance').expect).toBe('safe');
+  });
+
+  it.each([
     ['finding-unknown-probe', 'TODAY_UNKNOWN_PROBE_NOT_WRITING', 'two-sites-unknown-probe'],
     ['finding-cycle-bound', 'TODAY_CYCLE_BOUND', 'two-sites-cycle-bound'],
   ])(
@@ -89,6 +106,8 @@ describe('spin on the model', () => {
     'mut-unknown-lag-zero',
     'mut-trust-unconfirmed-fence',
     'mut-feed-without-renewal',
+    'mut-unknown-key-lost-wait',
+    'mut-act-in-maintenance',
     'reach-takeover',
   ];
   const results = new Map<string, CheckResult>();
@@ -146,6 +165,22 @@ describe('spin on the model', () => {
     expect(r.trail.some((l) => /A: leader lease expired/.test(l))).toBe(true);
     expect(r.trail.some((l) => /node watchdog fires/.test(l))).toBe(false);
     expect(r.trail.at(-1)).toMatch(/B: sr_takeover done|commit acknowledged/);
+  });
+
+  it('catches a last leader that waits on an unknown local state after its key ran out: two writers', () => {
+    const r = result('mut-unknown-key-lost-wait');
+    expect(r.assertion).toBe('(writers<=1)');
+    const waited = r.trail.findIndex((l) => /A: own state unknown, its key ran out: waiting/.test(l));
+    const promoted = r.trail.findIndex((l) => /B: sr_takeover done/.test(l));
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(promoted).toBeGreaterThan(waited);
+    expect(r.trail.at(-1)).toMatch(/A: HANA thaws/);
+  });
+
+  it('catches an agent that acts in maintenance mode', () => {
+    const r = result('mut-act-in-maintenance');
+    expect(r.assertion).toBe('!(inm)');
+    expect(r.trail.some((l) => /DBA: maintenance on/.test(l))).toBe(true);
   });
 
   it('reaches a takeover (the model is not safe because nothing moves)', () => {
