@@ -99,6 +99,8 @@ interface SizeResult {
   readonly storeLatencyMs: Stat;
   readonly operatorLatencyMs: Stat;
   readonly agentsCpuCores: number;
+  /** Sampled clusters left out: B did not show running within 10 s before the change. */
+  readonly samplesSkipped: number;
 }
 
 async function oneSize(n: number): Promise<SizeResult> {
@@ -316,7 +318,26 @@ async function oneSize(n: number): Promise<SizeResult> {
       },
       AbortSignal.timeout(5000),
     );
+    const siteB = async (i: number) => {
+      const o = (await custom.getNamespacedCustomObject({
+        group: 'hanasr.io',
+        version: 'v1alpha1',
+        plural: 'hanasystemreplications',
+        namespace: NAMESPACE,
+        name: `c${i}`,
+      })) as { status?: { sites?: { name: string; hanaStatus?: string }[] } };
+      return o.status?.sites?.find((s) => s.name === 'B');
+    };
+    let skipped = 0;
     for (const i of sample) {
+      // Only a change the status can show: B must show running first (a cluster whose lease ran
+      // out shows B unknown, and would count as changed at once).
+      const before = Date.now();
+      while ((await siteB(i))?.hanaStatus !== 'running' && Date.now() - before < 10_000) await sleep(200);
+      if ((await siteB(i))?.hanaStatus !== 'running') {
+        skipped++;
+        continue;
+      }
       agentsOf(i).stdin!.write(`change ${i}\n`);
       const seen = Date.now();
       for (;;) {
@@ -357,6 +378,7 @@ async function oneSize(n: number): Promise<SizeResult> {
       storeLatencyMs: pct(storeParts),
       operatorLatencyMs: pct(operatorParts),
       agentsCpuCores: (ag1 - ag0) / secs,
+      samplesSkipped: skipped,
     };
   } finally {
     for (const c of children) {
@@ -402,6 +424,11 @@ for (const r of results)
   say(
     `${String(r.clusters).padEnd(9)} ${r.settleSeconds.toFixed(0).padEnd(9)} ${r.operatorCpuCores.toFixed(3).padEnd(21)} ${r.operatorPeakRssMB.toFixed(0).padEnd(21)} ${r.etcdRequestsPerSecond.toFixed(0).padEnd(11)} ${String(r.etcdKeys).padEnd(10)} ${r.kubeRequestsPerSecond.toFixed(1).padEnd(11)} ${`${r.statusLatencyMs.median.toFixed(0)}/${r.statusLatencyMs.p99.toFixed(0)}`.padEnd(18)} ${r.agentsCpuCores.toFixed(2)}`,
   );
+for (const r of results)
+  if (r.samplesSkipped > 0)
+    say(
+      `  ${r.clusters}: ${r.samplesSkipped} sampled clusters left out (B not running in the status before the change)`,
+    );
 for (const r of results)
   if (r.settledClusters < r.clusters)
     say(
