@@ -5,8 +5,10 @@
  *   `change I`  site B of cluster I crashes (its instance stops): prints `changed I <ms>`.
  * Prints `ready` once every agent has started.
  *
- * Run by bench/scale.ts: tsx bench/scale-agents.ts N ENDPOINTS PREFIX NAMESPACE
+ * Run by bench/scale.ts: tsx bench/scale-agents.ts N ENDPOINTS PREFIX NAMESPACE [FROM TO]
+ * (this process runs clusters FROM to TO - 1; default all N).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Agent } from '../src/agent/agent.js';
 import { parseSpec } from '../src/api/spec.js';
@@ -15,8 +17,10 @@ import { EtcdCoordination } from '../src/coordination/etcd.js';
 import { SimDirectPort } from '../src/standins/hana-sim/direct-port.js';
 import { SimLandscape } from '../src/standins/hana-sim/model.js';
 
-const [nArg, endpoints, prefix, namespace] = process.argv.slice(2);
+const [nArg, endpoints, prefix, namespace, fromArg, toArg] = process.argv.slice(2);
 const N = Number(nArg);
+const FROM = fromArg === undefined ? 0 : Number(fromArg);
+const TO = toArg === undefined ? N : Number(toArg);
 const spec = parseSpec({
   sid: 'HA1',
   instanceNumber: '00',
@@ -31,9 +35,12 @@ const store = new EtcdCoordination({
   keyPrefix: prefix!,
   callTimeoutMs: 5000,
 });
-const landscapes: SimLandscape[] = [];
+const landscapes = new Map<number, SimLandscape>();
+/** The last event of each agent (`cI/SITE`), for the progress lines on stderr. */
+const lastEvents = new Map<string, string>();
 const agents: Agent[] = [];
-for (let i = 0; i < N; i++) {
+const agentIds: string[] = [];
+for (let i = FROM; i < TO; i++) {
   const landscape = new SimLandscape({
     sid: 'HA1',
     instanceNumber: '00',
@@ -46,9 +53,11 @@ for (let i = 0; i < N; i++) {
     seed: i + 1,
     writesPerSecond: 1,
   });
-  landscapes.push(landscape);
+  landscapes.set(i, landscape);
   for (const site of ['A', 'B']) {
+    const id = `c${i}/${site}`;
     const agent = new Agent({
+      onEvent: (e) => lastEvents.set(id, `${e.event} ${e.reason}: ${e.message}`.slice(0, 300)),
       cluster: `${namespace}.c${i}`,
       site,
       spec: () => spec,
@@ -58,6 +67,7 @@ for (let i = 0; i < N; i++) {
       storeTimeoutMs: 5000,
     });
     agents.push(agent);
+    agentIds.push(id);
   }
 }
 // Spread the starts over one interval, as agents on many hosts would start.
@@ -68,15 +78,29 @@ await Promise.all(
   }),
 );
 process.stdout.write('ready\n');
+// Every 30 s on stderr: agents that have not decided anything yet, and what one of them last said.
+const lag = monitorEventLoopDelay({ resolution: 20 });
+lag.enable();
+setInterval(() => {
+  const lagMs = `event loop delay p50 ${(lag.percentile(50) / 1e6).toFixed(0)} ms, max ${(lag.max / 1e6).toFixed(0)} ms`;
+  lag.reset();
+  const silent = agents.filter((a) => a.lastDecision === null);
+  const k = agents.findIndex((a) => a.lastDecision === null);
+  const id = k < 0 ? undefined : agentIds[k];
+  const busy = silent.filter((a) => (a as unknown as { busy: unknown }).busy != null).length;
+  process.stderr.write(
+    `  [agents ${FROM}-${TO - 1}] ${lagMs}; ${silent.length} of ${agents.length} have decided nothing yet (${busy} of them in a cycle)${id !== undefined ? `; ${id}: ${lastEvents.get(id) ?? 'no event'}` : ''}\n`,
+  );
+}, 30_000).unref();
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [cmd, arg] = line.trim().split(' ');
   if (cmd === 'change') {
     const i = Number(arg);
-    landscapes[i]?.crashInstance('B');
+    landscapes.get(i)?.crashInstance('B');
     process.stdout.write(`changed ${i} ${Date.now()}\n`);
   } else if (cmd === 'stop') {
     for (const a of agents) a.kill();
-    for (const l of landscapes) l.dispose();
+    for (const l of landscapes.values()) l.dispose();
     void store.close().finally(() => process.exit(0));
   }
 });

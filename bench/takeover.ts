@@ -16,6 +16,7 @@
  * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S] [--standin node|sh]
  *        [--only crash,node,node-fenced,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
  *        [--settings defaults,tuned] [--trace]  (--trace: each unplanned run's timeline of HANA commands, decisions, leader key)
+ *        [--footprint-starts N]  (the footprint N times: RSS, PSS, private from smaps_rollup, the median)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +37,8 @@ import {
   Writer,
   type Timing,
 } from './lib/rig.js';
-import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
+import { spawn } from 'node:child_process';
+import { cpuAndRss, load, machine, pct, smapsRollup, type Stat } from './lib/stats.js';
 import { ensurePatroni, patroniBench } from './patroni.js';
 
 const args = process.argv.slice(2);
@@ -45,6 +47,8 @@ const flag = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 };
 const RUNS = Number(flag('--runs', '30'));
+/** Agent footprint: how many times the agents are started and measured (the median is printed). */
+const FOOTPRINT_STARTS = Number(flag('--footprint-starts', '1'));
 const TAKEOVER_MS = Number(flag('--takeover-ms', '1000'));
 const BLIPS = Number(flag('--blips', '3'));
 /** Overrides probes.timeoutSeconds in both settings (a loaded machine: the fake tools are node processes). */
@@ -277,9 +281,19 @@ async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number
   }
 }
 
-async function footprint(
-  bench: Bench,
-): Promise<{ cpuPercent: number; rssMB: number; peakRssMB: number; anonMB: number; fileMB: number }> {
+interface Footprint {
+  cpuPercent: number;
+  rssMB: number;
+  peakRssMB: number;
+  anonMB: number;
+  fileMB: number;
+  /** /proc/PID/smaps_rollup of the agent (the larger of the two) and of an idle `node` beside it. */
+  pssMB: number;
+  privateMB: number;
+  floor: { rssMB: number; pssMB: number; privateMB: number };
+}
+
+async function footprint(bench: Bench): Promise<Footprint> {
   const rig = await Rig.start(bench, ++seq, {
     timing: withTimeout(DEFAULTS),
     takeoverMs: TAKEOVER_MS,
@@ -290,19 +304,29 @@ async function footprint(
     await rig.steady();
     await sleep(5000);
     const pids = [...rig.agents.values()].map((a) => a.child.pid!);
-    const before = pids.map((p) => cpuAndRss(p));
-    const t0 = Date.now();
-    await sleep(30_000);
-    const after = pids.map((p) => cpuAndRss(p));
-    const secs = (Date.now() - t0) / 1000;
-    const cpu = after.map((a, i) => (a.cpuSeconds - before[i]!.cpuSeconds) / secs);
-    return {
-      cpuPercent: Math.max(...cpu) * 100,
-      rssMB: Math.max(...after.map((a) => a.rssMB)),
-      peakRssMB: Math.max(...after.map((a) => a.peakRssMB)),
-      anonMB: Math.max(...after.map((a) => a.anonMB)),
-      fileMB: Math.max(...after.map((a) => a.fileMB)),
-    };
+    // The floor: the same node binary doing nothing, sampled at the same moment.
+    const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 2000)'], { stdio: 'ignore' });
+    try {
+      const before = pids.map((p) => cpuAndRss(p));
+      const t0 = Date.now();
+      await sleep(30_000);
+      const after = pids.map((p) => cpuAndRss(p));
+      const secs = (Date.now() - t0) / 1000;
+      const cpu = after.map((a, i) => (a.cpuSeconds - before[i]!.cpuSeconds) / secs);
+      const rollups = pids.map((p) => smapsRollup(p));
+      return {
+        cpuPercent: Math.max(...cpu) * 100,
+        rssMB: Math.max(...after.map((a) => a.rssMB)),
+        peakRssMB: Math.max(...after.map((a) => a.peakRssMB)),
+        anonMB: Math.max(...after.map((a) => a.anonMB)),
+        fileMB: Math.max(...after.map((a) => a.fileMB)),
+        pssMB: Math.max(...rollups.map((r) => r.pssMB)),
+        privateMB: Math.max(...rollups.map((r) => r.privateMB)),
+        floor: smapsRollup(idle.pid!),
+      };
+    } finally {
+      idle.kill('SIGKILL');
+    }
   } finally {
     await rig.close();
   }
@@ -534,12 +558,24 @@ try {
   }
 
   if (ONLY.has('footprint')) {
-    const f = await footprint(bench);
-    json['agentFootprint'] = { ...f, loadAverageAfter: load() };
-    say('');
-    say(
-      `Agent footprint at the default interval (2 s), 30 s sampled: CPU ${f.cpuPercent.toFixed(2)} % of a core (target < 2 %), RSS ${f.rssMB.toFixed(0)} MB, peak ${f.peakRssMB.toFixed(0)} MB (target < 80 MB); of the RSS, ${f.anonMB.toFixed(0)} MB the process's own (heaps) and ${f.fileMB.toFixed(0)} MB pages of files (the node binary, @sap/hana-client's library, libcrypto: shared with every process mapping them)`,
-    );
+    const starts: Footprint[] = [];
+    for (let i = 0; i < FOOTPRINT_STARTS; i++) {
+      const f = await footprint(bench);
+      starts.push(f);
+      say('');
+      say(
+        `Agent footprint at the default interval (2 s), 30 s sampled: CPU ${f.cpuPercent.toFixed(2)} % of a core (target < 2 %), RSS ${f.rssMB.toFixed(0)} MB, peak ${f.peakRssMB.toFixed(0)} MB (target < 80 MB); of the RSS, ${f.anonMB.toFixed(0)} MB the process's own (heaps) and ${f.fileMB.toFixed(0)} MB pages of files (the node binary, @sap/hana-client's library, libcrypto: shared with every process mapping them)`,
+      );
+      say(
+        `  smaps_rollup: RSS ${f.rssMB.toFixed(1)} MB, PSS ${f.pssMB.toFixed(1)} MB, private ${f.privateMB.toFixed(1)} MB; an idle node beside it: RSS ${f.floor.rssMB.toFixed(1)}, PSS ${f.floor.pssMB.toFixed(1)}, private ${f.floor.privateMB.toFixed(1)} MB`,
+      );
+    }
+    const med = (pick: (f: Footprint) => number) => pct(starts.map(pick)).median;
+    json['agentFootprint'] = { starts, loadAverageAfter: load() };
+    if (starts.length > 1)
+      say(
+        `Median of ${starts.length} starts: RSS ${med((f) => f.rssMB).toFixed(1)} MB, PSS ${med((f) => f.pssMB).toFixed(1)} MB, private ${med((f) => f.privateMB).toFixed(1)} MB, CPU ${med((f) => f.cpuPercent).toFixed(2)} %; idle node RSS ${med((f) => f.floor.rssMB).toFixed(1)}, private ${med((f) => f.floor.privateMB).toFixed(1)} MB`,
+      );
   }
 
   if (ONLY.has('sim')) {

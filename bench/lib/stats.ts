@@ -73,3 +73,17 @@ export function cpuAndRss(pid: number): {
     fileMB: kb('RssFile') / 1024,
   };
 }
+
+/**
+ * A process's memory from /proc/PID/smaps_rollup (MB): resident, proportional (each shared page
+ * divided among the processes mapping it) and private (its pages alone: what it costs on a host).
+ */
+export function smapsRollup(pid: number): { rssMB: number; pssMB: number; privateMB: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    rssMB: kb('Rss') / 1024,
+    pssMB: kb('Pss') / 1024,
+    privateMB: (kb('Private_Clean') + kb('Private_Dirty')) / 1024,
+  };
+}

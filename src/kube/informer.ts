@@ -103,6 +103,11 @@ export class HsrInformer {
     return this.informer.list();
   }
 
+  /** The cached object `namespace/name`, if the cache holds it (never a request). */
+  get(namespace: string, name: string): KubernetesObject | undefined {
+    return this.informer.get(name, namespace === '' ? undefined : namespace);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.isSynced = false;

@@ -164,12 +164,17 @@ export class ClusterApply {
     }
   }
 
-  /** Reads the Services and aligns each with the wanted one (src/operator/compute.ts). */
+  /**
+   * Reads the Services and aligns each with the wanted one (src/operator/compute.ts), all at once:
+   * each Service is its own object, so one read and write does not wait for the other's.
+   */
   async services(namespace: string, wanted: readonly [string, V1Service | null][]): Promise<void> {
-    for (const [svcName, desired] of wanted) {
-      const existing = await this.o.client.getService(namespace, svcName);
-      await this.service(namespace, svcName, serviceChange(existing, desired));
-    }
+    await allSettledOrThrow(
+      wanted.map(async ([svcName, desired]) => {
+        const existing = await this.o.client.getService(namespace, svcName);
+        await this.service(namespace, svcName, serviceChange(existing, desired));
+      }),
+    );
   }
 
   /** Labels each site's pods `hanasr.io/role=primary|secondary` after the store's leader key. */
@@ -187,6 +192,15 @@ export class ClusterApply {
       });
     }
   }
+}
+
+/**
+ * Waits for every promise, then throws the first failure (in the order given): unlike
+ * Promise.all, nothing of a failed reconcile is still in flight when its retry starts.
+ */
+export async function allSettledOrThrow(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /** The annotations of `obj` as a plan, with fresh intent ids. */

@@ -29,6 +29,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import {
   ANNOTATION_DISASTER_TAKEOVER,
   ANNOTATION_REGION_SWITCHOVER,
+  GROUP,
   clusterKey,
   FINALIZER,
   type HanaSystemReplicationStatus,
@@ -78,7 +79,7 @@ import { SpreadResync } from './resync.js';
 import { StoreTrigger } from './store-watch.js';
 import type { OperatorEvent } from './status.js';
 import type { LagAlertState, LagAlertTransition, LagEvaluation } from './alerts.js';
-import { ClusterApply, annotationPlanOf, type LogFn, type Target } from './apply.js';
+import { ClusterApply, allSettledOrThrow, annotationPlanOf, type LogFn, type Target } from './apply.js';
 import {
   annotationsOf,
   desiredServices,
@@ -188,6 +189,8 @@ export class HsrController {
   lastSuccessAt: number | null = null;
   /** When the periodic resync last ran (ms): the loop's heartbeat, for /healthz. */
   lastResyncAt: number | null = null;
+  /** Reconciles that read their resource from the informer's cache instead of a GET. */
+  cacheReads = 0;
   /** Status writes answered 409 and rebuilt. */
   statusConflicts = 0;
   /**
@@ -334,8 +337,35 @@ export class HsrController {
     }
   }
 
+  /**
+   * The resource to reconcile: from the informer's cache when nothing there can be behind one of
+   * this operator's own writes (as controller-runtime reads from its cache), else a GET. A cached
+   * copy is used only when the informer is synced, already carries this operator's last status
+   * write, has the finalizer, is not being deleted and carries no hanasr.io annotation (an intent
+   * that a patch of ours may already have removed, which must not run twice). A cached copy that
+   * is behind someone else's write is safe: the status patch is conditional on its version (a
+   * conflict re-reads it), and the other write's informer event queues another reconcile.
+   */
+  private async resource(namespace: string, name: string): Promise<Obj | null> {
+    const cached = this.informer.synced ? this.informer.get(namespace, name) : undefined;
+    if (cached !== undefined && !this.ownStatusWrites.has(`${namespace}/${name}`)) {
+      const obj = cached as unknown as Obj;
+      const meta = metaOf(obj);
+      const annotations = Object.keys(annotationsOf(obj));
+      if (
+        finalizersOf(obj).includes(FINALIZER) &&
+        (meta['deletionTimestamp'] === undefined || meta['deletionTimestamp'] === null) &&
+        !annotations.some((a) => a.startsWith(`${GROUP}/`))
+      ) {
+        this.cacheReads++;
+        return structuredClone(obj);
+      }
+    }
+    return this.client.getHsr(namespace, name);
+  }
+
   private async reconcileOnce(namespace: string, name: string): Promise<void> {
-    let obj = await this.client.getHsr(namespace, name);
+    let obj = await this.resource(namespace, name);
     if (obj === null) return;
     const cluster = this.clusterKey(namespace, name);
     const meta = metaOf(obj);
@@ -430,11 +460,14 @@ export class HsrController {
       // While a region switchover drains, -rw selects no pod: the old primary must take no writes.
       const activeSite = state.region?.draining === true ? undefined : state.leader?.site;
       const { rw, ro } = desiredServices({ obj, namespace, name, spec, activeSite });
-      await this.apply.services(namespace, [
-        [rwServiceName(name), rw],
-        [roServiceName(name), ro],
+      // The Services and the pod labels are separate objects: read and aligned at the same time.
+      await allSettledOrThrow([
+        this.apply.services(namespace, [
+          [rwServiceName(name), rw],
+          [roServiceName(name), ro],
+        ]),
+        this.apply.labelPods(namespace, name, state),
       ]);
-      await this.apply.labelPods(namespace, name, state);
       if (this.options.metrics !== undefined) {
         exportClusterMetrics(
           this.options.metrics,

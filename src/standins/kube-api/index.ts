@@ -23,6 +23,8 @@ export interface FakeApiServer {
   readonly faults: Faults;
   /** The current global resourceVersion. */
   resourceVersion(): string;
+  /** Requests received so far (a watch counts once). */
+  requests(): number;
   /** Writes a kubeconfig (context `fakeapi`, namespace `default`) usable by kubectl and client-node. */
   writeKubeconfig(path: string): void;
   /** A client-node KubeConfig pointing at this server (skipTLSVerify, as plain HTTP needs). */
@@ -55,6 +57,7 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
     port: address.port,
     faults: api.faults,
     resourceVersion: () => String(api.store.resourceVersion),
+    requests: () => api.requests,
     writeKubeconfig(path: string): void {
       writeFileSync(path, stringify(kubeconfigObject(url)), { mode: 0o600 });
     },

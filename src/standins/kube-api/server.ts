@@ -227,6 +227,8 @@ export class FakeApi {
   readonly registry = new Registry(builtinTypes());
   readonly store: Store;
   readonly faults: Faults;
+  /** Requests received (a watch counts once), for the scale bench. */
+  requests = 0;
   private readonly watchers = new Set<Watcher>();
   private readonly server: Server;
   private readonly options: FakeApiOptions;
@@ -256,6 +258,7 @@ export class FakeApi {
       });
     }
     this.server = createServer((req, res) => {
+      this.requests++;
       this.handle(req, res).catch((err: unknown) => {
         const apiErr =
           err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : String(err));
