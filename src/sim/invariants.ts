@@ -145,9 +145,11 @@ export class InvariantChecker implements RunObserver {
   private previousHolder: string | null = null;
   private readonly cycleInMaintenance = new Map<string, boolean>();
   /**
-   * A node fence runs in the background, across cycles (actions.ts `fence-node`): whether one of
-   * each site began in a cycle in maintenance. Its outcome is judged by that cycle, not by the
-   * one it ends in.
+   * A node fence runs in the background, across cycles (actions.ts `fence-node`), and so may the
+   * lease watchdog's stop of its own site, decided between cycles and waiting out a hung instance
+   * (sim:fuzz 1319023439, 1319003605): whether one of each site and kind was decided on a view in
+   * maintenance (the cycle then, or the agent's last read for the watchdog). Its outcome is judged
+   * by that, not by the cycle it ends in.
    */
   private readonly fenceBeganInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
@@ -349,19 +351,22 @@ export class InvariantChecker implements RunObserver {
   agentEvent(e: AgentEvent): void {
     if (e.event === 'decision') {
       this.lastReason.set(e.site, e.reason);
-      if (e.action === 'fence-node')
+      if (e.action === 'fence-node' || e.action === 'fence') {
+        // The latest decision of its kind is the one its outcomes belong to (several per decision:
+        // a stop that does not complete, then the kill, then the end).
         this.fenceBeganInMaintenance.set(
-          e.site,
-          (this.fenceBeganInMaintenance.get(e.site) ?? false) || this.cycleInMaintenance.get(e.site) === true,
+          `${e.site} ${e.action}`,
+          this.cycleInMaintenance.get(e.site) === true,
         );
+      }
       return;
     }
     if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
-      // A background fence's outcome (not the power-on after a takeover, which its cycle does).
+      // A fence's outcome (not the power-on after a takeover, which its cycle does).
       const fenceOutcome =
-        e.action === 'fence-node' && e.reason !== 'node_powered_on' && e.reason !== 'node_power_on_failed';
-      const began = fenceOutcome ? this.fenceBeganInMaintenance.get(e.site) : undefined;
-      if (fenceOutcome) this.fenceBeganInMaintenance.delete(e.site);
+        e.action === 'fence' ||
+        (e.action === 'fence-node' && e.reason !== 'node_powered_on' && e.reason !== 'node_power_on_failed');
+      const began = fenceOutcome ? this.fenceBeganInMaintenance.get(`${e.site} ${e.action}`) : undefined;
       // Decided in a cycle that began in maintenance, and maintenance still on (the lease
       // watchdog decides outside the cycle, on the spec of its own moment).
       if ((began ?? this.cycleInMaintenance.get(e.site) === true) && this.run.spec().maintenance) {
@@ -410,14 +415,24 @@ export class InvariantChecker implements RunObserver {
     // primary resets within the watchdog's timeout, however short the freeze).
     if (this.nodeDowns.some((d) => d.site === from && d.t <= now)) return;
     const blips: string[] = [];
+    const spans: { start: number; end: number }[] = [];
     for (const w of this.windows) {
       if (w.start > now || (w.site !== undefined && w.site !== from)) continue;
       const effect = kindOf(w.action)?.effect;
       if (effect === 'failure' || effect === 'forced') return;
       if (effect !== 'probe-blip') continue;
-      const lasted = (w.end ?? now) - w.start;
-      if (lasted >= threshold) return;
-      blips.push(`${w.action} for ${Math.round(lasted) / 1000}s`);
+      const end = Math.min(w.end ?? now, now);
+      spans.push({ start: w.start, end });
+      blips.push(`${w.action} for ${Math.round(end - w.start) / 1000}s`);
+    }
+    // Blips that overlap are one outage to the probe (tools hung, then the instance hung before
+    // the tools came back: sim:fuzz 1319003919): the failure threshold counts their union.
+    spans.sort((a, b) => a.start - b.start);
+    let run: { start: number; end: number } | undefined;
+    for (const span of spans) {
+      if (run !== undefined && span.start <= run.end) run.end = Math.max(run.end, span.end);
+      else run = { ...span };
+      if (run.end - run.start >= threshold) return;
     }
     this.violate(
       'no-blip-takeover',

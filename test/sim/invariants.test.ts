@@ -145,6 +145,53 @@ describe('invariant checker', () => {
     expect(l.names()).toEqual(['nothing-in-maintenance']);
   });
 
+  it("nothing-in-maintenance: the lease watchdog's stop decided before maintenance and ending inside it is no violation, every outcome of it", () => {
+    // sim:fuzz 1319023439, 1319003605: the watchdog decided between cycles to stop A, whose hung
+    // instance held the stop until it thawed in maintenance; cycles had begun in maintenance.
+    const l = landscape();
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('A', { event: 'decision', action: 'fence', reason: 'lease_not_renewed' }));
+    l.setSpec({ maintenance: true });
+    l.checker.cycleStart('A', l.clock.now(), l.spec());
+    l.checker.agentEvent(l.event('A', { event: 'action-failed', action: 'fence', reason: 'stop_failed' }));
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'lease_not_renewed' }));
+    expect(l.names()).toEqual([]);
+    // A stop decided in a cycle that began in maintenance still is one.
+    l.checker.agentEvent(l.event('A', { event: 'decision', action: 'fence', reason: 'local_state_unknown' }));
+    l.checker.agentEvent(l.event('A', { action: 'fence', reason: 'local_state_unknown' }));
+    expect(l.names()).toEqual(['nothing-in-maintenance']);
+  });
+
+  it('no-blip-takeover: overlapping blips are one outage, measured against the threshold together', async () => {
+    // sim:fuzz 1319003919: A's probe tools hung for 82 s and its instance hung from 44 s into that
+    // for 63 s: 107 s without a readable probe, over a 100.8-s threshold (43 x 2.4 s). Here the
+    // threshold is (6 - 1) x 2 s = 10 s.
+    const blips = async (gapMs: number) => {
+      const l = landscape('sync', false, { takeover: { failureThreshold: 6 } });
+      l.checker.sample(l.clock.now(), 'A');
+      l.fault({ action: 'hang-probe-tools', site: 'A' });
+      await l.clock.advanceBy(6000);
+      if (gapMs > 0) {
+        l.fault({ action: 'unhang-probe-tools', site: 'A' });
+        await l.clock.advanceBy(gapMs);
+        l.fault({ action: 'hang-instance', site: 'A' });
+      } else {
+        l.fault({ action: 'hang-instance', site: 'A' });
+        await l.clock.advanceBy(1500);
+        l.fault({ action: 'unhang-probe-tools', site: 'A' });
+      }
+      await l.clock.advanceBy(4000);
+      l.model.crashInstance('A');
+      l.model.site('B').takeover({ handshake: false });
+      l.checker.agentEvent(l.event('B', { action: 'takeover', reason: 'takeover_done' }));
+      return l.names();
+    };
+    // 11.5 s without a readable probe from blips of 7.5 s and 5.5 s: over the threshold together.
+    expect(await blips(0)).toEqual([]);
+    // A 1-s gap between a 6-s and a 4-s blip: two blips, each under it.
+    expect(await blips(1000)).toEqual(['no-blip-takeover']);
+  });
+
   it('nothing-in-maintenance: the lease watchdog deciding after maintenance ended is no violation', () => {
     const l = landscape();
     l.setSpec({ maintenance: true });
