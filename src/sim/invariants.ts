@@ -123,6 +123,11 @@ export const KNOWN_LIMITS = ['agent-down-while-cut-off-without-fencing'] as cons
 // (test/sim/invariants.test.ts).
 const CUT_OFF = new Set<Fault['action']>(['isolate-site', 'freeze-site', 'hang-instance']);
 
+/** Whether a time at the known limit covers `t`. */
+function limitOpenAt(l: { readonly since: number; readonly until: number | null }, t: number): boolean {
+  return t >= l.since && (l.until === null || t <= l.until);
+}
+
 export class InvariantChecker implements RunObserver {
   readonly violations: Violation[] = [];
   /** Violations in a schedule that hit a known limit (reported apart, not failures). */
@@ -204,12 +209,12 @@ export class InvariantChecker implements RunObserver {
 
   /** Whether `t` falls in a time some site was at the known limit. */
   private underLimit(t: number): boolean {
-    return this.limits.some((l) => t >= l.since && (l.until === null || t <= l.until));
+    return this.limits.some((l) => limitOpenAt(l, t));
   }
 
   /** Whether a commit `origin` took at `time` was taken by a site at the limit, then. */
   private readonly takenAtLimit = (origin: string, time: number): boolean =>
-    this.limits.some((l) => l.site === origin && time >= l.since && (l.until === null || time <= l.until));
+    this.limits.some((l) => l.site === origin && limitOpenAt(l, time));
 
   private readonly notTakenAtLimit = (origin: string, time: number): boolean =>
     !this.takenAtLimit(origin, time);
