@@ -46,7 +46,9 @@
  *                  within a cycle after it (mwin)
  *   P2ONLY         P1 not checked (configurations in the documented limit's ground: a primary
  *                  writes without its agent and no watchdog; P2 is what they check)
- *   P4ONLY         neither P1 nor P2 checked (maintenance: see finding-maintenance-single-writer)
+ *   TODAY_NO_MGEN  leaderMayBeInMaintenance from this agent's own spec reads only, without the
+ *                  maintenance generation (the code before issue 12's fix: the finding
+ *                  finding-maintenance-single-writer; without it: two-sites-maintenance)
  * Mutations (each must make spin report a counterexample; see scripts/model-check.ts):
  *   MUT_NO_CAS                  the leader key is taken without compare-and-set
  *   MUT_NO_SELF_FENCE           a leader that cannot renew its lease keeps running
@@ -265,6 +267,14 @@ bit byh;                /* a primary was started by hand (P2 excused: the human'
 bit am[N];
 bit lmm[N];
 bit rpm[N];
+/* the maintenance generation (issue 12; ClusterState.maintenanceGeneration, one more on every
+   change, src/domain/maintenance-watch.ts), abstracted to what the rule compares: */
+bit agc[N];             /* the spec agent i last read has the current generation */
+bit rpg[N];             /* site i's report carries the current generation */
+bit bfl[N];             /* maintenance changed since agent i's last read */
+byte lrs[N];            /* the leader whose report agent i saw last (NO: none) */
+bit lrg[N];             /* that report's generation is the one published at i's last read */
+bit lrm[N];             /* that report said maintenance */
 bit inm;                /* scratch: an action starts in maintenance (P4) */
 
 /* fault budget and observers */
@@ -349,7 +359,7 @@ inline check() {
 #ifdef BYHAND
   if :: hw > 0 && !CHARGE -> hw = 2 :: else -> skip fi;   /* out of charge: the window starts again */
 #endif
-#if !defined(P2ONLY) && !defined(P4ONLY)
+#ifndef P2ONLY
   writers = WRITERS;
 #if !defined(BYHAND) && !defined(MAINT)
   assert(writers <= 1);   /* P1: never two writers */
@@ -389,7 +399,7 @@ inline hana_down(s) {
 inline become_primary(t) {
   printf("%c: sr_takeover done: %c is primary (it misses an acknowledged commit: %d)\n", 65 + t, 65 + t, miss[t]);
 #ifndef REACH_TAKEOVER
-#if !defined(ASYNC) && !defined(P4ONLY)
+#ifndef ASYNC
   lost = miss[t] && !byh;
   assert(!lost);          /* P2: the promoted site holds every acknowledged commit (BYHAND: not
                              after a start by hand, whose commits are the human's doing) */
@@ -582,6 +592,21 @@ inline best_candidate(rd, p, view) {
  * (MNT(i)); the mutation MUT_ACT_IN_MAINTENANCE acts anyway. P4 (MAINTOK): no action starts whose
  * decision was made in maintenance while maintenance is still on (the sim's checker, c876690).
  */
+/*
+ * leaderMayBeInMaintenance (maintenance-watch.ts leaderMayBeInMaintenance()): this agent read
+ * maintenance on itself (lmm), or the last leader's last report it saw said maintenance or carries
+ * an older generation than the published one. TODAY_NO_MGEN: the older rule alone (the finding).
+ */
+#ifdef TODAY_NO_MGEN
+#define LMM(i) lmm[i]
+#else
+#define LMM(i) (lmm[i] || (lrs[i] == lastL && lastL != i && (lrm[i] || !lrg[i])))
+#endif
+/* a change of maintenance: one more generation; every read and report of it is older now */
+#define MGEN_STEP() \
+  for (j_ : 0 .. N - 1) { agc[j_] = 0; rpg[j_] = 0; bfl[j_] = 1 }; \
+  j_ = 0
+
 #if defined(MAINT) && !defined(MUT_ACT_IN_MAINTENANCE)
 #define MNT(i) am[i]
 #else
@@ -859,7 +884,7 @@ inline decide_without_leader(i) {
 #ifdef MAINT
      /* leader_lost_in_maintenance: a leader in maintenance fences nothing, so its key running
         out says nothing of its HANA (the code also goes on when it is seen stopped: not modelled) */
-     :: !FENCED_LAST && !z_ && lmm[i] -> x_ = 0
+     :: !FENCED_LAST && !z_ && LMM(i) -> x_ = 0
 #endif
      :: else -> skip
      fi;
@@ -1061,18 +1086,36 @@ inline store_and_decide(i) {
      :: else -> skip
      fi;
 #ifdef MAINT
-     /* the spec, read every cycle; leaderMayBeInMaintenance (agent.ts noteMaintenance()) */
-     am[i] = mnt;
+     /* the spec, read every cycle; leaderMayBeInMaintenance (agent.ts noteMaintenance(),
+        maintenance-watch.ts): lmm is the older rule (this agent's own reads, `sawOn`) */
+     am[i] = mnt; agc[i] = 1;
      if
      :: am[i] -> lmm[i] = 1
      :: !am[i] && ldr != NO && (ldr == i || (rpon[ldr] && !rpm[ldr])) -> lmm[i] = 0
      :: else -> skip
      fi;
+#ifndef TODAY_NO_MGEN
+     /* the leader's last report seen, its generation against the published one (watchMaintenance) */
+     k_ = (ldr != NO -> ldr : lastL);
+     if
+     :: k_ != NO && k_ != lrs[i] -> lrs[i] = NO
+     :: else -> skip
+     fi;
+     if
+     :: k_ != NO && rpon[k_] -> lrs[i] = k_; lrg[i] = rpg[k_]; lrm[i] = rpm[k_]
+     :: else -> lrg[i] = (lrg[i] && !bfl[i])
+     fi;
+     bfl[i] = 0;
+     k_ = 0;
+#endif
 #endif
      if
      :: !l2 ->
         ensure_lease(i);
         rpm[i] = am[i];
+#ifdef MAINT
+        rpg[i] = agc[i];
+#endif
         rpon[i] = 1; rph[i] = h[i]; rlwd[i] = lwd[i]; rdnd[i] = dnd[i]; rpob[i] = pa[i]; rpfen[i] = fenced[i]; rpsrc[i] = hsv[i];
         if
         :: ldr == i && kcur && h[i] == H_PW -> write_sync(i)
@@ -1438,7 +1481,7 @@ inline fence_node(i) {
 inline agent_reset(i) {
   ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
   h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0; ptk[i] = NO;
-  am[i] = 0; lmm[i] = 0;
+  am[i] = 0; lmm[i] = 0; agc[i] = 0; lrs[i] = NO; lrg[i] = 0; lrm[i] = 0;
   for (k_ : 0 .. N - 1) {
     pv[i * N + k_] = PV_UNR;
     lk[i * N + k_] = 0
@@ -1779,8 +1822,8 @@ proctype Env() {
   EACH(BYHAND_START)
 #ifdef MAINT
   /* a DBA sets or clears maintenance mode at any time */
-  :: d_step { !mnt -> mnt = 1; printf("-: DBA: maintenance on\n") }
-  :: d_step { mnt -> mnt = 0; mwin = 2; printf("-: DBA: maintenance off\n") }
+  :: d_step { !mnt -> mnt = 1; MGEN_STEP(); printf("-: DBA: maintenance on\n") }
+  :: d_step { mnt -> mnt = 0; mwin = 2; MGEN_STEP(); printf("-: DBA: maintenance off\n") }
 #endif
   :: d_step { FAULT && !sdown -> nf++; sdown = 1; printf("-: FAULT store outage\n") }
   :: d_step { sdown ->
@@ -1812,6 +1855,8 @@ init {
       hsv[i] = (i == 0 -> NO : 0);
       rpon[i] = 1;
       rph[i] = h[i];
+      /* every agent has read the spec of generation 0 and seen A's report of it */
+      agc[i] = 1; rpg[i] = 1; lrs[i] = 0; lrg[i] = 1;
       rlwd[i] = lwd[i];
       dnd[i] = NUL;
       rdnd[i] = NUL;

@@ -218,10 +218,9 @@ export const CONFIGS: readonly ModelConfig[] = [
     group: 'safe',
     expect: 'safe',
     search: 'exhaustive',
-    deep: true,
     heavy: true,
-    defines: ['MAINT', 'P4ONLY', 'MAXF=1', 'MAXL=1'],
-    what: 'maintenance set and cleared at any time: nothing starts in it (P4; P1 and P2: see the finding)',
+    defines: ['MAINT', 'MAXF=1', 'MAXL=1'],
+    what: 'maintenance set and cleared at any time, also between two cycles: nothing starts in it, one writer (the maintenance generation), no lost commit',
   },
   {
     name: 'three-sites',
@@ -383,8 +382,8 @@ export const CONFIGS: readonly ModelConfig[] = [
     group: 'finding',
     expect: 'violation',
     search: 'exhaustive',
-    defines: ['MAINT', 'MAXF=1', 'MAXL=1'],
-    what: 'maintenance flipped between cycles: a leader cut off in maintenance fences nothing, a successor takes over',
+    defines: ['MAINT', 'TODAY_NO_MGEN', 'MAXF=1', 'MAXL=1'],
+    what: 'without the maintenance generation: maintenance flipped between cycles, a leader cut off in maintenance fences nothing, a successor takes over',
   },
   // ---- documented limits ----
   {

@@ -22,6 +22,12 @@ import {
 import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
 import { probeFailed } from '../domain/health.js';
 import {
+  leaderMayBeInMaintenance,
+  NO_MAINTENANCE_SEEN,
+  watchMaintenance,
+  type MaintenanceWatch,
+} from '../domain/maintenance-watch.js';
+import {
   peerSilenceStands,
   SILENT_PEER_RECHECK_AFTER_MS,
   SILENT_PEER_RECHECK_MS,
@@ -77,6 +83,11 @@ export interface AgentOptions {
   readonly site: string;
   /** The spec, read every cycle (the operator may change it, e.g. maintenance). */
   readonly spec: () => HanaSystemReplicationSpec;
+  /**
+   * The published maintenance generation of the spec `spec()` returns now (SpecSource), or
+   * undefined (a spec file, an operator that does not count): reported with `maintenance`.
+   */
+  readonly specGeneration?: () => number | undefined;
   readonly hana: HanaPort;
   readonly coordination: Coordination;
   readonly clock: Clock;
@@ -132,6 +143,8 @@ export class Agent {
   private notWritableSince: number | null = null;
   /** See LocalView.leaderMayBeInMaintenance (an agent that starts knows only the spec it reads now). */
   private leaderMayBeInMaintenance = false;
+  /** What that flag is made of (src/domain/maintenance-watch.ts). */
+  private maintenanceWatch: MaintenanceWatch = NO_MAINTENANCE_SEEN;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   private lastPeers: Record<string, PeerView> = {};
@@ -1007,18 +1020,16 @@ export class Agent {
   /**
    * Maintenance and the lease rule: a leader in maintenance fences nothing, so a key that ran out
    * while it may have believed maintenance on (its last spec; an isolated agent never reads the
-   * change) says nothing of its HANA. Cleared only by a live report of the key holder that acted
-   * outside maintenance (or by holding the key itself).
+   * change) says nothing of its HANA. This agent's own reads, the published maintenance
+   * generation and the leader's last report tell (src/domain/maintenance-watch.ts).
    */
   private noteMaintenance(spec: HanaSystemReplicationSpec, state: ClusterState | null): void {
-    if (spec.maintenance) {
-      this.leaderMayBeInMaintenance = true;
-      return;
-    }
-    const holder = state?.leader?.site;
-    if (holder === undefined) return;
-    if (holder === this.site || state?.reports[holder]?.maintenance === false)
-      this.leaderMayBeInMaintenance = false;
+    this.maintenanceWatch = watchMaintenance(this.maintenanceWatch, this.site, spec.maintenance, state);
+    this.leaderMayBeInMaintenance = leaderMayBeInMaintenance(
+      this.maintenanceWatch,
+      this.site,
+      state?.leader?.site ?? state?.lastLeader,
+    );
   }
 
   private observation(leader: LeaderView, state: ClusterState | null): Observation {
@@ -1075,6 +1086,7 @@ export class Agent {
       lastWritableAt: this.lastWritableAt,
       notWritableSince: this.notWritableSince,
       maintenance: this.options.spec().maintenance === true,
+      ...((g) => (g !== undefined ? { maintenanceGeneration: g } : {}))(this.options.specGeneration?.()),
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,

@@ -96,6 +96,8 @@ export function credentialLoader(
  */
 export class SpecSource {
   private store: HanaSystemReplicationSpec | null = null;
+  /** The published maintenance generation read with `store` (undefined: none published). */
+  private storeGeneration: number | undefined = undefined;
   private lastStoreError: string | null = null;
   private timer: (() => void) | null = null;
   private stopped = false;
@@ -117,6 +119,14 @@ export class SpecSource {
   /** The spec to use now, or null when there is none yet. */
   current(): HanaSystemReplicationSpec | null {
     return this.store ?? this.options.file ?? null;
+  }
+
+  /**
+   * The published maintenance generation of the spec current() returns (read in the same store
+   * read), or undefined for the spec file or an operator that does not count.
+   */
+  generation(): number | undefined {
+    return this.store ? this.storeGeneration : undefined;
   }
 
   source(): 'store' | 'file' | 'none' {
@@ -158,6 +168,7 @@ export class SpecSource {
         throw new Error('spec.sid/instanceNumber: differ from the spec file');
       if (!this.store) log('info', 'following the published spec', { maintenance: spec.maintenance });
       this.store = spec;
+      this.storeGeneration = state.maintenanceGeneration;
       this.lastStoreError = null;
     } catch (err) {
       const message = errorMessage(err);
@@ -593,6 +604,7 @@ export async function startAgentRuntime(
       cluster: config.cluster,
       site: config.site,
       spec: specGetter,
+      specGeneration: () => (specs.current() === null ? undefined : specs.generation()),
       hana: observed(buildHana(initial)),
       coordination: agentCoordination,
       ...(() => {

@@ -33,6 +33,7 @@ import { deadlineCall, isLeaseGone, passThrough, tryEachHostOnce } from './etcd-
 import { EtcdLease } from './etcd-lease.js';
 import {
   CoordinationUnavailableError,
+  nextMaintenanceGeneration,
   NotLeaderError,
   StaleEpochError,
   type BackupState,
@@ -189,6 +190,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const intents: Intent[] = [];
   const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
+  let maintenanceGeneration: number | undefined;
   let region: RegionRecord | undefined;
   let regionSync: Record<string, SyncRecord> | undefined;
   let backup: BackupState | undefined;
@@ -239,6 +241,11 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
       case 'spec':
         spec = parseJson<unknown>(kv);
         break;
+      case 'maintenance-generation': {
+        const n = Number(kv.value.toString('utf8'));
+        if (Number.isSafeInteger(n) && n >= 0) maintenanceGeneration = n;
+        break;
+      }
       case 'region':
         region = parseJson<RegionRecord>(kv);
         break;
@@ -263,6 +270,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     intents,
     ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
+    ...(maintenanceGeneration !== undefined ? { maintenanceGeneration } : {}),
     ...(region !== undefined ? { region } : {}),
     ...(regionSync !== undefined ? { regionSync } : {}),
     ...(backup !== undefined && Array.isArray(backup.runs) ? { backup } : {}),
@@ -459,9 +467,39 @@ export class EtcdCoordination implements Coordination, RegionStore {
 
   async publishSpec(cluster: string, spec: unknown): Promise<void> {
     const keys = this.keys(cluster);
-    await this.call('publish spec', () =>
-      this.client.kv.put({ key: enc(`${keys.root}spec`), value: enc(JSON.stringify(spec)) }),
-    );
+    const specKey = `${keys.root}spec`;
+    const genKey = `${keys.root}maintenance-generation`;
+    // The spec and its maintenance generation in one transaction, on the revision read: a
+    // concurrent publisher (a second operator replica) makes it fail, and it is read again.
+    for (let attempt = 0; ; attempt++) {
+      // One transaction of two reads: the spec and the number as of one revision.
+      const read = await this.txn('read spec', [], [get(specKey), get(genKey)], []);
+      const kv = firstKv(read, 0);
+      const genKv = firstKv(read, 1);
+      const current = kv === undefined ? undefined : parseJson<unknown>(kv);
+      const g = genKv === undefined ? undefined : Number(genKv.value.toString('utf8'));
+      const next = nextMaintenanceGeneration(
+        current,
+        g !== undefined && Number.isSafeInteger(g) && g >= 0 ? g : undefined,
+        spec,
+      );
+      const compare: ICompare[] = [
+        kv === undefined
+          ? absent(specKey)
+          : { key: enc(specKey), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision },
+        genKv === undefined
+          ? absent(genKey)
+          : { key: enc(genKey), target: 'Mod', result: 'Equal', mod_revision: genKv.mod_revision },
+      ];
+      const txn = await this.txn(
+        'publish spec',
+        compare,
+        [put(specKey, JSON.stringify(spec)), put(genKey, String(next))],
+        [],
+      );
+      if (txn.succeeded) return;
+      if (attempt >= 4) throw new Error('publish spec: the published spec kept changing under this write');
+    }
   }
 
   async writeRegion(

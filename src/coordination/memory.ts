@@ -14,7 +14,12 @@
  * lease that runs out (a timer on the clock); an outage or a cut breaks the watches it reaches.
  */
 import type { Clock } from '../clock.js';
-import { CoordinationUnavailableError, NotLeaderError, StaleEpochError } from './port.js';
+import {
+  CoordinationUnavailableError,
+  nextMaintenanceGeneration,
+  NotLeaderError,
+  StaleEpochError,
+} from './port.js';
 import type {
   BackupState,
   ClusterChange,
@@ -64,6 +69,7 @@ interface ClusterData {
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
+  maintenanceGeneration?: number;
   region?: RegionRecord;
   regionSync?: Record<string, SyncRecord>;
   backup?: BackupState;
@@ -303,6 +309,7 @@ export class MemoryCoordination implements Coordination, RegionStore {
     state.intents = [...d.intents.values()];
     if (d.fences.size > 0) state.fences = Object.fromEntries(d.fences);
     if (d.spec !== undefined) state.spec = structuredClone(d.spec);
+    if (d.maintenanceGeneration !== undefined) state.maintenanceGeneration = d.maintenanceGeneration;
     if (d.region !== undefined) state.region = d.region;
     if (d.regionSync !== undefined) state.regionSync = d.regionSync;
     if (d.backup !== undefined) state.backup = structuredClone(d.backup);
@@ -356,7 +363,9 @@ export class MemoryCoordination implements Coordination, RegionStore {
 
   async publishSpec(cluster: string, spec: unknown): Promise<void> {
     this.check();
-    this.data(cluster).spec = structuredClone(spec);
+    const d = this.data(cluster);
+    d.maintenanceGeneration = nextMaintenanceGeneration(d.spec, d.maintenanceGeneration, spec);
+    d.spec = structuredClone(spec);
   }
 
   async deleteCluster(cluster: string): Promise<void> {

@@ -41,6 +41,13 @@ export interface ClusterState {
    * parseSpec). Agents follow it (maintenance, thresholds) even while no operator runs.
    */
   readonly spec?: unknown;
+  /**
+   * How many times the published spec's `maintenance` changed (publishSpec counts, in the same
+   * transaction as the spec): one number never stands for two maintenance values, so an agent
+   * whose report carries an older number may have acted on a spec it did not report (issue 12,
+   * src/domain/maintenance-watch.ts). Absent: a spec published by an operator that does not count.
+   */
+  readonly maintenanceGeneration?: number;
   /** The region record of this store (docs/dr.md); absent: none written (one region, or not yet). */
   readonly region?: RegionRecord;
   /**
@@ -161,7 +168,11 @@ export interface Coordination {
   addIntent(cluster: string, intent: Intent): Promise<void>;
   /** Removes an intent (an absent one is fine): the operator releasing a fence request. */
   removeIntent(cluster: string, id: string): Promise<void>;
-  /** Publishes the cluster's spec for its agents (outlives leases; last write wins). */
+  /**
+   * Publishes the cluster's spec for its agents (outlives leases; last write wins). When its
+   * `maintenance` differs from the published one's, `maintenanceGeneration` goes up by one in the
+   * same transaction.
+   */
   publishSpec(cluster: string, spec: unknown): Promise<void>;
   /** Removes everything stored for a cluster (finalizer). */
   deleteCluster(cluster: string): Promise<void>;
@@ -176,6 +187,26 @@ export interface Coordination {
    */
   writeBackup?(cluster: string, site: string, epoch: number, state: BackupState): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The maintenance generation after publishing `spec` over `published` (issue 12): one more when
+ * `maintenance` changes, the same otherwise (the first spec starts at the current number, 0).
+ */
+export function nextMaintenanceGeneration(
+  published: unknown,
+  generation: number | undefined,
+  spec: unknown,
+): number {
+  const g = generation ?? 0;
+  if (published === undefined) return g;
+  return maintenanceOn(published) === maintenanceOn(spec) ? g : g + 1;
+}
+
+function maintenanceOn(spec: unknown): boolean {
+  return (
+    typeof spec === 'object' && spec !== null && (spec as { maintenance?: unknown }).maintenance === true
+  );
 }
 
 export class StaleEpochError extends Error {

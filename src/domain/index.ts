@@ -7,6 +7,7 @@ export * from './health.js';
 export * from './sync-trust.js';
 export * from './clock-skew.js';
 export * from './local-state.js';
+export * from './maintenance-watch.js';
 export * from './promotion.js';
 export * from './adoption.js';
 export * from './fencing.js';

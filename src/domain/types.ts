@@ -124,6 +124,12 @@ export interface SiteReport {
    * its lease running out says nothing of its HANA). Absent: an agent that does not say.
    */
   readonly maintenance?: boolean;
+  /**
+   * The published spec's maintenance generation (ClusterState.maintenanceGeneration) of the spec
+   * behind `maintenance`: this agent acts on that spec or a newer one from now on. Absent: an
+   * agent that does not say, or one that follows its spec file.
+   */
+  readonly maintenanceGeneration?: number;
   readonly lastKnownRole?: Role;
   /** When the agent's lease was last confirmed by the store (ms), or null without a lease. */
   readonly leaseRenewedAt?: number | null;

@@ -23,13 +23,22 @@ async function roundTrip(store: Coordination, cluster: string): Promise<void> {
   const session = store.session(cluster, 'A', 2);
   await session.start();
   expect((await session.read()).spec).toEqual(spec);
+  // The maintenance generation: one more on every change of maintenance, in the same write, and
+  // not on other changes (issue 12: an agent cut off may have read any of them).
+  expect((await session.read()).maintenanceGeneration).toBe(0);
   await store.publishSpec(cluster, { ...spec, maintenance: true });
-  expect((await session.read()).spec).toMatchObject({ maintenance: true });
+  expect(await session.read()).toMatchObject({ spec: { maintenance: true }, maintenanceGeneration: 1 });
+  await store.publishSpec(cluster, { ...spec, maintenance: false });
+  await store.publishSpec(cluster, { ...spec, maintenance: false, probes: { intervalSeconds: 3 } });
+  expect((await store.read(cluster)).maintenanceGeneration).toBe(2);
+  await store.publishSpec(cluster, { ...spec, maintenance: true });
+  expect(await session.read()).toMatchObject({ spec: { maintenance: true }, maintenanceGeneration: 3 });
   // The spec outlives every lease.
   await session.close();
   expect((await store.read(cluster)).spec).toMatchObject({ maintenance: true });
   await store.deleteCluster(cluster);
   expect((await store.read(cluster)).spec).toBeUndefined();
+  expect((await store.read(cluster)).maintenanceGeneration).toBeUndefined();
 }
 
 describe('published spec', () => {
@@ -47,6 +56,27 @@ describe('published spec', () => {
     }, 30_000);
     afterAll(async () => {
       await etcd?.stop();
+    });
+
+    it('two publishers at once: every change of maintenance counted once, the last spec kept', async () => {
+      const one = coordination(etcd.endpoints);
+      const two = coordination(etcd.endpoints);
+      const cluster = uniqueCluster('spec-race');
+      try {
+        await one.publishSpec(cluster, spec);
+        // Alternating writers, each flipping maintenance: the transaction on the revision read
+        // makes a write that raced another read again, so the count is exact.
+        for (let i = 1; i <= 6; i++) {
+          await Promise.all([
+            one.publishSpec(cluster, { ...spec, maintenance: i % 2 === 1 }),
+            two.publishSpec(cluster, { ...spec, maintenance: i % 2 === 1 }),
+          ]);
+          expect((await one.read(cluster)).maintenanceGeneration).toBe(i);
+        }
+      } finally {
+        await one.close();
+        await two.close();
+      }
     });
 
     it('round trip, outlives leases, gone with the cluster', async () => {

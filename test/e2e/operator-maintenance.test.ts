@@ -34,7 +34,11 @@ describe('operator e2e: maintenance', () => {
       async () => rig.landscape.spec(),
       (s) => s.maintenance,
     );
-    expect((await rig.store.read('hana.ha1')).spec).toMatchObject({ maintenance: true });
+    // The operator's publish counted the change (issue 12: the agents' reports name the count).
+    expect(await rig.store.read('hana.ha1')).toMatchObject({
+      spec: { maintenance: true },
+      maintenanceGeneration: 1,
+    });
 
     rig.landscape.model.crashInstance('A');
     // Well past failureThreshold x interval (0.6 s) and the lease TTL (2 s): still no takeover.
@@ -52,6 +56,11 @@ describe('operator e2e: maintenance', () => {
     // Maintenance off: the agents act on the failure again.
     await maintenance(false);
     await rig.waitFor((x) => cond(x, 'MaintenanceMode')?.[0] === 'False');
+    await until(
+      'the operator publishes the end of maintenance, counted',
+      async () => (await rig.store.read('hana.ha1')).maintenanceGeneration,
+      (g) => g === 2,
+    );
     await until(
       'agents act again',
       async () => rig.landscape.spec(),
