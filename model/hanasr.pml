@@ -697,8 +697,13 @@ inline decide_as_leader(i) {
           fi
         }
         j_ = 0;
-        /* the same takeover as the one that won the key (pendingTakeover): aarg 8 = retried */
-        act[i] = A_PROMOTE; aep[i] = ep; aarg[i] = x_ + (ptk[i] != NO -> 8 : 0); afrom[i] = ptk[i];
+        /* the same takeover as the one that won the key (pendingTakeover): aarg 8 = retried; a
+           key of a previous session of this site (the agent restarted: no pendingTakeover; only
+           with TODAY_ORPHAN_KEY_MINE, the code's key-is-mine rule) names the site this one
+           replicates from, the old term ep - 1 (actions.ts 'promote', issue 12) */
+        k_ = (ptk[i] != NO -> ptk[i] : (!kcur && hsv[i] != NO && hsv[i] != i -> hsv[i] : NO));
+        act[i] = A_PROMOTE; aep[i] = ep; aarg[i] = x_ + (k_ != NO -> 8 : 0); afrom[i] = k_;
+        k_ = 0;
         SAY("holds the key as a secondary: promote (promote_after_acquiring_leader)");
         x_ = 0
      :: h[i] == H_PW && ROGUE_ANY(i) ->

@@ -161,14 +161,20 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
     epoch: 'leader-key',
     async run(host, a) {
       const same = host.pendingTakeover?.epoch === a.epoch ? host.pendingTakeover : null;
+      // Not this process's own takeover (it was restarted while its site held the key): the old
+      // primary is the site this secondary replicates from, in the term before the key's (a key
+      // is won at the epoch after the one it replaces), so the in-sync rule is asked again as for
+      // a retried takeover. Before, it promoted on trust it never had (issue 12).
+      const source = host.lastHealth().source;
+      const from = same !== null ? same.from : source !== undefined && source !== host.site ? source : null;
       await promote(
         host,
         a.kind,
         a.epoch,
         a.handshake,
         same?.planned ?? false,
-        same?.from ?? null,
-        same?.lastEpoch ?? null,
+        from,
+        same !== null ? same.lastEpoch : from !== null ? a.epoch - 1 : null,
       );
       return null;
     },
@@ -640,8 +646,9 @@ function stillInSync(
   lastEpoch: number | null,
   obs: Observation,
 ): boolean {
-  // No old primary named: a disaster takeover (forced by a DBA who accepted the reported loss)
-  // or a promotion this agent did not decide itself (restarted while holding the key): as before.
+  // No old primary named: a disaster takeover (forced by a DBA who accepted the reported loss),
+  // or a promotion this agent did not decide itself (restarted while holding the key) by a site
+  // whose probe names no source: as before.
   if (planned || from === null) return true;
   const refuse = (why: string) => {
     host.tell(

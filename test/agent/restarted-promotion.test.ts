@@ -1,0 +1,91 @@
+/**
+ * A retried plain promotion asks the in-sync rule again (actions.ts stillInSync(), sim:fuzz
+ * 1318931430), also when the agent that won the key for it was restarted meanwhile (issue 12, the
+ * third race the model's note named): the new process has no pendingTakeover, and before this
+ * test its promotion named no old primary and was carried out without the check. Two agents on
+ * the in-memory store and a virtual clock, over a HanaPort written here whose takeover can be
+ * made to fail; A's agent is killed (the documented limit: its primary may commit alone).
+ */
+import { describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { VirtualClock } from '../../src/clock.js';
+import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { HanaHealth } from '../../src/domain/types.js';
+import type { HanaPort } from '../../src/hana/port.js';
+import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+
+class Site implements HanaPort {
+  failTakeover = false;
+  takeovers = 0;
+  constructor(public health: HanaHealth) {}
+  probe(): Promise<HanaHealth> {
+    return Promise.resolve(this.health);
+  }
+  async takeover(): Promise<void> {
+    this.takeovers++;
+    if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
+    this.health = primaryHealth([]);
+  }
+  async register(): Promise<void> {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.health =
+      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
+  }
+  async kill(): Promise<void> {
+    await this.stop();
+  }
+}
+
+describe('a retried promotion after the agent restarted', () => {
+  it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
+    const clock = new VirtualClock(0);
+    const coordination = new MemoryCoordination(clock);
+    const s = spec();
+    const hanaA = new Site(primaryHealth([link('B')]));
+    const hanaB = new Site(secondaryHealth('A'));
+    const events: string[] = [];
+    const make = (site: string, hana: HanaPort) =>
+      new Agent({
+        cluster: 'ha1',
+        site,
+        spec: () => s,
+        hana,
+        coordination,
+        clock,
+        onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`),
+      });
+    const a = make('A', hanaA);
+    const b = make('B', hanaB);
+    await a.start();
+    await b.start();
+    await clock.advanceBy(6_000);
+    expect((await coordination.read('ha1')).leader?.site).toBe('A');
+
+    // A's agent is killed; its primary goes on (no watchdog). B's takeover command fails once
+    // it has won the key, so the promotion waits and is retried every cycle.
+    hanaB.failTakeover = true;
+    a.kill();
+    await clock.advanceBy(16_000);
+    expect((await coordination.read('ha1')).leader).toMatchObject({ site: 'B', epoch: 2 });
+    expect(hanaB.takeovers).toBeGreaterThan(0);
+    // Past logShippingTimeoutSeconds (30 s) after A's last contact: A may have committed alone.
+    await clock.advanceBy(20_000);
+    expect(events).toContain('B refused not_in_sync_any_more');
+    hanaB.failTakeover = false;
+    const tries = hanaB.takeovers;
+    await clock.advanceBy(2_000);
+    expect(hanaB.takeovers).toBe(tries);
+
+    // B's agent process dies and a new one starts while the key of the old one still lives.
+    b.kill();
+    const b2 = make('B', hanaB);
+    await b2.start();
+    await clock.advanceBy(4_000);
+    // The new process holds the key by its site; it must not promote on trust it never had.
+    expect(hanaB.takeovers).toBe(tries);
+    expect(hanaB.health.srRole).toBe('secondary');
+    expect(events.filter((e) => e === 'B refused not_in_sync_any_more').length).toBeGreaterThan(1);
+    await b2.stop();
+  });
+});
