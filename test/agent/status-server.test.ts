@@ -355,10 +355,21 @@ describe('agent runtime in one process', () => {
     await until('a maintenance decision', () =>
       runtime.agent()?.lastDecision?.message.startsWith('maintenance mode') ? true : undefined,
     );
+    // The report names the maintenance generation of the published spec it acts on (issue 12).
+    const reported = async () => Object.values((await coordination.read('test.rt')).reports)[0];
+    await until('a report of the published spec', async () => {
+      const r = await reported();
+      return r?.maintenance === true && r.maintenanceGeneration === 0 ? r : undefined;
+    });
     await coordination.publishSpec('test.rt', { ...SPEC, lease: { ttlSeconds: 0 } });
     await until('the file spec again', async () => {
       const s = (await get(`${runtime.statusUrl}/status`)).body as AgentStatus;
       return s.spec.source === 'file' && s.spec.maintenance === false ? s : undefined;
+    });
+    // On its spec file it names no generation.
+    await until('a report of the file spec', async () => {
+      const r = await reported();
+      return r?.maintenance === false && r.maintenanceGeneration === undefined ? r : undefined;
     });
     expect(lines.join('')).toContain('"message":"published spec ignored: invalid"');
     expect(lines.join('')).toContain('spec.lease.ttlSeconds');
