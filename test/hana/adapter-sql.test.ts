@@ -26,7 +26,12 @@ afterEach(async () => {
 });
 
 async function rig(
-  options: { adapterClock?: 'model' | 'real'; password?: string; commandTimeoutMs?: number } = {},
+  options: {
+    adapterClock?: 'model' | 'real';
+    password?: string;
+    commandTimeoutMs?: number;
+    keepConnection?: boolean;
+  } = {},
 ) {
   // Model time is virtual (lag grows only as the test advances it); SQL deadlines run on real time.
   const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
@@ -44,6 +49,7 @@ async function rig(
     credentials: async () => ({ user: USER, password: options.password ?? PASSWORD }),
     timeoutMs: 5000,
     clock: realClock,
+    ...(options.keepConnection ? { keepConnection: true } : {}),
   });
   const adapter = new HanaCommandAdapter({
     sid: 'HA1',
@@ -113,5 +119,18 @@ describe('HanaCommandAdapter with the real HanaSqlProbe as lag source (wire prot
     expect(linkB(health.replication).lagBytes).toBeNull();
     expect(JSON.stringify(health)).not.toContain(wrong);
     expect(JSON.stringify(health)).not.toContain(PASSWORD);
+  });
+
+  it('with the kept connection (as the agent runs it): one login for many probes, each reading the live lag', async () => {
+    const { clock, landscape, adapter, sqlProbe, server } = await rig({ keepConnection: true });
+    await clock.advanceBy(60_000);
+    const before = linkB((await adapter.probe()).replication);
+    landscape.setLinkSlowdown('SiteB', 100_000);
+    await clock.advanceBy(60_000);
+    const slow = linkB((await adapter.probe()).replication);
+    expect(slow.lagBytes!).toBeGreaterThan(before.lagBytes!);
+    await adapter.probe();
+    expect(server.connectionsAccepted()).toBe(1);
+    await sqlProbe.close();
   });
 });
