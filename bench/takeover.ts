@@ -274,6 +274,17 @@ async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number
     await sleep(20_000);
     const took = rig.leaderAt.filter((l) => l.at >= t0 && l.site !== 'A' && l.site !== null).length;
     const falseTakeover = took > 0 || rig.takeoverAskedAt.size > 0;
+    // How close A came: its longest run of failed probes in the window (from its decision lines).
+    const failedInARow = Math.max(
+      0,
+      ...rig
+        .timeline(t0, Date.now(), t0)
+        .filter((l) => l.includes(' A  log '))
+        .map((l) => Number(/failed (\d+)(?: of \d+| consecutive) probes/.exec(l)?.[1] ?? 0)),
+    );
+    console.log(
+      `  blip ${kind}: A's longest run of failed probes ${failedInARow} (threshold ${timing.failureThreshold})${falseTakeover ? ': false takeover' : ''}`,
+    );
     if (falseTakeover && TRACE) {
       console.log(`  trace: false takeover in the ${kind} blip`);
       for (const line of rig.timeline(t0 - 2000, Date.now(), t0).filter((l) => !l.includes(' sql ')))

@@ -231,6 +231,9 @@ interface DriverError {
   message?: unknown;
 }
 
+/** A login for the kept connection may take this many probe timeouts (see loginAhead). */
+export const LOGIN_DEADLINE_FACTOR = 2;
+
 /** Disconnects (a round trip to the server when it is alive); errors mean it is closed already. */
 function disconnectQuietly(c: HanaConnection): void {
   try {
@@ -265,6 +268,8 @@ function dropConnection(c: HanaConnection): Promise<void> {
 export class HanaSqlProbe {
   /** The connection kept between probes (keepConnection), with the credentials it logged in with. */
   private kept: { conn: HanaConnection; user: string; password: string } | undefined;
+  /** A login for the kept connection under way (loginAhead), with the credentials it uses. */
+  private pending: { user: string; password: string; done: Promise<SqlProbeError | undefined> } | undefined;
   private closed = false;
 
   constructor(private readonly options: HanaSqlProbeOptions) {}
@@ -427,6 +432,23 @@ export class HanaSqlProbe {
         });
       return fn(run);
     };
+    // keepConnection: the kept connection, else the one a login under way (loginAhead) parks.
+    const acquire = async (): Promise<HanaConnection> => {
+      // Overlapping probes share a login; one that finds its connection taken logs in again.
+      for (let logins = 0; !finished && !this.closed; logins++) {
+        const k = this.kept;
+        if (k && k.user === credentials.user && k.password === credentials.password) {
+          this.kept = undefined;
+          conn = k.conn;
+          return k.conn;
+        }
+        if (logins === 4) break;
+        const failure = await this.loginAhead(credentials, what, translate);
+        if (failure) throw failure;
+      }
+      // The probe gave up (the login's connection stays kept for the next one), or the probe closed.
+      throw new SqlProbeError('ABORTED', `${what} aborted`);
+    };
     const connectAndRun = async (): Promise<T> => {
       if (reuse) {
         const c = reuse;
@@ -445,7 +467,7 @@ export class HanaSqlProbe {
           if (!dead || finished) throw err;
         }
       }
-      return runOn(await connect());
+      return runOn(await (keep ? acquire() : connect()));
     };
     let ok = false;
     try {
@@ -475,6 +497,75 @@ export class HanaSqlProbe {
         else void dropConnection(c);
       }
     }
+  }
+
+  /**
+   * A login for the kept connection, unless one with these credentials is under way. It has its
+   * own deadline, LOGIN_DEADLINE_FACTOR x the probe timeout (a login is three round trips, a
+   * probe on a kept connection one), and goes on when the probe that started it gives up: its
+   * connection is then kept for the next probe. The probe itself still fails (unknown is never
+   * healthy). Resolves with the login's failure, or undefined once the connection is kept (or
+   * dropped, when the probe was closed or another connection was kept meanwhile).
+   */
+  private loginAhead(
+    credentials: HanaCredentials,
+    what: string,
+    translate: (err: unknown, stage: 'connect' | 'sql') => SqlProbeError,
+  ): Promise<SqlProbeError | undefined> {
+    const under = this.pending;
+    if (under && under.user === credentials.user && under.password === credentials.password)
+      return under.done;
+    const loginMs = Math.max(1, Math.ceil(this.options.timeoutMs * LOGIN_DEADLINE_FACTOR));
+    const c = loadHanaClient().createConnection();
+    const entry: { user: string; password: string; done: Promise<SqlProbeError | undefined> } = {
+      user: credentials.user,
+      password: credentials.password,
+      done: Promise.resolve(undefined),
+    };
+    entry.done = new Promise<SqlProbeError | undefined>((resolve) => {
+      let settled = false;
+      const cancel = this.options.clock.setTimer(loginMs, () => {
+        if (settled) return;
+        settled = true;
+        void dropConnection(c);
+        resolve(new SqlProbeError('TIMEOUT', `${what}: login timed out after ${loginMs} ms`));
+      });
+      c.connect(
+        {
+          serverNode: `${this.options.host}:${this.options.port}`,
+          uid: credentials.user,
+          pwd: credentials.password,
+          // The login's deadline for the driver too (a handshake's answer may take that long);
+          // a statement on the kept connection is cut by the probe's own deadline (dropConnection).
+          connectTimeout: loginMs,
+          communicationTimeout: loginMs,
+          // Never a silent reconnect: a lost session is a failure, and the next probe logs in anew.
+          reconnect: false,
+        },
+        (err) => {
+          if (settled) {
+            if (!err) void dropConnection(c);
+            return;
+          }
+          settled = true;
+          cancel();
+          if (err) {
+            disconnectQuietly(c);
+            resolve(translate(err, 'connect'));
+          } else if (this.closed || this.kept !== undefined || this.pending !== entry) {
+            void dropConnection(c);
+            resolve(undefined);
+          } else {
+            this.kept = { conn: c, user: credentials.user, password: credentials.password };
+            resolve(undefined);
+          }
+        },
+      );
+    }).finally(() => {
+      if (this.pending === entry) this.pending = undefined;
+    });
+    this.pending = entry;
+    return entry.done;
   }
 
   private asProbeError(err: unknown): SqlProbeError {

@@ -344,6 +344,28 @@ describe('HanaSqlProbe with keepConnection (the agent’s own probe)', () => {
     await waitFor(() => server.connectionCount() === 0);
   });
 
+  it('a login slower than the probe timeout goes on after the probe failed, within its own deadline, and the next probe uses it', async () => {
+    // Every answer 0.5 s late, probe timeout 1 s: the login (handshake and two SCRAM steps, 1.5 s)
+    // never fits in one probe; the statement alone (0.5 s) does.
+    const { server, probe } = await setup(() => primarySnapshot(), { delayMs: 500 });
+    const p = probe({ keepConnection: true, timeoutMs: 1000 });
+    // The first probe still fails: unknown is never healthy.
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionsAccepted()).toBe(1);
+    await p.close();
+  });
+
+  it('a login that never completes is cut at its own deadline (twice the probe timeout)', async () => {
+    const { server, probe } = await setup(() => primarySnapshot(), { hang: 'connect' });
+    const p = probe({ keepConnection: true, timeoutMs: 300 });
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    expect(server.connectionCount()).toBe(1);
+    await waitFor(() => server.connectionCount() === 0);
+    await p.close();
+  });
+
   it('keeps nothing open after close()', async () => {
     const { server, probe } = await setup();
     const p = probe({ keepConnection: true });
