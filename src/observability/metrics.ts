@@ -14,23 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type * as PromClient from 'prom-client';
-
-// prom-client's modules one by one, not its index: the index also loads the push gateway (http,
-// https), the cluster aggregator (node:cluster), Summary and the default metrics, none of which
-// hanasr uses: +11 MB RSS in every agent (bench/README.md, "Agent footprint";
-// test/agent/import-graph.test.ts keeps it so).
-const requirePromClient = createRequire(import.meta.url);
-const Registry = requirePromClient('prom-client/lib/registry') as typeof PromClient.Registry;
-type Registry = PromClient.Registry;
-const Counter = requirePromClient('prom-client/lib/counter') as typeof PromClient.Counter;
-type Counter<T extends string = string> = PromClient.Counter<T>;
-const Gauge = requirePromClient('prom-client/lib/gauge') as typeof PromClient.Gauge;
-type Gauge<T extends string = string> = PromClient.Gauge<T>;
-const Histogram = requirePromClient('prom-client/lib/histogram') as typeof PromClient.Histogram;
-type Histogram<T extends string = string> = PromClient.Histogram<T>;
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const METRIC_PREFIX = 'hanasr_';
 

@@ -102,31 +102,3 @@ console.log(JSON.stringify({ view, undici: process.moduleLoadList.filter((m) => 
     expect(out.undici).toEqual([]);
   }, 90_000);
 });
-
-describe("the agent's metrics library", () => {
-  it("loads prom-client's registry and metric types only: not its index, which loads the push gateway, the cluster aggregator and the default metrics (+11 MB RSS)", () => {
-    const script = `import { createRequire } from 'node:module';
-await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/cli/commands/agent.ts')).href)});
-const { createMetrics } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/observability/metrics.ts')).href)});
-const metrics = createMetrics();
-const text = await metrics.registry.metrics();
-const files = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/prom-client/'));
-console.log(JSON.stringify({ files: files.map((f) => f.slice(f.indexOf('/prom-client/') + 1)), exposition: text.length }));`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { files: string[]; exposition: number };
-    // The metrics work (an exposition with the catalogue's series) ...
-    expect(out.exposition).toBeGreaterThan(0);
-    expect(out.files).toContain('prom-client/lib/registry.js');
-    // ... without the parts of prom-client the agent never uses.
-    expect(
-      out.files.filter((f) =>
-        /^prom-client\/(index|lib\/(pushgateway|cluster|defaultMetrics|summary))\.js$/.test(f),
-      ),
-    ).toEqual([]);
-  }, 90_000);
-});
