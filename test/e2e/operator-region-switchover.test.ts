@@ -333,18 +333,52 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
   }, 60_000);
 
   it('hands over to C: A drains, stops and records its position, C takes over with every write, eu-west becomes DR', async () => {
-    const st = await steady();
+    const aborts = async () => (await events()).filter((e) => e.reason === 'RegionSwitchoverAborted');
+    // A heavily loaded machine (CI runs the suite on 2 cores, many e2e files at once) can stretch
+    // the drain past the 5-s deadline; the operator then aborts, which is the designed outcome (the
+    // abort cases above check it). A DBA asks again; so does the test, at most three times, and
+    // each abort must leave C unpromoted and the old primary the only writer.
+    let st = await steady();
+    let northEpoch = 0;
+    let seen = new Map<string | undefined, number>();
+    const tried: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      st = await steady();
+      await until('eu-north adopted', north, (n) => n.region?.generation === st.region!.generation, 10_000);
+      northEpoch = (await north()).lastEpoch;
+      const all = await events();
+      seen = new Map(all.map((e) => [e.metadata?.uid, e.count ?? 1]));
+      const abortsBefore = (await aborts()).length;
+      const since = Date.now();
+      await request(st.region!.generation, st.leader!.epoch);
+      const outcome = await until(
+        'C writable, or the switchover aborted',
+        async () =>
+          model.acceptsWrites('C') ? 'promoted' : (await aborts()).length > abortsBefore ? 'aborted' : '',
+        (o) => o !== '',
+        30_000,
+      ).catch(() => 'neither');
+      if (outcome === 'promoted') break;
+      // Neither, or the last try aborted: fail with what happened, so that a CI log says why.
+      const timeline = agentEvents
+        .filter((e) => e.t >= since && (e.event !== 'decision' || e.action !== 'none'))
+        .map((e) => `${((e.t - since) / 1000).toFixed(2)}s ${e.site} ${e.event} ${e.action}: ${e.message}`);
+      const told = (await events())
+        .filter((e) => (e.count ?? 1) > (seen.get(e.metadata?.uid) ?? 0))
+        .map((e) => `${e.reason}: ${e.message}`);
+      tried.push(`attempt ${attempt}: ${outcome}\n  ${[...told, ...timeline].join('\n  ')}`);
+      if (outcome === 'neither' || attempt === 3) throw new Error(`no handover to C:\n${tried.join('\n')}`);
+      expect(model.acceptsWrites('C')).toBe(false);
+      await until(
+        'the old primary writable again behind -rw',
+        async () => model.writableSites(),
+        (w) => w.length === 1 && w[0] === st.leader!.site,
+        10_000,
+      );
+    }
+    if (tried.length > 0)
+      console.log(`region switchover handed over after ${tried.length} abort(s):\n${tried.join('\n')}`);
     const old = st.leader!.site;
-    await until('eu-north adopted', north, (n) => n.region?.generation === st.region!.generation, 10_000);
-    const northEpoch = (await north()).lastEpoch;
-    const seen = new Map((await events()).map((e) => [e.metadata?.uid, e.count ?? 1]));
-    await request(st.region!.generation, st.leader!.epoch);
-    await until(
-      'C writable',
-      async () => model.acceptsWrites('C'),
-      (w) => w,
-      30_000,
-    );
     const n = await north();
     expect(n.region).toMatchObject({
       generation: st.region!.generation + 2,
