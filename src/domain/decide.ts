@@ -65,46 +65,45 @@ export function leaderSilenceWindowMs(spec: HanaSystemReplicationSpec): number {
 /**
  * How long a lost leader (its key ran out, its agent gone) must have been silent to this agent's
  * direct checks before the lease rule stands in for a fence of it that is still running or that
- * failed (decideNoLeader): the leader silence window, but never more than lease.ttlSeconds.
+ * failed (decideNoLeader): lease.ttlSeconds, counted on this agent's monotonic clock from the
+ * node's last answer to any direct check. Only this agent's clock is used: no time of another host.
  *
- * Why this and not "wait for the fence" (sim:fuzz 1319015437): a lost leader whose agent is gone
- * and whose node has no usable watchdog never stops by itself; only the fence stops it. The lease
- * rule that used to stand in for a running fence at once let a successor take over 0.8 s after the
- * old primary answered as writable, during a 1-s cut, and the old primary wrote beside it when the
- * cut ended, until the fence landed. Waiting for the fence's outcome instead loses every takeover
- * with a hung fence device (examples/scenarios/crash-primary-node-fence-fails.yaml): the fence
- * runs fencing.agent.timeoutSeconds (60 s by default), and by then the successor's last contact
- * with the primary is older than replication.logShippingTimeoutSeconds, so it is no longer trusted
- * as in sync.
+ * Why not "wait for the fence" (sim:fuzz 1319015437): a lost leader whose agent is gone and whose
+ * node has no usable watchdog never stops by itself; only the fence stops it. The lease rule used
+ * to stand in for a running fence at once, and let a successor take over 0.8 s after the old
+ * primary answered as writable, during a 1-s cut; the old primary wrote beside it when the cut
+ * ended, until the fence landed. Waiting for the fence's outcome instead loses every takeover with
+ * a hung fence device (examples/scenarios/crash-primary-node-fence-fails.yaml): the fence runs
+ * fencing.agent.timeoutSeconds (60 s by default), and by then the successor's last contact with
+ * the primary is older than replication.logShippingTimeoutSeconds, so it is no longer trusted as
+ * in sync and nothing is promoted.
  *
- * What the silence buys, and what it does not: no length of silence proves such a node stopped
- * (its agent is gone: no self-fence; no watchdog resets it). It proves only that the node has not
- * answered a single direct check for that long. A cut shorter than this never lets the takeover
- * overtake the fence: the node answers again and the wait goes on until the fence confirms the
- * off (then the takeover) or fails. A node that stays silent longer is either down (the node loss
- * the hung-fence example shows) or cut off that long with a dead agent, and then the successor
- * takes over as the lease rule does without any fence agent: the known limit of a dead agent on a
- * cut-off primary that nothing stopped yet (README Limits), here until the running fence lands.
+ * What the silence buys, and what it does not: no silence proves such a node stopped (no
+ * self-fence, no watchdog reset). A node out of reach for less than the TTL never lets the
+ * takeover overtake the fence: it answers again and the wait goes on until the fence confirms the
+ * off (then the takeover) or fails. A working fence device lands within its off call and a status
+ * poll (fencing.agent.callTimeoutSeconds, statusIntervalSeconds; seconds in practice, 2 s in the
+ * simulator), so two writers are left only when the node stays out of reach for a whole TTL while
+ * the device has not powered it off: a device slower than the TTL, or one that hangs (then the
+ * README's limit of a dead agent on a cut-off primary that nothing can fence), or a failed fence.
  *
- * Why the window (failureThreshold x interval, at least a probe cycle and the store allowance):
- * it is the silence the rules already ask before fencing a leader that holds its key, so a node
- * the successor would not yet fence as lost is not taken over as lost either; and it is longer
- * than any gap between two direct checks (a cycle: interval + probe timeout; silent peers are
- * checked again every 250 ms), so one unanswered check is never enough.
- *
- * Why at most the TTL: the successor must still be trusted as in sync when the silence has passed.
- * The silence counts from the node's last answer, at most when it died (t0). The key ran out by
- * t0 + TTL and is read within a cycle; the silence has passed by t0 + min(window, TTL) <= t0 + TTL
- * and a cycle (interval) later the successor decides, its check of the silent node waiting at most
- * the probe timeout: t0 + TTL + a cycle either way, no later than the lease rule alone. The schema
- * (lease.ttlSeconds + 3 cycles + clock.maxSkewSeconds < logShippingTimeoutSeconds, src/api/spec.ts)
- * keeps the successor trusted that long after a node loss (its last SOK at most a cycle before t0;
- * trusted until a cycle and the skew bound before contact + logShippingTimeoutSeconds). The
- * window alone is not bounded by that rule (failureThreshold x interval may exceed the TTL by far).
- * Clocks: only this agent's monotonic clock; no time of another host is used.
+ * Why the TTL, and not the leader silence window (failureThreshold x interval, at least a probe
+ * cycle and the store allowance; 1.2 s at the smallest intervals, shorter than the simulator's
+ * 2-s fence): it is the longest silence the schema's timing rule affords while keeping the
+ * successor trusted after a node loss with a hung fence. The silence counts from the node's last
+ * answer, at most when it died (t0). The key ran out by t0 + TTL (its last renewal came before
+ * t0) and is read within a cycle; the silence reaches the TTL by t0 + TTL; the first cycle that
+ * starts after that (an interval) decides once its check of the silent node times out (the probe
+ * timeout): by t0 + TTL + a cycle (interval + probe timeout), as the lease rule alone. The schema
+ * (lease.ttlSeconds + 3 x (interval + timeout) + clock.maxSkewSeconds <
+ * logShippingTimeoutSeconds, src/api/spec.ts) keeps the successor trusted that long: its last SOK
+ * is at most a cycle before t0, and it is trusted until a cycle and the skew bound before contact
+ * + logShippingTimeoutSeconds (src/domain/sync-trust.ts). A longer wait would not be covered: the
+ * window alone may exceed the TTL by far (failureThreshold up to 100), and
+ * test/sim/fencing-scenarios.test.ts shows that a 40-s window then promotes nothing.
  */
 export function lostLeaderSilenceMs(spec: HanaSystemReplicationSpec): number {
-  return Math.min(leaderSilenceWindowMs(spec), spec.lease.ttlSeconds * 1000);
+  return spec.lease.ttlSeconds * 1000;
 }
 
 /** Two direct checks of a leader's node without an answer, at least, before it counts as silent. */
@@ -907,7 +906,7 @@ function decideWithoutLeader(
           : `${lastLeader} answered a direct check ${(silentMs / 1000).toFixed(1)} s ago`;
       return none(
         standsIn === 'running' ? 'fence_running_leader_answered' : 'fence_failed_leader_answered',
-        `${fence} and ${heard}: the lease rule stands in for the fence only once ${lastLeader} has been silent for ${needMs / 1000} s (the leader silence window, at most lease.ttlSeconds); waiting${standsIn === 'running' ? ' for the fence or the silence' : ' for the silence'}`,
+        `${fence} and ${heard}: the lease rule stands in for the fence only once ${lastLeader} has been silent for ${needMs / 1000} s (lease.ttlSeconds); waiting${standsIn === 'running' ? ' for the fence or the silence' : ' for the silence'}`,
       );
     }
   }

@@ -96,7 +96,7 @@ export interface Observation {
   /**
    * The site whose node this agent is fencing now, in the background (its outcome not recorded
    * yet): while it runs the lease rule stays in force, as after a fence that failed, once that
-   * node has been silent for the lost-leader silence window (peerSilentMs).
+   * node has been silent for lease.ttlSeconds (peerSilentMs).
    */
   readonly fencingNode?: string;
   /**

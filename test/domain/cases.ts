@@ -2093,12 +2093,12 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['taking over'],
   },
   {
-    name: 'key ran out, A gone and silent for the window, B still fencing it: the lease rule (takeover)',
+    name: 'key ran out, A gone and silent for the TTL, B still fencing it: the lease rule (takeover)',
     spec: fencingSpec,
     obs: bAfterPrimaryLoss({
       reports: {},
       fencingNode: 'A',
-      peerSilentMs: { A: 6000 },
+      peerSilentMs: { A: 10_000 },
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
     }),
     kind: 'takeover',
@@ -2119,7 +2119,20 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     }),
     kind: 'none',
     reason: 'fence_running_leader_answered',
-    says: ['B is fencing A', 'answered a direct check 0.8 s ago', 'silent for 6 s'],
+    says: ['B is fencing A', 'answered a direct check 0.8 s ago', 'silent for 10 s'],
+  },
+  {
+    name: 'key ran out, B fencing A, A silent for the leader silence window (6 s) but not the TTL: waits',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      peerSilentMs: { A: 9999 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'none',
+    reason: 'fence_running_leader_answered',
+    says: ['answered a direct check 10.0 s ago', 'silent for 10 s (lease.ttlSeconds)'],
   },
   {
     name: 'key ran out, B fencing A, no measure of how long A has been silent: waits',
@@ -2154,7 +2167,7 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['taking over'],
   },
   {
-    name: 'window capped at the TTL: silent for lease.ttlSeconds while fencing is enough (failureThreshold 10)',
+    name: 'failureThreshold 10 (a 20-s leader silence window): silent for lease.ttlSeconds while fencing is enough',
     spec: spec({ takeover: { failureThreshold: 10 }, fencing: { agent: { command: 'fence_ipmilan' } } }),
     obs: bAfterPrimaryLoss({
       reports: {},
@@ -2167,12 +2180,12 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['taking over'],
   },
   {
-    name: 'key ran out, A gone and silent for the window, its fence failed: the lease rule (takeover)',
+    name: 'key ran out, A gone and silent for the TTL, its fence failed: the lease rule (takeover)',
     spec: fencingSpec,
     obs: bAfterPrimaryLoss({
       reports: {},
       fences: fenceRecord('failed'),
-      peerSilentMs: { A: 6000 },
+      peerSilentMs: { A: 10_000 },
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
     }),
     kind: 'takeover',

@@ -46,12 +46,12 @@ describe('fencing in the scenarios', () => {
     }
   });
 
-  it('node loss, a hung fence and a silence window past the TTL: the wait for silence is capped at the TTL, B takes over while the fence still runs, within its in-sync trust', async () => {
+  it('node loss, a hung fence and a silence window past the TTL: B waits for a TTL of silence, not the window, and takes over while the fence still runs, within its in-sync trust', async () => {
     // failureThreshold 20 x interval 2 s: a 40-s silence window, against a 10-s TTL and a 30-s
-    // log-shipping timeout (the schema's floor: 10 + 3 x 5 + 1 = 26 s). Waiting the whole window
+    // log-shipping timeout (the schema's floor: 10 + 3 x 5 + 1 = 26 s). Waiting that window
     // after the node's last answer would pass B's in-sync trust (its last SOK, about 60 s, plus
     // 30 s less a cycle and the skew bound): nothing would be promoted. The fence hangs for its
-    // 60-s timeout. With the cap B decides within the TTL and a cycle of the crash, as the lease
+    // 60-s timeout. Waiting a TTL, B decides within the TTL and a cycle of the crash, as the lease
     // rule alone does.
     const text = readFileSync(join(dir, 'crash-primary-node-fence-hangs.yaml'), 'utf8')
       .replace('name: crash-primary-node-fence-hangs', 'name: crash-primary-node-fence-hangs-long-window')
