@@ -161,7 +161,8 @@ export class NetworkPeerProbe implements PeerProbe {
 
 /**
  * One GET over node:http(s), not fetch: Node's fetch loads undici and compiles its WebAssembly
- * HTTP parser on first use, +15-19 MB RSS in the agent (bench/README.md, "Agent footprint").
+ * HTTP parser on first use: +17-23 MB RSS in an idle process, 2-7 MB on top of the agent's modules
+ * (bench/README.md, "Slow SQL probe and agent footprint").
  * Resolves with the status, the body (null when longer than `limit` bytes; the rest is not read)
  * and the peer's response MAC header; rejects on a socket error or when `signal` aborts.
  */

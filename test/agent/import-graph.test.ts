@@ -68,7 +68,7 @@ describe('the agent command module graph', () => {
 });
 
 describe('what a running agent loads', () => {
-  it("checks a peer agent's /status without Node's fetch (undici and its WebAssembly parser: +15-19 MB RSS)", () => {
+  it("checks a peer agent's /status without Node's fetch (undici and its WebAssembly parser: +2-7 MB RSS in the agent)", () => {
     const token = 'import-graph-peer-token-5566';
     const script = `import { startStatusServer } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/status-server.ts')).href)};
 import { NetworkPeerProbe } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/peer-probe.ts')).href)};
