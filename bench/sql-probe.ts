@@ -1,6 +1,7 @@
 /**
- * Latency of one SQL probe (fresh connection + SCRAM login + query + disconnect) against the
- * wire-protocol simulator on loopback. Prints figures; asserts nothing.
+ * Latency of one SQL probe against the wire-protocol simulator on loopback: on a fresh connection
+ * (SCRAM login + query + disconnect) and on the kept connection the agent's own lag probe uses
+ * (keepConnection: the query alone). Prints figures; asserts nothing.
  *   npx tsx bench/sql-probe.ts [iterations]
  */
 import { realClock } from '../src/clock.js';
@@ -62,28 +63,33 @@ for (const method of ['SCRAMPBKDF2SHA256', 'SCRAMSHA256'] as const) {
     snapshot,
     authMethods: [method],
   });
-  const probe = new HanaSqlProbe({
-    host: '127.0.0.1',
-    port: server.port,
-    credentials: { user: 'SYSTEM', password: 'Bench-1' },
-    timeoutMs: 5000,
-    clock: realClock,
-  });
-  for (const [name, fn] of [
-    ['availability', () => probe.availability()],
-    ['replicationLag', () => probe.replicationLag(new AbortController().signal)],
-  ] as const) {
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const start = performance.now();
-      await fn();
-      times.push(performance.now() - start);
+  for (const keepConnection of [false, true]) {
+    const probe = new HanaSqlProbe({
+      host: '127.0.0.1',
+      port: server.port,
+      credentials: { user: 'SYSTEM', password: 'Bench-1' },
+      timeoutMs: 5000,
+      clock: realClock,
+      keepConnection,
+    });
+    const how = keepConnection ? 'kept' : 'fresh';
+    for (const [name, fn] of [
+      ['availability', () => probe.availability()],
+      ['replicationLag', () => probe.replicationLag(new AbortController().signal)],
+    ] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const start = performance.now();
+        await fn();
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(1);
+      console.log(
+        `${method.padEnd(18)} ${how.padEnd(6)} ${name.padEnd(15)} n=${n} median=${q(0.5)} ms p90=${q(0.9)} ms max=${q(1)} ms`,
+      );
     }
-    times.sort((a, b) => a - b);
-    const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(1);
-    console.log(
-      `${method.padEnd(18)} ${name.padEnd(15)} n=${n} median=${q(0.5)} ms p90=${q(0.9)} ms max=${q(1)} ms`,
-    );
+    await probe.close();
   }
   await server.close();
 }

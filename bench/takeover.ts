@@ -13,7 +13,7 @@
  * primary, a slow SQL probe); the agents' CPU and RSS at the default interval; the simulator's
  * throughput (schedules per second).
  *
- * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--probe-timeout S] [--standin node|sh]
+ * Run: npx tsx bench/takeover.ts [--runs 30] [--takeover-ms 1000] [--blips 3] [--blip-kinds K,...] [--probe-timeout S] [--standin node|sh]
  *        [--only crash,node,node-fenced,planned,blips,footprint,sim,patroni] [--patroni-runs 3] [--out takeover]
  *        [--settings defaults,tuned] [--trace]  (--trace: each unplanned run's timeline of HANA commands, decisions, leader key)
  *        [--footprint-starts N]  (the footprint N times: RSS, PSS, private from smaps_rollup, the median)
@@ -51,6 +51,10 @@ const RUNS = Number(flag('--runs', '30'));
 const FOOTPRINT_STARTS = Number(flag('--footprint-starts', '1'));
 const TAKEOVER_MS = Number(flag('--takeover-ms', '1000'));
 const BLIPS = Number(flag('--blips', '3'));
+/** Which blips to play (default all four). */
+const BLIP_ONLY = new Set(
+  flag('--blip-kinds', 'probe-stall,etcd-leader-change,primary-freeze-2s,slow-sql-probe').split(','),
+);
 /** Overrides probes.timeoutSeconds in both settings (a loaded machine: the fake tools are node processes). */
 const PROBE_TIMEOUT = flag('--probe-timeout', '');
 /** Prints, for every unplanned run, the timeline of commands, decisions and the leader key. */
@@ -270,6 +274,17 @@ async function blip(bench: Bench, etcd: EtcdCluster, kind: Blip): Promise<number
     await sleep(20_000);
     const took = rig.leaderAt.filter((l) => l.at >= t0 && l.site !== 'A' && l.site !== null).length;
     const falseTakeover = took > 0 || rig.takeoverAskedAt.size > 0;
+    // How close A came: its longest run of failed probes in the window (from its decision lines).
+    const failedInARow = Math.max(
+      0,
+      ...rig
+        .timeline(t0, Date.now(), t0)
+        .filter((l) => l.includes(' A  log '))
+        .map((l) => Number(/failed (\d+)(?: of \d+| consecutive) probes/.exec(l)?.[1] ?? 0)),
+    );
+    console.log(
+      `  blip ${kind}: A's longest run of failed probes ${failedInARow} (threshold ${timing.failureThreshold})${falseTakeover ? ': false takeover' : ''}`,
+    );
     if (falseTakeover && TRACE) {
       console.log(`  trace: false takeover in the ${kind} blip`);
       for (const line of rig.timeline(t0 - 2000, Date.now(), t0).filter((l) => !l.includes(' sql ')))
@@ -538,7 +553,7 @@ try {
 
   if (ONLY.has('blips')) {
     const counts: Record<string, { runs: number; falseTakeovers: number }> = {};
-    for (const kind of BLIP_KINDS) {
+    for (const kind of BLIP_KINDS.filter((k) => BLIP_ONLY.has(k))) {
       counts[kind] = { runs: 0, falseTakeovers: 0 };
       for (let i = 0; i < BLIPS; i++) {
         try {

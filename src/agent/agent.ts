@@ -29,6 +29,7 @@ import {
 } from '../domain/maintenance-watch.js';
 import {
   peerSilenceStands,
+  peerSilentMs,
   SILENT_PEER_RECHECK_AFTER_MS,
   SILENT_PEER_RECHECK_MS,
   type PeerQuiet,
@@ -1066,7 +1067,20 @@ export class Agent {
       ...(this.host.nodeFence.running !== null && this.host.nodeFence.site !== null
         ? { fencingNode: this.host.nodeFence.site }
         : {}),
+      ...this.peerSilence(),
     });
+  }
+
+  /** How long each peer whose latest check went unanswered has been silent (Observation.peerSilentMs). */
+  private peerSilence(): { peerSilentMs?: Record<string, number> } {
+    if (this.quiet.size === 0) return {};
+    const now = this.options.clock.monotonic();
+    const out: Record<string, number> = {};
+    for (const [name, quiet] of this.quiet) {
+      const ms = peerSilentMs(quiet, this.answeredAt.get(name), now);
+      if (ms !== undefined) out[name] = ms;
+    }
+    return { peerSilentMs: out };
   }
 
   /** The age of the last confirmed lease renewal on the monotonic clock, or null. */

@@ -19,6 +19,8 @@
  * a SQL answer without a word from the agent counts as writable — the safe side for the takeover
  * guard. A silent or refusing peer is never writable and never a confirmed secondary.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { anySignal, withTimeout, type Clock } from '../clock.js';
 import type { PeerView } from '../domain/observation.js';
 import type { HanaCredentials } from '../hana/sql/credentials.js';
@@ -43,8 +45,6 @@ export interface NetworkPeerProbeOptions {
   readonly clock: Clock;
   /** Deadline of each check (read per call: the spec's probes.timeoutSeconds may change). */
   readonly timeoutMs: () => number;
-  /** Injected for tests; default globalThis.fetch. */
-  readonly fetch?: typeof fetch;
   /** The shared peer token; required when a peer has a status URL. */
   readonly peerToken?: string;
 }
@@ -78,10 +78,8 @@ function parseAgentStatus(body: unknown): PeerAgentStatus | null {
 
 export class NetworkPeerProbe implements PeerProbe {
   private readonly sqlProbes = new Map<string, HanaSqlProbe>();
-  private readonly fetchFn: typeof fetch;
 
   constructor(private readonly options: NetworkPeerProbeOptions) {
-    this.fetchFn = options.fetch ?? globalThis.fetch;
     const unauthenticated = Object.entries(options.peers).filter(([, p]) => p.statusUrl !== undefined);
     if (unauthenticated.length > 0 && (options.peerToken ?? '') === '')
       throw new Error(
@@ -145,27 +143,15 @@ export class NetworkPeerProbe implements PeerProbe {
       const token = this.options.peerToken!;
       return await withTimeout(this.options.clock, timeoutMs, 'peer agent status', async (deadline) => {
         const nonce = newNonce();
-        const res = await this.fetchFn(new URL('/status', url), {
-          signal: anySignal([signal, deadline]),
-          headers: {
-            accept: 'application/json',
-            authorization: authorizationHeader(token, 'GET', '/status', nonce),
-          },
-          redirect: 'error',
+        const res = await httpGet(new URL('/status', url), anySignal([signal, deadline]), MAX_STATUS_BYTES, {
+          accept: 'application/json',
+          authorization: authorizationHeader(token, 'GET', '/status', nonce),
         });
-        if (res.status === 401 || res.status === 403) {
-          await res.body?.cancel().catch(() => {});
-          return 'unauthenticated';
-        }
-        if (!res.ok) {
-          await res.body?.cancel().catch(() => {});
-          return 'silent';
-        }
-        const text = await boundedText(res, MAX_STATUS_BYTES);
-        if (text === null) return 'silent';
-        if (!checkResponse(token, nonce, res.status, text, res.headers.get(RESPONSE_MAC_HEADER)))
-          return 'unauthenticated';
-        return parseAgentStatus(JSON.parse(text)) ?? 'silent';
+        if (res.status === 401 || res.status === 403) return 'unauthenticated';
+        // A redirect is followed nowhere: not the peer's answer.
+        if (res.status < 200 || res.status > 299 || res.body === null) return 'silent';
+        if (!checkResponse(token, nonce, res.status, res.body, res.mac)) return 'unauthenticated';
+        return parseAgentStatus(JSON.parse(res.body)) ?? 'silent';
       });
     } catch {
       return 'silent';
@@ -173,23 +159,44 @@ export class NetworkPeerProbe implements PeerProbe {
   }
 }
 
-/** The body as text, or null when it is longer than `limit` bytes (the rest is not read). */
-async function boundedText(res: Response, limit: number): Promise<string | null> {
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * One GET over node:http(s), not fetch: Node's fetch loads undici and compiles its WebAssembly
+ * HTTP parser on first use: +17-23 MB RSS in an idle process, 2-7 MB on top of the agent's modules
+ * (bench/README.md, "Slow SQL probe and agent footprint").
+ * Resolves with the status, the body (null when longer than `limit` bytes; the rest is not read)
+ * and the peer's response MAC header; rejects on a socket error or when `signal` aborts.
+ */
+function httpGet(
+  url: URL,
+  signal: AbortSignal,
+  limit: number,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string | null; mac: string | null }> {
+  return new Promise((resolve, reject) => {
+    const get = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // A connection of its own each time (no keep-alive pool): a peer agent that restarted never
+    // meets a half-dead socket from before, and a refused connect is a plain "silent".
+    const req = get(url, { method: 'GET', headers, signal, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const mac = res.headers[RESPONSE_MAC_HEADER];
+      const done = (body: string | null) =>
+        resolve({ status: res.statusCode ?? 0, body, mac: typeof mac === 'string' ? mac : null });
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.destroy();
+          done(null);
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The PeerView of both checks (pure; the rules of this file's header). */

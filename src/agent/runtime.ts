@@ -519,6 +519,8 @@ export async function startAgentRuntime(
     });
   };
 
+  /** The local lag probe, whose kept SQL connection stop() closes. */
+  let lagProbe: HanaSqlProbe | undefined;
   const buildHana = (spec: HanaSystemReplicationSpec): HanaPort => {
     if (options.hana) return options.hana(spec);
     const sid = config.hana.sid ?? spec.sid;
@@ -531,12 +533,15 @@ export async function startAgentRuntime(
           credentials,
           timeoutMs: commandTimeoutMs,
           clock,
+          // One round trip per probe: a slow but answering SQL server still answers in time.
+          keepConnection: true,
           ...(config.sql.writeProbeTable !== undefined
             ? { writeProbeTable: config.sql.writeProbeTable, writerId: config.site }
             : {}),
         })
       : undefined;
     if (!lagSource) log('warn', 'no SQL credentials: replication lag is unknown', {});
+    lagProbe = lagSource;
     return new HanaCommandAdapter({
       sid,
       instanceNumber: nr,
@@ -697,6 +702,7 @@ export async function startAgentRuntime(
           await agent
             .stop()
             .catch((err: unknown) => log('warn', 'agent stop failed', { error: errorMessage(err) }));
+        await lagProbe?.close().catch(() => {});
         await coordination.close().catch(() => {});
         await otherRegionStore?.close().catch(() => {});
         await server.close();

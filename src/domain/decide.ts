@@ -62,6 +62,50 @@ export function leaderSilenceWindowMs(spec: HanaSystemReplicationSpec): number {
   );
 }
 
+/**
+ * How long a lost leader (its key ran out, its agent gone) must have been silent to this agent's
+ * direct checks before the lease rule stands in for a fence of it that is still running or that
+ * failed (decideNoLeader): lease.ttlSeconds, counted on this agent's monotonic clock from the
+ * node's last answer to any direct check. Only this agent's clock is used: no time of another host.
+ *
+ * Why not "wait for the fence" (sim:fuzz 1319015437): a lost leader whose agent is gone and whose
+ * node has no usable watchdog never stops by itself; only the fence stops it. The lease rule used
+ * to stand in for a running fence at once, and let a successor take over 0.8 s after the old
+ * primary answered as writable, during a 1-s cut; the old primary wrote beside it when the cut
+ * ended, until the fence landed. Waiting for the fence's outcome instead loses every takeover with
+ * a hung fence device (examples/scenarios/crash-primary-node-fence-fails.yaml): the fence runs
+ * fencing.agent.timeoutSeconds (60 s by default), and by then the successor's last contact with
+ * the primary is older than replication.logShippingTimeoutSeconds, so it is no longer trusted as
+ * in sync and nothing is promoted.
+ *
+ * What the silence buys, and what it does not: no silence proves such a node stopped (no
+ * self-fence, no watchdog reset). A node out of reach for less than the TTL never lets the
+ * takeover overtake the fence: it answers again and the wait goes on until the fence confirms the
+ * off (then the takeover) or fails. A working fence device lands within its off call and a status
+ * poll (fencing.agent.callTimeoutSeconds, statusIntervalSeconds; seconds in practice, 2 s in the
+ * simulator), so two writers are left only when the node stays out of reach for a whole TTL while
+ * the device has not powered it off: a device slower than the TTL, or one that hangs (then the
+ * README's limit of a dead agent on a cut-off primary that nothing can fence), or a failed fence.
+ *
+ * Why the TTL, and not the leader silence window (failureThreshold x interval, at least a probe
+ * cycle and the store allowance; 1.2 s at the smallest intervals, shorter than the simulator's
+ * 2-s fence): it is the longest silence the schema's timing rule affords while keeping the
+ * successor trusted after a node loss with a hung fence. The silence counts from the node's last
+ * answer, at most when it died (t0). The key ran out by t0 + TTL (its last renewal came before
+ * t0) and is read within a cycle; the silence reaches the TTL by t0 + TTL; the first cycle that
+ * starts after that (an interval) decides once its check of the silent node times out (the probe
+ * timeout): by t0 + TTL + a cycle (interval + probe timeout), as the lease rule alone. The schema
+ * (lease.ttlSeconds + 3 x (interval + timeout) + clock.maxSkewSeconds <
+ * logShippingTimeoutSeconds, src/api/spec.ts) keeps the successor trusted that long: its last SOK
+ * is at most a cycle before t0, and it is trusted until a cycle and the skew bound before contact
+ * + logShippingTimeoutSeconds (src/domain/sync-trust.ts). A longer wait would not be covered: the
+ * window alone may exceed the TTL by far (failureThreshold up to 100), and
+ * test/sim/fencing-scenarios.test.ts shows that a 40-s window then promotes nothing.
+ */
+export function lostLeaderSilenceMs(spec: HanaSystemReplicationSpec): number {
+  return spec.lease.ttlSeconds * 1000;
+}
+
 /** Two direct checks of a leader's node without an answer, at least, before it counts as silent. */
 export const LEADER_SILENCE_MIN_CHECKS = 2;
 
@@ -843,6 +887,29 @@ function decideWithoutLeader(
   if (!planned && lastReport && isWritablePrimary(lastReport.health) && !lastReport.fenced) {
     return none('former_primary_reports_healthy', `${lastLeader} reports a healthy primary; not taking over`);
   }
+  // The lease rule stands in for a fence of the lost leader that still runs or that failed, but
+  // only once its node has been silent to this agent's direct checks for lostLeaderSilenceMs()
+  // (sim:fuzz 1319015437: a 1-s cut during the fence let the takeover overtake it).
+  const standsIn =
+    !planned && spec.fencing.agent !== undefined ? leaseRuleStandsIn(obs, lastLeader, lastEpoch) : null;
+  if (standsIn !== null && peer?.reachable !== true) {
+    const silentMs = obs.peerSilentMs?.[lastLeader];
+    const needMs = lostLeaderSilenceMs(spec);
+    if (silentMs === undefined || silentMs < needMs) {
+      const fence =
+        standsIn === 'running'
+          ? `${obs.self} is fencing ${lastLeader}'s node (its key ran out with its agent gone)`
+          : `the fence of ${lastLeader} failed in this term (its key ran out with its agent gone)`;
+      const heard =
+        silentMs === undefined
+          ? `no unanswered direct check of ${lastLeader} measures its silence yet`
+          : `${lastLeader} answered a direct check ${(silentMs / 1000).toFixed(1)} s ago`;
+      return none(
+        standsIn === 'running' ? 'fence_running_leader_answered' : 'fence_failed_leader_answered',
+        `${fence} and ${heard}: the lease rule stands in for the fence only once ${lastLeader} has been silent for ${needMs / 1000} s (lease.ttlSeconds); waiting${standsIn === 'running' ? ' for the fence or the silence' : ' for the silence'}`,
+      );
+    }
+  }
   const primaryView = primaryViewOf(lastReport);
   const intent = planned
     ? obs.intents.find((i) => i.kind === 'planned-takeover' && i.target === obs.self)
@@ -930,21 +997,36 @@ function decideWithoutLeader(
  * gone, so the lease running out says nothing of HANA: nobody stopped it unless its watchdog reset
  * the node), and no direct check that found it stopped or a secondary. With a fence agent, such a
  * site is fenced before a takeover; while that fence runs, and once it failed in that term, the
- * lease rule stands (README: a failed or hung fence leaves the lease rule in force).
+ * lease rule stands, once the node has been silent for lostLeaderSilenceMs() (README: a failed or
+ * hung fence leaves the lease rule in force).
  */
 function unconfirmedLostLeader(obs: Observation, site: string, epoch: number): boolean {
   if (obs.reports[site] !== undefined) return false;
-  // A fence of it still running: the lease rule stays in force meanwhile, as after a failed one.
-  if (obs.fencingNode === site) return false;
   const peer = obs.peers[site];
   if (peer?.reachable === true && (peer.role === 'secondary' || peer.running === false)) return false;
+  // A fence of it still running, or failed in this term: the lease rule stands in (once the node
+  // has been silent for lostLeaderSilenceMs(), see leaseRuleStandsIn).
+  return leaseRuleStandsIn(obs, site, epoch) === null;
+}
+
+/**
+ * A lost leader that nothing shows stopped (no live report, no direct check that found it stopped
+ * or a secondary) and whose fence by this agent is running ('running') or failed in this term
+ * ('failed'): the lease rule stands in for the fence, once its node has been silent for
+ * lostLeaderSilenceMs(). Null: not such a leader.
+ */
+function leaseRuleStandsIn(obs: Observation, site: string, epoch: number): 'running' | 'failed' | null {
+  if (obs.reports[site] !== undefined) return null;
+  const peer = obs.peers[site];
+  if (peer?.reachable === true && (peer.role === 'secondary' || peer.running === false)) return null;
+  if (obs.fencingNode === site) return 'running';
   const fence = obs.fences?.[site];
-  return !(
-    fence !== undefined &&
+  return fence !== undefined &&
     fence.epoch === epoch &&
     fence.action === 'off' &&
     fence.result !== 'confirmed'
-  );
+    ? 'failed'
+    : null;
 }
 
 /**

@@ -95,9 +95,18 @@ export interface Observation {
   readonly region?: RegionView;
   /**
    * The site whose node this agent is fencing now, in the background (its outcome not recorded
-   * yet): while it runs the lease rule stays in force, as after a fence that failed.
+   * yet): while it runs the lease rule stays in force, as after a fence that failed, once that
+   * node has been silent for lease.ttlSeconds (peerSilentMs).
    */
   readonly fencingNode?: string;
+  /**
+   * For each peer whose latest direct check went unanswered: how long it has been silent, in ms on
+   * this agent's monotonic clock, from its last answer to any direct check (or, when it has not
+   * answered since this agent started, from the start of the first unanswered check) to the
+   * start of this decision (src/domain/peer-silence.ts peerSilentMs). Absent for a peer: it
+   * answered its latest check, or nothing measured it; both count as not silent.
+   */
+  readonly peerSilentMs?: Readonly<Record<string, number>>;
 }
 
 /** What the coordination store holds about a cluster, as far as an observation needs it. */
@@ -143,6 +152,7 @@ export function buildObservation(input: {
   readonly leaderSilence?: Observation['leaderSilence'];
   readonly region?: RegionView;
   readonly fencingNode?: string;
+  readonly peerSilentMs?: Observation['peerSilentMs'];
 }): Observation {
   const { state } = input;
   // Copied key by key rather than spread and `delete`d (every cycle): the same keys in the same order.
@@ -166,6 +176,7 @@ export function buildObservation(input: {
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     ...(input.region !== undefined ? { region: input.region } : {}),
     ...(input.fencingNode !== undefined ? { fencingNode: input.fencingNode } : {}),
+    ...(input.peerSilentMs !== undefined ? { peerSilentMs: input.peerSilentMs } : {}),
   };
 }
 

@@ -62,3 +62,20 @@ export function peerSilenceStands(
     why: `silent for ${span} ms of checks, the latest ended ${Math.max(0, age)} ms ago`,
   };
 }
+
+/**
+ * How long a peer has been silent to this agent's direct checks (ms, this agent's monotonic
+ * clock): from its last answer to any check (`lastAnswer`), or, when it has not answered since
+ * this agent started, from the start of the first unanswered check, to `now`. Undefined while it
+ * answered its latest check (`quiet` absent). Between its last answer and the first check that
+ * went unanswered nobody asked it (at most an interval); that span counts as silence, as it does
+ * for the lease rule, which counts from the last renewal.
+ */
+export function peerSilentMs(
+  quiet: PeerQuiet | undefined,
+  lastAnswer: number | undefined,
+  now: number,
+): number | undefined {
+  if (quiet === undefined) return undefined;
+  return Math.max(0, now - (lastAnswer ?? quiet.since));
+}

@@ -66,3 +66,39 @@ describe('the agent command module graph', () => {
     ).toEqual([]);
   }, 90_000);
 });
+
+describe('what a running agent loads', () => {
+  it("checks a peer agent's /status without Node's fetch (undici and its WebAssembly parser: +2-7 MB RSS in the agent)", () => {
+    const token = 'import-graph-peer-token-5566';
+    const script = `import { startStatusServer } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/status-server.ts')).href)};
+import { NetworkPeerProbe } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/peer-probe.ts')).href)};
+import { realClock } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/clock.ts')).href)};
+const server = await startStatusServer({
+  host: '127.0.0.1',
+  port: 0,
+  status: () => ({ hana: { role: 'secondary', source: 'A', running: true } }),
+  healthz: () => ({ ok: true, message: 'ok' }),
+  readyz: () => ({ ok: true, message: 'ok' }),
+  peerToken: ${JSON.stringify(token)},
+});
+const probe = new NetworkPeerProbe({
+  peers: { B: { statusUrl: server.url } },
+  clock: realClock,
+  timeoutMs: () => 5000,
+  peerToken: ${JSON.stringify(token)},
+});
+const view = await probe.check('B', new AbortController().signal);
+await server.close();
+console.log(JSON.stringify({ view, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { view: unknown; undici: string[] };
+    // The check did reach the peer agent (a confirmed secondary), and Node's fetch stayed unloaded.
+    expect(out.view).toMatchObject({ reachable: true, role: 'secondary', source: 'A' });
+    expect(out.undici).toEqual([]);
+  }, 90_000);
+});

@@ -205,6 +205,58 @@ describe('NetworkPeerProbe', () => {
   });
 });
 
+describe("NetworkPeerProbe: the peer agent's HTTP answer (node:http, no fetch)", () => {
+  async function httpPeer(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server: Server = createServer(handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('a body over 256 KiB is not read to its end and counts as silent', async () => {
+    const url = await httpPeer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"pad":"${'x'.repeat(300 * 1024)}"}`);
+    });
+    expect((await probe({ B: { statusUrl: url } }).detail('B', signal())).agent).toBe('silent');
+  });
+
+  it('a redirect is followed nowhere: silent', async () => {
+    const target = await agentPeer({ role: 'secondary', source: 'A', running: true });
+    const url = await httpPeer((_req, res) => {
+      res.writeHead(302, { location: `${target.url}/status` });
+      res.end();
+    });
+    expect((await probe({ B: { statusUrl: url } }).detail('B', signal())).agent).toBe('silent');
+  });
+
+  it('headers, then a body that never ends: cut at the deadline', async () => {
+    const url = await httpPeer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"hana":');
+    });
+    const started = Date.now();
+    expect((await probe({ B: { statusUrl: url } }, realClock, 300).detail('B', signal())).agent).toBe(
+      'silent',
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a 401 is unauthenticated', async () => {
+    const url = await httpPeer((_req, res) => {
+      res.writeHead(401);
+      res.end('no');
+    });
+    expect((await probe({ B: { statusUrl: url } }).detail('B', signal())).agent).toBe('unauthenticated');
+  });
+});
+
 describe('viewOf: the rules in one table', () => {
   const primary: PeerAgentStatus = { role: 'primary', running: true };
   const secondary: PeerAgentStatus = { role: 'secondary', source: 'A', running: true };

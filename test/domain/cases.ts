@@ -2152,11 +2152,12 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['taking over'],
   },
   {
-    name: 'key ran out, A gone and not answering, B still fencing it: the lease rule (takeover)',
+    name: 'key ran out, A gone and silent for the TTL, B still fencing it: the lease rule (takeover)',
     spec: fencingSpec,
     obs: bAfterPrimaryLoss({
       reports: {},
       fencingNode: 'A',
+      peerSilentMs: { A: 10_000 },
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
     }),
     kind: 'takeover',
@@ -2164,16 +2165,104 @@ export const fenceBeforePromoteCases: DecisionCase[] = [
     says: ['taking over'],
   },
   {
-    name: 'key ran out, A gone and not answering, its fence failed: the lease rule (takeover)',
+    // sim:fuzz 1319015437: A's agent stopped, its key ran out while it answered as writable, B
+    // fenced it; A was cut off for 1 s and B took over 0.8 s after A's last writable answer. A,
+    // back, took writes beside B until the fence landed.
+    name: 'key ran out, B fencing A, A answered a direct check 0.8 s ago: waits for the fence or the silence',
     spec: fencingSpec,
     obs: bAfterPrimaryLoss({
       reports: {},
-      fences: fenceRecord('failed'),
+      fencingNode: 'A',
+      peerSilentMs: { A: 800 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'none',
+    reason: 'fence_running_leader_answered',
+    says: ['B is fencing A', 'answered a direct check 0.8 s ago', 'silent for 10 s'],
+  },
+  {
+    name: 'key ran out, B fencing A, A silent for the leader silence window (6 s) but not the TTL: waits',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      peerSilentMs: { A: 9999 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'none',
+    reason: 'fence_running_leader_answered',
+    says: ['answered a direct check 10.0 s ago', 'silent for 10 s (lease.ttlSeconds)'],
+  },
+  {
+    name: 'key ran out, B fencing A, no measure of how long A has been silent: waits',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'none',
+    reason: 'fence_running_leader_answered',
+    says: ['B is fencing A', 'no unanswered direct check'],
+  },
+  {
+    // examples/scenarios/crash-primary-node-fence-fails.yaml: A's node died at 60 s, its fence
+    // device hangs until the 60-s fence timeout; A's key (TTL 20 s) ran out, B's checks of A have
+    // gone unanswered since the crash: B promotes within its in-sync trust, not after the fence.
+    name: 'hung fence of a dead node (TTL 20 s): silent since the crash, B takes over while the fence runs',
+    spec: spec({
+      lease: { ttlSeconds: 20 },
+      replication: { logShippingTimeoutSeconds: 60 },
+      fencing: { agent: { command: 'fence_ipmilan' } },
+    }),
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      peerSilentMs: { A: 21_000 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 23_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'failureThreshold 10 (a 20-s leader silence window): silent for lease.ttlSeconds while fencing is enough',
+    spec: spec({ takeover: { failureThreshold: 10 }, fencing: { agent: { command: 'fence_ipmilan' } } }),
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fencingNode: 'A',
+      peerSilentMs: { A: 10_000 },
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
     }),
     kind: 'takeover',
     reason: 'primary_lost_takeover',
     says: ['taking over'],
+  },
+  {
+    name: 'key ran out, A gone and silent for the TTL, its fence failed: the lease rule (takeover)',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fences: fenceRecord('failed'),
+      peerSilentMs: { A: 10_000 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'key ran out, its fence failed, A answered a direct check 1 s ago: waits for the silence',
+    spec: fencingSpec,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      fences: fenceRecord('failed'),
+      peerSilentMs: { A: 1000 },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 12_000 }) },
+    }),
+    kind: 'none',
+    reason: 'fence_failed_leader_answered',
+    says: ['fence of A failed', 'answered a direct check 1.0 s ago'],
   },
   {
     name: 'key ran out, A answers as a secondary, fence agent: no fence needed',

@@ -3,7 +3,7 @@
  * only a whole probe timeout of unanswered checks since its last answer, the latest ended just now.
  */
 import { describe, expect, it } from 'vitest';
-import { peerSilenceStands, SILENT_PEER_FRESH_MS } from '../../src/domain/peer-silence.js';
+import { peerSilenceStands, peerSilentMs, SILENT_PEER_FRESH_MS } from '../../src/domain/peer-silence.js';
 
 const T = 3000;
 
@@ -32,5 +32,31 @@ describe('peerSilenceStands', () => {
       const v = peerSilenceStands(quiet, now, T);
       expect(v.stands).toBe(stands);
       expect(v.why.length).toBeGreaterThan(0);
+    });
+});
+
+describe('peerSilentMs (how long a lost leader has been silent, for the lease rule during its fence)', () => {
+  const rows: [string, Parameters<typeof peerSilentMs>[0], number | undefined, number, number | undefined][] =
+    [
+      ['it answered its latest check: not silent', undefined, 9000, 10_000, undefined],
+      [
+        'silent since its last answer, not since the first unanswered check',
+        { since: 9500, lastEnd: 11_000 },
+        9000,
+        12_000,
+        3000,
+      ],
+      [
+        'never answered since this agent started: from the first unanswered check',
+        { since: 4000, lastEnd: 11_000 },
+        undefined,
+        12_000,
+        8000,
+      ],
+      ['a clock read before the answer counts nothing', { since: 9500, lastEnd: 9600 }, 9000, 8000, 0],
+    ];
+  for (const [name, quiet, lastAnswer, now, ms] of rows)
+    it(name, () => {
+      expect(peerSilentMs(quiet, lastAnswer, now)).toBe(ms);
     });
 });

@@ -26,7 +26,14 @@ afterEach(async () => {
 });
 
 async function rig(
-  options: { adapterClock?: 'model' | 'real'; password?: string; commandTimeoutMs?: number } = {},
+  options: {
+    adapterClock?: 'model' | 'real';
+    password?: string;
+    commandTimeoutMs?: number;
+    keepConnection?: boolean;
+    /** Every HANA tool waits for this before it answers (a loaded host's slow tools). */
+    toolsGate?: () => Promise<void>;
+  } = {},
 ) {
   // Model time is virtual (lag grows only as the test advances it); SQL deadlines run on real time.
   const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
@@ -44,13 +51,21 @@ async function rig(
     credentials: async () => ({ user: USER, password: options.password ?? PASSWORD }),
     timeoutMs: 5000,
     clock: realClock,
+    ...(options.keepConnection ? { keepConnection: true } : {}),
   });
   const adapter = new HanaCommandAdapter({
     sid: 'HA1',
     instanceNumber: '00',
     siteName: 'SiteA',
     commandTimeoutMs: options.commandTimeoutMs ?? 5000,
-    runner: new SimCommandRunner(site, clock),
+    runner: options.toolsGate
+      ? {
+          run: async (argv, o) => {
+            await options.toolsGate!();
+            return new SimCommandRunner(site, clock).run(argv, o);
+          },
+        }
+      : new SimCommandRunner(site, clock),
     clock: options.adapterClock === 'real' ? realClock : clock,
     lagSource: sqlProbe,
   });
@@ -113,5 +128,63 @@ describe('HanaCommandAdapter with the real HanaSqlProbe as lag source (wire prot
     expect(linkB(health.replication).lagBytes).toBeNull();
     expect(JSON.stringify(health)).not.toContain(wrong);
     expect(JSON.stringify(health)).not.toContain(PASSWORD);
+  });
+
+  it('with the kept connection (as the agent runs it): one login for many probes, each reading the live lag', async () => {
+    const { clock, landscape, adapter, sqlProbe, server } = await rig({ keepConnection: true });
+    await clock.advanceBy(60_000);
+    const before = linkB((await adapter.probe()).replication);
+    landscape.setLinkSlowdown('SiteB', 100_000);
+    await clock.advanceBy(60_000);
+    const slow = linkB((await adapter.probe()).replication);
+    expect(slow.lagBytes!).toBeGreaterThan(before.lagBytes!);
+    await adapter.probe();
+    expect(server.connectionsAccepted()).toBe(1);
+    await sqlProbe.close();
+  });
+
+  it('a primary reads its lag while its tools run, not after them (the SQL round trip does not add to the tools)', async () => {
+    let release: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+    const { clock, adapter, sqlProbe } = await rig({ keepConnection: true, toolsGate: () => gate });
+    await clock.advanceBy(60_000);
+    // The first probe learns that the site is a primary.
+    expect(linkB((await adapter.probe()).replication).lagBytes).not.toBeNull();
+    let lagReads = 0;
+    const read = sqlProbe.replicationLag.bind(sqlProbe);
+    sqlProbe.replicationLag = (signal) => {
+      lagReads++;
+      return read(signal);
+    };
+    gate = new Promise<void>((r) => (release = r));
+    const pending = adapter.probe();
+    // The tools are held; the lag read has started all the same.
+    for (let i = 0; i < 200 && lagReads === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lagReads).toBe(1);
+    release();
+    const health = await pending;
+    expect(health).toMatchObject({ probeOk: true, srRole: 'primary' });
+    expect(linkB(health.replication).lagBytes).not.toBeNull();
+    expect(lagReads).toBe(1);
+    await sqlProbe.close();
+  });
+
+  it('a site whose last probe found no primary reads no lag before its tools say primary', async () => {
+    const { clock, landscape, adapter, sqlProbe, server } = await rig({ keepConnection: true });
+    await clock.advanceBy(60_000);
+    const b = new HanaCommandAdapter({
+      sid: 'HA1',
+      instanceNumber: '00',
+      siteName: 'SiteB',
+      commandTimeoutMs: 5000,
+      runner: new SimCommandRunner(landscape.site('SiteB'), clock),
+      clock,
+      lagSource: sqlProbe,
+    });
+    expect(await b.probe()).toMatchObject({ srRole: 'secondary' });
+    expect(await b.probe()).toMatchObject({ srRole: 'secondary' });
+    expect(server.connectionsAccepted()).toBe(0);
+    void adapter;
+    await sqlProbe.close();
   });
 });

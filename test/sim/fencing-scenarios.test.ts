@@ -46,6 +46,36 @@ describe('fencing in the scenarios', () => {
     }
   });
 
+  it('node loss, a hung fence and a silence window past the TTL: B waits for a TTL of silence, not the window, and takes over while the fence still runs, within its in-sync trust', async () => {
+    // failureThreshold 20 x interval 2 s: a 40-s silence window, against a 10-s TTL and a 30-s
+    // log-shipping timeout (the schema's floor: 10 + 3 x 5 + 1 = 26 s). Waiting that window
+    // after the node's last answer would pass B's in-sync trust (its last SOK, about 60 s, plus
+    // 30 s less a cycle and the skew bound): nothing would be promoted. The fence hangs for its
+    // 60-s timeout. Waiting a TTL, B decides within the TTL and a cycle of the crash, as the lease
+    // rule alone does.
+    const text = readFileSync(join(dir, 'crash-primary-node-fence-hangs.yaml'), 'utf8')
+      .replace('name: crash-primary-node-fence-hangs', 'name: crash-primary-node-fence-hangs-long-window')
+      .replace(
+        'takeover: { automatedRegister: true }',
+        'takeover: { automatedRegister: true, failureThreshold: 20 }',
+      )
+      .replace('lease: { ttlSeconds: 20 }', 'lease: { ttlSeconds: 10 }')
+      .replace('logShippingTimeoutSeconds: 60', 'logShippingTimeoutSeconds: 30')
+      .replace('timeoutSeconds: 10\n', 'timeoutSeconds: 60\n');
+    const r = await runScenario(parseScenario(text, 'crash-primary-node-fence-hangs-long-window.yaml'));
+    const fence = first(r, 'B', 'decision:fence-node');
+    const takeover = first(r, 'B', 'decision:takeover');
+    const failed = first(r, 'B', 'action-failed:fence-node');
+    expect(fence?.reason).toBe('fence_lost_leader');
+    expect(takeover?.reason).toBe('primary_lost_takeover');
+    expect(failed).toBeDefined();
+    expect(takeover!.t).toBeLessThan(failed!.t);
+    expect(takeover!.t - 60).toBeLessThanOrEqual(10 + 5);
+    expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+    expect(r.metrics.lostCommittedWrites).toBe(0);
+    expect(r.final.primary).toBe('B');
+  });
+
   it('a frozen secondary with resetHungSecondaryAfterSeconds: reset, started again, in sync', async () => {
     const r = await run('frozen-secondary-reset.yaml');
     expect(first(r, 'B', 'node:watchdog-reset')).toBeDefined();

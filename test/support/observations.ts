@@ -206,6 +206,7 @@ export interface ObservationInput {
   readonly leaderSilence?: Observation['leaderSilence'];
   readonly region?: Observation['region'];
   readonly fencingNode?: string;
+  readonly peerSilentMs?: Observation['peerSilentMs'];
 }
 
 export function observation(input: ObservationInput): Observation {
@@ -225,6 +226,7 @@ export function observation(input: ObservationInput): Observation {
     ...(input.leaderSilence !== undefined ? { leaderSilence: input.leaderSilence } : {}),
     ...(input.region !== undefined ? { region: input.region } : {}),
     ...(input.fencingNode !== undefined ? { fencingNode: input.fencingNode } : {}),
+    ...(input.peerSilentMs !== undefined ? { peerSilentMs: input.peerSilentMs } : {}),
     intents: input.intents ?? [],
   };
 }

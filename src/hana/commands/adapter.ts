@@ -87,6 +87,8 @@ function lastLine(r: CommandResult): string {
 export class HanaCommandAdapter implements HanaPort {
   private readonly paths: HanaCommandPaths;
   private readonly actionTimeoutMs: number;
+  /** The last probe found an online primary (its next probe reads the lag beside the tools). */
+  private lastPrimaryOnline = false;
 
   constructor(private readonly config: HanaCommandAdapterConfig) {
     if (!SID_PATTERN.test(config.sid)) throw invalid('SID', config.sid);
@@ -132,6 +134,16 @@ export class HanaCommandAdapter implements HanaPort {
   }
 
   async probe(signal?: AbortSignal): Promise<HanaHealth> {
+    // A site that was a writable primary at its last probe reads its lag while its tools run (one
+    // SQL round trip beside them, not after them: a slow but answering SQL server plus slow tools
+    // then still fit in the probe timeout). The read is used only when the tools say primary again;
+    // otherwise it is cut. A site that was not a primary reads it only after the tools, as before.
+    const source = this.config.lagSource;
+    const early = source && this.lastPrimaryOnline ? new AbortController() : undefined;
+    const earlyLag =
+      early && source
+        ? this.readLag(source, anySignal([early.signal, ...(signal ? [signal] : [])]))
+        : undefined;
     const [srState, processes, landscape] = await Promise.all([
       this.signal(
         [this.paths.hdbnsutil, '-sr_state', '--sapcontrol=1'],
@@ -149,8 +161,11 @@ export class HanaCommandAdapter implements HanaPort {
       ),
     ]);
     const primaryOnline = srState.ok && srState.value.mode === 'primary' && srState.value.online;
-    if (!primaryOnline)
+    this.lastPrimaryOnline = primaryOnline === true;
+    if (!primaryOnline) {
+      early?.abort();
       return healthFromSignals({ siteName: this.config.siteName, srState, processes, landscape });
+    }
     // The table form: its layout with several secondaries is published (the key=value form's is not).
     const srStatus = await this.signal(
       [this.paths.hdbSettings, 'systemReplicationStatus.py'],
@@ -158,19 +173,8 @@ export class HanaCommandAdapter implements HanaPort {
       signal,
     );
     let lag: Signal<ReadonlyMap<string, LagSample>> | undefined;
-    if (this.config.lagSource && srStatus.ok) {
-      const source = this.config.lagSource;
-      try {
-        lag = {
-          ok: true,
-          value: await withTimeout(this.config.clock, this.config.commandTimeoutMs, 'replication lag', (s) =>
-            source.replicationLag(signal ? anySignal([signal, s]) : s),
-          ),
-        };
-      } catch (err) {
-        lag = { ok: false, error: describe(err) };
-      }
-    }
+    if (source && srStatus.ok) lag = await (earlyLag ?? this.readLag(source, signal));
+    else early?.abort();
     return healthFromSignals({
       siteName: this.config.siteName,
       srState,
@@ -179,6 +183,23 @@ export class HanaCommandAdapter implements HanaPort {
       srStatus,
       ...(lag ? { lag } : {}),
     });
+  }
+
+  /** The lag from the SQL source within the command timeout; a failure is the signal's error. */
+  private async readLag(
+    source: LagSource,
+    signal: AbortSignal | undefined,
+  ): Promise<Signal<ReadonlyMap<string, LagSample>>> {
+    try {
+      return {
+        ok: true,
+        value: await withTimeout(this.config.clock, this.config.commandTimeoutMs, 'replication lag', (s) =>
+          source.replicationLag(signal ? anySignal([signal, s]) : s),
+        ),
+      };
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
   }
 
   private async action(

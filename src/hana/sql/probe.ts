@@ -2,10 +2,13 @@
  * SQL probes over @sap/hana-client: availability (SELECT * FROM DUMMY, optionally a write) and
  * replication lag from SYS.M_SERVICE_REPLICATION joined with SYS.M_SYSTEM_REPLICATION.
  *
- * Every probe opens a FRESH connection (after a -10807 communication timeout the driver silently
- * reconnects on the next call and would hide the failure), sets connectTimeout and
- * communicationTimeout from the probe timeout, always disconnects, and races the whole call
- * against the injected clock. A probe that times out or fails is a failure, never "healthy".
+ * By default every probe opens a FRESH connection and always disconnects. With keepConnection (the
+ * agent's own lag probe) the connection of a successful probe is kept for the next one, so a probe
+ * is one round trip; any failure, timeout or abort closes it, and the driver never reconnects on
+ * its own (reconnect: false: after a -10807 communication timeout it would silently reconnect on
+ * the next call and hide the failure). Every probe sets connectTimeout and communicationTimeout
+ * from the probe timeout and races the whole call against the injected clock. A probe that times
+ * out or fails is a failure, never "healthy".
  */
 import { createRequire } from 'node:module';
 import { withTimeout, type Clock } from '../../clock.js';
@@ -68,6 +71,13 @@ export interface HanaSqlProbeOptions {
   readonly credentials: HanaCredentials | (() => Promise<HanaCredentials>);
   /** Deadline of one whole probe (connect + statements + disconnect). */
   readonly timeoutMs: number;
+  /**
+   * Keep the connection open after a successful probe and run the next probe on it: one round
+   * trip per probe instead of the handshake, login and statement (a slow but answering server
+   * then still answers within the timeout). Closed on any failure, timeout or abort, and by
+   * close(). Default false: a fresh connection per probe.
+   */
+  readonly keepConnection?: boolean;
   readonly clock: Clock;
   /** Also write to this table in availability() (created when missing): proves the site takes commits. */
   readonly writeProbeTable?: string;
@@ -221,7 +231,47 @@ interface DriverError {
   message?: unknown;
 }
 
+/** A login for the kept connection may take this many probe timeouts (see loginAhead). */
+export const LOGIN_DEADLINE_FACTOR = 2;
+
+/** Disconnects (a round trip to the server when it is alive); errors mean it is closed already. */
+function disconnectQuietly(c: HanaConnection): void {
+  try {
+    c.disconnect(() => undefined);
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * Closes a connection at once: abort() cuts the socket even while a statement waits for its
+ * answer (disconnect() alone waits for it, up to the driver's communication timeout), then
+ * disconnect() frees the handle. Resolves when both are done.
+ */
+function dropConnection(c: HanaConnection): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      c.abort(() => {
+        try {
+          c.disconnect(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
+    } catch {
+      disconnectQuietly(c);
+      resolve();
+    }
+  });
+}
+
 export class HanaSqlProbe {
+  /** The connection kept between probes (keepConnection), with the credentials it logged in with. */
+  private kept: { conn: HanaConnection; user: string; password: string } | undefined;
+  /** A login for the kept connection under way (loginAhead), with the credentials it uses. */
+  private pending: { user: string; password: string; done: Promise<SqlProbeError | undefined> } | undefined;
+  private closed = false;
+
   constructor(private readonly options: HanaSqlProbeOptions) {}
 
   /** SELECT * FROM DUMMY (and the write probe when configured). Never throws: failures are returned. */
@@ -291,7 +341,25 @@ export class HanaSqlProbe {
     return typeof c === 'function' ? c() : c;
   }
 
-  /** Opens a fresh connection, runs fn, always disconnects (the backup port uses it too). */
+  /**
+   * Closes the kept connection (keepConnection) and keeps none from now on; later probes still
+   * work, each on a connection of its own. For the agent's shutdown.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const kept = this.kept;
+    this.kept = undefined;
+    if (kept) await dropConnection(kept.conn);
+  }
+
+  /**
+   * Runs fn on a connection and settles within the probe timeout (the backup port uses it too).
+   * Without keepConnection: a fresh connection, always disconnected. With it: the kept one when
+   * there is one for the same credentials, kept again only after a success; any failure, timeout
+   * or abort closes it. A kept connection that turns out to be dead (a driver-side error before
+   * any answer, e.g. the instance restarted and closed it) costs one fresh connection within the
+   * same deadline, never a reused answer.
+   */
   async session<T>(
     what: string,
     outer: AbortSignal | undefined,
@@ -301,18 +369,17 @@ export class HanaSqlProbe {
     const credentials = await this.credentials();
     const secrets = [credentials.password];
     const timeoutMs = this.options.timeoutMs;
+    const keep = this.options.keepConnection === true && !this.closed;
+    let reuse: HanaConnection | undefined;
+    if (this.kept) {
+      const kept = this.kept;
+      this.kept = undefined;
+      // A rotated password (or user) logs in again: the old session proves nothing about it.
+      if (keep && kept.user === credentials.user && kept.password === credentials.password) reuse = kept.conn;
+      else void dropConnection(kept.conn);
+    }
     let conn: HanaConnection | undefined;
-    const cleanup = () => {
-      const c = conn;
-      conn = undefined;
-      if (c) {
-        try {
-          c.disconnect(() => undefined);
-        } catch {
-          // already closed
-        }
-      }
-    };
+    let finished = false;
     const translate = (err: unknown, stage: 'connect' | 'sql'): SqlProbeError => {
       const e = (err ?? {}) as DriverError;
       const sqlCode = typeof e.code === 'number' ? e.code : undefined;
@@ -328,7 +395,7 @@ export class HanaSqlProbe {
       outer?.addEventListener('abort', aborter, { once: true });
     });
     aborted.catch(() => undefined);
-    const connectAndRun = async (): Promise<T> => {
+    const connect = async (): Promise<HanaConnection> => {
       const hana = loadHanaClient();
       const c = hana.createConnection();
       conn = c;
@@ -342,32 +409,70 @@ export class HanaSqlProbe {
             pwd: credentials.password,
             connectTimeout: driverTimeout,
             communicationTimeout: driverTimeout,
+            // Never a silent reconnect: a lost session is a failure, and the next probe logs in anew.
             reconnect: false,
           },
           (err) => (err ? reject(translate(err, 'connect')) : resolve()),
         );
       });
-      if (conn !== c) {
-        // Aborted while connecting: the cleanup ran before this connection was up.
-        try {
-          c.disconnect(() => undefined);
-        } catch {
-          // already closed
-        }
+      if (conn !== c || finished) {
+        // Aborted or timed out while connecting: the cleanup ran before this connection was up.
+        void dropConnection(c);
         throw new SqlProbeError('ABORTED', `${what} aborted`);
       }
+      return c;
+    };
+    const runOn = (c: HanaConnection): Promise<T> => {
       const run = (sql: string, params: unknown[] = []): Promise<unknown> =>
         new Promise((resolve, reject) => {
-          if (conn !== c) return reject(new SqlProbeError('ABORTED', `${what} aborted`));
+          if (conn !== c || finished) return reject(new SqlProbeError('ABORTED', `${what} aborted`));
           c.exec(sql, params as never, (err: Error, result?: unknown) =>
             err ? reject(translate(err, 'sql')) : resolve(result),
           );
         });
       return fn(run);
     };
+    // keepConnection: the kept connection, else the one a login under way (loginAhead) parks.
+    const acquire = async (): Promise<HanaConnection> => {
+      // Overlapping probes share a login; one that finds its connection taken logs in again.
+      for (let logins = 0; !finished && !this.closed; logins++) {
+        const k = this.kept;
+        if (k && k.user === credentials.user && k.password === credentials.password) {
+          this.kept = undefined;
+          conn = k.conn;
+          return k.conn;
+        }
+        if (logins === 4) break;
+        const failure = await this.loginAhead(credentials, what, translate);
+        if (failure) throw failure;
+      }
+      // The probe gave up (the login's connection stays kept for the next one), or the probe closed.
+      throw new SqlProbeError('ABORTED', `${what} aborted`);
+    };
+    const connectAndRun = async (): Promise<T> => {
+      if (reuse) {
+        const c = reuse;
+        conn = c;
+        try {
+          return await runOn(c);
+        } catch (err) {
+          // Only the driver's own failure (no answer from HANA: a negative or no code) is a dead
+          // connection worth one fresh try; HANA's answers and errors stand as they are.
+          const dead =
+            err instanceof SqlProbeError &&
+            (err.code === 'SQL' || err.code === 'TIMEOUT') &&
+            (err.sqlCode === undefined || err.sqlCode < 0);
+          conn = undefined;
+          void dropConnection(c);
+          if (!dead || finished) throw err;
+        }
+      }
+      return runOn(await (keep ? acquire() : connect()));
+    };
+    let ok = false;
     try {
       // The abort ends the wait at any stage, the connect included (a silent peer's handshake).
-      return await withTimeout(this.options.clock, timeoutMs, what, () => {
+      const result = await withTimeout(this.options.clock, timeoutMs, what, () => {
         const body = connectAndRun();
         body.catch(() => undefined); // after an abort nobody waits for it (cleanup disconnects)
         return Promise.race([body, aborted]);
@@ -377,10 +482,90 @@ export class HanaSqlProbe {
           throw new SqlProbeError('TIMEOUT', err.message);
         throw translate(err, 'sql');
       });
+      ok = true;
+      return result;
     } finally {
+      finished = true;
       if (aborter) outer?.removeEventListener('abort', aborter);
-      cleanup();
+      const c = conn;
+      conn = undefined;
+      if (c) {
+        if (ok && keep && !this.closed && this.kept === undefined)
+          this.kept = { conn: c, user: credentials.user, password: credentials.password };
+        else if (ok) disconnectQuietly(c);
+        // A failure, timeout or abort: the statement may still be in flight; cut it.
+        else void dropConnection(c);
+      }
     }
+  }
+
+  /**
+   * A login for the kept connection, unless one with these credentials is under way. It has its
+   * own deadline, LOGIN_DEADLINE_FACTOR x the probe timeout (a login is three round trips, a
+   * probe on a kept connection one), and goes on when the probe that started it gives up: its
+   * connection is then kept for the next probe. The probe itself still fails (unknown is never
+   * healthy). Resolves with the login's failure, or undefined once the connection is kept (or
+   * dropped, when the probe was closed or another connection was kept meanwhile).
+   */
+  private loginAhead(
+    credentials: HanaCredentials,
+    what: string,
+    translate: (err: unknown, stage: 'connect' | 'sql') => SqlProbeError,
+  ): Promise<SqlProbeError | undefined> {
+    const under = this.pending;
+    if (under && under.user === credentials.user && under.password === credentials.password)
+      return under.done;
+    const loginMs = Math.max(1, Math.ceil(this.options.timeoutMs * LOGIN_DEADLINE_FACTOR));
+    const c = loadHanaClient().createConnection();
+    const entry: { user: string; password: string; done: Promise<SqlProbeError | undefined> } = {
+      user: credentials.user,
+      password: credentials.password,
+      done: Promise.resolve(undefined),
+    };
+    entry.done = new Promise<SqlProbeError | undefined>((resolve) => {
+      let settled = false;
+      const cancel = this.options.clock.setTimer(loginMs, () => {
+        if (settled) return;
+        settled = true;
+        void dropConnection(c);
+        resolve(new SqlProbeError('TIMEOUT', `${what}: login timed out after ${loginMs} ms`));
+      });
+      c.connect(
+        {
+          serverNode: `${this.options.host}:${this.options.port}`,
+          uid: credentials.user,
+          pwd: credentials.password,
+          // The login's deadline for the driver too (a handshake's answer may take that long);
+          // a statement on the kept connection is cut by the probe's own deadline (dropConnection).
+          connectTimeout: loginMs,
+          communicationTimeout: loginMs,
+          // Never a silent reconnect: a lost session is a failure, and the next probe logs in anew.
+          reconnect: false,
+        },
+        (err) => {
+          if (settled) {
+            if (!err) void dropConnection(c);
+            return;
+          }
+          settled = true;
+          cancel();
+          if (err) {
+            disconnectQuietly(c);
+            resolve(translate(err, 'connect'));
+          } else if (this.closed || this.kept !== undefined || this.pending !== entry) {
+            void dropConnection(c);
+            resolve(undefined);
+          } else {
+            this.kept = { conn: c, user: credentials.user, password: credentials.password };
+            resolve(undefined);
+          }
+        },
+      );
+    }).finally(() => {
+      if (this.pending === entry) this.pending = undefined;
+    });
+    this.pending = entry;
+    return entry.done;
   }
 
   private asProbeError(err: unknown): SqlProbeError {

@@ -123,6 +123,8 @@ export interface HanaWireServer {
   setFault(faults: WireFaults): void;
   /** Open client connections right now. */
   connectionCount(): number;
+  /** Client connections accepted since the start (a test counts how often a client connects). */
+  connectionsAccepted(): number;
 }
 
 /** How often the server re-reads the site state to open or close its listener. */
@@ -173,6 +175,7 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
   let port = options.port;
   let closed = false;
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const database = options.database ?? memoryDatabase();
   let listening = false;
   let transition: Promise<void> = Promise.resolve();
@@ -187,6 +190,7 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
       return;
     }
     sockets.add(socket);
+    accepted++;
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
@@ -245,6 +249,7 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
       return port;
     },
     connectionCount: () => sockets.size,
+    connectionsAccepted: () => accepted,
     setFault(f: WireFaults) {
       faults = f;
       transition = transition.then(reconcile).catch(() => undefined);

@@ -222,6 +222,161 @@ describe('HanaSqlProbe.replicationLag', () => {
   });
 });
 
+describe('HanaSqlProbe with keepConnection (the agent’s own probe)', () => {
+  it('logs in once and reuses the connection for every probe after', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true });
+    for (let i = 0; i < 4; i++) expect((await p.availability()).available).toBe(true);
+    await p.replicationLag();
+    expect(server.connectionsAccepted()).toBe(1);
+    expect(server.connectionCount()).toBe(1);
+    await p.close();
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('answers within a 3-s timeout while the server delays every answer by 1.5 s (one round trip)', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true, timeoutMs: 3000 });
+    expect((await p.replicationLag()).get('B')).toMatchObject({ status: 'ACTIVE' });
+    server.setFault({ delayMs: 1500 });
+    const started = Date.now();
+    const lag = await p.replicationLag();
+    expect(lag.get('B')).toMatchObject({ status: 'ACTIVE', lagBytes: 0 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1490);
+    expect(server.connectionsAccepted()).toBe(1);
+    await p.close();
+  });
+
+  it('still times out a connect that hangs (no connection to reuse yet)', async () => {
+    const { server, probe } = await setup(() => primarySnapshot(), { hang: 'connect' });
+    const p = probe({ keepConnection: true, timeoutMs: 300 });
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('times out a hung query on the kept connection, closes it, and reconnects on the next probe', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true, timeoutMs: 300 });
+    expect((await p.availability()).available).toBe(true);
+    server.setFault({ hang: 'queries' });
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    // Dropped at once, never reused half-dead.
+    await waitFor(() => server.connectionCount() === 0);
+    server.setFault({});
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionsAccepted()).toBe(2);
+    await p.close();
+  });
+
+  it('closes the kept connection when the caller aborts', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true, timeoutMs: 10_000 });
+    expect((await p.availability()).available).toBe(true);
+    server.setFault({ hang: 'queries' });
+    const controller = new AbortController();
+    const pending = p.availability(controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toMatchObject({ available: false, error: { code: 'ABORTED' } });
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('after a restart of the instance reads the new instance on a new connection, never the old answer', async () => {
+    let running = true;
+    let shipped = 1000;
+    const { server, probe } = await setup(() =>
+      primarySnapshot({ running, links: [link({ lastLogPosition: 1500, shippedLogPosition: shipped })] }),
+    );
+    const p = probe({ keepConnection: true });
+    expect((await p.replicationLag()).get('B')?.lagBytes).toBe(500 * 64);
+    // Stopped: its SQL port closes and drops every session.
+    running = false;
+    await waitFor(() => server.connectionCount() === 0);
+    await expect(p.replicationLag()).rejects.toMatchObject({ code: 'CONNECT' });
+    // Started again, caught up.
+    shipped = 1500;
+    running = true;
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await p.replicationLag()).get('B')?.lagBytes).toBe(0);
+    expect(server.connectionsAccepted()).toBe(2);
+    await p.close();
+  });
+
+  it('a kept connection the server dropped while idle costs a fresh connect in the same probe, not a failure', async () => {
+    let running = true;
+    const { server, probe } = await setup(() => primarySnapshot({ running }));
+    const p = probe({ keepConnection: true });
+    expect((await p.availability()).available).toBe(true);
+    // A restart between two probes: the kept socket is dead when the next probe comes.
+    running = false;
+    await waitFor(() => server.connectionCount() === 0);
+    running = true;
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionsAccepted()).toBe(2);
+    await p.close();
+  });
+
+  it('logs in again when the credentials change, and fails on a wrong new password (the old session does not count)', async () => {
+    const { server, probe } = await setup();
+    let password = PASSWORD;
+    const p = probe({ keepConnection: true, credentials: async () => ({ user: USER, password }) });
+    expect((await p.availability()).available).toBe(true);
+    password = 'Rotated-But-Wrong-7';
+    const result = await p.availability();
+    expect(result).toMatchObject({ available: false, error: { code: 'AUTH' } });
+    expect(JSON.stringify(result)).not.toContain(password);
+    await waitFor(() => server.connectionCount() === 0);
+    password = PASSWORD;
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionsAccepted()).toBe(3);
+    await p.close();
+  });
+
+  it('overlapping probes each get an answer; only one connection is kept', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true });
+    const results = await Promise.all([p.availability(), p.availability(), p.availability()]);
+    expect(results.every((r) => r.available)).toBe(true);
+    await waitFor(() => server.connectionCount() === 1);
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionCount()).toBe(1);
+    await p.close();
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('a login slower than the probe timeout goes on after the probe failed, within its own deadline, and the next probe uses it', async () => {
+    // Every answer 0.5 s late, probe timeout 1 s: the login (handshake and two SCRAM steps, 1.5 s)
+    // never fits in one probe; the statement alone (0.5 s) does.
+    const { server, probe } = await setup(() => primarySnapshot(), { delayMs: 500 });
+    const p = probe({ keepConnection: true, timeoutMs: 1000 });
+    // The first probe still fails: unknown is never healthy.
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await p.availability()).available).toBe(true);
+    expect(server.connectionsAccepted()).toBe(1);
+    await p.close();
+  });
+
+  it('a login that never completes is cut at its own deadline (twice the probe timeout)', async () => {
+    const { server, probe } = await setup(() => primarySnapshot(), { hang: 'connect' });
+    const p = probe({ keepConnection: true, timeoutMs: 300 });
+    expect(await p.availability()).toMatchObject({ available: false, error: { code: 'TIMEOUT' } });
+    expect(server.connectionCount()).toBe(1);
+    await waitFor(() => server.connectionCount() === 0);
+    await p.close();
+  });
+
+  it('keeps nothing open after close()', async () => {
+    const { server, probe } = await setup();
+    const p = probe({ keepConnection: true });
+    expect((await p.availability()).available).toBe(true);
+    await p.close();
+    await waitFor(() => server.connectionCount() === 0);
+    expect((await p.availability()).available).toBe(true);
+    await waitFor(() => server.connectionCount() === 0);
+  });
+});
+
 describe('foldReplicationRows', () => {
   const row = (o: Record<string, unknown>) => ({
     SECONDARY_SITE_NAME: 'B',
