@@ -37,10 +37,7 @@
  *   KEEPALIVE_APART the session keepalive may renew (or replace) the lease while the cycle's
  *                  read is lost, as its own timer does in the code (the regrant configurations)
  *   RESTART_FIRST  a takeover waits for the last leader's running agent to decide first in the
- *                  tick window (the timing of sim:fuzz 1318956004; without it: the restart race)
- *   TODAY_RESTART_RACE  no former_primary_state_unknown: a successor takes over next to a last
- *                  leader whose live agent cannot read its HANA and has not stopped it (the code
- *                  before issue 12's fix: finding-restart-race; without it: two-sites-restart-race)
+ *                  tick window (the timing of sim:fuzz 1318956004; without it: limit-restart-race)
  *   BYHAND         a DBA starts a stopped primary by hand (fence_rogue_primary); P1 then holds
  *                  outside the human's window (hw: until a whole cycle with hanasr in charge) and
  *                  P2 is not checked after such a start (the human's commits)
@@ -889,13 +886,6 @@ inline decide_without_leader(i) {
      :: FENCED_LAST -> skip   /* its node is confirmed off: neither its report nor its SQL port counts */
      :: !FENCED_LAST && !z_ && PVW(pv[i * N + lastL]) -> x_ = 0                            /* former_primary_still_serving */
      :: !FENCED_LAST && !z_ && rpon[lastL] && rph[lastL] == H_PW && !rpfen[lastL] -> x_ = 0 /* former_primary_reports_healthy */
-#ifndef TODAY_RESTART_RACE
-     /* former_primary_state_unknown: the last leader's agent is alive, cannot read its HANA, has
-        not stopped it nor seen it take no writes, and the direct check got no answer: its agent
-        stops it (local_state_unknown_key_lost); wait for the report of that */
-     :: !FENCED_LAST && !z_ && rpon[lastL] && rph[lastL] == H_UNK && !rpfen[lastL] && rdnd[lastL] == NUL &&
-        pv[i * N + lastL] == PV_UNR -> x_ = 0
-#endif
 #ifdef MAINT
      /* leader_lost_in_maintenance: a leader in maintenance fences nothing, so its key running
         out says nothing of its HANA (the code also goes on when it is seen stopped: not modelled) */

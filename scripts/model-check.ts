@@ -200,26 +200,8 @@ export const CONFIGS: readonly ModelConfig[] = [
     expect: 'safe',
     search: 'exhaustive',
     heavy: true,
-    defines: [
-      'ASYNC',
-      'NOFAILSAFE',
-      'AGENTRESTART',
-      'HFREEZE',
-      'RESTART_FIRST',
-      'TODAY_RESTART_RACE',
-      'MAXF=2',
-      'MAXL=0',
-    ],
-    what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first, with the successor not waiting for it',
-  },
-  {
-    name: 'two-sites-restart-race',
-    group: 'safe',
-    expect: 'safe',
-    search: 'exhaustive',
-    heavy: true,
-    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'MAXF=2', 'MAXL=0'],
-    what: 'an agent restarted under a hung primary, the successor deciding first: it waits for that agent to stop it (former_primary_state_unknown)',
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
+    what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first',
   },
   {
     name: 'two-sites-by-hand',
@@ -395,16 +377,7 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: 'a lease granted after the old one ran out resets lastRenewedAt',
   },
   {
-    name: 'finding-restart-race',
-    group: 'finding',
-    expect: 'violation',
-    search: 'exhaustive',
-    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'TODAY_RESTART_RACE', 'MAXF=2', 'MAXL=0'],
-    what: 'without former_primary_state_unknown: the successor decides before the restarted agent, the hung primary thaws before its stop lands',
-  },
-  {
-    // The maintenance generation switched back (TODAY_NO_MGEN): P1 with maintenance set and
-    // cleared at any time (model/README.md).
+    // Not a switched-back rule: P1 with maintenance set and cleared at any time (model/README.md).
     name: 'finding-maintenance-single-writer',
     group: 'finding',
     expect: 'violation',
@@ -413,6 +386,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: 'without the maintenance generation: maintenance flipped between cycles, a leader cut off in maintenance fences nothing, a successor takes over',
   },
   // ---- documented limits ----
+  {
+    name: 'limit-restart-race',
+    group: 'limit',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'MAXF=2', 'MAXL=0'],
+    what: 'async: the successor decides before the restarted agent, the hung primary thaws before its stop lands',
+  },
   {
     name: 'limit-agent-down-no-watchdog',
     group: 'limit',
@@ -472,16 +453,7 @@ export const CONFIGS: readonly ModelConfig[] = [
   ),
   mutation(
     'MUT_UNKNOWN_KEY_LOST_WAIT',
-    [
-      'ASYNC',
-      'NOFAILSAFE',
-      'AGENTRESTART',
-      'HFREEZE',
-      'RESTART_FIRST',
-      'TODAY_RESTART_RACE',
-      'MAXF=2',
-      'MAXL=0',
-    ],
+    ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
     'the last leader whose key ran out waits instead of stopping an instance it cannot read',
   ),
   mutation(

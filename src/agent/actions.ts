@@ -64,12 +64,6 @@ export interface ActionHost {
   stopping(state: 'in-progress' | 'failed'): void;
   /** A stop of the own site is confirmed: fenced. */
   stopped(): void;
-  /**
-   * Publishes this agent's report now (a failure is told, not thrown): a confirmed stop before the
-   * key is released, so the successor does not wait a cycle for it (decide.ts
-   * `former_primary_state_unknown`).
-   */
-  publishReport(): Promise<void>;
   observation(leader: LeaderView, state: ClusterState | null): Observation;
   /** Compare-and-set on the leader key (with the watchdog's part); null: refused and told. */
   winLeaderKey(kind: Kind, expectedLastEpoch: number, seize?: string): Promise<LeaderRecord | null>;
@@ -232,9 +226,6 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
         const stopped = await stopSite(host, a.kind, 'keeping the leader key until it is stopped');
         if (!stopped.ok) return null;
         how = `${stopped.how} ${host.site}, `;
-        // The successor takes over only once this agent's report shows the stop (an agent alive
-        // that cannot read its HANA may still have a writer: decide.ts former_primary_state_unknown).
-        await host.publishReport();
       }
       await host.storeCall('release leader', () => host.session.releaseLeader(a.epoch, a.handoverTo));
       host.setLeaderMine(false);

@@ -1169,11 +1169,6 @@ export class Agent {
         this.fenced = true;
         this.stopping = 'none';
       },
-      publishReport: async () => {
-        await this.storeWrite('report', () =>
-          this.session.publishReport(this.report(this.options.clock.now())),
-        );
-      },
       observation: (leader, state) => this.observation(leader, state),
       winLeaderKey: (kind, expected, seize) => this.winLeaderKey(kind, expected, seize),
       pendingTakeover: null,

@@ -25,7 +25,7 @@ import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import { decideRegion, gateByRegion } from './region.js';
 import { checkOf, promotionSuspects, writerState } from './promotion.js';
-import type { Observation, PeerView } from './observation.js';
+import type { Observation } from './observation.js';
 import {
   inSyncVerdict,
   primaryViewOf,
@@ -928,19 +928,6 @@ function decideWithoutLeader(
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
   }
-  // The last leader's agent is alive (its report) but cannot read its HANA, has not seen it stop
-  // and has not stopped it, and the direct check got no answer: the instance may be hung and take
-  // writes when it answers again. Its agent stops it once it finds the key gone
-  // (local_state_unknown_key_lost; a stop sent to a hung instance lands at the thaw); a takeover
-  // before that stop is sent lets a thaw in between make two writers until the agent's next cycle
-  // (the model's limit-restart-race: the agent restarted under a hung primary, its old session's
-  // key ran out, and the successor's cycle came first). Wait for its report of the stop.
-  if (!planned && formerPrimaryUnstopped(obs, lastLeader, lastEpoch, peer)) {
-    return none(
-      'former_primary_state_unknown',
-      `no leader key, but the agent of ${lastLeader} is alive, cannot read its HANA (${obs.reports[lastLeader]?.health.probeError ?? 'unknown'}) and has not stopped it, and it does not answer here: waiting for its agent to stop it (it may take writes when it answers)`,
-    );
-  }
   // Without the handshake nothing suspends a primary that still answers as running while it takes
   // no writes (waiting for its secondary, its indexserver coming back): it goes on by itself, next
   // to a plain takeover (sim:fuzz schedule 121100782: its agent dead, the replication network cut).
@@ -1027,26 +1014,6 @@ function leaseRuleStandsIn(obs: Observation, site: string, epoch: number): 'runn
     fence.result !== 'confirmed'
     ? 'failed'
     : null;
-}
-
-/**
- * The last leader's agent reports (it is alive) that it cannot read its HANA, and nothing shows
- * the instance stopped: no stop of its own confirmed (`fenced`), no moment since its last writable
- * probe at which it took no writes (`notWritableSince`), no direct check that answered, no
- * confirmed fence of its node.
- */
-function formerPrimaryUnstopped(
-  obs: Observation,
-  site: string,
-  epoch: number,
-  peer: PeerView | undefined,
-): boolean {
-  const r = obs.reports[site];
-  if (r === undefined || r.fenced) return false;
-  if (r.health.probeOk || r.health.srRole === 'secondary') return false;
-  if (r.notWritableSince !== undefined && r.notWritableSince !== null) return false;
-  if (peer !== undefined && peer.reachable) return false;
-  return confirmedFenceOf(obs, site, epoch) === undefined;
 }
 
 /** A confirmed power-off of `site`'s node in term `epoch` (the store's fence record), if any. */

@@ -81,65 +81,6 @@ const multitier = spec({
 });
 
 export const takeoverCases: DecisionCase[] = [
-  // The model's limit-restart-race (issue 12): A's agent restarted under a hung primary (it has not
-  // read its site since: no last writable moment, no role), its old session's key ran out, and B's
-  // cycle comes first. A takeover now lets A thaw before its agent's stop is sent: two writers
-  // until A's next cycle. B waits for A's agent to stop it.
-  {
-    name: "key ran out, A's agent alive (restarted), cannot read its HANA, has not stopped it, A unreachable: waits",
-    spec: S,
-    obs: bAfterPrimaryLoss({ reports: { A: report('A', downHealth(), { lastWritableAt: null }) } }),
-    kind: 'none',
-    reason: 'former_primary_state_unknown',
-    says: ['agent of A is alive', 'has not stopped it', 'waiting for its agent to stop it'],
-  },
-  {
-    name: "the same, A's agent read it writable before its probes timed out: waits",
-    spec: S,
-    obs: bAfterPrimaryLoss({ reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000 }) } }),
-    kind: 'none',
-    reason: 'former_primary_state_unknown',
-    says: ['waiting for its agent to stop it'],
-  },
-  {
-    name: "the same, A's agent confirmed its stop (fenced): takes over",
-    spec: S,
-    obs: bAfterPrimaryLoss({
-      reports: { A: report('A', downHealth(), { lastWritableAt: null, fenced: true }) },
-    }),
-    kind: 'takeover',
-    reason: 'primary_lost_takeover',
-    says: ['taking over'],
-  },
-  {
-    name: "the same, A's agent saw it take no writes since it last read it writable (notWritableSince): takes over",
-    spec: S,
-    obs: bAfterPrimaryLoss({
-      reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000, notWritableSince: T - 3500 }) },
-    }),
-    kind: 'takeover',
-    reason: 'primary_lost_takeover',
-    says: ['taking over'],
-  },
-  {
-    name: 'the same, the direct check finds A stopped: takes over (with the handshake)',
-    spec: S,
-    obs: bAfterPrimaryLoss({
-      reports: { A: report('A', downHealth(), { lastWritableAt: null }) },
-      peers: { A: { ...peerStoppedPrimary, running: false } },
-    }),
-    kind: 'takeover',
-    reason: 'primary_lost_takeover',
-    says: ['taking over'],
-  },
-  {
-    name: "the same, A's agent gone too (its report with its lease): the lease rule, takes over",
-    spec: S,
-    obs: bAfterPrimaryLoss({ reports: {} }),
-    kind: 'takeover',
-    reason: 'primary_lost_takeover',
-    says: ['taking over'],
-  },
   {
     name: 'SOK secondary, primary agent reports its HANA down: takes over',
     spec: S,
@@ -213,7 +154,7 @@ export const takeoverCases: DecisionCase[] = [
     name: 'SOK confirmed one cycle (interval + timeout) before the last writable moment: still trusted',
     spec: S,
     obs: bAfterPrimaryLoss({
-      reports: { A: report('A', downHealth(), { lastWritableAt: T - 1000, fenced: true }) },
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 1000 }) },
       sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 6000 }) },
     }),
     kind: 'takeover',
@@ -414,7 +355,7 @@ export const takeoverCases: DecisionCase[] = [
     spec: multitarget({ C: 200 }),
     obs: bAfterPrimaryLoss({
       reports: {
-        A: report('A', downHealth(), { lastWritableAt: T - 4000, fenced: true }),
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
         C: report('C', secondaryHealth('A')),
       },
       sync: { B: syncRecord('B'), C: syncRecord('C') },
@@ -429,7 +370,7 @@ export const takeoverCases: DecisionCase[] = [
     obs: bAfterPrimaryLoss({
       self: 'C',
       reports: {
-        A: report('A', downHealth(), { lastWritableAt: T - 4000, fenced: true }),
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
         B: report('B', secondaryHealth('A')),
       },
       sync: { B: syncRecord('B'), C: syncRecord('C') },
@@ -444,7 +385,7 @@ export const takeoverCases: DecisionCase[] = [
     obs: bAfterPrimaryLoss({
       self: 'C',
       reports: {
-        A: report('A', downHealth(), { lastWritableAt: T - 4000, fenced: true }),
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
         B: report('B', secondaryHealth('A')),
       },
       sync: { B: syncRecord('B'), C: syncRecord('C') },
@@ -458,7 +399,7 @@ export const takeoverCases: DecisionCase[] = [
     spec: multitarget({ C: 200 }),
     obs: bAfterPrimaryLoss({
       reports: {
-        A: report('A', downHealth(), { lastWritableAt: T - 4000, fenced: true }),
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
         C: report('C', secondaryHealth('A')),
       },
       sync: { B: syncRecord('B'), C: syncRecord('C', 'SFAIL') },
@@ -486,7 +427,7 @@ export const takeoverCases: DecisionCase[] = [
     }),
     obs: bAfterPrimaryLoss({
       reports: {
-        A: report('A', downHealth(), { lastWritableAt: T - 4000, fenced: true }),
+        A: report('A', downHealth(), { lastWritableAt: T - 4000 }),
         C: report('C', secondaryHealth('A')),
       },
       sync: { B: syncRecord('B'), C: syncRecord('C') },

@@ -233,17 +233,15 @@ export function observation(input: ObservationInput): Observation {
 
 /**
  * The standard "primary A lost" picture from B's side: the leader key is free (last leader A,
- * epoch EPOCH), B is a running secondary of A with a fresh SOK record, A's agent is alive, stopped
- * its HANA (`fenced`: as a leader that steps down does before it releases the key) and reports it
- * down (last writable at the moment the SOK was confirmed), A is unreachable. (An agent alive that
- * has not stopped an instance it cannot read: decide.ts `former_primary_state_unknown`.)
+ * epoch EPOCH), B is a running secondary of A with a fresh SOK record, A's agent is alive and
+ * reports its HANA down (last writable at the moment the SOK was confirmed), A is unreachable.
  */
 export function bAfterPrimaryLoss(over: Partial<ObservationInput> = {}): Observation {
   return observation({
     self: 'B',
     local: local(secondaryHealth('A')),
     leader: free(EPOCH, 'A'),
-    reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000, leader: false, fenced: true }) },
+    reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000, leader: false }) },
     peers: { A: unreachable },
     sync: { B: syncRecord('B') },
     ...over,
