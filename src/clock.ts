@@ -213,6 +213,9 @@ class LightAbortController implements DeadlineController {
   }
 }
 
+/** More timers at one instant of virtual time than any schedule sets: time has stopped moving. */
+export const MAX_TIMERS_AT_ONE_INSTANT = 100_000;
+
 /** Virtual time: timers fire only when the owner advances the clock. */
 export class VirtualClock implements Clock {
   private current: number;
@@ -304,6 +307,8 @@ export class VirtualClock implements Clock {
    */
   async advanceTo(target: number): Promise<void> {
     let needSettle = true;
+    let instant = this.current;
+    let firedHere = 0;
     for (;;) {
       if (needSettle) await this.settle();
       const timer = this.top();
@@ -312,6 +317,16 @@ export class VirtualClock implements Clock {
       timer.cancelled = true;
       this.live--;
       this.current = Math.max(this.current, timer.at);
+      if (this.current !== instant) {
+        instant = this.current;
+        firedHere = 0;
+      }
+      // Time that no longer moves is a bug (a timer re-armed with a delay of nothing, sim:fuzz
+      // 1326091883): stop with an error rather than spin for ever.
+      if (++firedHere > MAX_TIMERS_AT_ONE_INSTANT)
+        throw new Error(
+          `virtual time stands still at ${this.current}: more than ${MAX_TIMERS_AT_ONE_INSTANT} timers fired at that instant (a timer re-armed with a delay that moves no time?)`,
+        );
       timer.fn();
       needSettle = !timer.sync;
     }

@@ -491,7 +491,9 @@ export class Agent {
     const { clock } = this.options;
     const at = s.since + leaderSilenceWindowMs(spec);
     if (at <= clock.monotonic()) return;
-    this.silenceWakeCancel = clock.setTimer(at - clock.monotonic(), () => {
+    // At least a whole millisecond ahead: a wake that moves no time would, on a virtual clock,
+    // fire at the same instant for ever (sim:fuzz 1326091883).
+    this.silenceWakeCancel = clock.setTimer(Math.max(1, Math.ceil(at - clock.monotonic())), () => {
       this.silenceWakeCancel = null;
       if (!this.running) return;
       if (!this.busy) this.schedule(0, true);

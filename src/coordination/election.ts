@@ -184,8 +184,10 @@ export class OperatorElection {
     this.cancelStepDown();
     const at = this.lease?.lastRenewedAt();
     if (now && at != null) {
-      this.cancelStepDown = this.clock.setTimer(at + this.validForMs - this.clock.monotonic(), () =>
-        this.report(),
+      // At least a whole millisecond ahead, so that the re-check moves time even on a virtual clock.
+      this.cancelStepDown = this.clock.setTimer(
+        Math.max(1, Math.ceil(at + this.validForMs - this.clock.monotonic())),
+        () => this.report(),
       );
     }
   }

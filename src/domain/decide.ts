@@ -56,10 +56,23 @@ export const LEADER_STORE_ALLOWANCE_MS = 1000;
  */
 export function leaderSilenceWindowMs(spec: HanaSystemReplicationSpec): number {
   const { intervalSeconds, timeoutSeconds } = spec.probes;
-  return Math.max(
-    spec.takeover.failureThreshold * intervalSeconds * 1000,
-    (intervalSeconds + timeoutSeconds) * 1000 + LEADER_STORE_ALLOWANCE_MS,
+  return wholeMs(
+    Math.max(
+      spec.takeover.failureThreshold * intervalSeconds * 1000,
+      (intervalSeconds + timeoutSeconds) * 1000 + LEADER_STORE_ALLOWANCE_MS,
+    ),
   );
+}
+
+/**
+ * A duration made of settings in seconds, in whole milliseconds, rounded up: 13 × 1.3 s is
+ * 16900.000000000004 ms in floating point, and a timer set to the difference of two such values
+ * can lie a few picoseconds ahead, which a virtual clock cannot tell from now (sim:fuzz
+ * 1326091883 never ended). The 1e-6 absorbs that error; a real fraction of a millisecond still
+ * rounds up, so the window is never shorter than the settings say.
+ */
+export function wholeMs(ms: number): number {
+  return Math.ceil(ms - 1e-6);
 }
 
 /**
@@ -103,7 +116,7 @@ export function leaderSilenceWindowMs(spec: HanaSystemReplicationSpec): number {
  * test/sim/fencing-scenarios.test.ts shows that a 40-s window then promotes nothing.
  */
 export function lostLeaderSilenceMs(spec: HanaSystemReplicationSpec): number {
-  return spec.lease.ttlSeconds * 1000;
+  return wholeMs(spec.lease.ttlSeconds * 1000);
 }
 
 /** Two direct checks of a leader's node without an answer, at least, before it counts as silent. */

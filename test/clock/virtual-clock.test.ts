@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { anySignal, TimeoutError, VirtualClock, withTimeout } from '../../src/clock.js';
+import {
+  anySignal,
+  MAX_TIMERS_AT_ONE_INSTANT,
+  TimeoutError,
+  VirtualClock,
+  withTimeout,
+} from '../../src/clock.js';
 
 describe('VirtualClock', () => {
   it('fires timers by time, then in the order they were set, and never a cancelled one', async () => {
@@ -123,5 +129,26 @@ describe('VirtualClock', () => {
     const late = clock.abortController!();
     late.abort(new Error('gone'));
     expect(anySignal([late.signal]).aborted).toBe(true);
+  });
+
+  it('stops with an error when time stands still (a timer re-armed a few picoseconds ahead), not spin for ever', async () => {
+    const clock = new VirtualClock(26_000, { settle: 'microtasks' });
+    // 26000 + 4e-12 is 26000 in floating point: the timer is due now, again and again.
+    let fired = 0;
+    const rearm = () => {
+      fired++;
+      clock.setTimer(26_000.000000000004 - clock.now(), rearm, { sync: true });
+    };
+    clock.setTimer(1e-12, rearm, { sync: true });
+    await expect(clock.advanceTo(30_000)).rejects.toThrow(/virtual time stands still at 26000/);
+    // One ULP of movement at the first re-arm, then none: the limit counts per instant.
+    expect(fired).toBeGreaterThanOrEqual(MAX_TIMERS_AT_ONE_INSTANT);
+    expect(fired).toBeLessThanOrEqual(MAX_TIMERS_AT_ONE_INSTANT + 1);
+    // Many timers at one instant that end are fine, and time then moves on.
+    const other = new VirtualClock(0, { settle: 'microtasks' });
+    let n = 0;
+    for (let i = 0; i < 1000; i++) other.setTimer(5, () => n++, { sync: true });
+    await other.advanceTo(10);
+    expect([n, other.now()]).toEqual([1000, 10]);
   });
 });
