@@ -70,9 +70,21 @@ describe('the agent command module graph', () => {
 describe('what a running agent loads', () => {
   it("checks a peer agent's /status without Node's fetch (undici and its WebAssembly parser: +2-7 MB RSS in the agent)", () => {
     const token = 'import-graph-peer-token-5566';
-    const script = `import { startStatusServer } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/status-server.ts')).href)};
-import { NetworkPeerProbe } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/peer-probe.ts')).href)};
-import { realClock } from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/clock.ts')).href)};
+    // Node 24's node:http loads undici itself (Node 20's does not), so the modules the agent's code
+    // and its check add are counted from after node:http was loaded (dynamic imports: a static one
+    // would be loaded before the count), and fetch is watched as well: on Node 24 a fetch loads no
+    // new module.
+    const script = `import 'node:http';
+const before = process.moduleLoadList.length;
+let fetched = 0;
+const realFetch = globalThis.fetch;
+globalThis.fetch = (...args) => {
+  fetched++;
+  return realFetch(...args);
+};
+const { startStatusServer } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/status-server.ts')).href)});
+const { NetworkPeerProbe } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/agent/peer-probe.ts')).href)});
+const { realClock } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/clock.ts')).href)});
 const server = await startStatusServer({
   host: '127.0.0.1',
   port: 0,
@@ -89,16 +101,21 @@ const probe = new NetworkPeerProbe({
 });
 const view = await probe.check('B', new AbortController().signal);
 await server.close();
-console.log(JSON.stringify({ view, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }));`;
+console.log(JSON.stringify({ view, fetched, undici: process.moduleLoadList.slice(before).filter((m) => m.includes('undici')) }));`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { view: unknown; undici: string[] };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      view: unknown;
+      fetched: number;
+      undici: string[];
+    };
     // The check did reach the peer agent (a confirmed secondary), and Node's fetch stayed unloaded.
     expect(out.view).toMatchObject({ reachable: true, role: 'secondary', source: 'A' });
+    expect(out.fetched).toBe(0);
     expect(out.undici).toEqual([]);
   }, 90_000);
 });
