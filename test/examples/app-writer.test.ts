@@ -122,7 +122,7 @@ describe('the example writer', () => {
   }, 30_000);
 
   it('a commit whose answer is lost and which the new primary lacks is written again there', async () => {
-    const { model, writer } = await landscape();
+    const { model, writer, events } = await landscape();
     await writer.write('o-1', 10);
     model.blockReplication('B'); // o-2 never reaches B
     const pending = writer.write('o-2', 20);
@@ -132,8 +132,18 @@ describe('the example writer', () => {
     model.unblockReplication('B');
     await settle();
     const result = await pending;
-    expect(result).toMatchObject({ outcome: 'acknowledged', uncertain: 1 });
-    expect(result.attempts).toBeGreaterThanOrEqual(2);
+    // One uncertain commit (A's), and B lacks o-2, so it is written again there. On a loaded machine
+    // the answer to that second write can fail too without the connection going (the full Node 24
+    // pass saw 'confirmed'): the next attempt then meets its own order by the unique key (301).
+    // Either way B's check after A's commit found nothing: o-2 is never taken as committed on A's word.
+    expect(result.uncertain).toBe(1);
+    if (result.outcome === 'confirmed') {
+      expect(result.attempts, JSON.stringify(events)).toBeGreaterThanOrEqual(3);
+      expect(events.some((e) => e.event === 'error' && e.code === 301 && e.id === 'o-2')).toBe(true);
+    } else {
+      expect(result.outcome).toBe('acknowledged');
+      expect(result.attempts).toBeGreaterThanOrEqual(2);
+    }
     expect([...(await writer.ids('o-'))].sort()).toEqual(['o-1', 'o-2']);
   }, 30_000);
 
