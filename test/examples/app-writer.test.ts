@@ -20,7 +20,7 @@ interface OrderWriter {
   ids(prefix: string): Promise<Set<string>>;
   close(): void;
 }
-type Event = { event: string; phase?: string; code?: number };
+type Event = { event: string; phase?: string; code?: number; id?: string };
 const { createOrderWriter, CONNECTION_SETTINGS } = (await import(
   new URL('../../examples/app/orders.mjs', import.meta.url).href
 )) as {
