@@ -189,6 +189,12 @@ export async function startHanaWireServer(options: HanaWireServerOptions): Promi
       socket.destroy();
       return;
     }
+    // A site whose SQL port is closed (stopped, crashed, a secondary without read access) refuses
+    // at once, not only at the next state poll: a client must never reach a stopped instance's data.
+    if (safeState() === 'refuse') {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     accepted++;
     socket.on('close', () => sockets.delete(socket));
@@ -386,7 +392,14 @@ class Session {
       try {
         const s = this.options.snapshot();
         if (!s.nodeUp || s.frozen || s.hung === true) silent = true;
-      } catch {
+        // The instance stopped under an open connection: it drops, as the state poll would drop it
+        // (up to STATE_POLL_MS later), before any answer from a stopped instance's data.
+        else if (siteAcceptsSql(s) === 'refuse') {
+          this.socket.destroy();
+          throw new SessionClosed();
+        }
+      } catch (err) {
+        if (err instanceof SessionClosed) throw err;
         silent = true;
       }
       if (!silent) break;

@@ -125,6 +125,22 @@ describe('client data in the simulated sites', () => {
     expect(err.code).toBe(-10807);
   }, 30_000);
 
+  it('a crashed primary refuses a new connection at once, not after its next state poll, and never shows its data', async () => {
+    const { model, a } = await landscape({ timeout: 30 });
+    const onA = await client(a.port);
+    await onA.exec('CREATE TABLE T (ID INTEGER PRIMARY KEY)');
+    await onA.exec('INSERT INTO T VALUES (1)');
+    model.crashInstance('A');
+    // At once, on the open connection: no answer from the stopped instance's data (the state poll
+    // drops the connection only up to 25 ms later).
+    const dropped = await caught(() => onA.exec('SELECT ID FROM T'));
+    expect(dropped).toBeInstanceOf(Error);
+    // And a client reconnecting right away (the example writer's lookup did: the full Node 24
+    // suite saw it read the stopped instance's rows) is refused.
+    const err = await caught(async () => (await client(a.port)).exec('SELECT ID FROM T'));
+    expect(err).toBeInstanceOf(Error);
+  }, 30_000);
+
   it('concurrent transactions merge row by row; changing the same row conflicts', async () => {
     const { a } = await landscape();
     const one = await client(a.port);
