@@ -132,18 +132,10 @@ describe('the example writer', () => {
     model.unblockReplication('B');
     await settle();
     const result = await pending;
-    // One uncertain commit (A's), and B lacks o-2, so it is written again there. On a loaded machine
-    // the answer to that second write can fail too without the connection going (the full Node 24
-    // pass saw 'confirmed'): the next attempt then meets its own order by the unique key (301).
-    // Either way B's check after A's commit found nothing: o-2 is never taken as committed on A's word.
-    expect(result.uncertain).toBe(1);
-    if (result.outcome === 'confirmed') {
-      expect(result.attempts, JSON.stringify(events)).toBeGreaterThanOrEqual(3);
-      expect(events.some((e) => e.event === 'error' && e.code === 301 && e.id === 'o-2')).toBe(true);
-    } else {
-      expect(result.outcome).toBe('acknowledged');
-      expect(result.attempts).toBeGreaterThanOrEqual(2);
-    }
+    // A's commit was uncertain and B lacks o-2: it is written again there. (A 'confirmed' here
+    // once came from the wire stand-in answering from the crashed A for up to 25 ms: f779c78.)
+    expect(result, JSON.stringify(events)).toMatchObject({ outcome: 'acknowledged', uncertain: 1 });
+    expect(result.attempts).toBeGreaterThanOrEqual(2);
     expect([...(await writer.ids('o-'))].sort()).toEqual(['o-1', 'o-2']);
   }, 30_000);
 
