@@ -9,7 +9,9 @@
  *
  * Everything a bench measures is stamped where it happens: the leader key through an etcd watch
  * (Coordination.watchClusters), the takeover command when the control server receives it (it
- * then waits `takeoverMs`, the simulated HANA takeover duration, before carrying it out), the
+ * then waits `takeoverMs`, the simulated HANA takeover duration, before carrying it out; the
+ * simulator's own log replay after the command is `replayMs`, none by default, so the new primary
+ * takes commits `takeoverMs` after the command), the
  * first acknowledged write by a client (@sap/hana-client) that holds a connection to each site and
  * writes through every open one (Writer), and the Service through the API every 10 ms.
  */
@@ -290,8 +292,13 @@ export class Writer {
 
 export interface RigOptions {
   readonly timing: Timing;
-  /** The simulated HANA takeover duration (ms). */
+  /** The simulated HANA takeover duration (ms): the command is held this long. */
   readonly takeoverMs: number;
+  /**
+   * The simulator's log replay after the command returned, during which the new primary still
+   * holds commits back (ms, min and max; default [0, 0]: the whole takeover is `takeoverMs`).
+   */
+  readonly replayMs?: readonly [number, number];
   readonly seed: number;
   /** Give each node a fence device (fence_dummy, see specOf); its status files are in `fenceDir`. */
   readonly fence?: boolean;
@@ -350,6 +357,7 @@ export class Rig {
       clock: realClock,
       seed: options.seed,
       writesPerSecond: 20,
+      takeoverReplayMs: options.replayMs ?? [0, 0],
     });
     const sql = new Map<Site, HanaWireServer>();
     for (const site of SITES) {

@@ -69,6 +69,13 @@ export interface SimLandscapeOptions {
   dataSizeBytes?: number;
   /** Mean time sapcontrol StartSystem takes until the instance runs (default 30 s, ±20 %). */
   startSeconds?: number;
+  /**
+   * After `hdbnsutil -sr_takeover` returns, how long the new primary still holds commits back
+   * while it replays its log (ms, drawn uniformly from the range; default 800-1,500). A bench that
+   * puts the whole takeover into its own wait gives `[0, 0]`: commits are taken when the command
+   * returns.
+   */
+  takeoverReplayMs?: readonly [number, number];
 }
 
 export interface SimEvent {
@@ -120,6 +127,7 @@ export class SimLandscape {
   private readonly bandwidth: number;
   private readonly dataSize: number;
   private readonly startMs: number;
+  private readonly takeoverReplayMs: readonly [number, number];
   private readonly writeIntervalMs: number;
   private readonly basePos: number;
   private readonly sid: string;
@@ -171,6 +179,10 @@ export class SimLandscape {
     this.bandwidth = options.linkBandwidthBytesPerSecond ?? 100e6;
     this.dataSize = options.dataSizeBytes ?? 5e9;
     this.startMs = (options.startSeconds ?? 30) * 1000;
+    this.takeoverReplayMs = options.takeoverReplayMs ?? [800, 1500];
+    if (!(this.takeoverReplayMs[0] >= 0 && this.takeoverReplayMs[1] >= this.takeoverReplayMs[0])) {
+      throw new RangeError(`takeoverReplayMs must be [min, max] with 0 <= min <= max`);
+    }
     this.writeIntervalMs = options.writesPerSecond > 0 ? 1000 / options.writesPerSecond : Infinity;
     this.basePos = 0x10000000 + this.rng.int(0, 0x0fffffff);
     const get = (name: string) => this.mustGet(name);
@@ -202,6 +214,7 @@ export class SimLandscape {
       now: () => this.cur,
       instanceNumber: this.instanceNumber,
       startMs: this.startMs,
+      takeoverReplayMs: this.takeoverReplayMs,
       order: this.order,
       get,
       find: (name) => this.sites.get(name),

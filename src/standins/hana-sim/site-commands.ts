@@ -30,6 +30,8 @@ export interface CommandHost {
   readonly instanceNumber: string;
   /** Mean duration of StartSystem (ms). */
   readonly startMs: number;
+  /** How long a new primary holds commits back after its takeover command (ms, min and max). */
+  readonly takeoverReplayMs: readonly [number, number];
   readonly order: readonly Site[];
   get(name: string): Site;
   find(name: string): Site | undefined;
@@ -89,11 +91,14 @@ export function takeover(h: CommandHost, name: string, handshake: boolean): void
       ? `takeover with handshake from ${s.name}: old primary suspended, all log shipped`
       : `takeover from ${s.name} with the ${held} writes this site holds; ${s.name} is not touched`,
   );
-  h.schedule(h.rng.between(800, 1500), () => {
+  const complete = () => {
     if (t.incarnation !== incarnation || !t.takeoverActive) return;
     t.takeoverActive = false;
     h.record(t.name, 'takeover-complete', 'log replayed; the site is primary and accepts writes');
-  });
+  };
+  const [min, max] = h.takeoverReplayMs;
+  if (max === 0) complete();
+  else h.schedule(h.rng.between(min, max), complete);
   h.afterChange();
 }
 

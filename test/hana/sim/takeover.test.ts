@@ -55,6 +55,31 @@ describe('takeover without handshake', () => {
     sim.dispose();
   });
 
+  it('holds commits back for the configured log replay, and not at all with [0, 0]', async () => {
+    const fixed = landscape({ takeoverReplayMs: [300, 300] });
+    await fixed.clock.advanceBy(2000);
+    fixed.sim.crashInstance('A');
+    fixed.sim.site('B').takeover({ handshake: false });
+    expect(fixed.sim.acceptsWrites('B')).toBe(false);
+    await fixed.clock.advanceBy(290);
+    expect(fixed.sim.site('B').snapshot().takeoverActive).toBe(true);
+    await fixed.clock.advanceBy(20);
+    expect(fixed.sim.site('B').snapshot().takeoverActive).toBe(false);
+    expect(fixed.sim.writableSites()).toEqual(['B']);
+    fixed.sim.dispose();
+
+    const none = landscape({ takeoverReplayMs: [0, 0] });
+    await none.clock.advanceBy(2000);
+    none.sim.crashInstance('A');
+    none.sim.site('B').takeover({ handshake: false });
+    expect(none.sim.site('B').snapshot().takeoverActive).toBe(false);
+    expect(none.sim.writableSites()).toEqual(['B']);
+    expect(eventsOf(none.sim, 'takeover-complete')).toEqual([expect.objectContaining({ site: 'B' })]);
+    none.sim.dispose();
+
+    expect(() => landscape({ takeoverReplayMs: [500, 100] })).toThrow(RangeError);
+  });
+
   it('is refused on a site that is already primary', () => {
     const { sim } = landscape();
     expect(() => sim.site('A').takeover({ handshake: false })).toThrow(SimCommandError);
