@@ -37,7 +37,11 @@
  *   KEEPALIVE_APART the session keepalive may renew (or replace) the lease while the cycle's
  *                  read is lost, as its own timer does in the code (the regrant configurations)
  *   RESTART_FIRST  a takeover waits for the last leader's running agent to decide first in the
- *                  tick window (the timing of sim:fuzz 1318956004; without it: limit-restart-race)
+ *                  tick window (the timing of sim:fuzz 1318956004; without it: the restart race)
+ *   TODAY_RESTART_RACE  no former_primary_stop_not_sent: a successor takes over next to a last
+ *                  leader whose live agent cannot read its HANA and has not reported its stop of
+ *                  it sent (the code before issue 12's fix, and with an agent of an earlier
+ *                  version: finding-restart-race; without it: two-sites-restart-race)
  *   BYHAND         a DBA starts a stopped primary by hand (fence_rogue_primary); P1 then holds
  *                  outside the human's window (hw: until a whole cycle with hanasr in charge) and
  *                  P2 is not checked after such a start (the human's commits)
@@ -199,6 +203,7 @@ byte rlwd[N];           /* report: lastWritableAt, as lwd below */
 byte rdnd[N];           /* report: first seen not writable, as dnd below */
 byte rpob[N];           /* report: age of observedAt */
 bit rpfen[N];           /* report: fenced */
+bit rpss[N];            /* report: stopSent (a hard stop of the site sent, not known landed) */
 byte rpsrc[N];          /* report: the source of a secondary */
 byte itgt = NO;         /* a planned-takeover intent: target (PLANNED) */
 byte iep;               /* its epoch */
@@ -210,6 +215,7 @@ byte ph[N];             /* cycle phase: 0 probe, 1 peers, 2 store+decide, 3 act 
 bit cyc[N];             /* completed a cycle since the last tick */
 bit wdn[N];             /* lease watchdog ran in this tick window */
 bit fenced[N];
+bit ssent[N];           /* a hard stop sent since the agent last read its HANA (stopSent) */
 /*
  * lastWritableAt, relative: NUL = null; else lastWritableAt - confirmedAt of the current SOK
  * records in ticks, 0, 1, or 2 for 2 and more (only the term leader's value is ever compared
@@ -886,6 +892,14 @@ inline decide_without_leader(i) {
      :: FENCED_LAST -> skip   /* its node is confirmed off: neither its report nor its SQL port counts */
      :: !FENCED_LAST && !z_ && PVW(pv[i * N + lastL]) -> x_ = 0                            /* former_primary_still_serving */
      :: !FENCED_LAST && !z_ && rpon[lastL] && rph[lastL] == H_PW && !rpfen[lastL] -> x_ = 0 /* former_primary_reports_healthy */
+#ifndef TODAY_RESTART_RACE
+     /* former_primary_stop_not_sent: the last leader's agent is alive, cannot read its HANA, has
+        not stopped it nor seen it take no writes, has not reported a stop of it sent, and the
+        direct check got no answer: its agent stops it (local_state_unknown_key_lost), and a
+        stop sent reaches the hung instance at the thaw, before any write: wait for that report */
+     :: !FENCED_LAST && !z_ && rpon[lastL] && rph[lastL] == H_UNK && !rpfen[lastL] && rdnd[lastL] == NUL &&
+        !rpss[lastL] && pv[i * N + lastL] == PV_UNR -> x_ = 0
+#endif
 #ifdef MAINT
      /* leader_lost_in_maintenance: a leader in maintenance fences nothing, so its key running
         out says nothing of its HANA (the code also goes on when it is seen stopped: not modelled) */
@@ -957,7 +971,7 @@ inline probe(i) {
   :: else -> skip
   fi;
   if
-  :: h[i] != H_UNK -> mw[i] = (h[i] == H_PW)
+  :: h[i] != H_UNK -> mw[i] = (h[i] == H_PW); ssent[i] = 0   /* read again: no stop on its way */
   :: else -> skip
   fi;
   pa[i] = 0;
@@ -1121,7 +1135,7 @@ inline store_and_decide(i) {
 #ifdef MAINT
         rpg[i] = agc[i];
 #endif
-        rpon[i] = 1; rph[i] = h[i]; rlwd[i] = lwd[i]; rdnd[i] = dnd[i]; rpob[i] = pa[i]; rpfen[i] = fenced[i]; rpsrc[i] = hsv[i];
+        rpon[i] = 1; rph[i] = h[i]; rlwd[i] = lwd[i]; rdnd[i] = dnd[i]; rpob[i] = pa[i]; rpfen[i] = fenced[i]; rpsrc[i] = hsv[i]; rpss[i] = ssent[i];
         if
         :: ldr == i && kcur && h[i] == H_PW -> write_sync(i)
         :: else -> skip
@@ -1187,7 +1201,12 @@ inline stop_hana(i) {
   /* hana.stop({hard: true}); x_ = 1 when it completed; l2: the call failed (sapcontrol error) */
   if
   :: l2 && !hfrz[i] && hup[i] -> nofeed[i] = 1; x_ = 0; SAY("stop failed (hard stop and kill)")
-  :: hfrz[i] -> pstop[i] = 1; nofeed[i] = 1; x_ = 0; SAY("stop sent to the hung HANA: lands at the thaw")
+  :: hfrz[i] -> pstop[i] = 1; nofeed[i] = 1; x_ = 0; ssent[i] = 1; SAY("stop sent to the hung HANA: lands at the thaw");
+     /* the agent publishes its report at once (onSent): stopSent, unless that write is lost */
+     if
+     :: rpon[i] -> rpss[i] = 1
+     :: skip
+     fi
   :: else -> hana_down(i); nofeed[i] = 0; x_ = 1; SAY("HANA stopped");
 #ifndef TODAY_UNKNOWN_PROBE_NOT_WRITING
      /* the confirmed stop ends the writes (notWritableAfterStop), unless known ended before */
@@ -1484,7 +1503,7 @@ inline fence_node(i) {
 }
 
 inline agent_reset(i) {
-  ph[i] = 0; fenced[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
+  ph[i] = 0; fenced[i] = 0; ssent[i] = 0; rpss[i] = 0; lwd[i] = NUL; dnd[i] = NUL; ren[i] = NUL; mine[i] = 0; mw[i] = 0; kb[i] = 0; rgr[i] = 0;
   h[i] = H_UNK; hsv[i] = NO; pa[i] = 0; act[i] = A_NONE; aep[i] = 0; aarg[i] = 0; afrom[i] = 0; ptk[i] = NO;
   am[i] = 0; lmm[i] = 0; agc[i] = 0; lrs[i] = NO; lrg[i] = 0; lrm[i] = 0;
   for (k_ : 0 .. N - 1) {

@@ -15,7 +15,15 @@ import type { AddressInfo } from 'node:net';
 import type { PeerProbe } from '../src/agent/agent.js';
 import type { PeerView } from '../src/domain/observation.js';
 import type { HanaHealth } from '../src/domain/types.js';
-import { HanaActionError, type HanaPort, type RegisterOptions } from '../src/hana/port.js';
+import {
+  HanaActionError,
+  whenSent,
+  type HanaPort,
+  type KillOptions,
+  type RegisterOptions,
+  type StopOptions,
+} from '../src/hana/port.js';
+import { realClock } from '../src/clock.js';
 import { SimDirectPort } from '../src/standins/hana-sim/direct-port.js';
 import type { SimLandscape } from '../src/standins/hana-sim/model.js';
 
@@ -208,11 +216,12 @@ export class HttpHanaPort implements HanaPort {
   async start(signal?: AbortSignal): Promise<void> {
     await this.call('start', {}, signal);
   }
-  async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
-    await this.call('stop', options, signal);
+  async stop(options: StopOptions, signal?: AbortSignal): Promise<void> {
+    const call = () => this.call('stop', { hard: options.hard }, signal);
+    await (options.hard ? whenSent(realClock, options.onSent, call) : call());
   }
-  async kill(signal?: AbortSignal): Promise<void> {
-    await this.call('kill', {}, signal);
+  async kill(signal?: AbortSignal, options: KillOptions = {}): Promise<void> {
+    await whenSent(realClock, options.onSent, () => this.call('kill', {}, signal));
   }
   async suspend(signal?: AbortSignal): Promise<void> {
     await this.call('suspend', {}, signal);

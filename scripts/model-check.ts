@@ -200,8 +200,26 @@ export const CONFIGS: readonly ModelConfig[] = [
     expect: 'safe',
     search: 'exhaustive',
     heavy: true,
-    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
-    what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first',
+    defines: [
+      'ASYNC',
+      'NOFAILSAFE',
+      'AGENTRESTART',
+      'HFREEZE',
+      'RESTART_FIRST',
+      'TODAY_RESTART_RACE',
+      'MAXF=2',
+      'MAXL=0',
+    ],
+    what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first, with the successor not waiting for its stop sent',
+  },
+  {
+    name: 'two-sites-restart-race',
+    group: 'safe',
+    expect: 'safe',
+    search: 'exhaustive',
+    heavy: true,
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'MAXF=2', 'MAXL=0'],
+    what: 'an agent restarted under a hung primary, the successor deciding first: it waits for that agent to report its stop sent (former_primary_stop_not_sent)',
   },
   {
     name: 'two-sites-by-hand',
@@ -377,6 +395,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: 'a lease granted after the old one ran out resets lastRenewedAt',
   },
   {
+    name: 'finding-restart-race',
+    group: 'finding',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'TODAY_RESTART_RACE', 'MAXF=2', 'MAXL=0'],
+    what: 'without former_primary_stop_not_sent (or an agent of an earlier version): the successor decides before the restarted agent, the hung primary thaws before its stop lands',
+  },
+  {
     // Not a switched-back rule: P1 with maintenance set and cleared at any time (model/README.md).
     name: 'finding-maintenance-single-writer',
     group: 'finding',
@@ -386,14 +412,6 @@ export const CONFIGS: readonly ModelConfig[] = [
     what: 'without the maintenance generation: maintenance flipped between cycles, a leader cut off in maintenance fences nothing, a successor takes over',
   },
   // ---- documented limits ----
-  {
-    name: 'limit-restart-race',
-    group: 'limit',
-    expect: 'violation',
-    search: 'exhaustive',
-    defines: ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'MAXF=2', 'MAXL=0'],
-    what: 'async: the successor decides before the restarted agent, the hung primary thaws before its stop lands',
-  },
   {
     name: 'limit-agent-down-no-watchdog',
     group: 'limit',
@@ -453,7 +471,16 @@ export const CONFIGS: readonly ModelConfig[] = [
   ),
   mutation(
     'MUT_UNKNOWN_KEY_LOST_WAIT',
-    ['ASYNC', 'NOFAILSAFE', 'AGENTRESTART', 'HFREEZE', 'RESTART_FIRST', 'MAXF=2', 'MAXL=0'],
+    [
+      'ASYNC',
+      'NOFAILSAFE',
+      'AGENTRESTART',
+      'HFREEZE',
+      'RESTART_FIRST',
+      'TODAY_RESTART_RACE',
+      'MAXF=2',
+      'MAXL=0',
+    ],
     'the last leader whose key ran out waits instead of stopping an instance it cannot read',
   ),
   mutation(

@@ -64,6 +64,13 @@ export interface ActionHost {
   stopping(state: 'in-progress' | 'failed'): void;
   /** A stop of the own site is confirmed: fenced. */
   stopped(): void;
+  /**
+   * A hard stop (or kill) of the own site, decided in term `epoch`, reached the node's tools: it
+   * lands before any write. Recorded as the report's `stopSent` and published at once.
+   */
+  stopSent(epoch: number): void;
+  /** Publishes this agent's report now (a failure is told, not thrown). */
+  publishReport(): Promise<void>;
   observation(leader: LeaderView, state: ClusterState | null): Observation;
   /** Compare-and-set on the leader key (with the watchdog's part); null: refused and told. */
   winLeaderKey(kind: Kind, expectedLastEpoch: number, seize?: string): Promise<LeaderRecord | null>;
@@ -223,9 +230,12 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
       if (a.fence === 'stop') {
         // Never hand the key on while the old primary may come back (a frozen instance that
         // thaws would take writes again): keep the key and retry on the next cycle.
-        const stopped = await stopSite(host, a.kind, 'keeping the leader key until it is stopped');
+        const stopped = await stopSite(host, a.kind, 'keeping the leader key until it is stopped', a.epoch);
         if (!stopped.ok) return null;
         how = `${stopped.how} ${host.site}, `;
+        // The successor reads the confirmed stop (fenced) before the key is free: it waits for a
+        // stop of a site its agent cannot read (decide.ts former_primary_stop_not_sent).
+        await host.publishReport();
       }
       await host.storeCall('release leader', () => host.session.releaseLeader(a.epoch, a.handoverTo));
       host.setLeaderMine(false);
@@ -262,7 +272,7 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
         host.countRestart();
         // A failed probe says nothing about the processes: the instance may run and hang. A
         // restart always stops it first (hard stop, then a kill), and never starts on top of it.
-        const stopped = await stopSite(host, a.kind, 'not starting it on top of a running instance');
+        const stopped = await stopSite(host, a.kind, 'not starting it on top of a running instance', a.epoch);
         if (!stopped.ok) return null;
         how = `${stopped.how}, then `;
       }
@@ -277,7 +287,7 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
     async run(host, a, d) {
       // Fencing one's own site is always allowed: it can only remove a writer. It is reported
       // (fenced) only once the stop is confirmed; a failed one is retried on the next cycle.
-      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle');
+      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle', a.epoch);
       if (!stopped.ok) return null;
       return { event: 'action', reason: d.reason, message: `fenced ${host.site} (${stopped.how})` };
     },
@@ -352,7 +362,7 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
           reason: 'region_switchover_draining',
           message: `${host.site} is not drained into ${a.target} yet: ${check.message}`,
         };
-      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle');
+      const stopped = await stopSite(host, a.kind, 'retrying on the next cycle', a.epoch);
       if (!stopped.ok) return null;
       // Only now (no writes can follow a stopped instance) the position becomes the token the
       // handover waits for; compare-and-set on the draining generation it was decided in.
@@ -479,8 +489,12 @@ export async function stopSite(
   host: ActionHost,
   kind: Kind,
   onFailure: string,
+  epoch: number,
 ): Promise<{ readonly ok: true; readonly how: string } | { readonly ok: false }> {
   const { clock, hana, stopMs } = host;
+  // Sent (it reached the node's tools) is told before it lands: a hung or frozen instance gets it
+  // at its thaw, before any write (HanaPort StopOptions.onSent).
+  const onSent = () => host.stopSent(epoch);
   // Self-fencing: from now on the watchdog goes unfed while this site leads or may write, so a
   // stop that never completes (a hung instance, a frozen file system) ends in a reset.
   host.stopping('in-progress');
@@ -488,7 +502,9 @@ export async function stopSite(
     // A crashed instance the last probe read as all stopped needs only a fresh confirmation.
     const last = host.lastHealth();
     const stoppedAtLastProbe = Object.keys(last.processes).length > 0 && !hasLiveProcess(last);
-    await withTimeout(clock, stopMs, 'hard stop', (s) => hana.stop({ hard: true, stoppedAtLastProbe }, s));
+    await withTimeout(clock, stopMs, 'hard stop', (s) =>
+      hana.stop({ hard: true, stoppedAtLastProbe, onSent }, s),
+    );
     host.stopped();
     return { ok: true, how: 'stopped' };
   } catch (stopErr) {
@@ -499,7 +515,7 @@ export async function stopSite(
       `hard stop of ${host.site} did not complete (${errorMessage(stopErr)}): killing its processes (HDB kill-9)`,
     );
     try {
-      await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s));
+      await withTimeout(clock, stopMs, 'kill', (s) => hana.kill(s, { onSent }));
     } catch (killErr) {
       host.tell(
         'action-failed',

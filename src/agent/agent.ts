@@ -142,6 +142,12 @@ export class Agent {
   private lastWritableAt: number | null = null;
   /** Since when the site is known to take no writes (sync-trust.ts notWritableAfterProbe/Stop). */
   private notWritableSince: number | null = null;
+  /**
+   * A hard stop of this site this process sent (the port's onSent) since it last read its site or
+   * started it: published at once as the report's `stopSent` (a successor waits for it when this
+   * agent cannot read its HANA: decide.ts former_primary_stop_not_sent). A new process: null.
+   */
+  private stopSent: { epoch: number; at: number } | null = null;
   /** See LocalView.leaderMayBeInMaintenance (an agent that starts knows only the spec it reads now). */
   private leaderMayBeInMaintenance = false;
   /** What that flag is made of (src/domain/maintenance-watch.ts). */
@@ -907,6 +913,8 @@ export class Agent {
     this.notWritableSince = notWritableAfterProbe(this.notWritableSince, this.lastWritableAt, health, now);
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
+    // Read again: what the report's health says now replaces the stop on its way.
+    if (health.probeOk) this.stopSent = null;
     const startSeen = primaryStartSeen(this.lastHealth, health);
     this.lastHealth = health;
     if (health.probeOk) this.hungSince = null;
@@ -1106,6 +1114,7 @@ export class Agent {
       epoch: this.believedEpoch,
       leader: this.leaderMine,
       fenced: this.fenced,
+      stopSent: this.stopSent,
       localRestarts: this.localRestarts,
       ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       // On the wall clock of this host (the report is read elsewhere): now less the lease's age.
@@ -1154,6 +1163,8 @@ export class Agent {
       },
       setFenced: (fenced) => {
         this.fenced = fenced;
+        // Started or registered: a stop sent before says nothing any more.
+        if (!fenced) this.stopSent = null;
       },
       countRestart: () => {
         this.localRestarts++;
@@ -1170,6 +1181,18 @@ export class Agent {
         );
         this.fenced = true;
         this.stopping = 'none';
+      },
+      stopSent: (epoch) => {
+        if (this.stopSent?.epoch !== epoch) this.stopSent = { epoch, at: this.options.clock.now() };
+        // At once, not at the next cycle: a successor waits for it (a failure is told).
+        void this.storeWrite('report', () =>
+          this.session.publishReport(this.report(this.options.clock.now())),
+        );
+      },
+      publishReport: async () => {
+        await this.storeWrite('report', () =>
+          this.session.publishReport(this.report(this.options.clock.now())),
+        );
       },
       observation: (leader, state) => this.observation(leader, state),
       winLeaderKey: (kind, expected, seize) => this.winLeaderKey(kind, expected, seize),

@@ -434,7 +434,7 @@ export async function startAgentRuntime(
     register: (o, s) => inner.register(o, s),
     start: (s) => inner.start(s),
     stop: (o, s) => inner.stop(o, s),
-    kill: (s) => inner.kill(s),
+    kill: (s, o) => inner.kill(s, o),
     ...(inner.suspend ? { suspend: (s?: AbortSignal) => inner.suspend!(s) } : {}),
   });
 

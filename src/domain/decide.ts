@@ -25,7 +25,7 @@ import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import { decideRegion, gateByRegion } from './region.js';
 import { checkOf, promotionSuspects, writerState } from './promotion.js';
-import type { Observation } from './observation.js';
+import type { Observation, PeerView } from './observation.js';
 import {
   inSyncVerdict,
   primaryViewOf,
@@ -941,6 +941,36 @@ function decideWithoutLeader(
       return none('better_candidate', `no leader; ${best} is the preferred in-sync candidate`);
     }
   }
+  // The last leader's agent is alive (its report) but cannot read its HANA, has not seen it stop
+  // and has not sent a stop of it in that term, and the direct check got no answer: the instance
+  // may be hung and take writes when it answers again. Its agent stops it once it finds the key
+  // gone (local_state_unknown_key_lost); a takeover before that stop is sent lets a thaw in
+  // between make two writers until the stop lands (the model's restart race: the agent restarted
+  // under a hung primary, its old session's key ran out, and this cycle came first). The wait is
+  // for the stop SENT, not landed: a hard stop reaches a hung or frozen instance at the thaw,
+  // before any write (examples/scenarios/frozen-node-started-by-hand.yaml: the stop lands only at
+  // the thaw, 25 s later; waiting for the landing cost the in-sync trust and the takeover).
+  //
+  // No time bound: after any wait a takeover would let the instance thaw and write next to this
+  // site, since its agent said it could not stop it (unknown is never healthy). The wait ends with
+  // a stop sent or confirmed (`fenced`), a readable state or `notWritableSince` in its report, its
+  // agent gone (the report goes with its lease: the rules for a lost agent, the watchdog's and the
+  // fence agent's), a direct check that answers, or a confirmed fence of its node. A stop that
+  // fails outright leaves its agent's watchdog unfed (stopSite: `stopping` failed), so with a
+  // usable watchdog the node resets and its report goes; without one nor a fence agent, the
+  // wait lasts until a human fences or stops the node (the reason says why). An agent of an earlier
+  // version reports no `stopSent`: the older rule (no wait), README "Limits".
+  if (!planned && formerPrimaryStopNotSent(obs, lastLeader, lastEpoch, peer)) {
+    const r = obs.reports[lastLeader]!;
+    const older =
+      r.stopSent !== null && r.stopSent !== undefined
+        ? ` (it reports a stop in epoch ${r.stopSent.epoch})`
+        : '';
+    return none(
+      'former_primary_stop_not_sent',
+      `no leader key, but the agent of ${lastLeader} is alive, cannot read its HANA (${r.health.probeError ?? 'unknown'}) and has not sent its stop of epoch ${lastEpoch}${older}, and ${lastLeader} does not answer here: waiting for its agent to send it (a hung instance may take writes when it answers again)`,
+    );
+  }
   // Without the handshake nothing suspends a primary that still answers as running while it takes
   // no writes (waiting for its secondary, its indexserver coming back): it goes on by itself, next
   // to a plain takeover (sim:fuzz schedule 121100782: its agent dead, the replication network cut).
@@ -1027,6 +1057,28 @@ function leaseRuleStandsIn(obs: Observation, site: string, epoch: number): 'runn
     fence.result !== 'confirmed'
     ? 'failed'
     : null;
+}
+
+/**
+ * The last leader's agent reports (it is alive) that it cannot read its HANA, and nothing shows
+ * the instance stopped or a stop of it on its way: no stop of its own confirmed (`fenced`), no
+ * moment since its last writable probe at which it took no writes (`notWritableSince`), no stop
+ * sent in term `epoch` (`stopSent`), no direct check that answered, no confirmed fence of its
+ * node. A report without `stopSent` (an agent of an earlier version): false, the older rule.
+ */
+function formerPrimaryStopNotSent(
+  obs: Observation,
+  site: string,
+  epoch: number,
+  peer: PeerView | undefined,
+): boolean {
+  const r = obs.reports[site];
+  if (r === undefined || r.fenced || r.stopSent === undefined) return false;
+  if (r.stopSent !== null && r.stopSent.epoch === epoch) return false;
+  if (r.health.probeOk || r.health.srRole === 'secondary') return false;
+  if (r.notWritableSince !== undefined && r.notWritableSince !== null) return false;
+  if (peer !== undefined && peer.reachable) return false;
+  return confirmedFenceOf(obs, site, epoch) === undefined;
 }
 
 /** A confirmed power-off of `site`'s node in term `epoch` (the store's fence record), if any. */

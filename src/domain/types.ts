@@ -116,6 +116,16 @@ export interface SiteReport {
   readonly leader: boolean;
   /** The agent fenced its site (stopped or suspended it) and has not undone it. */
   readonly fenced: boolean;
+  /**
+   * A hard stop (or `HDB kill-9`) of this site that this agent process sent while it could not
+   * read its HANA, not known to have landed: the command reached the node's tools (sapcontrol
+   * accepted it, or it still runs there: a frozen instance answers nothing), and it reaches a hung
+   * or frozen instance at the latest at its thaw, before any write. `epoch`: the term the stop
+   * was decided in; `at`: when it was sent (this agent's clock). Null: none sent since this
+   * process last read its site or started it (a restarted process starts with null). Absent: an
+   * agent of an earlier version (a successor then follows its older rule). docs/agent.md.
+   */
+  readonly stopSent?: { readonly epoch: number; readonly at: number } | null;
   /** Local start attempts since the site was last healthy (the decision's local view). */
   readonly localRestarts?: number;
   /** The role of the site at the agent's last readable probe (the decision's local view). */

@@ -18,9 +18,59 @@ export interface RegisterOptions {
   readonly online?: boolean;
 }
 
+/**
+ * How long a stop or kill command may run without an answer before it counts as sent
+ * (`onSent`): a tool that could not be started, or that refuses at once (sapstartsrv down, the
+ * node unreachable), answers well within it; one that is still running has reached the node and
+ * waits on the instance (a frozen instance answers nothing until its thaw).
+ */
+export const STOP_SENT_SETTLE_MS = 1000;
+
 export interface StopOptions {
   readonly hard: boolean;
   readonly stoppedAtLastProbe?: boolean;
+  /**
+   * Called (at most once) when the stop has reached the node's tools and will land on the
+   * instance, at the latest at its thaw, before any write: sapcontrol accepted the hard stop, or
+   * the command is still running after STOP_SENT_SETTLE_MS (it waits on a frozen instance). Not
+   * called when the command could not be run or answered a failure within that time. Only a
+   * hard stop is ever reported sent.
+   */
+  readonly onSent?: () => void;
+}
+
+/** `kill`'s options: `onSent` as in StopOptions (the kill's command reached the node's tools). */
+export interface KillOptions {
+  readonly onSent?: () => void;
+}
+
+/**
+ * Runs a stop or kill `call` and tells `onSent` (at most once) when it reached the node's tools:
+ * it answered success, or it still runs after STOP_SENT_SETTLE_MS (it waits on a frozen instance;
+ * a tool that cannot start or refuses at once answers well before). A failure within that time:
+ * not sent.
+ */
+export async function whenSent<T>(
+  clock: { setTimer(ms: number, fn: () => void): () => void },
+  onSent: (() => void) | undefined,
+  call: () => Promise<T>,
+): Promise<T> {
+  if (onSent === undefined) return call();
+  let told = false;
+  const tell = () => {
+    if (told) return;
+    told = true;
+    onSent();
+  };
+  const cancel = clock.setTimer(STOP_SENT_SETTLE_MS, tell);
+  try {
+    const r = await call();
+    tell();
+    return r;
+  } finally {
+    told = true;
+    cancel();
+  }
 }
 
 export interface HanaPort {
@@ -43,7 +93,7 @@ export interface HanaPort {
    * `HDB kill-9` as <sid>adm: kills every process of the instance at once, for an instance that
    * does not stop (hung); resolves once every process is gone.
    */
-  kill(signal?: AbortSignal): Promise<void>;
+  kill(signal?: AbortSignal, options?: KillOptions): Promise<void>;
   /** Suspend a primary so it takes no writes (fencing without a stop). */
   suspend?(signal?: AbortSignal): Promise<void>;
 }

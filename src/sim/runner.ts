@@ -542,7 +542,7 @@ function mortalPort(port: HanaPort, life: { readonly alive: boolean }): HanaPort
     register: (o, signal) => mortal(life, () => port.register(o, signal)),
     start: (signal) => mortal(life, () => port.start(signal)),
     stop: (o, signal) => mortal(life, () => port.stop(o, signal)),
-    kill: (signal) => mortal(life, () => port.kill(signal)),
+    kill: (signal, o) => mortal(life, () => port.kill(signal, o)),
     ...(port.suspend ? { suspend: (signal?: AbortSignal) => mortal(life, () => port.suspend!(signal)) } : {}),
   };
 }
@@ -563,7 +563,7 @@ function observedPort(
     register: (o, signal) => port.register(o, signal),
     start: (signal) => port.start(signal),
     stop: (o, signal) => port.stop(o, signal),
-    kill: (signal) => port.kill(signal),
+    kill: (signal, o) => port.kill(signal, o),
     ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
   };
 }

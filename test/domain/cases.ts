@@ -81,6 +81,124 @@ const multitier = spec({
 });
 
 export const takeoverCases: DecisionCase[] = [
+  // The model's restart race (issue 12): A's agent restarted under a hung primary (it has not
+  // read its site since: no last writable moment, no role), its old session's key ran out, and B's
+  // cycle comes first. A plain takeover lets A thaw before its agent's stop is sent: two writers
+  // until that stop lands. B waits until A's agent reports its stop of A sent (`stopSent`, of the
+  // lost leader's term); the stop reaches the hung instance at the thaw, before any write.
+  {
+    name: "key ran out, A's agent alive (restarted), cannot read its HANA, no stop sent (stopSent null), A unreachable: waits",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: null, stopSent: null }) },
+    }),
+    kind: 'none',
+    reason: 'former_primary_stop_not_sent',
+    says: ['agent of A is alive', 'cannot read its HANA', 'not sent its stop', 'waiting'],
+  },
+  {
+    name: "the same, A's agent read it writable before its probes timed out: waits",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000, stopSent: null }) },
+    }),
+    kind: 'none',
+    reason: 'former_primary_stop_not_sent',
+    says: ['not sent its stop'],
+  },
+  {
+    name: "the same, A's agent reports a stop sent in an older term (epoch 4): waits",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: null, stopSent: { epoch: EPOCH - 1, at: T - 900 } }),
+      },
+    }),
+    kind: 'none',
+    reason: 'former_primary_stop_not_sent',
+    says: [`a stop in epoch ${EPOCH - 1}`, `not sent its stop of epoch ${EPOCH}`],
+  },
+  {
+    name: "the same, A's agent reports its hard stop of A sent in the lost leader's term (not landed): takes over",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: null, stopSent: { epoch: EPOCH, at: T - 900 } }),
+      },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    // No time bound: a takeover after any wait lets the instance thaw and write beside B, since
+    // A's agent said it could not stop it. The wait ends with a stop sent or confirmed, a
+    // readable state, A's agent gone (its report with its lease: the rules for a lost agent), a
+    // direct check that answers, or a confirmed fence of A's node.
+    name: "A's agent alive for long (observed 1 s ago, 20 failed probes), its stop never sent (tools refuse it): still waits",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: {
+        A: report('A', downHealth(), { lastWritableAt: null, failedProbes: 20, stopSent: null }),
+      },
+      sync: { B: syncRecord('B', 'SOK', { confirmedAt: T - 4000 }) },
+    }),
+    kind: 'none',
+    reason: 'former_primary_stop_not_sent',
+    says: ['waiting'],
+  },
+  {
+    name: "the same, a confirmed fence of A's node in this term ends the wait: takes over",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: null, stopSent: null }) },
+      fences: {
+        A: {
+          site: 'A',
+          by: 'B',
+          epoch: EPOCH,
+          action: 'off',
+          result: 'confirmed',
+          startedAt: T - 3000,
+          endedAt: T - 500,
+          calls: 2,
+          message: 'off',
+        },
+      },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: "the same, A's agent confirmed its stop (fenced): takes over",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: null, fenced: true, stopSent: null }) },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: 'the same, the direct check finds A stopped: takes over (with the handshake)',
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: { A: report('A', downHealth(), { lastWritableAt: null, stopSent: null }) },
+      peers: { A: { ...peerStoppedPrimary, running: false } },
+    }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
+  {
+    name: "the same, A's agent of an earlier version (no stopSent field): the older rule, takes over",
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: { A: report('A', downHealth(), { lastWritableAt: null }) } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['taking over'],
+  },
   {
     name: 'SOK secondary, primary agent reports its HANA down: takes over',
     spec: S,

@@ -91,6 +91,7 @@ describe('model configurations', () => {
     ['finding-unknown-probe', 'TODAY_UNKNOWN_PROBE_NOT_WRITING', 'two-sites-unknown-probe'],
     ['finding-cycle-bound', 'TODAY_CYCLE_BOUND', 'two-sites-cycle-bound'],
     ['finding-maintenance-single-writer', 'TODAY_NO_MGEN', 'two-sites-maintenance'],
+    ['finding-restart-race', 'TODAY_RESTART_RACE', 'two-sites-restart-race'],
   ])(
     '%s is its closed rule switched back: the same configuration without %s is checked safe',
     (f, flag, s) => {

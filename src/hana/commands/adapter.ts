@@ -12,7 +12,14 @@ import {
 } from '../../api/spec.js';
 import { anySignal, TimeoutError, withTimeout, type Clock } from '../../clock.js';
 import type { HanaHealth } from '../../domain/types.js';
-import { HanaActionError, type HanaPort, type RegisterOptions, type StopOptions } from '../port.js';
+import {
+  HanaActionError,
+  type HanaPort,
+  type KillOptions,
+  type RegisterOptions,
+  type StopOptions,
+  whenSent,
+} from '../port.js';
 import { HanaParseError } from '../parsers/errors.js';
 import { parseLandscapeHostConfiguration } from '../parsers/landscape.js';
 import { parseProcessList, type ProcessList } from '../parsers/sapcontrol.js';
@@ -304,8 +311,10 @@ export class HanaCommandAdapter implements HanaPort {
    * susChkSrv hook runs for action_on_lost=kill); then waits until GetProcessList shows them all
    * stopped.
    */
-  async kill(signal?: AbortSignal): Promise<void> {
-    await this.action([this.paths.hdb, 'kill-9'], signal, (r) => r.exitCode === 0);
+  async kill(signal?: AbortSignal, options: KillOptions = {}): Promise<void> {
+    await whenSent(this.config.clock, options.onSent, () =>
+      this.action([this.paths.hdb, 'kill-9'], signal, (r) => r.exitCode === 0),
+    );
     await this.waitFor(
       'all processes stopped after the kill',
       this.config.stopWaitMs ?? 300_000,
@@ -328,7 +337,9 @@ export class HanaCommandAdapter implements HanaPort {
     }
     // A hard stop gives the soft shutdown 0 s before sapstartsrv kills the processes.
     const args = options.hard ? ['StopSystem', 'HDB', '0'] : ['StopSystem', 'HDB'];
-    await this.action(this.sapcontrol(args[0]!, ...args.slice(1)), signal, HanaCommandAdapter.sapcontrolOk);
+    const call = () =>
+      this.action(this.sapcontrol(args[0]!, ...args.slice(1)), signal, HanaCommandAdapter.sapcontrolOk);
+    await (options.hard ? whenSent(this.config.clock, options.onSent, call) : call());
     await this.waitFor(
       'all processes stopped',
       this.config.stopWaitMs ?? 300_000,

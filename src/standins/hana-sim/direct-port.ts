@@ -10,7 +10,7 @@ import {
   type ReplicationLink,
 } from '../../domain/types.js';
 import { realClock, type Clock } from '../../clock.js';
-import { HanaActionError, type HanaPort, type RegisterOptions } from '../../hana/port.js';
+import { HanaActionError, type HanaPort, type KillOptions, type RegisterOptions } from '../../hana/port.js';
 import type { SimProbeView, SimProcess, SimSiteControl, SimSiteState } from './snapshot.js';
 
 /** Whether the site's tools answer: the light read when the control has one. */
@@ -171,17 +171,37 @@ export class SimDirectPort implements HanaPort {
     return this.run(signal, () => this.control.start(), true);
   }
 
-  /** As sapcontrol StopSystem and the adapter's wait: done once every process is stopped. */
-  async stop(options: { readonly hard: boolean }, signal?: AbortSignal): Promise<void> {
-    if (options.hard && stateOf(this.control).frozen) this.control.killAtThaw?.();
-    await this.run(signal, () => this.control.stop(options.hard), true);
+  /**
+   * As sapcontrol StopSystem and the adapter's wait: done once every process is stopped. A hard
+   * stop is sent (`onSent`) when sapstartsrv took it, or at once on a frozen site (it is queued:
+   * the processes die at the thaw), as the adapter's STOP_SENT_SETTLE_MS would tell it then.
+   */
+  async stop(
+    options: { readonly hard: boolean; readonly onSent?: () => void },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const sent = options.hard ? options.onSent : undefined;
+    if (options.hard && stateOf(this.control).frozen) {
+      this.control.killAtThaw?.();
+      sent?.();
+      await this.run(signal, () => this.control.stop(options.hard), true);
+    } else {
+      await this.run(signal, () => this.control.stop(options.hard), true);
+      sent?.();
+    }
     await until(this.control, this.clock, signal, (s) => !s.running);
   }
 
   /** As `HDB kill-9`: works on a hung instance; a frozen one dies at the thaw. */
-  async kill(signal?: AbortSignal): Promise<void> {
-    if (stateOf(this.control).frozen) this.control.killAtThaw?.();
+  async kill(signal?: AbortSignal, options: KillOptions = {}): Promise<void> {
+    if (stateOf(this.control).frozen) {
+      this.control.killAtThaw?.();
+      options.onSent?.();
+      await this.run(signal, () => this.control.kill(), true);
+      return;
+    }
     await this.run(signal, () => this.control.kill(), true);
+    options.onSent?.();
   }
 
   suspend(signal?: AbortSignal): Promise<void> {
