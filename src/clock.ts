@@ -78,16 +78,17 @@ export function withTimeout<T>(
  *
  * Turns, counted from the one in which fn's promise settles (or the timer fires): +1 the race's
  * promise settles, +2 the async function's promise does, so its caller resumes at +3. Here: +1
- * `raced` settles (a reaction of fn's promise; at the deadline a queued microtask), +2 the
- * promise returned (a reaction of `raced`), +3 the caller.
+ * the race is decided (a reaction of fn's promise; at the deadline a queued microtask), +2 the
+ * promise returned settles (a microtask the decision queued), +3 the caller.
  */
 function raceDeadline<T>(clock: Clock, ms: number, fn: () => Promise<T>, expired: () => Error): Promise<T> {
   let cancel: () => void = () => {};
   let work: Promise<T>;
+  let lose: (err: unknown) => void = () => {};
   try {
     cancel = clock.setTimer(ms, () => {
       const err = expired();
-      queueMicrotask(() => rejectRaced(err));
+      queueMicrotask(() => lose(err));
     });
     work = fn();
   } catch (err) {
@@ -95,22 +96,27 @@ function raceDeadline<T>(clock: Clock, ms: number, fn: () => Promise<T>, expired
     cancel();
     return Promise.reject(err as Error);
   }
-  let rejectRaced: (err: unknown) => void = () => {};
-  const raced = new Promise<T>((resolve, reject) => {
-    rejectRaced = reject;
+  // One promise where the race took three (the race's, a reaction to fn's, the one returned): the
+  // first to settle (fn's reaction or the deadline's microtask, turn +1) queues a microtask that
+  // settles the promise returned (turn +2), as the race's own reaction did.
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (ok: boolean, outcome: unknown) => {
+      if (done) return;
+      done = true;
+      queueMicrotask(() => {
+        cancel();
+        if (ok) resolve(outcome as T);
+        else reject(outcome as Error);
+      });
+    };
+    lose = (err) => finish(false, err);
     // Promise.race takes each entry through Promise.resolve, as here.
-    Promise.resolve(work).then(resolve, reject);
+    Promise.resolve(work).then(
+      (value) => finish(true, value),
+      (err: unknown) => finish(false, err),
+    );
   });
-  return raced.then(
-    (value) => {
-      cancel();
-      return value;
-    },
-    (err: unknown) => {
-      cancel();
-      throw err;
-    },
-  );
 }
 
 /**
