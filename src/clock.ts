@@ -78,16 +78,17 @@ export function withTimeout<T>(
  *
  * Turns, counted from the one in which fn's promise settles (or the timer fires): +1 the race's
  * promise settles, +2 the async function's promise does, so its caller resumes at +3. Here: +1
- * `raced` settles (a reaction of fn's promise; at the deadline a queued microtask), +2 the
- * promise returned (a reaction of `raced`), +3 the caller.
+ * the race is decided (a reaction of fn's promise; at the deadline a queued microtask), +2 the
+ * promise returned settles (a microtask the decision queued), +3 the caller.
  */
 function raceDeadline<T>(clock: Clock, ms: number, fn: () => Promise<T>, expired: () => Error): Promise<T> {
   let cancel: () => void = () => {};
   let work: Promise<T>;
+  let lose: (err: unknown) => void = () => {};
   try {
     cancel = clock.setTimer(ms, () => {
       const err = expired();
-      queueMicrotask(() => rejectRaced(err));
+      queueMicrotask(() => lose(err));
     });
     work = fn();
   } catch (err) {
@@ -95,22 +96,27 @@ function raceDeadline<T>(clock: Clock, ms: number, fn: () => Promise<T>, expired
     cancel();
     return Promise.reject(err as Error);
   }
-  let rejectRaced: (err: unknown) => void = () => {};
-  const raced = new Promise<T>((resolve, reject) => {
-    rejectRaced = reject;
+  // One promise where the race took three (the race's, a reaction to fn's, the one returned): the
+  // first to settle (fn's reaction or the deadline's microtask, turn +1) queues a microtask that
+  // settles the promise returned (turn +2), as the race's own reaction did.
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (ok: boolean, outcome: unknown) => {
+      if (done) return;
+      done = true;
+      queueMicrotask(() => {
+        cancel();
+        if (ok) resolve(outcome as T);
+        else reject(outcome as Error);
+      });
+    };
+    lose = (err) => finish(false, err);
     // Promise.race takes each entry through Promise.resolve, as here.
-    Promise.resolve(work).then(resolve, reject);
+    Promise.resolve(work).then(
+      (value) => finish(true, value),
+      (err: unknown) => finish(false, err),
+    );
   });
-  return raced.then(
-    (value) => {
-      cancel();
-      return value;
-    },
-    (err: unknown) => {
-      cancel();
-      throw err;
-    },
-  );
 }
 
 /**
@@ -305,45 +311,80 @@ export class VirtualClock implements Clock {
    * Advances to `target`, firing timers in time order and letting promise chains settle after
    * each one (so async code driven by the timers runs as it would in real time).
    */
-  async advanceTo(target: number): Promise<void> {
+  advanceTo(target: number): Promise<void> {
+    if (this.microtasks) return this.advanceOnMicrotasks(target);
+    return this.advanceOnMacrotasks(target);
+  }
+
+  private async advanceOnMacrotasks(target: number): Promise<void> {
     let needSettle = true;
-    let instant = this.current;
-    let firedHere = 0;
+    const fired = this.firedCounter();
     for (;;) {
-      if (needSettle) await this.settle();
-      const timer = this.top();
-      if (timer === undefined || timer.at > target) break;
-      this.pop();
-      timer.cancelled = true;
-      this.live--;
-      this.current = Math.max(this.current, timer.at);
-      if (this.current !== instant) {
-        instant = this.current;
-        firedHere = 0;
-      }
-      // Time that no longer moves is a bug (a timer re-armed with a delay of nothing, sim:fuzz
-      // 1326091883): stop with an error rather than spin for ever.
-      if (++firedHere > MAX_TIMERS_AT_ONE_INSTANT)
-        throw new Error(
-          `virtual time stands still at ${this.current}: more than ${MAX_TIMERS_AT_ONE_INSTANT} timers fired at that instant (a timer re-armed with a delay that moves no time?)`,
-        );
-      timer.fn();
+      if (needSettle) await settle(this.settleTurns);
+      const timer = this.fireNext(target, fired);
+      if (timer === undefined) break;
       needSettle = !timer.sync;
     }
     this.current = Math.max(this.current, target);
-    await this.settle();
+    await settle(this.settleTurns);
+  }
+
+  /**
+   * advanceTo for `settle: 'microtasks'`, the same steps in the same order without an async frame
+   * and three promises per settle (a schedule of the fuzz runner settles ~8 times a simulated
+   * second): a settle is a microtask that queues a process.nextTick, whose callback runs once the
+   * microtask queue is empty (Node drains it before it turns to the tick queue). The hop through a
+   * microtask first matters: a tick queued from a tick callback would run before the microtasks
+   * the fired timer queued. The caller of advanceTo resumes as before: after every chain settled.
+   */
+  private advanceOnMicrotasks(target: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const fired = this.firedCounter();
+      const run = () => {
+        try {
+          for (;;) {
+            const timer = this.fireNext(target, fired);
+            if (timer === undefined) break;
+            if (!timer.sync) return afterMicrotasks(run);
+          }
+          this.current = Math.max(this.current, target);
+          afterMicrotasks(resolve);
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
+      afterMicrotasks(run);
+    });
+  }
+
+  private firedCounter(): { instant: number; count: number } {
+    return { instant: this.current, count: 0 };
+  }
+
+  /** Fires the next timer due by `target` (undefined: none is). */
+  private fireNext(target: number, fired: { instant: number; count: number }): VirtualTimer | undefined {
+    const timer = this.top();
+    if (timer === undefined || timer.at > target) return undefined;
+    this.pop();
+    timer.cancelled = true;
+    this.live--;
+    this.current = Math.max(this.current, timer.at);
+    if (this.current !== fired.instant) {
+      fired.instant = this.current;
+      fired.count = 0;
+    }
+    // Time that no longer moves is a bug (a timer re-armed with a delay of nothing, sim:fuzz
+    // 1326091883): stop with an error rather than spin for ever.
+    if (++fired.count > MAX_TIMERS_AT_ONE_INSTANT)
+      throw new Error(
+        `virtual time stands still at ${this.current}: more than ${MAX_TIMERS_AT_ONE_INSTANT} timers fired at that instant (a timer re-armed with a delay that moves no time?)`,
+      );
+    timer.fn();
+    return timer;
   }
 
   advanceBy(ms: number): Promise<void> {
     return this.advanceTo(this.current + ms);
-  }
-
-  private async settle(): Promise<void> {
-    if (!this.microtasks) return settle(this.settleTurns);
-    // From inside a promise continuation (the await), a tick runs only once the microtask queue
-    // is empty: Node drains it before it turns to process.nextTick's queue.
-    await undefined;
-    await new Promise<void>((resolve) => process.nextTick(resolve));
   }
 
   /** The earliest live timer (cancelled ones on top are dropped). */
@@ -389,6 +430,11 @@ export class VirtualClock implements Clock {
     }
     h[i] = last;
   }
+}
+
+/** Calls fn once every queued microtask (those they queue included) has run. */
+function afterMicrotasks(fn: () => void): void {
+  queueMicrotask(() => process.nextTick(fn));
 }
 
 /** Lets every queued promise continuation run (`turns` macrotask turns, for chained I/O). */
