@@ -44,6 +44,22 @@ export interface ModelConfig {
 /** Agent faults with their remedies: node watchdog and fence agents. */
 const AGENTS = ['AGENTFAULTS', 'NODEFREEZE', 'WATCHDOG', 'FENCEAGENT'];
 
+/**
+ * An agent restarted under a hung primary, deciding first as its key runs out, with the successor
+ * on the older rule (no wait for the stop sent): two-sites-restart-first and the mutation
+ * MUT_UNKNOWN_KEY_LOST_WAIT, which must differ only in that mutation.
+ */
+const RESTART_FIRST_DEFINES = [
+  'ASYNC',
+  'NOFAILSAFE',
+  'AGENTRESTART',
+  'HFREEZE',
+  'RESTART_FIRST',
+  'TODAY_RESTART_RACE',
+  'MAXF=2',
+  'MAXL=0',
+];
+
 function mutation(
   flag: string,
   extra: readonly string[],
@@ -200,16 +216,7 @@ export const CONFIGS: readonly ModelConfig[] = [
     expect: 'safe',
     search: 'exhaustive',
     heavy: true,
-    defines: [
-      'ASYNC',
-      'NOFAILSAFE',
-      'AGENTRESTART',
-      'HFREEZE',
-      'RESTART_FIRST',
-      'TODAY_RESTART_RACE',
-      'MAXF=2',
-      'MAXL=0',
-    ],
+    defines: RESTART_FIRST_DEFINES,
     what: 'an agent restarted under a hung primary as its key runs out stops it (local_state_unknown_key_lost), deciding first, with the successor not waiting for its stop sent',
   },
   {
@@ -471,16 +478,7 @@ export const CONFIGS: readonly ModelConfig[] = [
   ),
   mutation(
     'MUT_UNKNOWN_KEY_LOST_WAIT',
-    [
-      'ASYNC',
-      'NOFAILSAFE',
-      'AGENTRESTART',
-      'HFREEZE',
-      'RESTART_FIRST',
-      'TODAY_RESTART_RACE',
-      'MAXF=2',
-      'MAXL=0',
-    ],
+    RESTART_FIRST_DEFINES,
     'the last leader whose key ran out waits instead of stopping an instance it cannot read',
   ),
   mutation(
