@@ -31,7 +31,8 @@ export interface StopOptions {
   readonly stoppedAtLastProbe?: boolean;
   /**
    * Called (at most once) when the stop has reached the node's tools and will land on the
-   * instance, at the latest at its thaw, before any write: sapcontrol accepted the hard stop, or
+   * instance at the latest at its thaw (a kill before the instance runs again; a StopSystem queued
+   * at a hung sapstartsrv only after it, docs/agent.md): sapcontrol accepted the hard stop, or
    * the command is still running after STOP_SENT_SETTLE_MS (it waits on a frozen instance). Not
    * called when the command could not be run or answered a failure within that time. Only a
    * hard stop is ever reported sent.
