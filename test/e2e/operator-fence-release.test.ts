@@ -48,11 +48,13 @@ describe('operator e2e: fence, then register; fence, then release', () => {
     );
 
     // hanasr fence ha1 A: A is stopped already; the agent confirms the stop and reports fenced.
+    // A's agent may report it fenced already (it stepped down when A crashed), so Fenced=True
+    // alone does not show that the request arrived: wait for the operator to accept it first.
     const fence = await runCli(['fence', 'ha1', 'A', ...kubeArgs]);
     expect(fence.code, fence.stderr).toBe(0);
-    let o = await rig.waitFor((x) => cond(x, 'Fenced')?.[0] === 'True' && site(x, 'A')?.['fenced'] === true);
-    expect(await rig.eventReasons()).toContain('FenceRequested');
+    await until('FenceRequested', () => rig.eventReasons(), (reasons) => reasons.includes('FenceRequested'));
     expect((await intents()).map((i) => i.kind)).toEqual(['fence']);
+    let o = await rig.waitFor((x) => cond(x, 'Fenced')?.[0] === 'True' && site(x, 'A')?.['fenced'] === true);
 
     // hanasr register ha1 A: registered as secondary of B and started; the fence request is gone.
     const register = await runCli(['register', 'ha1', 'A', ...kubeArgs]);
