@@ -216,6 +216,12 @@ export class Agent {
   private supersede: DeadlineController | null = null;
   private probing = false;
   private lastCountedFailureAt: number | null = null;
+  /**
+   * The last local probe that completed (not superseded): its health, when it ended (monotonic)
+   * and the wall-clock time the cycle took as its observation time. A woken cycle may decide on
+   * it instead of probing again (reusableProbe).
+   */
+  private lastProbe: { health: HanaHealth; endedAt: number; at: number } | null = null;
   /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
   readonly actions = new ActionLane();
   /** What the actions may use and change of this agent. */
@@ -869,18 +875,31 @@ export class Agent {
     const superseded =
       this.leaderWatch.state === 'unsupported' ? null : (clock.abortController?.() ?? new AbortController());
     this.supersede = superseded;
-    this.probing = true;
+    // A woken secondary decides on its last probe when that is recent enough (reusableProbe): the
+    // peers are checked afresh all the same.
+    const reused = this.reusableProbe(spec);
     const peersChecked = this.checkPeers(spec, superseded?.signal);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
-    try {
-      health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) =>
-        hana.probe(this.either(signal, superseded?.signal)),
+    if (reused !== null) {
+      health = reused.health;
+      this.emitRaw(
+        'probe-reused',
+        'none',
+        'probe_reused',
+        `woken by the leader key: deciding on the local probe that ended ${Math.round(probeStarted - reused.endedAt)} ms ago (a healthy secondary) instead of probing again`,
       );
-    } catch (err) {
-      health = unknownHealth(errorMessage(err));
-    } finally {
-      this.probing = false;
+    } else {
+      this.probing = true;
+      try {
+        health = await withTimeout(clock, timeoutMs, 'HANA probe', (signal) =>
+          hana.probe(this.either(signal, superseded?.signal)),
+        );
+      } catch (err) {
+        health = unknownHealth(errorMessage(err));
+      } finally {
+        this.probing = false;
+      }
     }
     const superseding = async (what: string) => {
       // Never two observations at once: the aborted checks settle before the next cycle starts.
@@ -896,31 +915,11 @@ export class Agent {
     };
     const aborted = () => superseded?.signal.aborted === true;
     if (aborted()) return superseding('the local probe ran');
-    const now = clock.now();
-    this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
+    // The observation's time is the probe's: a reused probe keeps its own (the report says when
+    // its health was seen, and nothing below counts it a second time).
+    const now = reused?.at ?? clock.now();
+    const startSeen = reused === null ? await this.tookProbe(spec, health, probeStarted, now) : false;
     this.options.metrics?.clockSkewBound?.(spec.clock.maxSkewSeconds);
-    const failed = probeFailed(health);
-    // A cycle woken by the watch does not shorten failureThreshold x interval, the time a blip is
-    // tolerated: a failed probe counts only once an interval has passed since the last one counted.
-    const sinceCounted =
-      this.lastCountedFailureAt === null ? Infinity : clock.monotonic() - this.lastCountedFailureAt;
-    const counts = !this.wokenCycle || sinceCounted >= spec.probes.intervalSeconds * 1000;
-    if (!failed) this.failedProbes = 0;
-    else if (counts) this.failedProbes++;
-    if (failed && counts) this.lastCountedFailureAt = clock.monotonic();
-    if (!failed) this.lastCountedFailureAt = null;
-    if (!failed && !this.fenced) this.localRestarts = 0;
-    this.notWritableSince = notWritableAfterProbe(this.notWritableSince, this.lastWritableAt, health, now);
-    if (health.acceptsWrites) this.lastWritableAt = now;
-    if (health.probeOk) this.lastKnownRole = health.srRole;
-    // Read again: what the report's health says now replaces the stop on its way.
-    if (health.probeOk) this.stopSent = null;
-    const startSeen = primaryStartSeen(this.lastHealth, health);
-    this.lastHealth = health;
-    if (health.probeOk) this.hungSince = null;
-    else if (!this.leaderMine) this.hungSince ??= clock.monotonic();
-    if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
-    await this.probeWatchdog(spec);
 
     // 2. The peers, as checked directly (a peer whose silence stood in for a check: still silent now).
     const peers = await this.settlePeers(spec, await peersChecked, superseded?.signal);
@@ -995,6 +994,73 @@ export class Agent {
     // 5. Act.
     if (d.action.kind !== 'none') await this.actions.fromCycle(d.action.kind, () => carryOut(this.host, d));
     return d;
+  }
+
+  /**
+   * Takes a completed local probe into the agent's state: the failure count (a woken cycle's
+   * failure counts only once an interval has passed since the last one counted), the writable
+   * times, the role, the stop on its way, the watchdog device. Returns whether it saw a primary
+   * start (primaryStartSeen).
+   */
+  private async tookProbe(
+    spec: HanaSystemReplicationSpec,
+    health: HanaHealth,
+    probeStarted: number,
+    now: number,
+  ): Promise<boolean> {
+    const { clock } = this.options;
+    this.options.metrics?.probed(health, (clock.monotonic() - probeStarted) / 1000);
+    const failed = probeFailed(health);
+    // A cycle woken by the watch does not shorten failureThreshold x interval, the time a blip is
+    // tolerated: a failed probe counts only once an interval has passed since the last one counted.
+    const sinceCounted =
+      this.lastCountedFailureAt === null ? Infinity : clock.monotonic() - this.lastCountedFailureAt;
+    const counts = !this.wokenCycle || sinceCounted >= spec.probes.intervalSeconds * 1000;
+    if (!failed) this.failedProbes = 0;
+    else if (counts) this.failedProbes++;
+    if (failed && counts) this.lastCountedFailureAt = clock.monotonic();
+    if (!failed) this.lastCountedFailureAt = null;
+    if (!failed && !this.fenced) this.localRestarts = 0;
+    this.notWritableSince = notWritableAfterProbe(this.notWritableSince, this.lastWritableAt, health, now);
+    if (health.acceptsWrites) this.lastWritableAt = now;
+    if (health.probeOk) this.lastKnownRole = health.srRole;
+    // Read again: what the report's health says now replaces the stop on its way.
+    if (health.probeOk) this.stopSent = null;
+    const startSeen = primaryStartSeen(this.lastHealth, health);
+    this.lastHealth = health;
+    if (health.probeOk) this.hungSince = null;
+    else if (!this.leaderMine) this.hungSince ??= clock.monotonic();
+    if (this.stopping !== 'none' && !this.localMayBeWriting()) this.stopping = 'none';
+    this.lastProbe = { health, endedAt: clock.monotonic(), at: now };
+    await this.probeWatchdog(spec);
+    return startSeen;
+  }
+
+  /**
+   * The last probe a woken cycle may decide on instead of probing again, or null. A release or
+   * expiry of the leader key is then acted on without a whole local probe in between (issue 14:
+   * the probe was most of the time from the release to the key on the new site). Only:
+   * - in a cycle woken by the leader key or a confirmed fence, of an agent that does not lead;
+   * - when that probe found a healthy secondary (it answered, replicates, takes no writes) and
+   *   no probe has failed since (failedProbes is 0) and the site is not fenced;
+   * - and it ended within the last interval: the cycle that ran it would have decided on it had
+   *   the key changed just before its store read, and a regular cycle's view of the primary (its
+   *   report, one cycle old) is no fresher. Older, or anything else, and the cycle probes.
+   * The rules judge every other candidate on its agent's last report, as old as this at most; the
+   * in-sync rule reads the primary's records and reports, never this probe; the peers are checked
+   * afresh. What it risks is availability, not safety: a secondary that died since is promoted by
+   * a takeover command that fails, and its next cycle probes (test/agent/probe-reuse.test.ts).
+   */
+  private reusableProbe(
+    spec: HanaSystemReplicationSpec,
+  ): { health: HanaHealth; endedAt: number; at: number } | null {
+    const p = this.lastProbe;
+    if (!this.wokenCycle || this.leaderMine || this.fenced || this.failedProbes > 0 || p === null)
+      return null;
+    const h = p.health;
+    if (!h.probeOk || !h.running || h.srRole !== 'secondary' || h.acceptsWrites) return null;
+    if (h !== this.lastHealth) return null;
+    return this.options.clock.monotonic() - p.endedAt <= spec.probes.intervalSeconds * 1000 ? p : null;
   }
 
   /**
