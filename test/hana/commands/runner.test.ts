@@ -109,6 +109,27 @@ describe('SpawnCommandRunner', () => {
     }
   });
 
+  it("picks the tools' environment once, at the first run, and keeps it; a run's own env still adds to it", async () => {
+    const environment: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C' };
+    const runner = new SpawnCommandRunner({ environment });
+    const printEnv = [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'];
+    const first = JSON.parse((await runner.run(printEnv, { timeoutMs: 10_000 })).stdout) as Record<string, string>;
+    expect(first.LANG).toBe('C');
+    environment.LANG = 'de_DE.UTF-8';
+    environment.TZ = 'UTC';
+    const second = JSON.parse(
+      (await runner.run(printEnv, { timeoutMs: 10_000, env: { HANASR_SIM_SITE: 'A' } })).stdout,
+    ) as Record<string, string>;
+    expect(second.LANG).toBe('C');
+    expect(second.TZ).toBeUndefined();
+    expect(second.HANASR_SIM_SITE).toBe('A');
+    // A new runner picks the environment as it is then.
+    const fresh = JSON.parse(
+      (await new SpawnCommandRunner({ environment }).run(printEnv, { timeoutMs: 10_000 })).stdout,
+    ) as Record<string, string>;
+    expect(fresh).toMatchObject({ LANG: 'de_DE.UTF-8', TZ: 'UTC' });
+  });
+
   it('rejects with TimeoutError and kills the whole process group of a hanging child (SIGTERM ignored -> SIGKILL)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hanasr-runner-'));
     dirs.push(dir);
