@@ -5,13 +5,11 @@
  * here whose takeover can be made to fail.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { reportSaysTakeoverFailed } from '../../src/operator/outcomes.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 
 class Site implements HanaPort {
   failTakeover = false;
@@ -40,15 +38,11 @@ const INTERVAL_MS = 2000;
 
 describe('SiteReport.lastAction', () => {
   it('carries each action result: done, failed (a failed takeover), and done again after a retry', async () => {
-    const clock = new VirtualClock(0);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec();
+    const { clock, coordination, agent } = agentRig();
     const hanaA = new Site(primaryHealth([link('B')]));
     const hanaB = new Site(secondaryHealth('A'));
-    const make = (site: string, hana: HanaPort) =>
-      new Agent({ cluster: 'ha1', site, spec: () => s, hana, coordination, clock });
-    const a = make('A', hanaA);
-    const b = make('B', hanaB);
+    const a = agent('A', hanaA);
+    const b = agent('B', hanaB);
     await a.start();
     await b.start();
     await clock.advanceBy(2 * INTERVAL_MS);
