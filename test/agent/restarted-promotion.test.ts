@@ -7,12 +7,10 @@
  * made to fail; A's agent is killed (the documented limit: its primary may commit alone).
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 
 class Site implements HanaPort {
   failTakeover = false;
@@ -39,22 +37,12 @@ class Site implements HanaPort {
 
 describe('a retried promotion after the agent restarted', () => {
   it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
-    const clock = new VirtualClock(0);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec();
+    const { clock, coordination, agent } = agentRig();
     const hanaA = new Site(primaryHealth([link('B')]));
     const hanaB = new Site(secondaryHealth('A'));
     const events: string[] = [];
     const make = (site: string, hana: HanaPort) =>
-      new Agent({
-        cluster: 'ha1',
-        site,
-        spec: () => s,
-        hana,
-        coordination,
-        clock,
-        onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`),
-      });
+      agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
     const a = make('A', hanaA);
     const b = make('B', hanaB);
     await a.start();
