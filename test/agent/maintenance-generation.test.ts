@@ -9,12 +9,10 @@
  * here that stays writable until stopped.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import { agentRig } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
 
 class Site implements HanaPort {
@@ -45,9 +43,8 @@ class Read {
 }
 
 async function setUp(reports: { generation: boolean }) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock);
   const off = spec({ replication: { mode: 'async', asyncTakeoverMaxLagSeconds: 60 } });
+  const { clock, coordination, agent } = agentRig({ spec: off });
   await coordination.publishSpec('ha1', off);
   const readA = new Read(off, reports.generation ? 0 : undefined);
   const readB = new Read(off, reports.generation ? 0 : undefined);
@@ -55,14 +52,9 @@ async function setUp(reports: { generation: boolean }) {
   const hanaB = new Site(secondaryHealth('A'));
   const decisions: Record<string, string[]> = { A: [], B: [] };
   const make = (site: 'A' | 'B', hana: HanaPort, read: Read) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
+    agent(site, hana, {
       spec: () => read.spec,
       ...(reports.generation ? { specGeneration: () => read.generation } : {}),
-      hana,
-      coordination,
-      clock,
       onEvent: (e) => {
         if (e.event === 'decision') decisions[site]!.push(e.reason);
       },
