@@ -5,34 +5,15 @@
  * maintenance off. When A's key runs out, B must not take over by the lease rule: the published
  * maintenance generation moved past the one of A's last report, so A may still believe
  * maintenance is on (src/domain/maintenance-watch.ts). Two agents on the in-memory store and a
- * virtual clock, each with its own copy of the spec (what it last read), over a HanaPort written
- * here that stays writable until stopped.
+ * virtual clock, each with its own copy of the spec (what it last read), over scripted sites
+ * (test/support/scripted-site.ts) that stay writable until stopped.
  */
 import { describe, expect, it } from 'vitest';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
 import { agentRig } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
-
-class Site implements HanaPort {
-  constructor(public health: HanaHealth) {}
-  probe(): Promise<HanaHealth> {
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
-  }
-}
+import { ScriptedSite } from '../support/scripted-site.js';
 
 /** A copy of the spec as one agent last read it, with its generation. */
 class Read {
@@ -48,8 +29,8 @@ async function setUp(reports: { generation: boolean }) {
   await coordination.publishSpec('ha1', off);
   const readA = new Read(off, reports.generation ? 0 : undefined);
   const readB = new Read(off, reports.generation ? 0 : undefined);
-  const hanaA = new Site(primaryHealth([link('B', { mode: 'async' })]));
-  const hanaB = new Site(secondaryHealth('A'));
+  const hanaA = new ScriptedSite(primaryHealth([link('B', { mode: 'async' })]), clock);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
   const decisions: Record<string, string[]> = { A: [], B: [] };
   const make = (site: 'A' | 'B', hana: HanaPort, read: Read) =>
     agent(site, hana, {

@@ -3,43 +3,31 @@
  * 1318931430), also when the agent that won the key for it was restarted meanwhile (issue 12, the
  * third race the model's note named): the new process has no pendingTakeover, and before this
  * test its promotion named no old primary and was carried out without the check. Two agents on
- * the in-memory store and a virtual clock, over a HanaPort written here whose takeover can be
+ * the in-memory store and a virtual clock, over scripted sites whose takeover can be
  * made to fail; A's agent is killed (the documented limit: its primary may commit alone).
  */
 import { describe, expect, it } from 'vitest';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { agentRig } from '../support/agents.js';
-import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
+import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
+import { ScriptedSite } from '../support/scripted-site.js';
 
-class Site implements HanaPort {
+/** A scripted site whose takeover can be made to fail, counting its takeovers. */
+class Site extends ScriptedSite {
   failTakeover = false;
   takeovers = 0;
-  constructor(public health: HanaHealth) {}
-  probe(): Promise<HanaHealth> {
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
+  override async takeover(): Promise<void> {
     this.takeovers++;
     if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
+    await super.takeover();
   }
 }
 
 describe('a retried promotion after the agent restarted', () => {
   it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
     const { clock, coordination, agent } = agentRig();
-    const hanaA = new Site(primaryHealth([link('B')]));
-    const hanaB = new Site(secondaryHealth('A'));
+    const hanaA = new Site(primaryHealth([link('B')]), clock);
+    const hanaB = new Site(secondaryHealth('A'), clock);
     const events: string[] = [];
     const make = (site: string, hana: HanaPort) =>
       agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
