@@ -12,22 +12,11 @@ import { agentRig } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
 
-/** A scripted site whose takeover can be made to fail, counting its takeovers. */
-class Site extends ScriptedSite {
-  failTakeover = false;
-  takeovers = 0;
-  override async takeover(): Promise<void> {
-    this.takeovers++;
-    if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
-    await super.takeover();
-  }
-}
-
 describe('a retried promotion after the agent restarted', () => {
   it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
     const { clock, coordination, agent } = agentRig();
-    const hanaA = new Site(primaryHealth([link('B')]), clock);
-    const hanaB = new Site(secondaryHealth('A'), clock);
+    const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock);
+    const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
     const events: string[] = [];
     const make = (site: string, hana: HanaPort) =>
       agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
