@@ -18,7 +18,7 @@ const THRESHOLD = 3;
 function landscape(probeMs: number, timeoutSeconds = 3) {
   const rig = agentRig({
     watches: true,
-    spec: failoverSpec({ intervalSeconds: INTERVAL / 1000, timeoutSeconds }),
+    spec: failoverSpec({ intervalSeconds: INTERVAL / 1000, timeoutSeconds, failureThreshold: THRESHOLD }),
   });
   const hanaA = new ScriptedSite(primaryHealth([link('B')]), rig.clock, probeMs);
   const hanaB = new ScriptedSite(secondaryHealth('A'), rig.clock, probeMs);

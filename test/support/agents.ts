@@ -16,16 +16,16 @@ import { spec as defaultSpec } from './observations.js';
 
 /**
  * Two sites A and B in sync that hand the key on fast: cycles every `intervalSeconds` (2), probes
- * that time out after `timeoutSeconds` (3), a failure threshold of 3, a lease of 10 s, sync
+ * that time out after `timeoutSeconds` (3), a `failureThreshold` of 3, a lease of 10 s, sync
  * replication; `over` adds to it (fencing, say).
  */
 export function failoverSpec(
-  probes: { intervalSeconds?: number; timeoutSeconds?: number } = {},
+  timing: { intervalSeconds?: number; timeoutSeconds?: number; failureThreshold?: number } = {},
   over: Partial<HanaSystemReplicationSpecInput> = {},
 ): HanaSystemReplicationSpec {
   return defaultSpec({
-    probes: { intervalSeconds: probes.intervalSeconds ?? 2, timeoutSeconds: probes.timeoutSeconds ?? 3 },
-    takeover: { failureThreshold: 3 },
+    probes: { intervalSeconds: timing.intervalSeconds ?? 2, timeoutSeconds: timing.timeoutSeconds ?? 3 },
+    takeover: { failureThreshold: timing.failureThreshold ?? 3 },
     lease: { ttlSeconds: 10 },
     replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
     ...over,
