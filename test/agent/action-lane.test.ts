@@ -6,14 +6,12 @@
  * still stops the writable site before the lease runs out. Real Agent, in-memory store, virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
 import { ActionLane, epochCheckOf } from '../../src/agent/actions.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { fenceDeadlineMs } from '../../src/domain/decide.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { primaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { primaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 
 /** A primary whose probe may fail, and whose start never returns (until its deadline aborts it). */
 class HangingStart implements HanaPort {
@@ -43,21 +41,10 @@ class HangingStart implements HanaPort {
 
 describe('the action lane', () => {
   it('lets a self-fence overtake a cycle stuck in a hung action, before the lease runs out', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const store = new MemoryCoordination(clock);
-    const s = spec();
+    const rig = agentRig({ startAt: 1_700_000_000_000 });
+    const { clock, coordination: store, spec: s, events } = rig;
     const hana = new HangingStart();
-    const events: AgentEvent[] = [];
-    const agent = new Agent({
-      cluster: 'ha1',
-      site: 'A',
-      spec: () => s,
-      hana,
-      coordination: store,
-      clock,
-      onEvent: (e) => events.push(e),
-      actionTimeoutMs: 120_000,
-    });
+    const agent = rig.agent('A', hana, { actionTimeoutMs: 120_000 });
     hana.lane = () => agent.actions.inFlight;
     await agent.start();
     await clock.advanceBy(100);

@@ -4,17 +4,16 @@
  * bench/README.md). Virtual time; the local probe and the peer check each take 2 s.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type PeerProbe } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { PeerProbe } from '../../src/agent/agent.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { secondaryHealth, spec } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { secondaryHealth } from '../support/observations.js';
 
 describe('a cycle', () => {
   it('checks the peers while it probes its own HANA', async () => {
-    const clock = new VirtualClock(0);
-    const coordination = new MemoryCoordination(clock);
+    const rig = agentRig();
+    const { clock } = rig;
     const marks: string[] = [];
     const hana: HanaPort = {
       probe: async (): Promise<HanaHealth> => {
@@ -37,15 +36,7 @@ describe('a cycle', () => {
         return { reachable: false, acceptsWrites: false };
       },
     };
-    const agent = new Agent({
-      cluster: 'ha1',
-      site: 'B',
-      spec: () => spec(),
-      hana,
-      peers,
-      coordination,
-      clock,
-    });
+    const agent = rig.agent('B', hana, { peers });
     await agent.start();
     await clock.advanceBy(2500);
     expect(agent.lastDecision).not.toBeNull();

@@ -8,47 +8,24 @@
  * the key on, however long each probe takes. In virtual time, with probes that take virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
+import { actionOf, agentRig, failoverSpec, until } from '../support/agents.js';
 
 const INTERVAL = 2000;
 const THRESHOLD = 3;
 
 function landscape(probeMs: number, timeoutSeconds = 3) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock, { watches: true });
-  const s = spec({
-    probes: { intervalSeconds: INTERVAL / 1000, timeoutSeconds },
-    takeover: { failureThreshold: THRESHOLD },
-    lease: { ttlSeconds: 10 },
-    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
+  const rig = agentRig({
+    watches: true,
+    spec: failoverSpec({ intervalSeconds: INTERVAL / 1000, timeoutSeconds, failureThreshold: THRESHOLD }),
   });
-  const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock, probeMs);
-  const hanaB = new ScriptedSite(secondaryHealth('A'), clock, probeMs);
-  const events: AgentEvent[] = [];
-  const make = (site: string, hana: HanaPort) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
-    });
-  return { clock, coordination, a: make('A', hanaA), b: make('B', hanaB), hanaA, hanaB, events };
+  const hanaA = new ScriptedSite(primaryHealth([link('B')]), rig.clock, probeMs);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), rig.clock, probeMs);
+  return { ...rig, a: rig.agent('A', hanaA), b: rig.agent('B', hanaB), hanaA, hanaB };
 }
 
 const gaps = (ts: readonly number[]) => ts.slice(1).map((t, i) => t - ts[i]!);
-
-async function until(clock: VirtualClock, done: () => boolean, maxMs: number, step = 50): Promise<number> {
-  for (let t = 0; t < maxMs && !done(); t += step) await clock.advanceBy(step);
-  return clock.now();
-}
 
 describe('fixed-rate cycles', () => {
   it('a probe of 1.5 s: cycles start every 2 s (the interval), not every 3.5 s', async () => {
@@ -85,9 +62,9 @@ describe('fixed-rate cycles', () => {
     expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
     const crashedAt = l.clock.now();
     l.hanaA.health = stoppedPrimaryHealth();
-    const done = await until(l.clock, () => l.hanaB.health.srRole === 'primary', 60_000);
+    const done = await until(l.clock, () => l.hanaB.health.srRole === 'primary', 60_000, 50);
     expect(l.hanaB.health.srRole).toBe('primary');
-    const stepDown = l.events.find((e) => e.site === 'A' && e.event === 'action' && e.action === 'step-down');
+    const stepDown = actionOf(l.events, 'A', 'step-down');
     expect(stepDown).toBeDefined();
     // The first failing probe starts within an interval of the crash and ends a probe later; the
     // threshold-th one starts (threshold - 1) intervals after it. Before: threshold x (2 + 1.5) s.

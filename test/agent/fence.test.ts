@@ -5,15 +5,13 @@
  * `fenced` false, and tries again on its next cycle. Real Agent, in-memory store, virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { detectFenceFailures } from '../../src/operator/outcomes.js';
-import { primaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { primaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 
 /** A site whose stop and kill hang until the test lets them work. */
 class StubbornSite implements HanaPort {
@@ -48,28 +46,19 @@ class StubbornSite implements HanaPort {
 
 describe('fencing the own site', () => {
   it('is reported only once the stop is confirmed; a failed one is an event, a metric and a retry', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const store = new MemoryCoordination(clock);
-    const s = spec();
+    const rig = agentRig({ startAt: 1_700_000_000_000 });
+    const { clock, coordination: store, spec: s, events } = rig;
     // B holds the leader key; A still runs as a writable primary: A must fence itself.
     const b = store.session('ha1', 'B', s.lease.ttlSeconds);
     await b.start();
     expect(await b.acquireLeader(0, clock.now())).toMatchObject({ site: 'B', epoch: 1 });
     const hana = new StubbornSite();
-    const events: AgentEvent[] = [];
     const metrics = createMetrics(undefined, { version: 'test' });
     // The cycle that failed to fence overran its interval, so the next one starts at once (fixed
     // rate): the stop is made to work from the moment the failure is reported.
     let fencedAtFailure: boolean | null = null;
-    const agent = new Agent({
-      cluster: 'ha1',
-      site: 'A',
-      spec: () => s,
-      hana,
-      coordination: store,
-      clock,
+    const agent = rig.agent('A', hana, {
       onEvent: (e) => {
-        events.push(e);
         if (e.reason === 'fence_failed' && fencedAtFailure === null) {
           fencedAtFailure = agent.isFenced;
           hana.stopWorks = true;
@@ -120,23 +109,14 @@ describe('fencing the own site', () => {
   });
 
   it('a stop that never completes is followed by a kill that does: fenced, and the event says how', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const store = new MemoryCoordination(clock);
-    const s = spec();
+    const rig = agentRig({ startAt: 1_700_000_000_000 });
+    const { clock, coordination: store, spec: s } = rig;
     const b = store.session('ha1', 'B', s.lease.ttlSeconds);
     await b.start();
     await b.acquireLeader(0, clock.now());
     const hana = new StubbornSite();
     hana.killWorks = true;
-    const agent = new Agent({
-      cluster: 'ha1',
-      site: 'A',
-      spec: () => s,
-      hana,
-      coordination: store,
-      clock,
-      stopTimeoutMs: 10_000,
-    });
+    const agent = rig.agent('A', hana, { stopTimeoutMs: 10_000 });
     await agent.start();
     await clock.advanceBy(11_000);
     expect(hana.calls).toEqual(['stop', 'kill']);

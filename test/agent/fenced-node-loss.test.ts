@@ -8,15 +8,14 @@
  * itself is tested against Debian's fence_dummy in test/fencing/).
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent, type PeerProbe } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { PeerProbe } from '../../src/agent/agent.js';
+import type { VirtualClock } from '../../src/clock.js';
 import type { PeerView } from '../../src/domain/observation.js';
 import type { FenceAction, FenceAgent, FenceCallOptions, FenceCallResult } from '../../src/fencing/port.js';
-import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
 import { siteClock } from '../../src/sim/site-clock.js';
 import { ScriptedSite } from '../support/scripted-site.js';
+import { actionOf, agentRig, failoverSpec, reasonOf, until } from '../support/agents.js';
 
 const TIMEOUT_MS = 3000;
 
@@ -55,43 +54,22 @@ class Device implements FenceAgent {
 }
 
 function landscape(bWallOffset: () => number = () => 0) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock, { watches: true });
-  const s = spec({
-    probes: { intervalSeconds: 2, timeoutSeconds: TIMEOUT_MS / 1000 },
-    takeover: { failureThreshold: 3 },
-    lease: { ttlSeconds: 10 },
-    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
-    fencing: { agent: { command: 'fence_dummy', timeoutSeconds: 10, callTimeoutSeconds: 5 } },
+  const rig = agentRig({
+    watches: true,
+    spec: failoverSpec(
+      { timeoutSeconds: TIMEOUT_MS / 1000 },
+      { fencing: { agent: { command: 'fence_dummy', timeoutSeconds: 10, callTimeoutSeconds: 5 } } },
+    ),
   });
+  const { clock } = rig;
   const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock, 200);
   const hanaB = new ScriptedSite(secondaryHealth('A'), clock, 200);
   const network = new Network(clock);
   const device = new Device(clock);
-  const events: AgentEvent[] = [];
-  const make = (site: string, hana: HanaPort, extra: object) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
-      ...extra,
-    });
-  const a = make('A', hanaA, {});
-  const b = make('B', hanaB, { peers: network, fenceAgent: device, clock: siteClock(clock, bWallOffset) });
-  return { clock, coordination, a, b, hanaA, hanaB, network, device, events };
+  const a = rig.agent('A', hanaA);
+  const b = rig.agent('B', hanaB, { peers: network, fenceAgent: device, clock: siteClock(clock, bWallOffset) });
+  return { ...rig, a, b, hanaA, hanaB, network, device };
 }
-
-async function until(clock: VirtualClock, done: () => boolean, maxMs: number, step = 10): Promise<number> {
-  for (let t = 0; t < maxMs && !done(); t += step) await clock.advanceBy(step);
-  return clock.now();
-}
-
-const first = (events: readonly AgentEvent[], site: string, reason: string) =>
-  events.find((e) => e.site === site && e.reason === reason);
 
 async function nodeLost(l: ReturnType<typeof landscape>): Promise<number> {
   await l.a.start();
@@ -110,10 +88,10 @@ describe('node loss with a fence agent', () => {
     const lost = await nodeLost(l);
     await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
     expect(l.hanaB.health.srRole).toBe('primary');
-    const fenced = first(l.events, 'B', 'node_fenced');
+    const fenced = reasonOf(l.events, 'B', 'node_fenced');
     expect(fenced, JSON.stringify(l.events.filter((e) => e.site === 'B'))).toBeDefined();
     expect(l.device.power === 'off' || l.events.some((e) => e.reason === 'node_powered_on')).toBe(true);
-    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    const takeover = actionOf(l.events, 'B', 'takeover')!;
     // The decision follows the confirmation within a fresh local probe (200 ms), not a 3-s peer check.
     expect(
       takeover.t - fenced!.t,
@@ -132,16 +110,16 @@ describe('node loss with a fence agent', () => {
     const lost = await nodeLost(l);
     await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
     const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
-    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    const fencing = reasonOf(l.events, 'B', 'fence_lost_leader');
     expect(fencing, trail).toBeDefined();
     // Counted in time on B's clock (6 s, then B's cycle in which it passed), not in B's cycles
     // (each of which waits out the silent port: three of them took about the TTL).
     expect(fencing!.t - lost, trail).toBeLessThan(9500);
     expect(fencing!.message).toContain('silent');
     // The takeover seizes the key of the fenced term: it does not wait for the lease (10 s).
-    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    const seized = reasonOf(l.events, 'B', 'fenced_leader_takeover');
     expect(seized, trail).toBeDefined();
-    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    const takeover = actionOf(l.events, 'B', 'takeover')!;
     expect(takeover.t - lost, trail).toBeLessThan(10_000);
     l.b.kill();
   });
@@ -151,13 +129,13 @@ describe('node loss with a fence agent', () => {
     const lost = await nodeLost(l);
     await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
     const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
-    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    const fencing = reasonOf(l.events, 'B', 'fence_lost_leader');
     expect(fencing, trail).toBeDefined();
     // The window is 6 s from the end of the read of B's last cycle in which A answered (just before
     // the loss), plus one local probe (200 ms); the next interval cycle after it came at 6.9 s.
     expect(fencing!.t - lost, trail).toBeLessThan(6500);
     // Its silent node's rechecks kept B's cycles short: the key moved well before the TTL.
-    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    const seized = reasonOf(l.events, 'B', 'fenced_leader_takeover');
     expect(seized, trail).toBeDefined();
     expect(seized!.t - lost, trail).toBeLessThan(7500);
     l.b.kill();
@@ -178,7 +156,7 @@ describe('node loss with a fence agent', () => {
     const lost = l.clock.now();
     await until(l.clock, () => l.hanaB.health.srRole === 'primary', 40_000);
     const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
-    const seized = first(l.events, 'B', 'fenced_leader_takeover');
+    const seized = reasonOf(l.events, 'B', 'fenced_leader_takeover');
     expect(seized, trail).toBeDefined();
     expect(seized!.t - lost, trail).toBeLessThan(9000);
     l.b.kill();
@@ -202,7 +180,7 @@ describe('node loss with a fence agent', () => {
     const from = l.clock.now();
     await l.clock.advanceBy(30_000);
     const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
-    expect(first(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
+    expect(reasonOf(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
     expect(l.device.power).toBe('on');
     expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
     l.a.kill();
@@ -233,7 +211,7 @@ describe('node loss with a fence agent', () => {
     }
     await l.clock.advanceBy(10_000);
     const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
-    expect(first(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
+    expect(reasonOf(l.events, 'B', 'fence_lost_leader'), trail).toBeUndefined();
     expect((await l.coordination.read('ha1')).leader?.site).toBe('A');
     l.a.kill();
     l.b.kill();
@@ -244,12 +222,12 @@ describe('node loss with a fence agent', () => {
     l.device.works = false;
     const lost = await nodeLost(l);
     await until(l.clock, () => l.hanaB.health.srRole === 'primary', 60_000);
-    const fencing = first(l.events, 'B', 'fence_lost_leader');
+    const fencing = reasonOf(l.events, 'B', 'fence_lost_leader');
     expect(fencing, JSON.stringify(l.events.filter((e) => e.site === 'B'))).toBeDefined();
-    expect(first(l.events, 'B', 'node_fenced')).toBeUndefined();
-    expect(first(l.events, 'B', 'fenced_leader_takeover')).toBeUndefined();
+    expect(reasonOf(l.events, 'B', 'node_fenced')).toBeUndefined();
+    expect(reasonOf(l.events, 'B', 'fenced_leader_takeover')).toBeUndefined();
     expect(l.hanaB.health.srRole).toBe('primary');
-    const takeover = l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover')!;
+    const takeover = actionOf(l.events, 'B', 'takeover')!;
     expect(takeover.t - lost).toBeGreaterThanOrEqual(10_000);
     // The cycles while the fence ran still checked the silent node.
     expect(l.network.checkedAt.filter((t) => t >= fencing!.t && t < takeover.t).length).toBeGreaterThan(0);

@@ -1,38 +1,19 @@
 /**
  * SiteReport.lastAction: the Agent publishes the outcome of its last action (done, failed or
  * refused) with its reason, so the operator tells a failed takeover from a decision text. Two
- * agents on the in-memory coordination and a virtual clock, each over a small HanaPort written
- * here whose takeover can be made to fail.
+ * agents on the in-memory coordination and a virtual clock, each over a scripted site
+ * (test/support/scripted-site.ts) whose takeover can be made to fail.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaHealth } from '../../src/domain/types.js';
-import type { HanaPort } from '../../src/hana/port.js';
 import { reportSaysTakeoverFailed } from '../../src/operator/outcomes.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
+import { ScriptedSite } from '../support/scripted-site.js';
 
-class Site implements HanaPort {
-  failTakeover = false;
-  constructor(public health: HanaHealth) {}
-  probe(): Promise<HanaHealth> {
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
-    if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {
+/** A scripted site whose start makes it run again (writable if it is a primary). */
+class Site extends ScriptedSite {
+  override async start(): Promise<void> {
     this.health = { ...this.health, running: true, acceptsWrites: this.health.srRole === 'primary' };
-  }
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
   }
 }
 
@@ -40,15 +21,11 @@ const INTERVAL_MS = 2000;
 
 describe('SiteReport.lastAction', () => {
   it('carries each action result: done, failed (a failed takeover), and done again after a retry', async () => {
-    const clock = new VirtualClock(0);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec();
-    const hanaA = new Site(primaryHealth([link('B')]));
-    const hanaB = new Site(secondaryHealth('A'));
-    const make = (site: string, hana: HanaPort) =>
-      new Agent({ cluster: 'ha1', site, spec: () => s, hana, coordination, clock });
-    const a = make('A', hanaA);
-    const b = make('B', hanaB);
+    const { clock, coordination, agent } = agentRig();
+    const hanaA = new Site(primaryHealth([link('B')]), clock);
+    const hanaB = new Site(secondaryHealth('A'), clock);
+    const a = agent('A', hanaA);
+    const b = agent('B', hanaB);
     await a.start();
     await b.start();
     await clock.advanceBy(2 * INTERVAL_MS);

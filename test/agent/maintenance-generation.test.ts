@@ -5,36 +5,15 @@
  * maintenance off. When A's key runs out, B must not take over by the lease rule: the published
  * maintenance generation moved past the one of A's last report, so A may still believe
  * maintenance is on (src/domain/maintenance-watch.ts). Two agents on the in-memory store and a
- * virtual clock, each with its own copy of the spec (what it last read), over a HanaPort written
- * here that stays writable until stopped.
+ * virtual clock, each with its own copy of the spec (what it last read), over scripted sites
+ * (test/support/scripted-site.ts) that stay writable until stopped.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
+import { agentRig } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
-
-class Site implements HanaPort {
-  constructor(public health: HanaHealth) {}
-  probe(): Promise<HanaHealth> {
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
-  }
-}
+import { ScriptedSite } from '../support/scripted-site.js';
 
 /** A copy of the spec as one agent last read it, with its generation. */
 class Read {
@@ -45,24 +24,18 @@ class Read {
 }
 
 async function setUp(reports: { generation: boolean }) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock);
   const off = spec({ replication: { mode: 'async', asyncTakeoverMaxLagSeconds: 60 } });
+  const { clock, coordination, agent } = agentRig({ spec: off });
   await coordination.publishSpec('ha1', off);
   const readA = new Read(off, reports.generation ? 0 : undefined);
   const readB = new Read(off, reports.generation ? 0 : undefined);
-  const hanaA = new Site(primaryHealth([link('B', { mode: 'async' })]));
-  const hanaB = new Site(secondaryHealth('A'));
+  const hanaA = new ScriptedSite(primaryHealth([link('B', { mode: 'async' })]), clock);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
   const decisions: Record<string, string[]> = { A: [], B: [] };
   const make = (site: 'A' | 'B', hana: HanaPort, read: Read) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
+    agent(site, hana, {
       spec: () => read.spec,
       ...(reports.generation ? { specGeneration: () => read.generation } : {}),
-      hana,
-      coordination,
-      clock,
       onEvent: (e) => {
         if (e.event === 'decision') decisions[site]!.push(e.reason);
       },

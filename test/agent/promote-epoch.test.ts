@@ -6,13 +6,12 @@
  * store, virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../../src/coordination/port.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { primaryHealth, secondaryHealth } from '../support/observations.js';
 
 class Secondary implements HanaPort {
   readonly takeovers: boolean[] = [];
@@ -69,9 +68,8 @@ function withStaleRead(store: MemoryCoordination, stale: { state: ClusterState |
 
 describe('a promotion whose epoch went stale between the decision and the command', () => {
   it('is refused (stale_epoch) and hdbnsutil -sr_takeover never runs', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const store = new MemoryCoordination(clock);
-    const s = spec();
+    const rig = agentRig({ startAt: 1_700_000_000_000 });
+    const { clock, coordination: store, spec: s, events } = rig;
     // Term 1 was B's; the state B will decide on says so.
     const oldB = store.session('ha1', 'B', s.lease.ttlSeconds);
     await oldB.start();
@@ -85,16 +83,7 @@ describe('a promotion whose epoch went stale between the decision and the comman
     expect(await a.acquireLeader(1, clock.now())).toMatchObject({ site: 'A', epoch: 2 });
 
     const hana = new Secondary();
-    const events: AgentEvent[] = [];
-    const agent = new Agent({
-      cluster: 'ha1',
-      site: 'B',
-      spec: () => s,
-      hana,
-      coordination: withStaleRead(store, stale),
-      clock,
-      onEvent: (e) => events.push(e),
-    });
+    const agent = rig.agent('B', hana, { coordination: withStaleRead(store, stale) });
     await agent.start();
     await clock.advanceBy(100);
     expect(agent.lastDecision).toMatchObject({ action: { kind: 'promote', epoch: 1 } });

@@ -6,11 +6,9 @@
  * time; the fake HANA looks at the store when asked to start.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth, SyncRecord } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
+import { agentRig } from '../support/agents.js';
 import { link, primaryHealth, spec } from '../support/observations.js';
 
 class Site implements HanaPort {
@@ -35,23 +33,15 @@ class Site implements HanaPort {
 
 describe('a primary restarted after failed probes', () => {
   it('has its secondaries recorded SFAIL before it starts', async () => {
-    const clock = new VirtualClock(1_000_000);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec({ takeover: { preferSiteTakeover: false, failureThreshold: 2, localRestartAttempts: 1 } });
-    const events: AgentEvent[] = [];
+    const { clock, coordination, events, agent } = agentRig({
+      startAt: 1_000_000,
+      spec: spec({ takeover: { preferSiteTakeover: false, failureThreshold: 2, localRestartAttempts: 1 } }),
+    });
     const hanaA = new Site(
       primaryHealth([link('B')]),
       async () => (await coordination.read('ha1')).sync['B'],
     );
-    const a = new Agent({
-      cluster: 'ha1',
-      site: 'A',
-      spec: () => s,
-      hana: hanaA,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
-    });
+    const a = agent('A', hanaA);
     await a.start();
     await clock.advanceBy(4000);
     expect((await coordination.read('ha1')).sync['B']?.state).toBe('SOK');

@@ -3,58 +3,23 @@
  * 1318931430), also when the agent that won the key for it was restarted meanwhile (issue 12, the
  * third race the model's note named): the new process has no pendingTakeover, and before this
  * test its promotion named no old primary and was carried out without the check. Two agents on
- * the in-memory store and a virtual clock, over a HanaPort written here whose takeover can be
+ * the in-memory store and a virtual clock, over scripted sites whose takeover can be
  * made to fail; A's agent is killed (the documented limit: its primary may commit alone).
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
-import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
-
-class Site implements HanaPort {
-  failTakeover = false;
-  takeovers = 0;
-  constructor(public health: HanaHealth) {}
-  probe(): Promise<HanaHealth> {
-    return Promise.resolve(this.health);
-  }
-  async takeover(): Promise<void> {
-    this.takeovers++;
-    if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
-    this.health = primaryHealth([]);
-  }
-  async register(): Promise<void> {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {
-    this.health =
-      this.health.srRole === 'primary' ? stoppedPrimaryHealth() : { ...this.health, running: false };
-  }
-  async kill(): Promise<void> {
-    await this.stop();
-  }
-}
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
+import { ScriptedSite } from '../support/scripted-site.js';
 
 describe('a retried promotion after the agent restarted', () => {
   it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
-    const clock = new VirtualClock(0);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec();
-    const hanaA = new Site(primaryHealth([link('B')]));
-    const hanaB = new Site(secondaryHealth('A'));
+    const { clock, coordination, agent } = agentRig();
+    const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock);
+    const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
     const events: string[] = [];
     const make = (site: string, hana: HanaPort) =>
-      new Agent({
-        cluster: 'ha1',
-        site,
-        spec: () => s,
-        hana,
-        coordination,
-        clock,
-        onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`),
-      });
+      agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
     const a = make('A', hanaA);
     const b = make('B', hanaB);
     await a.start();

@@ -8,13 +8,12 @@
  * time; the peer's network is scripted.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent, type PeerProbe } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { PeerProbe } from '../../src/agent/agent.js';
+import type { VirtualClock } from '../../src/clock.js';
 import type { PeerView } from '../../src/domain/observation.js';
-import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
+import { actionOf, agentRig, failoverSpec } from '../support/agents.js';
 
 const TIMEOUT_MS = 3000;
 
@@ -54,32 +53,13 @@ class Network implements PeerProbe {
 }
 
 function landscape() {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock, { watches: true });
-  const s = spec({
-    probes: { intervalSeconds: 2, timeoutSeconds: TIMEOUT_MS / 1000 },
-    takeover: { failureThreshold: 3 },
-    lease: { ttlSeconds: 10 },
-    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
-  });
-  const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock, 200);
-  const hanaB = new ScriptedSite(secondaryHealth('A'), clock, 200);
-  const network = new Network(clock);
-  const events: AgentEvent[] = [];
-  const make = (site: string, hana: HanaPort, extra: object) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
-      ...extra,
-    });
-  const a = make('A', hanaA, {});
-  const b = make('B', hanaB, { peers: network });
-  return { clock, coordination, a, b, hanaA, hanaB, network, events };
+  const rig = agentRig({ watches: true, spec: failoverSpec({ timeoutSeconds: TIMEOUT_MS / 1000 }) });
+  const hanaA = new ScriptedSite(primaryHealth([link('B')]), rig.clock, 200);
+  const hanaB = new ScriptedSite(secondaryHealth('A'), rig.clock, 200);
+  const network = new Network(rig.clock);
+  const a = rig.agent('A', hanaA);
+  const b = rig.agent('B', hanaB, { peers: network });
+  return { ...rig, a, b, hanaA, hanaB, network };
 }
 
 type Landscape = ReturnType<typeof landscape>;
@@ -105,7 +85,7 @@ async function keyGone(l: Landscape, maxMs: number): Promise<number> {
 }
 
 const takeoverOf = (l: Landscape) =>
-  l.events.find((e) => e.site === 'B' && e.event === 'action' && e.action === 'takeover');
+  actionOf(l.events, 'B', 'takeover');
 const trail = (l: Landscape, from: number) =>
   JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
 

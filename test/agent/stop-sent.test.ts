@@ -8,12 +8,10 @@
  * waits for the thaw and is told sent as the command adapter tells it (whenSent).
  */
 import { describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { SiteReport } from '../../src/domain/types.js';
 import { HanaActionError, whenSent, type KillOptions, type StopOptions } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
 
 class FreezableSite extends ScriptedSite {
@@ -57,22 +55,12 @@ class FreezableSite extends ScriptedSite {
 }
 
 function rig() {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock);
-  const s = spec();
+  const { clock, coordination, agent } = agentRig();
   const hanaA = new FreezableSite(primaryHealth([link('B')]), clock);
   const hanaB = new FreezableSite(secondaryHealth('A'), clock);
   const reasons: string[] = [];
   const make = (site: string, hana: FreezableSite) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => reasons.push(`${site} ${e.event} ${e.reason}`),
-    });
+    agent(site, hana, { onEvent: (e) => reasons.push(`${site} ${e.event} ${e.reason}`) });
   return { clock, coordination, hanaA, hanaB, reasons, make };
 }
 

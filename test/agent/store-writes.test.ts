@@ -6,15 +6,13 @@
  * writes can be made to fail, in virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import { decide } from '../../src/domain/decide.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { link, primaryHealth, secondaryHealth, spec } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
 
 class Site implements HanaPort {
   constructor(public health: HanaHealth) {}
@@ -30,20 +28,10 @@ class Site implements HanaPort {
 
 describe('failed store writes', () => {
   it('are counted every time, told once per episode, and the stale SOK record expires', async () => {
-    const clock = new VirtualClock(1_000_000);
-    const coordination = new MemoryCoordination(clock);
-    const s = spec();
+    const { clock, coordination, spec: s, events, agent } = agentRig({ startAt: 1_000_000 });
     const metrics = createMetrics();
-    const events: AgentEvent[] = [];
     const hanaA = new Site(primaryHealth([link('B')]));
-    const a = new Agent({
-      cluster: 'ha1',
-      site: 'A',
-      spec: () => s,
-      hana: hanaA,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
+    const a = agent('A', hanaA, {
       metrics: new AgentMetrics({ metrics, namespace: 'hana', cluster: 'ha1', site: 'A' }),
     });
     await a.start();

@@ -5,12 +5,10 @@
  * the decision at the threshold are tested end to end, without mocks.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort, RegisterOptions } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { agentRig } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 
 type ProbeMode = 'ok' | 'error' | 'hang';
 
@@ -60,24 +58,11 @@ class ControlledHana implements HanaPort {
 const INTERVAL_MS = 2000;
 
 async function landscape(linkToB = link('B')) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock);
-  const s = spec();
+  const { clock, coordination, events, agent } = agentRig();
   const hanaA = new ControlledHana(primaryHealth([linkToB]));
   const hanaB = new ControlledHana(secondaryHealth('A'));
-  const events: AgentEvent[] = [];
-  const make = (site: string, hana: HanaPort) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => events.push(e),
-    });
-  const a = make('A', hanaA);
-  const b = make('B', hanaB);
+  const a = agent('A', hanaA);
+  const b = agent('B', hanaB);
   await a.start();
   await b.start();
   // Three healthy cycles: A bootstraps the key, writes B's sync state and its LPT.

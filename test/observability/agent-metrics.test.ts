@@ -14,6 +14,7 @@ import type { Watchdog, WatchdogState } from '../../src/fencing/port.js';
 import type { HanaPort } from '../../src/hana/port.js';
 import { createMetrics, type HanasrMetrics } from '../../src/observability/metrics.js';
 import { link, primaryHealth, spec } from '../operator/fixtures.js';
+import { agentRig } from '../support/agents.js';
 
 async function value(
   m: HanasrMetrics,
@@ -125,8 +126,8 @@ describe('AgentMetrics', () => {
   });
 
   it('a running Agent feeds probe, lease renewal, report and epoch metrics through its hooks', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const store = new MemoryCoordination(clock);
+    const rig = agentRig({ startAt: 1_700_000_000_000, cluster: 'hana.ha1', spec: spec() });
+    const { clock } = rig;
     const m = createMetrics(undefined, { version: 'test' });
     let health: HanaHealth = primaryHealth([link('B', { lagSeconds: 4, lagBytes: 6400 })]);
     const hana: HanaPort = {
@@ -137,7 +138,6 @@ describe('AgentMetrics', () => {
       stop: async () => {},
       kill: async () => {},
     };
-    const s = spec();
     // A device stand-in through the Watchdog port (the real adapter and the simulator's have
     // their own tests): the agent arms it once it leads.
     let armed: WatchdogState = 'disarmed';
@@ -149,13 +149,7 @@ describe('AgentMetrics', () => {
       feed: async () => {},
       disarm: async () => void (armed = 'disarmed'),
     };
-    const agent = new Agent({
-      cluster: 'hana.ha1',
-      site: 'A',
-      spec: () => s,
-      hana,
-      coordination: store,
-      clock,
+    const agent = rig.agent('A', hana, {
       watchdog: () => watchdog,
       metrics: new AgentMetrics({ metrics: m, ...A }),
     });

@@ -1,6 +1,7 @@
 /**
  * A scripted HANA site for agent tests in virtual time: probes answer what `health` is (after
- * `probeMs` of virtual time), a takeover makes it a writable primary, a stop or kill stops it.
+ * `probeMs` of virtual time), a takeover makes it a writable primary (or fails, while
+ * `failTakeover`), a stop or kill stops it.
  * Tests that need more (a hanging start, a stubborn stop) extend it.
  *
  * A probe honours its abort signal as the command adapter does: it stops waiting at once and
@@ -21,6 +22,9 @@ export class ScriptedSite implements HanaPort {
   abortedAnswer: HanaHealth | 'reject' = 'reject';
   inFlight = 0;
   maxInFlight = 0;
+  /** Takeovers asked for; while `failTakeover`, each fails as a failed hdbnsutil would. */
+  takeovers = 0;
+  failTakeover = false;
   constructor(
     public health: HanaHealth,
     protected readonly clock: VirtualClock,
@@ -43,6 +47,8 @@ export class ScriptedSite implements HanaPort {
     return this.health;
   }
   async takeover(): Promise<void> {
+    this.takeovers++;
+    if (this.failTakeover) throw new Error('hdbnsutil -sr_takeover exited 1');
     this.health = primaryHealth([]);
   }
   async register(): Promise<void> {}
