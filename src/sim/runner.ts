@@ -149,7 +149,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     writesPerSecond: scenario.workload.writesPerSecond,
     startedAt: SIM_EPOCH,
   });
-  const store = new MemoryCoordination(clock);
+  // With `watches` the store offers watches as etcd does: the agents watch the leader key (an
+  // outage or a cut breaks the watch; the agent reopens it on its next cycle once it can).
+  const store = new MemoryCoordination(clock, { watches: scenario.watches === true });
   if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round(t - SIM_EPOCH) / 1000;
@@ -161,6 +163,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     cluster,
     clock,
     model,
+    { watches: scenario.watches === true },
     (e) =>
       timeline.push({
         t: rel(e.t),
@@ -305,7 +308,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     leader: leaderSite,
     devices,
     ...(regions ? { regions } : {}),
-    cutCoordination: (site, cut) => store.cut(site, cut),
+    // The site's own store: with two regions its region's (the one-region store is nobody's there).
+    cutCoordination: (site, cut) => (regions?.storeOf(site) ?? store).cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
     killAgent,

@@ -172,6 +172,12 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
+    /**
+     * The agents watch the leader key, as `hanasr agent` does on etcd: a release or expiry wakes
+     * them at once, and a cycle whose local probe is in flight is superseded. Default false: the
+     * agents run on their probe interval alone (a store without watches, or the watch down).
+     */
+    watches: z.boolean().optional(),
     /** The simulated hosts' watchdogs and fence devices (src/standins/hana-sim/devices.ts). */
     nodes: z
       .object({

@@ -13,6 +13,8 @@ import { MAX_SIMULATED_WRITES, scenarioSchema, type Fault, type Scenario } from 
 export interface GenerateOptions {
   /** Number of sites (default: two or three at random). */
   readonly sites?: 2 | 3;
+  /** Leader-key watches on or off in every schedule (default: drawn, on in three of four). */
+  readonly watches?: boolean;
   /** Simulated seconds (default 600; longer only when the settings' liveness bound needs it). */
   readonly durationSeconds?: number;
 }
@@ -36,11 +38,15 @@ export type ScenarioInput = {
   cluster: HanaSystemReplicationSpecInput;
   workload: { writesPerSecond: number };
   nodes?: NonNullable<Scenario['nodes']>;
+  /** The agents watch the leader key (absent: false, they run on their interval alone). */
+  watches?: boolean;
   faults: Fault[];
   expect: Record<string, unknown>;
 };
 
 const SITE_NAMES = ['A', 'B', 'C'] as const;
+/** Share of schedules whose agents watch the leader key (see randomCase). */
+export const WATCHES_CHANCE = 0.75;
 
 const round = (x: number, step: number) => Math.round(x / step) * step;
 const log = (rng: Prng, min: number, max: number) => Math.exp(rng.between(Math.log(min), Math.log(max)));
@@ -237,21 +243,25 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
   const faults: Fault[] = [];
   for (let i = 0; i < count; i++) faults.push(...drawFault(rng, drawKind(), names, parsed, 5, faultsUntil));
   faults.sort((a, b) => a.atSeconds - b.atSeconds);
+  // A long run (a liveness bound of days) at a high rate would exceed what the simulator keeps:
+  // the rate is capped there (the same draw, so every other schedule stays as it was).
+  const writesPerSecond = Math.min(
+    chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5),
+    Math.floor((MAX_SIMULATED_WRITES / duration) * 2) / 2,
+  );
+  // Three in four schedules with the watch on the leader key every production agent has (a
+  // release or expiry wakes the agents, a cycle probing is superseded); the rest without, as with
+  // the watch down. Drawn last, so the settings and faults of a seed stay what they were before.
+  const watches = options.watches ?? chance(rng, WATCHES_CHANCE);
   const input: ScenarioInput = {
     name: `fuzz-${seed}`,
     seed,
     durationSeconds: duration,
     initialPrimary: 'A',
     cluster,
-    // A long run (a liveness bound of days) at a high rate would exceed what the simulator keeps:
-    // the rate is capped there (the same draw, so every other schedule stays as it was).
-    workload: {
-      writesPerSecond: Math.min(
-        chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5),
-        Math.floor((MAX_SIMULATED_WRITES / duration) * 2) / 2,
-      ),
-    },
+    workload: { writesPerSecond },
     ...(nodes ? { nodes } : {}),
+    ...(watches ? { watches: true } : {}),
     faults,
     expect: {},
   };
