@@ -1,9 +1,9 @@
 /**
  * Scenarios with `watches: true`: the agents watch the leader key as `hanasr agent` does on etcd
  * (src/agent/leader-watch.ts), so a release or expiry wakes them at once and a cycle whose probe
- * is in flight is superseded; an outage or a cut breaks the watch and the agent reopens it. The
- * fuzz runner draws the option (three schedules in four), and it round-trips through the scenario
- * file format so a shrunk finding replays as it was found.
+ * is in flight is superseded (with `probeSeconds` a healthy probe is in flight for a while too); an
+ * outage or a cut breaks the watch and the agent reopens it. The fuzz runner draws both options,
+ * and they round-trip through the scenario file format so a shrunk finding replays as it was found.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,18 @@ describe('scenarios with watches', () => {
     ).toBe(true);
   });
 
+  it('with probes that take time, a key change during a healthy probe supersedes that cycle', async () => {
+    // A's instance crashes: A steps down and releases the key while B's 2 s probe is in flight
+    // (B's cycles run 2 s of every 5 s); without probeSeconds a healthy probe answers at once.
+    const faults = [{ atSeconds: 30, action: 'crash-instance', site: 'A' }];
+    const slow = await run({ ...base, watches: true, probeSeconds: 2, faults });
+    const instant = await run({ ...base, watches: true, faults });
+    expect(events(slow, 'B', 'cycle-superseded').length).toBeGreaterThan(0);
+    expect(events(instant, 'B', 'cycle-superseded')).toEqual([]);
+    for (const r of [slow, instant]) expect(r.final.primary).toBe('B');
+    expect(() => scenarioSchema.parse({ ...base, probeSeconds: 4 })).toThrow(/probeSeconds/);
+  });
+
   it('an outage and a cut break the watch, and the agent reopens it once the store answers', async () => {
     const faults = [
       { atSeconds: 20, action: 'coordination-outage' },
@@ -134,6 +146,19 @@ describe('the fuzz generator and the scenario file', () => {
     expect(WATCHES_CHANCE).toBe(0.75);
     expect(on).toBeGreaterThan(260);
     expect(on).toBeLessThan(340);
+  });
+
+  it('draws a probe duration in about half the schedules, always within half the probe timeout', () => {
+    let slow = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const { scenario } = randomCase(seed);
+      if (scenario.probeSeconds === undefined) continue;
+      slow++;
+      expect(scenario.probeSeconds).toBeGreaterThan(0);
+      expect(scenario.probeSeconds).toBeLessThanOrEqual(scenario.cluster.probes.timeoutSeconds / 2);
+    }
+    expect(slow).toBeGreaterThan(150);
+    expect(slow).toBeLessThan(250);
   });
 
   it('round-trips through the scenario file format', () => {

@@ -40,6 +40,8 @@ export type ScenarioInput = {
   nodes?: NonNullable<Scenario['nodes']>;
   /** The agents watch the leader key (absent: false, they run on their interval alone). */
   watches?: boolean;
+  /** Seconds each local probe takes (absent: 0). */
+  probeSeconds?: number;
   faults: Fault[];
   expect: Record<string, unknown>;
 };
@@ -251,8 +253,15 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
   );
   // Three in four schedules with the watch on the leader key every production agent has (a
   // release or expiry wakes the agents, a cycle probing is superseded); the rest without, as with
-  // the watch down. Drawn last, so the settings and faults of a seed stay what they were before.
-  const watches = options.watches ?? chance(rng, WATCHES_CHANCE);
+  // the watch down. Drawn last (with the probe duration below), so the settings and faults of a
+  // seed stay what they were before; --watches on|off does not change the draws.
+  const watches = chance(rng, WATCHES_CHANCE);
+  // Half the schedules give every local probe some time to answer (real probes run commands), so
+  // a leader-key change can arrive while one is in flight: within half the probe timeout.
+  const probeFor = tenth(log(rng, 0.1, 3));
+  const probeSeconds = chance(rng, 0.5)
+    ? Math.min(probeFor, Math.floor((parsed.probes.timeoutSeconds / 2) * 10) / 10)
+    : 0;
   const input: ScenarioInput = {
     name: `fuzz-${seed}`,
     seed,
@@ -261,7 +270,8 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
     cluster,
     workload: { writesPerSecond },
     ...(nodes ? { nodes } : {}),
-    ...(watches ? { watches: true } : {}),
+    ...((options.watches ?? watches) ? { watches: true } : {}),
+    ...(probeSeconds > 0 ? { probeSeconds } : {}),
     faults,
     expect: {},
   };

@@ -83,8 +83,10 @@ export async function shrink(
   }
 
   // 2. Settings back to their defaults, one knob at a time: first the watch on the leader key
-  // (kept when the violation needs the agents woken by it, as production agents are).
+  // (kept when the violation needs the agents woken by it, as production agents are) and the
+  // probes' duration.
   if (best.watches !== undefined) await attempt((c) => delete c.watches);
+  if (best.probeSeconds !== undefined) await attempt((c) => delete c.probeSeconds);
   const knobs: [string, string][] = [];
   for (const [section, value] of Object.entries(best.cluster)) {
     if (value && typeof value === 'object' && !Array.isArray(value))
