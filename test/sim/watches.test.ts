@@ -69,7 +69,9 @@ describe('scenarios with watches', () => {
     expect(superseded.length).toBeGreaterThan(0);
     expect(superseded[0]!.message).toMatch(/superseded by a wake while the local probe ran/);
     expect(
-      events(r, 'B', 'leader-key-changed').some((e) => /the running cycle is superseded/.test(e.message ?? '')),
+      events(r, 'B', 'leader-key-changed').some((e) =>
+        /the running cycle is superseded/.test(e.message ?? ''),
+      ),
     ).toBe(true);
   });
 
