@@ -9,9 +9,11 @@
  * leases are extended by their TTL when the store returns). `cut(site)` isolates one member:
  * its calls fail and its lease runs out while the others go on.
  *
- * Watches (opt-in, `{ watches: true }`; the simulator runs without them, on the probe interval
- * alone): the leader key and reports notify their watchers as etcd's watch would, including a
- * lease that runs out (a timer on the clock); an outage or a cut breaks the watches it reaches.
+ * Watches (opt-in, `{ watches: true }`; a simulator scenario asks for them with `watches: true`,
+ * as most sim:fuzz schedules do; without, the agents run on the probe interval alone): the leader
+ * key and reports notify their watchers as etcd's watch would, including a lease that runs out (a
+ * timer on the clock); an outage or a cut breaks the watches it reaches, and a watch cannot be
+ * opened while the outage or the cut lasts.
  */
 import type { Clock } from '../clock.js';
 import {
@@ -47,7 +49,7 @@ interface MemoryWatch {
 }
 
 export interface MemoryCoordinationOptions {
-  /** Offer watches (default false: the simulator's agents run on their interval alone). */
+  /** Offer watches (default false: agents run on their interval alone; a scenario's `watches: true`). */
   readonly watches?: boolean;
 }
 

@@ -2,8 +2,8 @@
 /**
  * Invariants that must hold on every schedule, checked while a scenario runs (a RunObserver):
  * - single-writer: at most one site accepts writes at any instant (after a start, takeover or
- *   registration by hand: once hanasr is in charge, maintenance off and every agent running, and
- *   has had a cycle to fence);
+ *   registration by hand: once hanasr is in charge, maintenance off, every agent running and no
+ *   primary frozen or hung, and has had a cycle to fence);
  * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
  *   takeover (a DBA's takeover or registration by hand, or a start by hand as above);
  * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
@@ -165,8 +165,8 @@ export class InvariantChecker implements RunObserver {
   private readonly nodeDowns: { site: string; t: number }[] = [];
   /**
    * A human started or turned a site by hand: two writers from then on are the human's doing
-   * until hanasr is in charge (maintenance off, every agent running) and had a cycle to fence;
-   * lost commits too when hanasr could not act then (maintenance, the site's agent down).
+   * until hanasr is in charge (maintenance off, every agent running, no primary frozen or hung)
+   * and had a cycle to fence; lost commits too when hanasr could not act then (maintenance, the site's agent down).
    */
   private byHand: { until: number | null; site?: string } | undefined;
   private recoveredAt: number | null = null;
@@ -329,18 +329,27 @@ export class InvariantChecker implements RunObserver {
   private handBackCheck(t: number): void {
     if (!this.byHand) return;
     const maintenance = this.run.spec().maintenance;
+    // A frozen or hung primary takes writes again the instant it answers, and nothing can stop it
+    // before unless its node is reset or fenced: its agent, whose probes cannot read it meanwhile,
+    // fences it in its first cycle after (sim:fuzz 883002063: A frozen, B taken over by hand, A
+    // thawed next to it; 886000175: B hung, taken over by hand there, answering again 21 s later).
+    const blindPrimary = this.scenario.cluster.sites.some((s) => {
+      const v = this.run.model.peerView(s.name);
+      return (v.frozen || v.hung) && v.srMode === 'primary';
+    });
+    const notInCharge = maintenance || this.agentDown.size > 0 || blindPrimary;
     if (this.byHand.until !== null) {
       // hanasr lost charge again before its cycle to fence came (maintenance on, an agent down:
       // sim:fuzz 1318943415, 1318934025): the override waits for it to be in charge again, and
       // lost commits are the human's doing when the site's own agent or everything stood still.
-      if (t <= this.byHand.until && (maintenance || this.agentDown.size > 0)) {
+      if (t <= this.byHand.until && notInCharge) {
         const site = this.byHand.site;
         this.byHand = { until: null, ...(site !== undefined ? { site } : {}) };
         if (maintenance || (site !== undefined && this.agentDown.has(site))) this.forced = true;
       }
       return;
     }
-    if (maintenance || this.agentDown.size > 0) return;
+    if (notInCharge) return;
     const p = this.run.spec().probes;
     this.byHand.until = t + (p.intervalSeconds + 2 * p.timeoutSeconds + 7) * 1000;
   }

@@ -11,7 +11,7 @@
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { VirtualClock } from '../clock.js';
-import { MemoryCoordination } from '../coordination/memory.js';
+import { MemoryCoordination, type MemoryCoordinationOptions } from '../coordination/memory.js';
 import { CoordinationUnavailableError, type ClusterState } from '../coordination/port.js';
 import { RegionLink } from '../agent/region-link.js';
 import {
@@ -50,10 +50,11 @@ export class SimRegions {
     private readonly cluster: string,
     private readonly clock: VirtualClock,
     private readonly model: SimLandscape,
+    store: MemoryCoordinationOptions,
     private readonly emit: (e: RegionEvent) => void,
   ) {
     for (const r of regionNames(spec())) {
-      this.stores.set(r, new MemoryCoordination(clock));
+      this.stores.set(r, new MemoryCoordination(clock, store));
       this.lastPeerRead.set(r, clock.now());
     }
   }
@@ -63,9 +64,10 @@ export class SimRegions {
     cluster: string,
     clock: VirtualClock,
     model: SimLandscape,
+    store: MemoryCoordinationOptions,
     emit: (e: RegionEvent) => void,
   ): SimRegions | null {
-    return isMultiRegion(spec()) ? new SimRegions(spec, cluster, clock, model, emit) : null;
+    return isMultiRegion(spec()) ? new SimRegions(spec, cluster, clock, model, store, emit) : null;
   }
 
   private regionOfSite(site: string): string {

@@ -149,7 +149,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     writesPerSecond: scenario.workload.writesPerSecond,
     startedAt: SIM_EPOCH,
   });
-  const store = new MemoryCoordination(clock);
+  // With `watches` the store offers watches as etcd does: the agents watch the leader key (an
+  // outage or a cut breaks the watch; the agent reopens it on its next cycle once it can).
+  const store = new MemoryCoordination(clock, { watches: scenario.watches === true });
   if (options.initialEpoch !== undefined) store.data(cluster).lastEpoch = options.initialEpoch;
   const timeline: TimelineEntry[] = [];
   const rel = (t: number) => Math.round(t - SIM_EPOCH) / 1000;
@@ -161,6 +163,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     cluster,
     clock,
     model,
+    { watches: scenario.watches === true },
     (e) =>
       timeline.push({
         t: rel(e.t),
@@ -219,6 +222,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const runners = new Map<string, BackupRunner>();
 
   const agents = new Map<string, Agent>();
+  const probeMs = Math.round((scenario.probeSeconds ?? 0) * 1000);
   // Whether each agent process still lives. A killed process runs no more code: its in-flight
   // work stops at its next call outside (commands it had sent still act on HANA, as a stop sent
   // to a frozen instance does when it thaws), it starts no command and tells nothing (sim:fuzz
@@ -246,7 +250,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const offset = () => model.clockOffsetMs(site);
     const life = { alive: true };
     lives.set(site, life);
-    const port = mortalPort(portFactory(site, model.site(site), clock), life);
+    const port = mortalPort(slowProbe(portFactory(site, model.site(site), clock), clock, probeMs), life);
     const watchdog = devices.watchdog(site);
     const fenceAgent = devices.fenceAgent(site);
     const agent = new Agent({
@@ -305,7 +309,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     leader: leaderSite,
     devices,
     ...(regions ? { regions } : {}),
-    cutCoordination: (site, cut) => store.cut(site, cut),
+    // The site's own store: with two regions its region's (the one-region store is nobody's there).
+    cutCoordination: (site, cut) => (regions?.storeOf(site) ?? store).cut(site, cut),
     setCoordinationAvailable: (available) => store.setAvailable(available),
     startAgent,
     killAgent,
@@ -532,6 +537,24 @@ function mortal<T>(life: { readonly alive: boolean }, call: () => Promise<T>): P
     (v) => (life.alive ? v : never()),
     (err: unknown) => (life.alive ? Promise.reject(err) : never()),
   );
+}
+
+/**
+ * Each probe of `port` answers `ms` later (the site read at the end, as the last command of a real
+ * probe reads it); an abort meanwhile (the deadline, a superseding wake) ends it at once.
+ */
+function slowProbe(port: HanaPort, clock: VirtualClock, ms: number): HanaPort {
+  if (ms <= 0) return port;
+  // Methods one by one: a port may be a class instance, whose methods a spread would not copy.
+  return {
+    probe: (signal) => clock.sleep(ms, signal).then(() => port.probe(signal)),
+    takeover: (o, signal) => port.takeover(o, signal),
+    register: (o, signal) => port.register(o, signal),
+    start: (signal) => port.start(signal),
+    stop: (o, signal) => port.stop(o, signal),
+    kill: (signal, o) => port.kill(signal, o),
+    ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
+  };
 }
 
 /** `port` as one agent process uses it (see `mortal`). */

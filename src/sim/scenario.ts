@@ -172,6 +172,18 @@ export const scenarioSchema = z
       .strict()
       .prefault({}),
     faults: z.array(faultSchema).default([]),
+    /**
+     * The agents watch the leader key, as `hanasr agent` does on etcd: a release or expiry wakes
+     * them at once, and a cycle whose local probe is in flight is superseded. Default false: the
+     * agents run on their probe interval alone (a store without watches, or the watch down).
+     */
+    watches: z.boolean().optional(),
+    /**
+     * Virtual seconds every agent's local HANA probe takes before it answers (default 0: at once,
+     * unless the site or its tools hang). Real probes take a while (hdbnsutil, SQL): a leader-key
+     * change while one is in flight supersedes that cycle (with `watches`).
+     */
+    probeSeconds: z.number().min(0).max(600).optional(),
     /** The simulated hosts' watchdogs and fence devices (src/standins/hana-sim/devices.ts). */
     nodes: z
       .object({
@@ -237,6 +249,13 @@ export const scenarioSchema = z
         });
       }
     });
+    if (s.probeSeconds !== undefined && s.probeSeconds >= s.cluster.probes.timeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probeSeconds'],
+        message: 'must be shorter than cluster.probes.timeoutSeconds (every probe would time out)',
+      });
+    }
     if (!sites.has(s.initialPrimary)) {
       ctx.addIssue({
         code: 'custom',

@@ -46,9 +46,26 @@ describe('npm run sim:fuzz', () => {
     expect(scenario.faults.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('--watches on|off forces the leader-key watch in every schedule, and the replay carries it', () => {
+    const on = fuzz('--replay', '4243', '--watches', 'on');
+    const off = fuzz('--replay', '4243', '--watches', 'off');
+    expect(on.status, on.stderr).toBe(0);
+    expect(off.status, off.stderr).toBe(0);
+    const a = parseScenario(on.stdout, 'on');
+    const b = parseScenario(off.stdout, 'off');
+    expect(a.watches).toBe(true);
+    expect(b.watches).toBeUndefined();
+    expect({ ...a, watches: undefined }).toEqual({ ...b, watches: undefined });
+    const run = fuzz('--schedules', '1', '--seed', '4243', '--watches', 'off');
+    expect(run.stdout).toMatch(/--replay SEED --watches off\)/);
+  }, 120_000);
+
   it('refuses bad arguments with exit code 2', () => {
     const r = fuzz('--sites', '4');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--sites must be 2 or 3/);
+    const w = fuzz('--watches', 'yes');
+    expect(w.status).toBe(2);
+    expect(w.stderr).toMatch(/--watches must be on or off/);
   });
 });

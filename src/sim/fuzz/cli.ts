@@ -1,5 +1,5 @@
 /**
- * `npm run sim:fuzz -- --schedules N --seed S [--sites 2|3] [--json]`: random fault schedules
+ * `npm run sim:fuzz -- --schedules N --seed S [--sites 2|3] [--watches on|off] [--json]`: random fault schedules
  * against random HA settings, every invariant checked on each, failures shrunk to scenario files.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,10 @@ export const options = {
   schedules: { value: 'N', help: 'schedules to run (default 1000)' },
   seed: { value: 'S', help: 'seed of the first schedule (default: from the clock; printed for replay)' },
   sites: { value: '2|3', help: 'only landscapes of that many sites (default: both)' },
+  watches: {
+    value: 'on|off',
+    help: "the agents' watch on the leader key in every schedule (default: drawn, on in three of four)",
+  },
   duration: {
     value: 'S',
     help: 'simulated seconds per schedule (default 600; more when the settings need it)',
@@ -37,11 +41,12 @@ export const options = {
   json: { type: 'boolean', help: 'print one JSON object' },
 } as const satisfies OptionTable;
 
-export const help = `Usage: npm run sim:fuzz -- [--schedules N] [--seed S] [--sites 2|3] [--json]
-       npm run sim:fuzz -- --replay SEED [--sites 2|3]
+export const help = `Usage: npm run sim:fuzz -- [--schedules N] [--seed S] [--sites 2|3] [--watches on|off] [--json]
+       npm run sim:fuzz -- --replay SEED [--sites 2|3] [--watches on|off]
 
 Plays N random fault schedules (schedule i has seed S+i) against random HA settings, in virtual
-time, on worker threads, and checks on each: at most one writer at any instant, no acknowledged
+time, on worker threads (three in four with the agents' watch on the leader key, as in
+production; the rest without, as with the watch down), and checks on each: at most one writer at any instant, no acknowledged
 commit lost in sync/syncmem unless a DBA forced it, no automatic promotion of a site lacking an
 acknowledged commit, no takeover after a blip shorter than the failure threshold, nothing done in
 maintenance. A violation is shrunk to a scenario file for test/regressions/. After the last fault
@@ -56,6 +61,14 @@ Exit codes: 0 no violation, 1 a violation (shrunk scenario printed), 2 bad argum
 violation but a schedule could not be generated or run (its seed and error printed; the other
 schedules ran).
 `;
+
+/** The generator options as replay flags (` --sites 3 --watches off`; empty for the defaults). */
+function replayFlags(g: GenerateOptions): string {
+  return (
+    (g.sites !== undefined ? ` --sites ${g.sites}` : '') +
+    (g.watches !== undefined ? ` --watches ${g.watches ? 'on' : 'off'}` : '')
+  );
+}
 
 interface Args {
   schedules: number;
@@ -87,10 +100,15 @@ function parseArgs(argv: readonly string[]): Args | string {
     if (typeof n === 'string') return n;
     if (n !== undefined) numbers[key] = n;
   }
-  const generate: { sites?: 2 | 3; durationSeconds?: number } = {};
+  const generate: { sites?: 2 | 3; durationSeconds?: number; watches?: boolean } = {};
   if (numbers.sites !== undefined) {
     if (numbers.sites !== 2 && numbers.sites !== 3) return '--sites must be 2 or 3';
     generate.sites = numbers.sites;
+  }
+  const watches = stringOption(v, 'watches');
+  if (watches !== undefined) {
+    if (watches !== 'on' && watches !== 'off') return '--watches must be on or off';
+    generate.watches = watches === 'on';
   }
   if (numbers.duration !== undefined) {
     if (numbers.duration < 60) return '--duration must be at least 60';
@@ -179,7 +197,7 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
     if (!args.json) stdout(line + '\n');
   };
   log(
-    `sim:fuzz: ${args.schedules} schedules from seed ${args.seed} (replay one: npm run sim:fuzz -- --replay SEED${args.generate.sites ? ` --sites ${args.generate.sites}` : ''})`,
+    `sim:fuzz: ${args.schedules} schedules from seed ${args.seed} (replay one: npm run sim:fuzz -- --replay SEED${replayFlags(args.generate)})`,
   );
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -288,7 +306,7 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
     };
     const yaml = scenarioYaml(
       input,
-      `Found by npm run sim:fuzz (schedule ${v.seed}${args.generate.sites ? `, --sites ${args.generate.sites}` : ''}), shrunk in ${r.tries} replays.\n${v.invariant} at ${v.t}s: ${v.message}`,
+      `Found by npm run sim:fuzz (schedule ${v.seed}${replayFlags(args.generate).replaceAll(' --', ', --')}), shrunk in ${r.tries} replays.\n${v.invariant} at ${v.t}s: ${v.message}`,
     );
     shrunk.push({ seed: v.seed, invariant: v.invariant, tries: r.tries, yaml });
   }

@@ -13,6 +13,8 @@ import { MAX_SIMULATED_WRITES, scenarioSchema, type Fault, type Scenario } from 
 export interface GenerateOptions {
   /** Number of sites (default: two or three at random). */
   readonly sites?: 2 | 3;
+  /** Leader-key watches on or off in every schedule (default: drawn, on in three of four). */
+  readonly watches?: boolean;
   /** Simulated seconds (default 600; longer only when the settings' liveness bound needs it). */
   readonly durationSeconds?: number;
 }
@@ -36,11 +38,17 @@ export type ScenarioInput = {
   cluster: HanaSystemReplicationSpecInput;
   workload: { writesPerSecond: number };
   nodes?: NonNullable<Scenario['nodes']>;
+  /** The agents watch the leader key (absent: false, they run on their interval alone). */
+  watches?: boolean;
+  /** Seconds each local probe takes (absent: 0). */
+  probeSeconds?: number;
   faults: Fault[];
   expect: Record<string, unknown>;
 };
 
 const SITE_NAMES = ['A', 'B', 'C'] as const;
+/** Share of schedules whose agents watch the leader key (see randomCase). */
+export const WATCHES_CHANCE = 0.75;
 
 const round = (x: number, step: number) => Math.round(x / step) * step;
 const log = (rng: Prng, min: number, max: number) => Math.exp(rng.between(Math.log(min), Math.log(max)));
@@ -237,21 +245,33 @@ export function randomCase(seed: number, options: GenerateOptions = {}): FuzzCas
   const faults: Fault[] = [];
   for (let i = 0; i < count; i++) faults.push(...drawFault(rng, drawKind(), names, parsed, 5, faultsUntil));
   faults.sort((a, b) => a.atSeconds - b.atSeconds);
+  // A long run (a liveness bound of days) at a high rate would exceed what the simulator keeps:
+  // the rate is capped there (the same draw, so every other schedule stays as it was).
+  const writesPerSecond = Math.min(
+    chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5),
+    Math.floor((MAX_SIMULATED_WRITES / duration) * 2) / 2,
+  );
+  // Three in four schedules with the watch on the leader key every production agent has (a
+  // release or expiry wakes the agents, a cycle probing is superseded); the rest without, as with
+  // the watch down. Drawn last (with the probe duration below), so the settings and faults of a
+  // seed stay what they were before; --watches on|off does not change the draws.
+  const watches = chance(rng, WATCHES_CHANCE);
+  // Half the schedules give every local probe some time to answer (real probes run commands), so
+  // a leader-key change can arrive while one is in flight: within half the probe timeout.
+  const probeFor = tenth(log(rng, 0.1, 3));
+  const probeSeconds = chance(rng, 0.5)
+    ? Math.min(probeFor, Math.floor((parsed.probes.timeoutSeconds / 2) * 10) / 10)
+    : 0;
   const input: ScenarioInput = {
     name: `fuzz-${seed}`,
     seed,
     durationSeconds: duration,
     initialPrimary: 'A',
     cluster,
-    // A long run (a liveness bound of days) at a high rate would exceed what the simulator keeps:
-    // the rate is capped there (the same draw, so every other schedule stays as it was).
-    workload: {
-      writesPerSecond: Math.min(
-        chance(rng, 0.6) ? rng.int(5, 30) : round(log(rng, 0.5, 100), 0.5),
-        Math.floor((MAX_SIMULATED_WRITES / duration) * 2) / 2,
-      ),
-    },
+    workload: { writesPerSecond },
     ...(nodes ? { nodes } : {}),
+    ...((options.watches ?? watches) ? { watches: true } : {}),
+    ...(probeSeconds > 0 ? { probeSeconds } : {}),
     faults,
     expect: {},
   };

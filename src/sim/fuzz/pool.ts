@@ -84,6 +84,7 @@ export async function runPool(options: PoolOptions): Promise<void> {
   const generate: GenerateOptions = {
     ...(options.sites !== undefined ? { sites: options.sites } : {}),
     ...(options.durationSeconds !== undefined ? { durationSeconds: options.durationSeconds } : {}),
+    ...(options.watches !== undefined ? { watches: options.watches } : {}),
   };
   // One worker at a time per slot; a worker that dies is replaced and its schedule recorded.
   const slot = (): Promise<void> =>

@@ -1,7 +1,8 @@
 /**
  * Shrinks a failing schedule to a small scenario that still violates the same invariant:
- * delta debugging over the faults (a fault and its clear go together), then the settings one
- * knob at a time back to its default, then fewer sites, a plainer workload and a shorter run.
+ * delta debugging over the faults (a fault and its clear go together), then the leader-key watch
+ * off and the settings one knob at a time back to its default, then fewer sites, a plainer
+ * workload and a shorter run.
  * Every candidate is a valid scenario file and is replayed in full; the result is printed as
  * YAML ready for test/regressions/.
  */
@@ -81,7 +82,11 @@ export async function shrink(
     if (!removed) chunk = Math.floor(chunk / 2);
   }
 
-  // 2. Settings back to their defaults, one knob at a time.
+  // 2. Settings back to their defaults, one knob at a time: first the watch on the leader key
+  // (kept when the violation needs the agents woken by it, as production agents are) and the
+  // probes' duration.
+  if (best.watches !== undefined) await attempt((c) => delete c.watches);
+  if (best.probeSeconds !== undefined) await attempt((c) => delete c.probeSeconds);
   const knobs: [string, string][] = [];
   for (const [section, value] of Object.entries(best.cluster)) {
     if (value && typeof value === 'object' && !Array.isArray(value))
