@@ -20,7 +20,7 @@ import {
   type WatchdogVerdict,
 } from '../domain/fencing.js';
 import type { FenceAgent, Watchdog, WatchdogInfo } from '../fencing/port.js';
-import { probeFailed } from '../domain/health.js';
+import { hasLiveProcess, probeFailed } from '../domain/health.js';
 import {
   leaderMayBeInMaintenance,
   NO_MAINTENANCE_SEEN,
@@ -222,6 +222,8 @@ export class Agent {
    * it instead of probing again (reusableProbe).
    */
   private lastProbe: { health: HanaHealth; endedAt: number; at: number } | null = null;
+  /** The last time a readable probe found the local HANA down (SiteReport.downSeenAt). */
+  private downSeenAt: number | null = null;
   /** Which action may run when (src/agent/actions.ts): the cycle's one at a time, a self-fence at once. */
   readonly actions = new ActionLane();
   /** What the actions may use and change of this agent. */
@@ -1024,6 +1026,7 @@ export class Agent {
     this.notWritableSince = notWritableAfterProbe(this.notWritableSince, this.lastWritableAt, health, now);
     if (health.acceptsWrites) this.lastWritableAt = now;
     if (health.probeOk) this.lastKnownRole = health.srRole;
+    if (health.probeOk && !hasLiveProcess(health)) this.downSeenAt = now;
     // Read again: what the report's health says now replaces the stop on its way.
     if (health.probeOk) this.stopSent = null;
     const startSeen = primaryStartSeen(this.lastHealth, health);
@@ -1120,6 +1123,7 @@ export class Agent {
         lastWritableAt: this.lastWritableAt,
         notWritableSince: this.notWritableSince,
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
+        downSeenAt: this.downSeenAt,
         leaderMayBeInMaintenance: this.leaderMayBeInMaintenance,
       },
       leader,
@@ -1181,6 +1185,7 @@ export class Agent {
       leader: this.leaderMine,
       fenced: this.fenced,
       stopSent: this.stopSent,
+      downSeenAt: this.downSeenAt,
       localRestarts: this.localRestarts,
       ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
       // On the wall clock of this host (the report is read elsewhere): now less the lease's age.

@@ -100,6 +100,8 @@ function stoppedWithTrustedHeir(
     record: obs.sync[x],
     primaryView: view,
     skew,
+    candidateDownSeenAt:
+      x === obs.self ? (obs.local.downSeenAt ?? null) : (obs.reports[x]?.downSeenAt ?? null),
     now,
   }).ok;
 }

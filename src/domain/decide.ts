@@ -186,6 +186,8 @@ export function promotable(
     record: obs.sync[candidate],
     primaryView,
     skew,
+    candidateDownSeenAt:
+      candidate === obs.self ? (obs.local.downSeenAt ?? null) : (obs.reports[candidate]?.downSeenAt ?? null),
     now,
   });
 }

@@ -45,6 +45,8 @@ export interface LocalView {
   readonly notWritableSince?: number | null;
   /** The role this site had at the agent's last readable probe; absent: none since the agent started. */
   readonly lastKnownRole?: Role;
+  /** The last time a readable probe found this site down (SiteReport.downSeenAt); null or absent: not seen. */
+  readonly downSeenAt?: number | null;
   /**
    * The current leader may still believe maintenance is on: this agent has seen maintenance on and
    * no live report of a leader taken outside maintenance since (an agent that starts knows only the
@@ -193,5 +195,6 @@ export function localViewOf(report: SiteReport): LocalView {
     lastWritableAt: report.lastWritableAt,
     notWritableSince: report.notWritableSince ?? null,
     ...(report.lastKnownRole !== undefined ? { lastKnownRole: report.lastKnownRole } : {}),
+    downSeenAt: report.downSeenAt ?? null,
   };
 }

@@ -114,6 +114,11 @@ export interface InSyncQuery {
   readonly primaryView: PrimaryView;
   /** The candidate's last measurement of the primary's clock (undefined: never measured). */
   readonly skew: SkewEstimate | undefined;
+  /**
+   * The last time the candidate's agent saw its HANA down, on the candidate's clock (its report's
+   * downSeenAt, or its own memory when it decides for itself); null or undefined: not seen.
+   */
+  readonly candidateDownSeenAt?: number | null;
   /** The reader's clock (ms). */
   readonly now: number;
 }
@@ -133,7 +138,8 @@ export type InSyncVerdict =
         | 'clock_skew'
         | 'lag_unknown'
         | 'primary_wrote_after_sok'
-        | 'sok_too_old';
+        | 'sok_too_old'
+        | 'candidate_down_after_sok';
       /** Human words: why the candidate may not be promoted. */
       readonly why: string;
     };
@@ -167,6 +173,17 @@ export function inSyncVerdict(spec: HanaSystemReplicationSpec, q: InSyncQuery): 
     );
   }
   if (record.state !== 'SOK') return refuse('not_sok', `it was ${record.state} at the last report`);
+  // A secondary that was down after the SOK was confirmed missed whatever the primary committed
+  // while it was down (a primary restarted between two of its agent's probes commits alone at once:
+  // sim:fuzz 881002376). Its SOK vouches again only once the primary confirms it after that. Two
+  // hosts' clocks: the skew bound counts against trust.
+  const downAt = q.candidateDownSeenAt;
+  if (downAt !== null && downAt !== undefined && downAt + maxSkewMs(spec) >= record.confirmedAt) {
+    return refuse(
+      'candidate_down_after_sok',
+      `its agent saw its HANA down ${secs(Math.max(0, downAt - record.confirmedAt))}s after the last SOK confirmation (or within the clock skew bound of it): it is not in sync until the primary confirms it again`,
+    );
+  }
   if (spec.replication.mode === 'async') {
     const bound = spec.replication.asyncTakeoverMaxLagSeconds;
     if (bound === undefined)
@@ -275,6 +292,7 @@ export function inSyncFromStore(
     record: store.sync[candidate],
     primaryView: primaryViewOf(store.reports[primary]),
     skew: store.reports[candidate]?.clockSkew?.[primary],
+    candidateDownSeenAt: store.reports[candidate]?.downSeenAt ?? null,
     now,
   });
 }

@@ -126,6 +126,13 @@ export interface SiteReport {
    * agent of an earlier version (a successor then follows its older rule). docs/agent.md.
    */
   readonly stopSent?: { readonly epoch: number; readonly at: number } | null;
+  /**
+   * The last time (this agent's clock, ms) a readable probe found this site's HANA down (no live
+   * process): a secondary seen down after its last SOK confirmation is not in sync until the
+   * primary confirms it again (sync-trust.ts, candidate_down_after_sok). Null: not seen down since
+   * this agent process started. Absent: an agent of an earlier version.
+   */
+  readonly downSeenAt?: number | null;
   /** Local start attempts since the site was last healthy (the decision's local view). */
   readonly localRestarts?: number;
   /** The role of the site at the agent's last readable probe (the decision's local view). */
