@@ -873,7 +873,7 @@ export class Agent {
     // 1. Observe the local site, and (2.) at the same time the peers directly: a lost peer's silent
     // port costs its whole timeout, which need not come on top of the local probe's time. A wake
     // while the local probe is in flight supersedes this cycle (wake()): nothing it observed is used.
-    // (Without a watch nothing wakes: the simulator's agents make no controller for it.)
+    // (Without a watch nothing wakes: no controller then; the simulator runs with and without one.)
     const superseded =
       this.leaderWatch.state === 'unsupported' ? null : (clock.abortController?.() ?? new AbortController());
     this.supersede = superseded;
