@@ -7,12 +7,10 @@
  * takeover fails and its next cycle probes. In virtual time, with probes that take virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentEvent } from '../../src/agent/agent.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryCoordination } from '../../src/coordination/memory.js';
+import type { AgentEvent } from '../../src/agent/agent.js';
 import { unknownHealth } from '../../src/domain/types.js';
-import type { HanaPort } from '../../src/hana/port.js';
-import { link, primaryHealth, secondaryHealth, spec, stoppedPrimaryHealth } from '../support/observations.js';
+import { actionOf, agentRig, failoverSpec, until } from '../support/agents.js';
+import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
 
 const THRESHOLD = 3;
@@ -34,33 +32,22 @@ class StrictSite extends ScriptedSite {
 }
 
 function landscape(options: { intervalMs: number; probeA: number; probeB: number }) {
-  const clock = new VirtualClock(0);
-  const coordination = new MemoryCoordination(clock, { watches: true });
-  const s = spec({
-    probes: { intervalSeconds: options.intervalMs / 1000, timeoutSeconds: 3 },
-    takeover: { failureThreshold: THRESHOLD },
-    lease: { ttlSeconds: 10 },
-    replication: { mode: 'sync', logShippingTimeoutSeconds: 600 },
+  const rig = agentRig({
+    watches: true,
+    spec: failoverSpec({ intervalSeconds: options.intervalMs / 1000, failureThreshold: THRESHOLD }),
   });
+  const { clock, coordination, events } = rig;
   const hanaA = new StrictSite(primaryHealth([link('B')]), clock, options.probeA);
   const hanaB = new StrictSite(secondaryHealth('A'), clock, options.probeB);
-  const events: AgentEvent[] = [];
   const hooks: ((e: AgentEvent) => void)[] = [];
-  const make = (site: string, hana: HanaPort) =>
-    new Agent({
-      cluster: 'ha1',
-      site,
-      spec: () => s,
-      hana,
-      coordination,
-      clock,
-      onEvent: (e) => {
-        events.push(e);
-        for (const hook of hooks) hook(e);
-      },
-    });
-  return { clock, coordination, a: make('A', hanaA), b: make('B', hanaB), hanaA, hanaB, events, hooks };
+  const onEvent = (e: AgentEvent) => {
+    for (const hook of hooks) hook(e);
+  };
+  const a = rig.agent('A', hanaA, { onEvent });
+  const b = rig.agent('B', hanaB, { onEvent });
+  return { clock, coordination, a, b, hanaA, hanaB, events, hooks };
 }
+type Landscape = ReturnType<typeof landscape>;
 
 /** Runs `fn` once, as A decides to step down (before it stops its HANA and releases the key). */
 function atStepDownDecision(l: { hooks: ((e: AgentEvent) => void)[] }, fn: () => void): void {
@@ -72,15 +59,7 @@ function atStepDownDecision(l: { hooks: ((e: AgentEvent) => void)[] }, fn: () =>
     }
   });
 }
-type Landscape = ReturnType<typeof landscape>;
 
-async function until(clock: VirtualClock, done: () => boolean, maxMs: number, step = 10): Promise<number> {
-  for (let t = 0; t < maxMs && !done(); t += step) await clock.advanceBy(step);
-  return clock.now();
-}
-
-const actionOf = (events: readonly AgentEvent[], site: string, action: string) =>
-  events.find((e) => e.site === site && e.action === action && e.event === 'action');
 const reusedBy = (events: readonly AgentEvent[], site: string, from: number, to: number) =>
   events.filter((e) => e.site === site && e.reason === 'probe_reused' && e.t >= from && e.t <= to);
 
