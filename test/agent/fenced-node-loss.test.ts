@@ -67,7 +67,11 @@ function landscape(bWallOffset: () => number = () => 0) {
   const network = new Network(clock);
   const device = new Device(clock);
   const a = rig.agent('A', hanaA);
-  const b = rig.agent('B', hanaB, { peers: network, fenceAgent: device, clock: siteClock(clock, bWallOffset) });
+  const b = rig.agent('B', hanaB, {
+    peers: network,
+    fenceAgent: device,
+    clock: siteClock(clock, bWallOffset),
+  });
   return { ...rig, a, b, hanaA, hanaB, network, device };
 }
 

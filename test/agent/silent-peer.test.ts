@@ -84,8 +84,7 @@ async function keyGone(l: Landscape, maxMs: number): Promise<number> {
   throw new Error('the key never ran out');
 }
 
-const takeoverOf = (l: Landscape) =>
-  actionOf(l.events, 'B', 'takeover');
+const takeoverOf = (l: Landscape) => actionOf(l.events, 'B', 'takeover');
 const trail = (l: Landscape, from: number) =>
   JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - from, e.reason]));
 

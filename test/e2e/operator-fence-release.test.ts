@@ -52,7 +52,11 @@ describe('operator e2e: fence, then register; fence, then release', () => {
     // alone does not show that the request arrived: wait for the operator to accept it first.
     const fence = await runCli(['fence', 'ha1', 'A', ...kubeArgs]);
     expect(fence.code, fence.stderr).toBe(0);
-    await until('FenceRequested', () => rig.eventReasons(), (reasons) => reasons.includes('FenceRequested'));
+    await until(
+      'FenceRequested',
+      () => rig.eventReasons(),
+      (reasons) => reasons.includes('FenceRequested'),
+    );
     expect((await intents()).map((i) => i.kind)).toEqual(['fence']);
     let o = await rig.waitFor((x) => cond(x, 'Fenced')?.[0] === 'True' && site(x, 'A')?.['fenced'] === true);
 

@@ -99,9 +99,16 @@ export async function until(
 }
 
 /** The first action event (a result that succeeded) of `site` with this action. */
-export const actionOf = (events: readonly AgentEvent[], site: string, action: string): AgentEvent | undefined =>
+export const actionOf = (
+  events: readonly AgentEvent[],
+  site: string,
+  action: string,
+): AgentEvent | undefined =>
   events.find((e) => e.site === site && e.action === action && e.event === 'action');
 
 /** The first event of `site` with this reason. */
-export const reasonOf = (events: readonly AgentEvent[], site: string, reason: string): AgentEvent | undefined =>
-  events.find((e) => e.site === site && e.reason === reason);
+export const reasonOf = (
+  events: readonly AgentEvent[],
+  site: string,
+  reason: string,
+): AgentEvent | undefined => events.find((e) => e.site === site && e.reason === reason);

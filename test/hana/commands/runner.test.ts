@@ -113,7 +113,10 @@ describe('SpawnCommandRunner', () => {
     const environment: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C' };
     const runner = new SpawnCommandRunner({ environment });
     const printEnv = [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'];
-    const first = JSON.parse((await runner.run(printEnv, { timeoutMs: 10_000 })).stdout) as Record<string, string>;
+    const first = JSON.parse((await runner.run(printEnv, { timeoutMs: 10_000 })).stdout) as Record<
+      string,
+      string
+    >;
     expect(first.LANG).toBe('C');
     environment.LANG = 'de_DE.UTF-8';
     environment.TZ = 'UTC';
