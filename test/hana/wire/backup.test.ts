@@ -239,8 +239,12 @@ describe('backups over the wire with the real driver', () => {
     await a.start();
     await a.acquireLeader(0, Date.now());
     await a.publishReport(report('A', primaryHealth()));
-    // A schedule that fired a minute ago at most.
-    const s = spec({ backup: { schedule: '* * * * *' } });
+    // A schedule that fired at the start of this minute and not again until tomorrow: an
+    // every-minute schedule started a second run when the test crossed a minute (a flake).
+    if (new Date().getUTCSeconds() >= 50)
+      await new Promise((r) => setTimeout(r, (61 - new Date().getUTCSeconds()) * 1000));
+    const now = new Date();
+    const s = spec({ backup: { schedule: `${now.getUTCMinutes()} ${now.getUTCHours()} * * *` } });
     const runner = new BackupRunner({
       cluster: 'c',
       site: 'A',
