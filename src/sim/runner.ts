@@ -545,9 +545,14 @@ function mortal<T>(life: { readonly alive: boolean }, call: () => Promise<T>): P
  */
 function slowProbe(port: HanaPort, clock: VirtualClock, ms: number): HanaPort {
   if (ms <= 0) return port;
+  return withProbe(port, (signal) => clock.sleep(ms, signal).then(() => port.probe(signal)));
+}
+
+/** `port` with its probe replaced by `probe`, every other method its own. */
+function withProbe(port: HanaPort, probe: HanaPort['probe']): HanaPort {
   // Methods one by one: a port may be a class instance, whose methods a spread would not copy.
   return {
-    probe: (signal) => clock.sleep(ms, signal).then(() => port.probe(signal)),
+    probe,
     takeover: (o, signal) => port.takeover(o, signal),
     register: (o, signal) => port.register(o, signal),
     start: (signal) => port.start(signal),
@@ -577,18 +582,10 @@ function observedPort(
   spec: () => HanaSystemReplicationSpec,
   observer: RunObserver,
 ): HanaPort {
-  return {
-    probe: (signal) => {
-      observer.cycleStart?.(site, clock.now(), spec());
-      return port.probe(signal);
-    },
-    takeover: (o, signal) => port.takeover(o, signal),
-    register: (o, signal) => port.register(o, signal),
-    start: (signal) => port.start(signal),
-    stop: (o, signal) => port.stop(o, signal),
-    kill: (signal, o) => port.kill(signal, o),
-    ...(port.suspend ? { suspend: (signal?: AbortSignal) => port.suspend!(signal) } : {}),
-  };
+  return withProbe(port, (signal) => {
+    observer.cycleStart?.(site, clock.now(), spec());
+    return port.probe(signal);
+  });
 }
 
 /** The agent reaches its simulated HANA the way it reaches real HANA: commands, then parsing. */
