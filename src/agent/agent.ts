@@ -170,6 +170,8 @@ export class Agent {
   private wdInfo: WatchdogInfo | null = null;
   private wdVerdict: WatchdogVerdict | null = null;
   private armedOn: Watchdog | null = null;
+  /** The feeder found the watchdog disarmed under it: arm it again on the next tick. */
+  private rearmWanted = false;
   private feederCancel: (() => void) | null = null;
   private feeding: Promise<void> | null = null;
   private lastFeedReason = '';
@@ -526,12 +528,18 @@ export class Agent {
 
   /** Opens the watchdog (a first feed): while leading, only within the lease bound. */
   private async armNow(spec: HanaSystemReplicationSpec): Promise<boolean> {
+    await this.feeding?.catch(() => {});
+    // A re-arm from the feeder may have armed it meanwhile.
+    if (this.armedOn !== null) return true;
+    return this.armOnce(spec);
+  }
+
+  private async armOnce(spec: HanaSystemReplicationSpec): Promise<boolean> {
     const wd = this.options.watchdog?.();
     if (wd === undefined || this.wdVerdict?.use !== true) return false;
     const duty = this.feedVerdict(spec);
     if (!duty.feed) return false;
     try {
-      await this.feeding?.catch(() => {});
       await withTimeout(this.options.clock, 1000, 'watchdog arm', (sig) => wd.arm(sig));
       this.armedOn = wd;
       this.emitRaw(
@@ -552,6 +560,16 @@ export class Agent {
       );
       return false;
     }
+  }
+
+  /** Arms again a watchdog that was found disarmed under the agent, if the rules still want it. */
+  private async rearm(spec: HanaSystemReplicationSpec): Promise<void> {
+    if (this.armedOn !== null || this.wdVerdict === null) return;
+    const want = watchdogWanted(spec, this.wdVerdict, {
+      leading: this.leaderMine,
+      mayBeWriting: this.localMayBeWriting(),
+    });
+    if (want) await this.armOnce(spec);
   }
 
   /** Magic close, once nothing on this node may write (or the agent stops gracefully). */
@@ -607,8 +625,17 @@ export class Agent {
 
   private feedTick(): void {
     const wd = this.armedOn;
-    if (!this.running || wd === null || this.feeding !== null) return;
+    if (!this.running || this.feeding !== null) return;
     const spec = this.options.spec();
+    if (wd === null) {
+      if (this.rearmWanted) {
+        this.rearmWanted = false;
+        this.feeding = this.rearm(spec).finally(() => {
+          this.feeding = null;
+        });
+      }
+      return;
+    }
     const v = this.feedVerdict(spec);
     // Between two renewals the lease bound closes the window for a while (normal): only the
     // self-fencing reasons are told.
@@ -620,14 +647,23 @@ export class Agent {
     if (!v.feed) return;
     this.feeding = withTimeout(this.options.clock, 1000, 'watchdog feed', (sig) => wd.feed(sig))
       .catch((err: unknown) => {
-        const reason = 'watchdog_feed_failed';
+        // The device says it is not armed (a driver reloaded, a device that came back): nothing
+        // counts down on this node, so it is armed again at once, not left "armed" in name only
+        // (sim:fuzz 637260222: a leader fed a disarmed device for 26 s, then its agent died and
+        // its node never reset).
+        const lost = wd.state() === 'disarmed' && this.armedOn === wd;
+        if (lost) {
+          this.armedOn = null;
+          this.rearmWanted = true;
+        }
+        const reason = lost ? 'watchdog_lost' : 'watchdog_feed_failed';
         if (this.lastFeedReason !== reason) {
           this.lastFeedReason = reason;
           this.emitRaw(
             'watchdog-failed',
             'none',
             reason,
-            `feeding watchdog ${wd.device} failed: ${errorMessage(err)}`,
+            `feeding watchdog ${wd.device} failed: ${errorMessage(err)}${lost ? '; it is not armed: arming it again' : ''}`,
           );
         }
       })

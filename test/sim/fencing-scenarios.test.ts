@@ -89,4 +89,35 @@ describe('fencing in the scenarios', () => {
     expect(withWd.final.primary).toBe('B');
     expect(without.final.primary).toBe('A');
   });
+
+  it('a watchdog that comes back disarmed under the leader is armed again at the next feed, so the agent dying still resets the node', async () => {
+    const base = readFileSync(join(dir, 'primary-agent-stopped.yaml'), 'utf8');
+    // Gone at 31 s, between two cycles (every 2 s), and back at once (a driver reloaded) or after
+    // 0.8 s without a device: no cycle sees it absent, and the next feed that finds the device
+    // disarmed arms it again (sim:fuzz 637260222).
+    for (const [back, name] of [
+      [31, 'watchdog-back-at-once'],
+      [31.8, 'watchdog-back-after-a-while'],
+    ] as const) {
+      const text = base
+        .replace('name: primary-agent-stopped', `name: ${name}`)
+        .replace(
+          '  - { atSeconds: 60, action: stop-agent, site: A }',
+          `  - { atSeconds: 31, action: remove-watchdog, site: A }\n  - { atSeconds: ${back}, action: restore-watchdog, site: A }\n  - { atSeconds: 60, action: stop-agent, site: A }`,
+        );
+      const r = await runScenario(parseScenario(text, `${name}.yaml`));
+      const lost = r.timeline.find((e) => e.site === 'A' && e.reason === 'watchdog_lost');
+      const rearmed = r.timeline.find(
+        (e) => e.site === 'A' && e.event === 'node:watchdog-armed' && e.t >= back,
+      );
+      expect(lost?.t).toBeGreaterThanOrEqual(back);
+      expect(rearmed!.t - back).toBeLessThanOrEqual(1);
+      const reset = first(r, 'A', 'node:watchdog-reset')!;
+      expect(reset.t).toBeGreaterThan(60);
+      expect(reset.t).toBeLessThanOrEqual(60 + 7);
+      expect(r.final.primary).toBe('B');
+      expect(r.metrics.maxConcurrentPrimaries).toBe(1);
+      expect(r.metrics.lostCommittedWrites).toBe(0);
+    }
+  });
 });
