@@ -7,6 +7,7 @@
  * observation and hands the decided action to src/agent/actions.ts (one function per action, each
  * checking its epoch; the rule for which action may run when is the ActionLane there).
  */
+import { setMaxListeners } from 'node:events';
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import { withDeadline, withTimeout, type Clock, type DeadlineController } from '../clock.js';
 import type { ClusterState, Coordination, CoordinationSession } from '../coordination/port.js';
@@ -170,6 +171,9 @@ export class Agent {
   private wdInfo: WatchdogInfo | null = null;
   private wdVerdict: WatchdogVerdict | null = null;
   private armedOn: Watchdog | null = null;
+  /** Direct checks of peers in flight (boundedCheck), and what aborts them when the agent stops. */
+  private readonly peerChecks = new Map<string, Promise<PeerView>>();
+  private peerChecksAbort = Agent.stopSignal();
   /** The feeder found the watchdog disarmed under it: arm it again on the next tick. */
   private rearmWanted = false;
   private feederCancel: (() => void) | null = null;
@@ -258,9 +262,20 @@ export class Agent {
     return this.fenced;
   }
 
+  /**
+   * What aborts the agent's calls in flight when it stops: one listener per call (the silence
+   * rechecks of a peer may have a probe timeout's worth in flight), so no listener limit.
+   */
+  private static stopSignal(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  }
+
   /** Opens the session (retrying while the store is unreachable) and starts the loop. */
   async start(): Promise<void> {
     this.running = true;
+    if (this.peerChecksAbort.signal.aborted) this.peerChecksAbort = Agent.stopSignal();
     await this.session.start().catch(() => {});
     this.leaderWatch.ensure();
     this.schedule(0);
@@ -288,6 +303,7 @@ export class Agent {
     } else {
       await inFlight;
     }
+    this.peerChecksAbort.abort(new Error('agent stopping'));
     // A graceful stop closes the watchdog with the magic character (Patroni does the same on
     // shutdown): the agent hands the key back below, and a primary it leaves running is kept
     // from a takeover while it answers (former_primary_still_serving). Only a killed agent leaves
@@ -300,6 +316,7 @@ export class Agent {
   /** Stops the loop without releasing anything, as a killed process would. */
   kill(): void {
     this.running = false;
+    this.peerChecksAbort.abort(new Error('agent killed'));
     this.leaderWatch.close();
     this.timerCancel?.();
     this.leaseCheckCancel?.();
@@ -702,7 +719,7 @@ export class Agent {
             stoodIn.push(s.name);
             return;
           }
-          peers[s.name] = await this.checkPeer(s.name, timeoutMs, superseded);
+          peers[s.name] = await this.boundedCheck(spec, s.name, superseded);
         }),
     );
     return { peers, stoodIn };
@@ -723,7 +740,7 @@ export class Agent {
       checked.stoodIn
         .filter((name) => this.fencing(name) || !this.silenceStands(name, timeoutMs))
         .map(async (name) => {
-          peers[name] = await this.checkPeer(name, timeoutMs, superseded);
+          peers[name] = await this.boundedCheck(spec, name, superseded);
         }),
     );
     return peers;
@@ -736,6 +753,58 @@ export class Agent {
   private silenceStands(name: string, timeoutMs: number): boolean {
     if (this.options.peers === undefined) return false;
     return peerSilenceStands(this.quiet.get(name), this.options.clock.monotonic(), timeoutMs).stands;
+  }
+
+  /**
+   * A direct check of a peer as one cycle waits for it: at most the probe interval (or the
+   * timeout, when that is shorter). A check still unanswered then goes on in the background (the
+   * next cycle waits on the same check rather than starting another) and counts, this cycle, as
+   * no answer that is still pending: unreachable, and no takeover from that peer rests on it
+   * (decide.ts, peer_check_pending). A long probe timeout thus never holds the loop, and with it
+   * the agent's own site, for longer than an interval (sim:fuzz 882000756: a 502-s timeout on a
+   * frozen peer held a cycle while a former primary started by hand wrote next to the new one).
+   */
+  private async boundedCheck(
+    spec: HanaSystemReplicationSpec,
+    name: string,
+    superseded?: AbortSignal,
+  ): Promise<PeerView> {
+    const timeoutMs = spec.probes.timeoutSeconds * 1000;
+    let check = this.peerChecks.get(name);
+    if (check === undefined) {
+      const stop = this.untilStopped();
+      check = this.checkPeer(name, timeoutMs, this.either(stop.signal, superseded)).finally(() => {
+        stop.done();
+        if (this.peerChecks.get(name) === check) this.peerChecks.delete(name);
+      });
+      this.peerChecks.set(name, check);
+    }
+    const budgetMs = Math.min(timeoutMs, spec.probes.intervalSeconds * 1000);
+    const { clock } = this.options;
+    let cancel: (() => void) | null = null;
+    const pending = new Promise<PeerView>((resolve) => {
+      cancel = clock.setTimer(budgetMs, () =>
+        resolve({ reachable: false, acceptsWrites: false, pending: true }),
+      );
+    });
+    try {
+      return await Promise.race([check, pending]);
+    } finally {
+      (cancel as (() => void) | null)?.();
+    }
+  }
+
+  /**
+   * A signal aborted when the agent stops or is killed, for one call in flight; `done` unhooks it
+   * from the agent's (which lives on) once the call has settled.
+   */
+  private untilStopped(): { signal: AbortSignal; done: () => void } {
+    const own = this.options.clock.abortController?.() ?? new AbortController();
+    const stopping = this.peerChecksAbort.signal;
+    const onStop = () => own.abort(stopping.reason);
+    if (stopping.aborted) onStop();
+    else stopping.addEventListener('abort', onStop, { once: true });
+    return { signal: own.signal, done: () => stopping.removeEventListener('abort', onStop) };
   }
 
   /** One direct check of a peer, noted for its silence (an aborted check tells nothing). */
@@ -810,7 +879,11 @@ export class Agent {
       const timeoutMs = spec.probes.timeoutSeconds * 1000;
       if (!this.confirmedOff(name, spec) && state.inFlight * SILENT_PEER_RECHECK_MS <= timeoutMs) {
         state.inFlight++;
-        void this.checkPeer(name, timeoutMs).finally(() => state.inFlight--);
+        const stop = this.untilStopped();
+        void this.checkPeer(name, timeoutMs, stop.signal).finally(() => {
+          stop.done();
+          state.inFlight--;
+        });
       }
       // The silent peer leads: read its report once a second too, so its silence is counted from
       // a read close to its last report rather than from the next cycle's (after a whole check).

@@ -898,6 +898,13 @@ function decideWithoutLeader(
       `no leader key, but ${lastLeader} still answers as a writable primary: not taking over (its agent is silent, the database is not)`,
     );
   }
+  // A check of it that has not answered yet is no evidence either way: the next cycle has it.
+  if (!planned && peer?.pending === true) {
+    return none(
+      'peer_check_pending',
+      `no leader key, but the direct check of ${lastLeader} has not answered within the probe interval and still runs: not taking over until it answers or times out`,
+    );
+  }
   const lastReport = obs.reports[lastLeader];
   if (!planned && lastReport && isWritablePrimary(lastReport.health) && !lastReport.fenced) {
     return none('former_primary_reports_healthy', `${lastLeader} reports a healthy primary; not taking over`);

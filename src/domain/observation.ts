@@ -29,6 +29,11 @@ export interface PeerView {
   readonly running?: boolean;
   /** The peer's clock reading in its answer (ms), when it sent one: for the skew estimate. */
   readonly clock?: number;
+  /**
+   * Not answered within the cycle's wait (the probe interval, when shorter than the timeout) and
+   * still running: counted unreachable, and no takeover from this peer rests on it.
+   */
+  readonly pending?: true;
 }
 
 export interface LocalView {

@@ -583,6 +583,27 @@ export const takeoverCases: DecisionCase[] = [
     says: ['A still answers as a writable primary', 'not taking over'],
   },
   {
+    // sim:fuzz 882000756: a check that outlasts the probe interval no longer holds the cycle; it
+    // comes to decide() as pending, which is no evidence that A is gone.
+    name: "the former primary's direct check is still pending (its agent is silent): no takeover on it",
+    spec: S,
+    obs: bAfterPrimaryLoss({
+      reports: {},
+      peers: { A: { reachable: false, acceptsWrites: false, pending: true } },
+    }),
+    kind: 'none',
+    reason: 'peer_check_pending',
+    says: ['direct check of A has not answered within the probe interval', 'not taking over'],
+  },
+  {
+    name: 'the same check answered as no answer (timed out): takes over',
+    spec: S,
+    obs: bAfterPrimaryLoss({ reports: {}, peers: { A: { reachable: false, acceptsWrites: false } } }),
+    kind: 'takeover',
+    reason: 'primary_lost_takeover',
+    says: ['B was in sync'],
+  },
+  {
     name: 'former primary agent reports a healthy primary: blocks the takeover',
     spec: S,
     obs: bAfterPrimaryLoss({ reports: { A: report('A', primaryHealth(), { lastWritableAt: T - 1000 }) } }),
