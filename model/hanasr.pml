@@ -241,6 +241,7 @@ byte pv[N * N];         /* last peer checks: i * N + j */
 byte lk[N * N];         /* links seen by the last probe: 0 SFAIL, 1 + lag SOK, NUL SOK lag unknown */
 byte act[N];
 byte aep[N];
+byte asv[N];            /* the stuck handover an acquire or takeover is won over (NO: none) */
 byte aarg[N];
 byte afrom[N];
 /*
@@ -781,11 +782,14 @@ inline decide_under_other_leader(i) {
 }
 
 /* compare-and-set on the leader key (acquireLeader); x_ = 1 when won */
+/* the report of site s shows a stopped secondary (the code also wants no direct check finding it running) */
+#define HDEAD(s) (rpon[s] && rph[s] == H_SD)
+
 inline cas(i, expected) {
   x_ = 0;
 #ifndef MUT_NO_CAS
   if
-  :: STORE(i) && !l1 && ldr == NO && ep == expected && (hov == NO || hov == i) && ep < MAXEP ->
+  :: STORE(i) && !l1 && ldr == NO && ep == expected && (hov == NO || hov == i || (asv[i] != NO && hov == asv[i])) && ep < MAXEP ->
 #else
   if
   :: STORE(i) && !l1 && ep < MAXEP && ldr != i ->
@@ -821,7 +825,8 @@ inline cas(i, expected) {
      mine[i] = 1;
      x_ = 1
   :: else -> skip
-  fi
+  fi;
+  asv[i] = NO
 }
 
 #define FENCED_LAST (fcon == lastL && fcep == ep)
@@ -839,12 +844,18 @@ inline cas(i, expected) {
 #endif
 
 inline decide_without_leader(i) {
+  /* a handover to a site whose report shows a stopped secondary can never complete
+     (decide.ts deadHandover): the rules go on without it, and the key is won over it */
+  if
+  :: hov != NO && hov != i && HDEAD(hov) -> asv[i] = hov
+  :: else -> asv[i] = NO
+  fi;
   if
   :: ISPRI(h[i]) && (lastL == NO || lastL == i) ->
      /* bootstrap/reacquire: the primary takes the free key */
      x_ = 1;
      if
-     :: hov != NO && hov != i -> x_ = 0           /* handover_to_other */
+     :: hov != NO && hov != i && asv[i] == NO -> x_ = 0           /* handover_to_other */
      :: else -> skip
      fi;
      for (j_ : 0 .. N - 1) {
@@ -884,7 +895,7 @@ inline decide_without_leader(i) {
 #else
      SAY("own state unknown, its key ran out: waiting (the mutation)")
 #endif
-  :: h[i] == H_SR && lastL != NO && (hov == NO || hov == i) && hsv[i] == lastL && LASTFIRST ->
+  :: h[i] == H_SR && lastL != NO && (hov == NO || hov == i || asv[i] != NO) && hsv[i] == lastL && LASTFIRST ->
      /* takeover: y_ = planned */
      z_ = (hov == i);
      x_ = 1;

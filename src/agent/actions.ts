@@ -73,7 +73,12 @@ export interface ActionHost {
   publishReport(): Promise<void>;
   observation(leader: LeaderView, state: ClusterState | null): Observation;
   /** Compare-and-set on the leader key (with the watchdog's part); null: refused and told. */
-  winLeaderKey(kind: Kind, expectedLastEpoch: number, seize?: string): Promise<LeaderRecord | null>;
+  winLeaderKey(
+    kind: Kind,
+    expectedLastEpoch: number,
+    seize?: string,
+    supersede?: string,
+  ): Promise<LeaderRecord | null>;
   /** The takeover won the key for and not yet carried out (see 'promote'). */
   pendingTakeover: {
     epoch: number;
@@ -129,7 +134,7 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
   'acquire-leader': {
     epoch: 'leader-key',
     async run(host, a, d) {
-      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch);
+      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch, undefined, a.supersedeHandover);
       return rec
         ? { event: 'action', reason: d.reason, message: `acquired the leader key at epoch ${rec.epoch}` }
         : null;
@@ -139,7 +144,7 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
   takeover: {
     epoch: 'leader-key',
     async run(host, a) {
-      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize);
+      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch, a.seize, a.supersedeHandover);
       if (!rec) return null;
       // A promotion that has to wait (a failed handshake) is retried as 'promote' in a later
       // cycle: it is still the same takeover, planned or not, from the same old primary.

@@ -1375,7 +1375,7 @@ export class Agent {
         );
       },
       observation: (leader, state) => this.observation(leader, state),
-      winLeaderKey: (kind, expected, seize) => this.winLeaderKey(kind, expected, seize),
+      winLeaderKey: (kind, expected, seize, supersede) => this.winLeaderKey(kind, expected, seize, supersede),
       pendingTakeover: null,
       nodeFence: { running: null, abort: null, site: null },
       noteFence: (record) => {
@@ -1393,7 +1393,12 @@ export class Agent {
   }
 
   /** Compare-and-set on the leader key; null (and a 'refused' event) when another member was first. */
-  private async winLeaderKey(kind: Action['kind'], expectedLastEpoch: number, seize?: string) {
+  private async winLeaderKey(
+    kind: Action['kind'],
+    expectedLastEpoch: number,
+    seize?: string,
+    supersede?: string,
+  ) {
     const spec = this.options.spec();
     // From here on feeds obey the lease bound; a renewal sent after the last free feed (a
     // secondary's) keeps the node's reset before the lease's end, so it precedes the race.
@@ -1413,7 +1418,7 @@ export class Agent {
       rec = await this.storeCall(seize !== undefined ? 'seize leader' : 'acquire leader', () =>
         seize !== undefined
           ? this.session.seizeLeader(seize, expectedLastEpoch, this.options.clock.now())
-          : this.session.acquireLeader(expectedLastEpoch, this.options.clock.now()),
+          : this.session.acquireLeader(expectedLastEpoch, this.options.clock.now(), supersede),
       );
       if (!rec) {
         this.emitRaw('refused', kind, 'lost_race', 'another member changed the leader key first');

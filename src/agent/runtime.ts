@@ -459,7 +459,7 @@ export async function startAgentRuntime(
           lastReport = report;
           ok();
         }, failed),
-      acquireLeader: (e, n) => session.acquireLeader(e, n),
+      acquireLeader: (e, n, s) => session.acquireLeader(e, n, s),
       seizeLeader: (f, e, n) => session.seizeLeader(f, e, n),
       recordFence: (r) => session.recordFence(r),
       releaseLeader: (e, h) => session.releaseLeader(e, h),

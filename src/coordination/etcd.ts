@@ -707,7 +707,12 @@ export class EtcdSession implements CoordinationSession {
    * Creates the leader key if it is absent, the epoch is the expected one and no handover names
    * another site (a leader that stepped down for a planned takeover reserved the next term).
    */
-  async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
+  async acquireLeader(
+    expectedLastEpoch: number,
+    now: number,
+    supersede?: string,
+  ): Promise<LeaderRecord | null> {
+    if (supersede !== undefined) checkName('site', supersede);
     const live = await this.liveLease();
     const lease = live.id;
     const record: LeaderRecord = { site: this.site, epoch: expectedLastEpoch + 1, since: now };
@@ -731,9 +736,11 @@ export class EtcdSession implements CoordinationSession {
       ]);
       if (res.succeeded) return won();
       if (this.isMine(firstKv(res, 0), lease, record)) return won(); // a retry found its own success
-      if (firstKv(res, 0) || firstKv(res, 1)?.value.toString('utf8') !== this.site) return null;
-      // The handover names this site.
-      res = await this.owner.txn('acquire leader', [...guard, valueIs(k.handover, this.site)], writes, [
+      const named = firstKv(res, 1)?.value.toString('utf8');
+      if (firstKv(res, 0) || named === undefined) return null;
+      // The handover names this site, or the one that can no longer complete it (supersede).
+      if (named !== this.site && named !== supersede) return null;
+      res = await this.owner.txn('acquire leader', [...guard, valueIs(k.handover, named)], writes, [
         get(k.leader),
       ]);
       if (res.succeeded || this.isMine(firstKv(res, 0), lease, record)) return won();

@@ -485,13 +485,17 @@ class MemorySession implements CoordinationSession {
     this.store.changed(this.cluster, 'report', this.site, report);
   }
 
-  async acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null> {
+  async acquireLeader(
+    expectedLastEpoch: number,
+    now: number,
+    supersede?: string,
+  ): Promise<LeaderRecord | null> {
     this.store.check(this.site);
     this.store.expire();
     const d = this.store.data(this.cluster);
     if (d.leader !== null) return null;
     if (d.lastEpoch !== expectedLastEpoch) return null;
-    if (d.handoverTo !== undefined && d.handoverTo !== this.site) return null;
+    if (d.handoverTo !== undefined && d.handoverTo !== this.site && d.handoverTo !== supersede) return null;
     const leaseId = this.ensureLease();
     const record: LeaderRecord = { site: this.site, epoch: d.lastEpoch + 1, since: now };
     d.leader = { record, leaseId };

@@ -97,9 +97,11 @@ export interface CoordinationSession {
   /**
    * Creates the leader key for this site with epoch = lastEpoch + 1, bound to this lease, only if
    * the key is absent and the store's lastEpoch equals `expectedLastEpoch`. Returns the new record,
-   * or null when another member won.
+   * or null when another member won. A pending handover to another site refuses it, unless
+   * `supersede` names that site (compare-and-set on the handover naming it): a handover that can
+   * no longer complete (decide.ts, deadHandover) is taken over by the key and removed.
    */
-  acquireLeader(expectedLastEpoch: number, now: number): Promise<LeaderRecord | null>;
+  acquireLeader(expectedLastEpoch: number, now: number, supersede?: string): Promise<LeaderRecord | null>;
   /**
    * Takes the leader key from `fromSite`, whose node another site's fence agent confirmed off:
    * only if the key is held by `fromSite` at `expectedEpoch` (compare-and-set), it is replaced by

@@ -54,7 +54,7 @@ function replicatesFrom(obs: Observation, site: string, source: string): boolean
 }
 
 /** Another site than `primary` (and than `self` when it is no primary) writes, by report or check. */
-function otherWriter(obs: Observation, primary: string): string | undefined {
+export function otherWriter(obs: Observation, primary: string): string | undefined {
   const sites = new Set([...Object.keys(obs.reports), ...Object.keys(obs.peers)]);
   for (const site of sites) {
     if (site === primary || site === obs.self) continue;

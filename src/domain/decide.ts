@@ -20,7 +20,7 @@
 import type { HanaSystemReplicationSpec, SiteSpec } from '../api/spec.js';
 import type { Action, Decision } from './decision.js';
 import { NONE } from './decision.js';
-import { decideAdoption, decideAdoptionPending, decideTurnedLeader } from './adoption.js';
+import { decideAdoption, decideAdoptionPending, decideTurnedLeader, otherWriter } from './adoption.js';
 import { hasLiveProcess } from './health.js';
 import { decideUnknownLocalState, localStateUnknown } from './local-state.js';
 import { decideRegion, gateByRegion } from './region.js';
@@ -740,9 +740,12 @@ function decideWithoutLeader(
   const adoption = decideAdoption(obs);
   if (adoption !== null) return adoption;
 
+  // A handover to a site that is stopped can never complete (its agent starts no stopped site by
+  // itself): the rules below go on as if there were none, and the key is won over it.
+  const supersede = deadHandover(obs);
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {
-      if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
+      if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self && supersede === undefined) {
         return none(
           'handover_to_other',
           `the leader key is being handed over to ${obs.handoverTo}; ${obs.self} does not take it back`,
@@ -792,9 +795,31 @@ function decideWithoutLeader(
       }
       if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
       return decision(
-        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+        {
+          kind: 'acquire-leader',
+          expectedLastEpoch: lastEpoch,
+          ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
+        },
         lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
-        `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})`,
+        `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
+      );
+    }
+    // The last leader handed the key to this primary (it ran as primary by hand and was in sync
+    // at its last write) and its own agent stopped it meanwhile, as it does with any primary
+    // while another site leads (sim:fuzz 882000445: then every agent waited for ever). The
+    // leader vetted it and is stopped itself: it takes the key, and as leader starts its site.
+    if (
+      obs.handoverTo === obs.self &&
+      h.probeOk &&
+      !h.running &&
+      !hasLiveProcess(h) &&
+      otherWriter(obs, obs.self) === undefined
+    ) {
+      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
+      return decision(
+        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+        'handover_accepted',
+        `${lastLeader} handed the leader key to ${obs.self}, a stopped primary: acquiring it (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
       );
     }
     // Coming up (started by hand) or restarting its indexserver counts: it takes writes the
@@ -856,7 +881,7 @@ function decideWithoutLeader(
     return none('waiting_for_primary', `no leader yet; ${obs.self} is a secondary and waits for the primary`);
   }
   const handover = obs.handoverTo;
-  if (handover !== undefined && handover !== obs.self) {
+  if (handover !== undefined && handover !== obs.self && supersede === undefined) {
     return none('handover_to_other', `the leader key is being handed over to ${handover}`);
   }
   const planned = handover === obs.self;
@@ -1023,12 +1048,33 @@ function decideWithoutLeader(
       planned,
       ...(intent ? { intentId: intent.id } : {}),
       ...(ours?.by === obs.self ? { powerOn: lastLeader } : {}),
+      ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
     },
     planned ? 'planned_takeover' : 'primary_lost_takeover',
     planned
       ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
-      : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})`,
+      : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
   );
+}
+
+/**
+ * The site a pending handover names, when that handover can never complete: its agent reports it
+ * a stopped secondary (a readable probe, no process at all: its agent starts no stopped secondary
+ * while nobody leads, so a planned takeover whose target went down waited for ever) and no direct
+ * check of it this cycle finds it running. A stopped primary named by a handover takes the key
+ * itself (handover_accepted). An absent report (an agent restarting) or a site still starting is
+ * no proof: undefined, and the handover stands. Winning the key over it is a compare-and-set on
+ * the handover naming that site.
+ */
+function deadHandover(obs: Observation): string | undefined {
+  const target = obs.handoverTo;
+  if (target === undefined || target === obs.self) return undefined;
+  const r = obs.reports[target];
+  if (r === undefined || !r.health.probeOk || r.health.srRole === 'primary') return undefined;
+  if (r.health.running || hasLiveProcess(r.health)) return undefined;
+  const p = obs.peers[target];
+  if (p !== undefined && p.reachable && (p.acceptsWrites || p.running !== false)) return undefined;
+  return target;
 }
 
 /**

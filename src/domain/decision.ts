@@ -4,7 +4,12 @@ export type Action =
   /** Observe only. */
   | { readonly kind: 'none' }
   /** Create the leader key for this (running primary) site: compare-and-set on the last epoch. */
-  | { readonly kind: 'acquire-leader'; readonly expectedLastEpoch: number }
+  | {
+      readonly kind: 'acquire-leader';
+      readonly expectedLastEpoch: number;
+      /** A pending handover to this site that can no longer complete: acquired over it. */
+      readonly supersedeHandover?: string;
+    }
   /** Win the leader key (compare-and-set on the last epoch), then promote the local secondary. */
   | {
       readonly kind: 'takeover';
@@ -20,6 +25,8 @@ export type Action =
       readonly seize?: string;
       /** This site's node was powered off by our fence: power it on once the takeover is done. */
       readonly powerOn?: string;
+      /** A pending handover to this site that can no longer complete: the key is won over it. */
+      readonly supersedeHandover?: string;
     }
   /** The key is ours already: promote the local secondary (`hdbnsutil -sr_takeover`). */
   | { readonly kind: 'promote'; readonly epoch: number; readonly handshake: boolean }

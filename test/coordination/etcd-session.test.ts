@@ -205,6 +205,23 @@ describe('leader key on etcd', () => {
     expect((await b.read()).handoverTo).toBeUndefined();
   });
 
+  it('a handover that cannot complete is won over only by naming its site (compare-and-set)', async () => {
+    const cluster = uniqueCluster('handover-supersede');
+    const a = open().session(cluster, 'siteA', 2);
+    const c = open().session(cluster, 'siteC', 2);
+    await Promise.all([a.start(), c.start()]);
+    await a.acquireLeader(0, 1);
+    await a.releaseLeader(1, 'siteB');
+    expect(await c.acquireLeader(1, 2)).toBeNull();
+    expect(await c.acquireLeader(1, 2, 'siteD')).toBeNull();
+    expect((await c.read()).handoverTo).toBe('siteB');
+    expect(await c.acquireLeader(1, 2, 'siteB')).toMatchObject({ site: 'siteC', epoch: 2 });
+    const s = await a.read();
+    expect(s.handoverTo).toBeUndefined();
+    expect(s.leader).toMatchObject({ site: 'siteC', epoch: 2 });
+    await expect(c.acquireLeader(2, 3, 'bad name;')).rejects.toThrow();
+  });
+
   it('keeps the lease alive and reports renewals on the clock', async () => {
     const cluster = uniqueCluster('renew');
     const a = open([...etcd.endpoints], 1).session(cluster, 'siteA', 1);

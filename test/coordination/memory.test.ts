@@ -68,6 +68,17 @@ describe('leader key compare-and-set', () => {
     expect(await b.acquireLeader(1, clock.now())).toMatchObject({ site: 'B', epoch: 2 });
     expect((await store.read(CLUSTER)).handoverTo).toBeUndefined();
   });
+
+  it('lets a handover that cannot complete be won over only by naming its site', async () => {
+    const { clock, store, a } = setup();
+    const c = store.session(CLUSTER, 'C', TTL);
+    await Promise.all([a.start(), c.start()]);
+    await a.acquireLeader(0, clock.now());
+    await a.releaseLeader(1, 'B');
+    expect(await c.acquireLeader(1, clock.now(), 'D')).toBeNull();
+    expect(await c.acquireLeader(1, clock.now(), 'B')).toMatchObject({ site: 'C', epoch: 2 });
+    expect((await store.read(CLUSTER)).handoverTo).toBeUndefined();
+  });
 });
 
 describe('lease expiry on the virtual clock', () => {

@@ -121,13 +121,21 @@ describe('decide over random observations', () => {
         const d = decide(obs, spec, T);
         if (d.action.kind !== 'acquire-leader' && d.action.kind !== 'takeover') return;
         expect(obs.leader.state).toBe('free');
-        if (obs.handoverTo !== undefined) expect(obs.handoverTo).toBe(obs.self);
+        if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
+          // Only over a handover that can never complete: its site's agent reports it a stopped
+          // secondary (or no role), and the key is won over that very handover.
+          expect(d.action.supersedeHandover).toBe(obs.handoverTo);
+          const target = obs.reports[obs.handoverTo]?.health;
+          expect(target?.probeOk).toBe(true);
+          expect(target?.srRole).not.toBe('primary');
+          expect(target?.running).toBe(false);
+        }
         if (d.action.kind === 'acquire-leader' && obs.leader.state === 'free') {
           expect(obs.local.health.srRole).toBe('primary');
           if (obs.handoverTo === obs.self && ![undefined, obs.self].includes(obs.leader.lastLeader)) {
-            // Adopting a turn by hand: the former leader named this site, a writable primary, and
-            // no other site takes writes.
-            expect(obs.local.health.acceptsWrites).toBe(true);
+            // Adopting a turn by hand (the former leader named this site, a writable primary), or
+            // accepting the handover as a stopped primary; either way no other site takes writes.
+            expect(obs.local.health.acceptsWrites || !obs.local.health.running).toBe(true);
             for (const [site, r] of Object.entries(obs.reports))
               if (site !== obs.self) expect(r.health.acceptsWrites).toBe(false);
             for (const [site, p] of Object.entries(obs.peers))

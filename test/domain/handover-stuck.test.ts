@@ -1,0 +1,143 @@
+/**
+ * A pending handover that cannot complete no longer holds every agent for ever (sim:fuzz
+ * 882000445): a stopped primary named by it takes the key itself (handover_accepted), and a
+ * handover to a stopped secondary is won over by whoever the rules would otherwise let lead
+ * (compare-and-set on the handover naming that site). A handover whose target may still come
+ * (its agent silent, its HANA starting, a direct check finding it running) stands.
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/domain/decide.js';
+import {
+  EPOCH,
+  T,
+  free,
+  local,
+  observation,
+  peerWritablePrimary,
+  primaryHealth,
+  report,
+  secondaryHealth,
+  spec,
+  stoppedPrimaryHealth,
+  syncRecord,
+  threeSites,
+  unreachable,
+} from '../support/observations.js';
+
+const S = spec({ sites: threeSites });
+const stoppedSecondary = secondaryHealth('A', {
+  running: false,
+  processes: { hdbdaemon: 'GRAY', hdbnameserver: 'GRAY', hdbindexserver: 'GRAY' },
+  landscapeStatus: 1,
+});
+
+describe('a handover that cannot complete', () => {
+  it('a stopped primary named by the handover takes the key, so its agent starts it as the primary', () => {
+    const d = decide(
+      observation({
+        self: 'B',
+        local: local(stoppedPrimaryHealth()),
+        leader: free(EPOCH, 'A'),
+        handoverTo: 'B',
+        reports: {
+          A: report('A', stoppedPrimaryHealth(), { leader: false }),
+          C: report('C', secondaryHealth('B')),
+        },
+        peers: { A: unreachable, C: unreachable },
+      }),
+      S,
+      T,
+    );
+    expect(d.reason).toBe('handover_accepted');
+    expect(d.action).toEqual({ kind: 'acquire-leader', expectedLastEpoch: EPOCH });
+  });
+
+  it('not while another site takes writes (by report or by a direct check)', () => {
+    for (const over of [
+      { reports: { C: report('C', primaryHealth([])) } },
+      { peers: { C: peerWritablePrimary } },
+    ]) {
+      const d = decide(
+        observation({
+          self: 'B',
+          local: local(stoppedPrimaryHealth()),
+          leader: free(EPOCH, 'A'),
+          handoverTo: 'B',
+          ...over,
+        }),
+        S,
+        T,
+      );
+      expect(d.action.kind).not.toBe('acquire-leader');
+    }
+  });
+
+  it('the last leader, a running primary, wins the key over a handover to a stopped secondary', () => {
+    const d = decide(
+      observation({
+        self: 'A',
+        local: local(primaryHealth([])),
+        leader: free(EPOCH, 'A'),
+        handoverTo: 'B',
+        reports: { B: report('B', stoppedSecondary) },
+        peers: { B: unreachable },
+      }),
+      S,
+      T,
+    );
+    expect(d.reason).toBe('reacquire_leader');
+    expect(d.action).toEqual({ kind: 'acquire-leader', expectedLastEpoch: EPOCH, supersedeHandover: 'B' });
+  });
+
+  it('an in-sync secondary takes over past a handover to a stopped secondary, over that handover', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A')),
+        leader: free(EPOCH, 'A'),
+        handoverTo: 'B',
+        reports: {
+          A: report('A', stoppedPrimaryHealth(), {
+            lastWritableAt: T - 4000,
+            notWritableSince: T - 3000,
+            leader: false,
+          }),
+          B: report('B', stoppedSecondary),
+        },
+        peers: { A: unreachable, B: unreachable },
+        sync: { C: syncRecord('C') },
+      }),
+      S,
+      T,
+    );
+    expect(d.action).toMatchObject({ kind: 'takeover', from: 'A', planned: false, supersedeHandover: 'B' });
+  });
+
+  it('stands while its target may still come: no report, a process alive, a direct check finding it running', () => {
+    const cases = [
+      { reports: {}, peers: { B: unreachable } },
+      {
+        reports: { B: report('B', secondaryHealth('A', { running: false })) },
+        peers: { B: unreachable },
+      },
+      {
+        reports: { B: report('B', stoppedSecondary) },
+        peers: { B: { reachable: true, acceptsWrites: false, role: 'secondary' as const, running: true } },
+      },
+    ];
+    for (const c of cases) {
+      const d = decide(
+        observation({
+          self: 'A',
+          local: local(primaryHealth([])),
+          leader: free(EPOCH, 'A'),
+          handoverTo: 'B',
+          ...c,
+        }),
+        S,
+        T,
+      );
+      expect(d.reason).toBe('handover_to_other');
+    }
+  });
+});
