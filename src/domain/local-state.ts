@@ -9,7 +9,10 @@
  * The one exception is a blip: a site this agent last saw as a secondary keeps running while
  * fewer than `failureThreshold` consecutive probes failed (a secondary cannot take writes, and
  * stopping a sync secondary on one slow probe would stall the primary's commits for
- * logShippingTimeoutSeconds).
+ * logShippingTimeoutSeconds). It does not hold once the site it replicates from reports the
+ * replication to it broken (status ERROR): then it is no working secondary (it may have been taken
+ * over by hand, sim:fuzz 930003725: its probe tools hung, a DBA took it over, and it wrote for 58 s
+ * next to the leader), and stopping it stalls nothing that is not stalled already.
  */
 import type { HanaSystemReplicationSpec } from '../api/spec.js';
 import type { Decision } from './decision.js';
@@ -43,7 +46,13 @@ export function decideUnknownLocalState(
   const h = obs.local.health;
   const why = h.probeError ?? 'unknown';
   const threshold = spec.takeover.failureThreshold;
-  if (h.srRole === 'none' && obs.local.lastKnownRole === 'secondary' && obs.local.failedProbes < threshold) {
+  const broken = replicationBroken(obs, spec, leaderSite);
+  if (
+    h.srRole === 'none' &&
+    obs.local.lastKnownRole === 'secondary' &&
+    obs.local.failedProbes < threshold &&
+    broken === null
+  ) {
     return {
       action: NONE,
       reason: 'secondary_probe_failed_below_threshold',
@@ -53,6 +62,22 @@ export function decideUnknownLocalState(
   return {
     action: { kind: 'fence', epoch, mode: 'stop' },
     reason: 'local_state_unknown',
-    message: `cannot read the state of ${obs.self} (${why}) while ${leaderSite} leads at epoch ${epoch}: it may be a primary that writes, stopping it (hard stop, delivered even to a hung instance)`,
+    message: `cannot read the state of ${obs.self} (${why}) while ${leaderSite} leads at epoch ${epoch}${broken !== null ? ` and ${broken} reports its replication to ${obs.self} broken` : ''}: it may be a primary that writes, stopping it (hard stop, delivered even to a hung instance)`,
   };
+}
+
+/**
+ * The site this one replicates from (its configured source, else the leader), when that site's
+ * agent reads its HANA and reports the replication link to this site in ERROR; else null.
+ */
+function replicationBroken(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  leaderSite: string,
+): string | null {
+  const source = spec.sites.find((s) => s.name === obs.self)?.source ?? leaderSite;
+  const r = obs.reports[source];
+  if (r === undefined || !r.health.probeOk) return null;
+  const link = r.health.replication.find((l) => l.secondary === obs.self);
+  return link?.status === 'ERROR' ? source : null;
 }

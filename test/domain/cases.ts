@@ -1731,12 +1731,16 @@ export const plannedCases: DecisionCase[] = [
 // ---------------------------------------------------------------------------------------------
 // A site that does not lead and cannot read its own state stops it (unknown may write).
 // ---------------------------------------------------------------------------------------------
-const unknownUnderB = (over: Partial<LocalView> = {}, leader: LeaderView = held('B', false)) =>
+const unknownUnderB = (
+  over: Partial<LocalView> = {},
+  leader: LeaderView = held('B', false),
+  links: Parameters<typeof primaryHealth>[0] = [],
+) =>
   observation({
     self: 'A',
     local: local(downHealth(), over),
     leader,
-    reports: { B: report('B', primaryHealth([]), { leader: true }) },
+    reports: { B: report('B', primaryHealth(links), { leader: true }) },
   });
 
 export const unknownLocalStateCases: DecisionCase[] = [
@@ -1764,6 +1768,26 @@ export const unknownLocalStateCases: DecisionCase[] = [
     kind: 'none',
     reason: 'secondary_probe_failed_below_threshold',
     says: ['cannot read the state of A', '1 of 3 failed probes'],
+  },
+  {
+    name: 'the same blip, the leader reading its link to A ACTIVE: waits',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }, held('B', false), [link('A')]),
+    kind: 'none',
+    reason: 'secondary_probe_failed_below_threshold',
+    says: ['last seen as a secondary', 'waiting'],
+  },
+  {
+    // sim:fuzz 930003725: A's probe tools hung, a DBA took A over by hand, and it wrote next to
+    // the leader until failureThreshold probes had failed.
+    name: 'the same blip, but the leader reports its replication to A broken (ERROR): hard stop at once',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'secondary' }, held('B', false), [
+      link('A', { status: 'ERROR', inSync: false, statusDetails: 'Communication channel closed' }),
+    ]),
+    kind: 'fence',
+    reason: 'local_state_unknown',
+    says: ['B reports its replication to A broken', 'stopping it'],
   },
   {
     name: 'key held by B, A last seen as a secondary, failureThreshold probes failed: hard stop',
