@@ -18,6 +18,7 @@ import { simBackupPort } from '../standins/hana-sim/backup-port.js';
 import { BackupRunner, type BackupEvent } from '../agent/backup.js';
 import { backupHealth, type BackupRun } from '../domain/backup.js';
 import { maxWatchdogTimeoutSeconds } from '../domain/fencing.js';
+import type { Watchdog } from '../fencing/port.js';
 import type { SimSiteControl } from '../standins/hana-sim/snapshot.js';
 import { checkExpectations, type ExpectationResult, type Outcome } from './expectations.js';
 import { InvariantChecker } from './invariants.js';
@@ -251,7 +252,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const life = { alive: true };
     lives.set(site, life);
     const port = mortalPort(slowProbe(portFactory(site, model.site(site), clock), clock, probeMs), life);
-    const watchdog = devices.watchdog(site);
+    const watchdog = mortalWatchdog(devices.watchdog(site), life);
     const fenceAgent = devices.fenceAgent(site);
     const agent = new Agent({
       cluster,
@@ -537,6 +538,25 @@ function mortal<T>(life: { readonly alive: boolean }, call: () => Promise<T>): P
     (v) => (life.alive ? v : never()),
     (err: unknown) => (life.alive ? Promise.reject(err) : never()),
   );
+}
+
+/**
+ * The node's watchdog as one agent process opens it: once that process is dead it arms, feeds and
+ * closes nothing (sim:fuzz 930006397: a killed agent's cycle, still in flight, armed the device
+ * after a node reset; nobody fed it, and the node reset again at every boot).
+ */
+function mortalWatchdog(wd: Watchdog, life: { readonly alive: boolean }): Watchdog {
+  // Only the start of a call is gated (no extra promise hops for a live agent): a call already
+  // made before the process died has acted on the device, as a real open or write has.
+  const gate = (call: () => Promise<void>): Promise<void> => (life.alive ? call() : never());
+  return {
+    device: wd.device,
+    probe: (signal) => wd.probe(signal),
+    arm: (signal) => gate(() => wd.arm(signal)),
+    feed: (signal) => gate(() => wd.feed(signal)),
+    disarm: (signal) => gate(() => wd.disarm(signal)),
+    state: () => wd.state(),
+  };
 }
 
 /**
