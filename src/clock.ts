@@ -161,20 +161,89 @@ interface VirtualTimer {
 /** Earlier first; at the same instant, the one set first (as a list scanned in order would). */
 const before = (a: VirtualTimer, b: VirtualTimer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
+/** One 'abort' listener of a LightAbortSignal: a link of its list, as Node's EventTarget keeps them. */
+type AbortCallback = ((this: unknown, event: Event) => unknown) | { handleEvent(event: Event): unknown };
+
+interface AbortListener {
+  readonly callback: AbortCallback;
+  readonly capture: boolean;
+  readonly once: boolean;
+  previous: AbortListener | AbortRoot;
+  next: AbortListener | undefined;
+  removed: boolean;
+}
+
+interface AbortRoot {
+  next: AbortListener | undefined;
+}
+
 /**
  * An AbortSignal for a world without real I/O (the simulator): the same aborted/reason/abort
  * event, without Node's AbortSignal construction, which costs several microseconds on Node 20
  * (the simulator makes ~10,000 deadlines per schedule and aborts a handful). Handed out only by
  * a VirtualClock made with `lightSignals`: a Node API (AbortSignal.any, child_process) needs a
  * real one.
+ *
+ * Its 'abort' listeners are kept as Node's EventTarget keeps them (a list in the order added, a
+ * listener added twice kept once, a `once` one unlinked before it is called, the next one looked
+ * up before each call, a removed one skipped, a throw reported as an uncaught exception on the
+ * next tick, a returned promise's rejection too), without extending EventTarget: its construction
+ * (a map per target) and its addEventListener (options validated, the type converted) were a
+ * tenth of the CPU of a sim:fuzz schedule, which adds and removes a listener on nearly every
+ * signal it makes. An abort signal dispatches nothing but 'abort': listeners of another type are
+ * not kept. No `signal` option for a listener (nothing here uses one).
  */
-class LightAbortSignal extends EventTarget {
+class LightAbortSignal {
   aborted = false;
   reason: unknown = undefined;
   onabort: ((this: AbortSignal, ev: Event) => unknown) | null = null;
+  private readonly listeners: AbortRoot = { next: undefined };
+  private last: AbortListener | AbortRoot = this.listeners;
 
   throwIfAborted(): void {
     if (this.aborted) throw this.reason;
+  }
+
+  addEventListener(
+    type: string,
+    callback: AbortCallback | null,
+    options?: { readonly once?: boolean; readonly capture?: boolean } | boolean,
+  ): void {
+    if (type !== 'abort' || callback === null) return;
+    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    for (let l = this.listeners.next; l !== undefined; l = l.next)
+      if (l.callback === callback && l.capture === capture) return;
+    const link: AbortListener = {
+      callback,
+      capture,
+      once: typeof options === 'object' && options.once === true,
+      previous: this.last,
+      next: undefined,
+      removed: false,
+    };
+    this.last.next = link;
+    this.last = link;
+  }
+
+  removeEventListener(
+    type: string,
+    callback: AbortCallback | null,
+    options?: { readonly capture?: boolean } | boolean,
+  ): void {
+    if (type !== 'abort' || callback === null) return;
+    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    for (let l = this.listeners.next; l !== undefined; l = l.next) {
+      if (l.callback !== callback || l.capture !== capture) continue;
+      this.unlink(l);
+      return;
+    }
+  }
+
+  private unlink(l: AbortListener): void {
+    l.previous.next = l.next;
+    if (l.next !== undefined) l.next.previous = l.previous;
+    else this.last = l.previous;
+    l.removed = true;
   }
 
   abort(reason: unknown): void {
@@ -183,9 +252,31 @@ class LightAbortSignal extends EventTarget {
     this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
     const event = new Event('abort');
     this.onabort?.call(this as unknown as AbortSignal, event);
-    this.dispatchEvent(event);
+    this.dispatch(event);
     // After this signal's own listeners, as Node aborts the signals AbortSignal.any made from it.
     this.mirror?.abort(this.reason);
+  }
+
+  /** Node's EventTarget dispatch of one event to the 'abort' listeners (see the class). */
+  private dispatch(event: Event): void {
+    let l = this.listeners.next;
+    while (l !== undefined) {
+      const next: AbortListener | undefined = l.next;
+      if (!l.removed) {
+        if (l.once) this.unlink(l);
+        try {
+          const cb = l.callback;
+          const result: unknown =
+            typeof cb === 'function' ? cb.call(this, event) : handleEventOf(cb, event);
+          if (result !== undefined && result !== null) reportRejection(result);
+        } catch (err) {
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      }
+      l = next;
+    }
   }
 
   /** A Node AbortSignal that follows this one (made on first use: only anySignal needs it). */
@@ -198,6 +289,22 @@ class LightAbortSignal extends EventTarget {
   }
 
   private mirror: AbortController | undefined;
+}
+
+/** An object listener, as Node's EventTarget calls it (through an async function). */
+async function handleEventOf(listener: { handleEvent(event: Event): unknown }, event: Event): Promise<void> {
+  if (typeof listener.handleEvent === 'function') await listener.handleEvent(event);
+}
+
+/** A listener's returned thenable: its rejection is an uncaught exception (Node's addCatch). */
+function reportRejection(result: unknown): void {
+  const then = (result as { then?: unknown }).then;
+  if (typeof then === 'function')
+    (then as (ok: undefined, fail: (err: unknown) => void) => unknown).call(result, undefined, (err: unknown) =>
+      process.nextTick(() => {
+        throw err;
+      }),
+    );
 }
 
 /**

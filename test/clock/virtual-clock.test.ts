@@ -104,6 +104,50 @@ describe('VirtualClock', () => {
     expect(() => quick?.throwIfAborted()).not.toThrow();
   });
 
+  it("a light signal calls its abort listeners as Node's AbortSignal does (order, duplicates, once, added or removed meanwhile)", () => {
+    // Reference: the same program on Node's own AbortController. Listeners 0..5; each one, when
+    // called the first time, may add or remove others (the dispatch goes on as Node's list walk does).
+    const op = fc.record({
+      add: fc.boolean(),
+      listener: fc.nat(5),
+      once: fc.boolean(),
+      capture: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 12 }),
+        fc.array(fc.array(op, { maxLength: 3 }), { minLength: 6, maxLength: 6 }),
+        fc.array(op, { maxLength: 4 }),
+        (before, during, after) => {
+          const trace = (controller: { signal: AbortSignal; abort(reason?: unknown): void }) => {
+            const calls: string[] = [];
+            const listeners: (() => void)[] = [];
+            const apply = (o: { add: boolean; listener: number; once: boolean; capture: boolean }) => {
+              const l = listeners[o.listener]!;
+              if (o.add) controller.signal.addEventListener('abort', l, { once: o.once, capture: o.capture });
+              else controller.signal.removeEventListener('abort', l, { capture: o.capture });
+            };
+            for (let i = 0; i < 6; i++)
+              listeners.push(() => {
+                calls.push(`${i}`);
+                // Only at its first call (two listeners adding each other would go on for ever).
+                if (calls.filter((c) => c === `${i}`).length === 1) for (const o of during[i]!) apply(o);
+              });
+            for (const o of before) apply(o);
+            controller.abort(new Error('stop'));
+            // A listener added after the abort is never called; aborting again calls nothing.
+            for (const o of after) apply(o);
+            controller.abort(new Error('again'));
+            return calls;
+          };
+          const light = new VirtualClock(0, { lightSignals: true }).abortController!();
+          expect(trace(light)).toEqual(trace(new AbortController()));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('anySignal takes light signals (Node 24 AbortSignal.any refuses them) and aborts after their own listeners', async () => {
     const clock = new VirtualClock(0, { settle: 'microtasks', lightSignals: true });
     const outer = new AbortController();
