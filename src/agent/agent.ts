@@ -173,7 +173,7 @@ export class Agent {
   private armedOn: Watchdog | null = null;
   /** Direct checks of peers in flight (boundedCheck), and what aborts them when the agent stops. */
   private readonly peerChecks = new Map<string, Promise<PeerView>>();
-  private peerChecksAbort = Agent.stopSignal();
+  private peerChecksAbort: AbortController;
   /** The feeder found the watchdog disarmed under it: arm it again on the next tick. */
   private rearmWanted = false;
   private feederCancel: (() => void) | null = null;
@@ -237,6 +237,7 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.site = options.site;
+    this.peerChecksAbort = this.stopSignal();
     const spec = options.spec();
     this.session = options.coordination.session(options.cluster, options.site, spec.lease.ttlSeconds);
     this.host = this.actionHost();
@@ -264,9 +265,12 @@ export class Agent {
 
   /**
    * What aborts the agent's calls in flight when it stops: one listener per call (the silence
-   * rechecks of a peer may have a probe timeout's worth in flight), so no listener limit.
+   * rechecks of a peer may have a probe timeout's worth in flight), so no listener limit on a
+   * real signal; the virtual clock's light signals have none (and cost less in the simulator).
    */
-  private static stopSignal(): AbortController {
+  private stopSignal(): AbortController {
+    const light = this.options.clock.abortController?.();
+    if (light !== undefined) return light;
     const c = new AbortController();
     setMaxListeners(0, c.signal);
     return c;
@@ -275,7 +279,7 @@ export class Agent {
   /** Opens the session (retrying while the store is unreachable) and starts the loop. */
   async start(): Promise<void> {
     this.running = true;
-    if (this.peerChecksAbort.signal.aborted) this.peerChecksAbort = Agent.stopSignal();
+    if (this.peerChecksAbort.signal.aborted) this.peerChecksAbort = this.stopSignal();
     await this.session.start().catch(() => {});
     this.leaderWatch.ensure();
     this.schedule(0);
