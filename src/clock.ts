@@ -266,8 +266,7 @@ class LightAbortSignal {
         if (l.once) this.unlink(l);
         try {
           const cb = l.callback;
-          const result: unknown =
-            typeof cb === 'function' ? cb.call(this, event) : handleEventOf(cb, event);
+          const result: unknown = typeof cb === 'function' ? cb.call(this, event) : handleEventOf(cb, event);
           if (result !== undefined && result !== null) reportRejection(result);
         } catch (err) {
           process.nextTick(() => {
@@ -300,10 +299,13 @@ async function handleEventOf(listener: { handleEvent(event: Event): unknown }, e
 function reportRejection(result: unknown): void {
   const then = (result as { then?: unknown }).then;
   if (typeof then === 'function')
-    (then as (ok: undefined, fail: (err: unknown) => void) => unknown).call(result, undefined, (err: unknown) =>
-      process.nextTick(() => {
-        throw err;
-      }),
+    (then as (ok: undefined, fail: (err: unknown) => void) => unknown).call(
+      result,
+      undefined,
+      (err: unknown) =>
+        process.nextTick(() => {
+          throw err;
+        }),
     );
 }
 
