@@ -796,9 +796,33 @@ async function recordFence(host: ActionHost, outcome: FenceOutcome, epoch: numbe
 
 /** Powers a node we fenced on again, after our takeover (best effort, recorded). */
 async function powerOn(host: ActionHost, site: string, epoch: number): Promise<void> {
-  const spec = host.spec();
   const agent = host.fenceAgent;
-  if (agent === undefined || spec.fencing.agent === undefined || !host.running()) return;
+  if (agent === undefined || host.spec().fencing.agent === undefined || !host.running()) return;
+  // Nothing in maintenance: a power-on decided before it began (it follows the takeover, which
+  // may end after maintenance was turned on) waits for its end, while this agent still leads;
+  // the node stays off meanwhile (sim:fuzz 642415830).
+  let told = false;
+  while (host.spec().maintenance) {
+    if (!told) {
+      host.tell(
+        'refused',
+        'fence-node',
+        'maintenance_mode',
+        `not powering the node of ${site} on while maintenance is on: it stays off until maintenance ends (or a DBA powers it on)`,
+      );
+      told = true;
+    }
+    await host.clock.sleep(host.spec().probes.intervalSeconds * 1000);
+    if (!host.running() || !host.leaderMine()) return;
+  }
+  const spec = host.spec();
+  if (spec.fencing.agent === undefined) return;
+  host.tell(
+    'fencing',
+    'fence-node',
+    'node_power_on',
+    `powering on the node of ${site} (epoch ${epoch}) through ${spec.fencing.agent.command}`,
+  );
   const outcome = await fenceOn(agent, site, { clock: host.clock, ...fenceTiming(spec.fencing.agent) });
   await recordFence(host, outcome, epoch);
   const ok = outcome.result === 'confirmed';

@@ -157,6 +157,8 @@ export class InvariantChecker implements RunObserver {
    * by that, not by the cycle it ends in.
    */
   private readonly fenceBeganInMaintenance = new Map<string, boolean>();
+  /** Whether each site's latest power-on after a takeover started while maintenance was on. */
+  private readonly powerOnBeganInMaintenance = new Map<string, boolean>();
   private readonly lastReason = new Map<string, string>();
   private writerSeen = false;
   /** Agents not running now (stop-agent, crash-node), and since when. */
@@ -397,12 +399,22 @@ export class InvariantChecker implements RunObserver {
       }
       return;
     }
+    // The power-on after a takeover runs in the background, from the moment it says it starts:
+    // maintenance then (the live spec) is what counts for its outcome, not the cycle it ends in.
+    if (e.event === 'fencing' && e.reason === 'node_power_on') {
+      this.powerOnBeganInMaintenance.set(e.site, this.run.spec().maintenance);
+      return;
+    }
     if ((e.event === 'action' || e.event === 'action-failed') && e.action !== 'none') {
-      // A fence's outcome (not the power-on after a takeover, which its cycle does).
-      const fenceOutcome =
-        e.action === 'fence' ||
-        (e.action === 'fence-node' && e.reason !== 'node_powered_on' && e.reason !== 'node_power_on_failed');
-      const began = fenceOutcome ? this.fenceBeganInMaintenance.get(`${e.site} ${e.action}`) : undefined;
+      const powerOn =
+        e.action === 'fence-node' && (e.reason === 'node_powered_on' || e.reason === 'node_power_on_failed');
+      // A fence's outcome: the decision's cycle.
+      const fenceOutcome = e.action === 'fence' || (e.action === 'fence-node' && !powerOn);
+      const began = fenceOutcome
+        ? this.fenceBeganInMaintenance.get(`${e.site} ${e.action}`)
+        : powerOn
+          ? this.powerOnBeganInMaintenance.get(e.site)
+          : undefined;
       // Decided in a cycle that began in maintenance, and maintenance still on (the lease
       // watchdog decides outside the cycle, on the spec of its own moment).
       if ((began ?? this.cycleInMaintenance.get(e.site) === true) && this.run.spec().maintenance) {

@@ -8,7 +8,7 @@
  * itself is tested against Debian's fence_dummy in test/fencing/).
  */
 import { describe, expect, it } from 'vitest';
-import type { PeerProbe } from '../../src/agent/agent.js';
+import type { AgentEvent, PeerProbe } from '../../src/agent/agent.js';
 import type { VirtualClock } from '../../src/clock.js';
 import type { PeerView } from '../../src/domain/observation.js';
 import type { FenceAction, FenceAgent, FenceCallOptions, FenceCallResult } from '../../src/fencing/port.js';
@@ -53,7 +53,11 @@ class Device implements FenceAgent {
   }
 }
 
-function landscape(bWallOffset: () => number = () => 0) {
+function landscape(
+  bWallOffset: () => number = () => 0,
+  maintenance: () => boolean = () => false,
+  onB?: (e: AgentEvent) => void,
+) {
   const rig = agentRig({
     watches: true,
     spec: failoverSpec(
@@ -71,6 +75,8 @@ function landscape(bWallOffset: () => number = () => 0) {
     peers: network,
     fenceAgent: device,
     clock: siteClock(clock, bWallOffset),
+    spec: () => (maintenance() ? { ...rig.spec, maintenance: true } : rig.spec),
+    ...(onB !== undefined ? { onEvent: onB } : {}),
   });
   return { ...rig, a, b, hanaA, hanaB, network, device };
 }
@@ -106,6 +112,33 @@ describe('node loss with a fence agent', () => {
     const after = takeover.t + 5000;
     await l.clock.advanceBy(6000);
     expect(l.network.checkedAt.some((t) => t > takeover.t && t < after)).toBe(true);
+    l.b.kill();
+  });
+
+  it('the power-on after the takeover waits while maintenance is on, and runs once it ends (sim:fuzz 642415830)', async () => {
+    let maintenance = false;
+    // Maintenance comes on the moment B's takeover is done: the takeover was decided before it,
+    // the power-on that follows it would start after it.
+    const l = landscape(
+      undefined,
+      () => maintenance,
+      (e) => {
+        if (e.event === 'action' && e.action === 'takeover') maintenance = true;
+      },
+    );
+    await nodeLost(l);
+    await until(l.clock, () => reasonOf(l.events, 'B', 'maintenance_mode') !== undefined, 40_000);
+    const refused = reasonOf(l.events, 'B', 'maintenance_mode')!;
+    expect(refused.event).toBe('refused');
+    expect(refused.action).toBe('fence-node');
+    await l.clock.advanceBy(15_000);
+    // Nothing started while maintenance is on: the node stays off.
+    expect(reasonOf(l.events, 'B', 'node_power_on')).toBeUndefined();
+    expect(l.device.power).toBe('off');
+    maintenance = false;
+    await until(l.clock, () => reasonOf(l.events, 'B', 'node_powered_on') !== undefined, 10_000);
+    expect(reasonOf(l.events, 'B', 'node_power_on')!.t).toBeGreaterThan(refused.t + 15_000);
+    expect(l.device.power).toBe('on');
     l.b.kill();
   });
 
