@@ -85,7 +85,15 @@ describe('decide over random observations', () => {
         expect(me.autoTakeover && spec.takeover.automatic).toBe(true);
         expect(me.source === undefined || me.source === d.action.from).toBe(true);
         expect(obs.local.health.srRole).toBe('secondary');
-        expect(obs.handoverTo).toBeUndefined();
+        // A handover for another site stands in the way unless it can never complete: its site's
+        // agent reports it a stopped secondary (or no role), and the key is won over it.
+        if (obs.handoverTo !== undefined) {
+          expect(d.action.supersedeHandover).toBe(obs.handoverTo);
+          const target = obs.reports[obs.handoverTo]?.health;
+          expect(target?.probeOk).toBe(true);
+          expect(target?.srRole).not.toBe('primary');
+          expect(target?.running).toBe(false);
+        }
       }),
       { numRuns: RUNS },
     );
