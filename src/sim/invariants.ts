@@ -474,11 +474,15 @@ export class InvariantChecker implements RunObserver {
       blips.push(`${w.action} for ${Math.round(end - w.start) / 1000}s`);
     }
     // Blips that overlap are one outage to the probe (tools hung, then the instance hung before
-    // the tools came back: sim:fuzz 1319003919): the failure threshold counts their union.
+    // the tools came back: sim:fuzz 1319003919): the failure threshold counts their union. So are
+    // blips apart by less than a cycle, in which no probe need have answered (sim:fuzz 960043817:
+    // a 4.8-s freeze, 2.8 s later probe tools hung for 24.5 s; probes every 10 s failed four times
+    // in a row, 32 s after the freeze began, against a threshold of 30 s).
+    const gap = (spec.probes.intervalSeconds + spec.probes.timeoutSeconds) * 1000;
     spans.sort((a, b) => a.start - b.start);
     let run: { start: number; end: number } | undefined;
     for (const span of spans) {
-      if (run !== undefined && span.start <= run.end) run.end = Math.max(run.end, span.end);
+      if (run !== undefined && span.start < run.end + gap) run.end = Math.max(run.end, span.end);
       else run = { ...span };
       if (run.end - run.start >= threshold) return;
     }
