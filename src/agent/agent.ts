@@ -39,7 +39,7 @@ import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import type { RegionRecord, RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
-import { primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
+import { primaryStarting, primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import { notWritableAfterProbe, notWritableAfterStop } from '../domain/sync-trust.js';
 import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
 import { LeaderWatcher } from './leader-watch.js';
@@ -155,6 +155,11 @@ export class Agent {
   private maintenanceWatch: MaintenanceWatch = NO_MAINTENANCE_SEEN;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
+  /**
+   * A start of the own primary was seen (primaryStartSeen) and its secondaries are not recorded
+   * SFAIL yet: every probe that still finds it starting writes them again until a write lands.
+   */
+  private startSfailOwed = false;
   private lastPeers: Record<string, PeerView> = {};
   private lastDecisionKey = '';
   private believedEpoch = 0;
@@ -1082,9 +1087,12 @@ export class Agent {
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       } else if (leader.state === 'held' && leader.mine && startSeen) {
         const epoch = leader.leader.epoch;
-        await this.storeWrite('sync', () =>
-          this.session.writeSync(epoch, sfailBeforeStart(spec, this.site, epoch, now)),
-        );
+        if (
+          await this.storeWrite('sync', () =>
+            this.session.writeSync(epoch, sfailBeforeStart(spec, this.site, epoch, now)),
+          )
+        )
+          this.startSfailOwed = false;
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       }
     }
@@ -1114,8 +1122,8 @@ export class Agent {
   /**
    * Takes a completed local probe into the agent's state: the failure count (a woken cycle's
    * failure counts only once an interval has passed since the last one counted), the writable
-   * times, the role, the stop on its way, the watchdog device. Returns whether it saw a primary
-   * start (primaryStartSeen).
+   * times, the role, the stop on its way, the watchdog device. Returns whether a primary start it
+   * saw (primaryStartSeen) still owes its SFAIL records.
    */
   private async tookProbe(
     spec: HanaSystemReplicationSpec,
@@ -1142,7 +1150,9 @@ export class Agent {
     if (health.probeOk && !hasLiveProcess(health)) this.downSeenAt = now;
     // Read again: what the report's health says now replaces the stop on its way.
     if (health.probeOk) this.stopSent = null;
-    const startSeen = primaryStartSeen(this.lastHealth, health);
+    if (primaryStartSeen(this.lastHealth, health)) this.startSfailOwed = true;
+    else if (!primaryStarting(health)) this.startSfailOwed = false;
+    const startSeen = this.startSfailOwed;
     this.lastHealth = health;
     if (health.probeOk) this.hungSince = null;
     else if (!this.leaderMine) this.hungSince ??= clock.monotonic();

@@ -87,24 +87,42 @@ export function sfailBeforeStart(
     }));
 }
 
+/** This probe reads processes of a primary coming up that do not run yet. */
+export function primaryStarting(h: HanaHealth): boolean {
+  return h.probeOk && h.srRole === 'primary' && !h.running && hasLiveProcess(h);
+}
+
+const nameserverUp = (h: HanaHealth): boolean => {
+  const c = h.processes['hdbnameserver'];
+  return c === 'GREEN' || c === 'YELLOW';
+};
+
 /**
- * A start of the site's primary seen between two probes: the previous one read a primary with no
- * live process, this one reads processes coming up that do not run yet. A start the agent did not
- * make itself (a DBA's HDB start after a crash) commits alone as soon as it is up, like its own:
- * its agent, holding the key, records the secondaries SFAIL as it does before its own start
+ * A start of the site's primary seen: this probe reads a primary coming up (primaryStarting), and
+ * nothing shows it is the instance the previous probe read. A start the agent did not make itself
+ * (a DBA's HDB start after a crash) commits alone as soon as it is up, like its own: its agent,
+ * holding the key, records the secondaries SFAIL as it does before its own start
  * (sfailBeforeStart; sim:fuzz 121800943: B was promoted on a SOK from before such a start).
+ *
+ * What the previous probe read of the instance's health says nothing: a crash and a start by hand
+ * can both fall between two probes, the first finding the primary healthy (sim:fuzz 960063960).
+ * Only its hdbnameserver does: an indexserver restarted by hdbdaemon (SAPHanaSR tester's "kill the
+ * primary indexserver", which must end in a takeover) keeps the nameserver process and its pid; a
+ * start makes a new one. So a start is seen unless both probes list the nameserver up with the
+ * same pid; a previous probe that failed, or none (a restarted agent), knows nothing and counts as
+ * a start.
  */
 export function primaryStartSeen(previous: HanaHealth | undefined, now: HanaHealth): boolean {
-  return (
+  if (!primaryStarting(now)) return false;
+  const sameInstance =
     previous !== undefined &&
     previous.probeOk &&
-    previous.srRole === 'primary' &&
-    !hasLiveProcess(previous) &&
-    now.probeOk &&
-    now.srRole === 'primary' &&
-    !now.running &&
-    hasLiveProcess(now)
-  );
+    nameserverUp(previous) &&
+    nameserverUp(now) &&
+    previous.nameserverPid !== undefined &&
+    previous.nameserverPid !== null &&
+    previous.nameserverPid === now.nameserverPid;
+  return !sameInstance;
 }
 
 /**

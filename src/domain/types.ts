@@ -62,6 +62,12 @@ export interface HanaHealth {
   readonly running: boolean;
   readonly landscapeStatus: LandscapeStatus | null;
   readonly processes: Readonly<Record<string, ProcessColour>>;
+  /**
+   * The hdbnameserver's pid as sapcontrol lists it; absent or null: not listed, or without a pid.
+   * A new one between two probes means the instance was started again in between (an
+   * indexserver restart by hdbdaemon keeps it): primaryStartSeen.
+   */
+  readonly nameserverPid?: number | null;
   /** SR role from `hdbnsutil -sr_state` (mode primary / sync... / none). */
   readonly srRole: Role;
   /** For a secondary: the site it replicates from. */

@@ -114,23 +114,47 @@ describe('syncRecordsFrom: the replication contact a SOK vouches for (unknown la
 
 describe('primaryStartSeen: a start of the own primary this agent did not make', () => {
   const stopped = stoppedPrimaryHealth();
+  const running = { ...primaryHealth(), nameserverPid: 4711 };
+  // An instance coming up: new processes, the nameserver among the first.
   const starting = stoppedPrimaryHealth({
     processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'GRAY' },
+    nameserverPid: 5120,
+  });
+  // The indexserver of the running instance lost and restarted by hdbdaemon: same nameserver.
+  const indexserverRestarting = stoppedPrimaryHealth({
+    processes: { hdbdaemon: 'GREEN', hdbnameserver: 'GREEN', hdbindexserver: 'YELLOW' },
+    nameserverPid: 4711,
   });
   it.each([
     ['stopped, then processes coming up (a start by hand)', stopped, starting, true],
-    ['running, then an indexserver restarting (hdbdaemon brings it back)', primaryHealth(), starting, false],
-    ['starting, then still starting', starting, starting, false],
+    // sim:fuzz 960063960: a crash and a start by hand both between two probes.
+    ['healthy, then a new instance coming up (crash and start in between)', running, starting, true],
+    [
+      'healthy, then a new instance whose nameserver already runs (later in the start)',
+      running,
+      { ...indexserverRestarting, nameserverPid: 6001 },
+      true,
+    ],
+    ['healthy, then its indexserver restarting (same nameserver)', running, indexserverRestarting, false],
+    [
+      'indexserver restarting, then still restarting (same nameserver)',
+      indexserverRestarting,
+      indexserverRestarting,
+      false,
+    ],
+    ['starting, then still starting (same nameserver)', starting, starting, false],
+    ['unknown, then starting (nothing known of before)', downHealth(), indexserverRestarting, true],
+    ['never probed (a restarted agent), then starting', undefined, indexserverRestarting, true],
+    ['healthy without a listed nameserver pid, then starting', primaryHealth(), indexserverRestarting, true],
     ['stopped, then stopped', stopped, stopped, false],
-    ['stopped, then running', stopped, primaryHealth(), false],
-    ['unknown, then starting (nothing known of before)', downHealth(), starting, false],
+    ['stopped, then running', stopped, running, false],
     [
       'a stopped secondary, then starting',
       stoppedPrimaryHealth({ srRole: 'secondary' }),
       stoppedPrimaryHealth({ srRole: 'secondary', processes: starting.processes }),
       false,
     ],
-  ] as const)('%s: %s', (_name, before, after, seen) => {
+  ] as const)('%s', (_name, before, after, seen) => {
     expect(primaryStartSeen(before, after)).toBe(seen);
   });
 });

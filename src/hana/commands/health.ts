@@ -78,8 +78,10 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
     );
   }
   const processes: Record<string, ProcessColour> = {};
+  let nameserverPid: number | null = null;
   if (p.processes.ok) {
     for (const proc of p.processes.value.processes) {
+      if (proc.name === 'hdbnameserver') nameserverPid = proc.pid;
       const prev = processes[proc.name];
       if (prev === undefined || COLOUR_RANK[proc.dispstatus] > COLOUR_RANK[prev])
         processes[proc.name] = proc.dispstatus;
@@ -149,6 +151,7 @@ export function healthFromSignals(p: ProbeSignals): HanaHealth {
     running,
     landscapeStatus: landscape,
     processes,
+    nameserverPid,
     srRole,
     ...(source ? { source } : {}),
     ...(sr && srRole === 'secondary' ? { srMode: sr.mode as ReplicationMode } : {}),

@@ -84,12 +84,17 @@ export function healthFromSnapshot(s: SimProbeView): HanaHealth {
     }
   }
   const processes: Record<string, SimProcess['dispstatus']> = {};
-  for (const p of s.processes) processes[p.name] = p.dispstatus;
+  let nameserverPid: number | null = null;
+  for (const p of s.processes) {
+    processes[p.name] = p.dispstatus;
+    if (p.name === 'hdbnameserver') nameserverPid = p.pid;
+  }
   return {
     probeOk: true,
     running,
     landscapeStatus: s.landscapeStatus,
     processes,
+    nameserverPid,
     srRole,
     ...(s.source ? { source: s.source.site } : {}),
     ...(s.srMode !== 'primary' && s.srMode !== 'none' ? { srMode: s.srMode } : {}),

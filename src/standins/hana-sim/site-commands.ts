@@ -167,7 +167,7 @@ export function start(h: CommandHost, name: string): void {
   h.advance();
   const s = h.get(name);
   assertReachableNode(s);
-  if (!beginStart(s)) return;
+  if (!beginStart(s, () => h.newPids())) return;
   const incarnation = s.incarnation;
   const duration = h.startMs * h.rng.between(0.8, 1.2);
   h.record(s.name, 'start', `StartSystem: processes starting (about ${Math.round(duration / 1000)} s)`);
@@ -180,7 +180,7 @@ export function start(h: CommandHost, name: string): void {
       h.schedule(Math.max(debt, STEP_MS), () => finish(frozenCredited + debt));
       return;
     }
-    finishStart(s, h.now(), h.newPids());
+    finishStart(s, h.now());
     const others = h.order.filter((x) => x !== s && x.role === 'primary' && x.instance === 'running');
     let reason =
       s.role === 'primary'

@@ -87,10 +87,14 @@ export class SiteSnapshots {
     const source = s.role === 'secondary' && s.source !== undefined ? h.get(s.source) : undefined;
     const links: SimLink[] = [];
     for (const l of s.links.values()) links.push(this.linkSnapshot(s, l));
-    const processes: Pick<SimProcess, 'name' | 'dispstatus'>[] = [];
+    const processes: Pick<SimProcess, 'name' | 'dispstatus' | 'pid'>[] = [];
     if (s.nodeUp) {
-      if (s.instance === 'stopped') processes.push({ name: 'hdbdaemon', dispstatus: 'GRAY' });
-      else for (const name of PROCESS_NAMES) processes.push({ name, dispstatus: processState(s, name)[0] });
+      if (s.instance === 'stopped')
+        processes.push({ name: 'hdbdaemon', dispstatus: 'GRAY', pid: s.pids[0] ?? 0 });
+      else
+        PROCESS_NAMES.forEach((name, i) =>
+          processes.push({ name, dispstatus: processState(s, name)[0], pid: s.pids[i] ?? 0 }),
+        );
     }
     const view: SimProbeView = {
       running: s.nodeUp && s.instance === 'running',

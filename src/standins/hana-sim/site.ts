@@ -234,20 +234,23 @@ export function requestStop(s: Site): 'stopped' | 'queued' | 'still-queued' | 'w
   return 'stopped';
 }
 
-/** stopped -> starting (false: not stopped, nothing to do). */
-export function beginStart(s: Site): boolean {
+/**
+ * stopped -> starting (false: not stopped, nothing to do), with new processes: sapcontrol lists
+ * new pids from the start on (an indexserver restart renews only the indexserver's).
+ */
+export function beginStart(s: Site, newPids: () => number[]): boolean {
   if (s.instance !== 'stopped') return false;
   s.instance = 'starting';
   s.indexserver = 'up';
+  s.pids = newPids();
   return true;
 }
 
-/** starting -> running, with new processes. */
-export function finishStart(s: Site, now: number, pids: number[]): void {
+/** starting -> running (the processes beginStart gave it). */
+export function finishStart(s: Site, now: number): void {
   s.instance = 'running';
   s.instanceStartedAt = now;
   s.indexserverStartedAt = now;
-  s.pids = pids;
 }
 
 /** The indexserver dies (hdbdaemon restarts it: see indexserverRestarting/indexserverUp). */

@@ -115,7 +115,7 @@ export type SimProbeView = Pick<
   SimSiteSnapshot,
   'running' | 'landscapeStatus' | 'srMode' | 'suspended' | 'links' | 'sqlProbeBroken'
 > & {
-  readonly processes: readonly Pick<SimProcess, 'name' | 'dispstatus'>[];
+  readonly processes: readonly Pick<SimProcess, 'name' | 'dispstatus' | 'pid'>[];
   readonly source?: Pick<NonNullable<SimSiteSnapshot['source']>, 'site'>;
 };
 

@@ -150,6 +150,24 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
       expect(await h.settle(b.probe())).toMatchObject({ running: true, srRole: 'secondary' });
     });
 
+    // primaryStartSeen tells a start by hand from an indexserver restart by this pid.
+    it('lists the nameserver pid: an indexserver restart keeps it, a start makes a new one', async () => {
+      const a = adapter('SiteA');
+      const before = await h.settle(a.probe());
+      expect(before.nameserverPid).toEqual(expect.any(Number));
+      h.landscape.killIndexserver('SiteA');
+      await h.advanceModel(3000);
+      const restarting = await h.settle(a.probe());
+      expect(restarting).toMatchObject({ acceptsWrites: false, nameserverPid: before.nameserverPid });
+      h.landscape.crashInstance('SiteA');
+      h.landscape.restartInstance('SiteA');
+      await h.advanceModel(1000);
+      const starting = await h.settle(a.probe());
+      expect(starting).toMatchObject({ running: false, srRole: 'primary' });
+      expect(starting.nameserverPid).toEqual(expect.any(Number));
+      expect(starting.nameserverPid).not.toBe(before.nameserverPid);
+    });
+
     // A crashed instance the last probe found stopped: a fresh GetProcessList that still shows
     // every process stopped confirms the stop on its own (StopSystem does nothing to a stopped
     // instance, and each tool call is time before the leader key can be handed on).

@@ -39,7 +39,7 @@ describe('the direct port reads', () => {
         const s = control.snapshot();
         same(light, {
           running: s.running,
-          processes: s.processes.map((p) => ({ name: p.name, dispstatus: p.dispstatus })),
+          processes: s.processes.map((p) => ({ name: p.name, dispstatus: p.dispstatus, pid: p.pid })),
           landscapeStatus: s.landscapeStatus,
           srMode: s.srMode,
           suspended: s.suspended,

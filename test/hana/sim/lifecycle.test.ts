@@ -63,10 +63,15 @@ describe('the process lifecycle of a simulated site', () => {
     expect(crashNode(s, 1000)).toBe('node already down');
     restoreNode(s);
     expect(processState(s)).toBe('stopped');
-    expect(beginStart(s)).toBe(true);
-    expect(beginStart(s)).toBe(false);
+    const before = [...s.pids];
+    expect(beginStart(s, () => [9, 9, 9, 9, 9, 9, 9])).toBe(true);
+    expect(beginStart(s, () => [8, 8, 8, 8, 8, 8, 8])).toBe(false);
     expect(processState(s)).toBe('starting');
-    finishStart(s, 5000, [9, 9, 9, 9, 9, 9, 9]);
+    // A start lists new processes from its beginning on (an agent tells a restart by them).
+    expect(s.pids).toEqual([9, 9, 9, 9, 9, 9, 9]);
+    expect(s.pids).not.toEqual(before);
+    finishStart(s, 5000);
+    expect(s.pids).toEqual([9, 9, 9, 9, 9, 9, 9]);
     expect(processState(s)).toBe('running');
     expect(s.instanceStartedAt).toBe(5000);
   });
