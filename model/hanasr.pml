@@ -1232,7 +1232,7 @@ inline stop_hana(i) {
 }
 
 /*
- * stillInSync() (actions.ts): the in-sync rule on the fresh read (z_ = 0 when it says no), for
+ * inSyncAgain() (actions.ts): the in-sync rule on the fresh read (z_ = 0 when it says no), for
  * the takeover from afrom[i], whose term is the one before the key's (the records it wrote).
  */
 #define RECHECK(i) \
@@ -1377,11 +1377,29 @@ inline act_step(i) {
 #ifndef MUT_NO_INSYNC_RECHECK
      /*
       * A retried plain takeover (decided in an earlier cycle) asks the in-sync rule again on the
-      * fresh read (actions.ts stillInSync(), sim:fuzz 1318931430): the old primary may have
+      * fresh read (actions.ts inSyncAgain(), sim:fuzz 1318931430): the old primary may have
       * committed alone since the decision.
       */
      if
-     :: z_ && (aarg[i] & 8) && !(aarg[i] & 1) -> RECHECK(i)
+     :: z_ && (aarg[i] & 8) && !(aarg[i] & 1) ->
+        RECHECK(i);
+        /*
+         * handBackOrKeep() (actions.ts): refused, but this site is a running secondary and the
+         * old primary's agent reports a primary: the key goes back to it (released, handover to
+         * it), which holds every commit; otherwise it is kept (sim:fuzz 970001301).
+         */
+        p_ = afrom[i];
+        if
+        :: !z_ && h[i] == H_SR && rpon[p_] && (rph[p_] == H_PW || rph[p_] == H_PS || rph[p_] == H_PD) ->
+           if
+           :: !l1 && STORE(i) && ldr == i && ep == aep[i] && kcur ->
+              ldr = NO; hov = p_; mine[i] = 0; kb[i] = 0; ptk[i] = NO;
+              printf("%c: not in sync any more: hands the key back to %c\n", 65 + i, 65 + p_)
+           :: else -> skip
+           fi
+        :: else -> skip
+        fi;
+        p_ = 0
      :: else -> skip
      fi;
 #endif
@@ -1396,7 +1414,7 @@ inline act_step(i) {
            :: else ->
               /* the handshake failed: a plain takeover only if no suspect may still write */
 #ifndef MUT_NO_INSYNC_RECHECK
-              /* ... and only if the takeover is still in sync (stillInSync(), as above) */
+              /* ... and only if the takeover is still in sync (inSyncAgain(), as above) */
               if
               :: afrom[i] != NO && !(aarg[i] & 2) -> RECHECK(i)
               :: else -> skip

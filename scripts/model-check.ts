@@ -199,7 +199,7 @@ export const CONFIGS: readonly ModelConfig[] = [
   },
   // The rules of stop 21 (model/README.md): each configuration is its mutation's without it.
   {
-    // The in-sync re-check of a retried plain takeover (actions.ts stillInSync()). Where it matters
+    // The in-sync re-check of a retried plain takeover (actions.ts inSyncAgain()). Where it matters
     // a primary writes without its agent and no watchdog (the documented limit): P1 is off there.
     name: 'two-sites-retried-promotion',
     group: 'safe',

@@ -594,8 +594,12 @@ async function promote(
       );
       return;
     }
-    if (!stillInSync(host, planned, from, lastEpoch, host.observation(leaderViewOf(state, host.site), state)))
+    const obs = host.observation(leaderViewOf(state, host.site), state);
+    const why = inSyncAgain(host, planned, from, lastEpoch, obs);
+    if (why !== null) {
+      await handBackOrKeep(host, epoch, from, why, state);
       return;
+    }
   }
   try {
     await hanaCall(host, 'takeover', (s) => host.hana.takeover({ handshake }, s));
@@ -625,7 +629,11 @@ async function promote(
     // The handshake ships everything; a plain takeover only what this site holds. The trust the
     // decision had may have run out while the promotion waited (retried every cycle): the old
     // primary may have committed alone since (sim:fuzz 1318931430). Ask the in-sync rule again.
-    if (!stillInSync(host, planned, from, lastEpoch, obs)) return;
+    const why = inSyncAgain(host, planned, from, lastEpoch, obs);
+    if (why !== null) {
+      refuseKeepingKey(host, why);
+      return;
+    }
     const fallback = handshakeFallback(obs, suspects, await checkSuspects(host, suspects), errorMessage(err));
     if (!fallback.plain) {
       host.tell('refused', 'takeover', fallback.reason, fallback.message);
@@ -646,33 +654,25 @@ async function promote(
 }
 
 /**
- * Whether an unplanned plain takeover from `from` still passes the in-sync rule
- * (src/domain/sync-trust.ts) on `obs`, made from a fresh read of the store: the trust the decision
- * had may have run out while the promotion waited. Unknown (the old term lost) is not in sync.
- * Planned takeovers suspend the old primary and ship everything: no question.
+ * Why an unplanned plain takeover from `from` no longer passes the in-sync rule
+ * (src/domain/sync-trust.ts) on `obs`, made from a fresh read of the store (the trust the decision
+ * had may have run out while the promotion waited), or null when it still does. Unknown (the old
+ * term lost) is not in sync. Planned takeovers suspend the old primary and ship everything: no
+ * question.
  */
-function stillInSync(
+function inSyncAgain(
   host: ActionHost,
   planned: boolean,
   from: string | null,
   lastEpoch: number | null,
   obs: Observation,
-): boolean {
+): string | null {
   // No old primary named: a disaster takeover (forced by a DBA who accepted the reported loss),
   // or a promotion this agent did not decide itself (restarted while holding the key) by a site
   // whose probe names no source: as before.
-  if (planned || from === null) return true;
-  const refuse = (why: string) => {
-    host.tell(
-      'refused',
-      'takeover',
-      'not_in_sync_any_more',
-      `not promoting ${host.site}: ${why}; keeping the leader key (a DBA decides: the old primary may hold commits ${host.site} lacks)`,
-    );
-    return false;
-  };
+  if (planned || from === null) return null;
   if (lastEpoch === null)
-    return refuse(`the term of ${from} is not known any more, so its sync records cannot be checked`);
+    return `the term of ${from} is not known any more, so its sync records cannot be checked`;
   const trust = promotable(
     obs,
     host.spec(),
@@ -682,7 +682,71 @@ function stillInSync(
     primaryViewOf(obs.reports[from]),
     host.clock.now(),
   );
-  return trust.ok ? true : refuse(trust.why);
+  return trust.ok ? null : trust.why;
+}
+
+function refuseKeepingKey(host: ActionHost, why: string): void {
+  host.tell(
+    'refused',
+    'takeover',
+    'not_in_sync_any_more',
+    `not promoting ${host.site}: ${why}; keeping the leader key (a DBA decides: the old primary may hold commits ${host.site} lacks)`,
+  );
+}
+
+/**
+ * A retried promotion the in-sync rule refuses leaves this secondary holding a key it can never
+ * use (its sync records are of the old term), while the old primary, the one site with every
+ * commit, is stopped by its own agent because another site leads: nobody writes until a DBA
+ * acts (sim:fuzz 970001301). So the key goes back to the old primary: released, naming it as the
+ * handover's target. A stopped primary named by a handover takes the key (handover_accepted) and
+ * as leader starts its HANA, recording this site SFAIL first; a running one takes a free key as
+ * any primary does. That is SAPHanaSR's rule too: a failed primary whose secondary is not in sync
+ * is restarted locally, never taken over.
+ *
+ * Only while this site's probe reads it a secondary (no takeover ran: this path runs before any
+ * command) and the old primary's agent reports it a primary in its own probe (it lives and can
+ * take the key). Otherwise the key is kept, as before, for a DBA. Releasing is always safe: this
+ * site never took a write in this term.
+ */
+async function handBackOrKeep(
+  host: ActionHost,
+  epoch: number,
+  from: string,
+  why: string,
+  state: ClusterState,
+): Promise<void> {
+  const own = host.lastHealth();
+  const old = state.reports[from]?.health;
+  if (
+    !own.probeOk ||
+    own.srRole !== 'secondary' ||
+    old === undefined ||
+    !old.probeOk ||
+    old.srRole !== 'primary'
+  ) {
+    refuseKeepingKey(host, why);
+    return;
+  }
+  try {
+    await host.storeCall('release leader', () => host.session.releaseLeader(epoch, from));
+  } catch (err) {
+    host.tell(
+      'refused',
+      'takeover',
+      'not_in_sync_any_more',
+      `not promoting ${host.site}: ${why}; handing the leader key back to ${from} failed (${errorMessage(err)}), keeping it`,
+    );
+    return;
+  }
+  host.setLeaderMine(false);
+  host.pendingTakeover = null;
+  host.tell(
+    'action',
+    'step-down',
+    'handed_back_not_in_sync',
+    `not promoting ${host.site}: ${why}; released the leader key at epoch ${epoch} to ${from}, the old primary, which holds every commit and starts again as primary`,
+  );
 }
 
 /** A direct check of each site, with the probe deadline; says why when there is no answer. */

@@ -740,8 +740,8 @@ function decideWithoutLeader(
   const adoption = decideAdoption(obs);
   if (adoption !== null) return adoption;
 
-  // A handover to a site that is stopped can never complete (its agent starts no stopped site by
-  // itself): the rules below go on as if there were none, and the key is won over it.
+  // A handover to a secondary that is stopped can never complete (its agent starts no stopped
+  // secondary by itself): the rules below go on as if there were none, and the key is won over it.
   const supersede = deadHandover(obs);
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {

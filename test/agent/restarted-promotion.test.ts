@@ -1,5 +1,5 @@
 /**
- * A retried plain promotion asks the in-sync rule again (actions.ts stillInSync(), sim:fuzz
+ * A retried plain promotion asks the in-sync rule again (actions.ts inSyncAgain(), sim:fuzz
  * 1318931430), also when the agent that won the key for it was restarted meanwhile (issue 12, the
  * third race the model's note named): the new process has no pendingTakeover, and before this
  * test its promotion named no old primary and was carried out without the check. Two agents on
