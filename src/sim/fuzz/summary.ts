@@ -10,7 +10,8 @@ export type MissCategory =
   | 'dual-primary-wait'
   | 'automatic-off'
   | 'node-left-off'
-  | 'watchdog-required';
+  | 'watchdog-required'
+  | 'skew-above-cycle';
 
 export interface CaseSummary {
   readonly seed: number;
@@ -49,6 +50,19 @@ export async function runSeed(seed: number, options: GenerateOptions = {}): Prom
     // A node a fence powered off while the lease rule decided the takeover stays off until a DBA
     // powers it on (README, Limits): no in-sync secondary without it.
     if (category === 'finding' && l.poweredOff.length > 0) category = 'node-left-off';
+    // With clock.maxSkewSeconds above a probe cycle no report of another host ever counts as
+    // fresh (src/domain/sync-trust.ts): a secondary trusts its SOK only within
+    // logShippingTimeoutSeconds less the skew bound and a cycle of the last contact, the least
+    // the schema allows for a step-down after failureThreshold probes. A failure that takes
+    // longer to step down from (a stop that waits for a frozen instance) leaves it untrusted, and
+    // a DBA decides (README, Random schedules).
+    const { probes, clock } = c.scenario.cluster;
+    if (
+      category === 'finding' &&
+      clock.maxSkewSeconds > probes.intervalSeconds + probes.timeoutSeconds &&
+      Object.values(l.lastReasons).includes('not_in_sync')
+    )
+      category = 'skew-above-cycle';
   }
   return {
     seed,
