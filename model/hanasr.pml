@@ -600,14 +600,17 @@ inline best_candidate(rd, p, view) {
  * decision was made in maintenance while maintenance is still on (the sim's checker, c876690).
  */
 /*
- * leaderMayBeInMaintenance (maintenance-watch.ts leaderMayBeInMaintenance()): this agent read
- * maintenance on itself (lmm), or the last leader's last report it saw said maintenance or carries
- * an older generation than the published one. TODAY_NO_MGEN: the older rule alone (the finding).
+ * leaderMayBeInMaintenance (maintenance-watch.ts leaderMayBeInMaintenance()): where this agent saw
+ * a report of the last leader, that report decides: it said maintenance or carries an older
+ * generation than the published one. Without one, this agent's own reads (lmm: it read
+ * maintenance on itself). Before, lmm counted as well, and a leader that stepped down in its first
+ * cycle after maintenance off left its secondary waiting for ever (sim:fuzz 970000179).
+ * TODAY_NO_MGEN: the older rule alone (the finding).
  */
 #ifdef TODAY_NO_MGEN
 #define LMM(i) lmm[i]
 #else
-#define LMM(i) (lmm[i] || (lrs[i] == lastL && lastL != i && (lrm[i] || !lrg[i])))
+#define LMM(i) ((lrs[i] == lastL && lastL != i) -> (lrm[i] || !lrg[i]) : lmm[i])
 #endif
 /* a change of maintenance: one more generation; every read and report of it is older now */
 #define MGEN_STEP() \

@@ -372,9 +372,23 @@ export class MemoryCoordination implements Coordination, RegionStore {
 
   async publishSpec(cluster: string, spec: unknown): Promise<void> {
     this.check();
+    this.publishSpecNow(cluster, spec);
+  }
+
+  /**
+   * publishSpec for the simulator, whose agents read the spec in-process: a change of maintenance
+   * reaches them at once, through a store outage too, so the generation the store publishes (the
+   * one their reports are compared with) follows at once as well.
+   */
+  publishSpecNow(cluster: string, spec: unknown): void {
     const d = this.data(cluster);
     d.maintenanceGeneration = nextMaintenanceGeneration(d.spec, d.maintenanceGeneration, spec);
     d.spec = structuredClone(spec);
+  }
+
+  /** The published maintenance generation (0 before any change). */
+  publishedMaintenanceGeneration(cluster: string): number {
+    return this.data(cluster).maintenanceGeneration ?? 0;
   }
 
   async deleteCluster(cluster: string): Promise<void> {

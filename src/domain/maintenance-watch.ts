@@ -14,9 +14,10 @@
  * still the one of the leader's last report, the leader's last spec is that one and its
  * `maintenance` is the report's; if the number moved, the leader may have read maintenance on.
  *
- * The older rule stays for agents and operators that do not count (no generation on either side):
- * this agent read maintenance on itself and saw no live report of the key holder outside
- * maintenance since (an agent that starts knows only the spec it reads then).
+ * The older rule stays for agents and operators that do not count (no generation on either side,
+ * or no report of the leader seen since this agent started): this agent read maintenance on itself
+ * and saw no live report of the key holder outside maintenance since (an agent that starts knows
+ * only the spec it reads then). Where the generations tell, they decide.
  */
 import type { PublishedState } from './observation.js';
 
@@ -81,11 +82,15 @@ export function leaderMayBeInMaintenance(
   self: string,
   leader: string | undefined,
 ): boolean {
-  if (w.sawOn) return true;
-  if (leader === undefined || leader === self) return false;
+  if (leader === undefined || leader === self) return w.sawOn;
   const r = w.leaderReport;
   // Never saw a report of it that counts (an older agent, or none since this agent started): the
   // older rule alone.
-  if (r === null || r.site !== leader || r.generation === undefined || w.published === null) return false;
+  if (r === null || r.site !== leader || r.generation === undefined || w.published === null) return w.sawOn;
+  // The generations tell more than this agent's own reads: one of the leader's reports at the
+  // generation published now, outside maintenance, shows its last spec is that one, whatever this
+  // agent read before. Before, a read of maintenance on stood until a report of a key holder
+  // outside maintenance, and a leader that stepped down in its first cycle after maintenance was
+  // turned off held no key any more: its secondary waited for ever (sim:fuzz 970000179).
   return r.maintenance || r.generation !== w.published;
 }

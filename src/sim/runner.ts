@@ -174,6 +174,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ...(e.message ? { message: e.message } : {}),
       }),
   );
+  // The spec as the operator would publish it, with its maintenance generation, which the agents
+  // report and compare (src/domain/maintenance-watch.ts): in every store the agents read.
+  const stores = (): MemoryCoordination[] => (regions ? [...regions.stores.values()] : [store]);
+  const publish = () => {
+    for (const s of stores()) s.publishSpecNow(cluster, spec);
+  };
+  publish();
   const leaderSite = (): string | null =>
     regions ? regions.leader() : (store.snapshot(cluster).leader?.site ?? null);
   // A scenario that expects invariants is watched by the checker (with any observer given).
@@ -258,6 +265,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       cluster,
       site,
       spec: () => spec,
+      specGeneration: () => (regions?.storeOf(site) ?? store).publishedMaintenanceGeneration(cluster),
       hana: observer?.cycleStart ? observedPort(port, site, clock, () => spec, observer) : port,
       coordination: regions?.storeOf(site) ?? store,
       ...(regions ? { region: regions.linkFor(site) } : {}),
@@ -317,6 +325,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     killAgent,
     setMaintenance: (on) => {
       spec = { ...spec, maintenance: on };
+      publish();
     },
     ...(backups !== undefined
       ? {

@@ -88,6 +88,26 @@ describe('may the last leader still act in maintenance mode?', () => {
     expect(leaderMayBeInMaintenance(w, 'B', 'A')).toBe(false);
   });
 
+  it('B read maintenance on, then A stepped down right after it was turned off, reporting so: no', () => {
+    // sim:fuzz 970000179: A's first cycle after maintenance off stopped A and released the key;
+    // B never saw a report of a key holder outside maintenance, but A's report (its agent lives)
+    // carries the generation published now and says maintenance off.
+    const w = run([
+      [true, read(1, aReport(true, 1))],
+      [false, read(2, aReport(false, 2), true)],
+    ]);
+    expect(w.sawOn).toBe(true);
+    expect(leaderMayBeInMaintenance(w, 'B', 'A')).toBe(false);
+  });
+
+  it('B read maintenance on, and the last report of A it saw is older than the generation now: yes', () => {
+    const w = run([
+      [true, read(1, aReport(true, 1))],
+      [false, read(2, null, true)],
+    ]);
+    expect(leaderMayBeInMaintenance(w, 'B', 'A')).toBe(true);
+  });
+
   it('a leader that reports no generation (an earlier agent): the older rule alone', () => {
     const w = run([
       [false, read(0, aReport(false))],
