@@ -39,7 +39,7 @@ import type { Action, Decision } from '../domain/decision.js';
 import { buildObservation, leaderViewOf, type Observation, type PeerView } from '../domain/observation.js';
 import type { RegionRecord, RegionView } from '../domain/region.js';
 import type { RegionLink } from './region-link.js';
-import { primaryStarting, primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
+import { primaryStartSeen, sfailBeforeStart, syncRecordsFrom } from '../domain/sync.js';
 import { notWritableAfterProbe, notWritableAfterStop } from '../domain/sync-trust.js';
 import { ActionLane, carryOut, errorMessage, type ActionHost } from './actions.js';
 import { LeaderWatcher } from './leader-watch.js';
@@ -1080,9 +1080,14 @@ export class Agent {
       });
       if (leader.state === 'held' && leader.mine && health.acceptsWrites) {
         const epoch = leader.leader.epoch;
-        await this.storeWrite('sync', () =>
-          this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now, state?.sync)),
-        );
+        // Records from what the primary's own status says now: a secondary not reconnected since
+        // a start shows out of sync there, so they settle a start still owed as well.
+        if (
+          await this.storeWrite('sync', () =>
+            this.session.writeSync(epoch, syncRecordsFrom(health, spec, this.site, epoch, now, state?.sync)),
+          )
+        )
+          this.startSfailOwed = false;
         await this.storeWrite('last-primary', () => this.session.stampPrimary(epoch, now));
         state = await this.storeCall('coordination read', () => this.session.read()).catch(() => state);
       } else if (leader.state === 'held' && leader.mine && startSeen) {
@@ -1150,8 +1155,12 @@ export class Agent {
     if (health.probeOk && !hasLiveProcess(health)) this.downSeenAt = now;
     // Read again: what the report's health says now replaces the stop on its way.
     if (health.probeOk) this.stopSent = null;
+    // Owed until a sync write lands, or a readable probe finds no primary process at all (a
+    // later start is seen anew); not when the primary is up: it is the start's commits alone that
+    // the SFAIL records are for.
     if (primaryStartSeen(this.lastHealth, health)) this.startSfailOwed = true;
-    else if (!primaryStarting(health)) this.startSfailOwed = false;
+    else if (health.probeOk && (health.srRole !== 'primary' || !hasLiveProcess(health)))
+      this.startSfailOwed = false;
     const startSeen = this.startSfailOwed;
     this.lastHealth = health;
     if (health.probeOk) this.hungSince = null;
@@ -1247,6 +1256,7 @@ export class Agent {
         notWritableSince: this.notWritableSince,
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
         downSeenAt: this.downSeenAt,
+        startUnrecorded: this.startSfailOwed,
         leaderMayBeInMaintenance: this.leaderMayBeInMaintenance,
       },
       leader,

@@ -310,6 +310,19 @@ function decideWithoutStore(
       `${obs.self} runs as primary${h.probeOk ? '' : ` or cannot be read (${h.probeError ?? 'unknown'})`} but did not hold the leader key at its last store read, and the store is unreachable (${error}): no lease vouches for it, stopping it`,
     );
   }
+  // A start of this primary its agent saw (a DBA's start after a crash) and could not record its
+  // secondaries SFAIL for (sfailBeforeStart): once up, the primary commits alone at once, and a
+  // successor would trust a SOK from before the start (sim:fuzz 990014876: the start and the cut
+  // came 0.4 s apart, the takeover at the lease's end promoted a site lacking what it committed).
+  // Stop it now, not at the lease deadline and not kept by the failsafe: as leader, once it
+  // reaches the store, the agent starts it again, recording SFAIL first.
+  if (obs.local.startUnrecorded === true && h.probeOk && h.srRole === 'primary' && hasLiveProcess(h)) {
+    return decision(
+      { kind: 'fence', epoch: currentEpochFromReports(obs), mode: 'stop' },
+      'start_unrecorded',
+      `${obs.self} is starting as primary and the store is unreachable (${error}), so its secondaries cannot be recorded SFAIL for the start: stopping it before it commits alone`,
+    );
+  }
   const others = spec.sites.filter((s) => s.name !== obs.self);
   const peersConfirm = others.every((s) => {
     const p = obs.peers[s.name];

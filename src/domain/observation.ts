@@ -53,6 +53,11 @@ export interface LocalView {
   /** The last time a readable probe found this site down (SiteReport.downSeenAt); null or absent: not seen. */
   readonly downSeenAt?: number | null;
   /**
+   * A start of this site's primary was seen (sync.ts primaryStartSeen: a DBA's start after a
+   * crash, say) and its secondaries are not recorded SFAIL for it yet. Absent: false.
+   */
+  readonly startUnrecorded?: boolean;
+  /**
    * The current leader may still believe maintenance is on: this agent has seen maintenance on and
    * no live report of a leader taken outside maintenance since (an agent that starts knows only the
    * spec it reads then). Such a leader

@@ -1351,7 +1351,47 @@ export const twoPrimaryCases: DecisionCase[] = [
 const cutLeader = (over: Parameters<typeof aLeaderHealthy>[0] = {}) =>
   aLeaderHealthy({ leader: storeDown(), ...over });
 
+// A primary coming up (started by hand) whose start its agent saw but could not record SFAIL.
+const startingByHand = stoppedPrimaryHealth({
+  processes: { hdbdaemon: 'GREEN', hdbnameserver: 'YELLOW', hdbindexserver: 'GRAY' },
+});
+
 export const failsafeCases: DecisionCase[] = [
+  {
+    // sim:fuzz 990014876: the start and the cut 0.4 s apart; the primary committed alone until the
+    // lease deadline and B was promoted on a SOK from before the start.
+    name: 'store unreachable, a start by hand not recorded: stops it at once, before the deadline and the failsafe',
+    spec: S,
+    obs: cutLeader({
+      leaseAgeMs: 1000,
+      local: local(startingByHand, { failedProbes: 2, lastWritableAt: T - 6000, startUnrecorded: true }),
+    }),
+    kind: 'fence',
+    reason: 'start_unrecorded',
+    says: ['A is starting as primary and the store is unreachable', 'cannot be recorded SFAIL'],
+    action: { mode: 'stop' },
+  },
+  {
+    name: 'store unreachable, a start by hand not recorded and already up: stops it too',
+    spec: S,
+    obs: cutLeader({ leaseAgeMs: 1000, local: local(primaryHealth([link('B')]), { startUnrecorded: true }) }),
+    kind: 'fence',
+    reason: 'start_unrecorded',
+    says: ['cannot be recorded SFAIL'],
+    action: { mode: 'stop' },
+  },
+  {
+    name: 'store unreachable, the start recorded: waits for the lease deadline as before',
+    spec: S,
+    obs: cutLeader({
+      leaseAgeMs: 1000,
+      peers: { B: unreachable },
+      local: local(startingByHand, { failedProbes: 2, lastWritableAt: T - 6000, startUnrecorded: false }),
+    }),
+    kind: 'none',
+    reason: 'lease_renewal_failing',
+    says: ['fencing in 6s'],
+  },
   {
     name: 'store unreachable, the only peer is a reachable secondary: no fence, long after the deadline',
     spec: S,
