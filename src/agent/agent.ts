@@ -160,6 +160,8 @@ export class Agent {
    * SFAIL yet: every probe that still finds it starting writes them again until a write lands.
    */
   private startSfailOwed = false;
+  /** The last probe that answered and was understood (primaryStartSeen compares with it). */
+  private lastReadable: HanaHealth | undefined;
   private lastPeers: Record<string, PeerView> = {};
   private lastDecisionKey = '';
   private believedEpoch = 0;
@@ -1158,10 +1160,11 @@ export class Agent {
     // Owed until a sync write lands, or a readable probe finds no primary process at all (a
     // later start is seen anew); not when the primary is up: it is the start's commits alone that
     // the SFAIL records are for.
-    if (primaryStartSeen(this.lastHealth, health)) this.startSfailOwed = true;
+    if (primaryStartSeen(this.lastReadable, health)) this.startSfailOwed = true;
     else if (health.probeOk && (health.srRole !== 'primary' || !hasLiveProcess(health)))
       this.startSfailOwed = false;
     const startSeen = this.startSfailOwed;
+    if (health.probeOk) this.lastReadable = health;
     this.lastHealth = health;
     if (health.probeOk) this.hungSince = null;
     else if (!this.leaderMine) this.hungSince ??= clock.monotonic();

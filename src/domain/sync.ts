@@ -98,31 +98,33 @@ const nameserverUp = (h: HanaHealth): boolean => {
 };
 
 /**
- * A start of the site's primary seen: this probe reads a primary coming up (primaryStarting), and
- * nothing shows it is the instance the previous probe read. A start the agent did not make itself
- * (a DBA's HDB start after a crash) commits alone as soon as it is up, like its own: its agent,
- * holding the key, records the secondaries SFAIL as it does before its own start
+ * A start of the site's primary seen: this probe reads a primary whose processes run or come up,
+ * and nothing shows it is the instance the last readable probe read. A start the agent did not
+ * make itself (a DBA's HDB start after a crash) commits alone as soon as it is up, like its own:
+ * its agent, holding the key, records the secondaries SFAIL as it does before its own start
  * (sfailBeforeStart; sim:fuzz 121800943: B was promoted on a SOK from before such a start).
  *
- * What the previous probe read of the instance's health says nothing: a crash and a start by hand
- * can both fall between two probes, the first finding the primary healthy (sim:fuzz 960063960).
- * Only its hdbnameserver does: an indexserver restarted by hdbdaemon (SAPHanaSR tester's "kill the
- * primary indexserver", which must end in a takeover) keeps the nameserver process and its pid; a
- * start makes a new one. So a start is seen unless both probes list the nameserver up with the
- * same pid; a previous probe that failed, or none (a restarted agent), knows nothing and counts as
- * a start.
+ * What the last readable probe read of the instance's health says nothing by itself: a crash and
+ * a start by hand can both fall between two probes, the first finding the primary healthy
+ * (sim:fuzz 960063960). Its hdbnameserver does: an indexserver restarted by hdbdaemon (SAPHanaSR
+ * tester's "kill the primary indexserver", which must end in a takeover) keeps the nameserver
+ * process and its pid; a start makes a new one. So:
+ * - a primary coming up (not running yet) is a start unless both probes list its nameserver up
+ *   with the same pid (none before it, a restarted agent, knows nothing: a start);
+ * - a running one only on evidence: the last readable probe found no process at all, or both
+ *   list a nameserver pid and they differ (a running primary is what a healthy one looks like;
+ *   without a pid to compare, or without an earlier probe, it is taken as the same).
+ * `previous`: the agent's last readable probe (probes that failed say nothing of the instance).
  */
 export function primaryStartSeen(previous: HanaHealth | undefined, now: HanaHealth): boolean {
-  if (!primaryStarting(now)) return false;
-  const sameInstance =
-    previous !== undefined &&
-    previous.probeOk &&
-    nameserverUp(previous) &&
-    nameserverUp(now) &&
-    previous.nameserverPid !== undefined &&
-    previous.nameserverPid !== null &&
-    previous.nameserverPid === now.nameserverPid;
-  return !sameInstance;
+  if (!now.probeOk || now.srRole !== 'primary' || !hasLiveProcess(now)) return false;
+  const before = previous !== undefined && previous.probeOk ? previous : undefined;
+  const pidBefore = before !== undefined && nameserverUp(before) ? before.nameserverPid : undefined;
+  const pidNow = nameserverUp(now) ? now.nameserverPid : undefined;
+  const pidsKnown = pidBefore !== undefined && pidBefore !== null && pidNow !== undefined && pidNow !== null;
+  if (primaryStarting(now)) return !(pidsKnown && pidBefore === pidNow);
+  if (before === undefined) return false;
+  return !hasLiveProcess(before) || (pidsKnown && pidBefore !== pidNow);
 }
 
 /**

@@ -162,10 +162,11 @@ export function adapterSuite(name: string, makeHarness: () => Promise<Harness>):
       h.landscape.crashInstance('SiteA');
       h.landscape.restartInstance('SiteA');
       await h.advanceModel(1000);
-      const starting = await h.settle(a.probe());
-      expect(starting).toMatchObject({ running: false, srRole: 'primary' });
-      expect(starting.nameserverPid).toEqual(expect.any(Number));
-      expect(starting.nameserverPid).not.toBe(before.nameserverPid);
+      // Starting or, where the harness moved time on while probing, started: new processes.
+      const started = await h.settle(a.probe());
+      expect(started).toMatchObject({ srRole: 'primary' });
+      expect(started.nameserverPid).toEqual(expect.any(Number));
+      expect(started.nameserverPid).not.toBe(before.nameserverPid);
     });
 
     // A crashed instance the last probe found stopped: a fresh GetProcessList that still shows
