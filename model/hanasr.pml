@@ -786,7 +786,8 @@ inline decide_under_other_leader(i) {
 
 /* compare-and-set on the leader key (acquireLeader); x_ = 1 when won */
 /* the report of site s shows a stopped secondary (the code also wants no direct check finding it running) */
-#define HDEAD(s) (rpon[s] && rph[s] == H_SD)
+/* deadHandover(): a stopped secondary, or a stopped primary while the decider is a writable one */
+#define HDEAD(s, i) (rpon[s] && (rph[s] == H_SD || (rph[s] == H_PD && h[i] == H_PW)))
 
 inline cas(i, expected) {
   x_ = 0;
@@ -847,10 +848,11 @@ inline cas(i, expected) {
 #endif
 
 inline decide_without_leader(i) {
-  /* a handover to a site whose report shows a stopped secondary can never complete
-     (decide.ts deadHandover): the rules go on without it, and the key is won over it */
+  /* a handover to a site whose report shows it stopped, a secondary, or a primary while this
+     site takes writes, can never complete (decide.ts deadHandover): the rules go on without it,
+     and the key is won over it */
   if
-  :: hov != NO && hov != i && HDEAD(hov) -> asv[i] = hov
+  :: hov != NO && hov != i && HDEAD(hov, i) -> asv[i] = hov
   :: else -> asv[i] = NO
   fi;
   if

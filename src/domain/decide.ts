@@ -753,8 +753,8 @@ function decideWithoutLeader(
   const adoption = decideAdoption(obs);
   if (adoption !== null) return adoption;
 
-  // A handover to a secondary that is stopped can never complete (its agent starts no stopped
-  // secondary by itself): the rules below go on as if there were none, and the key is won over it.
+  // A handover that can never complete (its target stopped: deadHandover): the rules below go on
+  // as if there were none, and the key is won over it.
   const supersede = deadHandover(obs);
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {
@@ -1072,18 +1072,24 @@ function decideWithoutLeader(
 
 /**
  * The site a pending handover names, when that handover can never complete: its agent reports it
- * a stopped secondary (a readable probe, no process at all: its agent starts no stopped secondary
- * while nobody leads, so a planned takeover whose target went down waited for ever) and no direct
- * check of it this cycle finds it running. A stopped primary named by a handover takes the key
- * itself (handover_accepted). An absent report (an agent restarting) or a site still starting is
- * no proof: undefined, and the handover stands. Winning the key over it is a compare-and-set on
- * the handover naming that site.
+ * stopped (a readable probe, no process at all) and no direct check of it this cycle finds it
+ * running, and
+ * - it is a secondary: its agent starts no stopped secondary while nobody leads, so a planned
+ *   takeover whose target went down waited for ever;
+ * - or it is a primary while this site is a writable primary. A stopped primary named by a
+ *   handover takes the key itself (handover_accepted), but only while no other site takes
+ *   writes; the site that handed over and still takes them (a planned takeover whose target a
+ *   DBA took over by hand, and its agent then stopped: sim:fuzz 990011773) waited for it for ever.
+ *   It wins the key back: the one writer, whose commits the stopped site may lack.
+ * An absent report (an agent restarting) or a site still starting is no proof: undefined, and the
+ * handover stands. Winning the key over it is a compare-and-set on the handover naming that site.
  */
 function deadHandover(obs: Observation): string | undefined {
   const target = obs.handoverTo;
   if (target === undefined || target === obs.self) return undefined;
   const r = obs.reports[target];
-  if (r === undefined || !r.health.probeOk || r.health.srRole === 'primary') return undefined;
+  if (r === undefined || !r.health.probeOk) return undefined;
+  if (r.health.srRole === 'primary' && !isWritablePrimary(obs.local.health)) return undefined;
   if (r.health.running || hasLiveProcess(r.health)) return undefined;
   const p = obs.peers[target];
   if (p !== undefined && p.reachable && (p.acceptsWrites || p.running !== false)) return undefined;

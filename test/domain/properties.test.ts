@@ -130,12 +130,14 @@ describe('decide over random observations', () => {
         if (d.action.kind !== 'acquire-leader' && d.action.kind !== 'takeover') return;
         expect(obs.leader.state).toBe('free');
         if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
-          // Only over a handover that can never complete: its site's agent reports it a stopped
-          // secondary (or no role), and the key is won over that very handover.
+          // Only over a handover that can never complete: its site's agent reports it stopped, a
+          // secondary (or no role), or a primary while this site takes writes (a stopped primary
+          // takes the key only while no other site does), and the key is won over that very
+          // handover.
           expect(d.action.supersedeHandover).toBe(obs.handoverTo);
           const target = obs.reports[obs.handoverTo]?.health;
           expect(target?.probeOk).toBe(true);
-          expect(target?.srRole).not.toBe('primary');
+          if (target?.srRole === 'primary') expect(obs.local.health.acceptsWrites).toBe(true);
           expect(target?.running).toBe(false);
         }
         if (d.action.kind === 'acquire-leader' && obs.leader.state === 'free') {
