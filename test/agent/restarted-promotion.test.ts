@@ -7,36 +7,20 @@
  * made to fail; A's agent is killed (the documented limit: its primary may commit alone).
  */
 import { describe, expect, it } from 'vitest';
-import type { HanaPort } from '../../src/hana/port.js';
-import { agentRig } from '../support/agents.js';
+import { agentRig, promotionRefusedAfterAgentLoss } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
 import { ScriptedSite } from '../support/scripted-site.js';
 
 describe('a retried promotion after the agent restarted', () => {
   it('is asked the in-sync rule again: the old primary may have committed alone since', async () => {
-    const { clock, coordination, agent } = agentRig();
+    const rig = agentRig();
+    const { clock } = rig;
     const hanaA = new ScriptedSite(primaryHealth([link('B')]), clock);
     const hanaB = new ScriptedSite(secondaryHealth('A'), clock);
-    const events: string[] = [];
-    const make = (site: string, hana: HanaPort) =>
-      agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
-    const a = make('A', hanaA);
-    const b = make('B', hanaB);
-    await a.start();
-    await b.start();
-    await clock.advanceBy(6_000);
-    expect((await coordination.read('ha1')).leader?.site).toBe('A');
-
-    // A's agent is killed; its primary goes on (no watchdog). B's takeover command fails once
-    // it has won the key, so the promotion waits and is retried every cycle.
-    hanaB.failTakeover = true;
-    a.kill();
-    await clock.advanceBy(16_000);
-    expect((await coordination.read('ha1')).leader).toMatchObject({ site: 'B', epoch: 2 });
-    expect(hanaB.takeovers).toBeGreaterThan(0);
-    // Past logShippingTimeoutSeconds (30 s) after A's last contact: A may have committed alone.
-    await clock.advanceBy(20_000);
-    expect(events).toContain('B refused not_in_sync_any_more');
+    // A's agent is killed; its primary goes on (no watchdog). B's takeover command fails once it
+    // has won the key, so the promotion waits and is retried every cycle, until the in-sync rule
+    // refuses it: past logShippingTimeoutSeconds after A's last contact, A may have committed alone.
+    const { events, make, b } = await promotionRefusedAfterAgentLoss(rig, hanaA, hanaB);
     hanaB.failTakeover = false;
     const tries = hanaB.takeovers;
     await clock.advanceBy(2_000);

@@ -12,7 +12,9 @@ import { Agent, type AgentEvent, type AgentOptions } from '../../src/agent/agent
 import { VirtualClock } from '../../src/clock.js';
 import { MemoryCoordination } from '../../src/coordination/memory.js';
 import type { HanaPort } from '../../src/hana/port.js';
+import { expect } from 'vitest';
 import { spec as defaultSpec } from './observations.js';
+import type { ScriptedSite } from './scripted-site.js';
 
 /**
  * Two sites A and B in sync that hand the key on fast: cycles every `intervalSeconds` (2), probes
@@ -112,3 +114,31 @@ export const reasonOf = (
   site: string,
   reason: string,
 ): AgentEvent | undefined => events.find((e) => e.site === site && e.reason === reason);
+
+/**
+ * A promotion the in-sync rule refuses (test/agent/restarted-promotion.test.ts, hand-back.test.ts):
+ * agents of A (the primary, leading) and B over `hanaA` and `hanaB` on `rig`; then A's agent is
+ * killed, its primary going on (no watchdog), and B wins A's key but its takeover command fails,
+ * so the promotion is retried every cycle until, past logShippingTimeoutSeconds (30 s) after A's
+ * last contact, the in-sync rule refuses it (A may have committed alone). `events` reads
+ * "SITE event reason"; `make` builds another agent of a site on the rig, recording there too.
+ */
+export async function promotionRefusedAfterAgentLoss(rig: AgentRig, hanaA: HanaPort, hanaB: ScriptedSite) {
+  const { clock, coordination } = rig;
+  const events: string[] = [];
+  const make = (site: string, hana: HanaPort) =>
+    rig.agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
+  const a = make('A', hanaA);
+  const b = make('B', hanaB);
+  await a.start();
+  await b.start();
+  await clock.advanceBy(6_000);
+  expect((await coordination.read('ha1')).leader?.site).toBe('A');
+  hanaB.failTakeover = true;
+  a.kill();
+  await clock.advanceBy(36_000);
+  expect((await coordination.read('ha1')).leader).toMatchObject({ site: 'B', epoch: 2 });
+  expect(hanaB.takeovers).toBeGreaterThan(0);
+  expect(events).toContain('B refused not_in_sync_any_more');
+  return { events, make, b };
+}
