@@ -72,56 +72,35 @@ describe('a handover that cannot complete', () => {
     }
   });
 
-  it('the last leader, a running primary, wins the key over a handover to a stopped secondary', () => {
-    const d = decide(
+  // The last leader, a running primary, at a free key that it handed to B.
+  const handedToB = (b: ReturnType<typeof report>, self = primaryHealth([])) =>
+    decide(
       observation({
         self: 'A',
-        local: local(primaryHealth([])),
+        local: local(self),
         leader: free(EPOCH, 'A'),
         handoverTo: 'B',
-        reports: { B: report('B', stoppedSecondary) },
+        reports: { B: b },
         peers: { B: unreachable },
       }),
       S,
       T,
     );
-    expect(d.reason).toBe('reacquire_leader');
-    expect(d.action).toEqual({ kind: 'acquire-leader', expectedLastEpoch: EPOCH, supersedeHandover: 'B' });
-  });
 
-  it('the last leader, still writable, wins the key over a handover to a primary that was stopped', () => {
+  it.each([
+    ['a stopped secondary', report('B', stoppedSecondary)],
     // sim:fuzz 990011773: a DBA took the handover's target over by hand and its agent stopped it;
     // a stopped primary takes the key only while no other site writes, and A writes.
-    const d = decide(
-      observation({
-        self: 'A',
-        local: local(primaryHealth([])),
-        leader: free(EPOCH, 'A'),
-        handoverTo: 'B',
-        reports: { B: report('B', stoppedPrimaryHealth(), { leader: false }) },
-        peers: { B: unreachable },
-      }),
-      S,
-      T,
-    );
+    ['a primary that was stopped', report('B', stoppedPrimaryHealth(), { leader: false })],
+  ])('the last leader, still writable, wins the key over a handover to %s', (_name, b) => {
+    const d = handedToB(b);
     expect(d.reason).toBe('reacquire_leader');
     expect(d.action).toEqual({ kind: 'acquire-leader', expectedLastEpoch: EPOCH, supersedeHandover: 'B' });
   });
 
   it('a handover to a stopped primary stands for a site that does not take writes itself', () => {
     // Both stopped (sim:fuzz 882000445): the target takes the key (handover_accepted), nobody else.
-    const d = decide(
-      observation({
-        self: 'A',
-        local: local(stoppedPrimaryHealth()),
-        leader: free(EPOCH, 'A'),
-        handoverTo: 'B',
-        reports: { B: report('B', stoppedPrimaryHealth(), { leader: false }) },
-        peers: { B: unreachable },
-      }),
-      S,
-      T,
-    );
+    const d = handedToB(report('B', stoppedPrimaryHealth(), { leader: false }), stoppedPrimaryHealth());
     expect(d.action.kind).not.toBe('acquire-leader');
   });
 
