@@ -157,7 +157,9 @@ export class Agent {
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   /**
    * A start of the own primary was seen (primaryStartSeen) and its secondaries are not recorded
-   * SFAIL yet: every probe that still finds it starting writes them again until a write lands.
+   * for it yet: while it holds the key, every cycle writes them (SFAIL, or from the primary's own
+   * status once it takes writes) until a write lands; without the store a leader stops that
+   * primary (decide.ts start_unrecorded). Cleared by a readable probe with no primary process.
    */
   private startSfailOwed = false;
   /** The last probe that answered and was understood (primaryStartSeen compares with it). */
