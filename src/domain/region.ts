@@ -414,7 +414,26 @@ function decideOutsideActiveRegion(
     };
     const intended =
       configured !== undefined && sourceRunning(configured) ? configured : primaryWritable ? primary : null;
-    if (h.source !== undefined && intended !== null && h.source !== intended && !sourceRunning(h.source)) {
+    // Multitarget (no configured source): the DR site belongs on the active primary. Its old source,
+    // back as a secondary of the new primary after an in-region takeover (it may be up again before
+    // this agent ever saw it stopped), would leave it a tier-3 of a chain the spec does not describe,
+    // and a region switchover hands over only from the primary's own secondary.
+    const sourcePeer = h.source === undefined ? undefined : obs.peers[h.source];
+    const demotedSource =
+      configured === undefined &&
+      intended === primary &&
+      sourcePeer?.reachable === true &&
+      sourcePeer.role === 'secondary' &&
+      !sourcePeer.acceptsWrites;
+    if (
+      h.source !== undefined &&
+      intended !== null &&
+      h.source !== intended &&
+      (!sourceRunning(h.source) || demotedSource)
+    ) {
+      const gone = demotedSource
+        ? `${h.source}, now a secondary itself`
+        : `${h.source}, which no longer runs`;
       if (spec.takeover.automatedRegister || requested !== undefined) {
         return {
           action: {
@@ -425,12 +444,12 @@ function decideOutsideActiveRegion(
             ...(requested ? { intentId: requested.id } : {}),
           },
           reason: 'dr_reregister_to_new_source',
-          message: `secondary ${obs.self} replicates from ${h.source}, which no longer runs: registering it with ${intended} (online)`,
+          message: `secondary ${obs.self} replicates from ${gone}: registering it with ${intended} (online)`,
         };
       }
       return none(
         'dr_secondary_of_old_source',
-        `secondary ${obs.self} replicates from ${h.source}, which no longer runs: register it with ${intended} (automatedRegister is off)`,
+        `secondary ${obs.self} replicates from ${gone}: register it with ${intended} (automatedRegister is off)`,
       );
     }
     return none('region_secondary', `${why}; ${obs.self} is a secondary`);

@@ -44,12 +44,19 @@ import {
 const WEST = 'eu-west';
 const NORTH = 'eu-north';
 
-const twoRegions = (over: { automatedRegister?: boolean; multitier?: boolean; fence?: boolean } = {}) =>
+const twoRegions = (
+  over: { automatedRegister?: boolean; multitier?: boolean; sourceOfC?: string; fence?: boolean } = {},
+) =>
   spec({
     sites: [
       { name: 'A', host: 'hana-a', region: WEST },
       { name: 'B', host: 'hana-b', region: WEST },
-      { name: 'C', host: 'hana-c', region: NORTH, ...(over.multitier ? { source: 'B' } : {}) },
+      {
+        name: 'C',
+        host: 'hana-c',
+        region: NORTH,
+        ...(over.multitier ? { source: 'B' } : over.sourceOfC ? { source: over.sourceOfC } : {}),
+      },
     ],
     takeover: { automatedRegister: over.automatedRegister ?? true },
     ...(over.fence ? { fencing: { agent: { command: 'fence_dummy' } } } : {}),
@@ -293,6 +300,61 @@ describe('the DR site (C in the other region)', () => {
     );
     expect(d.action).toMatchObject({ kind: 'register', primary: 'B', online: true });
     expect(d.reason).toBe('dr_reregister_to_new_source');
+  });
+
+  it('multitarget: moves to the new primary when the old source is back as its secondary before C saw it stop', () => {
+    // The CI race: A stopped, B took over, and A ran again as B's secondary before C's agent saw
+    // A stopped. C would stay a tier-3 of A, a chain the spec does not describe.
+    const cOf = (over: { automatedRegister?: boolean } = {}) =>
+      decide(
+        observation({
+          self: 'C',
+          local: local(secondaryHealth('A', { srMode: 'async' })),
+          leader: free(0, null),
+          peers: { A: peerSecondary('B'), B: peerWritablePrimary },
+          region: cView(),
+        }),
+        twoRegions(over),
+        T,
+      );
+    const d = cOf();
+    expect(d.action).toMatchObject({ kind: 'register', primary: 'B', online: true });
+    expect(d.reason).toBe('dr_reregister_to_new_source');
+    expect(d.message).toMatch(/replicates from A, now a secondary itself: registering it with B/);
+    const off = cOf({ automatedRegister: false });
+    expect(off.action.kind).toBe('none');
+    expect(off.reason).toBe('dr_secondary_of_old_source');
+  });
+
+  it('multitier with source A configured: stays on A when A became the secondary of B', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: peerSecondary('B'), B: peerWritablePrimary },
+        region: cView(),
+      }),
+      twoRegions({ sourceOfC: 'A' }),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe('region_secondary');
+  });
+
+  it('does not move while the primary is not seen writable (its old source a secondary, the new primary unknown)', () => {
+    const d = decide(
+      observation({
+        self: 'C',
+        local: local(secondaryHealth('A', { srMode: 'async' })),
+        leader: free(0, null),
+        peers: { A: peerSecondary('B'), B: { reachable: false, acceptsWrites: false } },
+        region: cView(),
+      }),
+      twoRegions(),
+      T,
+    );
+    expect(d.action.kind).toBe('none');
   });
 
   it('multitier A->B->C: stays with B when B became the primary', () => {

@@ -30,6 +30,23 @@ describe('two regions', () => {
     ).toBe(true);
   });
 
+  it('the old source back as a secondary before C saw it stop: C still moves to B (multitarget)', async () => {
+    const r = await runScenario(load('dr-old-source-back-as-secondary.yaml'));
+    expect(r.passed).toBe(true);
+    // A ran again as B's secondary while C's agent was down; C had reconnected to it (B -> A -> C).
+    const back = r.timeline.find((e) => e.site === 'A' && e.event === 'hana:started');
+    expect(back?.reason).toMatch(/secondary of B/);
+    const reg = events(r, 'C', 'decision:register');
+    expect(reg.map((e) => e.reason)).toEqual(['dr_reregister_to_new_source']);
+    expect(reg[0]!.t).toBeGreaterThan(back!.t);
+    expect(
+      r.timeline.some(
+        (e) => e.site === 'C' && e.event === 'hana:register' && /async secondary of B/.test(e.reason),
+      ),
+    ).toBe(true);
+    expect(r.timeline.some((e) => e.site === 'C' && TERM.includes(e.event))).toBe(false);
+  });
+
   it('primary region loss: nothing automatic, the alert fires, then the disaster takeover reports the loss', async () => {
     const r = await runScenario(load('dr-region-loss-disaster-takeover.yaml'));
     expect(r.passed).toBe(true);
