@@ -519,6 +519,8 @@ inline trust(rd, c, p, view, te) {
         if
         :: view == 0 && lwd[rd] != NUL -> v_ = 1; d_ = lwd[rd]; e_ = dnd[rd]
         :: view == 1 && rlwd[p] != NUL && PERC(rpob[p], rd, p) + ALLOW <= CYC -> v_ = 1; d_ = rlwd[p]; e_ = rdnd[p]
+        /* 3: the primary's own memory judged as its heir would judge a report of it made now */
+        :: view == 3 && lwd[rd] != NUL && ALLOW <= CYC -> v_ = 1; d_ = lwd[rd]; e_ = dnd[rd]
         :: else -> skip
         fi;
         if
@@ -588,6 +590,35 @@ inline best_candidate(rd, p, view) {
           y_ = 0
        :: else -> skip
        fi
+    :: else -> skip
+    fi
+  }
+  c_ = 0
+}
+
+/*
+ * The heir a stopped last leader leaves the key to (decideWithoutLeader, waiting_for_takeover),
+ * into b_: a candidate in sync by its own view (0) and as the heir would judge its report made
+ * now (3: the skew bound and a cycle against trust). Before, view 0 alone: with the skew bound
+ * above a cycle the heir refused while the old primary waited for it (e2e region switchover); a
+ * liveness fault, so no configuration here keeps the older rule: this checks that the key taken
+ * back in those states breaks no safety property.
+ */
+inline common_heir(i) {
+  b_ = NO;
+  for (c_ : 0 .. N - 1) {
+    if
+    :: b_ == NO && c_ != i && rpon[c_] && rph[c_] == H_SR && rpsrc[c_] == i ->
+       trust(i, c_, i, 0, ep);
+       if
+       :: y_ -> trust(i, c_, i, 3, ep)
+       :: else -> skip
+       fi;
+       if
+       :: y_ -> b_ = c_
+       :: else -> skip
+       fi;
+       y_ = 0
     :: else -> skip
     fi
   }
@@ -872,7 +903,7 @@ inline decide_without_leader(i) {
      j_ = 0;
      if
      :: x_ && h[i] == H_PD ->
-        best_candidate(i, i, 0);
+        common_heir(i);
         if
         :: b_ != NO -> x_ = 0                     /* waiting_for_takeover */
         :: else -> skip

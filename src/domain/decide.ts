@@ -798,7 +798,22 @@ function decideWithoutLeader(
         (spec.takeover.preferSiteTakeover || !restartsLeft)
       ) {
         const self: PrimaryView = selfViewOf(obs.local);
-        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now)[0];
+        // The heir judges with this site's report, another host's clock: the skew bound and a
+        // cycle count against trust there, and a report is never fresher than now. Waiting for an
+        // heir that its own rule refuses leaves nobody writable for ever (a switchover aborted
+        // after the old primary had stopped, with the skew bound above a cycle: the heir refused
+        // once its contact was logShippingTimeout less the bound and a cycle old). Then this site,
+        // the one with every commit, takes the key back and starts again.
+        const asHeirSees: PrimaryView = {
+          kind: 'report',
+          lastWritableAt: obs.local.lastWritableAt,
+          notWritableSince: obs.local.notWritableSince ?? null,
+          observedAt: now,
+        };
+        const heirs = takeoverCandidates(obs, spec, obs.self, lastEpoch, asHeirSees, now);
+        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now).find((c) =>
+          heirs.includes(c),
+        );
         if (heir !== undefined) {
           return none(
             'waiting_for_takeover',

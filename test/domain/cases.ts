@@ -1193,6 +1193,31 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'waiting_for_takeover',
     says: ['B', 'take over'],
   },
+  ...[20_000, 29_000].map((contactAge): DecisionCase => ({
+    // The e2e region switchover aborted after A had stopped for it: B's contact grew older while
+    // nobody could lead. With the skew bound (1 s) above a cycle (0.7 s) B trusts no report of A
+    // as fresh, so it refuses from logShippingTimeout less the bound and a cycle on; A, judging
+    // B with its own clock, waited for B for ever. A waits only while B would take over.
+    name: `key free, A (last leader) stopped for a switchover that aborted, B's contact ${contactAge / 1000} s old with the skew bound above a cycle: ${contactAge < 28_000 ? 'A leaves the key to B' : 'B would refuse, A takes the key back'}`,
+    spec: spec({ probes: { intervalSeconds: 0.2, timeoutSeconds: 0.5 }, lease: { ttlSeconds: 2 } }),
+    obs: observation({
+      self: 'A',
+      local: local(stoppedPrimaryHealth(), {
+        fenced: true,
+        lastWritableAt: T - contactAge,
+        notWritableSince: T - contactAge + 700,
+      }),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      peers: { B: peerSecondary('A') },
+      sync: {
+        B: syncRecord('B', 'SOK', { confirmedAt: T - contactAge, contactAt: T - contactAge }),
+      },
+    }),
+    ...(contactAge < 28_000
+      ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
+      : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
+  })),
   {
     // sim:fuzz 121600175: A's node came back, a DBA started A's instance; while it was starting
     // A "left the key to B", B took over, and A came up as a second primary (commits lost).
