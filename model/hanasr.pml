@@ -288,6 +288,12 @@ bit inm;                /* scratch: an action starts in maintenance (P4) */
 byte nf;
 byte nl;                /* messages lost so far */
 bit took;               /* a takeover happened (REACH_TAKEOVER only) */
+#ifdef REACH_WONBACK
+bit rfh[N];             /* this decision won the key over a refused handover (REACH_WONBACK only) */
+#define RFH(i, v) rfh[i] = v
+#else
+#define RFH(i, v) skip
+#endif
 
 /* narration for trails (spin -t); scripts/model-check.ts numbers the ticks */
 #define SAY(msg) printf("%c: ", 65 + i); printf(msg); printf("\n")
@@ -857,6 +863,10 @@ inline cas(i, expected) {
      /* pendingTakeover: set by an unplanned takeover, dropped by a plain acquire */
      ptk[i] = (act[i] == A_TAKEOVER && !(aarg[i] & 2) -> afrom[i] : NO);
      printf("%c: wins the leader key, epoch %d\n", 65 + i, ep);
+#ifdef REACH_WONBACK
+     took = (asv[i] != NO && rfh[i]);
+     assert(!took);      /* REACH_WONBACK: fails once the key is won back over a refused handover */
+#endif
      mine[i] = 1;
      x_ = 1
   :: else -> skip
@@ -882,9 +892,24 @@ inline decide_without_leader(i) {
   /* a handover to a site whose report shows it stopped, a secondary, or a primary while this
      site takes writes, can never complete (decide.ts deadHandover): the rules go on without it,
      and the key is won over it */
+  RFH(i, 0);
   if
   :: hov != NO && hov != i && HDEAD(hov, i) -> asv[i] = hov
   :: else -> asv[i] = NO
+  fi;
+  /* refusedHandover (decide.ts): the site that handed over (the last leader) still takes writes
+     and its target would refuse the key as it judges a report of it made now (trust view 3: the
+     primary wrote after the SOK, no SOK of this term): the key is won back over it. Before, it
+     waited for ever (sim:fuzz 1010002825); reach-handover-won-back shows the path is taken. */
+  if
+  :: asv[i] == NO && hov != NO && hov != i && lastL == i && h[i] == H_PW ->
+     trust(i, hov, i, 3, ep);
+     if
+     :: !y_ -> asv[i] = hov; RFH(i, 1)
+     :: else -> skip
+     fi;
+     y_ = 0
+  :: else -> skip
   fi;
   if
   :: ISPRI(h[i]) && (lastL == NO || lastL == i) ->

@@ -343,6 +343,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['REACH_SILENT', 'MAXF=1', 'MAXL=0'],
     what: 'some execution takes over from a silent primary (node lost, lease run out)',
   },
+  {
+    name: 'reach-handover-won-back',
+    group: 'reach',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['PLANNED', 'REACH_WONBACK', 'MAXF=2', 'MAXL=1'],
+    what: 'some execution wins the key back over a handover its target would refuse (refusedHandover)',
+  },
   // ---- today's code: a PROPOSED rule switched back ----
   {
     name: 'finding-start-keeps-sok',

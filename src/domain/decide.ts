@@ -753,9 +753,12 @@ function decideWithoutLeader(
   const adoption = decideAdoption(obs);
   if (adoption !== null) return adoption;
 
-  // A handover that can never complete (its target stopped: deadHandover): the rules below go on
-  // as if there were none, and the key is won over it.
-  const supersede = deadHandover(obs);
+  // A handover that can never complete (its target stopped: deadHandover; or it would refuse the
+  // key while this site goes on writing: refusedHandover): the rules below go on as if there were
+  // none, and the key is won over it.
+  const dead = deadHandover(obs);
+  const refused = dead === undefined ? refusedHandover(obs, spec, now, lastEpoch) : undefined;
+  const supersede = dead ?? refused?.target;
   if (h.srRole === 'primary' && (h.probeOk || h.running)) {
     if (lastLeader === undefined || lastLeader === obs.self) {
       if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self && supersede === undefined) {
@@ -804,13 +807,7 @@ function decideWithoutLeader(
         // after the old primary had stopped, with the skew bound above a cycle: the heir refused
         // once its contact was logShippingTimeout less the bound and a cycle old). Then this site,
         // the one with every commit, takes the key back and starts again.
-        const asHeirSees: PrimaryView = {
-          kind: 'report',
-          lastWritableAt: obs.local.lastWritableAt,
-          notWritableSince: obs.local.notWritableSince ?? null,
-          observedAt: now,
-        };
-        const heirs = takeoverCandidates(obs, spec, obs.self, lastEpoch, asHeirSees, now);
+        const heirs = takeoverCandidates(obs, spec, obs.self, lastEpoch, asHeirSees(obs, now), now);
         const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now).find((c) =>
           heirs.includes(c),
         );
@@ -829,7 +826,7 @@ function decideWithoutLeader(
           ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
         },
         lastLeader === undefined ? 'bootstrap_leader' : 'reacquire_leader',
-        `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
+        `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})${refused !== undefined ? `, over the handover to ${refused.target}, which would not take it (${refused.why})` : supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
       );
     }
     // The last leader handed the key to this primary (it ran as primary by hand and was in sync
@@ -1083,6 +1080,44 @@ function decideWithoutLeader(
       ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
       : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
   );
+}
+
+/**
+ * The site this site handed the key to, when that site would refuse it now: this site, the last
+ * leader, still takes writes (a handover with --suspendPrimary keeps it writable until the
+ * successor suspends it) and the successor, judging a report of it made now, would not find
+ * itself in sync. Nobody writes its sync record while nobody leads, and every write here makes
+ * that record older, so the refusal lasts: a planned takeover whose target's agent was down when
+ * the key came left the old primary serving without a leader key, for ever (sim:fuzz
+ * 1010002825). It wins the key back as the one writer; a DBA asks again. A forced request is not
+ * refused by the in-sync rule, so its handover stands.
+ */
+function refusedHandover(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  lastEpoch: number,
+): { readonly target: string; readonly why: string } | undefined {
+  const target = obs.handoverTo;
+  if (target === undefined || target === obs.self) return undefined;
+  if (obs.leader.state !== 'free' || obs.leader.lastLeader !== obs.self) return undefined;
+  if (!isWritablePrimary(obs.local.health)) return undefined;
+  const forced = obs.intents.some(
+    (i) => i.kind === 'planned-takeover' && i.target === target && i.force === true,
+  );
+  if (forced) return undefined;
+  const verdict = promotable(obs, spec, target, obs.self, lastEpoch, asHeirSees(obs, now), now);
+  return verdict.ok ? undefined : { target, why: verdict.why };
+}
+
+/** This site's own memory as a successor would judge a report of it made now (another host's clock). */
+function asHeirSees(obs: Observation, now: number): PrimaryView {
+  return {
+    kind: 'report',
+    lastWritableAt: obs.local.lastWritableAt,
+    notWritableSince: obs.local.notWritableSince ?? null,
+    observedAt: now,
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   EPOCH,
   T,
   free,
+  link,
   local,
   observation,
   peerWritablePrimary,
@@ -147,6 +148,8 @@ describe('a handover that cannot complete', () => {
           local: local(primaryHealth([])),
           leader: free(EPOCH, 'A'),
           handoverTo: 'B',
+          // B in sync as it would judge A's report: only its presence is in doubt.
+          sync: { B: syncRecord('B', 'SOK', { confirmedAt: T }) },
           ...c,
         }),
         S,
@@ -154,5 +157,62 @@ describe('a handover that cannot complete', () => {
       );
       expect(d.reason).toBe('handover_to_other');
     }
+  });
+
+  // sim:fuzz 1010002825: B's agent was down when A handed it the key with --suspendPrimary. A went
+  // on writing without a leader key; nobody confirms B's SOK while nobody leads, so B refused as
+  // not in sync (A wrote after its last SOK) from then on, and A waited for it for ever.
+  const wroteOn = (over: Parameters<typeof observation>[0] extends infer I ? Partial<I> : never) =>
+    decide(
+      observation({
+        self: 'A',
+        local: local(primaryHealth([link('B')])),
+        leader: free(EPOCH, 'A'),
+        handoverTo: 'B',
+        reports: { B: report('B', secondaryHealth('A')) },
+        peers: { B: { reachable: true, acceptsWrites: false, role: 'secondary' as const, running: true } },
+        ...over,
+      }),
+      spec(),
+      T,
+    );
+
+  it('the site that handed over and goes on writing wins the key back once its target would refuse it', () => {
+    for (const sync of [
+      { B: syncRecord('B', 'SOK', { confirmedAt: T - 10_000 }) }, // A wrote after the SOK
+      { B: syncRecord('B', 'SFAIL', { confirmedAt: T }) },
+      { B: syncRecord('B', 'SOK', { confirmedAt: T, epoch: EPOCH - 1 }) },
+      {},
+    ]) {
+      const d = wroteOn({ sync });
+      expect(d.reason, JSON.stringify(sync)).toBe('reacquire_leader');
+      expect(d.action).toEqual({ kind: 'acquire-leader', expectedLastEpoch: EPOCH, supersedeHandover: 'B' });
+      expect(d.message).toMatch(/over the handover to B, which would not take it \(/);
+    }
+  });
+
+  it('the handover stands while its target would take it, or when the request was forced', () => {
+    expect(wroteOn({ sync: { B: syncRecord('B', 'SOK', { confirmedAt: T }) } }).reason).toBe(
+      'handover_to_other',
+    );
+    const forced = wroteOn({
+      sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T }) },
+      intents: [{ kind: 'planned-takeover', id: 'p1', target: 'B', epoch: EPOCH, force: true }],
+    });
+    expect(forced.reason).toBe('handover_to_other');
+    // Not the site that handed over (another primary, a stopped one): the older rules.
+    const stopped = decide(
+      observation({
+        self: 'A',
+        local: local(stoppedPrimaryHealth(), { lastWritableAt: T - 1000 }),
+        leader: free(EPOCH, 'A'),
+        handoverTo: 'B',
+        reports: { B: report('B', secondaryHealth('A')) },
+        sync: { B: syncRecord('B', 'SFAIL', { confirmedAt: T }) },
+      }),
+      spec(),
+      T,
+    );
+    expect(stopped.reason).toBe('handover_to_other');
   });
 });

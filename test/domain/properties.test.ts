@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HanaSystemReplicationSpec } from '../../src/api/spec.js';
-import { cycleMs, decide } from '../../src/domain/decide.js';
+import { cycleMs, decide, promotable } from '../../src/domain/decide.js';
 import type { Action } from '../../src/domain/decision.js';
 import type { Observation } from '../../src/domain/observation.js';
 import { T } from '../support/observations.js';
@@ -130,15 +130,39 @@ describe('decide over random observations', () => {
         if (d.action.kind !== 'acquire-leader' && d.action.kind !== 'takeover') return;
         expect(obs.leader.state).toBe('free');
         if (obs.handoverTo !== undefined && obs.handoverTo !== obs.self) {
-          // Only over a handover that can never complete: its site's agent reports it stopped, a
-          // secondary (or no role), or a primary while this site takes writes (a stopped primary
-          // takes the key only while no other site does), and the key is won over that very
-          // handover.
+          // Only over a handover that can never complete, and the key is won over that very
+          // handover: its site's agent reports it stopped, a secondary (or no role), or a primary
+          // while this site takes writes (a stopped primary takes the key only while no other
+          // site does); or this site handed over, goes on taking writes, and its target would
+          // refuse the key (not in sync as it judges a report of this site; not forced).
           expect(d.action.supersedeHandover).toBe(obs.handoverTo);
           const target = obs.reports[obs.handoverTo]?.health;
-          expect(target?.probeOk).toBe(true);
-          if (target?.srRole === 'primary') expect(obs.local.health.acceptsWrites).toBe(true);
-          expect(target?.running).toBe(false);
+          const refused =
+            obs.leader.state === 'free' &&
+            obs.leader.lastLeader === obs.self &&
+            obs.local.health.acceptsWrites &&
+            !obs.intents.some(
+              (i) => i.kind === 'planned-takeover' && i.target === obs.handoverTo && i.force === true,
+            ) &&
+            !promotable(
+              obs,
+              spec,
+              obs.handoverTo,
+              obs.self,
+              obs.leader.lastEpoch,
+              {
+                kind: 'report',
+                lastWritableAt: obs.local.lastWritableAt,
+                notWritableSince: obs.local.notWritableSince ?? null,
+                observedAt: T,
+              },
+              T,
+            ).ok;
+          if (!refused) {
+            expect(target?.probeOk).toBe(true);
+            if (target?.srRole === 'primary') expect(obs.local.health.acceptsWrites).toBe(true);
+            expect(target?.running).toBe(false);
+          }
         }
         if (d.action.kind === 'acquire-leader' && obs.leader.state === 'free') {
           expect(obs.local.health.srRole).toBe('primary');

@@ -5,7 +5,7 @@
  * that must catch it, and spin runs for real on six mutations of issue 12 (no epoch
  * compare-and-set, unknown lag trusted, promotion after an unconfirmed fence, the watchdog fed
  * without renewal, a last leader waiting on an unknown local state, acting in maintenance) and on
- * the reachability of a takeover. These configurations are the small ones
+ * the reachability of a takeover and of the key won back over a refused handover. These configurations are the small ones
  * (`-DONLYA`: faults and lost messages at the first primary only); about 20 s of CPU in all.
  */
 import { readFileSync } from 'node:fs';
@@ -111,6 +111,7 @@ describe('spin on the model', () => {
     'mut-unknown-key-lost-wait',
     'mut-act-in-maintenance',
     'reach-takeover',
+    'reach-handover-won-back',
   ];
   const results = new Map<string, CheckResult>();
 
@@ -191,5 +192,13 @@ describe('spin on the model', () => {
     expect(r.trail.at(-1)).toMatch(
       /B: sr_takeover done: B is primary \(it misses an acknowledged commit: 0\)/,
     );
+  });
+
+  it('reaches the key won back over a handover its target would refuse (refusedHandover)', () => {
+    const r = result('reach-handover-won-back');
+    expect(r.assertion).toBe('!(took)');
+    const handed = r.trail.findIndex((l) => /A: planned takeover: releases the key for B/.test(l));
+    expect(handed).toBeGreaterThanOrEqual(0);
+    expect(r.trail.at(-1)).toMatch(/A: wins the leader key, epoch \d/);
   });
 });
