@@ -189,6 +189,7 @@ bit sdown;              /* store outage (no quorum): nothing expires */
 byte ldr;               /* leader key: site, or NO */
 byte ep;                /* lastEpoch (the epoch of the current or last term) */
 byte lastL;             /* lastLeader */
+byte prevL = NO;        /* the leader of the term before lastL's (the code: that agent's memory, ledEpoch; the model keeps it across agent restarts, a superset) */
 byte hov;               /* handoverTo */
 byte klease;            /* ticks left on the lease the leader key is bound to */
 bit kcur;               /* the key is bound to its holder's current session lease */
@@ -288,11 +289,21 @@ bit inm;                /* scratch: an action starts in maintenance (P4) */
 byte nf;
 byte nl;                /* messages lost so far */
 bit took;               /* a takeover happened (REACH_TAKEOVER only) */
-#ifdef REACH_WONBACK
-bit rfh[N];             /* this decision won the key over a refused handover (REACH_WONBACK only) */
+#if defined(REACH_WONBACK) || defined(REACH_NEVERTOOK)
+bit rfh[N];             /* this decision took the path a REACH_WONBACK / REACH_NEVERTOOK run looks for */
 #define RFH(i, v) rfh[i] = v
 #else
 #define RFH(i, v) skip
+#endif
+#ifdef REACH_WONBACK
+#define RFH_WONBACK(i) RFH(i, 1)
+#else
+#define RFH_WONBACK(i) skip
+#endif
+#ifdef REACH_NEVERTOOK
+#define RFH_NEVERTOOK(i) RFH(i, 1)
+#else
+#define RFH_NEVERTOOK(i) skip
 #endif
 
 /* narration for trails (spin -t); scripts/model-check.ts numbers the ticks */
@@ -836,7 +847,7 @@ inline cas(i, expected) {
   :: STORE(i) && !l1 && ep < MAXEP && ldr != i ->
 #endif
      ensure_lease(i);
-     ldr = i; ep++; lastL = i; hov = NO; kcur = 1; klease = lease[i];
+     ldr = i; ep++; prevL = lastL; lastL = i; hov = NO; kcur = 1; klease = lease[i];
 #ifndef TODAY_REGRANT_RENEWS
      /* the key is bound to the current lease: its renewals are the key's from now on */
      if
@@ -866,6 +877,10 @@ inline cas(i, expected) {
 #ifdef REACH_WONBACK
      took = (asv[i] != NO && rfh[i]);
      assert(!took);      /* REACH_WONBACK: fails once the key is won back over a refused handover */
+#endif
+#ifdef REACH_NEVERTOOK
+     took = rfh[i];
+     assert(!took);      /* REACH_NEVERTOOK: fails once a stopped primary takes the key after a last leader that never took over */
 #endif
      mine[i] = 1;
      x_ = 1
@@ -905,7 +920,7 @@ inline decide_without_leader(i) {
   :: asv[i] == NO && hov != NO && hov != i && lastL == i && h[i] == H_PW ->
      trust(i, hov, i, 3, ep);
      if
-     :: !y_ -> asv[i] = hov; RFH(i, 1)
+     :: !y_ -> asv[i] = hov; RFH_WONBACK(i)
      :: else -> skip
      fi;
      y_ = 0
@@ -943,6 +958,24 @@ inline decide_without_leader(i) {
      x_ = 0
   :: ISPRI(h[i]) && lastL != NO && lastL != i && (h[i] == H_PW || h[i] == H_PS) ->
      act[i] = A_FENCE; SAY("runs as primary but another site was the last leader: fence (stale_primary)")
+  :: h[i] == H_PD && lastL != NO && lastL != i && prevL == i && rpon[lastL] && rph[lastL] == H_SD &&
+     pv[i * N + lastL] == PV_UNR ->
+     /* last_leader_never_took_over: this site led the term before the last leader's, whose agent
+        reads it a stopped secondary (a stopped secondary cannot be mid-takeover): its term made
+        no primary, this site takes the key and, as leader, starts itself (sim:fuzz 980006877) */
+     x_ = 1;
+     for (j_ : 0 .. N - 1) {
+       if
+       :: j_ != i && ((rpon[j_] && rph[j_] == H_PW) || PVW(pv[i * N + j_])) -> x_ = 0   /* otherWriter */
+       :: else -> skip
+       fi
+     }
+     j_ = 0;
+     if
+     :: x_ -> act[i] = A_ACQUIRE; aep[i] = ep; RFH_NEVERTOOK(i); SAY("the last leader never took over: acquire the key (last_leader_never_took_over)")
+     :: else -> skip
+     fi;
+     x_ = 0
   :: h[i] == H_UNK && lastL == i ->
      /*
       * local_state_unknown_key_lost: the last leader's key ran out (its agent restarted under an

@@ -351,6 +351,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['PLANNED', 'REACH_WONBACK', 'MAXF=2', 'MAXL=1'],
     what: 'some execution wins the key back over a handover its target would refuse (refusedHandover)',
   },
+  {
+    name: 'reach-never-took-over',
+    group: 'reach',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['REACH_NEVERTOOK', ...AGENTS, 'MAXF=2', 'MAXL=0'],
+    what: 'some execution has a stopped primary take the key after a last leader that never took over',
+  },
   // ---- today's code: a PROPOSED rule switched back ----
   {
     name: 'finding-start-keeps-sok',

@@ -154,6 +154,8 @@ export class Agent {
   /** What that flag is made of (src/domain/maintenance-watch.ts). */
   private maintenanceWatch: MaintenanceWatch = NO_MAINTENANCE_SEEN;
   private lastKnownRole: HanaHealth['srRole'] | undefined;
+  /** The newest epoch this agent read the leader key as its own at (LocalView.ledEpoch). */
+  private ledEpoch: number | undefined;
   private lastHealth: HanaHealth = unknownHealth('not probed yet');
   /**
    * A start of the own primary was seen (primaryStartSeen) and its secondaries are not recorded
@@ -1077,6 +1079,7 @@ export class Agent {
     }
     this.leaderMine =
       leader.state === 'held' ? leader.mine : leader.state === 'unknown' ? this.leaderMine : false;
+    if (leader.state === 'held' && leader.mine) this.ledEpoch = leader.leader.epoch;
 
     if (state) {
       await this.storeWrite('report', () => this.session.publishReport(this.report(now))).then((ok) => {
@@ -1261,6 +1264,7 @@ export class Agent {
         notWritableSince: this.notWritableSince,
         ...(this.lastKnownRole !== undefined ? { lastKnownRole: this.lastKnownRole } : {}),
         downSeenAt: this.downSeenAt,
+        ...(this.ledEpoch !== undefined ? { ledEpoch: this.ledEpoch } : {}),
         startUnrecorded: this.startSfailOwed,
         leaderMayBeInMaintenance: this.leaderMayBeInMaintenance,
       },

@@ -767,8 +767,12 @@ function decideWithoutLeader(
           `the leader key is being handed over to ${obs.handoverTo}; ${obs.self} does not take it back`,
         );
       }
+      // By its agent's report, or by a direct check (its agent may not read it: probe tools hung).
       const anotherWritable = spec.sites.some(
-        (s) => s.name !== obs.self && obs.reports[s.name] && isWritablePrimary(obs.reports[s.name]!.health),
+        (s) =>
+          s.name !== obs.self &&
+          ((obs.reports[s.name] !== undefined && isWritablePrimary(obs.reports[s.name]!.health)) ||
+            obs.peers[s.name]?.acceptsWrites === true),
       );
       if (anotherWritable) {
         // A primary that may never hold the key (its required watchdog is unusable) next to
@@ -847,6 +851,36 @@ function decideWithoutLeader(
         `${lastLeader} handed the leader key to ${obs.self}, a stopped primary: acquiring it (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
       );
     }
+    // The last leader never took over: this site led the term right before it (this agent's
+    // memory), and the last leader's agent (alive: its report is leased) reads its site a stopped
+    // secondary. A takeover makes a site primary, and a stopped secondary cannot be mid-takeover,
+    // so the last term made no primary and this stopped primary is still the newest: it takes the
+    // key and, as leader, starts itself (sim:fuzz 980006877: B took the key for a takeover, its
+    // node crashed before it, the key ran out, and A, stopped, and B, a stopped secondary once its
+    // node was back, each waited for the other for ever). Without the memory (an agent restarted)
+    // a term of a third site in between cannot be ruled out: then it waits, as before.
+    const last = lastLeader === undefined ? undefined : obs.reports[lastLeader];
+    if (
+      lastLeader !== undefined &&
+      obs.local.ledEpoch === lastEpoch - 1 &&
+      last !== undefined &&
+      last.health.probeOk &&
+      last.health.srRole === 'secondary' &&
+      !last.health.running &&
+      !hasLiveProcess(last.health) &&
+      obs.peers[lastLeader]?.running !== true &&
+      h.probeOk &&
+      !h.running &&
+      !hasLiveProcess(h) &&
+      otherWriter(obs, obs.self) === undefined
+    ) {
+      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
+      return decision(
+        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+        'last_leader_never_took_over',
+        `${lastLeader}, the last leader (epoch ${lastEpoch}, after ${obs.self}'s term), never took over (its agent reads it a stopped secondary): acquiring the key (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
+      );
+    }
     // Coming up (started by hand) or restarting its indexserver counts: it takes writes the
     // moment it is up, before the next cycle could stop it.
     if (h.acceptsWrites || h.running || hasLiveProcess(h)) {
@@ -885,9 +919,11 @@ function decideWithoutLeader(
   // while its probe tools hung and the last leader was cut off, it took writes with a secondary in
   // sync; the last leader came back, took the key again and restarted, and those commits were
   // lost). Stopping it removes no candidate: only a secondary takes over, only the last leader
-  // takes the key back.
+  // takes the key back. So too before anyone led (sim:fuzz 1040006226: no site could lead, its
+  // watchdog required and unusable; the first primary's probe tools hung and it went on writing
+  // unseen, and a DBA's takeover by hand elsewhere left two writers): once it reads itself again,
+  // a stopped primary takes the key as at bootstrap.
   if (
-    lastLeader !== undefined &&
     lastLeader !== obs.self &&
     localStateUnknown(obs) &&
     !isStarting(h) &&
@@ -896,7 +932,7 @@ function decideWithoutLeader(
     return decision(
       { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
       'local_state_unknown_former_primary',
-      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}), last seen as a primary while ${lastLeader} was the last leader: it may be a primary started by hand that writes, stopping it (hard stop, delivered even to a hung instance)`,
+      `cannot read the state of ${obs.self} (${h.probeError ?? 'unknown'}), last seen as a primary while ${lastLeader === undefined ? 'no site has led yet' : `${lastLeader} was the last leader`}: it may be a primary that writes unseen, stopping it (hard stop, delivered even to a hung instance)`,
     );
   }
   if (!isHealthySecondary(h)) {

@@ -34,8 +34,8 @@ export function localStateUnknown(obs: Observation): boolean {
  * does not apply: the site may be the only candidate left, and a stopped secondary is started
  * again only under a leader; except for the last leader itself, whose key ran out: a successor
  * takes over by the lease rule, so decideWithoutLeader stops it, `local_state_unknown_key_lost`;
- * and for a former primary that is not the last leader, which no rule would make a candidate:
- * `local_state_unknown_former_primary`.)
+ * and for a former primary that is not the last leader (or before anyone led), which no rule
+ * would make a candidate: `local_state_unknown_former_primary`.)
  */
 export function decideUnknownLocalState(
   obs: Observation,

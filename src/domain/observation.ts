@@ -53,6 +53,11 @@ export interface LocalView {
   /** The last time a readable probe found this site down (SiteReport.downSeenAt); null or absent: not seen. */
   readonly downSeenAt?: number | null;
   /**
+   * The newest epoch at which this agent read the leader key as its own (memory: absent after
+   * the agent restarts, and absent counts as "not known").
+   */
+  readonly ledEpoch?: number;
+  /**
    * A start of this site's primary was seen (sync.ts primaryStartSeen: a DBA's start after a
    * crash, say) and its secondaries are not recorded SFAIL for it yet. Absent: false.
    */

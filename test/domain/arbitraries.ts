@@ -243,6 +243,8 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         localRestarts: fc.integer({ min: 0, max: 3 }),
         fenced: fc.boolean(),
         lastWritableAt: fc.option(past, { nil: null }),
+        // Relative to the key's epoch: the term before it (last_leader_never_took_over), or another.
+        ledEpochDelta: fc.option(fc.constantFrom(-1, -1, -2, 0), { nil: undefined }),
         leader,
         leaseAgeMs: fc.option(fc.integer({ min: 0, max: 120_000 }), { nil: null }),
         reports: perSite(reportArb, others),
@@ -261,6 +263,16 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
           localRestarts: r.localRestarts,
           fenced: r.fenced,
           lastWritableAt: r.lastWritableAt,
+          ...((e) =>
+            r.ledEpochDelta !== undefined && e !== undefined && e + r.ledEpochDelta >= 0
+              ? { ledEpoch: e + r.ledEpochDelta }
+              : {})(
+            r.leader.state === 'free'
+              ? r.leader.lastEpoch
+              : r.leader.state === 'held'
+                ? r.leader.leader.epoch
+                : undefined,
+          ),
         },
         leader: r.leader,
         leaseAgeMs: r.leaseAgeMs,

@@ -49,6 +49,27 @@ export interface DecisionCase {
 }
 
 const S = spec();
+/** B, the last leader, a stopped secondary (its node back, HANA down). */
+const STOPPED_B = report(
+  'B',
+  secondaryHealth('A', {
+    running: false,
+    processes: { hdbdaemon: 'GRAY', hdbnameserver: 'GRAY', hdbindexserver: 'GRAY' },
+    landscapeStatus: 1,
+  }),
+);
+/** A, a stopped primary that led epoch `led` (undefined: its agent does not know), at a free key B held last. */
+const neverTookOver = (over: Partial<ObservationInput>, led: number | undefined): Observation =>
+  observation({
+    self: 'A',
+    local: local(stoppedPrimaryHealth(), {
+      fenced: true,
+      lastWritableAt: T - 60_000,
+      ...(led !== undefined ? { ledEpoch: led } : {}),
+    }),
+    leader: free(EPOCH, 'B'),
+    ...over,
+  });
 const LEADER_SINCE = T - 3_600_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -1218,6 +1239,51 @@ export const twoPrimaryCases: DecisionCase[] = [
       ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
       : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
   })),
+  // sim:fuzz 980006877: B took the key (epoch 2) to take over from A, its node crashed before the
+  // takeover, the key ran out. A, which led epoch 1, is a stopped primary; B (node back) a stopped
+  // secondary.
+  {
+    name: 'key free, the last leader B never took over (a stopped secondary) right after A led: A, a stopped primary, takes the key to start',
+    spec: S,
+    obs: neverTookOver({ reports: { B: STOPPED_B } }, EPOCH - 1),
+    kind: 'acquire-leader',
+    reason: 'last_leader_never_took_over',
+    says: [`B, the last leader (epoch ${EPOCH}, after A`, 'never took over', 'start A as the primary'],
+    action: { expectedLastEpoch: EPOCH },
+  },
+  ...(
+    [
+      ['B runs (it may be mid-takeover)', { reports: { B: report('B', secondaryHealth('A')) } }, EPOCH - 1],
+      ["B's agent is silent", { reports: {} }, EPOCH - 1],
+      [
+        'B is a stopped primary (it took over)',
+        { reports: { B: report('B', stoppedPrimaryHealth()) } },
+        EPOCH - 1,
+      ],
+      [
+        'a direct check finds B running',
+        { reports: { B: STOPPED_B }, peers: { B: { ...peerSecondary('A'), running: true } } },
+        EPOCH - 1,
+      ],
+      [
+        "A's agent restarted (it does not know which term came before B's)",
+        { reports: { B: STOPPED_B } },
+        undefined,
+      ],
+      [
+        'A led an older term (another site may have led in between)',
+        { reports: { B: STOPPED_B } },
+        EPOCH - 2,
+      ],
+    ] as const
+  ).map(([what, over, led]): DecisionCase => ({
+    name: `key free, last leader B, A a stopped primary, but ${what}: A does not take the key`,
+    spec: S,
+    obs: neverTookOver(over, led),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['no leader'],
+  })),
   {
     // sim:fuzz 121600175: A's node came back, a DBA started A's instance; while it was starting
     // A "left the key to B", B took over, and A came up as a second primary (commits lost).
@@ -1915,6 +1981,16 @@ export const unknownLocalStateCases: DecisionCase[] = [
     action: { mode: 'stop', epoch: EPOCH },
   },
   {
+    // sim:fuzz 1040006226: no site could ever lead; A's probe tools hung while it wrote unseen.
+    name: 'key free, nobody has led yet, A last seen as a primary, cannot read its state: hard stop',
+    spec: S,
+    obs: unknownUnderB({ failedProbes: 1, lastKnownRole: 'primary' }, { state: 'free', lastEpoch: 0 }),
+    kind: 'fence',
+    reason: 'local_state_unknown_former_primary',
+    says: ['cannot read the state of A', 'last seen as a primary while no site has led yet', 'stopping it'],
+    action: { mode: 'stop', epoch: 0 },
+  },
+  {
     name: 'key free (last leader B), A last seen as a secondary, failureThreshold probes failed: waits, it may be the only candidate',
     spec: S,
     obs: unknownUnderB({ failedProbes: 5, lastKnownRole: 'secondary' }, free(EPOCH, 'B')),
@@ -1994,6 +2070,23 @@ export const watchdogCases: DecisionCase[] = [
     kind: 'fence',
     reason: 'primary_cannot_lead',
     says: ['A runs as primary next to another primary', 'never hold the leader key', 'stopping it'],
+  },
+  {
+    // sim:fuzz 1040006226: the other primary's agent could not read it (its probe tools hung), so
+    // its report said nothing; the direct check found it writable.
+    name: 'A runs as primary next to a primary only a direct check finds writable, its required watchdog unusable: stops A',
+    spec: S,
+    obs: observation({
+      self: 'A',
+      local: local(primaryHealth()),
+      leader: free(0, null),
+      reports: { B: report('B', downHealth()) },
+      peers: { B: peerWritablePrimary },
+      watchdog: noWatchdog,
+    }),
+    kind: 'fence',
+    reason: 'primary_cannot_lead',
+    says: ['A runs as primary next to another primary', 'stopping it'],
   },
   {
     name: 'the same after A was the last leader: stops A',

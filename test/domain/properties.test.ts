@@ -174,8 +174,20 @@ describe('decide over random observations', () => {
               if (site !== obs.self) expect(r.health.acceptsWrites).toBe(false);
             for (const [site, p] of Object.entries(obs.peers))
               if (site !== obs.self) expect(p.acceptsWrites).toBe(false);
-          } else {
-            expect([undefined, obs.self]).toContain(obs.leader.lastLeader);
+          } else if (![undefined, obs.self].includes(obs.leader.lastLeader)) {
+            // The last leader never took over: this site led the term right before, the last
+            // leader's agent reads it a stopped secondary, and this site is a stopped primary
+            // next to no writer.
+            const last = obs.reports[obs.leader.lastLeader!]?.health;
+            expect(d.reason).toBe('last_leader_never_took_over');
+            expect(obs.local.ledEpoch).toBe(obs.leader.lastEpoch - 1);
+            expect(last?.srRole).toBe('secondary');
+            expect(last?.running).toBe(false);
+            expect(obs.local.health.running || obs.local.health.acceptsWrites).toBe(false);
+            for (const [site, r] of Object.entries(obs.reports))
+              if (site !== obs.self) expect(r.health.acceptsWrites).toBe(false);
+            for (const [site, p] of Object.entries(obs.peers))
+              if (site !== obs.self) expect(p.acceptsWrites).toBe(false);
           }
         }
       }),

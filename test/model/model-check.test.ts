@@ -5,7 +5,8 @@
  * that must catch it, and spin runs for real on six mutations of issue 12 (no epoch
  * compare-and-set, unknown lag trusted, promotion after an unconfirmed fence, the watchdog fed
  * without renewal, a last leader waiting on an unknown local state, acting in maintenance) and on
- * the reachability of a takeover and of the key won back over a refused handover. These configurations are the small ones
+ * the reachability of a takeover, of the key won back over a refused handover and of the key
+ * taken after a last leader that never took over. These configurations are the small ones
  * (`-DONLYA`: faults and lost messages at the first primary only); about 20 s of CPU in all.
  */
 import { readFileSync } from 'node:fs';
@@ -112,6 +113,7 @@ describe('spin on the model', () => {
     'mut-act-in-maintenance',
     'reach-takeover',
     'reach-handover-won-back',
+    'reach-never-took-over',
   ];
   const results = new Map<string, CheckResult>();
 
@@ -200,5 +202,14 @@ describe('spin on the model', () => {
     const handed = r.trail.findIndex((l) => /A: planned takeover: releases the key for B/.test(l));
     expect(handed).toBeGreaterThanOrEqual(0);
     expect(r.trail.at(-1)).toMatch(/A: wins the leader key, epoch \d/);
+  });
+
+  it('reaches a stopped primary taking the key after a last leader that never took over', () => {
+    const r = result('reach-never-took-over');
+    expect(r.assertion).toBe('!(took)');
+    const never = r.trail.findIndex((l) => /the last leader never took over: acquire the key/.test(l));
+    expect(never).toBeGreaterThanOrEqual(0);
+    expect(r.trail.slice(0, never).some((l) => / wins the leader key, epoch 2/.test(l))).toBe(true);
+    expect(r.trail.some((l) => /sr_takeover done/.test(l))).toBe(false);
   });
 });
