@@ -837,18 +837,21 @@ function decideWithoutLeader(
     // at its last write) and its own agent stopped it meanwhile, as it does with any primary
     // while another site leads (sim:fuzz 882000445: then every agent waited for ever). The
     // leader vetted it and is stopped itself: it takes the key, and as leader starts its site.
-    if (
-      obs.handoverTo === obs.self &&
-      h.probeOk &&
-      !h.running &&
-      !hasLiveProcess(h) &&
-      otherWriter(obs, obs.self) === undefined
-    ) {
-      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
-      return decision(
-        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+    // A stopped primary, next to no writer, that takes the key to start itself as leader.
+    const stoppedAlone =
+      h.probeOk && !h.running && !hasLiveProcess(h) && otherWriter(obs, obs.self) === undefined;
+    const takeKeyToStart = (reason: string, why: string): Decision =>
+      obs.watchdog?.mayLead === false
+        ? watchdogForbids(obs, 'acquire the leader key')
+        : decision(
+            { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+            reason,
+            `${why}: acquiring ${reason === 'handover_accepted' ? 'it' : 'the key'} (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
+          );
+    if (obs.handoverTo === obs.self && stoppedAlone) {
+      return takeKeyToStart(
         'handover_accepted',
-        `${lastLeader} handed the leader key to ${obs.self}, a stopped primary: acquiring it (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
+        `${lastLeader} handed the leader key to ${obs.self}, a stopped primary`,
       );
     }
     // The last leader never took over: this site led the term right before it (this agent's
@@ -869,16 +872,11 @@ function decideWithoutLeader(
       !last.health.running &&
       !hasLiveProcess(last.health) &&
       obs.peers[lastLeader]?.running !== true &&
-      h.probeOk &&
-      !h.running &&
-      !hasLiveProcess(h) &&
-      otherWriter(obs, obs.self) === undefined
+      stoppedAlone
     ) {
-      if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
-      return decision(
-        { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+      return takeKeyToStart(
         'last_leader_never_took_over',
-        `${lastLeader}, the last leader (epoch ${lastEpoch}, after ${obs.self}'s term), never took over (its agent reads it a stopped secondary): acquiring the key (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
+        `${lastLeader}, the last leader (epoch ${lastEpoch}, after ${obs.self}'s term), never took over (its agent reads it a stopped secondary)`,
       );
     }
     // Coming up (started by hand) or restarting its indexserver counts: it takes writes the
