@@ -17,6 +17,7 @@ import {
   type RegionRecord,
   type RegionView,
 } from '../../src/domain/region.js';
+import type { PeerView } from '../../src/domain/observation.js';
 import type { Intent } from '../../src/domain/types.js';
 import {
   EPOCH,
@@ -286,18 +287,28 @@ describe('the DR site (C in the other region)', () => {
     expect(d.action.kind).toBe('none');
   });
 
-  it('multitarget: re-registers online to the new in-region primary when its source (the old primary) is gone', () => {
-    const d = decide(
+  /** C, a running async secondary of `source`, decides with these direct checks of A and B. */
+  const cDecides = (
+    source: string,
+    peers: Record<string, PeerView>,
+    over: Parameters<typeof twoRegions>[0] = {},
+  ) =>
+    decide(
       observation({
         self: 'C',
-        local: local(secondaryHealth('A', { srMode: 'async' })),
+        local: local(secondaryHealth(source, { srMode: 'async' })),
         leader: free(0, null),
-        peers: { A: unreachable, B: peerWritablePrimary },
+        peers,
         region: cView(),
       }),
-      twoRegions(),
+      twoRegions(over),
       T,
     );
+  const aGoneBWrites = { A: unreachable, B: peerWritablePrimary };
+  const aFollowsB = { A: peerSecondary('B'), B: peerWritablePrimary };
+
+  it('multitarget: re-registers online to the new in-region primary when its source (the old primary) is gone', () => {
+    const d = cDecides('A', aGoneBWrites);
     expect(d.action).toMatchObject({ kind: 'register', primary: 'B', online: true });
     expect(d.reason).toBe('dr_reregister_to_new_source');
   });
@@ -305,103 +316,55 @@ describe('the DR site (C in the other region)', () => {
   it('multitarget: moves to the new primary when the old source is back as its secondary before C saw it stop', () => {
     // The CI race: A stopped, B took over, and A ran again as B's secondary before C's agent saw
     // A stopped. C would stay a tier-3 of A, a chain the spec does not describe.
-    const cOf = (over: { automatedRegister?: boolean } = {}) =>
-      decide(
-        observation({
-          self: 'C',
-          local: local(secondaryHealth('A', { srMode: 'async' })),
-          leader: free(0, null),
-          peers: { A: peerSecondary('B'), B: peerWritablePrimary },
-          region: cView(),
-        }),
-        twoRegions(over),
-        T,
-      );
-    const d = cOf();
+    const d = cDecides('A', aFollowsB);
     expect(d.action).toMatchObject({ kind: 'register', primary: 'B', online: true });
     expect(d.reason).toBe('dr_reregister_to_new_source');
     expect(d.message).toMatch(/replicates from A, now a secondary itself: registering it with B/);
-    const off = cOf({ automatedRegister: false });
+    const off = cDecides('A', aFollowsB, { automatedRegister: false });
     expect(off.action.kind).toBe('none');
     expect(off.reason).toBe('dr_secondary_of_old_source');
   });
 
-  it('multitier with source A configured: stays on A when A became the secondary of B', () => {
-    const d = decide(
-      observation({
-        self: 'C',
-        local: local(secondaryHealth('A', { srMode: 'async' })),
-        leader: free(0, null),
-        peers: { A: peerSecondary('B'), B: peerWritablePrimary },
-        region: cView(),
-      }),
-      twoRegions({ sourceOfC: 'A' }),
-      T,
-    );
+  it.each([
+    [
+      'multitier with source A configured: stays on A when A became the secondary of B',
+      'A',
+      aFollowsB,
+      { sourceOfC: 'A' },
+      'region_secondary',
+    ],
+    [
+      'multitier A->B->C: stays with B when B became the primary',
+      'B',
+      aGoneBWrites,
+      { multitier: true },
+      'region_secondary',
+    ],
+    [
+      'waits for the DBA when automatedRegister is off',
+      'A',
+      aGoneBWrites,
+      { automatedRegister: false },
+      'dr_secondary_of_old_source',
+    ],
+    [
+      'does not move while its source still runs (DR link loss is no reason to act)',
+      'A',
+      { A: peerWritablePrimary, B: peerSecondary('A') },
+      {},
+      'region_secondary',
+    ],
+    [
+      'does not move while the primary is not seen writable (its old source a secondary, the new primary unknown)',
+      'A',
+      { A: peerSecondary('B'), B: { reachable: false, acceptsWrites: false } },
+      {},
+      'region_secondary',
+    ],
+  ] as const)('%s', (_name, source, peers, over, reason) => {
+    const d = cDecides(source, peers, over);
     expect(d.action.kind).toBe('none');
-    expect(d.reason).toBe('region_secondary');
-  });
-
-  it('does not move while the primary is not seen writable (its old source a secondary, the new primary unknown)', () => {
-    const d = decide(
-      observation({
-        self: 'C',
-        local: local(secondaryHealth('A', { srMode: 'async' })),
-        leader: free(0, null),
-        peers: { A: peerSecondary('B'), B: { reachable: false, acceptsWrites: false } },
-        region: cView(),
-      }),
-      twoRegions(),
-      T,
-    );
-    expect(d.action.kind).toBe('none');
-  });
-
-  it('multitier A->B->C: stays with B when B became the primary', () => {
-    const d = decide(
-      observation({
-        self: 'C',
-        local: local(secondaryHealth('B', { srMode: 'async' })),
-        leader: free(0, null),
-        peers: { A: unreachable, B: peerWritablePrimary },
-        region: cView(),
-      }),
-      twoRegions({ multitier: true }),
-      T,
-    );
-    expect(d.action.kind).toBe('none');
-    expect(d.reason).toBe('region_secondary');
-  });
-
-  it('waits for the DBA when automatedRegister is off', () => {
-    const d = decide(
-      observation({
-        self: 'C',
-        local: local(secondaryHealth('A', { srMode: 'async' })),
-        leader: free(0, null),
-        peers: { A: unreachable, B: peerWritablePrimary },
-        region: cView(),
-      }),
-      twoRegions({ automatedRegister: false }),
-      T,
-    );
-    expect(d.action.kind).toBe('none');
-    expect(d.reason).toBe('dr_secondary_of_old_source');
-  });
-
-  it('does not move while its source still runs (DR link loss is no reason to act)', () => {
-    const d = decide(
-      observation({
-        self: 'C',
-        local: local(secondaryHealth('A', { srMode: 'async' })),
-        leader: free(0, null),
-        peers: { A: peerWritablePrimary, B: peerSecondary('A') },
-        region: cView(),
-      }),
-      twoRegions(),
-      T,
-    );
-    expect(d.action.kind).toBe('none');
+    expect(d.reason).toBe(reason);
   });
 });
 
