@@ -833,10 +833,6 @@ function decideWithoutLeader(
         `${obs.self} is the primary and the leader key is free: acquiring it (epoch ${lastEpoch + 1})${refused !== undefined ? `, over the handover to ${refused.target}, which would not take it (${refused.why})` : supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
       );
     }
-    // The last leader handed the key to this primary (it ran as primary by hand and was in sync
-    // at its last write) and its own agent stopped it meanwhile, as it does with any primary
-    // while another site leads (sim:fuzz 882000445: then every agent waited for ever). The
-    // leader vetted it and is stopped itself: it takes the key, and as leader starts its site.
     // A stopped primary, next to no writer, that takes the key to start itself as leader.
     const stoppedAlone =
       h.probeOk && !h.running && !hasLiveProcess(h) && otherWriter(obs, obs.self) === undefined;
@@ -848,6 +844,10 @@ function decideWithoutLeader(
             reason,
             `${why}: acquiring ${reason === 'handover_accepted' ? 'it' : 'the key'} (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
           );
+    // The last leader handed the key to this primary (it ran as primary by hand and was in sync
+    // at its last write) and its own agent stopped it meanwhile, as it does with any primary
+    // while another site leads (sim:fuzz 882000445: then every agent waited for ever). The
+    // leader vetted it and is stopped itself: it takes the key, and as leader starts its site.
     if (obs.handoverTo === obs.self && stoppedAlone) {
       return takeKeyToStart(
         'handover_accepted',
