@@ -536,8 +536,10 @@ inline trust(rd, c, p, view, te) {
         if
         :: view == 0 && lwd[rd] != NUL -> v_ = 1; d_ = lwd[rd]; e_ = dnd[rd]
         :: view == 1 && rlwd[p] != NUL && PERC(rpob[p], rd, p) + ALLOW <= CYC -> v_ = 1; d_ = rlwd[p]; e_ = rdnd[p]
-        /* 3: the primary's own memory judged as its heir would judge a report of it made now */
+        /* 3, 4: the primary's own memory judged as its heir would judge a report of it made now
+           (3) or a tick old (4; the code: an interval old): the heir may read either (decide.ts heirViews) */
         :: view == 3 && lwd[rd] != NUL && ALLOW <= CYC -> v_ = 1; d_ = lwd[rd]; e_ = dnd[rd]
+        :: view == 4 && lwd[rd] != NUL && CYC + ALLOW <= CYC -> v_ = 1; d_ = lwd[rd]; e_ = dnd[rd]
         :: else -> skip
         fi;
         if
@@ -616,7 +618,8 @@ inline best_candidate(rd, p, view) {
 /*
  * The heir a stopped last leader leaves the key to (decideWithoutLeader, waiting_for_takeover),
  * into b_: a candidate in sync by its own view (0) and as the heir would judge its report made
- * now (3: the skew bound and a cycle against trust). Before, view 0 alone: with the skew bound
+ * now (3) or a tick old (4; the code: an interval), the skew bound and a cycle against trust (sim:fuzz 1050048263: the
+ * heir's reads kept missing the moments a report was fresh). Before, view 0 alone: with the skew bound
  * above a cycle the heir refused while the old primary waited for it (e2e region switchover); a
  * liveness fault, so no configuration here keeps the older rule: this checks that the key taken
  * back in those states breaks no safety property.
@@ -629,6 +632,10 @@ inline common_heir(i) {
        trust(i, c_, i, 0, ep);
        if
        :: y_ -> trust(i, c_, i, 3, ep)
+       :: else -> skip
+       fi;
+       if
+       :: y_ -> trust(i, c_, i, 4, ep)
        :: else -> skip
        fi;
        if
@@ -913,12 +920,17 @@ inline decide_without_leader(i) {
   :: else -> asv[i] = NO
   fi;
   /* refusedHandover (decide.ts): the site that handed over (the last leader) still takes writes
-     and its target would refuse the key as it judges a report of it made now (trust view 3: the
-     primary wrote after the SOK, no SOK of this term): the key is won back over it. Before, it
+     and its target may refuse the key as it judges a report of it made now or a tick old (trust
+     views 3 and 4: the primary wrote after the SOK, no SOK of this term, the contact too old for a
+     stale report): the key is won back over it. Before, it
      waited for ever (sim:fuzz 1010002825); reach-handover-won-back shows the path is taken. */
   if
   :: asv[i] == NO && hov != NO && hov != i && lastL == i && h[i] == H_PW ->
      trust(i, hov, i, 3, ep);
+     if
+     :: y_ -> trust(i, hov, i, 4, ep)
+     :: else -> skip
+     fi;
      if
      :: !y_ -> asv[i] = hov; RFH_WONBACK(i)
      :: else -> skip

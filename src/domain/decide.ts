@@ -806,15 +806,14 @@ function decideWithoutLeader(
       ) {
         const self: PrimaryView = selfViewOf(obs.local);
         // The heir judges with this site's report, another host's clock: the skew bound and a
-        // cycle count against trust there, and a report is never fresher than now. Waiting for an
+        // cycle count against trust there, and the report it reads may be an interval old. Waiting for an
         // heir that its own rule refuses leaves nobody writable for ever (a switchover aborted
         // after the old primary had stopped, with the skew bound above a cycle: the heir refused
         // once its contact was logShippingTimeout less the bound and a cycle old). Then this site,
         // the one with every commit, takes the key back and starts again.
-        const heirs = takeoverCandidates(obs, spec, obs.self, lastEpoch, asHeirSees(obs, now), now);
-        const heir = takeoverCandidates(obs, spec, obs.self, lastEpoch, self, now).find((c) =>
-          heirs.includes(c),
-        );
+        const views = [self, ...heirViews(obs, spec, now)];
+        const inEvery = views.map((v) => takeoverCandidates(obs, spec, obs.self, lastEpoch, v, now));
+        const heir = inEvery[0]!.find((c) => inEvery.every((cs) => cs.includes(c)));
         if (heir !== undefined) {
           return none(
             'waiting_for_takeover',
@@ -1119,8 +1118,8 @@ function decideWithoutLeader(
 /**
  * The site this site handed the key to, when that site would refuse it now: this site, the last
  * leader, still takes writes (a handover with --suspendPrimary keeps it writable until the
- * successor suspends it) and the successor, judging a report of it made now, would not find
- * itself in sync. Nobody writes its sync record while nobody leads, and every write here makes
+ * successor suspends it) and the successor, judging a report of it fresh or an interval old
+ * (heirViews), may not find itself in sync. Nobody writes its sync record while nobody leads, and every write here makes
  * that record older, so the refusal lasts: a planned takeover whose target's agent was down when
  * the key came left the old primary serving without a leader key, for ever (sim:fuzz
  * 1010002825). It wins the key back as the one writer; a DBA asks again. A forced request is not
@@ -1140,18 +1139,32 @@ function refusedHandover(
     (i) => i.kind === 'planned-takeover' && i.target === target && i.force === true,
   );
   if (forced) return undefined;
-  const verdict = promotable(obs, spec, target, obs.self, lastEpoch, asHeirSees(obs, now), now);
-  return verdict.ok ? undefined : { target, why: verdict.why };
+  for (const view of heirViews(obs, spec, now)) {
+    const verdict = promotable(obs, spec, target, obs.self, lastEpoch, view, now);
+    if (!verdict.ok) return { target, why: verdict.why };
+  }
+  return undefined;
 }
 
-/** This site's own memory as a successor would judge a report of it made now (another host's clock). */
-function asHeirSees(obs: Observation, now: number): PrimaryView {
-  return {
+/**
+ * This site's own memory as a successor judges a report of it (another host's clock), fresh or an
+ * interval old: cycles start once an interval (while one takes less), so this site publishes and
+ * the successor reads once an interval, and the successor's reads may keep missing the moments a
+ * report is fresh. Any age in between judges as one of the two (fresh, or stale and then only the
+ * contact counts). A successor takes the key for sure only if both find it in sync: judged with a
+ * report made now alone, a stopped primary waited for an heir that, with the skew bound under a
+ * cycle but above the probe timeout, found its reports stale and refused (sim:fuzz 1050048263:
+ * interval 9.1 s, timeout 0.6 s, skew bound 8.2 s; nobody ran). A whole cycle instead of the
+ * interval took the key from heirs that read fresh reports (test/sim/stuck-step-down.test.ts).
+ */
+function heirViews(obs: Observation, spec: HanaSystemReplicationSpec, now: number): PrimaryView[] {
+  const at = (observedAt: number): PrimaryView => ({
     kind: 'report',
     lastWritableAt: obs.local.lastWritableAt,
     notWritableSince: obs.local.notWritableSince ?? null,
-    observedAt: now,
-  };
+    observedAt,
+  });
+  return [at(now), at(now - spec.probes.intervalSeconds * 1000)];
 }
 
 /**

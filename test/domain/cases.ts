@@ -1284,6 +1284,38 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'no_leader_not_eligible',
     says: ['no leader'],
   })),
+  ...[30_000, 45_000].map((contactAge): DecisionCase => ({
+    // sim:fuzz 1050048263: the skew bound (8.2 s) is under a cycle (9.7 s), so a report of A read
+    // within 1.5 s of its writing counts as fresh. A publishes once a cycle and B reads once a
+    // cycle: B's reads kept missing that window and judged A's reports stale, refusing once the
+    // contact was logShippingTimeout less the bound and a cycle old (60 - 8.2 - 9.7 = 42.1 s). A
+    // judged B as for a report made now and waited for ever. It waits only while B would take
+    // over with a report of A fresh or an interval old.
+    name: `key free, A (last leader) stopped, B's contact ${contactAge / 1000} s old with the skew bound under a cycle: ${contactAge < 42_000 ? 'A leaves the key to B' : 'B would refuse a report of A an interval old, A takes the key back'}`,
+    spec: spec({
+      probes: { intervalSeconds: 9.1, timeoutSeconds: 0.6 },
+      lease: { ttlSeconds: 10 },
+      clock: { maxSkewSeconds: 8.2 },
+      replication: { logShippingTimeoutSeconds: 60 },
+    }),
+    obs: observation({
+      self: 'A',
+      local: local(stoppedPrimaryHealth(), {
+        fenced: true,
+        lastWritableAt: T - contactAge,
+        notWritableSince: T - contactAge + 700,
+      }),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      peers: { B: peerSecondary('A') },
+      sync: {
+        B: syncRecord('B', 'SOK', { confirmedAt: T - contactAge, contactAt: T - contactAge }),
+      },
+    }),
+    ...(contactAge < 42_000
+      ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
+      : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
+  })),
   {
     // sim:fuzz 121600175: A's node came back, a DBA started A's instance; while it was starting
     // A "left the key to B", B took over, and A came up as a second primary (commits lost).

@@ -58,4 +58,18 @@ describe('liveness misses the settings explain', () => {
     expect(s.violations).toEqual([]);
     expect(s.liveness).toMatchObject({ ok: true });
   });
+
+  it('schedule 1050048263: the stopped primary takes the key back when its secondary reads its reports stale, the bound under a cycle', async () => {
+    // interval 9.1 s, timeout 0.6 s, bound 8.2 s: a report counts as fresh only within 1.5 s of
+    // its writing. A publishes and B reads once an interval; B's reads missed that window, judged
+    // A's reports stale and refused, while A judged B with a report made now and waited for it.
+    // A now waits only while B would take over with a report of it fresh or an interval old.
+    const { cluster } = randomCase(1050048263).scenario;
+    const cycle = cluster.probes.intervalSeconds + cluster.probes.timeoutSeconds;
+    expect(cluster.clock.maxSkewSeconds).toBeLessThan(cycle);
+    expect(cluster.clock.maxSkewSeconds).toBeGreaterThan(cluster.probes.timeoutSeconds);
+    const s = await runSeed(1050048263);
+    expect(s.violations).toEqual([]);
+    expect(s.liveness).toMatchObject({ ok: true });
+  });
 });
