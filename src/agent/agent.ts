@@ -484,7 +484,11 @@ export class Agent {
       leading: this.leaderMine,
       mayBeWriting: this.localMayBeWriting(),
     });
-    if (want && this.armedOn === null) await this.armNow(spec);
+    // A watchdog under a site that may be writing is armed even when it may not be fed now (a
+    // device back while the leader cannot confirm its lease): unfed, it resets the node a timeout
+    // later unless feeding is allowed again, which is what a device armed all along does. Left
+    // closed, nothing resets the node if the agent dies before its own stop (sim:fuzz 1060039327).
+    if (want && this.armedOn === null) await this.armNow(spec, this.localMayBeWriting());
     else if (!want && this.armedOn !== null) {
       if (this.localMayBeWriting() && this.wdVerdict.use) return; // never disarm under a writer
       await this.disarmWatchdog(
@@ -558,27 +562,32 @@ export class Agent {
     return mayBeWriting(this.lastHealth);
   }
 
-  /** Opens the watchdog (a first feed): while leading, only within the lease bound. */
-  private async armNow(spec: HanaSystemReplicationSpec): Promise<boolean> {
+  /**
+   * Opens the watchdog (a first feed): while leading, only within the lease bound, unless
+   * `unfed` (the site may be writing): then it is armed anyway as a backstop, and the feeder feeds
+   * it only once the rules allow.
+   */
+  private async armNow(spec: HanaSystemReplicationSpec, unfed = false): Promise<boolean> {
     await this.feeding?.catch(() => {});
     // A re-arm from the feeder may have armed it meanwhile.
     if (this.armedOn !== null) return true;
-    return this.armOnce(spec);
+    return this.armOnce(spec, unfed);
   }
 
-  private async armOnce(spec: HanaSystemReplicationSpec): Promise<boolean> {
+  private async armOnce(spec: HanaSystemReplicationSpec, unfed = false): Promise<boolean> {
     const wd = this.options.watchdog?.();
     if (wd === undefined || this.wdVerdict?.use !== true) return false;
     const duty = this.feedVerdict(spec);
-    if (!duty.feed) return false;
+    if (!duty.feed && !unfed) return false;
     try {
       await withTimeout(this.options.clock, 1000, 'watchdog arm', (sig) => wd.arm(sig));
       this.armedOn = wd;
+      const timeout = this.wdInfo?.timeoutSeconds ?? '?';
       this.emitRaw(
         'watchdog-armed',
         'none',
         'watchdog_armed',
-        `watchdog ${wd.device} armed (timeout ${this.wdInfo?.timeoutSeconds ?? '?'} s)${this.leaderMine ? ' while leading' : ''}`,
+        `watchdog ${wd.device} armed (timeout ${timeout} s)${this.leaderMine ? ' while leading' : ''}${duty.feed ? '' : `, not fed (${duty.message}): it resets the node in ${timeout} s unless feeding is allowed again`}`,
       );
       return true;
     } catch (err) {
@@ -601,7 +610,7 @@ export class Agent {
       leading: this.leaderMine,
       mayBeWriting: this.localMayBeWriting(),
     });
-    if (want) await this.armOnce(spec);
+    if (want) await this.armOnce(spec, this.localMayBeWriting());
   }
 
   /** Magic close, once nothing on this node may write (or the agent stops gracefully). */

@@ -236,7 +236,11 @@ export class InvariantChecker implements RunObserver {
   private checkLimit(t: number): void {
     for (const [site, since] of this.agentDown) {
       if (this.limits.some((l) => l.site === site && l.until === null)) continue;
-      if (this.cutOff(site) && !this.watchdogFences(site, since) && !this.fenceAgentFences(site, since)) {
+      if (
+        this.cutOff(site) &&
+        !this.watchdogFences(site, this.watchdogArmedBy(site, since)) &&
+        !this.fenceAgentFences(site, since)
+      ) {
         this.limit = 'agent-down-while-cut-off-without-fencing';
         this.limits.push({ site, since, until: null });
       }
@@ -256,6 +260,23 @@ export class InvariantChecker implements RunObserver {
     }
   }
 
+  /**
+   * Since when `site`'s watchdog must have been in place to reset its node, its agent dead since
+   * `agentDownSince`: the agent arms a device that comes back at its next cycle, and it feeds
+   * (so the reset comes before its lease can expire) only after a confirmed renewal. A device back
+   * while the site is cut off is armed unfed: it resets the node a timeout after its return,
+   * which may be after the lease ran out for a successor (sim:fuzz 1060039327, where before the
+   * agent left it closed). So: a cycle before the agent died, or before the cut-off open now began.
+   */
+  private watchdogArmedBy(site: string, agentDownSince: number): number {
+    let from = agentDownSince;
+    for (const w of this.windows) {
+      if (w.end === null && w.site === site && CUT_OFF.has(w.action)) from = Math.min(from, w.start);
+    }
+    const p = this.spec0.probes;
+    return from - (p.intervalSeconds + p.timeoutSeconds) * 1000;
+  }
+
   /** A fault that leaves nobody able to reach or stop the site is open on it. */
   private cutOff(site: string): boolean {
     return this.windows.some((w) => w.end === null && w.site === site && CUT_OFF.has(w.action));
@@ -271,7 +292,7 @@ export class InvariantChecker implements RunObserver {
   /**
    * Whether `site`'s watchdog resets its node, the agent dead since `since`: the spec uses it
    * (not disabled), the node has one whose timeout fits the lease (watchdogVerdict), and it was
-   * not taken away since (a watchdog brought back is disarmed, and no agent re-arms it).
+   * not taken away since (see watchdogArmedBy).
    */
   private watchdogFences(site: string, since: number): boolean {
     const spec = this.spec0;

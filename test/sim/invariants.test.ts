@@ -344,6 +344,42 @@ describe('the known limit needs a node that nothing can fence', () => {
     expect(out.limitViolations.map((v) => v.invariant)).toContain('single-writer');
   });
 
+  it('with the watchdog removed and back well before the agent died: the agent armed it again, no limit', async () => {
+    const out = await run('agent-stopped-and-isolated.yaml', (y) => {
+      (y.faults as Fault[]).unshift(
+        { atSeconds: 10, action: 'remove-watchdog', site: 'A' },
+        { atSeconds: 20, action: 'restore-watchdog', site: 'A' },
+      );
+    });
+    expect(out.violations).toEqual([]);
+    expect(out.limitViolations).toEqual([]);
+  });
+
+  it('with the watchdog back only while the site was cut off: at the limit, and the agent armed it unfed (sim:fuzz 1060039327)', async () => {
+    // Fed only after a confirmed renewal, a device back on a cut-off leader resets the node a
+    // whole timeout after its return, which may be after the lease ran out for a successor.
+    const scenario = parseScenario(
+      readFileSync('test/regressions/watchdog-back-while-cut-off-armed-unfed.yaml', 'utf8'),
+    );
+    const checker = new InvariantChecker(scenario);
+    const result = await runScenario(scenario, {
+      portFactory: await directPortFactory(),
+      observer: checker,
+    });
+    expect(checker.limit).toBe('agent-down-while-cut-off-without-fencing');
+    expect(checker.violations).toEqual([]);
+    const armed = result.timeline.find(
+      (e) => e.site === 'A' && e.event === 'watchdog-armed:none' && e.t > 187,
+    );
+    expect(armed).toMatchObject({ t: 188 });
+    expect(armed?.message).toMatch(
+      /not fed \(the last confirmed lease renewal is .*it resets the node in 22 s/,
+    );
+    const reset = result.timeline.find((e) => e.site === 'A' && e.event === 'node:watchdog-reset');
+    expect(reset?.t).toBe(210);
+    expect(result.metrics.lostCommittedWrites).toBe(0);
+  });
+
   it('a dead agent on a primary whose replication network alone is cut: not the limit, every invariant checked', async () => {
     // block-replication cuts the log shipping only: B's direct check still reaches A, sees a
     // running primary and never takes it over by the lease (README, Limits). Nothing is left
