@@ -872,6 +872,39 @@ const formerA = (over: Parameters<typeof observation>[0] extends infer I ? Parti
   });
 const DPT = 7200 * 1000;
 
+/**
+ * A, the last leader, stopped with the key free and B in sync at a contact `contactAge` ms old:
+ * A leaves the key to B (`waits`) or takes it back.
+ */
+function stoppedLeaderHeirCase(
+  name: string,
+  caseSpec: HanaSystemReplicationSpec,
+  contactAge: number,
+  waits: boolean,
+): DecisionCase {
+  return {
+    name,
+    spec: caseSpec,
+    obs: observation({
+      self: 'A',
+      local: local(stoppedPrimaryHealth(), {
+        fenced: true,
+        lastWritableAt: T - contactAge,
+        notWritableSince: T - contactAge + 700,
+      }),
+      leader: free(EPOCH, 'A'),
+      reports: { B: report('B', secondaryHealth('A')) },
+      peers: { B: peerSecondary('A') },
+      sync: {
+        B: syncRecord('B', 'SOK', { confirmedAt: T - contactAge, contactAt: T - contactAge }),
+      },
+    }),
+    ...(waits
+      ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
+      : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
+  };
+}
+
 export const twoPrimaryCases: DecisionCase[] = [
   {
     name: 'key held by B, A runs as a writable primary: A fences itself',
@@ -1214,31 +1247,18 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'waiting_for_takeover',
     says: ['B', 'take over'],
   },
-  ...[20_000, 29_000].map((contactAge): DecisionCase => ({
-    // The e2e region switchover aborted after A had stopped for it: B's contact grew older while
-    // nobody could lead. With the skew bound (1 s) above a cycle (0.7 s) B trusts no report of A
-    // as fresh, so it refuses from logShippingTimeout less the bound and a cycle on; A, judging
-    // B with its own clock, waited for B for ever. A waits only while B would take over.
-    name: `key free, A (last leader) stopped for a switchover that aborted, B's contact ${contactAge / 1000} s old with the skew bound above a cycle: ${contactAge < 28_000 ? 'A leaves the key to B' : 'B would refuse, A takes the key back'}`,
-    spec: spec({ probes: { intervalSeconds: 0.2, timeoutSeconds: 0.5 }, lease: { ttlSeconds: 2 } }),
-    obs: observation({
-      self: 'A',
-      local: local(stoppedPrimaryHealth(), {
-        fenced: true,
-        lastWritableAt: T - contactAge,
-        notWritableSince: T - contactAge + 700,
-      }),
-      leader: free(EPOCH, 'A'),
-      reports: { B: report('B', secondaryHealth('A')) },
-      peers: { B: peerSecondary('A') },
-      sync: {
-        B: syncRecord('B', 'SOK', { confirmedAt: T - contactAge, contactAt: T - contactAge }),
-      },
-    }),
-    ...(contactAge < 28_000
-      ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
-      : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
-  })),
+  // The e2e region switchover aborted after A had stopped for it: B's contact grew older while
+  // nobody could lead. With the skew bound (1 s) above a cycle (0.7 s) B trusts no report of A as
+  // fresh, so it refuses from logShippingTimeout less the bound and a cycle on; A, judging B with
+  // its own clock, waited for B for ever. A waits only while B would take over.
+  ...[20_000, 29_000].map((contactAge) =>
+    stoppedLeaderHeirCase(
+      `key free, A (last leader) stopped for a switchover that aborted, B's contact ${contactAge / 1000} s old with the skew bound above a cycle: ${contactAge < 28_000 ? 'A leaves the key to B' : 'B would refuse, A takes the key back'}`,
+      spec({ probes: { intervalSeconds: 0.2, timeoutSeconds: 0.5 }, lease: { ttlSeconds: 2 } }),
+      contactAge,
+      contactAge < 28_000,
+    ),
+  ),
   // sim:fuzz 980006877: B took the key (epoch 2) to take over from A, its node crashed before the
   // takeover, the key ran out. A, which led epoch 1, is a stopped primary; B (node back) a stopped
   // secondary.
@@ -1284,38 +1304,25 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'no_leader_not_eligible',
     says: ['no leader'],
   })),
-  ...[30_000, 45_000].map((contactAge): DecisionCase => ({
-    // sim:fuzz 1050048263: the skew bound (8.2 s) is under a cycle (9.7 s), so a report of A read
-    // within 1.5 s of its writing counts as fresh. A publishes once a cycle and B reads once a
-    // cycle: B's reads kept missing that window and judged A's reports stale, refusing once the
-    // contact was logShippingTimeout less the bound and a cycle old (60 - 8.2 - 9.7 = 42.1 s). A
-    // judged B as for a report made now and waited for ever. It waits only while B would take
-    // over with a report of A fresh or an interval old.
-    name: `key free, A (last leader) stopped, B's contact ${contactAge / 1000} s old with the skew bound under a cycle: ${contactAge < 42_000 ? 'A leaves the key to B' : 'B would refuse a report of A an interval old, A takes the key back'}`,
-    spec: spec({
-      probes: { intervalSeconds: 9.1, timeoutSeconds: 0.6 },
-      lease: { ttlSeconds: 10 },
-      clock: { maxSkewSeconds: 8.2 },
-      replication: { logShippingTimeoutSeconds: 60 },
-    }),
-    obs: observation({
-      self: 'A',
-      local: local(stoppedPrimaryHealth(), {
-        fenced: true,
-        lastWritableAt: T - contactAge,
-        notWritableSince: T - contactAge + 700,
+  // sim:fuzz 1050048263: the skew bound (8.2 s) is under a cycle (9.7 s), so a report of A read
+  // within 1.5 s of its writing counts as fresh. A publishes once an interval and B reads once an
+  // interval: B's reads kept missing that window and judged A's reports stale, refusing once the
+  // contact was logShippingTimeout less the bound and a cycle old (60 - 8.2 - 9.7 = 42.1 s). A
+  // judged B as for a report made now and waited for ever. It waits only while B would take over
+  // with a report of A fresh or an interval old.
+  ...[30_000, 45_000].map((contactAge) =>
+    stoppedLeaderHeirCase(
+      `key free, A (last leader) stopped, B's contact ${contactAge / 1000} s old with the skew bound under a cycle: ${contactAge < 42_000 ? 'A leaves the key to B' : 'B would refuse a report of A an interval old, A takes the key back'}`,
+      spec({
+        probes: { intervalSeconds: 9.1, timeoutSeconds: 0.6 },
+        lease: { ttlSeconds: 10 },
+        clock: { maxSkewSeconds: 8.2 },
+        replication: { logShippingTimeoutSeconds: 60 },
       }),
-      leader: free(EPOCH, 'A'),
-      reports: { B: report('B', secondaryHealth('A')) },
-      peers: { B: peerSecondary('A') },
-      sync: {
-        B: syncRecord('B', 'SOK', { confirmedAt: T - contactAge, contactAt: T - contactAge }),
-      },
-    }),
-    ...(contactAge < 42_000
-      ? { kind: 'none' as const, reason: 'waiting_for_takeover', says: ['B', 'take over'] }
-      : { kind: 'acquire-leader' as const, reason: 'reacquire_leader', says: ['acquiring it'] }),
-  })),
+      contactAge,
+      contactAge < 42_000,
+    ),
+  ),
   {
     // sim:fuzz 121600175: A's node came back, a DBA started A's instance; while it was starting
     // A "left the key to B", B took over, and A came up as a second primary (commits lost).
