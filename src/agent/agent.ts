@@ -226,6 +226,11 @@ export class Agent {
   /** The running cycle was woken by the watch (not the interval), and when a failed probe last counted. */
   private wokenCycle = false;
   /**
+   * When (monotonic) the probe that the running cycle reused ended (null: it probed, or none
+   * runs): the next cycle is due an interval after that probe, not after this cycle.
+   */
+  private reusedProbeEndedAt: number | null = null;
+  /**
    * Aborts the running cycle's observation (the local probe and the peer checks) until it is
    * complete (null: no cycle, or past it): a wake supersedes it (see wake() and wakeFenced()).
    * `probing`: its local probe is in flight.
@@ -357,7 +362,14 @@ export class Agent {
         this.wokenCycle = false;
         const again = this.wakePending;
         this.wakePending = false;
-        const took = this.options.clock.monotonic() - startedAt;
+        // A cycle that decided on a reused probe did not look at the site: the next one is due an
+        // interval after that probe, as it was before the wake. Counted from this cycle instead,
+        // a site taken over by hand just before the wake went unseen for up to two intervals, and
+        // wrote next to the new primary past the cycle its agent has to fence it (sim:fuzz
+        // 1070051114: interval 78.5 s, a probe 29 s old reused, the next one 107 s after it).
+        const from = Math.min(startedAt, this.reusedProbeEndedAt ?? startedAt);
+        this.reusedProbeEndedAt = null;
+        const took = this.options.clock.monotonic() - from;
         if (again) this.schedule(0, true);
         else this.schedule(Math.max(0, this.options.spec().probes.intervalSeconds * 1000 - took));
       });
@@ -1018,6 +1030,7 @@ export class Agent {
     const probeStarted = clock.monotonic();
     if (reused !== null) {
       health = reused.health;
+      this.reusedProbeEndedAt = reused.endedAt;
       this.emitRaw(
         'probe-reused',
         'none',

@@ -192,6 +192,33 @@ describe('a woken secondary decides on its last probe when it is recent and heal
     l.b.kill();
   });
 
+  it('a wake that reuses a probe does not put off the next probe: it comes an interval after the reused one (sim:fuzz 1070051114)', async () => {
+    // B is not in sync, so the wake by the expiry of A's key decides nothing. Before, the next
+    // cycle was due an interval after the woken one: the site went unseen for up to two
+    // intervals (a site taken over by hand just before the wake wrote on next to the new leader).
+    let measured = 0;
+    for (const offset of [500, 1500, 2500, 3500]) {
+      const l = landscape({ intervalMs: 4000, probeA: 100, probeB: 100 });
+      l.hanaA.health = primaryHealth([link('B', { status: 'ERROR', inSync: false })]);
+      await steady(l, offset);
+      l.a.kill();
+      await until(l.clock, () => reusedBy(l.events, 'B', 0, Infinity).length > 0, 30_000);
+      const wake = reusedBy(l.events, 'B', 0, Infinity)[0]!;
+      const reusedEnd = lastProbeEnd(l, 100, wake.t)!;
+      await l.clock.advanceBy(10_000);
+      expect(l.hanaB.health.srRole, `offset ${offset}`).toBe('secondary');
+      const next = l.hanaB.probedAt.find((t) => t > wake.t)!;
+      expect(next, `offset ${offset}`).toBeDefined();
+      // The fixed rate counts from a cycle's start; the probe's end lies 100 ms after it.
+      expect(next - reusedEnd, `offset ${offset}`).toBeLessThanOrEqual(4000);
+      if (wake.t - reusedEnd >= 1000) measured++;
+      l.b.kill();
+    }
+    // At least one wake came a second or more after the probe it reused: before, its next probe
+    // came an interval after the wake, more than an interval after that probe.
+    expect(measured).toBeGreaterThanOrEqual(1);
+  });
+
   it('a secondary whose HANA died after its last healthy probe is not made a writer: the takeover fails and it probes again', async () => {
     const l = landscape({ intervalMs: 2000, probeA: 100, probeB: 100 });
     await steady(l, 900);
