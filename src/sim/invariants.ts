@@ -7,7 +7,8 @@
  * - no-lost-commit: no acknowledged commit is lost in sync/syncmem unless the schedule forced a
  *   takeover (a DBA's takeover or registration by hand, or a start by hand as above);
  * - in-sync-promotion: no automatic (or planned) promotion of a site that misses an acknowledged
- *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem;
+ *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem; commits
+ *   a site acted on by hand took before hanasr could see it are the DBA's, as for no-lost-commit;
  * - no-blip-takeover: no automatic takeover from a primary whose only trouble was a blip shorter
  *   than the failure threshold, or no trouble at all;
  * - nothing-in-maintenance: no agent action decided while maintenance is on.
@@ -399,6 +400,10 @@ export class InvariantChecker implements RunObserver {
         (w.until === null || time <= w.until),
     );
 
+  /** A commit hanasr answers for: not taken at the known limit, nor by a site acted on by hand before hanasr could undo it. */
+  private readonly countsAgainstHanasr = (origin: string, time: number): boolean =>
+    this.notTakenAtLimit(origin, time) && !this.takenByHand(origin, time);
+
   private underHand(t: number): boolean {
     return this.byHand !== undefined && (this.byHand.until === null || t <= this.byHand.until);
   }
@@ -456,12 +461,19 @@ export class InvariantChecker implements RunObserver {
     const planned = e.reason === 'planned_takeover';
     if (spec.replication.mode !== 'async' && !this.forced) {
       const missing = model.missingAcknowledged(e.site);
+      // As for no-lost-commit: the commits a site at the limit took while nobody could stop it,
+      // and those a site started or taken over by hand took before hanasr had its cycle to see
+      // it, are not the promotion's to know (sim:fuzz 1070071714: a primary started by hand
+      // 2.8 s before its site was cut off committed alone for the 1.7 s between the end of its
+      // start and its agent's next cycle, 75.8 s after the last; nothing could record it SFAIL).
       const real =
-        this.limits.length === 0 ? missing : model.missingAcknowledged(e.site, this.notTakenAtLimit);
+        this.limits.length === 0 && this.handWindows.length === 0
+          ? missing
+          : model.missingAcknowledged(e.site, this.countsAgainstHanasr);
       const message = (n: number, at = '') =>
         `${planned ? 'planned' : 'automatic'} promotion of ${e.site}, which lacks ${n} acknowledged commit(s) (${spec.replication.mode})${at}`;
       if (real > 0) this.violate('in-sync-promotion', e.t, message(real), e.site);
-      else if (missing > 0)
+      else if (missing > 0 && this.limits.length > 0)
         this.excuse(
           'in-sync-promotion',
           e.t,
@@ -570,8 +582,7 @@ export class InvariantChecker implements RunObserver {
       // Commits the site at the limit took while nobody could stop it are its own, and so are
       // the commits of a site acted on by hand before hanasr could undo it; any other lost commit
       // is a violation (on the site that holds the most, as stats() measures).
-      const counts = (origin: string, time: number) =>
-        this.notTakenAtLimit(origin, time) && !this.takenByHand(origin, time);
+      const counts = this.countsAgainstHanasr;
       const real =
         this.limits.length === 0 && this.handWindows.length === 0
           ? lost

@@ -13,6 +13,7 @@ import { InvariantChecker, livenessBoundSeconds } from '../../src/sim/invariants
 import { directPortFactory, runScenario, SIM_EPOCH } from '../../src/sim/runner.js';
 import { readFileSync } from 'node:fs';
 import { checkScenario } from '../../src/sim/fuzz/run-case.js';
+import { randomCase } from '../../src/sim/fuzz/generate.js';
 import { parseScenario, scenarioSchema, type Fault } from '../../src/sim/scenario.js';
 
 function landscape(
@@ -455,6 +456,32 @@ describe('the known limit needs a node that nothing can fence', () => {
     const fenced = await run('agent-stopped-indexserver-restart.yaml');
     expect(fenced.violations).toEqual([]);
     expect(fenced.limitViolations).toEqual([]);
+  });
+});
+
+describe('commits a primary started by hand takes before its agent can see it', () => {
+  it("are the DBA's for in-sync-promotion as for no-lost-commit (sim:fuzz 1070071714)", async () => {
+    // A crashed (43.4 s), a DBA started it (44.6 s), its site was cut off (47.4 s). It came up at
+    // 74.1 s and committed alone until its agent's next cycle (75.8 s: interval 75.8 s) stopped
+    // it; nothing could record B SFAIL. B fenced A's node and took over on its SOK, lacking those
+    // commits. No rule could know of them: they are the start's, not the promotion's.
+    const { scenario } = randomCase(1070071714);
+    expect(scenario.faults.map((f) => f.action)).toEqual([
+      'crash-instance',
+      'restart-instance',
+      'isolate-site',
+      'reconnect-site',
+    ]);
+    const checker = new InvariantChecker(scenario);
+    const result = await runScenario(scenario, {
+      portFactory: await directPortFactory(),
+      decisions: false,
+      observer: checker,
+    });
+    expect(checker.violations).toEqual([]);
+    expect(checker.limitViolations).toEqual([]);
+    expect(result.metrics.takeovers).toBe(1);
+    expect(result.metrics.lostCommittedWrites).toBeGreaterThan(0);
   });
 });
 
