@@ -787,6 +787,29 @@ function decideWithoutLeader(
             `${obs.self} runs as primary next to another primary and may never hold the leader key (${obs.watchdog.message}): stopping it`,
           );
         }
+        // Nobody leads and a writable primary runs that this site's own replication still lists
+        // as its secondary: it was taken over from this site, and by hand (a takeover by hanasr
+        // holds the key, and would have made it the last leader). The DBA's takeover decides, as
+        // SAPHanaSR's newer last-primary timestamp does: this site steps aside, and the other,
+        // the only writer then, takes the key. Each waited for the other before, both writable,
+        // and this one committed alone once logshipping_timeout passed (sim:fuzz 1070093604:
+        // nobody had led, a required watchdog absent; a DBA took B over; A's watchdog came back).
+        // Stopping only removes a writer; the other lists no link to this one, so it stays.
+        const takenOver = spec.sites.find(
+          (s) =>
+            s.name !== obs.self &&
+            h.probeOk &&
+            h.replication.some((l) => l.secondary === s.name) &&
+            ((obs.reports[s.name] !== undefined && isWritablePrimary(obs.reports[s.name]!.health)) ||
+              obs.peers[s.name]?.acceptsWrites === true),
+        );
+        if (takenOver !== undefined && (h.acceptsWrites || h.running || hasLiveProcess(h))) {
+          return decision(
+            { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
+            'primary_taken_over_by_hand',
+            `${takenOver.name}, which ${obs.self} still lists as its secondary, runs as a writable primary and nobody leads: it was taken over by hand; stopping ${obs.self}`,
+          );
+        }
         return none(
           'another_primary_running',
           `another site runs as primary; ${obs.self} does not take the key`,

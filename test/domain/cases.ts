@@ -1209,17 +1209,53 @@ export const twoPrimaryCases: DecisionCase[] = [
     action: { expectedLastEpoch: 0 },
   },
   {
-    name: 'fresh cluster, another site reports a writable primary: A does not take the key',
+    name: 'fresh cluster, another site reports a writable primary that A does not list as its secondary: A does not take the key',
     spec: S,
     obs: observation({
       self: 'A',
-      local: local(primaryHealth()),
+      local: local(primaryHealth([])),
       leader: free(0, null),
       reports: { B: report('B', primaryHealth([])) },
     }),
     kind: 'none',
     reason: 'another_primary_running',
     says: ['another site runs as primary', 'A does not take the key'],
+  },
+  ...(
+    [
+      ['fresh cluster', free(0, null), { B: report('B', primaryHealth([])) }, {}],
+      ['A the last leader', free(EPOCH, 'A'), { B: report('B', primaryHealth([])) }, {}],
+      [
+        'fresh cluster, only a direct check finds B writable',
+        free(0, null),
+        { B: report('B', downHealth()) },
+        { B: peerWritablePrimary },
+      ],
+    ] as const
+  ).map(([what, leader, reports, peers]): DecisionCase => ({
+    // sim:fuzz 1070093604: nobody had led (A's required watchdog absent), a DBA took B over by
+    // hand; once A's watchdog came back both could lead, and each waited for the other, both
+    // writable, until A committed alone. A, which still lists B as its secondary, steps aside.
+    name: `${what}: B, which A still lists as its secondary, runs as a writable primary (taken over by hand): A stops`,
+    spec: S,
+    obs: observation({ self: 'A', local: local(primaryHealth()), leader, reports, peers }),
+    kind: 'fence',
+    reason: 'primary_taken_over_by_hand',
+    says: ['B, which A still lists as its secondary', 'taken over by hand', 'stopping A'],
+  })),
+  {
+    // And B, the primary a DBA made, lists no link to A: it stays (and takes the key once A stopped).
+    name: 'B, taken over by hand from A, next to A still writable: B does not stop and does not take the key',
+    spec: S,
+    obs: observation({
+      self: 'B',
+      local: local(primaryHealth([])),
+      leader: free(0, null),
+      reports: { A: report('A', primaryHealth()) },
+    }),
+    kind: 'none',
+    reason: 'another_primary_running',
+    says: ['B does not take the key'],
   },
   {
     name: 'fresh cluster, B is a secondary: waits for the primary',
@@ -2142,11 +2178,11 @@ export const watchdogCases: DecisionCase[] = [
     says: ['stopping it'],
   },
   {
-    name: 'next to another writable primary with a usable watchdog: waits as before (the other may stop)',
+    name: 'next to another writable primary with a usable watchdog, not listed as its secondary: waits as before (the other may stop)',
     spec: S,
     obs: observation({
       self: 'A',
-      local: local(primaryHealth()),
+      local: local(primaryHealth([])),
       leader: free(0, null),
       reports: { B: report('B', primaryHealth([])) },
       watchdog: usableWatchdog,
