@@ -1116,6 +1116,18 @@ function decideWithoutLeader(
       `the leader key of ${lastLeader} ran out while its agent may still act in maintenance mode (it fences nothing then): not taking over until ${lastLeader} is seen stopped or fenced`,
     );
   }
+  // Another site than the one taken over from takes writes (taken over by hand, by its report or
+  // a direct check): a takeover suspends only the last leader, so it would make two writers
+  // (sim:fuzz 1090020940: three sites, a DBA took B over while the leader A's node was down; A's
+  // restarted agent could not hand B the key its dead session held, and when that key ran out C,
+  // in sync with A, took over next to B). Not a promotion: the adoption rules give B the key.
+  const writer = planned ? undefined : otherWriter(obs, lastLeader);
+  if (writer !== undefined) {
+    return none(
+      'another_primary_running',
+      `no leader key, but ${writer} runs as a writable primary: ${obs.self} does not take over from ${lastLeader} next to it`,
+    );
+  }
   if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, `take over from ${lastLeader}`);
   const handshake =
     spec.takeover.handshake && peer !== undefined && peer.reachable && peer.role === 'primary';

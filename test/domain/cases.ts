@@ -151,6 +151,22 @@ export const takeoverCases: DecisionCase[] = [
     reason: 'primary_lost_takeover',
     says: ['taking over'],
   },
+  ...(
+    [
+      ['its report', { reports: { ...bAfterPrimaryLoss().reports, C: report('C', primaryHealth([])) } }],
+      ['a direct check', { peers: { A: unreachable, C: peerWritablePrimary } }],
+    ] as const
+  ).map(([how, over]): DecisionCase => ({
+    // sim:fuzz 1090020940: three sites; a DBA took C over by hand while the leader A's node was
+    // down, A's restarted agent could not hand C the key its dead session held, and when that
+    // key ran out B, in sync with A, took over next to C. The handshake suspends only A.
+    name: `key of A gone, B in sync, but C runs as a writable primary (by ${how}): B does not take over next to it`,
+    spec: S,
+    obs: bAfterPrimaryLoss(over),
+    kind: 'none',
+    reason: 'another_primary_running',
+    says: ['C runs as a writable primary', 'B does not take over from A next to it'],
+  })),
   {
     // No time bound: a takeover after any wait lets the instance thaw and write beside B, since
     // A's agent said it could not stop it. The wait ends with a stop sent or confirmed, a
