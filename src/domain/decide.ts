@@ -768,12 +768,11 @@ function decideWithoutLeader(
         );
       }
       // By its agent's report, or by a direct check (its agent may not read it: probe tools hung).
-      const anotherWritable = spec.sites.some(
-        (s) =>
-          s.name !== obs.self &&
-          ((obs.reports[s.name] !== undefined && isWritablePrimary(obs.reports[s.name]!.health)) ||
-            obs.peers[s.name]?.acceptsWrites === true),
-      );
+      const writable = (site: string): boolean =>
+        site !== obs.self &&
+        ((obs.reports[site] !== undefined && isWritablePrimary(obs.reports[site]!.health)) ||
+          obs.peers[site]?.acceptsWrites === true);
+      const anotherWritable = spec.sites.some((s) => writable(s.name));
       if (anotherWritable) {
         // A primary that may never hold the key (its required watchdog is unusable) next to
         // another primary: nobody will ever lead and fence one of them, and each waits for the
@@ -795,14 +794,9 @@ function decideWithoutLeader(
         // and this one committed alone once logshipping_timeout passed (sim:fuzz 1070093604:
         // nobody had led, a required watchdog absent; a DBA took B over; A's watchdog came back).
         // Stopping only removes a writer; the other lists no link to this one, so it stays.
-        const takenOver = spec.sites.find(
-          (s) =>
-            s.name !== obs.self &&
-            h.probeOk &&
-            h.replication.some((l) => l.secondary === s.name) &&
-            ((obs.reports[s.name] !== undefined && isWritablePrimary(obs.reports[s.name]!.health)) ||
-              obs.peers[s.name]?.acceptsWrites === true),
-        );
+        const takenOver = h.probeOk
+          ? spec.sites.find((s) => writable(s.name) && h.replication.some((l) => l.secondary === s.name))
+          : undefined;
         if (takenOver !== undefined && (h.acceptsWrites || h.running || hasLiveProcess(h))) {
           return decision(
             { kind: 'fence', epoch: lastEpoch, mode: 'stop' },
@@ -829,11 +823,11 @@ function decideWithoutLeader(
       ) {
         const self: PrimaryView = selfViewOf(obs.local);
         // The heir judges with this site's report, another host's clock: the skew bound and a
-        // cycle count against trust there, and the report it reads may be an interval old. Waiting for an
-        // heir that its own rule refuses leaves nobody writable for ever (a switchover aborted
-        // after the old primary had stopped, with the skew bound above a cycle: the heir refused
-        // once its contact was logShippingTimeout less the bound and a cycle old). Then this site,
-        // the one with every commit, takes the key back and starts again.
+        // cycle count against trust there, and the report it reads may be an interval old.
+        // Waiting for an heir that its own rule refuses leaves nobody writable for ever (a
+        // switchover aborted after the old primary had stopped, with the skew bound above a cycle:
+        // the heir refused once its contact was logShippingTimeout less the bound and a cycle old).
+        // Then this site, the one with every commit, takes the key back and starts again.
         const views = [self, ...heirViews(obs, spec, now)];
         const inEvery = views.map((v) => takeoverCandidates(obs, spec, obs.self, lastEpoch, v, now));
         const heir = inEvery[0]!.find((c) => inEvery.every((cs) => cs.includes(c)));
@@ -1120,7 +1114,8 @@ function decideWithoutLeader(
   // a direct check): a takeover suspends only the last leader, so it would make two writers
   // (sim:fuzz 1090020940: three sites, a DBA took B over while the leader A's node was down; A's
   // restarted agent could not hand B the key its dead session held, and when that key ran out C,
-  // in sync with A, took over next to B). Not a promotion: the adoption rules give B the key.
+  // in sync with A, took over next to B). It waits; B's own agent then fences B, a primary next
+  // to a last leader other than itself (its commits since are the DBA's), and this site takes over.
   const writer = planned ? undefined : otherWriter(obs, lastLeader);
   if (writer !== undefined) {
     return none(
@@ -1154,8 +1149,8 @@ function decideWithoutLeader(
  * The site this site handed the key to, when that site would refuse it now: this site, the last
  * leader, still takes writes (a handover with --suspendPrimary keeps it writable until the
  * successor suspends it) and the successor, judging a report of it fresh or an interval old
- * (heirViews), may not find itself in sync. Nobody writes its sync record while nobody leads, and every write here makes
- * that record older, so the refusal lasts: a planned takeover whose target's agent was down when
+ * (heirViews), may not find itself in sync. Nobody writes its sync record while nobody leads,
+ * and every write here makes that record older, so the refusal lasts: a planned takeover whose target's agent was down when
  * the key came left the old primary serving without a leader key, for ever (sim:fuzz
  * 1010002825). It wins the key back as the one writer; a DBA asks again. A forced request is not
  * refused by the in-sync rule, so its handover stands.
