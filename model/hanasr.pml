@@ -189,7 +189,7 @@ bit sdown;              /* store outage (no quorum): nothing expires */
 byte ldr;               /* leader key: site, or NO */
 byte ep;                /* lastEpoch (the epoch of the current or last term) */
 byte lastL;             /* lastLeader */
-byte prevL = NO;        /* the leader of the term before lastL's (the code: that agent's memory, ledEpoch; the model keeps it across agent restarts, a superset) */
+byte prevL = NO;        /* the leader of the term before lastL's (the code: that agent's memory, ledEpoch, or the store's lpe record, which outlives restarts as this does) */
 byte hov;               /* handoverTo */
 byte klease;            /* ticks left on the lease the leader key is bound to */
 bit kcur;               /* the key is bound to its holder's current session lease */

@@ -10,6 +10,7 @@
  *   reports/<site>  JSON SiteReport, bound to the member's lease
  *   sync/<site>     JSON SyncRecord (outlives leases)
  *   lpt/<site>      last-primary timestamp, ms (outlives leases)
+ *   lpe/<site>      the epoch of that stamp (outlives leases; written in the same txn)
  *   intents/<id>    JSON Intent (outlives leases)
  *   spec            JSON spec published by the operator (outlives leases)
  *   backup          JSON BackupState written by the leader at its epoch (outlives leases)
@@ -106,6 +107,9 @@ export class ClusterKeys {
   lpt(site: string): string {
     return `${this.root}lpt/${site}`;
   }
+  lpe(site: string): string {
+    return `${this.root}lpe/${site}`;
+  }
   intent(id: string): string {
     return `${this.root}intents/${id}`;
   }
@@ -187,6 +191,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
   const reports: Record<string, SiteReport> = {};
   const sync: Record<string, SyncRecord> = {};
   const lpt: Record<string, number> = {};
+  const lpe: Record<string, number> = {};
   const intents: Intent[] = [];
   const fences: Record<string, FenceRecord> = {};
   let spec: unknown;
@@ -228,6 +233,11 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
         if (name && Number.isFinite(n)) lpt[name] = n;
         break;
       }
+      case 'lpe': {
+        const n = Number(kv.value.toString('utf8'));
+        if (name && Number.isSafeInteger(n) && n > 0) lpe[name] = n;
+        break;
+      }
       case 'intents': {
         const i = parseJson<Intent>(kv);
         if (i) intents.push(i);
@@ -267,6 +277,7 @@ function decodeState(keys: ClusterKeys, kvs: readonly IKeyValue[]): ClusterState
     reports,
     sync,
     lpt,
+    ...(Object.keys(lpe).length > 0 ? { lpe } : {}),
     intents,
     ...(Object.keys(fences).length > 0 ? { fences } : {}),
     ...(spec !== undefined ? { spec } : {}),
@@ -831,7 +842,10 @@ export class EtcdSession implements CoordinationSession {
   }
 
   async stampPrimary(epoch: number, at: number): Promise<void> {
-    await this.leaderWrite('stamp primary', epoch, [put(this.keys.lpt(this.site), String(at))]);
+    await this.leaderWrite('stamp primary', epoch, [
+      put(this.keys.lpt(this.site), String(at)),
+      put(this.keys.lpe(this.site), String(epoch)),
+    ]);
   }
 
   async completeIntent(id: string): Promise<void> {

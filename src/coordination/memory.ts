@@ -68,6 +68,7 @@ interface ClusterData {
   reports: Map<string, { report: SiteReport; leaseId: number }>;
   sync: Map<string, SyncRecord>;
   lpt: Map<string, number>;
+  lpe: Map<string, number>;
   intents: Map<string, Intent>;
   fences: Map<string, FenceRecord>;
   spec?: unknown;
@@ -288,6 +289,7 @@ export class MemoryCoordination implements Coordination, RegionStore {
         reports: new Map(),
         sync: new Map(),
         lpt: new Map(),
+        lpe: new Map(),
         intents: new Map(),
         fences: new Map(),
       };
@@ -315,6 +317,11 @@ export class MemoryCoordination implements Coordination, RegionStore {
     const lpt: Record<string, number> = {};
     for (const [k, v] of d.lpt) lpt[k] = v;
     state.lpt = lpt;
+    if (d.lpe.size > 0) {
+      const lpe: Record<string, number> = {};
+      for (const [k, v] of d.lpe) lpe[k] = v;
+      state.lpe = lpe;
+    }
     state.intents = [...d.intents.values()];
     if (d.fences.size > 0) state.fences = Object.fromEntries(d.fences);
     if (d.spec !== undefined) state.spec = structuredClone(d.spec);
@@ -583,6 +590,7 @@ class MemorySession implements CoordinationSession {
     const d = this.requireLeader(epoch);
     this.store.checkWrite(this.site, 'last-primary');
     d.lpt.set(this.site, at);
+    d.lpe.set(this.site, epoch);
   }
 
   async completeIntent(id: string): Promise<void> {

@@ -33,6 +33,11 @@ export interface ClusterState {
   readonly sync: Readonly<Record<string, SyncRecord>>;
   /** Last-primary timestamps (ms), SAPHanaSR's LPT. */
   readonly lpt: Readonly<Record<string, number>>;
+  /**
+   * Per site, the newest epoch in which its agent, leading, saw it take writes (written with the
+   * LPT stamp, in the same transaction; outlives leases and agent restarts). Absent: not known.
+   */
+  readonly lpe?: Readonly<Record<string, number>>;
   readonly intents: readonly Intent[];
   /** The last fence of each site's node by another site's agent (outlives leases). */
   readonly fences?: Readonly<Record<string, FenceRecord>>;

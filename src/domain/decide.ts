@@ -870,18 +870,22 @@ function decideWithoutLeader(
         `${lastLeader} handed the leader key to ${obs.self}, a stopped primary`,
       );
     }
-    // The last leader never took over: this site led the term right before it (this agent's
-    // memory), and the last leader's agent (alive: its report is leased) reads its site a stopped
-    // secondary. A takeover makes a site primary, and a stopped secondary cannot be mid-takeover,
-    // so the last term made no primary and this stopped primary is still the newest: it takes the
-    // key and, as leader, starts itself (sim:fuzz 980006877: B took the key for a takeover, its
-    // node crashed before it, the key ran out, and A, stopped, and B, a stopped secondary once its
-    // node was back, each waited for the other for ever). Without the memory (an agent restarted)
-    // a term of a third site in between cannot be ruled out: then it waits, as before.
+    // The last leader never took over: this site led the term right before it, and the last
+    // leader's agent (alive: its report is leased) reads its site a stopped secondary, never
+    // stamped primary in its term. A takeover makes a site primary, and a stopped secondary
+    // cannot be mid-takeover, so the last term made no primary and this stopped primary is still
+    // the newest: it takes the key and, as leader, starts itself (sim:fuzz 980006877: B took the
+    // key for a takeover, its node crashed before it, the key ran out, and A, stopped, and B, a
+    // stopped secondary once its node was back, each waited for the other for ever).
+    // "Led the term right before" is this agent's memory, or the store's record that this site
+    // was stamped primary at that epoch, which outlives an agent restart (sim:fuzz 1050016312,
+    // 1070039480: A's agent restarted and both waited for ever). Without either, a term of a
+    // third site in between cannot be ruled out: then it waits.
     const last = lastLeader === undefined ? undefined : obs.reports[lastLeader];
     if (
       lastLeader !== undefined &&
-      obs.local.ledEpoch === lastEpoch - 1 &&
+      (obs.local.ledEpoch === lastEpoch - 1 || obs.lpe?.[obs.self] === lastEpoch - 1) &&
+      obs.lpe?.[lastLeader] !== lastEpoch &&
       last !== undefined &&
       last.health.probeOk &&
       last.health.srRole === 'secondary' &&

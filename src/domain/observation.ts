@@ -88,6 +88,11 @@ export interface Observation {
   readonly sync: Readonly<Record<string, SyncRecord>>;
   /** Last-primary timestamps (ms) per site. */
   readonly lpt: Readonly<Record<string, number>>;
+  /**
+   * Per site, the newest epoch in which it was stamped primary (ClusterState.lpe: its agent led
+   * that term and saw it take writes). Absent, or absent for a site: not known.
+   */
+  readonly lpe?: Readonly<Record<string, number>>;
   /** This agent's last measurement of each peer's clock (absent: never measured). */
   readonly clockSkew?: Readonly<Record<string, SkewEstimate>>;
   /** A leader that stepped down for a planned takeover names its successor here. */
@@ -135,6 +140,7 @@ export interface PublishedState {
   readonly reports: Readonly<Record<string, SiteReport>>;
   readonly sync: Readonly<Record<string, SyncRecord>>;
   readonly lpt: Readonly<Record<string, number>>;
+  readonly lpe?: Readonly<Record<string, number>>;
   readonly intents: readonly Intent[];
   readonly fences?: Readonly<Record<string, FenceRecord>>;
 }
@@ -185,6 +191,7 @@ export function buildObservation(input: {
     peers: input.peers,
     sync: state?.sync ?? {},
     lpt: state?.lpt ?? {},
+    ...(state?.lpe !== undefined ? { lpe: state.lpe } : {}),
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     ...(state?.handoverTo !== undefined ? { handoverTo: state.handoverTo } : {}),
     intents: state?.intents ?? [],

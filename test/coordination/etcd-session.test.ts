@@ -147,6 +147,8 @@ describe('leader key on etcd', () => {
     const state = await a.read();
     expect(state.sync.siteA).toEqual(sync('siteA', 2));
     expect(state.lpt).toEqual({ siteB: 1234 });
+    // The epoch of the stamp, written with it; A's refused stamps left none.
+    expect(state.lpe).toEqual({ siteB: 2 });
     expect(state.intents).toEqual([{ kind: 'register', id: 'r1', site: 'siteA', epoch: 2 }]);
     expect(state.leader).toEqual(t2);
     // The operator removes an intent (a released fence) without a session; an absent one is fine.
@@ -175,6 +177,7 @@ describe('leader key on etcd', () => {
     expect(state.lastLeader).toBe('siteA');
     expect(state.sync.siteB).toEqual(sync('siteB', 1));
     expect(state.lpt.siteA).toBe(4242);
+    expect(state.lpe).toEqual({ siteA: 1 });
     expect(state.intents.map((i) => i.id)).toEqual(['p1']);
 
     const b = c.session(cluster, 'siteB', 2);

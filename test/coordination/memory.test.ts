@@ -117,6 +117,7 @@ describe('lease expiry on the virtual clock', () => {
     expect(state.lastLeader).toBe('A');
     expect(state.sync.B).toMatchObject({ state: 'SOK', epoch: 1 });
     expect(state.lpt.A).toBe(stampedAt);
+    expect(state.lpe).toEqual({ A: 1 });
     expect(state.intents.map((i) => i.id)).toEqual(['r1']);
   });
 
@@ -150,6 +151,7 @@ describe('stale-epoch writes are refused', () => {
     await expect(a.releaseLeader(1)).rejects.toBeInstanceOf(StaleEpochError);
     expect((await store.read(CLUSTER)).leader?.site).toBe('B');
     expect((await store.read(CLUSTER)).sync).toEqual({});
+    expect((await store.read(CLUSTER)).lpe).toBeUndefined();
   });
 
   it('refuses writes at the current epoch from a member that does not hold the key', async () => {

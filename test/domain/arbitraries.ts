@@ -204,6 +204,15 @@ const intentArb: fc.Arbitrary<Intent> = fc.oneof(
 );
 
 /** Optional entry per site, as a record keyed by site name. */
+/** The epoch of the key as read: the free key's last epoch or the holder's; unknown: none. */
+function keyEpoch(leader: LeaderView): number | undefined {
+  return leader.state === 'free'
+    ? leader.lastEpoch
+    : leader.state === 'held'
+      ? leader.leader.epoch
+      : undefined;
+}
+
 function perSite<V>(
   arb: (site: string) => fc.Arbitrary<V>,
   sites: readonly string[],
@@ -251,6 +260,8 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         peers: perSite(() => peerArb, others),
         sync: perSite(syncArb, sites),
         lpt: perSite(() => past, sites),
+        // The store's last-primary epochs, relative to the key's epoch like ledEpochDelta.
+        lpeDelta: perSite(() => fc.constantFrom(-1, -1, -2, 0), sites),
         handoverTo: fc.option(fc.constantFrom(...sites), { nil: undefined }),
         intents: fc.array(intentArb, { maxLength: 2 }),
         clockSkew: perSite(() => skewArb, others),
@@ -266,13 +277,7 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
           ...((e) =>
             r.ledEpochDelta !== undefined && e !== undefined && e + r.ledEpochDelta >= 0
               ? { ledEpoch: e + r.ledEpochDelta }
-              : {})(
-            r.leader.state === 'free'
-              ? r.leader.lastEpoch
-              : r.leader.state === 'held'
-                ? r.leader.leader.epoch
-                : undefined,
-          ),
+              : {})(keyEpoch(r.leader)),
         },
         leader: r.leader,
         leaseAgeMs: r.leaseAgeMs,
@@ -280,6 +285,12 @@ export function observationArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<Ob
         peers: r.peers,
         sync: r.sync,
         lpt: r.lpt,
+        ...((e) => {
+          if (e === undefined) return {};
+          const lpe: Record<string, number> = {};
+          for (const [site, d] of Object.entries(r.lpeDelta)) if (e + d >= 1) lpe[site] = e + d;
+          return Object.keys(lpe).length > 0 ? { lpe } : {};
+        })(keyEpoch(r.leader)),
         ...(r.handoverTo !== undefined ? { handoverTo: r.handoverTo } : {}),
         intents: r.intents,
         clockSkew: r.clockSkew,

@@ -1323,6 +1323,17 @@ export const twoPrimaryCases: DecisionCase[] = [
     says: [`B, the last leader (epoch ${EPOCH}, after A`, 'never took over', 'start A as the primary'],
     action: { expectedLastEpoch: EPOCH },
   },
+  // sim:fuzz 1050016312, 1070039480: A's agent restarted (its memory of the term it led is gone),
+  // and the store's record says A was primary in the term right before B's.
+  {
+    name: "key free, the last leader B never took over, A's agent restarted but the store stamped A primary in the term before B's: A takes the key to start",
+    spec: S,
+    obs: neverTookOver({ reports: { B: STOPPED_B }, lpe: { A: EPOCH - 1, B: EPOCH - 3 } }, undefined),
+    kind: 'acquire-leader',
+    reason: 'last_leader_never_took_over',
+    says: [`B, the last leader (epoch ${EPOCH}, after A`, 'never took over', 'start A as the primary'],
+    action: { expectedLastEpoch: EPOCH },
+  },
   ...(
     [
       ['B runs (it may be mid-takeover)', { reports: { B: report('B', secondaryHealth('A')) } }, EPOCH - 1],
@@ -1346,6 +1357,21 @@ export const twoPrimaryCases: DecisionCase[] = [
         'A led an older term (another site may have led in between)',
         { reports: { B: STOPPED_B } },
         EPOCH - 2,
+      ],
+      [
+        "A's agent restarted and the store stamped A primary in an older term only",
+        { reports: { B: STOPPED_B }, lpe: { A: EPOCH - 2 } },
+        undefined,
+      ],
+      [
+        'the store stamped B primary in its own term (it took over; a DBA stopped and registered it since)',
+        { reports: { B: STOPPED_B }, lpe: { A: EPOCH - 1, B: EPOCH } },
+        EPOCH - 1,
+      ],
+      [
+        "A's agent restarted, and the store stamped B primary in its own term",
+        { reports: { B: STOPPED_B }, lpe: { A: EPOCH - 1, B: EPOCH } },
+        undefined,
       ],
     ] as const
   ).map(([what, over, led]): DecisionCase => ({

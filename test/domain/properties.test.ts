@@ -175,12 +175,14 @@ describe('decide over random observations', () => {
             for (const [site, p] of Object.entries(obs.peers))
               if (site !== obs.self) expect(p.acceptsWrites).toBe(false);
           } else if (![undefined, obs.self].includes(obs.leader.lastLeader)) {
-            // The last leader never took over: this site led the term right before, the last
-            // leader's agent reads it a stopped secondary, and this site is a stopped primary
-            // next to no writer.
+            // The last leader never took over: this site led the term right before (its agent's
+            // memory, or the store stamped it primary then), the last leader was not stamped
+            // primary in its own term and its agent reads it a stopped secondary, and this site
+            // is a stopped primary next to no writer.
             const last = obs.reports[obs.leader.lastLeader!]?.health;
             expect(d.reason).toBe('last_leader_never_took_over');
-            expect(obs.local.ledEpoch).toBe(obs.leader.lastEpoch - 1);
+            expect([obs.local.ledEpoch, obs.lpe?.[obs.self]]).toContain(obs.leader.lastEpoch - 1);
+            expect(obs.lpe?.[obs.leader.lastLeader!]).not.toBe(obs.leader.lastEpoch);
             expect(last?.srRole).toBe('secondary');
             expect(last?.running).toBe(false);
             expect(obs.local.health.running || obs.local.health.acceptsWrites).toBe(false);

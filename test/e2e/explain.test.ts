@@ -123,6 +123,9 @@ describe('hanasr explain on a running demo (real etcd)', () => {
     ]);
     expect(a!.inputs!.peers).toEqual(['B: reachable, secondary of A']);
     expect(b!.inputs!.peers).toEqual(['A: reachable, primary, writable']);
+    // The leader's last-primary stamp, with the epoch it was taken in.
+    expect(Object.keys(a!.inputs!.lpt)).toEqual(['A']);
+    expect(a!.inputs!.lpe).toEqual({ A: 1 });
     expect(e.thresholds).toMatch(/failureThreshold 2, probes every 1s \(timeout 1s\), lease TTL 4s/);
 
     const text = await explain('ha1', '-n', 'hana', '--state-dir', dir, '--site', 'B');
@@ -130,6 +133,7 @@ describe('hanasr explain on a running demo (real etcd)', () => {
     expect(text.stdout).toMatch(/^B — as of its last cycle/m);
     expect(text.stdout).toMatch(/decides {3}none {2}\[secondary_healthy\]/);
     expect(text.stdout).toMatch(/sync {6}B: SOK at epoch 1 \(this term\)/);
+    expect(text.stdout).toMatch(/lpt {7}A \S+ \(epoch 1\)/);
     expect(text.stdout).not.toMatch(/^A — /m);
   }, 60_000);
 

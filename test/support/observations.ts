@@ -198,6 +198,7 @@ export interface ObservationInput {
   readonly peers?: Record<string, PeerView>;
   readonly sync?: Record<string, SyncRecord>;
   readonly lpt?: Record<string, number>;
+  readonly lpe?: Record<string, number>;
   readonly handoverTo?: string;
   readonly intents?: readonly Intent[];
   readonly clockSkew?: Observation['clockSkew'];
@@ -219,6 +220,7 @@ export function observation(input: ObservationInput): Observation {
     peers: input.peers ?? {},
     sync: input.sync ?? {},
     lpt: input.lpt ?? {},
+    ...(input.lpe !== undefined ? { lpe: input.lpe } : {}),
     ...(input.handoverTo !== undefined ? { handoverTo: input.handoverTo } : {}),
     ...(input.clockSkew !== undefined ? { clockSkew: input.clockSkew } : {}),
     ...(input.watchdog !== undefined ? { watchdog: input.watchdog } : {}),

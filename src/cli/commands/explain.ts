@@ -104,6 +104,8 @@ export interface SiteExplanation {
     readonly sync: readonly SyncInput[];
     readonly peers: readonly string[];
     readonly lpt: Readonly<Record<string, number>>;
+    /** The epoch of each site's last-primary stamp (absent: none recorded). */
+    readonly lpe?: Readonly<Record<string, number>>;
     readonly intents: readonly string[];
     readonly handoverTo?: string;
   };
@@ -284,6 +286,7 @@ export function explainSite(
       sync,
       peers,
       lpt: state.lpt,
+      ...(state.lpe !== undefined ? { lpe: state.lpe } : {}),
       intents: state.intents.map((i) =>
         i.kind === 'planned-takeover'
           ? `planned takeover to ${i.target} at epoch ${i.epoch}${i.force ? ' (forced)' : ''}`
@@ -352,7 +355,10 @@ function formatSite(e: SiteExplanation, lastEpoch: number): string {
   }
   lines.push(`  peers     ${i.peers.length > 0 ? i.peers.join('; ') : 'none checked'}`);
   const lpt = Object.entries(i.lpt).sort(([a], [b]) => (a < b ? -1 : 1));
-  lines.push(`  lpt       ${lpt.length > 0 ? lpt.map(([s, t]) => `${s} ${iso(t)}`).join(', ') : 'none'}`);
+  const epochOf = (s: string): string => (i.lpe?.[s] !== undefined ? ` (epoch ${i.lpe[s]})` : '');
+  lines.push(
+    `  lpt       ${lpt.length > 0 ? lpt.map(([s, t]) => `${s} ${iso(t)}${epochOf(s)}`).join(', ') : 'none'}`,
+  );
   lines.push(
     `  requests  ${i.intents.length > 0 ? i.intents.join('; ') : 'none'}${i.handoverTo ? `; handover to ${i.handoverTo}` : ''}`,
   );
