@@ -289,8 +289,8 @@ bit inm;                /* scratch: an action starts in maintenance (P4) */
 byte nf;
 byte nl;                /* messages lost so far */
 bit took;               /* a takeover happened (REACH_TAKEOVER only) */
-#if defined(REACH_WONBACK) || defined(REACH_NEVERTOOK)
-bit rfh[N];             /* this decision took the path a REACH_WONBACK / REACH_NEVERTOOK run looks for */
+#if defined(REACH_WONBACK) || defined(REACH_NEVERTOOK) || defined(REACH_RETRY)
+bit rfh[N];             /* this decision took the path a REACH_WONBACK / REACH_NEVERTOOK / REACH_RETRY run looks for */
 #define RFH(i, v) rfh[i] = v
 #else
 #define RFH(i, v) skip
@@ -304,6 +304,11 @@ bit rfh[N];             /* this decision took the path a REACH_WONBACK / REACH_N
 #define RFH_NEVERTOOK(i) RFH(i, 1)
 #else
 #define RFH_NEVERTOOK(i) skip
+#endif
+#ifdef REACH_RETRY
+#define RFH_RETRY(i) RFH(i, 1)
+#else
+#define RFH_RETRY(i) skip
 #endif
 
 /* narration for trails (spin -t); scripts/model-check.ts numbers the ticks */
@@ -889,6 +894,10 @@ inline cas(i, expected) {
      took = rfh[i];
      assert(!took);      /* REACH_NEVERTOOK: fails once a stopped primary takes the key after a last leader that never took over */
 #endif
+#ifdef REACH_RETRY
+     took = rfh[i];
+     assert(!took);      /* REACH_RETRY: fails once a last leader that never took over takes the key again */
+#endif
      mine[i] = 1;
      x_ = 1
   :: else -> skip
@@ -985,6 +994,43 @@ inline decide_without_leader(i) {
      j_ = 0;
      if
      :: x_ -> act[i] = A_ACQUIRE; aep[i] = ep; RFH_NEVERTOOK(i); SAY("the last leader never took over: acquire the key (last_leader_never_took_over)")
+     :: else -> skip
+     fi;
+     x_ = 0
+  :: h[i] == H_SR && lastL == i && prevL != NO && prevL != i && hsv[i] == prevL &&
+     (hov == NO || (hov != i && asv[i] != NO)) && rpon[prevL] && rph[prevL] == H_PD &&
+     pv[i * N + prevL] == PV_UNR ->
+     /*
+      * The last leader never took over (its promotion failed, its agent died, its node froze)
+      * and runs as a secondary of the leader of the term before, whose agent reads it a stopped
+      * primary and whose SQL port does not answer (decide.ts decideLastLeaderSecondary; sim:fuzz
+      * 1070098632, 1050017408: everybody waited for ever). Next to no writer it takes the key
+      * again: in sync by the records of the term before (ep - 1), it retries its takeover
+      * (last_leader_retries_takeover, aarg 0); otherwise, and here also when in sync (the code
+      * hands back when it is no takeover candidate), it takes the key to hand it back at once
+      * (last_leader_hands_back): aarg 8, a retried plain promotion, whose RECHECK (ep - 1 of the
+      * new key, a term it has no record of) refuses and hands the key to afrom, as the code's
+      * hand-back action does (handBackOrKeep).
+      */
+     x_ = 1;
+     for (j_ : 0 .. N - 1) {
+       if
+       :: j_ != i && ((rpon[j_] && rph[j_] == H_PW) || PVW(pv[i * N + j_])) -> x_ = 0   /* otherWriter */
+       :: else -> skip
+       fi
+     }
+     j_ = 0;
+     if
+     :: x_ ->
+        trust(i, i, prevL, 1, ep - 1);
+        if
+        :: y_ -> aarg[i] = 0
+        :: true -> aarg[i] = 8
+        fi;
+        y_ = 0;
+        afrom[i] = prevL;
+        act[i] = A_TAKEOVER; aep[i] = ep; RFH_RETRY(i);
+        printf("%c: the last leader never took over: takes the key again (%d: 0 retries the takeover from %c, 8 hands the key back to it)\n", 65 + i, aarg[i], 65 + prevL)
      :: else -> skip
      fi;
      x_ = 0

@@ -359,6 +359,14 @@ export const CONFIGS: readonly ModelConfig[] = [
     defines: ['REACH_NEVERTOOK', ...AGENTS, 'MAXF=2', 'MAXL=0'],
     what: 'some execution has a stopped primary take the key after a last leader that never took over',
   },
+  {
+    name: 'reach-last-leader-retries',
+    group: 'reach',
+    expect: 'violation',
+    search: 'exhaustive',
+    defines: ['REACH_RETRY', ...AGENTS, 'MAXF=2', 'MAXL=0'],
+    what: 'some execution has a last leader that never took over take the key again (retry or hand back)',
+  },
   // ---- today's code: a PROPOSED rule switched back ----
   {
     name: 'finding-start-keeps-sok',

@@ -163,6 +163,30 @@ const ACTIONS: { readonly [K in Kind]: ActionSpec<K> } = {
     },
   },
 
+  'hand-back': {
+    epoch: 'leader-key',
+    async run(host, a) {
+      const rec = await host.winLeaderKey(a.kind, a.expectedLastEpoch, undefined, a.supersedeHandover);
+      if (!rec) return null;
+      // Released within this action: held over to the next cycle, a secondary holding the key
+      // would be promoted (promote_after_acquiring_leader). The same checks as a promotion that
+      // is refused (handBackOrKeep), on a fresh read.
+      const state = await host.storeCall('coordination read', () => host.session.read()).catch(() => null);
+      if (state === null) {
+        refuseKeepingKey(host, `the store cannot be read to hand the key to ${a.to}`);
+        return null;
+      }
+      await handBackOrKeep(
+        host,
+        rec.epoch,
+        a.to,
+        `it never took over in epoch ${a.expectedLastEpoch}`,
+        state,
+      );
+      return null;
+    },
+  },
+
   promote: {
     epoch: 'leader-key',
     async run(host, a) {

@@ -976,6 +976,9 @@ function decideWithoutLeader(
       );
     }
   }
+  if (!planned && lastLeader === obs.self) {
+    return decideLastLeaderSecondary(obs, spec, now, lastEpoch, supersede);
+  }
   if (
     (me.source !== undefined && me.source !== lastLeader) ||
     (h.source !== undefined && h.source !== lastLeader)
@@ -1146,6 +1149,104 @@ function decideWithoutLeader(
     planned
       ? `planned takeover: ${obs.self} takes over from ${lastLeader} with --suspendPrimary (epoch ${lastEpoch + 1})`
       : `the leader key of ${lastLeader} is gone and ${obs.self} was in sync: taking over (epoch ${lastEpoch + 1})${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
+  );
+}
+
+/**
+ * This site, a running secondary, was the last leader and never took over: it took the key for a
+ * takeover from the site it replicates from, and the promotion never happened (it failed, the
+ * node crashed, the instance hung, the handshake kept failing) before its key ran out. Nobody
+ * else may act: the old primary, stopped, waits for the last leader (its report of a running
+ * secondary may predate a takeover still in flight, so the old primary does not start next to it:
+ * last_leader_never_took_over wants it stopped), and every other secondary replicates from a site
+ * that is not the last leader (not_tier2). Everybody waited for ever (sim:fuzz 1070098632,
+ * 1050017408, 1110019491). This site knows its own state fresh and has nothing in flight, so it
+ * acts, once the evidence shows its term made no primary and the old primary `from` has every
+ * commit: `from` was stamped primary in the term right before this one's (the store's `lpe`) and
+ * this site never in its own; `from`'s agent reads it a stopped primary, no direct check reaches
+ * it, and no other site takes writes. Then:
+ * - in sync against `from`'s term (its records) and a takeover candidate from it, it retries its
+ *   takeover, as it would have gone on had its key lasted (last_leader_retries_takeover);
+ * - otherwise it takes the key and hands it to `from` at once (last_leader_hands_back), which
+ *   takes it and starts as primary (handover_accepted), as SAPHanaSR restarts a primary whose
+ *   secondary is SFAIL.
+ * A promotion retried after the first try asks the in-sync rule with the key's term before
+ * (actions.ts): it finds no record of it and hands the key back too (the model's RECHECK).
+ * Anything missing: it says which, and waits.
+ */
+function decideLastLeaderSecondary(
+  obs: Observation,
+  spec: HanaSystemReplicationSpec,
+  now: number,
+  lastEpoch: number,
+  supersede: string | undefined,
+): Decision {
+  const h = obs.local.health;
+  const me = siteSpec(spec, obs.self)!;
+  const from = h.source ?? me.source;
+  const wait = (why: string): Decision =>
+    none(
+      'last_leader_not_retrying',
+      `${obs.self} led epoch ${lastEpoch} and runs as a secondary, but ${why}: not taking the key again; waiting`,
+    );
+  if (obs.lpe?.[obs.self] === lastEpoch) {
+    return wait('it was stamped primary in its own term (turned back by hand since)');
+  }
+  if (from === undefined || from === obs.self || (me.source !== undefined && me.source !== from)) {
+    return wait('the site it replicates from is not known');
+  }
+  const trustEpoch = lastEpoch - 1;
+  if (obs.lpe?.[from] !== trustEpoch) {
+    return wait(`${from} is not recorded primary in epoch ${trustEpoch}, the term right before`);
+  }
+  const r = obs.reports[from];
+  if (
+    r === undefined ||
+    !r.health.probeOk ||
+    r.health.srRole !== 'primary' ||
+    r.health.running ||
+    r.health.acceptsWrites ||
+    hasLiveProcess(r.health)
+  ) {
+    return wait(`${from}'s agent does not read it a stopped primary`);
+  }
+  const peer = obs.peers[from];
+  if (peer?.pending === true) return wait(`the direct check of ${from} has not answered yet`);
+  if (peer?.reachable === true) return wait(`a direct check of ${from} answers`);
+  const writer = otherWriter(obs, from);
+  if (writer !== undefined) {
+    return none(
+      'another_primary_running',
+      `${obs.self} led epoch ${lastEpoch} and never took over, but ${writer} runs as a writable primary: not taking the key next to it`,
+    );
+  }
+  if (obs.watchdog?.mayLead === false) return watchdogForbids(obs, 'acquire the leader key');
+  const stopped = `${obs.self} led epoch ${lastEpoch} and never took over; ${from}, primary in epoch ${trustEpoch}, is stopped`;
+  const view = primaryViewOf(r);
+  const trust = promotable(obs, spec, obs.self, from, trustEpoch, view, now);
+  if (trust.ok && takeoverCandidates(obs, spec, from, trustEpoch, view, now).includes(obs.self)) {
+    return decision(
+      {
+        kind: 'takeover',
+        expectedLastEpoch: lastEpoch,
+        handshake: false,
+        from,
+        planned: false,
+        ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
+      },
+      'last_leader_retries_takeover',
+      `${stopped} and ${obs.self} was in sync at its last write: retrying the takeover (epoch ${lastEpoch + 1})`,
+    );
+  }
+  return decision(
+    {
+      kind: 'hand-back',
+      expectedLastEpoch: lastEpoch,
+      to: from,
+      ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
+    },
+    'last_leader_hands_back',
+    `${stopped}, and ${obs.self} ${trust.ok ? `is no automatic takeover candidate from ${from}` : `is not promoted (${trust.why})`}: taking the key (epoch ${lastEpoch + 1}) to hand it to ${from}, which holds every commit and starts as primary`,
   );
 }
 

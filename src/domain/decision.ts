@@ -28,6 +28,18 @@ export type Action =
       /** A pending handover to this site that can no longer complete: the key is won over it. */
       readonly supersedeHandover?: string;
     }
+  /**
+   * Win the leader key (compare-and-set on the last epoch) and release it at once naming `to`, a
+   * stopped primary with every commit, which takes it and starts (a last leader that never took
+   * over and is not in sync to retry: decide.ts last_leader_hands_back).
+   */
+  | {
+      readonly kind: 'hand-back';
+      readonly expectedLastEpoch: number;
+      readonly to: string;
+      /** A pending handover to another site that can no longer complete: the key is won over it. */
+      readonly supersedeHandover?: string;
+    }
   /** The key is ours already: promote the local secondary (`hdbnsutil -sr_takeover`). */
   | { readonly kind: 'promote'; readonly epoch: number; readonly handshake: boolean }
   /** Give up the leader key (after stopping the local site when `fence` is 'stop'). */

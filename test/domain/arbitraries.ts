@@ -311,7 +311,7 @@ export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<O
       self: fc.constantFrom(...sites),
       lastEpoch: fc.integer({ min: 1, max: 3 }),
       recordEpochDelta: fc.constantFrom(0, 0, 0, -1, 1),
-      state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SOK' as const, 'SFAIL' as const),
+      state: mostly<'SOK' | 'SFAIL'>('SOK', ['SFAIL']),
       confirmedAt: past,
       lag: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }),
       secondary: fc.constantFrom(true, true, true, false),
@@ -324,6 +324,12 @@ export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<O
         { nil: undefined },
       ),
       handover: fc.constantFrom(undefined, undefined, undefined, 'self', 'other'),
+      // The last leader (this site) took the key after A's term and never took over: it may retry
+      // (decide.ts last_leader_retries_takeover). A stopped primary in A's report, mostly; the
+      // store's stamps of A's term and, now and then, of this site's own.
+      retry: fc.constantFrom(false, false, true),
+      retryStoppedA: fc.constantFrom(true, true, false),
+      retryLpe: fc.constantFrom('A' as const, 'A' as const, 'both' as const, 'none' as const),
     })
     .map((r): Observation => {
       const { self } = r;
@@ -341,12 +347,47 @@ export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<O
           leader: false,
           fenced: r.primaryReport.fenced,
         };
-      const handoverTo = r.handover === 'self' ? self : r.handover === 'other' ? 'A' : undefined;
+      if (r.retry && r.retryStoppedA)
+        reports.A = {
+          site: 'A',
+          observedAt: T - 1000,
+          failedProbes: 3,
+          epoch: r.lastEpoch,
+          leader: false,
+          // Its stop confirmed at the last SOK confirmation, as after a step-down for the takeover.
+          lastWritableAt: r.confirmedAt,
+          fenced: true,
+          health: {
+            probeOk: true,
+            running: false,
+            landscapeStatus: 1,
+            processes: { hdbdaemon: 'GRAY' },
+            srRole: 'primary',
+            suspended: false,
+            acceptsWrites: false,
+            replication: [],
+            overallReplicationStatus: 'UNKNOWN',
+          },
+        };
+      const lpe =
+        r.retryLpe === 'none'
+          ? undefined
+          : { A: r.lastEpoch, ...(r.retryLpe === 'both' ? { [self]: r.lastEpoch + 1 } : {}) };
+      const handoverTo = r.retry
+        ? undefined
+        : r.handover === 'self'
+          ? self
+          : r.handover === 'other'
+            ? 'A'
+            : undefined;
       const { handoverTo: _drop, ...base } = r.base;
       return {
         ...base,
         self,
-        leader: { state: 'free', lastEpoch: r.lastEpoch, lastLeader: 'A' },
+        leader: r.retry
+          ? { state: 'free', lastEpoch: r.lastEpoch + 1, lastLeader: self }
+          : { state: 'free', lastEpoch: r.lastEpoch, lastLeader: 'A' },
+        ...(r.retry && lpe !== undefined ? { lpe } : {}),
         local: r.secondary
           ? {
               ...r.base.local,
@@ -386,3 +427,161 @@ export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<O
 export const caseArb = specArb.chain((spec) =>
   fc.oneof(observationArb(spec), nearTakeoverArb(spec)).map((obs) => ({ spec, obs })),
 );
+
+/** `usual` seven times in eight, else one of `others`. */
+function mostly<V>(usual: V, others: readonly V[]): fc.Arbitrary<V> {
+  return fc.oneof(
+    { arbitrary: fc.constant(usual), weight: 7 },
+    { arbitrary: fc.constantFrom(...others), weight: 1 },
+  );
+}
+
+/**
+ * B, the last leader, took the key after A's term and never took over (decide.ts
+ * last_leader_retries_takeover): the evidence around a retry at random, and mostly the evidence
+ * a retry needs (A stamped primary in the term before, A's report a stopped primary, B a running
+ * secondary of A with a SOK of A's term), so the rule is reached often and refused often.
+ */
+export const retryCaseArb: fc.Arbitrary<{ spec: HanaSystemReplicationSpec; obs: Observation }> = fc
+  .record({
+    spec: specArb,
+    lastEpoch: fc.integer({ min: 2, max: 4 }),
+    lpeA: mostly(-1, [-2, undefined]),
+    lpeB: mostly<number | undefined>(undefined, [0, -1]),
+    aHealth: mostly('stopped', ['running', 'writable', 'unknown', 'silent']),
+    aPeer: mostly('unreachable', ['stopped', 'pending', 'answers-primary', 'writable']),
+    bHealth: mostly('secondary-of-A', ['secondary-of-C', 'stopped']),
+    bAuto: mostly(true, [false]),
+    record: fc.record({
+      state: fc.constantFrom('SOK' as const, 'SOK' as const, 'SOK' as const, 'SFAIL' as const),
+      epochDelta: mostly(-1, [0, -2]),
+      age: fc.integer({ min: 0, max: 20_000 }),
+      lag: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
+    }),
+    lastWritableDelta: fc.option(fc.integer({ min: -3_000, max: 3_000 }), { nil: null }),
+    aFenced: fc.boolean(),
+    skew: fc.option(
+      fc.record({
+        offsetMs: fc.integer({ min: -3_000, max: 3_000 }),
+        uncertaintyMs: fc.integer({ min: 0, max: 500 }),
+      }),
+      {
+        nil: undefined,
+      },
+    ),
+    cWritable: mostly(false, [true]),
+    mayLead: mostly(true, [false]),
+    maintenanceSeen: mostly(false, [true]),
+  })
+  .map((r) => {
+    const spec: HanaSystemReplicationSpec = {
+      ...r.spec,
+      maintenance: false,
+      takeover: { ...r.spec.takeover, automatic: true },
+      sites: r.spec.sites.map((site) => (site.name === 'B' ? { ...site, autoTakeover: r.bAuto } : site)),
+    };
+    const E = r.lastEpoch;
+    const confirmedAt = T - r.record.age;
+    const stopped: HanaHealth = {
+      probeOk: true,
+      running: false,
+      landscapeStatus: 1,
+      processes: { hdbdaemon: 'GRAY' },
+      srRole: 'primary',
+      suspended: false,
+      acceptsWrites: false,
+      replication: [],
+      overallReplicationStatus: 'UNKNOWN',
+    };
+    const aHealth: HanaHealth | undefined =
+      r.aHealth === 'silent'
+        ? undefined
+        : r.aHealth === 'stopped'
+          ? stopped
+          : r.aHealth === 'unknown'
+            ? { ...stopped, probeOk: false, srRole: 'none', probeError: 'HANA probe timed out' }
+            : { ...stopped, running: true, landscapeStatus: 4, acceptsWrites: r.aHealth === 'writable' };
+    const reports: Record<string, SiteReport> = {};
+    if (aHealth !== undefined)
+      reports.A = {
+        site: 'A',
+        observedAt: T - 1000,
+        health: aHealth,
+        failedProbes: 3,
+        lastWritableAt: r.lastWritableDelta === null ? null : confirmedAt + r.lastWritableDelta,
+        epoch: E,
+        leader: false,
+        fenced: r.aFenced,
+      };
+    if (r.cWritable)
+      reports.C = {
+        site: 'C',
+        observedAt: T - 1000,
+        health: { ...stopped, running: true, landscapeStatus: 4, acceptsWrites: true },
+        failedProbes: 0,
+        lastWritableAt: T - 1000,
+        epoch: E,
+        leader: false,
+        fenced: false,
+      };
+    const peers: Record<string, PeerView> = {
+      A:
+        r.aPeer === 'unreachable'
+          ? { reachable: false, acceptsWrites: false }
+          : r.aPeer === 'pending'
+            ? { reachable: false, acceptsWrites: false, pending: true }
+            : r.aPeer === 'stopped'
+              ? { reachable: true, acceptsWrites: false, role: 'primary', running: false }
+              : { reachable: true, acceptsWrites: r.aPeer === 'writable', role: 'primary' },
+    };
+    const secondary = (source: string, running: boolean): HanaHealth => ({
+      probeOk: true,
+      running,
+      landscapeStatus: running ? 4 : 1,
+      processes: { hdbdaemon: running ? 'GREEN' : 'GRAY' },
+      srRole: 'secondary',
+      source,
+      suspended: false,
+      acceptsWrites: false,
+      replication: [],
+      overallReplicationStatus: 'NONE',
+    });
+    const lpe: Record<string, number> = {};
+    if (r.lpeA !== undefined) lpe.A = E + r.lpeA;
+    if (r.lpeB !== undefined) lpe.B = E + r.lpeB;
+    const obs: Observation = {
+      self: 'B',
+      local: {
+        health:
+          r.bHealth === 'stopped'
+            ? secondary('A', false)
+            : secondary(r.bHealth === 'secondary-of-A' ? 'A' : 'C', true),
+        failedProbes: r.bHealth === 'stopped' ? 3 : 0,
+        localRestarts: 0,
+        fenced: false,
+        lastWritableAt: null,
+        ...(r.maintenanceSeen ? { leaderMayBeInMaintenance: true } : {}),
+      },
+      leader: { state: 'free', lastEpoch: E, lastLeader: 'B' },
+      leaseAgeMs: null,
+      reports,
+      peers,
+      sync: {
+        B: {
+          site: 'B',
+          state: r.record.state,
+          confirmedAt,
+          epoch: E + r.record.epochDelta,
+          mode: spec.replication.mode,
+          lagSeconds: r.record.lag,
+          lagBytes: null,
+        },
+      },
+      lpt: {},
+      ...(Object.keys(lpe).length > 0 ? { lpe } : {}),
+      intents: [],
+      ...(r.skew !== undefined ? { clockSkew: { A: { ...r.skew, measuredAt: T - 1000 } } } : {}),
+      ...(r.mayLead ? {} : { watchdog: { mayLead: false, message: 'the required watchdog is not usable' } }),
+    };
+    return { spec, obs };
+  });

@@ -70,6 +70,22 @@ const neverTookOver = (over: Partial<ObservationInput>, led: number | undefined)
     leader: free(EPOCH, 'B'),
     ...over,
   });
+/**
+ * B took the key (EPOCH) for a takeover from A (primary in EPOCH - 1) and never took over; its key
+ * ran out and B runs as a secondary of A again, in sync at A's last write by A's records of its
+ * term. A's agent reads A a stopped primary.
+ */
+const retryingB = (over: Partial<ObservationInput> = {}): Observation =>
+  observation({
+    self: 'B',
+    local: local(secondaryHealth('A')),
+    leader: free(EPOCH, 'B'),
+    lpe: { A: EPOCH - 1 },
+    reports: { A: report('A', stoppedPrimaryHealth(), { lastWritableAt: T - 4000, fenced: true }) },
+    peers: { A: unreachable },
+    sync: { B: syncRecord('B', 'SOK', { epoch: EPOCH - 1 }) },
+    ...over,
+  });
 const LEADER_SINCE = T - 3_600_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -1382,6 +1398,125 @@ export const twoPrimaryCases: DecisionCase[] = [
     reason: 'no_leader_not_eligible',
     says: ['no leader'],
   })),
+  // sim:fuzz 1070098632, 1050017408, 1110019491: B took the key for a takeover that never
+  // happened (its instance hung, or the handshake kept failing) and runs as A's secondary again;
+  // A, stopped, waited for B to stop (it may be mid-takeover), and B was "not a candidate" of
+  // itself. B retries its own takeover, on A's records.
+  {
+    name: 'key free, B the last leader never took over and runs as a secondary of A, stopped primary in the term before: B retries the takeover',
+    spec: S,
+    obs: retryingB(),
+    kind: 'takeover',
+    reason: 'last_leader_retries_takeover',
+    says: [
+      `B led epoch ${EPOCH} and never took over`,
+      `A, primary in epoch ${EPOCH - 1}, is stopped`,
+      `epoch ${EPOCH + 1}`,
+    ],
+    action: { expectedLastEpoch: EPOCH, from: 'A', handshake: false, planned: false },
+  },
+  ...(
+    [
+      [
+        'the store has no primary stamp of A',
+        { lpe: {} },
+        'last_leader_not_retrying',
+        'A is not recorded primary in epoch 4',
+      ],
+      [
+        'A was stamped primary in an older term only',
+        { lpe: { A: EPOCH - 2 } },
+        'last_leader_not_retrying',
+        'A is not recorded primary in epoch 4',
+      ],
+      [
+        'the store stamped B primary in its own term',
+        { lpe: { A: EPOCH - 1, B: EPOCH } },
+        'last_leader_not_retrying',
+        'stamped primary in its own term',
+      ],
+      [
+        "A's agent is silent",
+        { reports: {} },
+        'last_leader_not_retrying',
+        "A's agent does not read it a stopped primary",
+      ],
+      [
+        "A's agent reads A running",
+        {
+          reports: { A: report('A', stoppedPrimaryHealth({ running: true }), { lastWritableAt: T - 4000 }) },
+        },
+        'last_leader_not_retrying',
+        "A's agent does not read it a stopped primary",
+      ],
+      [
+        "A's agent cannot read A",
+        { reports: { A: report('A', downHealth(), { lastWritableAt: T - 4000 }) } },
+        'last_leader_not_retrying',
+        "A's agent does not read it a stopped primary",
+      ],
+      [
+        'a direct check finds A answering as a primary',
+        { peers: { A: peerStoppedPrimary } },
+        'last_leader_not_retrying',
+        'a direct check of A answers',
+      ],
+      [
+        'the direct check of A has not answered yet',
+        { peers: { A: { ...unreachable, pending: true } } },
+        'last_leader_not_retrying',
+        'has not answered yet',
+      ],
+      [
+        'C runs as a writable primary',
+        {
+          reports: {
+            A: report('A', stoppedPrimaryHealth(), { lastWritableAt: T - 4000, fenced: true }),
+            C: report('C', primaryHealth()),
+          },
+        },
+        'another_primary_running',
+        'C runs as a writable primary',
+      ],
+      [
+        'its watchdog forbids leading',
+        { watchdog: { mayLead: false, message: 'the required watchdog is not usable' } },
+        'watchdog_required_unusable',
+        'the required watchdog is not usable',
+      ],
+    ] as const
+  ).map(([what, over, reason, says]): DecisionCase => ({
+    name: `key free, B the last leader never took over, a secondary of A, but ${what}: B does not retry`,
+    spec: S,
+    obs: retryingB(over),
+    kind: 'none',
+    reason,
+    says: [says],
+  })),
+  // Not in sync to retry: B takes the key and hands it to A at once, which starts as primary.
+  ...(
+    [
+      ['B is not in sync (SFAIL)', { sync: { B: syncRecord('B', 'SFAIL', { epoch: EPOCH - 1 }) } }],
+      ["B's SOK is of A's older term", { sync: { B: syncRecord('B', 'SOK', { epoch: EPOCH - 2 }) } }],
+      ['B has no sync record', { sync: {} }],
+    ] as const
+  ).map(([what, over]): DecisionCase => ({
+    name: `key free, B the last leader never took over, a secondary of A, but ${what}: B takes the key and hands it to A`,
+    spec: S,
+    obs: retryingB(over),
+    kind: 'hand-back',
+    reason: 'last_leader_hands_back',
+    says: ['B is not promoted', `taking the key (epoch ${EPOCH + 1}) to hand it to A`],
+    action: { expectedLastEpoch: EPOCH, to: 'A' },
+  })),
+  {
+    name: 'key free, B the last leader never took over, but automatic takeover is off: B does not retry',
+    spec: spec({ takeover: { automatic: false } }),
+    obs: retryingB(),
+    kind: 'none',
+    reason: 'automatic_takeover_off',
+    says: ['automatic takeover is off'],
+  },
   // sim:fuzz 1050048263: the skew bound (8.2 s) is under a cycle (9.7 s), so a report of A read
   // within 1.5 s of its writing counts as fresh. A publishes once an interval and B reads once an
   // interval: B's reads kept missing that window and judged A's reports stale, refusing once the

@@ -10,7 +10,7 @@ import { cycleMs, decide, promotable } from '../../src/domain/decide.js';
 import type { Action } from '../../src/domain/decision.js';
 import type { Observation } from '../../src/domain/observation.js';
 import { T } from '../support/observations.js';
-import { caseArb } from './arbitraries.js';
+import { caseArb, retryCaseArb } from './arbitraries.js';
 
 const RUNS = 3000;
 
@@ -26,9 +26,10 @@ function trustedSok(
   obs: Observation,
   spec: HanaSystemReplicationSpec,
   a: Extract<Action, { kind: 'takeover' }>,
+  termEpoch: number = a.expectedLastEpoch,
 ): boolean {
   const rec = obs.sync[obs.self];
-  if (!rec || rec.state !== 'SOK' || rec.epoch !== a.expectedLastEpoch) return false;
+  if (!rec || rec.state !== 'SOK' || rec.epoch !== termEpoch) return false;
   if (spec.replication.mode === 'async') {
     const bound = spec.replication.asyncTakeoverMaxLagSeconds;
     if (bound === undefined || rec.lagSeconds === null || rec.lagSeconds > bound) return false;
@@ -55,6 +56,54 @@ function isPlannedFor(obs: Observation): boolean {
   return obs.handoverTo === obs.self;
 }
 
+/**
+ * A takeover decision rests on what the rules say it must: the free key at its epoch, a trusted
+ * SOK of the term taken over from, an automatic candidate. True: it was the retried takeover of a
+ * last leader that never took over.
+ */
+function expectSoundTakeover(
+  spec: HanaSystemReplicationSpec,
+  obs: Observation,
+  reason: string,
+  a: Extract<Action, { kind: 'takeover' }>,
+): boolean {
+  expect(obs.leader.state).toBe('free');
+  if (obs.leader.state !== 'free') return false;
+  expect(a.expectedLastEpoch).toBe(obs.leader.lastEpoch);
+  // The last leader that never took over retries its takeover from the site that was
+  // primary in the term before its own, on that term's records; anyone else takes over from
+  // the last leader, on the records of its term.
+  const retry = reason === 'last_leader_retries_takeover';
+  const termEpoch = retry ? obs.leader.lastEpoch - 1 : obs.leader.lastEpoch;
+  if (retry) {
+    expect(obs.leader.lastLeader).toBe(obs.self);
+    expect(obs.lpe?.[a.from!]).toBe(termEpoch);
+    expect(obs.lpe?.[obs.self]).not.toBe(obs.leader.lastEpoch);
+    const old = obs.reports[a.from!]?.health;
+    expect(old?.probeOk && old.srRole === 'primary' && !old.running && !old.acceptsWrites).toBe(true);
+    expect(obs.peers[a.from!]?.acceptsWrites ?? false).toBe(false);
+  } else {
+    expect(a.from).toBe(obs.leader.lastLeader ?? null);
+  }
+  expect(a.planned).toBe(isPlannedFor(obs));
+  if (a.planned) return retry;
+  expect(trustedSok(obs, spec, a, termEpoch)).toBe(true);
+  const me = spec.sites.find((s) => s.name === obs.self)!;
+  expect(me.autoTakeover && spec.takeover.automatic).toBe(true);
+  expect(me.source === undefined || me.source === a.from).toBe(true);
+  expect(obs.local.health.srRole).toBe('secondary');
+  // A handover for another site stands in the way unless it can never complete: its site's
+  // agent reports it a stopped secondary (or no role), and the key is won over it.
+  if (obs.handoverTo !== undefined) {
+    expect(a.supersedeHandover).toBe(obs.handoverTo);
+    const target = obs.reports[obs.handoverTo]?.health;
+    expect(target?.probeOk).toBe(true);
+    expect(target?.srRole).not.toBe('primary');
+    expect(target?.running).toBe(false);
+  }
+  return retry;
+}
+
 describe('decide over random observations', () => {
   it('never throws and always explains itself', () => {
     fc.assert(
@@ -74,31 +123,58 @@ describe('decide over random observations', () => {
         const d = decide(obs, spec, T);
         if (d.action.kind !== 'takeover') return;
         takeovers++;
-        expect(obs.leader.state).toBe('free');
-        if (obs.leader.state !== 'free') return;
-        expect(d.action.expectedLastEpoch).toBe(obs.leader.lastEpoch);
-        expect(d.action.from).toBe(obs.leader.lastLeader ?? null);
-        expect(d.action.planned).toBe(isPlannedFor(obs));
-        if (d.action.planned) return;
-        expect(trustedSok(obs, spec, d.action)).toBe(true);
-        const me = spec.sites.find((s) => s.name === obs.self)!;
-        expect(me.autoTakeover && spec.takeover.automatic).toBe(true);
-        expect(me.source === undefined || me.source === d.action.from).toBe(true);
-        expect(obs.local.health.srRole).toBe('secondary');
-        // A handover for another site stands in the way unless it can never complete: its site's
-        // agent reports it a stopped secondary (or no role), and the key is won over it.
-        if (obs.handoverTo !== undefined) {
-          expect(d.action.supersedeHandover).toBe(obs.handoverTo);
-          const target = obs.reports[obs.handoverTo]?.health;
-          expect(target?.probeOk).toBe(true);
-          expect(target?.srRole).not.toBe('primary');
-          expect(target?.running).toBe(false);
-        }
+        expectSoundTakeover(spec, obs, d.reason, d.action);
       }),
       { numRuns: RUNS },
     );
     // The property is only worth something if random inputs reach the takeover branch.
     expect(takeovers).toBeGreaterThan(5);
+  });
+
+  it('a last leader that never took over takes the key again only on the evidence of the term before, next to no writer', () => {
+    let retried = 0;
+    let handedBack = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(retryCaseArb, ({ spec, obs }) => {
+        const d = decide(obs, spec, T);
+        if (d.action.kind !== 'takeover' && d.action.kind !== 'hand-back') {
+          refused++;
+          return;
+        }
+        expect(obs.leader.state === 'free' && obs.leader.lastLeader === obs.self).toBe(true);
+        if (obs.leader.state !== 'free') return;
+        // Both rest on the same evidence: the old primary was stamped primary in the term right
+        // before, this site never in its own; the old primary's agent reads it stopped, no direct
+        // check reaches it, this site runs as its secondary, and nobody takes writes.
+        const from = d.action.kind === 'takeover' ? d.action.from! : d.action.to;
+        expect(d.action.expectedLastEpoch).toBe(obs.leader.lastEpoch);
+        expect(obs.lpe?.[from]).toBe(obs.leader.lastEpoch - 1);
+        expect(obs.lpe?.[obs.self]).not.toBe(obs.leader.lastEpoch);
+        const old = obs.reports[from]?.health;
+        expect(old?.probeOk && old.srRole === 'primary' && !old.running && !old.acceptsWrites).toBe(true);
+        expect(obs.peers[from]?.reachable ?? false).toBe(false);
+        expect(obs.peers[from]?.pending).toBeUndefined();
+        expect(obs.local.health.running && obs.local.health.source === from).toBe(true);
+        for (const r of Object.values(obs.reports)) expect(r.health.acceptsWrites).toBe(false);
+        expect(obs.watchdog?.mayLead ?? true).toBe(true);
+        if (d.action.kind === 'takeover') {
+          // A promotion, so every rule of a takeover: a trusted SOK of that term, a candidate.
+          expect(d.reason).toBe('last_leader_retries_takeover');
+          expect(expectSoundTakeover(spec, obs, d.reason, d.action)).toBe(true);
+          expect(d.action.handshake).toBe(false);
+          retried++;
+        } else {
+          expect(d.reason).toBe('last_leader_hands_back');
+          handedBack++;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    // Reached both ways, and refused, often enough for the property to mean something.
+    expect(retried).toBeGreaterThan(100);
+    expect(handedBack).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
   });
 
   it('promotes only while holding the key', () => {

@@ -135,6 +135,8 @@ export function describeAction(a: Action, lastEpoch: number): string {
         `takeover${a.from !== null ? ` from ${a.from}` : ''} (epoch ${a.expectedLastEpoch} -> ${a.expectedLastEpoch + 1}` +
         `${a.handshake ? ', handshake' : ''}${a.planned ? ', planned' : ''})`
       );
+    case 'hand-back':
+      return `take the leader key and hand it to ${a.to} (epoch ${a.expectedLastEpoch} -> ${a.expectedLastEpoch + 1})`;
     case 'promote':
       return `promote (epoch ${a.epoch}${a.handshake ? ', handshake' : ''})`;
     case 'step-down':
