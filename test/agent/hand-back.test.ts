@@ -9,16 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentRig, promotionRefusedAfterAgentLoss } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth } from '../support/observations.js';
-import { ScriptedSite } from '../support/scripted-site.js';
-
-/** A site whose start brings its primary back, writable, with its secondary in sync. */
-class StartablePrimary extends ScriptedSite {
-  starts = 0;
-  override async start(): Promise<void> {
-    this.starts++;
-    this.health = primaryHealth([link('B')]);
-  }
-}
+import { ScriptedSite, StartablePrimary } from '../support/scripted-site.js';
 
 async function stuckPromotion() {
   const rig = agentRig();

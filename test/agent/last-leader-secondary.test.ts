@@ -7,19 +7,9 @@
  * starts. Two agents on the in-memory store and a virtual clock, over scripted sites.
  */
 import { describe, expect, it } from 'vitest';
-import type { HanaPort } from '../../src/hana/port.js';
-import { agentRig, until } from '../support/agents.js';
+import { aLeadsB, agentRig, until } from '../support/agents.js';
 import { link, primaryHealth, secondaryHealth, stoppedPrimaryHealth } from '../support/observations.js';
-import { ScriptedSite } from '../support/scripted-site.js';
-
-/** A primary whose start brings it back, writable, with B in sync. */
-class StartablePrimary extends ScriptedSite {
-  starts = 0;
-  override async start(): Promise<void> {
-    this.starts++;
-    this.health = primaryHealth([link('B')]);
-  }
-}
+import { ScriptedSite, StartablePrimary } from '../support/scripted-site.js';
 
 /**
  * A leads; its HANA goes down and its agent steps down for B; B's takeover fails every time and
@@ -31,15 +21,7 @@ async function neverTookOver() {
   const { clock, coordination } = rig;
   const hanaA = new StartablePrimary(primaryHealth([link('B')]), rig.clock);
   const hanaB = new ScriptedSite(secondaryHealth('A'), rig.clock);
-  const events: string[] = [];
-  const make = (site: string, hana: HanaPort) =>
-    rig.agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
-  const a = make('A', hanaA);
-  const b = make('B', hanaB);
-  await a.start();
-  await b.start();
-  await clock.advanceBy(6_000);
-  expect((await coordination.read('ha1')).leader).toMatchObject({ site: 'A', epoch: 1 });
+  const { events, make, a, b } = await aLeadsB(rig, hanaA, hanaB);
   hanaB.failTakeover = true;
   hanaA.health = stoppedPrimaryHealth();
   await until(clock, () => hanaB.takeovers > 0, 60_000, 500);

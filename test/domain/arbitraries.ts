@@ -15,7 +15,7 @@ import type {
   SiteReport,
   SyncRecord,
 } from '../../src/domain/types.js';
-import { T } from '../support/observations.js';
+import { secondaryHealth, stoppedPrimaryHealth, T } from '../support/observations.js';
 
 export const NAMES = ['A', 'B', 'C'] as const;
 
@@ -357,17 +357,7 @@ export function nearTakeoverArb(spec: HanaSystemReplicationSpec): fc.Arbitrary<O
           // Its stop confirmed at the last SOK confirmation, as after a step-down for the takeover.
           lastWritableAt: r.confirmedAt,
           fenced: true,
-          health: {
-            probeOk: true,
-            running: false,
-            landscapeStatus: 1,
-            processes: { hdbdaemon: 'GRAY' },
-            srRole: 'primary',
-            suspended: false,
-            acceptsWrites: false,
-            replication: [],
-            overallReplicationStatus: 'UNKNOWN',
-          },
+          health: stoppedPrimaryHealth(),
         };
       const lpe =
         r.retryLpe === 'none'
@@ -482,17 +472,7 @@ export const retryCaseArb: fc.Arbitrary<{ spec: HanaSystemReplicationSpec; obs: 
     };
     const E = r.lastEpoch;
     const confirmedAt = T - r.record.age;
-    const stopped: HanaHealth = {
-      probeOk: true,
-      running: false,
-      landscapeStatus: 1,
-      processes: { hdbdaemon: 'GRAY' },
-      srRole: 'primary',
-      suspended: false,
-      acceptsWrites: false,
-      replication: [],
-      overallReplicationStatus: 'UNKNOWN',
-    };
+    const stopped = stoppedPrimaryHealth();
     const aHealth: HanaHealth | undefined =
       r.aHealth === 'silent'
         ? undefined
@@ -534,18 +514,6 @@ export const retryCaseArb: fc.Arbitrary<{ spec: HanaSystemReplicationSpec; obs: 
               ? { reachable: true, acceptsWrites: false, role: 'primary', running: false }
               : { reachable: true, acceptsWrites: r.aPeer === 'writable', role: 'primary' },
     };
-    const secondary = (source: string, running: boolean): HanaHealth => ({
-      probeOk: true,
-      running,
-      landscapeStatus: running ? 4 : 1,
-      processes: { hdbdaemon: running ? 'GREEN' : 'GRAY' },
-      srRole: 'secondary',
-      source,
-      suspended: false,
-      acceptsWrites: false,
-      replication: [],
-      overallReplicationStatus: 'NONE',
-    });
     const lpe: Record<string, number> = {};
     if (r.lpeA !== undefined) lpe.A = E + r.lpeA;
     if (r.lpeB !== undefined) lpe.B = E + r.lpeB;
@@ -554,8 +522,12 @@ export const retryCaseArb: fc.Arbitrary<{ spec: HanaSystemReplicationSpec; obs: 
       local: {
         health:
           r.bHealth === 'stopped'
-            ? secondary('A', false)
-            : secondary(r.bHealth === 'secondary-of-A' ? 'A' : 'C', true),
+            ? secondaryHealth('A', {
+                running: false,
+                landscapeStatus: 1,
+                processes: { hdbdaemon: 'GRAY', hdbnameserver: 'GRAY', hdbindexserver: 'GRAY' },
+              })
+            : secondaryHealth(r.bHealth === 'secondary-of-A' ? 'A' : 'C'),
         failedProbes: r.bHealth === 'stopped' ? 3 : 0,
         localRestarts: 0,
         fenced: false,

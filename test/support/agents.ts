@@ -116,6 +116,24 @@ export const reasonOf = (
 ): AgentEvent | undefined => events.find((e) => e.site === site && e.reason === reason);
 
 /**
+ * Agents of A and B over `hanaA` and `hanaB` on `rig`, started, with A leading at epoch 1 after 6
+ * s. `events` reads "SITE event reason"; `make` builds another agent of a site on the rig,
+ * recording there too.
+ */
+export async function aLeadsB(rig: AgentRig, hanaA: HanaPort, hanaB: HanaPort) {
+  const events: string[] = [];
+  const make = (site: string, hana: HanaPort) =>
+    rig.agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
+  const a = make('A', hanaA);
+  const b = make('B', hanaB);
+  await a.start();
+  await b.start();
+  await rig.clock.advanceBy(6_000);
+  expect((await rig.coordination.read('ha1')).leader).toMatchObject({ site: 'A', epoch: 1 });
+  return { events, make, a, b };
+}
+
+/**
  * A promotion the in-sync rule refuses (test/agent/restarted-promotion.test.ts, hand-back.test.ts):
  * agents of A (the primary, leading) and B over `hanaA` and `hanaB` on `rig`; then A's agent is
  * killed, its primary going on (no watchdog), and B wins A's key but its takeover command fails,
@@ -125,15 +143,7 @@ export const reasonOf = (
  */
 export async function promotionRefusedAfterAgentLoss(rig: AgentRig, hanaA: HanaPort, hanaB: ScriptedSite) {
   const { clock, coordination } = rig;
-  const events: string[] = [];
-  const make = (site: string, hana: HanaPort) =>
-    rig.agent(site, hana, { onEvent: (e) => events.push(`${site} ${e.event} ${e.reason}`) });
-  const a = make('A', hanaA);
-  const b = make('B', hanaB);
-  await a.start();
-  await b.start();
-  await clock.advanceBy(6_000);
-  expect((await coordination.read('ha1')).leader?.site).toBe('A');
+  const { events, make, a, b } = await aLeadsB(rig, hanaA, hanaB);
   hanaB.failTakeover = true;
   a.kill();
   await clock.advanceBy(36_000);

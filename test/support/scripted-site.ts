@@ -12,7 +12,7 @@
 import type { VirtualClock } from '../../src/clock.js';
 import type { HanaHealth } from '../../src/domain/types.js';
 import type { HanaPort } from '../../src/hana/port.js';
-import { primaryHealth, stoppedPrimaryHealth } from './observations.js';
+import { link, primaryHealth, stoppedPrimaryHealth } from './observations.js';
 
 export class ScriptedSite implements HanaPort {
   probes = 0;
@@ -59,5 +59,14 @@ export class ScriptedSite implements HanaPort {
   }
   async kill(): Promise<void> {
     await this.stop();
+  }
+}
+
+/** A primary whose start brings it back, writable, with B in sync (a restart after a hand-back). */
+export class StartablePrimary extends ScriptedSite {
+  starts = 0;
+  override async start(): Promise<void> {
+    this.starts++;
+    this.health = primaryHealth([link('B')]);
   }
 }
