@@ -712,6 +712,14 @@ inline decide_without_store(i) {
      /* not_leader_store_unreachable: the site did not hold the key at its last store read; no
         failsafe and no lease bound for it: stop its primary at once */
      act[i] = A_FENCE; SAY("store unreachable, does not hold the key, may be writing: stop (not_leader_store_unreachable)")
+  :: !x_ && h[i] == H_UNK && !mine[i] ->
+     /* the same rule for an agent that has read no probe of its site since it started (the
+        code: lastKnownRole unknown; sim:fuzz 1140014018). The model keeps no such memory, so a
+        non-leader that cannot read its site may stop it here or not: both are the code's. */
+     if
+     :: act[i] = A_FENCE; SAY("store unreachable, no key, own state never read since the agent started: stop (not_leader_store_unreachable)")
+     :: skip
+     fi
   :: x_ && mine[i] ->
      z_ = 1;
 #ifdef NOFAILSAFE

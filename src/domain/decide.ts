@@ -292,10 +292,17 @@ function decideWithoutStore(
   if (obs.leader.state !== 'unknown') throw new Error('unreachable');
   const wasLeader = obs.leader.wasMine;
   // Only a leader's lease can be valid: the session lease of a site that does not hold the key
-  // (leaseAgeMs) vouches for nothing, so only its last writable probe counts.
+  // (leaseAgeMs) vouches for nothing, so only its last writable probe counts. An agent that has
+  // read no probe of its site since it started, and holds no key, knows nothing of it: it may be
+  // a primary that writes (sim:fuzz 1140014018: the leader's agent died while cut off, just
+  // before its self-fence; a new one started under probe tools that hung, the store out of reach,
+  // and waited while B took over and A went on writing). Unknown is never healthy.
+  const unreadSinceStart = !h.probeOk && !wasLeader && obs.local.lastKnownRole === undefined;
   const mayWrite =
     mayBeWriting(obs.local.health) &&
-    (h.probeOk || (obs.local.lastWritableAt !== null && (obs.leaseAgeMs !== null || !wasLeader)));
+    (h.probeOk ||
+      unreadSinceStart ||
+      (obs.local.lastWritableAt !== null && (obs.leaseAgeMs !== null || !wasLeader)));
   if (!mayWrite) {
     return none('coordination_unreachable', `coordination store unreachable (${error}); not acting`);
   }

@@ -2900,6 +2900,18 @@ export const nonLeaderWithoutStoreCases: DecisionCase[] = [
     reason: 'coordination_unreachable',
     says: ['not acting'],
   },
+  // sim:fuzz 1140014018: the leader's agent died while cut off, just before its self-fence; a new
+  // one started under probe tools that hang, the store out of reach: it knows nothing of its
+  // site, which may be the primary that writes on while another site takes over.
+  {
+    name: 'agent restarted during the store outage, its probe fails and it has read none since it started: stops the site',
+    spec: longLease,
+    obs: cutNonLeader({ leaseAgeMs: null, local: local(downHealth(), { lastWritableAt: null }) }),
+    kind: 'fence',
+    reason: 'not_leader_store_unreachable',
+    says: ['cannot be read', 'did not hold the leader key', 'stopping it'],
+    action: { mode: 'stop' },
+  },
 ];
 
 /**
