@@ -10,7 +10,8 @@
  *   commit at that moment (the simulator's truth, not the agents' belief), sync/syncmem; commits
  *   a site acted on by hand took before hanasr could see it are the DBA's, as for no-lost-commit;
  * - no-blip-takeover: no automatic takeover from a primary whose only trouble was a blip shorter
- *   than the failure threshold, or no trouble at all;
+ *   than the failure threshold, or no trouble at all (a takeover to the site a planned takeover
+ *   request named, before any promotion since the request, is what the DBA asked for);
  * - nothing-in-maintenance: no agent action decided while maintenance is on.
  * And one availability measure (a finding, not a failure): after the last fault clears, a
  * writable primary with an in-sync secondary comes back within a bound the settings imply.
@@ -147,6 +148,8 @@ export class InvariantChecker implements RunObserver {
   private readonly spec0: HanaSystemReplicationSpec;
   private forced = false;
   private readonly windows: Window[] = [];
+  /** When each promotion (takeover action) completed, on the run's clock (ms). */
+  private readonly promotionTimes: number[] = [];
   private holder: string | null = null;
   private previousHolder: string | null = null;
   private readonly cycleInMaintenance = new Map<string, boolean>();
@@ -452,7 +455,10 @@ export class InvariantChecker implements RunObserver {
         );
       }
     }
-    if (e.event === 'action' && e.action === 'takeover') this.promoted(e);
+    if (e.event === 'action' && e.action === 'takeover') {
+      this.promoted(e);
+      this.promotionTimes.push(this.run.clock.now());
+    }
   }
 
   private promoted(e: AgentEvent): void {
@@ -495,6 +501,15 @@ export class InvariantChecker implements RunObserver {
     // Its node reset by its watchdog or powered off by a fence: a failure for real (a frozen
     // primary resets within the watchdog's timeout, however short the freeze).
     if (this.nodeDowns.some((d) => d.site === from && d.t <= now)) return;
+    // A DBA asked for a planned takeover to this site, and no promotion came since: this one is
+    // what was asked for, not a blip's (sim:fuzz 1150006009: the target won the key, could not
+    // arm its required watchdog and released it; the old primary stopped itself next to a last
+    // leader other than itself, and the target, its watchdog back, retried the takeover).
+    const request = this.windows.filter(
+      (w) => w.action === 'planned-takeover' && w.site === e.site && w.start <= now,
+    );
+    const asked = request.length > 0 ? Math.max(...request.map((w) => w.start)) : undefined;
+    if (asked !== undefined && !this.promotionTimes.some((t) => t >= asked)) return;
     const blips: string[] = [];
     const spans: { start: number; end: number }[] = [];
     for (const w of this.windows) {
