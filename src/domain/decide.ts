@@ -863,9 +863,13 @@ function decideWithoutLeader(
       obs.watchdog?.mayLead === false
         ? watchdogForbids(obs, 'acquire the leader key')
         : decision(
-            { kind: 'acquire-leader', expectedLastEpoch: lastEpoch },
+            {
+              kind: 'acquire-leader',
+              expectedLastEpoch: lastEpoch,
+              ...(supersede !== undefined ? { supersedeHandover: supersede } : {}),
+            },
             reason,
-            `${why}: acquiring ${reason === 'handover_accepted' ? 'it' : 'the key'} (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary`,
+            `${why}: acquiring ${reason === 'handover_accepted' ? 'it' : 'the key'} (epoch ${lastEpoch + 1}) to start ${obs.self} as the primary${supersede !== undefined ? `, over the handover to ${supersede}, which is stopped` : ''}`,
           );
     // The last leader handed the key to this primary (it ran as primary by hand and was in sync
     // at its last write) and its own agent stopped it meanwhile, as it does with any primary
@@ -899,6 +903,9 @@ function decideWithoutLeader(
       !last.health.running &&
       !hasLiveProcess(last.health) &&
       obs.peers[lastLeader]?.running !== true &&
+      // A handover to another site reserves the key: only one that can never complete (its site
+      // stopped) is won over (property test seed 1336158586: the race was decided and then lost).
+      (obs.handoverTo === undefined || obs.handoverTo === obs.self || supersede !== undefined) &&
       stoppedAlone
     ) {
       return takeKeyToStart(

@@ -1339,6 +1339,28 @@ export const twoPrimaryCases: DecisionCase[] = [
     says: [`B, the last leader (epoch ${EPOCH}, after A`, 'never took over', 'start A as the primary'],
     action: { expectedLastEpoch: EPOCH },
   },
+  // Property test seed 1336158586: a handover to another site reserves the key; the rule wins it
+  // over a handover that can never complete (its site stopped), and leaves one that can.
+  {
+    name: 'key free, the last leader B never took over, a handover to B is left (B stopped): A takes the key over it',
+    spec: S,
+    obs: neverTookOver({ reports: { B: STOPPED_B }, handoverTo: 'B' }, EPOCH - 1),
+    kind: 'acquire-leader',
+    reason: 'last_leader_never_took_over',
+    says: ['never took over', 'over the handover to B, which is stopped'],
+    action: { expectedLastEpoch: EPOCH, supersedeHandover: 'B' },
+  },
+  {
+    name: 'key free, the last leader B never took over, but a handover to C, a running secondary, reserves the key: A does not take it',
+    spec: spec({ sites: threeSites }),
+    obs: neverTookOver(
+      { reports: { B: STOPPED_B, C: report('C', secondaryHealth('A')) }, handoverTo: 'C' },
+      EPOCH - 1,
+    ),
+    kind: 'none',
+    reason: 'no_leader_not_eligible',
+    says: ['no leader'],
+  },
   // sim:fuzz 1050016312, 1070039480: A's agent restarted (its memory of the term it led is gone),
   // and the store's record says A was primary in the term right before B's.
   {
