@@ -52,24 +52,37 @@ const SETTLE_SECONDS = Number(flag('--settle-seconds', '300'));
 const SETTLE_FRACTION = Number(flag('--settle-fraction', '1'));
 const CLUSTERS_PER_AGENT_PROCESS = Number(flag('--clusters-per-agent-process', '250'));
 const NAMESPACE = 'scale';
+/** The agents' probe interval (bench/scale-agents.ts: the spec's default, 2 s). */
+const INTERVAL_MS = 2000;
 const PREFIX = '/hanasr-scale';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sum of a counter (all label sets) and a gauge from etcd's /metrics. */
-async function etcdMetrics(
-  endpoint: string,
-): Promise<{ grpcHandled: number; keys: number; leasesExpired: number }> {
-  const text = await (await fetch(`${endpoint}/metrics`)).text();
+async function etcdMetrics(endpoint: string): Promise<{
+  grpcHandled: number;
+  keys: number;
+  leasesExpired: number;
+  puts: number;
+  dbBytes: number;
+  quotaBytes: number;
+}> {
+  const text = await (await fetch(`${endpoint}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   let grpcHandled = 0;
   let keys = 0;
   let leasesExpired = 0;
+  let puts = 0;
+  let dbBytes = 0;
+  let quotaBytes = 0;
   for (const line of text.split('\n')) {
+    if (line.startsWith('etcd_mvcc_put_total ')) puts = Number(line.split(' ').pop());
+    if (line.startsWith('etcd_mvcc_db_total_size_in_bytes ')) dbBytes = Number(line.split(' ').pop());
+    if (line.startsWith('etcd_server_quota_backend_bytes ')) quotaBytes = Number(line.split(' ').pop());
     if (line.startsWith('etcd_debugging_server_lease_expired_total '))
       leasesExpired = Number(line.split(' ').pop());
     if (line.startsWith('grpc_server_handled_total{')) grpcHandled += Number(line.split(' ').pop());
     if (line.startsWith('etcd_debugging_mvcc_keys_total ')) keys = Number(line.split(' ').pop());
   }
-  return { grpcHandled, keys, leasesExpired };
+  return { grpcHandled, keys, leasesExpired, puts, dbBytes, quotaBytes };
 }
 
 /** The operator's reconciles so far (count and total seconds over every cluster) from its /metrics. */
@@ -99,12 +112,22 @@ interface SizeResult {
   readonly storeLatencyMs: Stat;
   readonly operatorLatencyMs: Stat;
   readonly agentsCpuCores: number;
+  /** etcd's puts a second over the window (reports, sync records, stamps), and its backend at the end (MB). */
+  readonly etcdPutsPerSecond: number;
+  readonly etcdBackendMB: number;
   /** Sampled clusters left out: B did not show running within 10 s before the change. */
   readonly samplesSkipped: number;
 }
 
 async function oneSize(n: number): Promise<SizeResult> {
-  const etcd = await EtcdCluster.start({ members: 1 });
+  // etcd's own defaults for the quota (2 GB) and kube-apiserver's compaction period (5 min): with
+  // neither (the test rig's 64 MB, no compaction) 1,000 clusters' reports filled the backend in
+  // about two minutes and etcd refused every write after (NOSPACE), which froze every report.
+  const etcd = await EtcdCluster.start({
+    members: 1,
+    quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+    autoCompactionRetention: '5m',
+  });
   const api: FakeApiServer = await startFakeApiServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hanasr-scale-'));
   const children: ChildProcess[] = [];
@@ -236,6 +259,7 @@ async function oneSize(n: number): Promise<SizeResult> {
         const e = await etcdMetrics(etcd.endpoints[0]!).catch(() => ({
           grpcHandled: NaN,
           leasesExpired: NaN,
+          dbBytes: NaN,
         }));
         const grpc = e.grpcHandled;
         const expired = e.leasesExpired;
@@ -245,7 +269,7 @@ async function oneSize(n: number): Promise<SizeResult> {
         console.error(
           `  [${((at - t0) / 1000).toFixed(0)} s] ${n}-cluster size: settled ${done};` +
             ` cores: operator ${((op - last.op) / secs).toFixed(2)} agents ${((ag - last.ag) / secs).toFixed(2)} etcd ${((et - last.et) / secs).toFixed(2)} bench+api ${(selfSecs / secs).toFixed(2)};` +
-            ` kube ${((kube - last.kube) / secs).toFixed(0)}/s etcd ${((grpc - last.grpc) / secs).toFixed(0)}/s, leases expired ${((expired - last.expired) / secs).toFixed(1)}/s;` +
+            ` kube ${((kube - last.kube) / secs).toFixed(0)}/s etcd ${((grpc - last.grpc) / secs).toFixed(0)}/s, leases expired ${((expired - last.expired) / secs).toFixed(1)}/s, backend ${(e.dbBytes / 1048576).toFixed(0)} MB;` +
             ` reconciles ${(r / secs).toFixed(1)}/s mean ${r > 0 ? (((rec.sum - last.rec.sum) / r) * 1000).toFixed(0) : '-'} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
         );
         last = { at, op, ag, et, self, kube, grpc, expired, rec };
@@ -338,6 +362,10 @@ async function oneSize(n: number): Promise<SizeResult> {
         skipped++;
         continue;
       }
+      // At a random phase of B's probe cycle: right after the previous sample's status showed up,
+      // the next sampled cluster's agent (started a fixed share of an interval after the last
+      // one's) was always at the same point of its cycle, and every sample measured one phase.
+      await sleep(Math.random() * INTERVAL_MS);
       agentsOf(i).stdin!.write(`change ${i}\n`);
       const seen = Date.now();
       for (;;) {
@@ -365,7 +393,15 @@ async function oneSize(n: number): Promise<SizeResult> {
     }
     storeWatch.close();
     await watcher.close();
+    const e2 = await etcdMetrics(etcd.endpoints[0]!);
+    // A full backend refuses every write (NOSPACE): reports stop, and no figure above means anything.
+    if (e2.quotaBytes > 0 && e2.dbBytes >= e2.quotaBytes)
+      throw new Error(
+        `etcd's backend reached its quota (${e2.dbBytes} of ${e2.quotaBytes} bytes): writes refused`,
+      );
     return {
+      etcdPutsPerSecond: (e1.puts - e0.puts) / secs,
+      etcdBackendMB: e2.dbBytes / 1048576,
       clusters: n,
       settledClusters: settledNow.length,
       settleSeconds,
@@ -418,11 +454,11 @@ for (const n of SIZES) {
 }
 say('');
 say(
-  'clusters  settle s  operator CPU (cores)  operator peak RSS MB  etcd req/s  etcd keys  kube req/s  status p50/p99 ms  agents CPU (cores)',
+  'clusters  settle s  operator CPU (cores)  operator peak RSS MB  etcd req/s  etcd puts/s  etcd keys  etcd backend MB  kube req/s  status p50/p99 ms  agents CPU (cores)',
 );
 for (const r of results)
   say(
-    `${String(r.clusters).padEnd(9)} ${r.settleSeconds.toFixed(0).padEnd(9)} ${r.operatorCpuCores.toFixed(3).padEnd(21)} ${r.operatorPeakRssMB.toFixed(0).padEnd(21)} ${r.etcdRequestsPerSecond.toFixed(0).padEnd(11)} ${String(r.etcdKeys).padEnd(10)} ${r.kubeRequestsPerSecond.toFixed(1).padEnd(11)} ${`${r.statusLatencyMs.median.toFixed(0)}/${r.statusLatencyMs.p99.toFixed(0)}`.padEnd(18)} ${r.agentsCpuCores.toFixed(2)}`,
+    `${String(r.clusters).padEnd(9)} ${r.settleSeconds.toFixed(0).padEnd(9)} ${r.operatorCpuCores.toFixed(3).padEnd(21)} ${r.operatorPeakRssMB.toFixed(0).padEnd(21)} ${r.etcdRequestsPerSecond.toFixed(0).padEnd(11)} ${r.etcdPutsPerSecond.toFixed(0).padEnd(12)} ${String(r.etcdKeys).padEnd(10)} ${r.etcdBackendMB.toFixed(0).padEnd(16)} ${r.kubeRequestsPerSecond.toFixed(1).padEnd(11)} ${`${r.statusLatencyMs.median.toFixed(0)}/${r.statusLatencyMs.p99.toFixed(0)}`.padEnd(18)} ${r.agentsCpuCores.toFixed(2)}`,
   );
 for (const r of results)
   if (r.samplesSkipped > 0)

@@ -68,6 +68,14 @@ export interface EtcdMemberOptions {
   readonly dataDir: string;
   readonly initialCluster: string;
   readonly clusterToken: string;
+  /** The backend quota (default 64 MB: tests write little, and tmpfs is memory). */
+  readonly quotaBackendBytes?: number;
+  /**
+   * etcd's periodic auto-compaction retention (e.g. `1m`); none by default. Without compaction
+   * every write stays in the backend until the quota is reached and etcd refuses writes (NOSPACE):
+   * a long bench writing many reports needs it.
+   */
+  readonly autoCompactionRetention?: string;
 }
 
 export class EtcdMember {
@@ -134,7 +142,10 @@ export class EtcdMember {
         '--election-timeout',
         '250',
         '--quota-backend-bytes',
-        String(64 * 1024 * 1024),
+        String(o.quotaBackendBytes ?? 64 * 1024 * 1024),
+        ...(o.autoCompactionRetention !== undefined
+          ? ['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', o.autoCompactionRetention]
+          : []),
         '--log-level',
         'warn',
         '--logger',
@@ -214,6 +225,9 @@ export interface EtcdClusterOptions {
   readonly members?: number;
   /** How long to wait for a healthy cluster (default 15 s). */
   readonly startTimeoutMs?: number;
+  /** Per member (EtcdMemberOptions). */
+  readonly quotaBackendBytes?: number;
+  readonly autoCompactionRetention?: string;
 }
 
 export class EtcdCluster {
@@ -245,6 +259,12 @@ export class EtcdCluster {
             dataDir: join(root, names[i]!),
             initialCluster,
             clusterToken: token,
+            ...(options.quotaBackendBytes !== undefined
+              ? { quotaBackendBytes: options.quotaBackendBytes }
+              : {}),
+            ...(options.autoCompactionRetention !== undefined
+              ? { autoCompactionRetention: options.autoCompactionRetention }
+              : {}),
           }),
       );
       const cluster = new EtcdCluster(members, root);
