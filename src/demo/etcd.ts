@@ -116,6 +116,10 @@ export async function startLocalEtcd(
     `--initial-cluster=hanasr-demo=${peer}`,
     '--heartbeat-interval=50',
     '--election-timeout=250',
+    // Every agent cycle writes a report: without compaction the backend grows until etcd's quota
+    // and then refuses every write (NOSPACE). Five minutes of history, as kube-apiserver keeps.
+    '--auto-compaction-mode=periodic',
+    '--auto-compaction-retention=5m',
     '--log-level=error',
   ];
   // The supervisor is in the demo's process group (a terminal's Ctrl-C reaches it; it ignores
