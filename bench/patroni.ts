@@ -5,10 +5,13 @@
  * and PostgreSQL of the leader SIGKILLed). The figure is the time from the fault to the first
  * acknowledged INSERT on a primary (any node), polled with psql every 50 ms. Defaults (ttl 30,
  * loop_wait 10, retry_timeout 10) and tuned to hanasr's TTL (ttl 10, loop_wait 2, retry_timeout 4).
+ * After a node loss also, as hanasr's bench splits its own: (a) the leader key on the other node
+ * (a watch on Patroni's key in the same etcd) and (b) the promotion asked of PostgreSQL (its
+ * "received promote request" log line, millisecond timestamps on this host's clock).
  *
  * The databases differ (PostgreSQL is not HANA: its crash recovery and promotion are not HANA's
- * takeover); only the HA manager's part is compared. Patroni restarts a crashed PostgreSQL in
- * place rather than failing over, so its crash figure is a local restart.
+ * takeover); only the HA manager's part is compared: (a) and (b). Patroni restarts a crashed
+ * PostgreSQL in place rather than failing over, so its crash figure is a local restart.
  *
  * Needs `patroni` and `postgresql-15`: installs them with apt-get when run as root, else prints
  * the command. Run: npx tsx bench/patroni.ts [--runs 3] [--json FILE]
@@ -17,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { stringify } from 'yaml';
 import { EtcdCluster } from '../rigs/etcd.js';
 import { freePort } from '../rigs/etcd.js';
@@ -67,11 +71,40 @@ interface Node {
   exited: Promise<void>;
 }
 
+const NAMESPACE = '/patroni-bench/';
+
 class PatroniCluster {
   private constructor(
     readonly dir: string,
+    readonly scope: string,
     readonly nodes: Node[],
   ) {}
+
+  /** Patroni's leader key in etcd (etcd3 DCS: namespace, scope, `leader`; the value is the node). */
+  get leaderKey(): string {
+    return `${NAMESPACE}${this.scope}/leader`;
+  }
+
+  /** PostgreSQL's log of a node (logging collector, one file). */
+  logFile(node: Node): string {
+    return path.join(this.dir, `${node.name}-log`, 'postgresql.log');
+  }
+
+  /**
+   * When PostgreSQL on `node` was asked to promote (ms since the epoch; its log's %m stamp, UTC),
+   * or undefined when its log has no such line.
+   */
+  promoteRequestedAt(node: Node): number | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.logFile(node), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const line = text.split('\n').find((l) => l.includes('received promote request'));
+    const m = line?.match(/^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) UTC/);
+    return m ? Date.parse(`${m[1]}T${m[2]}Z`) : undefined;
+  }
 
   static async start(etcd: EtcdCluster, scope: string, timing: PatroniTiming): Promise<PatroniCluster> {
     const pg = postgresUser();
@@ -89,7 +122,7 @@ class PatroniCluster {
       };
       const config = {
         scope,
-        namespace: '/patroni-bench/',
+        namespace: NAMESPACE,
         name,
         restapi: { listen: `127.0.0.1:${node.apiPort}`, connect_address: `127.0.0.1:${node.apiPort}` },
         etcd3: { hosts: etcd.endpoints.map((e) => e.replace(/^https?:\/\//, '')) },
@@ -108,7 +141,16 @@ class PatroniCluster {
             replication: { username: 'replicator', password: 'rep-pass-1234' },
             superuser: { username: 'postgres', password: 'pg-pass-1234' },
           },
-          parameters: { unix_socket_directories: dir, shared_buffers: '16MB', max_connections: 20 },
+          parameters: {
+            unix_socket_directories: dir,
+            shared_buffers: '16MB',
+            max_connections: 20,
+            logging_collector: 'on',
+            log_directory: path.join(dir, `${name}-log`),
+            log_filename: 'postgresql.log',
+            log_line_prefix: '%m ',
+            log_timezone: 'UTC',
+          },
         },
       };
       const file = path.join(dir, `${name}.yml`);
@@ -116,7 +158,7 @@ class PatroniCluster {
       chownSync(file, pg.uid, pg.gid);
       nodes.push(node);
     }
-    const cluster = new PatroniCluster(dir, nodes);
+    const cluster = new PatroniCluster(dir, scope, nodes);
     cluster.launch(nodes[0]!);
     await cluster.until(
       'a primary',
@@ -264,17 +306,34 @@ class PatroniCluster {
   }
 }
 
-/** Time from the fault to the first acknowledged INSERT on a primary (ms). */
+/** One run, ms from the fault. */
+interface PatroniRun {
+  /** The first acknowledged INSERT on a primary. */
+  readonly write: number;
+  /** The leader key naming the other node (node loss only). */
+  readonly key?: number;
+  /** PostgreSQL on the other node asked to promote (node loss only). */
+  readonly promote?: number;
+}
+
+/** Time from the fault to the first acknowledged INSERT on a primary, and after a node loss its parts. */
 async function patroniRun(
   etcd: EtcdCluster,
   n: number,
   timing: PatroniTiming,
   fault: 'crash' | 'node',
-): Promise<number> {
+): Promise<PatroniRun> {
   const cluster = await PatroniCluster.start(etcd, `bench-${process.pid}-${n}`, timing);
+  const client = new Etcd3({ hosts: etcd.endpoints, dialTimeout: 2000 });
   try {
     const leader = (await cluster.primary())!;
     await cluster.until('a write', async () => ((await cluster.write(leader)) ? true : undefined), 20_000);
+    // The key as Patroni's replica would see it: a watch, its events stamped as they arrive.
+    let keyAt: number | undefined;
+    const watcher = await client.watch().key(cluster.leaderKey).create();
+    watcher.on('put', (kv) => {
+      if (keyAt === undefined && kv.value.toString() !== leader.name) keyAt = Date.now();
+    });
     const t0 = Date.now();
     if (fault === 'crash') await cluster.crashPostgres(leader);
     else await cluster.loseNode(leader);
@@ -282,11 +341,23 @@ async function patroniRun(
     const limit = (timing.ttl + timing.loop_wait * 2 + timing.retry_timeout) * 1000 + 60_000;
     const end = Date.now() + limit;
     for (;;) {
-      for (const c of candidates) if (await cluster.write(c)) return Date.now() - t0;
+      for (const c of candidates)
+        if (await cluster.write(c)) {
+          const write = Date.now() - t0;
+          await watcher.cancel();
+          if (fault === 'crash') return { write };
+          const promotedAt = cluster.promoteRequestedAt(c);
+          return {
+            write,
+            ...(keyAt !== undefined ? { key: keyAt - t0 } : {}),
+            ...(promotedAt !== undefined ? { promote: promotedAt - t0 } : {}),
+          };
+        }
       if (Date.now() > end) throw new Error('no writable primary');
       await sleep(50);
     }
   } finally {
+    client.close();
     await cluster.close();
   }
 }
@@ -296,6 +367,9 @@ export interface PatroniRow {
   readonly timing: PatroniTiming;
   readonly fault: 'crash' | 'node';
   readonly write: Stat;
+  /** Node loss: the leader key on the other node, and the promotion asked of its PostgreSQL. */
+  readonly key?: Stat;
+  readonly promote?: Stat;
 }
 
 export async function patroniBench(
@@ -310,7 +384,7 @@ export async function patroniBench(
     ['ttl 10', PATRONI_TUNED],
   ] as const) {
     for (const fault of ['crash', 'node'] as const) {
-      const xs: number[] = [];
+      const xs: PatroniRun[] = [];
       for (let i = 0; i < runs; i++) {
         try {
           xs.push(await patroniRun(etcd, ++n, timing, fault));
@@ -320,10 +394,28 @@ export async function patroniBench(
           );
         }
       }
-      rows.push({ setting, timing, fault, write: pct(xs) });
+      const parts = (f: (r: PatroniRun) => number | undefined) =>
+        xs.map(f).filter((x): x is number => x !== undefined);
+      rows.push({
+        setting,
+        timing,
+        fault,
+        write: pct(xs.map((r) => r.write)),
+        ...(fault === 'node' ? { key: pct(parts((r) => r.key)), promote: pct(parts((r) => r.promote)) } : {}),
+      });
     }
   }
   return rows;
+}
+
+/** A row as one line: the first write, and after a node loss the key and the promotion. */
+export function patroniLine(r: PatroniRow): string {
+  const f = (s: Stat) => `${s.median.toFixed(0)} / ${s.p99.toFixed(0)} ms (n=${s.n})`;
+  const parts =
+    r.key !== undefined && r.promote !== undefined
+      ? `; (a) key on the other node ${f(r.key)}, (b) promote requested ${f(r.promote)}`
+      : '';
+  return `patroni ${r.setting.padEnd(8)} (ttl ${r.timing.ttl}, loop_wait ${r.timing.loop_wait}) ${r.fault.padEnd(5)} fault -> (c) writable primary ${f(r.write)}${parts} (median / p99)`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -338,10 +430,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const etcd = await EtcdCluster.start({ members: 3 });
   try {
     const rows = await patroniBench(etcd, runs, console.log);
-    for (const r of rows)
-      console.log(
-        `patroni ${r.setting.padEnd(8)} ${r.fault.padEnd(5)} first write on a primary: median ${r.write.median.toFixed(0)} ms, p99 ${r.write.p99.toFixed(0)} ms (n=${r.write.n})`,
-      );
+    for (const r of rows) console.log(patroniLine(r));
   } finally {
     await etcd.stop();
   }

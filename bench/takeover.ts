@@ -41,7 +41,7 @@ import {
 } from './lib/rig.js';
 import { spawn } from 'node:child_process';
 import { cpuAndRss, load, machine, pct, smapsRollup, type Stat } from './lib/stats.js';
-import { ensurePatroni, patroniBench } from './patroni.js';
+import { ensurePatroni, patroniBench, patroniLine } from './patroni.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -519,24 +519,35 @@ try {
     else {
       const prows = await patroniBench(etcd, PATRONI_RUNS, say);
       json['patroni'] = prows;
-      for (const r of prows)
-        say(
-          `  patroni ${r.setting.padEnd(8)} (ttl ${r.timing.ttl}, loop_wait ${r.timing.loop_wait}) ${r.fault.padEnd(5)} fault -> writable primary: median ${r.write.median.toFixed(0)} ms, p99 ${r.write.p99.toFixed(0)} ms (n=${r.write.n})`,
-        );
-      const ours = (setting: string, fault: string) =>
-        (rows as { setting: string; fault: string; write: Stat }[]).find(
-          (r) => r.setting === setting && r.fault === fault,
-        )?.write;
-      const theirs = (setting: string, fault: string) =>
-        prows.find((r) => r.setting === setting && r.fault === fault)?.write;
-      const ratio = (a?: Stat, b?: Stat) => (a && b ? a.median / b.median : NaN);
+      for (const r of prows) say(`  ${patroniLine(r)}`);
+      type Row = { setting: string; fault: string; leader: Stat; command: Stat; write: Stat };
+      const ourRow = (setting: string, fault: string) =>
+        (rows as Row[]).find((r) => r.setting === setting && r.fault === fault);
+      const theirRow = (setting: string, fault: string) =>
+        prows.find((r) => r.setting === setting && r.fault === fault);
+      const ours = (setting: string, fault: string) => ourRow(setting, fault)?.write;
+      const theirs = (setting: string, fault: string) => theirRow(setting, fault)?.write;
+      const ratio = (a?: Stat, b?: Stat) => (a && b && b.n > 0 ? a.median / b.median : NaN);
       const nodeDefault = ratio(ours('defaults', 'node'), theirs('defaults', 'node'));
       const nodeEqualTtl = ratio(ours('defaults', 'node'), theirs('ttl 10', 'node'));
       const crash = ratio(ours('defaults', 'crash'), theirs('defaults', 'crash'));
+      // The HA managers' own part of a node loss: the key on the new site, and the promotion asked
+      // of the database (hanasr's takeover command, PostgreSQL's promote request).
+      const keyEqualTtl = ratio(ourRow('defaults', 'node')?.leader, theirRow('ttl 10', 'node')?.key);
+      const commandEqualTtl = ratio(ourRow('defaults', 'node')?.command, theirRow('ttl 10', 'node')?.promote);
+      const keyDefault = ratio(ourRow('defaults', 'node')?.leader, theirRow('defaults', 'node')?.key);
+      const commandDefault = ratio(
+        ourRow('defaults', 'node')?.command,
+        theirRow('defaults', 'node')?.promote,
+      );
       json['ratios'] = {
         nodeLossVsPatroniDefaults: nodeDefault,
         nodeLossVsPatroniEqualTtl: nodeEqualTtl,
         crashVsPatroniDefaults: crash,
+        nodeLossKeyVsPatroniDefaults: keyDefault,
+        nodeLossKeyVsPatroniEqualTtl: keyEqualTtl,
+        nodeLossPromotionAskedVsPatroniDefaults: commandDefault,
+        nodeLossPromotionAskedVsPatroniEqualTtl: commandEqualTtl,
       };
       say(
         `  ratio hanasr/Patroni, node loss, defaults vs defaults: ${nodeDefault.toFixed(2)} (target <= 0.45: ${nodeDefault <= 0.45 ? 'met' : 'MISSED'})`,
@@ -546,6 +557,9 @@ try {
       );
       say(
         `  ratio hanasr/Patroni, database crash, defaults: ${crash.toFixed(2)} (Patroni restarts PostgreSQL in place)`,
+      );
+      say(
+        `  the managers' part of a node loss (medians): key on the new site ${keyDefault.toFixed(2)} (defaults vs defaults), ${keyEqualTtl.toFixed(2)} (both TTL 10 s); promotion asked of the database (hanasr's takeover command, PostgreSQL's promote request) ${commandDefault.toFixed(2)}, ${commandEqualTtl.toFixed(2)}`,
       );
     }
   }
