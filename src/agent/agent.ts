@@ -215,6 +215,11 @@ export class Agent {
   private readonly rechecks = new Map<string, { cancel: () => void; inFlight: number; readAt: number }>();
   /** The cycle due when a silent leader's silence window will have passed (wakeWhenSilent). */
   private silenceWakeCancel: (() => void) | null = null;
+  /**
+   * The leader's newest report this agent has read, and the end (monotonic) of the first read
+   * that saw it: the leader published it before then. Any read keeps it (noteReportSeen).
+   */
+  private reportSeen: { site: string; seen: number; at: number } | null = null;
   /** The last fence of another node this agent carried out (status page). */
   private lastFence: FenceRecord | null = null;
   /** When (monotonic) the local probe started failing while this site does not lead; null: it answers. */
@@ -526,11 +531,19 @@ export class Agent {
       return;
     }
     const seen = state.reports[leader.site]?.observedAt ?? null;
+    this.noteReportSeen(leader.site, seen, read.endedAt);
     const answers = this.lastPeers[leader.site]?.reachable === true;
     const prev = this.silence?.site === leader.site ? this.silence : null;
     const unchanged = prev !== null && prev.seen === seen;
     const silent = !answers && (unchanged || seen === null);
-    const since = silent && prev !== null ? prev.since : read.endedAt;
+    // A report new to this cycle's read counts from the first read that saw it, when an earlier
+    // one did (the read at the start of this cycle, readLeaderEarly): its node did not answer, and
+    // a check of a silent node holds this read back for the whole check.
+    const firstSeen =
+      !answers && seen !== null && this.reportSeen?.site === leader.site && this.reportSeen.seen === seen
+        ? Math.min(this.reportSeen.at, read.endedAt)
+        : read.endedAt;
+    const since = silent && prev !== null ? prev.since : firstSeen;
     this.silence = {
       site: leader.site,
       seen,
@@ -934,8 +947,9 @@ export class Agent {
 
   /**
    * A read of the store between cycles while the leader's node is silent: a report of it newer
-   * than the one the silence counts from restarts the silence at the end of this read (the same
-   * measure as noteLeaderSilence, from more reads); the same report changes nothing.
+   * than the one the silence counts from restarts the silence at the end of the first read that
+   * saw it (the same measure as noteLeaderSilence, from more reads); the same report changes
+   * nothing.
    */
   private async readLeaderReport(): Promise<void> {
     const { clock } = this.options;
@@ -949,8 +963,46 @@ export class Agent {
     const s = this.silence;
     if (s === null || state.leader?.site !== s.site) return;
     const seen = state.reports[s.site]?.observedAt ?? null;
+    this.noteReportSeen(s.site, seen, endedAt);
     if (seen === s.seen) return;
-    this.silence = { ...s, seen, since: Math.max(s.since, endedAt), cycles: 0, silentMs: 0 };
+    // From the first read that saw this report (this one, or the read at the start of the cycle).
+    const first =
+      seen !== null && this.reportSeen?.site === s.site && this.reportSeen.seen === seen
+        ? Math.min(this.reportSeen.at, endedAt)
+        : endedAt;
+    this.silence = { ...s, seen, since: Math.max(s.since, first), cycles: 0, silentMs: 0 };
+  }
+
+  /**
+   * Keeps the leader's newest report and when it was first read. Only a newer report replaces it
+   * (a late read with an older one changes nothing), and the first read that saw it stands.
+   */
+  private noteReportSeen(site: string, seen: number | null, endedAt: number): void {
+    if (seen === null) return;
+    const r = this.reportSeen;
+    if (r !== null && r.site === site && seen <= r.seen) return;
+    this.reportSeen = { site, seen, at: endedAt };
+  }
+
+  /**
+   * With a fence agent, a secondary reads the store as its cycle starts, beside the probe and the
+   * peer checks, only to note when it first saw the leader's report (noteReportSeen): when the
+   * leader's node is lost just after it published, the cycle's own read comes only after the
+   * check of the silent node, and the silence window would start that much later (issue 14:
+   * 1.6 s of a fenced node loss at the defaults). Nothing else uses this read.
+   */
+  private async readLeaderEarly(spec: HanaSystemReplicationSpec): Promise<void> {
+    if (spec.fencing.agent === undefined || this.leaderMine) return;
+    const { clock } = this.options;
+    let state: ClusterState;
+    try {
+      state = await this.storeCall('coordination read', () => this.session.read());
+    } catch {
+      return;
+    }
+    const leader = state.leader;
+    if (leader === null || leader.site === this.site) return;
+    this.noteReportSeen(leader.site, state.reports[leader.site]?.observedAt ?? null, clock.monotonic());
   }
 
   private stopRechecks(): void {
@@ -1026,6 +1078,7 @@ export class Agent {
     // peers are checked afresh all the same.
     const reused = this.reusableProbe(spec);
     const peersChecked = this.checkPeers(spec, superseded?.signal);
+    const earlyRead = this.readLeaderEarly(spec);
     let health: HanaHealth;
     const probeStarted = clock.monotonic();
     if (reused !== null) {
@@ -1051,7 +1104,7 @@ export class Agent {
     }
     const superseding = async (what: string) => {
       // Never two observations at once: the aborted checks settle before the next cycle starts.
-      await peersChecked;
+      await Promise.all([peersChecked, earlyRead]);
       this.supersede = null;
       this.emitRaw(
         'cycle-superseded',
@@ -1132,6 +1185,7 @@ export class Agent {
     }
     this.armLeaseCheck();
     await this.tendWatchdog(spec);
+    await earlyRead;
     this.noteLeaderSilence(state, read);
 
     // The region records (a newer generation of the other region is written down before deciding).

@@ -199,6 +199,36 @@ describe('node loss with a fence agent', () => {
     l.b.kill();
   });
 
+  it("the silence counts from B's first read of the lost leader's last report, not from a read held back by the check of its silent node (issue 14)", async () => {
+    // A publishes about 200 ms into its cycles (at 1.2 s, 3.2 s, ... of the test's clock), B
+    // reads at the start of its cycles (at 1 s, 3 s, ...) and again after its checks. Lost at
+    // eight phases of B's cycle, the last three just after A published: B's cycle that follows
+    // reads that report at its start (before: only a read between cycles, one second into the
+    // check of the silent node, or the cycle's own read after it), and the 6-s window counts
+    // from there.
+    const late: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const l = landscape();
+      await l.a.start();
+      await l.clock.advanceBy(1000);
+      await l.b.start();
+      await l.clock.advanceBy(10_000 + k * 250);
+      l.a.kill();
+      l.network.up = false;
+      const lost = l.clock.now();
+      await until(l.clock, () => reasonOf(l.events, 'B', 'fence_lost_leader') !== undefined, 40_000);
+      const trail = JSON.stringify(l.events.filter((e) => e.site === 'B').map((e) => [e.t - lost, e.reason]));
+      const fencing = reasonOf(l.events, 'B', 'fence_lost_leader')!;
+      expect(fencing.message, trail).toContain('silent');
+      late.push(fencing.t - lost);
+      l.b.kill();
+    }
+    // The window, plus at most the rest of B's cycle in which the loss came and a probe: 6.25-6.75
+    // s for the last three phases, where counting from the later reads gave 7.25-7.75 s.
+    expect(Math.max(...late), JSON.stringify(late)).toBeLessThanOrEqual(7000);
+    expect(Math.min(...late), JSON.stringify(late)).toBeGreaterThanOrEqual(5000);
+  });
+
   it('a slow but alive leader (its probes take most of the timeout, its SQL port silent to B) is never fenced', async () => {
     const l = landscape();
     await l.a.start();
