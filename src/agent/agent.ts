@@ -539,10 +539,7 @@ export class Agent {
     // A report new to this cycle's read counts from the first read that saw it, when an earlier
     // one did (the read at the start of this cycle, readLeaderEarly): its node did not answer, and
     // a check of a silent node holds this read back for the whole check.
-    const firstSeen =
-      !answers && seen !== null && this.reportSeen?.site === leader.site && this.reportSeen.seen === seen
-        ? Math.min(this.reportSeen.at, read.endedAt)
-        : read.endedAt;
+    const firstSeen = answers ? read.endedAt : this.firstSeen(leader.site, seen, read.endedAt);
     const since = silent && prev !== null ? prev.since : firstSeen;
     this.silence = {
       site: leader.site,
@@ -952,25 +949,40 @@ export class Agent {
    * nothing.
    */
   private async readLeaderReport(): Promise<void> {
-    const { clock } = this.options;
-    let state: ClusterState;
-    try {
-      state = await this.storeCall('coordination read', () => this.session.read());
-    } catch {
-      return;
-    }
-    const endedAt = clock.monotonic();
+    const read = await this.readQuietly();
+    if (read === null) return;
+    const { state, endedAt } = read;
     const s = this.silence;
     if (s === null || state.leader?.site !== s.site) return;
     const seen = state.reports[s.site]?.observedAt ?? null;
     this.noteReportSeen(s.site, seen, endedAt);
     if (seen === s.seen) return;
-    // From the first read that saw this report (this one, or the read at the start of the cycle).
-    const first =
-      seen !== null && this.reportSeen?.site === s.site && this.reportSeen.seen === seen
-        ? Math.min(this.reportSeen.at, endedAt)
-        : endedAt;
-    this.silence = { ...s, seen, since: Math.max(s.since, first), cycles: 0, silentMs: 0 };
+    this.silence = {
+      ...s,
+      seen,
+      since: Math.max(s.since, this.firstSeen(s.site, seen, endedAt)),
+      cycles: 0,
+      silentMs: 0,
+    };
+  }
+
+  /** A store read whose failure only means nothing was learnt (its end, monotonic), or null. */
+  private async readQuietly(): Promise<{ state: ClusterState; endedAt: number } | null> {
+    try {
+      const state = await this.storeCall('coordination read', () => this.session.read());
+      return { state, endedAt: this.options.clock.monotonic() };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * When this agent first read `site`'s report `seen` (noteReportSeen): the end of that read, or
+   * `readEndedAt` (the read that just saw it) when no earlier read did.
+   */
+  private firstSeen(site: string, seen: number | null, readEndedAt: number): number {
+    const r = this.reportSeen;
+    return seen !== null && r?.site === site && r.seen === seen ? Math.min(r.at, readEndedAt) : readEndedAt;
   }
 
   /**
@@ -993,16 +1005,10 @@ export class Agent {
    */
   private async readLeaderEarly(spec: HanaSystemReplicationSpec): Promise<void> {
     if (spec.fencing.agent === undefined || this.leaderMine) return;
-    const { clock } = this.options;
-    let state: ClusterState;
-    try {
-      state = await this.storeCall('coordination read', () => this.session.read());
-    } catch {
-      return;
-    }
-    const leader = state.leader;
-    if (leader === null || leader.site === this.site) return;
-    this.noteReportSeen(leader.site, state.reports[leader.site]?.observedAt ?? null, clock.monotonic());
+    const read = await this.readQuietly();
+    const leader = read?.state.leader ?? null;
+    if (read === null || leader === null || leader.site === this.site) return;
+    this.noteReportSeen(leader.site, read.state.reports[leader.site]?.observedAt ?? null, read.endedAt);
   }
 
   private stopRechecks(): void {
