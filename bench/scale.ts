@@ -26,6 +26,7 @@ import { EtcdCoordination } from '../src/coordination/etcd.js';
 import { EtcdCluster, etcdVersion, freePort } from '../rigs/etcd.js';
 import { createHsr, installHsrCrd } from '../rigs/kube.js';
 import { TWO_SITES } from '../rigs/spec.js';
+import { parseSpec } from '../src/api/spec.js';
 import { cpuAndRss, load, machine, pct, type Stat } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -52,8 +53,8 @@ const SETTLE_SECONDS = Number(flag('--settle-seconds', '300'));
 const SETTLE_FRACTION = Number(flag('--settle-fraction', '1'));
 const CLUSTERS_PER_AGENT_PROCESS = Number(flag('--clusters-per-agent-process', '250'));
 const NAMESPACE = 'scale';
-/** The agents' probe interval (bench/scale-agents.ts: the spec's default, 2 s). */
-const INTERVAL_MS = 2000;
+/** The agents' probe interval: bench/scale-agents.ts runs them at the spec's default. */
+const INTERVAL_MS = parseSpec({ ...TWO_SITES, sites: [...TWO_SITES.sites] }).probes.intervalSeconds * 1000;
 const PREFIX = '/hanasr-scale';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -69,13 +69,13 @@ export interface EtcdMemberOptions {
   readonly initialCluster: string;
   readonly clusterToken: string;
   /** The backend quota (default 64 MB: tests write little, and tmpfs is memory). */
-  readonly quotaBackendBytes?: number;
+  readonly quotaBackendBytes?: number | undefined;
   /**
    * etcd's periodic auto-compaction retention (e.g. `1m`); none by default. Without compaction
    * every write stays in the backend until the quota is reached and etcd refuses writes (NOSPACE):
    * a long bench writing many reports needs it.
    */
-  readonly autoCompactionRetention?: string;
+  readonly autoCompactionRetention?: string | undefined;
 }
 
 export class EtcdMember {
@@ -259,12 +259,8 @@ export class EtcdCluster {
             dataDir: join(root, names[i]!),
             initialCluster,
             clusterToken: token,
-            ...(options.quotaBackendBytes !== undefined
-              ? { quotaBackendBytes: options.quotaBackendBytes }
-              : {}),
-            ...(options.autoCompactionRetention !== undefined
-              ? { autoCompactionRetention: options.autoCompactionRetention }
-              : {}),
+            quotaBackendBytes: options.quotaBackendBytes,
+            autoCompactionRetention: options.autoCompactionRetention,
           }),
       );
       const cluster = new EtcdCluster(members, root);
